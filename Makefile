@@ -1,0 +1,25 @@
+.PHONY: setup demo test lint typecheck synth bench clean
+
+setup:
+	@scripts/bootstrap.sh
+
+demo: setup
+	@.venv/bin/sellerstream demo
+
+test: setup
+	@.venv/bin/python -m pytest -n 2 -q
+
+lint: setup
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+typecheck: setup
+	@.venv/bin/mypy
+
+synth: setup
+	@.venv/bin/python app.py
+
+bench: setup
+	@.venv/bin/python bench/handler_import.py
+
+clean:
+	rm -rf .venv cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,15 @@
+"""Typed models of Amazon's SP-API notifications and the SQS body parser."""
+
+from sellerstream.notifications.envelope import AnyNotification, decode_body, parse_notification
+from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
+from sellerstream.notifications.order_change import OrderChangeNotification
+from sellerstream.notifications.report_processing_finished import ReportProcessingFinishedNotification
+
+__all__ = [
+    "AnyNotification",
+    "ListingsItemStatusChangeNotification",
+    "OrderChangeNotification",
+    "ReportProcessingFinishedNotification",
+    "decode_body",
+    "parse_notification",
+]

@@ -1,0 +1,38 @@
+"""LISTINGS_ITEM_STATUS_CHANGE (PascalCase envelope; delivered through EventBridge only).
+
+Amazon's JSON schema spells the type ``LISTINGS_ITEM_STATUS_CHANGED``; real traffic and Amazon's
+own example say ``LISTINGS_ITEM_STATUS_CHANGE``. Both are accepted. An empty ``Status`` list is
+meaningful (neither buyable nor discoverable), so it is required but may be empty.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from sellerstream.notifications.common import AmazonModel, PascalEnvelope
+
+LISTINGS_ITEM_STATUS_CHANGE = "LISTINGS_ITEM_STATUS_CHANGE"
+LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING = "LISTINGS_ITEM_STATUS_CHANGED"
+
+
+class ListingsItemStatusPayload(AmazonModel):
+    seller_id: str = Field(alias="SellerId", min_length=1)
+    sku: str = Field(alias="Sku", min_length=1)
+    status: list[str] = Field(alias="Status")
+    marketplace_id: str | None = Field(None, alias="MarketplaceId")
+    asin: str | None = Field(None, alias="Asin")
+    created_date: datetime | None = Field(None, alias="CreatedDate")
+
+
+class ListingsItemStatusChangeNotification(PascalEnvelope):
+    notification_type: Literal["LISTINGS_ITEM_STATUS_CHANGE", "LISTINGS_ITEM_STATUS_CHANGED"] = Field(
+        alias="NotificationType"
+    )
+    payload: ListingsItemStatusPayload = Field(alias="Payload")
+
+    @property
+    def seller_id(self) -> str | None:
+        return self.payload.seller_id

@@ -1,0 +1,69 @@
+"""ORDER_CHANGE (PascalCase envelope, NotificationVersion 1.0).
+
+Enumerations (OrderStatus, OrderChangeType, ...) are kept as plain strings: Amazon extends them
+without notice, and an unfamiliar value must not send a valid order event to the DLQ.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from sellerstream.notifications.common import AmazonModel, PascalEnvelope
+
+ORDER_CHANGE = "ORDER_CHANGE"
+
+
+class OrderChangeItem(AmazonModel):
+    order_item_id: str = Field(alias="OrderItemId")
+    seller_sku: str = Field(alias="SellerSKU")
+    supply_source_id: str | None = Field(alias="SupplySourceId")
+    quantity: int = Field(alias="Quantity")
+    order_item_status: str | None = Field(None, alias="OrderItemStatus")
+    quantity_shipped: int | None = Field(None, alias="QuantityShipped")
+    is_buyer_requested_cancel: bool | None = Field(None, alias="IsBuyerRequestedCancel")
+
+
+class OrderChangeSummary(AmazonModel):
+    marketplace_id: str = Field(alias="MarketplaceId")
+    order_status: str = Field(alias="OrderStatus")
+    purchase_date: datetime | None = Field(alias="PurchaseDate")
+    # Buyer data: validated for shape, never logged.
+    destination_postal_code: str | None = Field(alias="DestinationPostalCode", repr=False)
+    fulfillment_type: str = Field(alias="FulfillmentType")
+    order_type: str = Field(alias="OrderType")
+    order_items: list[OrderChangeItem] = Field(alias="OrderItems")
+
+
+class OrderChangeTrigger(AmazonModel):
+    # Amazon documents this as nullable: it cannot order events on its own.
+    time_of_order_change: datetime | None = Field(alias="TimeOfOrderChange")
+    change_reason: str = Field(alias="ChangeReason")
+
+
+class OrderChangeDetails(AmazonModel):
+    notification_level: str = Field(alias="NotificationLevel")
+    seller_id: str = Field(alias="SellerId", min_length=1)
+    amazon_order_id: str = Field(alias="AmazonOrderId", min_length=1)
+    order_change_type: str = Field(alias="OrderChangeType")
+    trigger: OrderChangeTrigger = Field(alias="OrderChangeTrigger")
+    summary: OrderChangeSummary = Field(alias="Summary")
+
+
+class OrderChangePayload(AmazonModel):
+    order_change: OrderChangeDetails = Field(alias="OrderChangeNotification")
+
+
+class OrderChangeNotification(PascalEnvelope):
+    notification_type: Literal["ORDER_CHANGE"] = Field(alias="NotificationType")
+    payload: OrderChangePayload = Field(alias="Payload")
+
+    @property
+    def seller_id(self) -> str | None:
+        return self.payload.order_change.seller_id
+
+    @property
+    def amazon_order_id(self) -> str:
+        return self.payload.order_change.amazon_order_id

@@ -1,0 +1,71 @@
+"""Every tunable of the deployed pipeline, in one place.
+
+Pure Python (no CDK imports) so local mode builds the same queues and tables from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+APP_NAME: Final = "SellerStream"
+
+# Amazon's SP-API notifications service publishes to SQS from this account (Amazon's docs).
+SPAPI_NOTIFICATIONS_ACCOUNT_ID: Final = "437568002678"
+
+# Secrets Manager names. The LWA app secret holds {"client_id", "client_secret"};
+# each seller's secret, named SELLER_SECRET_PREFIX + seller id, holds {"refresh_token", "region"}.
+SECRET_NAME_PREFIX: Final = "sellerstream/"
+LWA_APP_SECRET_NAME: Final = "sellerstream/lwa-app"
+SELLER_SECRET_PREFIX: Final = "sellerstream/sellers/"
+
+# Lambda runtime settings shared by every consumer.
+LAMBDA_RUNTIME_PYTHON: Final = "3.11"
+LOG_RETENTION_DAYS: Final = 30
+
+# One queue + one function per notification type. The visibility timeout is at least
+# VISIBILITY_TIMEOUT_FACTOR x the function timeout (AWS guidance for SQS event sources),
+# so a record is never visible again while a retrying invocation still holds it.
+VISIBILITY_TIMEOUT_FACTOR: Final = 6
+MAX_RECEIVE_COUNT: Final = 5
+DLQ_RETENTION_DAYS: Final = 14
+QUEUE_RETENTION_DAYS: Final = 4
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """Sizing of one notification type's queue, function and event source mapping."""
+
+    timeout_seconds: int
+    memory_mb: int
+    batch_size: int
+    batching_window_seconds: int
+    max_concurrency: int
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
+
+
+# getOrder allows 0.5 req/s with a burst of 30 per seller: small batches and capped
+# concurrency keep a Prime Day burst inside the bucket instead of burning receives on 429s.
+ORDER_CHANGE: Final = ConsumerSettings(
+    timeout_seconds=30,
+    memory_mb=512,
+    batch_size=10,
+    batching_window_seconds=5,
+    max_concurrency=5,
+)
+
+# Orders table: a seller's orders are one query (pk), PII lives in its own item with a TTL.
+ORDERS_TABLE_PK: Final = "pk"
+ORDERS_TABLE_SK: Final = "sk"
+ORDERS_TABLE_TTL_ATTRIBUTE: Final = "expires_at"
+
+# Powertools idempotency table layout (Powertools defaults).
+IDEMPOTENCY_TABLE_PK: Final = "id"
+IDEMPOTENCY_TABLE_TTL_ATTRIBUTE: Final = "expiration"
+IDEMPOTENCY_EXPIRES_AFTER_SECONDS: Final = 7 * 24 * 3600
+
+# Accounts table: routes a SubscriptionId to the seller whose credentials it uses.
+ACCOUNTS_TABLE_PK: Final = "pk"

@@ -1,0 +1,76 @@
+"""Amazon's order responses (both API versions) as the stored record."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
+from tests.support.spapi_models import RESEARCH_DATA, load_json, load_model
+
+pytestmark = pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
+
+
+def amazon_2026_order() -> dict:
+    operation = load_model("orders_2026-01-01.json")["paths"]["/orders/2026-01-01/orders/{orderId}"]["get"]
+    return copy.deepcopy(operation["responses"]["200"]["examples"]["application/json"]["order"])
+
+
+def test_given_2026_order_when_converted_then_pii_split_off_with_expiry() -> None:
+    order = amazon_2026_order()
+
+    record = from_orders_2026("A1", order)
+
+    assert record.order_id == order["orderId"]
+    assert record.last_updated == datetime(2024, 12, 25, 16, 30, tzinfo=UTC)
+    assert record.attributes["order_status"] == "SHIPPED"
+    assert record.attributes["marketplace_id"] == "A1F83G8C2ARO7P"
+    assert record.attributes["item_count"] == len(order["orderItems"])
+    assert "buyer" not in record.attributes["order"] and "recipient" not in record.attributes["order"]
+    assert record.pii is not None and set(record.pii) == {"buyer", "recipient"}
+    # 30 days after the latest promised delivery (Amazon's Data Protection Policy).
+    assert record.pii_expires_at == datetime(2024, 12, 30, 23, 59, 59, tzinfo=UTC) + timedelta(days=30)
+
+
+def test_given_2026_order_without_buyer_data_when_converted_then_no_pii_item() -> None:
+    order = amazon_2026_order()
+    del order["buyer"], order["recipient"]
+
+    record = from_orders_2026("A1", order)
+
+    assert record.pii is None and record.pii_expires_at is None
+
+
+def test_given_2026_order_without_last_update_when_converted_then_typed_error() -> None:
+    order = amazon_2026_order()
+    del order["lastUpdatedTime"]
+
+    with pytest.raises(OrderResponseError, match="lastUpdatedTime"):
+        from_orders_2026("A1", order)
+
+
+def test_given_v0_order_when_converted_then_status_in_2026_vocabulary() -> None:
+    order = load_json("examples/api-responses/orders-getOrder.json")["payload"]
+    items = load_json("examples/api-responses/orders-getOrderItems.json")["payload"]["OrderItems"]
+
+    record = from_orders_v0("A1", order, items)
+
+    assert record.attributes["order_status"] == "UNSHIPPED"
+    assert record.attributes["fulfilled_by"] == "MERCHANT"
+    assert record.attributes["source_api"] == "orders/v0"
+    assert record.last_updated == datetime(2025, 10, 16, 12, 10, tzinfo=UTC)
+    assert record.attributes["items"] == items
+    assert record.pii is None
+
+
+def test_given_v0_order_with_buyer_info_when_converted_then_buyer_info_is_pii() -> None:
+    order = load_json("examples/api-responses/orders-getOrder.json")["payload"]
+    order["BuyerInfo"] = load_json("examples/api-responses/orders-getOrderBuyerInfo.json")["payload"]
+
+    record = from_orders_v0("A1", order, [])
+
+    assert "BuyerInfo" not in record.attributes["order"]
+    assert record.pii is not None and "BuyerInfo" in record.pii
+    assert record.pii_expires_at == datetime(2025, 10, 15, 14, 22, 33, tzinfo=UTC) + timedelta(days=60)

@@ -1,0 +1,192 @@
+"""Parsing SQS bodies into typed notifications: the three body shapes and the poison cases."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from sellerstream.errors import InvalidNotificationError, UnknownNotificationTypeError
+from sellerstream.notifications import (
+    ListingsItemStatusChangeNotification,
+    OrderChangeNotification,
+    ReportProcessingFinishedNotification,
+    parse_notification,
+)
+
+ORDER_CHANGE: dict[str, Any] = {
+    "NotificationVersion": "1.0",
+    "NotificationType": "ORDER_CHANGE",
+    "PayloadVersion": "1.0",
+    "EventTime": "2025-01-11T00:09:53.109Z",
+    "Payload": {
+        "OrderChangeNotification": {
+            "NotificationLevel": "OrderLevel",
+            "SellerId": "A3TH9S8BH6GOGM",
+            "AmazonOrderId": "903-8868176-2219830",
+            "OrderChangeType": "OrderStatusChange",
+            "OrderChangeTrigger": {"TimeOfOrderChange": None, "ChangeReason": "Order status changed"},
+            "Summary": {
+                "MarketplaceId": "ATVPDKIKX0DER",
+                "OrderStatus": "Unshipped",
+                "PurchaseDate": None,
+                "DestinationPostalCode": "48110",
+                "FulfillmentType": "MFN",
+                "OrderType": "StandardOrder",
+                "OrderItems": [
+                    {"OrderItemId": "OIID1", "SellerSKU": "SKU-1", "SupplySourceId": None, "Quantity": 2}
+                ],
+            },
+        }
+    },
+    "NotificationMetadata": {
+        "ApplicationId": "amzn1.sellerapps.app.x",
+        "SubscriptionId": "sub-1",
+        "PublishTime": "2025-01-11T00:09:53.109Z",
+        "NotificationId": "n-1",
+    },
+}
+
+
+def eventbridge_event(detail: Any) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "ListingsItemStatusChange",
+        "source": "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.x",
+        "time": "2025-01-11T00:09:53Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(json.dumps(ORDER_CHANGE), id="raw"),
+        pytest.param(json.dumps(json.dumps(ORDER_CHANGE)), id="double-encoded"),
+        pytest.param(json.dumps(eventbridge_event(ORDER_CHANGE)), id="eventbridge"),
+        pytest.param(json.dumps(eventbridge_event(json.dumps(ORDER_CHANGE))), id="eventbridge-detail-string"),
+    ],
+)
+def test_given_any_body_shape_when_parsed_then_the_same_notification(body: str) -> None:
+    notification = parse_notification(body)
+
+    assert isinstance(notification, OrderChangeNotification)
+    assert notification.notification_id == "n-1"
+    assert notification.seller_id == "A3TH9S8BH6GOGM"
+    assert notification.amazon_order_id == "903-8868176-2219830"
+    assert notification.payload.order_change.trigger.time_of_order_change is None
+
+
+def test_given_unknown_extra_fields_when_parsed_then_tolerated() -> None:
+    document = copy.deepcopy(ORDER_CHANGE)
+    document["Brand-New-Field"] = {"x": 1}
+    document["Payload"]["OrderChangeNotification"]["Summary"]["FutureField"] = "y"
+    document["Payload"]["OrderChangeNotification"]["Summary"]["OrderStatus"] = "SomeNewStatus"
+
+    assert parse_notification(json.dumps(document)).notification_id == "n-1"
+
+
+def test_given_missing_required_field_when_parsed_then_typed_error_names_field_not_values() -> None:
+    document = copy.deepcopy(ORDER_CHANGE)
+    del document["Payload"]["OrderChangeNotification"]["AmazonOrderId"]
+
+    with pytest.raises(InvalidNotificationError) as caught:
+        parse_notification(json.dumps(document))
+
+    assert caught.value.notification_id == "n-1"
+    assert "AmazonOrderId" in caught.value.detail
+    assert caught.value.reason == "invalid_notification"
+
+
+def test_given_invalid_value_when_parsed_then_error_does_not_echo_buyer_data() -> None:
+    document = copy.deepcopy(ORDER_CHANGE)
+    document["Payload"]["OrderChangeNotification"]["Summary"]["DestinationPostalCode"] = {"zip": "48110"}
+
+    with pytest.raises(InvalidNotificationError) as caught:
+        parse_notification(json.dumps(document))
+
+    assert "48110" not in str(caught.value)
+    assert "DestinationPostalCode" in caught.value.detail
+
+
+@pytest.mark.parametrize("body", ["{not json", "", "[1, 2]", '"just a string"', "42"])
+def test_given_body_that_is_not_a_json_object_when_parsed_then_invalid_notification(body: str) -> None:
+    with pytest.raises(InvalidNotificationError) as caught:
+        parse_notification(body)
+
+    assert caught.value.notification_id is None
+
+
+def test_given_unknown_type_when_parsed_then_unknown_type_error_with_id() -> None:
+    document = copy.deepcopy(ORDER_CHANGE)
+    document["NotificationType"] = "FEED_PROCESSING_FINISHED"
+
+    with pytest.raises(UnknownNotificationTypeError) as caught:
+        parse_notification(json.dumps(document))
+
+    assert caught.value.notification_id == "n-1"
+
+
+def test_given_no_type_when_parsed_then_invalid_notification() -> None:
+    document = copy.deepcopy(ORDER_CHANGE)
+    del document["NotificationType"]
+
+    with pytest.raises(InvalidNotificationError):
+        parse_notification(json.dumps(document))
+
+
+def test_given_listings_with_empty_status_when_parsed_then_empty_list_kept() -> None:
+    document = {
+        "NotificationVersion": "1.0",
+        "NotificationType": "LISTINGS_ITEM_STATUS_CHANGE",
+        "PayloadVersion": "1.0",
+        "EventTime": "2021-02-03T18:59:30.194Z",
+        "Payload": {"SellerId": "A3AYAZLIQ7AX77", "Sku": "NLS-SHOES-03", "Status": []},
+        "NotificationMetadata": {
+            "ApplicationId": "app",
+            "SubscriptionId": "sub",
+            "PublishTime": "2021-02-03T18:59:30.194Z",
+            "NotificationId": "n-2",
+        },
+    }
+
+    notification = parse_notification(json.dumps(eventbridge_event(document)))
+
+    assert isinstance(notification, ListingsItemStatusChangeNotification)
+    assert notification.payload.status == []
+
+
+def test_given_vendor_report_notification_when_parsed_then_no_seller_id() -> None:
+    document = {
+        "notificationVersion": "2020-09-04",
+        "notificationType": "REPORT_PROCESSING_FINISHED",
+        "payloadVersion": "2020-09-04",
+        "eventTime": "2020-07-14T03:35:13.214Z",
+        "payload": {
+            "reportProcessingFinishedNotification": {
+                "accountId": "amzn1.vg.6213651",
+                "reportId": "54517018502",
+                "reportType": "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA",
+                "processingStatus": "DONE",
+                "reportDocumentId": "doc-1",
+            }
+        },
+        "notificationMetadata": {
+            "applicationId": "app",
+            "subscriptionId": "sub-vendor",
+            "publishTime": "2020-07-13T19:42:04.284Z",
+            "notificationId": "n-3",
+        },
+    }
+
+    notification = parse_notification(json.dumps(document))
+
+    assert isinstance(notification, ReportProcessingFinishedNotification)
+    assert notification.seller_id is None
+    assert notification.subscription_id == "sub-vendor"
+    assert notification.payload.report.processing_status == "DONE"
