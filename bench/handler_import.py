@@ -39,7 +39,9 @@ def main() -> None:
     handler = import_seconds("sellerstream.handlers.order_change")
     print(f"import boto3 (baseline)                   {baseline * 1000:8.1f} ms")
     print(f"import sellerstream.handlers.order_change {handler * 1000:8.1f} ms")
-    print(f"ratio handler/boto3                       {handler / baseline:8.2f}x   (median of {RUNS} fresh processes)")
+    print(
+        f"ratio handler/boto3                       {handler / baseline:8.2f}x   (median of {RUNS} fresh processes)"
+    )
 
 
 if __name__ == "__main__":

@@ -65,18 +65,24 @@ def model_accepts(document: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize(("example", "schema_file"), EXAMPLES.items())
-def test_given_amazons_example_when_parsed_then_valid_for_schema_and_model(example: str, schema_file: str) -> None:
+def test_given_amazons_example_when_parsed_then_valid_for_schema_and_model(
+    example: str, schema_file: str
+) -> None:
     document = load_json(f"examples/notifications/{example}")
 
     schema_validator(schema_file).validate(document)
     notification = parse_notification(json.dumps(document))
 
-    assert notification.notification_type == document.get("NotificationType", document.get("notificationType"))
+    assert notification.notification_type == document.get(
+        "NotificationType", document.get("notificationType")
+    )
     assert notification.notification_id
 
 
 @pytest.mark.parametrize(("example", "schema_file"), EXAMPLES.items())
-def test_given_one_field_removed_when_validated_then_model_and_schema_agree(example: str, schema_file: str) -> None:
+def test_given_one_field_removed_when_validated_then_model_and_schema_agree(
+    example: str, schema_file: str
+) -> None:
     document = load_json(f"examples/notifications/{example}")
     validator = schema_validator(schema_file)
     disagreements = []
@@ -85,7 +91,9 @@ def test_given_one_field_removed_when_validated_then_model_and_schema_agree(exam
         mutated = without(document, path)
         schema_verdict = validator.is_valid(mutated)
         if model_accepts(mutated) != schema_verdict:
-            disagreements.append(("/".join(map(str, path)), "schema accepts" if schema_verdict else "schema rejects"))
+            disagreements.append(
+                ("/".join(map(str, path)), "schema accepts" if schema_verdict else "schema rejects")
+            )
 
     assert disagreements == []
 

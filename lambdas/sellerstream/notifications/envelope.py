@@ -25,7 +25,9 @@ from sellerstream.notifications.report_processing_finished import (
     ReportProcessingFinishedNotification,
 )
 
-AnyNotification = OrderChangeNotification | ListingsItemStatusChangeNotification | ReportProcessingFinishedNotification
+AnyNotification = (
+    OrderChangeNotification | ListingsItemStatusChangeNotification | ReportProcessingFinishedNotification
+)
 
 MODELS_BY_TYPE: dict[str, type[BaseModel]] = {
     ORDER_CHANGE: OrderChangeNotification,
@@ -60,7 +62,10 @@ def decode_body(body: str) -> dict[str, Any]:
 
 def notification_id_of(document: dict[str, Any]) -> str | None:
     """Best-effort notification id of a document that may not validate, for error reports."""
-    for metadata_key, id_key in (("NotificationMetadata", "NotificationId"), ("notificationMetadata", "notificationId")):
+    for metadata_key, id_key in (
+        ("NotificationMetadata", "NotificationId"),
+        ("notificationMetadata", "notificationId"),
+    ):
         metadata = document.get(metadata_key)
         if isinstance(metadata, dict) and isinstance(metadata.get(id_key), str):
             return str(metadata[id_key])
@@ -73,7 +78,9 @@ def parse_notification(body: str) -> AnyNotification:
     notification_id = notification_id_of(document)
     notification_type = document.get("NotificationType", document.get("notificationType"))
     if not isinstance(notification_type, str):
-        raise InvalidNotificationError("no NotificationType/notificationType", notification_id=notification_id)
+        raise InvalidNotificationError(
+            "no NotificationType/notificationType", notification_id=notification_id
+        )
     model = MODELS_BY_TYPE.get(notification_type)
     if model is None:
         raise UnknownNotificationTypeError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,7 +20,7 @@ from sellerstream import aws
 from sellerstream.store.dynamo import sortable_timestamp, to_attribute_map
 
 
-class WriteOutcome(str, Enum):
+class WriteOutcome(StrEnum):
     WRITTEN = "written"
     STALE = "stale"  # the table already holds this state or a newer one
 
@@ -53,7 +53,12 @@ class OrderStore:
             )
         ]
         if record.pii is not None:
-            pii_item = {**keys, "sk": f"PII#ORDER#{record.order_id}", "order_id": record.order_id, **record.pii}
+            pii_item = {
+                **keys,
+                "sk": f"PII#ORDER#{record.order_id}",
+                "order_id": record.order_id,
+                **record.pii,
+            }
             if record.pii_expires_at is not None:
                 pii_item["expires_at"] = int(record.pii_expires_at.timestamp())
             writes.append(self._conditional_put(pii_item, condition_values))
@@ -83,4 +88,7 @@ def _only_condition_failures(error: ClientError) -> bool:
     if not reasons:
         # Some DynamoDB implementations only say so in the message.
         return "ConditionalCheckFailed" in str(error)
-    return all(code in ("ConditionalCheckFailed", "None") for code in reasons) and "ConditionalCheckFailed" in reasons
+    return (
+        all(code in ("ConditionalCheckFailed", "None") for code in reasons)
+        and "ConditionalCheckFailed" in reasons
+    )

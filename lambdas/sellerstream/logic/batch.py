@@ -1,0 +1,189 @@
+"""One SQS batch through a notification use case: parse, deduplicate, apply, report failures.
+
+Delete-after-process: a record is reported as a batch item failure unless its effect is stored,
+so the event source mapping deletes only successes. Nothing is swallowed: a poison message fails
+like any other and reaches the DLQ after maxReceiveCount receives, with one clear log line per
+receive naming the notification (or message) id and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Protocol
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sellerstream import aws
+from sellerstream.config import get_settings
+from sellerstream.errors import PoisonMessageError, SellerCredentialsError, UnknownNotificationTypeError
+from sellerstream.notifications import AnyNotification, parse_notification
+from sellerstream.observability import MetricUnit, logger, metrics
+from sellerstream.spapi.errors import LwaAuthError
+
+RemainingTime = Callable[[], float]
+
+
+class NotificationUseCase(Protocol):
+    """Applies one notification and returns a small JSON-able summary of what it did."""
+
+    accepts: frozenset[str]
+
+    def apply(self, notification: Any, remaining_time: RemainingTime) -> dict[str, Any]: ...
+
+
+def process_batch(
+    event: dict[str, Any], context: LambdaContext, use_case: NotificationUseCase
+) -> PartialItemFailureResponse:
+    idempotency_config().register_lambda_context(context)
+
+    def remaining_time() -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000.0
+
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        return handle_record(record, use_case, remaining_time)
+
+    # A batch whose every record failed is still a normal response listing every record as failed:
+    # the messages return to the queue either way, and poison alone should not count as a crash.
+    return process_partial_response(
+        event=event,
+        record_handler=record_handler,
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=context,
+    )
+
+
+def handle_record(
+    record: SQSRecord, use_case: NotificationUseCase, remaining_time: RemainingTime
+) -> dict[str, Any]:
+    notification: AnyNotification | None = None
+    try:
+        notification = parse_notification(record.body)
+        if notification.notification_type not in use_case.accepts:
+            raise UnknownNotificationTypeError(
+                f"{notification.notification_type} arrived on the queue for {', '.join(sorted(use_case.accepts))}",
+                notification_id=notification.notification_id,
+            )
+        result, first_time = _apply_once(notification, use_case, remaining_time)
+    except LwaAuthError as error:
+        poison = SellerCredentialsError(str(error), notification_id=_id_of(notification))
+        _report_poison(record, poison)
+        raise poison from None
+    except PoisonMessageError as error:
+        if error.notification_id is None and notification is not None:
+            error.notification_id = notification.notification_id
+        _report_poison(record, error)
+        raise
+    except IdempotencyAlreadyInProgressError:
+        # A concurrent delivery of the same notification holds it: retry after the visibility timeout.
+        _report_retry(record, notification, "in_progress_elsewhere", "the same notification is being applied")
+        raise
+    except Exception as error:
+        _report_retry(record, notification, type(error).__name__, str(error))
+        raise
+    if first_time:
+        metrics.add_metric(name="NotificationsProcessed", unit=MetricUnit.Count, value=1)
+        lag_ms = (datetime.now(UTC) - notification.event_time).total_seconds() * 1000
+        metrics.add_metric(name="EventToStoreLag", unit=MetricUnit.Milliseconds, value=max(lag_ms, 0.0))
+    else:
+        metrics.add_metric(name="DuplicateNotifications", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "notification applied" if first_time else "duplicate notification skipped",
+        extra={
+            "notification_id": notification.notification_id,
+            "notification_type": notification.notification_type,
+            "result": result,
+        },
+    )
+    return result
+
+
+def _apply_once(
+    notification: AnyNotification, use_case: NotificationUseCase, remaining_time: RemainingTime
+) -> tuple[dict[str, Any], bool]:
+    """Applies the notification unless its NotificationId was applied before (then replays the result)."""
+    applied: list[bool] = []
+
+    @idempotent_function(
+        data_keyword_argument="key", persistence_store=persistence_layer(), config=idempotency_config()
+    )
+    def apply(key: dict[str, str]) -> dict[str, Any]:
+        applied.append(True)
+        return use_case.apply(notification, remaining_time)
+
+    result = apply(key={"notification_id": notification.notification_id})
+    return result, bool(applied)
+
+
+@cache
+def persistence_layer() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table_name, boto3_client=aws.client("dynamodb")
+    )
+
+
+@cache
+def idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="notification_id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=get_settings().idempotency_expires_after_seconds,
+    )
+
+
+def reset_runtime_caches() -> None:
+    """Tests and local mode rebuild the idempotency layer when they swap tables or clients."""
+    persistence_layer.cache_clear()
+    idempotency_config.cache_clear()
+
+
+def _report_poison(record: SQSRecord, error: PoisonMessageError) -> None:
+    receive_count = _receive_count(record)
+    final = receive_count >= get_settings().max_receive_count
+    metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+    logger.error(
+        "poison message: dead-lettered after this receive" if final else "poison message: will fail again",
+        extra={
+            "notification_id": error.notification_id,
+            "message_id": record.message_id,
+            "reason": error.reason,
+            "detail": error.detail,
+            "receive_count": receive_count,
+        },
+    )
+
+
+def _report_retry(record: SQSRecord, notification: AnyNotification | None, reason: str, detail: str) -> None:
+    metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "notification failed: returned to the queue",
+        extra={
+            "notification_id": _id_of(notification),
+            "message_id": record.message_id,
+            "reason": reason,
+            "detail": detail,
+            "receive_count": _receive_count(record),
+        },
+    )
+
+
+def _id_of(notification: AnyNotification | None) -> str | None:
+    return notification.notification_id if notification is not None else None
+
+
+def _receive_count(record: SQSRecord) -> int:
+    try:
+        return int(record.attributes.approximate_receive_count)
+    except (TypeError, ValueError):
+        return 0

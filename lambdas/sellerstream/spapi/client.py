@@ -1,0 +1,292 @@
+"""The SP-API client: authenticated, rate limited, retried within the invocation's time.
+
+Every non-2xx answer raises a typed error carrying Amazon's error code and request id; a 2xx that
+is not JSON raises ``MalformedResponse``. Nothing here returns an empty success.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sellerstream.spapi import defaults
+from sellerstream.spapi.auth import LwaCredentials, LwaTokenProvider
+from sellerstream.spapi.endpoints import LWA_TOKEN_URL, Region, base_url
+from sellerstream.spapi.errors import (
+    MalformedResponse,
+    RateBudgetExhausted,
+    SpApiAccessDenied,
+    SpApiClientError,
+    SpApiError,
+    SpApiNotFound,
+    SpApiServerError,
+    SpApiThrottled,
+    SpApiTimeout,
+)
+from sellerstream.spapi.ratelimit import BudgetExceeded, RateLimiter
+from sellerstream.spapi.transport import HttpRequest, HttpResponse, Transport, TransportError
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "SellerStream/0.1 (Language=Python/3.11)"
+# Time kept back from the invocation's remaining time for storing the result and returning.
+SAFETY_MARGIN_SECONDS = 3.0
+GRANTLESS_SELLER_KEY = "grantless"
+
+
+@dataclass(frozen=True)
+class SellerContext:
+    seller_key: str
+    refresh_token: str = field(repr=False)
+    region: Region = Region.NA
+
+
+@dataclass(frozen=True)
+class SpApiResponse:
+    status: int
+    body: Any = field(repr=False)
+    headers: Mapping[str, str] = field(repr=False)
+    request_id: str | None
+
+
+class SpApiObserver(Protocol):
+    def on_call(self, operation: str, status: int | None, latency_ms: float) -> None: ...
+
+    def on_throttled(self, operation: str) -> None: ...
+
+
+class _NoObserver:
+    def on_call(self, operation: str, status: int | None, latency_ms: float) -> None:
+        return None
+
+    def on_throttled(self, operation: str) -> None:
+        return None
+
+
+class SpApiClient:
+    def __init__(
+        self,
+        *,
+        credentials: LwaCredentials,
+        seller: SellerContext | None,
+        region: Region | None = None,
+        sandbox: bool = False,
+        base_url_override: str | None = None,
+        lwa_token_url: str = LWA_TOKEN_URL,
+        transport: Transport | None = None,
+        token_provider: LwaTokenProvider | None = None,
+        rate_limiter: RateLimiter | None = None,
+        remaining_time: Callable[[], float] | None = None,
+        observer: SpApiObserver | None = None,
+        max_attempts: int = 4,
+        base_backoff: float = 0.25,
+        max_backoff: float = 4.0,
+        request_timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._credentials = credentials
+        self._seller = seller
+        self._base_url = base_url(
+            region or (seller.region if seller else Region.NA), sandbox=sandbox, override=base_url_override
+        )
+        self._lwa_token_url = lwa_token_url
+        self._transport = transport or defaults.transport()
+        self._tokens = token_provider or defaults.token_provider()
+        self._limiter = rate_limiter or defaults.rate_limiter()
+        self._remaining_time = remaining_time or (lambda: float("inf"))
+        self._observer = observer or _NoObserver()
+        self._max_attempts = max_attempts
+        self._base_backoff = base_backoff
+        self._max_backoff = max_backoff
+        self._request_timeout = request_timeout
+        self._sleep = sleep
+        self._clock = clock
+
+    def request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | Sequence[str]] | None = None,
+        body: Any = None,
+        grantless_scope: str | None = None,
+    ) -> SpApiResponse:
+        seller_key = self._seller.seller_key if self._seller and not grantless_scope else GRANTLESS_SELLER_KEY
+        url = self._base_url + path + _query_string(query)
+        payload = json.dumps(body).encode() if body is not None else None
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            self._acquire(seller_key, operation)
+            request = HttpRequest(method, url, self._headers(grantless_scope, payload is not None), payload)
+            try:
+                response = self._send(operation, request, attempt)
+            except SpApiTimeout as error:
+                self._backoff_or_raise(error, attempt)
+                continue
+            self._limiter.observe_limit_header(
+                seller_key, operation, response.header("x-amzn-ratelimit-limit")
+            )
+            if 200 <= response.status < 300:
+                try:
+                    return SpApiResponse(
+                        response.status, _json(response.body), response.headers, _request_id(response)
+                    )
+                except ValueError:
+                    error = MalformedResponse(
+                        operation,
+                        "response body is not JSON",
+                        status=response.status,
+                        request_id=_request_id(response),
+                    )
+                    self._backoff_or_raise(error, attempt)
+                    continue
+            error = _error_for(operation, response)
+            if isinstance(error, SpApiAccessDenied) and not refreshed and _token_problem(error):
+                # An access token can be revoked or expire early: fetch a new one, once.
+                refreshed = True
+                self._invalidate_token(grantless_scope)
+                attempt -= 1
+                continue
+            if isinstance(error, SpApiThrottled):
+                self._observer.on_throttled(operation)
+                self._limiter.on_throttled(seller_key, operation)
+            if not error.retriable:
+                raise error
+            self._backoff_or_raise(error, attempt)
+
+    def _acquire(self, seller_key: str, operation: str) -> None:
+        budget = self._remaining_time() - SAFETY_MARGIN_SECONDS
+        try:
+            self._limiter.acquire(seller_key, operation, max_wait=max(budget, 0.0))
+        except BudgetExceeded as exceeded:
+            raise RateBudgetExhausted(
+                operation,
+                f"rate budget exhausted: next token in {exceeded.wait_needed:.1f}s, {budget:.1f}s left",
+            ) from None
+
+    def _send(self, operation: str, request: HttpRequest, attempt: int) -> HttpResponse:
+        timeout = min(self._request_timeout, self._remaining_time() - SAFETY_MARGIN_SECONDS)
+        if timeout <= 0:
+            raise SpApiTimeout(operation, "no time left in this invocation")
+        started = self._clock()
+        try:
+            response = self._transport.send(request, timeout)
+        except TransportError as error:
+            self._observer.on_call(operation, None, (self._clock() - started) * 1000)
+            raise SpApiTimeout(operation, str(error)) from None
+        latency_ms = (self._clock() - started) * 1000
+        self._observer.on_call(operation, response.status, latency_ms)
+        logger.debug(
+            "sp-api call",
+            extra={
+                "operation": operation,
+                "status": response.status,
+                "attempt": attempt,
+                "request_id": _request_id(response),
+                "latency_ms": round(latency_ms, 1),
+            },
+        )
+        return response
+
+    def _backoff_or_raise(self, error: SpApiError, attempt: int) -> None:
+        if attempt >= self._max_attempts:
+            raise error
+        # Full jitter (AWS Architecture Blog): spreads retries of many containers apart.
+        delay = random.uniform(0, min(self._max_backoff, self._base_backoff * 2 ** (attempt - 1)))  # noqa: S311
+        if delay > self._remaining_time() - SAFETY_MARGIN_SECONDS:
+            raise error
+        self._sleep(delay)
+
+    def _headers(self, grantless_scope: str | None, has_body: bool) -> dict[str, str]:
+        headers = {
+            "x-amz-access-token": self._access_token(grantless_scope),
+            "user-agent": USER_AGENT,
+            "accept": "application/json",
+            "x-amz-date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+        }
+        if has_body:
+            headers["content-type"] = "application/json"
+        return headers
+
+    def _access_token(self, grantless_scope: str | None) -> str:
+        if grantless_scope:
+            return self._tokens.access_token(
+                self._credentials, token_url=self._lwa_token_url, scope=grantless_scope
+            )
+        if self._seller is None:
+            raise ValueError("a seller is needed for a call that is not grantless")
+        return self._tokens.access_token(
+            self._credentials, token_url=self._lwa_token_url, refresh_token=self._seller.refresh_token
+        )
+
+    def _invalidate_token(self, grantless_scope: str | None) -> None:
+        if grantless_scope:
+            self._tokens.invalidate(self._credentials, token_url=self._lwa_token_url, scope=grantless_scope)
+        elif self._seller is not None:
+            self._tokens.invalidate(
+                self._credentials, token_url=self._lwa_token_url, refresh_token=self._seller.refresh_token
+            )
+
+
+def _query_string(query: Mapping[str, str | Sequence[str]] | None) -> str:
+    if not query:
+        return ""
+    # Amazon's models use Swagger's default collectionFormat (csv) for array parameters.
+    pairs = [(name, value if isinstance(value, str) else ",".join(value)) for name, value in query.items()]
+    return "?" + urllib.parse.urlencode(pairs)
+
+
+def _json(body: bytes) -> Any:
+    if not body:
+        return {}
+    return json.loads(body)
+
+
+def _request_id(response: HttpResponse) -> str | None:
+    return response.header("x-amzn-requestid")
+
+
+def _error_for(operation: str, response: HttpResponse) -> SpApiError:
+    code, message = _amazon_error(response.body)
+    status = response.status
+    kwargs: dict[str, Any] = {"status": status, "code": code, "request_id": _request_id(response)}
+    if status == 429:
+        return SpApiThrottled(operation, "throttled", **kwargs)
+    if status >= 500:
+        return SpApiServerError(operation, "server error", **kwargs)
+    if status == 404:
+        return SpApiNotFound(operation, "not found", **kwargs)
+    if status in (401, 403):
+        return SpApiAccessDenied(operation, message or "access denied", **kwargs)
+    return SpApiClientError(operation, message or "request rejected", **kwargs)
+
+
+_SAFE_MESSAGE_LENGTH = 200
+
+
+def _amazon_error(body: bytes) -> tuple[str | None, str | None]:
+    """Amazon's first error code and a short message (their messages name fields, not data)."""
+    try:
+        document = json.loads(body or b"{}")
+        first = document["errors"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None, None
+    code = first.get("code") if isinstance(first, dict) else None
+    parts = [first.get("message"), first.get("details")] if isinstance(first, dict) else []
+    message = " - ".join(str(part) for part in parts if part)[:_SAFE_MESSAGE_LENGTH] or None
+    return (str(code) if code else None), message
+
+
+def _token_problem(error: SpApiError) -> bool:
+    # Amazon: 403 Unauthorized, "The access token you provided has expired." (or revoked/invalid).
+    return error.code in ("Unauthorized", "InvalidToken") or "token" in (error.message or "").lower()

@@ -1,0 +1,73 @@
+"""HTTP on the standard library (urllib): nothing to bundle, and the Lambda runtime has it."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds the access token
+    body: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes = field(repr=False)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class TransportError(Exception):
+    """The request never got an HTTP answer (connection refused, reset, timed out)."""
+
+    def __init__(self, message: str, *, timed_out: bool) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+class Transport(Protocol):
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse: ...
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # SP-API never redirects; following one would resend the access token to another host.
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+class UrllibTransport:
+    def __init__(self) -> None:
+        self._opener = urllib.request.build_opener(_NoRedirect())
+
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        prepared = urllib.request.Request(  # noqa: S310 - the URL is built from our own endpoint table
+            request.url, data=request.body, headers=dict(request.headers), method=request.method
+        )
+        try:
+            with self._opener.open(prepared, timeout=timeout) as response:
+                return HttpResponse(response.status, _lower(response.headers.items()), response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return HttpResponse(error.code, _lower(error.headers.items()), error.read())
+        except TimeoutError as error:
+            raise TransportError(f"timed out after {timeout:.1f}s", timed_out=True) from error
+        except urllib.error.URLError as error:
+            timed_out = isinstance(error.reason, TimeoutError | socket.timeout)
+            raise TransportError(f"connection failed: {error.reason}", timed_out=timed_out) from error
+        except (ConnectionError, OSError) as error:
+            raise TransportError(f"connection failed: {type(error).__name__}", timed_out=False) from error
+
+
+def _lower(items: object) -> dict[str, str]:
+    return {str(name).lower(): str(value) for name, value in items}  # type: ignore[attr-defined]

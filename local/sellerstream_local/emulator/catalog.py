@@ -1,0 +1,170 @@
+"""The emulator's orders: deterministic for any well-formed order id, overridable per order.
+
+One neutral state per order, rendered in the shape of each API version, so the v0 and 2026-01-01
+views of the same order agree (same items, same last-update time, mapped status).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, TypeAdapter
+
+MARKETPLACES = {
+    "ATVPDKIKX0DER": ("Amazon.com", "USD", "US"),
+    "A2EUQ1WTGCTBG2": ("Amazon.ca", "CAD", "CA"),
+    "A1F83G8C2ARO7P": ("Amazon.co.uk", "GBP", "GB"),
+    "A1PA6795UKMFR9": ("Amazon.de", "EUR", "DE"),
+    "A1VC38T7YXB528": ("Amazon.co.jp", "JPY", "JP"),
+}
+V0_TO_2026_STATUS = {
+    "Pending": "PENDING",
+    "PendingAvailability": "PENDING_AVAILABILITY",
+    "Unshipped": "UNSHIPPED",
+    "PartiallyShipped": "PARTIALLY_SHIPPED",
+    "Shipped": "SHIPPED",
+    "Canceled": "CANCELLED",
+    "Unfulfillable": "UNFULFILLABLE",
+    "InvoiceUnconfirmed": "UNSHIPPED",
+}
+PRODUCTS = (
+    ("B08DFPV54V", "Echo Dot (4th Gen) | Smart speaker with Alexa | Charcoal", "29.99"),
+    ("B08N5WRWNW", "Stainless Steel Water Bottle, 750 ml", "18.50"),
+    ("B0F7YT4YW2", "Hooded Fleece Sweatshirt, Plus Size", "34.00"),
+    ("B07XJ8C8F5", "USB-C Charging Cable, 2 m, Braided", "9.99"),
+    ("B09G9FPHY6", "Ceramic Coffee Mug Set of 4", "24.95"),
+)
+FIRST_NAMES = ("James", "Maria", "Chen", "Amara", "Lukas", "Sofia")
+LAST_NAMES = ("Wilson", "Garcia", "Wang", "Okafor", "Muller", "Rossi")
+_timestamp = TypeAdapter(AwareDatetime)
+
+
+@dataclass(frozen=True)
+class ItemState:
+    order_item_id: str
+    asin: str
+    seller_sku: str
+    title: str
+    quantity: int
+    unit_price: str
+
+
+@dataclass(frozen=True)
+class OrderState:
+    order_id: str
+    seller_id: str
+    marketplace_id: str
+    status: str  # v0 vocabulary
+    created: datetime
+    last_updated: datetime
+    items: tuple[ItemState, ...]
+    buyer_name: str = field(repr=False)
+    buyer_email: str = field(repr=False)
+    address: dict[str, str] = field(repr=False)
+
+    @property
+    def currency(self) -> str:
+        return MARKETPLACES.get(self.marketplace_id, MARKETPLACES["ATVPDKIKX0DER"])[1]
+
+    @property
+    def marketplace_name(self) -> str:
+        return MARKETPLACES.get(self.marketplace_id, MARKETPLACES["ATVPDKIKX0DER"])[0]
+
+    @property
+    def status_2026(self) -> str:
+        return V0_TO_2026_STATUS.get(self.status, "PENDING")
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return _timestamp.validate_python(value).astimezone(UTC)
+
+
+class OrderCatalog:
+    def __init__(self, seed: int = 0) -> None:
+        self._seed = seed
+        self._overrides: dict[str, OrderState] = {}
+        self._missing: set[str] = set()
+        self._lock = threading.Lock()
+
+    def get(self, order_id: str) -> OrderState | None:
+        with self._lock:
+            if order_id in self._missing:
+                return None
+            state = self._overrides.get(order_id)
+            if state is None:
+                state = self._overrides[order_id] = self._generate(order_id)
+            return state
+
+    def known(self) -> list[OrderState]:
+        with self._lock:
+            return sorted(self._overrides.values(), key=lambda state: (state.last_updated, state.order_id))
+
+    def set(self, order_id: str, **changes: Any) -> None:
+        current = self.get(order_id) or self._generate(order_id)
+        updates = {key: value for key, value in changes.items() if value is not None}
+        for key in ("last_updated", "created"):
+            if key in updates:
+                updates[key] = as_datetime(updates[key])
+        if "items" in updates:
+            updates["items"] = tuple(
+                self._item(order_id, index, spec) for index, spec in enumerate(updates["items"])
+            )
+        with self._lock:
+            self._missing.discard(order_id)
+            self._overrides[order_id] = replace(current, **updates)
+
+    def mark_missing(self, order_id: str) -> None:
+        with self._lock:
+            self._missing.add(order_id)
+            self._overrides.pop(order_id, None)
+
+    def _rng(self, order_id: str) -> random.Random:
+        digest = hashlib.sha256(f"{self._seed}:{order_id}".encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    def _generate(self, order_id: str) -> OrderState:
+        rng = self._rng(order_id)
+        created = datetime(2025, 10, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 60 * 24 * 30))
+        items = tuple(self._item(order_id, index, {}) for index in range(rng.randint(1, 5)))
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        return OrderState(
+            order_id=order_id,
+            seller_id="A1EMULATEDSELLER",
+            marketplace_id="ATVPDKIKX0DER",
+            status=rng.choice(("Unshipped", "Unshipped", "Shipped", "Pending")),
+            created=created,
+            last_updated=created + timedelta(minutes=rng.randint(1, 600)),
+            items=items,
+            buyer_name=f"{first} {last}",
+            buyer_email=f"{rng.randint(10**9, 10**10 - 1)}@marketplace.amazon.com",
+            address={
+                "name": f"{first} {last}",
+                "addressLine1": f"{rng.randint(1, 999)} Main Street",
+                "city": "Seattle",
+                "stateOrRegion": "WA",
+                "postalCode": f"98{rng.randint(100, 199)}",
+                "countryCode": "US",
+                "addressType": "RESIDENTIAL",
+            },
+        )
+
+    def _item(self, order_id: str, index: int, spec: dict[str, Any]) -> ItemState:
+        rng = self._rng(f"{order_id}#{index}")
+        asin, title, price = rng.choice(PRODUCTS)
+        return ItemState(
+            order_item_id=str(
+                spec.get("order_item_id") or f"{int(order_id.replace('-', '')[-10:]) + index:014d}"
+            ),
+            asin=str(spec.get("asin") or asin),
+            seller_sku=str(spec.get("seller_sku") or f"SKU-{asin[-5:]}"),
+            title=str(spec.get("title") or title),
+            quantity=int(spec.get("quantity") or rng.randint(1, 3)),
+            unit_price=str(spec.get("unit_price") or price),
+        )

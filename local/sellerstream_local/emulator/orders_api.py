@@ -1,0 +1,322 @@
+"""Orders API operations (2026-01-01 and v0), rendered in Amazon's response shapes."""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sellerstream_local.emulator.catalog import OrderCatalog, OrderState, as_datetime
+from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
+
+ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+INCLUDED_DATA = frozenset(
+    {
+        "BUYER",
+        "RECIPIENT",
+        "PROCEEDS",
+        "EXPENSE",
+        "PROMOTION",
+        "CANCELLATION",
+        "FULFILLMENT",
+        "PACKAGES",
+        "TAX",
+        "PAYMENT",
+        "FULFILLMENT_ORDERS",
+    }
+)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class OrdersApi:
+    def __init__(
+        self, catalog: OrderCatalog, *, items_page_size: int = 2, orders_page_size: int = 50
+    ) -> None:
+        self.catalog = catalog
+        self.items_page_size = items_page_size
+        self.orders_page_size = orders_page_size
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("GET", r"/orders/2026-01-01/orders/(?P<order_id>[^/]+)", "getOrder", self.get_order),
+            Route("GET", r"/orders/2026-01-01/orders", "searchOrders", self.search_orders),
+            Route(
+                "GET",
+                r"/orders/v0/orders/(?P<order_id>[^/]+)/orderItems",
+                "getOrderItems",
+                self.get_order_items_v0,
+            ),
+            Route(
+                "GET",
+                r"/orders/v0/orders/(?P<order_id>[^/]+)/address",
+                "getOrderAddress",
+                self.get_order_address_v0,
+            ),
+            Route(
+                "GET",
+                r"/orders/v0/orders/(?P<order_id>[^/]+)/buyerInfo",
+                "getOrderBuyerInfo",
+                self.get_buyer_info_v0,
+            ),
+            Route("GET", r"/orders/v0/orders/(?P<order_id>[^/]+)", "getOrder", self.get_order_v0),
+            Route("GET", r"/orders/v0/orders", "getOrders", self.get_orders_v0),
+        ]
+
+    # -- 2026-01-01 ------------------------------------------------------------------------------
+    def get_order(self, request: EmulatorRequest) -> Reply:
+        included = set(request.csv("includedData"))
+        unknown = included - INCLUDED_DATA
+        if unknown:
+            raise ApiError(
+                400, "InvalidInput", f"Invalid includedData value(s): {', '.join(sorted(unknown))}"
+            )
+        state = self._order(request)
+        return Reply(200, {"order": render_order_2026(state, included)})
+
+    def search_orders(self, request: EmulatorRequest) -> Reply:
+        token = request.first("paginationToken")
+        if token:
+            filters = _decode_token(token)
+        else:
+            filters = {
+                "lastUpdatedAfter": request.first("lastUpdatedAfter"),
+                "createdAfter": request.first("createdAfter"),
+                "offset": 0,
+            }
+            if not filters["lastUpdatedAfter"] and not filters["createdAfter"]:
+                raise ApiError(400, "InvalidInput", "Either createdAfter or lastUpdatedAfter is required")
+            filters["included"] = ",".join(request.csv("includedData"))
+        states = self._filtered(filters.get("lastUpdatedAfter"), filters.get("createdAfter"))
+        page, next_offset = _page(states, int(filters["offset"]), self.orders_page_size)
+        included = set(filter(None, str(filters.get("included", "")).split(",")))
+        body: dict[str, Any] = {"orders": [render_order_2026(state, included) for state in page]}
+        if next_offset is not None:
+            body["pagination"] = {"nextToken": _encode_token({**filters, "offset": next_offset})}
+        return Reply(200, body)
+
+    # -- v0 --------------------------------------------------------------------------------------
+    def get_order_v0(self, request: EmulatorRequest) -> Reply:
+        return Reply(200, {"payload": render_order_v0(self._order(request))})
+
+    def get_order_items_v0(self, request: EmulatorRequest) -> Reply:
+        state = self._order(request)
+        token = request.first("NextToken")
+        offset = int(_decode_token(token)["offset"]) if token else 0
+        page, next_offset = _page(list(state.items), offset, self.items_page_size)
+        payload: dict[str, Any] = {
+            "AmazonOrderId": state.order_id,
+            "OrderItems": [
+                {
+                    "ASIN": item.asin,
+                    "SellerSKU": item.seller_sku,
+                    "OrderItemId": item.order_item_id,
+                    "Title": item.title,
+                    "QuantityOrdered": item.quantity,
+                    "QuantityShipped": item.quantity if state.status == "Shipped" else 0,
+                    "ItemPrice": {
+                        "CurrencyCode": state.currency,
+                        "Amount": _line_total(item.unit_price, item.quantity),
+                    },
+                    "ConditionId": "New",
+                    "IsGift": "false",
+                }
+                for item in page
+            ],
+        }
+        if next_offset is not None:
+            payload["NextToken"] = _encode_token({"order": state.order_id, "offset": next_offset})
+        return Reply(200, {"payload": payload})
+
+    def get_order_address_v0(self, request: EmulatorRequest) -> Reply:
+        state = self._order(request)
+        address = state.address
+        return Reply(
+            200,
+            {
+                "payload": {
+                    "AmazonOrderId": state.order_id,
+                    "ShippingAddress": {
+                        "Name": address["name"],
+                        "AddressLine1": address["addressLine1"],
+                        "City": address["city"],
+                        "StateOrRegion": address["stateOrRegion"],
+                        "PostalCode": address["postalCode"],
+                        "CountryCode": address["countryCode"],
+                        "AddressType": "Residential",
+                    },
+                }
+            },
+        )
+
+    def get_buyer_info_v0(self, request: EmulatorRequest) -> Reply:
+        state = self._order(request)
+        return Reply(
+            200,
+            {
+                "payload": {
+                    "AmazonOrderId": state.order_id,
+                    "BuyerEmail": state.buyer_email,
+                    "BuyerName": state.buyer_name,
+                }
+            },
+        )
+
+    def get_orders_v0(self, request: EmulatorRequest) -> Reply:
+        token = request.first("NextToken")
+        if not request.csv("MarketplaceIds"):
+            raise ApiError(400, "InvalidInput", "MarketplaceIds is required")
+        if token:
+            filters = _decode_token(token)
+        else:
+            filters = {
+                "lastUpdatedAfter": request.first("LastUpdatedAfter"),
+                "createdAfter": request.first("CreatedAfter"),
+                "offset": 0,
+            }
+            if not filters["lastUpdatedAfter"] and not filters["createdAfter"]:
+                raise ApiError(400, "InvalidInput", "Either CreatedAfter or LastUpdatedAfter is required")
+        states = self._filtered(filters.get("lastUpdatedAfter"), filters.get("createdAfter"))
+        page, next_offset = _page(states, int(filters["offset"]), self.orders_page_size)
+        payload: dict[str, Any] = {"Orders": [render_order_v0(state) for state in page]}
+        if next_offset is not None:
+            payload["NextToken"] = _encode_token({**filters, "offset": next_offset})
+        return Reply(200, {"payload": payload})
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _order(self, request: EmulatorRequest) -> OrderState:
+        order_id = request.path_params["order_id"]
+        if not ORDER_ID.match(order_id):
+            raise ApiError(400, "InvalidInput", "Invalid orderId format")
+        state = self.catalog.get(order_id)
+        if state is None:
+            raise ApiError(404, "NotFound", "The requested order was not found")
+        return state
+
+    def _filtered(self, last_updated_after: str | None, created_after: str | None) -> list[OrderState]:
+        states = self.catalog.known()
+        if last_updated_after:
+            threshold = as_datetime(last_updated_after)
+            states = [state for state in states if state.last_updated >= threshold]
+        if created_after:
+            threshold = as_datetime(created_after)
+            states = [state for state in states if state.created >= threshold]
+        return states
+
+
+def render_order_2026(state: OrderState, included: set[str]) -> dict[str, Any]:
+    shipped = state.status == "Shipped"
+    order: dict[str, Any] = {
+        "orderId": state.order_id,
+        "createdTime": iso(state.created),
+        "lastUpdatedTime": iso(state.last_updated),
+        "programs": [],
+        "salesChannel": {
+            "channelName": "AMAZON",
+            "marketplaceId": state.marketplace_id,
+            "marketplaceName": state.marketplace_name,
+        },
+    }
+    if "BUYER" in included:
+        order["buyer"] = {"buyerName": state.buyer_name, "buyerEmail": state.buyer_email}
+    if "RECIPIENT" in included:
+        order["recipient"] = {"deliveryAddress": dict(state.address)}
+    if "PROCEEDS" in included:
+        total = sum(Decimal(_line_total(item.unit_price, item.quantity)) for item in state.items)
+        order["proceeds"] = {"grandTotal": {"amount": str(total), "currencyCode": state.currency}}
+    if "FULFILLMENT" in included:
+        order["fulfillment"] = {
+            "fulfillmentStatus": state.status_2026,
+            "fulfilledBy": "MERCHANT",
+            "fulfillmentServiceLevel": "STANDARD",
+            "shipByWindow": {
+                "earliestDateTime": iso(state.created),
+                "latestDateTime": iso(state.created + timedelta(days=2)),
+            },
+            "deliverByWindow": {
+                "earliestDateTime": iso(state.created + timedelta(days=3)),
+                "latestDateTime": iso(state.created + timedelta(days=7)),
+            },
+        }
+    items = []
+    for item in state.items:
+        rendered: dict[str, Any] = {
+            "orderItemId": item.order_item_id,
+            "quantityOrdered": item.quantity,
+            "product": {
+                "asin": item.asin,
+                "title": item.title,
+                "sellerSku": item.seller_sku,
+                "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"},
+                "price": {"unitPrice": {"amount": item.unit_price, "currencyCode": state.currency}},
+            },
+        }
+        if "FULFILLMENT" in included:
+            rendered["fulfillment"] = {
+                "quantityFulfilled": item.quantity if shipped else 0,
+                "quantityUnfulfilled": 0 if shipped else item.quantity,
+            }
+        items.append(rendered)
+    order["orderItems"] = items
+    return order
+
+
+def render_order_v0(state: OrderState) -> dict[str, Any]:
+    total = sum(Decimal(_line_total(item.unit_price, item.quantity)) for item in state.items)
+    quantity = sum(item.quantity for item in state.items)
+    shipped = state.status == "Shipped"
+    return {
+        "AmazonOrderId": state.order_id,
+        "PurchaseDate": iso(state.created),
+        "LastUpdateDate": iso(state.last_updated),
+        "OrderStatus": state.status,
+        "FulfillmentChannel": "MFN",
+        "SalesChannel": state.marketplace_name,
+        "ShipServiceLevel": "Std US D2D Dom",
+        "OrderTotal": {"CurrencyCode": state.currency, "Amount": str(total)},
+        "NumberOfItemsShipped": quantity if shipped else 0,
+        "NumberOfItemsUnshipped": 0 if shipped else quantity,
+        "PaymentMethod": "Other",
+        "PaymentMethodDetails": ["Standard"],
+        "MarketplaceId": state.marketplace_id,
+        "ShipmentServiceLevelCategory": "Standard",
+        "OrderType": "StandardOrder",
+        "EarliestShipDate": iso(state.created),
+        "LatestShipDate": iso(state.created + timedelta(days=2)),
+        "EarliestDeliveryDate": iso(state.created + timedelta(days=3)),
+        "LatestDeliveryDate": iso(state.created + timedelta(days=7)),
+        "IsBusinessOrder": False,
+        "IsPrime": False,
+        "IsPremiumOrder": False,
+        "IsGlobalExpressEnabled": False,
+        "IsReplacementOrder": False,
+        "IsSoldByAB": False,
+        "IsISPU": False,
+        "IsAccessPointOrder": False,
+    }
+
+
+def _line_total(unit_price: str, quantity: int) -> str:
+    return str(Decimal(unit_price) * quantity)
+
+
+def _page(values: list[Any], offset: int, size: int) -> tuple[list[Any], int | None]:
+    page = values[offset : offset + size]
+    return page, offset + size if offset + size < len(values) else None
+
+
+def _encode_token(state: dict[str, Any]) -> str:
+    text = "&".join(f"{key}={value}" for key, value in state.items() if value is not None)
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode_token(token: str) -> dict[str, Any]:
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        return dict(pair.split("=", 1) for pair in text.split("&") if pair)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "InvalidInput", "Invalid pagination token") from None

@@ -1,0 +1,373 @@
+"""The SP-API emulator: LWA and SP-API operations on loopback, with Amazon's rate plans and faults.
+
+Requests are routed through a table (method + path pattern -> operation -> handler), so a new API
+is a new module that contributes routes. State is guarded by one lock; the HTTP server runs in a
+daemon thread.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan
+from sellerstream_local.emulator.catalog import OrderCatalog
+from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
+from sellerstream_local.emulator.orders_api import OrdersApi
+
+TOKEN_LIFETIME_SECONDS = 3600
+LWA_OPERATION = "lwaToken"
+FALLBACK_PLAN = RatePlan(1.0, 5)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Injected trouble. Latency is real seconds (not scaled); randomness comes from the seed."""
+
+    error_rate: float = 0.0
+    error_status: int = 503
+    latency_seconds: float = 0.0
+    malformed_rate: float = 0.0
+    operations: frozenset[str] | None = None  # None: every operation
+
+    def applies_to(self, operation: str) -> bool:
+        return self.operations is None or operation in self.operations
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    operation: str
+    status: int
+    headers: dict[str, str]  # without the access token
+
+
+@dataclass
+class _Token:
+    caller: str
+    expires_at: float
+
+
+class _Bucket:
+    def __init__(self, plan: RatePlan, now: float) -> None:
+        self.plan = plan
+        self.tokens = float(plan.burst)
+        self.updated = now
+
+
+class SpApiEmulator:
+    def __init__(
+        self,
+        *,
+        time_scale: float = 1.0,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limits: bool = True,
+        faults: Faults | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.time_scale = time_scale
+        self.rate_limits = rate_limits
+        self.faults = faults or Faults()
+        self.verbose = verbose
+        self.catalog = OrderCatalog(seed)
+        self.orders = OrdersApi(self.catalog)
+        self.calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self.requests: list[RecordedRequest] = []
+        self._routes: list[Route] = list(self.orders.routes())
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._apps: dict[str, str] = {}
+        self._sellers: dict[str, str] = {}  # refresh token -> seller id
+        self._tokens: dict[str, _Token] = {}
+        self._plans: dict[str, RatePlan] = dict(DEFAULT_RATE_PLANS)
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._forced: dict[str, list[tuple[int, str]]] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._address = (host, port)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._server = ThreadingHTTPServer(self._address, _handler_class(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sp-api-emulator", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SpApiEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def lwa_token_url(self) -> str:
+        return f"{self.base_url}/auth/o2/token"
+
+    def add_routes(self, routes: list[Route]) -> None:
+        with self._lock:
+            self._routes.extend(routes)
+
+    # -- configuration ---------------------------------------------------------------------------
+    def register_app(self, client_id: str, client_secret: str) -> None:
+        with self._lock:
+            self._apps[client_id] = client_secret
+
+    def register_seller(self, seller_id: str, refresh_token: str) -> None:
+        with self._lock:
+            self._sellers[refresh_token] = seller_id
+
+    def expire_access_tokens(self) -> None:
+        with self._lock:
+            for token in self._tokens.values():
+                token.expires_at = 0.0
+
+    def set_order(
+        self,
+        order_id: str,
+        *,
+        seller_id: str | None = None,
+        last_updated: datetime | str | None = None,
+        status: str | None = None,
+        marketplace_id: str | None = None,
+        purchase_date: datetime | str | None = None,
+        items: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.catalog.set(
+            order_id,
+            seller_id=seller_id,
+            last_updated=last_updated,
+            status=status,
+            marketplace_id=marketplace_id,
+            created=purchase_date,
+            items=items,
+        )
+
+    def mark_missing(self, order_id: str) -> None:
+        self.catalog.mark_missing(order_id)
+
+    def set_rate_plan(self, operation: str, rate: float, burst: int) -> None:
+        with self._lock:
+            self._plans[operation] = RatePlan(rate, burst)
+            for key in [key for key in self._buckets if key[1] == operation]:
+                del self._buckets[key]
+
+    def fail_next(self, operation: str, status: int, count: int = 1, code: str = "InternalFailure") -> None:
+        with self._lock:
+            self._forced.setdefault(operation, []).extend([(status, code)] * count)
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.throttled.clear()
+            self.requests.clear()
+
+    # -- request handling ------------------------------------------------------------------------
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        parsed = urllib.parse.urlsplit(raw_path)
+        query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        if parsed.path == "/auth/o2/token" and method == "POST":
+            with self._lock:
+                self.calls[LWA_OPERATION] += 1
+            status, payload = self._lwa(body)
+            return status, {"content-type": "application/json"}, json.dumps(payload).encode()
+        request_id = str(uuid.uuid4())
+        route, params = self._route(method, parsed.path)
+        operation = route.operation if route else "unknown"
+        response_headers = {"content-type": "application/json", "x-amzn-RequestId": request_id}
+        try:
+            if route is None:
+                raise ApiError(404, "NotFound", f"No operation at {method} {parsed.path}")
+            caller = self._authenticate(headers)
+            response_headers["x-amzn-RateLimit-Limit"] = _format_rate(self._effective_rate(operation))
+            self._apply_faults(operation)
+            self._take_token(caller, operation)
+            request = EmulatorRequest(method, parsed.path, query, headers, body, params, caller)
+            reply = route.handler(request)
+            status, payload = reply.status, json.dumps(reply.body).encode()
+            response_headers.update(reply.headers)
+            if self._roll(self.faults.malformed_rate, operation):
+                payload = payload[: max(len(payload) // 2, 1)]
+        except ApiError as error:
+            status, payload = error.status, json.dumps(error.body()).encode()
+        self._record(method, parsed.path, query, operation, status, headers)
+        return status, response_headers, payload
+
+    def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        with self._lock:
+            routes = list(self._routes)
+        for route in routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None, {}
+
+    def _lwa(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        form = {key: values[0] for key, values in urllib.parse.parse_qs(body.decode()).items()}
+        client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+        with self._lock:
+            # With no app registered, any client is accepted (handy for quick experiments).
+            if self._apps and self._apps.get(client_id) != client_secret:
+                return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+            grant = form.get("grant_type")
+            if grant == "refresh_token":
+                caller = self._sellers.get(form.get("refresh_token", ""))
+                if caller is None:
+                    return 400, {
+                        "error": "invalid_grant",
+                        "error_description": "The request has an invalid grant parameter",
+                    }
+            elif grant == "client_credentials" and form.get("scope"):
+                caller = "grantless"
+            else:
+                return 400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}
+            access_token = "Atza|" + secrets.token_urlsafe(24)
+            self._tokens[access_token] = _Token(caller, time.monotonic() + TOKEN_LIFETIME_SECONDS)
+        reply: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "bearer",
+            "expires_in": TOKEN_LIFETIME_SECONDS,
+        }
+        if grant == "refresh_token":
+            reply["refresh_token"] = form["refresh_token"]
+        return 200, reply
+
+    def _authenticate(self, headers: dict[str, str]) -> str:
+        token = headers.get("x-amz-access-token", "")
+        with self._lock:
+            known = self._tokens.get(token)
+        if known is None:
+            raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
+        if known.expires_at <= time.monotonic():
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                "The access token you provided has expired.",
+            )
+        return known.caller
+
+    def _effective_rate(self, operation: str) -> float:
+        with self._lock:
+            return self._plans.get(operation, FALLBACK_PLAN).rate * self.time_scale
+
+    def _take_token(self, caller: str, operation: str) -> None:
+        if not self.rate_limits:
+            return
+        now = time.monotonic()
+        with self._lock:
+            plan = self._plans.get(operation, FALLBACK_PLAN)
+            bucket = self._buckets.get((caller, operation))
+            if bucket is None:
+                bucket = self._buckets[(caller, operation)] = _Bucket(plan, now)
+            bucket.tokens = min(
+                float(plan.burst), bucket.tokens + (now - bucket.updated) * plan.rate * self.time_scale
+            )
+            bucket.updated = now
+            if bucket.tokens < 1.0:
+                raise ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+            bucket.tokens -= 1.0
+
+    def _apply_faults(self, operation: str) -> None:
+        with self._lock:
+            forced = self._forced.get(operation)
+            next_fault = forced.pop(0) if forced else None
+        if next_fault:
+            status, code = next_fault
+            raise ApiError(status, code, "Injected failure.")
+        faults = self.faults
+        if faults.latency_seconds and faults.applies_to(operation):
+            time.sleep(faults.latency_seconds)
+        if self._roll(faults.error_rate, operation):
+            code = "ServiceUnavailable" if faults.error_status == 503 else "InternalFailure"
+            raise ApiError(faults.error_status, code, "We encountered an internal error. Please try again.")
+
+    def _roll(self, rate: float, operation: str) -> bool:
+        if rate <= 0 or not self.faults.applies_to(operation):
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        operation: str,
+        status: int,
+        headers: dict[str, str],
+    ) -> None:
+        kept = {name: value for name, value in headers.items() if name != "x-amz-access-token"}
+        with self._lock:
+            self.calls[operation] += 1
+            if status == 429:
+                self.throttled[operation] += 1
+            self.requests.append(RecordedRequest(method, path, query, operation, status, kept))
+
+
+def _format_rate(rate: float) -> str:
+    return f"{rate:.4f}".rstrip("0").rstrip(".") or "0"
+
+
+def _handler_class(emulator: SpApiEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, response_headers, payload = emulator.handle(self.command, self.path, headers, body)
+            self.send_response(status)
+            for name, value in response_headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = _serve
+        do_POST = _serve
+        do_PUT = _serve
+        do_DELETE = _serve
+        do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if emulator.verbose:
+                super().log_message(format, *args)
+
+    return Handler

@@ -1,0 +1,152 @@
+"""A local stand-in for Lambda's SQS event source mapping.
+
+It receives batches, invokes the real handler with an SQS event, deletes exactly the records the
+handler did not report as failures, and leaves failures to reappear after the visibility timeout;
+the queue's redrive policy (enforced by SQS/moto on receive) moves them to the DLQ after
+maxReceiveCount receives. A handler that raises fails its whole batch, as on Lambda.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from sellerstream_local.resources import LocalQueue
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LocalLambdaContext:
+    """The parts of Lambda's context object that Powertools and the handlers use."""
+
+    def __init__(self, function_name: str, timeout_seconds: int, memory_mb: int = 512) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - time.monotonic()) * 1000), 0)
+
+
+@dataclass
+class PollerStats:
+    invocations: int = 0
+    received: int = 0  # receives, redeliveries included
+    succeeded: int = 0
+    failed_attempts: int = 0
+    handler_crashes: int = 0
+    receives_by_message: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def distinct_messages(self) -> int:
+        return len(self.receives_by_message)
+
+    @property
+    def retried_messages(self) -> int:
+        return sum(1 for count in self.receives_by_message.values() if count > 1)
+
+
+class LocalPoller:
+    def __init__(
+        self,
+        sqs: Any,
+        queue: LocalQueue,
+        handler: Handler,
+        *,
+        function_name: str,
+        batch_size: int,
+        timeout_seconds: int,
+        region: str = "us-east-1",
+        output: IO[str] | None = None,
+    ) -> None:
+        self._sqs = sqs
+        self._queue = queue
+        self._handler = handler
+        self._function_name = function_name
+        self._batch_size = batch_size
+        self._timeout_seconds = timeout_seconds
+        self._region = region
+        self._output = output
+        self.stats = PollerStats()
+
+    def poll_once(self) -> int:
+        """One receive + invoke + delete cycle; returns how many messages it received."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue.url,
+            MaxNumberOfMessages=min(self._batch_size, 10),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        self.stats.invocations += 1
+        self.stats.received += len(messages)
+        for message in messages:
+            self.stats.receives_by_message[message["MessageId"]] += 1
+        failed_ids = self._invoke(messages)
+        for message in messages:
+            if message["MessageId"] in failed_ids:
+                self.stats.failed_attempts += 1
+                continue
+            self._sqs.delete_message(QueueUrl=self._queue.url, ReceiptHandle=message["ReceiptHandle"])
+            self.stats.succeeded += 1
+        return len(messages)
+
+    def run_until_drained(self, *, max_seconds: float = 300.0, idle_sleep: float = 0.2) -> bool:
+        """Polls until the queue holds no visible or in-flight message. False if max_seconds ran out."""
+        deadline = time.monotonic() + max_seconds
+        while time.monotonic() < deadline:
+            if self.poll_once():
+                continue
+            if self._queue_is_empty():
+                return True
+            time.sleep(idle_sleep)
+        return False
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> set[str]:
+        event = {"Records": [self._record(message) for message in messages]}
+        context = LocalLambdaContext(self._function_name, self._timeout_seconds)
+        try:
+            # Like Lambda, whatever the function prints (EMF metrics) goes to its log, not our terminal.
+            with contextlib.redirect_stdout(self._output or io.StringIO()):
+                response = self._handler(event, context) or {}
+        except Exception:
+            # Lambda treats an invocation error as the failure of every record in the batch.
+            self.stats.handler_crashes += 1
+            return {message["MessageId"] for message in messages}
+        return {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._queue.arn,
+            "awsRegion": self._region,
+        }
+
+    def _queue_is_empty(self) -> bool:
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._queue.url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            int(attributes["ApproximateNumberOfMessages"]) == 0
+            and int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0
+        )

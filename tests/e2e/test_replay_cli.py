@@ -1,0 +1,99 @@
+"""``sellerstream replay`` as a user runs it: the console script in the project's virtualenv."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.spapi_models import RESEARCH_DATA, load_json
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present"),
+]
+
+SCRIPT = Path(sys.executable).with_name("sellerstream")
+
+
+def amazon_order_change() -> dict[str, Any]:
+    return load_json("examples/notifications/ORDER_CHANGE.schema-example-1.json")
+
+
+def with_change(
+    document: dict[str, Any], notification_id: str, status: str, time_of_change: str
+) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    changed["NotificationMetadata"]["NotificationId"] = notification_id
+    order = changed["Payload"]["OrderChangeNotification"]
+    order["Summary"]["OrderStatus"] = status
+    order["OrderChangeTrigger"]["TimeOfOrderChange"] = time_of_change
+    return changed
+
+
+def run_replay(tmp_path: Path, lines: list[str], *extra: str) -> dict[str, Any]:
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    completed = subprocess.run(
+        [str(SCRIPT), "replay", str(capture), "--json", *extra],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report: dict[str, Any] = json.loads(completed.stdout)
+    return report
+
+
+def test_given_amazons_example_with_duplicates_reorders_and_poison_when_replayed_then_right_tables(
+    tmp_path: Path,
+) -> None:
+    example = amazon_order_change()
+    newer = with_change(example, "n-shipped", "Shipped", "2022-11-30T10:00:00.000Z")
+    lines = [
+        json.dumps(newer),  # the newer event arrives first
+        json.dumps(example),  # then Amazon's own example (older)
+        json.dumps(example),  # redelivered
+        json.dumps(json.dumps(example)),  # double-encoded
+        "this line is not JSON",
+        json.dumps({**example, "NotificationType": "SOMETHING_ELSE"}),
+    ]
+
+    report = run_replay(tmp_path, lines, "--dump-tables")
+
+    assert report["received"] == 6
+    assert report["succeeded"] == 4
+    assert report["dead_lettered"] == [
+        {
+            "message_index": 4,
+            "reason": "invalid_notification",
+            "detail": report["dead_lettered"][0]["detail"],
+        },
+        {
+            "notification_id": example["NotificationMetadata"]["NotificationId"],
+            "reason": "unknown_notification_type",
+            "detail": report["dead_lettered"][1]["detail"],
+        },
+    ]
+    assert report["sp_api_calls"] == {"getOrder": 2}
+    assert report["throttled"] == 0
+    orders = report["tables"]["sellerstream-orders"]
+    [header] = [item for item in orders if item["sk"].startswith("ORDER#")]
+    assert header["order_id"] == "903-8868176-2219830"
+    assert header["seller_id"] == "A3TH9S8BH6GOGM"
+    assert header["order_status"] == "SHIPPED"  # the newest state, never regressed by the older event
+    assert header["last_updated"] == "2022-11-30T10:00:00.000000Z"
+    assert [item["sk"] for item in orders] == ["ORDER#903-8868176-2219830", "PII#ORDER#903-8868176-2219830"]
+
+
+def test_given_no_tables_flag_when_replayed_then_no_tables_key(tmp_path: Path) -> None:
+    report = run_replay(tmp_path, [json.dumps(amazon_order_change())])
+
+    assert "tables" not in report
+    assert (report["received"], report["succeeded"], report["dead_lettered"]) == (1, 1, [])

@@ -1,0 +1,197 @@
+"""ORDER_CHANGE through the real handler, driven by the local poller against moto and the emulator."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sellerstream_local.notifications_factory import as_body, order_change
+from sellerstream_local.pipeline import LocalPipeline
+from tests.integration.conftest import SELLER
+
+T0 = datetime(2025, 10, 16, 12, 0, tzinfo=UTC)
+ORDER = "123-4567890-1234567"
+
+
+def headers(pipeline: LocalPipeline) -> list[dict[str, Any]]:
+    items = pipeline.table_items(pipeline.resources.orders_table)
+    return [item for item in items if str(item["sk"]).startswith("ORDER#")]
+
+
+def test_given_one_order_change_when_processed_then_order_and_pii_stored(pipeline: LocalPipeline) -> None:
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    pipeline.publish(
+        as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0))
+    )
+
+    stats = pipeline.drain()
+
+    assert stats.succeeded == 1 and stats.failed_attempts == 0
+    [header] = headers(pipeline)
+    assert header["order_id"] == ORDER and header["order_status"] == "UNSHIPPED"
+    assert header["last_updated"] == "2025-10-16T12:00:00.000000Z"
+    items = pipeline.table_items(pipeline.resources.orders_table)
+    assert any(str(item["sk"]) == f"PII#ORDER#{ORDER}" for item in items)
+    assert pipeline.emulator.calls["getOrder"] == 1
+    assert pipeline.dead_letters() == []
+
+
+def test_given_same_notification_delivered_many_times_then_applied_once(pipeline: LocalPipeline) -> None:
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    body = as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0))
+    for _ in range(4):
+        pipeline.publish(body)
+    pipeline.publish(json.dumps(body))  # the same notification, double-encoded
+
+    stats = pipeline.drain()
+
+    assert stats.succeeded == 5
+    assert pipeline.emulator.calls["getOrder"] == 1
+    assert pipeline.log.outcomes == {"written": 1, "duplicate": 4}
+    assert len(headers(pipeline)) == 1
+
+
+def test_given_newer_state_stored_when_older_response_arrives_then_never_regresses(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.set_order(
+        ORDER, seller_id=SELLER, last_updated=T0 + timedelta(hours=1), status="Shipped"
+    )
+    pipeline.publish(as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Shipped", changed_at=T0)))
+    pipeline.drain()
+    # A lagging read: Amazon answers with the older state for a later notification.
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    pipeline.publish(
+        as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0))
+    )
+
+    stats = pipeline.drain()
+
+    assert stats.succeeded == 1
+    [header] = headers(pipeline)
+    assert header["order_status"] == "SHIPPED"
+    assert header["last_updated"] == "2025-10-16T13:00:00.000000Z"
+    assert pipeline.log.outcomes["stale"] == 1
+
+
+def test_given_poison_messages_when_processed_then_dead_lettered_with_reasons(
+    pipeline: LocalPipeline,
+) -> None:
+    unknown_seller = order_change(
+        seller_id="ANOBODY",
+        order_id=ORDER,
+        status="Unshipped",
+        changed_at=T0,
+        notification_id="n-unknown-seller",
+    )
+    wrong_schema = order_change(
+        seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0, notification_id="n-wrong-schema"
+    )
+    del wrong_schema["Payload"]["OrderChangeNotification"]["Summary"]
+    unknown_type = order_change(
+        seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0, notification_id="n-unknown-type"
+    )
+    unknown_type["NotificationType"] = "B2B_ANY_OFFER_CHANGED"
+    not_json_id = pipeline.publish("this is not json")
+    for document in (unknown_seller, wrong_schema, unknown_type):
+        pipeline.publish(as_body(document))
+
+    stats = pipeline.drain()
+
+    letters = {
+        letter.notification_id or letter.message_id: letter.reason for letter in pipeline.dead_letters()
+    }
+    assert letters == {
+        not_json_id: "invalid_notification",
+        "n-unknown-seller": "unknown_seller",
+        "n-wrong-schema": "invalid_notification",
+        "n-unknown-type": "unknown_notification_type",
+    }
+    assert stats.succeeded == 0
+    assert all(count == 5 for count in stats.receives_by_message.values())
+    assert headers(pipeline) == []
+
+
+def test_given_throttled_past_the_retry_budget_when_processed_then_message_returns_to_queue_and_later_succeeds(
+    pipeline: LocalPipeline,
+) -> None:
+    order_ids = [f"123-4567890-123456{index}" for index in range(3)]
+    for order_id in order_ids:
+        pipeline.emulator.set_order(order_id, seller_id=SELLER, last_updated=T0, status="Unshipped")
+        pipeline.publish(
+            as_body(order_change(seller_id=SELLER, order_id=order_id, status="Unshipped", changed_at=T0))
+        )
+    pipeline.emulator.fail_next("getOrder", 429, count=4, code="QuotaExceeded")
+    poller = pipeline.order_change_poller()
+
+    poller.poll_once()
+
+    assert (poller.stats.succeeded, poller.stats.failed_attempts) == (2, 1)
+    assert pipeline.emulator.calls["getOrder"] == 6
+    assert pipeline.dead_letters() == []
+    # After the visibility timeout the throttled message is received again and stored.
+    pipeline.drain(poller)
+    assert {header["order_id"] for header in headers(pipeline)} == set(order_ids)
+    assert sorted(poller.stats.receives_by_message.values()) == [1, 1, 2]
+    assert pipeline.dead_letters() == []
+
+
+def test_given_orders_v0_configured_when_processed_then_order_and_all_item_pages_stored(
+    log_stream: io.StringIO,
+) -> None:
+    with LocalPipeline(emulator_time_scale=50.0, orders_api_version="v0", log_stream=log_stream) as pipeline:
+        pipeline.provision_seller(SELLER)
+        pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Shipped")
+        pipeline.publish(
+            as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Shipped", changed_at=T0))
+        )
+
+        pipeline.drain()
+
+        [header] = headers(pipeline)
+        assert header["source_api"] == "orders/v0"
+        assert header["order_status"] == "SHIPPED"
+        assert pipeline.emulator.calls["getOrder"] == 1
+        assert header["item_count"] == len(header["items"]) >= 1
+        assert pipeline.emulator.calls["getOrderItems"] >= 1
+
+
+def test_given_revoked_refresh_token_when_processed_then_dead_lettered_as_credentials(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.secrets.put_secret_value(
+        SecretId=f"sellerstream/sellers/{SELLER}", SecretString=json.dumps({"refresh_token": "Atzr|revoked"})
+    )
+    pipeline.publish(
+        as_body(
+            order_change(
+                seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0, notification_id="n-rev"
+            )
+        )
+    )
+
+    pipeline.drain()
+
+    [letter] = pipeline.dead_letters()
+    assert (letter.notification_id, letter.reason) == ("n-rev", "seller_credentials")
+
+
+def test_given_processing_when_logs_written_then_no_buyer_data_or_secrets(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    pipeline.publish(
+        as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0))
+    )
+    pipeline.publish("not json but carries 48110")
+    pipeline.drain()
+    pii = pipeline.table_items(pipeline.resources.orders_table)
+    buyer_email = next(item for item in pii if str(item["sk"]).startswith("PII#"))["buyer"]["buyerEmail"]
+
+    logs = log_stream.getvalue()
+
+    assert "notification applied" in logs
+    for secret in ("48110", "Atzr|", "Atza|", "local-client-secret", buyer_email):
+        assert secret not in logs
