@@ -1,5 +1,8 @@
 .PHONY: setup demo test lint typecheck synth bench clean
 
+# jsii warns on every start that Node 20 left its support window; the synthesized output is unaffected.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
 setup:
 	@scripts/bootstrap.sh
 

@@ -69,3 +69,19 @@ IDEMPOTENCY_EXPIRES_AFTER_SECONDS: Final = 7 * 24 * 3600
 
 # Accounts table: routes a SubscriptionId to the seller whose credentials it uses.
 ACCOUNTS_TABLE_PK: Final = "pk"
+
+# Stack outputs: stable logical ids that tooling (``sellerstream subscribe``) reads.
+OUTPUT_ORDERS_QUEUE_ARN: Final = "OrdersQueueArn"
+OUTPUT_ORDERS_QUEUE_URL: Final = "OrdersQueueUrl"
+OUTPUT_ORDERS_DLQ_URL: Final = "OrdersDeadLetterQueueUrl"
+OUTPUT_ORDERS_TABLE: Final = "OrdersTableName"
+OUTPUT_IDEMPOTENCY_TABLE: Final = "IdempotencyTableName"
+OUTPUT_ACCOUNTS_TABLE: Final = "AccountsTableName"
+OUTPUT_LWA_SECRET_ARN: Final = "LwaAppSecretArn"
+OUTPUT_SELLER_SECRET_PREFIX: Final = "SellerSecretPrefix"
+OUTPUT_ORDER_CHANGE_FUNCTION: Final = "OrderChangeFunctionName"
+OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
+
+METRICS_NAMESPACE: Final = "SellerStream"
+# Alarm when the oldest message waits longer than this: the consumer is falling behind.
+OLDEST_MESSAGE_ALARM_SECONDS: Final = 15 * 60

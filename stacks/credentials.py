@@ -1,0 +1,60 @@
+"""Where SP-API credentials live: Secrets Manager only, never the template or the environment."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from stacks import constants
+
+
+class Credentials(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # Created with a random placeholder; the operator writes the real client id and secret.
+        self.lwa_app_secret = secretsmanager.Secret(
+            self,
+            "LwaAppSecret",
+            secret_name=constants.LWA_APP_SECRET_NAME,
+            description="SP-API application's Login with Amazon client id and secret",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"client_id": "REPLACE_WITH_LWA_CLIENT_ID"}),
+                generate_string_key="client_secret",
+                exclude_punctuation=True,
+            ),
+        )
+        Validations.of(self.lwa_app_secret).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-SMG4",
+                reason="The LWA client secret is rotated in Seller Central (Developer Central), which then "
+                "requires updating this secret; Secrets Manager cannot rotate it.",
+            )
+        )
+        stack = Stack.of(self)
+        # One secret per seller, created by the operator (see README): named, not enumerated.
+        self.seller_secrets_arn = stack.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{constants.SELLER_SECRET_PREFIX}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def grant_read(self, role: iam.Role) -> None:
+        self.lwa_app_secret.grant_read(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[self.seller_secrets_arn]
+            )
+        )
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                f"<AWS::AccountId>:secret:{constants.SELLER_SECRET_PREFIX}*]",
+                reason="Sellers are added after deployment, one secret each under this prefix; the function "
+                "reads only GetSecretValue, only under the prefix.",
+            )
+        )

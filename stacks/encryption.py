@@ -1,0 +1,55 @@
+"""Customer-managed KMS keys: one for the notification queues, one for data at rest."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from stacks import constants
+
+
+class EncryptionKeys(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # Amazon's notifications service encrypts what it sends to our queues with this key,
+        # so its account may generate data keys and decrypt, nothing else (Amazon's SQS guide).
+        self.queue_key = kms.Key(
+            self,
+            "QueueKey",
+            description="SellerStream notification queues",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.queue_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSellingPartnerApiToSendEncryptedMessages",
+                principals=[iam.AccountPrincipal(constants.SPAPI_NOTIFICATIONS_ACCOUNT_ID)],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+            )
+        )
+        self.data_key = kms.Key(
+            self,
+            "DataKey",
+            description="SellerStream tables (orders with buyer PII, idempotency, accounts)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # CloudWatch alarms publish to the encrypted alarm topic.
+        self.alarm_key = kms.Key(
+            self,
+            "AlarmKey",
+            description="SellerStream alarm topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.alarm_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+            )
+        )

@@ -1,0 +1,64 @@
+"""DynamoDB tables: orders, idempotency records, and the subscription -> seller routing."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from stacks import constants
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.orders_table = self._table(
+            "OrdersTable",
+            key,
+            partition_key=constants.ORDERS_TABLE_PK,
+            sort_key=constants.ORDERS_TABLE_SK,
+            ttl_attribute=constants.ORDERS_TABLE_TTL_ATTRIBUTE,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.idempotency_table = self._table(
+            "IdempotencyTable",
+            key,
+            partition_key=constants.IDEMPOTENCY_TABLE_PK,
+            ttl_attribute=constants.IDEMPOTENCY_TABLE_TTL_ATTRIBUTE,
+            # Only deduplication records that expire after a week: safe to recreate.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.accounts_table = self._table(
+            "AccountsTable",
+            key,
+            partition_key=constants.ACCOUNTS_TABLE_PK,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _table(
+        self,
+        construct_id: str,
+        key: kms.IKey,
+        *,
+        partition_key: str,
+        sort_key: str | None = None,
+        ttl_attribute: str | None = None,
+        removal_policy: RemovalPolicy,
+    ) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING)
+            if sort_key
+            else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            time_to_live_attribute=ttl_attribute,
+            removal_policy=removal_policy,
+        )

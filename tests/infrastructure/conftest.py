@@ -1,0 +1,39 @@
+"""One synthesis of the whole app per test session: jsii start-up and synthesis take seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+class Synthesized:
+    def __init__(self, outdir: Path) -> None:
+        from app import build_app
+
+        # Bundling is skipped (no pip in unit tests); the layer asset is still declared and attached.
+        self.app = build_app(context={"aws:cdk:bundling-stacks": []}, outdir=str(outdir))
+        self.assembly = self.app.synth()
+        self.stack = self.app.node.find_child("SellerStream")
+        self.template = Template.from_stack(self.stack)  # type: ignore[arg-type]
+        self.json: dict[str, Any] = self.template.to_json()
+        self.validation_report: dict[str, Any] = json.loads((outdir / "validation-report.json").read_text())
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.json["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    yield Synthesized(tmp_path_factory.mktemp("cdk.out"))
