@@ -15,7 +15,6 @@ SPAPI_NOTIFICATIONS_ACCOUNT_ID: Final = "437568002678"
 
 # Secrets Manager names. The LWA app secret holds {"client_id", "client_secret"};
 # each seller's secret, named SELLER_SECRET_PREFIX + seller id, holds {"refresh_token", "region"}.
-SECRET_NAME_PREFIX: Final = "sellerstream/"
 LWA_APP_SECRET_NAME: Final = "sellerstream/lwa-app"
 SELLER_SECRET_PREFIX: Final = "sellerstream/sellers/"
 

@@ -14,7 +14,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import boto3
 from moto import mock_aws
@@ -151,7 +151,7 @@ class LocalPipeline:
     def _attach_logging(self) -> None:
         from sellerstream.observability import logger  # noqa: PLC0415 - after the environment is set
 
-        logger.addHandler(self.log)
+        cast(logging.Logger, logger).addHandler(self.log)
         handler = logger.logger_handler
         if isinstance(handler, logging.StreamHandler):
             self._previous_stream = handler.setStream(self._function_output)
@@ -159,7 +159,7 @@ class LocalPipeline:
     def _detach_logging(self) -> None:
         from sellerstream.observability import logger  # noqa: PLC0415
 
-        logger.removeHandler(self.log)
+        cast(logging.Logger, logger).removeHandler(self.log)
         handler = logger.logger_handler
         if isinstance(handler, logging.StreamHandler) and getattr(self, "_previous_stream", None) is not None:
             handler.setStream(self._previous_stream)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -114,14 +114,17 @@ def _apply_once(
     """Applies the notification unless its NotificationId was applied before (then replays the result)."""
     applied: list[bool] = []
 
-    @idempotent_function(
-        data_keyword_argument="key", persistence_store=persistence_layer(), config=idempotency_config()
-    )
     def apply(key: dict[str, str]) -> dict[str, Any]:
         applied.append(True)
         return use_case.apply(notification, remaining_time)
 
-    result = apply(key={"notification_id": notification.notification_id})
+    apply_once = cast(
+        Callable[..., dict[str, Any]],
+        idempotent_function(
+            data_keyword_argument="key", persistence_store=persistence_layer(), config=idempotency_config()
+        )(apply),
+    )
+    result = apply_once(key={"notification_id": notification.notification_id})
     return result, bool(applied)
 
 

@@ -105,9 +105,10 @@ class LwaTokenProvider:
             raise SpApiTimeout(OPERATION, str(error)) from None
         payload = _json_object(response.body)
         logger.debug("lwa token response", extra={"status": response.status, "grant": form["grant_type"]})
-        if response.status == 200 and isinstance(payload.get("access_token"), str):
-            lifetime = float(payload.get("expires_in", 3600))
-            return _CachedToken(value=payload["access_token"], expires_at=started + lifetime)
+        access_token = payload.get("access_token")
+        if response.status == 200 and isinstance(access_token, str):
+            lifetime = float(str(payload.get("expires_in", 3600)))
+            return _CachedToken(value=access_token, expires_at=started + lifetime)
         error_code = str(payload.get("error", "")) or None
         if response.status in (400, 401, 403) and (error_code in TERMINAL_LWA_ERRORS or error_code is None):
             raise LwaAuthError(

@@ -130,39 +130,38 @@ class SpApiClient:
             request = HttpRequest(method, url, self._headers(grantless_scope, payload is not None), payload)
             try:
                 response = self._send(operation, request, attempt)
-            except SpApiTimeout as error:
-                self._backoff_or_raise(error, attempt)
+            except SpApiTimeout as timeout:
+                self._backoff_or_raise(timeout, attempt)
                 continue
             self._limiter.observe_limit_header(
                 seller_key, operation, response.header("x-amzn-ratelimit-limit")
             )
             if 200 <= response.status < 300:
                 try:
-                    return SpApiResponse(
-                        response.status, _json(response.body), response.headers, _request_id(response)
-                    )
+                    body = _json(response.body)
                 except ValueError:
-                    error = MalformedResponse(
+                    malformed = MalformedResponse(
                         operation,
                         "response body is not JSON",
                         status=response.status,
                         request_id=_request_id(response),
                     )
-                    self._backoff_or_raise(error, attempt)
+                    self._backoff_or_raise(malformed, attempt)
                     continue
-            error = _error_for(operation, response)
-            if isinstance(error, SpApiAccessDenied) and not refreshed and _token_problem(error):
+                return SpApiResponse(response.status, body, response.headers, _request_id(response))
+            failure = _error_for(operation, response)
+            if isinstance(failure, SpApiAccessDenied) and not refreshed and _token_problem(failure):
                 # An access token can be revoked or expire early: fetch a new one, once.
                 refreshed = True
                 self._invalidate_token(grantless_scope)
                 attempt -= 1
                 continue
-            if isinstance(error, SpApiThrottled):
+            if isinstance(failure, SpApiThrottled):
                 self._observer.on_throttled(operation)
                 self._limiter.on_throttled(seller_key, operation)
-            if not error.retriable:
-                raise error
-            self._backoff_or_raise(error, attempt)
+            if not failure.retriable:
+                raise failure
+            self._backoff_or_raise(failure, attempt)
 
     def _acquire(self, seller_key: str, operation: str) -> None:
         budget = self._remaining_time() - SAFETY_MARGIN_SECONDS

@@ -204,8 +204,8 @@ class SpApiEmulator:
         if parsed.path == "/auth/o2/token" and method == "POST":
             with self._lock:
                 self.calls[LWA_OPERATION] += 1
-            status, payload = self._lwa(body)
-            return status, {"content-type": "application/json"}, json.dumps(payload).encode()
+            status, token_reply = self._lwa(body)
+            return status, {"content-type": "application/json"}, json.dumps(token_reply).encode()
         request_id = str(uuid.uuid4())
         route, params = self._route(method, parsed.path)
         operation = route.operation if route else "unknown"
