@@ -50,8 +50,10 @@ def _run(
     subscription = "subscription-local-order-change"
     for seller in SELLERS:
         pipeline.provision_seller(seller, subscription_ids=(f"{subscription}-{seller}",))
-    # Another app of the same seller shares the getOrder quota: fewer tokens than our own bucket expects.
+    # Another app of the same seller shares the getOrder quota: fewer tokens than our own bucket
+    # expects, and it has just spent them (Amazon answers 429 until its bucket refills).
     emulator.set_rate_plan("getOrder", rate=0.5, burst=12)
+    emulator.fail_next("getOrder", 429, count=3, code="QuotaExceeded")
     orders = {seller: order_ids(ORDERS_PER_SELLER, rng) for seller in SELLERS}
     published = 0
     stats: list[PollerStats] = []

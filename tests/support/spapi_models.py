@@ -7,6 +7,8 @@ skip cleanly when it is absent.
 from __future__ import annotations
 
 import json
+import urllib.parse
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,3 +38,89 @@ def load_json(relative_path: str) -> Any:
     """Any JSON file under research/data, e.g. ``examples/notifications/ORDER_CHANGE.schema-example-1.json``."""
     with (RESEARCH_DATA / relative_path).open() as handle:
         return json.load(handle)
+
+
+def validate_request(model_file: str, method: str, url: str) -> str:
+    """Checks one request against Amazon's model for it; returns the operationId.
+
+    Path template and method must exist; required path and query parameters must be present; no
+    query parameter the operation does not declare; each value must fit its declared type, enum,
+    format and array limits (arrays in Swagger's default csv format).
+    """
+    model = load_model(model_file)
+    parts = urllib.parse.urlsplit(url)
+    operation, path_values = _match_operation(model, method, parts.path)
+    parameters = [_resolve(model, parameter) for parameter in operation.get("parameters", [])]
+    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    declared = {p["name"] for p in parameters if p["in"] == "query"}
+    unknown = set(query) - declared
+    assert not unknown, f"{operation['operationId']}: undeclared query parameters {sorted(unknown)}"
+    for parameter in parameters:
+        name, location = parameter["name"], parameter["in"]
+        if location == "path":
+            _check_value(operation, parameter, path_values[name])
+        elif location == "query":
+            if name not in query:
+                assert not parameter.get("required"), (
+                    f"{operation['operationId']}: required query {name} missing"
+                )
+                continue
+            assert len(query[name]) == 1, f"{operation['operationId']}: {name} repeated; arrays are csv"
+            _check_value(operation, parameter, query[name][0])
+    return str(operation["operationId"])
+
+
+def _match_operation(model: dict[str, Any], method: str, path: str) -> tuple[dict[str, Any], dict[str, str]]:
+    base = model.get("basePath", "").rstrip("/")
+    wanted = path.strip("/").split("/")
+    for template, operations in model["paths"].items():
+        segments = (base + template).strip("/").split("/")
+        if len(segments) != len(wanted) or method.lower() not in operations:
+            continue
+        values: dict[str, str] = {}
+        for segment, actual in zip(segments, wanted, strict=True):
+            if segment.startswith("{") and segment.endswith("}"):
+                values[segment[1:-1]] = urllib.parse.unquote(actual)
+            elif segment != actual:
+                break
+        else:
+            return operations[method.lower()], values
+    raise AssertionError(f"{method} {path} matches no operation of the model")
+
+
+def _resolve(model: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target: Any = model
+    for part in ref.lstrip("#/").split("/"):
+        target = target[part]
+    return dict(target)
+
+
+def _check_value(operation: dict[str, Any], parameter: dict[str, Any], raw: str) -> None:
+    label = f"{operation['operationId']}.{parameter['name']}"
+    if parameter.get("type") == "array":
+        values = raw.split(",") if raw else []
+        if "maxItems" in parameter:
+            assert len(values) <= parameter["maxItems"], f"{label}: more than {parameter['maxItems']} items"
+        if "minItems" in parameter:
+            assert len(values) >= parameter["minItems"], f"{label}: fewer than {parameter['minItems']} items"
+        for value in values:
+            _check_scalar(label, parameter.get("items", {}), value)
+    else:
+        _check_scalar(label, parameter, raw)
+
+
+def _check_scalar(label: str, schema: dict[str, Any], raw: str) -> None:
+    kind = schema.get("type", "string")
+    if kind == "integer":
+        value = int(raw)
+        assert value >= schema.get("minimum", value), f"{label}: {value} below minimum"
+        assert value <= schema.get("maximum", value), f"{label}: {value} above maximum"
+    elif kind == "boolean":
+        assert raw in ("true", "false"), f"{label}: {raw!r} is not a boolean"
+    if "enum" in schema:
+        assert raw in schema["enum"], f"{label}: {raw!r} not in {schema['enum']}"
+    if schema.get("format") == "date-time":
+        datetime.fromisoformat(raw.replace("Z", "+00:00"))
