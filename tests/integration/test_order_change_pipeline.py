@@ -195,3 +195,29 @@ def test_given_processing_when_logs_written_then_no_buyer_data_or_secrets(
     assert "notification applied" in logs
     for secret in ("48110", "Atzr|", "Atza|", "local-client-secret", buyer_email):
         assert secret not in logs
+
+
+def test_given_metrics_enabled_when_batch_processed_then_emf_counts_outcomes_calls_and_lag(
+    pipeline: LocalPipeline, log_stream: io.StringIO, monkeypatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    pipeline.publish(
+        as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0))
+    )
+    pipeline.publish("not json")
+    pipeline.order_change_poller().poll_once()
+
+    emitted: dict[str, float] = {}
+    for line in log_stream.getvalue().splitlines():
+        document = json.loads(line) if line.startswith("{") else {}
+        for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                values = document[metric["Name"]]
+                emitted[metric["Name"]] = sum(values) if isinstance(values, list) else values
+
+    assert emitted["NotificationsProcessed"] == 1
+    assert emitted["NotificationsFailed"] == 1
+    assert emitted["PoisonMessages"] == 1
+    assert emitted["SpApiCalls"] == 1
+    assert emitted["EventToStoreLag"] > 0
