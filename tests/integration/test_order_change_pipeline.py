@@ -200,6 +200,9 @@ def test_given_processing_when_logs_written_then_no_buyer_data_or_secrets(
 def test_given_metrics_enabled_when_batch_processed_then_emf_counts_outcomes_calls_and_lag(
     pipeline: LocalPipeline, log_stream: io.StringIO, monkeypatch
 ) -> None:
+    from sellerstream.observability import metrics
+
+    metrics.clear_metrics()  # earlier tests ran with metrics disabled, which keeps them buffered
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     pipeline.publish(
