@@ -11,8 +11,17 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+pip_install() {
+  # Quiet; on failure pip's own output is shown (minus notices about optional local mirrors).
+  local status=0
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" >.venv/pip.log 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    grep -v "^WARNING: Location '" .venv/pip.log >&2 || true
+  fi
+  return "$status"
+}
+pip_install --upgrade pip
+pip_install -r requirements-dev.txt
+pip_install --no-deps -e .
 rm -f .venv/.installed-*
 touch "$stamp"
