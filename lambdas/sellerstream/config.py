@@ -16,9 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    orders_table_name: str = Field(alias="ORDERS_TABLE_NAME")
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
     accounts_table_name: str = Field(alias="ACCOUNTS_TABLE_NAME")
+    # Each consumer gets the names of the resources it uses; the others are unset.
+    orders_table_name: str | None = Field(None, alias="ORDERS_TABLE_NAME")
+    listings_table_name: str | None = Field(None, alias="LISTINGS_TABLE_NAME")
+    reports_table_name: str | None = Field(None, alias="REPORTS_TABLE_NAME")
+    report_rows_table_name: str | None = Field(None, alias="REPORT_ROWS_TABLE_NAME")
+    reports_bucket_name: str | None = Field(None, alias="REPORTS_BUCKET_NAME")
+    reports_queue_url: str | None = Field(None, alias="REPORTS_QUEUE_URL")
     lwa_app_secret_id: str = Field(alias="LWA_APP_SECRET_ID")
     seller_secret_prefix: str = Field(alias="SELLER_SECRET_PREFIX")
     orders_api_version: Literal["2026-01-01", "v0"] = Field("2026-01-01", alias="ORDERS_API_VERSION")
@@ -31,6 +37,16 @@ class Settings(BaseModel):
     idempotency_expires_after_seconds: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_EXPIRES_AFTER_SECONDS")
     # Cache for secrets read by the function (seconds); a rotated refresh token is picked up after it.
     secrets_cache_seconds: int = Field(300, alias="SECRETS_CACHE_SECONDS")
+
+
+class MissingSettingError(RuntimeError):
+    """A consumer started without an environment variable it needs: a deployment error."""
+
+
+def required(value: str | None, variable: str) -> str:
+    if not value:
+        raise MissingSettingError(f"environment variable {variable} is not set")
+    return value
 
 
 @lru_cache(maxsize=1)

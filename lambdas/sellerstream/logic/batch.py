@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sellerstream import aws
 from sellerstream.config import get_settings
 from sellerstream.errors import PoisonMessageError, SellerCredentialsError, UnknownNotificationTypeError
-from sellerstream.notifications import AnyNotification, parse_notification
+from sellerstream.notifications import AnyNotification, Delivery, parse_delivery
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.errors import LwaAuthError
 
@@ -68,13 +68,14 @@ def handle_record(
 ) -> dict[str, Any]:
     notification: AnyNotification | None = None
     try:
-        notification = parse_notification(record.body)
+        delivery = parse_delivery(record.body)
+        notification = delivery.notification
         if notification.notification_type not in use_case.accepts:
             raise UnknownNotificationTypeError(
                 f"{notification.notification_type} arrived on the queue for {', '.join(sorted(use_case.accepts))}",
                 notification_id=notification.notification_id,
             )
-        result, first_time = _apply_once(notification, use_case, remaining_time)
+        result, first_time = _apply_once(delivery, use_case, remaining_time)
     except LwaAuthError as error:
         poison = SellerCredentialsError(str(error), notification_id=_id_of(notification))
         _report_poison(record, poison)
@@ -109,10 +110,11 @@ def handle_record(
 
 
 def _apply_once(
-    notification: AnyNotification, use_case: NotificationUseCase, remaining_time: RemainingTime
+    delivery: Delivery, use_case: NotificationUseCase, remaining_time: RemainingTime
 ) -> tuple[dict[str, Any], bool]:
     """Applies the notification unless its NotificationId was applied before (then replays the result)."""
     applied: list[bool] = []
+    notification = delivery.notification
 
     def apply(key: dict[str, str]) -> dict[str, Any]:
         applied.append(True)
@@ -124,7 +126,7 @@ def _apply_once(
             data_keyword_argument="key", persistence_store=persistence_layer(), config=idempotency_config()
         )(apply),
     )
-    result = apply_once(key={"notification_id": notification.notification_id})
+    result = apply_once(key={"notification_id": delivery.idempotency_key})
     return result, bool(applied)
 
 

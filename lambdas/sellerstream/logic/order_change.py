@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sellerstream.config import Settings, get_settings
+from sellerstream.config import Settings, get_settings, required
 from sellerstream.credentials import CredentialsResolver
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.order_records import from_orders_2026, from_orders_v0
@@ -74,5 +74,8 @@ def order_change_use_case() -> OrderChangeUseCase:
     settings = get_settings()
     credentials = CredentialsResolver(settings)
     return OrderChangeUseCase(
-        settings, credentials, SpApiAccess(settings, credentials), OrderStore(settings.orders_table_name)
+        settings,
+        credentials,
+        SpApiAccess(settings, credentials),
+        OrderStore(required(settings.orders_table_name, "ORDERS_TABLE_NAME")),
     )

@@ -1,15 +1,25 @@
 """Typed models of Amazon's SP-API notifications and the SQS body parser."""
 
-from sellerstream.notifications.envelope import AnyNotification, decode_body, parse_notification
+from sellerstream.notifications.envelope import (
+    AnyNotification,
+    Delivery,
+    continuation_body,
+    decode_body,
+    parse_delivery,
+    parse_notification,
+)
 from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
 from sellerstream.notifications.order_change import OrderChangeNotification
 from sellerstream.notifications.report_processing_finished import ReportProcessingFinishedNotification
 
 __all__ = [
     "AnyNotification",
+    "Delivery",
     "ListingsItemStatusChangeNotification",
     "OrderChangeNotification",
     "ReportProcessingFinishedNotification",
+    "continuation_body",
     "decode_body",
+    "parse_delivery",
     "parse_notification",
 ]

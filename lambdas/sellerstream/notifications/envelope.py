@@ -9,6 +9,7 @@ name the failing fields but never echo their values: bodies carry buyer data.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -72,9 +73,53 @@ def notification_id_of(document: dict[str, Any]) -> str | None:
     return None
 
 
+# A long job (a large report) continues in a later invocation through a message of our own that
+# carries the original notification and the part number.
+CONTINUATION_KEY = "sellerstreamContinuation"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One SQS message: a notification, first delivered (part 0) or continued (part 1, 2, ...)."""
+
+    notification: AnyNotification
+    part: int = 0
+
+    @property
+    def idempotency_key(self) -> str:
+        notification_id = self.notification.notification_id
+        return notification_id if self.part == 0 else f"{notification_id}#part-{self.part}"
+
+
+def parse_delivery(body: str) -> Delivery:
+    document = decode_body(body)
+    continuation = document.get(CONTINUATION_KEY)
+    if isinstance(continuation, dict):
+        part = continuation.get("part")
+        inner = continuation.get("notification")
+        if not isinstance(part, int) or part < 1 or not isinstance(inner, dict):
+            raise InvalidNotificationError("malformed continuation message")
+        return Delivery(parse_document(inner), part)
+    return Delivery(parse_document(document))
+
+
+def continuation_body(notification: AnyNotification, part: int) -> str:
+    return json.dumps(
+        {
+            CONTINUATION_KEY: {
+                "part": part,
+                "notification": notification.model_dump(mode="json", by_alias=True),
+            }
+        }
+    )
+
+
 def parse_notification(body: str) -> AnyNotification:
     """Parse an SQS message body into its typed notification, or raise a PoisonMessageError."""
-    document = decode_body(body)
+    return parse_document(decode_body(body))
+
+
+def parse_document(document: dict[str, Any]) -> AnyNotification:
     notification_id = notification_id_of(document)
     notification_type = document.get("NotificationType", document.get("notificationType"))
     if not isinstance(notification_type, str):

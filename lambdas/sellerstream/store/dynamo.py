@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -26,3 +27,34 @@ def from_attribute_map(item: dict[str, Any]) -> dict[str, Any]:
 def sortable_timestamp(moment: datetime) -> str:
     """UTC ISO-8601 with fixed width, so string comparison in a condition expression orders time."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+NEWER_ONLY = "attribute_not_exists(pk) OR last_updated < :last_updated"
+
+
+def newer_only_put(table_name: str, item: dict[str, Any], last_updated: str) -> dict[str, Any]:
+    """A transactional Put that succeeds only over an older version of the item (or none)."""
+    return {
+        "Put": {
+            "TableName": table_name,
+            "Item": to_attribute_map(item),
+            "ConditionExpression": NEWER_ONLY,
+            "ExpressionAttributeValues": {":last_updated": {"S": last_updated}},
+        }
+    }
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    """True when a write (or every failing part of a transaction) failed only on its condition."""
+    code = error.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code != "TransactionCanceledException":
+        return False
+    reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+    if not reasons:
+        # Some DynamoDB implementations only say so in the message.
+        return "ConditionalCheckFailed" in str(error)
+    return "ConditionalCheckFailed" in reasons and all(
+        code in ("ConditionalCheckFailed", "None") for code in reasons
+    )

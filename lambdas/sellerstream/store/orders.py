@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sellerstream import aws
-from sellerstream.store.dynamo import sortable_timestamp, to_attribute_map
+from sellerstream.store.dynamo import is_condition_failure, newer_only_put, sortable_timestamp
 
 
 class WriteOutcome(StrEnum):
@@ -35,60 +35,24 @@ class OrderRecord:
     pii_expires_at: datetime | None = None
 
 
-_NEWER_ONLY = "attribute_not_exists(pk) OR last_updated < :last_updated"
-
-
 class OrderStore:
     def __init__(self, table_name: str) -> None:
         self._table_name = table_name
 
     def put_if_newer(self, record: OrderRecord) -> WriteOutcome:
         last_updated = sortable_timestamp(record.last_updated)
-        condition_values = {":last_updated": {"S": last_updated}}
-        keys = {"pk": f"SELLER#{record.seller_id}", "last_updated": last_updated}
-        writes = [
-            self._conditional_put(
-                {**record.attributes, **keys, "sk": f"ORDER#{record.order_id}", "order_id": record.order_id},
-                condition_values,
-            )
-        ]
+        keys = {"pk": f"SELLER#{record.seller_id}", "last_updated": last_updated, "order_id": record.order_id}
+        header = {**record.attributes, **keys, "sk": f"ORDER#{record.order_id}"}
+        writes = [newer_only_put(self._table_name, header, last_updated)]
         if record.pii is not None:
-            pii_item = {
-                **keys,
-                "sk": f"PII#ORDER#{record.order_id}",
-                "order_id": record.order_id,
-                **record.pii,
-            }
+            pii_item = {**keys, "sk": f"PII#ORDER#{record.order_id}", **record.pii}
             if record.pii_expires_at is not None:
                 pii_item["expires_at"] = int(record.pii_expires_at.timestamp())
-            writes.append(self._conditional_put(pii_item, condition_values))
+            writes.append(newer_only_put(self._table_name, pii_item, last_updated))
         try:
             aws.client("dynamodb").transact_write_items(TransactItems=writes)
         except ClientError as error:
-            if _only_condition_failures(error):
+            if is_condition_failure(error):
                 return WriteOutcome.STALE
             raise
         return WriteOutcome.WRITTEN
-
-    def _conditional_put(self, item: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._table_name,
-                "Item": to_attribute_map(item),
-                "ConditionExpression": _NEWER_ONLY,
-                "ExpressionAttributeValues": values,
-            }
-        }
-
-
-def _only_condition_failures(error: ClientError) -> bool:
-    if error.response["Error"]["Code"] != "TransactionCanceledException":
-        return False
-    reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
-    if not reasons:
-        # Some DynamoDB implementations only say so in the message.
-        return "ConditionalCheckFailed" in str(error)
-    return (
-        all(code in ("ConditionalCheckFailed", "None") for code in reasons)
-        and "ConditionalCheckFailed" in reasons
-    )

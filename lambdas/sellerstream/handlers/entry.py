@@ -1,0 +1,26 @@
+"""The shape every SQS notification handler shares: Powertools around one batch of one use case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sellerstream.logic.batch import NotificationUseCase, process_batch
+from sellerstream.observability import logger, metrics, tracer
+
+Handler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+
+
+def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Handler:
+    """``use_case`` is built on the first batch (not at import), then reused by the container."""
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        return process_batch(event, context, use_case())
+
+    return lambda_handler

@@ -1,0 +1,127 @@
+"""LISTINGS_ITEM_STATUS_CHANGE: fetch the listing from SP-API and store it unless newer is stored.
+
+``Status`` is stored exactly as Amazon sent it (an empty list means neither buyable nor
+discoverable). ``DELETED``, or a 404 from Amazon, flags the listing deleted instead of erasing it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
+
+from sellerstream.config import Settings, get_settings, required
+from sellerstream.credentials import CredentialsResolver
+from sellerstream.errors import InvalidNotificationError
+from sellerstream.logic.batch import RemainingTime
+from sellerstream.logic.spapi_access import SpApiAccess
+from sellerstream.notifications.listings_item_status_change import (
+    LISTINGS_ITEM_STATUS_CHANGE,
+    LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING,
+    ListingsItemStatusChangeNotification,
+)
+from sellerstream.spapi.errors import SpApiNotFound
+from sellerstream.spapi.listings import ListingsApi
+from sellerstream.store.dynamo import sortable_timestamp
+from sellerstream.store.listings import ListingRecord, ListingStore
+
+DELETED = "DELETED"
+_timestamp = TypeAdapter(AwareDatetime)
+
+
+class ListingStatusUseCase:
+    accepts = frozenset({LISTINGS_ITEM_STATUS_CHANGE, LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING})
+
+    def __init__(
+        self, settings: Settings, credentials: CredentialsResolver, spapi: SpApiAccess, store: ListingStore
+    ):
+        self._settings = settings
+        self._credentials = credentials
+        self._spapi = spapi
+        self._store = store
+
+    def apply(
+        self, notification: ListingsItemStatusChangeNotification, remaining_time: RemainingTime
+    ) -> dict[str, Any]:
+        payload = notification.payload
+        if not payload.marketplace_id:
+            raise InvalidNotificationError(
+                "LISTINGS_ITEM_STATUS_CHANGE has no MarketplaceId",
+                notification_id=notification.notification_id,
+            )
+        provenance = {
+            "notification_id": notification.notification_id,
+            "event_time": sortable_timestamp(notification.event_time),
+            "stored_at": sortable_timestamp(datetime.now(UTC)),
+            "status": list(payload.status),
+            "asin": payload.asin,
+        }
+        result = {"sku": payload.sku, "marketplace_id": payload.marketplace_id}
+        if DELETED in payload.status:
+            outcome = self._store.mark_deleted(
+                payload.seller_id,
+                payload.marketplace_id,
+                payload.sku,
+                as_of=notification.event_time,
+                attributes=provenance,
+            )
+            return {**result, "outcome": outcome.value, "deleted": True}
+        seller = self._credentials.for_notification(
+            seller_id=payload.seller_id,
+            subscription_id=notification.subscription_id,
+            marketplace_id=payload.marketplace_id,
+        )
+        listings = ListingsApi(self._spapi.client_for(seller, remaining_time))
+        try:
+            item = listings.get_listings_item(payload.seller_id, payload.sku, payload.marketplace_id)
+        except SpApiNotFound:
+            outcome = self._store.mark_deleted(
+                payload.seller_id,
+                payload.marketplace_id,
+                payload.sku,
+                as_of=notification.event_time,
+                attributes=provenance,
+            )
+            return {**result, "outcome": outcome.value, "deleted": True}
+        summary = _summary_for(item, payload.marketplace_id)
+        record = ListingRecord(
+            seller_id=payload.seller_id,
+            marketplace_id=payload.marketplace_id,
+            sku=payload.sku,
+            last_updated=_last_updated(summary) or notification.event_time,
+            attributes={
+                **provenance,
+                "asin": summary.get("asin") or payload.asin,
+                "summary": summary,
+                "issues": item.get("issues", []),
+                "offers": item.get("offers", []),
+                "fulfillment_availability": item.get("fulfillmentAvailability", []),
+            },
+        )
+        outcome = self._store.put_if_newer(record)
+        return {**result, "outcome": outcome.value, "last_updated": sortable_timestamp(record.last_updated)}
+
+
+def _summary_for(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:
+    summaries = [s for s in item.get("summaries", []) if isinstance(s, dict)]
+    for summary in summaries:
+        if summary.get("marketplaceId") == marketplace_id:
+            return summary
+    return summaries[0] if summaries else {}
+
+
+def _last_updated(summary: dict[str, Any]) -> datetime | None:
+    try:
+        return _timestamp.validate_python(summary.get("lastUpdatedDate")).astimezone(UTC)
+    except ValidationError:
+        return None
+
+
+@cache
+def listing_status_use_case() -> ListingStatusUseCase:
+    settings = get_settings()
+    credentials = CredentialsResolver(settings)
+    store = ListingStore(required(settings.listings_table_name, "LISTINGS_TABLE_NAME"))
+    return ListingStatusUseCase(settings, credentials, SpApiAccess(settings, credentials), store)

@@ -1,0 +1,63 @@
+"""Reports API 2021-06-30: getReport and getReportDocument, and the document download itself."""
+
+from __future__ import annotations
+
+from typing import IO, Any, cast
+from urllib.parse import quote
+
+from sellerstream.spapi.client import SpApiClient
+from sellerstream.spapi.errors import MalformedResponse, SpApiClientError, SpApiServerError, SpApiTimeout
+
+DOWNLOAD_TIMEOUT_SECONDS = 30.0
+
+
+class DocumentUrlExpired(SpApiClientError):
+    """The presigned URL is past its five minutes: fetch a fresh one with getReportDocument."""
+
+
+class ReportsApi:
+    def __init__(self, client: SpApiClient) -> None:
+        self._client = client
+
+    def get_report(self, report_id: str) -> dict[str, Any]:
+        body = self._client.request(
+            "getReport", "GET", f"/reports/2021-06-30/reports/{quote(report_id, safe='')}"
+        ).body
+        if not isinstance(body, dict) or "processingStatus" not in body:
+            raise MalformedResponse("getReport", "response has no processingStatus")
+        return body
+
+    def get_report_document(self, document_id: str) -> dict[str, Any]:
+        body = self._client.request(
+            "getReportDocument", "GET", f"/reports/2021-06-30/documents/{quote(document_id, safe='')}"
+        ).body
+        if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+            raise MalformedResponse("getReportDocument", "response has no url")
+        return body
+
+
+def open_document(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> IO[bytes]:
+    """A streaming response for a presigned document URL (no SP-API token: the URL is the credential).
+
+    The caller reads it in chunks and closes it. Status is checked before anything is read.
+    """
+    import urllib.error  # noqa: PLC0415 - only the report consumer downloads
+    import urllib.request  # noqa: PLC0415
+
+    request = urllib.request.Request(url, method="GET")  # noqa: S310 - Amazon's presigned https URL
+    try:
+        return cast(IO[bytes], urllib.request.urlopen(request, timeout=timeout))  # noqa: S310
+    except urllib.error.HTTPError as error:
+        with error:
+            if error.code in (400, 403):
+                # S3 answers an expired presigned URL with 403 AccessDenied ("Request has expired").
+                raise DocumentUrlExpired(
+                    "reportDocumentDownload", "document URL refused or expired", status=error.code
+                ) from None
+            raise SpApiServerError(
+                "reportDocumentDownload", "document download failed", status=error.code
+            ) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise SpApiTimeout(
+            "reportDocumentDownload", f"document download failed: {type(error).__name__}"
+        ) from None
