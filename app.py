@@ -21,12 +21,14 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
     if orders_api_version not in ("2026-01-01", "v0"):
         raise SystemExit(f"orders_api_version must be 2026-01-01 or v0, not {orders_api_version!r}")
     sandbox = str(app.node.try_get_context("spapi_sandbox") or "false").lower() == "true"
+    partner_event_source_name = app.node.try_get_context("partner_event_source_name") or None
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
         "SellerStream",
         orders_api_version=orders_api_version,
         spapi_sandbox=sandbox,
+        partner_event_source_name=partner_event_source_name,
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB",
     )

@@ -56,6 +56,33 @@ ORDER_CHANGE: Final = ConsumerSettings(
     max_concurrency=5,
 )
 
+# getListingsItem allows 5 req/s with a burst of 10 per seller.
+LISTINGS_ITEM_STATUS_CHANGE: Final = ConsumerSettings(
+    timeout_seconds=30,
+    memory_mb=256,
+    batch_size=10,
+    batching_window_seconds=5,
+    max_concurrency=5,
+)
+
+# A report can be hundreds of MB: one per invocation, the longest timeout Lambda allows, memory
+# for throughput (memory use itself stays flat: the document is streamed). Larger reports
+# continue in a new invocation from a checkpoint.
+REPORT_PROCESSING_FINISHED: Final = ConsumerSettings(
+    timeout_seconds=900,
+    memory_mb=1024,
+    batch_size=1,
+    batching_window_seconds=0,
+    max_concurrency=2,
+)
+
+# Raw report documents are kept this long (they can hold buyer data: Amazon's 30-day rule).
+REPORT_DOCUMENT_RETENTION_DAYS: Final = 30
+
+# LISTINGS_ITEM_STATUS_CHANGE arrives on the SP-API partner event bus; the rule matches it by
+# the type in the notification.
+LISTINGS_EVENT_SOURCE_PREFIX: Final = "aws.partner/sellingpartnerapi.amazon.com"
+
 # Orders table: a seller's orders are one query (pk), PII lives in its own item with a TTL.
 ORDERS_TABLE_PK: Final = "pk"
 ORDERS_TABLE_SK: Final = "sk"
@@ -84,3 +111,13 @@ OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
 METRICS_NAMESPACE: Final = "SellerStream"
 # Alarm when the oldest message waits longer than this: the consumer is falling behind.
 OLDEST_MESSAGE_ALARM_SECONDS: Final = 15 * 60
+OUTPUT_LISTINGS_QUEUE_ARN: Final = "ListingsQueueArn"
+OUTPUT_LISTINGS_DLQ_URL: Final = "ListingsDeadLetterQueueUrl"
+OUTPUT_LISTINGS_TABLE: Final = "ListingsTableName"
+OUTPUT_LISTINGS_RULE_ARN: Final = "ListingsRuleArn"
+OUTPUT_REPORTS_QUEUE_ARN: Final = "ReportsQueueArn"
+OUTPUT_REPORTS_DLQ_URL: Final = "ReportsDeadLetterQueueUrl"
+OUTPUT_REPORTS_TABLE: Final = "ReportsTableName"
+OUTPUT_REPORT_ROWS_TABLE: Final = "ReportRowsTableName"
+OUTPUT_REPORTS_BUCKET: Final = "ReportsBucketName"
+OUTPUT_PARTNER_EVENT_BUS: Final = "PartnerEventBusName"

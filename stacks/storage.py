@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks import constants
@@ -28,6 +29,51 @@ class Storage(Construct):
             ttl_attribute=constants.IDEMPOTENCY_TABLE_TTL_ATTRIBUTE,
             # Only deduplication records that expire after a week: safe to recreate.
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.listings_table = self._table(
+            "ListingsTable",
+            key,
+            partition_key=constants.ORDERS_TABLE_PK,
+            sort_key=constants.ORDERS_TABLE_SK,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.reports_table = self._table(
+            "ReportsTable",
+            key,
+            partition_key=constants.ORDERS_TABLE_PK,
+            sort_key=constants.ORDERS_TABLE_SK,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.report_rows_table = self._table(
+            "ReportRowsTable",
+            key,
+            partition_key=constants.ORDERS_TABLE_PK,
+            sort_key=constants.ORDERS_TABLE_SK,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.reports_bucket = s3.Bucket(
+            self,
+            "ReportsBucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(constants.REPORT_DOCUMENT_RETENTION_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        Validations.of(self.reports_bucket).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-S1",
+                reason="Raw report copies are written and read only by the reports function's role; "
+                "enable CloudTrail S3 data events for an access trail instead of a second log bucket.",
+            )
         )
         self.accounts_table = self._table(
             "AccountsTable",

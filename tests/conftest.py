@@ -16,5 +16,7 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # jsii warns on every start that Node 20 left its support window; synthesis is unaffected.
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
 )

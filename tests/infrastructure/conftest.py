@@ -15,11 +15,11 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 class Synthesized:
-    def __init__(self, outdir: Path) -> None:
+    def __init__(self, outdir: Path, context: dict[str, Any] | None = None) -> None:
         from app import build_app
 
         # Bundling is skipped (no pip in unit tests); the layer asset is still declared and attached.
-        self.app = build_app(context={"aws:cdk:bundling-stacks": []}, outdir=str(outdir))
+        self.app = build_app(context={"aws:cdk:bundling-stacks": [], **(context or {})}, outdir=str(outdir))
         self.assembly = self.app.synth()
         self.stack = self.app.node.find_child("SellerStream")
         self.template = Template.from_stack(self.stack)  # type: ignore[arg-type]
@@ -33,7 +33,21 @@ class Synthesized:
             if resource["Type"] == resource_type
         }
 
+    def output_target(self, output_id: str) -> str:
+        """The logical id of the resource an output's value points at (Ref or GetAtt)."""
+        value = self.json["Outputs"][output_id]["Value"]
+        return str(value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0])
+
+
+PARTNER_EVENT_SOURCE = "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.0000-test"
+
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    """The stack as deployed before the EventBridge destination exists (no partner source)."""
     yield Synthesized(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def with_partner_bus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    yield Synthesized(tmp_path_factory.mktemp("cdk.out"), {"partner_event_source_name": PARTNER_EVENT_SOURCE})
