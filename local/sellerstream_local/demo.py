@@ -143,7 +143,7 @@ def _summary(
     pipeline: LocalPipeline, published: int, stats: list[PollerStats], orders: dict[str, list[str]]
 ) -> dict[str, Any]:
     dead: list[DeadLetter] = pipeline.dead_letters()
-    items = pipeline.table_items(pipeline.resources.orders_table)
+    items = pipeline.table_items("orders")
     headers = [item for item in items if str(item["sk"]).startswith("ORDER#")]
     calls = Counter({op: n for op, n in pipeline.emulator.calls.items() if op != "lwaToken"})
     return {

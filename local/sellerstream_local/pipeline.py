@@ -7,10 +7,12 @@ in-process and the emulator on loopback, and creates the stack's resources; leav
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass
 from types import TracebackType
@@ -20,8 +22,13 @@ import boto3
 from moto import mock_aws
 
 from sellerstream_local.emulator import Faults, SpApiEmulator
-from sellerstream_local.poller import LocalPoller, PollerStats
-from sellerstream_local.resources import LocalResources, create_resources
+from sellerstream_local.poller import LocalPoller, PollerStats, combine, difference, snapshot
+from sellerstream_local.resources import (
+    LOCAL_EVENT_SOURCE,
+    QUEUE_SETTINGS,
+    LocalResources,
+    create_resources,
+)
 from sellerstream_local.runtime_reset import reset_runtime
 from stacks import constants
 
@@ -69,6 +76,20 @@ class PipelineLog(logging.Handler):
             self.outcomes[str(result.get("outcome")) if first_time else "duplicate"] += 1
 
 
+HANDLERS = {
+    "orders": "sellerstream.handlers.order_change",
+    "listings": "sellerstream.handlers.listing_status",
+    "reports": "sellerstream.handlers.report_finished",
+}
+# Where a body goes by its notification type; anything unreadable goes to the orders queue.
+QUEUE_BY_TYPE = {
+    "ORDER_CHANGE": "orders",
+    "LISTINGS_ITEM_STATUS_CHANGE": "listings",
+    "LISTINGS_ITEM_STATUS_CHANGED": "listings",
+    "REPORT_PROCESSING_FINISHED": "reports",
+}
+
+
 class LocalPipeline:
     def __init__(
         self,
@@ -79,9 +100,11 @@ class LocalPipeline:
         seed: int = 0,
         faults: Faults | None = None,
         log_stream: IO[str] | None = None,
+        extra_environment: dict[str, str] | None = None,
     ) -> None:
         self._visibility = visibility_timeout_seconds
         self._orders_api_version = orders_api_version
+        self._extra_environment = extra_environment or {}
         # The function's stdout (JSON logs, EMF metrics), as CloudWatch Logs would receive it.
         self._function_output: IO[str] = log_stream or _Discard()
         self.emulator = SpApiEmulator(time_scale=emulator_time_scale, seed=seed, faults=faults)
@@ -92,21 +115,34 @@ class LocalPipeline:
         self.sqs: Any = None
         self.dynamodb: Any = None
         self.secrets: Any = None
+        self.s3: Any = None
+        self.events: Any = None
         self.sellers: set[str] = set()
+        self.pollers: dict[str, LocalPoller] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> LocalPipeline:
         self._saved_environ = dict(os.environ)
         self.emulator.start()
         self.emulator.register_app(LWA_CLIENT_ID, LWA_CLIENT_SECRET)
-        os.environ.update(self._environment())
         for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             os.environ.pop(variable, None)
+        os.environ.update(
+            {
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "AWS_REGION": LOCAL_REGION,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+            }
+        )
         self._mock.start()
         self.sqs = boto3.client("sqs", region_name=LOCAL_REGION)
         self.dynamodb = boto3.client("dynamodb", region_name=LOCAL_REGION)
         self.secrets = boto3.client("secretsmanager", region_name=LOCAL_REGION)
-        self.resources = create_resources(self.sqs, self.dynamodb, self._visibility)
+        self.s3 = boto3.client("s3", region_name=LOCAL_REGION)
+        self.events = boto3.client("events", region_name=LOCAL_REGION)
+        self.resources = create_resources(self.sqs, self.dynamodb, self.s3, self.events, self._visibility)
+        os.environ.update(self._environment())
         self.secrets.create_secret(
             Name=constants.LWA_APP_SECRET_NAME,
             SecretString=json.dumps({"client_id": LWA_CLIENT_ID, "client_secret": LWA_CLIENT_SECRET}),
@@ -126,14 +162,17 @@ class LocalPipeline:
         os.environ.update(self._saved_environ)
 
     def _environment(self) -> dict[str, str]:
+        """What the stack gives the functions, pointing at moto and the emulator."""
+        tables = self.resources.tables
         return {
-            "AWS_DEFAULT_REGION": LOCAL_REGION,
-            "AWS_REGION": LOCAL_REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "ORDERS_TABLE_NAME": "sellerstream-orders",
-            "IDEMPOTENCY_TABLE_NAME": "sellerstream-idempotency",
-            "ACCOUNTS_TABLE_NAME": "sellerstream-accounts",
+            "ORDERS_TABLE_NAME": tables["orders"],
+            "LISTINGS_TABLE_NAME": tables["listings"],
+            "REPORTS_TABLE_NAME": tables["reports"],
+            "REPORT_ROWS_TABLE_NAME": tables["report_rows"],
+            "IDEMPOTENCY_TABLE_NAME": tables["idempotency"],
+            "ACCOUNTS_TABLE_NAME": tables["accounts"],
+            "REPORTS_BUCKET_NAME": self.resources.reports_bucket,
+            "REPORTS_QUEUE_URL": self.resources.queues["reports"].url,
             "LWA_APP_SECRET_ID": constants.LWA_APP_SECRET_NAME,
             "SELLER_SECRET_PREFIX": constants.SELLER_SECRET_PREFIX,
             "ORDERS_API_VERSION": self._orders_api_version,
@@ -141,11 +180,12 @@ class LocalPipeline:
             "LWA_ENDPOINT_OVERRIDE": self.emulator.lwa_token_url,
             "MAX_RECEIVE_COUNT": str(constants.MAX_RECEIVE_COUNT),
             "POWERTOOLS_SERVICE_NAME": "sellerstream-local",
-            "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
+            "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "AWS_LAMBDA_FUNCTION_NAME": "sellerstream-local",
+            **self._extra_environment,
         }
 
     def _attach_logging(self) -> None:
@@ -177,47 +217,83 @@ class LocalPipeline:
             self.sellers.add(seller_id)
         for subscription_id in subscription_ids:
             self.dynamodb.put_item(
-                TableName=self.resources.accounts_table,
+                TableName=self.resources.tables["accounts"],
                 Item={"pk": {"S": f"SUBSCRIPTION#{subscription_id}"}, "seller_id": {"S": seller_id}},
             )
 
     # -- traffic ---------------------------------------------------------------------------------
     def publish(self, body: str) -> str:
-        return str(
-            self.sqs.send_message(QueueUrl=self.resources.orders_queue.url, MessageBody=body)["MessageId"]
-        )
+        """Delivers a body the way Amazon would: SQS for orders and reports, EventBridge for listings.
+
+        Returns the SQS message id (for a listings notification, the id EventBridge's put got).
+        """
+        kind, document, is_eventbridge_event = route(body)
+        if kind == "listings" and not is_eventbridge_event and document is not None:
+            response = self.events.put_events(
+                Entries=[
+                    {
+                        "Source": LOCAL_EVENT_SOURCE,
+                        "DetailType": str(document.get("NotificationType")),
+                        "Detail": json.dumps(document),
+                        "EventBusName": self.resources.event_bus,
+                    }
+                ]
+            )
+            return str(response["Entries"][0].get("EventId", ""))
+        queue = self.resources.queues[kind]
+        return str(self.sqs.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"])
+
+    def poller(self, kind: str) -> LocalPoller:
+        """The local event source mapping for one queue (created once, so its statistics add up)."""
+        if kind not in self.pollers:
+            handler = importlib.import_module(HANDLERS[kind]).lambda_handler
+            settings = QUEUE_SETTINGS[kind]
+            self.pollers[kind] = LocalPoller(
+                self.sqs,
+                self.resources.queues[kind],
+                handler,
+                function_name=f"sellerstream-local-{kind}",
+                batch_size=settings.batch_size,
+                timeout_seconds=settings.timeout_seconds,
+                output=self._function_output,
+            )
+        return self.pollers[kind]
 
     def order_change_poller(self) -> LocalPoller:
-        from sellerstream.handlers.order_change import lambda_handler  # noqa: PLC0415 - env set first
-
-        return LocalPoller(
-            self.sqs,
-            self.resources.orders_queue,
-            lambda_handler,
-            function_name="sellerstream-local",
-            batch_size=constants.ORDER_CHANGE.batch_size,
-            timeout_seconds=constants.ORDER_CHANGE.timeout_seconds,
-            output=self._function_output,
-        )
+        return self.poller("orders")
 
     def drain(self, poller: LocalPoller | None = None, *, max_seconds: float = 300.0) -> PollerStats:
-        poller = poller or self.order_change_poller()
-        if not poller.run_until_drained(max_seconds=max_seconds):
-            raise TimeoutError(f"the queue did not drain within {max_seconds} s")
-        return poller.stats
+        """Runs the pollers until every queue is empty; returns the combined statistics of this run."""
+        pollers = [poller] if poller else [self.poller(kind) for kind in HANDLERS]
+        before = [snapshot(p.stats) for p in pollers]
+        deadline = time.monotonic() + max_seconds
+        while time.monotonic() < deadline:
+            received = sum(p.poll_once() for p in pollers)
+            if received:
+                continue
+            if all(p.queue_is_empty() for p in pollers):
+                return combine([difference(p.stats, b) for p, b in zip(pollers, before, strict=True)])
+            time.sleep(0.2)
+        raise TimeoutError(f"the queues did not drain within {max_seconds} s")
 
     # -- inspection ------------------------------------------------------------------------------
     def dead_letters(self) -> list[DeadLetter]:
-        """Everything in the orders DLQ, with the reason the handler logged for it."""
+        """Everything in the DLQs, with the reason the handler logged for it."""
+        letters: list[DeadLetter] = []
+        for queue in self.resources.queues.values():
+            letters.extend(self._dead_letters(queue.dlq_url))
+        return letters
+
+    def _dead_letters(self, dlq_url: str) -> list[DeadLetter]:
         letters: list[DeadLetter] = []
         seen: set[str] = set()
         while True:
             messages = self.sqs.receive_message(
-                QueueUrl=self.resources.orders_queue.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+                QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
             ).get("Messages", [])
             fresh = [message for message in messages if message["MessageId"] not in seen]
             if not fresh:
-                break
+                return letters
             for message in fresh:
                 seen.add(message["MessageId"])
                 failure = self.log.failures_by_message.get(message["MessageId"], {})
@@ -230,15 +306,33 @@ class LocalPipeline:
                         detail=failure.get("detail", ""),
                     )
                 )
-        return letters
 
     def table_names(self) -> list[str]:
-        return [self.resources.orders_table, self.resources.idempotency_table, self.resources.accounts_table]
+        return list(self.resources.tables.values())
 
-    def table_items(self, table_name: str) -> list[dict[str, Any]]:
+    def table_items(self, table: str) -> list[dict[str, Any]]:
+        """Every item of a table (by role, e.g. "orders", or by name) as Python values."""
         from sellerstream.store.dynamo import from_attribute_map  # noqa: PLC0415
 
+        table_name = self.resources.tables.get(table, table)
         items: list[dict[str, Any]] = []
         for page in self.dynamodb.get_paginator("scan").paginate(TableName=table_name):
             items.extend(from_attribute_map(item) for item in page["Items"])
         return sorted(items, key=lambda item: (str(item.get("pk", item.get("id"))), str(item.get("sk", ""))))
+
+
+def route(body: str) -> tuple[str, dict[str, Any] | None, bool]:
+    """The queue kind a body belongs to, its notification document, and whether it is an EventBridge event."""
+    from sellerstream.errors import PoisonMessageError  # noqa: PLC0415
+    from sellerstream.notifications import decode_body  # noqa: PLC0415
+
+    try:
+        outer = json.loads(body)
+        if isinstance(outer, str):
+            outer = json.loads(outer)
+        document = decode_body(body)
+    except (ValueError, PoisonMessageError):
+        return "orders", None, False
+    is_eventbridge_event = isinstance(outer, dict) and "detail" in outer
+    notification_type = document.get("NotificationType", document.get("notificationType"))
+    return QUEUE_BY_TYPE.get(str(notification_type), "orders"), document, is_eventbridge_event

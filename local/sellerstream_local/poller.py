@@ -57,6 +57,33 @@ class PollerStats:
         return sum(1 for count in self.receives_by_message.values() if count > 1)
 
 
+_COUNTS = ("invocations", "received", "succeeded", "failed_attempts", "handler_crashes")
+
+
+def snapshot(stats: PollerStats) -> PollerStats:
+    return PollerStats(
+        **{name: getattr(stats, name) for name in _COUNTS},
+        receives_by_message=Counter(stats.receives_by_message),
+    )
+
+
+def difference(after: PollerStats, before: PollerStats) -> PollerStats:
+    """What happened between two snapshots of one poller."""
+    return PollerStats(
+        **{name: getattr(after, name) - getattr(before, name) for name in _COUNTS},
+        receives_by_message=after.receives_by_message - before.receives_by_message,
+    )
+
+
+def combine(parts: list[PollerStats]) -> PollerStats:
+    total = PollerStats()
+    for part in parts:
+        for name in _COUNTS:
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.receives_by_message.update(part.receives_by_message)
+    return total
+
+
 class LocalPoller:
     def __init__(
         self,
@@ -104,17 +131,6 @@ class LocalPoller:
             self.stats.succeeded += 1
         return len(messages)
 
-    def run_until_drained(self, *, max_seconds: float = 300.0, idle_sleep: float = 0.2) -> bool:
-        """Polls until the queue holds no visible or in-flight message. False if max_seconds ran out."""
-        deadline = time.monotonic() + max_seconds
-        while time.monotonic() < deadline:
-            if self.poll_once():
-                continue
-            if self._queue_is_empty():
-                return True
-            time.sleep(idle_sleep)
-        return False
-
     def _invoke(self, messages: list[dict[str, Any]]) -> set[str]:
         event = {"Records": [self._record(message) for message in messages]}
         context = LocalLambdaContext(self._function_name, self._timeout_seconds)
@@ -141,7 +157,8 @@ class LocalPoller:
             "awsRegion": self._region,
         }
 
-    def _queue_is_empty(self) -> bool:
+    def queue_is_empty(self) -> bool:
+        """No visible and no in-flight message (what is past maxReceiveCount moves on the next receive)."""
         attributes = self._sqs.get_queue_attributes(
             QueueUrl=self._queue.url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],

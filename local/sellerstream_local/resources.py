@@ -26,18 +26,21 @@ class LocalQueue:
 
 @dataclass(frozen=True)
 class LocalResources:
-    orders_queue: LocalQueue
-    orders_table: str
-    idempotency_table: str
-    accounts_table: str
+    queues: dict[str, LocalQueue]  # by notification kind: orders, listings, reports
+    tables: dict[str, str]  # by role: orders, listings, reports, report_rows, idempotency, accounts
+    reports_bucket: str
+    event_bus: str
+    listings_rule: str
 
 
-NAMES = {
-    "orders_queue": "sellerstream-orders",
-    "orders_table": "sellerstream-orders",
-    "idempotency_table": "sellerstream-idempotency",
-    "accounts_table": "sellerstream-accounts",
+QUEUE_SETTINGS = {
+    "orders": constants.ORDER_CHANGE,
+    "listings": constants.LISTINGS_ITEM_STATUS_CHANGE,
+    "reports": constants.REPORT_PROCESSING_FINISHED,
 }
+# moto cannot put a rule on a bus whose name holds "/" (a partner bus): a plain name stands in.
+LOCAL_EVENT_BUS = "sellerstream-local-partner-bus"
+LOCAL_EVENT_SOURCE = "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.local"
 
 
 def create_queue(sqs: Any, name: str, visibility_timeout_seconds: int) -> LocalQueue:
@@ -79,24 +82,41 @@ def create_table(
     return name
 
 
-def create_resources(sqs: Any, dynamodb: Any, visibility_timeout_seconds: int) -> LocalResources:
-    return LocalResources(
-        orders_queue=create_queue(sqs, NAMES["orders_queue"], visibility_timeout_seconds),
-        orders_table=create_table(
+def create_resources(
+    sqs: Any, dynamodb: Any, s3: Any, events: Any, visibility_timeout_seconds: int
+) -> LocalResources:
+    queues = {
+        kind: create_queue(sqs, f"sellerstream-{kind}", visibility_timeout_seconds) for kind in QUEUE_SETTINGS
+    }
+    pk, sk = constants.ORDERS_TABLE_PK, constants.ORDERS_TABLE_SK
+    tables = {
+        "orders": create_table(dynamodb, "sellerstream-orders", pk, sk, constants.ORDERS_TABLE_TTL_ATTRIBUTE),
+        "listings": create_table(dynamodb, "sellerstream-listings", pk, sk, None),
+        "reports": create_table(dynamodb, "sellerstream-reports", pk, sk, None),
+        "report_rows": create_table(dynamodb, "sellerstream-report-rows", pk, sk, None),
+        "idempotency": create_table(
             dynamodb,
-            NAMES["orders_table"],
-            constants.ORDERS_TABLE_PK,
-            constants.ORDERS_TABLE_SK,
-            constants.ORDERS_TABLE_TTL_ATTRIBUTE,
-        ),
-        idempotency_table=create_table(
-            dynamodb,
-            NAMES["idempotency_table"],
+            "sellerstream-idempotency",
             constants.IDEMPOTENCY_TABLE_PK,
             None,
             constants.IDEMPOTENCY_TABLE_TTL_ATTRIBUTE,
         ),
-        accounts_table=create_table(
-            dynamodb, NAMES["accounts_table"], constants.ACCOUNTS_TABLE_PK, None, None
+        "accounts": create_table(dynamodb, "sellerstream-accounts", constants.ACCOUNTS_TABLE_PK, None, None),
+    }
+    bucket = "sellerstream-reports-local"
+    s3.create_bucket(Bucket=bucket)
+    events.create_event_bus(Name=LOCAL_EVENT_BUS)
+    rule = "sellerstream-listings-item-status-change"
+    events.put_rule(
+        Name=rule,
+        EventBusName=LOCAL_EVENT_BUS,
+        EventPattern=json.dumps(
+            {"source": [LOCAL_EVENT_SOURCE], "detail": {"NotificationType": ["LISTINGS_ITEM_STATUS_CHANGE"]}}
         ),
     )
+    events.put_targets(
+        Rule=rule,
+        EventBusName=LOCAL_EVENT_BUS,
+        Targets=[{"Id": "listings-queue", "Arn": queues["listings"].arn}],
+    )
+    return LocalResources(queues, tables, bucket, LOCAL_EVENT_BUS, rule)

@@ -16,7 +16,7 @@ ORDER = "123-4567890-1234567"
 
 
 def headers(pipeline: LocalPipeline) -> list[dict[str, Any]]:
-    items = pipeline.table_items(pipeline.resources.orders_table)
+    items = pipeline.table_items("orders")
     return [item for item in items if str(item["sk"]).startswith("ORDER#")]
 
 
@@ -32,7 +32,7 @@ def test_given_one_order_change_when_processed_then_order_and_pii_stored(pipelin
     [header] = headers(pipeline)
     assert header["order_id"] == ORDER and header["order_status"] == "UNSHIPPED"
     assert header["last_updated"] == "2025-10-16T12:00:00.000000Z"
-    items = pipeline.table_items(pipeline.resources.orders_table)
+    items = pipeline.table_items("orders")
     assert any(str(item["sk"]) == f"PII#ORDER#{ORDER}" for item in items)
     assert pipeline.emulator.calls["getOrder"] == 1
     assert pipeline.dead_letters() == []
@@ -187,7 +187,7 @@ def test_given_processing_when_logs_written_then_no_buyer_data_or_secrets(
     )
     pipeline.publish("not json but carries 48110")
     pipeline.drain()
-    pii = pipeline.table_items(pipeline.resources.orders_table)
+    pii = pipeline.table_items("orders")
     buyer_email = next(item for item in pii if str(item["sk"]).startswith("PII#"))["buyer"]["buyerEmail"]
 
     logs = log_stream.getvalue()

@@ -113,7 +113,7 @@ class ReportFinishedUseCase:
                 iter_rows(document_format, content),
                 lambda chunk: self._rows.write(seller.seller_key, report.report_id, chunk),
                 start_row=start_row,
-                should_pause=lambda: remaining_time() < self._pause_with_seconds_left,
+                should_pause=lambda rows_this_time: self._should_pause(remaining_time, rows_this_time),
                 document_format=document_format,
             )
         finally:
@@ -140,6 +140,10 @@ class ReportFinishedUseCase:
             MessageBody=continuation_body(notification, parts),
         )
         return {"report_id": report.report_id, "outcome": "continued", "rows_written": progress.rows_written}
+
+    def _should_pause(self, remaining_time: RemainingTime, rows_this_time: int) -> bool:
+        limit = self._settings.report_max_rows_per_invocation
+        return remaining_time() < self._pause_with_seconds_left or (limit is not None and rows_this_time >= limit)
 
     def _raw_copy(
         self, api: ReportsApi, seller_key: str, report_id: str, document_id: str, stored: dict[str, Any]

@@ -104,10 +104,11 @@ def ingest(
     write_chunk: Callable[[list[tuple[int, dict[str, Any]]]], object],
     *,
     start_row: int,
-    should_pause: Callable[[], bool],
+    should_pause: Callable[[int], bool],
     document_format: str,
 ) -> IngestProgress:
-    """Writes rows from ``start_row`` on, chunk by chunk, until done or ``should_pause()`` says stop."""
+    """Writes rows from ``start_row`` on, chunk by chunk, until done or ``should_pause(rows written
+    by this call)`` says stop."""
     numbered = enumerate(rows)
     # Rows before the checkpoint were stored by an earlier invocation: skip them without writing.
     for _ in islice(numbered, start_row):
@@ -119,6 +120,6 @@ def ingest(
             return IngestProgress(written, True, document_format)
         write_chunk(chunk)
         written = chunk[-1][0] + 1
-        if should_pause():
+        if should_pause(written - start_row):
             more = next(numbered, None) is not None
             return IngestProgress(written, not more, document_format)
