@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import shutil
 import threading
 import time
 import urllib.parse
@@ -18,13 +19,17 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan
 from sellerstream_local.emulator.catalog import OrderCatalog
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
+from sellerstream_local.emulator.listings import ListingsApi
+from sellerstream_local.emulator.notifications import NotificationsApi
 from sellerstream_local.emulator.orders_api import OrdersApi
+from sellerstream_local.emulator.reports import ReportsApi
 
 TOKEN_LIFETIME_SECONDS = 3600
 LWA_OPERATION = "lwaToken"
@@ -86,10 +91,18 @@ class SpApiEmulator:
         self.verbose = verbose
         self.catalog = OrderCatalog(seed)
         self.orders = OrdersApi(self.catalog)
+        self.listings = ListingsApi(seed)
+        self.reports = ReportsApi()
+        self.notifications = NotificationsApi()
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
-        self._routes: list[Route] = list(self.orders.routes())
+        self._routes: list[Route] = [
+            *self.orders.routes(),
+            *self.listings.routes(),
+            *self.reports.routes(),
+            *self.notifications.routes(),
+        ]
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._apps: dict[str, str] = {}
@@ -110,12 +123,14 @@ class SpApiEmulator:
             target=self._server.serve_forever, name="sp-api-emulator", daemon=True
         )
         self._thread.start()
+        self.reports.base_url = self.base_url
 
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self.reports.close()
 
     def __enter__(self) -> SpApiEmulator:
         self.start()
@@ -175,6 +190,27 @@ class SpApiEmulator:
             created=purchase_date,
             items=items,
         )
+
+    def set_listing(
+        self,
+        seller_id: str,
+        sku: str,
+        marketplace_id: str,
+        *,
+        status: list[str] | None = None,
+        last_updated: datetime | str | None = None,
+        asin: str | None = None,
+    ) -> None:
+        self.listings.set_listing(
+            seller_id, sku, marketplace_id, status=status, last_updated=last_updated, asin=asin
+        )
+
+    def delete_listing(self, seller_id: str, sku: str, marketplace_id: str) -> None:
+        self.listings.delete_listing(seller_id, sku, marketplace_id)
+
+    def add_report(self, report_id: str, **options: Any) -> str | None:
+        """See ``ReportsApi.add_report``: DONE with ``rows=`` or ``content=``, FATAL, CANCELLED."""
+        return self.reports.add_report(report_id, **options)
 
     def mark_missing(self, order_id: str) -> None:
         self.catalog.mark_missing(order_id)
@@ -356,9 +392,14 @@ def _handler_class(emulator: SpApiEmulator) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             for name, value in response_headers.items():
                 self.send_header(name, value)
-            self.send_header("content-length", str(len(payload)))
+            size = payload.stat().st_size if isinstance(payload, Path) else len(payload)
+            self.send_header("content-length", str(size))
             self.end_headers()
-            self.wfile.write(payload)
+            if isinstance(payload, Path):
+                with payload.open("rb") as document:
+                    shutil.copyfileobj(document, self.wfile, 1 << 16)
+            else:
+                self.wfile.write(payload)
 
         do_GET = _serve
         do_POST = _serve

@@ -1,0 +1,163 @@
+"""Notifications API v1: destinations (grantless, per application) and subscriptions (per seller)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
+
+SUBSCRIPTIONS = r"/notifications/v1/subscriptions/(?P<type>[A-Z_]+)"
+DESTINATIONS = r"/notifications/v1/destinations"
+
+
+class NotificationsApi:
+    def __init__(self) -> None:
+        self.destinations: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[tuple[str, str], dict[str, Any]] = {}  # (seller, type) -> subscription
+        self._lock = threading.Lock()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("GET", DESTINATIONS, "getDestinations", self.get_destinations),
+            Route("POST", DESTINATIONS, "createDestination", self.create_destination),
+            Route("GET", DESTINATIONS + r"/(?P<id>[^/]+)", "getDestination", self.get_destination),
+            Route("DELETE", DESTINATIONS + r"/(?P<id>[^/]+)", "deleteDestination", self.delete_destination),
+            Route("GET", SUBSCRIPTIONS, "getSubscription", self.get_subscription),
+            Route("POST", SUBSCRIPTIONS, "createSubscription", self.create_subscription),
+            Route(
+                "GET", SUBSCRIPTIONS + r"/(?P<id>[^/]+)", "getSubscriptionById", self.get_subscription_by_id
+            ),
+            Route(
+                "DELETE",
+                SUBSCRIPTIONS + r"/(?P<id>[^/]+)",
+                "deleteSubscriptionById",
+                self.delete_subscription,
+            ),
+        ]
+
+    # -- destinations ----------------------------------------------------------------------------
+    def get_destinations(self, request: EmulatorRequest) -> Reply:
+        _require_grantless(request)
+        with self._lock:
+            return Reply(200, {"payload": list(self.destinations.values())})
+
+    def create_destination(self, request: EmulatorRequest) -> Reply:
+        _require_grantless(request)
+        body = _json(request)
+        name, specification = body.get("name"), body.get("resourceSpecification") or {}
+        if not name or not (specification.get("sqs") or specification.get("eventBridge")):
+            raise ApiError(
+                400, "InvalidInput", "name and resourceSpecification (sqs or eventBridge) are required"
+            )
+        if "sqs" in specification:
+            resource: dict[str, Any] = {"sqs": {"arn": specification["sqs"]["arn"]}}
+        else:
+            bridge = specification["eventBridge"]
+            source = f"aws.partner/sellingpartnerapi.amazon.com/{bridge['accountId']}/{name}"
+            resource = {
+                "eventBridge": {"name": source, "region": bridge["region"], "accountId": bridge["accountId"]}
+            }
+        with self._lock:
+            for existing in self.destinations.values():
+                if _same_resource(existing["resource"], resource):
+                    raise ApiError(409, "Conflict", "A destination with the same resource already exists.")
+            destination = {"name": name, "destinationId": str(uuid.uuid4()), "resource": resource}
+            self.destinations[destination["destinationId"]] = destination
+        return Reply(200, {"payload": destination})
+
+    def get_destination(self, request: EmulatorRequest) -> Reply:
+        _require_grantless(request)
+        with self._lock:
+            destination = self.destinations.get(request.path_params["id"])
+        if destination is None:
+            raise ApiError(404, "NotFound", "Destination not found.")
+        return Reply(200, {"payload": destination})
+
+    def delete_destination(self, request: EmulatorRequest) -> Reply:
+        _require_grantless(request)
+        with self._lock:
+            if self.destinations.pop(request.path_params["id"], None) is None:
+                raise ApiError(404, "NotFound", "Destination not found.")
+        return Reply(200, {})
+
+    # -- subscriptions ---------------------------------------------------------------------------
+    def get_subscription(self, request: EmulatorRequest) -> Reply:
+        with self._lock:
+            subscription = self.subscriptions.get((request.caller, request.path_params["type"]))
+        if subscription is None:
+            raise ApiError(404, "NotFound", "Subscription not found.")
+        return Reply(200, {"payload": subscription})
+
+    def create_subscription(self, request: EmulatorRequest) -> Reply:
+        if request.caller == "grantless":
+            raise ApiError(403, "Unauthorized", "createSubscription needs the seller's authorization.")
+        body = _json(request)
+        key = (request.caller, request.path_params["type"])
+        with self._lock:
+            if body.get("destinationId") not in self.destinations:
+                raise ApiError(400, "InvalidInput", "Unknown destinationId.")
+            if not body.get("payloadVersion"):
+                raise ApiError(400, "InvalidInput", "payloadVersion is required.")
+            if key in self.subscriptions:
+                raise ApiError(409, "Conflict", "A subscription for this notification type already exists.")
+            subscription = {
+                "subscriptionId": str(uuid.uuid4()),
+                "payloadVersion": body["payloadVersion"],
+                "destinationId": body["destinationId"],
+            }
+            if body.get("processingDirective"):
+                subscription["processingDirective"] = body["processingDirective"]
+            self.subscriptions[key] = subscription
+        return Reply(200, {"payload": subscription})
+
+    def get_subscription_by_id(self, request: EmulatorRequest) -> Reply:
+        _require_grantless(request)
+        subscription = self._by_id(request.path_params["type"], request.path_params["id"])
+        if subscription is None:
+            raise ApiError(404, "NotFound", "Subscription not found.")
+        return Reply(200, {"payload": subscription[1]})
+
+    def delete_subscription(self, request: EmulatorRequest) -> Reply:
+        _require_grantless(request)
+        found = self._by_id(request.path_params["type"], request.path_params["id"])
+        if found is None:
+            raise ApiError(404, "NotFound", "Subscription not found.")
+        with self._lock:
+            self.subscriptions.pop(found[0], None)
+        return Reply(200, {})
+
+    def _by_id(
+        self, notification_type: str, subscription_id: str
+    ) -> tuple[tuple[str, str], dict[str, Any]] | None:
+        with self._lock:
+            for key, subscription in self.subscriptions.items():
+                if key[1] == notification_type and subscription["subscriptionId"] == subscription_id:
+                    return key, subscription
+        return None
+
+
+def _require_grantless(request: EmulatorRequest) -> None:
+    if request.caller != "grantless":
+        raise ApiError(403, "Unauthorized", "This operation is grantless: use a client-credentials token.")
+
+
+def _json(request: EmulatorRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ApiError(400, "InvalidInput", "Request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "InvalidInput", "Request body must be an object.")
+    return body
+
+
+def _same_resource(existing: dict[str, Any], new: dict[str, Any]) -> bool:
+    if "sqs" in existing and "sqs" in new:
+        return bool(existing["sqs"]["arn"] == new["sqs"]["arn"])
+    if "eventBridge" in existing and "eventBridge" in new:
+        old, fresh = existing["eventBridge"], new["eventBridge"]
+        return bool(old["accountId"] == fresh["accountId"] and old["region"] == fresh["region"])
+    return False
