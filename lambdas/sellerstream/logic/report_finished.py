@@ -143,7 +143,9 @@ class ReportFinishedUseCase:
 
     def _should_pause(self, remaining_time: RemainingTime, rows_this_time: int) -> bool:
         limit = self._settings.report_max_rows_per_invocation
-        return remaining_time() < self._pause_with_seconds_left or (limit is not None and rows_this_time >= limit)
+        return remaining_time() < self._pause_with_seconds_left or (
+            limit is not None and rows_this_time >= limit
+        )
 
     def _raw_copy(
         self, api: ReportsApi, seller_key: str, report_id: str, document_id: str, stored: dict[str, Any]

@@ -84,6 +84,7 @@ class ReportsApi:
         self._directory = tempfile.TemporaryDirectory(prefix="sp-api-emulator-")
         self._lock = threading.Lock()
         self.url_ttl_seconds = DEFAULT_URL_TTL_SECONDS
+        self._born_expired = 0
         self.base_url = ""
 
     def routes(self) -> list[Route]:
@@ -139,6 +140,11 @@ class ReportsApi:
             )
         return document_id
 
+    def expire_next_urls(self, count: int = 1) -> None:
+        """The next ``count`` document URLs are already expired when handed out (a slow client)."""
+        with self._lock:
+            self._born_expired += count
+
     def get_report(self, request: EmulatorRequest) -> Reply:
         with self._lock:
             report = self._reports.get(request.path_params["report_id"])
@@ -166,7 +172,9 @@ class ReportsApi:
             if document is None:
                 raise ApiError(404, "NotFound", "Report document not found")
             token = secrets.token_urlsafe(16)
-            self._urls[token] = (document_id, time.monotonic() + self.url_ttl_seconds)
+            ttl = 0.0 if self._born_expired else self.url_ttl_seconds
+            self._born_expired = max(self._born_expired - 1, 0)
+            self._urls[token] = (document_id, time.monotonic() + ttl)
         body = {"reportDocumentId": document_id, "url": f"{self.base_url}{DOCUMENT_PATH}{token}"}
         if document.compressed:
             body["compressionAlgorithm"] = "GZIP"

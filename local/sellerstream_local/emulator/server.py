@@ -29,7 +29,7 @@ from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
 from sellerstream_local.emulator.listings import ListingsApi
 from sellerstream_local.emulator.notifications import NotificationsApi
 from sellerstream_local.emulator.orders_api import OrdersApi
-from sellerstream_local.emulator.reports import ReportsApi
+from sellerstream_local.emulator.reports import DOCUMENT_PATH, ReportsApi
 
 TOKEN_LIFETIME_SECONDS = 3600
 LWA_OPERATION = "lwaToken"
@@ -234,9 +234,16 @@ class SpApiEmulator:
     # -- request handling ------------------------------------------------------------------------
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, dict[str, str], bytes | Path]:
         parsed = urllib.parse.urlsplit(raw_path)
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        if parsed.path.startswith(DOCUMENT_PATH) and method == "GET":
+            # A presigned-style URL: no access token, no rate plan, not an SP-API operation.
+            with self._lock:
+                self.calls["documentDownload"] += 1
+            status, document = self.reports.download(parsed.path[len(DOCUMENT_PATH) :])
+            content_type = "application/octet-stream" if status == 200 else "application/xml"
+            return status, {"content-type": content_type}, document
         if parsed.path == "/auth/o2/token" and method == "POST":
             with self._lock:
                 self.calls[LWA_OPERATION] += 1

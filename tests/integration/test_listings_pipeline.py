@@ -1,0 +1,167 @@
+"""LISTINGS_ITEM_STATUS_CHANGE through the local partner bus, rule, queue and the real handler."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sellerstream_local.pipeline import LocalPipeline
+from tests.integration.conftest import SELLER
+
+MARKETPLACE = "ATVPDKIKX0DER"
+SKU = "NLS-SHOES-03"
+NOTIFICATION: dict[str, Any] = {
+    "NotificationVersion": "1.0",
+    "NotificationType": "LISTINGS_ITEM_STATUS_CHANGE",
+    "PayloadVersion": "1.0",
+    "EventTime": "2025-02-03T18:59:30.194Z",
+    "Payload": {
+        "SellerId": SELLER,
+        "MarketplaceId": MARKETPLACE,
+        "Asin": "BT6RZ7JM4H",
+        "Sku": SKU,
+        "CreatedDate": "2025-02-03T18:50:26.196Z",
+        "Status": ["BUYABLE", "DISCOVERABLE"],
+    },
+    "NotificationMetadata": {
+        "ApplicationId": "amzn1.sellerapps.app.test",
+        "SubscriptionId": "sub-listings",
+        "PublishTime": "2025-02-03T18:59:30.194Z",
+        "NotificationId": "n-listing-1",
+    },
+}
+
+
+def notification(
+    notification_id: str, status: list[str], event_time: str = "2025-02-03T18:59:30.194Z"
+) -> str:
+    document = copy.deepcopy(NOTIFICATION)
+    document["NotificationMetadata"]["NotificationId"] = notification_id
+    document["Payload"]["Status"] = status
+    document["EventTime"] = event_time
+    return json.dumps(document)
+
+
+def listing(pipeline: LocalPipeline) -> dict[str, Any]:
+    [item] = pipeline.table_items("listings")
+    return item
+
+
+def test_given_listing_change_on_the_bus_when_processed_then_listing_stored_with_status_as_given(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.set_listing(
+        SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated="2025-02-03T18:58:00Z"
+    )
+
+    pipeline.publish(notification("n-1", ["BUYABLE", "DISCOVERABLE"]))
+    stats = pipeline.drain()
+
+    item = listing(pipeline)
+    assert stats.succeeded == 1
+    assert (item["pk"], item["sk"]) == (f"SELLER#{SELLER}#MARKETPLACE#{MARKETPLACE}", f"SKU#{SKU}")
+    assert item["status"] == ["BUYABLE", "DISCOVERABLE"]
+    assert item["summary"]["status"] == ["BUYABLE"]
+    assert item["last_updated"] == "2025-02-03T18:58:00.000000Z"
+    assert item["deleted"] is False
+    assert item["offers"] and item["fulfillment_availability"]
+    assert pipeline.emulator.calls["getListingsItem"] == 1
+
+
+def test_given_empty_status_when_processed_then_empty_list_kept(pipeline: LocalPipeline) -> None:
+    pipeline.publish(notification("n-empty", []))
+    pipeline.drain()
+
+    assert listing(pipeline)["status"] == []
+
+
+def test_given_eventbridge_event_body_on_the_queue_when_processed_then_same_result(
+    pipeline: LocalPipeline,
+) -> None:
+    event = {
+        "version": "0",
+        "id": "e-1",
+        "detail-type": "LISTINGS_ITEM_STATUS_CHANGE",
+        "source": "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.test",
+        "account": "123456789012",
+        "time": "2025-02-03T18:59:30Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": NOTIFICATION,
+    }
+
+    pipeline.publish(json.dumps(event))
+    pipeline.drain()
+
+    assert listing(pipeline)["notification_id"] == "n-listing-1"
+
+
+def test_given_stored_listing_when_deleted_then_flagged_and_history_kept(pipeline: LocalPipeline) -> None:
+    pipeline.emulator.set_listing(SELLER, SKU, MARKETPLACE, last_updated="2025-02-03T18:58:00Z")
+    pipeline.publish(notification("n-1", ["BUYABLE"]))
+    pipeline.drain()
+
+    pipeline.publish(notification("n-2", ["DELETED"], event_time="2025-02-04T10:00:00.000Z"))
+    pipeline.drain()
+
+    item = listing(pipeline)
+    assert item["deleted"] is True
+    assert item["status"] == ["DELETED"]
+    assert item["summary"]["asin"]  # what was known before is still there
+    assert item["deleted_at"] == "2025-02-04T10:00:00.000000Z"
+
+
+def test_given_amazon_answers_404_when_processed_then_listing_flagged_deleted(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.delete_listing(SELLER, SKU, MARKETPLACE)
+
+    pipeline.publish(notification("n-404", ["DISCOVERABLE"]))
+    pipeline.drain()
+
+    item = listing(pipeline)
+    assert item["deleted"] is True and pipeline.dead_letters() == []
+
+
+def test_given_newer_listing_stored_when_older_state_returned_then_not_overwritten(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.set_listing(
+        SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated="2025-02-05T00:00:00Z"
+    )
+    pipeline.publish(notification("n-new", ["BUYABLE"]))
+    pipeline.drain()
+    pipeline.emulator.set_listing(SELLER, SKU, MARKETPLACE, status=[], last_updated="2025-02-01T00:00:00Z")
+
+    pipeline.publish(notification("n-old", []))
+    pipeline.drain()
+
+    item = listing(pipeline)
+    assert item["notification_id"] == "n-new" and item["summary"]["status"] == ["BUYABLE"]
+    assert pipeline.log.outcomes["stale"] == 1
+
+
+def test_given_duplicate_listing_notification_then_applied_once(pipeline: LocalPipeline) -> None:
+    for _ in range(3):
+        pipeline.publish(notification("n-dup", ["BUYABLE"]))
+
+    pipeline.drain()
+
+    assert pipeline.emulator.calls["getListingsItem"] == 1
+    assert pipeline.log.outcomes == {"written": 1, "duplicate": 2}
+
+
+def test_given_no_marketplace_when_processed_then_dead_lettered(pipeline: LocalPipeline) -> None:
+    document = copy.deepcopy(NOTIFICATION)
+    del document["Payload"]["MarketplaceId"]
+
+    pipeline.publish(json.dumps(document))
+    pipeline.drain()
+
+    [letter] = pipeline.dead_letters()
+    assert letter.reason == "invalid_notification" and "MarketplaceId" in letter.detail
+
+
+_ = datetime, UTC
