@@ -145,7 +145,7 @@ def _summary(
     dead: list[DeadLetter] = pipeline.dead_letters()
     items = pipeline.table_items("orders")
     headers = [item for item in items if str(item["sk"]).startswith("ORDER#")]
-    calls = Counter({op: n for op, n in pipeline.emulator.calls.items() if op != "lwaToken"})
+    calls = pipeline.emulator.sp_api_calls()
     return {
         "published": published,
         "received": sum(s.received for s in stats),

@@ -11,10 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sellerstream.notifications import AnyNotification
 from sellerstream_local.pipeline import LocalPipeline
-from sellerstream_local.traffic import newest_order_states, try_parse
-
-SP_API_TOKEN_OPERATION = "lwaToken"  # noqa: S105 - an operation name, not a secret
+from sellerstream_local.traffic import (
+    REPLAY_REPORT_ROWS,
+    account_key,
+    newest_listings,
+    newest_order_states,
+    reports,
+    try_parse,
+)
 
 
 def replay(
@@ -26,15 +32,7 @@ def replay(
 
     with LocalPipeline(orders_api_version=orders_api_version) as pipeline:
         _provision(pipeline, parsed)
-        for state in newest_order_states(parsed).values():
-            pipeline.emulator.set_order(
-                state.order_id,
-                seller_id=state.seller_id,
-                last_updated=state.as_of,
-                status=state.status,
-                marketplace_id=state.marketplace_id,
-                purchase_date=state.purchase_date,
-            )
+        _set_amazons_view(pipeline, parsed)
         index_of = {pipeline.publish(body): index for index, body in enumerate(bodies)}
         stats = pipeline.drain()
         dead_letters = pipeline.dead_letters()
@@ -51,11 +49,7 @@ def replay(
                 }
                 for letter in sorted(dead_letters, key=lambda letter: index_of[letter.message_id])
             ],
-            "sp_api_calls": {
-                operation: count
-                for operation, count in sorted(pipeline.emulator.calls.items())
-                if operation != SP_API_TOKEN_OPERATION
-            },
+            "sp_api_calls": pipeline.emulator.sp_api_calls(),
             "throttled": sum(pipeline.emulator.throttled.values()),
         }
         if dump_tables:
@@ -66,19 +60,48 @@ def replay(
     return report
 
 
-def _provision(pipeline: LocalPipeline, notifications: list[Any]) -> None:
-    subscriptions: dict[str, str] = {}
+def _provision(pipeline: LocalPipeline, notifications: list[AnyNotification]) -> None:
+    """Local credentials for every seller (or vendor account) and a route for every subscription."""
+    routes: dict[str, str] = {}
     for notification in notifications:
-        seller = notification.seller_id
-        if seller:
-            pipeline.provision_seller(seller)
-            subscriptions.setdefault(notification.subscription_id, seller)
+        routes.setdefault(notification.subscription_id, account_key(notification))
     for notification in notifications:
-        if notification.subscription_id not in subscriptions:
-            # A notification without a seller id (a vendor's): its subscription is its only key.
-            subscriptions[notification.subscription_id] = f"subscription-{notification.subscription_id}"
-    for subscription_id, seller in subscriptions.items():
-        pipeline.provision_seller(seller, subscription_ids=(subscription_id,))
+        pipeline.provision_seller(account_key(notification))
+    for subscription_id, account in routes.items():
+        pipeline.provision_seller(account, subscription_ids=(subscription_id,))
+
+
+def _set_amazons_view(pipeline: LocalPipeline, notifications: list[AnyNotification]) -> None:
+    emulator = pipeline.emulator
+    for state in newest_order_states(notifications).values():
+        emulator.set_order(
+            state.order_id,
+            seller_id=state.seller_id,
+            last_updated=state.as_of,
+            status=state.status,
+            marketplace_id=state.marketplace_id,
+            purchase_date=state.purchase_date,
+        )
+    for (seller_id, sku, marketplace_id), listing in newest_listings(notifications).items():
+        if "DELETED" in listing.payload.status:
+            emulator.delete_listing(seller_id, sku, marketplace_id)
+        else:
+            emulator.set_listing(
+                seller_id,
+                sku,
+                marketplace_id,
+                status=list(listing.payload.status),
+                last_updated=listing.event_time,
+            )
+    for report_id, notification in reports(notifications).items():
+        report = notification.payload.report
+        emulator.add_report(
+            report_id,
+            report_type=report.report_type,
+            status=report.processing_status,
+            document_id=report.report_document_id,
+            rows=REPLAY_REPORT_ROWS,
+        )
 
 
 def plain_json(value: Any) -> Any:

@@ -1,4 +1,8 @@
-"""Reading captured notification traffic leniently, to provision sellers and the emulator's state."""
+"""Reading captured notification traffic leniently, to provision sellers and the emulator's state.
+
+Amazon's view at callback time is the newest state the traffic describes: for each order, listing
+and report, the latest notification about it says what SP-API would answer.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from sellerstream.errors import PoisonMessageError
-from sellerstream.notifications import AnyNotification, OrderChangeNotification, parse_notification
+from sellerstream.notifications import (
+    AnyNotification,
+    ListingsItemStatusChangeNotification,
+    OrderChangeNotification,
+    ReportProcessingFinishedNotification,
+    parse_delivery,
+)
+
+REPLAY_REPORT_ROWS = 25  # the content of a captured report is not in its notification
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,7 @@ class OrderState:
 
 def try_parse(body: str) -> AnyNotification | None:
     try:
-        return parse_notification(body)
+        return parse_delivery(body).notification
     except PoisonMessageError:
         return None
 
@@ -57,3 +69,37 @@ def newest_order_states(notifications: list[AnyNotification]) -> dict[str, Order
             if current is None or state.as_of >= current.as_of:
                 newest[state.order_id] = state
     return newest
+
+
+def newest_listings(
+    notifications: list[AnyNotification],
+) -> dict[tuple[str, str, str], ListingsItemStatusChangeNotification]:
+    newest: dict[tuple[str, str, str], ListingsItemStatusChangeNotification] = {}
+    for notification in notifications:
+        if not isinstance(notification, ListingsItemStatusChangeNotification):
+            continue
+        payload = notification.payload
+        if payload.marketplace_id is None:
+            continue
+        key = (payload.seller_id, payload.sku, payload.marketplace_id)
+        current = newest.get(key)
+        if current is None or notification.event_time >= current.event_time:
+            newest[key] = notification
+    return newest
+
+
+def reports(notifications: list[AnyNotification]) -> dict[str, ReportProcessingFinishedNotification]:
+    return {
+        n.payload.report.report_id: n
+        for n in notifications
+        if isinstance(n, ReportProcessingFinishedNotification)
+    }
+
+
+def account_key(notification: AnyNotification) -> str:
+    """The key a notification's credentials are provisioned under: its seller, else its account."""
+    if notification.seller_id:
+        return notification.seller_id
+    if isinstance(notification, ReportProcessingFinishedNotification):
+        return notification.payload.report.account_id
+    return f"subscription-{notification.subscription_id}"

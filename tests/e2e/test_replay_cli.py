@@ -97,3 +97,42 @@ def test_given_no_tables_flag_when_replayed_then_no_tables_key(tmp_path: Path) -
 
     assert "tables" not in report
     assert (report["received"], report["succeeded"], report["dead_lettered"]) == (1, 1, [])
+
+
+def test_given_amazons_listings_and_report_examples_when_replayed_then_rows_stored(tmp_path: Path) -> None:
+    listing = load_json("examples/notifications/LISTINGS_ITEM_STATUS_CHANGE.schema-example-1.json")
+    seller_report = load_json("examples/notifications/REPORT_PROCESSING_FINISHED.schema-example-1.json")
+    vendor_report = load_json("examples/notifications/REPORT_PROCESSING_FINISHED.schema-example-2.json")
+    # Amazon's two report examples share a notification id; as captured traffic they are one notification.
+    vendor_report["notificationMetadata"]["notificationId"] = "vendor-report-notification"
+    vendor_report["notificationMetadata"]["subscriptionId"] = "vendor-subscription"
+    vendor_report["payload"]["reportProcessingFinishedNotification"]["reportId"] = "99990000"
+    done = copy.deepcopy(seller_report)
+    done["notificationMetadata"]["notificationId"] = "done-report-notification"
+    done["payload"]["reportProcessingFinishedNotification"].update(
+        reportId="77770000", processingStatus="DONE"
+    )
+    eventbridge = {
+        "version": "0",
+        "detail-type": "LISTINGS_ITEM_STATUS_CHANGE",
+        "source": "aws.partner/x",
+        "detail": listing,
+    }
+    lines = [
+        json.dumps(eventbridge),
+        json.dumps(listing),
+        json.dumps(seller_report),
+        json.dumps(vendor_report),
+        json.dumps(done),
+    ]
+
+    report = run_replay(tmp_path, lines, "--dump-tables")
+
+    assert (report["received"], report["succeeded"], report["dead_lettered"]) == (5, 5, [])
+    assert report["sp_api_calls"] == {"getListingsItem": 1, "getReport": 1, "getReportDocument": 1}
+    [stored_listing] = report["tables"]["sellerstream-listings"]
+    assert stored_listing["status"] == ["BUYABLE", "DISCOVERABLE"] and stored_listing["sku"] == "NLS-SHOES-03"
+    records = {item["report_id"]: item for item in report["tables"]["sellerstream-reports"]}
+    assert records["54517018502"]["processing_status"] == "CANCELLED"
+    assert records["99990000"]["pk"] == "SELLER#amzn1.vg.6213651"  # the vendor, through its subscription
+    assert records["77770000"]["row_count"] == len(report["tables"]["sellerstream-report-rows"]) > 0

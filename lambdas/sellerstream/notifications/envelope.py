@@ -87,8 +87,9 @@ class Delivery:
 
     @property
     def idempotency_key(self) -> str:
-        notification_id = self.notification.notification_id
-        return notification_id if self.part == 0 else f"{notification_id}#part-{self.part}"
+        # Namespaced by type: one table serves every consumer, and ids need only be unique per type.
+        key = f"{self.notification.notification_type}#{self.notification.notification_id}"
+        return key if self.part == 0 else f"{key}#part-{self.part}"
 
 
 def parse_delivery(body: str) -> Delivery:

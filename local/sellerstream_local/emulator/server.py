@@ -225,6 +225,13 @@ class SpApiEmulator:
         with self._lock:
             self._forced.setdefault(operation, []).extend([(status, code)] * count)
 
+    def sp_api_calls(self) -> dict[str, int]:
+        """Calls by SP-API operation (LWA token requests and document downloads are not operations)."""
+        with self._lock:
+            return {
+                op: n for op, n in sorted(self.calls.items()) if op not in (LWA_OPERATION, "documentDownload")
+            }
+
     def reset_stats(self) -> None:
         with self._lock:
             self.calls.clear()
