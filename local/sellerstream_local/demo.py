@@ -1,8 +1,11 @@
-"""``sellerstream demo``: a realistic ORDER_CHANGE stream through the local pipeline, summarised.
+"""``sellerstream demo``: a realistic stream of all three notification types, summarised.
 
-No AWS account: moto plays SQS, DynamoDB and Secrets Manager; the SP-API emulator plays Amazon
-on loopback. The stream holds new orders, redelivered duplicates, double-encoded bodies, late
-(out-of-order) events, stale callback responses, throttling, and four poison messages.
+No AWS account: moto plays SQS, DynamoDB, S3, EventBridge and Secrets Manager; the SP-API emulator
+plays Amazon on loopback. Orders: new orders, redelivered duplicates, double-encoded bodies, late
+(out-of-order) events, stale callback responses, throttling and four poison messages. Listings:
+status changes through the partner bus and rule, an empty status, a deletion. Reports: a flat
+file larger than one invocation's share (checkpoint + continuation), a vendor's report, a
+cancelled and a failed one.
 """
 
 from __future__ import annotations
@@ -11,16 +14,26 @@ import json
 import random
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sellerstream_local.notifications_factory import as_body, order_change
+from sellerstream_local.notifications_factory import (
+    as_body,
+    listings_status_change,
+    order_change,
+    report_processing_finished,
+)
 from sellerstream_local.pipeline import DeadLetter, LocalPipeline
 from sellerstream_local.poller import PollerStats
 
 SELLERS = ("A1SELLERSTREAM01", "A2SELLERSTREAM02")
+VENDOR_ACCOUNT = "amzn1.vg.5550001"
 ORDERS_PER_SELLER = 20
+SKUS_PER_SELLER = 8
+REPORT_ROWS = 12_000
+ROWS_PER_INVOCATION = 5_000  # small, so the demo shows a report continuing from its checkpoint
 EMULATOR_TIME_SCALE = 20.0
 
 
@@ -36,80 +49,181 @@ def run_demo(out: IO[str] = sys.stdout, log_path: Path | None = None) -> dict[st
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     log_stream = log_path.open("w", encoding="utf-8") if log_path else None
     try:
-        with LocalPipeline(emulator_time_scale=EMULATOR_TIME_SCALE, log_stream=log_stream) as pipeline:
+        with LocalPipeline(
+            emulator_time_scale=EMULATOR_TIME_SCALE,
+            log_stream=log_stream,
+            extra_environment={"REPORT_MAX_ROWS_PER_INVOCATION": str(ROWS_PER_INVOCATION)},
+        ) as pipeline:
             return _run(pipeline, rng, start, out, log_path)
     finally:
         if log_stream:
             log_stream.close()
 
 
+class _Publisher:
+    """Publishes bodies the way Amazon delivers them and counts them."""
+
+    def __init__(self, pipeline: LocalPipeline) -> None:
+        self.pipeline = pipeline
+        self.published = 0
+
+    def __call__(self, body: str) -> None:
+        self.pipeline.publish(body)
+        self.published += 1
+
+
 def _run(
     pipeline: LocalPipeline, rng: random.Random, start: datetime, out: IO[str], log_path: Path | None
 ) -> dict[str, Any]:
-    emulator = pipeline.emulator
-    subscription = "subscription-local-order-change"
     for seller in SELLERS:
-        pipeline.provision_seller(seller, subscription_ids=(f"{subscription}-{seller}",))
+        pipeline.provision_seller(seller, subscription_ids=(f"subscription-local-order-change-{seller}",))
+    publish = _Publisher(pipeline)
+    orders = {seller: order_ids(ORDERS_PER_SELLER, rng) for seller in SELLERS}
+    out.write(_header(pipeline))
+    phases: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("new orders, duplicates, poison ........", lambda: _new_orders(pipeline, publish, orders, start)),
+        (
+            "shipments + late (older) events ........",
+            lambda: _shipments(pipeline, publish, orders, start, rng),
+        ),
+        ("stale callback responses ...............", lambda: _stale_reads(pipeline, publish, orders, start)),
+        ("listings via the partner bus ...........", lambda: _listings(publish, start)),
+        ("reports (streamed, resumed) ............", lambda: _reports(pipeline, publish, start)),
+    )
+    stats: list[PollerStats] = []
+    for number, (title, phase) in enumerate(phases, start=1):
+        phase()
+        stats.append(pipeline.drain())
+        out.write(f"  phase {number}  {title} {stats[-1].received} receives\n")
+    out.write("\n")
+    summary = _summary(pipeline, publish.published, stats, orders)
+    out.write(_render(summary, log_path))
+    return summary
+
+
+def _new_orders(
+    pipeline: LocalPipeline, publish: _Publisher, orders: dict[str, list[str]], start: datetime
+) -> None:
+    """New orders; a few redelivered (same NotificationId), a few double-encoded, and poison."""
+    emulator = pipeline.emulator
     # Another app of the same seller shares the getOrder quota: fewer tokens than our own bucket
     # expects, and it has just spent them (Amazon answers 429 until its bucket refills).
     emulator.set_rate_plan("getOrder", rate=0.5, burst=12)
     emulator.fail_next("getOrder", 429, count=3, code="QuotaExceeded")
-    orders = {seller: order_ids(ORDERS_PER_SELLER, rng) for seller in SELLERS}
-    published = 0
-    stats: list[PollerStats] = []
-
-    def publish(body: str) -> None:
-        nonlocal published
-        pipeline.publish(body)
-        published += 1
-
-    out.write(_header(pipeline))
-    # Phase 1: new orders; a few redelivered (same NotificationId) and a few double-encoded.
-    first_events: dict[str, dict[str, Any]] = {}
     for seller, ids in orders.items():
         for offset, order_id in enumerate(ids):
             placed = start + timedelta(minutes=offset)
             emulator.set_order(
                 order_id, seller_id=seller, last_updated=placed, status="Unshipped", purchase_date=placed
             )
-            event = order_change(seller_id=seller, order_id=order_id, status="Unshipped", changed_at=placed)
-            first_events[order_id] = event
-            body = as_body(event)
+            body = as_body(_order_event(seller, order_id, "Unshipped", placed))
             publish(json.dumps(body) if offset % 7 == 3 else body)
             if offset % 5 == 0:
                 publish(body)  # Amazon delivers at least once: the same notification again
     for poison in _poison_messages(start):
         publish(poison)
-    stats.append(pipeline.drain())
-    out.write(f"  phase 1  new orders, duplicates, poison ........ {stats[-1].received} receives\n")
 
-    # Phase 2: shipments (newer state), plus late deliveries of phase-1 events (out of order).
-    shipped = [order_id for ids in orders.values() for order_id in ids[::2]]
-    for order_id in shipped:
-        seller = first_events[order_id]["Payload"]["OrderChangeNotification"]["SellerId"]
+
+def _shipments(
+    pipeline: LocalPipeline,
+    publish: _Publisher,
+    orders: dict[str, list[str]],
+    start: datetime,
+    rng: random.Random,
+) -> None:
+    """Shipments (newer state), plus late deliveries of the first events (out of order)."""
+    for seller, order_id in _shipped(orders):
         when = start + timedelta(hours=1, minutes=rng.randint(0, 50))
-        emulator.set_order(order_id, seller_id=seller, last_updated=when, status="Shipped")
-        publish(as_body(order_change(seller_id=seller, order_id=order_id, status="Shipped", changed_at=when)))
-    for order_id in shipped[:6]:
-        late = dict(first_events[order_id])
-        late["NotificationMetadata"] = {**late["NotificationMetadata"], "NotificationId": f"late-{order_id}"}
-        publish(as_body(late))
-    stats.append(pipeline.drain())
-    out.write(f"  phase 2  shipments + late (older) events ........ {stats[-1].received} receives\n")
-
-    # Phase 3: a lagging read returns an older state than the table holds: it must be refused.
-    for order_id in shipped[:3]:
-        seller = first_events[order_id]["Payload"]["OrderChangeNotification"]["SellerId"]
-        emulator.set_order(order_id, seller_id=seller, last_updated=start, status="Unshipped")
-        publish(
-            as_body(order_change(seller_id=seller, order_id=order_id, status="Shipped", changed_at=start))
+        pipeline.emulator.set_order(order_id, seller_id=seller, last_updated=when, status="Shipped")
+        publish(as_body(_order_event(seller, order_id, "Shipped", when)))
+    for seller, order_id in _shipped(orders)[:6]:
+        late = _order_event(
+            seller, order_id, "Unshipped", start + timedelta(minutes=orders[seller].index(order_id))
         )
-    stats.append(pipeline.drain())
-    out.write(f"  phase 3  stale callback responses ............... {stats[-1].received} receives\n\n")
+        late["NotificationMetadata"]["NotificationId"] = f"late-{order_id}"
+        publish(as_body(late))
 
-    summary = _summary(pipeline, published, stats, orders)
-    out.write(_render(summary, log_path))
-    return summary
+
+def _stale_reads(
+    pipeline: LocalPipeline, publish: _Publisher, orders: dict[str, list[str]], start: datetime
+) -> None:
+    """A lagging read returns an older state than the table holds: it must be refused."""
+    for seller, order_id in _shipped(orders)[:3]:
+        pipeline.emulator.set_order(order_id, seller_id=seller, last_updated=start, status="Unshipped")
+        publish(as_body(_order_event(seller, order_id, "Shipped", start)))
+
+
+def _listings(publish: _Publisher, start: datetime) -> None:
+    """Status changes through the (stand-in) partner event bus and its rule, and a deletion."""
+    statuses: list[list[str]] = [["BUYABLE", "DISCOVERABLE"], ["DISCOVERABLE"], []]
+    for seller in SELLERS:
+        for index in range(SKUS_PER_SELLER):
+            sku = f"{seller[-2:]}-SKU-{index:03d}"
+            publish(
+                as_body(
+                    listings_status_change(
+                        seller_id=seller, sku=sku, status=statuses[index % 3], changed_at=start
+                    )
+                )
+            )
+        deleted_at = start + timedelta(hours=1)
+        sku = f"{seller[-2:]}-SKU-000"
+        publish(
+            as_body(
+                listings_status_change(seller_id=seller, sku=sku, status=["DELETED"], changed_at=deleted_at)
+            )
+        )
+
+
+def _reports(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
+    """A flat file larger than one invocation's share, a vendor's report, a cancelled and a failed one."""
+    emulator = pipeline.emulator
+    pipeline.provision_seller(VENDOR_ACCOUNT, subscription_ids=("subscription-local-vendor-reports",))
+    fatal_message = "The requested date range exceeds 30 days."
+    reports: list[tuple[str, str, str | None, str | None, str]] = [
+        (
+            "50001",
+            "DONE",
+            emulator.add_report("50001", rows=REPORT_ROWS),
+            SELLERS[0],
+            "subscription-local-reports",
+        ),
+        ("50002", "DONE", emulator.add_report("50002", rows=40), None, "subscription-local-vendor-reports"),
+        (
+            "50003",
+            "CANCELLED",
+            emulator.add_report("50003", status="CANCELLED"),
+            SELLERS[1],
+            "subscription-local-reports",
+        ),
+        (
+            "50004",
+            "FATAL",
+            emulator.add_report("50004", status="FATAL", fatal_message=fatal_message),
+            SELLERS[1],
+            "subscription-local-reports",
+        ),
+    ]
+    for report_id, status, document_id, seller, subscription_id in reports:
+        account = f"amzn1.merchant.o.{seller}" if seller else VENDOR_ACCOUNT
+        notification = report_processing_finished(
+            report_id=report_id,
+            status=status,
+            finished_at=start,
+            seller_id=seller,
+            account_id=account,
+            document_id=document_id,
+            subscription_id=subscription_id,
+        )
+        publish(as_body(notification))
+
+
+def _order_event(seller: str, order_id: str, status: str, when: datetime) -> dict[str, Any]:
+    return order_change(seller_id=seller, order_id=order_id, status=status, changed_at=when)
+
+
+def _shipped(orders: dict[str, list[str]]) -> list[tuple[str, str]]:
+    return [(seller, order_id) for seller, ids in orders.items() for order_id in ids[::2]]
 
 
 def _poison_messages(start: datetime) -> list[str]:
@@ -167,6 +281,10 @@ def _summary(
         "pii_items": sum(1 for item in items if str(item["sk"]).startswith("PII#")),
         "orders_expected": sum(len(ids) for ids in orders.values()),
         "status_counts": dict(Counter(str(item.get("order_status")) for item in headers)),
+        "listings": _listings_summary(pipeline.table_items("listings")),
+        "reports": _reports_summary(
+            pipeline.table_items("reports"), len(pipeline.table_items("report_rows"))
+        ),
         "sample": [
             {
                 "seller": item["seller_id"],
@@ -180,10 +298,36 @@ def _summary(
     }
 
 
+def _listings_summary(listings: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "stored": len(listings),
+        "deleted": sum(1 for item in listings if item.get("deleted")),
+        "empty_status": sum(1 for item in listings if item.get("status") == []),
+    }
+
+
+def _reports_summary(records: list[dict[str, Any]], row_items: int) -> dict[str, Any]:
+    return {
+        "records": [
+            {
+                "report_id": record["report_id"],
+                "status": record["processing_status"],
+                "owner": record["seller_key"],
+                "rows": int(record.get("row_count", 0)),
+                "parts": int(record.get("parts", 1)),
+                "note": str(record.get("error_summary", ""))[:60],
+            }
+            for record in records
+        ],
+        "row_items": row_items,
+    }
+
+
 def _header(pipeline: LocalPipeline) -> str:
     return (
-        "SellerStream local demo: ORDER_CHANGE end to end, no AWS account\n"
-        f"  AWS: moto (SQS, DynamoDB, Secrets Manager)   SP-API + LWA: emulator at {pipeline.emulator.base_url}\n\n"
+        "SellerStream local demo: orders, listings and reports end to end, no AWS account\n"
+        "  AWS: moto (SQS, DynamoDB, S3, EventBridge, Secrets Manager)\n"
+        f"  SP-API + LWA: emulator at {pipeline.emulator.base_url}\n\n"
     )
 
 
@@ -210,6 +354,18 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
             f"  {row['seller']}  {row['order']}  {row['status']:<10} items {row['items']}  updated {row['last_updated']}"
             for row in summary["sample"]
         ],
+    ]
+    listings = summary["listings"]
+    lines += [
+        "Listings table",
+        f"  {listings['stored']} listings   deleted (kept, flagged) {listings['deleted']}   "
+        f"empty status (neither buyable nor discoverable) {listings['empty_status']}",
+        "Reports table",
+        *[
+            f"  {r['report_id']}  {r['status']:<9} {r['owner']:<18} rows {r['rows']:>6}  parts {r['parts']}  {r['note']}"
+            for r in summary["reports"]["records"]
+        ],
+        f"  report rows stored: {summary['reports']['row_items']}",
     ]
     if log_path:
         lines.append(f"\nHandler logs (JSON lines): {log_path}")

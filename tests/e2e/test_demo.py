@@ -27,6 +27,12 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
     assert summary["outcomes"]["stale"] >= 3
     assert summary["throttled"] >= 1
     assert summary["status_counts"]["SHIPPED"] == summary["orders_expected"] // 2
+    assert summary["listings"] == {"stored": 16, "deleted": 2, "empty_status": 4}
+    reports = {record["report_id"]: record for record in summary["reports"]["records"]}
+    assert (reports["50001"]["rows"], reports["50001"]["parts"]) == (12_000, 3)
+    assert reports["50002"]["owner"] == "amzn1.vg.5550001" and reports["50002"]["rows"] == 40
+    assert (reports["50003"]["status"], reports["50004"]["status"]) == ("CANCELLED", "FATAL")
+    assert summary["reports"]["row_items"] == 12_040
     text = out.getvalue()
-    for heading in ("Messages", "Dead letters", "SP-API", "Orders table"):
+    for heading in ("Messages", "Dead letters", "SP-API", "Orders table", "Listings table", "Reports table"):
         assert heading in text
