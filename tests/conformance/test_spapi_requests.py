@@ -108,3 +108,100 @@ def test_given_bad_request_then_validator_rejects_it(url: str) -> None:
 
     with pytest.raises(AssertionError):
         validate_request(model, "GET", url)
+
+
+def client_and_transport(script: list) -> tuple[SpApiClient, FakeTransport]:
+    clock = FakeClock()
+    transport = FakeTransport(script)
+    client = SpApiClient(
+        credentials=CREDENTIALS,
+        seller=SELLER,
+        transport=transport,
+        token_provider=LwaTokenProvider(transport, clock=clock),
+        rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    return client, transport
+
+
+def test_given_get_listings_item_with_sku_needing_escapes_then_valid_for_model() -> None:
+    from sellerstream.spapi.listings import ListingsApi
+
+    client, transport = client_and_transport([response(200, {"sku": "A/B 1"})])
+
+    ListingsApi(client).get_listings_item("A1SELLER", "A/B 1", "ATVPDKIKX0DER")
+
+    [request] = transport.requests
+    assert validate_request("listingsItems_2021-08-01.json", "GET", request.url) == "getListingsItem"
+    assert "/items/A1SELLER/A%2FB%201?" in request.url
+
+
+def test_given_report_calls_then_valid_for_model() -> None:
+    from sellerstream.spapi.reports import ReportsApi
+
+    client, transport = client_and_transport(
+        [
+            response(200, {"processingStatus": "DONE"}),
+            response(200, {"url": "https://x", "reportDocumentId": "d"}),
+        ]
+    )
+
+    ReportsApi(client).get_report("54517018502")
+    ReportsApi(client).get_report_document("amzn1.spdoc.1.4.na.abc")
+
+    operations = [validate_request("reports_2021-06-30.json", r.method, r.url) for r in transport.requests]
+    assert operations == ["getReport", "getReportDocument"]
+
+
+def test_given_notifications_calls_then_valid_for_model_including_bodies() -> None:
+    from sellerstream.spapi.notifications import NotificationsApi
+
+    client, transport = client_and_transport(
+        [
+            response(200, {"payload": []}),
+            response(200, {"payload": {"destinationId": "d", "name": "n", "resource": {}}}),
+            response(
+                200, {"payload": {"subscriptionId": "s", "payloadVersion": "1.0", "destinationId": "d"}}
+            ),
+            response(
+                200, {"payload": {"subscriptionId": "s", "payloadVersion": "1.0", "destinationId": "d"}}
+            ),
+            response(200, {}),
+            response(200, {}),
+        ]
+    )
+    api = NotificationsApi(client)
+
+    api.get_destinations()
+    api.create_destination("sellerstream-orders", {"sqs": {"arn": "arn:aws:sqs:us-east-1:123456789012:q"}})
+    api.get_subscription("ORDER_CHANGE")
+    api.create_subscription(
+        "ORDER_CHANGE",
+        destination_id="d",
+        payload_version="1.0",
+        processing_directive={
+            "eventFilter": {"eventFilterType": "ORDER_CHANGE", "orderChangeTypes": ["OrderStatusChange"]}
+        },
+    )
+    api.delete_subscription("ORDER_CHANGE", "s")
+    api.delete_destination("d")
+
+    operations = [validate_request("notifications.json", r.method, r.url, r.body) for r in transport.requests]
+    assert operations == [
+        "getDestinations",
+        "createDestination",
+        "getSubscription",
+        "createSubscription",
+        "deleteSubscriptionById",
+        "deleteDestination",
+    ]
+
+
+def test_given_bad_subscription_body_then_validator_rejects_it() -> None:
+    import jsonschema
+
+    url = "https://sellingpartnerapi-na.amazon.com/notifications/v1/subscriptions/ORDER_CHANGE"
+
+    with pytest.raises(jsonschema.ValidationError):
+        validate_request("notifications.json", "POST", url, b'{"payloadVersion": "1.0"}')

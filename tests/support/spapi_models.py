@@ -40,7 +40,7 @@ def load_json(relative_path: str) -> Any:
         return json.load(handle)
 
 
-def validate_request(model_file: str, method: str, url: str) -> str:
+def validate_request(model_file: str, method: str, url: str, body: bytes | None = None) -> str:
     """Checks one request against Amazon's model for it; returns the operationId.
 
     Path template and method must exist; required path and query parameters must be present; no
@@ -67,6 +67,15 @@ def validate_request(model_file: str, method: str, url: str) -> str:
                 continue
             assert len(query[name]) == 1, f"{operation['operationId']}: {name} repeated; arrays are csv"
             _check_value(operation, parameter, query[name][0])
+        elif location == "body":
+            assert body is not None or not parameter.get("required"), (
+                f"{operation['operationId']}: body missing"
+            )
+            if body is not None:
+                schema = {"definitions": model["definitions"], **parameter["schema"]}
+                jsonschema.Draft4Validator(schema).validate(json.loads(body))
+    if not any(p["in"] == "body" for p in parameters):
+        assert not body, f"{operation['operationId']}: takes no body"
     return str(operation["operationId"])
 
 
