@@ -51,6 +51,15 @@ class ReportStore:
         aws.client("dynamodb").put_item(TableName=self._table_name, Item=to_attribute_map(item))
 
 
+def _row_item(pk: str, index: int, row: dict[str, Any]) -> dict[str, Any]:
+    """A row as DynamoDB attributes. Flat-file rows are all strings: built directly, as serialising
+    them through the generic converter would be most of an ingestion's CPU time."""
+    if all(type(value) is str for value in row.values()):
+        cells = {name: {"S": value} for name, value in row.items()}
+        return {"pk": {"S": pk}, "sk": {"S": f"ROW#{index:010d}"}, "row": {"M": cells}}
+    return to_attribute_map({"pk": pk, "sk": f"ROW#{index:010d}", "row": row})
+
+
 class UnprocessedItemsError(RuntimeError):
     """DynamoDB kept refusing part of a batch (throttled): the record is retried later."""
 
@@ -63,10 +72,8 @@ class RowWriter:
         self._sleep = sleep
 
     def write(self, seller_key: str, report_id: str, rows: Iterable[tuple[int, dict[str, Any]]]) -> int:
-        requests = [
-            {"PutRequest": {"Item": to_attribute_map({**row_key(seller_key, report_id, index), "row": row})}}
-            for index, row in rows
-        ]
+        pk = f"REPORT#{seller_key}#{report_id}"
+        requests = [{"PutRequest": {"Item": _row_item(pk, index, row)}} for index, row in rows]
         for start in range(0, len(requests), BATCH_SIZE):
             self._write_batch(requests[start : start + BATCH_SIZE])
         return len(requests)
