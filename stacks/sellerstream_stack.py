@@ -121,10 +121,6 @@ class SellerStreamStack(Stack):
                 resources=[storage.reports_bucket.arn_for_objects("reports/*")],
             )
         )
-        report_finished.role.add_to_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[reports.queue.queue_arn])
-        )
-        self.keys.queue_key.grant(report_finished.role, "kms:GenerateDataKey", "kms:Decrypt")
         Validations.of(report_finished.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::<StorageReportsBucket2AA89F72.Arn>/reports/*]",
@@ -183,6 +179,13 @@ class SellerStreamStack(Stack):
         self.storage.accounts_table.grant(consumer.role, "dynamodb:GetItem")
         self.keys.data_key.grant(consumer.role, *DATA_KEY_ACTIONS)
         self.credentials.grant_read(consumer.role)
+        # Throttled records are deferred as delayed copies on their own queue (and reports continue there).
+        consumer.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage", "sqs:GetQueueUrl"], resources=[queue.queue.queue_arn]
+            )
+        )
+        self.keys.queue_key.grant(consumer.role, "kms:GenerateDataKey", "kms:Decrypt")
         self.monitoring.watch_consumer(
             name, queue=queue.queue, dead_letter_queue=queue.dead_letter_queue, function=consumer.function
         )

@@ -34,6 +34,8 @@ class Settings(BaseModel):
     lwa_endpoint_override: str | None = Field(None, alias="LWA_ENDPOINT_OVERRIDE")
     # Bounds one invocation's share of a report (rows); the rest continues in the next. Unset: time decides.
     report_max_rows_per_invocation: int | None = Field(None, alias="REPORT_MAX_ROWS_PER_INVOCATION")
+    # First delay of a throttled record's deferred copy (doubling up to 15 minutes).
+    throttle_deferral_base_seconds: int = Field(30, alias="THROTTLE_DEFERRAL_BASE_SECONDS")
     # The queue's redrive setting: the receive on which a failing record goes to the DLQ.
     max_receive_count: int = Field(5, alias="MAX_RECEIVE_COUNT")
     idempotency_expires_after_seconds: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_EXPIRES_AFTER_SECONDS")

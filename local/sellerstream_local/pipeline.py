@@ -70,6 +70,8 @@ class PipelineLog(logging.Handler):
                 "detail": getattr(record, "detail", ""),
                 "notification_id": getattr(record, "notification_id", None),
             }
+        if record.getMessage() == "notification throttled: deferred":
+            self.outcomes["deferred"] += 1
         result = getattr(record, "result", None)
         if isinstance(result, dict):
             first_time = record.getMessage() == "notification applied"
@@ -179,6 +181,8 @@ class LocalPipeline:
             "SPAPI_ENDPOINT_OVERRIDE": self.emulator.base_url,
             "LWA_ENDPOINT_OVERRIDE": self.emulator.lwa_token_url,
             "MAX_RECEIVE_COUNT": str(constants.MAX_RECEIVE_COUNT),
+            # Scaled down like the visibility timeout: a deferred record returns within seconds.
+            "THROTTLE_DEFERRAL_BASE_SECONDS": "1",
             "POWERTOOLS_SERVICE_NAME": "sellerstream-local",
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
             "POWERTOOLS_METRICS_DISABLED": "true",

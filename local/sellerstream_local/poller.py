@@ -150,7 +150,16 @@ class LocalPoller:
             "receiptHandle": message["ReceiptHandle"],
             "body": message["Body"],
             "attributes": message.get("Attributes", {}),
-            "messageAttributes": message.get("MessageAttributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
             "md5OfBody": message.get("MD5OfBody", ""),
             "eventSource": "aws:sqs",
             "eventSourceARN": self._queue.arn,
@@ -158,12 +167,13 @@ class LocalPoller:
         }
 
     def queue_is_empty(self) -> bool:
-        """No visible and no in-flight message (what is past maxReceiveCount moves on the next receive)."""
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self._queue.url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return (
-            int(attributes["ApproximateNumberOfMessages"]) == 0
-            and int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0
+        """No visible, in-flight or delayed message (what is past maxReceiveCount moves on the next receive)."""
+        counts = (
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
         )
+        attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue.url, AttributeNames=list(counts))[
+            "Attributes"
+        ]
+        return all(int(attributes[name]) == 0 for name in counts)

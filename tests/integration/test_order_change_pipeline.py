@@ -114,7 +114,7 @@ def test_given_poison_messages_when_processed_then_dead_lettered_with_reasons(
     assert headers(pipeline) == []
 
 
-def test_given_throttled_past_the_retry_budget_when_processed_then_message_returns_to_queue_and_later_succeeds(
+def test_given_throttled_past_the_retry_budget_when_processed_then_deferred_without_spending_receives(
     pipeline: LocalPipeline,
 ) -> None:
     order_ids = [f"123-4567890-123456{index}" for index in range(3)]
@@ -128,14 +128,36 @@ def test_given_throttled_past_the_retry_budget_when_processed_then_message_retur
 
     poller.poll_once()
 
-    assert (poller.stats.succeeded, poller.stats.failed_attempts) == (2, 1)
+    # The throttled record's copy waits in the queue (delayed); the original left it as handled.
+    assert (poller.stats.succeeded, poller.stats.failed_attempts) == (3, 0)
     assert pipeline.emulator.calls["getOrder"] == 6
-    assert pipeline.dead_letters() == []
-    # After the visibility timeout the throttled message is received again and stored.
+    assert pipeline.log.outcomes["deferred"] == 1
     pipeline.drain(poller)
     assert {header["order_id"] for header in headers(pipeline)} == set(order_ids)
-    assert sorted(poller.stats.receives_by_message.values()) == [1, 1, 2]
+    assert set(poller.stats.receives_by_message.values()) == {1}  # no receive was spent on throttling
     assert pipeline.dead_letters() == []
+
+
+def test_given_a_record_deferred_too_often_when_throttled_again_then_it_fails_towards_the_dlq(
+    pipeline: LocalPipeline,
+) -> None:
+    from sellerstream.logic.deferral import DEFERRALS_ATTRIBUTE, MAX_DEFERRALS
+
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    pipeline.sqs.send_message(
+        QueueUrl=pipeline.resources.queues["orders"].url,
+        MessageBody=as_body(
+            order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0)
+        ),
+        MessageAttributes={DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(MAX_DEFERRALS)}},
+    )
+    pipeline.emulator.fail_next("getOrder", 429, count=4, code="QuotaExceeded")
+    poller = pipeline.order_change_poller()
+
+    poller.poll_once()
+
+    assert (poller.stats.succeeded, poller.stats.failed_attempts) == (0, 1)
+    assert pipeline.log.outcomes["deferred"] == 0
 
 
 def test_given_orders_v0_configured_when_processed_then_order_and_all_item_pages_stored(

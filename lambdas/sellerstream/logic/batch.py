@@ -27,9 +27,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sellerstream import aws
 from sellerstream.config import get_settings
 from sellerstream.errors import PoisonMessageError, SellerCredentialsError, UnknownNotificationTypeError
+from sellerstream.logic.deferral import can_defer, defer, deferrals_of
 from sellerstream.notifications import AnyNotification, Delivery, parse_delivery
 from sellerstream.observability import MetricUnit, logger, metrics
-from sellerstream.spapi.errors import LwaAuthError
+from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiThrottled
 
 RemainingTime = Callable[[], float]
 
@@ -85,6 +86,23 @@ def handle_record(
             error.notification_id = notification.notification_id
         _report_poison(record, error)
         raise
+    except (RateBudgetExhausted, SpApiThrottled) as error:
+        if not can_defer(record):
+            _report_retry(record, notification, type(error).__name__, f"{error} (deferred too often)")
+            raise
+        delay = defer(record, base_seconds=get_settings().throttle_deferral_base_seconds)
+        metrics.add_metric(name="ThrottleDeferrals", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "notification throttled: deferred",
+            extra={
+                "notification_id": _id_of(notification),
+                "message_id": record.message_id,
+                "reason": type(error).__name__,
+                "delay_seconds": delay,
+                "deferrals": deferrals_of(record) + 1,
+            },
+        )
+        return {"outcome": "deferred", "delay_seconds": delay}
     except IdempotencyAlreadyInProgressError:
         # A concurrent delivery of the same notification holds it: retry after the visibility timeout.
         _report_retry(record, notification, "in_progress_elsewhere", "the same notification is being applied")
