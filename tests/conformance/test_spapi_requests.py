@@ -21,17 +21,7 @@ SINCE = datetime(2025, 10, 1, tzinfo=UTC)
 
 
 def orders_api(script: list) -> tuple[OrdersApi, FakeTransport]:
-    clock = FakeClock()
-    transport = FakeTransport(script)
-    client = SpApiClient(
-        credentials=CREDENTIALS,
-        seller=SELLER,
-        transport=transport,
-        token_provider=LwaTokenProvider(transport, clock=clock),
-        rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),
-        sleep=clock.sleep,
-        clock=clock,
-    )
+    client, transport = client_and_transport(script)
     return OrdersApi(client), transport
 
 

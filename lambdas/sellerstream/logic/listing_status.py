@@ -60,14 +60,7 @@ class ListingStatusUseCase:
         }
         result = {"sku": payload.sku, "marketplace_id": payload.marketplace_id}
         if DELETED in payload.status:
-            outcome = self._store.mark_deleted(
-                payload.seller_id,
-                payload.marketplace_id,
-                payload.sku,
-                as_of=notification.event_time,
-                attributes=provenance,
-            )
-            return {**result, "outcome": outcome.value, "deleted": True}
+            return {**result, **self._mark_deleted(notification, payload.marketplace_id, provenance)}
         seller = self._credentials.for_notification(
             seller_id=payload.seller_id,
             subscription_id=notification.subscription_id,
@@ -77,14 +70,7 @@ class ListingStatusUseCase:
         try:
             item = listings.get_listings_item(payload.seller_id, payload.sku, payload.marketplace_id)
         except SpApiNotFound:
-            outcome = self._store.mark_deleted(
-                payload.seller_id,
-                payload.marketplace_id,
-                payload.sku,
-                as_of=notification.event_time,
-                attributes=provenance,
-            )
-            return {**result, "outcome": outcome.value, "deleted": True}
+            return {**result, **self._mark_deleted(notification, payload.marketplace_id, provenance)}
         summary = _summary_for(item, payload.marketplace_id)
         record = ListingRecord(
             seller_id=payload.seller_id,
@@ -102,6 +88,22 @@ class ListingStatusUseCase:
         )
         outcome = self._store.put_if_newer(record)
         return {**result, "outcome": outcome.value, "last_updated": sortable_timestamp(record.last_updated)}
+
+    def _mark_deleted(
+        self,
+        notification: ListingsItemStatusChangeNotification,
+        marketplace_id: str,
+        provenance: dict[str, Any],
+    ) -> dict[str, Any]:
+        payload = notification.payload
+        outcome = self._store.mark_deleted(
+            payload.seller_id,
+            marketplace_id,
+            payload.sku,
+            as_of=notification.event_time,
+            attributes=provenance,
+        )
+        return {"outcome": outcome.value, "deleted": True}
 
 
 def _summary_for(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:
