@@ -9,8 +9,8 @@ document; CANCELLED (and any status Amazon adds later) is recorded as is.
 
 from __future__ import annotations
 
-import gzip
 import time
+import zlib
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -171,8 +171,9 @@ class ReportFinishedUseCase:
         document = api.get_report_document(document_id)
         with reports_api.open_document(document["url"]) as stream:
             raw = stream.read(ERROR_SUMMARY_CHARS * 20)
-        if document.get("compressionAlgorithm") == "GZIP":
-            raw = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        if document.get("compressionAlgorithm") == "GZIP" and raw[:2] == b"\x1f\x8b":
+            # A decompressor object tolerates the truncated tail of a large error document.
+            raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, ERROR_SUMMARY_CHARS * 4)
         return " ".join(raw.decode("utf-8", errors="replace").split())[:ERROR_SUMMARY_CHARS]
 
 
