@@ -190,3 +190,25 @@ def test_given_vendor_report_notification_when_parsed_then_no_seller_id() -> Non
     assert notification.seller_id is None
     assert notification.subscription_id == "sub-vendor"
     assert notification.payload.report.processing_status == "DONE"
+
+
+def test_given_continuation_when_parsed_then_same_notification_and_part_keyed_apart() -> None:
+    from sellerstream.notifications import continuation_body, parse_delivery
+
+    original = parse_delivery(json.dumps(ORDER_CHANGE))
+    continued = parse_delivery(continuation_body(original.notification, 2))
+
+    assert continued.notification == original.notification
+    assert (original.part, continued.part) == (0, 2)
+    assert original.idempotency_key == "ORDER_CHANGE#n-1"
+    assert continued.idempotency_key == "ORDER_CHANGE#n-1#part-2"
+
+
+@pytest.mark.parametrize(
+    "continuation", [{"part": 0, "notification": {}}, {"part": 1}, {"part": "2", "notification": {}}]
+)
+def test_given_malformed_continuation_when_parsed_then_invalid(continuation: dict[str, Any]) -> None:
+    from sellerstream.notifications import parse_delivery
+
+    with pytest.raises(InvalidNotificationError):
+        parse_delivery(json.dumps({"sellerstreamContinuation": continuation}))

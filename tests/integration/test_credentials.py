@@ -1,0 +1,94 @@
+"""Resolving a notification's SP-API credentials from Secrets Manager and the accounts table (moto)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sellerstream import aws
+from sellerstream.config import Settings
+from sellerstream.credentials import CredentialsResolver
+from sellerstream.errors import SellerCredentialsError, UnknownSellerError
+from sellerstream.spapi.endpoints import Region
+from sellerstream_local.resources import create_table
+
+SETTINGS = Settings.model_validate(
+    {
+        "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        "ACCOUNTS_TABLE_NAME": "accounts",
+        "LWA_APP_SECRET_ID": "sellerstream/lwa-app",
+        "SELLER_SECRET_PREFIX": "sellerstream/sellers/",
+    }
+)
+
+
+@pytest.fixture
+def secrets() -> Iterator[Any]:
+    with mock_aws():
+        aws.reset_clients()
+        client = boto3.client("secretsmanager")
+        create_table(boto3.client("dynamodb"), "accounts", "pk", None, None)
+        yield client
+    aws.reset_clients()
+
+
+def add_seller(secrets: Any, seller: str, value: dict[str, Any] | str) -> None:
+    text = value if isinstance(value, str) else json.dumps(value)
+    secrets.create_secret(Name=f"sellerstream/sellers/{seller}", SecretString=text)
+
+
+def test_given_seller_secret_when_resolved_then_refresh_token_and_configured_region(secrets: Any) -> None:
+    add_seller(secrets, "A1", {"refresh_token": "Atzr|x", "region": "eu"})
+
+    resolved = CredentialsResolver(SETTINGS).for_notification(seller_id="A1", subscription_id="s")
+
+    assert (resolved.seller_key, resolved.refresh_token, resolved.region) == ("A1", "Atzr|x", Region.EU)
+    assert "Atzr|x" not in repr(resolved)
+
+
+def test_given_no_region_when_resolved_then_taken_from_the_marketplace(secrets: Any) -> None:
+    add_seller(secrets, "A1", {"refresh_token": "Atzr|x"})
+
+    resolved = CredentialsResolver(SETTINGS).for_notification(
+        seller_id="A1", subscription_id="s", marketplace_id="A1VC38T7YXB528"
+    )
+
+    assert resolved.region is Region.FE
+
+
+def test_given_no_seller_id_when_resolved_then_routed_through_the_subscription(secrets: Any) -> None:
+    add_seller(secrets, "amzn1.vg.1", {"refresh_token": "Atzr|v"})
+    boto3.client("dynamodb").put_item(
+        TableName="accounts", Item={"pk": {"S": "SUBSCRIPTION#sub-v"}, "seller_id": {"S": "amzn1.vg.1"}}
+    )
+
+    resolved = CredentialsResolver(SETTINGS).for_notification(seller_id=None, subscription_id="sub-v")
+
+    assert resolved.seller_key == "amzn1.vg.1"
+
+
+@pytest.mark.parametrize(
+    ("seller_id", "subscription_id", "secret", "error"),
+    [
+        ("A9", "s", None, UnknownSellerError),
+        (None, "sub-unknown", None, UnknownSellerError),
+        ("A1", "s", "not json", SellerCredentialsError),
+        ("A1", "s", {"region": "NA"}, SellerCredentialsError),
+        ("A1", "s", {"refresh_token": "Atzr|x", "region": "MARS"}, SellerCredentialsError),
+    ],
+)
+def test_given_unusable_credentials_when_resolved_then_typed_poison_error(
+    secrets: Any, seller_id: str | None, subscription_id: str, secret: Any, error: type[Exception]
+) -> None:
+    if secret is not None:
+        add_seller(secrets, "A1", secret)
+
+    with pytest.raises(error) as caught:
+        CredentialsResolver(SETTINGS).for_notification(seller_id=seller_id, subscription_id=subscription_id)
+
+    assert "Atzr|" not in str(caught.value)
