@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan
@@ -211,6 +211,25 @@ class SpApiEmulator:
     def add_report(self, report_id: str, **options: Any) -> str | None:
         """See ``ReportsApi.add_report``: DONE with ``rows=`` or ``content=``, FATAL, CANCELLED."""
         return self.reports.add_report(report_id, **options)
+
+    @property
+    def report_document_url_ttl(self) -> float:
+        """Seconds (real, not scaled) a document URL from getReportDocument stays valid."""
+        return self.reports.url_ttl_seconds
+
+    @report_document_url_ttl.setter
+    def report_document_url_ttl(self, seconds: float) -> None:
+        self.reports.url_ttl_seconds = seconds
+
+    @property
+    def destinations(self) -> MappingProxyType[str, dict[str, Any]]:
+        """Notification destinations by id (read-only view)."""
+        return MappingProxyType(self.notifications.destinations)
+
+    @property
+    def subscriptions(self) -> MappingProxyType[tuple[str, str], dict[str, Any]]:
+        """Notification subscriptions by (seller id, notification type) (read-only view)."""
+        return MappingProxyType(self.notifications.subscriptions)
 
     def mark_missing(self, order_id: str) -> None:
         self.catalog.mark_missing(order_id)
