@@ -15,13 +15,22 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sellerstream.spapi.errors import LwaAuthError, SpApiServerError, SpApiTimeout
+from sellerstream.spapi.endpoints import LWA_TOKEN_URL
+from sellerstream.spapi.errors import (
+    LwaAuthError,
+    MalformedResponse,
+    SpApiServerError,
+    SpApiThrottled,
+    SpApiTimeout,
+)
 from sellerstream.spapi.transport import HttpRequest, Transport, TransportError, UrllibTransport
 
 logger = logging.getLogger(__name__)
 
 REFRESH_MARGIN_SECONDS = 60.0
 LWA_TIMEOUT_SECONDS = 10.0
+DEFAULT_LIFETIME_SECONDS = 3600.0
+# LWA's answers to credentials it will never accept; retrying cannot help.
 TERMINAL_LWA_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "invalid_scope"})
 OPERATION = "lwaToken"
 
@@ -38,33 +47,45 @@ class _CachedToken:
     expires_at: float
 
 
+_Key = tuple[str, str, str]
+
+
 class LwaTokenProvider:
     def __init__(
-        self, transport: Transport | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        transport: Transport | None = None,
+        token_url: str = LWA_TOKEN_URL,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transport = transport or UrllibTransport()
+        self._token_url = token_url
         self._clock = clock
-        self._tokens: dict[tuple[str, str, str], _CachedToken] = {}
-        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._tokens: dict[_Key, _CachedToken] = {}
+        self._locks: dict[_Key, threading.Lock] = {}
         self._registry_lock = threading.Lock()
 
     def access_token(
         self,
         credentials: LwaCredentials,
         *,
-        token_url: str,
         refresh_token: str | None = None,
         scope: str | None = None,
+        token_url: str | None = None,
     ) -> str:
-        key = _key(credentials, token_url, refresh_token, scope)
-        cached = self._tokens.get(key)
-        if cached and cached.expires_at - REFRESH_MARGIN_SECONDS > self._clock():
-            return cached.value
+        """A valid access token: the refresh-token grant, or client credentials with ``scope``.
+
+        ``token_url`` overrides the provider's LWA endpoint for this call (local mode's emulator).
+        """
+        url = token_url or self._token_url
+        key = _key(credentials, url, refresh_token, scope)
+        cached = self._fresh(key)
+        if cached is not None:
+            return cached
         with self._lock_for(key):
-            cached = self._tokens.get(key)  # another thread may have refreshed it meanwhile
-            if cached and cached.expires_at - REFRESH_MARGIN_SECONDS > self._clock():
-                return cached.value
-            token = self._request(credentials, token_url, refresh_token, scope)
+            cached = self._fresh(key)  # another thread may have refreshed it meanwhile
+            if cached is not None:
+                return cached
+            token = self._request(credentials, url, refresh_token, scope)
             self._tokens[key] = token
             return token.value
 
@@ -72,13 +93,20 @@ class LwaTokenProvider:
         self,
         credentials: LwaCredentials,
         *,
-        token_url: str,
         refresh_token: str | None = None,
         scope: str | None = None,
+        token_url: str | None = None,
     ) -> None:
-        self._tokens.pop(_key(credentials, token_url, refresh_token, scope), None)
+        """Forgets the cached token (Amazon said it expired or was revoked)."""
+        self._tokens.pop(_key(credentials, token_url or self._token_url, refresh_token, scope), None)
 
-    def _lock_for(self, key: tuple[str, str, str]) -> threading.Lock:
+    def _fresh(self, key: _Key) -> str | None:
+        cached = self._tokens.get(key)
+        if cached is not None and cached.expires_at - REFRESH_MARGIN_SECONDS > self._clock():
+            return cached.value
+        return None
+
+    def _lock_for(self, key: _Key) -> threading.Lock:
         with self._registry_lock:
             return self._locks.setdefault(key, threading.Lock())
 
@@ -91,6 +119,7 @@ class LwaTokenProvider:
             form = {"grant_type": "client_credentials", "scope": scope}
         else:
             raise ValueError("an LWA token needs a refresh token or a scope")
+        grant = form["grant_type"]
         form.update(client_id=credentials.client_id, client_secret=credentials.client_secret)
         request = HttpRequest(
             "POST",
@@ -102,27 +131,53 @@ class LwaTokenProvider:
         try:
             response = self._transport.send(request, LWA_TIMEOUT_SECONDS)
         except TransportError as error:
+            logger.info("lwa token request failed: grant=%s %s", grant, error)
             raise SpApiTimeout(OPERATION, str(error)) from None
+        latency_ms = (self._clock() - started) * 1000
+        logger.debug(
+            "lwa token grant=%s status=%s latency_ms=%.1f",
+            grant,
+            response.status,
+            latency_ms,
+            extra={"grant": grant, "status": response.status, "latency_ms": round(latency_ms, 1)},
+        )
         payload = _json_object(response.body)
-        logger.debug("lwa token response", extra={"status": response.status, "grant": form["grant_type"]})
-        access_token = payload.get("access_token")
-        if response.status == 200 and isinstance(access_token, str):
-            lifetime = float(str(payload.get("expires_in", 3600)))
-            return _CachedToken(value=access_token, expires_at=started + lifetime)
-        error_code = str(payload.get("error", "")) or None
-        if response.status in (400, 401, 403) and (error_code in TERMINAL_LWA_ERRORS or error_code is None):
+        error_code = _text(payload.get("error"))
+        if response.status == 200:
+            access_token = payload.get("access_token")
+            if not isinstance(access_token, str) or not access_token:
+                raise MalformedResponse(OPERATION, "LWA answer has no access_token", status=200)
+            # Timed from before the request, so the cached expiry errs early rather than late.
+            return _CachedToken(value=access_token, expires_at=started + _lifetime(payload))
+        if response.status == 429:
+            raise SpApiThrottled(OPERATION, "LWA throttled", status=429, code=error_code)
+        if 400 <= response.status < 500 and response.status != 408:
+            refused = error_code in TERMINAL_LWA_ERRORS or error_code is None
             raise LwaAuthError(
-                OPERATION, "LWA refused the credentials", status=response.status, code=error_code
+                OPERATION,
+                "LWA refused the credentials" if refused else "LWA rejected the token request",
+                status=response.status,
+                code=error_code,
             )
         raise SpApiServerError(OPERATION, "LWA token request failed", status=response.status, code=error_code)
 
 
-def _key(
-    credentials: LwaCredentials, token_url: str, refresh_token: str | None, scope: str | None
-) -> tuple[str, str, str]:
+def _key(credentials: LwaCredentials, token_url: str, refresh_token: str | None, scope: str | None) -> _Key:
     # The refresh token is a secret: the cache key holds a digest of it, never the token.
     grant = "rt:" + hashlib.sha256(refresh_token.encode()).hexdigest() if refresh_token else f"scope:{scope}"
     return (credentials.client_id, token_url, grant)
+
+
+def _lifetime(payload: dict[str, object]) -> float:
+    try:
+        lifetime = float(str(payload.get("expires_in", DEFAULT_LIFETIME_SECONDS)))
+    except ValueError:
+        return DEFAULT_LIFETIME_SECONDS
+    return lifetime if lifetime > 0 else DEFAULT_LIFETIME_SECONDS
+
+
+def _text(value: object) -> str | None:
+    return str(value)[:64] if isinstance(value, str) and value else None
 
 
 def _json_object(body: bytes) -> dict[str, object]:

@@ -29,7 +29,7 @@ from sellerstream.spapi.errors import (
     SpApiThrottled,
     SpApiTimeout,
 )
-from sellerstream.spapi.ratelimit import BudgetExceeded, RateLimiter
+from sellerstream.spapi.ratelimit import RateLimiter
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, Transport, TransportError
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ GRANTLESS_SELLER_KEY = "grantless"
 
 @dataclass(frozen=True)
 class SellerContext:
+    """Whose data a call reads: the rate-limit key, the seller's LWA refresh token, its region."""
+
     seller_key: str
     refresh_token: str = field(repr=False)
     region: Region = Region.NA
@@ -56,6 +58,8 @@ class SpApiResponse:
 
 
 class SpApiObserver(Protocol):
+    """Told about every HTTP attempt (status None: no answer) and every 429, e.g. for metrics."""
+
     def on_call(self, operation: str, status: int | None, latency_ms: float) -> None: ...
 
     def on_throttled(self, operation: str) -> None: ...
@@ -119,36 +123,45 @@ class SpApiClient:
         body: Any = None,
         grantless_scope: str | None = None,
     ) -> SpApiResponse:
+        """Sends one operation; returns its parsed JSON on 2xx, raises a typed ``SpApiError`` otherwise.
+
+        ``path`` is Amazon's path with its parameters already percent-encoded; list values in
+        ``query`` are sent comma-separated. A ``grantless_scope`` uses a client-credentials token.
+        """
         seller_key = self._seller.seller_key if self._seller and not grantless_scope else GRANTLESS_SELLER_KEY
         url = self._base_url + path + _query_string(query)
         payload = json.dumps(body).encode() if body is not None else None
         refreshed = False
+        last_error: SpApiError | None = None
         attempt = 0
         while True:
             attempt += 1
-            self._acquire(seller_key, operation)
-            request = HttpRequest(method, url, self._headers(grantless_scope, payload is not None), payload)
+            self._acquire(seller_key, operation, last_error)
             try:
-                response = self._send(operation, request, attempt)
-            except SpApiTimeout as timeout:
-                self._backoff_or_raise(timeout, attempt)
+                headers = self._headers(grantless_scope, payload is not None)  # may call LWA
+                response = self._send(operation, HttpRequest(method, url, headers, payload), attempt)
+            except SpApiError as error:
+                if not error.retriable:  # LwaAuthError: the credentials are refused for good
+                    raise
+                last_error = error
+                self._backoff_or_raise(error, attempt)
                 continue
             self._limiter.observe_limit_header(
                 seller_key, operation, response.header("x-amzn-ratelimit-limit")
             )
             if 200 <= response.status < 300:
                 try:
-                    body = _json(response.body)
+                    parsed = _json(response.body)
                 except ValueError:
-                    malformed = MalformedResponse(
+                    last_error = MalformedResponse(
                         operation,
                         "response body is not JSON",
                         status=response.status,
                         request_id=_request_id(response),
                     )
-                    self._backoff_or_raise(malformed, attempt)
+                    self._backoff_or_raise(last_error, attempt)
                     continue
-                return SpApiResponse(response.status, body, response.headers, _request_id(response))
+                return SpApiResponse(response.status, parsed, response.headers, _request_id(response))
             failure = _error_for(operation, response)
             if isinstance(failure, SpApiAccessDenied) and not refreshed and _token_problem(failure):
                 # An access token can be revoked or expire early: fetch a new one, once.
@@ -161,37 +174,62 @@ class SpApiClient:
                 self._limiter.on_throttled(seller_key, operation)
             if not failure.retriable:
                 raise failure
+            last_error = failure
             self._backoff_or_raise(failure, attempt)
 
-    def _acquire(self, seller_key: str, operation: str) -> None:
-        budget = self._remaining_time() - SAFETY_MARGIN_SECONDS
+    def _budget(self) -> float:
+        """Seconds this call may still spend (waiting, sending, backing off)."""
+        return self._remaining_time() - SAFETY_MARGIN_SECONDS
+
+    def _acquire(self, seller_key: str, operation: str, last_error: SpApiError | None) -> None:
         try:
-            self._limiter.acquire(seller_key, operation, max_wait=max(budget, 0.0))
-        except BudgetExceeded as exceeded:
-            raise RateBudgetExhausted(
-                operation,
-                f"rate budget exhausted: next token in {exceeded.wait_needed:.1f}s, {budget:.1f}s left",
-            ) from None
+            if self._budget() <= 0:
+                raise SpApiTimeout(operation, "no time left in this invocation")
+            self._limiter.acquire(seller_key, operation, max_wait=self._budget())
+            if self._budget() <= 0:  # the wait for the token used up what was left
+                raise SpApiTimeout(operation, "no time left in this invocation")
+        except (RateBudgetExhausted, SpApiTimeout):
+            # On a retry the cause worth reporting is what made it necessary (a 429, a 5xx, ...).
+            if last_error is not None:
+                raise last_error from None
+            raise
 
     def _send(self, operation: str, request: HttpRequest, attempt: int) -> HttpResponse:
-        timeout = min(self._request_timeout, self._remaining_time() - SAFETY_MARGIN_SECONDS)
+        timeout = min(self._request_timeout, self._budget())
         if timeout <= 0:
             raise SpApiTimeout(operation, "no time left in this invocation")
         started = self._clock()
         try:
             response = self._transport.send(request, timeout)
         except TransportError as error:
-            self._observer.on_call(operation, None, (self._clock() - started) * 1000)
+            latency_ms = (self._clock() - started) * 1000
+            self._observer.on_call(operation, None, latency_ms)
+            logger.info(
+                "sp-api call %s failed: %s attempt=%d latency_ms=%.1f",
+                operation,
+                error,
+                attempt,
+                latency_ms,
+                extra={"operation": operation, "attempt": attempt, "latency_ms": round(latency_ms, 1)},
+            )
             raise SpApiTimeout(operation, str(error)) from None
         latency_ms = (self._clock() - started) * 1000
         self._observer.on_call(operation, response.status, latency_ms)
-        logger.debug(
-            "sp-api call",
+        request_id = _request_id(response)
+        # Successes at debug, anything else at info: a failure's request id is what Amazon support asks for.
+        logger.log(
+            logging.DEBUG if 200 <= response.status < 300 else logging.INFO,
+            "sp-api call %s status=%s request_id=%s attempt=%d latency_ms=%.1f",
+            operation,
+            response.status,
+            request_id,
+            attempt,
+            latency_ms,
             extra={
                 "operation": operation,
                 "status": response.status,
+                "request_id": request_id,
                 "attempt": attempt,
-                "request_id": _request_id(response),
                 "latency_ms": round(latency_ms, 1),
             },
         )
@@ -202,7 +240,7 @@ class SpApiClient:
             raise error
         # Full jitter (AWS Architecture Blog): spreads retries of many containers apart.
         delay = random.uniform(0, min(self._max_backoff, self._base_backoff * 2 ** (attempt - 1)))  # noqa: S311
-        if delay > self._remaining_time() - SAFETY_MARGIN_SECONDS:
+        if delay >= self._budget():
             raise error
         self._sleep(delay)
 
@@ -238,11 +276,14 @@ class SpApiClient:
 
 
 def _query_string(query: Mapping[str, str | Sequence[str]] | None) -> str:
-    if not query:
-        return ""
-    # Amazon's models use Swagger's default collectionFormat (csv) for array parameters.
-    pairs = [(name, value if isinstance(value, str) else ",".join(value)) for name, value in query.items()]
-    return "?" + urllib.parse.urlencode(pairs)
+    # Amazon's models use Swagger's default collectionFormat (csv) for array parameters;
+    # an empty list means "not given" rather than an empty value.
+    pairs = [
+        (name, value if isinstance(value, str) else ",".join(value))
+        for name, value in (query or {}).items()
+        if isinstance(value, str) or value
+    ]
+    return "?" + urllib.parse.urlencode(pairs) if pairs else ""
 
 
 def _json(body: bytes) -> Any:
@@ -261,6 +302,8 @@ def _error_for(operation: str, response: HttpResponse) -> SpApiError:
     kwargs: dict[str, Any] = {"status": status, "code": code, "request_id": _request_id(response)}
     if status == 429:
         return SpApiThrottled(operation, "throttled", **kwargs)
+    if status == 408:
+        return SpApiTimeout(operation, "request timed out at the server", **kwargs)
     if status >= 500:
         return SpApiServerError(operation, "server error", **kwargs)
     if status == 404:

@@ -1,4 +1,5 @@
-"""Orders API: 2026-01-01 (one getOrder with includedData) and v0 (getOrder + getOrderItems)."""
+"""Orders API: 2026-01-01 (getOrder with includedData, searchOrders) and v0 (getOrder, getOrderItems,
+getOrders). Paths, parameter names and enums follow Amazon's models of both versions."""
 
 from __future__ import annotations
 
@@ -7,10 +8,28 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from sellerstream.spapi.client import SpApiClient
+from sellerstream.spapi.client import SpApiClient, SpApiResponse
 from sellerstream.spapi.errors import MalformedResponse
 
+# Order, items, buyer and recipient (by role, no Restricted Data Token) and fulfilment in one call.
 DEFAULT_INCLUDED_DATA = ("BUYER", "RECIPIENT", "FULFILLMENT")
+# The enum of includedData in orders_2026-01-01.json.
+INCLUDED_DATA_VALUES = frozenset(
+    {
+        "BUYER",
+        "RECIPIENT",
+        "PROCEEDS",
+        "EXPENSE",
+        "PROMOTION",
+        "CANCELLATION",
+        "FULFILLMENT",
+        "PACKAGES",
+        "TAX",
+        "PAYMENT",
+        "FULFILLMENT_ORDERS",
+    }
+)
+MAX_MARKETPLACE_IDS = 50  # maxItems of marketplaceIds / MarketplaceIds in both models
 
 
 class OrdersApi:
@@ -21,11 +40,12 @@ class OrdersApi:
     def get_order(
         self, order_id: str, included_data: Sequence[str] = DEFAULT_INCLUDED_DATA
     ) -> dict[str, Any]:
-        query = {"includedData": list(included_data)} if included_data else None
+        """The ``order`` object of getOrder (2026-01-01)."""
+        query = {"includedData": _included(included_data)} if included_data else None
         response = self._client.request(
             "getOrder", "GET", f"/orders/2026-01-01/orders/{_segment(order_id)}", query=query
         )
-        return _object(response.body, "order", "getOrder")
+        return _object(response, response.body, "order", "getOrder")
 
     def search_orders(
         self,
@@ -35,78 +55,138 @@ class OrdersApi:
         included_data: Sequence[str] = (),
         max_results_per_page: int = 100,
     ) -> Iterator[dict[str, Any]]:
+        """Every order updated at or after ``last_updated_after``, page after page."""
+        if not 1 <= max_results_per_page <= 100:
+            raise ValueError("max_results_per_page must be between 1 and 100")
         query: dict[str, str | list[str]] = {
             "lastUpdatedAfter": _iso(last_updated_after),
             "maxResultsPerPage": str(max_results_per_page),
         }
         if marketplace_ids:
-            query["marketplaceIds"] = list(marketplace_ids)
+            query["marketplaceIds"] = _marketplaces(marketplace_ids)
         if included_data:
-            query["includedData"] = list(included_data)
+            query["includedData"] = _included(included_data)
+        pages = _Pages("searchOrders")
         while True:
-            body = self._client.request("searchOrders", "GET", "/orders/2026-01-01/orders", query=query).body
-            yield from _list(body, "orders", "searchOrders")
-            token = (body.get("pagination") or {}).get("nextToken")
-            if not token:
+            response = self._client.request("searchOrders", "GET", "/orders/2026-01-01/orders", query=query)
+            yield from _list(response, response.body, "orders", "searchOrders")
+            pagination = response.body.get("pagination")
+            token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+            if not pages.next(response, token):
                 return
-            query = {"paginationToken": token}
+            # Amazon: the next page repeats every other parameter with the same values.
+            query = {**query, "paginationToken": str(token)}
 
     # -- Orders API v0 ---------------------------------------------------------------------------
     def get_order_v0(self, order_id: str) -> dict[str, Any]:
+        """The ``payload`` of getOrder (v0)."""
         response = self._client.request("getOrder", "GET", f"/orders/v0/orders/{_segment(order_id)}")
-        return _object(response.body, "payload", "getOrder")
+        return _object(response, response.body, "payload", "getOrder")
 
     def get_order_items_v0(self, order_id: str) -> list[dict[str, Any]]:
+        """Every item of the order across all pages, each ``OrderItemId`` once."""
         items: list[dict[str, Any]] = []
+        seen: set[str] = set()
         query: dict[str, str] | None = None
+        pages = _Pages("getOrderItems")
         while True:
             response = self._client.request(
                 "getOrderItems", "GET", f"/orders/v0/orders/{_segment(order_id)}/orderItems", query=query
             )
-            payload = _object(response.body, "payload", "getOrderItems")
-            items.extend(_list(payload, "OrderItems", "getOrderItems"))
+            payload = _object(response, response.body, "payload", "getOrderItems")
+            for item in _list(response, payload, "OrderItems", "getOrderItems"):
+                item_id = item.get("OrderItemId")
+                if isinstance(item_id, str):
+                    if item_id in seen:
+                        continue  # an item repeated on the next page
+                    seen.add(item_id)
+                items.append(item)
             token = payload.get("NextToken")
-            if not token:
+            if not pages.next(response, token):
                 return items
-            query = {"NextToken": token}
+            query = {"NextToken": str(token)}
 
     def get_orders_v0(
         self, *, last_updated_after: datetime, marketplace_ids: Sequence[str]
     ) -> Iterator[dict[str, Any]]:
+        """Every order updated at or after ``last_updated_after`` in the marketplaces, page after page."""
+        marketplaces = _marketplaces(marketplace_ids)
+        if not marketplaces:
+            raise ValueError("getOrders needs at least one marketplace id")
         query: dict[str, str | list[str]] = {
-            "MarketplaceIds": list(marketplace_ids),
+            "MarketplaceIds": marketplaces,
             "LastUpdatedAfter": _iso(last_updated_after),
         }
+        pages = _Pages("getOrders")
         while True:
-            payload = _object(
-                self._client.request("getOrders", "GET", "/orders/v0/orders", query=query).body,
-                "payload",
-                "getOrders",
-            )
-            yield from _list(payload, "Orders", "getOrders")
+            response = self._client.request("getOrders", "GET", "/orders/v0/orders", query=query)
+            payload = _object(response, response.body, "payload", "getOrders")
+            yield from _list(response, payload, "Orders", "getOrders")
             token = payload.get("NextToken")
-            if not token:
+            if not pages.next(response, token):
                 return
-            query = {"MarketplaceIds": list(marketplace_ids), "NextToken": token}
+            # MarketplaceIds is required on every page; the token carries the other filters.
+            query = {"MarketplaceIds": marketplaces, "NextToken": str(token)}
+
+
+class _Pages:
+    """Stops at the last page, and refuses a token already followed (it would loop forever)."""
+
+    def __init__(self, operation: str) -> None:
+        self._operation = operation
+        self._followed: set[str] = set()
+
+    def next(self, response: SpApiResponse, token: object) -> bool:
+        if token is None or token == "":
+            return False
+        if not isinstance(token, str):
+            raise _malformed(response, self._operation, "pagination token is not a string")
+        if token in self._followed:
+            raise _malformed(response, self._operation, "pagination token repeated")
+        self._followed.add(token)
+        return True
 
 
 def _segment(value: str) -> str:
+    if not value:
+        raise ValueError("an empty path parameter")
     return quote(value, safe="")
 
 
 def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("timestamps sent to Amazon must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _object(body: Any, key: str, operation: str) -> dict[str, Any]:
+def _included(values: Sequence[str]) -> list[str]:
+    unknown = set(values) - INCLUDED_DATA_VALUES
+    if unknown:
+        raise ValueError(f"unknown includedData values {sorted(unknown)}")
+    return list(dict.fromkeys(values))
+
+
+def _marketplaces(values: Sequence[str]) -> list[str]:
+    unique = list(dict.fromkeys(values))
+    if len(unique) > MAX_MARKETPLACE_IDS:
+        raise ValueError(f"at most {MAX_MARKETPLACE_IDS} marketplace ids per request")
+    return unique
+
+
+def _object(response: SpApiResponse, body: Any, key: str, operation: str) -> dict[str, Any]:
     value = body.get(key) if isinstance(body, dict) else None
     if not isinstance(value, dict):
-        raise MalformedResponse(operation, f"response has no {key!r} object")
+        raise _malformed(response, operation, f"response has no {key!r} object")
     return value
 
 
-def _list(body: Any, key: str, operation: str) -> list[dict[str, Any]]:
-    value = body.get(key, []) if isinstance(body, dict) else None
-    if not isinstance(value, list):
-        raise MalformedResponse(operation, f"response has no {key!r} list")
+def _list(response: SpApiResponse, body: Any, key: str, operation: str) -> list[dict[str, Any]]:
+    # Required by the model: an absent list is a broken answer, not an empty page.
+    value = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+        raise _malformed(response, operation, f"response has no {key!r} list")
     return value
+
+
+def _malformed(response: SpApiResponse, operation: str, message: str) -> MalformedResponse:
+    return MalformedResponse(operation, message, status=response.status, request_id=response.request_id)

@@ -7,11 +7,14 @@ is learnt from ``x-amzn-RateLimit-Limit``; a 429 empties our bucket.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+
+from sellerstream.spapi.errors import RateBudgetExhausted
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,9 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, seller_key: str, operation: str, max_wait: float) -> float:
-        """Takes one token, waiting up to ``max_wait`` seconds; returns the seconds waited.
+        """Takes one token, sleeping up to ``max_wait`` seconds for it; returns the seconds waited.
 
-        Raises ``BudgetExceeded`` at once (without sleeping) when the wait would be longer.
+        Raises ``RateBudgetExhausted`` at once, without sleeping, when the wait would be longer.
         """
         waited = 0.0
         while True:
@@ -91,16 +94,22 @@ class RateLimiter:
                     bucket.tokens -= 1.0
                     return waited
             if waited + wait > max_wait:
-                raise BudgetExceeded(wait)
+                raise RateBudgetExhausted(
+                    operation,
+                    f"rate budget exhausted: next token in {wait:.1f}s, {max(max_wait - waited, 0.0):.1f}s left",
+                    wait_needed=wait,
+                )
+            # Sleep outside the lock; another thread may take the token first, then we wait again.
             self._sleep(wait)
             waited += wait
 
     def observe_limit_header(self, seller_key: str, operation: str, value: str | None) -> None:
+        """Adopts the rate Amazon reports in ``x-amzn-RateLimit-Limit``; ignores unusable values."""
         try:
             rate = float(value) if value else 0.0
         except ValueError:
             return
-        if rate <= 0.0:
+        if not math.isfinite(rate) or rate <= 0.0:
             return
         with self._lock:
             bucket = self._bucket(seller_key, operation)
@@ -108,10 +117,17 @@ class RateLimiter:
             bucket.rate = rate
 
     def on_throttled(self, seller_key: str, operation: str) -> None:
+        """Amazon's bucket is empty, so ours must be too: the next call waits a full token."""
         with self._lock:
             bucket = self._bucket(seller_key, operation)
             bucket.refill(self._clock())
             bucket.tokens = 0.0
+
+    def tokens_of(self, seller_key: str, operation: str) -> float:
+        with self._lock:
+            bucket = self._bucket(seller_key, operation)
+            bucket.refill(self._clock())
+            return bucket.tokens
 
     def rate_of(self, seller_key: str, operation: str) -> float:
         with self._lock:
@@ -125,9 +141,3 @@ class RateLimiter:
                 self._plans.get(operation, FALLBACK_PLAN), self._clock()
             )
         return bucket
-
-
-class BudgetExceeded(Exception):
-    def __init__(self, wait_needed: float) -> None:
-        super().__init__(f"next token in {wait_needed:.1f}s")
-        self.wait_needed = wait_needed

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,7 +14,7 @@ from typing import Protocol
 @dataclass(frozen=True)
 class HttpRequest:
     method: str
-    url: str
+    url: str  # may carry query values: never logged
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds the access token
     body: bytes | None = field(default=None, repr=False)
 
@@ -21,8 +22,12 @@ class HttpRequest:
 @dataclass(frozen=True)
 class HttpResponse:
     status: int
-    headers: Mapping[str, str]  # lower-cased names
+    headers: Mapping[str, str]  # stored with lower-cased names
     body: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # HTTP header names are case-insensitive: store them lower-cased, look them up the same way.
+        object.__setattr__(self, "headers", _lower(self.headers.items()))
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -37,7 +42,9 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
-    def send(self, request: HttpRequest, timeout: float) -> HttpResponse: ...
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        """Any HTTP answer (non-2xx included) is a response; no answer raises ``TransportError``."""
+        ...
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -64,10 +71,16 @@ class UrllibTransport:
             raise TransportError(f"timed out after {timeout:.1f}s", timed_out=True) from error
         except urllib.error.URLError as error:
             timed_out = isinstance(error.reason, TimeoutError | socket.timeout)
-            raise TransportError(f"connection failed: {error.reason}", timed_out=timed_out) from error
-        except (ConnectionError, OSError) as error:
+            reason = "timed out" if timed_out else _reason(error.reason)
+            raise TransportError(f"connection failed: {reason}", timed_out=timed_out) from error
+        except (http.client.HTTPException, OSError) as error:
+            # Reset mid-response, truncated body (IncompleteRead), bad status line.
             raise TransportError(f"connection failed: {type(error).__name__}", timed_out=False) from error
 
 
-def _lower(items: object) -> dict[str, str]:
-    return {str(name).lower(): str(value) for name, value in items}  # type: ignore[attr-defined]
+def _reason(reason: object) -> str:
+    return type(reason).__name__ if isinstance(reason, BaseException) else str(reason)[:100]
+
+
+def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {str(name).lower(): str(value) for name, value in items}
