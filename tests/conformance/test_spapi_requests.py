@@ -10,19 +10,30 @@ from sellerstream.spapi.auth import LwaTokenProvider
 from sellerstream.spapi.client import SpApiClient
 from sellerstream.spapi.orders import OrdersApi
 from sellerstream.spapi.ratelimit import RateLimiter
+from sellerstream.spapi.transport import HttpRequest, HttpResponse
 from tests.support.fakes import FakeClock, FakeTransport, response
-from tests.support.spapi_models import RESEARCH_DATA, validate_request
+from tests.support.spapi_models import RESEARCH_DATA, validate_http_request, validate_request
 from tests.unit.spapi.conftest import CREDENTIALS, SELLER
 
 pytestmark = pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
 
 ORDER_ID = "123-4567890-1234567"
 SINCE = datetime(2025, 10, 1, tzinfo=UTC)
+HOST = "https://sellingpartnerapi-na.amazon.com"
+GOOD_HEADERS = {
+    "x-amz-access-token": "Atza|t",
+    "user-agent": "SellerStream/0.1",
+    "accept": "application/json",
+}
 
 
-def orders_api(script: list) -> tuple[OrdersApi, FakeTransport]:
+def orders_api(script: list[HttpResponse | Exception]) -> tuple[OrdersApi, FakeTransport]:
     client, transport = client_and_transport(script)
     return OrdersApi(client), transport
+
+
+def check(model: str, request: HttpRequest) -> str:
+    return validate_http_request(model, request.method, request.url, request.headers, request.body)
 
 
 def test_given_get_order_2026_with_default_included_data_then_valid_for_model() -> None:
@@ -31,23 +42,37 @@ def test_given_get_order_2026_with_default_included_data_then_valid_for_model() 
     api.get_order(ORDER_ID)
 
     [request] = transport.requests
-    assert validate_request("orders_2026-01-01.json", request.method, request.url) == "getOrder"
+    assert check("orders_2026-01-01.json", request) == "getOrder"
     assert "includedData=BUYER%2CRECIPIENT%2CFULFILLMENT" in request.url
+
+
+def test_given_get_order_2026_with_every_included_data_value_then_valid_for_model() -> None:
+    from sellerstream.spapi.orders import INCLUDED_DATA_VALUES
+
+    api, transport = orders_api([response(200, {"order": {"orderId": ORDER_ID}})])
+
+    api.get_order(ORDER_ID, included_data=sorted(INCLUDED_DATA_VALUES))
+
+    assert check("orders_2026-01-01.json", transport.requests[0]) == "getOrder"
 
 
 def test_given_search_orders_with_two_pages_then_both_requests_valid() -> None:
     api, transport = orders_api(
         [
-            response(200, {"orders": [{"orderId": "a"}], "pagination": {"nextToken": "tok"}}),
+            response(200, {"orders": [{"orderId": "a"}], "pagination": {"nextToken": "tok+/="}}),
             response(200, {"orders": [{"orderId": "b"}]}),
         ]
     )
 
-    orders = list(api.search_orders(last_updated_after=SINCE, marketplace_ids=["ATVPDKIKX0DER"]))
+    orders = list(
+        api.search_orders(
+            last_updated_after=SINCE, marketplace_ids=["ATVPDKIKX0DER"], included_data=["BUYER", "PACKAGES"]
+        )
+    )
 
     assert [order["orderId"] for order in orders] == ["a", "b"]
-    for request in transport.requests:
-        assert validate_request("orders_2026-01-01.json", request.method, request.url) == "searchOrders"
+    assert [check("orders_2026-01-01.json", r) for r in transport.requests] == ["searchOrders"] * 2
+    assert "paginationToken=tok%2B%2F%3D" in transport.requests[1].url
 
 
 def test_given_v0_get_order_and_paginated_items_then_every_request_valid() -> None:
@@ -72,35 +97,166 @@ def test_given_v0_get_order_and_paginated_items_then_every_request_valid() -> No
     items = api.get_order_items_v0(ORDER_ID)
 
     assert [item["OrderItemId"] for item in items] == ["1", "2"]
-    operations = [validate_request("ordersV0.json", r.method, r.url) for r in transport.requests]
+    operations = [check("ordersV0.json", r) for r in transport.requests]
     assert operations == ["getOrder", "getOrderItems", "getOrderItems"]
+    assert transport.requests[2].url.endswith("/orderItems?NextToken=n")
 
 
-def test_given_v0_get_orders_then_request_valid() -> None:
-    api, transport = orders_api([response(200, {"payload": {"Orders": []}})])
+def test_given_v0_get_orders_over_two_pages_then_requests_valid() -> None:
+    api, transport = orders_api(
+        [
+            response(200, {"payload": {"Orders": [{"AmazonOrderId": "a"}], "NextToken": "n2"}}),
+            response(200, {"payload": {"Orders": []}}),
+        ]
+    )
 
-    list(api.get_orders_v0(last_updated_after=SINCE, marketplace_ids=["ATVPDKIKX0DER"]))
+    list(api.get_orders_v0(last_updated_after=SINCE, marketplace_ids=["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"]))
 
-    assert validate_request("ordersV0.json", "GET", transport.requests[0].url) == "getOrders"
+    assert [check("ordersV0.json", r) for r in transport.requests] == ["getOrders", "getOrders"]
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("model", "method", "url", "headers", "body"),
     [
-        f"https://sellingpartnerapi-na.amazon.com/orders/2026-01-01/orders/{ORDER_ID}?includedData=BUYERS",
-        f"https://sellingpartnerapi-na.amazon.com/orders/2026-01-01/orders/{ORDER_ID}?include=BUYER",
-        "https://sellingpartnerapi-na.amazon.com/orders/2026-01-01/order",
-        "https://sellingpartnerapi-na.amazon.com/orders/v0/orders?LastUpdatedAfter=2025-10-01T00:00:00Z",
+        # enum of an array element
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders/{ORDER_ID}?includedData=BUYERS",
+            None,
+            None,
+        ),
+        # lower-case enum value
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders/{ORDER_ID}?includedData=buyer",
+            None,
+            None,
+        ),
+        # array sent as repeated parameters instead of csv
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders/{ORDER_ID}?includedData=BUYER&includedData=RECIPIENT",
+            None,
+            None,
+        ),
+        # empty csv element
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders?lastUpdatedAfter=2025-10-01T00:00:00Z&marketplaceIds=A,",
+            None,
+            None,
+        ),
+        # undeclared query parameter
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders/{ORDER_ID}?include=BUYER",
+            None,
+            None,
+        ),
+        # v0 parameter name on the 2026 API
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders?LastUpdatedAfter=2025-10-01T00:00:00Z",
+            None,
+            None,
+        ),
+        # date-time without a time
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders?lastUpdatedAfter=2025-10-01",
+            None,
+            None,
+        ),
+        # integer that is not one
+        (
+            "orders_2026-01-01.json",
+            "GET",
+            f"{HOST}/orders/2026-01-01/orders?lastUpdatedAfter=2025-10-01T00:00:00Z&maxResultsPerPage=many",
+            None,
+            None,
+        ),
+        # no such path
+        ("orders_2026-01-01.json", "GET", f"{HOST}/orders/2026-01-01/order", None, None),
+        # wrong method
+        ("orders_2026-01-01.json", "POST", f"{HOST}/orders/2026-01-01/orders/{ORDER_ID}", None, None),
+        # required MarketplaceIds missing
+        (
+            "ordersV0.json",
+            "GET",
+            f"{HOST}/orders/v0/orders?LastUpdatedAfter=2025-10-01T00:00:00Z",
+            None,
+            None,
+        ),
+        # more than 50 marketplaces
+        (
+            "ordersV0.json",
+            "GET",
+            f"{HOST}/orders/v0/orders?MarketplaceIds=" + ",".join(f"M{i}" for i in range(51)),
+            None,
+            None,
+        ),
+        # NextToken is a query parameter of getOrderItems, not a path segment
+        ("ordersV0.json", "GET", f"{HOST}/orders/v0/orders/{ORDER_ID}/orderItems/next", None, None),
+        # no access token
+        (
+            "ordersV0.json",
+            "GET",
+            f"{HOST}/orders/v0/orders/{ORDER_ID}",
+            {"user-agent": "u", "accept": "application/json"},
+            None,
+        ),
+        # accept a type the operation does not produce
+        (
+            "ordersV0.json",
+            "GET",
+            f"{HOST}/orders/v0/orders/{ORDER_ID}",
+            {**GOOD_HEADERS, "accept": "text/html"},
+            None,
+        ),
+        # body on an operation that takes none
+        ("ordersV0.json", "GET", f"{HOST}/orders/v0/orders/{ORDER_ID}", None, b"{}"),
+        # body missing its required field
+        (
+            "notifications.json",
+            "POST",
+            f"{HOST}/notifications/v1/subscriptions/ORDER_CHANGE",
+            None,
+            b'{"payloadVersion": "1.0"}',
+        ),
+        # body of the wrong content type
+        (
+            "notifications.json",
+            "POST",
+            f"{HOST}/notifications/v1/subscriptions/ORDER_CHANGE",
+            {**GOOD_HEADERS, "content-type": "text/plain"},
+            b'{"payloadVersion": "1.0", "destinationId": "d"}',
+        ),
     ],
 )
-def test_given_bad_request_then_validator_rejects_it(url: str) -> None:
-    model = "ordersV0.json" if "/v0/" in url else "orders_2026-01-01.json"
+def test_given_bad_request_then_validator_rejects_it(
+    model: str, method: str, url: str, headers: dict[str, str] | None, body: bytes | None
+) -> None:
+    headers = headers if headers is not None else {**GOOD_HEADERS, "content-type": "application/json"}
 
     with pytest.raises(AssertionError):
-        validate_request(model, "GET", url)
+        validate_http_request(model, method, url, headers, body)
 
 
-def client_and_transport(script: list) -> tuple[SpApiClient, FakeTransport]:
+def test_given_good_request_then_validator_accepts_it() -> None:
+    url = f"{HOST}/orders/2026-01-01/orders?lastUpdatedAfter=2025-10-01T00:00:00Z&marketplaceIds=A,B&maxResultsPerPage=5"
+
+    assert validate_http_request("orders_2026-01-01.json", "GET", url, GOOD_HEADERS) == "searchOrders"
+    assert validate_request("orders_2026-01-01.json", "GET", url) == "searchOrders"
+
+
+def client_and_transport(script: list[HttpResponse | Exception]) -> tuple[SpApiClient, FakeTransport]:
     clock = FakeClock()
     transport = FakeTransport(script)
     client = SpApiClient(
@@ -123,7 +279,7 @@ def test_given_get_listings_item_with_sku_needing_escapes_then_valid_for_model()
     ListingsApi(client).get_listings_item("A1SELLER", "A/B 1", "ATVPDKIKX0DER")
 
     [request] = transport.requests
-    assert validate_request("listingsItems_2021-08-01.json", "GET", request.url) == "getListingsItem"
+    assert check("listingsItems_2021-08-01.json", request) == "getListingsItem"
     assert "/items/A1SELLER/A%2FB%201?" in request.url
 
 
@@ -140,7 +296,7 @@ def test_given_report_calls_then_valid_for_model() -> None:
     ReportsApi(client).get_report("54517018502")
     ReportsApi(client).get_report_document("amzn1.spdoc.1.4.na.abc")
 
-    operations = [validate_request("reports_2021-06-30.json", r.method, r.url) for r in transport.requests]
+    operations = [check("reports_2021-06-30.json", r) for r in transport.requests]
     assert operations == ["getReport", "getReportDocument"]
 
 
@@ -177,7 +333,7 @@ def test_given_notifications_calls_then_valid_for_model_including_bodies() -> No
     api.delete_subscription("ORDER_CHANGE", "s")
     api.delete_destination("d")
 
-    operations = [validate_request("notifications.json", r.method, r.url, r.body) for r in transport.requests]
+    operations = [check("notifications.json", r) for r in transport.requests]
     assert operations == [
         "getDestinations",
         "createDestination",

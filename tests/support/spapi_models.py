@@ -7,7 +7,9 @@ skip cleanly when it is absent.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -133,3 +135,74 @@ def _check_scalar(label: str, schema: dict[str, Any], raw: str) -> None:
         assert raw in schema["enum"], f"{label}: {raw!r} not in {schema['enum']}"
     if schema.get("format") == "date-time":
         datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+
+def validate_request_headers(
+    model_file: str, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None
+) -> str:
+    """Checks the headers of one request against Amazon's model for it; returns the operationId.
+
+    SP-API authenticates with an LWA token in ``x-amz-access-token``; ``accept`` must name a type
+    the operation produces and ``content-type`` (with a body) one it consumes; every header
+    parameter the model declares as required must be present and fit its type and enum.
+    """
+    model = load_model(model_file)
+    operation, _ = _match_operation(model, method, urllib.parse.urlsplit(url).path)
+    operation_id = str(operation["operationId"])
+    lowered = {name.lower(): value for name, value in headers.items()}
+    assert lowered.get("x-amz-access-token"), f"{operation_id}: no x-amz-access-token header"
+    assert lowered.get("user-agent"), f"{operation_id}: no user-agent header"
+    produces = operation.get("produces", model.get("produces", ["application/json"]))
+    accept = lowered.get("accept", "*/*").split(";")[0].strip()
+    assert accept == "*/*" or accept in produces, f"{operation_id}: accept {accept!r} not in {produces}"
+    if body:
+        consumes = operation.get("consumes", model.get("consumes", ["application/json"]))
+        content_type = lowered.get("content-type", "").split(";")[0].strip()
+        assert content_type in consumes, f"{operation_id}: content-type {content_type!r} not in {consumes}"
+    for parameter in (_resolve(model, p) for p in operation.get("parameters", [])):
+        if parameter["in"] != "header":
+            continue
+        value = lowered.get(parameter["name"].lower())
+        if value is None:
+            assert not parameter.get("required"), (
+                f"{operation_id}: required header {parameter['name']} missing"
+            )
+            continue
+        _check_value(operation, parameter, value)
+    return operation_id
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def validate_http_request(
+    model_file: str, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None
+) -> str:
+    """The whole request against Amazon's model (URL, query, body, headers); returns the operationId.
+
+    On top of ``validate_request`` and ``validate_request_headers``: a value that does not parse
+    as its declared type is an AssertionError (not a crash), ``date-time`` values are full RFC 3339
+    timestamps, and csv arrays have no empty or repeated element.
+    """
+    try:
+        operation_id = validate_request(model_file, method, url, body)
+    except (ValueError, jsonschema.ValidationError) as error:  # int("x"), fromisoformat("x"), a bad body
+        path = urllib.parse.urlsplit(url).path
+        raise AssertionError(f"{method} {path}: invalid value ({str(error).splitlines()[0]})") from None
+    assert validate_request_headers(model_file, method, url, headers, body) == operation_id
+    model = load_model(model_file)
+    parts = urllib.parse.urlsplit(url)
+    operation, _ = _match_operation(model, method, parts.path)
+    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    for parameter in (_resolve(model, p) for p in operation.get("parameters", [])):
+        if parameter["in"] != "query" or parameter["name"] not in query:
+            continue
+        raw = query[parameter["name"]][0]
+        label = f"{operation_id}.{parameter['name']}"
+        if parameter.get("type") == "array":
+            elements = raw.split(",")
+            assert all(elements), f"{label}: empty element in {elements}"
+            assert len(set(elements)) == len(elements), f"{label}: repeated element in {elements}"
+        elif parameter.get("format") == "date-time":
+            assert _RFC3339.match(raw), f"{label}: {raw!r} is not an RFC 3339 date-time"
+    return operation_id

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from sellerstream.spapi.auth import LwaCredentials, LwaTokenProvider
@@ -11,6 +14,10 @@ from tests.support.fakes import FakeClock, FakeTransport
 CREDENTIALS = LwaCredentials("amzn1.application-oa2-client.test", "client-secret-value")
 SELLER = SellerContext("A1SELLER", "Atzr|refresh-token-value", Region.NA)
 LWA_URL = "https://api.amazon.com/auth/o2/token"
+# Every string that must never reach a log line or an error message.
+SECRETS = ("Atza|token-1", "refresh-token-value", "client-secret-value")
+
+MakeClient = Callable[..., SpApiClient]
 
 
 @pytest.fixture
@@ -24,15 +31,22 @@ def transport() -> FakeTransport:
 
 
 @pytest.fixture
-def make_client(clock: FakeClock, transport: FakeTransport):
-    def make(remaining: float = 25.0, **overrides) -> SpApiClient:
+def limiter(clock: FakeClock) -> RateLimiter:
+    return RateLimiter(clock=clock, sleep=clock.sleep)
+
+
+@pytest.fixture
+def make_client(clock: FakeClock, transport: FakeTransport, limiter: RateLimiter) -> MakeClient:
+    """A client on the fake transport and clock; ``remaining`` seconds left in the invocation."""
+
+    def make(remaining: float = 25.0, **overrides: Any) -> SpApiClient:
         deadline = clock.now + remaining
-        options = {
+        options: dict[str, Any] = {
             "credentials": CREDENTIALS,
             "seller": SELLER,
             "transport": transport,
             "token_provider": LwaTokenProvider(transport, clock=clock),
-            "rate_limiter": RateLimiter(clock=clock, sleep=clock.sleep),
+            "rate_limiter": limiter,
             "remaining_time": lambda: deadline - clock.now,
             "sleep": clock.sleep,
             "clock": clock,

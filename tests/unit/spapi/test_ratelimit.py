@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, BudgetExceeded, RateLimiter
+from sellerstream.spapi.errors import RateBudgetExhausted
+from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, FALLBACK_PLAN, RateLimiter, RatePlan
 from tests.support.fakes import FakeClock
+
+
+@pytest.mark.parametrize(
+    ("operation", "rate", "burst"),
+    [
+        ("getOrder", 0.5, 30),
+        ("getOrderItems", 0.5, 30),
+        ("getOrderAddress", 0.5, 30),
+        ("getOrderBuyerInfo", 0.5, 30),
+        ("getOrders", 0.0167, 20),
+        ("searchOrders", 0.0056, 20),
+        ("getListingsItem", 5, 10),
+        ("getReport", 2, 15),
+        ("getReportDocument", 0.0167, 15),
+        ("createRestrictedDataToken", 1, 10),
+        ("getSubscription", 1, 5),
+        ("createSubscription", 1, 5),
+        ("deleteSubscriptionById", 1, 5),
+        ("getDestinations", 1, 5),
+        ("getDestination", 1, 5),
+        ("createDestination", 1, 5),
+        ("deleteDestination", 1, 5),
+    ],
+)
+def test_default_plans_are_amazons(operation: str, rate: float, burst: int) -> None:
+    assert DEFAULT_RATE_PLANS[operation] == RatePlan(rate, burst)
 
 
 def test_given_default_plan_when_burst_spent_then_next_token_after_one_over_rate() -> None:
@@ -17,6 +46,32 @@ def test_given_default_plan_when_burst_spent_then_next_token_after_one_over_rate
     waited = limiter.acquire("S", "getOrder", max_wait=10)
 
     assert waited == pytest.approx(2.0)  # 0.5 requests per second
+    assert clock.slept == [pytest.approx(2.0)]
+
+
+def test_given_wait_longer_than_allowed_when_acquiring_then_budget_exhausted_without_sleeping() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"searchOrders": RatePlan(0.0056, 1)})
+    limiter.acquire("S", "searchOrders", max_wait=0)
+
+    with pytest.raises(RateBudgetExhausted) as caught:
+        limiter.acquire("S", "searchOrders", max_wait=60)
+
+    assert clock.slept == []
+    assert caught.value.wait_needed == pytest.approx(1 / 0.0056)
+    assert caught.value.operation == "searchOrders" and caught.value.retriable
+    assert "searchOrders" in str(caught.value)
+
+
+def test_given_time_passes_when_acquiring_then_bucket_refills_up_to_burst_only() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"op": RatePlan(1.0, 3)})
+    for _ in range(3):
+        limiter.acquire("S", "op", max_wait=0)
+
+    clock.now += 1000
+
+    assert limiter.tokens_of("S", "op") == pytest.approx(3.0)
 
 
 def test_given_sellers_when_one_exhausted_then_other_unaffected() -> None:
@@ -26,18 +81,38 @@ def test_given_sellers_when_one_exhausted_then_other_unaffected() -> None:
         limiter.acquire("S1", "getOrder", max_wait=0)
 
     assert limiter.acquire("S2", "getOrder", max_wait=0) == 0.0
-    with pytest.raises(BudgetExceeded):
+    assert limiter.acquire("S1", "getOrderItems", max_wait=0) == 0.0
+    with pytest.raises(RateBudgetExhausted):
         limiter.acquire("S1", "getOrder", max_wait=1.0)
 
 
-def test_given_rate_header_when_observed_then_rate_updated_and_bad_values_ignored() -> None:
+def test_given_unknown_operation_when_acquiring_then_conservative_fallback_plan() -> None:
+    limiter = RateLimiter(clock=FakeClock())
+
+    limiter.acquire("S", "someNewOperation", max_wait=0)
+
+    assert limiter.rate_of("S", "someNewOperation") == FALLBACK_PLAN.rate
+    assert limiter.tokens_of("S", "someNewOperation") == pytest.approx(FALLBACK_PLAN.burst - 1)
+
+
+@pytest.mark.parametrize("bad", ["not-a-number", None, "", "0", "-1", "nan", "inf"])
+def test_given_rate_header_when_observed_then_rate_updated_and_bad_values_ignored(bad: str | None) -> None:
     limiter = RateLimiter(clock=FakeClock())
 
     limiter.observe_limit_header("S", "getOrder", "5.0")
-    limiter.observe_limit_header("S", "getOrder", "not-a-number")
-    limiter.observe_limit_header("S", "getOrder", None)
+    limiter.observe_limit_header("S", "getOrder", bad)
 
     assert limiter.rate_of("S", "getOrder") == 5.0
+
+
+def test_given_learnt_rate_when_bucket_empty_then_waits_by_the_new_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"getOrder": RatePlan(0.5, 1)})
+    limiter.acquire("S", "getOrder", max_wait=0)
+
+    limiter.observe_limit_header("S", "getOrder", "4")
+
+    assert limiter.acquire("S", "getOrder", max_wait=1) == pytest.approx(0.25)
 
 
 def test_given_throttled_when_reported_then_bucket_emptied() -> None:
@@ -46,6 +121,31 @@ def test_given_throttled_when_reported_then_bucket_emptied() -> None:
 
     limiter.on_throttled("S", "getListingsItem")
 
-    with pytest.raises(BudgetExceeded) as caught:
+    assert limiter.tokens_of("S", "getListingsItem") == 0.0
+    with pytest.raises(RateBudgetExhausted) as caught:
         limiter.acquire("S", "getListingsItem", max_wait=0.1)
     assert caught.value.wait_needed == pytest.approx(0.2)  # 5 requests per second
+
+
+def test_given_threads_sharing_a_bucket_when_acquiring_then_never_more_than_burst_at_once() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"op": RatePlan(0.001, 10)})
+    granted: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            limiter.acquire("S", "op", max_wait=0)
+            outcome = True
+        except RateBudgetExhausted:
+            outcome = False
+        with lock:
+            granted.append(outcome)
+
+    threads = [threading.Thread(target=worker) for _ in range(25)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert granted.count(True) == 10
