@@ -172,7 +172,12 @@ class SellerStreamStack(Stack):
             service_name=service_name,
             queue=queue.queue,
             settings=settings,
-            environment={**self.common_environment, **environment},
+            # Failures no retry can cure are copied to the queue's own DLQ at once, with their reason.
+            environment={
+                **self.common_environment,
+                "DEAD_LETTER_QUEUE_URL": queue.dead_letter_queue.queue_url,
+                **environment,
+            },
             layer=self.layer,
         )
         self.storage.idempotency_table.grant(consumer.role, *IDEMPOTENCY_ACTIONS)
@@ -184,6 +189,9 @@ class SellerStreamStack(Stack):
             iam.PolicyStatement(
                 actions=["sqs:SendMessage", "sqs:GetQueueUrl"], resources=[queue.queue.queue_arn]
             )
+        )
+        consumer.role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.dead_letter_queue.queue_arn])
         )
         self.keys.queue_key.grant(consumer.role, "kms:GenerateDataKey", "kms:Decrypt")
         self.monitoring.watch_consumer(

@@ -25,6 +25,8 @@ class Settings(BaseModel):
     report_rows_table_name: str | None = Field(None, alias="REPORT_ROWS_TABLE_NAME")
     reports_bucket_name: str | None = Field(None, alias="REPORTS_BUCKET_NAME")
     reports_queue_url: str | None = Field(None, alias="REPORTS_QUEUE_URL")
+    # The consumer's own queue's DLQ: failures no retry can cure are copied there at once.
+    dead_letter_queue_url: str | None = Field(None, alias="DEAD_LETTER_QUEUE_URL")
     lwa_app_secret_id: str = Field(alias="LWA_APP_SECRET_ID")
     seller_secret_prefix: str = Field(alias="SELLER_SECRET_PREFIX")
     orders_api_version: Literal["2026-01-01", "v0"] = Field("2026-01-01", alias="ORDERS_API_VERSION")

@@ -4,6 +4,7 @@ The LWA app (client id/secret) is one Secrets Manager secret; each seller's refr
 secret named ``SELLER_SECRET_PREFIX + seller id``. Notifications without a seller id (vendors'
 reports) resolve through the accounts table, which maps ``SUBSCRIPTION#<id>`` to a seller id.
 Secrets are cached for ``SECRETS_CACHE_SECONDS`` so a batch costs one Secrets Manager call.
+A seller key must have the shape of a seller or account id before it names a secret or a key.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
 
-from sellerstream import aws
+from sellerstream import aws, identifiers
 from sellerstream.config import Settings
 from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.auth import LwaCredentials
@@ -53,6 +54,8 @@ class CredentialsResolver:
     def for_notification(
         self, *, seller_id: str | None, subscription_id: str, marketplace_id: str | None = None
     ) -> SellerCredentials:
+        if seller_id is not None and not identifiers.is_seller_id(seller_id):
+            raise UnknownSellerError("the seller id does not have the shape of an Amazon seller id")
         seller_key = seller_id or self._seller_for_subscription(subscription_id)
         secret_name = f"{self._settings.seller_secret_prefix}{seller_key}"
         secret = self._read_secret(secret_name)
@@ -70,6 +73,8 @@ class CredentialsResolver:
         )
 
     def _seller_for_subscription(self, subscription_id: str) -> str:
+        if not identifiers.is_subscription_id(subscription_id):
+            raise UnknownSellerError("no seller id in the notification and no usable subscription id")
         response = aws.client("dynamodb").get_item(
             TableName=self._settings.accounts_table_name,
             Key={"pk": {"S": f"SUBSCRIPTION#{subscription_id}"}},
@@ -79,6 +84,11 @@ class CredentialsResolver:
         if not seller:
             raise UnknownSellerError(
                 f"no seller id in the notification and subscription {subscription_id!r} is unknown"
+            )
+        if not identifiers.is_seller_key(seller):
+            # An operator's typo in the accounts table must not name an arbitrary secret or key.
+            raise UnknownSellerError(
+                f"subscription {subscription_id!r} routes to a value that is not a seller or account id"
             )
         return str(seller)
 

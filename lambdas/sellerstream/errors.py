@@ -1,8 +1,9 @@
 """Typed errors shared by every layer of the runtime package.
 
 A ``PoisonMessageError`` can never succeed on retry (bad JSON, wrong schema, unknown type, unknown
-seller); it still fails its record, so SQS redrives it to the DLQ after maxReceiveCount receives,
-but it is logged once, clearly, with the reason. Everything else is treated as transient.
+seller, or an answer from Amazon or AWS that no retry changes): the handler copies its message to
+the queue's dead-letter queue at once, with the reason, and logs it once. Everything else is
+treated as transient and retried through the queue.
 """
 
 from __future__ import annotations
@@ -13,14 +14,26 @@ class SellerStreamError(Exception):
 
 
 class PoisonMessageError(SellerStreamError):
-    """A message that will fail on every receive. ``reason`` is a short machine-friendly tag."""
+    """A message that will fail on every receive. ``reason`` is a short machine-friendly tag.
+
+    ``detail`` never holds message content (bodies carry buyer data); the ids are set only when
+    they have Amazon's shape, so they are safe in a log line or a message attribute."""
 
     reason = "poison"
 
-    def __init__(self, detail: str, *, notification_id: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        notification_id: str | None = None,
+        notification_type: str | None = None,
+        seller_id: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.notification_id = notification_id
+        self.notification_type = notification_type
+        self.seller_id = seller_id
 
 
 class InvalidNotificationError(PoisonMessageError):
@@ -39,3 +52,14 @@ class SellerCredentialsError(PoisonMessageError):
     """The seller's secret exists but is unusable (missing keys, LWA says invalid_grant)."""
 
     reason = "seller_credentials"
+
+
+class PermanentFailureError(PoisonMessageError):
+    """A valid notification that cannot succeed on retry: Amazon says the report does not exist
+    (404), AWS refuses the write as invalid (ValidationException). ``reason`` names the cause."""
+
+    reason = "permanent_failure"
+
+    def __init__(self, reason: str, detail: str, **ids: str | None) -> None:
+        super().__init__(detail, **ids)
+        self.reason = reason

@@ -263,7 +263,8 @@ def _summary(
     return {
         "published": published,
         "received": sum(s.received for s in stats),
-        "succeeded": sum(s.succeeded for s in stats),
+        # Records reported done, less those done by being copied to the DLQ with their reason.
+        "succeeded": sum(s.succeeded for s in stats) - pipeline.log.outcomes["dead_lettered"],
         "retried": sum(s.retried_messages for s in stats),
         "dead_lettered": [
             {
@@ -341,7 +342,7 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
         "Outcomes",
         f"  stored {outcomes.get('written', 0)}   duplicates skipped {outcomes.get('duplicate', 0)}   "
         f"older or equal state refused {outcomes.get('stale', 0)}",
-        "Dead letters (after 5 receives each)",
+        "Dead letters (poison goes at once, with its reason; other failures after 5 receives)",
         *[f"  {d['id']:<28} {d['reason']:<26} {d['detail'][:70]}" for d in summary["dead_lettered"]],
         "SP-API",
         "  "

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -39,11 +40,20 @@ LWA_CLIENT_SECRET = "local-client-secret"  # noqa: S105 - a fixed credential of 
 
 @dataclass(frozen=True)
 class DeadLetter:
+    """A message in a DLQ. ``message_id`` is the message Amazon's delivery arrived as (a copy
+    dead-lettered at once names it in an attribute; SQS's redrive keeps the id)."""
+
     message_id: str
     body: str
     notification_id: str | None
     reason: str
     detail: str
+    notification_type: str | None = None
+    seller_id: str | None = None
+
+
+class PublishRefused(Exception):
+    """SQS or EventBridge refused a body (too large, characters SQS does not allow, ...)."""
 
 
 class _Discard(io.StringIO):
@@ -53,15 +63,32 @@ class _Discard(io.StringIO):
         return len(text)
 
 
+# SQS accepts only these characters in a body (its SendMessage reference); moto does not check.
+_SQS_REFUSED_CHARACTERS = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# What a handler's log line says became of the record it names (the last line for a record wins).
+FATES = {
+    "notification applied": "succeeded",
+    "duplicate notification skipped": "duplicate",
+    "poison message: dead-lettered": "dead_lettered",
+    "notification throttled: deferred": "deferred",
+}
+
+
 class PipelineLog(logging.Handler):
-    """Reads the handler's own log lines: failure reasons by SQS message id, and outcomes."""
+    """Reads the handler's own log lines: failure reasons by SQS message id, outcomes, and what
+    became of each message (with the message it is a copy of)."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
         self.failures_by_message: dict[str, dict[str, Any]] = {}
         self.outcomes: Counter[str] = Counter()
+        self.fate_by_message: dict[str, str] = {}
+        self.source_by_message: dict[str, str] = {}
+        self.notification_by_message: dict[str, str] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
         message_id = getattr(record, "message_id", None)
         reason = getattr(record, "reason", None)
         if message_id and reason:
@@ -69,12 +96,24 @@ class PipelineLog(logging.Handler):
                 "reason": reason,
                 "detail": getattr(record, "detail", ""),
                 "notification_id": getattr(record, "notification_id", None),
+                "notification_type": getattr(record, "notification_type", None),
+                "seller_id": getattr(record, "seller_id", None),
             }
-        if record.getMessage() == "notification throttled: deferred":
+        if message_id:
+            self.fate_by_message[message_id] = FATES.get(message, "failed")
+            source = getattr(record, "source_message_id", None)
+            if source and source != message_id:
+                self.source_by_message[message_id] = source
+            notification_id = getattr(record, "notification_id", None)
+            if notification_id:
+                self.notification_by_message[message_id] = notification_id
+        if message == "notification throttled: deferred":
             self.outcomes["deferred"] += 1
+        if message == "poison message: dead-lettered":
+            self.outcomes["dead_lettered"] += 1
         result = getattr(record, "result", None)
         if isinstance(result, dict):
-            first_time = record.getMessage() == "notification applied"
+            first_time = message == "notification applied"
             self.outcomes[str(result.get("outcome")) if first_time else "duplicate"] += 1
 
 
@@ -121,6 +160,8 @@ class LocalPipeline:
         self.events: Any = None
         self.sellers: set[str] = set()
         self.pollers: dict[str, LocalPoller] = {}
+        # SQS message id -> the EventBridge event id it delivers (listings arrive through the bus).
+        self.eventbridge_event_ids: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> LocalPipeline:
@@ -230,22 +271,42 @@ class LocalPipeline:
         """Delivers a body the way Amazon would: SQS for orders and reports, EventBridge for listings.
 
         Returns the SQS message id (for a listings notification, the id EventBridge's put got).
+        Raises ``PublishRefused`` when SQS or EventBridge would not take the body.
         """
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        if _SQS_REFUSED_CHARACTERS.search(body):
+            raise PublishRefused("the body holds characters SQS does not accept (control characters)")
         kind, document, is_eventbridge_event = route(body)
-        if kind == "listings" and not is_eventbridge_event and document is not None:
-            response = self.events.put_events(
-                Entries=[
-                    {
-                        "Source": LOCAL_EVENT_SOURCE,
-                        "DetailType": str(document.get("NotificationType")),
-                        "Detail": json.dumps(document),
-                        "EventBusName": self.resources.event_bus,
-                    }
-                ]
-            )
-            return str(response["Entries"][0].get("EventId", ""))
-        queue = self.resources.queues[kind]
-        return str(self.sqs.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"])
+        try:
+            if kind == "listings" and not is_eventbridge_event and document is not None:
+                return self._put_event(document)
+            queue = self.resources.queues[kind]
+            return str(self.sqs.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"])
+        except (ClientError, BotoCoreError, ValueError, RecursionError) as error:
+            raise PublishRefused(f"{type(error).__name__}: {str(error)[:200]}") from None
+
+    def _put_event(self, document: dict[str, Any]) -> str:
+        response = self.events.put_events(
+            Entries=[
+                {
+                    "Source": LOCAL_EVENT_SOURCE,
+                    "DetailType": str(document.get("NotificationType"))[:128],
+                    "Detail": json.dumps(document),
+                    "EventBusName": self.resources.event_bus,
+                }
+            ]
+        )
+        entry = response["Entries"][0]
+        if response.get("FailedEntryCount") or not entry.get("EventId"):
+            raise PublishRefused(f"EventBridge refused the event: {entry.get('ErrorCode', 'no event id')}")
+        return str(entry["EventId"])
+
+    def _observe(self, message: dict[str, Any]) -> None:
+        """Notes which EventBridge event an SQS message delivers, to trace it back to its publish."""
+        event_id = _eventbridge_event_id(message.get("Body", ""))
+        if event_id:
+            self.eventbridge_event_ids[message["MessageId"]] = event_id
 
     def poller(self, kind: str) -> LocalPoller:
         """The local event source mapping for one queue (created once, so its statistics add up)."""
@@ -260,6 +321,9 @@ class LocalPipeline:
                 batch_size=settings.batch_size,
                 timeout_seconds=settings.timeout_seconds,
                 output=self._function_output,
+                # What the stack gives each consumer of its own: its queue's DLQ.
+                environment={"DEAD_LETTER_QUEUE_URL": self.resources.queues[kind].dlq_url},
+                on_receive=self._observe,
             )
         return self.pollers[kind]
 
@@ -291,25 +355,53 @@ class LocalPipeline:
     def _dead_letters(self, dlq_url: str) -> list[DeadLetter]:
         letters: list[DeadLetter] = []
         seen: set[str] = set()
+        handles: list[str] = []
         while True:
             messages = self.sqs.receive_message(
-                QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+                QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30, MessageAttributeNames=["All"]
             ).get("Messages", [])
             fresh = [message for message in messages if message["MessageId"] not in seen]
             if not fresh:
+                for handle in handles:  # visible again: a later look sees the same letters
+                    self.sqs.change_message_visibility(
+                        QueueUrl=dlq_url, ReceiptHandle=handle, VisibilityTimeout=0
+                    )
                 return letters
             for message in fresh:
                 seen.add(message["MessageId"])
-                failure = self.log.failures_by_message.get(message["MessageId"], {})
-                letters.append(
-                    DeadLetter(
-                        message_id=message["MessageId"],
-                        body=message["Body"],
-                        notification_id=failure.get("notification_id"),
-                        reason=failure.get("reason", "unknown"),
-                        detail=failure.get("detail", ""),
-                    )
-                )
+                handles.append(message["ReceiptHandle"])
+                letters.append(self._dead_letter(message))
+
+    def _dead_letter(self, message: dict[str, Any]) -> DeadLetter:
+        """A DLQ message with its reason: from its attributes (dead-lettered at once by the handler),
+        else from the handler's last log line about it (redriven by SQS after its receives)."""
+        from sellerstream.logic import dead_letter  # noqa: PLC0415
+        from sellerstream.logic.message_attributes import SOURCE_MESSAGE_ID_ATTRIBUTE  # noqa: PLC0415
+
+        attributes = {
+            name: str(value.get("StringValue", ""))
+            for name, value in message.get("MessageAttributes", {}).items()
+        }
+        if dead_letter.REASON_ATTRIBUTE in attributes:
+            return DeadLetter(
+                message_id=attributes.get(SOURCE_MESSAGE_ID_ATTRIBUTE, message["MessageId"]),
+                body=message["Body"],
+                notification_id=attributes.get(dead_letter.NOTIFICATION_ID_ATTRIBUTE),
+                reason=attributes[dead_letter.REASON_ATTRIBUTE],
+                detail=attributes.get(dead_letter.DETAIL_ATTRIBUTE, ""),
+                notification_type=attributes.get(dead_letter.NOTIFICATION_TYPE_ATTRIBUTE),
+                seller_id=attributes.get(dead_letter.SELLER_ID_ATTRIBUTE),
+            )
+        failure = self.log.failures_by_message.get(message["MessageId"], {})
+        return DeadLetter(
+            message_id=message["MessageId"],
+            body=message["Body"],
+            notification_id=failure.get("notification_id"),
+            reason=failure.get("reason", "unknown"),
+            detail=failure.get("detail", ""),
+            notification_type=failure.get("notification_type"),
+            seller_id=failure.get("seller_id"),
+        )
 
     def table_names(self) -> list[str]:
         return list(self.resources.tables.values())
@@ -326,17 +418,29 @@ class LocalPipeline:
 
 
 def route(body: str) -> tuple[str, dict[str, Any] | None, bool]:
-    """The queue kind a body belongs to, its notification document, and whether it is an EventBridge event."""
+    """The queue kind a body belongs to, its notification document, and whether it is an EventBridge
+    event (recognised exactly as the handler's parser recognises one)."""
     from sellerstream.errors import PoisonMessageError  # noqa: PLC0415
     from sellerstream.notifications import decode_body  # noqa: PLC0415
+    from sellerstream.notifications.envelope import is_eventbridge_event  # noqa: PLC0415
 
     try:
+        document = decode_body(body)
         outer = json.loads(body)
         if isinstance(outer, str):
             outer = json.loads(outer)
-        document = decode_body(body)
-    except (ValueError, PoisonMessageError):
+    except (ValueError, RecursionError, PoisonMessageError):
         return "orders", None, False
-    is_eventbridge_event = isinstance(outer, dict) and "detail" in outer
+    eventbridge = isinstance(outer, dict) and is_eventbridge_event(outer)
     notification_type = document.get("NotificationType", document.get("notificationType"))
-    return QUEUE_BY_TYPE.get(str(notification_type), "orders"), document, is_eventbridge_event
+    return QUEUE_BY_TYPE.get(str(notification_type), "orders"), document, eventbridge
+
+
+def _eventbridge_event_id(body: str) -> str | None:
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(event, dict) and isinstance(event.get("id"), str) and "detail" in event:
+        return str(event["id"])
+    return None

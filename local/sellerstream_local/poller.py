@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -96,6 +97,8 @@ class LocalPoller:
         timeout_seconds: int,
         region: str = "us-east-1",
         output: IO[str] | None = None,
+        environment: dict[str, str] | None = None,
+        on_receive: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._sqs = sqs
         self._queue = queue
@@ -105,6 +108,9 @@ class LocalPoller:
         self._timeout_seconds = timeout_seconds
         self._region = region
         self._output = output
+        # What this function's configuration adds to the shared environment (its own DLQ, ...).
+        self._environment = environment or {}
+        self._on_receive = on_receive
         self.stats = PollerStats()
 
     def poll_once(self) -> int:
@@ -122,6 +128,8 @@ class LocalPoller:
         self.stats.received += len(messages)
         for message in messages:
             self.stats.receives_by_message[message["MessageId"]] += 1
+            if self._on_receive is not None:
+                self._on_receive(message)
         failed_ids = self._invoke(messages)
         for message in messages:
             if message["MessageId"] in failed_ids:
@@ -136,13 +144,31 @@ class LocalPoller:
         context = LocalLambdaContext(self._function_name, self._timeout_seconds)
         try:
             # Like Lambda, whatever the function prints (EMF metrics) goes to its log, not our terminal.
-            with contextlib.redirect_stdout(self._output or io.StringIO()):
+            with contextlib.redirect_stdout(self._output or io.StringIO()), self._function_environment():
                 response = self._handler(event, context) or {}
         except Exception:
             # Lambda treats an invocation error as the failure of every record in the batch.
             self.stats.handler_crashes += 1
             return {message["MessageId"] for message in messages}
         return {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+
+    @contextlib.contextmanager
+    def _function_environment(self) -> Iterator[None]:
+        """This function's own variables for the invocation (one process plays every function)."""
+        from sellerstream.config import reset_settings_cache  # noqa: PLC0415 - the runtime's settings cache
+
+        saved = {name: os.environ.get(name) for name in self._environment}
+        os.environ.update(self._environment)
+        reset_settings_cache()
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            reset_settings_cache()
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -2,17 +2,24 @@
 
 Every seller and subscription the file mentions gets local credentials first, and the emulator's
 view of each order is the newest state the file's notifications describe, as Amazon's would be
-when the callback happens. The result is one JSON-able report.
+when the callback happens. The result is one JSON-able report in which every line of the file is
+accounted for exactly once: received = succeeded + dead-lettered + skipped as a duplicate.
+
+Lines are split on "\\n" only (a U+2028 inside a JSON string is part of its body), a trailing
+"\\r" is dropped, and no line can stop the run: a blank line, a line that is not UTF-8, or one
+SQS would refuse is reported as dead-lettered without being sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sellerstream.notifications import AnyNotification
-from sellerstream_local.pipeline import LocalPipeline
+from sellerstream_local.pipeline import DeadLetter, LocalPipeline, PublishRefused
 from sellerstream_local.traffic import (
     REPLAY_REPORT_ROWS,
     account_key,
@@ -23,41 +30,142 @@ from sellerstream_local.traffic import (
 )
 
 
+@dataclass(frozen=True)
+class Line:
+    number: int  # 1-based, as an editor shows it
+    body: str | None  # None: not sendable as an SQS body
+    problem: str = ""  # why it was not sent
+
+
+def read_lines(path: Path) -> Iterator[Line]:
+    raw = path.read_bytes()
+    parts = raw.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()  # the newline that ends the last line does not start another
+    for number, part in enumerate(parts, start=1):
+        data = part.removesuffix(b"\r")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            yield Line(number, None, "line is not UTF-8")
+            continue
+        if not text.strip():
+            yield Line(number, None, "blank line (an SQS message body cannot be empty)")
+            continue
+        yield Line(number, text)
+
+
 def replay(
     path: Path, *, dump_tables: bool = False, orders_api_version: str = "2026-01-01"
 ) -> dict[str, Any]:
-    bodies = [line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    notifications = [try_parse(body) for body in bodies]
-    parsed = [notification for notification in notifications if notification is not None]
+    lines = list(read_lines(path))
+    parsed = [n for n in (try_parse(line.body) for line in lines if line.body is not None) if n is not None]
 
     with LocalPipeline(orders_api_version=orders_api_version) as pipeline:
         _provision(pipeline, parsed)
         _set_amazons_view(pipeline, parsed)
-        index_of = {pipeline.publish(body): index for index, body in enumerate(bodies)}
-        stats = pipeline.drain()
-        dead_letters = pipeline.dead_letters()
+        fates: dict[int, dict[str, Any]] = {}
+        published: dict[str, Line] = {}
+        for line in lines:
+            if line.body is None:
+                fates[line.number] = _dead(line, "invalid_notification", line.problem)
+                continue
+            try:
+                published[pipeline.publish(line.body)] = line
+            except PublishRefused as refused:
+                fates[line.number] = _dead(line, "not_deliverable", str(refused))
+        pipeline.drain()
+        unattributed = _account(pipeline, published, fates)
+        dead_lettered = [fates[line.number] for line in lines if fates[line.number]["outcome"] == "dead"]
         report: dict[str, Any] = {
-            "received": len(bodies),
-            "succeeded": stats.succeeded,
+            "received": len(lines),
+            "succeeded": sum(1 for fate in fates.values() if fate["outcome"] == "succeeded"),
+            "skipped_as_duplicate": sum(1 for fate in fates.values() if fate["outcome"] == "duplicate"),
             "dead_lettered": [
-                {"notification_id": letter.notification_id, "reason": letter.reason, "detail": letter.detail}
-                if letter.notification_id
-                else {
-                    "message_index": index_of[letter.message_id],
-                    "reason": letter.reason,
-                    "detail": letter.detail,
-                }
-                for letter in sorted(dead_letters, key=lambda letter: index_of[letter.message_id])
+                {key: value for key, value in fate.items() if key != "outcome"} for fate in dead_lettered
             ],
+            "blank_lines": sum(1 for line in lines if line.body is None and line.problem.startswith("blank")),
             "sp_api_calls": pipeline.emulator.sp_api_calls(),
             "throttled": sum(pipeline.emulator.throttled.values()),
         }
+        if unattributed:
+            report["unattributed_dead_letters"] = unattributed
         if dump_tables:
             report["tables"] = {
                 name: [plain_json(item) for item in pipeline.table_items(name)]
                 for name in pipeline.table_names()
             }
     return report
+
+
+def _dead(line: Line, reason: str, detail: str, notification_id: str | None = None) -> dict[str, Any]:
+    fate: dict[str, Any] = {"outcome": "dead", "line": line.number}
+    if notification_id:
+        fate["notification_id"] = notification_id
+    return {**fate, "reason": reason, "detail": detail}
+
+
+def _account(
+    pipeline: LocalPipeline, published: dict[str, Line], fates: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Gives every published line its one fate; returns dead letters that belong to no line."""
+    log = pipeline.log
+
+    def line_of(message_id: str) -> Line | None:
+        # A deferred or dead-lettered copy names its source message; a listing's SQS message
+        # delivers an EventBridge event, whose id is what publishing returned.
+        source = log.source_by_message.get(message_id, message_id)
+        line = published.get(source)
+        event_id = pipeline.eventbridge_event_ids.get(source)
+        return line if line is not None or event_id is None else published.get(event_id)
+
+    outcomes: dict[int, set[str]] = {}
+    for message_id, fate in log.fate_by_message.items():
+        line = line_of(message_id)
+        if line is not None:
+            outcomes.setdefault(line.number, set()).add(fate)
+    letters: dict[int, DeadLetter] = {}
+    unattributed: list[DeadLetter] = []
+    for letter in pipeline.dead_letters():
+        line = line_of(letter.message_id)
+        if line is None:
+            line = _line_continued_by(letter, log.notification_by_message, line_of)
+        if line is None:
+            unattributed.append(letter)
+        else:
+            letters.setdefault(line.number, letter)
+    for line in published.values():
+        found = letters.get(line.number)
+        seen = outcomes.get(line.number, set())
+        if found is not None:
+            fates[line.number] = _dead(line, found.reason, found.detail, found.notification_id)
+        elif "succeeded" in seen:
+            fates[line.number] = {"outcome": "succeeded", "line": line.number}
+        elif "duplicate" in seen:
+            fates[line.number] = {"outcome": "duplicate", "line": line.number}
+        else:
+            fates[line.number] = _dead(line, "not_processed", "no outcome was recorded for this line")
+    return [
+        {"notification_id": letter.notification_id, "reason": letter.reason, "detail": letter.detail}
+        for letter in unattributed
+    ]
+
+
+def _line_continued_by(
+    letter: DeadLetter,
+    notification_by_message: dict[str, str],
+    line_of: Callable[[str], Line | None],
+) -> Line | None:
+    """A continuation (a later part of a report) is a message of our own: its dead letter belongs
+    to the line whose notification it continues."""
+    if not letter.notification_id:
+        return None
+    for message_id, notification_id in notification_by_message.items():
+        if notification_id == letter.notification_id:
+            line = line_of(message_id)
+            if line is not None:
+                return line
+    return None
 
 
 def _provision(pipeline: LocalPipeline, notifications: list[AnyNotification]) -> None:

@@ -11,18 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.spapi_models import RESEARCH_DATA, load_json
+from tests.support.amazon_fixtures import example
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present"),
-]
+pytestmark = pytest.mark.e2e
 
 SCRIPT = Path(sys.executable).with_name("sellerstream")
-
-
-def amazon_order_change() -> dict[str, Any]:
-    return load_json("examples/notifications/ORDER_CHANGE.schema-example-1.json")
 
 
 def with_change(
@@ -36,9 +29,27 @@ def with_change(
     return changed
 
 
-def run_replay(tmp_path: Path, lines: list[str], *extra: str) -> dict[str, Any]:
+def eventbridge_event(detail: dict[str, Any]) -> dict[str, Any]:
+    """An event as the listings rule delivers it to SQS."""
+    return {
+        "version": "0",
+        "id": "2b1a8ab3-4b0f-4c61-a0a2-7e4e3b0e5d10",
+        "detail-type": "LISTINGS_ITEM_STATUS_CHANGE",
+        "source": "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.x",
+        "account": "123456789012",
+        "time": "2021-02-03T18:59:30Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def run_replay(tmp_path: Path, lines: list[str] | bytes, *extra: str) -> dict[str, Any]:
     capture = tmp_path / "capture.jsonl"
-    capture.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if isinstance(lines, bytes):
+        capture.write_bytes(lines)
+    else:
+        capture.write_text("\n".join(lines) + "\n", encoding="utf-8")
     completed = subprocess.run(
         [str(SCRIPT), "replay", str(capture), "--json", *extra],
         check=False,
@@ -48,35 +59,33 @@ def run_replay(tmp_path: Path, lines: list[str], *extra: str) -> dict[str, Any]:
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     report: dict[str, Any] = json.loads(completed.stdout)
+    accounted = report["succeeded"] + report["skipped_as_duplicate"] + len(report["dead_lettered"])
+    assert accounted == report["received"], report
     return report
 
 
 def test_given_amazons_example_with_duplicates_reorders_and_poison_when_replayed_then_right_tables(
     tmp_path: Path,
 ) -> None:
-    example = amazon_order_change()
-    newer = with_change(example, "n-shipped", "Shipped", "2022-11-30T10:00:00.000Z")
+    amazon = example("ORDER_CHANGE")
+    newer = with_change(amazon, "n-shipped", "Shipped", "2022-11-30T10:00:00.000Z")
     lines = [
         json.dumps(newer),  # the newer event arrives first
-        json.dumps(example),  # then Amazon's own example (older)
-        json.dumps(example),  # redelivered
-        json.dumps(json.dumps(example)),  # double-encoded
+        json.dumps(amazon),  # then Amazon's own example (older)
+        json.dumps(amazon),  # redelivered
+        json.dumps(json.dumps(amazon)),  # double-encoded
         "this line is not JSON",
-        json.dumps({**example, "NotificationType": "SOMETHING_ELSE"}),
+        json.dumps({**amazon, "NotificationType": "SOMETHING_ELSE"}),
     ]
 
     report = run_replay(tmp_path, lines, "--dump-tables")
 
-    assert report["received"] == 6
-    assert report["succeeded"] == 4
+    assert (report["received"], report["succeeded"], report["skipped_as_duplicate"]) == (6, 2, 2)
     assert report["dead_lettered"] == [
+        {"line": 5, "reason": "invalid_notification", "detail": report["dead_lettered"][0]["detail"]},
         {
-            "message_index": 4,
-            "reason": "invalid_notification",
-            "detail": report["dead_lettered"][0]["detail"],
-        },
-        {
-            "notification_id": example["NotificationMetadata"]["NotificationId"],
+            "line": 6,
+            "notification_id": amazon["NotificationMetadata"]["NotificationId"],
             "reason": "unknown_notification_type",
             "detail": report["dead_lettered"][1]["detail"],
         },
@@ -93,16 +102,16 @@ def test_given_amazons_example_with_duplicates_reorders_and_poison_when_replayed
 
 
 def test_given_no_tables_flag_when_replayed_then_no_tables_key(tmp_path: Path) -> None:
-    report = run_replay(tmp_path, [json.dumps(amazon_order_change())])
+    report = run_replay(tmp_path, [json.dumps(example("ORDER_CHANGE"))])
 
     assert "tables" not in report
     assert (report["received"], report["succeeded"], report["dead_lettered"]) == (1, 1, [])
 
 
 def test_given_amazons_listings_and_report_examples_when_replayed_then_rows_stored(tmp_path: Path) -> None:
-    listing = load_json("examples/notifications/LISTINGS_ITEM_STATUS_CHANGE.schema-example-1.json")
-    seller_report = load_json("examples/notifications/REPORT_PROCESSING_FINISHED.schema-example-1.json")
-    vendor_report = load_json("examples/notifications/REPORT_PROCESSING_FINISHED.schema-example-2.json")
+    listing = example("LISTINGS_ITEM_STATUS_CHANGE")
+    seller_report = example("REPORT_PROCESSING_FINISHED", 0)
+    vendor_report = example("REPORT_PROCESSING_FINISHED", 1)
     # Amazon's two report examples share a notification id; as captured traffic they are one notification.
     vendor_report["notificationMetadata"]["notificationId"] = "vendor-report-notification"
     vendor_report["notificationMetadata"]["subscriptionId"] = "vendor-subscription"
@@ -112,15 +121,9 @@ def test_given_amazons_listings_and_report_examples_when_replayed_then_rows_stor
     done["payload"]["reportProcessingFinishedNotification"].update(
         reportId="77770000", processingStatus="DONE"
     )
-    eventbridge = {
-        "version": "0",
-        "detail-type": "LISTINGS_ITEM_STATUS_CHANGE",
-        "source": "aws.partner/x",
-        "detail": listing,
-    }
     lines = [
-        json.dumps(eventbridge),
-        json.dumps(listing),
+        json.dumps(eventbridge_event(listing)),
+        json.dumps(listing),  # the same notification, raw: a duplicate
         json.dumps(seller_report),
         json.dumps(vendor_report),
         json.dumps(done),
@@ -128,7 +131,8 @@ def test_given_amazons_listings_and_report_examples_when_replayed_then_rows_stor
 
     report = run_replay(tmp_path, lines, "--dump-tables")
 
-    assert (report["received"], report["succeeded"], report["dead_lettered"]) == (5, 5, [])
+    assert (report["received"], report["succeeded"], report["skipped_as_duplicate"]) == (5, 4, 1)
+    assert report["dead_lettered"] == []
     assert report["sp_api_calls"] == {"getListingsItem": 1, "getReport": 1, "getReportDocument": 1}
     [stored_listing] = report["tables"]["sellerstream-listings"]
     assert stored_listing["status"] == ["BUYABLE", "DISCOVERABLE"] and stored_listing["sku"] == "NLS-SHOES-03"
@@ -136,3 +140,45 @@ def test_given_amazons_listings_and_report_examples_when_replayed_then_rows_stor
     assert records["54517018502"]["processing_status"] == "CANCELLED"
     assert records["99990000"]["pk"] == "SELLER#amzn1.vg.6213651"  # the vendor, through its subscription
     assert records["77770000"]["row_count"] == len(report["tables"]["sellerstream-report-rows"]) > 0
+
+
+def test_given_lines_of_every_kind_when_replayed_then_no_crash_and_every_line_accounted_for(
+    tmp_path: Path,
+) -> None:
+    order = example("ORDER_CHANGE")
+    # A raw U+2028 (and U+2029, U+0085) inside a string is part of the body, not a line break.
+    order["Payload"]["OrderChangeNotification"]["OrderChangeTrigger"]["ChangeReason"] = "a\u2028b\u2029c\x85d"
+    listing = example("LISTINGS_ITEM_STATUS_CHANGE")
+    empty_sku = copy.deepcopy(listing)
+    empty_sku["NotificationMetadata"]["NotificationId"] = "n-empty-sku"
+    empty_sku["Payload"]["Sku"] = ""
+    deep = "[" * 100_000 + "]" * 100_000
+    lines = [
+        json.dumps(empty_sku).encode(),  # 1: a dead-lettered raw listing with an empty SKU
+        b"",  # 2: blank
+        json.dumps(order, ensure_ascii=False).encode(),  # 3
+        b"   ",  # 4: blank
+        json.dumps(order, ensure_ascii=False).encode(),  # 5: the same notification again
+        deep.encode(),  # 6
+        json.dumps(order)[:-1].encode() + b', "Big": ' + b"9" * 5_000 + b"}",  # 7
+        b'{"text": "\xff\xfe not UTF-8"}',  # 8
+        b'{"NotificationType": "ORDER_CHANGE", "x": "\x00"}',  # 9: a character SQS refuses
+        json.dumps(eventbridge_event(listing)).encode() + b"\r",  # 10: CRLF line ending
+    ]
+
+    report = run_replay(tmp_path, b"\n".join(lines) + b"\n")
+
+    assert report["received"] == 10
+    assert (report["succeeded"], report["skipped_as_duplicate"], report["blank_lines"]) == (2, 1, 2)
+    reasons = {letter["line"]: letter["reason"] for letter in report["dead_lettered"]}
+    assert reasons == {
+        1: "invalid_notification",
+        2: "invalid_notification",
+        4: "invalid_notification",
+        6: "invalid_notification",
+        7: "invalid_notification",
+        8: "invalid_notification",
+        9: "not_deliverable",
+    }
+    [first] = [letter for letter in report["dead_lettered"] if letter["line"] == 1]
+    assert first["notification_id"] == "n-empty-sku" and "Sku" in first["detail"]

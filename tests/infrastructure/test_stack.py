@@ -203,6 +203,7 @@ def test_given_function_environments_then_names_only_never_credentials(synthesiz
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
         "MAX_RECEIVE_COUNT",
+        "DEAD_LETTER_QUEUE_URL",
     }
     own = {
         "orders": {"ORDERS_TABLE_NAME", "ORDERS_API_VERSION"},
@@ -218,6 +219,33 @@ def test_given_function_environments_then_names_only_never_credentials(synthesiz
         variables = function(synthesized, kind)["Environment"]["Variables"]
         assert set(variables) == common | names
     assert function(synthesized, "orders")["Environment"]["Variables"]["ORDERS_API_VERSION"] == "2026-01-01"
+
+
+def dead_letter_queue_id(synthesized: Synthesized, kind: str) -> str:
+    _, main, _ = queue(synthesized, kind)
+    return str(main["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
+
+
+@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+def test_given_each_consumer_then_it_knows_and_may_send_to_its_own_dlq_only(
+    synthesized: Synthesized, kind: str
+) -> None:
+    properties = function(synthesized, kind)
+    role_id = properties["Role"]["Fn::GetAtt"][0]
+    send_targets = [
+        resource
+        for p in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        for resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    own = dead_letter_queue_id(synthesized, kind)
+    others = [dead_letter_queue_id(synthesized, other) for other in HANDLERS if other != kind]
+
+    assert properties["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"] == {"Ref": own}
+    assert {"Fn::GetAtt": [own, "Arn"]} in send_targets
+    assert all({"Fn::GetAtt": [other, "Arn"]} not in send_targets for other in others)
 
 
 def test_given_template_then_no_credential_material_anywhere(synthesized: Synthesized) -> None:

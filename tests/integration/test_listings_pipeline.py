@@ -165,3 +165,63 @@ def test_given_no_marketplace_when_processed_then_dead_lettered(pipeline: LocalP
 
 
 _ = datetime, UTC
+
+
+def deleted_notification(seller_id: str, marketplace_id: str, notification_id: str, sku: str = SKU) -> str:
+    document = copy.deepcopy(NOTIFICATION)
+    document["NotificationMetadata"]["NotificationId"] = notification_id
+    document["Payload"].update(SellerId=seller_id, MarketplaceId=marketplace_id, Sku=sku, Status=["DELETED"])
+    return json.dumps(document)
+
+
+def test_given_ids_that_forge_a_key_when_deleted_then_both_dead_lettered_and_nothing_written(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.publish(deleted_notification("X#MARKETPLACE#ATVPDKIKX0DER", "A1F83G8C2ARO7P", "n-forged-seller"))
+    pipeline.publish(deleted_notification("X", "ATVPDKIKX0DER#MARKETPLACE#A1F83G8C2ARO7P", "n-forged-market"))
+
+    pipeline.drain()
+
+    letters = {letter.notification_id: letter for letter in pipeline.dead_letters()}
+    assert set(letters) == {"n-forged-seller", "n-forged-market"}
+    assert all(letter.reason == "invalid_notification" for letter in letters.values())
+    assert "SellerId" in letters["n-forged-seller"].detail
+    assert "MarketplaceId" in letters["n-forged-market"].detail
+    assert pipeline.table_items("listings") == []
+
+
+def test_given_deletion_for_a_seller_without_credentials_then_dead_lettered_and_nothing_written(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.publish(deleted_notification("AUNKNOWNSELLER1", MARKETPLACE, "n-deleted-unknown"))
+
+    pipeline.drain()
+
+    [letter] = pipeline.dead_letters()
+    assert (letter.notification_id, letter.reason, letter.seller_id) == (
+        "n-deleted-unknown",
+        "unknown_seller",
+        "AUNKNOWNSELLER1",
+    )
+    assert pipeline.table_items("listings") == []
+
+
+def test_given_skus_with_any_characters_when_stored_then_keys_unambiguous_and_sku_readable(
+    pipeline: LocalPipeline,
+) -> None:
+    skus = ["A#B", "A%23B", "SKU/../1", " spaced ", "\u202ebidi\u200b"]
+    for index, sku in enumerate(skus):
+        pipeline.emulator.set_listing(SELLER, sku, MARKETPLACE, last_updated="2025-02-03T18:58:00Z")
+        document = copy.deepcopy(NOTIFICATION)
+        document["NotificationMetadata"]["NotificationId"] = f"n-sku-{index}"
+        document["Payload"]["Sku"] = sku
+        pipeline.publish(json.dumps(document))
+
+    pipeline.drain()
+
+    items = pipeline.table_items("listings")
+    assert sorted(item["sku"] for item in items) == sorted(skus)
+    assert len({item["sk"] for item in items}) == len(skus)
+    assert {item["sk"] for item in items} >= {"SKU#A%23B", "SKU#A%2523B", "SKU#SKU%2F..%2F1"}
+    assert all("#" not in item["sk"].removeprefix("SKU#") for item in items)
+    assert pipeline.dead_letters() == []

@@ -76,7 +76,7 @@ def test_given_newer_state_stored_when_older_response_arrives_then_never_regress
     assert pipeline.log.outcomes["stale"] == 1
 
 
-def test_given_poison_messages_when_processed_then_dead_lettered_with_reasons(
+def test_given_poison_messages_when_processed_then_dead_lettered_at_once_with_reasons(
     pipeline: LocalPipeline,
 ) -> None:
     unknown_seller = order_change(
@@ -109,9 +109,33 @@ def test_given_poison_messages_when_processed_then_dead_lettered_with_reasons(
         "n-wrong-schema": "invalid_notification",
         "n-unknown-type": "unknown_notification_type",
     }
-    assert stats.succeeded == 0
-    assert all(count == 5 for count in stats.receives_by_message.values())
+    # One receive each: the copy with its reason is in the DLQ, then the original is done.
+    assert all(count == 1 for count in stats.receives_by_message.values())
+    assert (stats.succeeded, stats.failed_attempts) == (4, 0)
+    assert pipeline.log.outcomes["dead_lettered"] == 4
     assert headers(pipeline) == []
+    by_id = {letter.notification_id: letter for letter in pipeline.dead_letters()}
+    assert (by_id["n-unknown-seller"].seller_id, by_id["n-unknown-seller"].notification_type) == (
+        "ANOBODY",
+        "ORDER_CHANGE",
+    )
+    assert "Summary" in by_id["n-wrong-schema"].detail
+
+
+def test_given_dead_letter_queue_refuses_the_copy_when_poison_then_it_fails_and_is_redriven_later(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.sqs.delete_queue(QueueUrl=pipeline.resources.queues["orders"].dlq_url)
+    poller = pipeline.order_change_poller()
+    pipeline.publish("this is not json")
+
+    poller.poll_once()
+
+    # Not reported done: the message stays in its queue for SQS's own redrive.
+    assert (poller.stats.succeeded, poller.stats.failed_attempts) == (0, 1)
+    assert pipeline.log.outcomes["dead_lettered"] == 0
+    [failure] = pipeline.log.failures_by_message.values()
+    assert failure["reason"] == "invalid_notification"
 
 
 def test_given_throttled_past_the_retry_budget_when_processed_then_deferred_without_spending_receives(

@@ -210,3 +210,31 @@ def test_given_report_notification_redelivered_after_completion_then_not_ingeste
 
 
 _: Iterator[None] | None = None
+
+
+def test_given_report_amazon_does_not_know_when_processed_then_dead_lettered_on_the_first_receive(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.publish(report_notification("DONE", document_id="amzn1.spdoc.1.4.na.unknown"))
+
+    stats = pipeline.drain()
+
+    [letter] = pipeline.dead_letters()
+    assert (letter.notification_id, letter.reason) == ("n-report-1", "spapi_not_found")
+    assert "getReport" in letter.detail and "404" in letter.detail
+    assert list(stats.receives_by_message.values()) == [1]
+    assert pipeline.emulator.calls["getReport"] == 1
+
+
+def test_given_done_report_without_a_document_id_when_processed_then_dead_lettered_not_recorded(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.add_report(REPORT_ID, rows=3)
+
+    pipeline.publish(report_notification("DONE"))
+    pipeline.drain()
+
+    [letter] = pipeline.dead_letters()
+    assert (letter.notification_id, letter.reason) == ("n-report-1", "invalid_notification")
+    assert "reportDocumentId" in letter.detail
+    assert pipeline.table_items("reports") == []

@@ -1,9 +1,10 @@
 """One SQS batch through a notification use case: parse, deduplicate, apply, report failures.
 
 Delete-after-process: a record is reported as a batch item failure unless its effect is stored,
-so the event source mapping deletes only successes. Nothing is swallowed: a poison message fails
-like any other and reaches the DLQ after maxReceiveCount receives, with one clear log line per
-receive naming the notification (or message) id and the reason.
+or (a failure no retry can cure) a copy of it with its reason is safely in the dead-letter queue.
+Nothing is swallowed: every failure is logged once per receive, naming the notification (or
+message) id and the reason; transient ones return to the queue and reach the DLQ after
+maxReceiveCount receives.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sellerstream import aws
 from sellerstream.config import get_settings
-from sellerstream.errors import PoisonMessageError, SellerCredentialsError, UnknownNotificationTypeError
+from sellerstream.errors import PoisonMessageError, UnknownNotificationTypeError
+from sellerstream.logic.dead_letter import permanent_failure, send_to_dead_letter_queue, short_detail
 from sellerstream.logic.deferral import can_defer, defer, deferrals_of
-from sellerstream.notifications import AnyNotification, Delivery, parse_delivery
+from sellerstream.logic.message_attributes import attribute_value, source_message_id
+from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, AnyNotification, Delivery, parse_delivery
 from sellerstream.observability import MetricUnit, logger, metrics
-from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiThrottled
+from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
 
 RemainingTime = Callable[[], float]
 
@@ -69,23 +72,15 @@ def handle_record(
 ) -> dict[str, Any]:
     notification: AnyNotification | None = None
     try:
-        delivery = parse_delivery(record.body)
+        delivery = parse_delivery(
+            record.body, continuation_part=attribute_value(record, CONTINUATION_PART_ATTRIBUTE)
+        )
         notification = delivery.notification
         if notification.notification_type not in use_case.accepts:
             raise UnknownNotificationTypeError(
-                f"{notification.notification_type} arrived on the queue for {', '.join(sorted(use_case.accepts))}",
-                notification_id=notification.notification_id,
+                f"{notification.notification_type} arrived on the queue for {', '.join(sorted(use_case.accepts))}"
             )
         result, first_time = _apply_once(delivery, use_case, remaining_time)
-    except LwaAuthError as error:
-        poison = SellerCredentialsError(str(error), notification_id=_id_of(notification))
-        _report_poison(record, poison)
-        raise poison from None
-    except PoisonMessageError as error:
-        if error.notification_id is None and notification is not None:
-            error.notification_id = notification.notification_id
-        _report_poison(record, error)
-        raise
     except (RateBudgetExhausted, SpApiThrottled) as error:
         if not can_defer(record):
             _report_retry(record, notification, type(error).__name__, f"{error} (deferred too often)")
@@ -97,6 +92,7 @@ def handle_record(
             extra={
                 "notification_id": _id_of(notification),
                 "message_id": record.message_id,
+                "source_message_id": source_message_id(record),
                 "reason": type(error).__name__,
                 "delay_seconds": delay,
                 "deferrals": deferrals_of(record) + 1,
@@ -108,8 +104,11 @@ def handle_record(
         _report_retry(record, notification, "in_progress_elsewhere", "the same notification is being applied")
         raise
     except Exception as error:
-        _report_retry(record, notification, type(error).__name__, str(error))
-        raise
+        failure = permanent_failure(error)
+        if failure is None:
+            _report_retry(record, notification, type(error).__name__, str(error))
+            raise
+        return _dead_letter(record, notification, failure)
     if first_time:
         metrics.add_metric(name="NotificationsProcessed", unit=MetricUnit.Count, value=1)
         lag_ms = (datetime.now(UTC) - notification.event_time).total_seconds() * 1000
@@ -121,6 +120,9 @@ def handle_record(
         extra={
             "notification_id": notification.notification_id,
             "notification_type": notification.notification_type,
+            "seller_id": notification.seller_id,
+            "message_id": record.message_id,
+            "source_message_id": source_message_id(record),
             "result": result,
         },
     )
@@ -170,33 +172,62 @@ def reset_runtime_caches() -> None:
     idempotency_config.cache_clear()
 
 
-def _report_poison(record: SQSRecord, error: PoisonMessageError) -> None:
+def _dead_letter(
+    record: SQSRecord, notification: AnyNotification | None, failure: PoisonMessageError
+) -> dict[str, Any]:
+    """Sends the record to its DLQ at once (then it is done), or fails it when that is not possible."""
+    if notification is not None:
+        failure.notification_id = failure.notification_id or notification.notification_id
+        failure.notification_type = failure.notification_type or notification.notification_type
+        failure.seller_id = failure.seller_id or notification.seller_id
     receive_count = _receive_count(record)
-    final = receive_count >= get_settings().max_receive_count
     metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+    context = {
+        "notification_id": failure.notification_id,
+        "notification_type": failure.notification_type,
+        "seller_id": failure.seller_id,
+        "message_id": record.message_id,
+        "source_message_id": source_message_id(record),
+        "reason": failure.reason,
+        "detail": short_detail(failure.detail),
+        "receive_count": receive_count,
+    }
+    dead_letter_queue_url = get_settings().dead_letter_queue_url
+    copy_error = "DEAD_LETTER_QUEUE_URL is not set"
+    if dead_letter_queue_url:
+        try:
+            copy_id = send_to_dead_letter_queue(record, failure, dead_letter_queue_url, receive_count)
+        except Exception as error:  # the record then fails and SQS redrives it later
+            copy_error = f"{type(error).__name__}: {short_detail(str(error))}"
+        else:
+            logger.error(
+                "poison message: dead-lettered", extra={**context, "dead_letter_message_id": copy_id}
+            )
+            return {"outcome": "dead_lettered", "reason": failure.reason}
     logger.error(
-        "poison message: dead-lettered after this receive" if final else "poison message: will fail again",
-        extra={
-            "notification_id": error.notification_id,
-            "message_id": record.message_id,
-            "reason": error.reason,
-            "detail": error.detail,
-            "receive_count": receive_count,
-        },
+        "poison message: not copied to the DLQ, returned to the queue",
+        extra={**context, "copy_error": copy_error},
     )
+    raise failure from None
 
 
 def _report_retry(record: SQSRecord, notification: AnyNotification | None, reason: str, detail: str) -> None:
+    receive_count = _receive_count(record)
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
     logger.warning(
-        "notification failed: returned to the queue",
+        "notification failed: the queue dead-letters it after this receive"
+        if receive_count >= get_settings().max_receive_count
+        else "notification failed: returned to the queue",
         extra={
             "notification_id": _id_of(notification),
+            "notification_type": notification.notification_type if notification else None,
+            "seller_id": notification.seller_id if notification else None,
             "message_id": record.message_id,
+            "source_message_id": source_message_id(record),
             "reason": reason,
-            "detail": detail,
-            "receive_count": _receive_count(record),
+            "detail": short_detail(detail),
+            "receive_count": receive_count,
         },
     )
 

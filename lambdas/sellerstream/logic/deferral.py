@@ -17,6 +17,7 @@ from functools import cache
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sellerstream import aws
+from sellerstream.logic.message_attributes import carried_attributes
 
 DEFERRALS_ATTRIBUTE = "sellerstream-throttle-deferrals"
 MAX_DEFERRALS = 10
@@ -44,7 +45,10 @@ def defer(record: SQSRecord, *, base_seconds: int) -> int:
         QueueUrl=queue_url(record.event_source_arn),
         MessageBody=record.body,
         DelaySeconds=delay,
-        MessageAttributes={DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(deferrals)}},
+        MessageAttributes={
+            **carried_attributes(record),
+            DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(deferrals)},
+        },
     )
     return delay
 

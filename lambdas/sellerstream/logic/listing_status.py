@@ -24,7 +24,7 @@ from sellerstream.notifications.listings_item_status_change import (
 )
 from sellerstream.spapi.errors import SpApiNotFound
 from sellerstream.spapi.listings import ListingsApi
-from sellerstream.store.dynamo import sortable_timestamp
+from sellerstream.store.dynamo import key_part, sortable_timestamp
 from sellerstream.store.listings import ListingRecord, ListingStore
 
 DELETED = "DELETED"
@@ -58,14 +58,15 @@ class ListingStatusUseCase:
             "status": list(payload.status),
             "asin": payload.asin,
         }
-        result = {"sku": payload.sku, "marketplace_id": payload.marketplace_id}
-        if DELETED in payload.status:
-            return {**result, **self._mark_deleted(notification, payload.marketplace_id, provenance)}
+        result = {"sku_key": key_part(payload.sku), "marketplace_id": payload.marketplace_id}
+        # Before anything is written for this seller, even a deletion: an unknown seller is poison.
         seller = self._credentials.for_notification(
             seller_id=payload.seller_id,
             subscription_id=notification.subscription_id,
             marketplace_id=payload.marketplace_id,
         )
+        if DELETED in payload.status:
+            return {**result, **self._mark_deleted(notification, payload.marketplace_id, provenance)}
         listings = ListingsApi(self._spapi.client_for(seller, remaining_time))
         try:
             item = listings.get_listings_item(payload.seller_id, payload.sku, payload.marketplace_id)

@@ -21,7 +21,7 @@ from sellerstream.credentials import CredentialsResolver, SellerCredentials
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.report_ingest import ingest, iter_rows, open_document
 from sellerstream.logic.spapi_access import SpApiAccess
-from sellerstream.notifications import continuation_body
+from sellerstream.notifications import continuation_message
 from sellerstream.notifications.report_processing_finished import (
     REPORT_PROCESSING_FINISHED,
     ReportProcessingFinishedNotification,
@@ -135,9 +135,12 @@ class ReportFinishedUseCase:
             return {"report_id": report.report_id, "outcome": "written", "rows": progress.rows_written}
         record["ingestion_status"] = "IN_PROGRESS"
         self._reports.save(seller.seller_key, report.report_id, record)
+        # The part travels in a message attribute: the body stays Amazon's notification alone.
+        body, attributes = continuation_message(notification, parts)
         aws.client("sqs").send_message(
             QueueUrl=required(self._settings.reports_queue_url, "REPORTS_QUEUE_URL"),
-            MessageBody=continuation_body(notification, parts),
+            MessageBody=body,
+            MessageAttributes=attributes,
         )
         return {"report_id": report.report_id, "outcome": "continued", "rows_written": progress.rows_written}
 

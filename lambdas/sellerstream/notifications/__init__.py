@@ -1,9 +1,10 @@
 """Typed models of Amazon's SP-API notifications and the SQS body parser."""
 
 from sellerstream.notifications.envelope import (
+    CONTINUATION_PART_ATTRIBUTE,
     AnyNotification,
     Delivery,
-    continuation_body,
+    continuation_message,
     decode_body,
     parse_delivery,
     parse_notification,
@@ -13,12 +14,13 @@ from sellerstream.notifications.order_change import OrderChangeNotification
 from sellerstream.notifications.report_processing_finished import ReportProcessingFinishedNotification
 
 __all__ = [
+    "CONTINUATION_PART_ATTRIBUTE",
     "AnyNotification",
     "Delivery",
     "ListingsItemStatusChangeNotification",
     "OrderChangeNotification",
     "ReportProcessingFinishedNotification",
-    "continuation_body",
+    "continuation_message",
     "decode_body",
     "parse_delivery",
     "parse_notification",

@@ -1,42 +1,113 @@
-"""Envelope pieces shared by the notification types, in Amazon's two casings.
+"""Envelope pieces shared by the notification types, in Amazon's two casings, and strict field types.
 
 ORDER_CHANGE and LISTINGS_* use PascalCase (version "1.0"); REPORT_PROCESSING_FINISHED uses
-camelCase (version "2020-09-04"). Both expose the same snake_case attributes.
+camelCase (version "2020-09-04"). Both expose the same snake_case attributes, but only Amazon's
+field names are read: the Python names are not aliases a body could use instead.
+
+Validation is strict where Amazon's type is known: a string is a string (no number coerced into
+one), an integer a JSON integer (no "10" or "1_0"), a boolean a JSON boolean (no "yes"), a
+timestamp RFC 3339 with an offset, and every id must have its shape (``sellerstream.identifiers``).
+Lists stop at their first bad element, so a hostile body is refused without formatting thousands
+of errors.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from sellerstream import identifiers
 
 
 class AmazonModel(BaseModel):
-    """Amazon adds fields without notice: unknown ones are tolerated, known ones validated."""
+    """Amazon adds fields without notice: unknown ones are tolerated (and never read), known ones
+    validated strictly, by Amazon's names only."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, populate_by_name=False)
+
+
+def _shaped(pattern: str) -> StringConstraints:
+    # Anchored here for pydantic's (Rust) regex engine, where "$" is the end of the text.
+    return StringConstraints(pattern=rf"^(?:{pattern})$", max_length=256)
+
+
+SellerId = Annotated[str, _shaped(identifiers.SELLER_ID)]
+AccountId = Annotated[str, _shaped(identifiers.ACCOUNT_ID)]
+MarketplaceId = Annotated[str, _shaped(identifiers.MARKETPLACE_ID)]
+OrderId = Annotated[str, _shaped(identifiers.ORDER_ID)]
+ReportId = Annotated[str, _shaped(identifiers.REPORT_ID)]
+ReportDocumentId = Annotated[str, _shaped(identifiers.REPORT_DOCUMENT_ID)]
+NotificationId = Annotated[str, _shaped(identifiers.NOTIFICATION_ID)]
+SubscriptionId = Annotated[str, _shaped(identifiers.SUBSCRIPTION_ID)]
+OpaqueId = Annotated[str, _shaped(identifiers.OPAQUE_ID)]
+Asin = Annotated[str, _shaped(identifiers.ASIN)]
+Word = Annotated[str, _shaped(identifiers.WORD)]
+
+
+def _storable_sku(value: str) -> str:
+    problem = identifiers.sku_problem(value)
+    if problem:
+        raise ValueError(f"SKU {problem}")
+    return value
+
+
+Sku = Annotated[str, AfterValidator(_storable_sku)]
+
+# RFC 3339 date-time: a full date, a full time with optional fraction, and a mandatory offset
+# ("Z" or ±hh:mm). Amazon sends e.g. "2020-01-11T00:09:53.109Z". Naive times, dates alone, epoch
+# numbers and other ISO 8601 forms are refused. ([0-9], not \d: \d admits other scripts' digits.)
+_RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+# Years outside this range are corrupt (and near year 1 or 9999, converting to UTC overflows).
+EARLIEST_YEAR = 1995
+LATEST_YEAR = 2199
+
+
+def _rfc3339(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string")
+    match = _RFC3339.fullmatch(value) if len(value) <= 40 else None
+    if match is None:
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2020-01-11T00:09:53.109Z")
+    date, time, fraction, offset = match.groups()
+    # Python keeps microseconds: further digits (RFC 3339 allows any number) are truncated.
+    text = f"{date}T{time}.{(fraction or '0')[:6]}{'+00:00' if offset in ('Z', 'z') else offset}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a valid date and time") from None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment.astimezone(UTC)
+
+
+# Before: the parsed value then passes the (strict) datetime check as a datetime instance.
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 class PascalMetadata(AmazonModel):
-    application_id: str = Field(alias="ApplicationId")
-    subscription_id: str = Field(alias="SubscriptionId")
-    publish_time: datetime = Field(alias="PublishTime")
-    notification_id: str = Field(alias="NotificationId", min_length=1)
+    application_id: OpaqueId = Field(alias="ApplicationId")
+    subscription_id: SubscriptionId = Field(alias="SubscriptionId")
+    publish_time: Timestamp = Field(alias="PublishTime")
+    notification_id: NotificationId = Field(alias="NotificationId")
 
 
 class CamelMetadata(AmazonModel):
-    application_id: str = Field(alias="applicationId")
-    subscription_id: str = Field(alias="subscriptionId")
-    publish_time: datetime = Field(alias="publishTime")
-    notification_id: str = Field(alias="notificationId", min_length=1)
+    application_id: OpaqueId = Field(alias="applicationId")
+    subscription_id: SubscriptionId = Field(alias="subscriptionId")
+    publish_time: Timestamp = Field(alias="publishTime")
+    notification_id: NotificationId = Field(alias="notificationId")
 
 
 class PascalEnvelope(AmazonModel):
     notification_version: str = Field(alias="NotificationVersion")
     notification_type: str = Field(alias="NotificationType")
     payload_version: str = Field(alias="PayloadVersion")
-    event_time: datetime = Field(alias="EventTime")
+    event_time: Timestamp = Field(alias="EventTime")
     metadata: PascalMetadata = Field(alias="NotificationMetadata")
 
     @property
@@ -56,7 +127,7 @@ class CamelEnvelope(AmazonModel):
     notification_version: str = Field(alias="notificationVersion")
     notification_type: str = Field(alias="notificationType")
     payload_version: str = Field(alias="payloadVersion")
-    event_time: datetime = Field(alias="eventTime")
+    event_time: Timestamp = Field(alias="eventTime")
     metadata: CamelMetadata = Field(alias="notificationMetadata")
 
     @property

@@ -2,8 +2,14 @@
 
 An SQS body is one of: the raw notification JSON (SQS destination); a JSON string holding that
 JSON (some senders double-encode); or a whole EventBridge event with the notification in
-``detail`` (EventBridge destination -> rule -> SQS). All three are accepted. Validation errors
-name the failing fields but never echo their values: bodies carry buyer data.
+``detail`` (EventBridge destination -> rule -> SQS). All three are accepted, and nothing else: an
+object is read as an EventBridge event only when it has an EventBridge event's shape and nothing
+more, so keys added to Amazon's body never change what it means. Our own continuation messages
+say so in an SQS message attribute, where a body cannot reach.
+
+Every failure is a typed ``PoisonMessageError``, including the ``RecursionError`` and
+``ValueError`` that hostile JSON (deep nesting, huge integer literals) raises in the decoder.
+Validation errors name the failing fields but never echo their values: bodies carry buyer data.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sellerstream import identifiers
 from sellerstream.errors import InvalidNotificationError, UnknownNotificationTypeError
 from sellerstream.notifications.listings_item_status_change import (
     LISTINGS_ITEM_STATUS_CHANGE,
@@ -37,45 +44,95 @@ MODELS_BY_TYPE: dict[str, type[BaseModel]] = {
     REPORT_PROCESSING_FINISHED: ReportProcessingFinishedNotification,
 }
 
-# Guards against a body that is a JSON string of a JSON string of ... (never legitimate past 2).
-_MAX_DECODE_DEPTH = 3
+# An EventBridge event's top-level keys (AWS's event structure reference). "account" is optional
+# because moto's events (local mode) lack it.
+EVENTBRIDGE_REQUIRED_KEYS = frozenset(
+    {"version", "id", "detail-type", "source", "time", "region", "resources", "detail"}
+)
+EVENTBRIDGE_KEYS = EVENTBRIDGE_REQUIRED_KEYS | {"account"}
+
+# A long job (a large report) continues in a later invocation through a copy of the notification
+# carrying this SQS message attribute (a Number: the part, 1, 2, ...).
+CONTINUATION_PART_ATTRIBUTE = "sellerstream-continuation-part"
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    # JSON has no NaN or Infinity; Python's decoder accepts them unless told otherwise.
+    raise _NotANumber(name)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise InvalidNotificationError(
+            f"body is not JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    except _NotANumber:
+        raise InvalidNotificationError("body is not JSON (NaN or Infinity literal)") from None
+    except RecursionError:
+        raise InvalidNotificationError("body is not acceptable JSON (nested too deeply)") from None
+    except ValueError:
+        # The decoder refuses integer literals past sys.get_int_max_str_digits() (4,300 digits).
+        raise InvalidNotificationError("body is not acceptable JSON (a number too large)") from None
+
+
+def is_eventbridge_event(document: dict[str, Any]) -> bool:
+    keys = set(document)
+    return keys.issuperset(EVENTBRIDGE_REQUIRED_KEYS) and keys.issubset(EVENTBRIDGE_KEYS)
 
 
 def decode_body(body: str) -> dict[str, Any]:
     """The notification object inside an SQS body, unwrapped from string-encoding and EventBridge."""
-    document: Any = body
-    for _ in range(_MAX_DECODE_DEPTH):
-        if not isinstance(document, str):
-            break
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError as error:
-            raise InvalidNotificationError(
-                f"body is not JSON ({error.msg} at line {error.lineno} column {error.colno})"
-            ) from None
-    if isinstance(document, dict) and _is_eventbridge_event(document):
+    document = _loads(body)
+    if isinstance(document, str):  # double-encoded: a JSON string holding the notification
+        document = _loads(document)
+    if isinstance(document, dict) and is_eventbridge_event(document):
         detail = document["detail"]
-        document = decode_body(detail) if isinstance(detail, str) else detail
+        document = _loads(detail) if isinstance(detail, str) else detail
     if not isinstance(document, dict):
         raise InvalidNotificationError(f"body is JSON but not an object (got {type(document).__name__})")
     return document
 
 
 def notification_id_of(document: dict[str, Any]) -> str | None:
-    """Best-effort notification id of a document that may not validate, for error reports."""
+    """Best-effort notification id of a document that may not validate, for error reports.
+
+    Only an id of the right shape is returned: anything else could put 10 KB or control
+    characters into a log line."""
     for metadata_key, id_key in (
         ("NotificationMetadata", "NotificationId"),
         ("notificationMetadata", "notificationId"),
     ):
         metadata = document.get(metadata_key)
-        if isinstance(metadata, dict) and isinstance(metadata.get(id_key), str):
+        if isinstance(metadata, dict) and identifiers.is_notification_id(metadata.get(id_key)):
             return str(metadata[id_key])
     return None
 
 
-# A long job (a large report) continues in a later invocation through a message of our own that
-# carries the original notification and the part number.
-CONTINUATION_KEY = "sellerstreamContinuation"
+def notification_type_of(document: dict[str, Any]) -> str | None:
+    value = document.get("NotificationType", document.get("notificationType"))
+    return value if identifiers.is_word(value) else None
+
+
+def seller_id_of(document: dict[str, Any]) -> str | None:
+    """Best-effort seller id of a document that may not validate (of the right shape only)."""
+    payload = document.get("Payload", document.get("payload"))
+    if not isinstance(payload, dict):
+        return None
+    candidates = [payload.get("SellerId")]
+    for nested_key, seller_key in (
+        ("OrderChangeNotification", "SellerId"),
+        ("reportProcessingFinishedNotification", "sellerId"),
+    ):
+        nested = payload.get(nested_key)
+        if isinstance(nested, dict):
+            candidates.append(nested.get(seller_key))
+    return next((str(value) for value in candidates if identifiers.is_seller_id(value)), None)
 
 
 @dataclass(frozen=True)
@@ -92,27 +149,24 @@ class Delivery:
         return key if self.part == 0 else f"{key}#part-{self.part}"
 
 
-def parse_delivery(body: str) -> Delivery:
-    document = decode_body(body)
-    continuation = document.get(CONTINUATION_KEY)
-    if isinstance(continuation, dict):
-        part = continuation.get("part")
-        inner = continuation.get("notification")
-        if not isinstance(part, int) or part < 1 or not isinstance(inner, dict):
-            raise InvalidNotificationError("malformed continuation message")
-        return Delivery(parse_document(inner), part)
-    return Delivery(parse_document(document))
+def parse_delivery(body: str, *, continuation_part: str | None = None) -> Delivery:
+    """A message's notification and part; ``continuation_part`` is the continuation attribute's
+    value when the message carries one (our own messages only)."""
+    part = 0
+    if continuation_part is not None:
+        if not continuation_part.isascii() or not continuation_part.isdigit() or len(continuation_part) > 6:
+            raise InvalidNotificationError("malformed continuation attribute")
+        part = int(continuation_part)
+        if part < 1:
+            raise InvalidNotificationError("malformed continuation attribute")
+    return Delivery(parse_notification(body), part)
 
 
-def continuation_body(notification: AnyNotification, part: int) -> str:
-    return json.dumps(
-        {
-            CONTINUATION_KEY: {
-                "part": part,
-                "notification": notification.model_dump(mode="json", by_alias=True),
-            }
-        }
-    )
+def continuation_message(notification: AnyNotification, part: int) -> tuple[str, dict[str, Any]]:
+    """The body and message attributes of the message that continues ``notification`` as ``part``."""
+    body = json.dumps(notification.model_dump(mode="json", by_alias=True))
+    attributes = {CONTINUATION_PART_ATTRIBUTE: {"DataType": "Number", "StringValue": str(part)}}
+    return body, attributes
 
 
 def parse_notification(body: str) -> AnyNotification:
@@ -122,35 +176,35 @@ def parse_notification(body: str) -> AnyNotification:
 
 def parse_document(document: dict[str, Any]) -> AnyNotification:
     notification_id = notification_id_of(document)
+    context = {
+        "notification_id": notification_id,
+        "notification_type": notification_type_of(document),
+        "seller_id": seller_id_of(document),
+    }
     notification_type = document.get("NotificationType", document.get("notificationType"))
     if not isinstance(notification_type, str):
-        raise InvalidNotificationError(
-            "no NotificationType/notificationType", notification_id=notification_id
-        )
+        raise InvalidNotificationError("no NotificationType/notificationType", **context)
     model = MODELS_BY_TYPE.get(notification_type)
     if model is None:
-        raise UnknownNotificationTypeError(
-            f"notification type {notification_type!r} is not handled", notification_id=notification_id
-        )
+        shown = repr(notification_type) if identifiers.is_word(notification_type) else "(not a type name)"
+        raise UnknownNotificationTypeError(f"notification type {shown} is not handled", **context)
     try:
         parsed: AnyNotification = model.model_validate(document)  # type: ignore[assignment]
     except ValidationError as error:
         raise InvalidNotificationError(
-            f"{notification_type} does not match its schema: {describe_validation_error(error)}",
-            notification_id=notification_id,
+            f"{notification_type} does not match its schema: {describe_validation_error(error)}", **context
         ) from None
+    except RecursionError:
+        raise InvalidNotificationError(f"{notification_type} is nested too deeply", **context) from None
     return parsed
 
 
 def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
     """Field paths and messages only; input values are left out because they may be buyer data."""
+    count = error.error_count()
     problems = [
         f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
-        for item in error.errors(include_input=False, include_url=False)
+        for item in error.errors(include_input=False, include_url=False, include_context=False)[:limit]
     ]
-    extra = f" (+{len(problems) - limit} more)" if len(problems) > limit else ""
-    return "; ".join(problems[:limit]) + extra
-
-
-def _is_eventbridge_event(document: dict[str, Any]) -> bool:
-    return "detail" in document and ("detail-type" in document or "source" in document)
+    extra = f" (+{count - limit} more)" if count > limit else ""
+    return "; ".join(problems) + extra

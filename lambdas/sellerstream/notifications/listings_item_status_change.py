@@ -7,24 +7,33 @@ meaningful (neither buyable nor discoverable), so it is required but may be empt
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from sellerstream.notifications.common import AmazonModel, PascalEnvelope
+from sellerstream.notifications.common import (
+    AmazonModel,
+    Asin,
+    MarketplaceId,
+    PascalEnvelope,
+    SellerId,
+    Sku,
+    Timestamp,
+    Word,
+)
 
 LISTINGS_ITEM_STATUS_CHANGE = "LISTINGS_ITEM_STATUS_CHANGE"
 LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING = "LISTINGS_ITEM_STATUS_CHANGED"
 
 
 class ListingsItemStatusPayload(AmazonModel):
-    seller_id: str = Field(alias="SellerId", min_length=1)
-    sku: str = Field(alias="Sku", min_length=1)
-    status: list[str] = Field(alias="Status")
-    marketplace_id: str | None = Field(None, alias="MarketplaceId")
-    asin: str | None = Field(None, alias="Asin")
-    created_date: datetime | None = Field(None, alias="CreatedDate")
+    seller_id: SellerId = Field(alias="SellerId")
+    # Any characters (Amazon's rule): encoded where it becomes a key.
+    sku: Sku = Field(alias="Sku")
+    status: list[Word] = Field(alias="Status", fail_fast=True)
+    marketplace_id: MarketplaceId | None = Field(None, alias="MarketplaceId")
+    asin: Asin | None = Field(None, alias="Asin")
+    created_date: Timestamp | None = Field(None, alias="CreatedDate")
 
 
 class ListingsItemStatusChangeNotification(PascalEnvelope):

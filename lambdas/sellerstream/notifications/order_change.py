@@ -1,25 +1,34 @@
 """ORDER_CHANGE (PascalCase envelope, NotificationVersion 1.0).
 
 Enumerations (OrderStatus, OrderChangeType, ...) are kept as plain strings: Amazon extends them
-without notice, and an unfamiliar value must not send a valid order event to the DLQ.
+without notice, and an unfamiliar value must not send a valid order event to the DLQ. Ids, counts,
+flags and timestamps have Amazon's types and shapes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from sellerstream.notifications.common import AmazonModel, PascalEnvelope
+from sellerstream.notifications.common import (
+    AmazonModel,
+    MarketplaceId,
+    OpaqueId,
+    OrderId,
+    PascalEnvelope,
+    SellerId,
+    Sku,
+    Timestamp,
+)
 
 ORDER_CHANGE = "ORDER_CHANGE"
 
 
 class OrderChangeItem(AmazonModel):
-    order_item_id: str = Field(alias="OrderItemId")
-    seller_sku: str = Field(alias="SellerSKU")
-    supply_source_id: str | None = Field(alias="SupplySourceId")
+    order_item_id: OpaqueId = Field(alias="OrderItemId")
+    seller_sku: Sku = Field(alias="SellerSKU")
+    supply_source_id: OpaqueId | None = Field(alias="SupplySourceId")
     quantity: int = Field(alias="Quantity")
     order_item_status: str | None = Field(None, alias="OrderItemStatus")
     quantity_shipped: int | None = Field(None, alias="QuantityShipped")
@@ -27,26 +36,26 @@ class OrderChangeItem(AmazonModel):
 
 
 class OrderChangeSummary(AmazonModel):
-    marketplace_id: str = Field(alias="MarketplaceId")
+    marketplace_id: MarketplaceId = Field(alias="MarketplaceId")
     order_status: str = Field(alias="OrderStatus")
-    purchase_date: datetime | None = Field(alias="PurchaseDate")
+    purchase_date: Timestamp | None = Field(alias="PurchaseDate")
     # Buyer data: validated for shape, never logged.
     destination_postal_code: str | None = Field(alias="DestinationPostalCode", repr=False)
     fulfillment_type: str = Field(alias="FulfillmentType")
     order_type: str = Field(alias="OrderType")
-    order_items: list[OrderChangeItem] = Field(alias="OrderItems")
+    order_items: list[OrderChangeItem] = Field(alias="OrderItems", fail_fast=True)
 
 
 class OrderChangeTrigger(AmazonModel):
     # Amazon documents this as nullable: it cannot order events on its own.
-    time_of_order_change: datetime | None = Field(alias="TimeOfOrderChange")
+    time_of_order_change: Timestamp | None = Field(alias="TimeOfOrderChange")
     change_reason: str = Field(alias="ChangeReason")
 
 
 class OrderChangeDetails(AmazonModel):
     notification_level: str = Field(alias="NotificationLevel")
-    seller_id: str = Field(alias="SellerId", min_length=1)
-    amazon_order_id: str = Field(alias="AmazonOrderId", min_length=1)
+    seller_id: SellerId = Field(alias="SellerId")
+    amazon_order_id: OrderId = Field(alias="AmazonOrderId")
     order_change_type: str = Field(alias="OrderChangeType")
     trigger: OrderChangeTrigger = Field(alias="OrderChangeTrigger")
     summary: OrderChangeSummary = Field(alias="Summary")

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -22,6 +23,16 @@ def to_attribute_map(item: dict[str, Any]) -> dict[str, Any]:
 
 def from_attribute_map(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def key_part(value: str) -> str:
+    """A value that may hold any character (a SKU) as an unambiguous key part.
+
+    Percent-encoding (UTF-8) of everything but letters, digits and ``_.-~``: ``#`` and ``%`` are
+    encoded too, so no two values share an encoding and none can forge a key separator. Common
+    SKUs ("NLS-SHOES-03") are unchanged.
+    """
+    return quote(value, safe="")
 
 
 def sortable_timestamp(moment: datetime) -> str:

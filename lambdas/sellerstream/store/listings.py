@@ -1,6 +1,8 @@
 """The listings table: a seller's SKUs per marketplace are one query.
 
-Keys: ``pk = SELLER#<seller>#MARKETPLACE#<marketplace>``, ``sk = SKU#<sku>``. Writes are
+Keys: ``pk = SELLER#<seller>#MARKETPLACE#<marketplace>``, ``sk = SKU#<percent-encoded sku>`` (ids
+have Amazon's shapes, which hold no ``#``; a SKU may hold any character, so it is encoded and kept
+readable in the ``sku`` attribute). Writes are
 conditional on the listing's own last-update time (Amazon's ``lastUpdatedDate``, or the event time
 when Amazon has no listing any more); a deleted listing keeps its history and is flagged.
 """
@@ -17,6 +19,7 @@ from sellerstream import aws
 from sellerstream.store.dynamo import (
     NEWER_ONLY,
     is_condition_failure,
+    key_part,
     newer_only_put,
     sortable_timestamp,
     to_attribute_map,
@@ -34,7 +37,7 @@ class ListingRecord:
 
 
 def listing_key(seller_id: str, marketplace_id: str, sku: str) -> dict[str, str]:
-    return {"pk": f"SELLER#{seller_id}#MARKETPLACE#{marketplace_id}", "sk": f"SKU#{sku}"}
+    return {"pk": f"SELLER#{seller_id}#MARKETPLACE#{marketplace_id}", "sk": f"SKU#{key_part(sku)}"}
 
 
 class ListingStore:

@@ -193,22 +193,22 @@ def test_given_vendor_report_notification_when_parsed_then_no_seller_id() -> Non
 
 
 def test_given_continuation_when_parsed_then_same_notification_and_part_keyed_apart() -> None:
-    from sellerstream.notifications import continuation_body, parse_delivery
+    from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, continuation_message, parse_delivery
 
     original = parse_delivery(json.dumps(ORDER_CHANGE))
-    continued = parse_delivery(continuation_body(original.notification, 2))
+    body, attributes = continuation_message(original.notification, 2)
+    continued = parse_delivery(body, continuation_part=attributes[CONTINUATION_PART_ATTRIBUTE]["StringValue"])
 
     assert continued.notification == original.notification
     assert (original.part, continued.part) == (0, 2)
     assert original.idempotency_key == "ORDER_CHANGE#n-1"
     assert continued.idempotency_key == "ORDER_CHANGE#n-1#part-2"
+    assert json.loads(body).keys() == ORDER_CHANGE.keys()  # the body is Amazon's shape alone
 
 
-@pytest.mark.parametrize(
-    "continuation", [{"part": 0, "notification": {}}, {"part": 1}, {"part": "2", "notification": {}}]
-)
-def test_given_malformed_continuation_when_parsed_then_invalid(continuation: dict[str, Any]) -> None:
+@pytest.mark.parametrize("part", ["0", "-1", "1.5", "", "x", "1234567", "\u0661"])
+def test_given_malformed_continuation_attribute_when_parsed_then_invalid(part: str) -> None:
     from sellerstream.notifications import parse_delivery
 
     with pytest.raises(InvalidNotificationError):
-        parse_delivery(json.dumps({"sellerstreamContinuation": continuation}))
+        parse_delivery(json.dumps(ORDER_CHANGE), continuation_part=part)
