@@ -25,6 +25,7 @@ bench: setup
 	@.venv/bin/python bench/handler_import.py
 	@.venv/bin/python bench/synth_time.py
 	@.venv/bin/python bench/report_ingest.py
+	@.venv/bin/python bench/parse_reject.py
 
 clean:
 	rm -rf .venv cdk.out build .pytest_cache .mypy_cache .ruff_cache
