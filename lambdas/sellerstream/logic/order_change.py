@@ -14,7 +14,7 @@ from typing import Any
 from sellerstream.config import Settings, get_settings, required
 from sellerstream.credentials import CredentialsResolver
 from sellerstream.logic.batch import RemainingTime
-from sellerstream.logic.order_records import from_orders_2026, from_orders_v0
+from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications.order_change import ORDER_CHANGE, OrderChangeNotification
 from sellerstream.spapi.orders import OrdersApi
@@ -42,6 +42,9 @@ class OrderChangeUseCase:
         )
         orders = OrdersApi(self._spapi.client_for(seller, remaining_time))
         record = self._fetch(orders, change.seller_id, change.amazon_order_id)
+        if record.order_id != change.amazon_order_id:
+            # The key must be the id the notification named (and whose shape was checked).
+            raise OrderResponseError("Amazon's response is for another order than the one requested")
         record = _with_provenance(record, notification)
         outcome = self._store.put_if_newer(record)
         return {
