@@ -54,8 +54,8 @@ class CredentialsResolver:
     def for_notification(
         self, *, seller_id: str | None, subscription_id: str, marketplace_id: str | None = None
     ) -> SellerCredentials:
-        if seller_id is not None and not identifiers.is_seller_id(seller_id):
-            raise UnknownSellerError("the seller id does not have the shape of an Amazon seller id")
+        if seller_id is not None and not identifiers.is_seller_key(seller_id):
+            raise UnknownSellerError("the seller id has the shape of neither a seller nor an account id")
         seller_key = seller_id or self._seller_for_subscription(subscription_id)
         secret_name = f"{self._settings.seller_secret_prefix}{seller_key}"
         secret = self._read_secret(secret_name)

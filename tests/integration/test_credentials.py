@@ -92,3 +92,29 @@ def test_given_unusable_credentials_when_resolved_then_typed_poison_error(
         CredentialsResolver(SETTINGS).for_notification(seller_id=seller_id, subscription_id=subscription_id)
 
     assert "Atzr|" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "seller_id", ["A1#MARKETPLACE#ATVPDKIKX0DER", "../lwa-app", "A1/../../lwa-app", "a1", " A1", "A" * 40]
+)
+def test_given_a_seller_id_that_is_no_id_when_resolved_then_unknown_seller_without_reading_a_secret(
+    secrets: Any, seller_id: str
+) -> None:
+    add_seller(secrets, "A1", {"refresh_token": "Atzr|x"})
+    secrets.create_secret(Name="sellerstream/lwa-app", SecretString=json.dumps({"refresh_token": "Atzr|y"}))
+
+    with pytest.raises(UnknownSellerError) as caught:
+        CredentialsResolver(SETTINGS).for_notification(seller_id=seller_id, subscription_id="s")
+
+    assert seller_id not in str(caught.value)
+
+
+def test_given_a_subscription_routed_to_a_malformed_seller_when_resolved_then_unknown_seller(
+    secrets: Any,
+) -> None:
+    boto3.client("dynamodb").put_item(
+        TableName="accounts", Item={"pk": {"S": "SUBSCRIPTION#sub-x"}, "seller_id": {"S": "../lwa-app"}}
+    )
+
+    with pytest.raises(UnknownSellerError):
+        CredentialsResolver(SETTINGS).for_notification(seller_id=None, subscription_id="sub-x")
