@@ -1,7 +1,11 @@
-.PHONY: setup demo test lint typecheck synth bench clean
+.PHONY: setup demo test lint typecheck synth diff deploy destroy cdk-bootstrap bench clean
 
-# jsii warns on every start that Node 20 left its support window; the synthesized output is unaffected.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The pinned Node.js and AWS CDK CLI (package.json) come first: `cdk` and jsii (the CDK's Python
+# bridge, in the tests too) run on them rather than on whatever Node.js the machine has.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+CDK := npm exec --no -- cdk
+# Passed to every cdk command, e.g. make deploy CDK_ARGS="-c stage=staging -c alarm_email=ops@example.com"
+CDK_ARGS ?=
 
 setup:
 	@scripts/bootstrap.sh
@@ -18,8 +22,22 @@ lint: setup
 typecheck: setup
 	@.venv/bin/mypy
 
+# Synthesizes through the pinned CLI and cdk.json into cdk.out (offline: no AWS credentials needed).
 synth: setup
-	@.venv/bin/python app.py
+	@$(CDK) synth --quiet $(CDK_ARGS)
+
+diff: setup
+	@$(CDK) diff $(CDK_ARGS)
+
+deploy: setup
+	@$(CDK) deploy $(CDK_ARGS)
+
+destroy: setup
+	@$(CDK) destroy $(CDK_ARGS)
+
+# Once per account and region, before the first deploy.
+cdk-bootstrap: setup
+	@$(CDK) bootstrap $(CDK_ARGS)
 
 bench: setup
 	@.venv/bin/python bench/handler_import.py
@@ -27,4 +45,4 @@ bench: setup
 	@.venv/bin/python bench/report_ingest.py
 
 clean:
-	rm -rf .venv cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache
