@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sellerstream import aws
+from sellerstream import aws, metric_names
 from sellerstream.config import get_settings
 from sellerstream.errors import PoisonMessageError, SellerCredentialsError, UnknownNotificationTypeError
 from sellerstream.logic.deferral import can_defer, defer, deferrals_of
@@ -175,6 +175,8 @@ def _report_poison(record: SQSRecord, error: PoisonMessageError) -> None:
     final = receive_count >= get_settings().max_receive_count
     metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+    if isinstance(error, SellerCredentialsError):
+        metrics.add_metric(name=metric_names.SELLER_CREDENTIALS_FAILURES, unit=MetricUnit.Count, value=1)
     logger.error(
         "poison message: dead-lettered after this receive" if final else "poison message: will fail again",
         extra={
