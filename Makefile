@@ -1,4 +1,4 @@
-.PHONY: setup demo test lint typecheck synth diff deploy destroy cdk-bootstrap bench clean
+.PHONY: setup demo test lint typecheck synth check-templates diff deploy destroy cdk-bootstrap bench clean
 
 # The pinned Node.js and AWS CDK CLI (package.json) come first: `cdk` and jsii (the CDK's Python
 # bridge, in the tests too) run on them rather than on whatever Node.js the machine has.
@@ -25,6 +25,10 @@ typecheck: setup
 # Synthesizes through the pinned CLI and cdk.json into cdk.out (offline: no AWS credentials needed).
 synth: setup
 	@$(CDK) synth --quiet $(CDK_ARGS)
+
+# Both templates (without and with the partner bus) through the CLI, cdk-nag and cfn-lint.
+check-templates: setup
+	@scripts/check-templates.sh
 
 diff: setup
 	@$(CDK) diff $(CDK_ARGS)
