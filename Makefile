@@ -1,4 +1,4 @@
-.PHONY: setup demo test lint typecheck synth check-templates diff deploy destroy cdk-bootstrap bench clean
+.PHONY: setup setup-python demo test lint typecheck synth check-templates diff deploy destroy cdk-bootstrap bench clean
 
 # The pinned Node.js and AWS CDK CLI (package.json) come first: `cdk` and jsii (the CDK's Python
 # bridge, in the tests too) run on them rather than on whatever Node.js the machine has.
@@ -10,19 +10,23 @@ CDK_ARGS ?=
 setup:
 	@scripts/bootstrap.sh
 
-demo: setup
+# Local mode needs no Node.js: the Python environment only.
+setup-python:
+	@scripts/bootstrap.sh python
+
+demo: setup-python
 	@.venv/bin/sellerstream demo
 
 test: setup
 	@.venv/bin/python -m pytest -n 2 -q
 
-lint: setup
+lint: setup-python
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-typecheck: setup
+typecheck: setup-python
 	@.venv/bin/mypy
 
-# Synthesizes through the pinned CLI and cdk.json into cdk.out (offline: no AWS credentials needed).
+# Synthesizes through the pinned CLI and cdk.json into cdk.out (no AWS credentials needed).
 synth: setup
 	@$(CDK) synth --quiet $(CDK_ARGS)
 
