@@ -1,25 +1,51 @@
-.PHONY: setup demo test lint typecheck synth bench clean
+.PHONY: setup setup-python demo test lint typecheck synth check-templates diff deploy destroy cdk-bootstrap bench clean
 
-# jsii warns on every start that Node 20 left its support window; the synthesized output is unaffected.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The pinned Node.js and AWS CDK CLI (package.json) come first: `cdk` and jsii (the CDK's Python
+# bridge, in the tests too) run on them rather than on whatever Node.js the machine has.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+CDK := npm exec --no -- cdk
+# Passed to every cdk command, e.g. make deploy CDK_ARGS="-c stage=staging -c alarm_email=ops@example.com"
+CDK_ARGS ?=
 
 setup:
 	@scripts/bootstrap.sh
 
-demo: setup
+# Local mode needs no Node.js: the Python environment only.
+setup-python:
+	@scripts/bootstrap.sh python
+
+demo: setup-python
 	@.venv/bin/sellerstream demo
 
 test: setup
 	@.venv/bin/python -m pytest -n 2 -q
 
-lint: setup
+lint: setup-python
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-typecheck: setup
+typecheck: setup-python
 	@.venv/bin/mypy
 
+# Synthesizes through the pinned CLI and cdk.json into cdk.out (no AWS credentials needed).
 synth: setup
-	@.venv/bin/python app.py
+	@$(CDK) synth --quiet $(CDK_ARGS)
+
+# Both templates (without and with the partner bus) through the CLI, cdk-nag and cfn-lint.
+check-templates: setup
+	@scripts/check-templates.sh
+
+diff: setup
+	@$(CDK) diff $(CDK_ARGS)
+
+deploy: setup
+	@$(CDK) deploy $(CDK_ARGS)
+
+destroy: setup
+	@$(CDK) destroy $(CDK_ARGS)
+
+# Once per account and region, before the first deploy.
+cdk-bootstrap: setup
+	@$(CDK) bootstrap $(CDK_ARGS)
 
 bench: setup
 	@.venv/bin/python bench/handler_import.py
@@ -28,4 +54,4 @@ bench: setup
 	@.venv/bin/python bench/parse_reject.py
 
 clean:
-	rm -rf .venv cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import aws_cdk as cdk
 
+from stacks import constants
 from stacks.nag import apply_aws_solutions_checks
 from stacks.sellerstream_stack import SellerStreamStack
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
@@ -22,18 +26,44 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         raise SystemExit(f"orders_api_version must be 2026-01-01 or v0, not {orders_api_version!r}")
     sandbox = str(app.node.try_get_context("spapi_sandbox") or "false").lower() == "true"
     partner_event_source_name = app.node.try_get_context("partner_event_source_name") or None
+    try:
+        names = constants.StageNames(app.node.try_get_context("stage") or None)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    alarm_email = app.node.try_get_context("alarm_email") or None
+    if alarm_email is not None and not EMAIL.fullmatch(str(alarm_email)):
+        raise SystemExit(f"alarm_email must be an e-mail address, not {alarm_email!r}")
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
-        "SellerStream",
+        names.stack_id,
         orders_api_version=orders_api_version,
         spapi_sandbox=sandbox,
         partner_event_source_name=partner_event_source_name,
+        names=names,
+        alarm_email=str(alarm_email) if alarm_email else None,
+        no_notifications_alarm_hours=_quiet_hours(app.node.try_get_context("no_notifications_alarm_hours")),
         env=cdk.Environment(account=account, region=region) if account and region else None,
-        description="SellerStream: Amazon SP-API notifications to DynamoDB",
+        description="SellerStream: Amazon SP-API notifications to DynamoDB"
+        + (f" (stage {names.stage})" if names.stage else ""),
     )
     apply_aws_solutions_checks(app)
     return app
+
+
+def _quiet_hours(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        hours = int(value)
+    except (TypeError, ValueError):
+        hours = -1
+    if not 0 <= hours <= constants.MAX_QUIET_ALARM_HOURS:
+        raise SystemExit(
+            f"no_notifications_alarm_hours must be 0 (no such alarms) to {constants.MAX_QUIET_ALARM_HOURS}, "
+            f"not {value!r}"
+        )
+    return hours
 
 
 if __name__ == "__main__":

@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Creates .venv and installs the pinned dependencies plus this project (editable), once per
-# change of the requirement files. Safe to run every time.
+# Creates .venv with the pinned Python dependencies plus this project (editable), and
+# node_modules with the pinned AWS CDK CLI and Node.js (package-lock.json), each once per change
+# of its requirement files. Safe to run every time.
+#   scripts/bootstrap.sh          both
+#   scripts/bootstrap.sh python   .venv only (what cdk.json's app needs while the CLI is running)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3}"
-stamp=".venv/.installed-$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)"
-if [ -f "$stamp" ]; then
-  exit 0
-fi
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
+what="${1:-all}"
+
+python_env() {
+  local python="${PYTHON:-python3}"
+  local stamp
+  stamp=".venv/.installed-$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ]; then
+    return 0
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+  fi
+  pip_install --upgrade pip
+  pip_install -r requirements-dev.txt
+  pip_install --no-deps -e .
+  rm -f .venv/.installed-*
+  touch "$stamp"
+}
+
 pip_install() {
   # Quiet; on failure pip's own output is shown (minus notices about optional local mirrors).
   local status=0
@@ -20,8 +34,25 @@ pip_install() {
   fi
   return "$status"
 }
-pip_install --upgrade pip
-pip_install -r requirements-dev.txt
-pip_install --no-deps -e .
-rm -f .venv/.installed-*
-touch "$stamp"
+
+node_env() {
+  local stamp
+  stamp="node_modules/.installed-$(cat package.json package-lock.json | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm not found: install Node.js 20.17 or later (it brings npm); the project pins its own Node.js 24 and CDK CLI" >&2
+    return 1
+  fi
+  # npm ci installs exactly the lock file; the "node" package's install step fetches its platform build.
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  touch "$stamp"
+}
+
+case "$what" in
+  python) python_env ;;
+  node) node_env ;;
+  all) python_env && node_env ;;
+  *) echo "usage: scripts/bootstrap.sh [python|node|all]" >&2; exit 2 ;;
+esac

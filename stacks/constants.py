@@ -5,8 +5,9 @@ Pure Python (no CDK imports) so local mode builds the same queues and tables fro
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 APP_NAME: Final = "SellerStream"
 
@@ -15,8 +16,60 @@ SPAPI_NOTIFICATIONS_ACCOUNT_ID: Final = "437568002678"
 
 # Secrets Manager names. The LWA app secret holds {"client_id", "client_secret"};
 # each seller's secret, named SELLER_SECRET_PREFIX + seller id, holds {"refresh_token", "region"}.
+# These are the unstaged deployment's names (and local mode's); a stage gets its own, see StageNames.
 LWA_APP_SECRET_NAME: Final = "sellerstream/lwa-app"
 SELLER_SECRET_PREFIX: Final = "sellerstream/sellers/"
+LISTINGS_RULE_NAME: Final = "sellerstream-listings-item-status-change"
+
+# A stage (context key ``stage``) lets e.g. staging and production live in one account and region.
+# Lowercase so one spelling fits every name it enters (stack, secrets, rule, dashboard); short so
+# the rule name stays under EventBridge's 64 characters.
+STAGE_PATTERN: Final = re.compile(r"[a-z][a-z0-9-]{0,19}")
+
+
+@dataclass(frozen=True)
+class StageNames:
+    """Every name the stack sets explicitly, derived from the stage.
+
+    No stage keeps the names a deployment had before stages existed, so it updates in place: a new
+    stack id would be a second stack, and a new secret name would replace the LWA app secret with
+    a placeholder. A stage's secrets live under ``sellerstream-<stage>/``, which no other stage's
+    prefix (nor the unstaged ``sellerstream/``) can match.
+    """
+
+    stage: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.stage is not None and not STAGE_PATTERN.fullmatch(self.stage):
+            raise ValueError(
+                f"stage must be 1-20 lowercase letters, digits or hyphens, starting with a letter, "
+                f"not {self.stage!r}"
+            )
+
+    @property
+    def _prefix(self) -> str:
+        return f"sellerstream-{self.stage}" if self.stage else "sellerstream"
+
+    @property
+    def stack_id(self) -> str:
+        return f"{APP_NAME}-{self.stage}" if self.stage else APP_NAME
+
+    @property
+    def lwa_app_secret_name(self) -> str:
+        return f"{self._prefix}/lwa-app" if self.stage else LWA_APP_SECRET_NAME
+
+    @property
+    def seller_secret_prefix(self) -> str:
+        return f"{self._prefix}/sellers/" if self.stage else SELLER_SECRET_PREFIX
+
+    @property
+    def listings_rule_name(self) -> str:
+        return f"{self._prefix}-listings-item-status-change" if self.stage else LISTINGS_RULE_NAME
+
+    @property
+    def dashboard_name(self) -> str:
+        return self.stack_id
+
 
 # Lambda runtime settings shared by every consumer.
 LAMBDA_RUNTIME_PYTHON: Final = "3.11"
@@ -40,6 +93,11 @@ class ConsumerSettings:
     batch_size: int
     batching_window_seconds: int
     max_concurrency: int
+    # Alarm when the 95th percentile of event-to-store lag stays above this (the type falls behind).
+    lag_alarm_p95_seconds: int = 15 * 60
+    # Alarm when no notification of this type arrived for this many hours (context key
+    # no_notifications_alarm_hours sets one value for every type; 0 turns these alarms off).
+    quiet_alarm_hours: int = 24
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -54,6 +112,7 @@ ORDER_CHANGE: Final = ConsumerSettings(
     batch_size=10,
     batching_window_seconds=5,
     max_concurrency=5,
+    quiet_alarm_hours=12,
 )
 
 # getListingsItem allows 5 req/s with a burst of 10 per seller.
@@ -74,14 +133,30 @@ REPORT_PROCESSING_FINISHED: Final = ConsumerSettings(
     batch_size=1,
     batching_window_seconds=0,
     max_concurrency=2,
+    # A large report is stored over several 15-minute invocations; reports are requested, not
+    # continuous, so two quiet days is the signal.
+    lag_alarm_p95_seconds=60 * 60,
+    quiet_alarm_hours=48,
 )
 
 # Raw report documents are kept this long (they can hold buyer data: Amazon's 30-day rule).
 REPORT_DOCUMENT_RETENTION_DAYS: Final = 30
 
-# LISTINGS_ITEM_STATUS_CHANGE arrives on the SP-API partner event bus; the rule matches it by
-# the type in the notification.
+# LISTINGS_ITEM_STATUS_CHANGE arrives on the SP-API partner event bus. SP-API's events carry the
+# notification type as their detail-type, and Amazon's EventBridge tutorial matches the source by
+# this prefix. Amazon's JSON schema spells the type ..._CHANGED while real traffic says ..._CHANGE;
+# the parser accepts both, so the rule does too (an unmatched event would vanish without a trace).
 LISTINGS_EVENT_SOURCE_PREFIX: Final = "aws.partner/sellingpartnerapi.amazon.com"
+LISTINGS_NOTIFICATION_TYPES: Final = ("LISTINGS_ITEM_STATUS_CHANGE", "LISTINGS_ITEM_STATUS_CHANGED")
+
+
+def listings_event_pattern() -> dict[str, list[Any]]:
+    """The listings rule's event pattern (EventBridge JSON), for the stack and local mode alike."""
+    return {
+        "source": [{"prefix": LISTINGS_EVENT_SOURCE_PREFIX}],
+        "detail-type": list(LISTINGS_NOTIFICATION_TYPES),
+    }
+
 
 # Orders table: a seller's orders are one query (pk), PII lives in its own item with a TTL.
 ORDERS_TABLE_PK: Final = "pk"
@@ -111,6 +186,19 @@ OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
 METRICS_NAMESPACE: Final = "SellerStream"
 # Alarm when the oldest message waits longer than this: the consumer is falling behind.
 OLDEST_MESSAGE_ALARM_SECONDS: Final = 15 * 60
+# Period of the alarms on counts (poison messages, credentials failures, dead letters).
+ALARM_PERIOD_SECONDS: Final = 5 * 60
+# Throttled records deferred this many times within DEFERRALS_ALARM_PERIOD_SECONDS: a seller's
+# quota has been spent for a sustained spell, not a burst.
+DEFERRALS_ALARM_THRESHOLD: Final = 100
+DEFERRALS_ALARM_PERIOD_SECONDS: Final = 15 * 60
+LAG_ALARM_PERIOD_SECONDS: Final = 15 * 60
+# CloudWatch evaluates an alarm with a one-hour period over at most seven days.
+MAX_QUIET_ALARM_HOURS: Final = 7 * 24
+# The listings rule retries a failed delivery for up to a day (EventBridge's maximum), then
+# dead-letters the event to the rule's own DLQ.
+LISTINGS_RULE_MAX_EVENT_AGE_SECONDS: Final = 24 * 3600
+LISTINGS_RULE_MAX_RETRY_ATTEMPTS: Final = 185
 OUTPUT_LISTINGS_QUEUE_ARN: Final = "ListingsQueueArn"
 OUTPUT_LISTINGS_DLQ_URL: Final = "ListingsDeadLetterQueueUrl"
 OUTPUT_LISTINGS_TABLE: Final = "ListingsTableName"
@@ -121,3 +209,5 @@ OUTPUT_REPORTS_TABLE: Final = "ReportsTableName"
 OUTPUT_REPORT_ROWS_TABLE: Final = "ReportRowsTableName"
 OUTPUT_REPORTS_BUCKET: Final = "ReportsBucketName"
 OUTPUT_PARTNER_EVENT_BUS: Final = "PartnerEventBusName"
+OUTPUT_LISTINGS_RULE_DLQ_URL: Final = "ListingsRuleDeadLetterQueueUrl"
+OUTPUT_DASHBOARD_URL: Final = "DashboardUrl"

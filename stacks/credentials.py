@@ -13,13 +13,14 @@ from stacks import constants
 
 
 class Credentials(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: constants.StageNames) -> None:
         super().__init__(scope, construct_id)
+        self.seller_secret_prefix = names.seller_secret_prefix
         # Created with a random placeholder; the operator writes the real client id and secret.
         self.lwa_app_secret = secretsmanager.Secret(
             self,
             "LwaAppSecret",
-            secret_name=constants.LWA_APP_SECRET_NAME,
+            secret_name=names.lwa_app_secret_name,
             description="SP-API application's Login with Amazon client id and secret",
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps({"client_id": "REPLACE_WITH_LWA_CLIENT_ID"}),
@@ -39,7 +40,7 @@ class Credentials(Construct):
         self.seller_secrets_arn = stack.format_arn(
             service="secretsmanager",
             resource="secret",
-            resource_name=f"{constants.SELLER_SECRET_PREFIX}*",
+            resource_name=f"{self.seller_secret_prefix}*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
 
@@ -53,7 +54,7 @@ class Credentials(Construct):
         Validations.of(role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
-                f"<AWS::AccountId>:secret:{constants.SELLER_SECRET_PREFIX}*]",
+                f"<AWS::AccountId>:secret:{self.seller_secret_prefix}*]",
                 reason="Sellers are added after deployment, one secret each under this prefix; the function "
                 "reads only GetSecretValue, only under the prefix.",
             )

@@ -37,19 +37,11 @@ class EncryptionKeys(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        # CloudWatch alarms publish to the encrypted alarm topic.
+        # The alarm topic's key; Monitoring lets CloudWatch alarms of this account use it.
         self.alarm_key = kms.Key(
             self,
             "AlarmKey",
             description="SellerStream alarm topic",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.alarm_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-            )
         )

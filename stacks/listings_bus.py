@@ -3,13 +3,14 @@
 The partner event source exists once SP-API created the EventBridge destination (one per AWS
 account and region). Declaring ``EventBus(event_source_name=...)`` associates it: no console step.
 The rule targets a queue, not the function, so listings get the same visibility-timeout,
-delete-after-process and DLQ semantics as the SQS-delivered types.
+delete-after-process and DLQ semantics as the SQS-delivered types. What the rule cannot deliver
+(after its retries) goes to the rule's own dead-letter queue, never nowhere.
 """
 
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Stack
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -17,8 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-LISTINGS_TYPE = "LISTINGS_ITEM_STATUS_CHANGE"
-RULE_NAME = "sellerstream-listings-item-status-change"
+from stacks import constants
 
 
 class ListingsEventBus(Construct):
@@ -28,56 +28,86 @@ class ListingsEventBus(Construct):
         construct_id: str,
         *,
         event_source_name: str,
+        rule_name: str,
         queue: sqs.IQueue,
         queue_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "PartnerEventBus", event_source_name=event_source_name)
+        pattern = constants.listings_event_pattern()
         self.rule = events.Rule(
             self,
             "ListingsRule",
-            rule_name=RULE_NAME,
+            rule_name=rule_name,
             event_bus=self.bus,
             description="SP-API LISTINGS_ITEM_STATUS_CHANGE to the listings queue",
             event_pattern=events.EventPattern(
-                source=[event_source_name], detail={"NotificationType": [LISTINGS_TYPE]}
+                source=events.Match.prefix(constants.LISTINGS_EVENT_SOURCE_PREFIX),
+                detail_type=pattern["detail-type"],
             ),
         )
-        self.rule.add_target(_QueueTarget(queue))
-        # EventBridge may send to the queue, and only on behalf of this rule.
-        queue.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowListingsRuleOnly",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["sqs:SendMessage"],
-                resources=[queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": self.rule.rule_arn}},
+        # Events the rule could not deliver within its retry policy (a disabled key, a broken
+        # policy) are kept here for 14 days with EventBridge's error attributes, and alarmed on.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "RuleDeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=queue_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(constants.DLQ_RETENTION_DAYS),
+        )
+        Validations.of(self.dead_letter_queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-SQS3",
+                reason="This queue is the listings rule's dead-letter queue (the rule target's "
+                "DeadLetterConfig), which cdk-nag recognises only in an SQS redrive policy.",
             )
         )
-        stack = Stack.of(self)
-        rule_arn = stack.format_arn(
-            service="events", resource="rule", resource_name=f"{event_source_name}/{RULE_NAME}"
-        )
+        self.rule.add_target(_QueueTarget(queue, self.dead_letter_queue))
+        # EventBridge may send to the queue and to the rule's DLQ, and only on behalf of this rule.
+        for target, sid in (
+            (queue, "AllowListingsRuleOnly"),
+            (self.dead_letter_queue, "AllowListingsRuleDlqOnly"),
+        ):
+            target.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["sqs:SendMessage"],
+                    resources=[target.queue_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": self.rule.rule_arn}},
+                )
+            )
+        # The key policy form AWS documents for a KMS-encrypted SQS target of an EventBridge rule
+        # ("Event bus targets in Amazon EventBridge", docs.aws.amazon.com/eventbridge/latest/
+        # userguide/eb-targets.html): no condition, because EventBridge's KMS calls for an SQS
+        # target need not carry aws:SourceArn. Who may send is narrowed by the queue policies above.
         queue_key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowListingsRuleToEncrypt",
+                sid="AllowEventBridgeToUseTheKey",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
-                # The ARN is spelled out: referencing the rule would make key -> rule -> queue -> key a cycle.
-                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
 
 
 @jsii.implements(events.IRuleTarget)
 class _QueueTarget:
-    """A rule target that only names the queue. CDK's SqsQueue target also writes a queue policy
-    (without the rule condition when the queue is KMS-encrypted, and with more actions than
-    SendMessage), so the policy is written here instead."""
+    """A rule target that names the queue, its DLQ and its retry policy. CDK's SqsQueue target also
+    writes a queue policy (without the rule condition when the queue is KMS-encrypted, and with more
+    actions than SendMessage), so the policies are written above instead."""
 
-    def __init__(self, queue: sqs.IQueue) -> None:
+    def __init__(self, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> None:
         self._queue = queue
+        self._dead_letter_queue = dead_letter_queue
 
     def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
-        return events.RuleTargetConfig(arn=self._queue.queue_arn)
+        return events.RuleTargetConfig(
+            arn=self._queue.queue_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_event_age_in_seconds=constants.LISTINGS_RULE_MAX_EVENT_AGE_SECONDS,
+                maximum_retry_attempts=constants.LISTINGS_RULE_MAX_RETRY_ATTEMPTS,
+            ),
+        )

@@ -1,35 +1,108 @@
-"""Alarms an operator needs on Prime Day, published to one encrypted SNS topic."""
+"""Alarms an operator needs on Prime Day, published to one encrypted SNS topic, and a dashboard.
+
+Every alarm notifies on a change of state only, so each is shaped to return to OK once its cause is
+gone: a dead-letter alarm watches new arrivals, not the queue's depth, and so notifies again when
+more dead letters arrive later.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from sellerstream import metric_names
 from stacks import constants
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class _WatchedConsumer:
+    service_name: str
+    queue: sqs.IQueue
+    dead_letter_queue: sqs.IQueue
 
 
 class Monitoring(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, key: kms.IKey, alarm_email: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
             self, "AlarmTopic", display_name="SellerStream alarms", master_key=key, enforce_ssl=True
         )
+        # enforce_ssl gives the topic a policy of its own, which replaces SNS's default one: without
+        # these statements CloudWatch could neither publish nor use the topic's key, and every
+        # alarm would fail to notify. Both are scoped to this account's alarms (confused deputy).
+        stack = Stack.of(self)
+        this_accounts_alarms = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        }
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=this_accounts_alarms,
+            )
+        )
+        # What SNS documents an AWS service needs on a customer-managed key to publish to the topic.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToUseTheKey",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions=this_accounts_alarms,
+            )
+        )
+        if alarm_email:
+            # SNS e-mails a confirmation link first: alarms reach the address once it is confirmed.
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self._action = actions.SnsAction(self.topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._consumers: list[_WatchedConsumer] = []
+        self._rule_dead_letter_queues: list[tuple[str, sqs.IQueue]] = []
 
+    # -- alarms ----------------------------------------------------------------------------------
     def watch_consumer(
-        self, name: str, *, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue, function: lambda_.IFunction
+        self,
+        name: str,
+        *,
+        service_name: str,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+        function: lambda_.IFunction,
+        settings: constants.ConsumerSettings,
+        quiet_alarm_hours: int,
     ) -> None:
-        self._alarm(
+        """Alarms for one notification type; ``quiet_alarm_hours`` 0 means no "nothing arrived" alarm."""
+        self._consumers.append(_WatchedConsumer(service_name, queue, dead_letter_queue))
+        self._dead_letter_alarm(
             f"{name}DeadLetters",
-            dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
-            threshold=1,
-            description=f"{name}: a notification failed {constants.MAX_RECEIVE_COUNT} times and was dead-lettered",
+            dead_letter_queue,
+            description=f"{name}: new notifications were dead-lettered after {constants.MAX_RECEIVE_COUNT} "
+            "failed receives (their reasons are in the function's logs)",
         )
         self._alarm(
             f"{name}Backlog",
@@ -50,18 +123,239 @@ class Monitoring(Construct):
             threshold=1,
             description=f"{name}: Lambda throttled the function",
         )
+        self._alarm(
+            f"{name}PoisonMessages",
+            _pipeline_metric(metric_names.POISON_MESSAGES, service_name, constants.ALARM_PERIOD_SECONDS),
+            threshold=1,
+            description=f"{name}: a notification can never succeed (bad JSON, schema, type or seller); "
+            "it fails on every receive until dead-lettered",
+        )
+        self._alarm(
+            f"{name}SellerCredentials",
+            _pipeline_metric(
+                metric_names.SELLER_CREDENTIALS_FAILURES, service_name, constants.ALARM_PERIOD_SECONDS
+            ),
+            threshold=1,
+            description=f"{name}: a seller's credentials are unusable (LWA rejected the refresh token, "
+            "or the secret is malformed): update the seller's secret",
+        )
+        self._alarm(
+            f"{name}Deferrals",
+            _pipeline_metric(
+                metric_names.THROTTLE_DEFERRALS, service_name, constants.DEFERRALS_ALARM_PERIOD_SECONDS
+            ),
+            threshold=constants.DEFERRALS_ALARM_THRESHOLD,
+            description=f"{name}: over {constants.DEFERRALS_ALARM_THRESHOLD} throttled notifications "
+            f"deferred in {constants.DEFERRALS_ALARM_PERIOD_SECONDS // 60} minutes: an SP-API quota is spent",
+        )
+        self._alarm(
+            f"{name}Lag",
+            _pipeline_metric(
+                metric_names.EVENT_TO_STORE_LAG,
+                service_name,
+                constants.LAG_ALARM_PERIOD_SECONDS,
+                statistic="p95",
+            ),
+            threshold=settings.lag_alarm_p95_seconds * 1000,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            description=f"{name}: the 95th percentile of the time from Amazon's event to the table is over "
+            f"{settings.lag_alarm_p95_seconds // 60} minutes",
+        )
+        if quiet_alarm_hours:
+            # SQS stops reporting an idle queue's metrics, so missing data counts as "nothing came".
+            self._alarm(
+                f"{name}NoNotifications",
+                queue.metric_number_of_messages_sent(period=Duration.hours(1), statistic="Sum"),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=quiet_alarm_hours,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+                description=f"{name}: no notification arrived for {quiet_alarm_hours} hours "
+                "(subscriptions, destination or partner bus may be gone)",
+            )
+
+    def watch_listings_rule(
+        self, *, bus: events.IEventBus, rule: events.IRule, dead_letter_queue: sqs.IQueue
+    ) -> None:
+        """An alarm whenever the listings rule could not deliver an event to the queue."""
+        self._rule_dead_letter_queues.append(("listings rule", dead_letter_queue))
+        period = Duration.seconds(constants.ALARM_PERIOD_SECONDS)
+
+        def rule_metric(metric_name: str) -> cloudwatch.Metric:
+            # Rules on a custom (here: partner) bus report with both dimensions.
+            return cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name=metric_name,
+                dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule.rule_name},
+                statistic="Sum",
+                period=period,
+            )
+
+        # EventBridge reports these only when they are not zero.
+        self._alarm(
+            "ListingsRuleDeliveryFailures",
+            cloudwatch.MathExpression(
+                expression="FILL(failed, 0) + FILL(toDlq, 0) + FILL(dlqFailed, 0)",
+                using_metrics={
+                    "failed": rule_metric("FailedInvocations"),
+                    "toDlq": rule_metric("InvocationsSentToDlq"),
+                    "dlqFailed": rule_metric("InvocationsFailedToBeSentToDlq"),
+                },
+                label="listings events not delivered to the queue",
+                period=period,
+            ),
+            threshold=1,
+            description="Listings: the partner bus rule could not deliver events to the listings queue "
+            "(they are in the rule's dead-letter queue, or lost if that failed too)",
+        )
+
+    def _dead_letter_alarm(
+        self, construct_id: str, dead_letter_queue: sqs.IQueue, *, description: str
+    ) -> None:
+        period = Duration.seconds(constants.ALARM_PERIOD_SECONDS)
+        visible = dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period, statistic="Maximum"
+        )
+        # Growth of the DLQ between two periods: in ALARM while letters arrive, OK in between, so
+        # every new arrival notifies again. FILL: an idle empty queue reports nothing at all.
+        self._alarm(
+            construct_id,
+            cloudwatch.MathExpression(
+                expression="DIFF(FILL(visible, 0))",
+                using_metrics={"visible": visible},
+                label="new dead letters",
+                period=period,
+            ),
+            threshold=1,
+            description=description,
+        )
 
     def _alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluation_periods: int = 1,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> None:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
             metric=metric,
             threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=evaluation_periods,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
             alarm_description=description,
         )
         alarm.add_alarm_action(self._action)
+        self.alarms.append(alarm)
+
+    # -- dashboard -------------------------------------------------------------------------------
+    def add_dashboard(self, dashboard_name: str) -> cloudwatch.Dashboard:
+        """One dashboard of everything watched so far (call it after the consumers are watched)."""
+        period = Duration.minutes(5)
+        dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.hours(12)
+        )
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24, height=4)
+        )
+        for consumer in self._consumers:
+
+            def of(name: str, consumer: _WatchedConsumer = consumer) -> cloudwatch.Metric:
+                return _pipeline_metric(name, consumer.service_name, constants.ALARM_PERIOD_SECONDS)
+
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title=f"{consumer.service_name}: notifications",
+                    left=[
+                        of(metric_names.NOTIFICATIONS_PROCESSED).with_(label="processed"),
+                        of(metric_names.NOTIFICATIONS_FAILED).with_(label="failed"),
+                        of(metric_names.THROTTLE_DEFERRALS).with_(label="deferred"),
+                        of(metric_names.POISON_MESSAGES).with_(label="poison"),
+                        of(metric_names.DUPLICATE_NOTIFICATIONS).with_(label="duplicates"),
+                    ],
+                    width=8,
+                ),
+                cloudwatch.GraphWidget(
+                    title=f"{consumer.service_name}: event-to-store lag (ms)",
+                    left=[
+                        of(metric_names.EVENT_TO_STORE_LAG).with_(statistic="p50", label="p50"),
+                        of(metric_names.EVENT_TO_STORE_LAG).with_(statistic="p95", label="p95"),
+                    ],
+                    width=8,
+                ),
+                cloudwatch.GraphWidget(
+                    title=f"{consumer.service_name}: queue and DLQ",
+                    left=[
+                        consumer.queue.metric_approximate_number_of_messages_visible(
+                            period=period, statistic="Maximum", label="depth"
+                        ),
+                        consumer.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                            period=period, statistic="Maximum", label="DLQ depth"
+                        ),
+                    ],
+                    right=[
+                        consumer.queue.metric_approximate_age_of_oldest_message(
+                            period=period, statistic="Maximum", label="oldest message (s)"
+                        )
+                    ],
+                    width=8,
+                ),
+            )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="SP-API calls per operation",
+                left=[_per_operation_search(metric_names.SP_API_CALLS, "calls")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="SP-API 429s per operation",
+                left=[_per_operation_search(metric_names.SP_API_THROTTLES, "429s")],
+                width=12,
+            ),
+        )
+        if self._rule_dead_letter_queues:
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Listings rule: undelivered events (DLQ depth)",
+                    left=[
+                        queue.metric_approximate_number_of_messages_visible(
+                            period=period, statistic="Maximum", label=label
+                        )
+                        for label, queue in self._rule_dead_letter_queues
+                    ],
+                    width=24,
+                )
+            )
+        return dashboard
+
+
+def _pipeline_metric(
+    name: str, service_name: str, period_seconds: int, *, statistic: str = "Sum"
+) -> cloudwatch.Metric:
+    """A metric the functions emit (Powertools EMF: namespace SellerStream, dimension service)."""
+    return cloudwatch.Metric(
+        namespace=constants.METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={metric_names.SERVICE_DIMENSION: service_name},
+        statistic=statistic,
+        period=Duration.seconds(period_seconds),
+    )
+
+
+def _per_operation_search(name: str, label: str) -> cloudwatch.MathExpression:
+    """Every (service, operation) series of ``name``: the operations are whatever the code calls."""
+    schema = ",".join(
+        (constants.METRICS_NAMESPACE, metric_names.OPERATION_DIMENSION, metric_names.SERVICE_DIMENSION)
+    )
+    return cloudwatch.MathExpression(
+        expression=f"SEARCH('{{{schema}}} MetricName=\"{name}\"', 'Sum', 300)",
+        label=label,
+        period=Duration.minutes(5),
+    )

@@ -30,19 +30,24 @@ class SellerStreamStack(Stack):
         orders_api_version: str = "2026-01-01",
         spapi_sandbox: bool = False,
         partner_event_source_name: str | None = None,
+        names: constants.StageNames | None = None,
+        alarm_email: str | None = None,
+        no_notifications_alarm_hours: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        names = names or constants.StageNames()
+        self._no_notifications_alarm_hours = no_notifications_alarm_hours
         self.keys = EncryptionKeys(self, "Keys")
         self.storage = Storage(self, "Storage", key=self.keys.data_key)
-        self.credentials = Credentials(self, "Credentials")
-        self.monitoring = Monitoring(self, "Monitoring", key=self.keys.alarm_key)
+        self.credentials = Credentials(self, "Credentials", names=names)
+        self.monitoring = Monitoring(self, "Monitoring", key=self.keys.alarm_key, alarm_email=alarm_email)
         self.layer = bundling.dependencies_layer(self, "DependenciesLayer")
         self.common_environment = {
             "IDEMPOTENCY_TABLE_NAME": self.storage.idempotency_table.table_name,
             "ACCOUNTS_TABLE_NAME": self.storage.accounts_table.table_name,
             "LWA_APP_SECRET_ID": self.credentials.lwa_app_secret.secret_arn,
-            "SELLER_SECRET_PREFIX": constants.SELLER_SECRET_PREFIX,
+            "SELLER_SECRET_PREFIX": self.credentials.seller_secret_prefix,
             "SPAPI_SANDBOX": "true" if spapi_sandbox else "false",
         }
         storage = self.storage
@@ -80,6 +85,8 @@ class SellerStreamStack(Stack):
             listings,
             constants.LISTINGS_ITEM_STATUS_CHANGE,
             {"LISTINGS_TABLE_NAME": storage.listings_table.table_name},
+            # Listings arrive only through the partner bus: nothing to miss until it exists.
+            expects_notifications=partner_event_source_name is not None,
         )
         storage.listings_table.grant(listing_status.role, "dynamodb:PutItem", "dynamodb:UpdateItem")
         bus = None
@@ -88,8 +95,12 @@ class SellerStreamStack(Stack):
                 self,
                 "ListingsEvents",
                 event_source_name=partner_event_source_name,
+                rule_name=names.listings_rule_name,
                 queue=listings.queue,
                 queue_key=self.keys.queue_key,
+            )
+            self.monitoring.watch_listings_rule(
+                bus=bus.bus, rule=bus.rule, dead_letter_queue=bus.dead_letter_queue
             )
 
         # REPORT_PROCESSING_FINISHED: SQS destination; large reports continue via their own queue.
@@ -137,7 +148,7 @@ class SellerStreamStack(Stack):
             constants.OUTPUT_IDEMPOTENCY_TABLE: storage.idempotency_table.table_name,
             constants.OUTPUT_ACCOUNTS_TABLE: storage.accounts_table.table_name,
             constants.OUTPUT_LWA_SECRET_ARN: self.credentials.lwa_app_secret.secret_arn,
-            constants.OUTPUT_SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
+            constants.OUTPUT_SELLER_SECRET_PREFIX: self.credentials.seller_secret_prefix,
             constants.OUTPUT_ORDER_CHANGE_FUNCTION: order_change.function.function_name,
             constants.OUTPUT_ALARM_TOPIC_ARN: self.monitoring.topic.topic_arn,
             constants.OUTPUT_LISTINGS_QUEUE_ARN: listings.queue.queue_arn,
@@ -149,9 +160,15 @@ class SellerStreamStack(Stack):
             constants.OUTPUT_REPORT_ROWS_TABLE: storage.report_rows_table.table_name,
             constants.OUTPUT_REPORTS_BUCKET: storage.reports_bucket.bucket_name,
         }
+        dashboard = self.monitoring.add_dashboard(f"{names.dashboard_name}-{self.region}")
+        outputs[constants.OUTPUT_DASHBOARD_URL] = (
+            f"https://console.aws.amazon.com/cloudwatch/home?region={self.region}"
+            f"#dashboards/dashboard/{dashboard.dashboard_name}"
+        )
         if bus is not None:
             outputs[constants.OUTPUT_PARTNER_EVENT_BUS] = bus.bus.event_bus_name
             outputs[constants.OUTPUT_LISTINGS_RULE_ARN] = bus.rule.rule_arn
+            outputs[constants.OUTPUT_LISTINGS_RULE_DLQ_URL] = bus.dead_letter_queue.queue_url
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
 
@@ -163,6 +180,8 @@ class SellerStreamStack(Stack):
         queue: NotificationQueue,
         settings: constants.ConsumerSettings,
         environment: dict[str, str],
+        *,
+        expects_notifications: bool = True,
     ) -> NotificationConsumer:
         """A consumer with what every notification type needs: idempotency, routing, credentials, alarms."""
         consumer = NotificationConsumer(
@@ -194,7 +213,16 @@ class SellerStreamStack(Stack):
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.dead_letter_queue.queue_arn])
         )
         self.keys.queue_key.grant(consumer.role, "kms:GenerateDataKey", "kms:Decrypt")
+        quiet_hours = settings.quiet_alarm_hours
+        if self._no_notifications_alarm_hours is not None:
+            quiet_hours = self._no_notifications_alarm_hours
         self.monitoring.watch_consumer(
-            name, queue=queue.queue, dead_letter_queue=queue.dead_letter_queue, function=consumer.function
+            name,
+            service_name=service_name,
+            queue=queue.queue,
+            dead_letter_queue=queue.dead_letter_queue,
+            function=consumer.function,
+            settings=settings,
+            quiet_alarm_hours=quiet_hours if expects_notifications else 0,
         )
         return consumer

@@ -107,4 +107,6 @@ class Storage(Construct):
             encryption_key=key,
             time_to_live_attribute=ttl_attribute,
             removal_policy=removal_policy,
+            # A retained table holds what cannot be fetched again: no one deletes it by accident either.
+            deletion_protection=removal_policy == RemovalPolicy.RETAIN,
         )

@@ -40,7 +40,7 @@ QUEUE_SETTINGS = {
 }
 # moto cannot put a rule on a bus whose name holds "/" (a partner bus): a plain name stands in.
 LOCAL_EVENT_BUS = "sellerstream-local-partner-bus"
-LOCAL_EVENT_SOURCE = "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.local"
+LOCAL_EVENT_SOURCE = f"{constants.LISTINGS_EVENT_SOURCE_PREFIX}/amzn1.sellerapps.app.local"
 
 
 def create_queue(sqs: Any, name: str, visibility_timeout_seconds: int) -> LocalQueue:
@@ -106,13 +106,10 @@ def create_resources(
     bucket = "sellerstream-reports-local"
     s3.create_bucket(Bucket=bucket)
     events.create_event_bus(Name=LOCAL_EVENT_BUS)
-    rule = "sellerstream-listings-item-status-change"
+    rule = constants.LISTINGS_RULE_NAME
+    # The deployed rule's own pattern (source prefix, both spellings of the type as detail-type).
     events.put_rule(
-        Name=rule,
-        EventBusName=LOCAL_EVENT_BUS,
-        EventPattern=json.dumps(
-            {"source": [LOCAL_EVENT_SOURCE], "detail": {"NotificationType": ["LISTINGS_ITEM_STATUS_CHANGE"]}}
-        ),
+        Name=rule, EventBusName=LOCAL_EVENT_BUS, EventPattern=json.dumps(constants.listings_event_pattern())
     )
     events.put_targets(
         Rule=rule,

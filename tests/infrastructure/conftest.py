@@ -17,11 +17,13 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 class Synthesized:
     def __init__(self, outdir: Path, context: dict[str, Any] | None = None) -> None:
         from app import build_app
+        from stacks.constants import StageNames
 
         # Bundling is skipped (no pip in unit tests); the layer asset is still declared and attached.
         self.app = build_app(context={"aws:cdk:bundling-stacks": [], **(context or {})}, outdir=str(outdir))
         self.assembly = self.app.synth()
-        self.stack = self.app.node.find_child("SellerStream")
+        self.names = StageNames((context or {}).get("stage"))
+        self.stack = self.app.node.find_child(self.names.stack_id)
         self.template = Template.from_stack(self.stack)  # type: ignore[arg-type]
         self.json: dict[str, Any] = self.template.to_json()
         self.validation_report: dict[str, Any] = json.loads((outdir / "validation-report.json").read_text())
@@ -51,3 +53,22 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
 @pytest.fixture(scope="session")
 def with_partner_bus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     yield Synthesized(tmp_path_factory.mktemp("cdk.out"), {"partner_event_source_name": PARTNER_EVENT_SOURCE})
+
+
+STAGE = "staging"
+ALARM_EMAIL = "ops@example.com"
+
+
+@pytest.fixture(scope="session")
+def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    """A second stage beside production: its own names, alarms by e-mail, the partner bus, and its
+    own "nothing arrived" hours."""
+    yield Synthesized(
+        tmp_path_factory.mktemp("cdk.out"),
+        {
+            "stage": STAGE,
+            "alarm_email": ALARM_EMAIL,
+            "partner_event_source_name": PARTNER_EVENT_SOURCE,
+            "no_notifications_alarm_hours": "6",
+        },
+    )

@@ -164,6 +164,37 @@ def test_given_no_marketplace_when_processed_then_dead_lettered(pipeline: LocalP
     assert letter.reason == "invalid_notification" and "MarketplaceId" in letter.detail
 
 
+def test_given_type_spelled_as_in_amazons_schema_when_published_on_the_bus_then_it_reaches_the_queue(
+    pipeline: LocalPipeline,
+) -> None:
+    document = copy.deepcopy(NOTIFICATION)
+    document["NotificationType"] = "LISTINGS_ITEM_STATUS_CHANGED"
+    document["NotificationMetadata"]["NotificationId"] = "n-changed"
+
+    pipeline.publish(json.dumps(document))
+    stats = pipeline.drain()
+
+    assert stats.received == 1 and stats.succeeded == 1
+    assert listing(pipeline)["notification_id"] == "n-changed"
+
+
+def test_given_event_from_another_source_on_the_bus_then_the_rule_ignores_it(pipeline: LocalPipeline) -> None:
+    pipeline.events.put_events(
+        Entries=[
+            {
+                "Source": "aws.partner/some-other-partner.com/app",
+                "DetailType": "LISTINGS_ITEM_STATUS_CHANGE",
+                "Detail": json.dumps(NOTIFICATION),
+                "EventBusName": pipeline.resources.event_bus,
+            }
+        ]
+    )
+
+    stats = pipeline.drain()
+
+    assert stats.received == 0 and pipeline.table_items("listings") == []
+
+
 _ = datetime, UTC
 
 

@@ -25,9 +25,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sellerstream import aws
+from sellerstream import aws, metric_names
 from sellerstream.config import get_settings
-from sellerstream.errors import PoisonMessageError, UnknownNotificationTypeError
+from sellerstream.errors import PoisonMessageError, SellerCredentialsError, UnknownNotificationTypeError
 from sellerstream.logic.dead_letter import permanent_failure, send_to_dead_letter_queue, short_detail
 from sellerstream.logic.deferral import can_defer, defer, deferrals_of
 from sellerstream.logic.message_attributes import attribute_value, source_message_id
@@ -183,6 +183,8 @@ def _dead_letter(
     receive_count = _receive_count(record)
     metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+    if isinstance(failure, SellerCredentialsError):
+        metrics.add_metric(name=metric_names.SELLER_CREDENTIALS_FAILURES, unit=MetricUnit.Count, value=1)
     context = {
         "notification_id": failure.notification_id,
         "notification_type": failure.notification_type,

@@ -1,0 +1,21 @@
+"""CloudWatch metric names the functions emit (namespace ``SellerStream``), as plain constants.
+
+Every metric carries the ``service`` dimension (the function's POWERTOOLS_SERVICE_NAME); the SP-API
+call and throttle counts are also emitted with an ``operation`` dimension. The stack's alarms and
+dashboard read these names, so a rename here is a rename there.
+"""
+
+NOTIFICATIONS_PROCESSED = "NotificationsProcessed"
+NOTIFICATIONS_FAILED = "NotificationsFailed"
+POISON_MESSAGES = "PoisonMessages"
+DUPLICATE_NOTIFICATIONS = "DuplicateNotifications"
+THROTTLE_DEFERRALS = "ThrottleDeferrals"
+EVENT_TO_STORE_LAG = "EventToStoreLag"
+SP_API_CALLS = "SpApiCalls"
+SP_API_THROTTLES = "SpApiThrottles"
+SP_API_LATENCY = "SpApiLatency"
+# A seller's credentials are unusable (LWA rejected the refresh token, or the secret is malformed).
+SELLER_CREDENTIALS_FAILURES = "SellerCredentialsFailures"
+
+SERVICE_DIMENSION = "service"
+OPERATION_DIMENSION = "operation"
