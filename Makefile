@@ -10,7 +10,7 @@ demo: setup
 	@.venv/bin/sellerstream demo
 
 test: setup
-	@.venv/bin/python -m pytest -n 2 -q
+	@.venv/bin/python -m pytest -n 2 --dist loadgroup -q
 
 lint: setup
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
@@ -27,4 +27,4 @@ bench: setup
 	@.venv/bin/python bench/report_ingest.py
 
 clean:
-	rm -rf .venv cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv cdk.out build .pytest_cache .mypy_cache .ruff_cache scripts/pyodide/node_modules

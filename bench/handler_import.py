@@ -21,20 +21,16 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-LAMBDA_PACKAGE = ROOT / "lambdas" / "sellerstream"
-REQUIREMENTS = ROOT / "requirements.txt"
-# What the Lambda Python runtime ships besides the standard library.
-RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "jmespath", "s3transfer", "python-dateutil", "urllib3", "six")
+from sellerstream_local.lambda_path import host_layer, runtime_packages
+
+LAMBDA_PACKAGE = Path(__file__).resolve().parents[1] / "lambdas" / "sellerstream"
 BASELINE = "boto3"
 # handler name -> (module, the service name its function sets)
 HANDLERS = {
@@ -46,48 +42,16 @@ SNIPPET = (
     "import sys; sys.path[:0] = sys.argv[1:]; import time; t = time.perf_counter(); "
     "import {module}; print(time.perf_counter() - t)"
 )
-PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;#]+)")
-
-
-def pinned_requirements() -> dict[str, str]:
-    pins = {}
-    for line in REQUIREMENTS.read_text().splitlines():
-        match = PIN.match(line.strip())
-        if match:
-            pins[match.group(1)] = match.group(2)
-    return pins
-
-
-def copy_distribution(name: str, target: Path, version: str | None = None) -> None:
-    try:
-        dist = distribution(name)
-    except PackageNotFoundError:
-        raise SystemExit(f"{name} is not installed here: run `make setup` first") from None
-    if version is not None and dist.version != version:
-        raise SystemExit(
-            f"{name} {dist.version} is installed, requirements.txt pins {version}: run `make setup`"
-        )
-    for file in dist.files or ():
-        if file.suffix == ".pyc" or ".dist-info" in file.parts[0] or file.parts[0].startswith(".."):
-            continue
-        source = Path(str(file.locate()))
-        if source.is_file():
-            destination = target / file
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination)
 
 
 def lay_out(scratch: Path) -> list[Path]:
     """The function's import path: code, layer, runtime packages, byte-compiled."""
-    code, layer, runtime = scratch / "code", scratch / "layer", scratch / "runtime"
+    code = scratch / "code"
     shutil.copytree(LAMBDA_PACKAGE, code / "sellerstream", ignore=shutil.ignore_patterns("__pycache__"))
-    for name, version in pinned_requirements().items():
-        copy_distribution(name, layer, version)
-    for name in RUNTIME_DISTRIBUTIONS:
-        copy_distribution(name, runtime)
-    for directory in (code, layer, runtime):
+    path = [code, host_layer(scratch / "layer"), runtime_packages(scratch / "runtime")]
+    for directory in path:
         compileall.compile_dir(str(directory), quiet=1)
-    return [code, layer, runtime]
+    return path
 
 
 def import_seconds(module: str, service_name: str, path: list[Path]) -> float:

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
-stamp=".venv/.installed-$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat requirements.txt requirements-dev.txt pyproject.toml scripts/pyodide/package-lock.json | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ]; then
   exit 0
 fi
@@ -23,5 +23,10 @@ pip_install() {
 pip_install --upgrade pip
 pip_install -r requirements-dev.txt
 pip_install --no-deps -e .
+# Pyodide (CPython of the Lambda runtime's version, as WebAssembly) byte-compiles the Lambda assets at
+# synth time. Without it synthesis still works, ships source only and says so.
+if ! (cd scripts/pyodide && npm ci --no-audit --no-fund --silent >/dev/null 2>&1); then
+  echo "warning: npm could not install scripts/pyodide: Lambda assets will ship without bytecode" >&2
+fi
 rm -f .venv/.installed-*
 touch "$stamp"

@@ -133,7 +133,9 @@ def _build_image(target: LambdaTarget) -> DockerImage:
 
 
 def _compile_command(target: LambdaTarget, directory: str, deployed: str) -> str:
-    return f"python{target.python} -m compileall -q -d {deployed} --invalidation-mode unchecked-hash {directory}"
+    return (
+        f"python{target.python} -m compileall -q -d {deployed} --invalidation-mode unchecked-hash {directory}"
+    )
 
 
 def function_code(target: LambdaTarget = FUNCTIONS) -> lambda_.Code:

@@ -43,7 +43,9 @@ class BytecodeCompiler:
 
     def compile(self, directories: Sequence[tuple[Path, str]]) -> dict[str, object]:
         """Writes unchecked-hash pycs into each directory (deployed at its paired path), then verifies."""
-        return self._run([path for path, _ in directories], ["compile", *(deployed for _, deployed in directories)])
+        return self._run(
+            [path for path, _ in directories], ["compile", *(deployed for _, deployed in directories)]
+        )
 
     def verify(self, directories: Sequence[Path]) -> dict[str, object]:
         """Every module in the directories loads from its .pyc through the target's import machinery."""
@@ -77,7 +79,12 @@ def _native(python: str) -> BytecodeCompiler | None:
     for executable in dict.fromkeys(c for c in candidates if c):
         try:
             probe = subprocess.run(
-                [executable, "-I", "-c", "import sys; print(sys.implementation.cache_tag, sys.version.split()[0])"],
+                [
+                    executable,
+                    "-I",
+                    "-c",
+                    "import sys; print(sys.implementation.cache_tag, sys.version.split()[0])",
+                ],
                 check=False,
                 capture_output=True,
                 text=True,

@@ -89,7 +89,9 @@ class LambdaTarget:
                 continue
             relative = path.relative_to(site)
             if _FOREIGN_EXTENSION.search(path.name) and not path.name.endswith(self.extension_suffix):
-                problems.append(f"{relative}: extension module for another CPython (needs {self.extension_suffix})")
+                problems.append(
+                    f"{relative}: extension module for another CPython (needs {self.extension_suffix})"
+                )
             machine = _elf_machine(path)
             if machine is not None and machine != ELF_MACHINES[self.machine]:
                 problems.append(f"{relative}: compiled for ELF machine {machine}, not {self.machine}")
@@ -113,8 +115,7 @@ def _elf_machine(path: Path) -> int | None:
         header = file.read(20)
     if len(header) < 20 or header[:4] != b"\x7fELF":
         return None
-    byteorder = "little" if header[5] == 1 else "big"
-    return int.from_bytes(header[18:20], byteorder)
+    return int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
 
 
 FUNCTIONS = LambdaTarget(
