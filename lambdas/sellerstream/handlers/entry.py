@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -15,7 +16,13 @@ Handler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
 
 def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Handler:
-    """``use_case`` is built on the first batch (not at import), then reused by the container."""
+    """``use_case`` is built on the first batch (not at import), then reused by the container.
+
+    Called last in each handler module, once its imports are done: the start-up objects are frozen
+    and garbage collection resumes (see ``sellerstream.handlers``).
+    """
+    gc.freeze()
+    gc.enable()
 
     @logger.inject_lambda_context
     @metrics.log_metrics(capture_cold_start_metric=True)
