@@ -3,23 +3,26 @@
 The Lambda Python runtime's functions import boto3 in every cold start anyway, so ``import boto3``
 measured in the same run is the baseline. The import path is laid out like the function's:
 the code (``lambdas/``), the dependency layer (exactly the distributions ``requirements.txt``
-pins) and the packages the Lambda runtime provides (boto3 and its dependencies), each copied from
-this environment into a scratch directory and byte-compiled, as the deployed assets are. Nothing
-else is importable: no development packages, no editable-install hooks (``python -S``).
+pins) and the packages the Lambda runtime provides (boto3 and its dependencies), copied from this
+environment into a scratch directory and byte-compiled by the measured interpreter, as the deployed
+assets are. Nothing else is importable: no development packages, no editable-install hooks
+(``python -S``).
+
+``--python PATH`` measures another interpreter, e.g. the Lambda runtime's Python version where one
+is installed: its own pip installs the layer's pins for it (from PyPI or pip's cache).
 
 Each round starts one fresh process per module (boto3 and each handler, interleaved, so load from
 other processes on the machine falls on all of them alike); figures are medians over rounds.
 
-    python bench/handler_import.py [--rounds N] [--json]
+    python bench/handler_import.py [--rounds N] [--python PATH] [--json]
 
-``--json`` prints one object: ``{"boto3_ms": ..., "rounds": N, "python": "3.11",
+``--json`` prints one object: ``{"boto3_ms": ..., "rounds": N, "python": "3.11.7",
 "handlers": {"order_change": {"ms": ..., "ratio": ...}, "listing_status": ..., "report_finished": ...}}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import shutil
 import statistics
@@ -28,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sellerstream_local.lambda_path import host_layer, runtime_packages
+from sellerstream_local.lambda_path import REQUIREMENTS, host_layer, runtime_packages
 
 LAMBDA_PACKAGE = Path(__file__).resolve().parents[1] / "lambdas" / "sellerstream"
 BASELINE = "boto3"
@@ -44,19 +47,37 @@ SNIPPET = (
 )
 
 
-def lay_out(scratch: Path) -> list[Path]:
-    """The function's import path: code, layer, runtime packages, byte-compiled."""
+def python_version(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def layer_for(python: str, target: Path) -> Path:
+    if Path(python).resolve() == Path(sys.executable).resolve():
+        return host_layer(target)
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    subprocess.run(
+        [*pip, "--only-binary=:all:", "--target", str(target), "-r", str(REQUIREMENTS)], check=True
+    )
+    return target
+
+
+def lay_out(scratch: Path, python: str) -> list[Path]:
+    """The function's import path: code, layer, runtime packages, byte-compiled by ``python``."""
     code = scratch / "code"
     shutil.copytree(LAMBDA_PACKAGE, code / "sellerstream", ignore=shutil.ignore_patterns("__pycache__"))
-    path = [code, host_layer(scratch / "layer"), runtime_packages(scratch / "runtime")]
-    for directory in path:
-        compileall.compile_dir(str(directory), quiet=1)
+    path = [code, layer_for(python, scratch / "layer"), runtime_packages(scratch / "runtime")]
+    subprocess.run([python, "-m", "compileall", "-q", *map(str, path)], check=True, stdout=subprocess.DEVNULL)
     return path
 
 
-def import_seconds(module: str, service_name: str, path: list[Path]) -> float:
+def import_seconds(python: str, module: str, service_name: str, path: list[Path]) -> float:
     output = subprocess.run(
-        [sys.executable, "-S", "-c", SNIPPET.format(module=module), *map(str, path)],
+        [python, "-S", "-c", SNIPPET.format(module=module), *map(str, path)],
         check=True,
         capture_output=True,
         text=True,
@@ -71,16 +92,16 @@ def import_seconds(module: str, service_name: str, path: list[Path]) -> float:
     return float(output.strip().splitlines()[-1])
 
 
-def measure(rounds: int) -> dict[str, object]:
+def measure(rounds: int, python: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="handler-import-") as scratch:
-        path = lay_out(Path(scratch))
+        path = lay_out(Path(scratch), python)
         modules = {BASELINE: (BASELINE, "baseline"), **HANDLERS}
         for module, service_name in modules.values():  # warm the page cache, not measured
-            import_seconds(module, service_name, path)
+            import_seconds(python, module, service_name, path)
         samples: dict[str, list[float]] = {name: [] for name in modules}
         for _ in range(rounds):
             for name, (module, service_name) in modules.items():
-                samples[name].append(import_seconds(module, service_name, path))
+                samples[name].append(import_seconds(python, module, service_name, path))
     baseline = statistics.median(samples[BASELINE])
     handlers = {}
     for name in HANDLERS:
@@ -89,7 +110,7 @@ def measure(rounds: int) -> dict[str, object]:
     return {
         "boto3_ms": round(baseline * 1000, 1),
         "rounds": rounds,
-        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "python": python_version(python),
         "handlers": handlers,
     }
 
@@ -99,9 +120,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=9, help="fresh processes per module (default 9)")
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter to measure (default: this one)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    result = measure(args.rounds)
+    result = measure(args.rounds, args.python)
     if args.json:
         print(json.dumps(result))
         return
