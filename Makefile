@@ -18,7 +18,7 @@ demo: setup-python
 	@.venv/bin/sellerstream demo
 
 test: setup
-	@.venv/bin/python -m pytest -n 2 -q
+	@.venv/bin/python -m pytest -n 2 --dist loadgroup -q
 
 lint: setup-python
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
@@ -54,4 +54,4 @@ bench: setup
 	@.venv/bin/python bench/parse_reject.py
 
 clean:
-	rm -rf .venv node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv node_modules scripts/pyodide/node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache

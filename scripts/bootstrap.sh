@@ -37,7 +37,7 @@ pip_install() {
 
 node_env() {
   local stamp
-  stamp="node_modules/.installed-$(cat package.json package-lock.json | sha256sum | cut -c1-16)"
+  stamp="node_modules/.installed-$(cat package.json package-lock.json scripts/pyodide/package-lock.json | sha256sum | cut -c1-16)"
   if [ -f "$stamp" ]; then
     return 0
   fi
@@ -47,6 +47,11 @@ node_env() {
   fi
   # npm ci installs exactly the lock file; the "node" package's install step fetches its platform build.
   npm ci --no-audit --no-fund --loglevel=error >&2
+  # Pyodide (CPython of the Lambda runtime's version, as WebAssembly) byte-compiles the Lambda assets
+  # at synth time. Without it synthesis still works, ships source only and says so.
+  if ! (cd scripts/pyodide && npm ci --no-audit --no-fund --silent >/dev/null 2>&1); then
+    echo "warning: npm could not install scripts/pyodide: Lambda assets will ship without bytecode" >&2
+  fi
   touch "$stamp"
 }
 

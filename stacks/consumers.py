@@ -73,13 +73,6 @@ class NotificationConsumer(Construct):
                 max_concurrency=settings.max_concurrency,
             )
         )
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-L1",
-                reason="Pinned to Python 3.11: the dependency layer is built for cp311 wheels and the code "
-                "is tested on 3.11; moving runtimes is a deliberate upgrade.",
-            )
-        )
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",

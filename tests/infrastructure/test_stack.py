@@ -174,8 +174,8 @@ def test_given_functions_then_json_logs_tracing_retention_sizing_and_layer(
     properties = function(synthesized, kind)
     settings = HANDLERS[kind][1]
 
-    assert properties["Runtime"] == "python3.11"
-    assert properties["Architectures"] == ["x86_64"]
+    assert properties["Runtime"] == f"python{constants.LAMBDA_RUNTIME_PYTHON}"
+    assert properties["Architectures"] == [constants.LAMBDA_ARCHITECTURE]
     assert properties["TracingConfig"] == {"Mode": "Active"}
     assert properties["LoggingConfig"]["LogFormat"] == "JSON"
     assert (properties["Timeout"], properties["MemorySize"]) == (settings.timeout_seconds, settings.memory_mb)
@@ -190,7 +190,10 @@ def test_given_reports_function_then_sized_apart_from_orders(synthesized: Synthe
     assert reports["Timeout"] > orders["Timeout"] and reports["MemorySize"] > orders["MemorySize"]
     synthesized.template.has_resource_properties(
         "AWS::Lambda::LayerVersion",
-        {"CompatibleRuntimes": ["python3.11"], "CompatibleArchitectures": ["x86_64"]},
+        {
+            "CompatibleRuntimes": [f"python{constants.LAMBDA_RUNTIME_PYTHON}"],
+            "CompatibleArchitectures": [constants.LAMBDA_ARCHITECTURE],
+        },
     )
 
 

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sellerstream.logic.batch import NotificationUseCase, process_batch
-from sellerstream.observability import logger, metrics, tracer
+from sellerstream.observability import logger, metrics
 
 Handler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
 
 def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Handler:
-    """``use_case`` is built on the first batch (not at import), then reused by the container."""
+    """``use_case`` is built on the first batch (not at import), then reused by the container.
+
+    Called last in each handler module, once its imports are done: the start-up objects are frozen
+    and garbage collection resumes (see ``sellerstream.handlers``).
+    """
+    gc.freeze()
+    gc.enable()
 
     @logger.inject_lambda_context
-    @tracer.capture_lambda_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         return process_batch(event, context, use_case())
 
-    return lambda_handler
+    # Metrics' decorator is typed as returning Any; the wrapped handler keeps its signature.
+    return cast(Handler, lambda_handler)
