@@ -30,6 +30,7 @@ class SellerStreamStack(Stack):
         orders_api_version: str = "2026-01-01",
         spapi_sandbox: bool = False,
         partner_event_source_name: str | None = None,
+        report_rows_retention_days: int = constants.REPORT_ROWS_RETENTION_DAYS,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -111,16 +112,33 @@ class SellerStreamStack(Stack):
                 "REPORT_ROWS_TABLE_NAME": storage.report_rows_table.table_name,
                 "REPORTS_BUCKET_NAME": storage.reports_bucket.bucket_name,
                 "REPORTS_QUEUE_URL": reports.queue.queue_url,
+                "REPORT_ROWS_RETENTION_DAYS": str(report_rows_retention_days),
             },
         )
         storage.reports_table.grant(report_finished.role, "dynamodb:GetItem", "dynamodb:PutItem")
-        storage.report_rows_table.grant(report_finished.role, "dynamodb:BatchWriteItem", "dynamodb:PutItem")
+        # By hand: Table.grant() would add the lookup index (``.../index/*``), which the writer never reads.
+        report_finished.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+                resources=[storage.report_rows_table.table_arn],
+            )
+        )
         report_finished.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
                 resources=[storage.reports_bucket.arn_for_objects("reports/*")],
             )
         )
+        # Without ListBucket, S3 answers a missing raw copy with 403 instead of 404: a continuation
+        # whose copy expired could not tell "gone" (download again) from "forbidden".
+        report_finished.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[storage.reports_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["reports/*"]}},
+            )
+        )
+        self.monitoring.watch_report_decoding("ReportFinished", service_name="report-finished")
         Validations.of(report_finished.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::<StorageReportsBucket2AA89F72.Arn>/reports/*]",

@@ -267,9 +267,8 @@ class SpApiEmulator:
             # A presigned-style URL: no access token, no rate plan, not an SP-API operation.
             with self._lock:
                 self.calls["documentDownload"] += 1
-            status, document = self.reports.download(parsed.path[len(DOCUMENT_PATH) :])
-            content_type = "application/octet-stream" if status == 200 else "application/xml"
-            return status, {"content-type": content_type}, document
+            status, document, content_type = self.reports.download(parsed.path[len(DOCUMENT_PATH) :])
+            return status, {"content-type": content_type} if content_type else {}, document
         if parsed.path == "/auth/o2/token" and method == "POST":
             with self._lock:
                 self.calls[LWA_OPERATION] += 1
