@@ -64,7 +64,10 @@ class SellerStreamStack(Stack):
             constants.ORDER_CHANGE,
             {"ORDERS_TABLE_NAME": storage.orders_table.table_name, "ORDERS_API_VERSION": orders_api_version},
         )
-        storage.orders_table.grant(order_change.role, "dynamodb:PutItem", "dynamodb:ConditionCheckItem")
+        # UpdateItem: the PII item is updated part by part, keeping what a later response omits.
+        storage.orders_table.grant(
+            order_change.role, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"
+        )
 
         # LISTINGS_ITEM_STATUS_CHANGE: EventBridge destination -> partner bus -> rule -> queue.
         listings = NotificationQueue(

@@ -49,6 +49,7 @@ class StoredReport:
     status: str
     document_id: str | None
     created: datetime
+    owner: str | None = None  # the seller (or vendor account) whose report it is; None: anyone's
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ReportsApi:
     def __init__(self) -> None:
         self._reports: dict[str, StoredReport] = {}
         self._documents: dict[str, StoredDocument] = {}
+        self._owners: dict[str, str | None] = {}  # document id -> owner
         self._urls: dict[str, tuple[str, float]] = {}  # token -> (document id, expiry)
         self._directory = tempfile.TemporaryDirectory(prefix="sp-api-emulator-")
         self._lock = threading.Lock()
@@ -129,6 +131,7 @@ class ReportsApi:
         fatal_message: str | None = None,
         charset: str | None = DEFAULT_CHARSET,
         content_type: str | None = "",
+        owner: str | None = None,
     ) -> str | None:
         """Registers a report; returns its document id (None for CANCELLED).
 
@@ -161,8 +164,10 @@ class ReportsApi:
             document_id = None
         with self._lock:
             self._reports[report_id] = StoredReport(
-                report_id, report_type, status, document_id, datetime.now(UTC)
+                report_id, report_type, status, document_id, datetime.now(UTC), owner
             )
+            if document_id:
+                self._owners[document_id] = owner
         return document_id
 
     def expire_next_urls(self, count: int = 1) -> None:
@@ -173,7 +178,7 @@ class ReportsApi:
     def get_report(self, request: EmulatorRequest) -> Reply:
         with self._lock:
             report = self._reports.get(request.path_params["report_id"])
-        if report is None:
+        if report is None or report.owner not in (None, request.caller):
             raise ApiError(404, "NotFound", "Report not found")
         body: dict[str, object] = {
             "reportId": report.report_id,
@@ -194,7 +199,7 @@ class ReportsApi:
         document_id = request.path_params["document_id"]
         with self._lock:
             document = self._documents.get(document_id)
-            if document is None:
+            if document is None or self._owners.get(document_id) not in (None, request.caller):
                 raise ApiError(404, "NotFound", "Report document not found")
             token = secrets.token_urlsafe(16)
             ttl = 0.0 if self._born_expired else self.url_ttl_seconds
