@@ -392,3 +392,24 @@ def test_given_continuation_whose_raw_copy_expired_then_downloaded_again(log_str
         assert report_record(pipeline)["row_count"] == 1500
         assert pipeline.emulator.calls["documentDownload"] == 2
         assert pipeline.dead_letters() == []
+
+
+def test_given_notification_older_than_getreports_answer_then_record_and_rows_follow_the_answer(
+    pipeline: LocalPipeline,
+) -> None:
+    # The notification names a document and type; getReport (the callback) answers the report as
+    # Amazon holds it now. Everything stored comes from that answer; the notification is provenance.
+    document_id = pipeline.emulator.add_report(
+        REPORT_ID, report_type="GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", text="sku\tasin\nS-1\tB01\n"
+    )
+
+    pipeline.publish(report_notification("DONE", document_id="amzn1.spdoc.1.4.na.announced-earlier"))
+    pipeline.drain()
+
+    record = report_record(pipeline)
+    assert record["report_document_id"] == document_id
+    assert record["report_type"] == "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
+    assert record["notification"]["report_document_id"] == "amzn1.spdoc.1.4.na.announced-earlier"
+    assert record["notification"]["report_type"] == "GET_MERCHANT_LISTINGS_ALL_DATA"
+    [found] = reader(pipeline).find(SELLER, "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "SKU", "S-1")
+    assert found["asin"] == "B01"

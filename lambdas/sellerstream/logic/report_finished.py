@@ -108,10 +108,23 @@ class ReportFinishedUseCase:
         remaining_time: RemainingTime,
     ) -> dict[str, Any]:
         report = notification.payload.report
-        document_id = str(report.report_document_id)
         started = time.monotonic()
         api = ReportsApi(self._spapi.client_for(seller, remaining_time))
         details = stored.get("report") or _report_details(api.get_report(report.report_id))
+        # getReport is the version of the truth the rows come from; the notification is provenance.
+        document_id = str(details.get("reportDocumentId") or report.report_document_id)
+        base = {
+            **base,
+            "report_type": details.get("reportType") or report.report_type,
+            "processing_status": details.get("processingStatus") or report.processing_status,
+            "report_document_id": document_id,
+            "notification": {
+                "notification_id": notification.notification_id,
+                "report_type": report.report_type,
+                "processing_status": report.processing_status,
+                "report_document_id": report.report_document_id,
+            },
+        }
         raw_key, compressed = self._raw_copy(api, seller.seller_key, report.report_id, document_id, stored)
         start_row = int(stored.get("rows_written", 0))
         first_started_at = stored.get("first_started_at") or _now()
@@ -133,7 +146,7 @@ class ReportFinishedUseCase:
             layout = self._row_layout(
                 seller.seller_key,
                 report.report_id,
-                report.report_type,
+                str(base["report_type"]),
                 details,
                 stored,
                 document,
@@ -288,6 +301,7 @@ def _report_details(report: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "reportType",
         "processingStatus",
+        "reportDocumentId",
         "createdTime",
         "processingStartTime",
         "processingEndTime",
