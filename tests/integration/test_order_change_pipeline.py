@@ -178,6 +178,11 @@ def test_given_orders_v0_configured_when_processed_then_order_and_all_item_pages
         assert pipeline.emulator.calls["getOrder"] == 1
         assert header["item_count"] == len(header["items"]) >= 1
         assert pipeline.emulator.calls["getOrderItems"] >= 1
+        # Buyer data through a Restricted Data Token (v0 returns none without one).
+        [pii] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
+        assert pii["BuyerInfo"]["BuyerEmail"] and pii["ShippingAddress"]["PostalCode"]
+        assert "BuyerInfo" not in header["order"]
+        assert pipeline.emulator.calls["createRestrictedDataToken"] == 1
 
 
 def test_given_revoked_refresh_token_when_processed_then_dead_lettered_as_credentials(
