@@ -136,3 +136,27 @@ def test_given_amazons_listings_and_report_examples_when_replayed_then_rows_stor
     assert records["54517018502"]["processing_status"] == "CANCELLED"
     assert records["99990000"]["pk"] == "SELLER#amzn1.vg.6213651"  # the vendor, through its subscription
     assert records["77770000"]["row_count"] == len(report["tables"]["sellerstream-report-rows"]) > 0
+
+
+def test_given_captured_cp1252_document_when_replayed_with_documents_then_rows_decoded_as_served(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    notification = load_json("examples/notifications/REPORT_PROCESSING_FINISHED.schema-example-1.json")
+    report = notification["payload"]["reportProcessingFinishedNotification"]
+    report.update(processingStatus="DONE", reportDocumentId="amzn1.spdoc.1.4.eu.captured")
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    captured = "sku\tname\nES-1\tPiña colada\nFR-1\tcrème brûlée\n".encode("cp1252")
+    (documents / "amzn1.spdoc.1.4.eu.captured").write_bytes(gzip.compress(captured))
+    (documents / "amzn1.spdoc.1.4.eu.captured.content-type").write_text("text/plain; charset=Cp1252\n")
+
+    replayed = run_replay(
+        tmp_path, [json.dumps(notification)], "--dump-tables", "--documents", str(documents)
+    )
+
+    [record] = replayed["tables"]["sellerstream-reports"]
+    rows = sorted(item["cells"] for item in replayed["tables"]["sellerstream-report-rows"])
+    assert record["content_type"] == "text/plain; charset=Cp1252" and record["row_count"] == 2
+    assert rows == ["ES-1\tPiña colada", "FR-1\tcrème brûlée"]

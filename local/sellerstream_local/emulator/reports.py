@@ -132,13 +132,17 @@ class ReportsApi:
         charset: str | None = DEFAULT_CHARSET,
         content_type: str | None = "",
         owner: str | None = None,
+        captured: bytes | None = None,
     ) -> str | None:
         """Registers a report; returns its document id (None for CANCELLED).
 
         The document is ``content`` (bytes, served as they are), ``text`` (encoded in ``charset``)
         or ``rows`` generated rows (in ``charset``). It is served with ``content_type``, by default
-        ``text/plain; charset=<charset>`` (none when ``charset`` is None).
+        ``text/plain; charset=<charset>`` (none when ``charset`` is None). ``captured`` is a
+        document exactly as Amazon served it (gzip or plain, judged by its first bytes).
         """
+        if captured is not None:
+            compress = captured[:2] == b"\x1f\x8b"
         served_type = document_content_type(charset) if content_type == "" else content_type
         # Encoding: no byte order mark (utf-8-sig would write one per write call).
         codec = codec_for(charset or DEFAULT_CHARSET).replace("utf-8-sig", "utf-8")
@@ -146,8 +150,13 @@ class ReportsApi:
             document_id = document_id or f"amzn1.spdoc.1.4.na.{secrets.token_hex(8)}"
             path = Path(self._directory.name) / document_id.replace("/", "_")
             with path.open("wb") as raw:
-                target = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)) if compress else raw
-                if status == "FATAL":
+                if captured is not None:
+                    raw.write(captured)
+                wraps = compress and captured is None
+                target = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)) if wraps else raw
+                if captured is not None:
+                    pass
+                elif status == "FATAL":
                     message = fatal_message or "Report processing failed."
                     target.write(json.dumps({"errorDetails": message}, ensure_ascii=False).encode(codec))
                 elif content is not None:
@@ -156,7 +165,7 @@ class ReportsApi:
                     target.write(text.encode(codec))
                 else:
                     write_flat_file(target, rows or 0, columns, codec)
-                if compress:
+                if wraps:
                     target.close()
             with self._lock:
                 self._documents[document_id] = StoredDocument(path, compress, served_type)
