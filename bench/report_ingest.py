@@ -28,6 +28,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import Executor, Future
 from pathlib import Path
@@ -61,9 +62,11 @@ class InMemoryDynamoDB:
 
     def __init__(self) -> None:
         self.items = 0
+        self._lock = threading.Lock()  # called from the writer's threads
 
     def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
-        self.items += sum(len(requests) for requests in RequestItems.values())
+        with self._lock:
+            self.items += sum(len(requests) for requests in RequestItems.values())
         return {"UnprocessedItems": {}}
 
 

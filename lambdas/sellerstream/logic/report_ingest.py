@@ -58,6 +58,7 @@ class DocumentRows:
     document_format: str
     rows: Iterator[Any]
     columns: list[str] | None = field(default=None)
+    codec: str = "utf-8-sig"
 
 
 class _Peekable(io.RawIOBase):
@@ -109,20 +110,23 @@ def read_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig"
         columns = [name.strip() or f"column_{index}" for index, name in enumerate(header.split("\t"))]
         # C-level iteration: strip each line's ending, drop blank lines.
         lines = filter(None, map(str.rstrip, text, repeat(LINE_ENDINGS)))
-        return DocumentRows("tsv", _guarded(codec, lines), columns)
+        return DocumentRows("tsv", lines, columns, codec)
     if document_format == "json":
-        return DocumentRows("json", _guarded(codec, iter_json_elements(content, codec)))
-    return DocumentRows(document_format, iter(()))
+        return DocumentRows("json", iter_json_elements(content, codec), None, codec)
+    return DocumentRows(document_format, iter(()), None, codec)
 
 
 def iter_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig") -> Iterator[dict[str, Any]]:
     """Rows as dicts (flat-file lines keyed by the header): for tests and tools, not the hot path."""
     document = read_rows(document_format, content, codec)
-    if document.columns is None:
-        yield from document.rows
-        return
-    for line in document.rows:
-        yield dict(zip(document.columns, line.split("\t"), strict=False))
+    try:
+        if document.columns is None:
+            yield from document.rows
+            return
+        for line in document.rows:
+            yield dict(zip(document.columns, line.split("\t"), strict=False))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _read_error(codec, error) from None
 
 
 def _decoded(codec: str, read: Callable[[], str]) -> str:
@@ -132,13 +136,10 @@ def _decoded(codec: str, read: Callable[[], str]) -> str:
         raise _decode_error(codec, error) from None
 
 
-def _guarded(codec: str, rows: Iterator[Any]) -> Iterator[Any]:
-    try:
-        yield from rows
-    except UnicodeDecodeError as error:
-        raise _decode_error(codec, error) from None
-    except json.JSONDecodeError as error:
-        raise DocumentReadError(f"document is not valid JSON ({error.msg})") from None
+def _read_error(codec: str, error: UnicodeDecodeError | json.JSONDecodeError) -> DocumentReadError:
+    if isinstance(error, UnicodeDecodeError):
+        return _decode_error(codec, error)
+    return DocumentReadError(f"document is not valid JSON ({error.msg})")
 
 
 def _decode_error(codec: str, error: UnicodeDecodeError) -> DocumentReadError:
@@ -290,6 +291,11 @@ def ingest(
             if should_pause(written - start_row):
                 more = next(rows, None) is not None
                 return IngestProgress(written, not more, document.document_format)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        # Raised by the rows iterator (C-level for flat files: no per-row wrapper).
+        failure = _read_error(document.codec, error)
+        failure.rows_written = written
+        raise failure from None
     except DocumentReadError as error:
         error.rows_written = written
         raise

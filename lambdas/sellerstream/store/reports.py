@@ -130,40 +130,32 @@ class RowLayout:
         return [self._element_request(index, row) for index, row in enumerate(rows, start)]
 
     def _line_requests(self, start: int, lines: list[str]) -> list[dict[str, Any]]:
-        # The hot path of a large report: attribute values built directly (shared where constant).
+        # The hot path of a large report: comprehensions, attribute values built directly, and
+        # constant ones (partition keys, expiry) shared between items.
         pks, shards, prefix = self._partition_keys, self.shards, self.sort_prefix
         expires = {"N": str(self.expires_at)}
-        column = (
-            self.columns.index(self.lookup[0]) if self.lookup and self.lookup[0] in self.columns else None
-        )
-        if column is None:
-            return [
-                {
-                    "PutRequest": {
-                        "Item": {
-                            "pk": pks[index % shards],
-                            "sk": {"S": f"{prefix}{index:010d}"},
-                            "cells": {"S": line},
-                            "expires_at": expires,
-                        }
-                    }
-                }
-                for index, line in enumerate(lines, start)
-            ]
-        lookup_prefix = self.lookup_prefix
-        requests = []
-        for index, line in enumerate(lines, start):
-            item = {
+        items = [
+            {
                 "pk": pks[index % shards],
                 "sk": {"S": f"{prefix}{index:010d}"},
                 "cells": {"S": line},
                 "expires_at": expires,
             }
-            cells = line.split("\t", column + 1)
-            if len(cells) > column and 0 < len(cells[column]) <= MAX_LOOKUP_VALUE_CHARS:
-                item["lookup"] = {"S": lookup_prefix + cells[column]}
-            requests.append({"PutRequest": {"Item": item}})
-        return requests
+            for index, line in enumerate(lines, start)
+        ]
+        column = (
+            self.columns.index(self.lookup[0]) if self.lookup and self.lookup[0] in self.columns else None
+        )
+        if column is not None:
+            if column == 0:
+                values = [line.partition("\t")[0] for line in lines]
+            else:
+                values = [_cell(line, column) for line in lines]
+            lookup_prefix = self.lookup_prefix
+            for item, value in zip(items, values, strict=True):
+                if value and len(value) <= MAX_LOOKUP_VALUE_CHARS:  # an index key cannot be empty
+                    item["lookup"] = {"S": lookup_prefix + value}
+        return [{"PutRequest": {"Item": item}} for item in items]
 
     def _element_request(self, index: int, row: dict[str, Any]) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -353,6 +345,11 @@ class ReportRowReader:
         ):
             for raw in page["Items"]:
                 yield from_attribute_map(raw)
+
+
+def _cell(line: str, column: int) -> str:
+    cells = line.split("\t", column + 1)
+    return cells[column] if len(cells) > column else ""
 
 
 def _row_of(item: dict[str, Any], columns: list[str]) -> dict[str, Any]:
