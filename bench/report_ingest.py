@@ -9,8 +9,9 @@ the time DynamoDB's per-partition write limit makes a large report take.
    the figure is SellerStream's own cost, not DynamoDB's or moto's.
 2. Simulated DynamoDB limits: the 1M-row report through the real RowWriter against a stand-in
    that enforces, in simulated time, 1,000 writes/s per partition key value (base table and
-   lookup index) and the table's on-demand limit (40,000 writes/s), answering over-limit items as
-   ``UnprocessedItems`` (or ``ProvisionedThroughputExceededException`` when none fit), with 10 ms
+   lookup index) and the table's on-demand limit (40,000 writes/s), each a bucket holding one
+   second of capacity, answering over-limit items as
+   ``UnprocessedItems`` (or ``ProvisionedThroughputExceededException`` when none fit), with 5 ms
    per call. Simulated time advances by each call's latency and each backoff sleep divided by the
    writer's parallelism (its batches in flight). Compared with rows / table limit (the best any
    key design can do) and rows / one partition's limit (one partition key per report).
@@ -37,7 +38,7 @@ from typing import Any
 SIZES = (100_000, 1_000_000)
 PARTITION_WRITES_PER_SECOND = 1_000.0
 TABLE_WRITES_PER_SECOND = 40_000.0  # DynamoDB's default on-demand per-table write limit
-CALL_LATENCY_SECONDS = 0.010
+CALL_LATENCY_SECONDS = 0.005
 
 
 def generate(path: Path, rows: int) -> None:
