@@ -33,6 +33,11 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
     alarm_email = app.node.try_get_context("alarm_email") or None
     if alarm_email is not None and not EMAIL.fullmatch(str(alarm_email)):
         raise SystemExit(f"alarm_email must be an e-mail address, not {alarm_email!r}")
+    retention = str(
+        app.node.try_get_context("report_rows_retention_days") or constants.REPORT_ROWS_RETENTION_DAYS
+    )
+    if not retention.isdigit() or int(retention) < 1:
+        raise SystemExit(f"report_rows_retention_days must be a whole number of days, not {retention!r}")
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
@@ -43,6 +48,7 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         names=names,
         alarm_email=str(alarm_email) if alarm_email else None,
         no_notifications_alarm_hours=_quiet_hours(app.node.try_get_context("no_notifications_alarm_hours")),
+        report_rows_retention_days=int(retention),
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB"
         + (f" (stage {names.stage})" if names.stage else ""),

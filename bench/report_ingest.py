@@ -1,11 +1,22 @@
-"""Report ingestion throughput and memory, against a bare gzip + csv read of the same file.
+"""Report ingestion throughput and memory, against a bare gzip + csv read of the same file, and
+the time DynamoDB's per-partition write limit makes a large report take.
 
-For generated flat-file reports of 100k and 1M rows (gzip, Amazon's tab-delimited layout) this
-prints, per size: rows/s and peak RSS of SellerStream's ingestion (streamed gunzip, row parsing,
-DynamoDB item serialisation and 25-item batches through the real RowWriter) and of a bare
-``gzip`` + ``csv.reader`` pass over the same file, measured in the same run, each in a fresh
-process. Storage is an in-memory stand-in for DynamoDB's BatchWriteItem (it accepts every batch):
-the figure is SellerStream's own cost, not DynamoDB's or moto's.
+1. For generated flat-file reports of 100k and 1M rows (gzip, Amazon's tab-delimited layout):
+   rows/s and peak RSS of SellerStream's ingestion (streamed gunzip, strict decoding, row keys,
+   DynamoDB items and 25-item batches through the real RowWriter and its thread pool) and of a
+   bare ``gzip`` + ``csv.reader`` pass over the same file, measured in the same run, each in a
+   fresh process. Storage is an in-memory stand-in for BatchWriteItem that accepts every batch:
+   the figure is SellerStream's own cost, not DynamoDB's or moto's.
+2. Simulated DynamoDB limits: the 1M-row report through the real RowWriter against a stand-in
+   that enforces, in simulated time, 1,000 writes/s per partition key value (base table and
+   lookup index) and the table's on-demand limit (40,000 writes/s), each a bucket holding one
+   second of capacity, answering over-limit items as
+   ``UnprocessedItems`` (or ``ProvisionedThroughputExceededException`` when none fit), with 5 ms
+   per call. Simulated time advances by each call's latency and each backoff sleep divided by the
+   writer's parallelism (its batches in flight). Compared with rows / table limit (the best any
+   key design can do) and rows / one partition's limit (one partition key per report).
+
+``--json`` prints one object with the figures.
 """
 
 from __future__ import annotations
@@ -18,11 +29,16 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
 SIZES = (100_000, 1_000_000)
+PARTITION_WRITES_PER_SECOND = 1_000.0
+TABLE_WRITES_PER_SECOND = 40_000.0  # DynamoDB's default on-demand per-table write limit
+CALL_LATENCY_SECONDS = 0.005
 
 
 def generate(path: Path, rows: int) -> None:
@@ -47,32 +63,150 @@ class InMemoryDynamoDB:
 
     def __init__(self) -> None:
         self.items = 0
+        self._lock = threading.Lock()  # called from the writer's threads
 
     def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
-        self.items += sum(len(requests) for requests in RequestItems.values())
+        with self._lock:
+            self.items += sum(len(requests) for requests in RequestItems.values())
         return {"UnprocessedItems": {}}
 
 
+def _layout(path: Path, columns: list[str] | None) -> Any:
+    from sellerstream.store.reports import RowLayout, lookup_column, row_shards_for
+
+    report_type = "GET_MERCHANT_LISTINGS_ALL_DATA"
+    return RowLayout(
+        seller_key="A1SELLER",
+        report_id="54517018502",
+        report_type=report_type,
+        report_created="2025-07-14T03:35:13Z",
+        shards=row_shards_for(path.stat().st_size, compressed=True),
+        expires_at=1_800_000_000,
+        lookup=lookup_column(report_type, columns or []),
+        columns=tuple(columns or ()),
+    )
+
+
+def _ingest_with(path: Path, writer: Any) -> tuple[int, Any]:
+    from sellerstream.logic.report_ingest import ingest, open_document, read_rows
+
+    with path.open("rb") as stream:
+        document_format, content = open_document(io.BufferedReader(stream), compressed=True)  # type: ignore[arg-type]
+        rows = read_rows(document_format, content, "utf-8-sig")
+        layout = _layout(path, rows.columns)
+        with writer.open(layout) as batches:
+            progress = ingest(rows, batches.write, start_row=0, should_pause=lambda written: False)
+    return progress.rows_written, layout
+
+
 def sellerstream_ingest(path: Path) -> int:
-    from sellerstream import aws
-    from sellerstream.logic.report_ingest import ingest, iter_rows, open_document
     from sellerstream.store.reports import RowWriter
 
     table = InMemoryDynamoDB()
-    aws.client.cache_clear()
-    aws.client = lambda service: table  # type: ignore[assignment]
-    writer = RowWriter("report-rows")
-    with path.open("rb") as stream:
-        document_format, content = open_document(io.BufferedReader(stream), compressed=True)  # type: ignore[arg-type]
-        progress = ingest(
-            iter_rows(document_format, content),
-            lambda chunk: writer.write("SELLER", "REPORT", chunk),
-            start_row=0,
-            should_pause=lambda rows: False,
-            document_format=document_format,
-        )
-    assert table.items == progress.rows_written
-    return progress.rows_written
+    rows, _ = _ingest_with(path, RowWriter("report-rows", client=lambda: table))
+    assert table.items == rows
+    return rows
+
+
+class _Bucket:
+    __slots__ = ("tokens", "updated")
+
+    def __init__(self, capacity: float, now: float) -> None:
+        self.tokens = capacity
+        self.updated = now
+
+
+class SimulatedDynamoDB:
+    """BatchWriteItem under DynamoDB's write limits, in simulated time (see the module docstring)."""
+
+    def __init__(self, parallelism: int) -> None:
+        self.now = 0.0
+        self.parallelism = parallelism
+        self.stored = 0
+        self.calls = 0
+        self.throttled_items = 0
+        self._partitions: dict[str, _Bucket] = {}
+        self._table = _Bucket(TABLE_WRITES_PER_SECOND, 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds / self.parallelism
+
+    def _refill(self, bucket: _Bucket, rate: float) -> float:
+        bucket.tokens = min(rate, bucket.tokens + (self.now - bucket.updated) * rate)
+        bucket.updated = self.now
+        return bucket.tokens
+
+    def _partition(self, key: str) -> _Bucket:
+        bucket = self._partitions.get(key)
+        if bucket is None:
+            bucket = self._partitions[key] = _Bucket(PARTITION_WRITES_PER_SECOND, self.now)
+        return bucket
+
+    def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        self.now += CALL_LATENCY_SECONDS / self.parallelism
+        [(table, requests)] = RequestItems.items()
+        unprocessed = []
+        for request in requests:
+            item = request["PutRequest"]["Item"]
+            partitions = [self._partition("T" + item["pk"]["S"])]
+            if "lookup" in item:
+                partitions.append(self._partition("I" + item["lookup"]["S"]))
+            # An item is written only when its partition(s) and the table all have capacity.
+            has_room = self._refill(self._table, TABLE_WRITES_PER_SECOND) >= 1.0
+            for bucket in partitions:
+                has_room = self._refill(bucket, PARTITION_WRITES_PER_SECOND) >= 1.0 and has_room
+            if has_room:
+                for bucket in (*partitions, self._table):
+                    bucket.tokens -= 1.0
+                self.stored += 1
+            else:
+                unprocessed.append(request)
+        self.throttled_items += len(unprocessed)
+        if unprocessed and len(unprocessed) == len(requests):
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "simulated"}},
+                "BatchWriteItem",
+            )
+        return {"UnprocessedItems": {table: unprocessed} if unprocessed else {}}
+
+
+class _InlineExecutor(Executor):
+    """Runs each batch as it is submitted: simulated time, not threads, models the parallelism."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+def simulated_write(path: Path) -> dict[str, float]:
+    from sellerstream.store.reports import WRITE_PARALLELISM, RowWriter
+
+    table = SimulatedDynamoDB(WRITE_PARALLELISM)
+    writer = RowWriter(
+        "report-rows",
+        parallelism=WRITE_PARALLELISM,
+        sleep=table.sleep,
+        executor_factory=lambda workers: _InlineExecutor(),
+        client=lambda: table,
+    )
+    rows, layout = _ingest_with(path, writer)
+    assert table.stored == rows
+    return {
+        "rows": rows,
+        "shards": layout.shards,
+        "simulated_seconds": table.now,
+        "ideal_seconds": rows / TABLE_WRITES_PER_SECOND,
+        "one_partition_seconds": rows / PARTITION_WRITES_PER_SECOND,
+        "calls": table.calls,
+        "throttled_items": table.throttled_items,
+    }
 
 
 def measure(kind: str, path: Path) -> dict[str, float]:
@@ -85,17 +219,22 @@ def measure(kind: str, path: Path) -> dict[str, float]:
 
 def _measure_here(kind: str, path: Path) -> None:
     started = time.perf_counter()
+    if kind == "simulated":
+        print(json.dumps(simulated_write(path)))
+        return
     rows = bare_read(path) if kind == "bare" else sellerstream_ingest(path)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": peak_mb}))
 
 
-def main() -> None:
-    print("report ingestion: generated flat files (gzip), storage = in-memory BatchWriteItem stand-in")
-    print(
+def main(as_json: bool) -> None:
+    say = (lambda text: None) if as_json else print
+    say("report ingestion: generated flat files (gzip), storage = in-memory BatchWriteItem stand-in")
+    say(
         f"{'rows':>10} {'file MB':>8} | {'ours rows/s':>12} {'peak RSS':>9} | {'bare rows/s':>12} {'peak RSS':>9} | ratio"
     )
+    figures: dict[str, Any] = {"sizes": {}}
     with tempfile.TemporaryDirectory() as directory:
         for size in SIZES:
             path = Path(directory) / f"report-{size}.tsv.gz"
@@ -104,14 +243,36 @@ def main() -> None:
             ours = measure("ours", path)
             assert bare["rows"] == ours["rows"] == size
             ours_rate, bare_rate = size / ours["seconds"], size / bare["seconds"]
-            print(
+            figures["sizes"][str(size)] = {
+                "file_mb": round(path.stat().st_size / 1e6, 1),
+                "ours_rows_per_s": round(ours_rate),
+                "bare_rows_per_s": round(bare_rate),
+                "ratio_to_bare": round(ours_rate / bare_rate, 3),
+                "ours_peak_rss_mb": round(ours["peak_rss_mb"], 1),
+                "bare_peak_rss_mb": round(bare["peak_rss_mb"], 1),
+            }
+            say(
                 f"{size:>10,} {path.stat().st_size / 1e6:>8.1f} | {ours_rate:>12,.0f} {ours['peak_rss_mb']:>7.0f}MB"
                 f" | {bare_rate:>12,.0f} {bare['peak_rss_mb']:>7.0f}MB | {ours_rate / bare_rate:.2f}x bare"
             )
+        small, large = (figures["sizes"][str(size)] for size in SIZES)
+        figures["rss_ratio_1m_to_100k"] = round(large["ours_peak_rss_mb"] / small["ours_peak_rss_mb"], 3)
+        say(f"peak RSS, 1M rows vs 100k rows: {figures['rss_ratio_1m_to_100k']:.2f}x")
+        simulated = measure("simulated", Path(directory) / f"report-{SIZES[-1]}.tsv.gz")
+    simulated["ratio_to_ideal"] = round(simulated["simulated_seconds"] / simulated["ideal_seconds"], 3)
+    figures["simulated_partition_limit"] = simulated
+    say(
+        f"simulated DynamoDB limits ({PARTITION_WRITES_PER_SECOND:,.0f} writes/s per partition, "
+        f"{TABLE_WRITES_PER_SECOND:,.0f} per table): {simulated['rows']:,} rows over {simulated['shards']} shards "
+        f"in {simulated['simulated_seconds']:.1f} s simulated = {simulated['ratio_to_ideal']:.2f}x rows/table limit "
+        f"({simulated['ideal_seconds']:.1f} s); one partition per report: {simulated['one_partition_seconds']:.0f} s"
+    )
+    if as_json:
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--measure":
         _measure_here(sys.argv[2], Path(sys.argv[3]))
     else:
-        main()
+        main(as_json="--json" in sys.argv[1:])

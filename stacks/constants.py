@@ -147,6 +147,14 @@ REPORT_PROCESSING_FINISHED: Final = ConsumerSettings(
 
 # Raw report documents are kept this long (they can hold buyer data: Amazon's 30-day rule).
 REPORT_DOCUMENT_RETENTION_DAYS: Final = 30
+# Report rows (which can hold the same buyer data) expire after the same time by default
+# (``cdk deploy -c report_rows_retention_days=N`` changes it).
+REPORT_ROWS_RETENTION_DAYS: Final = REPORT_DOCUMENT_RETENTION_DAYS
+REPORT_ROWS_TTL_ATTRIBUTE: Final = "expires_at"
+# The index users look report rows up by (SKU, ASIN or order id): partition ``lookup``, sort ``sk``.
+REPORT_ROWS_LOOKUP_INDEX: Final = "lookup"
+REPORT_ROWS_LOOKUP_PK: Final = "lookup"
+REPORT_ROWS_LOOKUP_SK: Final = "sk"
 
 # LISTINGS_ITEM_STATUS_CHANGE arrives on the SP-API partner event bus. SP-API's events carry the
 # notification type as their detail-type, and Amazon's EventBridge tutorial matches the source by

@@ -230,6 +230,23 @@ class Monitoring(Construct):
             description=description,
         )
 
+    def watch_report_decoding(self, name: str, *, service_name: str) -> None:
+        """A report document its declared charset could not decode (kept raw, recorded FAILED)."""
+        self._alarm(
+            f"{name}DecodeFailures",
+            cloudwatch.Metric(
+                namespace=constants.METRICS_NAMESPACE,
+                metric_name=metric_names.REPORT_DECODE_FAILURES,
+                # Powertools Metrics adds the service name as the "service" dimension.
+                dimensions_map={"service": service_name},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
+            threshold=1,
+            description=f"{name}: a report document could not be decoded in its declared charset "
+            "(raw copy kept, report recorded FAILED)",
+        )
+
     def _alarm(
         self,
         construct_id: str,

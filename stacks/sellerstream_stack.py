@@ -33,6 +33,7 @@ class SellerStreamStack(Stack):
         names: constants.StageNames | None = None,
         alarm_email: str | None = None,
         no_notifications_alarm_hours: int | None = None,
+        report_rows_retention_days: int = constants.REPORT_ROWS_RETENTION_DAYS,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -68,7 +69,10 @@ class SellerStreamStack(Stack):
             constants.ORDER_CHANGE,
             {"ORDERS_TABLE_NAME": storage.orders_table.table_name, "ORDERS_API_VERSION": orders_api_version},
         )
-        storage.orders_table.grant(order_change.role, "dynamodb:PutItem", "dynamodb:ConditionCheckItem")
+        # UpdateItem: the PII item is updated part by part, keeping what a later response omits.
+        storage.orders_table.grant(
+            order_change.role, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"
+        )
 
         # LISTINGS_ITEM_STATUS_CHANGE: EventBridge destination -> partner bus -> rule -> queue.
         listings = NotificationQueue(
@@ -122,16 +126,33 @@ class SellerStreamStack(Stack):
                 "REPORT_ROWS_TABLE_NAME": storage.report_rows_table.table_name,
                 "REPORTS_BUCKET_NAME": storage.reports_bucket.bucket_name,
                 "REPORTS_QUEUE_URL": reports.queue.queue_url,
+                "REPORT_ROWS_RETENTION_DAYS": str(report_rows_retention_days),
             },
         )
         storage.reports_table.grant(report_finished.role, "dynamodb:GetItem", "dynamodb:PutItem")
-        storage.report_rows_table.grant(report_finished.role, "dynamodb:BatchWriteItem", "dynamodb:PutItem")
+        # By hand: Table.grant() would add the lookup index (``.../index/*``), which the writer never reads.
+        report_finished.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+                resources=[storage.report_rows_table.table_arn],
+            )
+        )
         report_finished.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
                 resources=[storage.reports_bucket.arn_for_objects("reports/*")],
             )
         )
+        # Without ListBucket, S3 answers a missing raw copy with 403 instead of 404: a continuation
+        # whose copy expired could not tell "gone" (download again) from "forbidden".
+        report_finished.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[storage.reports_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["reports/*"]}},
+            )
+        )
+        self.monitoring.watch_report_decoding("ReportFinished", service_name="report-finished")
         Validations.of(report_finished.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::<StorageReportsBucket2AA89F72.Arn>/reports/*]",

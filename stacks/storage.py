@@ -1,4 +1,5 @@
-"""DynamoDB tables: orders, idempotency records, and the subscription -> seller routing."""
+"""DynamoDB tables (orders, listings, reports and their rows, idempotency records, the subscription ->
+seller routing) and the bucket of raw report documents."""
 
 from __future__ import annotations
 
@@ -49,7 +50,19 @@ class Storage(Construct):
             key,
             partition_key=constants.ORDERS_TABLE_PK,
             sort_key=constants.ORDERS_TABLE_SK,
+            ttl_attribute=constants.REPORT_ROWS_TTL_ATTRIBUTE,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        # Rows looked up by SKU, ASIN or order id; sparse (rows without the value are not in it).
+        self.report_rows_table.add_global_secondary_index(
+            index_name=constants.REPORT_ROWS_LOOKUP_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=constants.REPORT_ROWS_LOOKUP_PK, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(
+                name=constants.REPORT_ROWS_LOOKUP_SK, type=dynamodb.AttributeType.STRING
+            ),
+            projection_type=dynamodb.ProjectionType.ALL,
         )
         self.reports_bucket = s3.Bucket(
             self,

@@ -36,6 +36,10 @@ class Settings(BaseModel):
     lwa_endpoint_override: str | None = Field(None, alias="LWA_ENDPOINT_OVERRIDE")
     # Bounds one invocation's share of a report (rows); the rest continues in the next. Unset: time decides.
     report_max_rows_per_invocation: int | None = Field(None, alias="REPORT_MAX_ROWS_PER_INVOCATION")
+    # Report rows expire (TTL) this many days after their report was first ingested, like the raw copy.
+    report_rows_retention_days: int = Field(30, alias="REPORT_ROWS_RETENTION_DAYS", ge=1)
+    # The charset of a report document served without one in its Content-Type (Java or Python name).
+    report_default_charset: str = Field("UTF-8", alias="REPORT_DEFAULT_CHARSET")
     # First delay of a throttled record's deferred copy (doubling up to 15 minutes).
     throttle_deferral_base_seconds: int = Field(30, alias="THROTTLE_DEFERRAL_BASE_SECONDS")
     # The queue's redrive setting: the receive on which a failing record goes to the DLQ.

@@ -16,6 +16,9 @@ SP_API_THROTTLES = "SpApiThrottles"
 SP_API_LATENCY = "SpApiLatency"
 # A seller's credentials are unusable (LWA rejected the refresh token, or the secret is malformed).
 SELLER_CREDENTIALS_FAILURES = "SellerCredentialsFailures"
+# A report document (or a FATAL report's error document) that its declared charset cannot decode:
+# its raw copy is kept, the report is recorded FAILED with the reason. Alarmed.
+REPORT_DECODE_FAILURES = "ReportDecodeFailures"
 
 SERVICE_DIMENSION = "service"
 OPERATION_DIMENSION = "operation"

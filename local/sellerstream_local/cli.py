@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--json", action="store_true", help="print one JSON object")
     replay.add_argument("--dump-tables", action="store_true", help="include every table's items")
     replay.add_argument("--orders-api-version", choices=("2026-01-01", "v0"), default="2026-01-01")
+    replay.add_argument(
+        "--documents",
+        type=Path,
+        help="captured report documents: DIR/<reportDocumentId> (gzip or plain) and, if present, "
+        "DIR/<reportDocumentId>.content-type",
+    )
 
     for name, help_text in (
         ("subscribe", "create or find the destinations and subscriptions of a seller (idempotent)"),
@@ -53,9 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.file.is_file():
         parser.error(f"{args.file}: no such file")
+    if args.documents is not None and not args.documents.is_dir():
+        parser.error(f"{args.documents}: no such directory")
     from sellerstream_local.replay import replay as run_replay  # noqa: PLC0415
 
-    report = run_replay(args.file, dump_tables=args.dump_tables, orders_api_version=args.orders_api_version)
+    report = run_replay(
+        args.file,
+        dump_tables=args.dump_tables,
+        orders_api_version=args.orders_api_version,
+        documents=args.documents,
+    )
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")

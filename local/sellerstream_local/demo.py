@@ -87,7 +87,7 @@ def _run(
             lambda: _shipments(pipeline, publish, orders, start, rng),
         ),
         ("stale callback responses ...............", lambda: _stale_reads(pipeline, publish, orders, start)),
-        ("listings via the partner bus ...........", lambda: _listings(publish, start)),
+        ("listings via the partner bus ...........", lambda: _listings(pipeline, publish, start)),
         ("reports (streamed, resumed) ............", lambda: _reports(pipeline, publish, start)),
     )
     stats: list[PollerStats] = []
@@ -153,12 +153,16 @@ def _stale_reads(
         publish(as_body(_order_event(seller, order_id, "Shipped", start)))
 
 
-def _listings(publish: _Publisher, start: datetime) -> None:
+def _listings(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
     """Status changes through the (stand-in) partner event bus and its rule, and a deletion."""
     statuses: list[list[str]] = [["BUYABLE", "DISCOVERABLE"], ["DISCOVERABLE"], []]
     for seller in SELLERS:
         for index in range(SKUS_PER_SELLER):
             sku = f"{seller[-2:]}-SKU-{index:03d}"
+            # Amazon's view when the callback runs: the state the notification announces.
+            pipeline.emulator.set_listing(
+                seller, sku, "ATVPDKIKX0DER", status=statuses[index % 3], last_updated=start
+            )
             publish(
                 as_body(
                     listings_status_change(

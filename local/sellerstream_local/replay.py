@@ -2,7 +2,8 @@
 
 Every seller and subscription the file mentions gets local credentials first, and the emulator's
 view of each order is the newest state the file's notifications describe, as Amazon's would be
-when the callback happens. The result is one JSON-able report in which every line of the file is
+when the callback happens; a report's document is the captured one from ``--documents DIR`` when
+it is there. The result is one JSON-able report in which every line of the file is
 accounted for exactly once: received = succeeded + dead-lettered + skipped as a duplicate.
 
 Lines are split on "\\n" only (a U+2028 inside a JSON string is part of its body), a trailing
@@ -56,14 +57,20 @@ def read_lines(path: Path) -> Iterator[Line]:
 
 
 def replay(
-    path: Path, *, dump_tables: bool = False, orders_api_version: str = "2026-01-01"
+    path: Path,
+    *,
+    dump_tables: bool = False,
+    orders_api_version: str = "2026-01-01",
+    documents: Path | None = None,
 ) -> dict[str, Any]:
+    """``documents``: a directory of captured report documents, ``<reportDocumentId>`` (gzip or
+    plain, as Amazon served it) and optionally ``<reportDocumentId>.content-type`` (the header)."""
     lines = list(read_lines(path))
     parsed = [n for n in (try_parse(line.body) for line in lines if line.body is not None) if n is not None]
 
     with LocalPipeline(orders_api_version=orders_api_version) as pipeline:
         _provision(pipeline, parsed)
-        _set_amazons_view(pipeline, parsed)
+        _set_amazons_view(pipeline, parsed, documents)
         fates: dict[int, dict[str, Any]] = {}
         published: dict[str, Line] = {}
         for line in lines:
@@ -179,7 +186,9 @@ def _provision(pipeline: LocalPipeline, notifications: list[AnyNotification]) ->
         pipeline.provision_seller(account, subscription_ids=(subscription_id,))
 
 
-def _set_amazons_view(pipeline: LocalPipeline, notifications: list[AnyNotification]) -> None:
+def _set_amazons_view(
+    pipeline: LocalPipeline, notifications: list[AnyNotification], documents: Path | None = None
+) -> None:
     emulator = pipeline.emulator
     for state in newest_order_states(notifications).values():
         emulator.set_order(
@@ -203,13 +212,27 @@ def _set_amazons_view(pipeline: LocalPipeline, notifications: list[AnyNotificati
             )
     for report_id, notification in reports(notifications).items():
         report = notification.payload.report
+        captured = _captured_document(documents, report.report_document_id)
         emulator.add_report(
             report_id,
             report_type=report.report_type,
             status=report.processing_status,
             document_id=report.report_document_id,
             rows=REPLAY_REPORT_ROWS,
+            **captured,
         )
+
+
+def _captured_document(documents: Path | None, document_id: str | None) -> dict[str, Any]:
+    """The captured document for a report, as ``add_report`` options (none: a generated one)."""
+    if documents is None or not document_id:
+        return {}
+    path = documents / document_id
+    if not path.is_file():
+        return {}
+    header = path.with_name(document_id + ".content-type")
+    content_type = header.read_text(encoding="ascii").strip() or None if header.is_file() else None
+    return {"captured": path.read_bytes(), "content_type": content_type}
 
 
 def plain_json(value: Any) -> Any:

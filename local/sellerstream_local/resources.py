@@ -65,15 +65,40 @@ def create_queue(sqs: Any, name: str, visibility_timeout_seconds: int) -> LocalQ
 
 
 def create_table(
-    dynamodb: Any, name: str, partition_key: str, sort_key: str | None, ttl_attribute: str | None
+    dynamodb: Any,
+    name: str,
+    partition_key: str,
+    sort_key: str | None,
+    ttl_attribute: str | None,
+    *,
+    index: tuple[str, str, str] | None = None,
 ) -> str:
+    """A table like the stack's; ``index`` = (name, partition key, sort key) of a GSI (all projected)."""
     key_schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
-    attributes = [{"AttributeName": partition_key, "AttributeType": "S"}]
+    attributes = {partition_key: "S"}
     if sort_key:
         key_schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})
-        attributes.append({"AttributeName": sort_key, "AttributeType": "S"})
+        attributes[sort_key] = "S"
+    extra: dict[str, Any] = {}
+    if index:
+        index_name, index_pk, index_sk = index
+        attributes.update({index_pk: "S", index_sk: "S"})
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index_name,
+                "KeySchema": [
+                    {"AttributeName": index_pk, "KeyType": "HASH"},
+                    {"AttributeName": index_sk, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
     dynamodb.create_table(
-        TableName=name, KeySchema=key_schema, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+        TableName=name,
+        KeySchema=key_schema,
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
     )
     if ttl_attribute:
         dynamodb.update_time_to_live(
@@ -93,7 +118,18 @@ def create_resources(
         "orders": create_table(dynamodb, "sellerstream-orders", pk, sk, constants.ORDERS_TABLE_TTL_ATTRIBUTE),
         "listings": create_table(dynamodb, "sellerstream-listings", pk, sk, None),
         "reports": create_table(dynamodb, "sellerstream-reports", pk, sk, None),
-        "report_rows": create_table(dynamodb, "sellerstream-report-rows", pk, sk, None),
+        "report_rows": create_table(
+            dynamodb,
+            "sellerstream-report-rows",
+            pk,
+            sk,
+            constants.REPORT_ROWS_TTL_ATTRIBUTE,
+            index=(
+                constants.REPORT_ROWS_LOOKUP_INDEX,
+                constants.REPORT_ROWS_LOOKUP_PK,
+                constants.REPORT_ROWS_LOOKUP_SK,
+            ),
+        ),
         "idempotency": create_table(
             dynamodb,
             "sellerstream-idempotency",

@@ -182,3 +182,27 @@ def test_given_lines_of_every_kind_when_replayed_then_no_crash_and_every_line_ac
     }
     [first] = [letter for letter in report["dead_lettered"] if letter["line"] == 1]
     assert first["notification_id"] == "n-empty-sku" and "Sku" in first["detail"]
+
+
+def test_given_captured_cp1252_document_when_replayed_with_documents_then_rows_decoded_as_served(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    notification = example("REPORT_PROCESSING_FINISHED")
+    report = notification["payload"]["reportProcessingFinishedNotification"]
+    report.update(processingStatus="DONE", reportDocumentId="amzn1.spdoc.1.4.eu.captured")
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    captured = "sku\tname\nES-1\tPiña colada\nFR-1\tcrème brûlée\n".encode("cp1252")
+    (documents / "amzn1.spdoc.1.4.eu.captured").write_bytes(gzip.compress(captured))
+    (documents / "amzn1.spdoc.1.4.eu.captured.content-type").write_text("text/plain; charset=Cp1252\n")
+
+    replayed = run_replay(
+        tmp_path, [json.dumps(notification)], "--dump-tables", "--documents", str(documents)
+    )
+
+    [record] = replayed["tables"]["sellerstream-reports"]
+    rows = sorted(item["cells"] for item in replayed["tables"]["sellerstream-report-rows"])
+    assert record["content_type"] == "text/plain; charset=Cp1252" and record["row_count"] == 2
+    assert rows == ["ES-1\tPiña colada", "FR-1\tcrème brûlée"]

@@ -218,6 +218,7 @@ def test_given_function_environments_then_names_only_never_credentials(synthesiz
             "REPORT_ROWS_TABLE_NAME",
             "REPORTS_BUCKET_NAME",
             "REPORTS_QUEUE_URL",
+            "REPORT_ROWS_RETENTION_DAYS",
         },
     }
     for kind, names in own.items():
@@ -295,6 +296,56 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
 
 
+def test_given_report_rows_table_then_rows_expire_and_are_indexed_by_lookup_value(
+    synthesized: Synthesized,
+) -> None:
+    rows_table = synthesized.json["Resources"][synthesized.output_target(constants.OUTPUT_REPORT_ROWS_TABLE)]
+    properties = rows_table["Properties"]
+    [index] = properties["GlobalSecondaryIndexes"]
+    environment = function(synthesized, "reports")["Environment"]["Variables"]
+
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert index["IndexName"] == constants.REPORT_ROWS_LOOKUP_INDEX
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["lookup", "sk"]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert environment["REPORT_ROWS_RETENTION_DAYS"] == str(constants.REPORT_ROWS_RETENTION_DAYS)
+
+
+def test_given_reports_function_then_it_may_list_only_the_raw_copies_prefix(synthesized: Synthesized) -> None:
+    # Without s3:ListBucket S3 answers a missing raw copy with 403, and a continuation dead-letters.
+    synthesized.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "s3:ListBucket",
+                                "Condition": {"StringLike": {"s3:prefix": ["reports/*"]}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_given_report_decode_failures_then_alarmed_on_the_reports_service_metric(
+    synthesized: Synthesized,
+) -> None:
+    synthesized.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ReportDecodeFailures",
+            "Namespace": constants.METRICS_NAMESPACE,
+            "Dimensions": [{"Name": "service", "Value": "report-finished"}],
+            "AlarmActions": Match.any_value(),
+        },
+    )
+
+
 def test_given_reports_bucket_then_private_encrypted_tls_only_and_expiring(synthesized: Synthesized) -> None:
     bucket_id = synthesized.output_target(constants.OUTPUT_REPORTS_BUCKET)
     bucket = synthesized.json["Resources"][bucket_id]["Properties"]
@@ -362,6 +413,7 @@ def test_given_alarms_then_every_alarm_notifies_the_encrypted_topic(synthesized:
 
     assert alarms
     assert all(alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}] for alarm in alarms)
+    assert "ReportDecodeFailures" in {alarm["Properties"].get("MetricName") for alarm in alarms}
     synthesized.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
 

@@ -49,11 +49,11 @@ def listing(pipeline: LocalPipeline) -> dict[str, Any]:
     return item
 
 
-def test_given_listing_change_on_the_bus_when_processed_then_listing_stored_with_status_as_given(
+def test_given_listing_change_on_the_bus_when_processed_then_listing_stored_as_amazon_answers(
     pipeline: LocalPipeline,
 ) -> None:
     pipeline.emulator.set_listing(
-        SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated="2025-02-03T18:58:00Z"
+        SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated="2025-02-03T18:58:00Z", asin="B0ANSWERED"
     )
 
     pipeline.publish(notification("n-1", ["BUYABLE", "DISCOVERABLE"]))
@@ -62,15 +62,37 @@ def test_given_listing_change_on_the_bus_when_processed_then_listing_stored_with
     item = listing(pipeline)
     assert stats.succeeded == 1
     assert (item["pk"], item["sk"]) == (f"SELLER#{SELLER}#MARKETPLACE#{MARKETPLACE}", f"SKU#{SKU}")
-    assert item["status"] == ["BUYABLE", "DISCOVERABLE"]
-    assert item["summary"]["status"] == ["BUYABLE"]
+    assert item["status"] == ["BUYABLE"] == item["summary"]["status"]
+    assert item["asin"] == "B0ANSWERED"
+    assert item["notification"]["status"] == ["BUYABLE", "DISCOVERABLE"]
+    assert item["notification"]["asin"] == "BT6RZ7JM4H"
     assert item["last_updated"] == "2025-02-03T18:58:00.000000Z"
     assert item["deleted"] is False
     assert item["offers"] and item["fulfillment_availability"]
+    assert item["quantity"] == item["fulfillment_availability"][0]["quantity"]
     assert pipeline.emulator.calls["getListingsItem"] == 1
 
 
+def test_given_late_notification_whose_callback_answers_newer_state_then_newer_state_stored_whole(
+    pipeline: LocalPipeline,
+) -> None:
+    # Amazon already holds the 09:00 state (status []) when the 08:00 notification's callback runs.
+    pipeline.emulator.set_listing(SELLER, SKU, MARKETPLACE, status=[], last_updated="2025-02-03T09:00:00Z")
+    pipeline.publish(notification("n-0800", ["BUYABLE", "DISCOVERABLE"], "2025-02-03T08:00:00.000Z"))
+    pipeline.drain()
+    pipeline.publish(notification("n-0900", [], "2025-02-03T09:00:00.000Z"))
+
+    pipeline.drain()
+
+    item = listing(pipeline)
+    assert item["status"] == []
+    assert item["last_updated"] == "2025-02-03T09:00:00.000000Z"
+    assert item["notification"]["status"] == ["BUYABLE", "DISCOVERABLE"]  # provenance of the write
+    assert pipeline.log.outcomes == {"written": 1, "stale": 1}
+
+
 def test_given_empty_status_when_processed_then_empty_list_kept(pipeline: LocalPipeline) -> None:
+    pipeline.emulator.set_listing(SELLER, SKU, MARKETPLACE, status=[])
     pipeline.publish(notification("n-empty", []))
     pipeline.drain()
 
@@ -123,6 +145,8 @@ def test_given_amazon_answers_404_when_processed_then_listing_flagged_deleted(
 
     item = listing(pipeline)
     assert item["deleted"] is True and pipeline.dead_letters() == []
+    assert item["status"] == ["DELETED"]
+    assert item["notification"]["status"] == ["DISCOVERABLE"]
 
 
 def test_given_newer_listing_stored_when_older_state_returned_then_not_overwritten(

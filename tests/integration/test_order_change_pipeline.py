@@ -202,6 +202,11 @@ def test_given_orders_v0_configured_when_processed_then_order_and_all_item_pages
         assert pipeline.emulator.calls["getOrder"] == 1
         assert header["item_count"] == len(header["items"]) >= 1
         assert pipeline.emulator.calls["getOrderItems"] >= 1
+        # Buyer data through a Restricted Data Token (v0 returns none without one).
+        [pii] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
+        assert pii["BuyerInfo"]["BuyerEmail"] and pii["ShippingAddress"]["PostalCode"]
+        assert "BuyerInfo" not in header["order"]
+        assert pipeline.emulator.calls["createRestrictedDataToken"] == 1
 
 
 def test_given_revoked_refresh_token_when_processed_then_dead_lettered_as_credentials(
@@ -270,3 +275,53 @@ def test_given_metrics_enabled_when_batch_processed_then_emf_counts_outcomes_cal
     assert emitted["PoisonMessages"] == 1
     assert emitted["SpApiCalls"] == 1
     assert emitted["EventToStoreLag"] > 0
+
+
+def test_given_pending_notification_whose_callback_answers_unshipped_then_newer_state_and_pii_stored_whole(
+    pipeline: LocalPipeline,
+) -> None:
+    # Amazon already holds the Unshipped state (with buyer data) when the Pending notification's
+    # callback runs; the Unshipped notification that follows finds it stored.
+    pipeline.emulator.set_order(
+        ORDER, seller_id=SELLER, last_updated=T0 + timedelta(minutes=5), status="Unshipped", purchase_date=T0
+    )
+    pipeline.publish(as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Pending", changed_at=T0)))
+    pipeline.drain()
+    pipeline.publish(
+        as_body(
+            order_change(
+                seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0 + timedelta(minutes=5)
+            )
+        )
+    )
+
+    pipeline.drain()
+
+    [header] = headers(pipeline)
+    assert header["order_status"] == "UNSHIPPED"
+    assert header["last_updated"] == "2025-10-16T12:05:00.000000Z"
+    [pii] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
+    assert pii["buyer"]["buyerEmail"] and pii["recipient"]["deliveryAddress"]
+    assert pipeline.log.outcomes == {"written": 1, "stale": 1}
+
+
+def test_given_pending_order_stored_without_pii_when_unshipped_then_buyer_data_added_and_kept_after_cancel(
+    pipeline: LocalPipeline,
+) -> None:
+    steps = [("Pending", 0), ("Unshipped", 5), ("Canceled", 10)]
+    for status, minutes in steps:
+        when = T0 + timedelta(minutes=minutes)
+        pipeline.emulator.set_order(
+            ORDER, seller_id=SELLER, last_updated=when, status=status, purchase_date=T0
+        )
+        pipeline.publish(
+            as_body(order_change(seller_id=SELLER, order_id=ORDER, status=status, changed_at=when))
+        )
+        pipeline.drain()
+        pii_items = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
+        assert len(pii_items) == (0 if status == "Pending" else 1)
+
+    [header] = headers(pipeline)
+    assert header["order_status"] == "CANCELLED"
+    [pii] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
+    assert pii["last_updated"] == "2025-10-16T12:05:00.000000Z"  # from the Unshipped answer, kept

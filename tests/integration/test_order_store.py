@@ -95,3 +95,47 @@ def test_given_no_pii_when_written_then_only_header(dynamodb: Any) -> None:
 
     items = dynamodb.scan(TableName=TABLE)["Items"]
     assert [item["sk"]["S"] for item in items] == ["ORDER#123-4567890-1234567"]
+
+
+def test_given_pii_stored_when_a_newer_response_omits_it_then_kept_and_header_updated(dynamodb: Any) -> None:
+    store = OrderStore(TABLE)
+    store.put_if_newer(record(T0, "UNSHIPPED"))
+
+    outcome = store.put_if_newer(record(T0 + timedelta(hours=1), "CANCELLED", pii=False))
+
+    assert outcome is WriteOutcome.WRITTEN
+    assert stored(dynamodb, "ORDER#123-4567890-1234567")["order_status"] == "CANCELLED"
+    pii = stored(dynamodb, "PII#ORDER#123-4567890-1234567")
+    assert pii["buyer"]["buyerEmail"].endswith("amazon.com")
+    assert pii["last_updated"] == "2025-10-16T12:00:00.000000Z"
+
+
+def test_given_buyer_stored_when_newer_response_has_only_recipient_then_both_parts_kept(
+    dynamodb: Any,
+) -> None:
+    store = OrderStore(TABLE)
+    store.put_if_newer(record(T0, "UNSHIPPED"))
+    newer = OrderRecord(
+        seller_id="A1",
+        order_id="123-4567890-1234567",
+        last_updated=T0 + timedelta(hours=1),
+        attributes={"order_status": "SHIPPED"},
+        pii={"recipient": {"deliveryAddress": {"city": "Seattle"}}},
+        pii_expires_at=T0 + timedelta(days=90),
+    )
+
+    store.put_if_newer(newer)
+
+    pii = stored(dynamodb, "PII#ORDER#123-4567890-1234567")
+    assert pii["buyer"]["buyerEmail"].endswith("amazon.com")
+    assert pii["recipient"]["deliveryAddress"]["city"] == "Seattle"
+    assert pii["expires_at"] == int((T0 + timedelta(days=90)).timestamp())
+
+
+def test_given_pending_order_without_pii_when_unshipped_response_brings_it_then_stored(dynamodb: Any) -> None:
+    store = OrderStore(TABLE)
+    store.put_if_newer(record(T0, "PENDING", pii=False))
+
+    store.put_if_newer(record(T0 + timedelta(minutes=5), "UNSHIPPED"))
+
+    assert stored(dynamodb, "PII#ORDER#123-4567890-1234567")["buyer"]["buyerEmail"].endswith("amazon.com")

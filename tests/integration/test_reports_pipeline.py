@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from sellerstream.store.reports import ReportRowReader, ReportStore
 from sellerstream_local.pipeline import LocalPipeline
 from tests.integration.conftest import SELLER
 
@@ -24,11 +26,12 @@ def report_notification(
     notification_id: str = "n-report-1",
     subscription_id: str = "sub-reports",
     report_id: str = REPORT_ID,
+    report_type: str = "GET_MERCHANT_LISTINGS_ALL_DATA",
 ) -> str:
     report: dict[str, Any] = {
         "accountId": f"amzn1.merchant.o.{seller_id}" if seller_id else "amzn1.vg.6213651",
         "reportId": report_id,
-        "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
+        "reportType": report_type,
         "processingStatus": status,
     }
     if seller_id:
@@ -61,6 +64,15 @@ def rows(pipeline: LocalPipeline) -> list[dict[str, Any]]:
     return pipeline.table_items("report_rows")
 
 
+def reader(pipeline: LocalPipeline) -> ReportRowReader:
+    tables = pipeline.resources.tables
+    return ReportRowReader(tables["report_rows"], ReportStore(tables["reports"]))
+
+
+def row_index(item: dict[str, Any]) -> int:
+    return int(str(item["sk"]).rsplit("#", 1)[1])
+
+
 def test_given_done_report_when_processed_then_rows_record_and_raw_copy_stored(
     pipeline: LocalPipeline,
 ) -> None:
@@ -73,12 +85,14 @@ def test_given_done_report_when_processed_then_rows_record_and_raw_copy_stored(
     record = report_record(pipeline)
     assert len(stored) == 1200
     assert len({(row["pk"], row["sk"]) for row in stored}) == 1200
-    assert stored[0]["row"]["sku"] == "SKU-00000000" and stored[-1]["row"]["sku"] == "SKU-00001199"
+    read_back = list(reader(pipeline).rows(SELLER, REPORT_ID))
+    assert [row["sku"] for row in read_back] == [f"SKU-{index:08d}" for index in range(1200)]
     assert (record["ingestion_status"], record["row_count"], record["document_format"]) == (
         "COMPLETE",
         1200,
         "tsv",
     )
+    assert record["charset"] == {"declared": "UTF-8", "codec": "utf-8-sig"}
     assert record["report"]["processingStatus"] == "DONE"
     raw = record["raw_document"]
     body = pipeline.s3.get_object(Bucket=raw["bucket"], Key=raw["key"])["Body"].read()
@@ -101,7 +115,7 @@ def test_given_report_larger_than_one_invocation_when_processed_then_resumed_wit
 
         stored = rows(pipeline)
         record = report_record(pipeline)
-        assert [int(row["sk"].removeprefix("ROW#")) for row in stored] == list(range(2600))
+        assert sorted(row_index(row) for row in stored) == list(range(2600))
         assert (record["row_count"], record["parts"], record["ingestion_status"]) == (2600, 3, "COMPLETE")
         assert stats.succeeded == 3  # the notification and two continuations
         assert pipeline.emulator.calls["documentDownload"] == 1  # later parts read the raw copy
@@ -238,3 +252,192 @@ def test_given_done_report_without_a_document_id_when_processed_then_dead_letter
     assert (letter.notification_id, letter.reason) == ("n-report-1", "invalid_notification")
     assert "reportDocumentId" in letter.detail
     assert pipeline.table_items("reports") == []
+
+
+def test_given_listings_report_when_stored_then_rows_found_by_sku_and_expire_with_the_raw_copy(
+    pipeline: LocalPipeline,
+) -> None:
+    document_id = pipeline.emulator.add_report(REPORT_ID, rows=30)
+
+    pipeline.publish(report_notification("DONE", document_id=document_id))
+    pipeline.drain()
+
+    [found] = reader(pipeline).find(SELLER, "GET_MERCHANT_LISTINGS_ALL_DATA", "SKU", "SKU-00000017")
+    assert found["report_id"] == REPORT_ID and found["sku"] == "SKU-00000017"
+    record = report_record(pipeline)
+    assert record["lookup"] == {"column": "sku", "kind": "SKU"}
+    days = (int(record["rows_expire_at"]) - time.time()) / 86400
+    assert 29.9 < days <= 30
+    assert {int(item["expires_at"]) for item in rows(pipeline)} == {int(record["rows_expire_at"])}
+    ttl = pipeline.dynamodb.describe_time_to_live(TableName=pipeline.resources.tables["report_rows"])
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+
+
+def test_given_order_report_in_json_when_stored_then_rows_found_by_order_id(pipeline: LocalPipeline) -> None:
+    orders = [{"amazonOrderId": f"111-0000000-000000{i}", "buyerName": "Está Piña"} for i in range(3)]
+    content = json.dumps({"reportSpecification": {}, "orders": orders}, ensure_ascii=False).encode()
+    document_id = pipeline.emulator.add_report(
+        REPORT_ID, report_type="GET_ORDER_REPORT_DATA_SHIPPING", content=content
+    )
+
+    pipeline.publish(
+        report_notification("DONE", document_id=document_id, report_type="GET_ORDER_REPORT_DATA_SHIPPING")
+    )
+    pipeline.drain()
+
+    found = reader(pipeline).find(SELLER, "GET_ORDER_REPORT_DATA_SHIPPING", "ORDER", "111-0000000-0000001")
+    assert [row["buyerName"] for row in found] == ["Está Piña"]
+
+
+@pytest.mark.parametrize(
+    ("charset", "text"),
+    [
+        ("Cp1252", "Piña colada\tEstá en stock\tcrème brûlée"),
+        ("windows-1252", "Piña colada\tEstá en stock\tcrème brûlée"),
+        ("UTF-8", "Piña colada\tEstá en stock\t抹茶ラテ"),
+        ("utf8", "Piña colada\tEstá en stock\tcrème brûlée"),
+        ("Shift_JIS", "抹茶ラテ\t東京都\t在庫あり"),
+        ("Windows-31J", "①抹茶ラテ\t髙橋\t在庫あり"),
+        ("EUC-JP", "抹茶ラテ\t東京都\t在庫あり"),
+        ("ISO-8859-1", "Piña colada\tEstá en stock\tcrème brûlée"),
+    ],
+)
+def test_given_document_served_in_a_java_charset_when_ingested_then_text_round_trips(
+    pipeline: LocalPipeline, charset: str, text: str
+) -> None:
+    document_id = pipeline.emulator.add_report(REPORT_ID, text=f"sku\tname\tnote\n{text}\n", charset=charset)
+
+    pipeline.publish(report_notification("DONE", document_id=document_id))
+    pipeline.drain()
+
+    [row] = reader(pipeline).rows(SELLER, REPORT_ID)
+    assert list(row.values()) == text.split("\t")
+    record = report_record(pipeline)
+    assert record["content_type"] == f"text/plain; charset={charset}"
+    raw = record["raw_document"]
+    copy = pipeline.s3.head_object(Bucket=raw["bucket"], Key=raw["key"])
+    assert copy["ContentType"] == f"text/plain; charset={charset}"
+
+
+def test_given_document_without_charset_when_ingested_then_default_charset_is_used(
+    pipeline: LocalPipeline,
+) -> None:
+    document_id = pipeline.emulator.add_report(
+        REPORT_ID, text="sku\tname\nA\tPiña\n", charset="UTF-8", content_type=None
+    )
+
+    pipeline.publish(report_notification("DONE", document_id=document_id))
+    pipeline.drain()
+
+    record = report_record(pipeline)
+    assert record["charset"] == {"declared": None, "codec": "utf-8-sig"}
+    assert [row["name"] for row in reader(pipeline).rows(SELLER, REPORT_ID)] == ["Piña"]
+
+
+def test_given_document_its_charset_cannot_decode_then_raw_copy_kept_and_failure_recorded(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    # Served as UTF-8 but written in Cp1252: "ñ" is byte 0xF1, invalid in UTF-8.
+    content = "sku\tname\nA\tPiña\n".encode("cp1252")
+    document_id = pipeline.emulator.add_report(REPORT_ID, content=content, charset="UTF-8")
+
+    pipeline.publish(report_notification("DONE", document_id=document_id))
+    stats = pipeline.drain()
+
+    record = report_record(pipeline)
+    assert stats.succeeded == 1 and pipeline.dead_letters() == []
+    assert record["ingestion_status"] == "FAILED"
+    assert "utf-8" in record["error"] and "0xf1" in record["error"]
+    assert rows(pipeline) == []  # nothing stored with replacement characters
+    raw = record["raw_document"]
+    assert (
+        gzip.decompress(pipeline.s3.get_object(Bucket=raw["bucket"], Key=raw["key"])["Body"].read())
+        == content
+    )
+    assert pipeline.log.outcomes == {"unreadable": 1}
+    assert "Piña" not in log_stream.getvalue() and "Pi\\u00f1a" not in log_stream.getvalue()
+
+
+def test_given_unknown_charset_then_recorded_failed_not_guessed(pipeline: LocalPipeline) -> None:
+    document_id = pipeline.emulator.add_report(
+        REPORT_ID, content=b"sku\nA\n", content_type="text/plain; charset=x-klingon"
+    )
+
+    pipeline.publish(report_notification("DONE", document_id=document_id))
+    pipeline.drain()
+
+    record = report_record(pipeline)
+    assert record["ingestion_status"] == "FAILED" and "x-klingon" in record["error"]
+
+
+def test_given_fatal_report_error_document_in_cp1252_then_summary_decoded(pipeline: LocalPipeline) -> None:
+    document_id = pipeline.emulator.add_report(
+        REPORT_ID, status="FATAL", fatal_message="Período inválido: más de 30 días", charset="Cp1252"
+    )
+
+    pipeline.publish(report_notification("FATAL", document_id=document_id))
+    pipeline.drain()
+
+    assert "Período inválido: más de 30 días" in report_record(pipeline)["error_summary"]
+
+
+def test_given_resumed_cp1252_report_whose_later_part_reads_the_raw_copy_then_decoded_the_same(
+    log_stream: io.StringIO,
+) -> None:
+    with LocalPipeline(
+        emulator_time_scale=50.0,
+        log_stream=log_stream,
+        extra_environment={"REPORT_MAX_ROWS_PER_INVOCATION": "1000"},
+    ) as pipeline:
+        pipeline.provision_seller(SELLER)
+        lines = "".join(f"SKU-{i}\tPiña {i}\n" for i in range(2500))
+        document_id = pipeline.emulator.add_report(REPORT_ID, text="sku\tname\n" + lines, charset="Cp1252")
+
+        pipeline.publish(report_notification("DONE", document_id=document_id))
+        pipeline.drain()
+
+        names = [row["name"] for row in reader(pipeline).rows(SELLER, REPORT_ID)]
+        assert names == [f"Piña {i}" for i in range(2500)]
+        assert report_record(pipeline)["parts"] == 3
+        assert pipeline.emulator.calls["documentDownload"] == 1
+
+
+def test_given_continuation_whose_raw_copy_expired_then_downloaded_again(log_stream: io.StringIO) -> None:
+    with LocalPipeline(
+        emulator_time_scale=50.0,
+        log_stream=log_stream,
+        extra_environment={"REPORT_MAX_ROWS_PER_INVOCATION": "1000"},
+    ) as pipeline:
+        pipeline.provision_seller(SELLER)
+        document_id = pipeline.emulator.add_report(REPORT_ID, rows=1500)
+        pipeline.publish(report_notification("DONE", document_id=document_id))
+        pipeline.poller("reports").poll_once()  # the first part only
+        raw = report_record(pipeline)["raw_document"]
+        pipeline.s3.delete_object(Bucket=raw["bucket"], Key=raw["key"])  # lifecycle expiry
+
+        pipeline.drain()
+
+        assert report_record(pipeline)["row_count"] == 1500
+        assert pipeline.emulator.calls["documentDownload"] == 2
+        assert pipeline.dead_letters() == []
+
+
+def test_given_notification_older_than_getreports_answer_then_record_and_rows_follow_the_answer(
+    pipeline: LocalPipeline,
+) -> None:
+    # The notification names a document and type; getReport (the callback) answers the report as
+    # Amazon holds it now. Everything stored comes from that answer; the notification is provenance.
+    document_id = pipeline.emulator.add_report(
+        REPORT_ID, report_type="GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", text="sku\tasin\nS-1\tB01\n"
+    )
+
+    pipeline.publish(report_notification("DONE", document_id="amzn1.spdoc.1.4.na.announced-earlier"))
+    pipeline.drain()
+
+    record = report_record(pipeline)
+    assert record["report_document_id"] == document_id
+    assert record["report_type"] == "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
+    assert record["notification"]["report_document_id"] == "amzn1.spdoc.1.4.na.announced-earlier"
+    assert record["notification"]["report_type"] == "GET_MERCHANT_LISTINGS_ALL_DATA"
+    [found] = reader(pipeline).find(SELLER, "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "SKU", "S-1")
+    assert found["asin"] == "B01"

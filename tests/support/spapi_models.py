@@ -206,3 +206,31 @@ def validate_http_request(
         elif parameter.get("format") == "date-time":
             assert _RFC3339.match(raw), f"{label}: {raw!r} is not an RFC 3339 date-time"
     return operation_id
+
+
+def _rfc3339(value: object) -> bool:
+    return not isinstance(value, str) or bool(_RFC3339.match(value))
+
+
+STRICT_FORMATS = jsonschema.FormatChecker(formats=())
+STRICT_FORMATS.checks("date-time")(_rfc3339)
+
+
+def _closed(node: Any) -> Any:
+    """A copy of a schema in which every object with ``properties`` admits no other keys."""
+    if isinstance(node, dict):
+        closed = {key: _closed(value) for key, value in node.items()}
+        if "properties" in closed and "additionalProperties" not in closed:
+            closed["additionalProperties"] = False
+        return closed
+    if isinstance(node, list):
+        return [_closed(value) for value in node]
+    return node
+
+
+def strict_response_validator(file_name: str, definition: str) -> jsonschema.Draft4Validator:
+    """Like ``response_validator``, but stricter than Amazon's models say: unknown keys are errors
+    (definitions with properties are closed) and ``date-time`` values must be RFC 3339."""
+    model = load_model(file_name)
+    schema = {"definitions": _closed(model["definitions"]), "$ref": f"#/definitions/{definition}"}
+    return jsonschema.Draft4Validator(schema, format_checker=STRICT_FORMATS)

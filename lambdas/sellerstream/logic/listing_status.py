@@ -1,7 +1,12 @@
 """LISTINGS_ITEM_STATUS_CHANGE: fetch the listing from SP-API and store it unless newer is stored.
 
-``Status`` is stored exactly as Amazon sent it (an empty list means neither buyable nor
-discoverable). ``DELETED``, or a 404 from Amazon, flags the listing deleted instead of erasing it.
+A stored listing is one version of Amazon's truth: every attribute a reader queries (``status``,
+``asin``, offers, quantity, issues) comes from the getListingsItem response whose
+``lastUpdatedDate`` is the version key the write is conditioned on. The notification often
+describes an older state than the callback answers (deliveries are late and unordered), so what it
+said (``Status``, ``Asin``) is kept only as provenance, under ``notification``. ``status`` is
+stored as Amazon's summary gives it (an empty list means neither buyable nor discoverable).
+``DELETED``, or a 404 from Amazon, flags the listing deleted instead of erasing it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sellerstream.notifications.listings_item_status_change import (
     LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING,
     ListingsItemStatusChangeNotification,
 )
-from sellerstream.spapi.errors import SpApiNotFound
+from sellerstream.spapi.errors import MalformedResponse, SpApiNotFound
 from sellerstream.spapi.listings import ListingsApi
 from sellerstream.store.dynamo import key_part, sortable_timestamp
 from sellerstream.store.listings import ListingRecord, ListingStore
@@ -53,10 +58,13 @@ class ListingStatusUseCase:
             )
         provenance = {
             "notification_id": notification.notification_id,
-            "event_time": sortable_timestamp(notification.event_time),
             "stored_at": sortable_timestamp(datetime.now(UTC)),
-            "status": list(payload.status),
-            "asin": payload.asin,
+            "notification": {
+                "notification_id": notification.notification_id,
+                "event_time": sortable_timestamp(notification.event_time),
+                "status": list(payload.status),
+                "asin": payload.asin,
+            },
         }
         result = {"sku_key": key_part(payload.sku), "marketplace_id": payload.marketplace_id}
         # Before anything is written for this seller, even a deletion: an unknown seller is poison.
@@ -73,19 +81,17 @@ class ListingStatusUseCase:
         except SpApiNotFound:
             return {**result, **self._mark_deleted(notification, payload.marketplace_id, provenance)}
         summary = _summary_for(item, payload.marketplace_id)
+        last_updated = _last_updated(summary)
+        if last_updated is None:
+            # Without Amazon's version of the listing there is nothing to order writes by; the
+            # notification's time would pair an old version key with newer data. Retried.
+            raise MalformedResponse("getListingsItem", "response has no summary with a lastUpdatedDate")
         record = ListingRecord(
             seller_id=payload.seller_id,
             marketplace_id=payload.marketplace_id,
             sku=payload.sku,
-            last_updated=_last_updated(summary) or notification.event_time,
-            attributes={
-                **provenance,
-                "asin": summary.get("asin") or payload.asin,
-                "summary": summary,
-                "issues": item.get("issues", []),
-                "offers": item.get("offers", []),
-                "fulfillment_availability": item.get("fulfillmentAvailability", []),
-            },
+            last_updated=last_updated,
+            attributes={**provenance, **_listing_attributes(item, summary)},
         )
         outcome = self._store.put_if_newer(record)
         return {**result, "outcome": outcome.value, "last_updated": sortable_timestamp(record.last_updated)}
@@ -97,14 +103,32 @@ class ListingStatusUseCase:
         provenance: dict[str, Any],
     ) -> dict[str, Any]:
         payload = notification.payload
+        # The deletion (the notification's DELETED, or Amazon's 404) is this version's whole truth.
         outcome = self._store.mark_deleted(
             payload.seller_id,
             marketplace_id,
             payload.sku,
             as_of=notification.event_time,
-            attributes=provenance,
+            attributes={**provenance, "status": [DELETED]},
         )
         return {"outcome": outcome.value, "deleted": True}
+
+
+def _listing_attributes(item: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """What readers query, all from one getListingsItem response."""
+    availability = [entry for entry in item.get("fulfillmentAvailability", []) if isinstance(entry, dict)]
+    quantities = [entry["quantity"] for entry in availability if isinstance(entry.get("quantity"), int)]
+    return {
+        "status": summary.get("status"),
+        "asin": summary.get("asin"),
+        "item_name": summary.get("itemName"),
+        "summary": summary,
+        "issues": item.get("issues", []),
+        "offers": item.get("offers", []),
+        "fulfillment_availability": availability,
+        # Merchant-fulfilled quantity across channels; absent when Amazon gave none.
+        "quantity": sum(quantities) if quantities else None,
+    }
 
 
 def _summary_for(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:

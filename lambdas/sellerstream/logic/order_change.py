@@ -56,7 +56,7 @@ class OrderChangeUseCase:
     def _fetch(self, orders: OrdersApi, seller_id: str, order_id: str) -> OrderRecord:
         if self._settings.orders_api_version == "v0":
             return from_orders_v0(
-                seller_id, orders.get_order_v0(order_id), orders.get_order_items_v0(order_id)
+                seller_id, orders.get_order_v0_with_pii(order_id), orders.get_order_items_v0(order_id)
             )
         return from_orders_2026(seller_id, orders.get_order(order_id))
 

@@ -1,17 +1,21 @@
 """REPORT_PROCESSING_FINISHED: record the report; for DONE, keep the document and store its rows.
 
 DONE: getReport + getReportDocument, the document is copied to S3 as served (a raw copy a user
-can fetch again, and the source a resumed ingestion reads, since Amazon's URL lives five minutes),
-then streamed into rows. When the invocation's time runs short, the row count so far is saved as a
-checkpoint and a continuation message re-enters the queue. FATAL fetches and summarises the error
-document; CANCELLED (and any status Amazon adds later) is recorded as is.
+can fetch again, and the source a resumed ingestion reads, since Amazon's URL lives five minutes;
+its Content-Type, which names the charset, goes with it), then decoded in that charset and
+streamed into rows. When the invocation's time runs short, the row count so far is saved as a
+checkpoint and a continuation message re-enters the queue. A document its charset cannot decode
+keeps its raw copy and is recorded FAILED with the reason (``ReportDecodeFailures`` metric).
+FATAL fetches and summarises the error document; CANCELLED (and any status Amazon adds later) is
+recorded as is.
 """
 
 from __future__ import annotations
 
+import codecs
 import time
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -19,23 +23,27 @@ from sellerstream import aws
 from sellerstream.config import Settings, get_settings, required
 from sellerstream.credentials import CredentialsResolver, SellerCredentials
 from sellerstream.logic.batch import RemainingTime
-from sellerstream.logic.report_ingest import ingest, iter_rows, open_document
+from sellerstream.logic.charsets import UnknownCharsetError, charset_of
+from sellerstream.logic.report_ingest import DocumentReadError, ingest, open_document, read_rows
 from sellerstream.logic.spapi_access import SpApiAccess
+from sellerstream.metric_names import REPORT_DECODE_FAILURES
 from sellerstream.notifications import continuation_message
 from sellerstream.notifications.report_processing_finished import (
     REPORT_PROCESSING_FINISHED,
     ReportProcessingFinishedNotification,
 )
+from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi import reports as reports_api
 from sellerstream.spapi.reports import DocumentUrlExpired, ReportsApi
 from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.report_documents import ReportDocumentStore
-from sellerstream.store.reports import ReportStore, RowWriter
+from sellerstream.store.report_documents import ReportDocumentStore, StoredDocument
+from sellerstream.store.reports import ReportStore, RowLayout, RowWriter, lookup_column, row_shards_for
 
 # Stop taking new chunks with this much time left: the checkpoint and the continuation need it.
 PAUSE_WITH_SECONDS_LEFT = 60.0
 ERROR_SUMMARY_CHARS = 1000
 COMPLETE = "COMPLETE"
+FAILED = "FAILED"
 
 
 class ReportFinishedUseCase:
@@ -100,35 +108,78 @@ class ReportFinishedUseCase:
         remaining_time: RemainingTime,
     ) -> dict[str, Any]:
         report = notification.payload.report
-        document_id = str(report.report_document_id)
         started = time.monotonic()
         api = ReportsApi(self._spapi.client_for(seller, remaining_time))
         details = stored.get("report") or _report_details(api.get_report(report.report_id))
+        # getReport is the version of the truth the rows come from; the notification is provenance.
+        document_id = str(details.get("reportDocumentId") or report.report_document_id)
+        base = {
+            **base,
+            "report_type": details.get("reportType") or report.report_type,
+            "processing_status": details.get("processingStatus") or report.processing_status,
+            "report_document_id": document_id,
+            "notification": {
+                "notification_id": notification.notification_id,
+                "report_type": report.report_type,
+                "processing_status": report.processing_status,
+                "report_document_id": report.report_document_id,
+            },
+        }
         raw_key, compressed = self._raw_copy(api, seller.seller_key, report.report_id, document_id, stored)
         start_row = int(stored.get("rows_written", 0))
-        body = self._documents.open(raw_key)
-        try:
-            document_format, content = open_document(body, compressed=compressed)
-            progress = ingest(
-                iter_rows(document_format, content),
-                lambda chunk: self._rows.write(seller.seller_key, report.report_id, chunk),
-                start_row=start_row,
-                should_pause=lambda rows_this_time: self._should_pause(remaining_time, rows_this_time),
-                document_format=document_format,
-            )
-        finally:
-            body.close()
-        parts = int(stored.get("parts", 0)) + 1
-        record = {
+        first_started_at = stored.get("first_started_at") or _now()
+        document = self._documents.open(raw_key)
+        record: dict[str, Any] = {
             **base,
             "report": details,
             "raw_document": {"bucket": self._documents.bucket, "key": raw_key, "compressed": compressed},
-            "document_format": progress.document_format,
-            "rows_written": progress.rows_written,
-            "parts": parts,
-            "ingest_seconds": round(float(stored.get("ingest_seconds", 0)) + time.monotonic() - started, 3),
-            "first_started_at": stored.get("first_started_at") or _now(),
+            "content_type": document.content_type,
+            "parts": int(stored.get("parts", 0)) + 1,
+            "first_started_at": first_started_at,
         }
+        failure: DocumentReadError | UnknownCharsetError | None = None
+        try:
+            charset = charset_of(document.content_type, self._settings.report_default_charset)
+            record["charset"] = {"declared": charset.declared, "codec": charset.codec}
+            document_format, content = open_document(document.body, compressed=compressed)
+            rows = read_rows(document_format, content, charset.codec)
+            layout = self._row_layout(
+                seller.seller_key,
+                report.report_id,
+                str(base["report_type"]),
+                details,
+                stored,
+                document,
+                compressed,
+                rows.columns,
+            )
+            record.update(_layout_record(layout))
+            with self._rows.open(layout) as batches:
+                try:
+                    progress = ingest(
+                        rows,
+                        batches.write,
+                        start_row=start_row,
+                        should_pause=lambda rows_this_time: self._should_pause(
+                            remaining_time, rows_this_time
+                        ),
+                    )
+                except DocumentReadError as error:
+                    batches.flush()  # what was read before the bad byte is stored, and counted
+                    failure = error
+        except DocumentReadError as error:  # the header (or first block) is already undecodable
+            error.rows_written = start_row
+            failure = error
+        except UnknownCharsetError as error:
+            failure = error
+        finally:
+            document.body.close()
+        record["ingest_seconds"] = round(
+            float(stored.get("ingest_seconds", 0)) + time.monotonic() - started, 3
+        )
+        if failure is not None:
+            return self._record_unreadable(notification, seller.seller_key, record, failure, start_row)
+        record.update(document_format=progress.document_format, rows_written=progress.rows_written)
         if progress.complete:
             record.update(ingestion_status=COMPLETE, row_count=progress.rows_written, completed_at=_now())
             self._reports.save(seller.seller_key, report.report_id, record)
@@ -136,13 +187,69 @@ class ReportFinishedUseCase:
         record["ingestion_status"] = "IN_PROGRESS"
         self._reports.save(seller.seller_key, report.report_id, record)
         # The part travels in a message attribute: the body stays Amazon's notification alone.
-        body, attributes = continuation_message(notification, parts)
+        body, attributes = continuation_message(notification, int(record["parts"]))
         aws.client("sqs").send_message(
             QueueUrl=required(self._settings.reports_queue_url, "REPORTS_QUEUE_URL"),
             MessageBody=body,
             MessageAttributes=attributes,
         )
         return {"report_id": report.report_id, "outcome": "continued", "rows_written": progress.rows_written}
+
+    def _row_layout(
+        self,
+        seller_key: str,
+        report_id: str,
+        report_type: str,
+        details: dict[str, Any],
+        stored: dict[str, Any],
+        document: StoredDocument,
+        compressed: bool,
+        columns: list[str] | None,
+    ) -> RowLayout:
+        """Where the rows go. A resumed ingestion reuses the first part's shard count and expiry."""
+        retention = timedelta(days=self._settings.report_rows_retention_days)
+        expires_at = stored.get("rows_expire_at") or int((datetime.now(UTC) + retention).timestamp())
+        return RowLayout(
+            seller_key=seller_key,
+            report_id=report_id,
+            report_type=report_type,
+            report_created=str(details.get("createdTime") or ""),
+            shards=int(stored.get("row_shards") or row_shards_for(document.size, compressed=compressed)),
+            expires_at=int(expires_at),
+            lookup=lookup_column(report_type, columns) if columns else None,
+            columns=tuple(columns or ()),
+        )
+
+    def _record_unreadable(
+        self,
+        notification: ReportProcessingFinishedNotification,
+        seller_key: str,
+        record: dict[str, Any],
+        failure: DocumentReadError | UnknownCharsetError,
+        start_row: int,
+    ) -> dict[str, Any]:
+        report = notification.payload.report
+        rows_written = failure.rows_written if isinstance(failure, DocumentReadError) else start_row
+        record.update(
+            ingestion_status=FAILED,
+            error=str(failure),
+            rows_written=rows_written,
+            failed_at=_now(),
+        )
+        self._reports.save(seller_key, report.report_id, record)
+        metrics.add_metric(name=REPORT_DECODE_FAILURES, unit=MetricUnit.Count, value=1)
+        logger.error(
+            "report document unreadable: raw copy kept, report recorded FAILED",
+            extra={
+                "notification_id": notification.notification_id,
+                "report_id": report.report_id,
+                "raw_key": record["raw_document"]["key"],
+                "content_type": record.get("content_type"),
+                "detail": str(failure),
+                "rows_written": rows_written,
+            },
+        )
+        return {"report_id": report.report_id, "outcome": "unreadable", "rows_written": rows_written}
 
     def _should_pause(self, remaining_time: RemainingTime, rows_this_time: int) -> bool:
         limit = self._settings.report_max_rows_per_invocation
@@ -167,23 +274,37 @@ class ReportFinishedUseCase:
         return key, compressed
 
     def _download(self, url: str, key: str) -> None:
-        with reports_api.open_document(url) as stream:
-            self._documents.upload(key, stream, content_type="application/octet-stream")
+        with reports_api.open_document(url) as download:
+            self._documents.upload(key, download.body, content_type=download.content_type)
 
     def _error_summary(self, api: ReportsApi, document_id: str) -> str:
         document = api.get_report_document(document_id)
-        with reports_api.open_document(document["url"]) as stream:
-            raw = stream.read(ERROR_SUMMARY_CHARS * 20)
+        with reports_api.open_document(document["url"]) as download:
+            raw = download.read(ERROR_SUMMARY_CHARS * 20)
+            content_type = download.content_type
         if document.get("compressionAlgorithm") == "GZIP" and raw[:2] == b"\x1f\x8b":
             # A decompressor object tolerates the truncated tail of a large error document.
             raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, ERROR_SUMMARY_CHARS * 4)
-        return " ".join(raw.decode("utf-8", errors="replace").split())[:ERROR_SUMMARY_CHARS]
+        try:
+            charset = charset_of(content_type, self._settings.report_default_charset)
+            # Incremental: a character cut in half by the truncation above is not an error.
+            text = codecs.getincrementaldecoder(charset.codec)(errors="strict").decode(raw, final=False)
+        except (UnknownCharsetError, UnicodeDecodeError) as error:
+            metrics.add_metric(name=REPORT_DECODE_FAILURES, unit=MetricUnit.Count, value=1)
+            reason = (
+                str(error)
+                if isinstance(error, UnknownCharsetError)
+                else f"not valid {_codec_name(content_type, self._settings.report_default_charset)}"
+            )
+            return f"(error document unreadable: {reason})"
+        return " ".join(text.split())[:ERROR_SUMMARY_CHARS]
 
 
 def _report_details(report: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "reportType",
         "processingStatus",
+        "reportDocumentId",
         "createdTime",
         "processingStartTime",
         "processingEndTime",
@@ -192,6 +313,23 @@ def _report_details(report: dict[str, Any]) -> dict[str, Any]:
         "marketplaceIds",
     )
     return {key: report[key] for key in keep if key in report}
+
+
+def _layout_record(layout: RowLayout) -> dict[str, Any]:
+    """What readers need to find and read the rows back (see store/reports.py)."""
+    record: dict[str, Any] = {"row_shards": layout.shards, "rows_expire_at": layout.expires_at}
+    if layout.columns:
+        record["columns"] = list(layout.columns)
+    if layout.lookup:
+        record["lookup"] = {"column": layout.lookup[0], "kind": layout.lookup[1]}
+    return record
+
+
+def _codec_name(content_type: str | None, default: str) -> str:
+    try:
+        return charset_of(content_type, default).codec
+    except UnknownCharsetError:
+        return "its charset"
 
 
 def _now() -> str:

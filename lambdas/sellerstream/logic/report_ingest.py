@@ -1,29 +1,47 @@
-"""Streaming a report document into rows: gunzip as a stream, parse as a stream, write in chunks.
+"""Streaming a report document into rows: gunzip as a stream, decode as a stream, write in chunks.
 
-Memory stays flat whatever the document's size: bytes flow through gzip and a csv reader, and
-only one chunk of rows is held at a time. Tab-delimited flat files (Amazon's header-row format)
-become one row per line; JSON documents become one row per element of their top-level list (JSON
-is parsed whole: Amazon's JSON reports are small); anything else is kept as the raw copy only.
+Memory stays flat whatever the document's size or format: bytes flow through gzip and an
+incremental decoder, and only one chunk of rows is held at a time. Text is decoded in the charset
+the download declared (``logic/charsets.py``), strictly: a byte that charset cannot decode stops
+the ingestion with a ``DocumentReadError`` instead of becoming a replacement character.
+
+Tab-delimited flat files (Amazon's header-row format, no quoting) become one row per non-blank
+line, kept as the line itself (its cells in the header's order; the header is stored on the report
+record). JSON documents become one row per element of their top-level list (or of the first list
+member of a top-level object), read element by element with the standard library's decoder over a
+sliding buffer. Anything else is kept as the raw copy only.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 import io
 import json
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from itertools import islice
+from dataclasses import dataclass, field
+from itertools import islice, repeat
 from typing import IO, Any, cast
 
-CHUNK_ROWS = 500
-SNIFF_BYTES = 4096
+from sellerstream.errors import SellerStreamError
 
-# A flat-file cell can exceed csv's 128 KiB default (item descriptions with HTML).
-csv.field_size_limit(sys.maxsize)
+CHUNK_ROWS = 1000
+SNIFF_BYTES = 4096
+READ_BYTES = 1 << 16
+# One JSON element (or top-level member) larger than this is refused rather than buffered.
+MAX_JSON_VALUE_CHARS = 64 << 20
+LINE_ENDINGS = "\r\n"
+
+
+class DocumentReadError(SellerStreamError):
+    """The document cannot be read as what it declares (charset or JSON): retrying cannot help.
+
+    The message names the charset and the position, never the document's content.
+    """
+
+    def __init__(self, message: str, *, rows_written: int = 0) -> None:
+        super().__init__(message)
+        self.rows_written = rows_written
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,16 @@ class IngestProgress:
     rows_written: int  # rows stored so far, counting earlier invocations
     complete: bool
     document_format: str
+
+
+@dataclass
+class DocumentRows:
+    """A document's rows: ``str`` lines of a flat file (with ``columns``) or ``dict`` JSON elements."""
+
+    document_format: str
+    rows: Iterator[Any]
+    columns: list[str] | None = field(default=None)
+    codec: str = "utf-8-sig"
 
 
 class _Peekable(io.RawIOBase):
@@ -58,11 +86,13 @@ def open_document(stream: IO[bytes], *, compressed: bool) -> tuple[str, IO[bytes
     """The document's format (tsv, json or raw) and a binary stream of its decompressed content."""
     content = cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb")) if compressed else stream
     head = content.read(SNIFF_BYTES)
-    replay = io.BufferedReader(_Peekable(head, content), buffer_size=1 << 16)
+    replay = io.BufferedReader(_Peekable(head, content), buffer_size=READ_BYTES)
     return _sniff(head), replay
 
 
 def _sniff(head: bytes) -> str:
+    # The byte order marks and the ASCII structure characters are the same in every charset
+    # Amazon uses (ASCII supersets), except UTF-16, whose flat files Amazon does not serve.
     text = head.lstrip(codecs.BOM_UTF8).lstrip()
     if text[:1] in (b"{", b"["):
         return "json"
@@ -70,56 +100,202 @@ def _sniff(head: bytes) -> str:
     return "tsv" if b"\t" in first_line else "raw"
 
 
-def iter_rows(document_format: str, content: IO[bytes]) -> Iterator[dict[str, Any]]:
+def read_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig") -> DocumentRows:
+    """The rows of a document in ``codec`` (a Python codec name); decoding is strict."""
     if document_format == "tsv":
-        text = io.TextIOWrapper(content, encoding="utf-8-sig", errors="replace", newline="")
-        reader = csv.reader(text, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader, None)
-        if header is None:
-            return
-        names = [name.strip() or f"column_{index}" for index, name in enumerate(header)]
-        for values in reader:
-            if values:
-                yield dict(zip(names, values, strict=False))
-        return
+        text = io.TextIOWrapper(content, encoding=codec, errors="strict", newline="")
+        header = _decoded(codec, text.readline).rstrip(LINE_ENDINGS)
+        if not header:
+            return DocumentRows("tsv", iter(()), [])
+        columns = [name.strip() or f"column_{index}" for index, name in enumerate(header.split("\t"))]
+        # C-level iteration: strip each line's ending, drop blank lines.
+        lines = filter(None, map(str.rstrip, text, repeat(LINE_ENDINGS)))
+        return DocumentRows("tsv", lines, columns, codec)
     if document_format == "json":
-        document = json.load(io.TextIOWrapper(content, encoding="utf-8-sig", errors="replace"))
-        yield from _json_rows(document)
+        return DocumentRows("json", iter_json_elements(content, codec), None, codec)
+    return DocumentRows(document_format, iter(()), None, codec)
 
 
-def _json_rows(document: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(document, list):
-        elements: list[Any] = document
-    elif isinstance(document, dict):
-        lists = [value for value in document.values() if isinstance(value, list)]
-        elements = lists[0] if lists else []
-    else:
-        elements = []
-    for element in elements:
-        yield element if isinstance(element, dict) else {"value": element}
+def iter_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig") -> Iterator[dict[str, Any]]:
+    """Rows as dicts (flat-file lines keyed by the header): for tests and tools, not the hot path."""
+    document = read_rows(document_format, content, codec)
+    try:
+        if document.columns is None:
+            yield from document.rows
+            return
+        for line in document.rows:
+            yield dict(zip(document.columns, line.split("\t"), strict=False))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _read_error(codec, error) from None
+
+
+def _decoded(codec: str, read: Callable[[], str]) -> str:
+    try:
+        return read()
+    except UnicodeDecodeError as error:
+        raise _decode_error(codec, error) from None
+
+
+def _read_error(codec: str, error: UnicodeDecodeError | json.JSONDecodeError) -> DocumentReadError:
+    if isinstance(error, UnicodeDecodeError):
+        return _decode_error(codec, error)
+    return DocumentReadError(f"document is not valid JSON ({error.msg})")
+
+
+def _decode_error(codec: str, error: UnicodeDecodeError) -> DocumentReadError:
+    # The offending byte's value only: the text around it may be buyer data.
+    byte = error.object[error.start : error.start + 1].hex() if error.object else "?"
+    return DocumentReadError(f"document is not valid {codec}: byte 0x{byte} ({error.reason})")
+
+
+_WHITESPACE = " \t\n\r"
+
+
+def iter_json_elements(content: IO[bytes], codec: str) -> Iterator[dict[str, Any]]:
+    """The elements of a JSON document's top-level list, one at a time (flat memory).
+
+    A top-level object yields the elements of its first member whose value is a list (Amazon's JSON
+    reports put a small header object before the records); its other members are read and dropped.
+    Non-object elements become ``{"value": element}``.
+    """
+    reader = _JsonReader(content, codec)
+    opening = reader.next_char()
+    if opening == "[":
+        yield from reader.elements()
+        return
+    if opening != "{":
+        if opening is not None:
+            reader.value()  # a scalar document: valid JSON, no rows
+        return
+    reader.advance(1)
+    if reader.next_char() == "}":
+        return
+    while True:
+        if not isinstance(reader.value(), str):  # the member's name
+            raise reader.syntax_error("Expecting property name")
+        if reader.next_char() != ":":
+            raise reader.syntax_error("Expecting ':' delimiter")
+        reader.advance(1)
+        if reader.next_char() == "[":
+            yield from reader.elements()
+            return
+        reader.value()
+        if not reader.separator("}"):
+            return
+
+
+class _JsonReader:
+    """``json.JSONDecoder.raw_decode`` over a buffer refilled from an incremental decoder."""
+
+    def __init__(self, content: IO[bytes], codec: str) -> None:
+        self._content = content
+        self._decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+        self._json = json.JSONDecoder()
+        self.buffer = ""
+        self.position = 0
+        self._eof = False
+
+    def _fill(self) -> bool:
+        """Appends more text (dropping what was consumed); False at the end of the document."""
+        if self._eof:
+            return False
+        data = self._content.read(READ_BYTES)
+        self._eof = not data
+        self.buffer = self.buffer[self.position :] + self._decoder.decode(data, final=self._eof)
+        self.position = 0
+        return True
+
+    def next_char(self) -> str | None:
+        """The next non-whitespace character, not consumed (None at the end)."""
+        while True:
+            while self.position < len(self.buffer) and self.buffer[self.position] in _WHITESPACE:
+                self.position += 1
+            if self.position < len(self.buffer):
+                return self.buffer[self.position]
+            if not self._fill():
+                return None
+
+    def advance(self, count: int) -> None:
+        self.position += count
+
+    def value(self) -> Any:
+        """Decodes the next complete JSON value, reading more text until it is whole."""
+        self.next_char()
+        while True:
+            try:
+                value, end = self._json.raw_decode(self.buffer, self.position)
+            except json.JSONDecodeError:
+                if self._fill_more():
+                    continue
+                raise
+            # A number (or literal) that reaches the buffer's end may continue in the next read.
+            if end == len(self.buffer) and self._fill_more():
+                continue
+            self.position = end
+            return value
+
+    def _fill_more(self) -> bool:
+        # Read at least as much again as is buffered, so a large value costs linear time.
+        wanted = max(len(self.buffer) - self.position, READ_BYTES)
+        if wanted > MAX_JSON_VALUE_CHARS:
+            raise DocumentReadError(f"a JSON value is larger than {MAX_JSON_VALUE_CHARS} characters")
+        grew = False
+        while len(self.buffer) - self.position < 2 * wanted and self._fill():
+            grew = True
+        return grew
+
+    def syntax_error(self, message: str) -> json.JSONDecodeError:
+        return json.JSONDecodeError(message, self.buffer, self.position)
+
+    def separator(self, closing: str) -> bool:
+        """Consumes a ``,`` (True: more follows) or ``closing`` (False: the container ended)."""
+        char = self.next_char()
+        if char in (",", closing):
+            self.advance(1)
+            return char == ","
+        raise self.syntax_error(f"Expecting ',' or '{closing}'")
+
+    def elements(self) -> Iterator[dict[str, Any]]:
+        self.advance(1)  # "["
+        if self.next_char() == "]":
+            self.advance(1)
+            return
+        while True:
+            element = self.value()
+            yield element if isinstance(element, dict) else {"value": element}
+            if not self.separator("]"):
+                return
 
 
 def ingest(
-    rows: Iterator[dict[str, Any]],
-    write_chunk: Callable[[list[tuple[int, dict[str, Any]]]], object],
+    document: DocumentRows,
+    write_chunk: Callable[[int, list[Any]], object],
     *,
     start_row: int,
     should_pause: Callable[[int], bool],
-    document_format: str,
 ) -> IngestProgress:
     """Writes rows from ``start_row`` on, chunk by chunk, until done or ``should_pause(rows written
-    by this call)`` says stop."""
-    numbered = enumerate(rows)
-    # Rows before the checkpoint were stored by an earlier invocation: skip them without writing.
-    for _ in islice(numbered, start_row):
-        pass
+    by this call)`` says stop. A ``DocumentReadError`` carries the rows written before it."""
+    rows = document.rows
     written = start_row
-    while True:
-        chunk = list(islice(numbered, CHUNK_ROWS))
-        if not chunk:
-            return IngestProgress(written, True, document_format)
-        write_chunk(chunk)
-        written = chunk[-1][0] + 1
-        if should_pause(written - start_row):
-            more = next(numbered, None) is not None
-            return IngestProgress(written, not more, document_format)
+    try:
+        # Rows before the checkpoint were stored by an earlier invocation: skip them without writing.
+        for _ in islice(rows, start_row):
+            pass
+        while True:
+            chunk = list(islice(rows, CHUNK_ROWS))
+            if not chunk:
+                return IngestProgress(written, True, document.document_format)
+            write_chunk(written, chunk)
+            written += len(chunk)
+            if should_pause(written - start_row):
+                more = next(rows, None) is not None
+                return IngestProgress(written, not more, document.document_format)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        # Raised by the rows iterator (C-level for flat files: no per-row wrapper).
+        failure = _read_error(document.codec, error)
+        failure.rows_written = written
+        raise failure from None
+    except DocumentReadError as error:
+        error.rows_written = written
+        raise

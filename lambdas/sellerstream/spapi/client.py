@@ -122,11 +122,13 @@ class SpApiClient:
         query: Mapping[str, str | Sequence[str]] | None = None,
         body: Any = None,
         grantless_scope: str | None = None,
+        restricted_data_token: str | None = None,
     ) -> SpApiResponse:
         """Sends one operation; returns its parsed JSON on 2xx, raises a typed ``SpApiError`` otherwise.
 
         ``path`` is Amazon's path with its parameters already percent-encoded; list values in
-        ``query`` are sent comma-separated. A ``grantless_scope`` uses a client-credentials token.
+        ``query`` are sent comma-separated. A ``grantless_scope`` uses a client-credentials token;
+        a ``restricted_data_token`` (Tokens API) is sent instead of the seller's LWA token.
         """
         seller_key = self._seller.seller_key if self._seller and not grantless_scope else GRANTLESS_SELLER_KEY
         url = self._base_url + path + _query_string(query)
@@ -139,6 +141,8 @@ class SpApiClient:
             self._acquire(seller_key, operation, last_error)
             try:
                 headers = self._headers(grantless_scope, payload is not None)  # may call LWA
+                if restricted_data_token:
+                    headers["x-amz-access-token"] = restricted_data_token
                 response = self._send(operation, HttpRequest(method, url, headers, payload), attempt)
             except SpApiError as error:
                 if not error.retriable:  # LwaAuthError: the credentials are refused for good
@@ -163,7 +167,12 @@ class SpApiClient:
                     continue
                 return SpApiResponse(response.status, parsed, response.headers, _request_id(response))
             failure = _error_for(operation, response)
-            if isinstance(failure, SpApiAccessDenied) and not refreshed and _token_problem(failure):
+            if (
+                isinstance(failure, SpApiAccessDenied)
+                and not refreshed
+                and not restricted_data_token
+                and _token_problem(failure)
+            ):
                 # An access token can be revoked or expire early: fetch a new one, once.
                 refreshed = True
                 self._invalidate_token(grantless_scope)
@@ -176,6 +185,11 @@ class SpApiClient:
                 raise failure
             last_error = failure
             self._backoff_or_raise(failure, attempt)
+
+    @property
+    def seller_key(self) -> str:
+        """Whose calls these are (the rate-limit key); grantless without a seller."""
+        return self._seller.seller_key if self._seller else GRANTLESS_SELLER_KEY
 
     def _budget(self) -> float:
         """Seconds this call may still spend (waiting, sending, backing off)."""

@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 from sellerstream.spapi.client import SpApiClient, SpApiResponse
-from sellerstream.spapi.errors import MalformedResponse
+from sellerstream.spapi.errors import MalformedResponse, SpApiAccessDenied
+from sellerstream.spapi.tokens import RestrictedDataTokens, RestrictedResource, restricted_data_tokens
 
 # Order, items, buyer and recipient (by role, no Restricted Data Token) and fulfilment in one call.
 DEFAULT_INCLUDED_DATA = ("BUYER", "RECIPIENT", "FULFILLMENT")
@@ -30,6 +31,9 @@ INCLUDED_DATA_VALUES = frozenset(
     }
 )
 MAX_MARKETPLACE_IDS = 50  # maxItems of marketplaceIds / MarketplaceIds in both models
+# v0 getOrder returns BuyerInfo and ShippingAddress only with an RDT for it; one generic-path RDT
+# serves every order of the seller.
+V0_ORDER_PII = (RestrictedResource("GET", "/orders/v0/orders/{orderId}", ("buyerInfo", "shippingAddress")),)
 
 
 class OrdersApi:
@@ -78,10 +82,28 @@ class OrdersApi:
             query = {**query, "paginationToken": str(token)}
 
     # -- Orders API v0 ---------------------------------------------------------------------------
-    def get_order_v0(self, order_id: str) -> dict[str, Any]:
-        """The ``payload`` of getOrder (v0)."""
-        response = self._client.request("getOrder", "GET", f"/orders/v0/orders/{_segment(order_id)}")
+    def get_order_v0(self, order_id: str, *, restricted_data_token: str | None = None) -> dict[str, Any]:
+        """The ``payload`` of getOrder (v0); with an RDT it carries the PII the token grants."""
+        response = self._client.request(
+            "getOrder",
+            "GET",
+            f"/orders/v0/orders/{_segment(order_id)}",
+            restricted_data_token=restricted_data_token,
+        )
         return _object(response, response.body, "payload", "getOrder")
+
+    def get_order_v0_with_pii(
+        self, order_id: str, tokens: RestrictedDataTokens = restricted_data_tokens
+    ) -> dict[str, Any]:
+        """getOrder (v0) with a cached Restricted Data Token, so Amazon includes BuyerInfo and
+        ShippingAddress when the order's state allows; without one when the app may not get one."""
+        token = tokens.token(self._client, V0_ORDER_PII)
+        try:
+            return self.get_order_v0(order_id, restricted_data_token=token)
+        except SpApiAccessDenied:
+            if token is not None:
+                tokens.forget(self._client, V0_ORDER_PII)  # revoked or expired early: renewed next time
+            raise
 
     def get_order_items_v0(self, order_id: str) -> list[dict[str, Any]]:
         """Every item of the order across all pages, each ``OrderItemId`` once."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from types import TracebackType
 from typing import IO, Any, cast
 from urllib.parse import quote
 
@@ -36,8 +38,31 @@ class ReportsApi:
         return body
 
 
-def open_document(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> IO[bytes]:
-    """A streaming response for a presigned document URL (no SP-API token: the URL is the credential).
+@dataclass
+class DocumentDownload:
+    """A document being downloaded: its body (read in chunks, then closed) and the ``Content-Type``
+    it was served with (Amazon declares the charset there, e.g. ``text/plain; charset=Cp1252``)."""
+
+    body: IO[bytes] = field(repr=False)
+    content_type: str | None
+
+    def read(self, size: int = -1) -> bytes:
+        return self.body.read(size)
+
+    def close(self) -> None:
+        self.body.close()
+
+    def __enter__(self) -> DocumentDownload:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_document(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> DocumentDownload:
+    """A streaming download of a presigned document URL (no SP-API token: the URL is the credential).
 
     The caller reads it in chunks and closes it. Status is checked before anything is read.
     """
@@ -46,7 +71,8 @@ def open_document(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> IO[byt
 
     request = urllib.request.Request(url, method="GET")  # noqa: S310 - Amazon's presigned https URL
     try:
-        return cast(IO[bytes], urllib.request.urlopen(request, timeout=timeout))  # noqa: S310
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+        return DocumentDownload(cast(IO[bytes], response), response.headers.get("Content-Type"))
     except urllib.error.HTTPError as error:
         with error:
             if error.code in (400, 403):

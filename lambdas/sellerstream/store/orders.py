@@ -5,6 +5,11 @@ Keys: ``pk = SELLER#<seller>``, ``sk = ORDER#<order id>`` (a seller's orders are
 Protection Policy: PII no longer than 30 days after delivery). Both items are written in one
 transaction, conditional on Amazon's own last-update time of the order: an older response never
 overwrites a newer one, and re-applying the same state is a no-op.
+
+Amazon withholds buyer and recipient data until an order is Unshipped (and again once it is
+Canceled), so an order gains its PII later, and a later response may omit what an earlier one
+had. The PII item is therefore updated part by part (``buyer``, ``recipient``, v0's
+``BuyerInfo``...): a part a response carries replaces the stored one, a part it omits is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sellerstream import aws
-from sellerstream.store.dynamo import is_condition_failure, newer_only_put, sortable_timestamp
+from sellerstream.store.dynamo import (
+    NEWER_ONLY,
+    is_condition_failure,
+    newer_only_put,
+    sortable_timestamp,
+    to_attribute_map,
+)
 
 
 class WriteOutcome(StrEnum):
@@ -44,11 +55,8 @@ class OrderStore:
         keys = {"pk": f"SELLER#{record.seller_id}", "last_updated": last_updated, "order_id": record.order_id}
         header = {**record.attributes, **keys, "sk": f"ORDER#{record.order_id}"}
         writes = [newer_only_put(self._table_name, header, last_updated)]
-        if record.pii is not None:
-            pii_item = {**keys, "sk": f"PII#ORDER#{record.order_id}", **record.pii}
-            if record.pii_expires_at is not None:
-                pii_item["expires_at"] = int(record.pii_expires_at.timestamp())
-            writes.append(newer_only_put(self._table_name, pii_item, last_updated))
+        if record.pii:
+            writes.append(self._pii_update(record, keys, last_updated))
         try:
             aws.client("dynamodb").transact_write_items(TransactItems=writes)
         except ClientError as error:
@@ -56,3 +64,30 @@ class OrderStore:
                 return WriteOutcome.STALE
             raise
         return WriteOutcome.WRITTEN
+
+    def _pii_update(self, record: OrderRecord, keys: dict[str, str], last_updated: str) -> dict[str, Any]:
+        """Sets the PII parts this response carries; parts it omits stay as stored."""
+        values: dict[str, Any] = {
+            **(record.pii or {}),
+            "seller_id": record.seller_id,
+            "order_id": record.order_id,
+        }
+        values["last_updated"] = last_updated
+        if record.pii_expires_at is not None:
+            values["expires_at"] = int(record.pii_expires_at.timestamp())
+        names = {f"#p{index}": name for index, name in enumerate(values)}
+        placeholders = {f":p{index}": value for index, value in enumerate(values.values())}
+        return {
+            "Update": {
+                "TableName": self._table_name,
+                "Key": to_attribute_map({"pk": keys["pk"], "sk": f"PII#ORDER#{record.order_id}"}),
+                "UpdateExpression": "SET "
+                + ", ".join(f"#p{index} = :p{index}" for index in range(len(values))),
+                "ConditionExpression": NEWER_ONLY,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {
+                    **to_attribute_map(placeholders),
+                    ":last_updated": {"S": last_updated},
+                },
+            }
+        }

@@ -1,12 +1,26 @@
-"""Raw copies of report documents in S3, exactly as Amazon served them (compressed if it was)."""
+"""Raw copies of report documents in S3, exactly as Amazon served them (compressed if it was).
+
+The ``Content-Type`` Amazon served a document with (its charset) is the S3 object's own
+``ContentType``, so a resumed ingestion decodes the copy exactly as the first part did.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
 from sellerstream import aws
+
+UNKNOWN_CONTENT_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    body: Any = field(repr=False)  # a streaming body: read in chunks, then close
+    content_type: str | None
+    size: int
 
 
 class ReportDocumentStore:
@@ -22,9 +36,17 @@ class ReportDocumentStore:
             raise
         return True
 
-    def upload(self, key: str, stream: IO[bytes], *, content_type: str) -> None:
+    def upload(self, key: str, stream: IO[bytes], *, content_type: str | None) -> None:
         # upload_fileobj streams in parts: memory stays flat whatever the document's size.
-        aws.client("s3").upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type})
+        aws.client("s3").upload_fileobj(
+            stream, self.bucket, key, ExtraArgs={"ContentType": content_type or UNKNOWN_CONTENT_TYPE}
+        )
 
-    def open(self, key: str) -> Any:
-        return aws.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"]
+    def open(self, key: str) -> StoredDocument:
+        response = aws.client("s3").get_object(Bucket=self.bucket, Key=key)
+        content_type = response.get("ContentType")
+        return StoredDocument(
+            response["Body"],
+            None if content_type in (None, UNKNOWN_CONTENT_TYPE) else content_type,
+            int(response.get("ContentLength") or 0),
+        )

@@ -1,7 +1,9 @@
-"""The emulator's orders: deterministic for any well-formed order id, overridable per order.
+"""The emulator's orders: only those it was given (``set_order``), each owned by one seller.
 
-One neutral state per order, rendered in the shape of each API version, so the v0 and 2026-01-01
-views of the same order agree (same items, same last-update time, mapped status).
+An order's unset fields are deterministic for its id and the seed. One neutral state per order,
+rendered in the shape of each API version, so the v0 and 2026-01-01 views of the same order agree
+(same items, same last-update time, mapped status). Like Amazon, an order id the emulator was not
+given, or one of another seller, is not found.
 """
 
 from __future__ import annotations
@@ -93,18 +95,18 @@ class OrderCatalog:
         self._missing: set[str] = set()
         self._lock = threading.Lock()
 
-    def get(self, order_id: str) -> OrderState | None:
+    def get(self, order_id: str, seller_id: str | None = None) -> OrderState | None:
+        """The order, if the emulator holds it (and it is ``seller_id``'s, when given)."""
         with self._lock:
-            if order_id in self._missing:
-                return None
-            state = self._overrides.get(order_id)
-            if state is None:
-                state = self._overrides[order_id] = self._generate(order_id)
-            return state
+            state = None if order_id in self._missing else self._overrides.get(order_id)
+        if state is None or (seller_id is not None and state.seller_id != seller_id):
+            return None
+        return state
 
-    def known(self) -> list[OrderState]:
+    def known(self, seller_id: str | None = None) -> list[OrderState]:
         with self._lock:
-            return sorted(self._overrides.values(), key=lambda state: (state.last_updated, state.order_id))
+            states = [s for s in self._overrides.values() if seller_id is None or s.seller_id == seller_id]
+        return sorted(states, key=lambda state: (state.last_updated, state.order_id))
 
     def set(self, order_id: str, **changes: Any) -> None:
         current = self.get(order_id) or self._generate(order_id)

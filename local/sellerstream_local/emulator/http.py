@@ -17,6 +17,8 @@ class EmulatorRequest:
     body: bytes
     path_params: dict[str, str] = field(default_factory=dict)
     caller: str = "grantless"  # the seller behind the access token
+    # With a Restricted Data Token: the PII it grants for this request (dataElements); else None.
+    restricted: frozenset[str] | None = None
 
     def first(self, name: str) -> str | None:
         values = self.query.get(name)

@@ -1,4 +1,5 @@
-"""Listings Items API 2021-08-01 (getListingsItem): deterministic listings, overridable per SKU."""
+"""Listings Items API 2021-08-01 (getListingsItem): the listings the emulator was given (``set_listing``;
+unset fields deterministic per SKU). Unknown SKUs are not found; a seller reads only its own."""
 
 from __future__ import annotations
 
@@ -97,11 +98,13 @@ class ListingsApi:
             raise ApiError(
                 400, "InvalidInput", f"Invalid includedData: {', '.join(sorted(included - INCLUDED_DATA))}"
             )
+        if seller_id != request.caller:
+            raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
         key = (seller_id, sku, marketplaces[0])
         with self._lock:
-            if key in self._deleted:
-                raise ApiError(404, "NOT_FOUND", f"SKU '{sku}' not found in marketplace {marketplaces[0]}")
-            state = self._listings.get(key) or self._listings.setdefault(key, self._generate(*key))
+            state = None if key in self._deleted else self._listings.get(key)
+        if state is None:
+            raise ApiError(404, "NOT_FOUND", f"SKU '{sku}' not found in marketplace {marketplaces[0]}")
         return Reply(200, render(state, included))
 
     def _generate(self, seller_id: str, sku: str, marketplace_id: str) -> ListingState:

@@ -9,7 +9,28 @@ from typing import Any
 
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 
-SUBSCRIPTIONS = r"/notifications/v1/subscriptions/(?P<type>[A-Z_]+)"
+SUBSCRIPTIONS = r"/notifications/v1/subscriptions/(?P<type>[A-Z_0-9]+)"
+# Notification types of Amazon's Notifications API v1 use case guide (its model does not enumerate
+# them) and the payload version each takes: "1.0", or "2020-09-04" for the processing-finished ones.
+PAYLOAD_VERSIONS = {
+    "ORDER_CHANGE": "1.0",
+    "LISTINGS_ITEM_STATUS_CHANGE": "1.0",
+    "LISTINGS_ITEM_ISSUES_CHANGE": "1.0",
+    "LISTINGS_ITEM_MFN_QUANTITY_CHANGE": "1.0",
+    "REPORT_PROCESSING_FINISHED": "2020-09-04",
+    "FEED_PROCESSING_FINISHED": "2020-09-04",
+    "ANY_OFFER_CHANGED": "1.0",
+    "B2B_ANY_OFFER_CHANGED": "1.0",
+    "BRANDED_ITEM_CONTENT_CHANGE": "1.0",
+    "ITEM_PRODUCT_TYPE_CHANGE": "1.0",
+    "FBA_OUTBOUND_SHIPMENT_STATUS": "1.0",
+    "FBA_INVENTORY_AVAILABILITY_CHANGES": "1.0",
+    "FEE_PROMOTION": "1.0",
+    "FULFILLMENT_ORDER_STATUS": "1.0",
+    "PRICING_HEALTH": "1.0",
+    "PRODUCT_TYPE_DEFINITIONS_CHANGE": "1.0",
+    "ACCOUNT_STATUS_CHANGED": "1.0",
+}
 DESTINATIONS = r"/notifications/v1/destinations"
 
 
@@ -95,12 +116,18 @@ class NotificationsApi:
         if request.caller == "grantless":
             raise ApiError(403, "Unauthorized", "createSubscription needs the seller's authorization.")
         body = _json(request)
-        key = (request.caller, request.path_params["type"])
+        notification_type = request.path_params["type"]
+        key = (request.caller, notification_type)
+        expected_version = PAYLOAD_VERSIONS.get(notification_type)
+        if expected_version is None:
+            raise ApiError(400, "InvalidInput", f"Unsupported notificationType {notification_type}.")
+        if body.get("payloadVersion") != expected_version:
+            raise ApiError(
+                400, "InvalidInput", f"payloadVersion must be {expected_version} for {notification_type}."
+            )
         with self._lock:
             if body.get("destinationId") not in self.destinations:
                 raise ApiError(400, "InvalidInput", "Unknown destinationId.")
-            if not body.get("payloadVersion"):
-                raise ApiError(400, "InvalidInput", "payloadVersion is required.")
             if key in self.subscriptions:
                 raise ApiError(409, "Conflict", "A subscription for this notification type already exists.")
             subscription = {

@@ -1,4 +1,10 @@
-"""Orders API operations (2026-01-01 and v0), rendered in Amazon's response shapes."""
+"""Orders API operations (2026-01-01 and v0), rendered in Amazon's response shapes.
+
+As strict as Amazon about PII: buyer and recipient data only once an order is Unshipped (never for
+Pending or Canceled ones); v0 omits item prices of Pending orders; v0 returns buyer data and
+addresses only with a Restricted Data Token that grants them, and getOrderAddress /
+getOrderBuyerInfo need one. A seller sees only its own orders: any other id is not found.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,10 @@ INCLUDED_DATA = frozenset(
         "FULFILLMENT_ORDERS",
     }
 )
+
+
+# Amazon shares buyer and recipient data only for these states (v0 vocabulary).
+PII_STATUSES = frozenset({"Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
 
 
 def iso(moment: datetime) -> str:
@@ -78,6 +88,15 @@ class OrdersApi:
         state = self._order(request)
         return Reply(200, {"order": render_order_2026(state, included)})
 
+    def _require_rdt(self, request: EmulatorRequest, element: str) -> None:
+        if request.restricted is None or element not in request.restricted:
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                "This operation requires a Restricted Data Token.",
+            )
+
     def search_orders(self, request: EmulatorRequest) -> Reply:
         token = request.first("paginationToken")
         if token:
@@ -91,7 +110,7 @@ class OrdersApi:
             if not filters["lastUpdatedAfter"] and not filters["createdAfter"]:
                 raise ApiError(400, "InvalidInput", "Either createdAfter or lastUpdatedAfter is required")
             filters["included"] = ",".join(request.csv("includedData"))
-        states = self._filtered(filters.get("lastUpdatedAfter"), filters.get("createdAfter"))
+        states = self._filtered(request, filters.get("lastUpdatedAfter"), filters.get("createdAfter"))
         page, next_offset = _page(states, int(filters["offset"]), self.orders_page_size)
         included = set(filter(None, str(filters.get("included", "")).split(",")))
         body: dict[str, Any] = {"orders": [render_order_2026(state, included) for state in page]}
@@ -101,7 +120,7 @@ class OrdersApi:
 
     # -- v0 --------------------------------------------------------------------------------------
     def get_order_v0(self, request: EmulatorRequest) -> Reply:
-        return Reply(200, {"payload": render_order_v0(self._order(request))})
+        return Reply(200, {"payload": render_order_v0(self._order(request), request.restricted)})
 
     def get_order_items_v0(self, request: EmulatorRequest) -> Reply:
         state = self._order(request)
@@ -110,61 +129,27 @@ class OrdersApi:
         page, next_offset = _page(list(state.items), offset, self.items_page_size)
         payload: dict[str, Any] = {
             "AmazonOrderId": state.order_id,
-            "OrderItems": [
-                {
-                    "ASIN": item.asin,
-                    "SellerSKU": item.seller_sku,
-                    "OrderItemId": item.order_item_id,
-                    "Title": item.title,
-                    "QuantityOrdered": item.quantity,
-                    "QuantityShipped": item.quantity if state.status == "Shipped" else 0,
-                    "ItemPrice": {
-                        "CurrencyCode": state.currency,
-                        "Amount": _line_total(item.unit_price, item.quantity),
-                    },
-                    "ConditionId": "New",
-                    "IsGift": "false",
-                }
-                for item in page
-            ],
+            "OrderItems": [_item_v0(state, item) for item in page],
         }
         if next_offset is not None:
             payload["NextToken"] = _encode_token({"order": state.order_id, "offset": next_offset})
         return Reply(200, {"payload": payload})
 
     def get_order_address_v0(self, request: EmulatorRequest) -> Reply:
+        self._require_rdt(request, "shippingAddress")
         state = self._order(request)
-        address = state.address
-        return Reply(
-            200,
-            {
-                "payload": {
-                    "AmazonOrderId": state.order_id,
-                    "ShippingAddress": {
-                        "Name": address["name"],
-                        "AddressLine1": address["addressLine1"],
-                        "City": address["city"],
-                        "StateOrRegion": address["stateOrRegion"],
-                        "PostalCode": address["postalCode"],
-                        "CountryCode": address["countryCode"],
-                        "AddressType": "Residential",
-                    },
-                }
-            },
-        )
+        payload: dict[str, Any] = {"AmazonOrderId": state.order_id}
+        if state.status in PII_STATUSES:
+            payload["ShippingAddress"] = _address_v0(state)
+        return Reply(200, {"payload": payload})
 
     def get_buyer_info_v0(self, request: EmulatorRequest) -> Reply:
+        self._require_rdt(request, "buyerInfo")
         state = self._order(request)
-        return Reply(
-            200,
-            {
-                "payload": {
-                    "AmazonOrderId": state.order_id,
-                    "BuyerEmail": state.buyer_email,
-                    "BuyerName": state.buyer_name,
-                }
-            },
-        )
+        payload: dict[str, Any] = {"AmazonOrderId": state.order_id}
+        if state.status in PII_STATUSES:
+            payload.update(_buyer_v0(state))
+        return Reply(200, {"payload": payload})
 
     def get_orders_v0(self, request: EmulatorRequest) -> Reply:
         token = request.first("NextToken")
@@ -180,9 +165,9 @@ class OrdersApi:
             }
             if not filters["lastUpdatedAfter"] and not filters["createdAfter"]:
                 raise ApiError(400, "InvalidInput", "Either CreatedAfter or LastUpdatedAfter is required")
-        states = self._filtered(filters.get("lastUpdatedAfter"), filters.get("createdAfter"))
+        states = self._filtered(request, filters.get("lastUpdatedAfter"), filters.get("createdAfter"))
         page, next_offset = _page(states, int(filters["offset"]), self.orders_page_size)
-        payload: dict[str, Any] = {"Orders": [render_order_v0(state) for state in page]}
+        payload: dict[str, Any] = {"Orders": [render_order_v0(state, request.restricted) for state in page]}
         if next_offset is not None:
             payload["NextToken"] = _encode_token({**filters, "offset": next_offset})
         return Reply(200, {"payload": payload})
@@ -192,13 +177,15 @@ class OrdersApi:
         order_id = request.path_params["order_id"]
         if not ORDER_ID.match(order_id):
             raise ApiError(400, "InvalidInput", "Invalid orderId format")
-        state = self.catalog.get(order_id)
+        state = self.catalog.get(order_id, seller_id=request.caller)
         if state is None:
             raise ApiError(404, "NotFound", "The requested order was not found")
         return state
 
-    def _filtered(self, last_updated_after: str | None, created_after: str | None) -> list[OrderState]:
-        states = self.catalog.known()
+    def _filtered(
+        self, request: EmulatorRequest, last_updated_after: str | None, created_after: str | None
+    ) -> list[OrderState]:
+        states = self.catalog.known(seller_id=request.caller)
         if last_updated_after:
             threshold = as_datetime(last_updated_after)
             states = [state for state in states if state.last_updated >= threshold]
@@ -221,9 +208,10 @@ def render_order_2026(state: OrderState, included: set[str]) -> dict[str, Any]:
             "marketplaceName": state.marketplace_name,
         },
     }
-    if "BUYER" in included:
+    # Amazon withholds buyer and recipient data until the order is Unshipped, and for cancelled ones.
+    if "BUYER" in included and state.status in PII_STATUSES:
         order["buyer"] = {"buyerName": state.buyer_name, "buyerEmail": state.buyer_email}
-    if "RECIPIENT" in included:
+    if "RECIPIENT" in included and state.status in PII_STATUSES:
         order["recipient"] = {"deliveryAddress": dict(state.address)}
     if "PROCEEDS" in included:
         total = sum(Decimal(_line_total(item.unit_price, item.quantity)) for item in state.items)
@@ -265,11 +253,48 @@ def render_order_2026(state: OrderState, included: set[str]) -> dict[str, Any]:
     return order
 
 
-def render_order_v0(state: OrderState) -> dict[str, Any]:
+def _address_v0(state: OrderState) -> dict[str, Any]:
+    address = state.address
+    return {
+        "Name": address["name"],
+        "AddressLine1": address["addressLine1"],
+        "City": address["city"],
+        "StateOrRegion": address["stateOrRegion"],
+        "PostalCode": address["postalCode"],
+        "CountryCode": address["countryCode"],
+        "AddressType": "Residential",
+    }
+
+
+def _buyer_v0(state: OrderState) -> dict[str, Any]:
+    return {"BuyerEmail": state.buyer_email, "BuyerName": state.buyer_name}
+
+
+def _item_v0(state: OrderState, item: Any) -> dict[str, Any]:
+    rendered: dict[str, Any] = {
+        "ASIN": item.asin,
+        "SellerSKU": item.seller_sku,
+        "OrderItemId": item.order_item_id,
+        "Title": item.title,
+        "QuantityOrdered": item.quantity,
+        "QuantityShipped": item.quantity if state.status == "Shipped" else 0,
+        "ConditionId": "New",
+        "IsGift": "false",
+    }
+    if state.status != "Pending":  # Amazon omits prices until the payment is authorised
+        rendered["ItemPrice"] = {
+            "CurrencyCode": state.currency,
+            "Amount": _line_total(item.unit_price, item.quantity),
+        }
+    return rendered
+
+
+def render_order_v0(state: OrderState, restricted: frozenset[str] | None = None) -> dict[str, Any]:
+    """v0's Order; ``restricted`` is what a Restricted Data Token grants (buyerInfo, shippingAddress)."""
     total = sum(Decimal(_line_total(item.unit_price, item.quantity)) for item in state.items)
     quantity = sum(item.quantity for item in state.items)
     shipped = state.status == "Shipped"
-    return {
+    order = {
         "AmazonOrderId": state.order_id,
         "PurchaseDate": iso(state.created),
         "LastUpdateDate": iso(state.last_updated),
@@ -298,6 +323,14 @@ def render_order_v0(state: OrderState) -> dict[str, Any]:
         "IsISPU": False,
         "IsAccessPointOrder": False,
     }
+    if state.status == "Pending":
+        del order["OrderTotal"]  # no total before the payment is authorised
+    if restricted and state.status in PII_STATUSES:
+        if "buyerInfo" in restricted:
+            order["BuyerInfo"] = _buyer_v0(state)
+        if "shippingAddress" in restricted:
+            order["ShippingAddress"] = _address_v0(state)
+    return order
 
 
 def _line_total(unit_price: str, quantity: int) -> str:

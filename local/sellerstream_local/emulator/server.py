@@ -30,6 +30,7 @@ from sellerstream_local.emulator.listings import ListingsApi
 from sellerstream_local.emulator.notifications import NotificationsApi
 from sellerstream_local.emulator.orders_api import OrdersApi
 from sellerstream_local.emulator.reports import DOCUMENT_PATH, ReportsApi
+from sellerstream_local.emulator.tokens import RDT_PREFIX, TokensApi
 
 TOKEN_LIFETIME_SECONDS = 3600
 LWA_OPERATION = "lwaToken"
@@ -94,6 +95,7 @@ class SpApiEmulator:
         self.listings = ListingsApi(seed)
         self.reports = ReportsApi()
         self.notifications = NotificationsApi()
+        self.tokens = TokensApi()
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
@@ -102,6 +104,7 @@ class SpApiEmulator:
             *self.listings.routes(),
             *self.reports.routes(),
             *self.notifications.routes(),
+            *self.tokens.routes(),
         ]
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -267,9 +270,8 @@ class SpApiEmulator:
             # A presigned-style URL: no access token, no rate plan, not an SP-API operation.
             with self._lock:
                 self.calls["documentDownload"] += 1
-            status, document = self.reports.download(parsed.path[len(DOCUMENT_PATH) :])
-            content_type = "application/octet-stream" if status == 200 else "application/xml"
-            return status, {"content-type": content_type}, document
+            status, document, content_type = self.reports.download(parsed.path[len(DOCUMENT_PATH) :])
+            return status, {"content-type": content_type} if content_type else {}, document
         if parsed.path == "/auth/o2/token" and method == "POST":
             with self._lock:
                 self.calls[LWA_OPERATION] += 1
@@ -282,11 +284,11 @@ class SpApiEmulator:
         try:
             if route is None:
                 raise ApiError(404, "NotFound", f"No operation at {method} {parsed.path}")
-            caller = self._authenticate(headers)
+            caller, restricted = self._authorize(method, parsed.path, headers)
             response_headers["x-amzn-RateLimit-Limit"] = _format_rate(self._effective_rate(operation))
             self._apply_faults(operation)
             self._take_token(caller, operation)
-            request = EmulatorRequest(method, parsed.path, query, headers, body, params, caller)
+            request = EmulatorRequest(method, parsed.path, query, headers, body, params, caller, restricted)
             reply = route.handler(request)
             status, payload = reply.status, json.dumps(reply.body).encode()
             response_headers.update(reply.headers)
@@ -335,6 +337,24 @@ class SpApiEmulator:
         if grant == "refresh_token":
             reply["refresh_token"] = form["refresh_token"]
         return 200, reply
+
+    def _authorize(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[str, frozenset[str] | None]:
+        """The caller, and with a Restricted Data Token the PII it grants: an RDT opens only the
+        resources it was created for (Tokens API)."""
+        token = headers.get("x-amz-access-token", "")
+        if not token.startswith(RDT_PREFIX):
+            return self._authenticate(headers), None
+        rdt = self.tokens.lookup(token)
+        if rdt is None or rdt.expires_at <= time.monotonic():
+            raise ApiError(
+                403, "Unauthorized", "Access to requested resource is denied.", "Invalid or expired token."
+            )
+        resource = rdt.resource_for(method, path)
+        if resource is None:
+            raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
+        return rdt.caller, resource.data_elements
 
     def _authenticate(self, headers: dict[str, str]) -> str:
         token = headers.get("x-amz-access-token", "")

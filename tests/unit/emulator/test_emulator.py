@@ -51,6 +51,7 @@ def emulator() -> Iterator[SpApiEmulator]:
     with SpApiEmulator(time_scale=100.0, seed=1) as running:
         running.register_app("app", "s")
         running.register_seller("A1SELLER", "Atzr|rt-1")
+        running.set_order(ORDER, seller_id="A1SELLER", status="Shipped")
         yield running
 
 
@@ -147,6 +148,7 @@ def test_given_same_id_and_seed_when_fetched_twice_then_identical_and_other_seed
     for seed in (1, 1, 2):
         with SpApiEmulator(seed=seed) as other:
             other.register_seller("A1SELLER", "Atzr|rt-1")
+            other.set_order(ORDER, seller_id="A1SELLER")
             _, body = token_for(other)
             bodies.append(call(other, f"/orders/v0/orders/{ORDER}", body["access_token"])[2])
 
@@ -155,7 +157,9 @@ def test_given_same_id_and_seed_when_fetched_twice_then_identical_and_other_seed
 
 
 def test_given_set_order_when_fetched_then_overrides_apply(emulator: SpApiEmulator, token: str) -> None:
-    emulator.set_order("222-0000000-0000001", last_updated="2025-12-01T10:00:00Z", status="Canceled")
+    emulator.set_order(
+        "222-0000000-0000001", seller_id="A1SELLER", last_updated="2025-12-01T10:00:00Z", status="Canceled"
+    )
 
     _, _, body = call(
         emulator, "/orders/2026-01-01/orders/222-0000000-0000001?includedData=FULFILLMENT", token
@@ -179,6 +183,7 @@ def test_given_bad_ids_missing_orders_and_bad_included_data_then_amazon_errors(
 def test_given_small_burst_when_exceeded_then_429_then_recovers_after_refill() -> None:
     with SpApiEmulator(time_scale=10.0) as limited:
         limited.register_seller("A1SELLER", "Atzr|rt-1")
+        limited.set_order(ORDER, seller_id="A1SELLER")
         limited.set_rate_plan("getOrder", rate=1.0, burst=2)
         token = token_for(limited)[1]["access_token"]
         statuses = [call(limited, f"/orders/v0/orders/{ORDER}", token)[0] for _ in range(3)]
@@ -193,6 +198,7 @@ def test_given_small_burst_when_exceeded_then_429_then_recovers_after_refill() -
 def test_given_faults_when_injected_then_errors_and_malformed_bodies() -> None:
     with SpApiEmulator() as faulty:
         faulty.register_seller("A1SELLER", "Atzr|rt-1")
+        faulty.set_order(ORDER, seller_id="A1SELLER")
         token = token_for(faulty)[1]["access_token"]
         faulty.fail_next("getOrder", 500)
         assert call(faulty, f"/orders/v0/orders/{ORDER}", token)[0] == 500

@@ -26,6 +26,7 @@ LISTING = "/listings/2021-08-01/items/A1SELLER/SKU%2F1?marketplaceIds=ATVPDKIKX0
 def emulator() -> Iterator[SpApiEmulator]:
     with SpApiEmulator(time_scale=100.0) as running:
         running.register_seller("A1SELLER", "Atzr|rt-1")
+        running.set_listing("A1SELLER", "SKU/1", "ATVPDKIKX0DER")
         yield running
 
 

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 from typing import Any
 
 import pytest
 
-from sellerstream.logic.report_ingest import CHUNK_ROWS, ingest, iter_rows, open_document
+from sellerstream.logic.report_ingest import (
+    CHUNK_ROWS,
+    DocumentReadError,
+    DocumentRows,
+    ingest,
+    iter_rows,
+    open_document,
+    read_rows,
+)
 
 FLAT = "sku\tprice\tnote\n" + "".join(f"S{i}\t{i}.00\tline {i}\n" for i in range(1234))
 
 
-def rows_of(data: bytes, *, compressed: bool) -> tuple[str, list[dict[str, Any]]]:
+def rows_of(data: bytes, *, compressed: bool, codec: str = "utf-8-sig") -> tuple[str, list[dict[str, Any]]]:
     document_format, content = open_document(io.BytesIO(data), compressed=compressed)
-    return document_format, list(iter_rows(document_format, content))
+    return document_format, list(iter_rows(document_format, content, codec))
 
 
 def test_given_gzipped_flat_file_when_read_then_header_keys_every_row() -> None:
@@ -53,27 +62,25 @@ def test_given_pause_after_first_chunk_when_ingested_in_parts_then_every_row_wri
         parts += 1
         _, content = open_document(io.BytesIO(FLAT.encode()), compressed=False)
         progress = ingest(
-            iter_rows("tsv", content),
-            lambda chunk: written.extend(index for index, _ in chunk),
+            read_rows("tsv", content),
+            lambda first, rows: written.extend(range(first, first + len(rows))),
             start_row=start,
             should_pause=lambda rows_this_time: rows_this_time >= CHUNK_ROWS,
-            document_format="tsv",
         )
         start = progress.rows_written
         if progress.complete:
             break
 
     assert written == list(range(1234))
-    assert parts == 3
+    assert parts == 2
 
 
 def test_given_document_ending_exactly_at_pause_when_ingested_then_complete() -> None:
     progress = ingest(
-        iter({"a": str(i)} for i in range(CHUNK_ROWS)),
-        lambda chunk: None,
+        DocumentRows("json", iter({"a": str(i)} for i in range(CHUNK_ROWS))),
+        lambda first, rows: None,
         start_row=0,
         should_pause=lambda rows_this_time: True,
-        document_format="tsv",
     )
 
     assert progress.complete and progress.rows_written == CHUNK_ROWS
@@ -84,3 +91,77 @@ def test_given_empty_document_when_read_then_no_rows(compressed: bool) -> None:
     data = gzip.compress(b"") if compressed else b""
 
     assert rows_of(data, compressed=compressed)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("codec", "text"),
+    [
+        ("cp1252", "Piña colada\tEstá\tcrème brûlée"),
+        ("utf-8-sig", "Piña colada\tEstá\tcrème brûlée"),
+        ("shift_jis", "抹茶ラテ\t東京\t在庫あり"),
+        ("cp932", "①番\t髙橋\t在庫あり"),
+        ("euc_jp", "抹茶ラテ\t東京\t在庫あり"),
+    ],
+)
+def test_given_document_in_its_charset_when_read_then_text_round_trips(codec: str, text: str) -> None:
+    data = ("a\tb\tc\n" + text + "\n").encode(codec)
+
+    _, rows = rows_of(gzip.compress(data), compressed=True, codec=codec)
+
+    assert rows == [dict(zip("abc", text.split("\t"), strict=True))]
+
+
+def test_given_cp1252_bytes_read_as_utf8_then_error_names_the_byte_not_the_text() -> None:
+    data = "sku\tname\nA-1\tPiña\n".encode("cp1252")
+
+    with pytest.raises(DocumentReadError) as raised:
+        rows_of(data, compressed=False)
+
+    assert "0xf1" in str(raised.value) and "Pi" not in str(raised.value)
+
+
+def test_given_bad_byte_after_many_rows_when_ingested_then_rows_before_are_counted() -> None:
+    good = "".join(f"S{i}\tx\n" for i in range(3 * CHUNK_ROWS)).encode()
+    data = b"sku\tv\n" + good + b"S-bad\t\xff\xfe\n"
+    written: list[int] = []
+
+    with pytest.raises(DocumentReadError) as raised:
+        ingest(
+            read_rows("tsv", io.BytesIO(data)),
+            lambda first, rows: written.extend(range(first, first + len(rows))),
+            start_row=0,
+            should_pause=lambda rows_this_time: False,
+        )
+
+    assert raised.value.rows_written == len(written) > 0
+    assert written == list(range(len(written)))
+
+
+def test_given_json_document_larger_than_a_read_when_streamed_then_every_element_in_order() -> None:
+    elements = [{"sku": f"S{i}", "title": "Crème brûlée " * 20, "price": i / 4} for i in range(3000)]
+    data = json.dumps({"reportSpecification": {"reportType": "X"}, "records": elements}).encode("cp1252")
+
+    document_format, content = open_document(io.BytesIO(data), compressed=False)
+    rows = list(read_rows(document_format, content, "cp1252").rows)
+
+    assert document_format == "json" and rows == elements
+
+
+@pytest.mark.parametrize(
+    "document",
+    [b'[1, 2.5e3, true, null, "x"]', b"  [ ]  ", b'{"a": 1}', b'{"header": {"n": [1]}, "rows": []}', b"42"],
+)
+def test_given_json_shapes_when_streamed_then_same_rows_as_a_whole_parse(document: bytes) -> None:
+    whole = json.loads(document)
+    if isinstance(whole, dict):
+        lists = [value for value in whole.values() if isinstance(value, list)]
+        whole = lists[0] if lists else []
+    expected = [e if isinstance(e, dict) else {"value": e} for e in whole] if isinstance(whole, list) else []
+
+    assert rows_of(document, compressed=False)[1] == expected
+
+
+@pytest.mark.parametrize("document", [b'[{"a": 1}, {"a": ', b'[{"a": 1} {"a": 2}]', b'{"a" 1}'])
+def test_given_broken_json_when_streamed_then_document_read_error(document: bytes) -> None:
+    with pytest.raises(DocumentReadError):
+        rows_of(document, compressed=False)
