@@ -12,10 +12,8 @@ import jsonschema
 import pytest
 
 from sellerstream_local.emulator import SpApiEmulator
-from tests.support.spapi_models import RESEARCH_DATA, strict_response_validator
+from tests.support.spapi_models import strict_response_validator
 from tests.unit.emulator.test_emulator import call, token_for
-
-pytestmark = pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
 
 SELLER = "A1SELLER"
 ORDER = "123-4567890-1234567"

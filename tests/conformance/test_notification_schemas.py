@@ -16,9 +16,7 @@ import pytest
 
 from sellerstream.errors import InvalidNotificationError
 from sellerstream.notifications import parse_notification
-from tests.support.spapi_models import RESEARCH_DATA, load_json
-
-pytestmark = pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
+from tests.support.spapi_models import load_json
 
 EXAMPLES = {
     "ORDER_CHANGE.schema-example-1.json": "OrderChangeNotification.json",

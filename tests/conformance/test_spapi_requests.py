@@ -12,10 +12,8 @@ from sellerstream.spapi.orders import OrdersApi
 from sellerstream.spapi.ratelimit import RateLimiter
 from sellerstream.spapi.transport import HttpRequest, HttpResponse
 from tests.support.fakes import FakeClock, FakeTransport, response
-from tests.support.spapi_models import RESEARCH_DATA, validate_http_request, validate_request
+from tests.support.spapi_models import validate_http_request, validate_request
 from tests.unit.spapi.conftest import CREDENTIALS, SELLER
-
-pytestmark = pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
 
 ORDER_ID = "123-4567890-1234567"
 SINCE = datetime(2025, 10, 1, tzinfo=UTC)

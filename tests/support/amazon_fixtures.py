@@ -20,7 +20,9 @@ SCHEMA_FILES = {
 
 @cache
 def _schema(notification_type: str) -> dict[str, Any]:
-    with (FIXTURES / "schemas" / SCHEMA_FILES[notification_type]).open(encoding="utf-8") as handle:
+    with (FIXTURES / "schemas" / "notifications" / SCHEMA_FILES[notification_type]).open(
+        encoding="utf-8"
+    ) as handle:
         schema: dict[str, Any] = json.load(handle)
     return schema
 

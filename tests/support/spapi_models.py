@@ -1,7 +1,7 @@
 """Amazon's own SP-API models and notification schemas, loaded for conformance checks.
 
-The research data lives beside the repository (``../shared/research/data``); tests that need it
-skip cleanly when it is absent.
+They are copied, unmodified, into ``tests/fixtures/amazon`` (provenance in its README), so the
+conformance tests run wherever the repository does.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 import jsonschema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RESEARCH_DATA = REPO_ROOT.parent / "shared" / "research" / "data"
+RESEARCH_DATA = REPO_ROOT / "tests" / "fixtures" / "amazon"
 
 
 @cache
 def load_model(file_name: str) -> dict[str, Any]:
-    """An OpenAPI (Swagger 2.0) model from research/data/models, e.g. ``orders_2026-01-01.json``."""
+    """An OpenAPI (Swagger 2.0) model from the fixtures' models/, e.g. ``orders_2026-01-01.json``."""
     with (RESEARCH_DATA / "models" / file_name).open() as handle:
         model: dict[str, Any] = json.load(handle)
     return model
@@ -37,7 +37,7 @@ def response_validator(file_name: str, definition: str) -> jsonschema.Draft4Vali
 
 
 def load_json(relative_path: str) -> Any:
-    """Any JSON file under research/data, e.g. ``examples/notifications/ORDER_CHANGE.schema-example-1.json``."""
+    """Any JSON file under the fixtures, e.g. ``examples/notifications/ORDER_CHANGE.schema-example-1.json``."""
     with (RESEARCH_DATA / relative_path).open() as handle:
         return json.load(handle)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sellerstream_local.emulator import Faults, SpApiEmulator
-from tests.support.spapi_models import RESEARCH_DATA, response_validator
+from tests.support.spapi_models import response_validator
 
 ORDER = "123-4567890-1234567"
 
@@ -99,7 +99,6 @@ def test_given_no_or_unknown_token_when_calling_then_403(emulator: SpApiEmulator
         assert "x-amzn-requestid" in headers
 
 
-@pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
 def test_given_order_2026_when_fetched_then_valid_for_amazons_model_and_filtered_by_included_data(
     emulator: SpApiEmulator, token: str
 ) -> None:
@@ -118,7 +117,6 @@ def test_given_order_2026_when_fetched_then_valid_for_amazons_model_and_filtered
     assert float(headers["x-amzn-ratelimit-limit"]) == pytest.approx(0.5 * 100)
 
 
-@pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
 def test_given_order_v0_when_fetched_then_valid_and_consistent_with_2026(
     emulator: SpApiEmulator, token: str
 ) -> None:

@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from sellerstream_local.emulator import SpApiEmulator
-from tests.support.spapi_models import RESEARCH_DATA, response_validator
+from tests.support.spapi_models import response_validator
 from tests.unit.emulator.test_emulator import call, token_for
 
-pytestmark = pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
 LISTING = "/listings/2021-08-01/items/A1SELLER/SKU%2F1?marketplaceIds=ATVPDKIKX0DER"
 
 

@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
-from tests.support.spapi_models import RESEARCH_DATA, load_json, load_model
-
-pytestmark = pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
+from tests.support.spapi_models import load_json, load_model
 
 
 def amazon_2026_order() -> dict:

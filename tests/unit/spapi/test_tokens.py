@@ -8,7 +8,7 @@ import json
 from sellerstream.spapi.orders import V0_ORDER_PII, OrdersApi
 from sellerstream.spapi.tokens import RestrictedDataTokens
 from tests.support.fakes import FakeClock, FakeTransport, amazon_error, response
-from tests.support.spapi_models import RESEARCH_DATA, validate_http_request
+from tests.support.spapi_models import validate_http_request
 from tests.unit.spapi.conftest import MakeClient
 
 ORDER = "123-4567890-1234567"
@@ -41,15 +41,12 @@ def test_given_two_orders_when_fetched_with_pii_then_one_rdt_serves_both_and_rep
     }
     assert first.headers["x-amz-access-token"] == second.headers["x-amz-access-token"] == RDT
     assert order["BuyerInfo"]["BuyerEmail"] == "b@x"
-    if RESEARCH_DATA.is_dir():
-        check = validate_http_request
-        assert (
-            check(
-                "tokens_2021-03-01.json", "POST", token_request.url, token_request.headers, token_request.body
-            )
-            == "createRestrictedDataToken"
-        )
-        assert check("ordersV0.json", "GET", first.url, first.headers) == "getOrder"
+    check = validate_http_request
+    assert (
+        check("tokens_2021-03-01.json", "POST", token_request.url, token_request.headers, token_request.body)
+        == "createRestrictedDataToken"
+    )
+    assert check("ordersV0.json", "GET", first.url, first.headers) == "getOrder"
 
 
 def test_given_rdt_near_expiry_then_renewed(
