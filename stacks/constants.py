@@ -225,3 +225,8 @@ OUTPUT_REPORTS_BUCKET: Final = "ReportsBucketName"
 OUTPUT_PARTNER_EVENT_BUS: Final = "PartnerEventBusName"
 OUTPUT_LISTINGS_RULE_DLQ_URL: Final = "ListingsRuleDeadLetterQueueUrl"
 OUTPUT_DASHBOARD_URL: Final = "DashboardUrl"
+# Each consumer's log group (CloudFormation names them): what Logs Insights queries and
+# ``sellerstream dlq`` search for the reason of a message SQS dead-lettered after its receives.
+OUTPUT_ORDER_CHANGE_LOG_GROUP: Final = "OrderChangeLogGroupName"
+OUTPUT_LISTING_STATUS_LOG_GROUP: Final = "ListingStatusLogGroupName"
+OUTPUT_REPORT_FINISHED_LOG_GROUP: Final = "ReportFinishedLogGroupName"

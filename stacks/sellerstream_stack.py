@@ -180,6 +180,9 @@ class SellerStreamStack(Stack):
             constants.OUTPUT_REPORTS_TABLE: storage.reports_table.table_name,
             constants.OUTPUT_REPORT_ROWS_TABLE: storage.report_rows_table.table_name,
             constants.OUTPUT_REPORTS_BUCKET: storage.reports_bucket.bucket_name,
+            constants.OUTPUT_ORDER_CHANGE_LOG_GROUP: order_change.log_group.log_group_name,
+            constants.OUTPUT_LISTING_STATUS_LOG_GROUP: listing_status.log_group.log_group_name,
+            constants.OUTPUT_REPORT_FINISHED_LOG_GROUP: report_finished.log_group.log_group_name,
         }
         dashboard = self.monitoring.add_dashboard(f"{names.dashboard_name}-{self.region}")
         outputs[constants.OUTPUT_DASHBOARD_URL] = (

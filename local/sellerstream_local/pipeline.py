@@ -112,9 +112,10 @@ class PipelineLog(logging.Handler):
         if message == "poison message: dead-lettered":
             self.outcomes["dead_lettered"] += 1
         result = getattr(record, "result", None)
-        if isinstance(result, dict):
-            first_time = message == "notification applied"
-            self.outcomes[str(result.get("outcome")) if first_time else "duplicate"] += 1
+        if message == "notification applied" and isinstance(result, dict):
+            self.outcomes[str(result.get("outcome"))] += 1
+        if message == "duplicate notification skipped":
+            self.outcomes["duplicate"] += 1
 
 
 HANDLERS = {
