@@ -16,6 +16,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import IO, Any, cast
 
@@ -122,6 +123,7 @@ HANDLERS = {
     "orders": "sellerstream.handlers.order_change",
     "listings": "sellerstream.handlers.listing_status",
     "reports": "sellerstream.handlers.report_finished",
+    "app": "sellerstream.handlers.app_credentials",
 }
 # Where a body goes by its notification type; anything unreadable goes to the orders queue.
 QUEUE_BY_TYPE = {
@@ -129,7 +131,10 @@ QUEUE_BY_TYPE = {
     "LISTINGS_ITEM_STATUS_CHANGE": "listings",
     "LISTINGS_ITEM_STATUS_CHANGED": "listings",
     "REPORT_PROCESSING_FINISHED": "reports",
+    **{notification_type: "app" for notification_type in constants.APP_NOTIFICATION_TYPES},
 }
+# The local stand-in of the stack's hourly schedule rule (it only names itself in the event).
+LOCAL_EXPIRY_CHECK_RULE = "arn:aws:events:us-east-1:123456789012:rule/sellerstream-local-expiry-check"
 
 
 class LocalPipeline:
@@ -186,6 +191,9 @@ class LocalPipeline:
         self.s3 = boto3.client("s3", region_name=LOCAL_REGION)
         self.events = boto3.client("events", region_name=LOCAL_REGION)
         self.resources = create_resources(self.sqs, self.dynamodb, self.s3, self.events, self._visibility)
+        # The Developer Console step: the app's client-secret notifications go to the app queue.
+        for notification_type in constants.APP_NOTIFICATION_TYPES:
+            self.emulator.register_app_notifications(notification_type, self._send_to_app_queue)
         os.environ.update(self._environment())
         self.secrets.create_secret(
             Name=constants.LWA_APP_SECRET_NAME,
@@ -286,6 +294,35 @@ class LocalPipeline:
             return str(self.sqs.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"])
         except (ClientError, BotoCoreError, ValueError, RecursionError) as error:
             raise PublishRefused(f"{type(error).__name__}: {str(error)[:200]}") from None
+
+    def _send_to_app_queue(self, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.resources.queues["app"].url, MessageBody=body)
+
+    def run_secret_expiry_check(self, at: datetime | None = None) -> str:
+        """What the stack's hourly schedule does: a Scheduled Event on the app queue."""
+        from sellerstream_local.notifications_factory import scheduled_event  # noqa: PLC0415
+
+        body = json.dumps(scheduled_event(at=at or datetime.now(UTC), rule_arn=LOCAL_EXPIRY_CHECK_RULE))
+        queue_url = self.resources.queues["app"].url
+        return str(self.sqs.send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"])
+
+    def rotate_app_secret(self) -> None:
+        """What ``sellerstream rotate-app-secret`` does: Amazon's grantless rotation, with the app
+        credentials the LWA app secret holds now (the new secret then arrives on the app queue)."""
+        from sellerstream.spapi.applications import ApplicationsApi  # noqa: PLC0415
+        from sellerstream.spapi.auth import LwaCredentials  # noqa: PLC0415
+        from sellerstream.spapi.client import SpApiClient  # noqa: PLC0415
+
+        current = json.loads(
+            self.secrets.get_secret_value(SecretId=constants.LWA_APP_SECRET_NAME)["SecretString"]
+        )
+        client = SpApiClient(
+            credentials=LwaCredentials(current["client_id"], current["client_secret"]),
+            seller=None,
+            base_url_override=self.emulator.base_url,
+            lwa_token_url=self.emulator.lwa_token_url,
+        )
+        ApplicationsApi(client).rotate_client_secret()
 
     def _put_event(self, document: dict[str, Any]) -> str:
         response = self.events.put_events(
