@@ -133,6 +133,13 @@ QUEUE_BY_TYPE = {
     "REPORT_PROCESSING_FINISHED": "reports",
     **{notification_type: "app" for notification_type in constants.APP_NOTIFICATION_TYPES},
 }
+# Each consumer's log group output (local mode writes no log groups; tests may fill them).
+LOG_GROUP_OUTPUTS = {
+    "orders": constants.OUTPUT_ORDER_CHANGE_LOG_GROUP,
+    "listings": constants.OUTPUT_LISTING_STATUS_LOG_GROUP,
+    "reports": constants.OUTPUT_REPORT_FINISHED_LOG_GROUP,
+    "app": constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP,
+}
 # The local stand-in of the stack's hourly schedule rule (it only names itself in the event).
 LOCAL_EXPIRY_CHECK_RULE = "arn:aws:events:us-east-1:123456789012:rule/sellerstream-local-expiry-check"
 
@@ -440,6 +447,36 @@ class LocalPipeline:
             notification_type=failure.get("notification_type"),
             seller_id=failure.get("seller_id"),
         )
+
+    def stack_outputs(self) -> dict[str, str]:
+        """The deployed stack's outputs, for the local resources (what the account commands read)."""
+        queues, tables = self.resources.queues, self.resources.tables
+        return {
+            constants.OUTPUT_ORDERS_QUEUE_ARN: queues["orders"].arn,
+            constants.OUTPUT_ORDERS_QUEUE_URL: queues["orders"].url,
+            constants.OUTPUT_ORDERS_DLQ_URL: queues["orders"].dlq_url,
+            constants.OUTPUT_LISTINGS_QUEUE_ARN: queues["listings"].arn,
+            constants.OUTPUT_LISTINGS_QUEUE_URL: queues["listings"].url,
+            constants.OUTPUT_LISTINGS_DLQ_URL: queues["listings"].dlq_url,
+            constants.OUTPUT_REPORTS_QUEUE_ARN: queues["reports"].arn,
+            constants.OUTPUT_REPORTS_QUEUE_URL: queues["reports"].url,
+            constants.OUTPUT_REPORTS_DLQ_URL: queues["reports"].dlq_url,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN: queues["app"].arn,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: queues["app"].url,
+            constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: queues["app"].dlq_url,
+            constants.OUTPUT_ORDERS_TABLE: tables["orders"],
+            constants.OUTPUT_LISTINGS_TABLE: tables["listings"],
+            constants.OUTPUT_REPORTS_TABLE: tables["reports"],
+            constants.OUTPUT_REPORT_ROWS_TABLE: tables["report_rows"],
+            constants.OUTPUT_IDEMPOTENCY_TABLE: tables["idempotency"],
+            constants.OUTPUT_ACCOUNTS_TABLE: tables["accounts"],
+            constants.OUTPUT_REPORTS_BUCKET: self.resources.reports_bucket,
+            constants.OUTPUT_LWA_SECRET_ARN: constants.LWA_APP_SECRET_NAME,
+            constants.OUTPUT_SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
+            **{
+                output: f"/aws/lambda/sellerstream-local-{kind}" for kind, output in LOG_GROUP_OUTPUTS.items()
+            },
+        }
 
     def table_names(self) -> list[str]:
         return list(self.resources.tables.values())

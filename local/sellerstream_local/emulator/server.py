@@ -258,6 +258,11 @@ class SpApiEmulator:
         with self._lock:
             self._forced.setdefault(operation, []).extend([(status, code)] * count)
 
+    def clear_failures(self) -> None:
+        """Forgets failures queued by ``fail_next`` that have not happened yet."""
+        with self._lock:
+            self._forced.clear()
+
     def sp_api_calls(self) -> dict[str, int]:
         """Calls by SP-API operation (LWA token requests and document downloads are not operations)."""
         with self._lock:
