@@ -14,8 +14,8 @@ LOCAL_COMMANDS = {
     "demo": "run a realistic notification stream through the local pipeline",
     "replay": "run captured SQS message bodies (one JSON object per line) through the local pipeline",
 }
-GZIP_MAGIC = b"\x1f\x8b"
-ZIP_MAGIC = b"PK\x03\x04"
+# Compressed or archive files (gzip, zip, bzip2, xz, zstd, parquet) start with these bytes.
+BINARY_MAGIC = (b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"PAR1")
 
 
 def add_local_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,7 +80,8 @@ def replay_file_problem(path: Path) -> str | None:
         return f"{path} is a directory: {expected}"
     except OSError as error:
         return f"{path}: cannot be read ({type(error).__name__})"
-    if raw.startswith((GZIP_MAGIC, ZIP_MAGIC)) or b"\x00" in raw:
+    # One NUL in a line is that line's problem (SQS refuses it); a file full of them is not text.
+    if raw.startswith(BINARY_MAGIC) or raw.count(b"\x00") > len(raw) // 100:
         return f"{path} is a binary file (compressed?): {expected}"
     try:
         text = raw.decode("utf-8")
