@@ -13,7 +13,7 @@ from typing import Any
 
 from sellerstream.errors import SellerStreamError
 from sellerstream.spapi.errors import SpApiError
-from sellerstream.store.app_secret import PLACEHOLDER_CLIENT_ID, STATE_KEY_PREFIX, ClientSecretStateStore
+from sellerstream.store.app_secret import PLACEHOLDER_CLIENT_ID, ClientSecretStateStore
 from sellerstream_ops.account import Account
 from sellerstream_ops.dead_letters import KINDS, dead_letter_queues
 from sellerstream_ops.errors import OperatorError
@@ -118,11 +118,7 @@ def _sellers(account: Account) -> set[str]:
     ):
         for item in page.get("Items", []):
             key = item.get("pk", {}).get("S", "")
-            if (
-                key.startswith("SUBSCRIPTION#")
-                and "seller_id" in item
-                and not key.startswith(STATE_KEY_PREFIX)
-            ):
+            if key.startswith("SUBSCRIPTION#") and "seller_id" in item:
                 sellers.add(item["seller_id"]["S"])
     return sellers
 
