@@ -145,6 +145,29 @@ REPORT_PROCESSING_FINISHED: Final = ConsumerSettings(
     quiet_alarm_hours=48,
 )
 
+# The application's LWA client secret: Amazon's APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY and
+# APPLICATION_OAUTH_CLIENT_NEW_SECRET (SQS only, registered in the Developer Console) and the hourly
+# expiry check share one small queue and function: a few messages a day, all about one secret.
+APP_NOTIFICATION_TYPES: Final = (
+    "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY",
+    "APPLICATION_OAUTH_CLIENT_NEW_SECRET",
+)
+APP_CREDENTIALS: Final = ConsumerSettings(
+    timeout_seconds=30,
+    memory_mb=256,
+    batch_size=1,
+    batching_window_seconds=0,
+    max_concurrency=2,
+    # The hourly check arrives whatever Amazon sends: six silent hours mean the schedule is broken.
+    quiet_alarm_hours=6,
+)
+LWA_SECRET_CHECK_INTERVAL_HOURS: Final = 1
+# Alarm (and warn in the log) when the client secret expires within this many days and no newer
+# secret has arrived; Amazon keeps an old secret working seven days after a rotation.
+LWA_SECRET_EXPIRY_WARNING_DAYS: Final = 14
+# The client id the stack writes into the LWA app secret it creates, until the operator sets the app's.
+LWA_PLACEHOLDER_CLIENT_ID: Final = "REPLACE_WITH_LWA_CLIENT_ID"
+
 # Raw report documents are kept this long (they can hold buyer data: Amazon's 30-day rule).
 REPORT_DOCUMENT_RETENTION_DAYS: Final = 30
 # Report rows (which can hold the same buyer data) expire after the same time by default
@@ -225,3 +248,15 @@ OUTPUT_REPORTS_BUCKET: Final = "ReportsBucketName"
 OUTPUT_PARTNER_EVENT_BUS: Final = "PartnerEventBusName"
 OUTPUT_LISTINGS_RULE_DLQ_URL: Final = "ListingsRuleDeadLetterQueueUrl"
 OUTPUT_DASHBOARD_URL: Final = "DashboardUrl"
+# Each consumer's log group (CloudFormation names them): what Logs Insights queries and
+# ``sellerstream dlq`` search for the reason of a message SQS dead-lettered after its receives.
+OUTPUT_ORDER_CHANGE_LOG_GROUP: Final = "OrderChangeLogGroupName"
+OUTPUT_LISTING_STATUS_LOG_GROUP: Final = "ListingStatusLogGroupName"
+OUTPUT_REPORT_FINISHED_LOG_GROUP: Final = "ReportFinishedLogGroupName"
+OUTPUT_APP_CREDENTIALS_LOG_GROUP: Final = "AppCredentialsLogGroupName"
+OUTPUT_LISTINGS_QUEUE_URL: Final = "ListingsQueueUrl"
+OUTPUT_REPORTS_QUEUE_URL: Final = "ReportsQueueUrl"
+# Where the Developer Console sends the app's client-secret notifications.
+OUTPUT_APP_CREDENTIALS_QUEUE_ARN: Final = "AppCredentialsQueueArn"
+OUTPUT_APP_CREDENTIALS_QUEUE_URL: Final = "AppCredentialsQueueUrl"
+OUTPUT_APP_CREDENTIALS_DLQ_URL: Final = "AppCredentialsDeadLetterQueueUrl"

@@ -23,7 +23,7 @@ class Credentials(Construct):
             secret_name=names.lwa_app_secret_name,
             description="SP-API application's Login with Amazon client id and secret",
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps({"client_id": "REPLACE_WITH_LWA_CLIENT_ID"}),
+                secret_string_template=json.dumps({"client_id": constants.LWA_PLACEHOLDER_CLIENT_ID}),
                 generate_string_key="client_secret",
                 exclude_punctuation=True,
             ),
@@ -31,8 +31,9 @@ class Credentials(Construct):
         Validations.of(self.lwa_app_secret).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-SMG4",
-                reason="The LWA client secret is rotated in Seller Central (Developer Central), which then "
-                "requires updating this secret; Secrets Manager cannot rotate it.",
+                reason="Amazon rotates the LWA client secret (Developer Console or rotateApplicationClientSecret) "
+                "and delivers the new one as a notification, which the app-credentials function stores here; "
+                "Secrets Manager cannot rotate it.",
             )
         )
         stack = Stack.of(self)
@@ -42,6 +43,16 @@ class Credentials(Construct):
             resource="secret",
             resource_name=f"{self.seller_secret_prefix}*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def grant_client_secret_replacement(self, role: iam.Role) -> None:
+        """Read the LWA app secret and write its new versions (a new client secret from Amazon);
+        nothing else, not even UpdateSecret (grant_write's description and KMS key changes)."""
+        self.lwa_app_secret.grant_read(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:PutSecretValue"], resources=[self.lwa_app_secret.secret_arn]
+            )
         )
 
     def grant_read(self, role: iam.Role) -> None:

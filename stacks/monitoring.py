@@ -247,6 +247,26 @@ class Monitoring(Construct):
             "(raw copy kept, report recorded FAILED)",
         )
 
+    def watch_lwa_secret_expiry(self, name: str, *, service_name: str) -> None:
+        """The LWA client secret expires within the warning days and no newer secret has arrived.
+
+        The hourly check reports the days left once the expiry is known; with no datapoint (expiry
+        not known yet, or a late check) the alarm keeps its state rather than flapping.
+        """
+        self._alarm(
+            f"{name}SecretExpiring",
+            _pipeline_metric(
+                metric_names.LWA_CLIENT_SECRET_DAYS_LEFT, service_name, 3600, statistic="Minimum"
+            ),
+            threshold=constants.LWA_SECRET_EXPIRY_WARNING_DAYS,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.IGNORE,
+            description=f"{name}: the application's LWA client secret expires within "
+            f"{constants.LWA_SECRET_EXPIRY_WARNING_DAYS} days and no new secret has arrived: rotate it "
+            "(sellerstream rotate-app-secret, or the Developer Console) and check that the new secret "
+            "reaches the app-credentials queue",
+        )
+
     def _alarm(
         self,
         construct_id: str,

@@ -15,6 +15,7 @@ from stacks.encryption import EncryptionKeys
 from stacks.listings_bus import ListingsEventBus
 from stacks.monitoring import Monitoring
 from stacks.queues import NotificationQueue
+from stacks.secret_expiry_check import SecretExpiryCheck
 from stacks.storage import Storage
 
 DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
@@ -161,6 +162,29 @@ class SellerStreamStack(Stack):
             )
         )
 
+        # The application's LWA client secret: Amazon's notifications about it, and an hourly check
+        # of its expiry. Application-level: the function reads and writes the app secret only.
+        app = NotificationQueue(
+            self,
+            "AppCredentialsQueue",
+            key=self.keys.queue_key,
+            settings=constants.APP_CREDENTIALS,
+            allow_spapi_sqs_destination=True,
+        )
+        app_credentials = self._consumer(
+            "AppCredentials",
+            "app-credentials",
+            "sellerstream.handlers.app_credentials.lambda_handler",
+            app,
+            constants.APP_CREDENTIALS,
+            {"LWA_SECRET_EXPIRY_WARNING_DAYS": str(constants.LWA_SECRET_EXPIRY_WARNING_DAYS)},
+            reads_seller_secrets=False,
+        )
+        self.credentials.grant_client_secret_replacement(app_credentials.role)
+        storage.accounts_table.grant(app_credentials.role, "dynamodb:UpdateItem")
+        SecretExpiryCheck(self, "LwaSecretExpiryCheck", queue=app.queue, queue_key=self.keys.queue_key)
+        self.monitoring.watch_lwa_secret_expiry("AppCredentials", service_name="app-credentials")
+
         outputs = {
             constants.OUTPUT_ORDERS_QUEUE_ARN: orders.queue.queue_arn,
             constants.OUTPUT_ORDERS_QUEUE_URL: orders.queue.queue_url,
@@ -180,6 +204,15 @@ class SellerStreamStack(Stack):
             constants.OUTPUT_REPORTS_TABLE: storage.reports_table.table_name,
             constants.OUTPUT_REPORT_ROWS_TABLE: storage.report_rows_table.table_name,
             constants.OUTPUT_REPORTS_BUCKET: storage.reports_bucket.bucket_name,
+            constants.OUTPUT_ORDER_CHANGE_LOG_GROUP: order_change.log_group.log_group_name,
+            constants.OUTPUT_LISTING_STATUS_LOG_GROUP: listing_status.log_group.log_group_name,
+            constants.OUTPUT_REPORT_FINISHED_LOG_GROUP: report_finished.log_group.log_group_name,
+            constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP: app_credentials.log_group.log_group_name,
+            constants.OUTPUT_LISTINGS_QUEUE_URL: listings.queue.queue_url,
+            constants.OUTPUT_REPORTS_QUEUE_URL: reports.queue.queue_url,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN: app.queue.queue_arn,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: app.queue.queue_url,
+            constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: app.dead_letter_queue.queue_url,
         }
         dashboard = self.monitoring.add_dashboard(f"{names.dashboard_name}-{self.region}")
         outputs[constants.OUTPUT_DASHBOARD_URL] = (
@@ -203,6 +236,7 @@ class SellerStreamStack(Stack):
         environment: dict[str, str],
         *,
         expects_notifications: bool = True,
+        reads_seller_secrets: bool = True,
     ) -> NotificationConsumer:
         """A consumer with what every notification type needs: idempotency, routing, credentials, alarms."""
         consumer = NotificationConsumer(
@@ -223,7 +257,8 @@ class SellerStreamStack(Stack):
         self.storage.idempotency_table.grant(consumer.role, *IDEMPOTENCY_ACTIONS)
         self.storage.accounts_table.grant(consumer.role, "dynamodb:GetItem")
         self.keys.data_key.grant(consumer.role, *DATA_KEY_ACTIONS)
-        self.credentials.grant_read(consumer.role)
+        if reads_seller_secrets:
+            self.credentials.grant_read(consumer.role)
         # Throttled records are deferred as delayed copies on their own queue (and reports continue there).
         consumer.role.add_to_policy(
             iam.PolicyStatement(

@@ -47,6 +47,9 @@ class Settings(BaseModel):
     idempotency_expires_after_seconds: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_EXPIRES_AFTER_SECONDS")
     # Cache for secrets read by the function (seconds); a rotated refresh token is picked up after it.
     secrets_cache_seconds: int = Field(300, alias="SECRETS_CACHE_SECONDS")
+    # The app-credentials consumer warns (and the stack alarms) when the LWA client secret expires
+    # within this many days and no newer secret has arrived.
+    lwa_secret_expiry_warning_days: int = Field(14, alias="LWA_SECRET_EXPIRY_WARNING_DAYS", ge=1)
 
 
 class MissingSettingError(RuntimeError):

@@ -59,6 +59,13 @@ OPAQUE_ID: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 NOTIFICATION_ID: Final = OPAQUE_ID
 SUBSCRIPTION_ID: Final = OPAQUE_ID
 
+# Login with Amazon client ids: "amzn1.application-oa2-client.6XXXXXXXXXXXXXXXXXXXXXXXXX" (Amazon's
+# credential-rotation sample notifications); the shape of an account id. It is no secret.
+LWA_CLIENT_ID: Final = ACCOUNT_ID
+
+# EventBridge event ids are UUIDs ("89d1a02d-5ec7-412e-82f5-13505f849b41", AWS's event reference).
+EVENT_ID: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 # ASINs are 10 uppercase alphanumerics: "BT6RZ7JM4H" (LISTINGS_ITEM_STATUS_CHANGE example).
 ASIN: Final = r"[A-Z0-9]{10}"
 
@@ -81,6 +88,7 @@ _NOTIFICATION_ID = _compiled(NOTIFICATION_ID)
 _SUBSCRIPTION_ID = _compiled(SUBSCRIPTION_ID)
 _SELLER_ID = _compiled(SELLER_ID)
 _WORD = _compiled(WORD)
+_LWA_CLIENT_ID = _compiled(LWA_CLIENT_ID)
 
 
 def _matches(compiled: re.Pattern[str], value: object) -> bool:
@@ -106,6 +114,10 @@ def is_subscription_id(value: object) -> bool:
 
 def is_word(value: object) -> bool:
     return _matches(_WORD, value)
+
+
+def is_lwa_client_id(value: object) -> bool:
+    return _matches(_LWA_CLIENT_ID, value)
 
 
 def sku_problem(value: str) -> str | None:

@@ -19,6 +19,9 @@ SELLER_CREDENTIALS_FAILURES = "SellerCredentialsFailures"
 # A report document (or a FATAL report's error document) that its declared charset cannot decode:
 # its raw copy is kept, the report is recorded FAILED with the reason. Alarmed.
 REPORT_DECODE_FAILURES = "ReportDecodeFailures"
+# Days until the application's current LWA client secret expires (app-credentials consumer, hourly,
+# once the expiry is known): alarmed when it falls below the warning days without a new secret.
+LWA_CLIENT_SECRET_DAYS_LEFT = "LwaClientSecretDaysLeft"  # noqa: S105 - a metric name
 
 SERVICE_DIMENSION = "service"
 OPERATION_DIMENSION = "operation"

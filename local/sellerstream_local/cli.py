@@ -1,4 +1,7 @@
-"""The ``sellerstream`` command: the local demo and replay of captured traffic."""
+"""The ``sellerstream`` command's local tools: the demo and replay of captured traffic (no AWS account).
+
+``sellerstream_ops.cli`` builds the whole command; this module adds and runs the local commands.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,19 @@ import json
 import sys
 from pathlib import Path
 
+LOCAL_COMMANDS = {
+    "demo": "run a realistic notification stream through the local pipeline",
+    "replay": "run captured SQS message bodies (one JSON object per line) through the local pipeline",
+}
+# Compressed or archive files (gzip, zip, bzip2, xz, zstd, parquet) start with these bytes.
+BINARY_MAGIC = (b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"PAR1")
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="sellerstream", description="SellerStream local tools (no AWS account)"
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="run a realistic notification stream through the local pipeline")
+def add_local_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser("demo", description=LOCAL_COMMANDS["demo"])
     demo.add_argument("--log-file", type=Path, default=Path(".sellerstream/demo-log.jsonl"))
 
-    replay = commands.add_parser("replay", help="run captured SQS message bodies (one per line) locally")
+    replay = commands.add_parser("replay", description=LOCAL_COMMANDS["replay"])
     replay.add_argument("file", type=Path)
     replay.add_argument("--json", action="store_true", help="print one JSON object")
     replay.add_argument("--dump-tables", action="store_true", help="include every table's items")
@@ -29,38 +34,20 @@ def main(argv: list[str] | None = None) -> int:
         "DIR/<reportDocumentId>.content-type",
     )
 
-    for name, help_text in (
-        ("subscribe", "create or find the destinations and subscriptions of a seller (idempotent)"),
-        ("subscriptions", "list a seller's subscriptions for the three types"),
-        (
-            "unsubscribe",
-            "delete a seller's subscriptions (and, with --delete-destinations, the destinations)",
-        ),
-    ):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument(
-            "--seller", required=True, help="the selling partner id whose secret holds its refresh token"
-        )
-        command.add_argument("--stack", default="SellerStream", help="the deployed stack's name")
-        command.add_argument(
-            "--outputs-file", type=Path, help="a `cdk deploy --outputs-file` JSON instead of CloudFormation"
-        )
-        if name == "unsubscribe":
-            command.add_argument("--delete-destinations", action="store_true")
 
-    args = parser.parse_args(argv)
-    if args.command in ("subscribe", "subscriptions", "unsubscribe"):
-        return _subscriptions(args)
+def run_local_command(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from sellerstream_local.demo import run_demo  # noqa: PLC0415 - keep --help fast
 
         args.log_file.parent.mkdir(parents=True, exist_ok=True)
         run_demo(sys.stdout, args.log_file)
         return 0
-    if not args.file.is_file():
-        parser.error(f"{args.file}: no such file")
-    if args.documents is not None and not args.documents.is_dir():
-        parser.error(f"{args.documents}: no such directory")
+    problem = replay_file_problem(args.file)
+    if problem is None and args.documents is not None and not args.documents.is_dir():
+        problem = f"{args.documents}: no such directory"
+    if problem is not None:
+        print(f"sellerstream replay: {problem}", file=sys.stderr)
+        return 1
     from sellerstream_local.replay import replay as run_replay  # noqa: PLC0415
 
     report = run_replay(
@@ -77,36 +64,49 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _subscriptions(args: argparse.Namespace) -> int:
-    import os  # noqa: PLC0415
+def replay_file_problem(path: Path) -> str | None:
+    """What makes a whole file unusable for replay (one line's problem is that line's, not the file's).
 
-    from sellerstream.errors import SellerStreamError  # noqa: PLC0415
-    from sellerstream.spapi.errors import SpApiError  # noqa: PLC0415
-    from sellerstream_local.subscriptions import StackOutputs, Subscriptions  # noqa: PLC0415
-
-    if args.outputs_file:
-        outputs = StackOutputs.from_file(args.outputs_file, args.stack)
-    else:
-        outputs = StackOutputs.from_cloudformation(args.stack)
-    overrides = {
-        name: os.environ[name]
-        for name in ("SPAPI_ENDPOINT_OVERRIDE", "LWA_ENDPOINT_OVERRIDE", "SPAPI_SANDBOX")
-        if name in os.environ
-    }
+    A capture is one SQS message body per line. Binary files (gzip, zip, NUL bytes) and JSON spread
+    over several lines (pretty-printed, or an array of bodies) would otherwise be reported line by
+    line as hundreds of dead letters.
+    """
+    expected = "replay reads one JSON object per line (an SQS message body each)"
     try:
-        tool = Subscriptions(outputs, outputs.settings(overrides), args.seller)
-        if args.command == "subscribe":
-            result = tool.subscribe()
-        elif args.command == "subscriptions":
-            result = tool.current()
-        else:
-            result = tool.unsubscribe(delete_destinations=args.delete_destinations)
-    except (SpApiError, SellerStreamError) as error:
-        print(f"sellerstream {args.command}: {error}", file=sys.stderr)
-        return 1
-    json.dump(result, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-    return 0
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return f"{path}: no such file"
+    except IsADirectoryError:
+        return f"{path} is a directory: {expected}"
+    except OSError as error:
+        return f"{path}: cannot be read ({type(error).__name__})"
+    # One NUL in a line is that line's problem (SQS refuses it); a file full of them is not text.
+    if raw.startswith(BINARY_MAGIC) or raw.count(b"\x00") > len(raw) // 100:
+        return f"{path} is a binary file (compressed?): {expected}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if not any(_decodes(line) for line in raw.split(b"\n") if line.strip()):
+            return f"{path} is not UTF-8 text: {expected}"
+        return None
+    lines = [line for line in text.split("\n") if line.strip()]
+    try:
+        whole = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(whole, list):
+        return f"{path} holds a JSON array: {expected} (jq -c '.[]' {path} writes that)"
+    if len(lines) > 1:
+        return f"{path} holds one JSON document over {len(lines)} lines (pretty-printed?): {expected} (jq -c . writes that)"
+    return None
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _print_report(report: dict[str, object]) -> None:
@@ -115,5 +115,8 @@ def _print_report(report: dict[str, object]) -> None:
             print(f"{key}: {json.dumps(value, default=str)}")
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def main(argv: list[str] | None = None) -> int:
+    """The whole ``sellerstream`` command (kept here for callers of the former entry point)."""
+    from sellerstream_ops.cli import main as sellerstream  # noqa: PLC0415
+
+    return sellerstream(argv)

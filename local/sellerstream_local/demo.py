@@ -5,7 +5,8 @@ plays Amazon on loopback. Orders: new orders, redelivered duplicates, double-enc
 (out-of-order) events, stale callback responses, throttling and four poison messages. Listings:
 status changes through the partner bus and rule, an empty status, a deletion. Reports: a flat
 file larger than one invocation's share (checkpoint + continuation), a vendor's report, a
-cancelled and a failed one.
+cancelled and a failed one. The app's LWA client secret: Amazon announces its expiry, a rotation
+delivers a new one, which is stored.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from sellerstream_local.notifications_factory import (
     order_change,
     report_processing_finished,
 )
-from sellerstream_local.pipeline import DeadLetter, LocalPipeline
+from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, DeadLetter, LocalPipeline
 from sellerstream_local.poller import PollerStats
+from stacks.constants import LWA_APP_SECRET_NAME as APP_SECRET_NAME
 
 SELLERS = ("A1SELLERSTREAM01", "A2SELLERSTREAM02")
 VENDOR_ACCOUNT = "amzn1.vg.5550001"
@@ -35,6 +37,7 @@ SKUS_PER_SELLER = 8
 REPORT_ROWS = 12_000
 ROWS_PER_INVOCATION = 5_000  # small, so the demo shows a report continuing from its checkpoint
 EMULATOR_TIME_SCALE = 20.0
+APP_SECRET_EXPIRES_IN_DAYS = 10
 
 
 def order_ids(count: int, rng: random.Random) -> list[str]:
@@ -89,6 +92,7 @@ def _run(
         ("stale callback responses ...............", lambda: _stale_reads(pipeline, publish, orders, start)),
         ("listings via the partner bus ...........", lambda: _listings(pipeline, publish, start)),
         ("reports (streamed, resumed) ............", lambda: _reports(pipeline, publish, start)),
+        ("LWA client secret: expiry, rotation ....", lambda: _app_secret(pipeline)),
     )
     stats: list[PollerStats] = []
     for number, (title, phase) in enumerate(phases, start=1):
@@ -222,6 +226,19 @@ def _reports(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> N
         publish(as_body(notification))
 
 
+def _app_secret(pipeline: LocalPipeline) -> None:
+    """Amazon announces that the app's client secret expires in ten days; the operator rotates it
+    (``sellerstream rotate-app-secret``); the new secret arrives on the app queue and is stored; the
+    hourly check then reports its expiry."""
+    pipeline.emulator.applications.announce_expiry(
+        LWA_CLIENT_ID, expires_at=datetime.now(UTC) + timedelta(days=APP_SECRET_EXPIRES_IN_DAYS)
+    )
+    pipeline.drain()
+    pipeline.rotate_app_secret()
+    pipeline.drain()
+    pipeline.run_secret_expiry_check()
+
+
 def _order_event(seller: str, order_id: str, status: str, when: datetime) -> dict[str, Any]:
     return order_change(seller_id=seller, order_id=order_id, status=status, changed_at=when)
 
@@ -290,6 +307,7 @@ def _summary(
         "reports": _reports_summary(
             pipeline.table_items("reports"), len(pipeline.table_items("report_rows"))
         ),
+        "app_secret": _app_secret_summary(pipeline),
         "sample": [
             {
                 "seller": item["seller_id"],
@@ -300,6 +318,24 @@ def _summary(
             }
             for item in headers[:5]
         ],
+    }
+
+
+def _app_secret_summary(pipeline: LocalPipeline) -> dict[str, Any]:
+    secret = json.loads(pipeline.secrets.get_secret_value(SecretId=APP_SECRET_NAME)["SecretString"])
+    [state] = [item for item in pipeline.table_items("accounts") if str(item["pk"]).startswith("LWA_CLIENT#")]
+    now = datetime.now(UTC)
+
+    def days_until(stamp: object) -> float | None:
+        if not isinstance(stamp, str):
+            return None
+        return round((datetime.fromisoformat(stamp.replace("Z", "+00:00")) - now).total_seconds() / 86400, 1)
+
+    return {
+        "rotated": secret["client_secret"] != LWA_CLIENT_SECRET,
+        "expires_in_days": days_until(state.get("expires_at")),
+        "previous_works_for_days": days_until(state.get("previous_secret_expires_at")),
+        "rotations": pipeline.emulator.applications.rotations,
     }
 
 
@@ -371,6 +407,14 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
             for r in summary["reports"]["records"]
         ],
         f"  report rows stored: {summary['reports']['row_items']}",
+    ]
+    app_secret = summary["app_secret"]
+    lines += [
+        "LWA client secret (Secrets Manager)",
+        f"  expiry announced for {APP_SECRET_EXPIRES_IN_DAYS} days ahead -> rotated "
+        f"{app_secret['rotations']}x -> new secret stored: {'yes' if app_secret['rotated'] else 'NO'}   "
+        f"expires in {app_secret['expires_in_days']} days   "
+        f"old secret still works {app_secret['previous_works_for_days']} days",
     ]
     if log_path:
         lines.append(f"\nHandler logs (JSON lines): {log_path}")

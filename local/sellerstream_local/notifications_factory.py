@@ -1,4 +1,4 @@
-"""Realistic ORDER_CHANGE bodies, shaped like Amazon's example notification."""
+"""Realistic notification bodies, shaped like Amazon's example notifications."""
 
 from __future__ import annotations
 
@@ -135,4 +135,89 @@ def report_processing_finished(
             "publishTime": iso(finished_at),
             "notificationId": str(uuid.uuid4()),
         },
+    }
+
+
+def application_oauth_client_new_secret(
+    *,
+    client_id: str,
+    new_client_secret: str,
+    sent_at: datetime,
+    new_secret_expires_at: datetime | None,
+    old_secret_expires_at: datetime | None,
+    subscription_id: str = "subscription-local-app-new-secret",
+    notification_id: str | None = None,
+) -> dict[str, Any]:
+    """Shaped like the example in Amazon's credential-rotation sample (payload version 2023-11-30)."""
+    new_secret: dict[str, Any] = {"clientId": client_id, "newClientSecret": new_client_secret}
+    if new_secret_expires_at:
+        new_secret["newClientSecretExpiryTime"] = iso(new_secret_expires_at)
+    if old_secret_expires_at:
+        new_secret["oldClientSecretExpiryTime"] = iso(old_secret_expires_at)
+    return _application_notification(
+        "APPLICATION_OAUTH_CLIENT_NEW_SECRET",
+        {"applicationOAuthClientNewSecret": new_secret},
+        sent_at,
+        subscription_id,
+        notification_id,
+    )
+
+
+def application_oauth_client_secret_expiry(
+    *,
+    client_id: str,
+    expires_at: datetime,
+    sent_at: datetime,
+    reason: str = "PERIODIC_ROTATION",
+    subscription_id: str = "subscription-local-app-secret-expiry",
+    notification_id: str | None = None,
+) -> dict[str, Any]:
+    expiry = {
+        "clientId": client_id,
+        "clientSecretExpiryTime": iso(expires_at),
+        "clientSecretExpiryReason": reason,
+    }
+    return _application_notification(
+        "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY",
+        {"applicationOAuthClientSecretExpiry": expiry},
+        sent_at,
+        subscription_id,
+        notification_id,
+    )
+
+
+def _application_notification(
+    notification_type: str,
+    payload: dict[str, Any],
+    sent_at: datetime,
+    subscription_id: str,
+    notification_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "notificationVersion": "1.0",
+        "notificationType": notification_type,
+        "payloadVersion": "2023-11-30",
+        "eventTime": iso(sent_at),
+        "payload": payload,
+        "notificationMetadata": {
+            "applicationId": APPLICATION_ID,
+            "subscriptionId": subscription_id,
+            "publishTime": iso(sent_at),
+            "notificationId": notification_id or str(uuid.uuid4()),
+        },
+    }
+
+
+def scheduled_event(*, at: datetime, rule_arn: str, event_id: str | None = None) -> dict[str, Any]:
+    """What an EventBridge schedule rule delivers to its SQS target (AWS's event reference)."""
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [rule_arn],
+        "detail": {},
     }

@@ -16,6 +16,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import IO, Any, cast
 
@@ -112,15 +113,17 @@ class PipelineLog(logging.Handler):
         if message == "poison message: dead-lettered":
             self.outcomes["dead_lettered"] += 1
         result = getattr(record, "result", None)
-        if isinstance(result, dict):
-            first_time = message == "notification applied"
-            self.outcomes[str(result.get("outcome")) if first_time else "duplicate"] += 1
+        if message == "notification applied" and isinstance(result, dict):
+            self.outcomes[str(result.get("outcome"))] += 1
+        if message == "duplicate notification skipped":
+            self.outcomes["duplicate"] += 1
 
 
 HANDLERS = {
     "orders": "sellerstream.handlers.order_change",
     "listings": "sellerstream.handlers.listing_status",
     "reports": "sellerstream.handlers.report_finished",
+    "app": "sellerstream.handlers.app_credentials",
 }
 # Where a body goes by its notification type; anything unreadable goes to the orders queue.
 QUEUE_BY_TYPE = {
@@ -128,7 +131,17 @@ QUEUE_BY_TYPE = {
     "LISTINGS_ITEM_STATUS_CHANGE": "listings",
     "LISTINGS_ITEM_STATUS_CHANGED": "listings",
     "REPORT_PROCESSING_FINISHED": "reports",
+    **{notification_type: "app" for notification_type in constants.APP_NOTIFICATION_TYPES},
 }
+# Each consumer's log group output (local mode writes no log groups; tests may fill them).
+LOG_GROUP_OUTPUTS = {
+    "orders": constants.OUTPUT_ORDER_CHANGE_LOG_GROUP,
+    "listings": constants.OUTPUT_LISTING_STATUS_LOG_GROUP,
+    "reports": constants.OUTPUT_REPORT_FINISHED_LOG_GROUP,
+    "app": constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP,
+}
+# The local stand-in of the stack's hourly schedule rule (it only names itself in the event).
+LOCAL_EXPIRY_CHECK_RULE = "arn:aws:events:us-east-1:123456789012:rule/sellerstream-local-expiry-check"
 
 
 class LocalPipeline:
@@ -185,6 +198,9 @@ class LocalPipeline:
         self.s3 = boto3.client("s3", region_name=LOCAL_REGION)
         self.events = boto3.client("events", region_name=LOCAL_REGION)
         self.resources = create_resources(self.sqs, self.dynamodb, self.s3, self.events, self._visibility)
+        # The Developer Console step: the app's client-secret notifications go to the app queue.
+        for notification_type in constants.APP_NOTIFICATION_TYPES:
+            self.emulator.register_app_notifications(notification_type, self._send_to_app_queue)
         os.environ.update(self._environment())
         self.secrets.create_secret(
             Name=constants.LWA_APP_SECRET_NAME,
@@ -285,6 +301,35 @@ class LocalPipeline:
             return str(self.sqs.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"])
         except (ClientError, BotoCoreError, ValueError, RecursionError) as error:
             raise PublishRefused(f"{type(error).__name__}: {str(error)[:200]}") from None
+
+    def _send_to_app_queue(self, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.resources.queues["app"].url, MessageBody=body)
+
+    def run_secret_expiry_check(self, at: datetime | None = None) -> str:
+        """What the stack's hourly schedule does: a Scheduled Event on the app queue."""
+        from sellerstream_local.notifications_factory import scheduled_event  # noqa: PLC0415
+
+        body = json.dumps(scheduled_event(at=at or datetime.now(UTC), rule_arn=LOCAL_EXPIRY_CHECK_RULE))
+        queue_url = self.resources.queues["app"].url
+        return str(self.sqs.send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"])
+
+    def rotate_app_secret(self) -> None:
+        """What ``sellerstream rotate-app-secret`` does: Amazon's grantless rotation, with the app
+        credentials the LWA app secret holds now (the new secret then arrives on the app queue)."""
+        from sellerstream.spapi.applications import ApplicationsApi  # noqa: PLC0415
+        from sellerstream.spapi.auth import LwaCredentials  # noqa: PLC0415
+        from sellerstream.spapi.client import SpApiClient  # noqa: PLC0415
+
+        current = json.loads(
+            self.secrets.get_secret_value(SecretId=constants.LWA_APP_SECRET_NAME)["SecretString"]
+        )
+        client = SpApiClient(
+            credentials=LwaCredentials(current["client_id"], current["client_secret"]),
+            seller=None,
+            base_url_override=self.emulator.base_url,
+            lwa_token_url=self.emulator.lwa_token_url,
+        )
+        ApplicationsApi(client).rotate_client_secret()
 
     def _put_event(self, document: dict[str, Any]) -> str:
         response = self.events.put_events(
@@ -402,6 +447,36 @@ class LocalPipeline:
             notification_type=failure.get("notification_type"),
             seller_id=failure.get("seller_id"),
         )
+
+    def stack_outputs(self) -> dict[str, str]:
+        """The deployed stack's outputs, for the local resources (what the account commands read)."""
+        queues, tables = self.resources.queues, self.resources.tables
+        return {
+            constants.OUTPUT_ORDERS_QUEUE_ARN: queues["orders"].arn,
+            constants.OUTPUT_ORDERS_QUEUE_URL: queues["orders"].url,
+            constants.OUTPUT_ORDERS_DLQ_URL: queues["orders"].dlq_url,
+            constants.OUTPUT_LISTINGS_QUEUE_ARN: queues["listings"].arn,
+            constants.OUTPUT_LISTINGS_QUEUE_URL: queues["listings"].url,
+            constants.OUTPUT_LISTINGS_DLQ_URL: queues["listings"].dlq_url,
+            constants.OUTPUT_REPORTS_QUEUE_ARN: queues["reports"].arn,
+            constants.OUTPUT_REPORTS_QUEUE_URL: queues["reports"].url,
+            constants.OUTPUT_REPORTS_DLQ_URL: queues["reports"].dlq_url,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN: queues["app"].arn,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: queues["app"].url,
+            constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: queues["app"].dlq_url,
+            constants.OUTPUT_ORDERS_TABLE: tables["orders"],
+            constants.OUTPUT_LISTINGS_TABLE: tables["listings"],
+            constants.OUTPUT_REPORTS_TABLE: tables["reports"],
+            constants.OUTPUT_REPORT_ROWS_TABLE: tables["report_rows"],
+            constants.OUTPUT_IDEMPOTENCY_TABLE: tables["idempotency"],
+            constants.OUTPUT_ACCOUNTS_TABLE: tables["accounts"],
+            constants.OUTPUT_REPORTS_BUCKET: self.resources.reports_bucket,
+            constants.OUTPUT_LWA_SECRET_ARN: constants.LWA_APP_SECRET_NAME,
+            constants.OUTPUT_SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
+            **{
+                output: f"/aws/lambda/sellerstream-local-{kind}" for kind, output in LOG_GROUP_OUTPUTS.items()
+            },
+        }
 
     def table_names(self) -> list[str]:
         return list(self.resources.tables.values())

@@ -26,7 +26,7 @@ class LocalQueue:
 
 @dataclass(frozen=True)
 class LocalResources:
-    queues: dict[str, LocalQueue]  # by notification kind: orders, listings, reports
+    queues: dict[str, LocalQueue]  # by notification kind: orders, listings, reports, app (credentials)
     tables: dict[str, str]  # by role: orders, listings, reports, report_rows, idempotency, accounts
     reports_bucket: str
     event_bus: str
@@ -37,6 +37,7 @@ QUEUE_SETTINGS = {
     "orders": constants.ORDER_CHANGE,
     "listings": constants.LISTINGS_ITEM_STATUS_CHANGE,
     "reports": constants.REPORT_PROCESSING_FINISHED,
+    "app": constants.APP_CREDENTIALS,
 }
 # moto cannot put a rule on a bus whose name holds "/" (a partner bus): a plain name stands in.
 LOCAL_EVENT_BUS = "sellerstream-local-partner-bus"

@@ -33,6 +33,16 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
     assert reports["50002"]["owner"] == "amzn1.vg.5550001" and reports["50002"]["rows"] == 40
     assert (reports["50003"]["status"], reports["50004"]["status"]) == ("CANCELLED", "FATAL")
     assert summary["reports"]["row_items"] == 12_040
+    assert summary["app_secret"]["rotated"] and summary["app_secret"]["rotations"] == 1
+    assert summary["app_secret"]["expires_in_days"] > 179
     text = out.getvalue()
-    for heading in ("Messages", "Dead letters", "SP-API", "Orders table", "Listings table", "Reports table"):
+    for heading in (
+        "Messages",
+        "Dead letters",
+        "SP-API",
+        "Orders table",
+        "Listings table",
+        "Reports table",
+        "LWA client secret",
+    ):
         assert heading in text

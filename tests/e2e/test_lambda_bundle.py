@@ -35,6 +35,7 @@ HANDLER_MODULES = (
     "sellerstream.handlers.order_change",
     "sellerstream.handlers.listing_status",
     "sellerstream.handlers.report_finished",
+    "sellerstream.handlers.app_credentials",
 )
 
 

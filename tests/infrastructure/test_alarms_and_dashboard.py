@@ -10,9 +10,7 @@ import pytest
 from sellerstream import metric_names
 from stacks import constants
 from tests.infrastructure.conftest import Synthesized
-from tests.infrastructure.test_stack import HANDLERS, function, queue
-
-KINDS = ["orders", "listings", "reports"]
+from tests.infrastructure.test_stack import HANDLERS, KINDS, function, queue
 
 
 def service_of(synthesized: Synthesized, kind: str) -> str:
@@ -93,7 +91,7 @@ def test_given_each_dlq_then_alarm_on_new_arrivals_so_later_dead_letters_notify_
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
-@pytest.mark.parametrize("kind", ["orders", "reports"])
+@pytest.mark.parametrize("kind", ["orders", "reports", "app"])
 def test_given_sqs_delivered_types_then_alarm_when_nothing_arrived_for_their_quiet_hours(
     synthesized: Synthesized, kind: str
 ) -> None:
@@ -123,7 +121,7 @@ def test_given_no_partner_bus_then_no_quiet_alarm_for_listings_and_with_it_one(
 def test_given_quiet_hours_context_then_every_type_uses_it(staged: Synthesized) -> None:
     quiet = [a for a in alarms(staged) if a.get("MetricName") == "NumberOfMessagesSent"]
 
-    assert len(quiet) == 3
+    assert len(quiet) == len(KINDS)
     assert {a["EvaluationPeriods"] for a in quiet} == {6}
 
 
@@ -169,7 +167,7 @@ def test_given_alarms_then_functions_and_queues_still_watched(synthesized: Synth
         [backlog] = queue_alarms(synthesized, queue_id, "ApproximateAgeOfOldestMessage")
         assert backlog["Threshold"] == constants.OLDEST_MESSAGE_ALARM_SECONDS
     by_metric = [a.get("MetricName") for a in alarms(synthesized) if a.get("Namespace") == "AWS/Lambda"]
-    assert sorted(by_metric) == sorted(["Errors", "Throttles"] * 3)
+    assert sorted(by_metric) == sorted(["Errors", "Throttles"] * len(KINDS))
 
 
 # -- dashboard -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from stacks import constants
 from tests.infrastructure.conftest import ALARM_EMAIL, Synthesized
-from tests.infrastructure.test_stack import queue, queue_policy_statements
+from tests.infrastructure.test_stack import pattern_rules, queue, queue_policy_statements
 
 CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
 EVENTS = {"Service": "events.amazonaws.com"}
@@ -33,13 +33,18 @@ ALARMS_OF_THIS_ACCOUNT = {
 }
 
 
-def key_statements(synthesized: Synthesized, principal: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+def key_statements(
+    synthesized: Synthesized, principal: dict[str, str], sid: str | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     return [
         (key_id, statement)
         for key_id, key in synthesized.resources("AWS::KMS::Key").items()
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
-        if statement["Principal"] == principal
+        if statement["Principal"] == principal and sid in (None, statement.get("Sid"))
     ]
+
+
+LISTINGS_RULE_KEY_SID = "AllowEventBridgeToUseTheKey"
 
 
 def test_given_alarm_topic_then_only_this_accounts_cloudwatch_alarms_may_publish(
@@ -86,7 +91,7 @@ def test_given_alarm_email_then_the_topic_emails_it(staged: Synthesized) -> None
 def test_given_partner_source_then_queue_key_has_the_form_aws_documents_for_eventbridge_sqs_targets(
     with_partner_bus: Synthesized, synthesized: Synthesized
 ) -> None:
-    [(key_id, statement)] = key_statements(with_partner_bus, EVENTS)
+    [(key_id, statement)] = key_statements(with_partner_bus, EVENTS, LISTINGS_RULE_KEY_SID)
     queue_id, _, _ = queue(with_partner_bus, "listings")
 
     assert with_partner_bus.json["Resources"][queue_id]["Properties"]["KmsMasterKeyId"] == {
@@ -98,13 +103,13 @@ def test_given_partner_source_then_queue_key_has_the_form_aws_documents_for_even
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
         "Resource": "*",
     }
-    assert key_statements(synthesized, EVENTS) == []  # no bus, no grant
+    assert key_statements(synthesized, EVENTS, LISTINGS_RULE_KEY_SID) == []  # no bus, no grant for it
 
 
 def test_given_partner_source_then_rule_target_retries_then_dead_letters_to_its_own_encrypted_queue(
     with_partner_bus: Synthesized,
 ) -> None:
-    [(rule_id, rule)] = with_partner_bus.resources("AWS::Events::Rule").items()
+    [(rule_id, rule)] = pattern_rules(with_partner_bus).items()
     queue_id, _, _ = queue(with_partner_bus, "listings")
 
     [target] = rule["Properties"]["Targets"]
@@ -134,7 +139,7 @@ def test_given_partner_source_then_rule_target_retries_then_dead_letters_to_its_
 
 def test_given_partner_source_then_undelivered_listings_events_alarm(with_partner_bus: Synthesized) -> None:
     [bus_id] = with_partner_bus.resources("AWS::Events::EventBus")
-    [rule_id] = with_partner_bus.resources("AWS::Events::Rule")
+    [rule_id] = pattern_rules(with_partner_bus)
 
     [alarm] = [
         a["Properties"]

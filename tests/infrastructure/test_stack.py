@@ -19,12 +19,15 @@ HANDLERS = {
         constants.LISTINGS_ITEM_STATUS_CHANGE,
     ),
     "reports": ("sellerstream.handlers.report_finished.lambda_handler", constants.REPORT_PROCESSING_FINISHED),
+    "app": ("sellerstream.handlers.app_credentials.lambda_handler", constants.APP_CREDENTIALS),
 }
 QUEUE_OUTPUTS = {
     "orders": constants.OUTPUT_ORDERS_QUEUE_ARN,
     "listings": constants.OUTPUT_LISTINGS_QUEUE_ARN,
     "reports": constants.OUTPUT_REPORTS_QUEUE_ARN,
+    "app": constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN,
 }
+KINDS = list(HANDLERS)
 
 
 def queue(synthesized: Synthesized, kind: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -43,6 +46,15 @@ def queue_policy_statements(synthesized: Synthesized, queue_id: str) -> list[dic
     return list(policy["Properties"]["PolicyDocument"]["Statement"])
 
 
+def pattern_rules(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    """EventBridge rules that match events (the listings rule), not schedules."""
+    return {
+        rule_id: rule
+        for rule_id, rule in synthesized.resources("AWS::Events::Rule").items()
+        if "EventPattern" in rule["Properties"]
+    }
+
+
 def function(synthesized: Synthesized, kind: str) -> dict[str, Any]:
     handler = HANDLERS[kind][0]
     [found] = [
@@ -53,7 +65,7 @@ def function(synthesized: Synthesized, kind: str) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_given_each_queue_then_standard_encrypted_tls_only_with_dlq_after_five_receives(
     synthesized: Synthesized, kind: str
 ) -> None:
@@ -68,7 +80,7 @@ def test_given_each_queue_then_standard_encrypted_tls_only_with_dlq_after_five_r
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_given_each_function_then_visibility_at_least_six_times_its_timeout(
     synthesized: Synthesized, kind: str
 ) -> None:
@@ -98,7 +110,7 @@ def test_given_no_partner_source_then_listings_queue_admits_nobody_and_no_bus(
 
     assert [s for s in queue_policy_statements(synthesized, queue_id) if s["Effect"] == "Allow"] == []
     assert not synthesized.resources("AWS::Events::EventBus")
-    assert not synthesized.resources("AWS::Events::Rule")
+    assert not pattern_rules(synthesized)
 
 
 def test_given_partner_source_then_bus_associated_and_rule_sends_listings_to_queue_only_for_that_rule(
@@ -108,7 +120,7 @@ def test_given_partner_source_then_bus_associated_and_rule_sends_listings_to_que
 
     queue_id, _, _ = queue(with_partner_bus, "listings")
     [bus] = with_partner_bus.resources("AWS::Events::EventBus").values()
-    [(rule_id, rule)] = with_partner_bus.resources("AWS::Events::Rule").items()
+    [(rule_id, rule)] = pattern_rules(with_partner_bus).items()
 
     assert bus["Properties"]["EventSourceName"] == PARTNER_EVENT_SOURCE
     assert rule["Properties"]["EventPattern"] == {
@@ -149,7 +161,7 @@ def test_given_queue_key_then_amazon_may_generate_data_keys_and_decrypt_only(
     assert all(key["Properties"]["EnableKeyRotation"] for key in keys.values())
 
 
-@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_given_event_source_mappings_then_partial_batch_failures_and_settings_from_constants(
     synthesized: Synthesized, kind: str
 ) -> None:
@@ -167,7 +179,7 @@ def test_given_event_source_mappings_then_partial_batch_failures_and_settings_fr
     synthesized.template.has_resource_properties("AWS::Lambda::EventSourceMapping", expected)
 
 
-@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_given_functions_then_json_logs_tracing_retention_sizing_and_layer(
     synthesized: Synthesized, kind: str
 ) -> None:
@@ -220,6 +232,7 @@ def test_given_function_environments_then_names_only_never_credentials(synthesiz
             "REPORTS_QUEUE_URL",
             "REPORT_ROWS_RETENTION_DAYS",
         },
+        "app": {"LWA_SECRET_EXPIRY_WARNING_DAYS"},
     }
     for kind, names in own.items():
         variables = function(synthesized, kind)["Environment"]["Variables"]
@@ -232,7 +245,7 @@ def dead_letter_queue_id(synthesized: Synthesized, kind: str) -> str:
     return str(main["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
 
 
-@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_given_each_consumer_then_it_knows_and_may_send_to_its_own_dlq_only(
     synthesized: Synthesized, kind: str
 ) -> None:
@@ -376,7 +389,7 @@ def test_given_reports_bucket_then_private_encrypted_tls_only_and_expiring(synth
     )
 
 
-@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_given_function_roles_then_least_privilege(synthesized: Synthesized, kind: str) -> None:
     role_id = function(synthesized, kind)["Role"]["Fn::GetAtt"][0]
     role = synthesized.json["Resources"][role_id]["Properties"]

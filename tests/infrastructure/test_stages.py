@@ -8,13 +8,13 @@ import pytest
 
 from stacks import constants
 from tests.infrastructure.conftest import STAGE, Synthesized
-from tests.infrastructure.test_stack import HANDLERS, function
+from tests.infrastructure.test_stack import HANDLERS, function, pattern_rules
 
 
 def explicit_names(synthesized: Synthesized) -> dict[str, str]:
     [secret] = synthesized.resources("AWS::SecretsManager::Secret").values()
     names = {"secret": secret["Properties"]["Name"]}
-    rules = list(synthesized.resources("AWS::Events::Rule").values())
+    rules = list(pattern_rules(synthesized).values())
     if rules:
         names["rule"] = rules[0]["Properties"]["Name"]
     [dashboard] = synthesized.resources("AWS::CloudWatch::Dashboard").values()

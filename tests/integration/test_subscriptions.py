@@ -5,22 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sellerstream_local.pipeline import LocalPipeline
-from sellerstream_local.subscriptions import StackOutputs, Subscriptions
-from stacks import constants
+from sellerstream_ops.outputs import StackOutputs
+from sellerstream_ops.subscriptions import Subscriptions
 from tests.integration.conftest import SELLER
 
 
 @pytest.fixture
 def tool(pipeline: LocalPipeline) -> Subscriptions:
-    outputs = StackOutputs(
-        {
-            constants.OUTPUT_ORDERS_QUEUE_ARN: pipeline.resources.queues["orders"].arn,
-            constants.OUTPUT_REPORTS_QUEUE_ARN: pipeline.resources.queues["reports"].arn,
-            constants.OUTPUT_ACCOUNTS_TABLE: pipeline.resources.tables["accounts"],
-            constants.OUTPUT_LWA_SECRET_ARN: constants.LWA_APP_SECRET_NAME,
-            constants.OUTPUT_SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
-        }
-    )
+    outputs = StackOutputs(pipeline.stack_outputs())
     settings = outputs.settings(
         {
             "SPAPI_ENDPOINT_OVERRIDE": pipeline.emulator.base_url,

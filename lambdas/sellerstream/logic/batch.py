@@ -5,6 +5,10 @@ or (a failure no retry can cure) a copy of it with its reason is safely in the d
 Nothing is swallowed: every failure is logged once per receive, naming the notification (or
 message) id and the reason; transient ones return to the queue and reach the DLQ after
 maxReceiveCount receives.
+
+While a record is handled, every log line carries its ``message_id`` and, once the body is read,
+its ``notification_id``, ``notification_type`` and ``seller_id`` (keys appended to the logger for
+that record and removed after it), so one search finds everything said about a notification.
 """
 
 from __future__ import annotations
@@ -67,7 +71,21 @@ def process_batch(
     )
 
 
+# The keys every log line about a record carries while it is handled (see the module docstring).
+RECORD_LOG_KEYS = ("message_id", "source_message_id", "notification_id", "notification_type", "seller_id")
+
+
 def handle_record(
+    record: SQSRecord, use_case: NotificationUseCase, remaining_time: RemainingTime
+) -> dict[str, Any]:
+    logger.append_keys(message_id=record.message_id, source_message_id=source_message_id(record))
+    try:
+        return _handle_record(record, use_case, remaining_time)
+    finally:
+        logger.remove_keys(RECORD_LOG_KEYS)
+
+
+def _handle_record(
     record: SQSRecord, use_case: NotificationUseCase, remaining_time: RemainingTime
 ) -> dict[str, Any]:
     notification: AnyNotification | None = None
@@ -76,6 +94,11 @@ def handle_record(
             record.body, continuation_part=attribute_value(record, CONTINUATION_PART_ATTRIBUTE)
         )
         notification = delivery.notification
+        logger.append_keys(
+            notification_id=notification.notification_id,
+            notification_type=notification.notification_type,
+            seller_id=notification.seller_id,
+        )
         if notification.notification_type not in use_case.accepts:
             raise UnknownNotificationTypeError(
                 f"{notification.notification_type} arrived on the queue for {', '.join(sorted(use_case.accepts))}"
@@ -115,17 +138,19 @@ def handle_record(
         metrics.add_metric(name="EventToStoreLag", unit=MetricUnit.Milliseconds, value=max(lag_ms, 0.0))
     else:
         metrics.add_metric(name="DuplicateNotifications", unit=MetricUnit.Count, value=1)
-    logger.info(
-        "notification applied" if first_time else "duplicate notification skipped",
-        extra={
-            "notification_id": notification.notification_id,
-            "notification_type": notification.notification_type,
-            "seller_id": notification.seller_id,
-            "message_id": record.message_id,
-            "source_message_id": source_message_id(record),
-            "result": result,
-        },
-    )
+    context = {
+        "notification_id": notification.notification_id,
+        "notification_type": notification.notification_type,
+        "seller_id": notification.seller_id,
+        "message_id": record.message_id,
+        "source_message_id": source_message_id(record),
+    }
+    if first_time:
+        logger.info("notification applied", extra={**context, "result": result})
+    else:
+        # The stored result is the first delivery's outcome: logging it again would read as if it
+        # had happened again (a second write, a second dead letter).
+        logger.info("duplicate notification skipped", extra={**context, "outcome": "duplicate"})
     return result
 
 
@@ -217,11 +242,14 @@ def _dead_letter(
 def _report_retry(record: SQSRecord, notification: AnyNotification | None, reason: str, detail: str) -> None:
     receive_count = _receive_count(record)
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+    last_receive = receive_count >= get_settings().max_receive_count
     logger.warning(
-        "notification failed: the queue dead-letters it after this receive"
-        if receive_count >= get_settings().max_receive_count
+        # On the last receive SQS moves the message to the DLQ instead of making it visible again.
+        "notification failed on its last receive: dead-lettered by the queue"
+        if last_receive
         else "notification failed: returned to the queue",
         extra={
+            "outcome": "dead_lettered_by_queue" if last_receive else "retry",
             "notification_id": _id_of(notification),
             "notification_type": notification.notification_type if notification else None,
             "seller_id": notification.seller_id if notification else None,

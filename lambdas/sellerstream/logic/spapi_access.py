@@ -7,13 +7,13 @@ from collections.abc import Callable
 from sellerstream import metric_names
 from sellerstream.config import Settings
 from sellerstream.credentials import CredentialsResolver, SellerCredentials
-from sellerstream.observability import MetricUnit, emit_metric, metrics
+from sellerstream.observability import MetricUnit, emit_metric, logger, metrics
 from sellerstream.spapi.client import SellerContext, SpApiClient
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
 
 
 class MetricsObserver:
-    """Counts SP-API calls and throttles as CloudWatch metrics (EMF).
+    """Counts SP-API calls and throttles as CloudWatch metrics (EMF), and logs each 429.
 
     Per function (batched into the invocation's one EMF line), and per operation: each call and
     each 429 also writes its own small EMF line with an ``operation`` dimension. That costs one log
@@ -29,6 +29,9 @@ class MetricsObserver:
     def on_throttled(self, operation: str) -> None:
         metrics.add_metric(name=metric_names.SP_API_THROTTLES, unit=MetricUnit.Count, value=1)
         self._per_operation(metric_names.SP_API_THROTTLES, operation)
+        # One line per 429 (the client retries or defers): it carries the notification's keys, so
+        # "which seller and operation spend the quota" is one Logs Insights query.
+        logger.warning("sp-api throttled (429)", extra={"operation": operation, "status": 429})
 
     @staticmethod
     def _per_operation(name: str, operation: str) -> None:

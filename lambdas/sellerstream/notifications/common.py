@@ -45,6 +45,8 @@ SubscriptionId = Annotated[str, _shaped(identifiers.SUBSCRIPTION_ID)]
 OpaqueId = Annotated[str, _shaped(identifiers.OPAQUE_ID)]
 Asin = Annotated[str, _shaped(identifiers.ASIN)]
 Word = Annotated[str, _shaped(identifiers.WORD)]
+LwaClientId = Annotated[str, _shaped(identifiers.LWA_CLIENT_ID)]
+EventId = Annotated[str, _shaped(identifiers.EVENT_ID)]
 
 
 def _storable_sku(value: str) -> str:

@@ -22,6 +22,12 @@ from pydantic import BaseModel, ValidationError
 
 from sellerstream import identifiers
 from sellerstream.errors import InvalidNotificationError, UnknownNotificationTypeError
+from sellerstream.notifications.application_oauth import (
+    APPLICATION_OAUTH_CLIENT_NEW_SECRET,
+    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY,
+    ApplicationOAuthClientNewSecretNotification,
+    ApplicationOAuthClientSecretExpiryNotification,
+)
 from sellerstream.notifications.listings_item_status_change import (
     LISTINGS_ITEM_STATUS_CHANGE,
     LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING,
@@ -32,9 +38,19 @@ from sellerstream.notifications.report_processing_finished import (
     REPORT_PROCESSING_FINISHED,
     ReportProcessingFinishedNotification,
 )
+from sellerstream.notifications.scheduled_event import (
+    SCHEDULED_EVENT,
+    ScheduledEvent,
+    is_scheduled_event,
+)
 
 AnyNotification = (
-    OrderChangeNotification | ListingsItemStatusChangeNotification | ReportProcessingFinishedNotification
+    OrderChangeNotification
+    | ListingsItemStatusChangeNotification
+    | ReportProcessingFinishedNotification
+    | ApplicationOAuthClientNewSecretNotification
+    | ApplicationOAuthClientSecretExpiryNotification
+    | ScheduledEvent
 )
 
 MODELS_BY_TYPE: dict[str, type[BaseModel]] = {
@@ -42,6 +58,8 @@ MODELS_BY_TYPE: dict[str, type[BaseModel]] = {
     LISTINGS_ITEM_STATUS_CHANGE: ListingsItemStatusChangeNotification,
     LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING: ListingsItemStatusChangeNotification,
     REPORT_PROCESSING_FINISHED: ReportProcessingFinishedNotification,
+    APPLICATION_OAUTH_CLIENT_NEW_SECRET: ApplicationOAuthClientNewSecretNotification,
+    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY: ApplicationOAuthClientSecretExpiryNotification,
 }
 
 # An EventBridge event's top-level keys (AWS's event structure reference). "account" is optional
@@ -88,9 +106,17 @@ def is_eventbridge_event(document: dict[str, Any]) -> bool:
 
 def decode_body(body: str) -> dict[str, Any]:
     """The notification object inside an SQS body, unwrapped from string-encoding and EventBridge."""
+    return _unwrap(_outer_document(body))
+
+
+def _outer_document(body: str) -> Any:
     document = _loads(body)
     if isinstance(document, str):  # double-encoded: a JSON string holding the notification
         document = _loads(document)
+    return document
+
+
+def _unwrap(document: Any) -> dict[str, Any]:
     if isinstance(document, dict) and is_eventbridge_event(document):
         detail = document["detail"]
         document = _loads(detail) if isinstance(detail, str) else detail
@@ -171,7 +197,24 @@ def continuation_message(notification: AnyNotification, part: int) -> tuple[str,
 
 def parse_notification(body: str) -> AnyNotification:
     """Parse an SQS message body into its typed notification, or raise a PoisonMessageError."""
-    return parse_document(decode_body(body))
+    document = _outer_document(body)
+    if isinstance(document, dict) and is_eventbridge_event(document) and is_scheduled_event(document):
+        return _parse_scheduled_event(document)
+    return parse_document(_unwrap(document))
+
+
+def _parse_scheduled_event(document: dict[str, Any]) -> ScheduledEvent:
+    event_id = document.get("id")
+    context = {
+        "notification_id": event_id if identifiers.is_notification_id(event_id) else None,
+        "notification_type": SCHEDULED_EVENT,
+    }
+    try:
+        return ScheduledEvent.model_validate(document)
+    except ValidationError as error:
+        raise InvalidNotificationError(
+            f"{SCHEDULED_EVENT} does not match its schema: {describe_validation_error(error)}", **context
+        ) from None
 
 
 def parse_document(document: dict[str, Any]) -> AnyNotification:

@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan
+from sellerstream_local.emulator.applications import ROTATION_PLAN, ApplicationsApi
 from sellerstream_local.emulator.catalog import OrderCatalog
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
 from sellerstream_local.emulator.listings import ListingsApi
@@ -65,6 +67,8 @@ class RecordedRequest:
 class _Token:
     caller: str
     expires_at: float
+    client_id: str = ""
+    scope: str | None = None  # a grantless token's scope
 
 
 class _Bucket:
@@ -96,6 +100,7 @@ class SpApiEmulator:
         self.reports = ReportsApi()
         self.notifications = NotificationsApi()
         self.tokens = TokensApi()
+        self.applications = ApplicationsApi(self._grant_of)
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
@@ -105,13 +110,16 @@ class SpApiEmulator:
             *self.reports.routes(),
             *self.notifications.routes(),
             *self.tokens.routes(),
+            *self.applications.routes(),
         ]
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._apps: dict[str, str] = {}
         self._sellers: dict[str, str] = {}  # refresh token -> seller id
         self._tokens: dict[str, _Token] = {}
-        self._plans: dict[str, RatePlan] = dict(DEFAULT_RATE_PLANS)
+        self._plans: dict[str, RatePlan] = {
+            **DEFAULT_RATE_PLANS,
+            "rotateApplicationClientSecret": ROTATION_PLAN,
+        }
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._forced: dict[str, list[tuple[int, str]]] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -161,8 +169,11 @@ class SpApiEmulator:
 
     # -- configuration ---------------------------------------------------------------------------
     def register_app(self, client_id: str, client_secret: str) -> None:
-        with self._lock:
-            self._apps[client_id] = client_secret
+        self.applications.register(client_id, client_secret)
+
+    def register_app_notifications(self, notification_type: str, deliver: Callable[[str], None]) -> None:
+        """Where an application notification goes (the Developer Console's notification preferences)."""
+        self.applications.register_destination(notification_type, deliver)
 
     def register_seller(self, seller_id: str, refresh_token: str) -> None:
         with self._lock:
@@ -247,6 +258,11 @@ class SpApiEmulator:
         with self._lock:
             self._forced.setdefault(operation, []).extend([(status, code)] * count)
 
+    def clear_failures(self) -> None:
+        """Forgets failures queued by ``fail_next`` that have not happened yet."""
+        with self._lock:
+            self._forced.clear()
+
     def sp_api_calls(self) -> dict[str, int]:
         """Calls by SP-API operation (LWA token requests and document downloads are not operations)."""
         with self._lock:
@@ -290,7 +306,8 @@ class SpApiEmulator:
             self._take_token(caller, operation)
             request = EmulatorRequest(method, parsed.path, query, headers, body, params, caller, restricted)
             reply = route.handler(request)
-            status, payload = reply.status, json.dumps(reply.body).encode()
+            # 204 No Content has no body (rotateApplicationClientSecret).
+            status, payload = reply.status, b"" if reply.status == 204 else json.dumps(reply.body).encode()
             response_headers.update(reply.headers)
             if self._roll(self.faults.malformed_rate, operation):
                 payload = payload[: max(len(payload) // 2, 1)]
@@ -311,10 +328,10 @@ class SpApiEmulator:
     def _lwa(self, body: bytes) -> tuple[int, dict[str, Any]]:
         form = {key: values[0] for key, values in urllib.parse.parse_qs(body.decode()).items()}
         client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+        # With no app registered, any client is accepted (handy for quick experiments).
+        if self.applications.has_apps and not self.applications.accepts(client_id, client_secret):
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
         with self._lock:
-            # With no app registered, any client is accepted (handy for quick experiments).
-            if self._apps and self._apps.get(client_id) != client_secret:
-                return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
             grant = form.get("grant_type")
             if grant == "refresh_token":
                 caller = self._sellers.get(form.get("refresh_token", ""))
@@ -328,7 +345,12 @@ class SpApiEmulator:
             else:
                 return 400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}
             access_token = "Atza|" + secrets.token_urlsafe(24)
-            self._tokens[access_token] = _Token(caller, time.monotonic() + TOKEN_LIFETIME_SECONDS)
+            self._tokens[access_token] = _Token(
+                caller,
+                time.monotonic() + TOKEN_LIFETIME_SECONDS,
+                client_id,
+                form.get("scope") if caller == "grantless" else None,
+            )
         reply: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "bearer",
@@ -355,6 +377,12 @@ class SpApiEmulator:
         if resource is None:
             raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
         return rdt.caller, resource.data_elements
+
+    def _grant_of(self, access_token: str) -> tuple[str, str | None] | None:
+        """The client id and (grantless) scope an access token was issued for."""
+        with self._lock:
+            known = self._tokens.get(access_token)
+        return (known.client_id, known.scope) if known is not None else None
 
     def _authenticate(self, headers: dict[str, str]) -> str:
         token = headers.get("x-amz-access-token", "")

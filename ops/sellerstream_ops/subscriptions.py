@@ -5,23 +5,25 @@ EventBridge destination (grantless calls), then find or create the subscription 
 with its payload version (and ORDER_CHANGE's event filter). Running it again changes nothing.
 Each subscription is also recorded in the accounts table, so notifications that carry no seller
 id (vendors' reports) resolve to this seller's credentials.
+
+The application's own notifications (its LWA client secret) are not a seller's: Amazon takes their
+destination in the Developer Console (``sellerstream app-notifications``).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import boto3
-
+from sellerstream import aws
 from sellerstream.config import Settings
 from sellerstream.credentials import CredentialsResolver
+from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.client import SellerContext, SpApiClient
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
 from sellerstream.spapi.errors import SpApiError
 from sellerstream.spapi.notifications import NotificationsApi
+from sellerstream_ops.outputs import StackOutputs
 from stacks import constants
 
 
@@ -50,57 +52,34 @@ SPECS = (
 )
 
 
-class StackOutputs:
-    """The deployed stack's outputs: from CloudFormation, or a ``cdk deploy --outputs-file`` JSON."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    @classmethod
-    def from_file(cls, path: Path, stack_name: str) -> StackOutputs:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return cls(dict(document.get(stack_name, document)))
-
-    @classmethod
-    def from_cloudformation(cls, stack_name: str) -> StackOutputs:
-        [stack] = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-        return cls({output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])})
-
-    def __getitem__(self, output_id: str) -> str:
-        try:
-            return self.values[output_id]
-        except KeyError:
-            raise SystemExit(
-                f"the stack has no output {output_id!r}: deploy the current version first"
-            ) from None
-
-    def settings(self, overrides: dict[str, str]) -> Settings:
-        return Settings.model_validate(
-            {
-                "IDEMPOTENCY_TABLE_NAME": self.values.get(constants.OUTPUT_IDEMPOTENCY_TABLE, "unused"),
-                "ACCOUNTS_TABLE_NAME": self[constants.OUTPUT_ACCOUNTS_TABLE],
-                "LWA_APP_SECRET_ID": self[constants.OUTPUT_LWA_SECRET_ARN],
-                "SELLER_SECRET_PREFIX": self[constants.OUTPUT_SELLER_SECRET_PREFIX],
-                "SECRETS_CACHE_SECONDS": "0",
-                **overrides,
-            }
-        )
+def spapi_client(
+    settings: Settings, app: LwaCredentials, seller: SellerContext | None, region: Any = None
+) -> SpApiClient:
+    """An SP-API client as the functions build one (the emulator's endpoints in local mode)."""
+    return SpApiClient(
+        credentials=app,
+        seller=seller,
+        region=region,
+        sandbox=settings.spapi_sandbox,
+        base_url_override=settings.spapi_endpoint_override,
+        lwa_token_url=settings.lwa_endpoint_override or LWA_TOKEN_URL,
+    )
 
 
 class Subscriptions:
-    def __init__(self, outputs: StackOutputs, settings: Settings, seller_id: str) -> None:
+    def __init__(
+        self, outputs: StackOutputs, settings: Settings, seller_id: str, app: LwaCredentials | None = None
+    ) -> None:
         self._outputs = outputs
         self._settings = settings
         self._seller_id = seller_id
         credentials = CredentialsResolver(settings)
         seller = credentials.for_notification(seller_id=seller_id, subscription_id="")
         self._api = NotificationsApi(
-            SpApiClient(
-                credentials=credentials.lwa_app(),
-                seller=SellerContext(seller.seller_key, seller.refresh_token, seller.region),
-                sandbox=settings.spapi_sandbox,
-                base_url_override=settings.spapi_endpoint_override,
-                lwa_token_url=settings.lwa_endpoint_override or LWA_TOKEN_URL,
+            spapi_client(
+                settings,
+                app or credentials.lwa_app(),
+                SellerContext(seller.seller_key, seller.refresh_token, seller.region),
             )
         )
 
@@ -140,6 +119,21 @@ class Subscriptions:
             subscription = self._api.get_subscription(spec.notification_type)
             found.append({"notificationType": spec.notification_type, "subscription": subscription})
         return found
+
+    def route_existing(self) -> list[dict[str, Any]]:
+        """Records the seller's existing subscriptions in the accounts table (none are created)."""
+        routed = []
+        for entry in self.current():
+            subscription = entry["subscription"]
+            if subscription:
+                self._route(subscription["subscriptionId"])
+                routed.append(
+                    {
+                        "notificationType": entry["notificationType"],
+                        "subscriptionId": subscription["subscriptionId"],
+                    }
+                )
+        return routed
 
     def unsubscribe(self, *, delete_destinations: bool) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = []
@@ -187,7 +181,7 @@ class Subscriptions:
         return result
 
     def _route(self, subscription_id: str) -> None:
-        boto3.client("dynamodb").put_item(
+        aws.client("dynamodb").put_item(
             TableName=self._settings.accounts_table_name,
             Item={"pk": {"S": f"SUBSCRIPTION#{subscription_id}"}, "seller_id": {"S": self._seller_id}},
         )

@@ -1,0 +1,280 @@
+"""The ``sellerstream`` command: local tools (no AWS account) and account commands (a deployed stack).
+
+Every account command first finds its region, credentials and stack (``sellerstream_ops.account``);
+any first mistake there, or an AWS or SP-API refusal later, is one line on standard error and exit
+status 1, never a traceback. Results are JSON on standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sellerstream_local.cli import LOCAL_COMMANDS, add_local_commands, run_local_command
+
+ACCOUNT_COMMANDS = {
+    "set-app-credentials": "store the LWA app's client id and secret (validated with LWA first)",
+    "add-seller": "store a seller's refresh token (validated with LWA first) and route its subscriptions",
+    "subscribe": "create or find a seller's destinations and subscriptions (idempotent)",
+    "subscriptions": "list a seller's subscriptions for the three types",
+    "unsubscribe": "delete a seller's subscriptions (and, with --delete-destinations, the destinations)",
+    "app-notifications": "where the app's client-secret notifications must go (Developer Console)",
+    "rotate-app-secret": "ask Amazon for a new LWA client secret (delivered to the app-credentials queue)",
+    "status": "queues, dead letters, alarms in ALARM, the app's credentials, sellers' subscriptions",
+    "dlq": "list dead letters per type with their reasons (attributes, or the function's logs)",
+    "redrive": "move dead letters back to their queue (filter by type, reason, notification id; --dry-run)",
+}
+REGIONS = ("NA", "EU", "FE")
+EXIT_ERROR = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command in LOCAL_COMMANDS:
+        return run_local_command(args)
+    return _run_account_command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    listing = "\n".join(
+        [
+            "local (no AWS account: moto and the SP-API emulator):",
+            *[f"  {name:<20} {text}" for name, text in LOCAL_COMMANDS.items()],
+            "",
+            "account (AWS credentials and a deployed stack; --stack/--stage or --outputs-file):",
+            *[f"  {name:<20} {text}" for name, text in ACCOUNT_COMMANDS.items()],
+            "",
+            "sellerstream COMMAND --help shows a command's options.",
+        ]
+    )
+    parser = argparse.ArgumentParser(
+        prog="sellerstream",
+        description="SellerStream: Amazon SP-API notifications to DynamoDB.",
+        epilog=listing,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_local_commands(commands)
+
+    def account_command(name: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, description=ACCOUNT_COMMANDS[name])
+        where = command.add_argument_group("where (default: the stack SellerStream, from CloudFormation)")
+        where.add_argument("--stack", help="the deployed stack's name")
+        where.add_argument(
+            "--stage", help="the stage it was deployed with (-c stage=...): SellerStream-<stage>"
+        )
+        where.add_argument(
+            "--outputs-file", type=Path, help="a `cdk deploy --outputs-file` JSON instead of CloudFormation"
+        )
+        where.add_argument("--region", help="default: AWS_REGION, AWS_DEFAULT_REGION, or your profile's")
+        return command
+
+    app = account_command("set-app-credentials")
+    app.add_argument("--client-id", required=True, help="the LWA client id (amzn1.application-oa2-client.…)")
+    app.add_argument(
+        "--client-secret-file",
+        type=Path,
+        help="a file holding the client secret ('-': standard input); default: standard input, or a prompt",
+    )
+    app.add_argument("--secret-expires-at", help="when this secret expires (ISO 8601), if you know it")
+
+    seller = account_command("add-seller")
+    seller.add_argument("--seller", required=True, help="the selling partner id (or a vendor's account id)")
+    seller.add_argument(
+        "--seller-region", choices=REGIONS, required=True, help="the seller's SP-API region (NA, EU or FE)"
+    )
+    seller.add_argument(
+        "--refresh-token-file",
+        type=Path,
+        help="a file holding the refresh token ('-': standard input); default: standard input, or a prompt",
+    )
+
+    for name in ("subscribe", "subscriptions", "unsubscribe"):
+        command = account_command(name)
+        command.add_argument(
+            "--seller", required=True, help="the selling partner id whose secret holds its refresh token"
+        )
+        if name == "unsubscribe":
+            command.add_argument("--delete-destinations", action="store_true")
+
+    account_command("app-notifications")
+    account_command("rotate-app-secret")
+
+    state = account_command("status")
+    state.add_argument("--seller", action="append", default=[], help="also show this seller (repeatable)")
+    state.add_argument("--no-spapi", action="store_true", help="do not ask SP-API for subscriptions")
+
+    for name in ("dlq", "redrive"):
+        command = account_command(name)
+        command.add_argument(
+            "--type",
+            action="append",
+            help="orders, listings, reports, app or listings-rule, or a notification type (repeatable)",
+        )
+        command.add_argument("--limit", type=int, default=100, help="at most this many letters (default 100)")
+        command.add_argument(
+            "--no-logs", action="store_true", help="do not search the functions' logs for reasons"
+        )
+        if name == "redrive":
+            command.add_argument(
+                "--reason", action="append", help="only letters with this reason (repeatable)"
+            )
+            command.add_argument(
+                "--notification-id", action="append", help="only this notification (repeatable)"
+            )
+            command.add_argument("--dry-run", action="store_true", help="show what would move, move nothing")
+    return parser
+
+
+def _run_account_command(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    from sellerstream.errors import SellerStreamError
+    from sellerstream.spapi.errors import SpApiError
+    from sellerstream_ops.account import NO_CREDENTIALS, NO_REGION
+    from sellerstream_ops.errors import OperatorError
+
+    try:
+        result = _ACCOUNT_HANDLERS[args.command](args)
+    except OperatorError as error:
+        return _fail(args.command, str(error))
+    except NoCredentialsError:
+        return _fail(args.command, NO_CREDENTIALS)
+    except NoRegionError:
+        return _fail(args.command, NO_REGION)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        operation = getattr(error, "operation_name", "an AWS call")
+        return _fail(
+            args.command, f"AWS refused {operation}: {details.get('Code')}: {details.get('Message')}"
+        )
+    except BotoCoreError as error:
+        return _fail(args.command, f"AWS: {error}")
+    except SpApiError as error:
+        return _fail(args.command, f"SP-API: {error}")
+    except SellerStreamError as error:
+        return _fail(args.command, str(error))
+    except KeyboardInterrupt:
+        return _fail(args.command, "interrupted")
+    json.dump(result, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"sellerstream {command}: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _account(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.account import Target, connect
+
+    return connect(
+        Target(stack=args.stack, stage=args.stage, outputs_file=args.outputs_file, region=args.region)
+    )
+
+
+def _set_app_credentials(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.credentials import read_secret_value, set_app_credentials
+    from sellerstream_ops.errors import OperatorError
+
+    expires_at = None
+    if args.secret_expires_at:
+        try:
+            expires_at = datetime.fromisoformat(args.secret_expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise OperatorError(
+                f"--secret-expires-at {args.secret_expires_at!r} is not an ISO 8601 time"
+            ) from None
+        if expires_at.tzinfo is None:
+            raise OperatorError("--secret-expires-at needs a time zone, e.g. 2026-09-30T00:00:00Z")
+    account = _account(args)
+    secret = read_secret_value("LWA client secret", args.client_secret_file)
+    return set_app_credentials(account, args.client_id, secret, expires_at)
+
+
+def _add_seller(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.credentials import add_seller, read_secret_value
+
+    account = _account(args)
+    token = read_secret_value("refresh token", args.refresh_token_file)
+    return add_seller(account, args.seller, args.seller_region, token)
+
+
+def _subscriptions_command(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.subscriptions import Subscriptions
+
+    account = _account(args)
+    tool = Subscriptions(account.outputs, account.settings(), args.seller, account.app_credentials())
+    if args.command == "subscribe":
+        return tool.subscribe()
+    if args.command == "subscriptions":
+        return tool.current()
+    return tool.unsubscribe(delete_destinations=args.delete_destinations)
+
+
+def _app_notifications(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.credentials import app_notifications
+
+    return app_notifications(_account(args))
+
+
+def _rotate_app_secret(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.credentials import rotate_app_secret
+
+    return rotate_app_secret(_account(args))
+
+
+def _status(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.status import status
+
+    return status(_account(args), sellers=args.seller, spapi=not args.no_spapi)
+
+
+def _dlq(args: argparse.Namespace) -> Any:
+    from dataclasses import asdict
+
+    from sellerstream_ops.dead_letters import kinds_of, list_dead_letters
+
+    kinds = kinds_of(args.type)
+    letters = list_dead_letters(_account(args), kinds, limit=args.limit, search_logs=not args.no_logs)
+    return [asdict(letter) for letter in letters]
+
+
+def _redrive(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.dead_letters import kinds_of, redrive
+
+    kinds = kinds_of(args.type)
+    return redrive(
+        _account(args),
+        kinds,
+        reasons=args.reason,
+        notification_ids=args.notification_id,
+        dry_run=args.dry_run,
+        limit=args.limit,
+        search_logs=not args.no_logs,
+    )
+
+
+_ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "set-app-credentials": _set_app_credentials,
+    "add-seller": _add_seller,
+    "subscribe": _subscriptions_command,
+    "subscriptions": _subscriptions_command,
+    "unsubscribe": _subscriptions_command,
+    "app-notifications": _app_notifications,
+    "rotate-app-secret": _rotate_app_secret,
+    "status": _status,
+    "dlq": _dlq,
+    "redrive": _redrive,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""Credentials in Secrets Manager, written only after LWA accepted them, in the shape the functions read.
+
+- ``add-seller``: a seller's secret ``<seller secret prefix><seller id>`` = ``{"refresh_token", "region"}``,
+  validated by one LWA exchange, and the seller's existing subscriptions routed in the accounts table.
+- ``set-app-credentials``: the LWA app secret = ``{"client_id", "client_secret"}``, validated by one
+  client-credentials exchange; what was known about the old secret's expiry is replaced.
+- ``rotate-app-secret``: Amazon's grantless rotation; the new secret arrives as a notification on the
+  app-credentials queue and the function stores it.
+- ``app-notifications``: where the application's client-secret notifications must go (the Developer
+  Console takes it; Amazon offers no API for it) and whether the queue is ready for them.
+
+Secrets come from a file, standard input or a prompt, never from the command line (shell history,
+process lists), and are never printed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sellerstream import identifiers
+from sellerstream.spapi import defaults
+from sellerstream.spapi.applications import ApplicationsApi
+from sellerstream.spapi.auth import LwaCredentials
+from sellerstream.spapi.endpoints import LWA_TOKEN_URL
+from sellerstream.spapi.errors import LwaAuthError, SpApiClientError
+from sellerstream.spapi.notifications import NOTIFICATIONS_SCOPE
+from sellerstream.store.app_secret import ClientSecretStateStore
+from sellerstream_ops.account import Account
+from sellerstream_ops.errors import OperatorError
+from sellerstream_ops.subscriptions import Subscriptions, spapi_client
+from stacks import constants
+
+# LWA refresh tokens and client secrets are printable ASCII without spaces ("Atzr|…", "amzn1.oa2-cs.v1.…").
+_TOKEN = re.compile(r"[\x21-\x7e]{1,2048}")
+
+
+def read_secret_value(label: str, source: Path | None) -> str:
+    """A secret from ``source`` ("-": standard input), else standard input when piped, else a prompt."""
+    if source is not None and str(source) != "-":
+        try:
+            text = source.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise OperatorError(f"{source}: no such file") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise OperatorError(f"{source}: cannot be read ({type(error).__name__})") from None
+        value = text.strip()
+    elif source is not None or not sys.stdin.isatty():
+        value = sys.stdin.readline().strip()
+    else:
+        value = getpass.getpass(f"{label} (not echoed): ").strip()
+    if not value:
+        raise OperatorError(f"no {label} given")
+    if not _TOKEN.fullmatch(value):
+        raise OperatorError(f"the {label} must be one line of printable ASCII without spaces")
+    return value
+
+
+def _token_url(account: Account) -> str:
+    return account.settings().lwa_endpoint_override or LWA_TOKEN_URL
+
+
+def add_seller(account: Account, seller_id: str, region: str, refresh_token: str) -> dict[str, Any]:
+    if not identifiers.is_seller_key(seller_id):
+        raise OperatorError(
+            f"{seller_id!r} is not a selling partner id (e.g. A3TH9S8BH6GOGM) or vendor account id (amzn1.…)"
+        )
+    app = account.app_credentials()
+    try:
+        # The shared provider: the token from this one exchange also serves the subscription lookups.
+        defaults.token_provider().access_token(
+            app, refresh_token=refresh_token, token_url=_token_url(account)
+        )
+    except LwaAuthError as error:
+        raise OperatorError(
+            f"LWA refused the refresh token for {seller_id} ({error.code or error.status}): nothing was written; "
+            "check that the token is this seller's authorisation of this app"
+        ) from None
+    settings = account.settings()
+    name = f"{settings.seller_secret_prefix}{seller_id}"
+    value = json.dumps({"refresh_token": refresh_token, "region": region})
+    secrets = account.client("secretsmanager")
+    try:
+        secrets.create_secret(Name=name, SecretString=value, Description=f"SellerStream seller {seller_id}")
+        action = "created"
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        secrets.put_secret_value(SecretId=name, SecretString=value)
+        action = "updated"
+    routed = Subscriptions(account.outputs, settings, seller_id, app).route_existing()
+    result: dict[str, Any] = {
+        "seller": seller_id,
+        "secret": name,
+        "action": action,
+        "refresh_token": "accepted by LWA",
+        "routed_subscriptions": routed,
+    }
+    if not routed:
+        result["next"] = f"sellerstream subscribe --seller {seller_id}"
+    return result
+
+
+def set_app_credentials(
+    account: Account, client_id: str, client_secret: str, expires_at: datetime | None
+) -> dict[str, Any]:
+    if not identifiers.is_lwa_client_id(client_id):
+        raise OperatorError(
+            f"{client_id!r} is not an LWA client id (amzn1.application-oa2-client.…, from the Developer Console)"
+        )
+    credentials = LwaCredentials(client_id, client_secret)
+    try:
+        defaults.token_provider().access_token(
+            credentials, scope=NOTIFICATIONS_SCOPE, token_url=_token_url(account)
+        )
+    except LwaAuthError as error:
+        raise OperatorError(
+            f"LWA refused the client id and secret ({error.code or error.status}): nothing was written"
+        ) from None
+    secret_id = account.outputs[constants.OUTPUT_LWA_SECRET_ARN]
+    account.client("secretsmanager").put_secret_value(
+        SecretId=secret_id, SecretString=json.dumps({"client_id": client_id, "client_secret": client_secret})
+    )
+    ClientSecretStateStore(account.settings().accounts_table_name).record_operator_secret(
+        client_id, updated_at=datetime.now(UTC), expires_at=expires_at
+    )
+    return {
+        "secret": secret_id,
+        "client_id": client_id,
+        "client_secret": "accepted by LWA",
+        "expires_at": expires_at.isoformat() if expires_at else "unknown until Amazon announces it",
+    }
+
+
+def rotate_app_secret(account: Account) -> dict[str, Any]:
+    app = account.app_credentials()
+    try:
+        ApplicationsApi(spapi_client(account.settings(), app, None)).rotate_client_secret()
+    except SpApiClientError as error:
+        if error.status == 400:
+            raise OperatorError(
+                "Amazon refused to rotate: the application is not enrolled for rotation notifications; "
+                "register the app-credentials queue in the Developer Console first (sellerstream app-notifications)"
+            ) from None
+        raise
+    return {
+        "rotation": "requested",
+        "client_id": app.client_id,
+        "next": "Amazon sends the new secret to the app-credentials queue, where it is stored in the LWA app "
+        "secret; the old secret keeps working for 7 days (sellerstream status shows the new expiry)",
+    }
+
+
+def app_notifications(account: Account) -> dict[str, Any]:
+    """The Developer Console steps, with this stack's queue, and whether that queue admits Amazon."""
+    queue_arn = account.outputs[constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN]
+    queue_url = account.outputs.get(constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL)
+    admits_amazon = None
+    if queue_url:
+        attributes = account.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])
+        admits_amazon = constants.SPAPI_NOTIFICATIONS_ACCOUNT_ID in attributes.get("Attributes", {}).get(
+            "Policy", ""
+        )
+    return {
+        "destination": queue_arn,
+        "notificationTypes": list(constants.APP_NOTIFICATION_TYPES),
+        "queue_admits_amazon": admits_amazon,
+        "how": [
+            "Sign in to the Developer Console (Solution Provider Portal, or Seller Central: Apps and Services, "
+            "Develop Apps) and open Notification Preferences",
+            "For your application, in the rows Application Client Secret Expiry and Application Client New "
+            f"Secret, add the SQS destination {queue_arn}, and subscribe both rows",
+            "Amazon offers no API for this step; sellerstream rotate-app-secret is refused until it is done",
+        ],
+    }

@@ -1,0 +1,365 @@
+"""``sellerstream dlq`` and ``sellerstream redrive``: what is in the dead-letter queues, why, and back.
+
+A letter's reason comes from one of three places:
+
+- the function copied it at once (a failure no retry can cure): its ``sellerstream-*`` message
+  attributes say why;
+- SQS moved it after 5 failed receives (a transient failure that never cleared): the function
+  logged why on every receive, so its log group is searched for the message id (the last line with
+  a reason wins);
+- the listings rule could not deliver an EventBridge event: EventBridge's ``ERROR_CODE`` and
+  ``ERROR_MESSAGE`` attributes say why.
+
+Ids (notification, type, seller) come from the attributes, or from the body read the way the
+functions read it (only values of the right shape). Bodies are never shown: they carry buyer data,
+and the app-credentials queue's carry a client secret.
+
+Messages are looked at, not taken: each is received with a short visibility timeout and made
+visible again at the end. ``redrive`` sends the chosen ones back to their source queue with only
+the attributes that mean something to the functions (the continuation part, the source message
+id) and deletes each from the DLQ once its copy is sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sellerstream.errors import PoisonMessageError
+from sellerstream.logic import dead_letter
+from sellerstream.logic.message_attributes import MEANINGFUL_ATTRIBUTES, SOURCE_MESSAGE_ID_ATTRIBUTE
+from sellerstream.notifications import decode_body
+from sellerstream.notifications.envelope import notification_id_of, notification_type_of, seller_id_of
+from sellerstream_ops.account import Account
+from sellerstream_ops.errors import OperatorError
+from stacks import constants
+
+# What redrive keeps of a letter's attributes: what the function reads, nothing diagnostic.
+KEPT_ON_REDRIVE = frozenset({*MEANINGFUL_ATTRIBUTES, SOURCE_MESSAGE_ID_ATTRIBUTE})
+PEEK_VISIBILITY_SECONDS = 60
+LOG_SEARCH_DAYS = constants.DLQ_RETENTION_DAYS  # a letter is never older than its queue keeps it
+EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"
+EVENTBRIDGE_ERROR_MESSAGE = "ERROR_MESSAGE"
+
+
+@dataclass(frozen=True)
+class DeadLetterQueue:
+    kind: str  # orders, listings, reports, app, listings-rule
+    url: str
+    source_url: str
+    log_group: str | None  # the consumer's, where SQS-redriven letters' reasons are
+
+
+@dataclass(frozen=True)
+class Letter:
+    queue: str
+    message_id: str
+    reason: str
+    reason_from: str  # "attributes", "logs", "eventbridge" or "unknown"
+    dead_lettered_by: str  # "function" (at once), "queue" (after its receives) or "eventbridge"
+    notification_id: str | None = None
+    notification_type: str | None = None
+    seller_id: str | None = None
+    detail: str = ""
+    receive_count: int | None = None
+    sent_at: str | None = None
+
+
+# Kinds, and the notification types an operator may name instead.
+ALIASES = {
+    "ORDER_CHANGE": "orders",
+    "LISTINGS_ITEM_STATUS_CHANGE": "listings",
+    "LISTINGS_ITEM_STATUS_CHANGED": "listings",
+    "REPORT_PROCESSING_FINISHED": "reports",
+    **{notification_type: "app" for notification_type in constants.APP_NOTIFICATION_TYPES},
+    "SCHEDULED_EVENT": "app",
+}
+KINDS = ("orders", "listings", "reports", "app", "listings-rule")
+
+
+def kinds_of(names: list[str] | None) -> list[str]:
+    if not names:
+        return list(KINDS)
+    kinds = []
+    for name in names:
+        kind = ALIASES.get(name, name)
+        if kind not in KINDS:
+            raise OperatorError(f"unknown type {name!r}: one of {', '.join(KINDS)} (or a notification type)")
+        kinds.append(kind)
+    return kinds
+
+
+def dead_letter_queues(account: Account, kinds: list[str]) -> list[DeadLetterQueue]:
+    outputs = account.outputs
+    sources = {
+        "orders": (
+            constants.OUTPUT_ORDERS_DLQ_URL,
+            constants.OUTPUT_ORDERS_QUEUE_URL,
+            constants.OUTPUT_ORDERS_QUEUE_ARN,
+            constants.OUTPUT_ORDER_CHANGE_LOG_GROUP,
+        ),
+        "listings": (
+            constants.OUTPUT_LISTINGS_DLQ_URL,
+            constants.OUTPUT_LISTINGS_QUEUE_URL,
+            constants.OUTPUT_LISTINGS_QUEUE_ARN,
+            constants.OUTPUT_LISTING_STATUS_LOG_GROUP,
+        ),
+        "reports": (
+            constants.OUTPUT_REPORTS_DLQ_URL,
+            constants.OUTPUT_REPORTS_QUEUE_URL,
+            constants.OUTPUT_REPORTS_QUEUE_ARN,
+            constants.OUTPUT_REPORT_FINISHED_LOG_GROUP,
+        ),
+        "app": (
+            constants.OUTPUT_APP_CREDENTIALS_DLQ_URL,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL,
+            constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN,
+            constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP,
+        ),
+        # The listings rule's undelivered events go back to the listings queue, which takes them as they are.
+        "listings-rule": (
+            constants.OUTPUT_LISTINGS_RULE_DLQ_URL,
+            constants.OUTPUT_LISTINGS_QUEUE_URL,
+            constants.OUTPUT_LISTINGS_QUEUE_ARN,
+            None,
+        ),
+    }
+    queues = []
+    for kind in kinds:
+        dlq_output, source_output, source_arn_output, log_output = sources[kind]
+        url = outputs.get(dlq_output)
+        if url is None:
+            if kind == "listings-rule" and outputs.get(constants.OUTPUT_PARTNER_EVENT_BUS) is None:
+                continue  # deployed without the partner bus: there is no rule yet
+            url = outputs[dlq_output]  # an operator error naming the missing output
+        source = outputs.get(source_output) or _queue_url(account, outputs[source_arn_output])
+        log_group = outputs.get(log_output) if log_output else None
+        queues.append(DeadLetterQueue(kind, url, source, log_group))
+    return queues
+
+
+def _queue_url(account: Account, queue_arn: str) -> str:
+    """An older stack's outputs name some queues by ARN only."""
+    _, _, _, _, owner, name = queue_arn.split(":", 5)
+    return str(account.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=owner)["QueueUrl"])
+
+
+def list_dead_letters(
+    account: Account, kinds: list[str], *, limit: int, search_logs: bool = True
+) -> list[Letter]:
+    letters: list[Letter] = []
+    for queue in dead_letter_queues(account, kinds):
+        with _peeking(account, queue.url) as messages:
+            for message in _take(messages, limit):
+                letters.append(_letter(account, queue, message, search_logs=search_logs))
+    return letters
+
+
+def redrive(
+    account: Account,
+    kinds: list[str],
+    *,
+    reasons: list[str] | None,
+    notification_ids: list[str] | None,
+    dry_run: bool,
+    limit: int,
+    search_logs: bool = True,
+) -> list[dict[str, Any]]:
+    sqs = account.client("sqs")
+    moved: list[dict[str, Any]] = []
+    for queue in dead_letter_queues(account, kinds):
+        with _peeking(account, queue.url) as messages:
+            for message in messages:
+                if len(moved) >= limit:
+                    break
+                letter = _letter(account, queue, message, search_logs=search_logs)
+                if reasons and letter.reason not in reasons:
+                    continue
+                if notification_ids and letter.notification_id not in notification_ids:
+                    continue
+                entry = {**asdict(letter), "to": queue.source_url}
+                if not dry_run:
+                    sqs.send_message(
+                        QueueUrl=queue.source_url,
+                        MessageBody=message["Body"],
+                        MessageAttributes={
+                            name: _sendable(value)
+                            for name, value in message.get("MessageAttributes", {}).items()
+                            if name in KEPT_ON_REDRIVE
+                        },
+                    )
+                    # Only once the copy is in the source queue (a failed delete means a duplicate,
+                    # which idempotency absorbs; never a loss).
+                    sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
+                entry["action"] = "would move" if dry_run else "moved"
+                moved.append(entry)
+    return moved
+
+
+def _sendable(value: dict[str, Any]) -> dict[str, Any]:
+    kept = {"DataType": value["DataType"]}
+    for key in ("StringValue", "BinaryValue"):
+        if key in value:
+            kept[key] = value[key]
+    return kept
+
+
+def _take(messages: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
+    for count, message in enumerate(messages):
+        if count >= limit:
+            return
+        yield message
+
+
+class _peeking:
+    """Receives a queue's messages once each; makes the ones still there visible again on exit."""
+
+    def __init__(self, account: Account, queue_url: str) -> None:
+        self._sqs = account.client("sqs")
+        self._url = queue_url
+        self._handles: list[str] = []
+
+    def __enter__(self) -> Iterator[dict[str, Any]]:
+        return self._messages()
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            # A letter redrive deleted (or whose visibility already ended) has nothing to give back.
+            with contextlib.suppress(ClientError):
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._url, ReceiptHandle=handle, VisibilityTimeout=0
+                )
+
+    def _messages(self) -> Iterator[dict[str, Any]]:
+        seen: set[str] = set()
+        while True:
+            batch = self._sqs.receive_message(
+                QueueUrl=self._url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+                AttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+            ).get("Messages", [])
+            fresh = [message for message in batch if message["MessageId"] not in seen]
+            if not fresh:
+                return
+            for message in fresh:
+                seen.add(message["MessageId"])
+                self._handles.append(message["ReceiptHandle"])
+                yield message
+
+
+def _letter(
+    account: Account, queue: DeadLetterQueue, message: dict[str, Any], *, search_logs: bool
+) -> Letter:
+    attributes = {
+        name: str(value.get("StringValue", ""))
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    ids = _ids_from_body(message.get("Body", ""))
+    sent_at = _sent_at(message)
+    if dead_letter.REASON_ATTRIBUTE in attributes:
+        count = attributes.get(dead_letter.RECEIVE_COUNT_ATTRIBUTE, "")
+        return Letter(
+            queue=queue.kind,
+            message_id=attributes.get(SOURCE_MESSAGE_ID_ATTRIBUTE, message["MessageId"]),
+            reason=attributes[dead_letter.REASON_ATTRIBUTE],
+            reason_from="attributes",
+            dead_lettered_by="function",
+            notification_id=attributes.get(dead_letter.NOTIFICATION_ID_ATTRIBUTE) or ids[0],
+            notification_type=attributes.get(dead_letter.NOTIFICATION_TYPE_ATTRIBUTE) or ids[1],
+            seller_id=attributes.get(dead_letter.SELLER_ID_ATTRIBUTE) or ids[2],
+            detail=attributes.get(dead_letter.DETAIL_ATTRIBUTE, ""),
+            receive_count=int(count) if count.isdigit() else None,
+            sent_at=sent_at,
+        )
+    if EVENTBRIDGE_ERROR_CODE in attributes:
+        return Letter(
+            queue=queue.kind,
+            message_id=message["MessageId"],
+            reason=attributes[EVENTBRIDGE_ERROR_CODE],
+            reason_from="eventbridge",
+            dead_lettered_by="eventbridge",
+            notification_id=ids[0],
+            notification_type=ids[1],
+            seller_id=ids[2],
+            detail=attributes.get(EVENTBRIDGE_ERROR_MESSAGE, "")[:500],
+            sent_at=sent_at,
+        )
+    logged = _logged_failure(account, queue.log_group, message["MessageId"]) if search_logs else None
+    return Letter(
+        queue=queue.kind,
+        message_id=message["MessageId"],
+        reason=str(logged.get("reason")) if logged else "unknown",
+        reason_from="logs" if logged else "unknown",
+        dead_lettered_by="queue",
+        notification_id=(logged or {}).get("notification_id") or ids[0],
+        notification_type=(logged or {}).get("notification_type") or ids[1],
+        seller_id=(logged or {}).get("seller_id") or ids[2],
+        detail=str((logged or {}).get("detail") or ""),
+        receive_count=_int((logged or {}).get("receive_count")),
+        sent_at=sent_at,
+    )
+
+
+def _ids_from_body(body: str) -> tuple[str | None, str | None, str | None]:
+    """The ids the functions would read, of the right shape only (never any other content)."""
+    try:
+        document = decode_body(body)
+    except (PoisonMessageError, ValueError, RecursionError):
+        return None, None, None
+    return notification_id_of(document), notification_type_of(document), seller_id_of(document)
+
+
+def _logged_failure(account: Account, log_group: str | None, message_id: str) -> dict[str, Any] | None:
+    """The function's last log line with a reason about this message (SQS keeps the id on redrive)."""
+    if not log_group:
+        return None
+    logs = account.client("logs")
+    start = int((time.time() - LOG_SEARCH_DAYS * 86400) * 1000)
+    last: dict[str, Any] | None = None
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=log_group, filterPattern=f'"{message_id}"', startTime=start
+        )
+        for page in pages:
+            for event in page.get("events", []):
+                line = _json_line(str(event.get("message", "")))
+                about_it = line.get("message_id") == message_id and line.get("reason")
+                if about_it and (last is None or event.get("timestamp", 0) >= last["_timestamp"]):
+                    last = {**line, "_timestamp": event.get("timestamp", 0)}
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise
+    return last
+
+
+def _json_line(message: str) -> dict[str, Any]:
+    start = message.find("{")
+    if start < 0:
+        return {}
+    try:
+        document = json.loads(message[start:])
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _sent_at(message: dict[str, Any]) -> str | None:
+    stamp = message.get("Attributes", {}).get("SentTimestamp")
+    if not stamp or not str(stamp).isdigit():
+        return None
+    return datetime.fromtimestamp(int(stamp) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None

@@ -1,0 +1,136 @@
+"""``sellerstream status``: queues and dead letters, alarms in ALARM, the app's credentials, and each
+seller's subscriptions, in one look.
+
+Alarms are this stack's when they notify its alarm topic. Sellers are those with a secret under the
+stack's prefix or a routed subscription in the accounts table (plus any named with ``--seller``);
+their subscriptions come from SP-API (three calls each; ``--no-spapi`` skips them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sellerstream.errors import SellerStreamError
+from sellerstream.spapi.errors import SpApiError
+from sellerstream.store.app_secret import PLACEHOLDER_CLIENT_ID, ClientSecretStateStore
+from sellerstream_ops.account import Account
+from sellerstream_ops.dead_letters import KINDS, dead_letter_queues
+from sellerstream_ops.errors import OperatorError
+from sellerstream_ops.subscriptions import Subscriptions
+from stacks import constants
+
+QUEUE_COUNTS = {
+    "visible": "ApproximateNumberOfMessages",
+    "in_flight": "ApproximateNumberOfMessagesNotVisible",
+    "delayed": "ApproximateNumberOfMessagesDelayed",
+}
+
+
+def status(account: Account, *, sellers: list[str], spapi: bool) -> dict[str, Any]:
+    app = _app_credentials(account)
+    known_sellers = sorted({*sellers, *_sellers(account)})
+    return {
+        "stack": account.stack_name,
+        "region": account.region,
+        "queues": _queues(account),
+        "alarms_in_alarm": _alarms(account),
+        "app_credentials": app,
+        "sellers": {
+            seller: _subscriptions(account, seller) if spapi and app["client_id_set"] else "not checked"
+            for seller in known_sellers
+        },
+    }
+
+
+def _queues(account: Account) -> dict[str, Any]:
+    sqs = account.client("sqs")
+    found: dict[str, Any] = {}
+    for queue in dead_letter_queues(account, list(KINDS)):
+        entry: dict[str, Any] = {}
+        if queue.kind != "listings-rule":
+            entry["queue"] = _counts(sqs, queue.source_url)
+        entry["dead_letters"] = _counts(sqs, queue.url)["visible"]
+        found[queue.kind] = entry
+    return found
+
+
+def _counts(sqs: Any, url: str) -> dict[str, int]:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS.values()))
+    values = attributes.get("Attributes", {})
+    return {name: int(values.get(attribute, 0)) for name, attribute in QUEUE_COUNTS.items()}
+
+
+def _alarms(account: Account) -> list[dict[str, str]]:
+    topic = account.outputs[constants.OUTPUT_ALARM_TOPIC_ARN]
+    in_alarm = []
+    for page in account.client("cloudwatch").get_paginator("describe_alarms").paginate(StateValue="ALARM"):
+        for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
+            if topic in alarm.get("AlarmActions", []):
+                in_alarm.append(
+                    {
+                        "name": str(alarm["AlarmName"]),
+                        "since": str(alarm.get("StateUpdatedTimestamp", "")),
+                        "description": str(alarm.get("AlarmDescription", ""))[:200],
+                    }
+                )
+    return in_alarm
+
+
+def _app_credentials(account: Account) -> dict[str, Any]:
+    secret = account.app_secret()
+    client_id = secret.get("client_id")
+    if client_id == PLACEHOLDER_CLIENT_ID or not isinstance(client_id, str):
+        return {
+            "client_id_set": False,
+            "next": "sellerstream set-app-credentials --client-id <LWA client id>",
+        }
+    state = ClientSecretStateStore(account.settings().accounts_table_name).get(client_id)
+    result: dict[str, Any] = {"client_id_set": True, "client_id": client_id}
+    if state is None or state.expires_at is None:
+        result["expiry"] = "unknown until Amazon announces it (or set-app-credentials --secret-expires-at)"
+        return result
+    days_left = (state.expires_at - datetime.now(UTC)).total_seconds() / 86400
+    result["secret_expires_at"] = state.expires_at.isoformat()
+    result["secret_days_left"] = round(days_left, 1)
+    if days_left <= constants.LWA_SECRET_EXPIRY_WARNING_DAYS:
+        result["next"] = "sellerstream rotate-app-secret (after sellerstream app-notifications)"
+    return result
+
+
+def _sellers(account: Account) -> set[str]:
+    settings = account.settings()
+    sellers: set[str] = set()
+    prefix = settings.seller_secret_prefix
+    for page in (
+        account.client("secretsmanager")
+        .get_paginator("list_secrets")
+        .paginate(Filters=[{"Key": "name", "Values": [prefix]}])
+    ):
+        for secret in page.get("SecretList", []):
+            name = str(secret.get("Name", ""))
+            if name.startswith(prefix) and name != prefix:
+                sellers.add(name[len(prefix) :])
+    for page in (
+        account.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=settings.accounts_table_name, ProjectionExpression="pk, seller_id")
+    ):
+        for item in page.get("Items", []):
+            key = item.get("pk", {}).get("S", "")
+            if key.startswith("SUBSCRIPTION#") and "seller_id" in item:
+                sellers.add(item["seller_id"]["S"])
+    return sellers
+
+
+def _subscriptions(account: Account, seller: str) -> dict[str, Any] | str:
+    try:
+        current = Subscriptions(
+            account.outputs, account.settings(), seller, account.app_credentials()
+        ).current()
+    except (SpApiError, SellerStreamError, OperatorError) as error:
+        return f"could not check: {error}"
+    return {
+        entry["notificationType"]: (entry["subscription"] or {}).get("subscriptionId") or "none"
+        for entry in current
+    }

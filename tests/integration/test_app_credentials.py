@@ -1,0 +1,248 @@
+"""The LWA client secret end to end in local mode: Amazon announces its expiry, a rotation delivers a new
+one, the app-credentials function stores it, the hourly check reports the days left, and every
+function keeps calling SP-API with the new secret once the old one stops working."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from sellerstream_local.notifications_factory import (
+    application_oauth_client_new_secret,
+    application_oauth_client_secret_expiry,
+    as_body,
+    order_change,
+)
+from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
+from stacks import constants
+from tests.integration.conftest import SELLER
+
+ORDER = "123-4567890-1234567"
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def pipeline(log_stream: io.StringIO) -> Iterator[LocalPipeline]:
+    # No secret cache: the order function must see a rotated secret at once (in AWS: within 5 minutes,
+    # while the old secret still works for seven days).
+    with LocalPipeline(
+        emulator_time_scale=50.0, log_stream=log_stream, extra_environment={"SECRETS_CACHE_SECONDS": "0"}
+    ) as local:
+        local.provision_seller(SELLER)
+        yield local
+
+
+def app_secret(pipeline: LocalPipeline) -> dict[str, Any]:
+    value = pipeline.secrets.get_secret_value(SecretId=constants.LWA_APP_SECRET_NAME)["SecretString"]
+    document: dict[str, Any] = json.loads(value)
+    return document
+
+
+def secret_state(pipeline: LocalPipeline) -> dict[str, Any]:
+    [state] = [item for item in pipeline.table_items("accounts") if str(item["pk"]).startswith("LWA_CLIENT#")]
+    return state
+
+
+def results(pipeline: LocalPipeline, log_stream: io.StringIO) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in log_stream.getvalue().splitlines() if line.startswith("{")]
+    return [
+        line.get("result") or {"outcome": line.get("outcome")}
+        for line in lines
+        if line.get("notification_type") in (*constants.APP_NOTIFICATION_TYPES, "SCHEDULED_EVENT")
+        and line.get("message") in ("notification applied", "duplicate notification skipped")
+    ]
+
+
+def rotate(pipeline: LocalPipeline) -> None:
+    pipeline.rotate_app_secret()
+
+
+def test_given_expiry_announced_when_processed_then_expiry_stored_and_hourly_check_warns(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    expires = NOW + timedelta(days=5)
+    pipeline.emulator.applications.announce_expiry(LWA_CLIENT_ID, expires_at=expires)
+    pipeline.drain()
+    pipeline.run_secret_expiry_check()
+
+    pipeline.drain()
+
+    state = secret_state(pipeline)
+    assert state["expires_at_source"] == "expiry_notice" and state["expiry_reason"] == "PERIODIC_ROTATION"
+    [recorded, checked] = results(pipeline, log_stream)
+    assert recorded["outcome"] == "expiry_recorded" and 4.9 < recorded["days_left"] <= 5
+    assert checked["outcome"] == "checked" and 4.9 < checked["days_left"] <= 5
+    assert "LWA client secret expires soon and no newer secret has arrived" in log_stream.getvalue()
+    assert app_secret(pipeline)["client_secret"] == LWA_CLIENT_SECRET  # a notice never writes the secret
+
+
+def test_given_rotation_when_new_secret_arrives_then_stored_and_orders_use_it_after_the_old_one_expires(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    pipeline.emulator.applications.announce_expiry(LWA_CLIENT_ID, expires_at=NOW + timedelta(days=3))
+    pipeline.drain()
+
+    rotate(pipeline)
+    pipeline.drain()
+
+    new_secret = pipeline.emulator.applications.current_secret(LWA_CLIENT_ID)
+    assert new_secret != LWA_CLIENT_SECRET
+    assert app_secret(pipeline) == {"client_id": LWA_CLIENT_ID, "client_secret": new_secret}
+    state = secret_state(pipeline)
+    assert state["expires_at_source"] == "new_secret"
+    assert state["expires_at"] > (NOW + timedelta(days=179)).isoformat()
+    assert state["previous_secret_expires_at"] < (NOW + timedelta(days=8)).isoformat()
+    # The old secret stops working; fresh tokens must come from the new one.
+    pipeline.emulator.applications.expire_previous_secrets(LWA_CLIENT_ID)
+    pipeline.emulator.expire_access_tokens()
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=NOW, status="Unshipped")
+    pipeline.publish(
+        as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=NOW))
+    )
+    pipeline.run_secret_expiry_check()
+
+    stats = pipeline.drain()
+
+    assert stats.failed_attempts == 0 and pipeline.dead_letters() == []
+    headers = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("ORDER#")]
+    assert [header["order_id"] for header in headers] == [ORDER]
+    outcomes = [result["outcome"] for result in results(pipeline, log_stream)]
+    assert outcomes == ["expiry_recorded", "secret_stored", "checked"]
+    assert results(pipeline, log_stream)[-1]["days_left"] > 179
+    assert new_secret not in log_stream.getvalue()
+
+
+def test_given_no_console_registration_when_rotating_then_amazon_refuses_and_nothing_changes(
+    pipeline: LocalPipeline,
+) -> None:
+    from sellerstream.spapi.errors import SpApiClientError
+
+    pipeline.emulator.applications._destinations.clear()
+
+    with pytest.raises(SpApiClientError, match="not enrolled"):
+        rotate(pipeline)
+
+    assert pipeline.emulator.applications.rotations == 0
+    assert app_secret(pipeline)["client_secret"] == LWA_CLIENT_SECRET
+
+
+def test_given_new_secret_for_another_application_then_dead_lettered_and_the_secret_untouched(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    other = application_oauth_client_new_secret(
+        client_id="amzn1.application-oa2-client.someoneelse",
+        new_client_secret="amzn1.oa2-cs.v1.othersecretvalue",
+        sent_at=NOW,
+        new_secret_expires_at=NOW + timedelta(days=180),
+        old_secret_expires_at=NOW + timedelta(days=7),
+        notification_id="n-other-app",
+    )
+    pipeline.publish(json.dumps(other))
+
+    pipeline.drain()
+
+    [letter] = pipeline.dead_letters()
+    assert (letter.notification_id, letter.reason) == ("n-other-app", "lwa_client_mismatch")
+    assert letter.notification_type == "APPLICATION_OAUTH_CLIENT_NEW_SECRET"
+    assert "amzn1.application-oa2-client.someoneelse" in letter.detail
+    assert "othersecretvalue" not in letter.detail + log_stream.getvalue()
+    assert app_secret(pipeline)["client_secret"] == LWA_CLIENT_SECRET
+
+
+def test_given_placeholder_app_secret_then_new_secret_waits_in_the_dlq_with_what_to_do(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.secrets.put_secret_value(
+        SecretId=constants.LWA_APP_SECRET_NAME,
+        SecretString=json.dumps({"client_id": constants.LWA_PLACEHOLDER_CLIENT_ID, "client_secret": "x"}),
+    )
+    rotate_body = application_oauth_client_new_secret(
+        client_id=LWA_CLIENT_ID,
+        new_client_secret="amzn1.oa2-cs.v1.abc",
+        sent_at=NOW,
+        new_secret_expires_at=None,
+        old_secret_expires_at=None,
+    )
+    pipeline.publish(json.dumps(rotate_body))
+    pipeline.run_secret_expiry_check()
+
+    pipeline.drain()
+
+    [letter] = pipeline.dead_letters()
+    assert letter.reason == "lwa_client_mismatch" and "set-app-credentials" in letter.detail
+
+
+def test_given_redelivered_and_older_new_secrets_then_the_newest_secret_stays(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    def new_secret(value: str, sent_at: datetime, notification_id: str) -> str:
+        return json.dumps(
+            application_oauth_client_new_secret(
+                client_id=LWA_CLIENT_ID,
+                new_client_secret=value,
+                sent_at=sent_at,
+                new_secret_expires_at=sent_at + timedelta(days=180),
+                old_secret_expires_at=sent_at + timedelta(days=7),
+                notification_id=notification_id,
+            )
+        )
+
+    newer = new_secret("amzn1.oa2-cs.v1.newer", NOW, "n-newer")
+    pipeline.publish(newer)
+    pipeline.drain()
+    pipeline.publish(newer)
+    pipeline.publish(new_secret("amzn1.oa2-cs.v1.older", NOW - timedelta(days=1), "n-older"))
+
+    pipeline.drain()
+
+    assert app_secret(pipeline)["client_secret"] == "amzn1.oa2-cs.v1.newer"
+    outcomes = sorted(result["outcome"] for result in results(pipeline, log_stream))
+    assert outcomes == ["duplicate", "secret_stored", "stale"]
+
+
+def test_given_expiry_notice_about_the_replaced_secret_after_rotation_then_current_expiry_kept(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    rotate(pipeline)
+    pipeline.drain()
+    before = secret_state(pipeline)
+    late = application_oauth_client_secret_expiry(
+        client_id=LWA_CLIENT_ID, expires_at=NOW + timedelta(days=6), sent_at=NOW + timedelta(minutes=1)
+    )
+    pipeline.publish(json.dumps(late))
+
+    pipeline.drain()
+
+    assert secret_state(pipeline) == before
+    assert results(pipeline, log_stream)[-1]["outcome"] == "about_previous_secret"
+
+
+def test_given_metrics_enabled_when_checked_then_days_left_emitted_for_the_alarm(
+    pipeline: LocalPipeline, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sellerstream.observability import metrics
+
+    pipeline.emulator.applications.announce_expiry(LWA_CLIENT_ID, expires_at=NOW + timedelta(days=30))
+    pipeline.drain()
+    metrics.clear_metrics()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    pipeline.run_secret_expiry_check()
+
+    pipeline.drain()
+
+    emitted = [
+        document
+        for document in (
+            json.loads(line) for line in log_stream.getvalue().splitlines() if line.startswith("{")
+        )
+        if "_aws" in document and "LwaClientSecretDaysLeft" in document
+    ]
+    [emf] = emitted
+    values = emf["LwaClientSecretDaysLeft"]
+    [days_left] = values if isinstance(values, list) else [values]
+    assert 29.9 < days_left <= 30
