@@ -20,7 +20,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice, repeat
+from itertools import chain, islice
 from typing import IO, Any, cast
 
 from sellerstream.errors import SellerStreamError
@@ -28,6 +28,7 @@ from sellerstream.errors import SellerStreamError
 CHUNK_ROWS = 1000
 SNIFF_BYTES = 4096
 READ_BYTES = 1 << 16
+TEXT_BLOCK_CHARS = 1 << 16
 # One JSON element (or top-level member) larger than this is refused rather than buffered.
 MAX_JSON_VALUE_CHARS = 64 << 20
 LINE_ENDINGS = "\r\n"
@@ -108,12 +109,36 @@ def read_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig"
         if not header:
             return DocumentRows("tsv", iter(()), [])
         columns = [name.strip() or f"column_{index}" for index, name in enumerate(header.split("\t"))]
-        # C-level iteration: strip each line's ending, drop blank lines.
-        lines = filter(None, map(str.rstrip, text, repeat(LINE_ENDINGS)))
+        # Lines split a block at a time, iterated at C level; blank lines dropped.
+        lines = filter(None, chain.from_iterable(_line_blocks(text)))
         return DocumentRows("tsv", lines, columns, codec)
     if document_format == "json":
         return DocumentRows("json", iter_json_elements(content, codec), None, codec)
     return DocumentRows(document_format, iter(()), None, codec)
+
+
+def _line_blocks(text: IO[str]) -> Iterator[list[str]]:
+    """The lines of ``text`` without their endings, a list per block read.
+
+    The line endings of text-mode iteration (``\\n``, ``\\r\\n`` and a lone ``\\r``) end a line,
+    so the lines are those of iterating the file; one ``split`` per block is cheaper than a
+    ``readline`` and an ``rstrip`` per line. A ``\\r\\n`` cut between two blocks leaves a blank
+    line, dropped like any other.
+    """
+    rest: list[str] = []  # the start of a line that goes on in the next block
+    while block := text.read(TEXT_BLOCK_CHARS):
+        if "\r" in block:
+            block = block.replace("\r\n", "\n").replace("\r", "\n")
+        lines = block.split("\n")
+        if len(lines) == 1:
+            rest.append(block)
+            continue
+        if rest:
+            rest.append(lines[0])
+            lines[0] = "".join(rest)
+        rest = [lines.pop()]
+        yield lines
+    yield ["".join(rest)]
 
 
 def iter_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig") -> Iterator[dict[str, Any]]:

@@ -10,7 +10,8 @@ from a checkpoint, or replayed, rewrites the same items (nothing duplicated, not
 - ``sk = <report created time>#<report id>#<row index, 10 digits>``.
 - ``lookup = <seller>#<report type>#<SKU|ASIN|ORDER>#<value>``: what users look rows up by (the
   report type decides the column), the partition key of the ``lookup`` index, whose sort key is
-  ``sk``: a SKU's rows across a seller's reports of one type, newest report last.
+  ``sk``: a SKU's rows across a seller's reports of one type, newest report last. A row whose
+  value is empty, or would make the key longer than DynamoDB's 2,048 bytes, is stored without one.
 - ``expires_at``: rows can hold buyer data, so they expire like the raw copy (TTL).
 
 Flat-file rows keep Amazon's line as ``cells`` (tab-separated, in the order of the report record's
@@ -24,9 +25,11 @@ import heapq
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import chain, cycle, islice, repeat
+from operator import itemgetter
 from types import TracebackType
 from typing import Any
 
@@ -40,11 +43,13 @@ MAX_WRITE_ATTEMPTS = 10
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 5.0
 WRITE_PARALLELISM = 16  # batches in flight at once (I/O-bound: threads)
+ROWS_PER_TASK = 8 * BATCH_SIZE  # rows a writer thread keys and writes, batch after batch
 THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
 LOOKUP_INDEX = "lookup"
-MAX_LOOKUP_VALUE_CHARS = 1024  # a partition key value is at most 2,048 bytes
+MAX_LOOKUP_VALUE_CHARS = 1024
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key value (the lookup index's too)
 MAX_ROW_SHARDS = 64
 # About 10,000 rows of a typical flat file per shard; gzip shrinks Amazon's flat files ~8x.
 ROW_SHARD_BYTES = 1 << 20
@@ -93,7 +98,11 @@ def lookup_column(report_type: str, columns: Sequence[str]) -> tuple[str, str] |
 
 @dataclass(frozen=True)
 class RowLayout:
-    """Where one report's rows go: deterministic for a report, so a resumed ingestion matches."""
+    """Where one report's rows go: deterministic for a report, so a resumed ingestion matches.
+
+    Attribute values that are the same for many rows (the shards' partition keys, the expiry) are
+    built once and shared between items: boto3 only reads them.
+    """
 
     seller_key: str
     report_id: str
@@ -103,13 +112,15 @@ class RowLayout:
     expires_at: int
     lookup: tuple[str, str] | None = None  # (column or JSON key, SKU/ASIN/ORDER)
     columns: tuple[str, ...] = ()
-    _partition_keys: list[dict[str, str]] = field(init=False, repr=False, compare=False)
+    _partition_keys: tuple[dict[str, str], ...] = field(init=False, repr=False, compare=False)
+    _expiry: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        keys = [
+        keys = tuple(
             {"S": f"REPORT#{self.seller_key}#{self.report_id}#{shard:02d}"} for shard in range(self.shards)
-        ]
+        )
         object.__setattr__(self, "_partition_keys", keys)
+        object.__setattr__(self, "_expiry", {"N": str(self.expires_at)})
 
     @property
     def sort_prefix(self) -> str:
@@ -123,53 +134,139 @@ class RowLayout:
     def partition_key(self, index: int) -> str:
         return self._partition_keys[index % self.shards]["S"]
 
+    def sort_key(self, index: int) -> str:
+        return f"{self.sort_prefix}{index:010d}"
+
+    def sort_keys(self, start: int, count: int) -> list[str]:
+        """``sort_key(index)`` for ``count`` rows from ``start``, built a thousand at a time: each
+        thousand's common head plus the index's last three digits, concatenated at C speed."""
+        keys: list[str] = []
+        index, end = start, start + count
+        while index < end:
+            thousand, within = divmod(index, 1000)
+            stop = min(end, index - within + 1000)
+            head = f"{self.sort_prefix}{thousand:07d}"
+            keys += map(head.__add__, _LAST_THREE_DIGITS[within : within + stop - index])
+            index = stop
+        return keys
+
     def requests(self, start: int, rows: list[Any]) -> list[dict[str, Any]]:
         """PutRequests for rows ``start``, ``start + 1``, ...: ``str`` lines or ``dict`` elements."""
-        if rows and isinstance(rows[0], str):
-            return self._line_requests(start, rows)
-        return [self._element_request(index, row) for index, row in enumerate(rows, start)]
+        return list(chain.from_iterable(self.request_batches(start, rows)))
 
-    def _line_requests(self, start: int, lines: list[str]) -> list[dict[str, Any]]:
-        # The hot path of a large report: comprehensions, attribute values built directly, and
-        # constant ones (partition keys, expiry) shared between items.
-        pks, shards, prefix = self._partition_keys, self.shards, self.sort_prefix
-        expires = {"N": str(self.expires_at)}
-        items = [
-            {
-                "pk": pks[index % shards],
-                "sk": {"S": f"{prefix}{index:010d}"},
-                "cells": {"S": line},
-                "expires_at": expires,
-            }
-            for index, line in enumerate(lines, start)
-        ]
-        column = (
-            self.columns.index(self.lookup[0]) if self.lookup and self.lookup[0] in self.columns else None
-        )
-        if column is not None:
-            if column == 0:
-                values = [line.partition("\t")[0] for line in lines]
-            else:
-                values = [_cell(line, column) for line in lines]
-            lookup_prefix = self.lookup_prefix
-            for item, value in zip(items, values, strict=True):
-                if value and len(value) <= MAX_LOOKUP_VALUE_CHARS:  # an index key cannot be empty
-                    item["lookup"] = {"S": lookup_prefix + value}
-        return [{"PutRequest": {"Item": item}} for item in items]
+    def request_batches(
+        self, start: int, rows: list[Any], size: int = BATCH_SIZE
+    ) -> Iterator[list[dict[str, Any]]]:
+        """``requests(start, rows)`` in lists of ``size``, each built when it is asked for: a
+        batch's items live only while it is written, so most die before the garbage collector
+        ever looks at them."""
+        if rows and isinstance(rows[0], str):
+            yield from self._line_batches(start, rows, size)
+            return
+        for offset in range(0, len(rows), size):
+            yield [
+                self._element_request(index, row)
+                for index, row in enumerate(rows[offset : offset + size], start + offset)
+            ]
+
+    def _line_batches(self, start: int, lines: list[str], size: int) -> Iterator[list[dict[str, Any]]]:
+        # The hot path of a large report. What differs between rows is prepared for all of them
+        # in C-level passes (partition keys in turn, sort keys, lookup keys); each batch is then
+        # one comprehension of whole requests. Constant attribute values are shared.
+        first_shard = start % self.shards
+        partition_keys = islice(cycle(self._partition_keys), first_shard, first_shard + len(lines))
+        sort_keys = self.sort_keys(start, len(lines))
+        expiry = self._expiry
+        lookups = self._line_lookups(lines)
+        if lookups is None:
+            rows = zip(partition_keys, sort_keys, lines, strict=True)
+            for _ in range(0, len(lines), size):
+                yield [
+                    {
+                        "PutRequest": {
+                            "Item": {"pk": pk, "sk": {"S": sk}, "cells": {"S": line}, "expires_at": expiry}
+                        }
+                    }
+                    for pk, sk, line in islice(rows, size)
+                ]
+            return
+        all_indexable = _all_indexable(lookups, len(self.lookup_prefix))
+        indexed_rows = zip(partition_keys, sort_keys, lines, lookups, strict=True)
+        for offset in range(0, len(lines), size):
+            batch = [
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "pk": pk,
+                            "sk": {"S": sk},
+                            "cells": {"S": line},
+                            "expires_at": expiry,
+                            "lookup": {"S": lookup},
+                        }
+                    }
+                }
+                for pk, sk, line, lookup in islice(indexed_rows, size)
+            ]
+            if not all_indexable:
+                for request, lookup in zip(batch, lookups[offset : offset + size], strict=True):
+                    if not _indexable(lookup, len(self.lookup_prefix)):
+                        del request["PutRequest"]["Item"]["lookup"]
+            yield batch
+
+    def _line_lookups(self, lines: list[str]) -> list[str] | None:
+        """Each line's lookup key (prefix + its lookup cell), or None when the report has none."""
+        if not self.lookup or self.lookup[0] not in self.columns:
+            return None
+        column = self.columns.index(self.lookup[0])
+        if column == 0:
+            cells: Iterable[str] = map(_first, map(str.partition, lines, repeat("\t")))
+        else:
+            try:
+                cells = list(map(itemgetter(column), map(str.split, lines, repeat("\t"), repeat(column + 1))))
+            except IndexError:  # a line with fewer cells than the header: no lookup for it
+                cells = [_cell(line, column) for line in lines]
+        return list(map(self.lookup_prefix.__add__, cells))
 
     def _element_request(self, index: int, row: dict[str, Any]) -> dict[str, Any]:
         item: dict[str, Any] = {
             "pk": self._partition_keys[index % self.shards]["S"],
-            "sk": f"{self.sort_prefix}{index:010d}",
+            "sk": self.sort_key(index),
             "row": row,
             "expires_at": self.expires_at,
         }
         # JSON elements need not share keys: the lookup key is chosen per element.
         lookup = self.lookup or lookup_column(self.report_type, list(row))
         value = row.get(lookup[0]) if lookup else None
-        if lookup and isinstance(value, str | int) and 0 < len(str(value)) <= MAX_LOOKUP_VALUE_CHARS:
-            item["lookup"] = f"{self.seller_key}#{self.report_type}#{lookup[1]}#{value}"
+        if lookup and isinstance(value, str | int):
+            prefix = f"{self.seller_key}#{self.report_type}#{lookup[1]}#"
+            if _indexable(prefix + str(value), len(prefix)):
+                item["lookup"] = prefix + str(value)
         return {"PutRequest": {"Item": to_attribute_map(item)}}
+
+
+_LAST_THREE_DIGITS = tuple(f"{ending:03d}" for ending in range(1000))
+_first = itemgetter(0)
+
+
+def _indexable(lookup: str, prefix_chars: int) -> bool:
+    """Whether a lookup key can be the index's partition key: a non-empty value, at most
+    ``MAX_LOOKUP_VALUE_CHARS``, and the whole key within DynamoDB's 2,048 bytes (one key too long
+    would fail its whole batch)."""
+    return (
+        0 < len(lookup) - prefix_chars <= MAX_LOOKUP_VALUE_CHARS
+        and len(lookup.encode("utf-8")) <= MAX_KEY_BYTES
+    )
+
+
+def _all_indexable(lookups: list[str], prefix_chars: int) -> bool:
+    """``_indexable`` for every key, cheaply: lengths in C, bytes bounded by 4 per character."""
+    lengths = list(map(len, lookups))
+    shortest, longest = min(lengths, default=prefix_chars + 1), max(lengths, default=0)
+    if shortest == prefix_chars:
+        return False
+    if longest * 4 <= MAX_KEY_BYTES and longest - prefix_chars <= MAX_LOOKUP_VALUE_CHARS:
+        return True
+    return all(_indexable(lookup, prefix_chars) for lookup in lookups)
 
 
 class ReportStore:
@@ -250,8 +347,15 @@ class RowWriter:
 
 
 class RowBatches:
-    """One report's writes in flight. ``write`` returns once its batches are queued (at most
-    ``max_in_flight`` wait at a time); ``flush`` returns once every row written so far is stored."""
+    """One report's writes in flight. ``write`` hands rows to the writer threads in tasks of
+    ``ROWS_PER_TASK`` rows and returns once they are queued (at most ``max_in_flight`` tasks wait at
+    a time); ``flush`` returns once every row written so far is stored.
+
+    A task keys its rows and writes them in 25-item batches in its writer thread, building each
+    batch's items just before writing it: what waits in the queue is the rows themselves (a line,
+    not six dicts, per row), items die soon after they are built (the garbage collector seldom
+    runs, and then finds little), and one thread hand-off covers several batches.
+    """
 
     def __init__(self, writer: RowWriter, layout: RowLayout, executor: Executor, max_in_flight: int) -> None:
         self._writer = writer
@@ -261,12 +365,15 @@ class RowBatches:
         self._pending: set[Future[None]] = set()
 
     def write(self, start: int, rows: list[Any]) -> None:
-        requests = self.layout.requests(start, rows)
-        for offset in range(0, len(requests), BATCH_SIZE):
+        for offset in range(0, len(rows), ROWS_PER_TASK):
             while len(self._pending) >= self._max_in_flight:
                 self._collect(FIRST_COMPLETED)
-            batch = requests[offset : offset + BATCH_SIZE]
-            self._pending.add(self._executor.submit(self._writer.write_batch, batch))
+            task_rows = rows[offset : offset + ROWS_PER_TASK]
+            self._pending.add(self._executor.submit(self._write_rows, start + offset, task_rows))
+
+    def _write_rows(self, start: int, rows: list[Any]) -> None:
+        for batch in self.layout.request_batches(start, rows):
+            self._writer.write_batch(batch)
 
     def flush(self) -> None:
         while self._pending:

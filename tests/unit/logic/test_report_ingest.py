@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from sellerstream.logic import report_ingest
 from sellerstream.logic.report_ingest import (
     CHUNK_ROWS,
+    TEXT_BLOCK_CHARS,
     DocumentReadError,
     DocumentRows,
     ingest,
@@ -42,6 +44,19 @@ def test_given_quotes_bom_and_blank_header_cells_when_read_then_kept_literally()
     _, rows = rows_of(data, compressed=False)
 
     assert rows == [{"sku": "A-1", "column_1": "x", "description": '5" monitor, "great"'}]
+
+
+@pytest.mark.parametrize("block_chars", [1, 2, 3, 5, 64, TEXT_BLOCK_CHARS])
+def test_given_crlf_lone_cr_and_blank_lines_when_read_in_any_block_size_then_same_lines(
+    block_chars: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_ingest, "TEXT_BLOCK_CHARS", block_chars)
+    data = b"sku\tv\r\nA\t1\r\nB\t2\rC\t3\n\n\r\n\rD\t4 \r\n\r\nE\t5"
+
+    document = read_rows("tsv", io.BytesIO(data))
+
+    assert document.columns == ["sku", "v"]
+    assert list(document.rows) == ["A\t1", "B\t2", "C\t3", "D\t4 ", "E\t5"]
 
 
 def test_given_json_document_when_read_then_one_row_per_list_element() -> None:
@@ -121,7 +136,8 @@ def test_given_cp1252_bytes_read_as_utf8_then_error_names_the_byte_not_the_text(
 
 
 def test_given_bad_byte_after_many_rows_when_ingested_then_rows_before_are_counted() -> None:
-    good = "".join(f"S{i}\tx\n" for i in range(3 * CHUNK_ROWS)).encode()
+    good = "".join(f"S{i}\tx\n" for i in range(12 * CHUNK_ROWS)).encode()
+    assert len(good) > TEXT_BLOCK_CHARS  # the bad byte comes after whole blocks of good rows
     data = b"sku\tv\n" + good + b"S-bad\t\xff\xfe\n"
     written: list[int] = []
 

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from sellerstream.store.reports import (
     MAX_ROW_SHARDS,
     MAX_WRITE_ATTEMPTS,
+    ROWS_PER_TASK,
     RowLayout,
     RowWriter,
     UnprocessedItemsError,
@@ -63,6 +64,61 @@ def test_given_listing_rows_when_keyed_then_lookup_by_sku_and_rows_without_one_l
 
     assert built[0]["lookup"]["S"] == "A1SELLER#GET_MERCHANT_LISTINGS_ALL_DATA#SKU#SKU-1"
     assert "lookup" not in built[1]  # an empty key value cannot be indexed
+
+
+@pytest.mark.parametrize("start", [0, 7, 990, 1_000, 123_456_789, 9_999_999_990])
+def test_given_any_start_when_keyed_then_sort_keys_are_the_zero_padded_row_indexes(start: int) -> None:
+    lines = [f"SKU-{i}\tB\tn" for i in range(30)]
+
+    built = items(layout().requests(start, lines))
+
+    assert [item["sk"]["S"] for item in built] == [
+        f"2025-07-14T03:35:13Z#R1#{index:010d}" for index in range(start, start + 30)
+    ]
+    assert [item["pk"]["S"] for item in built] == [
+        f"REPORT#A1SELLER#R1#{index % 4:02d}" for index in range(start, start + 30)
+    ]
+
+
+def test_given_lookup_column_not_first_when_keyed_then_its_cell_is_the_lookup_and_short_lines_have_none() -> (
+    None
+):
+    columns = ("item-name", "asin1", "seller-sku", "price")
+    lines = ["Mug\tB01\tSKU-1\t9.99", "Cup\tB02", "Pot\tB03\tSKU-3"]
+
+    built = items(layout(columns=columns).requests(0, lines))
+
+    assert built[0]["lookup"]["S"] == "A1SELLER#GET_MERCHANT_LISTINGS_ALL_DATA#SKU#SKU-1"
+    assert "lookup" not in built[1]
+    assert built[2]["lookup"]["S"] == "A1SELLER#GET_MERCHANT_LISTINGS_ALL_DATA#SKU#SKU-3"
+    assert [item["cells"]["S"] for item in built] == lines
+
+
+def test_given_lookup_value_over_dynamodb_key_size_when_keyed_then_row_stored_without_lookup() -> None:
+    too_long = "商" * 700  # 700 characters, 2,100 bytes in UTF-8
+    lines = ["SKU-1\tB01\tn", f"{too_long}\tB02\tn", f"{'x' * 1025}\tB03\tn"]
+
+    built = items(layout().requests(0, lines))
+
+    assert built[0]["lookup"]["S"].endswith("#SKU-1")
+    assert "lookup" not in built[1] and "lookup" not in built[2]
+    assert [item["cells"]["S"] for item in built] == lines
+    assert all({"pk", "sk", "cells", "expires_at"} <= set(item) for item in built)
+
+
+def test_given_a_report_without_lookup_column_when_keyed_then_rows_have_keys_cells_and_expiry_only() -> None:
+    built = items(layout(columns=("settlement-id", "total")).requests(0, ["S1\t10.00", "S2\t5.00"]))
+
+    assert [set(item) for item in built] == [{"pk", "sk", "cells", "expires_at"}] * 2
+
+
+def test_given_rows_when_batched_then_batches_of_25_concatenate_to_the_rows_requests() -> None:
+    lines = [f"SKU-{i}\tB\tn" for i in range(60)]
+
+    batches = list(layout().request_batches(40, lines))
+
+    assert [len(batch) for batch in batches] == [25, 25, 10]
+    assert [request for batch in batches for request in batch] == layout().requests(40, lines)
 
 
 @pytest.mark.parametrize(
@@ -153,6 +209,18 @@ def test_given_unprocessed_items_and_throttling_when_written_then_retried_with_b
     assert stored == list(range(60))
     assert table.calls[:3] == [25, 13, 13]  # the unprocessed half went again, after a throttled try
     assert len(sleeps) == 2 and all(0 <= delay <= 5 for delay in sleeps)
+
+
+def test_given_more_rows_than_a_task_when_written_then_every_row_stored_once_in_batches_of_25() -> None:
+    table = ScriptedDynamoDB([])
+    lines = [f"SKU-{i}\tB\tn" for i in range(2 * ROWS_PER_TASK + 30)]
+
+    with writer(table, []).open(layout()) as batches:
+        batches.write(1_234, lines)
+
+    stored = [int(request["PutRequest"]["Item"]["sk"]["S"][-10:]) for request in table.stored]
+    assert stored == list(range(1_234, 1_234 + len(lines)))
+    assert max(table.calls) == 25
 
 
 def test_given_dynamodb_keeps_throttling_then_unprocessed_error_after_bounded_attempts() -> None:
