@@ -1,4 +1,4 @@
-"""DynamoDB tables: orders, idempotency records, and the subscription -> seller routing."""
+"""DynamoDB tables: orders, idempotency records, the subscription -> seller routing, the shared rate budget."""
 
 from __future__ import annotations
 
@@ -80,6 +80,14 @@ class Storage(Construct):
             key,
             partition_key=constants.ACCOUNTS_TABLE_PK,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.rate_budget_table = self._table(
+            "RateBudgetTable",
+            key,
+            partition_key=constants.RATE_BUDGET_TABLE_PK,
+            ttl_attribute=constants.RATE_BUDGET_TABLE_TTL_ATTRIBUTE,
+            # Rate buckets and backlog windows only: a new table starts from Amazon's default plans.
+            removal_policy=RemovalPolicy.DESTROY,
         )
 
     def _table(

@@ -72,6 +72,8 @@ class PipelineLog(logging.Handler):
             }
         if record.getMessage() == "notification throttled: deferred":
             self.outcomes["deferred"] += 1
+            if reason == "NotReadyError":
+                self.outcomes["deferred_not_ready"] += 1
         result = getattr(record, "result", None)
         if isinstance(result, dict):
             first_time = record.getMessage() == "notification applied"
@@ -173,6 +175,7 @@ class LocalPipeline:
             "REPORT_ROWS_TABLE_NAME": tables["report_rows"],
             "IDEMPOTENCY_TABLE_NAME": tables["idempotency"],
             "ACCOUNTS_TABLE_NAME": tables["accounts"],
+            "RATE_BUDGET_TABLE_NAME": tables["rate_budget"],
             "REPORTS_BUCKET_NAME": self.resources.reports_bucket,
             "REPORTS_QUEUE_URL": self.resources.queues["reports"].url,
             "LWA_APP_SECRET_ID": constants.LWA_APP_SECRET_NAME,
