@@ -42,6 +42,7 @@ def spend_the_budget(batches: OrderBatches, seller: str, seconds: float) -> None
     """Another container reserves the seller's getOrder slots for the next ``seconds``."""
     other = SharedRateBudget("rate-budget", clock=batches.clock, sleep=batches.clock.sleep)
     key = f"BUCKET#amzn1.application-oa2-client.batches#{seller}#na#orders/2026-01-01:getOrder"
+    other.observe_limit_header(key, "orders/2026-01-01:getOrder", "0.5")  # Amazon confirmed the plan
     other.reserve(key, "orders/2026-01-01:getOrder", 1000, first_within=0.0, last_within=seconds)
 
 

@@ -46,8 +46,14 @@ def table() -> Iterator[None]:
     aws.reset_clients()
 
 
-def container(clock: FakeClock, plans: dict[str, RatePlan] | None = None) -> SharedRateBudget:
-    return SharedRateBudget(TABLE, clock=clock, sleep=clock.sleep, plans=plans or PLAN)
+def container(
+    clock: FakeClock, plans: dict[str, RatePlan] | None = None, *, confirmed: bool = True
+) -> SharedRateBudget:
+    """A container's budget; by default it has already seen Amazon's rate header confirm the plan."""
+    budget = SharedRateBudget(TABLE, clock=clock, sleep=clock.sleep, plans=plans or PLAN)
+    if confirmed:
+        budget.observe_limit_header(KEY, OPERATION, str((plans or PLAN)["getOrder"].rate))
+    return budget
 
 
 def test_given_a_fresh_bucket_when_reserving_then_the_burst_at_once_then_one_slot_per_interval(
@@ -60,6 +66,18 @@ def test_given_a_fresh_bucket_when_reserving_then_the_burst_at_once_then_one_slo
     assert reservation.slots[:BURST] == (clock.now,) * BURST
     assert reservation.slots[BURST:] == (clock.now + 2.0, clock.now + 4.0, clock.now + 6.0)
     assert reservation.next_slot_in == pytest.approx(8.0)
+
+
+def test_given_a_plan_amazon_has_not_confirmed_when_reserving_then_slots_only_within_the_first_wait(
+    table: None,
+) -> None:
+    clock = FakeClock()
+
+    guessed = container(clock, confirmed=False).reserve(
+        KEY, OPERATION, BURST + 3, first_within=0.0, last_within=60.0
+    )
+
+    assert guessed.slots == (clock.now,) * BURST
 
 
 def test_given_one_container_spent_the_burst_when_a_cold_container_reserves_then_it_gets_no_burst(
@@ -111,7 +129,7 @@ def test_given_the_rate_header_when_observed_then_every_container_uses_it_and_eq
 
     learner.observe_limit_header(KEY, OPERATION, "10")
     writes = learner.writes
-    learner.observe_limit_header(KEY, OPERATION, "10.0")
+    learner.observe_limit_header(KEY, OPERATION, "10.0")  # the same rate again: nothing to write
 
     assert learner.writes == writes
     reservation = other.reserve(KEY, OPERATION, 2, first_within=1.0, last_within=1.0)
@@ -132,16 +150,21 @@ def test_given_unused_slots_of_the_latest_reservation_when_released_then_the_nex
     assert other.reserve(KEY, OPERATION, 1, first_within=10.0, last_within=10.0).slots == (clock.now + 2.0,)
 
 
-def test_given_someone_reserved_after_us_when_releasing_then_our_slots_stay_spent(table: None) -> None:
+def test_given_someone_reserved_after_us_when_releasing_then_our_unused_slots_still_serve_the_next_reservation(
+    table: None,
+) -> None:
     clock = FakeClock()
     owner, later = container(clock), container(clock)
     later.reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)  # the burst, spent elsewhere
-    owner.reserve(KEY, OPERATION, 5, first_within=10.0, last_within=20.0)
-    later.reserve(KEY, OPERATION, 1, first_within=20.0, last_within=20.0)  # slot 6: after ours
+    owner.reserve(KEY, OPERATION, 5, first_within=10.0, last_within=20.0)  # +2 .. +10
+    later.reserve(KEY, OPERATION, 1, first_within=20.0, last_within=20.0)  # +12: after ours
 
     owner.release(KEY, OPERATION)
 
-    assert later.reserve(KEY, OPERATION, 1, first_within=20.0, last_within=20.0).slots == (clock.now + 14.0,)
+    # Handed-back slots first, in time order, then fresh ones after the last reserved (+12).
+    assert later.reserve(KEY, OPERATION, 6, first_within=20.0, last_within=20.0).slots == tuple(
+        clock.now + offset for offset in (2.0, 4.0, 6.0, 8.0, 10.0, 14.0)
+    )
 
 
 def test_given_pooled_slots_when_acquiring_then_sleeps_until_each_and_refuses_one_past_the_deadline(

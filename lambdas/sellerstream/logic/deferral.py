@@ -59,11 +59,14 @@ def can_defer(record: SQSRecord, delay_seconds: int, *, now: float, retention_se
 def deferral_delay(
     record: SQSRecord, wait_needed: float, *, base_seconds: int, max_seconds: int = MAX_DELAY_SECONDS
 ) -> int:
-    """The copy's delay: just past the known wait (spread a little so copies do not return together),
+    """The copy's delay: a little under the known wait (spread so copies do not return together),
     else ``base_seconds`` doubling per deferral, jittered; at most ``max_seconds`` (and 900)."""
     ceiling = min(max_seconds, MAX_DELAY_SECONDS)
     if wait_needed > 0:
-        delay = math.ceil(wait_needed * random.uniform(1.0, 1.2))  # noqa: S311 - jitter, not security
+        # A little before the wait: a copy that returns early waits again cheaply (or waits a few
+        # seconds for its slot), one that returns late leaves the budget idle. The jitter spreads
+        # copies deferred against the same slots.
+        delay = math.ceil(wait_needed * random.uniform(0.85, 1.0))  # noqa: S311 - jitter, not security
     else:
         grown = min(ceiling, base_seconds * 2 ** deferrals_of(record))
         delay = int(random.uniform(grown / 2, grown))  # noqa: S311

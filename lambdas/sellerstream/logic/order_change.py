@@ -333,18 +333,21 @@ class OrderChangeUseCase:
     ) -> None:
         apis: dict[str, OrdersApi] = {}
         held_back: set[str] = set()
+        operation = GET_ORDER_V0 if self._settings.orders_api_version == "v0" else GET_ORDER
         for _, order in sorted(schedule, key=lambda entry: entry[0]):
             credentials = sellers[order.seller_id].credentials
+            budget = self._spapi.rate_budget(credentials)
             if order.seller_id in held_back:
-                order.defer_seconds = self._spapi.rate_budget(credentials).next_slot_in(
-                    credentials.seller_key,
-                    GET_ORDER_V0 if self._settings.orders_api_version == "v0" else GET_ORDER,
-                )
-                continue
-            if order.satisfied(order.newest):  # stored meanwhile by a backlog page
+                order.defer_seconds = budget.next_slot_in(credentials.seller_key, operation)
                 continue
             if remaining_time() - SAFETY_MARGIN_SECONDS < CALL_TIME_SECONDS:
                 order.defer_seconds = 1.0  # no time left in this invocation: the next one will
+                continue
+            budget.wait_for_pooled_slot(credentials.seller_key, operation)
+            # Another container may have stored the order meanwhile (a batch of its own, or a
+            # backlog page): one read is far cheaper than a call. An unused slot serves the next order.
+            self._refresh_known(order)
+            if order.satisfied(order.newest):
                 continue
             api = apis.get(order.seller_id)
             if api is None:
@@ -361,6 +364,12 @@ class OrderChangeUseCase:
                 continue
             order.fetched = self._store.put_if_newer(record)
             order.learn(record.last_updated)
+
+    def _refresh_known(self, order: _Order) -> None:
+        stored = self._store.last_updated_of([(order.seller_id, order.order_id)])
+        last_updated = stored.get((order.seller_id, order.order_id))
+        if last_updated is not None:
+            order.learn(last_updated)
 
     def _fetch(self, api: OrdersApi, order: _Order) -> OrderRecord:
         if self._settings.orders_api_version == "v0":
@@ -429,11 +438,14 @@ class OrderChangeUseCase:
         old_enough = before - timedelta(seconds=BACKLOG_AGE_SECONDS)
         if not any(order.newest <= old_enough for order in unserved):
             return None  # getOrder still serves this seller soon enough
-        # Cover every waiting change: from the oldest one the previous window did not cover,
-        # or else from where the previous window ended.
-        uncovered = [o.newest for o in unserved if previous is None or o.newest < previous.after]
-        starts = [*uncovered, *([previous.before] if previous is not None else [])]
-        after = min(starts) - timedelta(seconds=1)
+        # From the oldest change waiting here that the previous window did not cover. Not simply from
+        # where the previous window ended: getOrder has meanwhile served changes after it (oldest
+        # first), and a page repeating orders getOrder already brought would waste searchOrders'
+        # budget. A change older than this start, waiting elsewhere, is served by getOrder.
+        waiting = [o.newest for o in unserved if previous is None or not previous.covers(o.newest)]
+        if not waiting:
+            return None
+        after = min(waiting) - timedelta(seconds=1)
         if after >= before:
             return None
         return self._backlog.start(  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from sellerstream.spapi.errors import RateBudgetExhausted
@@ -82,9 +82,14 @@ def plan_for(operation: str, plans: dict[str, RatePlan]) -> RatePlan:
     return plans.get(operation) or plans.get(operation_name(operation)) or FALLBACK_PLAN
 
 
+# Unused slots handed back for others to use are kept up to this many (the earliest).
+MAX_RETURNED_SLOTS: Final = 64
+
+
 @dataclass
 class Gcra:
-    """One bucket: the theoretical arrival time of the next request, its rate and its burst."""
+    """One bucket: the theoretical arrival time of the next request, its rate and its burst, and
+    slots reserved earlier but handed back unused."""
 
     tat: float
     rate: float
@@ -92,10 +97,20 @@ class Gcra:
     # Tokens of the burst never scheduled: they absorb network jitter, which can bring requests
     # sent one interval apart to Amazon closer together than that.
     spare: int = 0
+    # Send times granted to a reservation that did not use them: the next reservation takes these
+    # first (a request later than its slot never exceeds the plan).
+    returned: list[float] = field(default_factory=list)
+    # Amazon's rate header has been seen: until then the rate is the default plan's guess, and a
+    # reservation takes no slots beyond its first wait (a seller with a faster plan would
+    # otherwise hold slots spaced at the slower guess).
+    confirmed: bool = False
 
     @classmethod
     def full(cls, plan: RatePlan, now: float, spare: int = 0) -> Gcra:
         return cls(tat=now, rate=plan.rate, burst=plan.burst, spare=spare)
+
+    def copy(self) -> Gcra:
+        return Gcra(self.tat, self.rate, self.burst, self.spare, list(self.returned), self.confirmed)
 
     @property
     def interval(self) -> float:
@@ -105,27 +120,43 @@ class Gcra:
     def tolerance(self) -> float:
         return max(self.burst - 1 - self.spare, 0) * self.interval
 
-    def slot(self, now: float, index: int = 0) -> float:
-        """When request ``index`` (0: the next one) of a new reservation may be sent."""
+    def fresh_slot(self, now: float, index: int = 0) -> float:
+        """When request ``index`` (0: the next one) past the reserved ones may be sent."""
         return max(now, max(self.tat, now) + index * self.interval - self.tolerance)
 
-    def schedule(self, now: float, count: int, first_by: float, last_by: float) -> list[float]:
-        """Send times of up to ``count`` requests, none later than ``last_by``; none at all when
-        the first would be later than ``first_by``. Does not change the state."""
+    def slot(self, now: float) -> float:
+        """When the next request may be sent (a handed-back slot, or the next fresh one)."""
+        usable = self._usable_returned(now)
+        return min(usable[0], self.fresh_slot(now)) if usable else self.fresh_slot(now)
+
+    def reserve(self, now: float, count: int, first_by: float, last_by: float) -> list[float]:
+        """Takes the send times of up to ``count`` requests, none later than ``last_by``, and none at
+        all when the first would be later than ``first_by``; handed-back slots go first."""
+        returned = self._usable_returned(now)
+        if not self.confirmed:
+            last_by = min(last_by, first_by)
         slots: list[float] = []
-        for index in range(count):
-            at = self.slot(now, index)
-            if at > (first_by if index == 0 else last_by):
+        taken_returned = fresh = 0
+        while len(slots) < count:
+            candidate_fresh = self.fresh_slot(now, fresh)
+            use_returned = taken_returned < len(returned) and returned[taken_returned] <= candidate_fresh
+            at = returned[taken_returned] if use_returned else candidate_fresh
+            if at > (first_by if not slots else last_by):
                 break
             slots.append(at)
+            if use_returned:
+                taken_returned += 1
+            else:
+                fresh += 1
+        if slots:
+            self.returned = returned[taken_returned:]
+            self.tat = max(self.tat, now) + fresh * self.interval
         return slots
 
-    def take(self, now: float, count: int) -> None:
-        self.tat = max(self.tat, now) + count * self.interval
-
-    def give_back(self, count: int) -> None:
-        """Unused slots of the latest reservation return to the bucket."""
-        self.tat -= count * self.interval
+    def hand_back(self, slots: list[float], now: float) -> None:
+        """Unused slots of an earlier reservation, still ahead, become available to the next one."""
+        ahead = [at for at in slots if at >= now]
+        self.returned = sorted([*self._usable_returned(now), *ahead])[:MAX_RETURNED_SLOTS]
 
     def tokens(self, now: float) -> float:
         return self.burst - self.spare - max(self.tat - now, 0.0) / self.interval
@@ -133,12 +164,24 @@ class Gcra:
     def empty(self, now: float) -> None:
         """Amazon answered 429: its bucket is empty, so the next request waits one full interval."""
         self.tat = max(self.tat, now + self.interval + self.tolerance)
+        self.returned = []
 
     def set_rate(self, now: float, rate: float) -> None:
-        """Adopts a new rate keeping the tokens the bucket holds (only the refill speed changes)."""
-        debt = max(self.tat - now, 0.0) / self.interval
+        """Adopts a new rate, conservatively both ways: the tokens the bucket holds now stay what
+        they were (Amazon's bucket does not change because we learnt its rate), and new slots come
+        after the last slot already reserved at the old rate (containers holding those never
+        overlap with slots granted at the new one)."""
+        usable = self.burst - self.spare
+        old_interval = self.interval
         self.rate = rate
-        self.tat = now + debt * self.interval
+        same_tokens = now + (self.tat - now) * self.interval / old_interval
+        after_reserved = self.tat + usable * (self.interval - old_interval)
+        self.tat = max(same_tokens, after_reserved)
+
+    def _usable_returned(self, now: float) -> list[float]:
+        # A handed-back slot still ahead is one of the reserved schedule that nobody will use: the
+        # next reservation may. One already past is gone (its token may have been capped).
+        return sorted(at for at in self.returned if at >= now)
 
 
 def parse_rate(value: str | None) -> float | None:
@@ -174,7 +217,7 @@ class RateBudget(Protocol):
 
     ``reserve`` takes several slots in one step and pools them: the following ``acquire`` calls for
     the same key use the pooled slots in order (sleeping until each is due) before taking new ones.
-    ``release`` gives back pooled slots that were not used.
+    ``release`` hands pooled slots that were not used back to the bucket, for the next reservation.
     """
 
     def acquire(self, seller_key: str, operation: str, max_wait: float) -> float: ...
@@ -184,6 +227,10 @@ class RateBudget(Protocol):
     ) -> Reservation: ...
 
     def release(self, seller_key: str, operation: str) -> None: ...
+
+    def wait_for_pooled_slot(self, seller_key: str, operation: str) -> None:
+        """Sleeps until the next pooled slot is due (without taking it)."""
+        ...
 
     def next_slot_in(self, seller_key: str, operation: str) -> float: ...
 
@@ -197,18 +244,16 @@ class SlotPool:
 
     def __init__(self) -> None:
         self.slots: deque[float] = deque()
-        # The bucket state right after our latest reservation: unused slots may go back only
-        # while nobody reserved after us.
-        self.reserved_tat: float | None = None
 
-    def add(self, slots: list[float], tat_after: float) -> None:
-        self.slots.extend(slots)
-        self.reserved_tat = tat_after
+    def add(self, slots: list[float]) -> None:
+        self.slots.extend(sorted(slots))
 
-    def clear(self) -> int:
-        unused = len(self.slots)
+    def due_in(self, now: float) -> float:
+        return max(self.slots[0] - now, 0.0) if self.slots else 0.0
+
+    def clear(self) -> list[float]:
+        unused = list(self.slots)
         self.slots.clear()
-        self.reserved_tat = None
         return unused
 
 
@@ -263,10 +308,10 @@ class RateLimiter:
             if wait is None:
                 bucket = self._bucket(seller_key, operation)
                 now = self._clock()
-                wait = bucket.slot(now) - now
-                if wait > max_wait:
-                    raise _exhausted(operation, wait, max_wait)
-                bucket.take(now, 1)
+                taken = bucket.reserve(now, 1, now + max_wait, now + max_wait)
+                if not taken:
+                    raise _exhausted(operation, bucket.slot(now) - now, max_wait)
+                wait = taken[0] - now
         if wait > 0:
             self._sleep(wait)
         return wait
@@ -277,19 +322,23 @@ class RateLimiter:
         with self._lock:
             bucket = self._bucket(seller_key, operation)
             now = self._clock()
-            slots = bucket.schedule(now, count, now + first_within, now + last_within)
-            bucket.take(now, len(slots))
+            slots = bucket.reserve(now, count, now + first_within, now + last_within)
             if slots:
-                self._pool(seller_key, operation).add(slots, bucket.tat)
+                self._pool(seller_key, operation).add(slots)
             return Reservation(tuple(slots), bucket.slot(now) - now, bucket.interval)
 
     def release(self, seller_key: str, operation: str) -> None:
         with self._lock:
             pool = self._pool(seller_key, operation)
-            bucket = self._bucket(seller_key, operation)
-            if pool.reserved_tat is not None and bucket.tat == pool.reserved_tat:
-                bucket.give_back(len(pool.slots))
+            if pool.slots:
+                self._bucket(seller_key, operation).hand_back(list(pool.slots), self._clock())
             pool.clear()
+
+    def wait_for_pooled_slot(self, seller_key: str, operation: str) -> None:
+        with self._lock:
+            wait = self._pool(seller_key, operation).due_in(self._clock())
+        if wait > 0:
+            self._sleep(wait)
 
     def next_slot_in(self, seller_key: str, operation: str) -> float:
         with self._lock:
@@ -303,6 +352,7 @@ class RateLimiter:
             return
         with self._lock:
             bucket = self._bucket(seller_key, operation)
+            bucket.confirmed = True
             if rate_differs(bucket.rate, rate):
                 bucket.set_rate(self._clock(), rate)
 

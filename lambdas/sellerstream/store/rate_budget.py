@@ -11,7 +11,9 @@ condition (``ReturnValuesOnConditionCheckFailure``) and the reservation is recom
 A container that starts cold has seen nothing: it writes conditional on the item not existing, and
 learns the real state from the failure when it does. It never assumes a full burst it does not have.
 ``x-amzn-RateLimit-Limit`` updates the stored rate (only when it differs); a 429 empties the shared
-bucket. Reserved slots a batch did not use go back when nobody reserved after us.
+bucket. Reserved slots a batch did not use (its order was stored meanwhile by another container,
+the invocation ran short) are handed back in the item, and the next reservation of any container
+takes them first.
 """
 
 from __future__ import annotations
@@ -115,32 +117,36 @@ class SharedRateBudget:
 
         def take(state: Gcra, now: float) -> bool:
             nonlocal granted, next_slot_in
-            granted = state.schedule(now, count, now + first_within, now + last_within)
-            state.take(now, len(granted))
+            granted = state.reserve(now, count, now + first_within, now + last_within)
             next_slot_in = state.slot(now) - now
             return bool(granted)
 
         seen = self._update(key, operation, take, write_when_unseen=True)
         if granted:
             with self._lock:
-                self._pool(key).add(granted, seen.state.tat)
+                self._pool(key).add(granted)
         return Reservation(tuple(granted), next_slot_in, seen.state.interval)
 
     def release(self, key: str, operation: str) -> None:
-        """Gives back unused reserved slots, when our reservation is still the latest one."""
+        """Hands unused reserved slots back to the shared bucket: the next reservation, of any
+        container, takes them first."""
         with self._lock:
-            pool = self._pool(key)
-            unused, reserved_tat = len(pool.slots), pool.reserved_tat
-            pool.clear()
-            seen = self._seen.get(key)
-        if not unused or reserved_tat is None or seen is None or seen.state.tat != reserved_tat:
-            return
-        state = Gcra(seen.state.tat, seen.state.rate, seen.state.burst, SPARE_TOKENS)
-        state.give_back(unused)
-        try:
-            self._write(key, state, seen.version)
-        except _Conflict as conflict:
-            self._remember(key, conflict.current)  # someone reserved after us: the slots are theirs
+            unused = self._pool(key).clear()
+        now = self._clock()
+        if not [at for at in unused if at >= now]:
+            return  # past slots are spent (their tokens refilled nobody's reservation)
+
+        def hand_back(state: Gcra, now: float) -> bool:
+            state.hand_back(unused, now)
+            return True
+
+        self._update(key, operation, hand_back, write_when_unseen=False)
+
+    def wait_for_pooled_slot(self, key: str) -> None:
+        with self._lock:
+            wait = self._pool(key).due_in(self._clock())
+        if wait > 0:
+            self._sleep(wait)
 
     def next_slot_in(self, key: str, operation: str) -> float:
         """When the next slot would be free, from what this container last saw (no round trip)."""
@@ -156,9 +162,11 @@ class SharedRateBudget:
             return
 
         def adopt(state: Gcra, now: float) -> bool:
-            if not rate_differs(state.rate, rate):
+            if state.confirmed and not rate_differs(state.rate, rate):
                 return False
-            state.set_rate(now, rate)
+            state.confirmed = True
+            if rate_differs(state.rate, rate):
+                state.set_rate(now, rate)
             return True
 
         self._update(key, operation, adopt, write_when_unseen=False)
@@ -177,7 +185,7 @@ class SharedRateBudget:
     def seen_state(self, key: str) -> Gcra | None:
         with self._lock:
             seen = self._seen.get(key)
-        return Gcra(seen.state.tat, seen.state.rate, seen.state.burst, SPARE_TOKENS) if seen else None
+        return seen.state.copy() if seen else None
 
     # -- the conditional write loop --------------------------------------------------------------
     def _update(
@@ -196,10 +204,7 @@ class SharedRateBudget:
             if seen is None:
                 state, version = Gcra.full(plan_for(operation, self._plans), now, SPARE_TOKENS), 0
             else:
-                state, version = (
-                    Gcra(seen.state.tat, seen.state.rate, seen.state.burst, SPARE_TOKENS),
-                    seen.version,
-                )
+                state, version = seen.state.copy(), seen.version
             if not change(state, now) and (seen is not None or not write_when_unseen):
                 return seen or _Seen(state, version)
             try:
@@ -213,10 +218,13 @@ class SharedRateBudget:
     def _write(self, key: str, state: Gcra, version: int) -> _Seen:
         now = self._clock()
         state.tat = _exact(state.tat)  # what is stored, so our cached copy compares equal to it
+        state.returned = [_exact(at) for at in state.returned]
         values: dict[str, Any] = {
             ":tat": _number(state.tat),
             ":rate": _number(state.rate),
             ":burst": {"N": str(state.burst)},
+            ":returned": {"L": [_number(at) for at in state.returned]},
+            ":confirmed": {"BOOL": state.confirmed},
             ":next": {"N": str(version + 1)},
             ":expires": {"N": str(int(now + IDLE_EXPIRY_SECONDS))},
         }
@@ -230,8 +238,8 @@ class SharedRateBudget:
             aws.client("dynamodb").update_item(
                 TableName=self._table_name,
                 Key={"pk": {"S": key}},
-                UpdateExpression="SET tat = :tat, rate = :rate, burst = :burst, version = :next, "
-                "expires_at = :expires",
+                UpdateExpression="SET tat = :tat, rate = :rate, burst = :burst, returned_slots = :returned, "
+                "confirmed = :confirmed, version = :next, expires_at = :expires",
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -290,6 +298,9 @@ class AccountRateBudget:
     def release(self, seller_key: str, operation: str) -> None:
         self._shared.release(self.key(seller_key, operation), operation)
 
+    def wait_for_pooled_slot(self, seller_key: str, operation: str) -> None:
+        self._shared.wait_for_pooled_slot(self.key(seller_key, operation))
+
     def next_slot_in(self, seller_key: str, operation: str) -> float:
         return self._shared.next_slot_in(self.key(seller_key, operation), operation)
 
@@ -321,6 +332,8 @@ def _parse(item: dict[str, Any] | None, now: float) -> _Seen | None:
             rate=float(item["rate"]["N"]),
             burst=int(item["burst"]["N"]),
             spare=SPARE_TOKENS,
+            returned=[float(at["N"]) for at in item.get("returned_slots", {}).get("L", [])],
+            confirmed=bool(item.get("confirmed", {}).get("BOOL", False)),
         )
         if state.rate <= 0 or state.burst < 1:
             raise ValueError("not a bucket")
