@@ -7,6 +7,7 @@ so this server answers one request at a time (connections are still accepted con
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -37,6 +38,7 @@ class SerializedMotoServer:
 
     def start(self) -> str:
         """Starts serving; returns the endpoint URL (for AWS_ENDPOINT_URL)."""
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler

@@ -22,6 +22,7 @@ import boto3
 from moto import mock_aws
 
 from sellerstream_local.emulator import Faults, SpApiEmulator
+from sellerstream_local.moto_patches import faster_moto
 from sellerstream_local.poller import LocalPoller, PollerStats, combine, difference, snapshot
 from sellerstream_local.resources import (
     LOCAL_EVENT_SOURCE,
@@ -115,6 +116,8 @@ class LocalPipeline:
         self.log = PipelineLog()
         self._saved_environ: dict[str, str] = {}
         self._mock = mock_aws()
+        # moto's SQS clock and DynamoDB transaction snapshots cost time per message / item held.
+        self._faster_moto = faster_moto()
         self.resources: LocalResources
         self.sqs: Any = None
         self.dynamodb: Any = None
@@ -140,6 +143,7 @@ class LocalPipeline:
             }
         )
         self._mock.start()
+        self._faster_moto.__enter__()
         self.sqs = boto3.client("sqs", region_name=LOCAL_REGION)
         self.dynamodb = boto3.client("dynamodb", region_name=LOCAL_REGION)
         self.secrets = boto3.client("secretsmanager", region_name=LOCAL_REGION)
@@ -159,6 +163,7 @@ class LocalPipeline:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._detach_logging()
+        self._faster_moto.__exit__(None, None, None)
         self._mock.stop()
         self.emulator.stop()
         reset_runtime()
