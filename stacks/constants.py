@@ -87,7 +87,9 @@ LOG_RETENTION_DAYS: Final = 30
 VISIBILITY_TIMEOUT_FACTOR: Final = 6
 MAX_RECEIVE_COUNT: Final = 5
 DLQ_RETENTION_DAYS: Final = 14
-QUEUE_RETENTION_DAYS: Final = 4
+# SQS's maximum: a throttled record is deferred (as a delayed copy) for as long as the notification
+# stays within this retention, so a backlog of any length up to it drains without dead letters.
+QUEUE_RETENTION_DAYS: Final = 14
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,11 @@ IDEMPOTENCY_EXPIRES_AFTER_SECONDS: Final = 7 * 24 * 3600
 # Accounts table: routes a SubscriptionId to the seller whose credentials it uses.
 ACCOUNTS_TABLE_PK: Final = "pk"
 
+# Rate budget table: one item per Amazon rate bucket (application, seller, region, operation) shared
+# by every container, and each seller's backlog search window. Idle items expire.
+RATE_BUDGET_TABLE_PK: Final = "pk"
+RATE_BUDGET_TABLE_TTL_ATTRIBUTE: Final = "expires_at"
+
 # Stack outputs: stable logical ids that tooling (``sellerstream subscribe``) reads.
 OUTPUT_ORDERS_QUEUE_ARN: Final = "OrdersQueueArn"
 OUTPUT_ORDERS_QUEUE_URL: Final = "OrdersQueueUrl"
@@ -215,6 +222,7 @@ OUTPUT_ORDERS_DLQ_URL: Final = "OrdersDeadLetterQueueUrl"
 OUTPUT_ORDERS_TABLE: Final = "OrdersTableName"
 OUTPUT_IDEMPOTENCY_TABLE: Final = "IdempotencyTableName"
 OUTPUT_ACCOUNTS_TABLE: Final = "AccountsTableName"
+OUTPUT_RATE_BUDGET_TABLE: Final = "RateBudgetTableName"
 OUTPUT_LWA_SECRET_ARN: Final = "LwaAppSecretArn"
 OUTPUT_SELLER_SECRET_PREFIX: Final = "SellerSecretPrefix"
 OUTPUT_ORDER_CHANGE_FUNCTION: Final = "OrderChangeFunctionName"

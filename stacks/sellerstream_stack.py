@@ -51,6 +51,8 @@ class SellerStreamStack(Stack):
             "LWA_APP_SECRET_ID": self.credentials.lwa_app_secret.secret_arn,
             "SELLER_SECRET_PREFIX": self.credentials.seller_secret_prefix,
             "SPAPI_SANDBOX": "true" if spapi_sandbox else "false",
+            "RATE_BUDGET_TABLE_NAME": self.storage.rate_budget_table.table_name,
+            "QUEUE_RETENTION_SECONDS": str(constants.QUEUE_RETENTION_DAYS * 24 * 3600),
         }
         storage = self.storage
 
@@ -71,8 +73,13 @@ class SellerStreamStack(Stack):
             {"ORDERS_TABLE_NAME": storage.orders_table.table_name, "ORDERS_API_VERSION": orders_api_version},
         )
         # UpdateItem: the PII item is updated part by part, keeping what a later response omits.
+        # BatchGetItem: what is stored already, so a notification no newer than it costs no call.
         storage.orders_table.grant(
-            order_change.role, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"
+            order_change.role,
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:BatchGetItem",
         )
 
         # LISTINGS_ITEM_STATUS_CHANGE: EventBridge destination -> partner bus -> rule -> queue.
@@ -192,6 +199,7 @@ class SellerStreamStack(Stack):
             constants.OUTPUT_ORDERS_TABLE: storage.orders_table.table_name,
             constants.OUTPUT_IDEMPOTENCY_TABLE: storage.idempotency_table.table_name,
             constants.OUTPUT_ACCOUNTS_TABLE: storage.accounts_table.table_name,
+            constants.OUTPUT_RATE_BUDGET_TABLE: storage.rate_budget_table.table_name,
             constants.OUTPUT_LWA_SECRET_ARN: self.credentials.lwa_app_secret.secret_arn,
             constants.OUTPUT_SELLER_SECRET_PREFIX: self.credentials.seller_secret_prefix,
             constants.OUTPUT_ORDER_CHANGE_FUNCTION: order_change.function.function_name,
@@ -256,6 +264,10 @@ class SellerStreamStack(Stack):
         )
         self.storage.idempotency_table.grant(consumer.role, *IDEMPOTENCY_ACTIONS)
         self.storage.accounts_table.grant(consumer.role, "dynamodb:GetItem")
+        # Every consumer's SP-API calls draw from the budget all containers share.
+        self.storage.rate_budget_table.grant(
+            consumer.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
+        )
         self.keys.data_key.grant(consumer.role, *DATA_KEY_ACTIONS)
         if reads_seller_secrets:
             self.credentials.grant_read(consumer.role)

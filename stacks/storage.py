@@ -1,5 +1,5 @@
 """DynamoDB tables (orders, listings, reports and their rows, idempotency records, the subscription ->
-seller routing) and the bucket of raw report documents."""
+seller routing, the shared rate budget) and the bucket of raw report documents."""
 
 from __future__ import annotations
 
@@ -93,6 +93,14 @@ class Storage(Construct):
             key,
             partition_key=constants.ACCOUNTS_TABLE_PK,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.rate_budget_table = self._table(
+            "RateBudgetTable",
+            key,
+            partition_key=constants.RATE_BUDGET_TABLE_PK,
+            ttl_attribute=constants.RATE_BUDGET_TABLE_TTL_ATTRIBUTE,
+            # Rate buckets and backlog windows only: a new table starts from Amazon's default plans.
+            removal_policy=RemovalPolicy.DESTROY,
         )
 
     def _table(

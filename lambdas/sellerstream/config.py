@@ -40,8 +40,15 @@ class Settings(BaseModel):
     report_rows_retention_days: int = Field(30, alias="REPORT_ROWS_RETENTION_DAYS", ge=1)
     # The charset of a report document served without one in its Content-Type (Java or Python name).
     report_default_charset: str = Field("UTF-8", alias="REPORT_DEFAULT_CHARSET")
-    # First delay of a throttled record's deferred copy (doubling up to 15 minutes).
+    # First delay of a throttled record's deferred copy when the wait is unknown (doubling up to the
+    # maximum); a wait the rate budget knows is used as it is, up to the maximum (SQS's 900 s).
     throttle_deferral_base_seconds: int = Field(30, alias="THROTTLE_DEFERRAL_BASE_SECONDS")
+    throttle_deferral_max_seconds: int = Field(900, alias="THROTTLE_DEFERRAL_MAX_SECONDS")
+    # The queue's message retention: a record is deferred as long as the notification (counted
+    # from its first delivery) would not outlive it, then fails normally towards the DLQ.
+    queue_retention_seconds: int = Field(14 * 24 * 3600, alias="QUEUE_RETENTION_SECONDS")
+    # The rate budget shared by every container (DynamoDB); unset: each process keeps its own.
+    rate_budget_table_name: str | None = Field(None, alias="RATE_BUDGET_TABLE_NAME")
     # The queue's redrive setting: the receive on which a failing record goes to the DLQ.
     max_receive_count: int = Field(5, alias="MAX_RECEIVE_COUNT")
     idempotency_expires_after_seconds: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_EXPIRES_AFTER_SECONDS")

@@ -63,3 +63,15 @@ class PermanentFailureError(PoisonMessageError):
     def __init__(self, reason: str, detail: str, **ids: str | None) -> None:
         super().__init__(detail, **ids)
         self.reason = reason
+
+
+class NotReadyError(SellerStreamError):
+    """The record cannot be completed yet, through no fault of its own: it waits in the queue.
+
+    E.g. SP-API answered with a state older than the change the notification announces (Amazon's
+    read-after-publish lag). ``wait_seconds`` is how long to wait before trying again.
+    """
+
+    def __init__(self, detail: str, *, wait_seconds: float) -> None:
+        super().__init__(detail)
+        self.wait_seconds = wait_seconds

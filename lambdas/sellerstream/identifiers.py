@@ -87,6 +87,7 @@ _SELLER_KEY = _compiled(SELLER_KEY)
 _NOTIFICATION_ID = _compiled(NOTIFICATION_ID)
 _SUBSCRIPTION_ID = _compiled(SUBSCRIPTION_ID)
 _SELLER_ID = _compiled(SELLER_ID)
+_ORDER_ID = _compiled(ORDER_ID)
 _WORD = _compiled(WORD)
 _LWA_CLIENT_ID = _compiled(LWA_CLIENT_ID)
 
@@ -102,6 +103,10 @@ def is_seller_key(value: object) -> bool:
 
 def is_seller_id(value: object) -> bool:
     return _matches(_SELLER_ID, value)
+
+
+def is_order_id(value: object) -> bool:
+    return _matches(_ORDER_ID, value)
 
 
 def is_notification_id(value: object) -> bool:

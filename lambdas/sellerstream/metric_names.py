@@ -25,3 +25,17 @@ LWA_CLIENT_SECRET_DAYS_LEFT = "LwaClientSecretDaysLeft"  # noqa: S105 - a metric
 
 SERVICE_DIMENSION = "service"
 OPERATION_DIMENSION = "operation"
+
+# ORDER_CHANGE acknowledged without a call of its own: the stored order was already at least as new
+# as the change it announces (skipped), another notification of the batch carried the call
+# (coalesced), or a newer notification of the same order waits in its place (superseded).
+NOTIFICATIONS_SKIPPED = "NotificationsSkipped"
+NOTIFICATIONS_COALESCED = "NotificationsCoalesced"
+NOTIFICATIONS_SUPERSEDED = "NotificationsSuperseded"
+# SP-API answered with a state older than the notification's change (read-after-publish lag):
+# deferred, or after an hour stored as answered.
+STALE_CALLBACKS = "StaleCallbacks"
+STALE_CALLBACKS_ACCEPTED = "StaleCallbacksAccepted"
+# Backlog mode: searchOrders pages fetched and the orders they stored.
+BACKLOG_SEARCH_PAGES = "BacklogSearchPages"
+BACKLOG_ORDERS_STORED = "BacklogOrdersStored"

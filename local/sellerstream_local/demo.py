@@ -151,10 +151,14 @@ def _shipments(
 def _stale_reads(
     pipeline: LocalPipeline, publish: _Publisher, orders: dict[str, list[str]], start: datetime
 ) -> None:
-    """A lagging read returns an older state than the table holds: it must be refused."""
+    """Amazon's read-after-publish lag: a change is announced, but getOrder still answers with the
+    state before it. The notification must not count as done: it waits and asks again."""
+    changed = start + timedelta(hours=2)
     for seller, order_id in _shipped(orders)[:3]:
-        pipeline.emulator.set_order(order_id, seller_id=seller, last_updated=start, status="Unshipped")
-        publish(as_body(_order_event(seller, order_id, "Shipped", start)))
+        publish(as_body(_order_event(seller, order_id, "Shipped", changed)))
+    pipeline.poller("orders").poll_once()  # answered with the previous state: deferred
+    for seller, order_id in _shipped(orders)[:3]:
+        pipeline.emulator.set_order(order_id, seller_id=seller, last_updated=changed, status="Shipped")
 
 
 def _listings(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
@@ -382,6 +386,10 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
         "Outcomes",
         f"  stored {outcomes.get('written', 0)}   duplicates skipped {outcomes.get('duplicate', 0)}   "
         f"older or equal state refused {outcomes.get('stale', 0)}",
+        f"  no call needed: already stored as new {outcomes.get('skipped', 0)}   "
+        f"same order in the batch {outcomes.get('coalesced', 0) + outcomes.get('superseded', 0)}   "
+        f"lagging reads asked again {outcomes.get('deferred_not_ready', 0)}   "
+        f"throttled and deferred {outcomes.get('deferred', 0) - outcomes.get('deferred_not_ready', 0)}",
         "Dead letters (poison goes at once, with its reason; other failures after 5 receives)",
         *[f"  {d['id']:<28} {d['reason']:<26} {d['detail'][:70]}" for d in summary["dead_lettered"]],
         "SP-API",

@@ -24,6 +24,7 @@ import boto3
 from moto import mock_aws
 
 from sellerstream_local.emulator import Faults, SpApiEmulator
+from sellerstream_local.moto_patches import faster_moto
 from sellerstream_local.poller import LocalPoller, PollerStats, combine, difference, snapshot
 from sellerstream_local.resources import (
     LOCAL_EVENT_SOURCE,
@@ -110,6 +111,8 @@ class PipelineLog(logging.Handler):
                 self.notification_by_message[message_id] = notification_id
         if message == "notification throttled: deferred":
             self.outcomes["deferred"] += 1
+            if reason == "NotReadyError":
+                self.outcomes["deferred_not_ready"] += 1
         if message == "poison message: dead-lettered":
             self.outcomes["dead_lettered"] += 1
         result = getattr(record, "result", None)
@@ -165,6 +168,8 @@ class LocalPipeline:
         self.log = PipelineLog()
         self._saved_environ: dict[str, str] = {}
         self._mock = mock_aws()
+        # moto's SQS clock and DynamoDB transaction snapshots cost time per message / item held.
+        self._faster_moto = faster_moto()
         self.resources: LocalResources
         self.sqs: Any = None
         self.dynamodb: Any = None
@@ -192,6 +197,7 @@ class LocalPipeline:
             }
         )
         self._mock.start()
+        self._faster_moto.__enter__()
         self.sqs = boto3.client("sqs", region_name=LOCAL_REGION)
         self.dynamodb = boto3.client("dynamodb", region_name=LOCAL_REGION)
         self.secrets = boto3.client("secretsmanager", region_name=LOCAL_REGION)
@@ -214,6 +220,7 @@ class LocalPipeline:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._detach_logging()
+        self._faster_moto.__exit__(None, None, None)
         self._mock.stop()
         self.emulator.stop()
         reset_runtime()
@@ -230,6 +237,7 @@ class LocalPipeline:
             "REPORT_ROWS_TABLE_NAME": tables["report_rows"],
             "IDEMPOTENCY_TABLE_NAME": tables["idempotency"],
             "ACCOUNTS_TABLE_NAME": tables["accounts"],
+            "RATE_BUDGET_TABLE_NAME": tables["rate_budget"],
             "REPORTS_BUCKET_NAME": self.resources.reports_bucket,
             "REPORTS_QUEUE_URL": self.resources.queues["reports"].url,
             "LWA_APP_SECRET_ID": constants.LWA_APP_SECRET_NAME,

@@ -131,12 +131,15 @@ class LocalPoller:
             if self._on_receive is not None:
                 self._on_receive(message)
         failed_ids = self._invoke(messages)
-        for message in messages:
-            if message["MessageId"] in failed_ids:
-                self.stats.failed_attempts += 1
-                continue
-            self._sqs.delete_message(QueueUrl=self._queue.url, ReceiptHandle=message["ReceiptHandle"])
-            self.stats.succeeded += 1
+        done = [message for message in messages if message["MessageId"] not in failed_ids]
+        self.stats.failed_attempts += len(messages) - len(done)
+        if done:
+            # One call for the batch, as the event source mapping does.
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+            self.stats.succeeded += len(done)
         return len(messages)
 
     def _invoke(self, messages: list[dict[str, Any]]) -> set[str]:

@@ -27,7 +27,8 @@ class LocalQueue:
 @dataclass(frozen=True)
 class LocalResources:
     queues: dict[str, LocalQueue]  # by notification kind: orders, listings, reports, app (credentials)
-    tables: dict[str, str]  # by role: orders, listings, reports, report_rows, idempotency, accounts
+    # by role: orders, listings, reports, report_rows, idempotency, accounts, rate_budget
+    tables: dict[str, str]
     reports_bucket: str
     event_bus: str
     listings_rule: str
@@ -139,6 +140,13 @@ def create_resources(
             constants.IDEMPOTENCY_TABLE_TTL_ATTRIBUTE,
         ),
         "accounts": create_table(dynamodb, "sellerstream-accounts", constants.ACCOUNTS_TABLE_PK, None, None),
+        "rate_budget": create_table(
+            dynamodb,
+            "sellerstream-rate-budget",
+            constants.RATE_BUDGET_TABLE_PK,
+            None,
+            constants.RATE_BUDGET_TABLE_TTL_ATTRIBUTE,
+        ),
     }
     bucket = "sellerstream-reports-local"
     s3.create_bucket(Bucket=bucket)

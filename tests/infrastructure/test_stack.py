@@ -74,6 +74,8 @@ def test_given_each_queue_then_standard_encrypted_tls_only_with_dlq_after_five_r
     assert "FifoQueue" not in main["Properties"]
     assert main["Properties"]["RedrivePolicy"]["maxReceiveCount"] == constants.MAX_RECEIVE_COUNT >= 5
     assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+    # SQS's maximum: deferral by age keeps a throttled notification as long as the queue can.
+    assert main["Properties"]["MessageRetentionPeriod"] == 14 * 86400
     for q in (main, dlq):
         assert "Fn::GetAtt" in q["Properties"]["KmsMasterKeyId"]  # a customer-managed key, not aws/sqs
     [deny] = [s for s in queue_policy_statements(synthesized, queue_id) if s["Effect"] == "Deny"]
@@ -216,6 +218,8 @@ def test_given_function_environments_then_names_only_never_credentials(synthesiz
         "LWA_APP_SECRET_ID",
         "SELLER_SECRET_PREFIX",
         "SPAPI_SANDBOX",
+        "RATE_BUDGET_TABLE_NAME",
+        "QUEUE_RETENTION_SECONDS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
@@ -267,6 +271,28 @@ def test_given_each_consumer_then_it_knows_and_may_send_to_its_own_dlq_only(
     assert all({"Fn::GetAtt": [other, "Arn"]} not in send_targets for other in others)
 
 
+@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+def test_given_each_consumer_then_it_shares_the_rate_budget_table_and_knows_the_queue_retention(
+    synthesized: Synthesized, kind: str
+) -> None:
+    variables = function(synthesized, kind)["Environment"]["Variables"]
+    budget_id = synthesized.output_target(constants.OUTPUT_RATE_BUDGET_TABLE)
+    role_id = function(synthesized, kind)["Role"]["Fn::GetAtt"][0]
+    granted = {
+        action
+        for p in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if {"Fn::GetAtt": [budget_id, "Arn"]}
+        in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+
+    assert variables["RATE_BUDGET_TABLE_NAME"] == {"Ref": budget_id}
+    assert variables["QUEUE_RETENTION_SECONDS"] == str(constants.QUEUE_RETENTION_DAYS * 86400)
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= granted
+
+
 def test_given_template_then_no_credential_material_anywhere(synthesized: Synthesized) -> None:
     text = json.dumps(synthesized.json)
 
@@ -287,13 +313,14 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
             constants.OUTPUT_ORDERS_TABLE,
             constants.OUTPUT_IDEMPOTENCY_TABLE,
             constants.OUTPUT_ACCOUNTS_TABLE,
+            constants.OUTPUT_RATE_BUDGET_TABLE,
             constants.OUTPUT_LISTINGS_TABLE,
             constants.OUTPUT_REPORTS_TABLE,
             constants.OUTPUT_REPORT_ROWS_TABLE,
         )
     }
 
-    assert len(tables) == len(synthesized.resources("AWS::DynamoDB::Table")) == 6
+    assert len(tables) == len(synthesized.resources("AWS::DynamoDB::Table")) == 7
     for table in tables.values():
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -307,6 +334,9 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
     assert orders["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert [k["AttributeName"] for k in idempotency["KeySchema"]] == ["id"]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    budget = tables[synthesized.output_target(constants.OUTPUT_RATE_BUDGET_TABLE)]
+    assert [k["AttributeName"] for k in budget["KeySchema"]] == ["pk"]
+    assert budget["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_given_report_rows_table_then_rows_expire_and_are_indexed_by_lookup_value(

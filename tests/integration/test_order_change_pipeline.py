@@ -53,15 +53,21 @@ def test_given_same_notification_delivered_many_times_then_applied_once(pipeline
     assert len(headers(pipeline)) == 1
 
 
-def test_given_newer_state_stored_when_older_response_arrives_then_never_regresses(
+def test_given_newer_state_stored_when_an_older_change_arrives_then_skipped_without_a_call(
     pipeline: LocalPipeline,
 ) -> None:
     pipeline.emulator.set_order(
         ORDER, seller_id=SELLER, last_updated=T0 + timedelta(hours=1), status="Shipped"
     )
-    pipeline.publish(as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Shipped", changed_at=T0)))
+    pipeline.publish(
+        as_body(
+            order_change(
+                seller_id=SELLER, order_id=ORDER, status="Shipped", changed_at=T0 + timedelta(hours=1)
+            )
+        )
+    )
     pipeline.drain()
-    # A lagging read: Amazon answers with the older state for a later notification.
+    # A late delivery of an older change, while Amazon would even answer with an older state.
     pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     pipeline.publish(
         as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0))
@@ -73,7 +79,8 @@ def test_given_newer_state_stored_when_older_response_arrives_then_never_regress
     [header] = headers(pipeline)
     assert header["order_status"] == "SHIPPED"
     assert header["last_updated"] == "2025-10-16T13:00:00.000000Z"
-    assert pipeline.log.outcomes["stale"] == 1
+    assert pipeline.log.outcomes["skipped"] == 1
+    assert pipeline.emulator.calls["getOrder"] == 1
 
 
 def test_given_poison_messages_when_processed_then_dead_lettered_at_once_with_reasons(
@@ -152,29 +159,54 @@ def test_given_throttled_past_the_retry_budget_when_processed_then_deferred_with
 
     poller.poll_once()
 
-    # The throttled record's copy waits in the queue (delayed); the original left it as handled.
+    # Amazon's bucket is empty: the seller's other orders wait too instead of meeting more 429s.
+    # Their copies wait in the queue (delayed); the originals left it as handled.
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (3, 0)
-    assert pipeline.emulator.calls["getOrder"] == 6
-    assert pipeline.log.outcomes["deferred"] == 1
+    assert pipeline.emulator.calls["getOrder"] == 4
+    assert pipeline.log.outcomes["deferred"] == 3
     pipeline.drain(poller)
     assert {header["order_id"] for header in headers(pipeline)} == set(order_ids)
     assert set(poller.stats.receives_by_message.values()) == {1}  # no receive was spent on throttling
     assert pipeline.dead_letters() == []
 
 
-def test_given_a_record_deferred_too_often_when_throttled_again_then_it_fails_towards_the_dlq(
-    pipeline: LocalPipeline,
-) -> None:
-    from sellerstream.logic.deferral import DEFERRALS_ATTRIBUTE, MAX_DEFERRALS
+def _send_deferred_copy(pipeline: LocalPipeline, *, deferrals: int, first_sent: datetime) -> None:
+    from sellerstream.logic.deferral import DEFERRALS_ATTRIBUTE, FIRST_SENT_ATTRIBUTE
 
-    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     pipeline.sqs.send_message(
         QueueUrl=pipeline.resources.queues["orders"].url,
         MessageBody=as_body(
             order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0)
         ),
-        MessageAttributes={DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(MAX_DEFERRALS)}},
+        MessageAttributes={
+            DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(deferrals)},
+            FIRST_SENT_ATTRIBUTE: {
+                "DataType": "Number",
+                "StringValue": str(int(first_sent.timestamp() * 1000)),
+            },
+        },
     )
+
+
+def test_given_a_record_deferred_many_times_within_retention_when_throttled_again_then_deferred_again(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    _send_deferred_copy(pipeline, deferrals=40, first_sent=datetime.now(UTC) - timedelta(days=3))
+    pipeline.emulator.fail_next("getOrder", 429, count=4, code="QuotaExceeded")
+    poller = pipeline.order_change_poller()
+
+    poller.poll_once()
+
+    assert (poller.stats.succeeded, poller.stats.failed_attempts) == (1, 0)
+    assert pipeline.log.outcomes["deferred"] == 1
+
+
+def test_given_a_notification_about_to_outlive_the_queue_when_throttled_again_then_it_fails_towards_the_dlq(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
+    _send_deferred_copy(pipeline, deferrals=3, first_sent=datetime.now(UTC) - timedelta(days=13, hours=23))
     pipeline.emulator.fail_next("getOrder", 429, count=4, code="QuotaExceeded")
     poller = pipeline.order_change_poller()
 
@@ -302,7 +334,8 @@ def test_given_pending_notification_whose_callback_answers_unshipped_then_newer_
     assert header["last_updated"] == "2025-10-16T12:05:00.000000Z"
     [pii] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
     assert pii["buyer"]["buyerEmail"] and pii["recipient"]["deliveryAddress"]
-    assert pipeline.log.outcomes == {"written": 1, "stale": 1}
+    # The second notification costs no call: the order is stored at least as new as its change.
+    assert pipeline.log.outcomes == {"written": 1, "skipped": 1}
 
 
 def test_given_pending_order_stored_without_pii_when_unshipped_then_buyer_data_added_and_kept_after_cancel(

@@ -13,10 +13,11 @@ that record and removed after it), so one search finds everything said about a n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -31,15 +32,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sellerstream import aws, metric_names
 from sellerstream.config import get_settings
-from sellerstream.errors import PoisonMessageError, SellerCredentialsError, UnknownNotificationTypeError
+from sellerstream.errors import (
+    NotReadyError,
+    PoisonMessageError,
+    SellerCredentialsError,
+    UnknownNotificationTypeError,
+)
 from sellerstream.logic.dead_letter import permanent_failure, send_to_dead_letter_queue, short_detail
-from sellerstream.logic.deferral import can_defer, defer, deferrals_of
+from sellerstream.logic.deferral import can_defer, defer, deferral_delay, deferrals_of
 from sellerstream.logic.message_attributes import attribute_value, source_message_id
 from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, AnyNotification, Delivery, parse_delivery
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
 
 RemainingTime = Callable[[], float]
+Clock = Callable[[], float]
 
 
 class NotificationUseCase(Protocol):
@@ -50,8 +57,31 @@ class NotificationUseCase(Protocol):
     def apply(self, notification: Any, remaining_time: RemainingTime) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class BatchAwareUseCase(Protocol):
+    """A use case that plans a whole batch before its records are applied one by one.
+
+    ``begin_batch`` sees every notification of the batch that parses (e.g. to coalesce calls and
+    reserve rate budget once); ``before_apply`` runs for each record before idempotency and may raise
+    ``RateBudgetExhausted`` or ``NotReadyError`` to defer it at no further cost; ``end_batch`` runs
+    after the last record (e.g. to give back unused budget).
+    """
+
+    def begin_batch(
+        self, notifications: Sequence[AnyNotification], remaining_time: RemainingTime
+    ) -> None: ...
+
+    def before_apply(self, notification: AnyNotification) -> None: ...
+
+    def end_batch(self) -> None: ...
+
+
 def process_batch(
-    event: dict[str, Any], context: LambdaContext, use_case: NotificationUseCase
+    event: dict[str, Any],
+    context: LambdaContext,
+    use_case: NotificationUseCase,
+    *,
+    clock: Clock = time.time,
 ) -> PartialItemFailureResponse:
     idempotency_config().register_lambda_context(context)
 
@@ -59,16 +89,38 @@ def process_batch(
         return float(context.get_remaining_time_in_millis()) / 1000.0
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
-        return handle_record(record, use_case, remaining_time)
+        return handle_record(record, use_case, remaining_time, clock=clock)
 
-    # A batch whose every record failed is still a normal response listing every record as failed:
-    # the messages return to the queue either way, and poison alone should not count as a crash.
-    return process_partial_response(
-        event=event,
-        record_handler=record_handler,
-        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-        context=context,
-    )
+    planner = use_case if isinstance(use_case, BatchAwareUseCase) else None
+    if planner is not None:
+        planner.begin_batch(_parsable(event), remaining_time)
+    try:
+        # A batch whose every record failed is still a normal response listing every record as failed:
+        # the messages return to the queue either way, and poison alone should not count as a crash.
+        return process_partial_response(
+            event=event,
+            record_handler=record_handler,
+            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+            context=context,
+        )
+    finally:
+        if planner is not None:
+            planner.end_batch()
+
+
+def _parsable(event: dict[str, Any]) -> list[AnyNotification]:
+    """The batch's notifications that parse (what does not is reported by its own record)."""
+    notifications: list[AnyNotification] = []
+    for raw in event.get("Records") or []:
+        record = SQSRecord(raw)
+        try:
+            delivery = parse_delivery(
+                record.body, continuation_part=attribute_value(record, CONTINUATION_PART_ATTRIBUTE)
+            )
+        except PoisonMessageError:
+            continue
+        notifications.append(delivery.notification)
+    return notifications
 
 
 # The keys every log line about a record carries while it is handled (see the module docstring).
@@ -76,17 +128,21 @@ RECORD_LOG_KEYS = ("message_id", "source_message_id", "notification_id", "notifi
 
 
 def handle_record(
-    record: SQSRecord, use_case: NotificationUseCase, remaining_time: RemainingTime
+    record: SQSRecord,
+    use_case: NotificationUseCase,
+    remaining_time: RemainingTime,
+    *,
+    clock: Clock = time.time,
 ) -> dict[str, Any]:
     logger.append_keys(message_id=record.message_id, source_message_id=source_message_id(record))
     try:
-        return _handle_record(record, use_case, remaining_time)
+        return _handle_record(record, use_case, remaining_time, clock)
     finally:
         logger.remove_keys(RECORD_LOG_KEYS)
 
 
 def _handle_record(
-    record: SQSRecord, use_case: NotificationUseCase, remaining_time: RemainingTime
+    record: SQSRecord, use_case: NotificationUseCase, remaining_time: RemainingTime, clock: Clock
 ) -> dict[str, Any]:
     notification: AnyNotification | None = None
     try:
@@ -103,14 +159,27 @@ def _handle_record(
             raise UnknownNotificationTypeError(
                 f"{notification.notification_type} arrived on the queue for {', '.join(sorted(use_case.accepts))}"
             )
+        if isinstance(use_case, BatchAwareUseCase):
+            use_case.before_apply(notification)
         result, first_time = _apply_once(delivery, use_case, remaining_time)
-    except (RateBudgetExhausted, SpApiThrottled) as error:
-        if not can_defer(record):
-            _report_retry(record, notification, type(error).__name__, f"{error} (deferred too often)")
+    except (RateBudgetExhausted, SpApiThrottled, NotReadyError) as error:
+        settings = get_settings()
+        wait = error.wait_needed if isinstance(error, RateBudgetExhausted) else 0.0
+        if isinstance(error, NotReadyError):
+            wait = error.wait_seconds
+        delay = deferral_delay(
+            record,
+            wait,
+            base_seconds=settings.throttle_deferral_base_seconds,
+            max_seconds=settings.throttle_deferral_max_seconds,
+        )
+        now = clock()
+        if not can_defer(record, delay, now=now, retention_seconds=settings.queue_retention_seconds):
+            _report_retry(record, notification, type(error).__name__, f"{error} (older than the queue keeps)")
             raise
-        delay = defer(record, base_seconds=get_settings().throttle_deferral_base_seconds)
+        defer(record, delay, now=now)
         metrics.add_metric(name="ThrottleDeferrals", unit=MetricUnit.Count, value=1)
-        logger.warning(
+        logger.info(
             "notification throttled: deferred",
             extra={
                 "notification_id": _id_of(notification),

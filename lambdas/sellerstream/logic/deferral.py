@@ -1,16 +1,22 @@
-"""Throttled records wait in the queue without spending their receives.
+"""Records that must wait (a spent quota, a lagging read) wait in the queue without spending receives.
 
-A record that fails because SP-API's quota is spent (429s past the retry budget, or our own
-bucket empty for longer than the invocation has left) is not poison: on Prime Day a seller's
-backlog can outlast maxReceiveCount x the visibility timeout, and failing it would dead-letter
-good notifications. Instead a copy goes back to the same queue with a growing delay (SQS
-DelaySeconds) and a deferral count; the original is then reported as done. The copy is durable
-before the original is deleted, so nothing is lost; a duplicate (if the delete ever failed) is
-absorbed by idempotency. After MAX_DEFERRALS the record fails normally and reaches the DLQ.
+A record that cannot be completed now through no fault of its own (SP-API's quota is spent, or
+Amazon answered with a state older than the change the notification announces) is not poison: on
+Prime Day a seller's backlog can outlast maxReceiveCount x the visibility timeout, and failing it
+would dead-letter good notifications. Instead a copy goes back to the same queue with a delay (SQS
+DelaySeconds, at most 900 s): the wait the rate budget knows, or a growing one when it is unknown.
+The original is then reported as done. The copy is durable before the original is deleted, so
+nothing is lost; a duplicate (if the delete ever failed) is absorbed by idempotency.
+
+Deferral is bounded by age, not by count: every copy carries the time the notification was first
+sent to the queue, and a record is deferred as long as the notification would not outlive the
+queue's retention. Past that (something is wrong for longer than the queue keeps messages) it
+fails normally and reaches the DLQ after its receives.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from functools import cache
 
@@ -20,37 +26,76 @@ from sellerstream import aws
 from sellerstream.logic.message_attributes import carried_attributes
 
 DEFERRALS_ATTRIBUTE = "sellerstream-throttle-deferrals"
-MAX_DEFERRALS = 10
+# Epoch milliseconds at which the notification first entered the queue (SQS SentTimestamp).
+FIRST_SENT_ATTRIBUTE = "sellerstream-first-sent"
 MAX_DELAY_SECONDS = 900  # SQS's limit for DelaySeconds
+# Kept free at the end of the retention: the receives of a record that finally fails.
+RETENTION_MARGIN_SECONDS = 3600
 
 
 def deferrals_of(record: SQSRecord) -> int:
-    attribute = record.message_attributes[DEFERRALS_ATTRIBUTE]
+    return _int_attribute(record, DEFERRALS_ATTRIBUTE) or 0
+
+
+def first_sent_ms(record: SQSRecord, now: float) -> int:
+    """When the notification first entered the queue (epoch ms): carried by copies, else SentTimestamp."""
+    carried = _int_attribute(record, FIRST_SENT_ATTRIBUTE)
+    if carried is not None:
+        return carried
     try:
-        return int(attribute.string_value or 0) if attribute is not None else 0
-    except ValueError:
-        return 0
+        return int(record.attributes.sent_timestamp)
+    except (KeyError, TypeError, ValueError):  # not delivered by SQS (a hand-made event)
+        return int(now * 1000)
 
 
-def can_defer(record: SQSRecord) -> bool:
-    return deferrals_of(record) < MAX_DEFERRALS
+def age_seconds(record: SQSRecord, now: float) -> float:
+    return max(now - first_sent_ms(record, now) / 1000.0, 0.0)
 
 
-def defer(record: SQSRecord, *, base_seconds: int) -> int:
-    """Re-enqueues the record's body with a jittered, growing delay; returns the delay."""
-    deferrals = deferrals_of(record) + 1
-    ceiling = min(MAX_DELAY_SECONDS, base_seconds * 2 ** (deferrals - 1))
-    delay = max(1, int(random.uniform(ceiling / 2, ceiling)))  # noqa: S311 - jitter, not security
+def can_defer(record: SQSRecord, delay_seconds: int, *, now: float, retention_seconds: int) -> bool:
+    """True while the notification, deferred by ``delay_seconds``, stays within the queue's retention."""
+    return age_seconds(record, now) + delay_seconds + RETENTION_MARGIN_SECONDS < retention_seconds
+
+
+def deferral_delay(
+    record: SQSRecord, wait_needed: float, *, base_seconds: int, max_seconds: int = MAX_DELAY_SECONDS
+) -> int:
+    """The copy's delay: a little under the known wait (spread so copies do not return together),
+    else ``base_seconds`` doubling per deferral, jittered; at most ``max_seconds`` (and 900)."""
+    ceiling = min(max_seconds, MAX_DELAY_SECONDS)
+    if wait_needed > 0:
+        # A little before the wait: a copy that returns early waits again cheaply (or waits a few
+        # seconds for its slot), one that returns late leaves the budget idle. The jitter spreads
+        # copies deferred against the same slots.
+        delay = math.ceil(wait_needed * random.uniform(0.85, 1.0))  # noqa: S311 - jitter, not security
+    else:
+        grown = min(ceiling, base_seconds * 2 ** deferrals_of(record))
+        delay = int(random.uniform(grown / 2, grown))  # noqa: S311
+    return max(1, min(ceiling, delay))
+
+
+def defer(record: SQSRecord, delay_seconds: int, *, now: float) -> None:
+    """Re-enqueues the record's body with the delay, carrying its deferral count and first-sent time."""
     aws.client("sqs").send_message(
         QueueUrl=queue_url(record.event_source_arn),
         MessageBody=record.body,
-        DelaySeconds=delay,
+        DelaySeconds=delay_seconds,
         MessageAttributes={
             **carried_attributes(record),
-            DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(deferrals)},
+            DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(deferrals_of(record) + 1)},
+            FIRST_SENT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(first_sent_ms(record, now))},
         },
     )
-    return delay
+
+
+def _int_attribute(record: SQSRecord, name: str) -> int | None:
+    attribute = record.message_attributes[name]
+    if attribute is None or not attribute.string_value:
+        return None
+    try:
+        return int(attribute.string_value)
+    except ValueError:
+        return None
 
 
 @cache

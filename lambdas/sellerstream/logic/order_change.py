@@ -1,74 +1,592 @@
-"""ORDER_CHANGE: fetch the order's current state from SP-API and store it unless newer is stored.
+"""ORDER_CHANGE: store each order's current state from SP-API, with the fewest calls.
 
-The notification only says *that* an order changed; the stored record is Amazon's response, and
-its own last-update time (not EventTime, which is the publish time) decides what is newer.
+The notification only says *that* an order changed, and when (``TimeOfOrderChange``, or the publish
+time ``EventTime`` when that is null: never earlier than the change). The stored record is Amazon's
+response, and its own last-update time (``lastUpdatedTime``) decides what is newer. A batch is
+planned as a whole (``begin_batch``) before its records are acknowledged one by one:
+
+- **Skip.** A notification whose order is stored with ``last_updated`` at or after its change is
+  acknowledged without a call: that state already includes the change (``lastUpdatedTime`` is the
+  time of the latest change a state includes). Amazon's times have whole seconds, so the change
+  time is compared by its second, as exactly as the conditional write itself can order states.
+- **Coalesce.** Notifications of one order in one batch cost one call; each whose change is at or
+  before the fetched state is acknowledged.
+- **Lagging reads.** An answer older than the change its notification announces (Amazon's
+  read-after-publish lag) is stored if it is newer than the table, but the notification is not done:
+  it waits in the queue and asks again, so the order ends at its latest state. After an hour the
+  answer is taken as it is (logged, ``StaleCallbacksAccepted``).
+- **One budget, fairly.** Calls draw from the seller's shared rate budget: the batch reserves the
+  slots it needs in one step and sends in slot order across sellers. A seller whose next slot is
+  further than ``FAIR_WAIT_SECONDS`` away does not hold the batch: its records are deferred at once
+  (just past the wait the budget knows), and only the newest notification of an order is kept
+  waiting: older ones of the same order are acknowledged as superseded by it.
+- **Backlog mode.** When a seller's changes wait longer than ``BACKLOG_AGE_SECONDS`` for getOrder,
+  the batch pages through Orders 2026-01-01 ``searchOrders`` over a ``lastUpdatedAfter`` ..
+  ``lastUpdatedBefore`` window covering them (100 orders a page, on searchOrders' own budget) and
+  stores every order of every page with the same conditional write. Notifications whose order is
+  then stored at or after their change are skipped, including those still waiting in the queue.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
+from sellerstream import identifiers, metric_names
 from sellerstream.config import Settings, get_settings, required
-from sellerstream.credentials import CredentialsResolver
+from sellerstream.credentials import CredentialsResolver, SellerCredentials
+from sellerstream.errors import NotReadyError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
 from sellerstream.logic.spapi_access import SpApiAccess
+from sellerstream.notifications import AnyNotification
 from sellerstream.notifications.order_change import ORDER_CHANGE, OrderChangeNotification
-from sellerstream.spapi.orders import OrdersApi
+from sellerstream.observability import MetricUnit, logger, metrics
+from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
+from sellerstream.spapi.errors import RateBudgetExhausted, SpApiError, SpApiThrottled
+from sellerstream.spapi.orders import DEFAULT_INCLUDED_DATA, OrdersApi
+from sellerstream.spapi.ratelimit import RateBudget
+from sellerstream.store.backlog import BacklogStore, BacklogWindow
 from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.orders import OrderRecord, OrderStore
+from sellerstream.store.orders import OrderRecord, OrderStore, WriteOutcome
+
+GET_ORDER: Final = "orders/2026-01-01:getOrder"
+SEARCH_ORDERS: Final = "orders/2026-01-01:searchOrders"
+GET_ORDER_V0: Final = "orders/v0:getOrder"
+GET_ORDER_ITEMS_V0: Final = "orders/v0:getOrderItems"
+
+# The longest a batch waits for a seller's first slot; a longer wait defers that seller's records,
+# so one seller's backlog never holds a container that other sellers' records need.
+FAIR_WAIT_SECONDS: Final = 3.0
+# Time kept free per call (and for acknowledging) when deciding how many slots fit the invocation.
+CALL_TIME_SECONDS: Final = 1.0
+# Amazon: lastUpdatedBefore at least two minutes before the request (and a margin for clocks).
+SEARCH_SETTLE_SECONDS: Final = 125.0
+# Changes waiting this long past the settle time for getOrder start backlog mode: the window then
+# spans at least this much, which on a busy seller fills its pages.
+BACKLOG_AGE_SECONDS: Final = 600.0
+SEARCH_PAGE_SIZE: Final = 100
+# A page stores up to 100 orders: do not start one with less time than this left.
+SEARCH_PAGE_TIME_SECONDS: Final = 10.0
+# Records waiting for a window that another container is paging through come back after this.
+LEASED_WINDOW_WAIT_SECONDS: Final = 15.0
+# A lagging read is asked again (after THROTTLE_DEFERRAL_BASE_SECONDS, doubling) for this long.
+STALE_READ_GIVE_UP: Final = timedelta(hours=1)
+
+_log = logging.getLogger(__name__)
+
+
+def change_time(notification: OrderChangeNotification) -> datetime:
+    """When the change happened (publish time when Amazon left it null), to the second."""
+    trigger = notification.payload.order_change.trigger
+    moment = trigger.time_of_order_change or notification.event_time
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+@dataclass
+class _Order:
+    """One order of the batch and every notification of it."""
+
+    seller_id: str
+    order_id: str
+    notifications: list[OrderChangeNotification]
+    credentials: SellerCredentials | None = None
+    error: BaseException | None = None  # raised for its records (in apply: retried or poison)
+    stored: datetime | None = None  # last_updated in the table before the batch
+    known: datetime | None = None  # the newest state stored or fetched so far
+    fetched: WriteOutcome | None = None  # this batch's own call answered (and how the write went)
+    reported: bool = False  # the call's outcome was reported by one of its records
+    defer_seconds: float | None = None  # no call now: the newest notification waits this long
+
+    @property
+    def newest(self) -> datetime:
+        return max(change_time(notification) for notification in self.notifications)
+
+    @property
+    def carrier(self) -> OrderChangeNotification:
+        """The notification that waits in the queue when the order cannot be served now."""
+        return max(self.notifications, key=change_time)
+
+    def satisfied(self, change: datetime) -> bool:
+        return self.known is not None and self.known >= change
+
+    def learn(self, last_updated: datetime) -> None:
+        if self.known is None or last_updated > self.known:
+            self.known = last_updated
+
+
+@dataclass
+class _SellerWork:
+    credentials: SellerCredentials
+    orders: list[_Order] = field(default_factory=list)
 
 
 class OrderChangeUseCase:
     accepts = frozenset({ORDER_CHANGE})
 
     def __init__(
-        self, settings: Settings, credentials: CredentialsResolver, spapi: SpApiAccess, store: OrderStore
+        self,
+        settings: Settings,
+        credentials: CredentialsResolver,
+        spapi: SpApiAccess,
+        store: OrderStore,
+        *,
+        backlog: BacklogStore | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self._settings = settings
         self._credentials = credentials
         self._spapi = spapi
         self._store = store
+        self._backlog = backlog
+        self._clock = clock
+        self._orders: dict[tuple[str, str], _Order] = {}
+        self._released: list[tuple[RateBudget, str, str]] = []
+
+    # -- the batch -------------------------------------------------------------------------------
+    def begin_batch(self, notifications: Sequence[AnyNotification], remaining_time: RemainingTime) -> None:
+        self._orders = {}
+        changes = [n for n in notifications if isinstance(n, OrderChangeNotification)]
+        for notification in changes:
+            key = _key(notification)
+            order = self._orders.get(key)
+            if order is None:
+                self._orders[key] = _Order(key[0], key[1], [notification])
+            else:
+                order.notifications.append(notification)
+        try:
+            self._plan(list(self._orders.values()), remaining_time)
+        except Exception:
+            # Planning is an optimisation: without it every record fetches on its own in apply.
+            logger.exception("batch planning failed: records are applied one by one")
+            self._orders = {}
+        finally:
+            self._release_budget()
+
+    def before_apply(self, notification: AnyNotification) -> None:
+        """Defers a record that must wait, before idempotency spends a write on it."""
+        if not isinstance(notification, OrderChangeNotification):
+            return
+        order = self._orders.get(_key(notification))
+        if order is not None:
+            self._raise_if_waiting(order, notification)
+
+    def end_batch(self) -> None:
+        self._orders = {}
 
     def apply(self, notification: OrderChangeNotification, remaining_time: RemainingTime) -> dict[str, Any]:
-        change = notification.payload.order_change
-        seller = self._credentials.for_notification(
-            seller_id=change.seller_id,
-            subscription_id=notification.subscription_id,
-            marketplace_id=change.summary.marketplace_id,
+        key = _key(notification)
+        order = self._orders.get(key)
+        if order is None:
+            # Not planned (a record applied outside a batch, or planning failed): plan it alone.
+            order = _Order(key[0], key[1], [notification])
+            try:
+                self._plan([order], remaining_time)
+            finally:
+                self._release_budget()
+            self._raise_if_waiting(order, notification)
+        return self._acknowledge(order, notification)
+
+    def _raise_if_waiting(self, order: _Order, notification: OrderChangeNotification) -> None:
+        """Raises what defers the notification, when it is the one that waits for its order."""
+        if order.satisfied(change_time(notification)) or not _waits(order, notification):
+            return
+        if order.error is not None:
+            if isinstance(order.error, (RateBudgetExhausted, SpApiThrottled)):
+                raise order.error
+            return  # raised in apply, where it is reported like any failure
+        if order.defer_seconds is not None:
+            raise RateBudgetExhausted(
+                GET_ORDER, "the seller's rate budget is spent for now", wait_needed=order.defer_seconds
+            )
+        if order.fetched is not None and not self._stale_read_expired(notification):
+            metrics.add_metric(name=metric_names.STALE_CALLBACKS, unit=MetricUnit.Count, value=1)
+            raise NotReadyError(
+                "SP-API answered with a state older than the change the notification announces",
+                wait_seconds=0.0,  # unknown: the copy's delay doubles from THROTTLE_DEFERRAL_BASE_SECONDS
+            )
+
+    def _acknowledge(self, order: _Order, notification: OrderChangeNotification) -> dict[str, Any]:
+        change = change_time(notification)
+        if order.satisfied(change):
+            if order.fetched is not None and not order.reported:
+                order.reported = True
+                return self._summary(order, order.fetched.value)
+            if order.fetched is not None:
+                metrics.add_metric(name=metric_names.NOTIFICATIONS_COALESCED, unit=MetricUnit.Count, value=1)
+                return self._summary(order, "coalesced")
+            metrics.add_metric(name=metric_names.NOTIFICATIONS_SKIPPED, unit=MetricUnit.Count, value=1)
+            return self._summary(order, "skipped")
+        waiting_error = isinstance(order.error, (RateBudgetExhausted, SpApiThrottled))
+        if order.error is not None and not waiting_error:
+            raise order.error
+        if not _waits(order, notification):
+            metrics.add_metric(name=metric_names.NOTIFICATIONS_SUPERSEDED, unit=MetricUnit.Count, value=1)
+            return self._summary(order, "superseded")
+        if order.fetched is not None and order.error is None and order.defer_seconds is None:
+            return self._accept_stale(order, notification)  # a lagging read, past the time it is given
+        self._raise_if_waiting(order, notification)
+        raise RateBudgetExhausted(GET_ORDER, "the order could not be fetched in this batch", wait_needed=1.0)
+
+    def _accept_stale(self, order: _Order, notification: OrderChangeNotification) -> dict[str, Any]:
+        metrics.add_metric(name=metric_names.STALE_CALLBACKS_ACCEPTED, unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "SP-API still answers with a state older than the notification's change: stored as answered",
+            extra={"notification_id": notification.notification_id, "order_id": order.order_id},
         )
-        orders = OrdersApi(self._spapi.client_for(seller, remaining_time))
-        record = self._fetch(orders, change.seller_id, change.amazon_order_id)
-        if record.order_id != change.amazon_order_id:
-            # The key must be the id the notification named (and whose shape was checked).
-            raise OrderResponseError("Amazon's response is for another order than the one requested")
-        record = _with_provenance(record, notification)
-        outcome = self._store.put_if_newer(record)
+        return self._summary(order, "stale_accepted")
+
+    def _summary(self, order: _Order, outcome: str) -> dict[str, Any]:
         return {
-            "order_id": record.order_id,
-            "outcome": outcome.value,
-            "last_updated": sortable_timestamp(record.last_updated),
+            "order_id": order.order_id,
+            "outcome": outcome,
+            "last_updated": sortable_timestamp(order.known) if order.known else None,
         }
 
-    def _fetch(self, orders: OrdersApi, seller_id: str, order_id: str) -> OrderRecord:
-        if self._settings.orders_api_version == "v0":
-            return from_orders_v0(
-                seller_id, orders.get_order_v0_with_pii(order_id), orders.get_order_items_v0(order_id)
+    def _stale_read_expired(self, notification: OrderChangeNotification) -> bool:
+        return self._now() - notification.event_time > STALE_READ_GIVE_UP
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # -- planning --------------------------------------------------------------------------------
+    def _plan(self, orders: list[_Order], remaining_time: RemainingTime) -> None:
+        sellers = self._resolve_sellers(orders)
+        stored = self._store.last_updated_of(
+            (order.seller_id, order.order_id) for order in orders if order.credentials is not None
+        )
+        for order in orders:
+            order.stored = order.known = stored.get((order.seller_id, order.order_id))
+        schedule: list[tuple[float, _Order]] = []
+        for work in sellers.values():
+            pending = sorted(
+                (order for order in work.orders if not order.satisfied(order.newest)), key=lambda o: o.newest
             )
-        return from_orders_2026(seller_id, orders.get_order(order_id))
+            if pending:
+                schedule.extend(self._reserve(work, pending, remaining_time))
+        self._fetch_in_slot_order(schedule, sellers, remaining_time)
+
+    def _resolve_sellers(self, orders: list[_Order]) -> dict[str, _SellerWork]:
+        sellers: dict[str, _SellerWork] = {}
+        failures: dict[str, BaseException] = {}
+        for order in orders:
+            if order.seller_id in failures:
+                order.error = failures[order.seller_id]
+                continue
+            work = sellers.get(order.seller_id)
+            if work is None:
+                notification = order.notifications[0]
+                try:
+                    credentials = self._credentials.for_notification(
+                        seller_id=order.seller_id,
+                        subscription_id=notification.subscription_id,
+                        marketplace_id=notification.payload.order_change.summary.marketplace_id,
+                    )
+                except Exception as error:  # raised again by each of its records, classified there
+                    failures[order.seller_id] = order.error = error
+                    continue
+                work = sellers[order.seller_id] = _SellerWork(credentials)
+            order.credentials = work.credentials
+            work.orders.append(order)
+        return sellers
+
+    def _reserve(
+        self, work: _SellerWork, pending: list[_Order], remaining_time: RemainingTime
+    ) -> list[tuple[float, _Order]]:
+        """Slots for the orders to fetch now; the others get their wait (or a backlog search)."""
+        budget = self._spapi.rate_budget(work.credentials)
+        seller_key = work.credentials.seller_key
+        v0 = self._settings.orders_api_version == "v0"
+        operation = GET_ORDER_V0 if v0 else GET_ORDER
+        last_within = max(remaining_time() - SAFETY_MARGIN_SECONDS - CALL_TIME_SECONDS, 0.0)
+        reservation = budget.reserve(
+            seller_key, operation, len(pending), first_within=FAIR_WAIT_SECONDS, last_within=last_within
+        )
+        self._released.append((budget, seller_key, operation))
+        if v0 and reservation.granted:
+            # getOrderItems has its own bucket: one page per order reserved now, more taken as needed.
+            budget.reserve(
+                seller_key,
+                GET_ORDER_ITEMS_V0,
+                reservation.granted,
+                first_within=FAIR_WAIT_SECONDS,
+                last_within=last_within,
+            )
+            self._released.append((budget, seller_key, GET_ORDER_ITEMS_V0))
+        served, unserved = pending[: reservation.granted], pending[reservation.granted :]
+        if unserved and not v0 and self._backlog is not None:
+            served, unserved = self._backlog_mode(work, budget, served, unserved, remaining_time)
+        for position, order in enumerate(o for o in unserved if o.defer_seconds is None):
+            order.defer_seconds = reservation.next_slot_in + position * reservation.interval
+        return list(zip(reservation.slots, served, strict=False))
+
+    def _fetch_in_slot_order(
+        self,
+        schedule: list[tuple[float, _Order]],
+        sellers: dict[str, _SellerWork],
+        remaining_time: RemainingTime,
+    ) -> None:
+        apis: dict[str, OrdersApi] = {}
+        held_back: set[str] = set()
+        operation = GET_ORDER_V0 if self._settings.orders_api_version == "v0" else GET_ORDER
+        for _, order in sorted(schedule, key=lambda entry: entry[0]):
+            credentials = sellers[order.seller_id].credentials
+            budget = self._spapi.rate_budget(credentials)
+            if order.seller_id in held_back:
+                order.defer_seconds = budget.next_slot_in(credentials.seller_key, operation)
+                continue
+            if remaining_time() - SAFETY_MARGIN_SECONDS < CALL_TIME_SECONDS:
+                order.defer_seconds = 1.0  # no time left in this invocation: the next one will
+                continue
+            budget.wait_for_pooled_slot(credentials.seller_key, operation)
+            # Another container may have stored the order meanwhile (a batch of its own, or a
+            # backlog page): one read is far cheaper than a call. An unused slot serves the next order.
+            self._refresh_known(order)
+            if order.satisfied(order.newest):
+                continue
+            api = apis.get(order.seller_id)
+            if api is None:
+                api = apis[order.seller_id] = OrdersApi(self._spapi.client_for(credentials, remaining_time))
+            # The batch is planned before its records are handled: lines about this call name the
+            # notification that carries it (the others of its order are logged as coalesced).
+            logger.append_keys(
+                notification_id=order.carrier.notification_id,
+                notification_type=ORDER_CHANGE,
+                seller_id=order.seller_id,
+            )
+            try:
+                record = self._fetch(api, order)
+            except (RateBudgetExhausted, SpApiThrottled) as error:
+                # The seller's bucket is spent (or Amazon said so): its other orders wait too.
+                order.error = error
+                held_back.add(order.seller_id)
+                continue
+            except Exception as error:  # kept for its records, which report it
+                order.error = error
+                continue
+            finally:
+                logger.remove_keys(["notification_id", "notification_type", "seller_id"])
+            order.fetched = self._store.put_if_newer(record)
+            order.learn(record.last_updated)
+
+    def _refresh_known(self, order: _Order) -> None:
+        stored = self._store.last_updated_of([(order.seller_id, order.order_id)])
+        last_updated = stored.get((order.seller_id, order.order_id))
+        if last_updated is not None:
+            order.learn(last_updated)
+
+    def _fetch(self, api: OrdersApi, order: _Order) -> OrderRecord:
+        if self._settings.orders_api_version == "v0":
+            record = from_orders_v0(
+                order.seller_id,
+                api.get_order_v0_with_pii(order.order_id),
+                api.get_order_items_v0(order.order_id),
+            )
+        else:
+            record = from_orders_2026(order.seller_id, api.get_order(order.order_id))
+        if record.order_id != order.order_id:
+            # The key must be the id the notification named (and whose shape was checked).
+            raise OrderResponseError("Amazon's response is for another order than the one requested")
+        return _with_provenance(record, order.carrier, self._now())
+
+    def _release_budget(self) -> None:
+        released, self._released = self._released, []
+        for budget, seller_key, operation in released:
+            try:
+                budget.release(seller_key, operation)
+            except Exception:  # an unreturned slot only costs a little throughput
+                _log.debug("rate budget release failed", exc_info=True)
+
+    # -- backlog mode ----------------------------------------------------------------------------
+    def _backlog_mode(
+        self,
+        work: _SellerWork,
+        budget: RateBudget,
+        served: list[_Order],
+        unserved: list[_Order],
+        remaining_time: RemainingTime,
+    ) -> tuple[list[_Order], list[_Order]]:
+        """Pages through the seller's backlog window when getOrder cannot serve its changes soon.
+
+        Returns the orders to fetch with the getOrder slots already reserved and the orders that
+        wait; orders a page stored at or after their change need neither.
+        """
+        assert self._backlog is not None
+        now = self._now()
+        key = _backlog_key(work.credentials, self._credentials.lwa_app().client_id)
+        window = self._backlog.load(key)
+        open_window = window if window is not None and not window.done else None
+        if open_window is None:
+            window = self._start_window(key, window, unserved, now, remaining_time)
+        elif open_window.leased(self._clock()):
+            window = None  # another container pages through it now
+        else:
+            window = self._backlog.claim(key, open_window, self._lease_seconds(remaining_time))
+        active = self._page_through(key, window, work, budget, remaining_time) if window else open_window
+        pending = [order for order in (*served, *unserved) if not order.satisfied(order.newest)]
+        # Reserved getOrder slots go to orders no open window will bring (a page would repeat them).
+        covered = [o for o in pending if active is not None and not active.done and active.covers(o.newest)]
+        uncovered = [o for o in pending if o not in covered]
+        slots = len(served)
+        served, rest = (uncovered + covered)[:slots], (uncovered + covered)[slots:]
+        wait = self._window_wait(active, budget, work.credentials.seller_key)
+        for order in rest:
+            if order in covered:
+                order.defer_seconds = wait
+        return served, rest
+
+    def _start_window(
+        self,
+        key: str,
+        previous: BacklogWindow | None,
+        unserved: list[_Order],
+        now: datetime,
+        remaining_time: RemainingTime,
+    ) -> BacklogWindow | None:
+        before = (now - timedelta(seconds=SEARCH_SETTLE_SECONDS)).replace(microsecond=0)
+        old_enough = before - timedelta(seconds=BACKLOG_AGE_SECONDS)
+        if not any(order.newest <= old_enough for order in unserved):
+            return None  # getOrder still serves this seller soon enough
+        # From the oldest change waiting here that the previous window did not cover. Not simply from
+        # where the previous window ended: getOrder has meanwhile served changes after it (oldest
+        # first), and a page repeating orders getOrder already brought would waste searchOrders'
+        # budget. A change older than this start, waiting elsewhere, is served by getOrder.
+        waiting = [o.newest for o in unserved if previous is None or not previous.covers(o.newest)]
+        if not waiting:
+            return None
+        after = min(waiting) - timedelta(seconds=1)
+        if after >= before:
+            return None
+        return self._backlog.start(  # type: ignore[union-attr]
+            key,
+            after=after,
+            before=before,
+            previous=previous,
+            lease_seconds=self._lease_seconds(remaining_time),
+        )
+
+    def _page_through(
+        self,
+        key: str,
+        window: BacklogWindow,
+        work: _SellerWork,
+        budget: RateBudget,
+        remaining_time: RemainingTime,
+    ) -> BacklogWindow | None:
+        """Fetches pages while searchOrders' budget has a slot now and the invocation has time;
+        returns the window as it was left (None: another container changed it meanwhile)."""
+        assert self._backlog is not None
+        seller_key = work.credentials.seller_key
+        api = OrdersApi(self._spapi.client_for(work.credentials, remaining_time))
+        orders = {o.order_id: o for o in work.orders}
+        current: BacklogWindow | None = window
+        while current is not None and not current.done:
+            if remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
+                break
+            reservation = budget.reserve(
+                seller_key, SEARCH_ORDERS, 1, first_within=FAIR_WAIT_SECONDS, last_within=FAIR_WAIT_SECONDS
+            )
+            if not reservation.granted:
+                break
+            try:
+                page, next_token = api.search_orders_page(
+                    last_updated_after=current.after,
+                    last_updated_before=current.before,
+                    pagination_token=current.next_token,
+                    included_data=DEFAULT_INCLUDED_DATA,
+                    max_results_per_page=SEARCH_PAGE_SIZE,
+                )
+            except SpApiError as error:
+                logger.warning(
+                    "backlog search page failed: the window waits for the next batch",
+                    extra={"seller_id": work.credentials.seller_key, "reason": type(error).__name__},
+                )
+                break
+            stored = self._store_page(work, page, orders)
+            metrics.add_metric(name=metric_names.BACKLOG_SEARCH_PAGES, unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=metric_names.BACKLOG_ORDERS_STORED, unit=MetricUnit.Count, value=stored)
+            current = self._backlog.advance(key, current, next_token=next_token, orders_stored=stored)
+            if current is not None and not current.done:
+                current = self._backlog.claim(key, current, self._lease_seconds(remaining_time))
+        if current is not None and current.leased(self._clock()):
+            self._backlog.release(key, current)
+            current = replace(current, version=current.version + 1, lease_until=0.0)
+        return current
+
+    def _store_page(self, work: _SellerWork, page: list[dict[str, Any]], orders: dict[str, _Order]) -> int:
+        stored = 0
+        now = self._now()
+        for document in page:
+            if not identifiers.is_order_id(document.get("orderId")):
+                # The id becomes a key: the same shape check as a notification's.
+                logger.warning("backlog search returned an order without a valid id")
+                continue
+            try:
+                record = from_orders_2026(work.credentials.seller_key, document)
+            except OrderResponseError as error:
+                logger.warning("backlog search returned an unusable order", extra={"reason": str(error)})
+                continue
+            record = replace(
+                record,
+                attributes={
+                    **record.attributes,
+                    "stored_at": sortable_timestamp(now),
+                    "source": "searchOrders",
+                },
+            )
+            if self._store.put_if_newer(record) is WriteOutcome.WRITTEN:
+                stored += 1
+            order = orders.get(record.order_id)
+            if order is not None:
+                order.learn(record.last_updated)
+        return stored
+
+    def _window_wait(self, window: BacklogWindow | None, budget: RateBudget, seller_key: str) -> float:
+        """How long a change covered by the open window waits before asking again."""
+        if window is not None and window.leased(self._clock()):
+            return LEASED_WINDOW_WAIT_SECONDS
+        return max(budget.next_slot_in(seller_key, SEARCH_ORDERS), FAIR_WAIT_SECONDS)
+
+    def _lease_seconds(self, remaining_time: RemainingTime) -> float:
+        return max(remaining_time(), 1.0)
 
 
-def _with_provenance(record: OrderRecord, notification: OrderChangeNotification) -> OrderRecord:
+def _key(notification: OrderChangeNotification) -> tuple[str, str]:
+    change = notification.payload.order_change
+    return change.seller_id, change.amazon_order_id
+
+
+def _waits(order: _Order, notification: OrderChangeNotification) -> bool:
+    """Whether this notification is the one that waits in the queue for its order (else superseded).
+
+    The newest change waits; so do redeliveries of it (same notification id: acknowledging one would
+    mark the id done in the idempotency table, and the waiting copy would then be dropped).
+    """
+    carrier = order.carrier
+    return notification.notification_id == carrier.notification_id or change_time(notification) > change_time(
+        carrier
+    )
+
+
+def _with_provenance(
+    record: OrderRecord, notification: OrderChangeNotification, now: datetime
+) -> OrderRecord:
     attributes = {
         **record.attributes,
         "notification_id": notification.notification_id,
         "event_time": sortable_timestamp(notification.event_time),
-        "stored_at": sortable_timestamp(datetime.now(UTC)),
+        "stored_at": sortable_timestamp(now),
     }
     return replace(record, attributes=attributes)
+
+
+def _backlog_key(seller: SellerCredentials, application_id: str) -> str:
+    return f"BACKLOG#{application_id}#{seller.seller_key}#{seller.region.value}"
 
 
 @cache
@@ -81,4 +599,5 @@ def order_change_use_case() -> OrderChangeUseCase:
         credentials,
         SpApiAccess(settings, credentials),
         OrderStore(required(settings.orders_table_name, "ORDERS_TABLE_NAME")),
+        backlog=BacklogStore(settings.rate_budget_table_name) if settings.rate_budget_table_name else None,
     )

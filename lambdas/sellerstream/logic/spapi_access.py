@@ -1,15 +1,25 @@
-"""Builds an SP-API client for one seller from the runtime settings and its resolved credentials."""
+"""Builds an SP-API client for one seller from the runtime settings and its resolved credentials.
+
+With ``RATE_BUDGET_TABLE_NAME`` set (the deployed stack, local mode) every client of every container
+draws from the shared rate budget in DynamoDB; without it, from this process's own buckets.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from sellerstream import metric_names
 from sellerstream.config import Settings
 from sellerstream.credentials import CredentialsResolver, SellerCredentials
 from sellerstream.observability import MetricUnit, emit_metric, logger, metrics
+from sellerstream.spapi import defaults
+from sellerstream.spapi.auth import LwaTokenProvider
 from sellerstream.spapi.client import SellerContext, SpApiClient
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
+from sellerstream.spapi.ratelimit import RateBudget
+from sellerstream.spapi.transport import Transport
+from sellerstream.store.rate_budget import SharedRateBudget
 
 
 class MetricsObserver:
@@ -39,10 +49,33 @@ class MetricsObserver:
 
 
 class SpApiAccess:
-    def __init__(self, settings: Settings, credentials: CredentialsResolver) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: CredentialsResolver,
+        *,
+        shared_budget: SharedRateBudget | None = None,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._settings = settings
         self._credentials = credentials
         self._observer = MetricsObserver()
+        if shared_budget is None and settings.rate_budget_table_name:
+            shared_budget = SharedRateBudget(settings.rate_budget_table_name)
+        self.shared_budget = shared_budget
+        self._transport = transport
+        # A transport of its own (tests, simulations) gets its own LWA token cache on it.
+        self._tokens = LwaTokenProvider(transport, clock=clock) if transport is not None else None
+        self._clock = clock
+        self._sleep = sleep
+
+    def rate_budget(self, seller: SellerCredentials) -> RateBudget:
+        """The budget the seller's calls draw from (Amazon meters per application and region too)."""
+        if self.shared_budget is None:
+            return defaults.rate_limiter()
+        return self.shared_budget.for_account(self._credentials.lwa_app().client_id, seller.region.value)
 
     def client_for(self, seller: SellerCredentials, remaining_time: Callable[[], float]) -> SpApiClient:
         return SpApiClient(
@@ -53,6 +86,11 @@ class SpApiAccess:
             sandbox=self._settings.spapi_sandbox,
             base_url_override=self._settings.spapi_endpoint_override,
             lwa_token_url=self._settings.lwa_endpoint_override or LWA_TOKEN_URL,
+            transport=self._transport,
+            token_provider=self._tokens,
+            rate_limiter=self.rate_budget(seller),
             remaining_time=remaining_time,
             observer=self._observer,
+            sleep=self._sleep,
+            clock=self._clock,
         )

@@ -29,7 +29,7 @@ from sellerstream.spapi.errors import (
     SpApiThrottled,
     SpApiTimeout,
 )
-from sellerstream.spapi.ratelimit import RateLimiter
+from sellerstream.spapi.ratelimit import RateBudget, metered_operation
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, Transport, TransportError
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class SpApiClient:
         lwa_token_url: str = LWA_TOKEN_URL,
         transport: Transport | None = None,
         token_provider: LwaTokenProvider | None = None,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: RateBudget | None = None,
         remaining_time: Callable[[], float] | None = None,
         observer: SpApiObserver | None = None,
         max_attempts: int = 4,
@@ -131,6 +131,8 @@ class SpApiClient:
         a ``restricted_data_token`` (Tokens API) is sent instead of the seller's LWA token.
         """
         seller_key = self._seller.seller_key if self._seller and not grantless_scope else GRANTLESS_SELLER_KEY
+        # Amazon meters each API's operation on its own (v0 and 2026-01-01 getOrder are two buckets).
+        metered = metered_operation(operation, path)
         url = self._base_url + path + _query_string(query)
         payload = json.dumps(body).encode() if body is not None else None
         refreshed = False
@@ -138,7 +140,7 @@ class SpApiClient:
         attempt = 0
         while True:
             attempt += 1
-            self._acquire(seller_key, operation, last_error)
+            self._acquire(seller_key, operation, metered, last_error)
             try:
                 headers = self._headers(grantless_scope, payload is not None)  # may call LWA
                 if restricted_data_token:
@@ -150,9 +152,7 @@ class SpApiClient:
                 last_error = error
                 self._backoff_or_raise(error, attempt)
                 continue
-            self._limiter.observe_limit_header(
-                seller_key, operation, response.header("x-amzn-ratelimit-limit")
-            )
+            self._limiter.observe_limit_header(seller_key, metered, response.header("x-amzn-ratelimit-limit"))
             if 200 <= response.status < 300:
                 try:
                     parsed = _json(response.body)
@@ -180,7 +180,7 @@ class SpApiClient:
                 continue
             if isinstance(failure, SpApiThrottled):
                 self._observer.on_throttled(operation)
-                self._limiter.on_throttled(seller_key, operation)
+                self._limiter.on_throttled(seller_key, metered)
             if not failure.retriable:
                 raise failure
             last_error = failure
@@ -195,11 +195,11 @@ class SpApiClient:
         """Seconds this call may still spend (waiting, sending, backing off)."""
         return self._remaining_time() - SAFETY_MARGIN_SECONDS
 
-    def _acquire(self, seller_key: str, operation: str, last_error: SpApiError | None) -> None:
+    def _acquire(self, seller_key: str, operation: str, metered: str, last_error: SpApiError | None) -> None:
         try:
             if self._budget() <= 0:
                 raise SpApiTimeout(operation, "no time left in this invocation")
-            self._limiter.acquire(seller_key, operation, max_wait=self._budget())
+            self._limiter.acquire(seller_key, metered, max_wait=self._budget())
             if self._budget() <= 0:  # the wait for the token used up what was left
                 raise SpApiTimeout(operation, "no time left in this invocation")
         except (RateBudgetExhausted, SpApiTimeout):

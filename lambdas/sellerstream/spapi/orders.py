@@ -81,6 +81,43 @@ class OrdersApi:
             # Amazon: the next page repeats every other parameter with the same values.
             query = {**query, "paginationToken": str(token)}
 
+    def search_orders_page(
+        self,
+        *,
+        last_updated_after: datetime,
+        last_updated_before: datetime,
+        pagination_token: str | None = None,
+        included_data: Sequence[str] = DEFAULT_INCLUDED_DATA,
+        max_results_per_page: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the orders updated in a window, and the token of the next page (None: last).
+
+        A caller paging across invocations keeps the token; Amazon wants every other parameter
+        repeated with the same values (``includedData`` and ``maxResultsPerPage`` may change).
+        """
+        if not 1 <= max_results_per_page <= 100:
+            raise ValueError("max_results_per_page must be between 1 and 100")
+        if last_updated_before < last_updated_after:
+            raise ValueError("lastUpdatedBefore must not be before lastUpdatedAfter")
+        query: dict[str, str | list[str]] = {
+            "lastUpdatedAfter": _iso(last_updated_after),
+            "lastUpdatedBefore": _iso(last_updated_before),
+            "maxResultsPerPage": str(max_results_per_page),
+        }
+        if included_data:
+            query["includedData"] = _included(included_data)
+        if pagination_token:
+            query["paginationToken"] = pagination_token
+        response = self._client.request("searchOrders", "GET", "/orders/2026-01-01/orders", query=query)
+        orders = _list(response, response.body, "orders", "searchOrders")
+        pagination = response.body.get("pagination")
+        token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+        if token is not None and not isinstance(token, str):
+            raise _malformed(response, "searchOrders", "pagination token is not a string")
+        if token == pagination_token and token:
+            raise _malformed(response, "searchOrders", "pagination token repeated")
+        return orders, token or None
+
     # -- Orders API v0 ---------------------------------------------------------------------------
     def get_order_v0(self, order_id: str, *, restricted_data_token: str | None = None) -> dict[str, Any]:
         """The ``payload`` of getOrder (v0); with an RDT it carries the PII the token grants."""

@@ -14,10 +14,11 @@ had. The PII item is therefore updated part by part (``buyer``, ``recipient``, v
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
@@ -29,6 +30,9 @@ from sellerstream.store.dynamo import (
     sortable_timestamp,
     to_attribute_map,
 )
+
+BATCH_GET_LIMIT: Final = 100  # DynamoDB's BatchGetItem maximum
+_UNPROCESSED_ROUNDS: Final = 5
 
 
 class WriteOutcome(StrEnum):
@@ -91,3 +95,38 @@ class OrderStore:
                 },
             }
         }
+
+    def last_updated_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+        """Amazon's last-update time of each stored order, by (seller id, order id); absent ones are left out.
+
+        Eventually consistent: a read that lags shows an older time (or none), never a newer one, so a
+        decision "the stored order is already at least this new" taken on it is always right.
+        """
+        wanted = list(dict.fromkeys(orders))
+        found: dict[tuple[str, str], datetime] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [
+                {"pk": {"S": f"SELLER#{seller}"}, "sk": {"S": f"ORDER#{order}"}}
+                for seller, order in wanted[start : start + BATCH_GET_LIMIT]
+            ]
+            request: dict[str, Any] = {
+                self._table_name: {
+                    "Keys": keys,
+                    "ProjectionExpression": "seller_id, order_id, last_updated",
+                }
+            }
+            for _ in range(_UNPROCESSED_ROUNDS):
+                response = aws.client("dynamodb").batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table_name, []):
+                    found[(item["seller_id"]["S"], item["order_id"]["S"])] = parse_sortable(
+                        item["last_updated"]["S"]
+                    )
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
+
+def parse_sortable(value: str) -> datetime:
+    """The inverse of ``sortable_timestamp``."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -9,8 +9,10 @@ getOrderBuyerInfo need one. A seller sees only its own orders: any other id is n
 from __future__ import annotations
 
 import base64
+import json
 import re
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +39,30 @@ INCLUDED_DATA = frozenset(
 
 # Amazon shares buyer and recipient data only for these states (v0 vocabulary).
 PII_STATUSES = frozenset({"Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
+FULFILLMENT_STATUSES = frozenset(
+    {
+        "PENDING_AVAILABILITY",
+        "PENDING",
+        "UNSHIPPED",
+        "PARTIALLY_SHIPPED",
+        "SHIPPED",
+        "CANCELLED",
+        "UNFULFILLABLE",
+    }
+)
+FULFILLED_BY = frozenset({"MERCHANT", "AMAZON"})
+# searchOrders: the upper bound must be at least two minutes before the request; tokens live 24 hours.
+SEARCH_SETTLE = timedelta(minutes=2)
+SEARCH_TOKEN_LIFETIME = timedelta(hours=24)
+SEARCH_FILTERS = (
+    "createdAfter",
+    "createdBefore",
+    "lastUpdatedAfter",
+    "lastUpdatedBefore",
+    "fulfillmentStatuses",
+    "marketplaceIds",
+    "fulfilledBy",
+)
 
 
 def iso(moment: datetime) -> str:
@@ -45,11 +71,17 @@ def iso(moment: datetime) -> str:
 
 class OrdersApi:
     def __init__(
-        self, catalog: OrderCatalog, *, items_page_size: int = 2, orders_page_size: int = 50
+        self,
+        catalog: OrderCatalog,
+        *,
+        items_page_size: int = 2,
+        orders_page_size: int = 50,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.catalog = catalog
         self.items_page_size = items_page_size
         self.orders_page_size = orders_page_size
+        self._now = now or (lambda: datetime.now(UTC))
 
     def routes(self) -> list[Route]:
         return [
@@ -98,24 +130,47 @@ class OrdersApi:
             )
 
     def search_orders(self, request: EmulatorRequest) -> Reply:
+        """Amazon's searchOrders: the caller's orders created or updated in a window, oldest update
+        first, ``maxResultsPerPage`` (1-100, default 100) a page. A page's token resumes after the
+        last order it returned; the next request must repeat every filter (``includedData`` and
+        ``maxResultsPerPage`` may change)."""
+        now = self._now()
+        filters = _search_filters(request)
+        window = _search_window(filters, now)
+        included = set(request.csv("includedData"))
+        unknown = included - INCLUDED_DATA
+        if unknown:
+            raise ApiError(
+                400, "InvalidInput", f"Invalid includedData value(s): {', '.join(sorted(unknown))}"
+            )
+        page_size = _page_size(request.first("maxResultsPerPage"))
+        resume_after: tuple[datetime, str] | None = None
         token = request.first("paginationToken")
         if token:
-            filters = _decode_token(token)
-        else:
-            filters = {
-                "lastUpdatedAfter": request.first("lastUpdatedAfter"),
-                "createdAfter": request.first("createdAfter"),
-                "offset": 0,
-            }
-            if not filters["lastUpdatedAfter"] and not filters["createdAfter"]:
-                raise ApiError(400, "InvalidInput", "Either createdAfter or lastUpdatedAfter is required")
-            filters["included"] = ",".join(request.csv("includedData"))
-        states = self._filtered(request, filters.get("lastUpdatedAfter"), filters.get("createdAfter"))
-        page, next_offset = _page(states, int(filters["offset"]), self.orders_page_size)
-        included = set(filter(None, str(filters.get("included", "")).split(",")))
-        body: dict[str, Any] = {"orders": [render_order_2026(state, included) for state in page]}
-        if next_offset is not None:
-            body["pagination"] = {"nextToken": _encode_token({**filters, "offset": next_offset})}
+            resume_after = _resume_point(token, filters, now)
+        by, start, end = window
+
+        def position(state: OrderState) -> tuple[datetime, str]:
+            return getattr(state, by), state.order_id
+
+        states = sorted(
+            (
+                state
+                for state in self.catalog.known()
+                if state.seller_id == request.caller
+                and start <= getattr(state, by) <= end
+                and _matches(state, filters)
+                and (resume_after is None or position(state) > resume_after)
+            ),
+            key=position,
+        )
+        page = states[:page_size]
+        body: dict[str, Any] = {
+            "orders": [render_order_2026(state, included) for state in page],
+            ("createdBefore" if by == "created" else "lastUpdatedBefore"): iso(end),
+        }
+        if len(states) > page_size:
+            body["pagination"] = {"nextToken": _search_token(filters, *position(page[-1]), now)}
         return Reply(200, body)
 
     # -- v0 --------------------------------------------------------------------------------------
@@ -353,3 +408,88 @@ def _decode_token(token: str) -> dict[str, Any]:
         return dict(pair.split("=", 1) for pair in text.split("&") if pair)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "InvalidInput", "Invalid pagination token") from None
+
+
+def _search_filters(request: EmulatorRequest) -> dict[str, str]:
+    """The request's filters as sent (a token must come with the same ones)."""
+    return {name: ",".join(request.query[name]) for name in SEARCH_FILTERS if request.query.get(name)}
+
+
+def _search_window(filters: dict[str, str], now: datetime) -> tuple[str, datetime, datetime]:
+    """("created" or "last_updated", from, to), validated as Amazon documents it."""
+    created, updated = "createdAfter" in filters, "lastUpdatedAfter" in filters
+    if created == updated:
+        raise ApiError(400, "InvalidInput", "Exactly one of createdAfter and lastUpdatedAfter is required")
+    after_name, before_name = (
+        ("createdAfter", "createdBefore") if created else ("lastUpdatedAfter", "lastUpdatedBefore")
+    )
+    other_before = "lastUpdatedBefore" if created else "createdBefore"
+    if other_before in filters:
+        raise ApiError(400, "InvalidInput", f"{other_before} cannot be combined with {after_name}")
+    after = _timestamp_filter(filters, after_name)
+    latest = now - SEARCH_SETTLE
+    before = _timestamp_filter(filters, before_name) if before_name in filters else latest
+    if before < after:
+        raise ApiError(400, "InvalidInput", f"{before_name} must be equal to or after {after_name}")
+    if before > latest:
+        raise ApiError(400, "InvalidInput", f"{before_name} must be at least two minutes before the request")
+    for name, allowed in (("fulfillmentStatuses", FULFILLMENT_STATUSES), ("fulfilledBy", FULFILLED_BY)):
+        invalid = set(filters.get(name, "").split(",")) - allowed - {""}
+        if invalid:
+            raise ApiError(400, "InvalidInput", f"Invalid {name} value(s): {', '.join(sorted(invalid))}")
+    if len(filters.get("marketplaceIds", "").split(",")) > 50:
+        raise ApiError(400, "InvalidInput", "At most 50 marketplaceIds")
+    return ("created" if created else "last_updated"), after, before
+
+
+def _timestamp_filter(filters: dict[str, str], name: str) -> datetime:
+    try:
+        return as_datetime(filters[name])
+    except ValueError:
+        raise ApiError(400, "InvalidInput", f"{name} is not an ISO 8601 date-time") from None
+
+
+def _page_size(value: str | None) -> int:
+    try:
+        size = int(value) if value else 100
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 100:
+        raise ApiError(400, "InvalidInput", "maxResultsPerPage must be between 1 and 100")
+    return size
+
+
+def _matches(state: OrderState, filters: dict[str, str]) -> bool:
+    statuses = set(filter(None, filters.get("fulfillmentStatuses", "").split(",")))
+    marketplaces = set(filter(None, filters.get("marketplaceIds", "").split(",")))
+    fulfilled_by = set(filter(None, filters.get("fulfilledBy", "").split(",")))
+    return (
+        (not statuses or state.status_2026 in statuses)
+        and (not marketplaces or state.marketplace_id in marketplaces)
+        and (not fulfilled_by or "MERCHANT" in fulfilled_by)  # the emulator's orders are merchant-fulfilled
+    )
+
+
+def _search_token(filters: dict[str, str], last_time: datetime, order_id: str, now: datetime) -> str:
+    state = {"filters": filters, "after": [last_time.isoformat(), order_id], "issued": now.isoformat()}
+    return base64.urlsafe_b64encode(json.dumps(state, sort_keys=True).encode()).decode()
+
+
+def _resume_point(token: str, filters: dict[str, str], now: datetime) -> tuple[datetime, str]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode()))
+        last_time, order_id = state["after"]
+        issued = as_datetime(state["issued"])
+        resume = (as_datetime(last_time), str(order_id))
+        sent_with = state["filters"]
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, "InvalidInput", "Invalid paginationToken") from None
+    if now - issued > SEARCH_TOKEN_LIFETIME:
+        raise ApiError(400, "InvalidInput", "The paginationToken has expired")
+    if sent_with != filters:
+        raise ApiError(
+            400,
+            "InvalidInput",
+            "Every parameter but maxResultsPerPage and includedData must repeat the first request",
+        )
+    return resume

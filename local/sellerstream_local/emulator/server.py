@@ -18,13 +18,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan
+from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan, metered_operation
 from sellerstream_local.emulator.applications import ROTATION_PLAN, ApplicationsApi
 from sellerstream_local.emulator.catalog import OrderCatalog
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
@@ -37,6 +37,10 @@ from sellerstream_local.emulator.tokens import RDT_PREFIX, TokensApi
 TOKEN_LIFETIME_SECONDS = 3600
 LWA_OPERATION = "lwaToken"
 FALLBACK_PLAN = RatePlan(1.0, 5)
+# Amazon's 429s come in two shapes: with x-amzn-RateLimit-Limit, or from the API gateway without
+# it (x-amzn-ErrorType: TooManyRequestsException). By default about half carry the rate.
+DEFAULT_RATE_HEADER_ON_THROTTLE = 0.5
+THROTTLE_ERROR_TYPE = "TooManyRequestsException"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,14 @@ class _Bucket:
         self.updated = now
 
 
+class _Throttled(ApiError):
+    """A 429, with or without the rate header (Amazon sends it only sometimes)."""
+
+    def __init__(self, with_rate_header: bool) -> None:
+        super().__init__(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+        self.with_rate_header = with_rate_header
+
+
 class SpApiEmulator:
     def __init__(
         self,
@@ -89,13 +101,21 @@ class SpApiEmulator:
         rate_limits: bool = True,
         faults: Faults | None = None,
         verbose: bool = False,
+        rate_header_on_throttle: float = DEFAULT_RATE_HEADER_ON_THROTTLE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``time_scale`` speeds up every rate plan's refill; ``clock`` (epoch seconds) is Amazon's
+        "now" (the two-minute rule of searchOrders) and drives the buckets: a simulation passes its
+        own. ``rate_header_on_throttle`` is the share of 429s carrying x-amzn-RateLimit-Limit,
+        spread evenly over the 429s in the order they are answered (0: never, 1: always)."""
         self.time_scale = time_scale
+        self.clock = clock
+        self.rate_header_on_throttle = rate_header_on_throttle
         self.rate_limits = rate_limits
         self.faults = faults or Faults()
         self.verbose = verbose
         self.catalog = OrderCatalog(seed)
-        self.orders = OrdersApi(self.catalog)
+        self.orders = OrdersApi(self.catalog, now=self.now)
         self.listings = ListingsApi(seed)
         self.reports = ReportsApi()
         self.notifications = NotificationsApi()
@@ -103,6 +123,10 @@ class SpApiEmulator:
         self.applications = ApplicationsApi(self._grant_of)
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        # By metered operation ("orders/v0:getOrder"): v0 and 2026-01-01 getOrder are apart.
+        self.calls_by_api: Counter[str] = Counter()
+        self.throttled_by_api: Counter[str] = Counter()
+        self.throttle_shapes: Counter[str] = Counter()  # "with_rate_header" / "without_rate_header"
         self.requests: list[RecordedRequest] = []
         self._routes: list[Route] = [
             *self.orders.routes(),
@@ -162,6 +186,10 @@ class SpApiEmulator:
     @property
     def lwa_token_url(self) -> str:
         return f"{self.base_url}/auth/o2/token"
+
+    def now(self) -> datetime:
+        """Amazon's "now" (the emulator's clock)."""
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def add_routes(self, routes: list[Route]) -> None:
         with self._lock:
@@ -274,6 +302,9 @@ class SpApiEmulator:
         with self._lock:
             self.calls.clear()
             self.throttled.clear()
+            self.calls_by_api.clear()
+            self.throttled_by_api.clear()
+            self.throttle_shapes.clear()
             self.requests.clear()
 
     # -- request handling ------------------------------------------------------------------------
@@ -296,6 +327,8 @@ class SpApiEmulator:
         request_id = str(uuid.uuid4())
         route, params = self._route(method, parsed.path)
         operation = route.operation if route else "unknown"
+        # Amazon meters each API's operation apart: v0 getOrder and 2026-01-01 getOrder are two buckets.
+        metered = metered_operation(operation, parsed.path)
         response_headers = {"content-type": "application/json", "x-amzn-RequestId": request_id}
         try:
             if route is None:
@@ -303,7 +336,7 @@ class SpApiEmulator:
             caller, restricted = self._authorize(method, parsed.path, headers)
             response_headers["x-amzn-RateLimit-Limit"] = _format_rate(self._effective_rate(operation))
             self._apply_faults(operation)
-            self._take_token(caller, operation)
+            self._take_token(caller, operation, metered)
             request = EmulatorRequest(method, parsed.path, query, headers, body, params, caller, restricted)
             reply = route.handler(request)
             # 204 No Content has no body (rotateApplicationClientSecret).
@@ -313,7 +346,9 @@ class SpApiEmulator:
                 payload = payload[: max(len(payload) // 2, 1)]
         except ApiError as error:
             status, payload = error.status, json.dumps(error.body()).encode()
-        self._record(method, parsed.path, query, operation, status, headers)
+            if status == 429:
+                self._shape_throttle(response_headers, error)
+        self._record(method, parsed.path, query, operation, metered, status, headers)
         return status, response_headers, payload
 
     def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -403,22 +438,41 @@ class SpApiEmulator:
         with self._lock:
             return self._plans.get(operation, FALLBACK_PLAN).rate * self.time_scale
 
-    def _take_token(self, caller: str, operation: str) -> None:
+    def _take_token(self, caller: str, operation: str, metered: str) -> None:
         if not self.rate_limits:
             return
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             plan = self._plans.get(operation, FALLBACK_PLAN)
-            bucket = self._buckets.get((caller, operation))
+            bucket = self._buckets.get((caller, metered))
             if bucket is None:
-                bucket = self._buckets[(caller, operation)] = _Bucket(plan, now)
+                bucket = self._buckets[(caller, metered)] = _Bucket(plan, now)
             bucket.tokens = min(
-                float(plan.burst), bucket.tokens + (now - bucket.updated) * plan.rate * self.time_scale
+                float(plan.burst),
+                bucket.tokens + max(now - bucket.updated, 0.0) * plan.rate * self.time_scale,
             )
             bucket.updated = now
             if bucket.tokens < 1.0:
-                raise ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+                raise _Throttled(self._next_throttle_has_rate_header())
             bucket.tokens -= 1.0
+
+    def _next_throttle_has_rate_header(self) -> bool:
+        """Spreads the share of 429s with the rate header evenly over the 429s, deterministically."""
+        served = self.throttle_shapes["with_rate_header"] + self.throttle_shapes["without_rate_header"]
+        share = min(max(self.rate_header_on_throttle, 0.0), 1.0)
+        with_header = int((served + 1) * share) > int(served * share)
+        self.throttle_shapes["with_rate_header" if with_header else "without_rate_header"] += 1
+        return with_header
+
+    def _shape_throttle(self, headers: dict[str, str], error: ApiError) -> None:
+        """A forced or injected 429 counts as one of the shapes too; the gateway shape has no rate."""
+        with_header = error.with_rate_header if isinstance(error, _Throttled) else None
+        if with_header is None:
+            with self._lock:
+                with_header = self._next_throttle_has_rate_header()
+        if not with_header:
+            headers.pop("x-amzn-RateLimit-Limit", None)
+            headers["x-amzn-ErrorType"] = THROTTLE_ERROR_TYPE
 
     def _apply_faults(self, operation: str) -> None:
         with self._lock:
@@ -446,14 +500,17 @@ class SpApiEmulator:
         path: str,
         query: dict[str, list[str]],
         operation: str,
+        metered: str,
         status: int,
         headers: dict[str, str],
     ) -> None:
         kept = {name: value for name, value in headers.items() if name != "x-amz-access-token"}
         with self._lock:
             self.calls[operation] += 1
+            self.calls_by_api[metered] += 1
             if status == 429:
                 self.throttled[operation] += 1
+                self.throttled_by_api[metered] += 1
             self.requests.append(RecordedRequest(method, path, query, operation, status, kept))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,7 +151,8 @@ def test_given_a_throttled_continuation_when_deferred_then_copy_keeps_part_and_s
             arn,
             {CONTINUATION_PART_ATTRIBUTE: ("Number", "2"), SOURCE_MESSAGE_ID_ATTRIBUTE: ("String", "m-0")},
         ),
-        base_seconds=0,
+        0,
+        now=time.time(),
     )
 
     messages = []

@@ -42,6 +42,8 @@ from tests.support.fakes import (
 from tests.unit.spapi.conftest import CREDENTIALS, SECRETS, MakeClient
 
 ORDER_PATH = "/orders/2026-01-01/orders/123-4567890-1234567"
+# The bucket a 2026-01-01 getOrder is metered in (v0 getOrder has its own).
+GET_ORDER = "orders/2026-01-01:getOrder"
 NA_HOST = "https://sellingpartnerapi-na.amazon.com"
 SCOPE = "sellingpartnerapi::notifications"
 EXPIRED = amazon_error(
@@ -188,7 +190,7 @@ def test_given_429_then_200_when_requested_then_success_after_backoff_and_limite
     # A backoff, then the wait for one token of an emptied 0.5/s bucket: 2 s in all.
     assert len(clock.slept) == 2
     assert sum(clock.slept) == pytest.approx(2.0)
-    assert limiter.tokens_of("A1SELLER", "getOrder") == pytest.approx(0.0)
+    assert limiter.tokens_of("A1SELLER", GET_ORDER) == pytest.approx(0.0)
     assert observer.throttles == ["getOrder"]
     assert observer.calls == [("getOrder", 429), ("getOrder", 200)]
 
@@ -273,7 +275,7 @@ def test_given_rate_limit_header_when_answered_then_limiter_learns_the_rate(
     with contextlib.suppress(SpApiNotFound):
         make_client().request("getOrder", "GET", ORDER_PATH)
 
-    assert limiter.rate_of("A1SELLER", "getOrder") == 2.5
+    assert limiter.rate_of("A1SELLER", GET_ORDER) == 2.5
 
 
 # -- server errors, timeouts, malformed answers, and the time budget -----------------------------
@@ -512,7 +514,7 @@ def test_given_grantless_scope_when_requested_then_client_credentials_token_and_
     assert b"scope=sellingpartnerapi%3A%3Anotifications" in (token_request.body or b"")
     assert b"refresh_token" not in (token_request.body or b"")
     assert transport.requests[0].headers["x-amz-access-token"] == "Atza|grantless"
-    assert limiter.tokens_of(GRANTLESS_SELLER_KEY, "getDestinations") == pytest.approx(4.0)
+    assert limiter.tokens_of(GRANTLESS_SELLER_KEY, "notifications/v1:getDestinations") == pytest.approx(4.0)
 
 
 def test_given_no_seller_when_seller_call_requested_then_value_error(clock: FakeClock) -> None:
@@ -644,3 +646,43 @@ def test_given_debug_logging_when_calls_retry_and_succeed_then_one_line_each_wit
     assert "r503" in caplog.text
     for leaked in ("buyer@example.com", "buyer%40example.com", *SECRETS):
         assert leaked not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "throttle_headers",
+    [{"x-amzn-ErrorType": "TooManyRequestsException"}, {"x-amzn-RateLimit-Limit": "0.5"}],
+    ids=["gateway shape, no rate", "with rate"],
+)
+def test_given_either_shape_of_429_when_answered_then_the_bucket_is_emptied_and_a_known_rate_kept(
+    make_client: MakeClient, transport: FakeTransport, limiter: RateLimiter, throttle_headers: dict[str, str]
+) -> None:
+    transport.script = [
+        response(200, {"ok": True}, {"x-amzn-RateLimit-Limit": "2.5"}),
+        response(
+            429,
+            {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota"}]},
+            throttle_headers,
+        ),
+        response(200, {"ok": True}),
+    ]
+    client = make_client()
+
+    client.request("getOrder", "GET", ORDER_PATH)
+    client.request("getOrder", "GET", ORDER_PATH)
+
+    rate = float(throttle_headers.get("x-amzn-RateLimit-Limit", "2.5"))
+    assert limiter.rate_of("A1SELLER", GET_ORDER) == rate
+    assert limiter.tokens_of("A1SELLER", GET_ORDER) == pytest.approx(0.0, abs=1.0)
+
+
+def test_given_v0_and_2026_getorder_when_called_then_each_draws_from_its_own_bucket(
+    make_client: MakeClient, transport: FakeTransport, limiter: RateLimiter
+) -> None:
+    transport.script = [response(200, {}), response(200, {})]
+    client = make_client()
+
+    client.request("getOrder", "GET", ORDER_PATH)
+    client.request("getOrder", "GET", "/orders/v0/orders/123-4567890-1234567")
+
+    assert limiter.tokens_of("A1SELLER", GET_ORDER) == pytest.approx(29.0)
+    assert limiter.tokens_of("A1SELLER", "orders/v0:getOrder") == pytest.approx(29.0)

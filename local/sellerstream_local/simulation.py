@@ -1,0 +1,543 @@
+"""Simulated time for long scenarios (hours of Prime Day in minutes): a virtual clock, SQS on it.
+
+``VirtualTime`` runs participant threads one at a time, like a discrete-event simulation: a
+participant runs until it sleeps on the virtual clock, then the one due earliest runs; the clock
+jumps to its wake-up time. So every wait (rate-budget slots, SQS delays, visibility timeouts,
+Lambda's polling) costs no real time, work costs no virtual time unless a participant sleeps for
+it, and a run is deterministic. The product's code runs unchanged: it is given the clock's
+``time`` and ``sleep``.
+
+``SimulatedSqs`` plays one standard queue and its DLQ on that clock (delays, visibility timeout,
+redrive after maxReceiveCount receives, message attributes, SentTimestamp) behind the two calls
+the product makes (``send_message``, ``get_queue_url``), and lets a simulated event source mapping
+receive and delete. ``SimulatedDynamoDB`` and ``SimulatedSecrets`` answer the DynamoDB and
+Secrets Manager calls in memory: millions of calls in minutes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
+
+from botocore.exceptions import ClientError
+
+
+class VirtualTime:
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self._condition = threading.Condition()
+        self._due: list[tuple[float, int, int]] = []  # (wake-up time, order, participant)
+        self._order = itertools.count()
+        self._running: int | None = None
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Called by a participant: wakes up ``seconds`` later on the virtual clock."""
+        me = threading.get_ident()
+        with self._condition:
+            heapq.heappush(self._due, (self.now + max(seconds, 0.0), next(self._order), me))
+            self._hand_over()
+            while self._running != me:
+                self._condition.wait()
+
+    def start(self, name: str, target: Callable[[], None]) -> None:
+        """Adds a participant; it first runs when ``run`` starts the clock."""
+        registered = threading.Event()
+
+        def participant() -> None:
+            me = threading.get_ident()
+            with self._condition:
+                heapq.heappush(self._due, (self.now, next(self._order), me))
+                registered.set()
+                while self._running != me:
+                    self._condition.wait()
+            try:
+                target()
+            except BaseException as error:  # reported by run()
+                self._errors.append(error)
+            finally:
+                with self._condition:
+                    self._hand_over()
+
+        thread = threading.Thread(target=participant, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        registered.wait()
+
+    def run(self) -> None:
+        """Runs every participant to its end."""
+        with self._condition:
+            self._hand_over()
+        for thread in self._threads:
+            thread.join()
+        if self._errors:
+            raise self._errors[0]
+
+    def _hand_over(self) -> None:
+        if self._due:
+            wake_at, _, participant = heapq.heappop(self._due)
+            self.now = max(self.now, wake_at)
+            self._running = participant
+        else:
+            self._running = None
+        self._condition.notify_all()
+
+
+@dataclass
+class SimulatedMessage:
+    message_id: str
+    body: str
+    attributes: dict[str, dict[str, str]]
+    sent_ms: int
+    notification_id: str | None
+    receive_count: int = 0
+    receipt: int = 0
+    deleted: bool = False
+
+
+@dataclass
+class SimulatedQueue:
+    name: str
+    arn: str
+    url: str
+    visibility_timeout: float
+    max_receive_count: int
+    available: list[tuple[float, int, int, SimulatedMessage]] = field(default_factory=list)
+    dead_letters: list[SimulatedMessage] = field(default_factory=list)
+    live: int = 0
+
+
+class SimulatedSqs:
+    """An orders queue and its DLQ on virtual time, with the boto3 calls the product makes."""
+
+    def __init__(
+        self, clock: VirtualTime, *, name: str, visibility_timeout: float, max_receive_count: int
+    ) -> None:
+        self._clock = clock
+        self._order = itertools.count()
+        self.queue = SimulatedQueue(
+            name=name,
+            arn=f"arn:aws:sqs:us-east-1:123456789012:{name}",
+            url=f"https://sqs.us-east-1.amazonaws.com/123456789012/{name}",
+            visibility_timeout=visibility_timeout,
+            max_receive_count=max_receive_count,
+        )
+        self.receives = 0
+        self.sends = 0
+        self.live_by_notification: Counter[str] = Counter()
+        self.done_at: dict[str, float] = {}  # notification id -> when its last message was deleted
+
+    # -- what the product calls (boto3's names) -------------------------------------------------
+    def get_queue_url(self, QueueName: str, **_: Any) -> dict[str, str]:
+        return {"QueueUrl": self.queue.url}
+
+    def send_message(
+        self,
+        QueueUrl: str,
+        MessageBody: str,
+        DelaySeconds: int = 0,
+        MessageAttributes: dict[str, dict[str, str]] | None = None,
+    ) -> dict[str, str]:
+        return {"MessageId": self.send(MessageBody, delay=DelaySeconds, attributes=MessageAttributes or {})}
+
+    # -- the simulation's own calls ----------------------------------------------------------------
+    def send(
+        self, body: str, *, delay: float = 0.0, attributes: dict[str, dict[str, str]] | None = None
+    ) -> str:
+        message = SimulatedMessage(
+            message_id=str(uuid.uuid4()),
+            body=body,
+            attributes=attributes or {},
+            sent_ms=int(self._clock.now * 1000),
+            notification_id=_notification_id(body),
+        )
+        self.sends += 1
+        self.queue.live += 1
+        if message.notification_id:
+            self.live_by_notification[message.notification_id] += 1
+        self._make_available(message, self._clock.now + delay)
+        return message.message_id
+
+    def receive(self, limit: int) -> list[SimulatedMessage]:
+        """Up to ``limit`` available messages, oldest available first; each becomes invisible for the
+        visibility timeout, and one received more than maxReceiveCount times moves to the DLQ."""
+        received: list[SimulatedMessage] = []
+        queue = self.queue
+        while queue.available and len(received) < limit and queue.available[0][0] <= self._clock.now:
+            _, _, receipt, message = heapq.heappop(queue.available)
+            if message.deleted or receipt != message.receipt:
+                continue
+            if message.receive_count >= queue.max_receive_count:
+                message.deleted = True
+                queue.live -= 1
+                queue.dead_letters.append(message)
+                continue
+            message.receive_count += 1
+            self.receives += 1
+            self._make_available(message, self._clock.now + queue.visibility_timeout)
+            received.append(message)
+        return received
+
+    def delete(self, message: SimulatedMessage) -> None:
+        if message.deleted:
+            return
+        message.deleted = True
+        self.queue.live -= 1
+        if message.notification_id:
+            self.live_by_notification[message.notification_id] -= 1
+            if self.live_by_notification[message.notification_id] <= 0:
+                self.done_at[message.notification_id] = self._clock.now
+
+    def next_available(self) -> float | None:
+        queue = self.queue
+        while queue.available and (
+            queue.available[0][3].deleted or queue.available[0][2] != queue.available[0][3].receipt
+        ):
+            heapq.heappop(queue.available)
+        return queue.available[0][0] if queue.available else None
+
+    def empty(self) -> bool:
+        return self.queue.live == 0
+
+    def record(self, message: SimulatedMessage) -> dict[str, Any]:
+        """The message as a Lambda SQS event record."""
+        return {
+            "messageId": message.message_id,
+            "receiptHandle": f"{message.message_id}#{message.receipt}",
+            "body": message.body,
+            "attributes": {
+                "ApproximateReceiveCount": str(message.receive_count),
+                "SentTimestamp": str(message.sent_ms),
+            },
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "dataType": value.get("DataType", "String"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                }
+                for name, value in message.attributes.items()
+            },
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue.arn,
+            "awsRegion": "us-east-1",
+        }
+
+    def _make_available(self, message: SimulatedMessage, at: float) -> None:
+        message.receipt += 1
+        heapq.heappush(self.queue.available, (at, next(self._order), message.receipt, message))
+
+
+class VirtualLambdaContext:
+    """The parts of Lambda's context the batch uses, on virtual time."""
+
+    function_name = "order-change"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:order-change"
+    aws_request_id = "simulated"
+
+    def __init__(self, clock: VirtualTime, timeout_seconds: float) -> None:
+        self._clock = clock
+        self._deadline = clock.now + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - self._clock.now) * 1000), 0)
+
+
+def _notification_id(body: str) -> str | None:
+    try:
+        document = json.loads(body)
+        return str(document["NotificationMetadata"]["NotificationId"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class SimulatedSecrets:
+    """Secrets Manager's GetSecretValue over a dict (the simulation's sellers and LWA app)."""
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self._secrets = secrets
+
+    def get_secret_value(self, SecretId: str, **_: Any) -> dict[str, str]:
+        if SecretId not in self._secrets:
+            raise _client_error(
+                "ResourceNotFoundException",
+                "Secrets Manager can't find the specified secret.",
+                "GetSecretValue",
+            )
+        return {"Name": SecretId, "SecretString": self._secrets[SecretId]}
+
+
+class SimulatedDynamoDB:
+    """The DynamoDB calls SellerStream and Powertools' idempotency make, in memory, with DynamoDB's
+    semantics for them: conditional writes (the expressions they use: comparisons, AND/OR,
+    parentheses, attribute_exists / attribute_not_exists), ReturnValuesOnConditionCheckFailure,
+    all-or-nothing TransactWriteItems with cancellation reasons, SET updates, projections.
+
+    moto does the same through botocore's serialisation at about a millisecond a call; hours of
+    simulated Prime Day make millions of calls. Tests check it against moto for every call shape
+    the product makes (``tests/unit/local/test_simulated_dynamodb.py``).
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._items: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
+        self.calls: Counter[str] = Counter()
+
+    def create_table(self, TableName: str, KeySchema: list[dict[str, str]], **_: Any) -> dict[str, Any]:
+        self._keys[TableName] = tuple(key["AttributeName"] for key in KeySchema)
+        self._items[TableName] = {}
+        return {"TableDescription": {"TableName": TableName}}
+
+    def update_time_to_live(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def get_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:
+        self.calls["GetItem"] += 1
+        item = self._items[TableName].get(self._key(TableName, Key))
+        if item is None:
+            return {}
+        return {
+            "Item": _project(
+                item, options.get("ProjectionExpression"), options.get("ExpressionAttributeNames")
+            )
+        }
+
+    def batch_get_item(self, RequestItems: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        self.calls["BatchGetItem"] += 1
+        responses: dict[str, list[dict[str, Any]]] = {}
+        for table, request in RequestItems.items():
+            found = [self._items[table].get(self._key(table, key)) for key in request["Keys"]]
+            responses[table] = [
+                _project(item, request.get("ProjectionExpression"), request.get("ExpressionAttributeNames"))
+                for item in found
+                if item is not None
+            ]
+        return {"Responses": responses, "UnprocessedKeys": {}}
+
+    def put_item(self, TableName: str, Item: dict[str, Any], **options: Any) -> dict[str, Any]:
+        self.calls["PutItem"] += 1
+        key = self._key(TableName, Item)
+        self._check(TableName, key, options, "PutItem")
+        self._items[TableName][key] = _copy(Item)
+        return {}
+
+    def update_item(
+        self, TableName: str, Key: dict[str, Any], UpdateExpression: str, **options: Any
+    ) -> dict[str, Any]:
+        self.calls["UpdateItem"] += 1
+        key = self._key(TableName, Key)
+        self._check(TableName, key, options, "UpdateItem")
+        self._items[TableName][key] = _updated(
+            self._items[TableName].get(key), Key, UpdateExpression, options
+        )
+        return {}
+
+    def delete_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:
+        self.calls["DeleteItem"] += 1
+        key = self._key(TableName, Key)
+        self._check(TableName, key, options, "DeleteItem")
+        self._items[TableName].pop(key, None)
+        return {}
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls["TransactWriteItems"] += 1
+        reasons: list[dict[str, str]] = []
+        writes: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
+        for entry in TransactItems:
+            operation, details = next(iter(entry.items()))
+            if operation not in ("Put", "Update"):
+                raise ValueError(f"only Put and Update are simulated in transactions, not {operation}")
+            table = details["TableName"]
+            key = self._key(table, details["Item"] if operation == "Put" else details["Key"])
+            current = self._items[table].get(key)
+            passed = _condition_holds(current, details)
+            reasons.append({"Code": "None"} if passed else {"Code": "ConditionalCheckFailed"})
+            if operation == "Put":
+                writes.append((table, key, details["Item"]))
+            elif passed:
+                writes.append(
+                    (table, key, _updated(current, details["Key"], details["UpdateExpression"], details))
+                )
+        if any(reason["Code"] != "None" for reason in reasons):
+            error = _client_error(
+                "TransactionCanceledException",
+                "Transaction cancelled, please refer cancellation reasons for specific reasons",
+                "TransactWriteItems",
+            )
+            cast(dict[str, Any], error.response)["CancellationReasons"] = reasons
+            raise error
+        for table, key, item in writes:
+            self._items[table][key] = _copy(item)
+        return {}
+
+    def get_paginator(self, operation: str) -> Any:
+        if operation != "scan":
+            raise ValueError(f"only scan is paginated in the simulation, not {operation}")
+        items = self._items
+
+        class _Scan:
+            def paginate(self, TableName: str, **_: Any) -> list[dict[str, Any]]:
+                return [{"Items": [_copy(item) for item in items[TableName].values()]}]
+
+        return _Scan()
+
+    def _key(self, table: str, item: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(json.dumps(item[name], sort_keys=True) for name in self._keys[table])
+
+    def _check(self, table: str, key: tuple[str, ...], options: dict[str, Any], operation: str) -> None:
+        current = self._items[table].get(key)
+        if _condition_holds(current, options):
+            return
+        error = _client_error("ConditionalCheckFailedException", "The conditional request failed", operation)
+        if current is not None and options.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
+            cast(dict[str, Any], error.response)["Item"] = _copy(current)
+        raise error
+
+
+def _updated(
+    current: dict[str, Any] | None, key: dict[str, Any], expression: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """The item after a ``SET a = :v, ...`` update (the only form the product writes)."""
+    item = _copy_item(current or key)
+    names = options.get("ExpressionAttributeNames") or {}
+    values = options.get("ExpressionAttributeValues") or {}
+    clause = expression.strip()
+    if not clause.upper().startswith("SET "):
+        raise ValueError(f"only SET updates are simulated: {expression!r}")
+    for assignment in clause[4:].split(","):
+        target, _, source = assignment.partition("=")
+        item[names.get(target.strip(), target.strip())] = _copy(values[source.strip()])
+    return item
+
+
+def _client_error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _copy_item(item: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], _copy(item))
+
+
+def _project(item: dict[str, Any], projection: str | None, names: dict[str, str] | None) -> dict[str, Any]:
+    if not projection:
+        return _copy_item(item)
+    wanted = [(names or {}).get(part.strip(), part.strip()) for part in projection.split(",")]
+    return {name: _copy(item[name]) for name in wanted if name in item}
+
+
+def _condition_holds(item: dict[str, Any] | None, options: dict[str, Any]) -> bool:
+    expression = options.get("ConditionExpression")
+    if not expression:
+        return True
+    parser = _ConditionParser(
+        expression,
+        options.get("ExpressionAttributeNames") or {},
+        options.get("ExpressionAttributeValues") or {},
+    )
+    return parser.evaluate(item or {})
+
+
+class _ConditionParser:
+    """Recursive descent over DynamoDB's condition grammar, as far as the product uses it:
+    ``condition := term (OR term)*``, ``term := factor (AND factor)*``, ``factor := ( condition ) |
+    attribute_exists(path) | attribute_not_exists(path) | operand comparator operand``."""
+
+    _TOKENS = re.compile(r"\s*(\(|\)|,|<>|<=|>=|=|<|>|[#:A-Za-z_][A-Za-z0-9_\-.#:]*)")
+
+    def __init__(self, expression: str, names: dict[str, str], values: dict[str, Any]) -> None:
+        self._tokens = [token for token in self._TOKENS.findall(expression) if token]
+        self._names = names
+        self._values = values
+        self._position = 0
+
+    def evaluate(self, item: dict[str, Any]) -> bool:
+        self._item = item
+        self._position = 0
+        result = self._condition()
+        if self._position != len(self._tokens):
+            raise ValueError(f"unparsed condition tail: {self._tokens[self._position :]}")
+        return result
+
+    def _peek(self) -> str | None:
+        return self._tokens[self._position] if self._position < len(self._tokens) else None
+
+    def _next(self) -> str:
+        token: str = self._tokens[self._position]
+        self._position += 1
+        return token
+
+    def _condition(self) -> bool:
+        result = self._term()
+        while (self._peek() or "").upper() == "OR":
+            self._next()
+            right = self._term()
+            result = result or right
+        return result
+
+    def _term(self) -> bool:
+        result = self._factor()
+        while (self._peek() or "").upper() == "AND":
+            self._next()
+            right = self._factor()
+            result = result and right
+        return result
+
+    def _factor(self) -> bool:
+        token = self._next()
+        if token == "(":  # noqa: S105 - a parenthesis
+            result = self._condition()
+            self._next()  # ")"
+            return result
+        if token in ("attribute_exists", "attribute_not_exists"):
+            self._next()  # "("
+            name = self._name(self._next())
+            self._next()  # ")"
+            return (name in self._item) == (token == "attribute_exists")  # noqa: S105 - a keyword
+        left = self._operand(token)
+        comparator = self._next()
+        right = self._operand(self._next())
+        if left is None or right is None:
+            return False
+        outcome: bool = {
+            "=": left == right,
+            "<>": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[comparator]
+        return outcome
+
+    def _name(self, token: str) -> str:
+        return self._names.get(token, token)
+
+    def _operand(self, token: str) -> Any:
+        typed = self._values[token] if token.startswith(":") else self._item.get(self._name(token))
+        if typed is None:
+            return None
+        ((kind, value),) = typed.items()
+        if kind == "N":
+            return Decimal(value)
+        if kind in ("S", "BOOL"):
+            return value
+        return json.dumps(value, sort_keys=True)

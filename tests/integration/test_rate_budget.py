@@ -1,0 +1,233 @@
+"""The rate budget shared by every container (DynamoDB conditional writes), against moto.
+
+Each ``SharedRateBudget`` plays one container: it keeps its own cache of what it last saw, and
+only the table is shared.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sellerstream import aws
+from sellerstream.spapi.errors import RateBudgetExhausted
+from sellerstream.spapi.ratelimit import RatePlan
+from sellerstream.store.rate_budget import SPARE_TOKENS, SharedRateBudget
+from sellerstream_local.moto_server import SerializedMotoServer
+from tests.support.fakes import FakeClock
+
+TABLE = "rate-budget"
+KEY = "BUCKET#app#A1SELLER#na#orders/2026-01-01:getOrder"
+OPERATION = "orders/2026-01-01:getOrder"
+PLAN = {"getOrder": RatePlan(0.5, 30)}
+BURST = 30 - SPARE_TOKENS  # one token stays unscheduled: it absorbs network jitter
+
+
+def create_table() -> None:
+    boto3.client("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture
+def table() -> Iterator[None]:
+    with mock_aws():
+        aws.reset_clients()
+        create_table()
+        yield
+    aws.reset_clients()
+
+
+def container(
+    clock: FakeClock, plans: dict[str, RatePlan] | None = None, *, confirmed: bool = True
+) -> SharedRateBudget:
+    """A container's budget; by default it has already seen Amazon's rate header confirm the plan."""
+    budget = SharedRateBudget(TABLE, clock=clock, sleep=clock.sleep, plans=plans or PLAN)
+    if confirmed:
+        budget.observe_limit_header(KEY, OPERATION, str((plans or PLAN)["getOrder"].rate))
+    return budget
+
+
+def test_given_a_fresh_bucket_when_reserving_then_the_burst_at_once_then_one_slot_per_interval(
+    table: None,
+) -> None:
+    clock = FakeClock()
+
+    reservation = container(clock).reserve(KEY, OPERATION, BURST + 3, first_within=0.0, last_within=60.0)
+
+    assert reservation.slots[:BURST] == (clock.now,) * BURST
+    assert reservation.slots[BURST:] == (clock.now + 2.0, clock.now + 4.0, clock.now + 6.0)
+    assert reservation.next_slot_in == pytest.approx(8.0)
+
+
+def test_given_a_plan_amazon_has_not_confirmed_when_reserving_then_slots_only_within_the_first_wait(
+    table: None,
+) -> None:
+    clock = FakeClock()
+
+    guessed = container(clock, confirmed=False).reserve(
+        KEY, OPERATION, BURST + 3, first_within=0.0, last_within=60.0
+    )
+
+    assert guessed.slots == (clock.now,) * BURST
+
+
+def test_given_one_container_spent_the_burst_when_a_cold_container_reserves_then_it_gets_no_burst(
+    table: None,
+) -> None:
+    clock = FakeClock()
+    container(clock).reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)
+    cold = container(clock)
+
+    reservation = cold.reserve(KEY, OPERATION, 10, first_within=0.0, last_within=30.0)
+
+    assert reservation.granted == 0
+    assert reservation.next_slot_in == pytest.approx(2.0)
+
+
+def test_given_two_containers_when_both_reserve_then_their_slots_never_overlap(table: None) -> None:
+    clock = FakeClock()
+    first, second = container(clock), container(clock)
+    first.reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)  # the burst
+
+    a = first.reserve(KEY, OPERATION, 3, first_within=10.0, last_within=30.0)
+    b = second.reserve(KEY, OPERATION, 3, first_within=10.0, last_within=30.0)
+
+    assert a.slots == (clock.now + 2.0, clock.now + 4.0, clock.now + 6.0)
+    assert b.slots == (clock.now + 8.0, clock.now + 10.0, clock.now + 12.0)
+
+
+def test_given_a_429_seen_by_one_container_when_another_reserves_then_the_bucket_is_empty_for_both(
+    table: None,
+) -> None:
+    clock = FakeClock()
+    seen, other = container(clock), container(clock)
+    other.reserve(KEY, OPERATION, 1, first_within=0.0, last_within=0.0)
+
+    seen.on_throttled(KEY, OPERATION)
+    clock.now += 1.0
+
+    assert other.reserve(KEY, OPERATION, 1, first_within=0.5, last_within=0.5).granted == 0
+    clock.now += 1.0
+    assert other.reserve(KEY, OPERATION, 1, first_within=0.0, last_within=0.0).granted == 1
+
+
+def test_given_the_rate_header_when_observed_then_every_container_uses_it_and_equal_rates_cost_no_write(
+    table: None,
+) -> None:
+    clock = FakeClock()
+    learner, other = container(clock), container(clock)
+    learner.reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)
+
+    learner.observe_limit_header(KEY, OPERATION, "10")
+    writes = learner.writes
+    learner.observe_limit_header(KEY, OPERATION, "10.0")  # the same rate again: nothing to write
+
+    assert learner.writes == writes
+    reservation = other.reserve(KEY, OPERATION, 2, first_within=1.0, last_within=1.0)
+    assert reservation.slots == (clock.now + 0.1, clock.now + 0.2)
+
+
+def test_given_unused_slots_of_the_latest_reservation_when_released_then_the_next_reservation_gets_them(
+    table: None,
+) -> None:
+    clock = FakeClock()
+    owner, other = container(clock), container(clock)
+    other.reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)  # the burst, spent elsewhere
+    owner.reserve(KEY, OPERATION, 5, first_within=10.0, last_within=20.0)
+    owner.acquire(KEY, OPERATION, max_wait=5.0)  # one slot used: four unused
+
+    owner.release(KEY, OPERATION)
+
+    assert other.reserve(KEY, OPERATION, 1, first_within=10.0, last_within=10.0).slots == (clock.now + 2.0,)
+
+
+def test_given_someone_reserved_after_us_when_releasing_then_our_unused_slots_still_serve_the_next_reservation(
+    table: None,
+) -> None:
+    clock = FakeClock()
+    owner, later = container(clock), container(clock)
+    later.reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)  # the burst, spent elsewhere
+    owner.reserve(KEY, OPERATION, 5, first_within=10.0, last_within=20.0)  # +2 .. +10
+    later.reserve(KEY, OPERATION, 1, first_within=20.0, last_within=20.0)  # +12: after ours
+
+    owner.release(KEY, OPERATION)
+
+    # Handed-back slots first, in time order, then fresh ones after the last reserved (+12).
+    assert later.reserve(KEY, OPERATION, 6, first_within=20.0, last_within=20.0).slots == tuple(
+        clock.now + offset for offset in (2.0, 4.0, 6.0, 8.0, 10.0, 14.0)
+    )
+
+
+def test_given_pooled_slots_when_acquiring_then_sleeps_until_each_and_refuses_one_past_the_deadline(
+    table: None,
+) -> None:
+    clock = FakeClock()
+    budget = container(clock)
+    container(clock).reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)  # the burst, elsewhere
+    budget.reserve(KEY, OPERATION, 2, first_within=5.0, last_within=5.0)
+    start = clock.now
+
+    budget.acquire(KEY, OPERATION, max_wait=10.0)
+    budget.acquire(KEY, OPERATION, max_wait=10.0)
+    with pytest.raises(RateBudgetExhausted) as caught:
+        budget.acquire(KEY, OPERATION, max_wait=1.0)
+
+    assert clock.slept == [pytest.approx(2.0), pytest.approx(2.0)]
+    assert clock.now == pytest.approx(start + 4.0)
+    assert caught.value.wait_needed == pytest.approx(2.0)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """moto as a server answering one request at a time (DynamoDB's conditional writes are atomic)."""
+    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL",)}
+    with SerializedMotoServer() as moto_server:
+        os.environ["AWS_ENDPOINT_URL"] = moto_server.endpoint
+        aws.reset_clients()
+        create_table()
+        yield moto_server.endpoint
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    aws.reset_clients()
+
+
+def test_given_many_containers_taking_at_once_when_the_bucket_holds_a_burst_then_never_more_than_the_burst(
+    server: str,
+) -> None:
+    # No refill (the clock stands still): whatever is granted beyond the burst would be a double grant.
+    plans = {"getOrder": RatePlan(0.0001, 10 + SPARE_TOKENS)}
+    clock = FakeClock()
+    granted: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def taker() -> None:
+        budget = container(clock, plans)
+        start.wait()
+        total = 0
+        # Each loses its condition at most once per write that wins (five at most before the burst is
+        # gone), so no taker runs out of write attempts.
+        for _ in range(3):
+            total += budget.reserve(KEY, OPERATION, 2, first_within=0.0, last_within=0.0).granted
+        with lock:
+            granted.append(total)
+
+    threads = [threading.Thread(target=taker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(granted) == 10
