@@ -93,13 +93,15 @@ def workload(rng: random.Random, big_orders: int, big_notifications: int, with_b
             first = rng.uniform(0, BURST_SECONDS - 60)
             changes = sorted([first, *(rng.uniform(first, BURST_SECONDS) for _ in range(count - 1))])
             for changed in changes:
-                notices.append(Notice(changed + rng.uniform(1, 10), BIG, order_id, changed, ""))
+                notices.append(
+                    Notice(START + changed + rng.uniform(1, 10), BIG, order_id, START + changed, "")
+                )
     for seller_index, seller in enumerate(SMALL):
         at, serial = rng.uniform(0, SMALL_MEAN_INTERVAL), 0
         while at < TRICKLE_SECONDS:
             serial += 1
             order_id = f"{200 + seller_index}-{serial:07d}-{rng.randint(1000000, 9999999)}"
-            notices.append(Notice(at + rng.uniform(1, 10), seller, order_id, at, ""))
+            notices.append(Notice(START + at + rng.uniform(1, 10), seller, order_id, START + at, ""))
             at += rng.expovariate(1 / SMALL_MEAN_INTERVAL)
     notices.sort(key=lambda notice: notice.at)
     for serial, notice in enumerate(notices):
@@ -166,8 +168,6 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
             "SELLER_SECRET_PREFIX": "sellers/",
             "SPAPI_ENDPOINT_OVERRIDE": IN_PROCESS_BASE_URL,
             "LWA_ENDPOINT_OVERRIDE": f"{IN_PROCESS_BASE_URL}/auth/o2/token",
-            # As in the function: Powertools flushes every 100 metrics and needs the namespace.
-            "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
         }
     )
     reset_settings_cache()
@@ -332,6 +332,9 @@ def main() -> None:
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_SERVICE_NAME": "order-change",
             "POWERTOOLS_METRICS_DISABLED": "true",
+            # As in the function (read when the metrics object is built): Powertools flushes every
+            # 100 metrics, disabled or not, and refuses to without a namespace.
+            "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
