@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from typing import Any, cast
-
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from sellerstream.logic.batch import NotificationUseCase, process_batch
 from sellerstream.observability import logger, metrics
 
-Handler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+if TYPE_CHECKING:  # annotations only: Powertools' batch utility is not imported at cold start
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    Handler: TypeAlias = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
 
 def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Handler:
@@ -30,4 +31,4 @@ def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Han
         return process_batch(event, context, use_case())
 
     # Metrics' decorator is typed as returning Any; the wrapped handler keeps its signature.
-    return cast(Handler, lambda_handler)
+    return cast("Handler", lambda_handler)

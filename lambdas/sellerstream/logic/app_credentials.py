@@ -26,12 +26,15 @@ from sellerstream.config import Settings, get_settings
 from sellerstream.errors import PermanentFailureError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.notifications.application_oauth import (
-    APPLICATION_OAUTH_CLIENT_NEW_SECRET,
-    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY,
     ApplicationOAuthClientNewSecretNotification,
     ApplicationOAuthClientSecretExpiryNotification,
 )
-from sellerstream.notifications.scheduled_event import SCHEDULED_EVENT, ScheduledEvent
+from sellerstream.notifications.scheduled_event import ScheduledEvent
+from sellerstream.notifications.type_names import (
+    APPLICATION_OAUTH_CLIENT_NEW_SECRET,
+    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY,
+    SCHEDULED_EVENT,
+)
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.store.app_secret import (
     PLACEHOLDER_CLIENT_ID,

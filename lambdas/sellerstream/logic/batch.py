@@ -17,10 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -28,7 +26,6 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sellerstream import aws, metric_names
 from sellerstream.config import get_settings
@@ -41,9 +38,17 @@ from sellerstream.errors import (
 from sellerstream.logic.dead_letter import permanent_failure, send_to_dead_letter_queue, short_detail
 from sellerstream.logic.deferral import can_defer, defer, deferral_delay, deferrals_of
 from sellerstream.logic.message_attributes import attribute_value, source_message_id
-from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, AnyNotification, Delivery, parse_delivery
+from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, Delivery, parse_delivery
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
+
+if TYPE_CHECKING:
+    # For annotations only: Powertools' batch utility and the models of every notification type
+    # cost cold start, and the loop below needs neither.
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from sellerstream.notifications import AnyNotification
 
 RemainingTime = Callable[[], float]
 Clock = Callable[[], float]
@@ -95,17 +100,36 @@ def process_batch(
     if planner is not None:
         planner.begin_batch(_parsable(event), remaining_time)
     try:
-        # A batch whose every record failed is still a normal response listing every record as failed:
-        # the messages return to the queue either way, and poison alone should not count as a crash.
-        return process_partial_response(
-            event=event,
-            record_handler=record_handler,
-            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-            context=context,
-        )
+        return handle_records(_records_of(event), record_handler)
     finally:
         if planner is not None:
             planner.end_batch()
+
+
+def handle_records(
+    raw_records: Sequence[dict[str, Any]], record_handler: Callable[[SQSRecord], object]
+) -> PartialItemFailureResponse:
+    """Every record through ``record_handler`` once, in order; those that raised are listed by
+    message id, for SQS to make visible again (ReportBatchItemFailures), and the rest are deleted.
+
+    A batch whose every record failed is still a normal response listing every record as failed:
+    the messages return to the queue either way, and poison alone should not count as a crash.
+    """
+    failures: list[PartialItemFailures] = []
+    for raw in raw_records:
+        record = SQSRecord(raw)
+        try:
+            record_handler(record)
+        except Exception:  # the record handler logged why; the message returns to the queue
+            failures.append({"itemIdentifier": record.message_id})
+    return {"batchItemFailures": failures}
+
+
+def _records_of(event: dict[str, Any]) -> list[dict[str, Any]]:
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise TypeError("not an SQS batch event: no Records list")
+    return records
 
 
 def _parsable(event: dict[str, Any]) -> list[AnyNotification]:

@@ -22,10 +22,10 @@ from sellerstream.credentials import CredentialsResolver
 from sellerstream.errors import InvalidNotificationError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.spapi_access import SpApiAccess
-from sellerstream.notifications.listings_item_status_change import (
+from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
+from sellerstream.notifications.type_names import (
     LISTINGS_ITEM_STATUS_CHANGE,
     LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING,
-    ListingsItemStatusChangeNotification,
 )
 from sellerstream.spapi.errors import MalformedResponse, SpApiNotFound
 from sellerstream.spapi.listings import ListingsApi

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sellerstream import identifiers, metric_names
 from sellerstream.config import Settings, get_settings, required
@@ -44,8 +44,8 @@ from sellerstream.errors import NotReadyError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
 from sellerstream.logic.spapi_access import SpApiAccess
-from sellerstream.notifications import AnyNotification
-from sellerstream.notifications.order_change import ORDER_CHANGE, OrderChangeNotification
+from sellerstream.notifications.order_change import OrderChangeNotification
+from sellerstream.notifications.type_names import ORDER_CHANGE
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiError, SpApiThrottled
@@ -54,6 +54,9 @@ from sellerstream.spapi.ratelimit import RateBudget
 from sellerstream.store.backlog import BacklogStore, BacklogWindow
 from sellerstream.store.dynamo import sortable_timestamp
 from sellerstream.store.orders import OrderRecord, OrderStore, WriteOutcome
+
+if TYPE_CHECKING:
+    from sellerstream.notifications import AnyNotification
 
 GET_ORDER: Final = "orders/2026-01-01:getOrder"
 SEARCH_ORDERS: Final = "orders/2026-01-01:searchOrders"

@@ -28,10 +28,8 @@ from sellerstream.logic.report_ingest import DocumentReadError, ingest, open_doc
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.metric_names import REPORT_DECODE_FAILURES
 from sellerstream.notifications import continuation_message
-from sellerstream.notifications.report_processing_finished import (
-    REPORT_PROCESSING_FINISHED,
-    ReportProcessingFinishedNotification,
-)
+from sellerstream.notifications.report_processing_finished import ReportProcessingFinishedNotification
+from sellerstream.notifications.type_names import REPORT_PROCESSING_FINISHED
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi import reports as reports_api
 from sellerstream.spapi.reports import DocumentUrlExpired, ReportsApi

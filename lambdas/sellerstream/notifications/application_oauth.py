@@ -21,9 +21,6 @@ from pydantic import AfterValidator, Field, SecretStr
 
 from sellerstream.notifications.common import AmazonModel, CamelEnvelope, LwaClientId, Timestamp, Word
 
-APPLICATION_OAUTH_CLIENT_NEW_SECRET = "APPLICATION_OAUTH_CLIENT_NEW_SECRET"  # noqa: S105 - a type name
-APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY = "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY"  # noqa: S105 - a type name
-
 # LWA client secrets are printable ASCII tokens ("amzn1.oa2-cs.v1.8b6…" in Amazon's sample).
 _CLIENT_SECRET = re.compile(r"[\x21-\x7e]{1,512}")
 

@@ -14,53 +14,47 @@ Validation errors name the failing fields but never echo their values: bodies ca
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ValidationError
 
 from sellerstream import identifiers
 from sellerstream.errors import InvalidNotificationError, UnknownNotificationTypeError
-from sellerstream.notifications.application_oauth import (
-    APPLICATION_OAUTH_CLIENT_NEW_SECRET,
-    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY,
-    ApplicationOAuthClientNewSecretNotification,
-    ApplicationOAuthClientSecretExpiryNotification,
-)
-from sellerstream.notifications.listings_item_status_change import (
-    LISTINGS_ITEM_STATUS_CHANGE,
-    LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING,
-    ListingsItemStatusChangeNotification,
-)
-from sellerstream.notifications.order_change import ORDER_CHANGE, OrderChangeNotification
-from sellerstream.notifications.report_processing_finished import (
-    REPORT_PROCESSING_FINISHED,
-    ReportProcessingFinishedNotification,
-)
-from sellerstream.notifications.scheduled_event import (
-    SCHEDULED_EVENT,
-    ScheduledEvent,
-    is_scheduled_event,
-)
+from sellerstream.notifications.type_names import MODEL_LOCATIONS, SCHEDULED_EVENT, is_scheduled_event
 
-AnyNotification = (
-    OrderChangeNotification
-    | ListingsItemStatusChangeNotification
-    | ReportProcessingFinishedNotification
-    | ApplicationOAuthClientNewSecretNotification
-    | ApplicationOAuthClientSecretExpiryNotification
-    | ScheduledEvent
-)
+if TYPE_CHECKING:
+    # Models are imported when a body of their type arrives (see ``model_for``), not with the parser.
+    from sellerstream.notifications.application_oauth import (
+        ApplicationOAuthClientNewSecretNotification,
+        ApplicationOAuthClientSecretExpiryNotification,
+    )
+    from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
+    from sellerstream.notifications.order_change import OrderChangeNotification
+    from sellerstream.notifications.report_processing_finished import ReportProcessingFinishedNotification
+    from sellerstream.notifications.scheduled_event import ScheduledEvent
 
-MODELS_BY_TYPE: dict[str, type[BaseModel]] = {
-    ORDER_CHANGE: OrderChangeNotification,
-    LISTINGS_ITEM_STATUS_CHANGE: ListingsItemStatusChangeNotification,
-    LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING: ListingsItemStatusChangeNotification,
-    REPORT_PROCESSING_FINISHED: ReportProcessingFinishedNotification,
-    APPLICATION_OAUTH_CLIENT_NEW_SECRET: ApplicationOAuthClientNewSecretNotification,
-    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY: ApplicationOAuthClientSecretExpiryNotification,
-}
+    AnyNotification: TypeAlias = (
+        OrderChangeNotification
+        | ListingsItemStatusChangeNotification
+        | ReportProcessingFinishedNotification
+        | ApplicationOAuthClientNewSecretNotification
+        | ApplicationOAuthClientSecretExpiryNotification
+        | ScheduledEvent
+    )
+
+
+def model_for(notification_type: str) -> type[BaseModel] | None:
+    """The model that reads ``notification_type``, imported on first use; None for an unknown type."""
+    location = MODEL_LOCATIONS.get(notification_type)
+    if location is None:
+        return None
+    module_name, class_name = location
+    model: type[BaseModel] = getattr(importlib.import_module(module_name), class_name)
+    return model
+
 
 # An EventBridge event's top-level keys (AWS's event structure reference). "account" is optional
 # because moto's events (local mode) lack it.
@@ -209,6 +203,8 @@ def _parse_scheduled_event(document: dict[str, Any]) -> ScheduledEvent:
         "notification_id": event_id if identifiers.is_notification_id(event_id) else None,
         "notification_type": SCHEDULED_EVENT,
     }
+    from sellerstream.notifications.scheduled_event import ScheduledEvent  # noqa: PLC0415 - on first use
+
     try:
         return ScheduledEvent.model_validate(document)
     except ValidationError as error:
@@ -227,7 +223,7 @@ def parse_document(document: dict[str, Any]) -> AnyNotification:
     notification_type = document.get("NotificationType", document.get("notificationType"))
     if not isinstance(notification_type, str):
         raise InvalidNotificationError("no NotificationType/notificationType", **context)
-    model = MODELS_BY_TYPE.get(notification_type)
+    model = model_for(notification_type)
     if model is None:
         shown = repr(notification_type) if identifiers.is_word(notification_type) else "(not a type name)"
         raise UnknownNotificationTypeError(f"notification type {shown} is not handled", **context)

@@ -22,9 +22,6 @@ from sellerstream.notifications.common import (
     Word,
 )
 
-LISTINGS_ITEM_STATUS_CHANGE = "LISTINGS_ITEM_STATUS_CHANGE"
-LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING = "LISTINGS_ITEM_STATUS_CHANGED"
-
 
 class ListingsItemStatusPayload(AmazonModel):
     seller_id: SellerId = Field(alias="SellerId")

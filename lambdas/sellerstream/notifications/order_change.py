@@ -22,8 +22,6 @@ from sellerstream.notifications.common import (
     Timestamp,
 )
 
-ORDER_CHANGE = "ORDER_CHANGE"
-
 
 class OrderChangeItem(AmazonModel):
     order_item_id: OpaqueId = Field(alias="OrderItemId")

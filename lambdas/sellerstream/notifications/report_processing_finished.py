@@ -21,8 +21,6 @@ from sellerstream.notifications.common import (
     Word,
 )
 
-REPORT_PROCESSING_FINISHED = "REPORT_PROCESSING_FINISHED"
-
 
 class ReportProcessingFinishedDetails(AmazonModel):
     seller_id: SellerId | None = Field(None, alias="sellerId")

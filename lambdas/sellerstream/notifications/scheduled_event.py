@@ -10,22 +10,12 @@ event reference), and it is accepted only by the consumer whose use case asks fo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from sellerstream.notifications.common import AmazonModel, EventId, Timestamp
-
-SCHEDULED_EVENT = "SCHEDULED_EVENT"
-SCHEDULED_EVENT_SOURCE = "aws.events"
-SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
-
-
-def is_scheduled_event(document: dict[str, Any]) -> bool:
-    return (
-        document.get("source") == SCHEDULED_EVENT_SOURCE
-        and document.get("detail-type") == SCHEDULED_EVENT_DETAIL_TYPE
-    )
+from sellerstream.notifications.type_names import SCHEDULED_EVENT
 
 
 class ScheduledEvent(AmazonModel):

@@ -17,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sellerstream.notifications.application_oauth import APPLICATION_OAUTH_CLIENT_NEW_SECRET as NEW_SECRET
-from sellerstream.notifications.application_oauth import (
-    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY as SECRET_EXPIRY,
-)
+from sellerstream.notifications.type_names import APPLICATION_OAUTH_CLIENT_NEW_SECRET as NEW_SECRET
+from sellerstream.notifications.type_names import APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY as SECRET_EXPIRY
 from sellerstream.spapi.ratelimit import RatePlan
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.notifications_factory import (
