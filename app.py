@@ -38,6 +38,16 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
     )
     if not retention.isdigit() or int(retention) < 1:
         raise SystemExit(f"report_rows_retention_days must be a whole number of days, not {retention!r}")
+    interval = str(
+        app.node.try_get_context("reconcile_interval_minutes") or constants.RECONCILE_INTERVAL_MINUTES
+    )
+    if not interval.isdigit() or not (
+        constants.MIN_RECONCILE_INTERVAL_MINUTES <= int(interval) <= constants.MAX_RECONCILE_INTERVAL_MINUTES
+    ):
+        raise SystemExit(
+            f"reconcile_interval_minutes must be {constants.MIN_RECONCILE_INTERVAL_MINUTES} to "
+            f"{constants.MAX_RECONCILE_INTERVAL_MINUTES}, not {interval!r}"
+        )
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
@@ -49,6 +59,7 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         alarm_email=str(alarm_email) if alarm_email else None,
         no_notifications_alarm_hours=_quiet_hours(app.node.try_get_context("no_notifications_alarm_hours")),
         report_rows_retention_days=int(retention),
+        reconcile_interval_minutes=int(interval),
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB"
         + (f" (stage {names.stage})" if names.stage else ""),

@@ -170,6 +170,24 @@ LWA_SECRET_EXPIRY_WARNING_DAYS: Final = 14
 # The client id the stack writes into the LWA app secret it creates, until the operator sets the app's.
 LWA_PLACEHOLDER_CLIENT_ID: Final = "REPLACE_WITH_LWA_CLIENT_ID"
 
+# Reconciliation: per interval (context key ``reconcile_interval_minutes``), every known seller's
+# orders updated since its last reconciled point (minus the overlap) are paged from searchOrders and
+# stored where the table lacks them or holds an older state. searchOrders allows one request every
+# 180 s with a burst of 20 (100 orders a page), shared with backlog mode.
+RECONCILE: Final = ConsumerSettings(
+    timeout_seconds=300,
+    memory_mb=512,
+    batch_size=1,
+    batching_window_seconds=0,
+    max_concurrency=2,
+)
+RECONCILE_SERVICE_NAME: Final = "reconcile"
+RECONCILE_INTERVAL_MINUTES: Final = 60
+MIN_RECONCILE_INTERVAL_MINUTES: Final = 5
+MAX_RECONCILE_INTERVAL_MINUTES: Final = 24 * 60
+RECONCILE_OVERLAP_SECONDS: Final = 15 * 60
+RECONCILE_FIRST_WINDOW_SECONDS: Final = 24 * 3600
+
 # Raw report documents are kept this long (they can hold buyer data: Amazon's 30-day rule).
 REPORT_DOCUMENT_RETENTION_DAYS: Final = 30
 # Report rows (which can hold the same buyer data) expire after the same time by default
@@ -268,3 +286,6 @@ OUTPUT_REPORTS_QUEUE_URL: Final = "ReportsQueueUrl"
 OUTPUT_APP_CREDENTIALS_QUEUE_ARN: Final = "AppCredentialsQueueArn"
 OUTPUT_APP_CREDENTIALS_QUEUE_URL: Final = "AppCredentialsQueueUrl"
 OUTPUT_APP_CREDENTIALS_DLQ_URL: Final = "AppCredentialsDeadLetterQueueUrl"
+# The reconcile function (``sellerstream reconcile`` invokes it) and its log group.
+OUTPUT_RECONCILE_FUNCTION: Final = "ReconcileFunctionName"
+OUTPUT_RECONCILE_LOG_GROUP: Final = "ReconcileLogGroupName"

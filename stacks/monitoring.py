@@ -292,6 +292,28 @@ class Monitoring(Construct):
         alarm.add_alarm_action(self._action)
         self.alarms.append(alarm)
 
+    def watch_reconciliation(self, name: str, *, service_name: str, function: lambda_.IFunction) -> None:
+        """A run that failed as a whole (Errors) or for a seller (``ReconcileFailures``)."""
+        self._alarm(
+            f"{name}Errors",
+            function.metric_errors(period=Duration.minutes(5)),
+            threshold=1,
+            description=f"{name}: the reconciliation function failed (its log says why)",
+        )
+        self._alarm(
+            f"{name}Throttles",
+            function.metric_throttles(period=Duration.minutes(5)),
+            threshold=1,
+            description=f"{name}: Lambda throttled the reconciliation function",
+        )
+        self._alarm(
+            f"{name}SellerFailures",
+            _pipeline_metric(metric_names.RECONCILE_FAILURES, service_name, constants.ALARM_PERIOD_SECONDS),
+            threshold=1,
+            description=f"{name}: a seller's reconciliation failed (credentials, SP-API or DynamoDB); "
+            "it resumes from its checkpoint on the next run",
+        )
+
     # -- dashboard -------------------------------------------------------------------------------
     def add_dashboard(self, dashboard_name: str) -> cloudwatch.Dashboard:
         """One dashboard of everything watched so far (call it after the consumers are watched)."""

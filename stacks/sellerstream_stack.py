@@ -15,6 +15,7 @@ from stacks.encryption import EncryptionKeys
 from stacks.listings_bus import ListingsEventBus
 from stacks.monitoring import Monitoring
 from stacks.queues import NotificationQueue
+from stacks.reconciliation import Reconciliation
 from stacks.secret_expiry_check import SecretExpiryCheck
 from stacks.storage import Storage
 
@@ -35,6 +36,7 @@ class SellerStreamStack(Stack):
         alarm_email: str | None = None,
         no_notifications_alarm_hours: int | None = None,
         report_rows_retention_days: int = constants.REPORT_ROWS_RETENTION_DAYS,
+        reconcile_interval_minutes: int = constants.RECONCILE_INTERVAL_MINUTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -192,6 +194,10 @@ class SellerStreamStack(Stack):
         SecretExpiryCheck(self, "LwaSecretExpiryCheck", queue=app.queue, queue_key=self.keys.queue_key)
         self.monitoring.watch_lwa_secret_expiry("AppCredentials", service_name="app-credentials")
 
+        # Reconciliation (Orders 2026-01-01 searchOrders, like backlog mode: its records are that
+        # version's shape, so a v0 deployment has none).
+        reconcile = self._reconciliation(orders_api_version, reconcile_interval_minutes)
+
         outputs = {
             constants.OUTPUT_ORDERS_QUEUE_ARN: orders.queue.queue_arn,
             constants.OUTPUT_ORDERS_QUEUE_URL: orders.queue.queue_url,
@@ -222,6 +228,9 @@ class SellerStreamStack(Stack):
             constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: app.queue.queue_url,
             constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: app.dead_letter_queue.queue_url,
         }
+        if reconcile is not None:
+            outputs[constants.OUTPUT_RECONCILE_FUNCTION] = reconcile.function.function_name
+            outputs[constants.OUTPUT_RECONCILE_LOG_GROUP] = reconcile.log_group.log_group_name
         dashboard = self.monitoring.add_dashboard(f"{names.dashboard_name}-{self.region}")
         outputs[constants.OUTPUT_DASHBOARD_URL] = (
             f"https://console.aws.amazon.com/cloudwatch/home?region={self.region}"
@@ -233,6 +242,38 @@ class SellerStreamStack(Stack):
             outputs[constants.OUTPUT_LISTINGS_RULE_DLQ_URL] = bus.dead_letter_queue.queue_url
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
+
+    def _reconciliation(self, orders_api_version: str, interval_minutes: int) -> Reconciliation | None:
+        """Orders notifications never brought, from searchOrders, per seller (Orders 2026-01-01 only)."""
+        if orders_api_version != "2026-01-01":
+            return None
+        reconcile = Reconciliation(
+            self,
+            "Reconcile",
+            environment={
+                **self.common_environment,
+                "ORDERS_TABLE_NAME": self.storage.orders_table.table_name,
+                "ORDERS_API_VERSION": orders_api_version,
+            },
+            layer=self.layer,
+            interval_minutes=interval_minutes,
+        )
+        # The same conditional writes as the orders consumer (put_if_newer), nothing else.
+        self.storage.orders_table.grant(
+            reconcile.role, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"
+        )
+        # Checkpoints beside the backlog windows, and the shared searchOrders budget.
+        self.storage.rate_budget_table.grant(
+            reconcile.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
+        )
+        self.keys.data_key.grant(reconcile.role, *DATA_KEY_ACTIONS)
+        self.credentials.grant_read(reconcile.role)
+        reconcile.grant_list_sellers()
+        self.monitoring.watch_reconciliation(
+            "Reconcile", service_name=constants.RECONCILE_SERVICE_NAME, function=reconcile.function
+        )
+
+        return reconcile
 
     def _consumer(
         self,

@@ -57,6 +57,11 @@ class Settings(BaseModel):
     # The app-credentials consumer warns (and the stack alarms) when the LWA client secret expires
     # within this many days and no newer secret has arrived.
     lwa_secret_expiry_warning_days: int = Field(14, alias="LWA_SECRET_EXPIRY_WARNING_DAYS", ge=1)
+    # Reconciliation: each scheduled run starts this long before where the previous one ended (an
+    # order stored late in DynamoDB's or Amazon's clock is not missed); a seller never reconciled
+    # before starts this long before now.
+    reconcile_overlap_seconds: int = Field(900, alias="RECONCILE_OVERLAP_SECONDS", ge=0)
+    reconcile_first_window_seconds: int = Field(24 * 3600, alias="RECONCILE_FIRST_WINDOW_SECONDS", ge=60)
 
 
 class MissingSettingError(RuntimeError):

@@ -72,6 +72,24 @@ class CredentialsResolver:
             region=_region(secret.get("region"), marketplace_id),
         )
 
+    def for_seller(self, seller_key: str) -> SellerCredentials:
+        """A known seller's credentials, by its seller (or account) id."""
+        return self.for_notification(seller_id=seller_key, subscription_id="")
+
+    def known_sellers(self) -> list[str]:
+        """Every seller with a secret under the seller prefix (a routed subscription's seller needs
+        one too), in name order; names without a seller id's shape are left out."""
+        prefix = self._settings.seller_secret_prefix
+        sellers: set[str] = set()
+        paginator = aws.client("secretsmanager").get_paginator("list_secrets")
+        for page in paginator.paginate(Filters=[{"Key": "name", "Values": [prefix]}]):
+            for secret in page.get("SecretList", []):
+                name = str(secret.get("Name", ""))
+                seller_key = name[len(prefix) :] if name.startswith(prefix) else ""
+                if identifiers.is_seller_key(seller_key):
+                    sellers.add(seller_key)
+        return sorted(sellers)
+
     def _seller_for_subscription(self, subscription_id: str) -> str:
         if not identifiers.is_subscription_id(subscription_id):
             raise UnknownSellerError("no seller id in the notification and no usable subscription id")

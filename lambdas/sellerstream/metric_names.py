@@ -39,3 +39,8 @@ STALE_CALLBACKS_ACCEPTED = "StaleCallbacksAccepted"
 # Backlog mode: searchOrders pages fetched and the orders they stored.
 BACKLOG_SEARCH_PAGES = "BacklogSearchPages"
 BACKLOG_ORDERS_STORED = "BacklogOrdersStored"
+# Reconciliation (searchOrders over a window, per seller): pages read, orders stored because the
+# table lacked them or held an older state, and sellers whose run failed (alarmed).
+RECONCILE_PAGES = "ReconcilePages"
+RECONCILE_ORDERS_REFRESHED = "ReconcileOrdersRefreshed"
+RECONCILE_FAILURES = "ReconcileFailures"

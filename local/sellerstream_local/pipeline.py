@@ -145,6 +145,8 @@ LOG_GROUP_OUTPUTS = {
 }
 # The local stand-in of the stack's hourly schedule rule (it only names itself in the event).
 LOCAL_EXPIRY_CHECK_RULE = "arn:aws:events:us-east-1:123456789012:rule/sellerstream-local-expiry-check"
+# The name the reconcile function has in local mode's stack outputs.
+LOCAL_RECONCILE_FUNCTION = "sellerstream-local-reconcile"
 
 
 class LocalPipeline:
@@ -397,6 +399,76 @@ class LocalPipeline:
             time.sleep(0.2)
         raise TimeoutError(f"the queues did not drain within {max_seconds} s")
 
+    # -- reconciliation --------------------------------------------------------------------------
+    def reconcile(
+        self,
+        seller_id: str,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        max_seconds: float = 900.0,
+    ) -> dict[str, Any]:
+        """What ``sellerstream reconcile`` runs in the account: the seller's orders updated in
+        ``[since, until]`` (until: at most two minutes before the emulator's now; None: that) stored
+        from searchOrders where the table lacks them or holds an older state.
+
+        When the seller's searchOrders budget is spent the run stops at its checkpoint; here it
+        then waits for the next slot and resumes the same window, until the window is done (or
+        ``max_seconds`` passed). The budget's rate plans are sped up like the emulator's
+        (``emulator_time_scale``). Returns the counts: ``pages``, ``orders_seen``,
+        ``orders_refreshed``, ``calls`` (searchOrders requests the emulator served or refused),
+        ``runs``, ``complete``, and the window as run (``since``, ``until``, RFC 3339).
+        """
+        from sellerstream.config import get_settings  # noqa: PLC0415 - after the environment is set
+        from sellerstream.credentials import CredentialsResolver  # noqa: PLC0415
+        from sellerstream.logic.reconcile import ReconcileUseCase  # noqa: PLC0415
+        from sellerstream.logic.spapi_access import SpApiAccess  # noqa: PLC0415
+        from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan  # noqa: PLC0415
+        from sellerstream.store.backlog import BacklogStore  # noqa: PLC0415
+        from sellerstream.store.orders import OrderStore  # noqa: PLC0415
+        from sellerstream.store.rate_budget import SharedRateBudget  # noqa: PLC0415
+
+        settings = get_settings()
+        credentials = CredentialsResolver(settings)
+        scale = self.emulator.time_scale
+        budget = SharedRateBudget(
+            self.resources.tables["rate_budget"],
+            plans={
+                name: RatePlan(plan.rate * scale, plan.burst) for name, plan in DEFAULT_RATE_PLANS.items()
+            },
+        )
+        use_case = ReconcileUseCase(
+            settings,
+            credentials,
+            SpApiAccess(settings, credentials, shared_budget=budget),
+            OrderStore(self.resources.tables["orders"]),
+            BacklogStore(self.resources.tables["rate_budget"], clock=self.emulator.clock),
+            clock=self.emulator.clock,
+        )
+        window_until = min(until, use_case.latest_until()) if until is not None else use_case.latest_until()
+        calls_before = self.emulator.sp_api_calls().get("searchOrders", 0)
+        deadline = time.monotonic() + max_seconds
+        totals: dict[str, Any] = {"pages": 0, "orders_seen": 0, "orders_refreshed": 0, "runs": 0}
+        while True:
+            result = use_case.reconcile(seller_id, since, window_until, lambda: deadline - time.monotonic())
+            totals["runs"] += 1
+            for name in ("pages", "orders_seen", "orders_refreshed"):
+                totals[name] += getattr(result, name)
+            done = result.complete or result.stopped not in ("rate_budget", "time")
+            wait = result.resume_in_seconds or 0.0
+            if done or time.monotonic() + wait >= deadline:
+                break
+            time.sleep(max(wait, 0.05))
+        window = result.as_dict()
+        return {
+            **totals,
+            "calls": self.emulator.sp_api_calls().get("searchOrders", 0) - calls_before,
+            "complete": result.complete,
+            "stopped": result.stopped,
+            "since": window["since"],
+            "until": window["until"],
+        }
+
     # -- inspection ------------------------------------------------------------------------------
     def dead_letters(self) -> list[DeadLetter]:
         """Everything in the DLQs, with the reason the handler logged for it."""
@@ -481,6 +553,7 @@ class LocalPipeline:
             constants.OUTPUT_REPORTS_BUCKET: self.resources.reports_bucket,
             constants.OUTPUT_LWA_SECRET_ARN: constants.LWA_APP_SECRET_NAME,
             constants.OUTPUT_SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
+            constants.OUTPUT_RECONCILE_FUNCTION: LOCAL_RECONCILE_FUNCTION,
             **{
                 output: f"/aws/lambda/sellerstream-local-{kind}" for kind, output in LOG_GROUP_OUTPUTS.items()
             },

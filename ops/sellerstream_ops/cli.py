@@ -28,6 +28,7 @@ ACCOUNT_COMMANDS = {
     "status": "queues, dead letters, alarms in ALARM, the app's credentials, sellers' subscriptions",
     "dlq": "list dead letters per type with their reasons (attributes, or the function's logs)",
     "redrive": "move dead letters back to their queue (filter by type, reason, notification id; --dry-run)",
+    "reconcile": "store a seller's orders updated in a window that notifications missed (searchOrders)",
 }
 REGIONS = ("NA", "EU", "FE")
 EXIT_ERROR = 1
@@ -129,6 +130,17 @@ def _parser() -> argparse.ArgumentParser:
                 "--notification-id", action="append", help="only this notification (repeatable)"
             )
             command.add_argument("--dry-run", action="store_true", help="show what would move, move nothing")
+
+    reconcile = account_command("reconcile")
+    reconcile.add_argument("--seller", required=True, help="the selling partner id to reconcile")
+    reconcile.add_argument(
+        "--since",
+        required=True,
+        help="start: RFC 3339 with an offset (2026-11-27T08:00:00Z) or a duration (6h, 90m, 2d)",
+    )
+    reconcile.add_argument(
+        "--until", help="end, as --since; default and latest: two minutes before now (Amazon's settle rule)"
+    )
     return parser
 
 
@@ -262,6 +274,12 @@ def _redrive(args: argparse.Namespace) -> Any:
     )
 
 
+def _reconcile(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.reconcile import reconcile
+
+    return reconcile(_account(args), args.seller, args.since, args.until)
+
+
 _ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "set-app-credentials": _set_app_credentials,
     "add-seller": _add_seller,
@@ -273,6 +291,7 @@ _ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "status": _status,
     "dlq": _dlq,
     "redrive": _redrive,
+    "reconcile": _reconcile,
 }
 
 

@@ -167,7 +167,8 @@ def test_given_alarms_then_functions_and_queues_still_watched(synthesized: Synth
         [backlog] = queue_alarms(synthesized, queue_id, "ApproximateAgeOfOldestMessage")
         assert backlog["Threshold"] == constants.OLDEST_MESSAGE_ALARM_SECONDS
     by_metric = [a.get("MetricName") for a in alarms(synthesized) if a.get("Namespace") == "AWS/Lambda"]
-    assert sorted(by_metric) == sorted(["Errors", "Throttles"] * len(KINDS))
+    functions = len(KINDS) + 1  # every consumer, and the reconcile function
+    assert sorted(by_metric) == sorted(["Errors", "Throttles"] * functions)
 
 
 # -- dashboard -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from sellerstream.credentials import CredentialsResolver
 from sellerstream.logic import batch
 from sellerstream.logic.batch import process_batch, reset_runtime_caches
 from sellerstream.logic.order_change import OrderChangeUseCase
+from sellerstream.logic.reconcile import ReconcileUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.observability import logger
 from sellerstream.store.backlog import BacklogStore
@@ -147,6 +148,27 @@ class OrderBatches:
             access,
             self.store,
             backlog=BacklogStore("rate-budget", clock=self.clock),
+            clock=self.clock,
+        )
+
+    def reconciler(self) -> ReconcileUseCase:
+        """The reconcile function's use case in a container of its own (same tables, emulator, clock)."""
+        credentials = CredentialsResolver(self.settings)
+        budget = SharedRateBudget("rate-budget", clock=self.clock, sleep=self.clock.sleep)
+        access = SpApiAccess(
+            self.settings,
+            credentials,
+            shared_budget=budget,
+            transport=InProcessTransport(self.emulator),
+            clock=self.clock,
+            sleep=self.clock.sleep,
+        )
+        return ReconcileUseCase(
+            self.settings,
+            credentials,
+            access,
+            self.store,
+            BacklogStore("rate-budget", clock=self.clock),
             clock=self.clock,
         )
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # annotations only: Powertools' batch utility is not imported
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     Handler: TypeAlias = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+    InvocationHandler: TypeAlias = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Handler:
@@ -32,3 +33,17 @@ def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Han
 
     # Metrics' decorator is typed as returning Any; the wrapped handler keeps its signature.
     return cast("Handler", lambda_handler)
+
+
+def invocation_handler(work: Callable[[object, Callable[[], float]], dict[str, Any]]) -> InvocationHandler:
+    """A function invoked directly (a schedule, an operator): ``work(event, remaining_seconds)``
+    returns the JSON answer; an error fails the invocation (the caller sees it, Errors alarms)."""
+    gc.freeze()
+    gc.enable()
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return work(event, lambda: context.get_remaining_time_in_millis() / 1000)
+
+    return cast("InvocationHandler", lambda_handler)

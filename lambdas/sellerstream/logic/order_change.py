@@ -37,19 +37,27 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
-from sellerstream import identifiers, metric_names
+from sellerstream import metric_names
 from sellerstream.config import Settings, get_settings, required
 from sellerstream.credentials import CredentialsResolver, SellerCredentials
 from sellerstream.errors import NotReadyError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
+from sellerstream.logic.order_search import (
+    SEARCH_ORDERS,
+    SEARCH_PAGE_TIME_SECONDS,
+    SEARCH_SETTLE_SECONDS,
+    fetch_search_page,
+    reserve_search_slot,
+    store_search_page,
+)
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications.order_change import OrderChangeNotification
 from sellerstream.notifications.type_names import ORDER_CHANGE
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiError, SpApiThrottled
-from sellerstream.spapi.orders import DEFAULT_INCLUDED_DATA, OrdersApi
+from sellerstream.spapi.orders import OrdersApi
 from sellerstream.spapi.ratelimit import RateBudget
 from sellerstream.store.backlog import BacklogStore, BacklogWindow
 from sellerstream.store.dynamo import sortable_timestamp
@@ -59,7 +67,6 @@ if TYPE_CHECKING:
     from sellerstream.notifications import AnyNotification
 
 GET_ORDER: Final = "orders/2026-01-01:getOrder"
-SEARCH_ORDERS: Final = "orders/2026-01-01:searchOrders"
 GET_ORDER_V0: Final = "orders/v0:getOrder"
 GET_ORDER_ITEMS_V0: Final = "orders/v0:getOrderItems"
 
@@ -68,14 +75,9 @@ GET_ORDER_ITEMS_V0: Final = "orders/v0:getOrderItems"
 FAIR_WAIT_SECONDS: Final = 3.0
 # Time kept free per call (and for acknowledging) when deciding how many slots fit the invocation.
 CALL_TIME_SECONDS: Final = 1.0
-# Amazon: lastUpdatedBefore at least two minutes before the request (and a margin for clocks).
-SEARCH_SETTLE_SECONDS: Final = 125.0
 # Changes waiting this long past the settle time for getOrder start backlog mode: the window then
 # spans at least this much, which on a busy seller fills its pages.
 BACKLOG_AGE_SECONDS: Final = 600.0
-SEARCH_PAGE_SIZE: Final = 100
-# A page stores up to 100 orders: do not start one with less time than this left.
-SEARCH_PAGE_TIME_SECONDS: Final = 10.0
 # Records waiting for a window that another container is paging through come back after this.
 LEASED_WINDOW_WAIT_SECONDS: Final = 15.0
 # A lagging read is asked again (after THROTTLE_DEFERRAL_BASE_SECONDS, doubling) for this long.
@@ -491,18 +493,11 @@ class OrderChangeUseCase:
         while current is not None and not current.done:
             if remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
                 break
-            reservation = budget.reserve(
-                seller_key, SEARCH_ORDERS, 1, first_within=FAIR_WAIT_SECONDS, last_within=FAIR_WAIT_SECONDS
-            )
-            if not reservation.granted:
+            if not reserve_search_slot(budget, seller_key, within=FAIR_WAIT_SECONDS):
                 break
             try:
-                page, next_token = api.search_orders_page(
-                    last_updated_after=current.after,
-                    last_updated_before=current.before,
-                    pagination_token=current.next_token,
-                    included_data=DEFAULT_INCLUDED_DATA,
-                    max_results_per_page=SEARCH_PAGE_SIZE,
+                page, next_token = fetch_search_page(
+                    api, after=current.after, before=current.before, token=current.next_token
                 )
             except SpApiError as error:
                 logger.warning(
@@ -522,32 +517,20 @@ class OrderChangeUseCase:
         return current
 
     def _store_page(self, work: _SellerWork, page: list[dict[str, Any]], orders: dict[str, _Order]) -> int:
-        stored = 0
-        now = self._now()
-        for document in page:
-            if not identifiers.is_order_id(document.get("orderId")):
-                # The id becomes a key: the same shape check as a notification's.
-                logger.warning("backlog search returned an order without a valid id")
-                continue
-            try:
-                record = from_orders_2026(work.credentials.seller_key, document)
-            except OrderResponseError as error:
-                logger.warning("backlog search returned an unusable order", extra={"reason": str(error)})
-                continue
-            record = replace(
-                record,
-                attributes={
-                    **record.attributes,
-                    "stored_at": sortable_timestamp(now),
-                    "source": "searchOrders",
-                },
-            )
-            if self._store.put_if_newer(record) is WriteOutcome.WRITTEN:
-                stored += 1
-            order = orders.get(record.order_id)
+        def learn(order_id: str, last_updated: datetime) -> None:
+            order = orders.get(order_id)
             if order is not None:
-                order.learn(record.last_updated)
-        return stored
+                order.learn(last_updated)
+
+        stored = store_search_page(
+            self._store,
+            work.credentials.seller_key,
+            page,
+            now=self._now(),
+            source="searchOrders",
+            learn=learn,
+        )
+        return stored.refreshed
 
     def _window_wait(self, window: BacklogWindow | None, budget: RateBudget, seller_key: str) -> float:
         """How long a change covered by the open window waits before asking again."""
