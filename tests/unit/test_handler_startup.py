@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.parametrize("handler", ["order_change", "listing_status", "report_finished", "app_credentials", "reconcile"])
+@pytest.mark.parametrize(
+    "handler", ["order_change", "listing_status", "report_finished", "app_credentials", "reconcile"]
+)
 def test_given_a_fresh_interpreter_when_a_handler_is_imported_then_gc_runs_and_startup_is_frozen(
     handler: str,
 ) -> None:
