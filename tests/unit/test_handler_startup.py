@@ -50,8 +50,13 @@ MODEL_MODULES = {
     "scheduled_event",
 }
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "amazon" / "examples" / "notifications"
-# Large imports that a handler does not need: Powertools' batch utility (and asyncio with it).
-NOT_AT_IMPORT = ("aws_lambda_powertools.utilities.batch", "asyncio")
+# Large imports that a handler does not need: Powertools' batch utility (and asyncio with it), and
+# its data classes package (every event source's class, loaded for SQSRecord alone).
+NOT_AT_IMPORT = (
+    "aws_lambda_powertools.utilities.batch",
+    "asyncio",
+    "aws_lambda_powertools.utilities.data_classes",
+)
 
 
 @pytest.mark.parametrize("handler", sorted(CONSUMED_MODELS))

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -41,6 +40,7 @@ from sellerstream.logic.message_attributes import attribute_value, source_messag
 from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, Delivery, parse_delivery
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
+from sellerstream.sqs_record import SQSRecord
 
 if TYPE_CHECKING:
     # For annotations only: Powertools' batch utility and the models of every notification type
@@ -360,7 +360,8 @@ def _id_of(notification: AnyNotification | None) -> str | None:
 
 
 def _receive_count(record: SQSRecord) -> int:
+    count = record.attributes.approximate_receive_count
     try:
-        return int(record.attributes.approximate_receive_count)
-    except (TypeError, ValueError):
+        return int(count) if count is not None else 0
+    except ValueError:
         return 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
 from sellerstream import aws
@@ -22,6 +21,7 @@ from sellerstream.errors import PermanentFailureError, PoisonMessageError, Selle
 from sellerstream.logic.message_attributes import carried_attributes
 from sellerstream.spapi.errors import LwaAuthError, SpApiAccessDenied, SpApiClientError, SpApiNotFound
 from sellerstream.spapi.reports import DocumentUrlExpired
+from sellerstream.sqs_record import SQSRecord
 
 REASON_ATTRIBUTE = "sellerstream-reason"
 DETAIL_ATTRIBUTE = "sellerstream-detail"

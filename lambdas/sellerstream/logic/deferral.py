@@ -20,10 +20,9 @@ import math
 import random
 from functools import cache
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from sellerstream import aws
 from sellerstream.logic.message_attributes import carried_attributes
+from sellerstream.sqs_record import SQSRecord
 
 DEFERRALS_ATTRIBUTE = "sellerstream-throttle-deferrals"
 # Epoch milliseconds at which the notification first entered the queue (SQS SentTimestamp).
@@ -42,9 +41,10 @@ def first_sent_ms(record: SQSRecord, now: float) -> int:
     carried = _int_attribute(record, FIRST_SENT_ATTRIBUTE)
     if carried is not None:
         return carried
+    sent = record.attributes.sent_timestamp
     try:
-        return int(record.attributes.sent_timestamp)
-    except (KeyError, TypeError, ValueError):  # not delivered by SQS (a hand-made event)
+        return int(sent) if sent is not None else int(now * 1000)
+    except ValueError:  # not delivered by SQS (a hand-made event)
         return int(now * 1000)
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE
+from sellerstream.sqs_record import SQSRecord
 
 SOURCE_MESSAGE_ID_ATTRIBUTE = "sellerstream-source-message-id"
 MEANINGFUL_ATTRIBUTES = (CONTINUATION_PART_ATTRIBUTE,)

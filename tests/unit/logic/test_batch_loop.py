@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from sellerstream.logic.batch import handle_records
+from sellerstream.sqs_record import SQSRecord
 
 
 def raw_record(message_id: str, body: str = "{}") -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -37,6 +36,7 @@ from sellerstream.spapi.errors import (
     SpApiTimeout,
 )
 from sellerstream.spapi.reports import DocumentUrlExpired
+from sellerstream.sqs_record import SQSRecord
 
 
 def client_error(code: str) -> ClientError:

@@ -6,7 +6,6 @@ import random
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sellerstream.logic.deferral import (
     DEFERRALS_ATTRIBUTE,
@@ -17,6 +16,7 @@ from sellerstream.logic.deferral import (
     deferral_delay,
     first_sent_ms,
 )
+from sellerstream.sqs_record import SQSRecord
 
 NOW = 1_790_000_000.0
 DAY = 86_400
