@@ -48,7 +48,7 @@ from sellerstream.notifications import AnyNotification
 from sellerstream.notifications.order_change import ORDER_CHANGE, OrderChangeNotification
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
-from sellerstream.spapi.errors import RateBudgetExhausted, SpApiError, SpApiThrottled
+from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiError, SpApiThrottled
 from sellerstream.spapi.orders import DEFAULT_INCLUDED_DATA, OrdersApi
 from sellerstream.spapi.ratelimit import RateBudget
 from sellerstream.store.backlog import BacklogStore, BacklogWindow
@@ -333,10 +333,14 @@ class OrderChangeUseCase:
     ) -> None:
         apis: dict[str, OrdersApi] = {}
         held_back: set[str] = set()
+        refused: dict[str, LwaAuthError] = {}  # sellers whose refresh token LWA refused in this batch
         operation = GET_ORDER_V0 if self._settings.orders_api_version == "v0" else GET_ORDER
         for _, order in sorted(schedule, key=lambda entry: entry[0]):
             credentials = sellers[order.seller_id].credentials
             budget = self._spapi.rate_budget(credentials)
+            if order.seller_id in refused:
+                order.error = refused[order.seller_id]  # no slot spent on a call that cannot succeed
+                continue
             if order.seller_id in held_back:
                 order.defer_seconds = budget.next_slot_in(credentials.seller_key, operation)
                 continue
@@ -365,6 +369,10 @@ class OrderChangeUseCase:
                 # The seller's bucket is spent (or Amazon said so): its other orders wait too.
                 order.error = error
                 held_back.add(order.seller_id)
+                continue
+            except LwaAuthError as error:
+                # The seller's credentials are refused: its other orders fail the same way.
+                order.error = refused[order.seller_id] = error
                 continue
             except Exception as error:  # kept for its records, which report it
                 order.error = error
