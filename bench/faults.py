@@ -83,7 +83,8 @@ def main() -> None:
     )
     print(
         f"  seller without a valid refresh token for 30 min: {outcome.revoked_lwa_exchanges} LWA exchanges with "
-        f"the refused token over {outcome.revoked_seller_receives} receives of its messages meanwhile"
+        f"the refused token; its {outcome.revoked_seller_notifications} notifications received "
+        f"{outcome.revoked_seller_receives} times meanwhile (waiting, deferred)"
     )
     print(
         f"  SQS receives {outcome.receives:,}; SP-API calls {outcome.sp_api_calls}; still queued "

@@ -156,6 +156,7 @@ class Outcome:
     sp_api_calls: dict[str, int]
     revoked_lwa_exchanges: int
     revoked_seller_receives: int  # receives of its messages while its authorisation was withdrawn
+    revoked_seller_notifications: int  # its notifications received meanwhile
     virtual_seconds: float
     wall_seconds: float
 
@@ -206,9 +207,10 @@ def build_workload(notifications: int, seed: int, rates: FaultRates = FaultRates
             moment += float(rng.randint(2, 600))  # Amazon's times are whole seconds: keep them apart
         changes.extend(of_order)
         siblings.append(of_order)
+    firsts = {id(of_order[0]) for of_order in siblings}
     for serial, change in enumerate(changes):
         change.notification_id = f"fm-{serial:07d}"
-        status = "Unshipped" if change is _first_of(siblings, change) else "Shipped"
+        status = "Unshipped" if id(change) in firsts else "Shipped"
         document = order_change(
             seller_id=change.seller,
             order_id=change.order_id,
@@ -253,13 +255,6 @@ def build_workload(notifications: int, seed: int, rates: FaultRates = FaultRates
     events.append(_Event(START + rates.reauthorised_at, next(serials), "reauthorise"))
     events.sort()
     return Workload(sellers, revoked, changes, poison, events)
-
-
-def _first_of(siblings: list[list[Change]], change: Change) -> Change:
-    for of_order in siblings:
-        if of_order[0].order_id == change.order_id:
-            return of_order[0]
-    return change
 
 
 def _poison_body(index: int, rng: random.Random, sellers: list[str]) -> str:
@@ -549,6 +544,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     }
     state = {"publishing": True, "next": START, "revoked_receives": 0}
     revoked = workload.revoked_seller
+    revoked_waiting: set[str] = set()
 
     def publisher() -> None:
         for event in workload.events:
@@ -633,6 +629,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     and START + rates.revoked_at <= clock.now < START + rates.reauthorised_at
                 ):
                     state["revoked_receives"] += 1
+                    revoked_waiting.add(message.notification_id or message.message_id)
             response = process_batch(
                 {"Records": [queue.record(message) for message in messages]},
                 VirtualLambdaContext(clock, FUNCTION_TIMEOUT),  # type: ignore[arg-type]
@@ -699,6 +696,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         stale_before=stale_before,
         reconciled=reconciliation is not None,
         revoked_receives=int(state["revoked_receives"]),
+        revoked_notifications=len(revoked_waiting),
         virtual_seconds=delivered_until - START,
         wall_seconds=time.monotonic() - started,
     )
@@ -741,6 +739,7 @@ def _outcome(
     stale_before: int,
     reconciled: bool,
     revoked_receives: int,
+    revoked_notifications: int,
     virtual_seconds: float,
     wall_seconds: float,
 ) -> Outcome:
@@ -790,6 +789,7 @@ def _outcome(
         sp_api_calls=dict(emulator.sp_api_calls()),
         revoked_lwa_exchanges=transport.revoked_exchanges,
         revoked_seller_receives=revoked_receives,
+        revoked_seller_notifications=revoked_notifications,
         virtual_seconds=virtual_seconds,
         wall_seconds=wall_seconds,
     )

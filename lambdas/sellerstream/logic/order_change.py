@@ -264,6 +264,12 @@ class OrderChangeUseCase:
             order.stored = order.known = stored.get((order.seller_id, order.order_id))
         schedule: list[tuple[float, _Order]] = []
         for work in sellers.values():
+            refusal = self._spapi.refused(work.credentials)
+            if refusal is not None:
+                # LWA refused this seller's refresh token moments ago: no budget, no call.
+                for order in work.orders:
+                    order.error = refusal
+                continue
             pending = sorted(
                 (order for order in work.orders if not order.satisfied(order.newest)), key=lambda o: o.newest
             )

@@ -100,6 +100,16 @@ class LwaTokenProvider:
             self._tokens[key] = token
             return token.value
 
+    def refusal(
+        self, credentials: LwaCredentials, *, refresh_token: str, token_url: str | None = None
+    ) -> LwaAuthError | None:
+        """LWA's remembered refusal of this refresh token, if it still stands (no exchange made)."""
+        try:
+            self._raise_if_refused(_key(credentials, token_url or self._token_url, refresh_token, None))
+        except LwaAuthError as error:
+            return error
+        return None
+
     def _raise_if_refused(self, key: _Key) -> None:
         refused = self._refused.get(key)
         if refused is None:

@@ -36,7 +36,9 @@ def test_given_every_fault_when_delivered_then_nothing_lost_applied_twice_or_reg
     assert outcome.injected["kills"] > 0 and outcome.injected["dynamodb_throttles"] > 0
 
 
-def test_given_poison_and_valid_notifications_then_all_poison_and_no_valid_one_dead_lettered(outcome: Any) -> None:
+def test_given_poison_and_valid_notifications_then_all_poison_and_no_valid_one_dead_lettered(
+    outcome: Any,
+) -> None:
     figures = outcome.figures
 
     assert figures["poison"] > 0
@@ -52,7 +54,8 @@ def test_given_a_seller_without_valid_credentials_for_a_while_then_no_lwa_exchan
     bound = CONTAINERS * (outage / 300 + 1) + outcome.injected["kills"]
 
     assert 0 < outcome.revoked_lwa_exchanges <= bound
-    assert outcome.revoked_lwa_exchanges < outcome.revoked_seller_receives
+    # Each waits with a delay doubling from 30 s to 15 minutes: a handful of receives, not a loop.
+    assert outcome.revoked_seller_receives <= 10 * outcome.revoked_seller_notifications
 
 
 def test_given_notifications_dropped_before_the_queue_without_reconciliation_then_stale_orders_counted(
