@@ -47,6 +47,10 @@ class Settings(BaseModel):
     # The queue's message retention: a record is deferred as long as the notification (counted
     # from its first delivery) would not outlive it, then fails normally towards the DLQ.
     queue_retention_seconds: int = Field(14 * 24 * 3600, alias="QUEUE_RETENTION_SECONDS")
+    # How long a notification waits (deferred, counted from its first delivery) for its seller's
+    # credentials to work again (LWA refused the refresh token, or the secret is unusable) before it
+    # is dead-lettered with reason ``seller_credentials``: time for the seller to re-authorise.
+    seller_credentials_wait_seconds: int = Field(24 * 3600, alias="SELLER_CREDENTIALS_WAIT_SECONDS", ge=0)
     # The rate budget shared by every container (DynamoDB); unset: each process keeps its own.
     rate_budget_table_name: str | None = Field(None, alias="RATE_BUDGET_TABLE_NAME")
     # The queue's redrive setting: the receive on which a failing record goes to the DLQ.

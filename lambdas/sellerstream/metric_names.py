@@ -25,6 +25,9 @@ LWA_CLIENT_SECRET_DAYS_LEFT = "LwaClientSecretDaysLeft"  # noqa: S105 - a metric
 
 SERVICE_DIMENSION = "service"
 OPERATION_DIMENSION = "operation"
+# SellerCredentialsFailures is also emitted per seller (service + seller): which seller to ask to
+# re-authorise, and alarmable for one seller. A metric exists only for sellers that failed.
+SELLER_DIMENSION = "seller"
 
 # ORDER_CHANGE acknowledged without a call of its own: the stored order was already at least as new
 # as the change it announces (skipped), another notification of the batch carried the call

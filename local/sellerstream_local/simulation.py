@@ -16,6 +16,8 @@ Secrets Manager calls in memory: millions of calls in minutes.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as real
 import heapq
 import itertools
 import json
@@ -23,11 +25,16 @@ import re
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
+from aws_lambda_powertools.utilities.idempotency import base as idempotency_base
+from aws_lambda_powertools.utilities.idempotency.persistence import base as persistence_base
+from aws_lambda_powertools.utilities.idempotency.persistence import datarecord
+from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as idempotency_dynamodb
+from aws_lambda_powertools.utilities.parameters import base as parameters_base
 from botocore.exceptions import ClientError
 
 
@@ -541,3 +548,49 @@ class _ConditionParser:
         if kind in ("S", "BOOL"):
             return value
         return json.dumps(value, sort_keys=True)
+
+
+class _VirtualDatetimeModule:
+    """Stands in for the ``datetime`` module inside Powertools' idempotency: ``datetime.now()`` is
+    the virtual clock's (naive local time, as the real call returns), everything else is the real
+    module's."""
+
+    def __init__(self, clock: VirtualTime) -> None:
+        self._real = real
+        clock_of = clock
+
+        class _VirtualDatetime(real.datetime):
+            @classmethod
+            def now(cls, tz: real.tzinfo | None = None) -> Any:
+                return real.datetime.fromtimestamp(clock_of.now, tz)
+
+        self.datetime = _VirtualDatetime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@contextlib.contextmanager
+def powertools_on(clock: VirtualTime) -> Iterator[None]:
+    """Powertools reads the wall clock where time decides something: an idempotency record's expiry
+    and when an in-progress record may be taken over (the invocation's deadline), and when a cached
+    secret is read again. On the virtual clock instead: a record left in progress by a killed
+    container is taken over once its virtual deadline passed, and a renewed secret is picked up
+    after the virtual cache time, as in Lambda, not after the same span of real time."""
+    virtual = _VirtualDatetimeModule(clock)
+    # (module, attribute, stand-in): each module's own name for the datetime module or class.
+    patches: list[tuple[Any, str, Any]] = [
+        *(
+            (module, "dt", virtual)
+            for module in (idempotency_base, persistence_base, datarecord, idempotency_dynamodb)
+        ),
+        (parameters_base, "datetime", virtual.datetime),
+    ]
+    saved = [getattr(module, name) for module, name, _ in patches]
+    for module, name, stand_in in patches:
+        setattr(module, name, stand_in)
+    try:
+        yield
+    finally:
+        for (module, name, _), original in zip(patches, saved, strict=True):
+            setattr(module, name, original)

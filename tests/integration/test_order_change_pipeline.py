@@ -241,24 +241,72 @@ def test_given_orders_v0_configured_when_processed_then_order_and_all_item_pages
         assert pipeline.emulator.calls["createRestrictedDataToken"] == 1
 
 
-def test_given_revoked_refresh_token_when_processed_then_dead_lettered_as_credentials(
-    pipeline: LocalPipeline,
-) -> None:
+def revoke_and_publish(pipeline: LocalPipeline, notification_id: str) -> None:
     pipeline.secrets.put_secret_value(
         SecretId=f"sellerstream/sellers/{SELLER}", SecretString=json.dumps({"refresh_token": "Atzr|revoked"})
     )
+    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     pipeline.publish(
         as_body(
             order_change(
-                seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0, notification_id="n-rev"
+                seller_id=SELLER,
+                order_id=ORDER,
+                status="Unshipped",
+                changed_at=T0,
+                notification_id=notification_id,
             )
         )
     )
 
-    pipeline.drain()
 
-    [letter] = pipeline.dead_letters()
-    assert (letter.notification_id, letter.reason) == ("n-rev", "seller_credentials")
+def test_given_revoked_refresh_token_when_processed_then_it_waits_in_the_queue_not_the_dlq(
+    pipeline: LocalPipeline,
+) -> None:
+    revoke_and_publish(pipeline, "n-rev")
+
+    pipeline.order_change_poller().poll_once()
+
+    assert pipeline.dead_letters() == []
+    attributes = pipeline.sqs.get_queue_attributes(
+        QueueUrl=pipeline.resources.queues["orders"].url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    assert (
+        int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesDelayed"])
+        == 1
+    )
+    assert headers(pipeline) == []
+
+
+def test_given_seller_reauthorised_while_its_notification_waits_then_the_order_is_stored() -> None:
+    with LocalPipeline(emulator_time_scale=50.0, extra_environment={"SECRETS_CACHE_SECONDS": "0"}) as local:
+        local.provision_seller(SELLER, subscription_ids=("sub-orders",))
+        revoke_and_publish(local, "n-wait")
+        local.order_change_poller().poll_once()
+
+        local.emulator.register_seller(SELLER, "Atzr|renewed")
+        local.secrets.put_secret_value(
+            SecretId=f"sellerstream/sellers/{SELLER}",
+            SecretString=json.dumps({"refresh_token": "Atzr|renewed"}),
+        )
+        local.drain()
+
+        assert local.dead_letters() == []
+        [header] = headers(local)
+        assert header["notification_id"] == "n-wait"
+
+
+def test_given_revoked_refresh_token_past_the_wait_when_processed_then_dead_lettered_as_credentials() -> None:
+    with LocalPipeline(
+        emulator_time_scale=50.0, extra_environment={"SELLER_CREDENTIALS_WAIT_SECONDS": "0"}
+    ) as local:
+        local.provision_seller(SELLER, subscription_ids=("sub-orders",))
+        revoke_and_publish(local, "n-rev")
+
+        local.drain()
+
+        [letter] = local.dead_letters()
+        assert (letter.notification_id, letter.reason) == ("n-rev", "seller_credentials")
 
 
 def test_given_processing_when_logs_written_then_no_buyer_data_or_secrets(

@@ -111,11 +111,14 @@ def test_given_revoked_refresh_token_then_seller_credentials_failure_is_counted(
     pipeline.order_change_poller().poll_once()
 
     failures = [
-        (dimensions, value)
-        for name, dimensions, _, value in emitted(log_stream)
+        (dimensions, values.get(metric_names.SELLER_DIMENSION), value)
+        for name, dimensions, values, value in emitted(log_stream)
         if name == metric_names.SELLER_CREDENTIALS_FAILURES
     ]
-    assert failures == [((metric_names.SERVICE_DIMENSION,), 1.0)]
+    assert sorted(failures, key=lambda failure: len(failure[0])) == [
+        ((metric_names.SERVICE_DIMENSION,), None, 1.0),
+        (tuple(sorted((metric_names.SELLER_DIMENSION, metric_names.SERVICE_DIMENSION))), SELLER, 1.0),
+    ]
 
 
 def test_given_metrics_disabled_then_no_per_operation_metric_is_written(

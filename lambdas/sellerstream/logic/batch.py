@@ -35,10 +35,10 @@ from sellerstream.errors import (
     UnknownNotificationTypeError,
 )
 from sellerstream.logic.dead_letter import permanent_failure, send_to_dead_letter_queue, short_detail
-from sellerstream.logic.deferral import can_defer, defer, deferral_delay, deferrals_of
+from sellerstream.logic.deferral import age_seconds, can_defer, defer, deferral_delay, deferrals_of
 from sellerstream.logic.message_attributes import attribute_value, source_message_id
 from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, Delivery, parse_delivery
-from sellerstream.observability import MetricUnit, logger, metrics
+from sellerstream.observability import MetricUnit, emit_metric, logger, metrics
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
 from sellerstream.sqs_record import SQSRecord
 
@@ -224,6 +224,8 @@ def _handle_record(
         if failure is None:
             _report_retry(record, notification, type(error).__name__, str(error))
             raise
+        if isinstance(failure, SellerCredentialsError):
+            return _wait_for_credentials(record, notification, failure, clock)
         return _dead_letter(record, notification, failure)
     if first_time:
         metrics.add_metric(name="NotificationsProcessed", unit=MetricUnit.Count, value=1)
@@ -302,7 +304,7 @@ def _dead_letter(
     metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
     if isinstance(failure, SellerCredentialsError):
-        metrics.add_metric(name=metric_names.SELLER_CREDENTIALS_FAILURES, unit=MetricUnit.Count, value=1)
+        _count_credentials_failure(failure.seller_id)
     context = {
         "notification_id": failure.notification_id,
         "notification_type": failure.notification_type,
@@ -330,6 +332,62 @@ def _dead_letter(
         extra={**context, "copy_error": copy_error},
     )
     raise failure from None
+
+
+def _wait_for_credentials(
+    record: SQSRecord, notification: AnyNotification | None, failure: SellerCredentialsError, clock: Clock
+) -> dict[str, Any]:
+    """A seller's credentials refused: the record waits for the seller to re-authorise (or its secret
+    to be fixed), deferred with a growing delay, up to SELLER_CREDENTIALS_WAIT_SECONDS from its
+    first delivery; then it is dead-lettered with reason ``seller_credentials`` (redrive it, or let
+    reconciliation repair the orders). Each wait counts ``SellerCredentialsFailures`` (also per
+    seller) so the alarm fires at the first one. The LWA client remembers a refused refresh token
+    for a few minutes, so waiting records cost no LWA exchange each."""
+    settings = get_settings()
+    seller_id = failure.seller_id or (notification.seller_id if notification is not None else None)
+    now = clock()
+    delay = deferral_delay(
+        record,
+        0.0,
+        base_seconds=settings.throttle_deferral_base_seconds,
+        max_seconds=settings.throttle_deferral_max_seconds,
+    )
+    waited = age_seconds(record, now)
+    if waited + delay > settings.seller_credentials_wait_seconds or not can_defer(
+        record, delay, now=now, retention_seconds=settings.queue_retention_seconds
+    ):
+        failure.detail = f"{failure.detail} (waited {int(waited)} s for the seller's credentials)"
+        return _dead_letter(record, notification, failure)
+    defer(record, delay, now=now)
+    metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+    _count_credentials_failure(seller_id)
+    logger.warning(
+        "seller credentials refused: deferred until the seller re-authorises",
+        extra={
+            "notification_id": _id_of(notification),
+            "notification_type": notification.notification_type if notification else None,
+            "seller_id": seller_id,
+            "message_id": record.message_id,
+            "source_message_id": source_message_id(record),
+            "reason": failure.reason,
+            "detail": short_detail(failure.detail),
+            "delay_seconds": delay,
+            "waited_seconds": int(waited),
+            "deferrals": deferrals_of(record) + 1,
+        },
+    )
+    return {"outcome": "deferred", "reason": failure.reason, "delay_seconds": delay}
+
+
+def _count_credentials_failure(seller_id: str | None) -> None:
+    metrics.add_metric(name=metric_names.SELLER_CREDENTIALS_FAILURES, unit=MetricUnit.Count, value=1)
+    if seller_id:  # shape-checked before it got here: safe as a dimension value
+        emit_metric(
+            metric_names.SELLER_CREDENTIALS_FAILURES,
+            MetricUnit.Count,
+            1,
+            dimensions={metric_names.SELLER_DIMENSION: seller_id},
+        )
 
 
 def _report_retry(record: SQSRecord, notification: AnyNotification | None, reason: str, detail: str) -> None:

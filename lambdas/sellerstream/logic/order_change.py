@@ -56,7 +56,7 @@ from sellerstream.notifications.order_change import OrderChangeNotification
 from sellerstream.notifications.type_names import ORDER_CHANGE
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
-from sellerstream.spapi.errors import RateBudgetExhausted, SpApiError, SpApiThrottled
+from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiError, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
 from sellerstream.spapi.ratelimit import RateBudget
 from sellerstream.store.backlog import BacklogStore, BacklogWindow
@@ -269,6 +269,12 @@ class OrderChangeUseCase:
             order.stored = order.known = stored.get((order.seller_id, order.order_id))
         schedule: list[tuple[float, _Order]] = []
         for work in sellers.values():
+            refusal = self._spapi.refused(work.credentials)
+            if refusal is not None:
+                # LWA refused this seller's refresh token moments ago: no budget, no call.
+                for order in work.orders:
+                    order.error = refusal
+                continue
             pending = sorted(
                 (order for order in work.orders if not order.satisfied(order.newest)), key=lambda o: o.newest
             )
@@ -338,10 +344,14 @@ class OrderChangeUseCase:
     ) -> None:
         apis: dict[str, OrdersApi] = {}
         held_back: set[str] = set()
+        refused: dict[str, LwaAuthError] = {}  # sellers whose refresh token LWA refused in this batch
         operation = GET_ORDER_V0 if self._settings.orders_api_version == "v0" else GET_ORDER
         for _, order in sorted(schedule, key=lambda entry: entry[0]):
             credentials = sellers[order.seller_id].credentials
             budget = self._spapi.rate_budget(credentials)
+            if order.seller_id in refused:
+                order.error = refused[order.seller_id]  # no slot spent on a call that cannot succeed
+                continue
             if order.seller_id in held_back:
                 order.defer_seconds = budget.next_slot_in(credentials.seller_key, operation)
                 continue
@@ -370,6 +380,10 @@ class OrderChangeUseCase:
                 # The seller's bucket is spent (or Amazon said so): its other orders wait too.
                 order.error = error
                 held_back.add(order.seller_id)
+                continue
+            except LwaAuthError as error:
+                # The seller's credentials are refused: its other orders fail the same way.
+                order.error = refused[order.seller_id] = error
                 continue
             except Exception as error:  # kept for its records, which report it
                 order.error = error

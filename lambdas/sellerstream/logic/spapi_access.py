@@ -17,6 +17,7 @@ from sellerstream.spapi import defaults
 from sellerstream.spapi.auth import LwaTokenProvider
 from sellerstream.spapi.client import SellerContext, SpApiClient
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
+from sellerstream.spapi.errors import LwaAuthError
 from sellerstream.spapi.ratelimit import RateBudget
 from sellerstream.spapi.transport import Transport
 from sellerstream.store.rate_budget import SharedRateBudget
@@ -76,6 +77,16 @@ class SpApiAccess:
         if self.shared_budget is None:
             return defaults.rate_limiter()
         return self.shared_budget.for_account(self._credentials.lwa_app().client_id, seller.region.value)
+
+    def refused(self, seller: SellerCredentials) -> LwaAuthError | None:
+        """LWA's refusal of the seller's refresh token when this container still remembers it: the
+        seller's work can stop before it reserves rate budget or makes a call."""
+        tokens = self._tokens or defaults.token_provider()
+        return tokens.refusal(
+            self._credentials.lwa_app(),
+            refresh_token=seller.refresh_token,
+            token_url=self._settings.lwa_endpoint_override or LWA_TOKEN_URL,
+        )
 
     def client_for(self, seller: SellerCredentials, remaining_time: Callable[[], float]) -> SpApiClient:
         return SpApiClient(

@@ -33,6 +33,10 @@ DEFAULT_LIFETIME_SECONDS = 3600.0
 # LWA's answers to credentials it will never accept; retrying cannot help.
 TERMINAL_LWA_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "invalid_scope"})
 OPERATION = "lwaToken"
+# A refresh token LWA answered ``invalid_grant`` is refused again from memory for this long, so a
+# seller whose authorisation was withdrawn costs one LWA exchange per container every few minutes,
+# not one per message; a new refresh token (the seller re-authorised) is a new key, tried at once.
+REFUSED_GRANT_MEMORY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class LwaTokenProvider:
         self._token_url = token_url
         self._clock = clock
         self._tokens: dict[_Key, _CachedToken] = {}
+        self._refused: dict[_Key, tuple[float, LwaAuthError]] = {}  # key -> (until, LWA's refusal)
         self._locks: dict[_Key, threading.Lock] = {}
         self._registry_lock = threading.Lock()
 
@@ -85,9 +90,40 @@ class LwaTokenProvider:
             cached = self._fresh(key)  # another thread may have refreshed it meanwhile
             if cached is not None:
                 return cached
-            token = self._request(credentials, url, refresh_token, scope)
+            self._raise_if_refused(key)
+            try:
+                token = self._request(credentials, url, refresh_token, scope)
+            except LwaAuthError as error:
+                if refresh_token and error.code == "invalid_grant":
+                    self._refused[key] = (self._clock() + REFUSED_GRANT_MEMORY_SECONDS, error)
+                raise
             self._tokens[key] = token
             return token.value
+
+    def refusal(
+        self, credentials: LwaCredentials, *, refresh_token: str, token_url: str | None = None
+    ) -> LwaAuthError | None:
+        """LWA's remembered refusal of this refresh token, if it still stands (no exchange made)."""
+        try:
+            self._raise_if_refused(_key(credentials, token_url or self._token_url, refresh_token, None))
+        except LwaAuthError as error:
+            return error
+        return None
+
+    def _raise_if_refused(self, key: _Key) -> None:
+        refused = self._refused.get(key)
+        if refused is None:
+            return
+        until, error = refused
+        if self._clock() >= until:
+            del self._refused[key]
+            return
+        raise LwaAuthError(
+            OPERATION,
+            f"{error.message} (remembered: not asked again for up to {REFUSED_GRANT_MEMORY_SECONDS:.0f} s)",
+            status=error.status,
+            code=error.code,
+        )
 
     def invalidate(
         self,

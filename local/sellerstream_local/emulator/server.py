@@ -207,6 +207,15 @@ class SpApiEmulator:
         with self._lock:
             self._sellers[refresh_token] = seller_id
 
+    def revoke_seller(self, seller_id: str) -> None:
+        """The seller withdrew the app's authorisation: its refresh tokens get ``invalid_grant`` and
+        its access tokens stop working (Amazon's answer once an authorisation is removed)."""
+        with self._lock:
+            for refresh_token in [token for token, seller in self._sellers.items() if seller == seller_id]:
+                del self._sellers[refresh_token]
+            for access_token in [token for token, known in self._tokens.items() if known.caller == seller_id]:
+                del self._tokens[access_token]
+
     def expire_access_tokens(self) -> None:
         with self._lock:
             for token in self._tokens.values():

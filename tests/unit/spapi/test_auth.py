@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from sellerstream.spapi.auth import LwaCredentials, LwaTokenProvider
+from sellerstream.spapi.auth import REFUSED_GRANT_MEMORY_SECONDS, LwaCredentials, LwaTokenProvider
 from sellerstream.spapi.errors import (
     LwaAuthError,
     MalformedResponse,
@@ -201,8 +201,47 @@ def test_given_lwa_refuses_when_asked_then_terminal_error_with_code_and_no_secre
     assert "secret-refresh" not in message and CREDENTIALS.client_secret not in message
 
 
-def test_given_lwa_refused_once_when_asked_again_then_asks_again_rather_than_caching_the_failure() -> None:
+def test_given_refresh_token_refused_when_asked_again_soon_then_refused_from_memory_without_an_exchange() -> (
+    None
+):
     transport = FakeTransport(lwa=[response(400, {"error": "invalid_grant"}), lwa_token("Atza|new")])
+    clock = FakeClock()
+    provider = LwaTokenProvider(transport, clock=clock)
+    with pytest.raises(LwaAuthError):
+        provider.access_token(CREDENTIALS, refresh_token="rt")
+    clock.now += REFUSED_GRANT_MEMORY_SECONDS - 1
+
+    with pytest.raises(LwaAuthError) as caught:
+        provider.access_token(CREDENTIALS, refresh_token="rt")
+
+    assert (caught.value.code, caught.value.status) == ("invalid_grant", 400)
+    assert len(transport.lwa_requests) == 1
+
+
+def test_given_refresh_token_refused_when_the_memory_lapsed_then_lwa_asked_again() -> None:
+    transport = FakeTransport(lwa=[response(400, {"error": "invalid_grant"}), lwa_token("Atza|new")])
+    clock = FakeClock()
+    provider = LwaTokenProvider(transport, clock=clock)
+    with pytest.raises(LwaAuthError):
+        provider.access_token(CREDENTIALS, refresh_token="rt")
+    clock.now += REFUSED_GRANT_MEMORY_SECONDS
+
+    assert provider.access_token(CREDENTIALS, refresh_token="rt") == "Atza|new"
+
+
+def test_given_refresh_token_refused_when_the_seller_reauthorised_then_its_new_token_asked_at_once() -> None:
+    transport = FakeTransport(lwa=[response(400, {"error": "invalid_grant"}), lwa_token("Atza|new")])
+    provider = LwaTokenProvider(transport, clock=FakeClock())
+    with pytest.raises(LwaAuthError):
+        provider.access_token(CREDENTIALS, refresh_token="Atzr|old")
+
+    assert provider.access_token(CREDENTIALS, refresh_token="Atzr|renewed") == "Atza|new"
+
+
+def test_given_client_refused_when_asked_again_then_asked_again_since_only_refused_grants_are_remembered() -> (
+    None
+):
+    transport = FakeTransport(lwa=[response(401, {"error": "invalid_client"}), lwa_token("Atza|new")])
     provider = LwaTokenProvider(transport, clock=FakeClock())
     with pytest.raises(LwaAuthError):
         provider.access_token(CREDENTIALS, refresh_token="rt")
