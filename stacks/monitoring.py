@@ -83,6 +83,8 @@ class Monitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
         self._consumers: list[_WatchedConsumer] = []
         self._rule_dead_letter_queues: list[tuple[str, sqs.IQueue]] = []
+        # Graphs beyond the per-consumer ones: (title, service, [(metric name, label)]).
+        self._extra_graphs: list[tuple[str, str, list[tuple[str, str]]]] = []
 
     # -- alarms ----------------------------------------------------------------------------------
     def watch_consumer(
@@ -292,8 +294,37 @@ class Monitoring(Construct):
         alarm.add_alarm_action(self._action)
         self.alarms.append(alarm)
 
+    def watch_order_calls(self, *, service_name: str) -> None:
+        """Graphs the calls ORDER_CHANGE did not need to make and its backlog mode (no alarms: these
+        are savings, not failures)."""
+        self._extra_graphs.append(
+            (
+                f"{service_name}: calls saved, lagging reads, backlog pages",
+                service_name,
+                [
+                    (metric_names.NOTIFICATIONS_SKIPPED, "skipped (already stored)"),
+                    (metric_names.NOTIFICATIONS_COALESCED, "coalesced"),
+                    (metric_names.NOTIFICATIONS_SUPERSEDED, "superseded"),
+                    (metric_names.STALE_CALLBACKS, "lagging reads"),
+                    (metric_names.BACKLOG_SEARCH_PAGES, "backlog pages"),
+                    (metric_names.BACKLOG_ORDERS_STORED, "backlog orders stored"),
+                ],
+            )
+        )
+
     def watch_reconciliation(self, name: str, *, service_name: str, function: lambda_.IFunction) -> None:
         """A run that failed as a whole (Errors) or for a seller (``ReconcileFailures``)."""
+        self._extra_graphs.append(
+            (
+                f"{service_name}: pages read, orders refreshed, seller failures",
+                service_name,
+                [
+                    (metric_names.RECONCILE_PAGES, "pages"),
+                    (metric_names.RECONCILE_ORDERS_REFRESHED, "orders refreshed"),
+                    (metric_names.RECONCILE_FAILURES, "seller failures"),
+                ],
+            )
+        )
         self._alarm(
             f"{name}Errors",
             function.metric_errors(period=Duration.minutes(5)),
@@ -366,6 +397,22 @@ class Monitoring(Construct):
                     ],
                     width=8,
                 ),
+            )
+        if self._extra_graphs:
+            dashboard.add_widgets(
+                *(
+                    cloudwatch.GraphWidget(
+                        title=title,
+                        left=[
+                            _pipeline_metric(metric, service, constants.ALARM_PERIOD_SECONDS).with_(
+                                label=label
+                            )
+                            for metric, label in graphs
+                        ],
+                        width=24 // len(self._extra_graphs),
+                    )
+                    for title, service, graphs in self._extra_graphs
+                )
             )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(

@@ -162,6 +162,7 @@ class SellerStreamStack(Stack):
                 conditions={"StringLike": {"s3:prefix": ["reports/*"]}},
             )
         )
+        self.monitoring.watch_order_calls(service_name="order-change")
         self.monitoring.watch_report_decoding("ReportFinished", service_name="report-finished")
         Validations.of(report_finished.role).acknowledge(
             Acknowledgment(

@@ -207,7 +207,7 @@ def test_given_dashboard_then_each_type_shows_outcomes_and_lag_percentiles(
         if m[0] == constants.METRICS_NAMESPACE and m[2:4] == [metric_names.SERVICE_DIMENSION, service]
     }
 
-    assert shown == {
+    assert shown >= {
         (metric_names.NOTIFICATIONS_PROCESSED, "Sum"),
         (metric_names.NOTIFICATIONS_FAILED, "Sum"),
         (metric_names.THROTTLE_DEFERRALS, "Sum"),
@@ -269,3 +269,39 @@ def test_given_partner_bus_then_dashboard_shows_the_rules_dead_letter_queue(
     }
 
     assert f"GetAtt:{dlq_url['Ref']}.QueueName" in shown
+
+
+@pytest.mark.parametrize(
+    ("service", "names"),
+    [
+        (
+            "order-change",
+            {
+                metric_names.NOTIFICATIONS_SKIPPED,
+                metric_names.NOTIFICATIONS_COALESCED,
+                metric_names.NOTIFICATIONS_SUPERSEDED,
+                metric_names.STALE_CALLBACKS,
+                metric_names.BACKLOG_SEARCH_PAGES,
+                metric_names.BACKLOG_ORDERS_STORED,
+            },
+        ),
+        (
+            constants.RECONCILE_SERVICE_NAME,
+            {
+                metric_names.RECONCILE_PAGES,
+                metric_names.RECONCILE_ORDERS_REFRESHED,
+                metric_names.RECONCILE_FAILURES,
+            },
+        ),
+    ],
+)
+def test_given_dashboard_then_order_savings_and_reconciliation_are_graphed(
+    synthesized: Synthesized, service: str, names: set[str]
+) -> None:
+    shown = {
+        m[1]
+        for m in dashboard_metrics(synthesized)
+        if m[0] == constants.METRICS_NAMESPACE and m[2:4] == [metric_names.SERVICE_DIMENSION, service]
+    }
+
+    assert names <= shown
