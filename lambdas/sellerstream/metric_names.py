@@ -39,3 +39,9 @@ STALE_CALLBACKS_ACCEPTED = "StaleCallbacksAccepted"
 # Backlog mode: searchOrders pages fetched and the orders they stored.
 BACKLOG_SEARCH_PAGES = "BacklogSearchPages"
 BACKLOG_ORDERS_STORED = "BacklogOrdersStored"
+# Shipment requests (fulfillment queue): packages confirmed with Amazon for the first time, changes
+# to a confirmed package (a tracking update) accepted by Amazon, and requests refused before any
+# call because they contradict what is stored (also counted as PoisonMessages; their copy is in the DLQ).
+SHIPMENTS_CONFIRMED = "ShipmentsConfirmed"
+SHIPMENTS_UPDATED = "ShipmentsUpdated"
+SHIPMENTS_REFUSED = "ShipmentsRefused"

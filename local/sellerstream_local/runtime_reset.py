@@ -15,11 +15,17 @@ def reset_runtime() -> None:
     from sellerstream.logic.listing_status import listing_status_use_case  # noqa: PLC0415
     from sellerstream.logic.order_change import order_change_use_case  # noqa: PLC0415
     from sellerstream.logic.report_finished import report_finished_use_case  # noqa: PLC0415
+    from sellerstream.logic.shipments import shipment_use_case  # noqa: PLC0415
     from sellerstream.spapi import reset_spapi_state  # noqa: PLC0415
 
     reset_settings_cache()
     aws.reset_clients()
     reset_runtime_caches()
-    for use_case in (order_change_use_case, listing_status_use_case, report_finished_use_case):
+    for use_case in (
+        order_change_use_case,
+        listing_status_use_case,
+        report_finished_use_case,
+        shipment_use_case,
+    ):
         use_case.cache_clear()
     reset_spapi_state()
