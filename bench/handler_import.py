@@ -17,7 +17,8 @@ other processes on the machine falls on all of them alike); figures are medians 
     python bench/handler_import.py [--rounds N] [--python PATH] [--json]
 
 ``--json`` prints one object: ``{"boto3_ms": ..., "rounds": N, "python": "3.11.7",
-"handlers": {"order_change": {"ms": ..., "ratio": ...}, "listing_status": ..., "report_finished": ..., "app_credentials": ...}}``.
+"handlers": {"order_change": {"ms": ..., "ratio": ...}, "listing_status": ..., "report_finished": ..., "app_credentials": ...,
+"shipment_confirmation": ...}}``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ HANDLERS = {
     "listing_status": ("sellerstream.handlers.listing_status", "listing-status"),
     "report_finished": ("sellerstream.handlers.report_finished", "report-finished"),
     "app_credentials": ("sellerstream.handlers.app_credentials", "app-credentials"),
+    "shipment_confirmation": ("sellerstream.handlers.shipment_confirmation", "shipment-confirmation"),
 }
 SNIPPET = (
     "import sys; sys.path[:0] = sys.argv[1:]; import time; t = time.perf_counter(); "

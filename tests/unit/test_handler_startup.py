@@ -8,7 +8,10 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("handler", ["order_change", "listing_status", "report_finished", "app_credentials"])
+@pytest.mark.parametrize(
+    "handler",
+    ["order_change", "listing_status", "report_finished", "app_credentials", "shipment_confirmation"],
+)
 def test_given_a_fresh_interpreter_when_a_handler_is_imported_then_gc_runs_and_startup_is_frozen(
     handler: str,
 ) -> None:
