@@ -86,7 +86,8 @@ def _run(
     publish = _Publisher(pipeline)
     orders = {seller: order_ids(ORDERS_PER_SELLER, rng) for seller in SELLERS}
     out.write(_header(pipeline))
-    phases: tuple[tuple[str, Callable[[], None]], ...] = (
+    # A phase that drains the queues itself along the way returns those runs' statistics.
+    phases: tuple[tuple[str, Callable[[], list[PollerStats] | None]], ...] = (
         ("new orders, duplicates, poison ........", lambda: _new_orders(pipeline, publish, orders, start)),
         (
             "shipments + late (older) events ........",
@@ -100,9 +101,9 @@ def _run(
     )
     stats: list[PollerStats] = []
     for number, (title, phase) in enumerate(phases, start=1):
-        phase()
-        stats.append(pipeline.drain())
-        out.write(f"  phase {number}  {title} {stats[-1].received} receives\n")
+        runs = [*(phase() or []), pipeline.drain()]
+        stats.extend(runs)
+        out.write(f"  phase {number}  {title} {sum(run.received for run in runs)} receives\n")
     out.write("\n")
     summary = _summary(pipeline, publish.published, stats, orders)
     out.write(_render(summary, log_path))
@@ -234,20 +235,23 @@ def _reports(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> N
         publish(as_body(notification))
 
 
-def _app_secret(pipeline: LocalPipeline) -> None:
+def _app_secret(pipeline: LocalPipeline) -> list[PollerStats]:
     """Amazon announces that the app's client secret expires in ten days; the operator rotates it
     (``sellerstream rotate-app-secret``); the new secret arrives on the app queue and is stored; the
     hourly check then reports its expiry."""
     pipeline.emulator.applications.announce_expiry(
         LWA_CLIENT_ID, expires_at=datetime.now(UTC) + timedelta(days=APP_SECRET_EXPIRES_IN_DAYS)
     )
-    pipeline.drain()
+    runs = [pipeline.drain()]
     pipeline.rotate_app_secret()
-    pipeline.drain()
+    runs.append(pipeline.drain())
     pipeline.run_secret_expiry_check()
+    return runs
 
 
-def _confirm_shipment(pipeline: LocalPipeline, publish: _Publisher, orders: dict[str, list[str]]) -> None:
+def _confirm_shipment(
+    pipeline: LocalPipeline, publish: _Publisher, orders: dict[str, list[str]]
+) -> list[PollerStats]:
     """The seller's systems confirm an unshipped order's package (every item, no reference: one is
     generated and kept), then correct its tracking number (the kept reference is reused), then send
     an update of the same package with another quantity, which is refused without a call."""
@@ -261,9 +265,10 @@ def _confirm_shipment(pipeline: LocalPipeline, publish: _Publisher, orders: dict
         return as_body(body)
 
     publish(request("1Z999AA10123456784", shipping_method="UPS Ground"))
-    pipeline.drain()  # confirmed: Amazon moves the order to Shipped and announces it (ORDER_CHANGE)
+    # Confirmed: Amazon moves the order to Shipped and announces it (an ORDER_CHANGE to process).
+    runs = [pipeline.drain()]
     publish(request("1Z999AA10123456785", shipping_method="UPS Ground"))
-    pipeline.drain()
+    runs.append(pipeline.drain())
     [package] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PACKAGE#")]
     first = package["order_items"][0]
     publish(
@@ -274,6 +279,7 @@ def _confirm_shipment(pipeline: LocalPipeline, publish: _Publisher, orders: dict
             items={str(first["order_item_id"]): int(first["quantity"]) + 1},
         )
     )
+    return runs
 
 
 def _order_event(seller: str, order_id: str, status: str, when: datetime) -> dict[str, Any]:
