@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from sellerstream import metric_names
 from sellerstream_local.notifications_factory import as_body, order_change, shipment_request
 from sellerstream_local.pipeline import LocalPipeline
 from sellerstream_ops import cli
 from tests.integration.conftest import SELLER
+from tests.integration.test_pipeline_metrics import emitted, metrics_enabled  # noqa: F401 - a fixture
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 ORDER = "902-1106328-1059050"
@@ -314,3 +317,37 @@ def test_given_ship_command_for_an_order_not_stored_without_marketplace_then_tol
 
     assert status == 1
     assert "--marketplace" in capsys.readouterr().err
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("metrics_enabled")
+def test_given_confirmation_and_refusal_then_shipment_metrics_and_lag_from_the_queue(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    stored_order(pipeline)
+    before = len(log_stream.getvalue())
+
+    ship(pipeline, "1Z0001", package_reference_id="3")
+    pipeline.poller("fulfillment").poll_once()
+    ship(pipeline, "1Z0002", package_reference_id="3", items={"79039765272157": 1})
+    pipeline.poller("fulfillment").poll_once()
+
+    # What the shipment function wrote (every local function shares one service name).
+    written = emitted(io.StringIO(log_stream.getvalue()[before:]))
+    counts = {
+        name: value
+        for name, dimensions, values, value in written
+        if dimensions == (metric_names.SERVICE_DIMENSION,)
+        and name
+        in (metric_names.SHIPMENTS_CONFIRMED, metric_names.SHIPMENTS_REFUSED, metric_names.POISON_MESSAGES)
+    }
+    assert counts == {
+        metric_names.SHIPMENTS_CONFIRMED: 1.0,
+        metric_names.SHIPMENTS_REFUSED: 1.0,
+        metric_names.POISON_MESSAGES: 1.0,
+    }
+    # A request has no event time of its own: its lag runs from when it entered the queue.
+    lags = [value for name, _, _, value in written if name == metric_names.EVENT_TO_STORE_LAG]
+    assert lags and all(0.0 <= lag < 3_600_000 for lag in lags)
