@@ -351,3 +351,18 @@ def test_given_confirmation_and_refusal_then_shipment_metrics_and_lag_from_the_q
     # A request has no event time of its own: its lag runs from when it entered the queue.
     lags = [value for name, _, _, value in written if name == metric_names.EVENT_TO_STORE_LAG]
     assert lags and all(0.0 <= lag < 3_600_000 for lag in lags)
+
+
+def test_given_order_stored_from_orders_v0_when_shipped_without_items_then_its_items_are_confirmed(
+    log_stream: io.StringIO,
+) -> None:
+    with LocalPipeline(emulator_time_scale=50.0, log_stream=log_stream, orders_api_version="v0") as v0:
+        v0.provision_seller(SELLER)
+        stored_order(v0)
+
+        ship(v0, "1Z0001")
+        v0.drain()
+
+        [package] = packages(v0)
+        assert {entry["order_item_id"]: entry["quantity"] for entry in package["order_items"]} == ITEMS
+        assert order_header(v0)["order_status"] == "SHIPPED"
