@@ -17,7 +17,8 @@ other processes on the machine falls on all of them alike); figures are medians 
     python bench/handler_import.py [--rounds N] [--python PATH] [--json]
 
 ``--json`` prints one object: ``{"boto3_ms": ..., "rounds": N, "python": "3.11.7",
-"handlers": {"order_change": {"ms": ..., "ratio": ...}, "listing_status": ..., "report_finished": ..., "app_credentials": ..., "reconcile": ...}}``.
+"handlers": {"order_change": {"ms": ..., "ratio": ...}, "listing_status": ..., "report_finished": ..., "app_credentials": ...,
+"reconcile": ..., "shipment_confirmation": ...}}``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ HANDLERS = {
     "report_finished": ("sellerstream.handlers.report_finished", "report-finished"),
     "app_credentials": ("sellerstream.handlers.app_credentials", "app-credentials"),
     "reconcile": ("sellerstream.handlers.reconcile", "reconcile"),
+    "shipment_confirmation": ("sellerstream.handlers.shipment_confirmation", "shipment-confirmation"),
 }
 SNIPPET = (
     "import sys; sys.path[:0] = sys.argv[1:]; import time; t = time.perf_counter(); "

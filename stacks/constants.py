@@ -164,6 +164,18 @@ APP_CREDENTIALS: Final = ConsumerSettings(
     quiet_alarm_hours=6,
 )
 LWA_SECRET_CHECK_INTERVAL_HOURS: Final = 1
+
+# Shipment requests from the seller's own systems (the fulfillment queue): confirmShipment allows
+# 2 req/s with a burst of 10 per seller. Requests come when the seller ships, not continuously, so
+# no "nothing arrived" alarm.
+SHIPMENT_CONFIRMATION: Final = ConsumerSettings(
+    timeout_seconds=30,
+    memory_mb=256,
+    batch_size=10,
+    batching_window_seconds=2,
+    max_concurrency=2,
+    quiet_alarm_hours=0,
+)
 # Alarm (and warn in the log) when the client secret expires within this many days and no newer
 # secret has arrived; Amazon keeps an old secret working seven days after a rotation.
 LWA_SECRET_EXPIRY_WARNING_DAYS: Final = 14
@@ -289,3 +301,8 @@ OUTPUT_APP_CREDENTIALS_DLQ_URL: Final = "AppCredentialsDeadLetterQueueUrl"
 # The reconcile function (``sellerstream reconcile`` invokes it) and its log group.
 OUTPUT_RECONCILE_FUNCTION: Final = "ReconcileFunctionName"
 OUTPUT_RECONCILE_LOG_GROUP: Final = "ReconcileLogGroupName"
+# Where the seller's systems (and ``sellerstream ship``) send shipment requests.
+OUTPUT_FULFILLMENT_QUEUE_ARN: Final = "FulfillmentQueueArn"
+OUTPUT_FULFILLMENT_QUEUE_URL: Final = "FulfillmentQueueUrl"
+OUTPUT_FULFILLMENT_DLQ_URL: Final = "FulfillmentDeadLetterQueueUrl"
+OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP: Final = "ShipmentConfirmationLogGroupName"

@@ -195,6 +195,29 @@ class SellerStreamStack(Stack):
         SecretExpiryCheck(self, "LwaSecretExpiryCheck", queue=app.queue, queue_key=self.keys.queue_key)
         self.monitoring.watch_lwa_secret_expiry("AppCredentials", service_name="app-credentials")
 
+        # Shipment requests: the seller's own systems send them (IAM in this account), not Amazon.
+        fulfillment = NotificationQueue(
+            self,
+            "FulfillmentQueue",
+            key=self.keys.queue_key,
+            settings=constants.SHIPMENT_CONFIRMATION,
+            allow_spapi_sqs_destination=False,
+        )
+        shipment_confirmation = self._consumer(
+            "ShipmentConfirmation",
+            "shipment-confirmation",
+            "sellerstream.handlers.shipment_confirmation.lambda_handler",
+            fulfillment,
+            constants.SHIPMENT_CONFIRMATION,
+            {"ORDERS_TABLE_NAME": storage.orders_table.table_name},
+            # Requests come when the seller ships: silence is no sign of trouble.
+            expects_notifications=False,
+        )
+        # Query + GetItem: the order's items and packages, strongly consistent; PutItem: a package,
+        # conditional on the version it was decided on.
+        storage.orders_table.grant(
+            shipment_confirmation.role, "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"
+        )
         # Reconciliation (Orders 2026-01-01 searchOrders, like backlog mode: its records are that
         # version's shape, so a v0 deployment has none).
         reconcile = self._reconciliation(orders_api_version, reconcile_interval_minutes)
@@ -228,6 +251,10 @@ class SellerStreamStack(Stack):
             constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN: app.queue.queue_arn,
             constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: app.queue.queue_url,
             constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: app.dead_letter_queue.queue_url,
+            constants.OUTPUT_FULFILLMENT_QUEUE_ARN: fulfillment.queue.queue_arn,
+            constants.OUTPUT_FULFILLMENT_QUEUE_URL: fulfillment.queue.queue_url,
+            constants.OUTPUT_FULFILLMENT_DLQ_URL: fulfillment.dead_letter_queue.queue_url,
+            constants.OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP: shipment_confirmation.log_group.log_group_name,
         }
         if reconcile is not None:
             outputs[constants.OUTPUT_RECONCILE_FUNCTION] = reconcile.function.function_name

@@ -47,3 +47,9 @@ BACKLOG_ORDERS_STORED = "BacklogOrdersStored"
 RECONCILE_PAGES = "ReconcilePages"
 RECONCILE_ORDERS_REFRESHED = "ReconcileOrdersRefreshed"
 RECONCILE_FAILURES = "ReconcileFailures"
+# Shipment requests (fulfillment queue): packages confirmed with Amazon for the first time, changes
+# to a confirmed package (a tracking update) accepted by Amazon, and requests refused before any
+# call because they contradict what is stored (also counted as PoisonMessages; their copy is in the DLQ).
+SHIPMENTS_CONFIRMED = "ShipmentsConfirmed"
+SHIPMENTS_UPDATED = "ShipmentsUpdated"
+SHIPMENTS_REFUSED = "ShipmentsRefused"

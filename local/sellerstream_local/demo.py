@@ -6,7 +6,9 @@ plays Amazon on loopback. Orders: new orders, redelivered duplicates, double-enc
 status changes through the partner bus and rule, an empty status, a deletion. Reports: a flat
 file larger than one invocation's share (checkpoint + continuation), a vendor's report, a
 cancelled and a failed one. The app's LWA client secret: Amazon announces its expiry, a rotation
-delivers a new one, which is stored.
+delivers a new one, which is stored. Shipments the seller confirms through the fulfillment queue: a
+confirmation (its package reference generated and kept), a tracking update that reuses it, and an
+inconsistent update refused before any call.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sellerstream_local.notifications_factory import (
     listings_status_change,
     order_change,
     report_processing_finished,
+    shipment_request,
 )
 from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, DeadLetter, LocalPipeline
 from sellerstream_local.poller import PollerStats
@@ -83,7 +86,8 @@ def _run(
     publish = _Publisher(pipeline)
     orders = {seller: order_ids(ORDERS_PER_SELLER, rng) for seller in SELLERS}
     out.write(_header(pipeline))
-    phases: tuple[tuple[str, Callable[[], None]], ...] = (
+    # A phase that drains the queues itself along the way returns those runs' statistics.
+    phases: tuple[tuple[str, Callable[[], list[PollerStats] | None]], ...] = (
         ("new orders, duplicates, poison ........", lambda: _new_orders(pipeline, publish, orders, start)),
         (
             "shipments + late (older) events ........",
@@ -93,12 +97,13 @@ def _run(
         ("listings via the partner bus ...........", lambda: _listings(pipeline, publish, start)),
         ("reports (streamed, resumed) ............", lambda: _reports(pipeline, publish, start)),
         ("LWA client secret: expiry, rotation ....", lambda: _app_secret(pipeline)),
+        ("shipments confirmed by the seller ......", lambda: _confirm_shipment(pipeline, publish, orders)),
     )
     stats: list[PollerStats] = []
     for number, (title, phase) in enumerate(phases, start=1):
-        phase()
-        stats.append(pipeline.drain())
-        out.write(f"  phase {number}  {title} {stats[-1].received} receives\n")
+        runs = [*(phase() or []), pipeline.drain()]
+        stats.extend(runs)
+        out.write(f"  phase {number}  {title} {sum(run.received for run in runs)} receives\n")
     out.write("\n")
     summary = _summary(pipeline, publish.published, stats, orders)
     out.write(_render(summary, log_path))
@@ -230,17 +235,51 @@ def _reports(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> N
         publish(as_body(notification))
 
 
-def _app_secret(pipeline: LocalPipeline) -> None:
+def _app_secret(pipeline: LocalPipeline) -> list[PollerStats]:
     """Amazon announces that the app's client secret expires in ten days; the operator rotates it
     (``sellerstream rotate-app-secret``); the new secret arrives on the app queue and is stored; the
     hourly check then reports its expiry."""
     pipeline.emulator.applications.announce_expiry(
         LWA_CLIENT_ID, expires_at=datetime.now(UTC) + timedelta(days=APP_SECRET_EXPIRES_IN_DAYS)
     )
-    pipeline.drain()
+    runs = [pipeline.drain()]
     pipeline.rotate_app_secret()
-    pipeline.drain()
+    runs.append(pipeline.drain())
     pipeline.run_secret_expiry_check()
+    return runs
+
+
+def _confirm_shipment(
+    pipeline: LocalPipeline, publish: _Publisher, orders: dict[str, list[str]]
+) -> list[PollerStats]:
+    """The seller's systems confirm an unshipped order's package (every item, no reference: one is
+    generated and kept), then correct its tracking number (the kept reference is reused), then send
+    an update of the same package with another quantity, which is refused without a call."""
+    seller, order_id = SELLERS[0], orders[SELLERS[0]][1]  # odd positions are still Unshipped
+    shipped_at = datetime.now(UTC).replace(microsecond=0)
+
+    def request(tracking: str, **options: Any) -> str:
+        body = shipment_request(
+            seller_id=seller, order_id=order_id, tracking_number=tracking, shipped_at=shipped_at, **options
+        )
+        return as_body(body)
+
+    publish(request("1Z999AA10123456784", shipping_method="UPS Ground"))
+    # Confirmed: Amazon moves the order to Shipped and announces it (an ORDER_CHANGE to process).
+    runs = [pipeline.drain()]
+    publish(request("1Z999AA10123456785", shipping_method="UPS Ground"))
+    runs.append(pipeline.drain())
+    [package] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PACKAGE#")]
+    first = package["order_items"][0]
+    publish(
+        request(
+            "1Z999AA10123456786",
+            request_id="demo-inconsistent-update",
+            package_reference_id=str(package["package_reference_id"]),
+            items={str(first["order_item_id"]): int(first["quantity"]) + 1},
+        )
+    )
+    return runs
 
 
 def _order_event(seller: str, order_id: str, status: str, when: datetime) -> dict[str, Any]:
@@ -284,6 +323,7 @@ def _summary(
     dead: list[DeadLetter] = pipeline.dead_letters()
     items = pipeline.table_items("orders")
     headers = [item for item in items if str(item["sk"]).startswith("ORDER#")]
+    packages = [item for item in items if str(item["sk"]).startswith("PACKAGE#")]
     calls = pipeline.emulator.sp_api_calls()
     return {
         "published": published,
@@ -312,6 +352,24 @@ def _summary(
             pipeline.table_items("reports"), len(pipeline.table_items("report_rows"))
         ),
         "app_secret": _app_secret_summary(pipeline),
+        "shipments": {
+            "confirmed": pipeline.log.outcomes["confirmed"],
+            "updated": pipeline.log.outcomes["updated"],
+            "refused": sum(1 for letter in dead if letter.reason == "inconsistent_shipment"),
+            "packages": [
+                {
+                    "order": item["order_id"],
+                    "package_reference_id": item["package_reference_id"],
+                    "carrier": item["carrier_code"],
+                    "tracking": item["tracking_number"],
+                    "items": {
+                        entry["order_item_id"]: int(entry["quantity"]) for entry in item["order_items"]
+                    },
+                    "version": int(item["version"]),
+                }
+                for item in packages
+            ],
+        },
         "sample": [
             {
                 "seller": item["seller_id"],
@@ -423,6 +481,17 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
         f"{app_secret['rotations']}x -> new secret stored: {'yes' if app_secret['rotated'] else 'NO'}   "
         f"expires in {app_secret['expires_in_days']} days   "
         f"old secret still works {app_secret['previous_works_for_days']} days",
+    ]
+    shipments = summary["shipments"]
+    lines += [
+        "Shipments (fulfillment queue -> confirmShipment -> orders table)",
+        f"  confirmed {shipments['confirmed']}   tracking updated {shipments['updated']}   "
+        f"refused as inconsistent (no call) {shipments['refused']}",
+        *[
+            f"  {p['order']}  package {p['package_reference_id']}  {p['carrier']} {p['tracking']}  "
+            f"items {' '.join(f'{item}x{quantity}' for item, quantity in p['items'].items())}  version {p['version']}"
+            for p in shipments["packages"]
+        ],
     ]
     if log_path:
         lines.append(f"\nHandler logs (JSON lines): {log_path}")

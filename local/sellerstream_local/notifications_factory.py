@@ -24,7 +24,15 @@ def order_change(
     notification_id: str | None = None,
     marketplace_id: str = "ATVPDKIKX0DER",
     quantity: int = 1,
+    items: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """``items``: the order's items as Amazon lists them (``OrderItemId``, ``SellerSKU``, ``Quantity``);
+    default one generated item of ``quantity``."""
+    order_items = [
+        {"SupplySourceId": None, **item}
+        for item in items
+        or [{"OrderItemId": f"{order_id[-7:]}01", "SellerSKU": f"SKU-{order_id[-4:]}", "Quantity": quantity}]
+    ]
     return {
         "NotificationVersion": "1.0",
         "NotificationType": "ORDER_CHANGE",
@@ -47,14 +55,7 @@ def order_change(
                     "DestinationPostalCode": "48110",
                     "FulfillmentType": "MFN",
                     "OrderType": "StandardOrder",
-                    "OrderItems": [
-                        {
-                            "OrderItemId": f"{order_id[-7:]}01",
-                            "SellerSKU": f"SKU-{order_id[-4:]}",
-                            "SupplySourceId": None,
-                            "Quantity": quantity,
-                        }
-                    ],
+                    "OrderItems": order_items,
                 },
             }
         },
@@ -221,3 +222,37 @@ def scheduled_event(*, at: datetime, rule_arn: str, event_id: str | None = None)
         "resources": [rule_arn],
         "detail": {},
     }
+
+
+def shipment_request(
+    *,
+    seller_id: str,
+    order_id: str,
+    tracking_number: str,
+    carrier_code: str = "UPS",
+    shipped_at: datetime,
+    request_id: str | None = None,
+    marketplace_id: str = "ATVPDKIKX0DER",
+    package_reference_id: str | None = None,
+    carrier_name: str | None = None,
+    shipping_method: str | None = None,
+    items: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """A fulfillment queue message (``items`` None: every item of the stored order)."""
+    request: dict[str, Any] = {
+        "requestId": request_id or str(uuid.uuid4()),
+        "sellerId": seller_id,
+        "marketplaceId": marketplace_id,
+        "amazonOrderId": order_id,
+        "packageReferenceId": package_reference_id,
+        "carrierCode": carrier_code,
+        "carrierName": carrier_name,
+        "shippingMethod": shipping_method,
+        "trackingNumber": tracking_number,
+        "shipDate": iso(shipped_at),
+    }
+    if items is not None:
+        request["orderItems"] = [
+            {"orderItemId": item, "quantity": quantity} for item, quantity in items.items()
+        ]
+    return {"shipment": {key: value for key, value in request.items() if value is not None}}

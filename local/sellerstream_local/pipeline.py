@@ -127,6 +127,7 @@ HANDLERS = {
     "listings": "sellerstream.handlers.listing_status",
     "reports": "sellerstream.handlers.report_finished",
     "app": "sellerstream.handlers.app_credentials",
+    "fulfillment": "sellerstream.handlers.shipment_confirmation",
 }
 # Where a body goes by its notification type; anything unreadable goes to the orders queue.
 QUEUE_BY_TYPE = {
@@ -142,6 +143,7 @@ LOG_GROUP_OUTPUTS = {
     "listings": constants.OUTPUT_LISTING_STATUS_LOG_GROUP,
     "reports": constants.OUTPUT_REPORT_FINISHED_LOG_GROUP,
     "app": constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP,
+    "fulfillment": constants.OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP,
 }
 # The local stand-in of the stack's hourly schedule rule (it only names itself in the event).
 LOCAL_EXPIRY_CHECK_RULE = "arn:aws:events:us-east-1:123456789012:rule/sellerstream-local-expiry-check"
@@ -209,6 +211,8 @@ class LocalPipeline:
         # The Developer Console step: the app's client-secret notifications go to the app queue.
         for notification_type in constants.APP_NOTIFICATION_TYPES:
             self.emulator.register_app_notifications(notification_type, self._send_to_app_queue)
+        # Sellers' ORDER_CHANGE subscriptions: the emulator's own changes (a confirmed shipment) arrive.
+        self.emulator.register_order_notifications(self._send_to_orders_queue)
         os.environ.update(self._environment())
         self.secrets.create_secret(
             Name=constants.LWA_APP_SECRET_NAME,
@@ -294,7 +298,8 @@ class LocalPipeline:
 
     # -- traffic ---------------------------------------------------------------------------------
     def publish(self, body: str) -> str:
-        """Delivers a body the way Amazon would: SQS for orders and reports, EventBridge for listings.
+        """Delivers a body the way Amazon would: SQS for orders and reports, EventBridge for listings;
+        a shipment request goes to the fulfillment queue, as the seller's systems send it.
 
         Returns the SQS message id (for a listings notification, the id EventBridge's put got).
         Raises ``PublishRefused`` when SQS or EventBridge would not take the body.
@@ -311,6 +316,9 @@ class LocalPipeline:
             return str(self.sqs.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"])
         except (ClientError, BotoCoreError, ValueError, RecursionError) as error:
             raise PublishRefused(f"{type(error).__name__}: {str(error)[:200]}") from None
+
+    def _send_to_orders_queue(self, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.resources.queues["orders"].url, MessageBody=body)
 
     def _send_to_app_queue(self, body: str) -> None:
         self.sqs.send_message(QueueUrl=self.resources.queues["app"].url, MessageBody=body)
@@ -544,6 +552,9 @@ class LocalPipeline:
             constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN: queues["app"].arn,
             constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: queues["app"].url,
             constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: queues["app"].dlq_url,
+            constants.OUTPUT_FULFILLMENT_QUEUE_ARN: queues["fulfillment"].arn,
+            constants.OUTPUT_FULFILLMENT_QUEUE_URL: queues["fulfillment"].url,
+            constants.OUTPUT_FULFILLMENT_DLQ_URL: queues["fulfillment"].dlq_url,
             constants.OUTPUT_ORDERS_TABLE: tables["orders"],
             constants.OUTPUT_LISTINGS_TABLE: tables["listings"],
             constants.OUTPUT_REPORTS_TABLE: tables["reports"],
@@ -575,7 +586,10 @@ class LocalPipeline:
 
 def route(body: str) -> tuple[str, dict[str, Any] | None, bool]:
     """The queue kind a body belongs to, its notification document, and whether it is an EventBridge
-    event (recognised exactly as the handler's parser recognises one)."""
+    event (recognised exactly as the handler's parser recognises one). A JSON object whose only key
+    is ``shipment`` is a shipment request (the fulfillment queue's format)."""
+    if is_shipment_request(body):
+        return "fulfillment", None, False
     from sellerstream.errors import PoisonMessageError  # noqa: PLC0415
     from sellerstream.notifications import decode_body  # noqa: PLC0415
     from sellerstream.notifications.envelope import is_eventbridge_event  # noqa: PLC0415
@@ -600,3 +614,12 @@ def _eventbridge_event_id(body: str) -> str | None:
     if isinstance(event, dict) and isinstance(event.get("id"), str) and "detail" in event:
         return str(event["id"])
     return None
+
+
+def is_shipment_request(body: str) -> bool:
+    """True for a body in the fulfillment queue's format, ``{"shipment": {...}}`` (valid or not)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and set(document) == {"shipment"}

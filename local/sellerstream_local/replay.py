@@ -6,6 +6,11 @@ when the callback happens; a report's document is the captured one from ``--docu
 it is there. The result is one JSON-able report in which every line of the file is
 accounted for exactly once: received = succeeded + dead-lettered + skipped as a duplicate.
 
+A line holding a shipment request (``{"shipment": {...}}``) goes to the fulfillment queue, in the
+file's order: what came before it is processed first, and it is processed before what follows, so
+a confirmation sees the order its ORDER_CHANGE stored (and Amazon's ORDER_CHANGE for the shipped
+order follows it). Its seller gets local credentials too.
+
 Lines are split on "\\n" only (a U+2028 inside a JSON string is part of its body), a trailing
 "\\r" is dropped, and no line can stop the run: a blank line, a line that is not UTF-8, or one
 SQS would refuse is reported as dead-lettered without being sent.
@@ -19,8 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sellerstream.errors import PoisonMessageError
 from sellerstream.notifications import AnyNotification
-from sellerstream_local.pipeline import DeadLetter, LocalPipeline, PublishRefused
+from sellerstream.notifications.shipment_request import parse_shipment_request
+from sellerstream_local.pipeline import DeadLetter, LocalPipeline, PublishRefused, is_shipment_request
 from sellerstream_local.traffic import (
     REPLAY_REPORT_ROWS,
     account_key,
@@ -67,9 +74,12 @@ def replay(
     plain, as Amazon served it) and optionally ``<reportDocumentId>.content-type`` (the header)."""
     lines = list(read_lines(path))
     parsed = [n for n in (try_parse(line.body) for line in lines if line.body is not None) if n is not None]
+    shipments = [line.body for line in lines if line.body is not None and is_shipment_request(line.body)]
 
     with LocalPipeline(orders_api_version=orders_api_version) as pipeline:
         _provision(pipeline, parsed)
+        for seller in _shipment_sellers(shipments):
+            pipeline.provision_seller(seller)
         _set_amazons_view(pipeline, parsed, documents)
         fates: dict[int, dict[str, Any]] = {}
         published: dict[str, Line] = {}
@@ -77,10 +87,15 @@ def replay(
             if line.body is None:
                 fates[line.number] = _dead(line, "invalid_notification", line.problem)
                 continue
+            shipment = is_shipment_request(line.body)
+            if shipment:
+                pipeline.drain()  # what the file says happened before the shipment, first
             try:
                 published[pipeline.publish(line.body)] = line
             except PublishRefused as refused:
                 fates[line.number] = _dead(line, "not_deliverable", str(refused))
+            if shipment:
+                pipeline.drain()
         pipeline.drain()
         unattributed = _account(pipeline, published, fates)
         dead_lettered = [fates[line.number] for line in lines if fates[line.number]["outcome"] == "dead"]
@@ -186,6 +201,16 @@ def _provision(pipeline: LocalPipeline, notifications: list[AnyNotification]) ->
         pipeline.provision_seller(account, subscription_ids=(subscription_id,))
 
 
+def _shipment_sellers(bodies: list[str]) -> list[str]:
+    sellers: list[str] = []
+    for body in bodies:
+        try:
+            sellers.append(parse_shipment_request(body).seller_id)
+        except PoisonMessageError:
+            continue  # reported as dead-lettered by the function
+    return list(dict.fromkeys(sellers))
+
+
 def _set_amazons_view(
     pipeline: LocalPipeline, notifications: list[AnyNotification], documents: Path | None = None
 ) -> None:
@@ -198,6 +223,8 @@ def _set_amazons_view(
             status=state.status,
             marketplace_id=state.marketplace_id,
             purchase_date=state.purchase_date,
+            # The items the notification lists, so a shipment in the file can name them.
+            items=state.items or None,
         )
     for (seller_id, sku, marketplace_id), listing in newest_listings(notifications).items():
         if "DELETED" in listing.payload.status:

@@ -26,7 +26,8 @@ class LocalQueue:
 
 @dataclass(frozen=True)
 class LocalResources:
-    queues: dict[str, LocalQueue]  # by notification kind: orders, listings, reports, app (credentials)
+    # by kind: orders, listings, reports, app (credentials), fulfillment (shipment requests)
+    queues: dict[str, LocalQueue]
     # by role: orders, listings, reports, report_rows, idempotency, accounts, rate_budget
     tables: dict[str, str]
     reports_bucket: str
@@ -39,6 +40,7 @@ QUEUE_SETTINGS = {
     "listings": constants.LISTINGS_ITEM_STATUS_CHANGE,
     "reports": constants.REPORT_PROCESSING_FINISHED,
     "app": constants.APP_CREDENTIALS,
+    "fulfillment": constants.SHIPMENT_CONFIRMATION,
 }
 # moto cannot put a rule on a bus whose name holds "/" (a partner bus): a plain name stands in.
 LOCAL_EVENT_BUS = "sellerstream-local-partner-bus"

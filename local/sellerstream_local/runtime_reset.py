@@ -16,6 +16,7 @@ def reset_runtime() -> None:
     from sellerstream.logic.order_change import order_change_use_case  # noqa: PLC0415
     from sellerstream.logic.reconcile import reconcile_use_case  # noqa: PLC0415
     from sellerstream.logic.report_finished import report_finished_use_case  # noqa: PLC0415
+    from sellerstream.logic.shipments import shipment_use_case  # noqa: PLC0415
     from sellerstream.spapi import reset_spapi_state  # noqa: PLC0415
 
     reset_settings_cache()
@@ -26,6 +27,7 @@ def reset_runtime() -> None:
         listing_status_use_case,
         report_finished_use_case,
         reconcile_use_case,
+        shipment_use_case,
     ):
         use_case.cache_clear()
     reset_spapi_state()

@@ -29,6 +29,7 @@ ACCOUNT_COMMANDS = {
     "dlq": "list dead letters per type with their reasons (attributes, or the function's logs)",
     "redrive": "move dead letters back to their queue (filter by type, reason, notification id; --dry-run)",
     "reconcile": "store a seller's orders updated in a window that notifications missed (searchOrders)",
+    "ship": "send a shipment request (confirmShipment, or a tracking update) to the fulfillment queue",
 }
 REGIONS = ("NA", "EU", "FE")
 EXIT_ERROR = 1
@@ -116,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--type",
             action="append",
-            help="orders, listings, reports, app or listings-rule, or a notification type (repeatable)",
+            help="orders, listings, reports, app, fulfillment or listings-rule, or a notification type (repeatable)",
         )
         command.add_argument("--limit", type=int, default=100, help="at most this many letters (default 100)")
         command.add_argument(
@@ -141,7 +142,32 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument(
         "--until", help="end, as --since; default and latest: two minutes before now (Amazon's settle rule)"
     )
+    _add_ship_arguments(account_command("ship"))
     return parser
+
+
+def _add_ship_arguments(ship: argparse.ArgumentParser) -> None:
+    ship.add_argument("--seller", required=True, help="the selling partner id")
+    ship.add_argument("--order", required=True, help="the Amazon order id (3-7-7)")
+    ship.add_argument(
+        "--carrier", required=True, help="Amazon's carrier code (e.g. UPS, USPS, FedEx, or Other)"
+    )
+    ship.add_argument("--tracking", required=True, help="the tracking number")
+    ship.add_argument(
+        "--item",
+        action="append",
+        metavar="ID:QTY",
+        help="an order item and the quantity in this package (repeatable; default: every item of the order)",
+    )
+    ship.add_argument("--carrier-name", help="the carrier's name (required with --carrier Other)")
+    ship.add_argument("--shipping-method", help="e.g. 'UPS Ground'")
+    ship.add_argument("--ship-date", help="when it shipped (ISO 8601 with a time zone; default: now)")
+    ship.add_argument(
+        "--package-reference",
+        help="the package to update (a positive number; default: the stored one, or new)",
+    )
+    ship.add_argument("--marketplace", help="default: the stored order's marketplace")
+    ship.add_argument("--request-id", help="makes a resend of this request idempotent (default: a new UUID)")
 
 
 def _run_account_command(args: argparse.Namespace) -> int:
@@ -280,6 +306,36 @@ def _reconcile(args: argparse.Namespace) -> Any:
     return reconcile(_account(args), args.seller, args.since, args.until)
 
 
+def _ship(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.errors import OperatorError
+    from sellerstream_ops.shipments import parse_items, send_shipment, shipment_message, stored_marketplace
+
+    items = parse_items(args.item)
+    ship_date = None
+    if args.ship_date:
+        try:
+            ship_date = datetime.fromisoformat(args.ship_date.replace("Z", "+00:00"))
+        except ValueError:
+            raise OperatorError(f"--ship-date {args.ship_date!r} is not an ISO 8601 time") from None
+        if ship_date.tzinfo is None:
+            raise OperatorError("--ship-date needs a time zone, e.g. 2026-11-30T15:00:00Z")
+    account = _account(args)
+    message = shipment_message(
+        seller=args.seller,
+        order=args.order,
+        marketplace=args.marketplace or stored_marketplace(account, args.seller, args.order),
+        carrier=args.carrier,
+        tracking=args.tracking,
+        items=items,
+        carrier_name=args.carrier_name,
+        shipping_method=args.shipping_method,
+        ship_date=ship_date,
+        package_reference=args.package_reference,
+        request_id=args.request_id,
+    )
+    return send_shipment(account, message)
+
+
 _ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "set-app-credentials": _set_app_credentials,
     "add-seller": _add_seller,
@@ -292,6 +348,7 @@ _ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "dlq": _dlq,
     "redrive": _redrive,
     "reconcile": _reconcile,
+    "ship": _ship,
 }
 
 

@@ -80,8 +80,9 @@ ALIASES = {
     "REPORT_PROCESSING_FINISHED": "reports",
     **{notification_type: "app" for notification_type in constants.APP_NOTIFICATION_TYPES},
     "SCHEDULED_EVENT": "app",
+    "SHIPMENT_REQUEST": "fulfillment",
 }
-KINDS = ("orders", "listings", "reports", "app", "listings-rule")
+KINDS = ("orders", "listings", "reports", "app", "fulfillment", "listings-rule")
 
 
 def kinds_of(names: list[str] | None) -> list[str]:
@@ -123,6 +124,12 @@ def dead_letter_queues(account: Account, kinds: list[str]) -> list[DeadLetterQue
             constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN,
             constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP,
         ),
+        "fulfillment": (
+            constants.OUTPUT_FULFILLMENT_DLQ_URL,
+            constants.OUTPUT_FULFILLMENT_QUEUE_URL,
+            constants.OUTPUT_FULFILLMENT_QUEUE_ARN,
+            constants.OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP,
+        ),
         # The listings rule's undelivered events go back to the listings queue, which takes them as they are.
         "listings-rule": (
             constants.OUTPUT_LISTINGS_RULE_DLQ_URL,
@@ -138,6 +145,8 @@ def dead_letter_queues(account: Account, kinds: list[str]) -> list[DeadLetterQue
         if url is None:
             if kind == "listings-rule" and outputs.get(constants.OUTPUT_PARTNER_EVENT_BUS) is None:
                 continue  # deployed without the partner bus: there is no rule yet
+            if kind == "fulfillment" and outputs.get(constants.OUTPUT_FULFILLMENT_QUEUE_URL) is None:
+                continue  # a stack deployed before the fulfillment queue existed
             url = outputs[dlq_output]  # an operator error naming the missing output
         source = outputs.get(source_output) or _queue_url(account, outputs[source_arn_output])
         log_group = outputs.get(log_output) if log_output else None

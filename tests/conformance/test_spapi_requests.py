@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -349,3 +350,35 @@ def test_given_bad_subscription_body_then_validator_rejects_it() -> None:
 
     with pytest.raises(jsonschema.ValidationError):
         validate_request("notifications.json", "POST", url, b'{"payloadVersion": "1.0"}')
+
+
+@pytest.mark.parametrize(
+    "carrier", [{"carrierCode": "UPS"}, {"carrierCode": "Other", "carrierName": "Local Courier"}]
+)
+def test_given_shipment_request_when_confirmed_then_the_request_is_valid_for_amazons_model(
+    carrier: dict[str, str],
+) -> None:
+    from sellerstream.logic.shipments import confirm_shipment_body
+    from sellerstream.notifications.shipment_request import parse_shipment_request
+    from tests.support.spapi_models import strict_request_validator
+
+    shipment = {
+        "requestId": "req-1",
+        "sellerId": "A3TH9S8BH6GOGM",
+        "marketplaceId": "ATVPDKIKX0DER",
+        "amazonOrderId": ORDER_ID,
+        "trackingNumber": "1Z999AA10123456784",
+        "shipDate": "2026-11-30T15:00:00+01:00",
+        "shippingMethod": "Ground",
+        **carrier,
+    }
+    request = parse_shipment_request(json.dumps({"shipment": shipment}))
+    api, transport = orders_api([response(204, b"")])
+
+    api.confirm_shipment(ORDER_ID, confirm_shipment_body(request, "1", {"OIID34853450": 2}))
+
+    [sent] = transport.requests
+    assert check("ordersV0.json", sent) == "confirmShipment"
+    body = json.loads(sent.body or b"")
+    strict_request_validator("ordersV0.json", "ConfirmShipmentRequest").validate(body)
+    assert body["packageDetail"]["shipDate"] == "2026-11-30T14:00:00.000Z"

@@ -18,6 +18,7 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
 
     assert summary["orders_stored"] == summary["orders_expected"]
     assert sorted(letter["reason"] for letter in summary["dead_lettered"]) == [
+        "inconsistent_shipment",  # the seller's update of a package with another quantity
         "invalid_notification",
         "invalid_notification",
         "unknown_notification_type",
@@ -26,12 +27,23 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
     assert summary["outcomes"]["duplicate"] >= 1
     assert summary["outcomes"]["skipped"] >= 6  # the late (older) events cost no call
     assert summary["outcomes"]["deferred_not_ready"] >= 3  # lagging reads are asked again
-    # One call per new order and per shipment (20), two per lagging read (3): duplicates, late events and
-    # notifications of the same order in one batch cost none.
+    # One call per new order and per shipment (20), two per lagging read (3), one for the ORDER_CHANGE
+    # that follows the seller's confirmation: duplicates, late events and notifications of the same
+    # order in one batch cost none.
     answered = summary["sp_api_calls"]["getOrder"] - summary["throttled"]
-    assert answered == summary["orders_expected"] + summary["orders_expected"] // 2 + 2 * 3
+    assert answered == summary["orders_expected"] + summary["orders_expected"] // 2 + 2 * 3 + 1
     assert summary["throttled"] >= 1
-    assert summary["status_counts"]["SHIPPED"] == summary["orders_expected"] // 2
+    assert summary["status_counts"]["SHIPPED"] == summary["orders_expected"] // 2 + 1
+    # A confirmation, a tracking update reusing its generated reference, an inconsistent update refused.
+    shipments = summary["shipments"]
+    assert (shipments["confirmed"], shipments["updated"], shipments["refused"]) == (1, 1, 1)
+    [package] = shipments["packages"]
+    assert (package["package_reference_id"], package["tracking"], package["version"]) == (
+        "1",
+        "1Z999AA10123456785",
+        2,
+    )
+    assert summary["sp_api_calls"]["confirmShipment"] == 2
     assert summary["listings"] == {"stored": 16, "deleted": 2, "empty_status": 4}
     reports = {record["report_id"]: record for record in summary["reports"]["records"]}
     assert (reports["50001"]["rows"], reports["50001"]["parts"]) == (12_000, 3)
@@ -49,5 +61,6 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
         "Listings table",
         "Reports table",
         "LWA client secret",
+        "Shipments",
     ):
         assert heading in text

@@ -36,6 +36,7 @@ HANDLER_MODULES = (
     "sellerstream.handlers.listing_status",
     "sellerstream.handlers.report_finished",
     "sellerstream.handlers.app_credentials",
+    "sellerstream.handlers.shipment_confirmation",
 )
 
 

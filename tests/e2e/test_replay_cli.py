@@ -206,3 +206,50 @@ def test_given_captured_cp1252_document_when_replayed_with_documents_then_rows_d
     rows = sorted(item["cells"] for item in replayed["tables"]["sellerstream-report-rows"])
     assert record["content_type"] == "text/plain; charset=Cp1252" and record["row_count"] == 2
     assert rows == ["ES-1\tPiña colada", "FR-1\tcrème brûlée"]
+
+
+def shipment_line(request_id: str, tracking: str, **changes: Any) -> str:
+    shipment = {
+        "requestId": request_id,
+        "sellerId": "A3TH9S8BH6GOGM",
+        "marketplaceId": "ATVPDKIKX0DER",
+        "amazonOrderId": "903-8868176-2219830",
+        "carrierCode": "UPS",
+        "trackingNumber": tracking,
+        "shipDate": "2022-11-30T09:00:00.000Z",
+        **changes,
+    }
+    return json.dumps({"shipment": shipment})
+
+
+def test_given_mixed_file_of_notifications_and_shipments_when_replayed_then_in_order_with_calls_by_operation(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        json.dumps(example("ORDER_CHANGE")),  # the order (item OIID34853450 x10) is stored first
+        shipment_line("ship-1", "1Z0001"),  # every item of the stored order: package 1
+        shipment_line("ship-2", "1Z0002"),  # a tracking update: the stored reference is reused
+        shipment_line(  # an update of package 1 with other quantities: refused, no call
+            "ship-3",
+            "1Z0003",
+            packageReferenceId="1",
+            orderItems=[{"orderItemId": "OIID34853450", "quantity": 4}],
+        ),
+        shipment_line("ship-4", "1Z0004", carrierCode="Other"),  # no carrierName: refused
+    ]
+
+    report = run_replay(tmp_path, lines, "--dump-tables")
+
+    assert (report["received"], report["succeeded"]) == (5, 3)
+    assert [(letter["line"], letter["reason"]) for letter in report["dead_lettered"]] == [
+        (4, "inconsistent_shipment"),
+        (5, "invalid_shipment_request"),
+    ]
+    # Amazon's ORDER_CHANGE for the shipped order follows the confirmation and is fetched once more.
+    assert report["sp_api_calls"] == {"confirmShipment": 2, "getOrder": 2}
+    orders = report["tables"]["sellerstream-orders"]
+    [package] = [item for item in orders if item["sk"].startswith("PACKAGE#")]
+    assert package["sk"] == "PACKAGE#903-8868176-2219830#1"
+    assert (package["tracking_number"], package["version"]) == ("1Z0002", 2)
+    [header] = [item for item in orders if item["sk"].startswith("ORDER#")]
+    assert header["order_status"] == "SHIPPED"

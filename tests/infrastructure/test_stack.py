@@ -20,12 +20,17 @@ HANDLERS = {
     ),
     "reports": ("sellerstream.handlers.report_finished.lambda_handler", constants.REPORT_PROCESSING_FINISHED),
     "app": ("sellerstream.handlers.app_credentials.lambda_handler", constants.APP_CREDENTIALS),
+    "fulfillment": (
+        "sellerstream.handlers.shipment_confirmation.lambda_handler",
+        constants.SHIPMENT_CONFIRMATION,
+    ),
 }
 QUEUE_OUTPUTS = {
     "orders": constants.OUTPUT_ORDERS_QUEUE_ARN,
     "listings": constants.OUTPUT_LISTINGS_QUEUE_ARN,
     "reports": constants.OUTPUT_REPORTS_QUEUE_ARN,
     "app": constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN,
+    "fulfillment": constants.OUTPUT_FULFILLMENT_QUEUE_ARN,
 }
 KINDS = list(HANDLERS)
 
@@ -271,7 +276,7 @@ def test_given_each_consumer_then_it_knows_and_may_send_to_its_own_dlq_only(
     assert all({"Fn::GetAtt": [other, "Arn"]} not in send_targets for other in others)
 
 
-@pytest.mark.parametrize("kind", ["orders", "listings", "reports"])
+@pytest.mark.parametrize("kind", ["orders", "listings", "reports", "fulfillment"])
 def test_given_each_consumer_then_it_shares_the_rate_budget_table_and_knows_the_queue_retention(
     synthesized: Synthesized, kind: str
 ) -> None:
@@ -484,3 +489,46 @@ def test_given_cdk_nag_aws_solutions_then_no_unacknowledged_findings_and_every_a
     assert report["suppressedViolations"], "expected the documented acknowledgements"
     for suppressed in report["suppressedViolations"]:
         assert len(suppressed["reason"]) > 30, suppressed["ruleName"]
+
+
+def granted_on(synthesized: Synthesized, kind: str, resource_id: str) -> set[str]:
+    role_id = function(synthesized, kind)["Role"]["Fn::GetAtt"][0]
+    return {
+        action
+        for p in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if {"Fn::GetAtt": [resource_id, "Arn"]}
+        in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+
+
+def test_given_fulfillment_queue_then_only_this_account_sends_and_its_url_is_an_output(
+    synthesized: Synthesized,
+) -> None:
+    queue_id, _, _ = queue(synthesized, "fulfillment")
+
+    # The seller's own systems send with IAM in this account: no resource policy admits anyone else.
+    allows = [s for s in queue_policy_statements(synthesized, queue_id) if s["Effect"] == "Allow"]
+    assert allows == []
+    assert synthesized.output_target(constants.OUTPUT_FULFILLMENT_QUEUE_URL) == queue_id
+    dlq_url_target = synthesized.output_target(constants.OUTPUT_FULFILLMENT_DLQ_URL)
+    assert dlq_url_target == dead_letter_queue_id(synthesized, "fulfillment")
+    assert constants.OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP in synthesized.json["Outputs"]
+
+
+def test_given_shipment_function_then_reads_the_order_and_writes_packages_in_the_orders_table_only(
+    synthesized: Synthesized,
+) -> None:
+    variables = function(synthesized, "fulfillment")["Environment"]["Variables"]
+    orders_id = synthesized.output_target(constants.OUTPUT_ORDERS_TABLE)
+
+    assert variables["ORDERS_TABLE_NAME"] == {"Ref": orders_id}
+    assert granted_on(synthesized, "fulfillment", orders_id) == {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    }
+    for other in (constants.OUTPUT_LISTINGS_TABLE, constants.OUTPUT_REPORTS_TABLE):
+        assert granted_on(synthesized, "fulfillment", synthesized.output_target(other)) == set()

@@ -285,7 +285,8 @@ def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_i
 
     assert view["queues"]["orders"]["dead_letters"] == 1
     assert view["queues"]["orders"]["queue"] == {"visible": 0, "in_flight": 0, "delayed": 0}
-    assert set(view["queues"]) == {"orders", "listings", "reports", "app"}  # no partner bus, no rule DLQ
+    # No partner bus, no rule DLQ.
+    assert set(view["queues"]) == {"orders", "listings", "reports", "app", "fulfillment"}
     assert [alarm["name"] for alarm in view["alarms_in_alarm"]] == ["OrderChangeDeadLetters"]
     subscriptions = view["sellers"][SELLER]
     assert set(subscriptions) == {"ORDER_CHANGE", "LISTINGS_ITEM_STATUS_CHANGE", "REPORT_PROCESSING_FINISHED"}

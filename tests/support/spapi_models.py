@@ -234,3 +234,9 @@ def strict_response_validator(file_name: str, definition: str) -> jsonschema.Dra
     model = load_model(file_name)
     schema = {"definitions": _closed(model["definitions"]), "$ref": f"#/definitions/{definition}"}
     return jsonschema.Draft4Validator(schema, format_checker=STRICT_FORMATS)
+
+
+def strict_request_validator(file_name: str, definition: str) -> jsonschema.Draft4Validator:
+    """A request body against Amazon's definition, closed like ``strict_response_validator``: a key
+    the model does not define is an error (Amazon would ignore it, so it would silently mean nothing)."""
+    return strict_response_validator(file_name, definition)

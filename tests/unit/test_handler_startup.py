@@ -11,7 +11,15 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "handler", ["order_change", "listing_status", "report_finished", "app_credentials", "reconcile"]
+    "handler",
+    [
+        "order_change",
+        "listing_status",
+        "report_finished",
+        "app_credentials",
+        "reconcile",
+        "shipment_confirmation",
+    ],
 )
 def test_given_a_fresh_interpreter_when_a_handler_is_imported_then_gc_runs_and_startup_is_frozen(
     handler: str,

@@ -6,7 +6,8 @@ import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from sellerstream.logic.batch import NotificationUseCase, process_batch
+from sellerstream.logic.batch import NotificationUseCase, RecordParser, process_batch
+from sellerstream.notifications import parse_delivery
 from sellerstream.observability import logger, metrics
 
 if TYPE_CHECKING:  # annotations only: Powertools' batch utility is not imported at cold start
@@ -17,8 +18,11 @@ if TYPE_CHECKING:  # annotations only: Powertools' batch utility is not imported
     InvocationHandler: TypeAlias = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Handler:
-    """``use_case`` is built on the first batch (not at import), then reused by the container.
+def sqs_notification_handler(
+    use_case: Callable[[], NotificationUseCase], *, parse: RecordParser = parse_delivery
+) -> Handler:
+    """``use_case`` is built on the first batch (not at import), then reused by the container;
+    ``parse`` reads a record's body (Amazon's notifications unless the queue has its own format).
 
     Called last in each handler module, once its imports are done: the start-up objects are frozen
     and garbage collection resumes (see ``sellerstream.handlers``).
@@ -29,7 +33,7 @@ def sqs_notification_handler(use_case: Callable[[], NotificationUseCase]) -> Han
     @logger.inject_lambda_context
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        return process_batch(event, context, use_case())
+        return process_batch(event, context, use_case(), parse=parse)
 
     # Metrics' decorator is typed as returning Any; the wrapped handler keeps its signature.
     return cast("Handler", lambda_handler)

@@ -35,7 +35,14 @@ from sellerstream.errors import (
     UnknownNotificationTypeError,
 )
 from sellerstream.logic.dead_letter import permanent_failure, send_to_dead_letter_queue, short_detail
-from sellerstream.logic.deferral import age_seconds, can_defer, defer, deferral_delay, deferrals_of
+from sellerstream.logic.deferral import (
+    age_seconds,
+    can_defer,
+    defer,
+    deferral_delay,
+    deferrals_of,
+    first_sent_ms,
+)
 from sellerstream.logic.message_attributes import attribute_value, source_message_id
 from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, Delivery, parse_delivery
 from sellerstream.observability import MetricUnit, emit_metric, logger, metrics
@@ -52,6 +59,24 @@ if TYPE_CHECKING:
 
 RemainingTime = Callable[[], float]
 Clock = Callable[[], float]
+
+
+class ParsedRecord(Protocol):
+    """What a parser makes of one record: the message the use case applies, and its idempotency key."""
+
+    @property
+    def notification(self) -> Any: ...
+
+    @property
+    def idempotency_key(self) -> str: ...
+
+
+class RecordParser(Protocol):
+    """Reads a record's body (and the continuation attribute) into a ``ParsedRecord``, or raises a
+    ``PoisonMessageError``. Notifications use ``parse_delivery``; a queue with a format of its own
+    (shipment requests) passes its parser to ``process_batch``."""
+
+    def __call__(self, body: str, *, continuation_part: str | None = None) -> ParsedRecord: ...
 
 
 class NotificationUseCase(Protocol):
@@ -87,6 +112,7 @@ def process_batch(
     use_case: NotificationUseCase,
     *,
     clock: Clock = time.time,
+    parse: RecordParser = parse_delivery,
 ) -> PartialItemFailureResponse:
     idempotency_config().register_lambda_context(context)
 
@@ -94,11 +120,11 @@ def process_batch(
         return float(context.get_remaining_time_in_millis()) / 1000.0
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
-        return handle_record(record, use_case, remaining_time, clock=clock)
+        return handle_record(record, use_case, remaining_time, clock=clock, parse=parse)
 
     planner = use_case if isinstance(use_case, BatchAwareUseCase) else None
     if planner is not None:
-        planner.begin_batch(_parsable(event), remaining_time)
+        planner.begin_batch(_parsable(event, parse), remaining_time)
     try:
         return handle_records(_records_of(event), record_handler)
     finally:
@@ -132,13 +158,13 @@ def _records_of(event: dict[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
-def _parsable(event: dict[str, Any]) -> list[AnyNotification]:
+def _parsable(event: dict[str, Any], parse: RecordParser = parse_delivery) -> list[AnyNotification]:
     """The batch's notifications that parse (what does not is reported by its own record)."""
     notifications: list[AnyNotification] = []
     for raw in event.get("Records") or []:
         record = SQSRecord(raw)
         try:
-            delivery = parse_delivery(
+            delivery = parse(
                 record.body, continuation_part=attribute_value(record, CONTINUATION_PART_ATTRIBUTE)
             )
         except PoisonMessageError:
@@ -157,22 +183,25 @@ def handle_record(
     remaining_time: RemainingTime,
     *,
     clock: Clock = time.time,
+    parse: RecordParser = parse_delivery,
 ) -> dict[str, Any]:
     logger.append_keys(message_id=record.message_id, source_message_id=source_message_id(record))
     try:
-        return _handle_record(record, use_case, remaining_time, clock)
+        return _handle_record(record, use_case, remaining_time, clock, parse)
     finally:
         logger.remove_keys(RECORD_LOG_KEYS)
 
 
 def _handle_record(
-    record: SQSRecord, use_case: NotificationUseCase, remaining_time: RemainingTime, clock: Clock
+    record: SQSRecord,
+    use_case: NotificationUseCase,
+    remaining_time: RemainingTime,
+    clock: Clock,
+    parse: RecordParser = parse_delivery,
 ) -> dict[str, Any]:
     notification: AnyNotification | None = None
     try:
-        delivery = parse_delivery(
-            record.body, continuation_part=attribute_value(record, CONTINUATION_PART_ATTRIBUTE)
-        )
+        delivery = parse(record.body, continuation_part=attribute_value(record, CONTINUATION_PART_ATTRIBUTE))
         notification = delivery.notification
         logger.append_keys(
             notification_id=notification.notification_id,
@@ -229,7 +258,7 @@ def _handle_record(
         return _dead_letter(record, notification, failure)
     if first_time:
         metrics.add_metric(name="NotificationsProcessed", unit=MetricUnit.Count, value=1)
-        lag_ms = (datetime.now(UTC) - notification.event_time).total_seconds() * 1000
+        lag_ms = (datetime.now(UTC) - _event_time(notification, record, clock)).total_seconds() * 1000
         metrics.add_metric(name="EventToStoreLag", unit=MetricUnit.Milliseconds, value=max(lag_ms, 0.0))
     else:
         metrics.add_metric(name="DuplicateNotifications", unit=MetricUnit.Count, value=1)
@@ -250,7 +279,7 @@ def _handle_record(
 
 
 def _apply_once(
-    delivery: Delivery, use_case: NotificationUseCase, remaining_time: RemainingTime
+    delivery: Delivery | ParsedRecord, use_case: NotificationUseCase, remaining_time: RemainingTime
 ) -> tuple[dict[str, Any], bool]:
     """Applies the notification unless its NotificationId was applied before (then replays the result)."""
     applied: list[bool] = []
@@ -411,6 +440,15 @@ def _report_retry(record: SQSRecord, notification: AnyNotification | None, reaso
             "receive_count": receive_count,
         },
     )
+
+
+def _event_time(notification: AnyNotification, record: SQSRecord, clock: Clock) -> datetime:
+    """The notification's event time; a message without one (a shipment request) counts from when
+    it first entered the queue."""
+    event_time: datetime | None = notification.event_time
+    if event_time is not None:
+        return event_time
+    return datetime.fromtimestamp(first_sent_ms(record, clock()) / 1000.0, UTC)
 
 
 def _id_of(notification: AnyNotification | None) -> str | None:

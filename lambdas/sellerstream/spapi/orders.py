@@ -1,5 +1,5 @@
 """Orders API: 2026-01-01 (getOrder with includedData, searchOrders) and v0 (getOrder, getOrderItems,
-getOrders). Paths, parameter names and enums follow Amazon's models of both versions."""
+getOrders, confirmShipment). Paths, parameter names and enums follow Amazon's models of both versions."""
 
 from __future__ import annotations
 
@@ -186,6 +186,17 @@ class OrdersApi:
                 return
             # MarketplaceIds is required on every page; the token carries the other filters.
             query = {"MarketplaceIds": marketplaces, "NextToken": str(token)}
+
+    def confirm_shipment(self, order_id: str, request: dict[str, Any]) -> str | None:
+        """Sends a ``ConfirmShipmentRequest`` (marketplaceId, packageDetail); Amazon answers 204 with
+        no body, so what is returned is its request id (the record of the confirmation)."""
+        response = self._client.request(
+            "confirmShipment",
+            "POST",
+            f"/orders/v0/orders/{_segment(order_id)}/shipmentConfirmation",
+            body=request,
+        )
+        return response.request_id
 
 
 class _Pages:

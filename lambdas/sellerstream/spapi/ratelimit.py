@@ -42,6 +42,7 @@ DEFAULT_RATE_PLANS: Final[dict[str, RatePlan]] = {
     "getOrderAddress": RatePlan(0.5, 30),
     "getOrderBuyerInfo": RatePlan(0.5, 30),
     "getOrders": RatePlan(0.0167, 20),
+    "confirmShipment": RatePlan(2.0, 10),
     "searchOrders": RatePlan(0.0056, 20),
     "getListingsItem": RatePlan(5.0, 10),
     "getReport": RatePlan(2.0, 15),

@@ -4,6 +4,11 @@ As strict as Amazon about PII: buyer and recipient data only once an order is Un
 Pending or Canceled ones); v0 omits item prices of Pending orders; v0 returns buyer data and
 addresses only with a Restricted Data Token that grants them, and getOrderAddress /
 getOrderBuyerInfo need one. A seller sees only its own orders: any other id is not found.
+
+``confirmShipment`` validates its body against Amazon's model (``ConfirmShipmentRequest``) and the
+order (its marketplace, its items, no more of an item than was ordered across its packages, a
+package confirmed again only with the same items), answers 204, moves the order to PartiallyShipped
+or Shipped and publishes an ORDER_CHANGE for it, as Amazon does for any status change.
 """
 
 from __future__ import annotations
@@ -18,8 +23,26 @@ from typing import Any
 
 from sellerstream_local.emulator.catalog import OrderCatalog, OrderState, as_datetime
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
+from sellerstream_local.notifications_factory import order_change
+
+OrderChangeListener = Callable[[dict[str, Any]], None]
 
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+PACKAGE_REFERENCE_ID = re.compile(r"^[1-9][0-9]*$")
+# Amazon's model: required in ConfirmShipmentRequest and its PackageDetail / ConfirmShipmentOrderItem.
+SHIPMENT_REQUIRED = ("marketplaceId", "packageDetail")
+PACKAGE_REQUIRED = ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems")
+PACKAGE_STRINGS = (
+    "packageReferenceId",
+    "carrierCode",
+    "carrierName",
+    "shippingMethod",
+    "trackingNumber",
+    "shipDate",
+    "shipFromSupplySourceId",
+)
+# Orders a shipment cannot be confirmed for.
+UNSHIPPABLE_STATUSES = frozenset({"Pending", "PendingAvailability", "Canceled", "Unfulfillable"})
 INCLUDED_DATA = frozenset(
     {
         "BUYER",
@@ -82,6 +105,14 @@ class OrdersApi:
         self.items_page_size = items_page_size
         self.orders_page_size = orders_page_size
         self._now = now or (lambda: datetime.now(UTC))
+        # order id -> package reference id -> {order item id: quantity}, as confirmed
+        self.packages: dict[str, dict[str, dict[str, int]]] = {}
+        self.shipment_confirmations: list[dict[str, Any]] = []  # every accepted request body
+        self._order_change_listeners: list[OrderChangeListener] = []
+
+    def on_order_change(self, listener: OrderChangeListener) -> None:
+        """Where the ORDER_CHANGE notifications of the emulator's own changes go (a subscription)."""
+        self._order_change_listeners.append(listener)
 
     def routes(self) -> list[Route]:
         return [
@@ -107,6 +138,12 @@ class OrdersApi:
             ),
             Route("GET", r"/orders/v0/orders/(?P<order_id>[^/]+)", "getOrder", self.get_order_v0),
             Route("GET", r"/orders/v0/orders", "getOrders", self.get_orders_v0),
+            Route(
+                "POST",
+                r"/orders/v0/orders/(?P<order_id>[^/]+)/shipmentConfirmation",
+                "confirmShipment",
+                self.confirm_shipment_v0,
+            ),
         ]
 
     # -- 2026-01-01 ------------------------------------------------------------------------------
@@ -227,6 +264,60 @@ class OrdersApi:
             payload["NextToken"] = _encode_token({**filters, "offset": next_offset})
         return Reply(200, {"payload": payload})
 
+    def confirm_shipment_v0(self, request: EmulatorRequest) -> Reply:
+        body = _shipment_body(request.body)
+        state = self._order(request)
+        package = body["packageDetail"]
+        if body["marketplaceId"] != state.marketplace_id:
+            raise ApiError(400, "InvalidInput", "The marketplaceId is not the order's marketplace")
+        if state.status in UNSHIPPABLE_STATUSES:
+            raise ApiError(
+                400, "InvalidInput", f"A shipment cannot be confirmed for an order that is {state.status}"
+            )
+        ordered = {item.order_item_id: item.quantity for item in state.items}
+        shipped_items: dict[str, int] = {}
+        for entry in package["orderItems"]:
+            if entry["orderItemId"] not in ordered:
+                raise ApiError(400, "InvalidInput", "An orderItemId is not an item of the order")
+            shipped_items[entry["orderItemId"]] = (
+                shipped_items.get(entry["orderItemId"], 0) + entry["quantity"]
+            )
+        reference = package["packageReferenceId"]
+        packages = self.packages.setdefault(state.order_id, {})
+        confirmed = packages.get(reference)
+        if confirmed is not None and confirmed != shipped_items:
+            raise ApiError(
+                400, "InvalidInput", "The package was confirmed with other order items or quantities"
+            )
+        for item_id, quantity in shipped_items.items():
+            others = sum(items.get(item_id, 0) for ref, items in packages.items() if ref != reference)
+            if others + quantity > ordered[item_id]:
+                raise ApiError(400, "InvalidInput", "The quantity exceeds the quantity ordered")
+        packages[reference] = shipped_items
+        self.shipment_confirmations.append(body)
+        shipped = {item: sum(items.get(item, 0) for items in packages.values()) for item in ordered}
+        status = "Shipped" if shipped == ordered else "PartiallyShipped"
+        if status != state.status:
+            self._change_status(state, status)
+        return Reply(204, None)
+
+    def _change_status(self, state: OrderState, status: str) -> None:
+        changed_at = max(self._now(), state.last_updated + timedelta(seconds=1))
+        self.catalog.set(state.order_id, status=status, last_updated=changed_at)
+        notification = order_change(
+            seller_id=state.seller_id,
+            order_id=state.order_id,
+            status=status,
+            changed_at=changed_at,
+            marketplace_id=state.marketplace_id,
+            items=[
+                {"OrderItemId": item.order_item_id, "SellerSKU": item.seller_sku, "Quantity": item.quantity}
+                for item in state.items
+            ],
+        )
+        for listener in list(self._order_change_listeners):
+            listener(notification)
+
     # -- helpers ---------------------------------------------------------------------------------
     def _order(self, request: EmulatorRequest) -> OrderState:
         order_id = request.path_params["order_id"]
@@ -248,6 +339,57 @@ class OrdersApi:
             threshold = as_datetime(created_after)
             states = [state for state in states if state.created >= threshold]
         return states
+
+
+def _shipment_body(raw: bytes) -> dict[str, Any]:
+    """A ConfirmShipmentRequest as Amazon's model types it, or Amazon's 400."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise ApiError(400, "InvalidInput", "The request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "InvalidInput", "The request body must be a ConfirmShipmentRequest object")
+    for name in SHIPMENT_REQUIRED:
+        if name not in body:
+            raise ApiError(400, "InvalidInput", f"Missing required field: {name}")
+    if not isinstance(body["marketplaceId"], str) or not body["marketplaceId"]:
+        raise ApiError(400, "InvalidInput", "marketplaceId must be a string")
+    if "codCollectionMethod" in body and body["codCollectionMethod"] != "DirectPayment":
+        raise ApiError(400, "InvalidInput", "Invalid codCollectionMethod")
+    package = body["packageDetail"]
+    if not isinstance(package, dict):
+        raise ApiError(400, "InvalidInput", "packageDetail must be an object")
+    for name in PACKAGE_REQUIRED:
+        if package.get(name) in (None, ""):
+            raise ApiError(400, "InvalidInput", f"Missing required field: packageDetail.{name}")
+    for name in PACKAGE_STRINGS:
+        if name in package and not isinstance(package[name], str):
+            raise ApiError(400, "InvalidInput", f"packageDetail.{name} must be a string")
+    if not PACKAGE_REFERENCE_ID.match(package["packageReferenceId"]):
+        raise ApiError(400, "InvalidInput", "packageReferenceId must be a positive number")
+    if package["carrierCode"] == "Other" and not package.get("carrierName"):
+        raise ApiError(400, "InvalidInput", "carrierName is required when carrierCode is Other")
+    try:
+        as_datetime(package["shipDate"])
+    except ValueError:
+        raise ApiError(400, "InvalidInput", "shipDate must be an ISO 8601 date-time") from None
+    items = package["orderItems"]
+    if not isinstance(items, list) or not items:
+        raise ApiError(400, "InvalidInput", "packageDetail.orderItems must be a non-empty list")
+    for entry in items:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("orderItemId"), str)
+            or type(entry.get("quantity")) is not int
+            or entry["quantity"] < 1
+        ):
+            raise ApiError(
+                400, "InvalidInput", "Each order item needs an orderItemId and a positive integer quantity"
+            )
+        codes = entry.get("transparencyCodes", [])
+        if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+            raise ApiError(400, "InvalidInput", "transparencyCodes must be a list of strings")
+    return body
 
 
 def render_order_2026(state: OrderState, included: set[str]) -> dict[str, Any]:

@@ -203,6 +203,11 @@ class SpApiEmulator:
         """Where an application notification goes (the Developer Console's notification preferences)."""
         self.applications.register_destination(notification_type, deliver)
 
+    def register_order_notifications(self, deliver: Callable[[str], None]) -> None:
+        """Where the ORDER_CHANGE of the emulator's own order changes (a confirmed shipment) goes:
+        the seller's ORDER_CHANGE subscription's destination."""
+        self.orders.on_order_change(lambda notification: deliver(json.dumps(notification)))
+
     def register_seller(self, seller_id: str, refresh_token: str) -> None:
         with self._lock:
             self._sellers[refresh_token] = seller_id

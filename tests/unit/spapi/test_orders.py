@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sellerstream.spapi.errors import MalformedResponse, SpApiNotFound
+from sellerstream.spapi.errors import MalformedResponse, SpApiClientError, SpApiNotFound
 from sellerstream.spapi.orders import DEFAULT_INCLUDED_DATA, OrdersApi
+from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan
 from tests.support.fakes import FakeTransport, amazon_error, response
 from tests.unit.spapi.conftest import MakeClient
 
@@ -260,3 +262,39 @@ def test_given_no_marketplace_when_listing_v0_orders_then_value_error(api: Order
 def test_given_too_many_marketplaces_when_listing_then_value_error(api: OrdersApi) -> None:
     with pytest.raises(ValueError):
         list(api.get_orders_v0(last_updated_after=SINCE, marketplace_ids=[f"M{i}" for i in range(51)]))
+
+
+# -- confirmShipment -----------------------------------------------------------------------------
+
+
+def test_given_shipment_when_confirmed_then_posted_as_json_and_amazons_request_id_returned(
+    api: OrdersApi, transport: FakeTransport
+) -> None:
+    request = {"marketplaceId": US, "packageDetail": {"packageReferenceId": "1", "carrierCode": "UPS"}}
+    transport.script = [response(204, b"", {"x-amzn-RequestId": "rq-204"})]
+
+    assert api.confirm_shipment(ORDER_ID, request) == "rq-204"
+
+    [sent] = transport.requests
+    assert (sent.method, path_of(sent.url)) == ("POST", f"/orders/v0/orders/{ORDER_ID}/shipmentConfirmation")
+    assert sent.headers["content-type"] == "application/json"
+    assert json.loads(sent.body or b"") == request
+
+
+def test_given_amazon_refuses_shipment_when_confirmed_then_client_error_with_amazons_code(
+    api: OrdersApi, transport: FakeTransport
+) -> None:
+    transport.script = [amazon_error(400, "InvalidInput", "Invalid Input", request_id="rq-400")]
+
+    with pytest.raises(SpApiClientError) as caught:
+        api.confirm_shipment(ORDER_ID, {"marketplaceId": US, "packageDetail": {}})
+
+    assert (caught.value.status, caught.value.code, caught.value.request_id) == (
+        400,
+        "InvalidInput",
+        "rq-400",
+    )
+
+
+def test_given_default_plans_then_confirm_shipment_is_amazons_two_per_second_burst_ten() -> None:
+    assert DEFAULT_RATE_PLANS["confirmShipment"] == RatePlan(2.0, 10)

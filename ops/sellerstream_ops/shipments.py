@@ -1,0 +1,99 @@
+"""``sellerstream ship``: a shipment request on the deployed fulfillment queue.
+
+The request is checked with the function's own parser before it is sent, so a mistake (a missing
+carrier name for ``Other``, an item without a quantity) is one line here rather than a dead letter
+later. The marketplace is the stored order's unless ``--marketplace`` names one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sellerstream.notifications.shipment_request import InvalidShipmentRequestError, parse_shipment_request
+from sellerstream_ops.account import Account
+from sellerstream_ops.errors import OperatorError
+from stacks import constants
+
+
+def parse_items(values: list[str] | None) -> dict[str, int] | None:
+    """``ID:QTY`` arguments as {order item id: quantity}; None when none is given (every item)."""
+    if not values:
+        return None
+    items: dict[str, int] = {}
+    for value in values:
+        item_id, separator, quantity = value.rpartition(":")
+        if not separator or not item_id or not quantity.isdigit() or int(quantity) < 1:
+            raise OperatorError(f"--item {value!r}: expected ORDER_ITEM_ID:QUANTITY, e.g. 79039765272157:1")
+        if item_id in items:
+            raise OperatorError(f"--item names {item_id} twice")
+        items[item_id] = int(quantity)
+    return items
+
+
+def shipment_message(
+    *,
+    seller: str,
+    order: str,
+    marketplace: str,
+    carrier: str,
+    tracking: str,
+    items: dict[str, int] | None,
+    carrier_name: str | None = None,
+    shipping_method: str | None = None,
+    ship_date: datetime | None = None,
+    package_reference: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    shipped = (ship_date or datetime.now(UTC)).astimezone(UTC)
+    request: dict[str, Any] = {
+        "requestId": request_id or str(uuid.uuid4()),
+        "sellerId": seller,
+        "marketplaceId": marketplace,
+        "amazonOrderId": order,
+        "packageReferenceId": package_reference,
+        "carrierCode": carrier,
+        "carrierName": carrier_name,
+        "shippingMethod": shipping_method,
+        "trackingNumber": tracking,
+        "shipDate": shipped.strftime("%Y-%m-%dT%H:%M:%S.") + f"{shipped.microsecond // 1000:03d}Z",
+    }
+    if items is not None:
+        request["orderItems"] = [
+            {"orderItemId": item, "quantity": quantity} for item, quantity in items.items()
+        ]
+    message = {"shipment": {key: value for key, value in request.items() if value is not None}}
+    try:
+        parse_shipment_request(json.dumps(message))
+    except InvalidShipmentRequestError as error:
+        raise OperatorError(error.detail) from None
+    return message
+
+
+def stored_marketplace(account: Account, seller: str, order: str) -> str:
+    response = account.client("dynamodb").get_item(
+        TableName=account.outputs[constants.OUTPUT_ORDERS_TABLE],
+        Key={"pk": {"S": f"SELLER#{seller}"}, "sk": {"S": f"ORDER#{order}"}},
+        ProjectionExpression="marketplace_id",
+    )
+    marketplace = response.get("Item", {}).get("marketplace_id", {}).get("S")
+    if not marketplace:
+        raise OperatorError(f"order {order} of seller {seller} is not stored: name it with --marketplace")
+    return str(marketplace)
+
+
+def send_shipment(account: Account, message: dict[str, Any]) -> dict[str, Any]:
+    queue_url = account.outputs[constants.OUTPUT_FULFILLMENT_QUEUE_URL]
+    response = account.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
+    shipment = message["shipment"]
+    return {
+        "request_id": shipment["requestId"],
+        "message_id": response["MessageId"],
+        "queue_url": queue_url,
+        "shipment": shipment,
+        # The reference is chosen when the request is applied, unless given: it is then stored with
+        # the order (sort key PACKAGE#<order>#<reference>) and in the function's log line.
+        "package_reference_id": shipment.get("packageReferenceId"),
+    }
