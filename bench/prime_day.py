@@ -115,7 +115,7 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
     from sellerstream import aws
     from sellerstream.config import Settings, reset_settings_cache
     from sellerstream.credentials import CredentialsResolver
-    from sellerstream.logic.batch import process_batch, reset_runtime_caches
+    from sellerstream.logic.batch import reset_runtime_caches
     from sellerstream.logic.order_change import OrderChangeUseCase
     from sellerstream.logic.spapi_access import SpApiAccess
     from sellerstream.spapi.transport import HttpRequest, HttpResponse
@@ -130,8 +130,8 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
         SimulatedDynamoDB,
         SimulatedSecrets,
         SimulatedSqs,
-        VirtualLambdaContext,
         VirtualTime,
+        invoke_batch,
     )
     from stacks import constants
 
@@ -231,16 +231,7 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
                 clock.sleep(max(wake - clock.now, MIN_POLL))
                 continue
             clock.sleep(INVOCATION_OVERHEAD + RECORD_OVERHEAD * len(messages))
-            response = process_batch(
-                {"Records": [sqs.record(message) for message in messages]},
-                VirtualLambdaContext(clock, FUNCTION_TIMEOUT),  # type: ignore[arg-type]
-                use_case,
-                clock=clock.time,
-            )
-            failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
-            for message in messages:
-                if message.message_id not in failed:
-                    sqs.delete(message)
+            invoke_batch(clock, sqs, messages, use_case, timeout_seconds=FUNCTION_TIMEOUT)
 
     saved_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the function's own logs

@@ -44,7 +44,7 @@ from botocore.exceptions import ClientError
 from sellerstream import aws
 from sellerstream.config import Settings, reset_settings_cache
 from sellerstream.credentials import CredentialsResolver
-from sellerstream.logic.batch import process_batch, reset_runtime_caches
+from sellerstream.logic.batch import reset_runtime_caches
 from sellerstream.logic.deferral import queue_url
 from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
@@ -62,8 +62,8 @@ from sellerstream_local.simulation import (
     SimulatedDynamoDB,
     SimulatedSecrets,
     SimulatedSqs,
-    VirtualLambdaContext,
     VirtualTime,
+    invoke_batch,
     powertools_on,
 )
 from stacks import constants
@@ -630,16 +630,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                 ):
                     state["revoked_receives"] += 1
                     revoked_waiting.add(message.notification_id or message.message_id)
-            response = process_batch(
-                {"Records": [queue.record(message) for message in messages]},
-                VirtualLambdaContext(clock, FUNCTION_TIMEOUT),  # type: ignore[arg-type]
-                use_case,
-                clock=clock.time,
-            )
-            failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
-            for message in messages:
-                if message.message_id not in failed:
-                    queue.delete(message)
+            invoke_batch(clock, queue, messages, use_case, timeout_seconds=FUNCTION_TIMEOUT)
 
     real_client = aws.client
     services: dict[str, Any] = {

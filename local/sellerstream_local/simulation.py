@@ -266,6 +266,30 @@ class VirtualLambdaContext:
         return max(int((self._deadline - self._clock.now) * 1000), 0)
 
 
+def invoke_batch(
+    clock: VirtualTime,
+    queue: SimulatedSqs,
+    messages: list[SimulatedMessage],
+    use_case: Any,
+    *,
+    timeout_seconds: float,
+) -> None:
+    """One Lambda invocation over ``messages`` as the event source mapping runs it: the real batch
+    processing on the virtual clock, then every record not reported as failed deleted."""
+    from sellerstream.logic.batch import process_batch  # noqa: PLC0415 - once the run's environment is set
+
+    response = process_batch(
+        {"Records": [queue.record(message) for message in messages]},
+        VirtualLambdaContext(clock, timeout_seconds),  # type: ignore[arg-type]
+        use_case,
+        clock=clock.time,
+    )
+    failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+    for message in messages:
+        if message.message_id not in failed:
+            queue.delete(message)
+
+
 def _notification_id(body: str) -> str | None:
     try:
         document = json.loads(body)
