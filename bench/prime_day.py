@@ -16,7 +16,8 @@ the rate-plan minimum with both budgets (getOrder 0.5/s burst 30 plus searchOrde
 20 at 100 orders a page; a lower bound that ignores the two-minute settle time of searchOrders).
 ``--json`` prints one object with ``orders``, ``orders_latest``, ``valid_dead_lettered``,
 ``calls_per_order``, ``receives_per_notification``, ``small_seller_p95_lag_ratio``, ``drain_ratio``.
-About 25 minutes on two cores (``--scale 0.1`` runs a tenth of the large seller in about 3).
+The full scale takes well over an hour of one core (a run on a shared 2-core machine was stopped
+after 100 minutes); ``--scale 0.1`` runs a tenth of the large seller in about 5 minutes.
 """
 
 from __future__ import annotations
