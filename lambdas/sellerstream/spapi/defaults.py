@@ -6,6 +6,7 @@ from functools import cache
 
 from sellerstream.spapi.auth import LwaTokenProvider
 from sellerstream.spapi.ratelimit import RateLimiter
+from sellerstream.spapi.tokens import restricted_data_tokens
 from sellerstream.spapi.transport import Transport, UrllibTransport
 
 
@@ -29,3 +30,4 @@ def reset() -> None:
     transport.cache_clear()
     token_provider.cache_clear()
     rate_limiter.cache_clear()
+    restricted_data_tokens.clear()

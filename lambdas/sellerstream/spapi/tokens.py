@@ -77,6 +77,11 @@ class RestrictedDataTokens:
         self._remember(key, token, lifetime - RENEW_SECONDS_BEFORE_EXPIRY)
         return token
 
+    def clear(self) -> None:
+        """Forgets every token (local mode and tests: a new emulator knows none of them)."""
+        with self._lock:
+            self._tokens.clear()
+
     def forget(self, client: SpApiClient, resources: tuple[RestrictedResource, ...]) -> None:
         with self._lock:
             self._tokens.pop((client.seller_key, resources), None)
