@@ -177,7 +177,7 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
     real_client = aws.client
     services = {"sqs": sqs, "dynamodb": dynamodb, "secretsmanager": SimulatedSecrets(secrets)}
     aws.client = services.__getitem__  # type: ignore[assignment]
-    settings = Settings.model_validate(dict(os.environ))
+    settings = Settings.from_environment(dict(os.environ))
     publishing = {"done": False, "next": START}
 
     def publisher() -> None:

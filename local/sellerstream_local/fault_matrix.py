@@ -645,7 +645,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         queue_url.cache_clear()
         aws.reset_clients()
         aws.client = services.__getitem__  # type: ignore[assignment]
-        settings = Settings.model_validate(dict(os.environ))
+        settings = Settings.from_environment(dict(os.environ))
         try:
             dynamodb.enabled = True
             clock.start("publisher", publisher)

@@ -84,7 +84,7 @@ class StackOutputs:
 
     def settings(self, overrides: dict[str, str] | None = None) -> Settings:
         """What the runtime's modules need, from the outputs (as the stack gives its functions)."""
-        return Settings.model_validate(
+        return Settings.from_environment(
             {
                 "IDEMPOTENCY_TABLE_NAME": self.get(constants.OUTPUT_IDEMPOTENCY_TABLE) or "unused",
                 "ACCOUNTS_TABLE_NAME": self[constants.OUTPUT_ACCOUNTS_TABLE],

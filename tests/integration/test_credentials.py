@@ -17,7 +17,7 @@ from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.endpoints import Region
 from sellerstream_local.resources import create_table
 
-SETTINGS = Settings.model_validate(
+SETTINGS = Settings.from_environment(
     {
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
         "ACCOUNTS_TABLE_NAME": "accounts",

@@ -116,7 +116,7 @@ class OrderBatches:
         reset_settings_cache()
         aws.reset_clients()
         reset_runtime_caches()
-        self.settings = Settings.model_validate(dict(os.environ))
+        self.settings = Settings.from_environment(dict(os.environ))
         self.store = OrderStore("orders")
         self.log = PipelineLog()
         cast(logging.Logger, logger).addHandler(self.log)
