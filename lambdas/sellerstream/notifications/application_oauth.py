@@ -19,7 +19,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr
 
-from sellerstream.notifications.common import AmazonModel, CamelEnvelope, LwaClientId, Timestamp, Word
+from sellerstream.notifications.common import (
+    WHOLE_NOTIFICATION,
+    AmazonModel,
+    CamelEnvelope,
+    LwaClientId,
+    Timestamp,
+    Word,
+)
 
 # LWA client secrets are printable ASCII tokens ("amzn1.oa2-cs.v1.8b6…" in Amazon's sample).
 _CLIENT_SECRET = re.compile(r"[\x21-\x7e]{1,512}")
@@ -46,6 +53,8 @@ class NewClientSecretPayload(AmazonModel):
 
 
 class ApplicationOAuthClientNewSecretNotification(CamelEnvelope):
+    model_config = WHOLE_NOTIFICATION
+
     notification_type: Literal["APPLICATION_OAUTH_CLIENT_NEW_SECRET"] = Field(alias="notificationType")
     payload: NewClientSecretPayload = Field(alias="payload")
 
@@ -66,6 +75,8 @@ class ClientSecretExpiryPayload(AmazonModel):
 
 
 class ApplicationOAuthClientSecretExpiryNotification(CamelEnvelope):
+    model_config = WHOLE_NOTIFICATION
+
     notification_type: Literal["APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY"] = Field(alias="notificationType")
     payload: ClientSecretExpiryPayload = Field(alias="payload")
 

@@ -24,9 +24,20 @@ from sellerstream import identifiers
 
 class AmazonModel(BaseModel):
     """Amazon adds fields without notice: unknown ones are tolerated (and never read), known ones
-    validated strictly, by Amazon's names only."""
+    validated strictly, by Amazon's names only.
 
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, populate_by_name=False)
+    Parts of a notification (envelope, metadata, payload) are never validated on their own, so
+    they are not built on their own (``defer_build``): the whole notification's model builds their
+    schemas within its own. Each whole notification model sets ``model_config = WHOLE_NOTIFICATION``
+    and is built when its module is imported.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, strict=True, populate_by_name=False, defer_build=True
+    )
+
+
+WHOLE_NOTIFICATION = ConfigDict(defer_build=False)
 
 
 def _shaped(pattern: str) -> StringConstraints:

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ValidationError
 
@@ -155,8 +154,7 @@ def seller_id_of(document: dict[str, Any]) -> str | None:
     return next((str(value) for value in candidates if identifiers.is_seller_id(value)), None)
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One SQS message: a notification, first delivered (part 0) or continued (part 1, 2, ...)."""
 
     notification: AnyNotification

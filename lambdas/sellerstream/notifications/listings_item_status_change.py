@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from sellerstream.notifications.common import (
+    WHOLE_NOTIFICATION,
     AmazonModel,
     Asin,
     MarketplaceId,
@@ -34,6 +35,8 @@ class ListingsItemStatusPayload(AmazonModel):
 
 
 class ListingsItemStatusChangeNotification(PascalEnvelope):
+    model_config = WHOLE_NOTIFICATION
+
     notification_type: Literal["LISTINGS_ITEM_STATUS_CHANGE", "LISTINGS_ITEM_STATUS_CHANGED"] = Field(
         alias="NotificationType"
     )

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from sellerstream.notifications.common import (
+    WHOLE_NOTIFICATION,
     AmazonModel,
     MarketplaceId,
     OpaqueId,
@@ -64,6 +65,8 @@ class OrderChangePayload(AmazonModel):
 
 
 class OrderChangeNotification(PascalEnvelope):
+    model_config = WHOLE_NOTIFICATION
+
     notification_type: Literal["ORDER_CHANGE"] = Field(alias="NotificationType")
     payload: OrderChangePayload = Field(alias="Payload")
 

@@ -12,6 +12,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from sellerstream.notifications.common import (
+    WHOLE_NOTIFICATION,
     AccountId,
     AmazonModel,
     CamelEnvelope,
@@ -43,6 +44,8 @@ class ReportProcessingFinishedPayload(AmazonModel):
 
 
 class ReportProcessingFinishedNotification(CamelEnvelope):
+    model_config = WHOLE_NOTIFICATION
+
     notification_type: Literal["REPORT_PROCESSING_FINISHED"] = Field(alias="notificationType")
     payload: ReportProcessingFinishedPayload = Field(alias="payload")
 

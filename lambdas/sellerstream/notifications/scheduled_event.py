@@ -14,11 +14,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from sellerstream.notifications.common import AmazonModel, EventId, Timestamp
+from sellerstream.notifications.common import WHOLE_NOTIFICATION, AmazonModel, EventId, Timestamp
 from sellerstream.notifications.type_names import SCHEDULED_EVENT
 
 
 class ScheduledEvent(AmazonModel):
+    model_config = WHOLE_NOTIFICATION
+
     event_id: EventId = Field(alias="id")
     source: Literal["aws.events"] = Field(alias="source")
     detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")

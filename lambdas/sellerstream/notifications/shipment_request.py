@@ -23,6 +23,7 @@ from pydantic import ConfigDict, Field, StringConstraints, ValidationError, mode
 from sellerstream import identifiers
 from sellerstream.errors import InvalidNotificationError
 from sellerstream.notifications.common import (
+    WHOLE_NOTIFICATION,
     AmazonModel,
     MarketplaceId,
     OpaqueId,
@@ -108,6 +109,8 @@ class ShipmentRequest(_ShipmentModel):
 
 
 class ShipmentMessage(_ShipmentModel):
+    model_config = WHOLE_NOTIFICATION
+
     shipment: ShipmentRequest = Field(alias="shipment")
 
 
