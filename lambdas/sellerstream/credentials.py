@@ -9,7 +9,6 @@ A seller key must have the shape of a seller or account id before it names a sec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -24,11 +23,17 @@ from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.endpoints import Region, UnknownMarketplaceError, region_for_marketplace
 
 
-@dataclass(frozen=True)
 class SellerCredentials:
-    seller_key: str
-    refresh_token: str = field(repr=False)
-    region: Region
+    # A plain class, not a dataclass (a cold start's millisecond); the repr never shows the token.
+    __slots__ = ("refresh_token", "region", "seller_key")
+
+    def __init__(self, seller_key: str, refresh_token: str, region: Region) -> None:
+        self.seller_key = seller_key
+        self.refresh_token = refresh_token
+        self.region = region
+
+    def __repr__(self) -> str:
+        return f"SellerCredentials(seller_key={self.seller_key!r}, region={self.region!r})"
 
 
 class CredentialsResolver:

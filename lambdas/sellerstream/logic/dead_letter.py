@@ -19,8 +19,13 @@ from botocore.exceptions import ClientError
 from sellerstream import aws
 from sellerstream.errors import PermanentFailureError, PoisonMessageError, SellerCredentialsError
 from sellerstream.logic.message_attributes import carried_attributes
-from sellerstream.spapi.errors import LwaAuthError, SpApiAccessDenied, SpApiClientError, SpApiNotFound
-from sellerstream.spapi.reports import DocumentUrlExpired
+from sellerstream.spapi.errors import (
+    DocumentUrlExpired,
+    LwaAuthError,
+    SpApiAccessDenied,
+    SpApiClientError,
+    SpApiNotFound,
+)
 from sellerstream.sqs_record import SQSRecord
 
 REASON_ATTRIBUTE = "sellerstream-reason"

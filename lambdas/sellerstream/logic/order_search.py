@@ -6,9 +6,9 @@ answers. Shared by backlog mode (``logic.order_change``) and reconciliation (``l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sellerstream import identifiers
 from sellerstream.logic.order_records import OrderResponseError, from_orders_2026
@@ -26,8 +26,7 @@ SEARCH_PAGE_SIZE: Final = 100
 SEARCH_PAGE_TIME_SECONDS: Final = 10.0
 
 
-@dataclass(frozen=True)
-class StoredPage:
+class StoredPage(NamedTuple):
     seen: int  # orders on the page (with a usable id and shape)
     refreshed: int  # orders the conditional write stored: missing or older in the table
 

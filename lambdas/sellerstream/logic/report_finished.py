@@ -32,7 +32,8 @@ from sellerstream.notifications.report_processing_finished import ReportProcessi
 from sellerstream.notifications.type_names import REPORT_PROCESSING_FINISHED
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi import reports as reports_api
-from sellerstream.spapi.reports import DocumentUrlExpired, ReportsApi
+from sellerstream.spapi.errors import DocumentUrlExpired
+from sellerstream.spapi.reports import ReportsApi
 from sellerstream.store.dynamo import sortable_timestamp
 from sellerstream.store.report_documents import ReportDocumentStore, StoredDocument
 from sellerstream.store.reports import ReportStore, RowLayout, RowWriter, lookup_column, row_shards_for

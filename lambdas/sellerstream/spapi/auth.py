@@ -13,7 +13,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
 from sellerstream.spapi.errors import (
@@ -39,16 +38,25 @@ OPERATION = "lwaToken"
 REFUSED_GRANT_MEMORY_SECONDS = 300.0
 
 
-@dataclass(frozen=True)
 class LwaCredentials:
-    client_id: str
-    client_secret: str = field(repr=False)
+    # A plain class, not a dataclass (a cold start's millisecond); the repr never shows the secret.
+    __slots__ = ("client_id", "client_secret")
+
+    def __init__(self, client_id: str, client_secret: str) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def __repr__(self) -> str:
+        return f"LwaCredentials(client_id={self.client_id!r})"
 
 
-@dataclass
 class _CachedToken:
-    value: str = field(repr=False)
-    expires_at: float
+    # A plain class: its default repr shows no token.
+    __slots__ = ("expires_at", "value")
+
+    def __init__(self, value: str, expires_at: float) -> None:
+        self.value = value
+        self.expires_at = expires_at
 
 
 _Key = tuple[str, str, str]

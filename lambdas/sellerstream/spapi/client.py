@@ -12,7 +12,6 @@ import random
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sellerstream.spapi import defaults
@@ -40,21 +39,33 @@ SAFETY_MARGIN_SECONDS = 3.0
 GRANTLESS_SELLER_KEY = "grantless"
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses (each costs a cold start about a millisecond); their reprs never
+# show a refresh token, a body or headers.
 class SellerContext:
     """Whose data a call reads: the rate-limit key, the seller's LWA refresh token, its region."""
 
-    seller_key: str
-    refresh_token: str = field(repr=False)
-    region: Region = Region.NA
+    __slots__ = ("refresh_token", "region", "seller_key")
+
+    def __init__(self, seller_key: str, refresh_token: str, region: Region = Region.NA) -> None:
+        self.seller_key = seller_key
+        self.refresh_token = refresh_token
+        self.region = region
+
+    def __repr__(self) -> str:
+        return f"SellerContext(seller_key={self.seller_key!r}, region={self.region!r})"
 
 
-@dataclass(frozen=True)
 class SpApiResponse:
-    status: int
-    body: Any = field(repr=False)
-    headers: Mapping[str, str] = field(repr=False)
-    request_id: str | None
+    __slots__ = ("body", "headers", "request_id", "status")
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str], request_id: str | None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"SpApiResponse(status={self.status!r}, request_id={self.request_id!r})"
 
 
 class SpApiObserver(Protocol):

@@ -72,6 +72,11 @@ class SpApiClientError(SpApiError):
     pass
 
 
+class DocumentUrlExpired(SpApiClientError):
+    """A report document's presigned URL is past its five minutes: fetch a fresh one with
+    getReportDocument."""
+
+
 class SpApiAccessDenied(SpApiError):
     """403 that one token refresh did not cure: a missing role or a revoked authorisation."""
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Any, cast
 from urllib.parse import quote
 
 from sellerstream.spapi.client import SpApiClient
-from sellerstream.spapi.errors import MalformedResponse, SpApiClientError, SpApiServerError, SpApiTimeout
+from sellerstream.spapi.errors import (
+    DocumentUrlExpired,
+    MalformedResponse,
+    SpApiServerError,
+    SpApiTimeout,
+)
 
 DOWNLOAD_TIMEOUT_SECONDS = 30.0
-
-
-class DocumentUrlExpired(SpApiClientError):
-    """The presigned URL is past its five minutes: fetch a fresh one with getReportDocument."""
 
 
 class ReportsApi:
@@ -38,13 +38,15 @@ class ReportsApi:
         return body
 
 
-@dataclass
 class DocumentDownload:
     """A document being downloaded: its body (read in chunks, then closed) and the ``Content-Type``
     it was served with (Amazon declares the charset there, e.g. ``text/plain; charset=Cp1252``)."""
 
-    body: IO[bytes] = field(repr=False)
-    content_type: str | None
+    __slots__ = ("body", "content_type")
+
+    def __init__(self, body: IO[bytes], content_type: str | None) -> None:
+        self.body = body
+        self.content_type = content_type
 
     def read(self, size: int = -1) -> bytes:
         return self.body.read(size)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sellerstream.spapi.client import SpApiClient
 from sellerstream.spapi.errors import MalformedResponse, SpApiAccessDenied
@@ -21,8 +21,7 @@ RENEW_SECONDS_BEFORE_EXPIRY = 60.0
 REFUSAL_REMEMBERED_SECONDS = 3600.0
 
 
-@dataclass(frozen=True)
-class RestrictedResource:
+class RestrictedResource(NamedTuple):
     method: str
     path: str  # Amazon's path; ``{orderId}``-style segments stand for any value
     data_elements: tuple[str, ...] = ()

@@ -26,6 +26,7 @@ from sellerstream.logic.deferral import DEFERRALS_ATTRIBUTE, defer
 from sellerstream.logic.message_attributes import SOURCE_MESSAGE_ID_ATTRIBUTE
 from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE
 from sellerstream.spapi.errors import (
+    DocumentUrlExpired,
     LwaAuthError,
     MalformedResponse,
     SpApiAccessDenied,
@@ -35,7 +36,6 @@ from sellerstream.spapi.errors import (
     SpApiThrottled,
     SpApiTimeout,
 )
-from sellerstream.spapi.reports import DocumentUrlExpired
 from sellerstream.sqs_record import SQSRecord
 
 
