@@ -10,7 +10,7 @@ nobody knows is an error, never a guess.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sellerstream.errors import SellerStreamError
 
@@ -70,8 +70,7 @@ class UnknownCharsetError(SellerStreamError):
     """The document declares a charset that maps to no Python codec."""
 
 
-@dataclass(frozen=True)
-class DocumentCharset:
+class DocumentCharset(NamedTuple):
     declared: str | None  # as Amazon wrote it, None when the Content-Type had no charset
     codec: str  # the Python codec that decodes it
 

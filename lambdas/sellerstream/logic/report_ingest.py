@@ -19,9 +19,8 @@ import gzip
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import IO, Any, cast
+from typing import IO, Any, NamedTuple, cast
 
 from sellerstream.errors import SellerStreamError
 
@@ -45,21 +44,28 @@ class DocumentReadError(SellerStreamError):
         self.rows_written = rows_written
 
 
-@dataclass(frozen=True)
-class IngestProgress:
+class IngestProgress(NamedTuple):
     rows_written: int  # rows stored so far, counting earlier invocations
     complete: bool
     document_format: str
 
 
-@dataclass
 class DocumentRows:
     """A document's rows: ``str`` lines of a flat file (with ``columns``) or ``dict`` JSON elements."""
 
-    document_format: str
-    rows: Iterator[Any]
-    columns: list[str] | None = field(default=None)
-    codec: str = "utf-8-sig"
+    __slots__ = ("codec", "columns", "document_format", "rows")
+
+    def __init__(
+        self,
+        document_format: str,
+        rows: Iterator[Any],
+        columns: list[str] | None = None,
+        codec: str = "utf-8-sig",
+    ) -> None:
+        self.document_format = document_format
+        self.rows = rows
+        self.columns = columns
+        self.codec = codec
 
 
 class _Peekable(io.RawIOBase):

@@ -6,7 +6,6 @@ The ``Content-Type`` Amazon served a document with (its charset) is the S3 objec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from botocore.exceptions import ClientError
@@ -16,11 +15,13 @@ from sellerstream import aws
 UNKNOWN_CONTENT_TYPE = "application/octet-stream"
 
 
-@dataclass(frozen=True)
 class StoredDocument:
-    body: Any = field(repr=False)  # a streaming body: read in chunks, then close
-    content_type: str | None
-    size: int
+    __slots__ = ("body", "content_type", "size")
+
+    def __init__(self, body: Any, content_type: str | None, size: int) -> None:
+        self.body = body  # a streaming body: read in chunks, then close
+        self.content_type = content_type
+        self.size = size
 
 
 class ReportDocumentStore:

@@ -27,7 +27,6 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from itertools import chain, cycle, islice, repeat
 from operator import itemgetter
 from types import TracebackType
@@ -96,31 +95,54 @@ def lookup_column(report_type: str, columns: Sequence[str]) -> tuple[str, str] |
     return None
 
 
-@dataclass(frozen=True)
 class RowLayout:
     """Where one report's rows go: deterministic for a report, so a resumed ingestion matches.
 
     Attribute values that are the same for many rows (the shards' partition keys, the expiry) are
-    built once and shared between items: boto3 only reads them.
+    built once and shared between items: boto3 only reads them. (A plain class: a dataclass's
+    generated methods cost every cold start about a millisecond.)
     """
 
-    seller_key: str
-    report_id: str
-    report_type: str
-    report_created: str
-    shards: int
-    expires_at: int
-    lookup: tuple[str, str] | None = None  # (column or JSON key, SKU/ASIN/ORDER)
-    columns: tuple[str, ...] = ()
-    _partition_keys: tuple[dict[str, str], ...] = field(init=False, repr=False, compare=False)
-    _expiry: dict[str, str] = field(init=False, repr=False, compare=False)
+    __slots__ = (
+        "_expiry",
+        "_partition_keys",
+        "columns",
+        "expires_at",
+        "lookup",
+        "report_created",
+        "report_id",
+        "report_type",
+        "seller_key",
+        "shards",
+    )
 
-    def __post_init__(self) -> None:
-        keys = tuple(
-            {"S": f"REPORT#{self.seller_key}#{self.report_id}#{shard:02d}"} for shard in range(self.shards)
+    def __init__(
+        self,
+        *,
+        seller_key: str,
+        report_id: str,
+        report_type: str,
+        report_created: str,
+        shards: int,
+        expires_at: int,
+        lookup: tuple[str, str] | None = None,  # (column or JSON key, SKU/ASIN/ORDER)
+        columns: tuple[str, ...] = (),
+    ) -> None:
+        self.seller_key = seller_key
+        self.report_id = report_id
+        self.report_type = report_type
+        self.report_created = report_created
+        self.shards = shards
+        self.expires_at = expires_at
+        self.lookup = lookup
+        self.columns = columns
+        self._partition_keys = tuple(
+            {"S": f"REPORT#{seller_key}#{report_id}#{shard:02d}"} for shard in range(shards)
         )
-        object.__setattr__(self, "_partition_keys", keys)
-        object.__setattr__(self, "_expiry", {"N": str(self.expires_at)})
+        self._expiry = {"N": str(expires_at)}
+
+    def __repr__(self) -> str:
+        return f"RowLayout(report_id={self.report_id!r}, shards={self.shards})"
 
     @property
     def sort_prefix(self) -> str:
