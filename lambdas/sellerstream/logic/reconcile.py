@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sellerstream import metric_names
 from sellerstream.config import Settings, get_settings, required
@@ -352,8 +352,7 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True)
-class ReconcileRequest:
+class ReconcileRequest(NamedTuple):
     """What the reconcile function is asked: every known seller (the schedule), or one seller's
     window (by hand)."""
 

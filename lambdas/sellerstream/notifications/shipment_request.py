@@ -14,9 +14,8 @@ detail names fields, never their values (a tracking number is the buyer's parcel
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, NamedTuple
 
 from pydantic import ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
@@ -114,8 +113,7 @@ class ShipmentMessage(_ShipmentModel):
     shipment: ShipmentRequest = Field(alias="shipment")
 
 
-@dataclass(frozen=True)
-class ShipmentDelivery:
+class ShipmentDelivery(NamedTuple):
     """One message of the fulfillment queue, as the batch processes it."""
 
     notification: ShipmentRequest

@@ -18,9 +18,8 @@ newer state.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
@@ -41,8 +40,7 @@ def state_key(client_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"{STATE_KEY_PREFIX}{client_id}"}}
 
 
-@dataclass(frozen=True)
-class ClientSecretState:
+class ClientSecretState(NamedTuple):
     client_id: str
     expires_at: datetime | None = None
     secret_updated_at: datetime | None = None

@@ -9,9 +9,8 @@ when Amazon has no listing any more); a deleted listing keeps its history and is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -27,8 +26,7 @@ from sellerstream.store.dynamo import (
 from sellerstream.store.orders import WriteOutcome
 
 
-@dataclass(frozen=True)
-class ListingRecord:
+class ListingRecord(NamedTuple):
     seller_id: str
     marketplace_id: str
     sku: str

@@ -11,9 +11,8 @@ retried, and then sees what the first one stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -28,8 +27,7 @@ class ConcurrentPackageUpdateError(SellerStreamError):
     """Another request changed the package between our read and our write: retried (transient)."""
 
 
-@dataclass(frozen=True)
-class StoredPackage:
+class StoredPackage(NamedTuple):
     seller_id: str
     order_id: str
     package_reference_id: str
@@ -93,8 +91,7 @@ class StoredPackage:
         )
 
 
-@dataclass(frozen=True)
-class StoredOrderItems:
+class StoredOrderItems(NamedTuple):
     """What the stored order says a shipment may contain."""
 
     marketplace_id: str | None
