@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
-
 from sellerstream.config import Settings, get_settings, required
 from sellerstream.credentials import CredentialsResolver
 from sellerstream.errors import InvalidNotificationError
@@ -31,9 +29,9 @@ from sellerstream.spapi.errors import MalformedResponse, SpApiNotFound
 from sellerstream.spapi.listings import ListingsApi
 from sellerstream.store.dynamo import key_part, sortable_timestamp
 from sellerstream.store.listings import ListingRecord, ListingStore
+from sellerstream.timestamps import parse_rfc3339
 
 DELETED = "DELETED"
-_timestamp = TypeAdapter(AwareDatetime)
 
 
 class ListingStatusUseCase:
@@ -141,8 +139,8 @@ def _summary_for(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:
 
 def _last_updated(summary: dict[str, Any]) -> datetime | None:
     try:
-        return _timestamp.validate_python(summary.get("lastUpdatedDate")).astimezone(UTC)
-    except ValidationError:
+        return parse_rfc3339(summary.get("lastUpdatedDate"))
+    except ValueError:
         return None
 
 

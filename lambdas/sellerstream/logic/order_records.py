@@ -6,13 +6,12 @@ the 2026-01-01 vocabulary whichever API answered, so readers see one set of valu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from pydantic import AwareDatetime, TypeAdapter
 
 from sellerstream.errors import SellerStreamError
 from sellerstream.store.orders import OrderRecord
+from sellerstream.timestamps import parse_rfc3339
 
 # Amazon's Data Protection Policy: PII no longer than 30 days after delivery.
 PII_RETENTION_AFTER_DELIVERY = timedelta(days=30)
@@ -30,8 +29,6 @@ V0_STATUS_TO_2026 = {
     "InvoiceUnconfirmed": "INVOICE_UNCONFIRMED",
 }
 V0_PII_FIELDS = ("BuyerInfo", "ShippingAddress", "BuyerTaxInformation")
-
-_timestamp = TypeAdapter(AwareDatetime)
 
 
 class OrderResponseError(SellerStreamError):
@@ -113,7 +110,7 @@ def _required(document: dict[str, Any], key: str) -> Any:
 
 def _time(value: Any) -> datetime:
     try:
-        return _timestamp.validate_python(value).astimezone(UTC)
+        return parse_rfc3339(value)
     except ValueError:
         raise OrderResponseError(
             f"order response has an unreadable timestamp ({type(value).__name__})"

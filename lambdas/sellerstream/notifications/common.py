@@ -13,13 +13,13 @@ of errors.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from sellerstream import identifiers
+from sellerstream.timestamps import parse_rfc3339
 
 
 class AmazonModel(BaseModel):
@@ -69,37 +69,8 @@ def _storable_sku(value: str) -> str:
 
 Sku = Annotated[str, AfterValidator(_storable_sku)]
 
-# RFC 3339 date-time: a full date, a full time with optional fraction, and a mandatory offset
-# ("Z" or ±hh:mm). Amazon sends e.g. "2020-01-11T00:09:53.109Z". Naive times, dates alone, epoch
-# numbers and other ISO 8601 forms are refused. ([0-9], not \d: \d admits other scripts' digits.)
-_RFC3339 = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-# Years outside this range are corrupt (and near year 1 or 9999, converting to UTC overflows).
-EARLIEST_YEAR = 1995
-LATEST_YEAR = 2199
-
-
-def _rfc3339(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 timestamp string")
-    match = _RFC3339.fullmatch(value) if len(value) <= 40 else None
-    if match is None:
-        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2020-01-11T00:09:53.109Z")
-    date, time, fraction, offset = match.groups()
-    # Python keeps microseconds: further digits (RFC 3339 allows any number) are truncated.
-    text = f"{date}T{time}.{(fraction or '0')[:6]}{'+00:00' if offset in ('Z', 'z') else offset}"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("is not a valid date and time") from None
-    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-        raise ValueError(f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return moment.astimezone(UTC)
-
-
 # Before: the parsed value then passes the (strict) datetime check as a datetime instance.
-Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
+Timestamp = Annotated[datetime, BeforeValidator(parse_rfc3339)]
 
 
 class PascalMetadata(AmazonModel):

@@ -49,6 +49,26 @@ def test_given_2026_order_without_last_update_when_converted_then_typed_error() 
         from_orders_2026("A1", order)
 
 
+@pytest.mark.parametrize("moment", ["2024-12-25 16:30:00", "2024-12-25T16:30:00", "2024-12-25", 1735144200])
+def test_given_2026_order_with_a_timestamp_that_is_not_rfc3339_when_converted_then_typed_error(
+    moment: object,
+) -> None:
+    order = amazon_2026_order()
+    order["lastUpdatedTime"] = moment
+
+    with pytest.raises(OrderResponseError, match="unreadable timestamp"):
+        from_orders_2026("A1", order)
+
+
+def test_given_2026_order_with_an_offset_timestamp_when_converted_then_stored_in_utc() -> None:
+    order = amazon_2026_order()
+    order["lastUpdatedTime"] = "2024-12-25T18:30:00.1234567+02:00"
+
+    record = from_orders_2026("A1", order)
+
+    assert record.last_updated == datetime(2024, 12, 25, 16, 30, 0, 123456, tzinfo=UTC)
+
+
 def test_given_v0_order_when_converted_then_status_in_2026_vocabulary() -> None:
     order = load_json("examples/api-responses/orders-getOrder.json")["payload"]
     items = load_json("examples/api-responses/orders-getOrderItems.json")["payload"]["OrderItems"]
