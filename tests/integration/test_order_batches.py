@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from moto import mock_aws
 
-from sellerstream.logic import order_change, order_records
+from sellerstream.logic import batch, order_change, order_records
 from sellerstream.logic.order_change import BACKLOG_AGE_SECONDS, FAIR_WAIT_SECONDS, SEARCH_SETTLE_SECONDS
 from sellerstream.store.rate_budget import SharedRateBudget
 from sellerstream_local.moto_patches import item_level_transaction_rollback
@@ -373,3 +374,20 @@ def test_given_another_container_sending_for_the_order_when_its_notification_arr
 
     assert batches.emulator.calls["getOrder"] == 0
     assert result.deferred == [notification]
+
+
+def test_given_the_same_notification_in_progress_in_another_container_then_deferred_for_a_moment_not_failed(
+    batches: OrderBatches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t0 = batches.now() - timedelta(minutes=5)
+    notification = batches.notification(ORDER, t0)
+
+    def in_progress(*_: Any) -> Any:
+        raise IdempotencyAlreadyInProgressError("Execution already in progress")
+
+    monkeypatch.setattr(batch, "_apply_once", in_progress)
+    result = batches.run(batches.container(), [notification])
+
+    # Not a failure left to the visibility timeout: a copy back in a second finds it done.
+    assert result.failed == [] and result.deferred == [notification]
+    assert [delay for _, delay in batches.deferred] == [1]
