@@ -86,8 +86,8 @@ HOLD_WITHIN_SECONDS: Final = 900.0 - COPY_LEAD_SECONDS
 # Another container's call for an order is usually answered and stored this soon after its slot: the
 # batch reads the state then, and again every ELSEWHERE_LOOK_EVERY_SECONDS up to
 # ELSEWHERE_SETTLE_SECONDS after the slot (a slow answer, retries).
-ELSEWHERE_FIRST_LOOK_SECONDS: Final = 0.2
-ELSEWHERE_LOOK_EVERY_SECONDS: Final = 0.25
+ELSEWHERE_FIRST_LOOK_SECONDS: Final = 0.1
+ELSEWHERE_LOOK_EVERY_SECONDS: Final = 0.2
 ELSEWHERE_SETTLE_SECONDS: Final = 2.0
 # An order whose state is not stored after another container's slot (that call failed or lags) is
 # asked again this much later.
