@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from moto import mock_aws
 
-from sellerstream.logic import order_change, order_records
+from sellerstream.logic import batch, order_change, order_records
 from sellerstream.logic.order_change import BACKLOG_AGE_SECONDS, FAIR_WAIT_SECONDS, SEARCH_SETTLE_SECONDS
 from sellerstream.store.rate_budget import SharedRateBudget
 from sellerstream_local.moto_patches import item_level_transaction_rollback
@@ -329,3 +330,64 @@ def test_given_amazon_answers_with_another_order_when_processed_then_nothing_sto
     assert len(result.failed) == 1
     assert batches.stored_last_updated(ORDER) is None
     assert batches.stored_last_updated(other) is None
+
+
+def test_given_a_slot_further_than_the_fair_wait_when_deferred_then_the_copy_comes_back_for_it_and_sends_in_it(
+    batches: OrderBatches,
+) -> None:
+    t0 = batches.now() - timedelta(minutes=5)
+    batches.emulator.set_order(ORDER, seller_id=SELLER, last_updated=t0)
+    spend_the_budget(batches, SELLER, seconds=20)  # another container's slots: up to +20 s, 2 s apart
+    start = batches.clock.now
+
+    first = batches.run(batches.container(), [batches.notification(ORDER, t0)])
+    [(_, delay)] = batches.deferred
+    batches.clock.now = start + delay  # SQS delivers the copy
+    second = batches.run(batches.container(), first.deferred)
+
+    # The slot after the other container's (+22 s) was kept for it: the copy is back a second before
+    # (SQS delays are whole seconds, rounded down) and sends in it, without a new reservation.
+    assert delay == 21 and first.outcomes == {"deferred": 1}
+    assert second.outcomes == {"written": 1} and batches.clock.now == pytest.approx(start + 22.0)
+    assert batches.emulator.calls["getOrder"] == 1 and sum(batches.emulator.throttled.values()) == 0
+    key = f"BUCKET#amzn1.application-oa2-client.batches#{SELLER}#na#orders/2026-01-01:getOrder"
+    next_slot = SharedRateBudget("rate-budget", clock=batches.clock, sleep=batches.clock.sleep).reserve(
+        key, "orders/2026-01-01:getOrder", 1, first_within=60.0, last_within=60.0
+    )
+    assert next_slot.slots == (start + 24.0,)
+
+
+def test_given_another_container_sending_for_the_order_when_its_notification_arrives_then_no_second_call(
+    batches: OrderBatches,
+) -> None:
+    t0 = batches.now() - timedelta(minutes=5)
+    batches.emulator.set_order(ORDER, seller_id=SELLER, last_updated=t0)
+    other = SharedRateBudget("rate-budget", clock=batches.clock, sleep=batches.clock.sleep)
+    key = f"BUCKET#amzn1.application-oa2-client.batches#{SELLER}#na#orders/2026-01-01:getOrder"
+    other.observe_limit_header(key, "orders/2026-01-01:getOrder", "0.5")
+    other.reserve_for(key, "orders/2026-01-01:getOrder", {ORDER: None}, send_within=3.0, hold_within=60.0)
+    notification = batches.notification(ORDER, t0)
+
+    # The other container never stores it here (its call is the test's): the record waits for it,
+    # reading the table meanwhile, and comes back later instead of calling too.
+    result = batches.run(batches.container(), [notification])
+
+    assert batches.emulator.calls["getOrder"] == 0
+    assert result.deferred == [notification]
+
+
+def test_given_the_same_notification_in_progress_in_another_container_then_deferred_for_a_moment_not_failed(
+    batches: OrderBatches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t0 = batches.now() - timedelta(minutes=5)
+    notification = batches.notification(ORDER, t0)
+
+    def in_progress(*_: Any) -> Any:
+        raise IdempotencyAlreadyInProgressError("Execution already in progress")
+
+    monkeypatch.setattr(batch, "_apply_once", in_progress)
+    result = batches.run(batches.container(), [notification])
+
+    # Not a failure left to the visibility timeout: a copy back in a second finds it done.
+    assert result.failed == [] and result.deferred == [notification]
+    assert [delay for _, delay in batches.deferred] == [1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.request
 from collections.abc import Iterator
 
 import boto3
@@ -16,7 +17,7 @@ from moto import mock_aws
 
 from sellerstream import aws
 from sellerstream.spapi.errors import RateBudgetExhausted
-from sellerstream.spapi.ratelimit import RatePlan
+from sellerstream.spapi.ratelimit import RatePlan, SlotUse
 from sellerstream.store.rate_budget import SPARE_TOKENS, SharedRateBudget
 from sellerstream_local.moto_server import SerializedMotoServer
 from tests.support.fakes import FakeClock
@@ -191,6 +192,9 @@ def server() -> Iterator[str]:
     """moto as a server answering one request at a time (DynamoDB's conditional writes are atomic)."""
     saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL",)}
     with SerializedMotoServer() as moto_server:
+        # moto keeps its state in this process, whatever server serves it: start from nothing.
+        reset = urllib.request.Request(f"{moto_server.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=30).close()
         os.environ["AWS_ENDPOINT_URL"] = moto_server.endpoint
         aws.reset_clients()
         create_table()
@@ -231,3 +235,129 @@ def test_given_many_containers_taking_at_once_when_the_bucket_holds_a_burst_then
         thread.join()
 
     assert sum(granted) == 10
+
+
+ORDERS = {f"111-0000000-00000{index:02d}": None for index in range(3)}
+
+
+def spend_the_burst(clock: FakeClock) -> None:
+    """Another container used the burst: every new slot is one interval (2 s) after the last."""
+    container(clock).reserve(KEY, OPERATION, BURST, first_within=0.0, last_within=0.0)
+
+
+def test_given_a_slot_held_for_an_order_when_its_record_comes_back_in_another_container_then_sent_in_it(
+    table: None,
+) -> None:
+    clock = FakeClock()
+    spend_the_burst(clock)
+    order = next(iter(ORDERS))
+    held = container(clock).reserve_for(KEY, OPERATION, {order: None}, send_within=1.0, hold_within=60.0)
+    clock.now += held.slots[0].in_seconds - 1.0  # back a second before the slot
+    other = container(clock)
+
+    taken = other.reserve_for(KEY, OPERATION, {order: None}, send_within=3.0, hold_within=60.0)
+    twice = container(clock).reserve_for(KEY, OPERATION, {order: None}, send_within=3.0, hold_within=60.0)
+
+    assert held.slots[0].use is SlotUse.HELD
+    assert (taken.slots[0].use, taken.slots[0].in_seconds) == (SlotUse.SEND, pytest.approx(1.0))
+    assert twice.slots[0].use is SlotUse.ELSEWHERE  # a second copy of it waits for that call
+    # The held slot was the order's: taking it reserved nothing new.
+    assert taken.next_slot_in == pytest.approx(held.next_slot_in - held.slots[0].in_seconds + 1.0)
+
+
+def test_given_named_slots_when_stored_then_every_container_reads_the_claims_back(table: None) -> None:
+    clock = FakeClock()
+    spend_the_burst(clock)
+    first = container(clock)
+    first.reserve_for(KEY, OPERATION, ORDERS, send_within=2.0, hold_within=60.0)  # one sent, two held
+
+    state = container(clock)
+    state.reserve(KEY, OPERATION, 1, first_within=0.0, last_within=0.0)  # a cold container reads the item
+    seen = state.seen_state(KEY)
+
+    assert seen is not None
+    assert [(name, claim.held) for name, claim in sorted(seen.claims.items())] == [
+        (name, index > 0) for index, name in enumerate(sorted(ORDERS))
+    ]
+
+
+def test_given_an_item_written_before_named_slots_when_read_then_it_is_used_as_it_is(table: None) -> None:
+    clock = FakeClock()
+    boto3.client("dynamodb").put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": KEY},
+            "tat": {"N": str(clock.now + 58.0)},  # the burst spent
+            "rate": {"N": "0.5"},
+            "burst": {"N": "30"},
+            "returned_slots": {"L": [{"N": str(clock.now + 1.0)}]},
+            "confirmed": {"BOOL": True},
+            "version": {"N": "7"},
+        },
+    )
+
+    reservation = container(clock, confirmed=False).reserve_for(
+        KEY, OPERATION, ORDERS, send_within=3.0, hold_within=60.0
+    )
+
+    assert [slot.use for slot in reservation.slots] == [SlotUse.SEND, SlotUse.SEND, SlotUse.HELD]
+    assert [slot.in_seconds for slot in reservation.slots] == [1.0, 2.0, 4.0]  # the handed-back slot first
+
+
+def test_given_copies_in_many_containers_at_once_when_they_take_one_held_slot_then_exactly_one_sends(
+    server: str,
+) -> None:
+    clock = FakeClock()
+    spend_the_burst(clock)
+    order = next(iter(ORDERS))
+    held = container(clock).reserve_for(KEY, OPERATION, {order: None}, send_within=0.0, hold_within=60.0)
+    clock.now += held.slots[0].in_seconds - 1.0
+    uses: list[SlotUse] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def copy() -> None:
+        budget = container(clock)
+        start.wait()
+        outcome = budget.reserve_for(KEY, OPERATION, {order: None}, send_within=3.0, hold_within=60.0)
+        with lock:
+            uses.append(outcome.slots[0].use)
+
+    threads = [threading.Thread(target=copy) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(use.value for use in uses) == ["elsewhere"] * 7 + ["send"]
+
+
+def test_given_many_containers_naming_the_same_orders_at_once_then_each_order_is_sent_by_one(
+    server: str,
+) -> None:
+    # No refill: a double grant would show as more sends than the burst, or an order sent twice.
+    plans = {"getOrder": RatePlan(0.0001, 10 + SPARE_TOKENS)}
+    clock = FakeClock()
+    orders = [f"222-0000000-00000{index:02d}" for index in range(16)]
+    sent: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def taker(offset: int) -> None:
+        budget = container(clock, plans)
+        start.wait()
+        mine = orders[offset:] + orders[:offset]
+        for part in (mine[:8], mine[8:]):
+            outcome = budget.reserve_for(
+                KEY, OPERATION, dict.fromkeys(part), send_within=0.0, hold_within=0.0
+            )
+            with lock:
+                sent.extend(slot.name for slot in outcome.slots if slot.use is SlotUse.SEND)
+
+    threads = [threading.Thread(target=taker, args=(2 * index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(sent) == 10 and len(set(sent)) == 10

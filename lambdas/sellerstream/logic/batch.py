@@ -60,6 +60,9 @@ if TYPE_CHECKING:
 RemainingTime = Callable[[], float]
 Clock = Callable[[], float]
 
+# A notification being applied by another delivery right now is asked again this much later.
+IN_PROGRESS_WAIT_SECONDS = 1.0
+
 
 class ParsedRecord(Protocol):
     """What a parser makes of one record: the message the use case applies, and its idempotency key."""
@@ -244,10 +247,11 @@ def _handle_record(
             },
         )
         return {"outcome": "deferred", "delay_seconds": delay}
-    except IdempotencyAlreadyInProgressError:
-        # A concurrent delivery of the same notification holds it: retry after the visibility timeout.
-        _report_retry(record, notification, "in_progress_elsewhere", "the same notification is being applied")
-        raise
+    except IdempotencyAlreadyInProgressError as error:
+        # A concurrent delivery of the same notification holds it (copies of a notification that
+        # waited for one slot come back together): this one comes back shortly and finds it done,
+        # rather than after the visibility timeout.
+        return _wait_for_other_delivery(record, notification, error, clock)
     except Exception as error:
         failure = permanent_failure(error)
         if failure is None:
@@ -406,6 +410,37 @@ def _wait_for_credentials(
         },
     )
     return {"outcome": "deferred", "reason": failure.reason, "delay_seconds": delay}
+
+
+def _wait_for_other_delivery(
+    record: SQSRecord,
+    notification: AnyNotification | None,
+    error: IdempotencyAlreadyInProgressError,
+    clock: Clock,
+) -> dict[str, Any]:
+    settings = get_settings()
+    now = clock()
+    # The other delivery is being applied now: done (or failed, and its record released) a moment
+    # later. A holder that died keeps it in progress until its invocation's deadline at most.
+    delay = deferral_delay(
+        record, IN_PROGRESS_WAIT_SECONDS, base_seconds=settings.throttle_deferral_base_seconds
+    )
+    if not can_defer(record, delay, now=now, retention_seconds=settings.queue_retention_seconds):
+        _report_retry(record, notification, "in_progress_elsewhere", "the same notification is being applied")
+        raise error
+    defer(record, delay, now=now)
+    logger.info(
+        "notification in progress elsewhere: deferred",
+        extra={
+            "notification_id": _id_of(notification),
+            "message_id": record.message_id,
+            "source_message_id": source_message_id(record),
+            "reason": "in_progress_elsewhere",
+            "delay_seconds": delay,
+            "deferrals": deferrals_of(record) + 1,
+        },
+    )
+    return {"outcome": "deferred", "reason": "in_progress_elsewhere", "delay_seconds": delay}
 
 
 def _count_credentials_failure(seller_id: str | None) -> None:

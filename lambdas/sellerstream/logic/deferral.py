@@ -4,7 +4,8 @@ A record that cannot be completed now through no fault of its own (SP-API's quot
 Amazon answered with a state older than the change the notification announces) is not poison: on
 Prime Day a seller's backlog can outlast maxReceiveCount x the visibility timeout, and failing it
 would dead-letter good notifications. Instead a copy goes back to the same queue with a delay (SQS
-DelaySeconds, at most 900 s): the wait the rate budget knows, or a growing one when it is unknown.
+DelaySeconds, at most 900 s): the wait the use case knows (to the second, never past it), or a
+growing one when it is unknown.
 The original is then reported as done. The copy is durable before the original is deleted, so
 nothing is lost; a duplicate (if the delete ever failed) is absorbed by idempotency.
 
@@ -60,14 +61,15 @@ def can_defer(record: SQSRecord, delay_seconds: int, *, now: float, retention_se
 def deferral_delay(
     record: SQSRecord, wait_needed: float, *, base_seconds: int, max_seconds: int = MAX_DELAY_SECONDS
 ) -> int:
-    """The copy's delay: a little under the known wait (spread so copies do not return together),
-    else ``base_seconds`` doubling per deferral, jittered; at most ``max_seconds`` (and 900)."""
+    """The copy's delay: the known wait rounded down to whole seconds (SQS's unit), so the copy is
+    back at or just before the time it was given, never after; else ``base_seconds`` doubling per
+    deferral, jittered; at most ``max_seconds`` (and 900), at least one second."""
     ceiling = min(max_seconds, MAX_DELAY_SECONDS)
     if wait_needed > 0:
-        # A little before the wait: a copy that returns early waits again cheaply (or waits a few
-        # seconds for its slot), one that returns late leaves the budget idle. The jitter spreads
-        # copies deferred against the same slots.
-        delay = math.ceil(wait_needed * random.uniform(0.85, 1.0))  # noqa: S311 - jitter, not security
+        # A copy back late can leave a slot kept for it unused; one back early waits a moment in its
+        # batch, or is deferred again. The use case spreads its estimates itself (a held slot is
+        # exact, and copies of one order that come back together cost one call).
+        delay = math.floor(wait_needed)
     else:
         grown = min(ceiling, base_seconds * 2 ** deferrals_of(record))
         delay = int(random.uniform(grown / 2, grown))  # noqa: S311

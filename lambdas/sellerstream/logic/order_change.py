@@ -15,11 +15,14 @@ planned as a whole (``begin_batch``) before its records are acknowledged one by 
   read-after-publish lag) is stored if it is newer than the table, but the notification is not done:
   it waits in the queue and asks again, so the order ends at its latest state. After an hour the
   answer is taken as it is (logged, ``StaleCallbacksAccepted``).
-- **One budget, fairly.** Calls draw from the seller's shared rate budget: the batch reserves the
-  slots it needs in one step and sends in slot order across sellers. A seller whose next slot is
-  further than ``FAIR_WAIT_SECONDS`` away does not hold the batch: its records are deferred at once
-  (just past the wait the budget knows), and only the newest notification of an order is kept
-  waiting: older ones of the same order are acknowledged as superseded by it.
+- **One budget, fairly.** Calls draw from the seller's shared rate budget: the batch reserves a slot
+  per order in one step (``reserve_for``: the slot is claimed in the order's name) and sends in slot
+  order across sellers. No batch waits longer than ``FAIR_WAIT_SECONDS`` for a slot: an order whose
+  slot is further away keeps it (held) and its notification waits in the queue, coming back
+  ``COPY_LEAD_SECONDS`` before the slot to send in it without a new reservation. Only the newest
+  notification of an order is kept waiting: older ones of the same order are acknowledged as
+  superseded by it. An order another container is fetching right now is not fetched again: the
+  batch waits for that call (when it is due within the fair wait) and then reads the stored state.
 - **Backlog mode.** When a seller's changes wait longer than ``BACKLOG_AGE_SECONDS`` for getOrder,
   the batch pages through Orders 2026-01-01 ``searchOrders`` over a ``lastUpdatedAfter`` ..
   ``lastUpdatedBefore`` window covering them (100 orders a page, on searchOrders' own budget) and
@@ -29,7 +32,9 @@ planned as a whole (``begin_batch``) before its records are acknowledged one by 
 
 from __future__ import annotations
 
+import bisect
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,7 +63,7 @@ from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiError, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
-from sellerstream.spapi.ratelimit import RateBudget
+from sellerstream.spapi.ratelimit import RateBudget, SlotUse
 from sellerstream.store.backlog import BacklogStore, BacklogWindow
 from sellerstream.store.dynamo import sortable_timestamp
 from sellerstream.store.orders import OrderRecord, OrderStore, WriteOutcome
@@ -70,9 +75,27 @@ GET_ORDER: Final = "orders/2026-01-01:getOrder"
 GET_ORDER_V0: Final = "orders/v0:getOrder"
 GET_ORDER_ITEMS_V0: Final = "orders/v0:getOrderItems"
 
-# The longest a batch waits for a seller's first slot; a longer wait defers that seller's records,
-# so one seller's backlog never holds a container that other sellers' records need.
+# The longest a batch waits for a slot; an order whose slot is further away keeps it and waits in the
+# queue, so one seller's backlog never holds a container that other sellers' records need.
 FAIR_WAIT_SECONDS: Final = 3.0
+# A notification waiting for its order's held slot comes back this long before it (SQS delays are
+# whole seconds: between one and two seconds more), and its batch waits for the slot.
+COPY_LEAD_SECONDS: Final = 1.0
+# Slots are held this far ahead at most: a copy's delay is at most SQS's 900 s.
+HOLD_WITHIN_SECONDS: Final = 900.0 - COPY_LEAD_SECONDS
+# Another container's call for an order is usually answered and stored this soon after its slot: the
+# batch reads the state then, and again every ELSEWHERE_LOOK_EVERY_SECONDS up to
+# ELSEWHERE_SETTLE_SECONDS after the slot (a slow answer, retries).
+ELSEWHERE_FIRST_LOOK_SECONDS: Final = 0.1
+ELSEWHERE_LOOK_EVERY_SECONDS: Final = 0.2
+ELSEWHERE_SETTLE_SECONDS: Final = 2.0
+# An order whose state is not stored after another container's slot (that call failed or lags) is
+# asked again this much later.
+ELSEWHERE_RETRY_SECONDS: Final = 2.0
+# Before Amazon confirms the plan only its burst is used and nothing is held (a faster plan would be
+# held to the default's spacing): records without a slot come back this soon, once the first answer
+# has confirmed it.
+UNCONFIRMED_RETRY_SECONDS: Final = 2.0
 # Time kept free per call (and for acknowledging) when deciding how many slots fit the invocation.
 CALL_TIME_SECONDS: Final = 1.0
 # Changes waiting this long past the settle time for getOrder start backlog mode: the window then
@@ -106,7 +129,8 @@ class _Order:
     known: datetime | None = None  # the newest state stored or fetched so far
     fetched: WriteOutcome | None = None  # this batch's own call answered (and how the write went)
     reported: bool = False  # the call's outcome was reported by one of its records
-    defer_seconds: float | None = None  # no call now: the newest notification waits this long
+    retry_at: float | None = None  # no call now: the newest notification comes back then (our clock)
+    claimed: bool = False  # this batch holds the order's slot to send in (released if not sent)
 
     @property
     def newest(self) -> datetime:
@@ -131,6 +155,28 @@ class _SellerWork:
     orders: list[_Order] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One step of the batch's schedule, at a time on the use case's clock: fetch the order in its
+    pooled slot, or (``fetch`` False) read the state another container's call stored for it."""
+
+    at: float
+    order: _Order
+    fetch: bool
+    slot_at: float = 0.0  # for a read: the other container's slot
+
+
+@dataclass(frozen=True)
+class _Release:
+    """What the batch hands back after its calls: unused slots of a bucket, and the claims of
+    ``orders`` it took but did not fetch."""
+
+    budget: RateBudget
+    seller_key: str
+    operation: str
+    orders: list[_Order]
+
+
 class OrderChangeUseCase:
     accepts = frozenset({ORDER_CHANGE})
 
@@ -151,7 +197,7 @@ class OrderChangeUseCase:
         self._backlog = backlog
         self._clock = clock
         self._orders: dict[tuple[str, str], _Order] = {}
-        self._released: list[tuple[RateBudget, str, str]] = []
+        self._released: list[_Release] = []
 
     # -- the batch -------------------------------------------------------------------------------
     def begin_batch(self, notifications: Sequence[AnyNotification], remaining_time: RemainingTime) -> None:
@@ -205,9 +251,11 @@ class OrderChangeUseCase:
             if isinstance(order.error, (RateBudgetExhausted, SpApiThrottled)):
                 raise order.error
             return  # raised in apply, where it is reported like any failure
-        if order.defer_seconds is not None:
+        if order.retry_at is not None:
+            # At least a second: a wait of 0 would mean "unknown" to the deferral.
+            wait = max(order.retry_at - self._clock(), 1.0)
             raise RateBudgetExhausted(
-                GET_ORDER, "the seller's rate budget is spent for now", wait_needed=order.defer_seconds
+                GET_ORDER, "the seller's rate budget is spent for now", wait_needed=wait
             )
         if order.fetched is not None and not self._stale_read_expired(notification):
             metrics.add_metric(name=metric_names.STALE_CALLBACKS, unit=MetricUnit.Count, value=1)
@@ -233,7 +281,7 @@ class OrderChangeUseCase:
         if not _waits(order, notification):
             metrics.add_metric(name=metric_names.NOTIFICATIONS_SUPERSEDED, unit=MetricUnit.Count, value=1)
             return self._summary(order, "superseded")
-        if order.fetched is not None and order.error is None and order.defer_seconds is None:
+        if order.fetched is not None and order.error is None and order.retry_at is None:
             return self._accept_stale(order, notification)  # a lagging read, past the time it is given
         self._raise_if_waiting(order, notification)
         raise RateBudgetExhausted(GET_ORDER, "the order could not be fetched in this batch", wait_needed=1.0)
@@ -267,7 +315,7 @@ class OrderChangeUseCase:
         )
         for order in orders:
             order.stored = order.known = stored.get((order.seller_id, order.order_id))
-        schedule: list[tuple[float, _Order]] = []
+        schedule: list[_Step] = []
         for work in sellers.values():
             refusal = self._spapi.refused(work.credentials)
             if refusal is not None:
@@ -308,37 +356,74 @@ class OrderChangeUseCase:
 
     def _reserve(
         self, work: _SellerWork, pending: list[_Order], remaining_time: RemainingTime
-    ) -> list[tuple[float, _Order]]:
-        """Slots for the orders to fetch now; the others get their wait (or a backlog search)."""
+    ) -> list[_Step]:
+        """Slots for the orders to fetch now; the others keep a slot for later and wait, wait for
+        another container's call, or get a backlog search."""
         budget = self._spapi.rate_budget(work.credentials)
         seller_key = work.credentials.seller_key
         v0 = self._settings.orders_api_version == "v0"
         operation = GET_ORDER_V0 if v0 else GET_ORDER
         last_within = max(remaining_time() - SAFETY_MARGIN_SECONDS - CALL_TIME_SECONDS, 0.0)
-        reservation = budget.reserve(
-            seller_key, operation, len(pending), first_within=FAIR_WAIT_SECONDS, last_within=last_within
+        reservation = budget.reserve_for(
+            seller_key,
+            operation,
+            {order.order_id: order.known.timestamp() if order.known else None for order in pending},
+            send_within=min(FAIR_WAIT_SECONDS, last_within),
+            hold_within=HOLD_WITHIN_SECONDS,
         )
-        self._released.append((budget, seller_key, operation))
-        if v0 and reservation.granted:
+        planned = self._clock()
+        self._released.append(_Release(budget, seller_key, operation, work.orders))
+        sends: list[tuple[float, _Order]] = []
+        steps: list[_Step] = []
+        unserved: list[_Order] = []
+        for order, slot in zip(pending, reservation.slots, strict=True):
+            if slot.use is SlotUse.SEND:
+                order.claimed = True
+                sends.append((planned + slot.in_seconds, order))
+            elif slot.use is SlotUse.ELSEWHERE:
+                slot_at = planned + max(slot.in_seconds, 0.0)
+                if slot_at - planned <= min(FAIR_WAIT_SECONDS, last_within - ELSEWHERE_SETTLE_SECONDS):
+                    # Spread: copies of one notification in several containers are applied one at a
+                    # time (at once, they would find each other in progress).
+                    look = ELSEWHERE_FIRST_LOOK_SECONDS + random.uniform(0.0, ELSEWHERE_LOOK_EVERY_SECONDS)  # noqa: S311
+                    steps.append(_Step(slot_at + look, order, fetch=False, slot_at=slot_at))
+                else:
+                    order.retry_at = slot_at + ELSEWHERE_FIRST_LOOK_SECONDS
+            else:
+                if slot.use is SlotUse.HELD:
+                    # Back just before the slot: the first copy to come sends in it, the others
+                    # (redeliveries, other containers' notifications of the order) read its result.
+                    order.retry_at = planned + slot.in_seconds - COPY_LEAD_SECONDS
+                unserved.append(order)
+        if v0 and sends:
             # getOrderItems has its own bucket: one page per order reserved now, more taken as needed.
             budget.reserve(
                 seller_key,
                 GET_ORDER_ITEMS_V0,
-                reservation.granted,
+                len(sends),
                 first_within=FAIR_WAIT_SECONDS,
                 last_within=last_within,
             )
-            self._released.append((budget, seller_key, GET_ORDER_ITEMS_V0))
-        served, unserved = pending[: reservation.granted], pending[reservation.granted :]
+            self._released.append(_Release(budget, seller_key, GET_ORDER_ITEMS_V0, []))
         if unserved and not v0 and self._backlog is not None:
-            served, unserved = self._backlog_mode(work, budget, served, unserved, remaining_time)
-        for position, order in enumerate(o for o in unserved if o.defer_seconds is None):
-            order.defer_seconds = reservation.next_slot_in + position * reservation.interval
-        return list(zip(reservation.slots, served, strict=False))
+            served, unserved = self._backlog_mode(
+                work, budget, [order for _, order in sends], unserved, remaining_time
+            )
+            # The pooled slots serve the orders backlog mode chose, in their order.
+            sends = list(zip(sorted(at for at, _ in sends), served, strict=False))
+            for _, order in sends:
+                order.retry_at = None
+        estimates = [order for order in unserved if order.retry_at is None]
+        for position, order in enumerate(estimates):
+            wait = reservation.next_slot_in + position * reservation.interval
+            if not reservation.confirmed:
+                wait = min(wait, UNCONFIRMED_RETRY_SECONDS)
+            order.retry_at = planned + wait
+        return steps + [_Step(at, order, fetch=True) for at, order in sends]
 
     def _fetch_in_slot_order(
         self,
-        schedule: list[tuple[float, _Order]],
+        schedule: list[_Step],
         sellers: dict[str, _SellerWork],
         remaining_time: RemainingTime,
     ) -> None:
@@ -346,17 +431,25 @@ class OrderChangeUseCase:
         held_back: set[str] = set()
         refused: dict[str, LwaAuthError] = {}  # sellers whose refresh token LWA refused in this batch
         operation = GET_ORDER_V0 if self._settings.orders_api_version == "v0" else GET_ORDER
-        for _, order in sorted(schedule, key=lambda entry: entry[0]):
+        steps = sorted(schedule, key=lambda entry: entry.at)
+        while steps:
+            step = steps.pop(0)
+            order = step.order
             credentials = sellers[order.seller_id].credentials
             budget = self._spapi.rate_budget(credentials)
+            if not step.fetch:
+                again = self._await_elsewhere(budget, step)
+                if again is not None:
+                    bisect.insort(steps, again, key=lambda entry: entry.at)
+                continue
             if order.seller_id in refused:
                 order.error = refused[order.seller_id]  # no slot spent on a call that cannot succeed
                 continue
             if order.seller_id in held_back:
-                order.defer_seconds = budget.next_slot_in(credentials.seller_key, operation)
+                order.retry_at = self._clock() + budget.next_slot_in(credentials.seller_key, operation)
                 continue
             if remaining_time() - SAFETY_MARGIN_SECONDS < CALL_TIME_SECONDS:
-                order.defer_seconds = 1.0  # no time left in this invocation: the next one will
+                order.retry_at = self._clock() + 1.0  # no time left in this invocation: the next one will
                 continue
             budget.wait_for_pooled_slot(credentials.seller_key, operation)
             # Another container may have stored the order meanwhile (a batch of its own, or a
@@ -393,6 +486,20 @@ class OrderChangeUseCase:
             order.fetched = self._store.put_if_newer(record)
             order.learn(record.last_updated)
 
+    def _await_elsewhere(self, budget: RateBudget, step: _Step) -> _Step | None:
+        """Another container sends for this order in its slot: reads the state it stored, and
+        returns the next look when it is not there yet (None: done, or the record waits)."""
+        budget.wait(step.at - self._clock())
+        order = step.order
+        self._refresh_known(order)
+        if order.satisfied(order.newest):
+            return None
+        again = self._clock() + ELSEWHERE_LOOK_EVERY_SECONDS
+        if again <= step.slot_at + ELSEWHERE_SETTLE_SECONDS:
+            return replace(step, at=again)
+        order.retry_at = self._clock() + ELSEWHERE_RETRY_SECONDS
+        return None
+
     def _refresh_known(self, order: _Order) -> None:
         stored = self._store.last_updated_of([(order.seller_id, order.order_id)])
         last_updated = stored.get((order.seller_id, order.order_id))
@@ -415,9 +522,12 @@ class OrderChangeUseCase:
 
     def _release_budget(self) -> None:
         released, self._released = self._released, []
-        for budget, seller_key, operation in released:
+        for release in released:
+            # A claimed order not fetched (stored meanwhile, out of time, its call failed): others may
+            # fetch it now. Its slot, when unused, goes back with the other unused ones.
+            unsent = [order.order_id for order in release.orders if order.claimed and order.fetched is None]
             try:
-                budget.release(seller_key, operation)
+                release.budget.release(release.seller_key, release.operation, unsent)
             except Exception:  # an unreturned slot only costs a little throughput
                 _log.debug("rate budget release failed", exc_info=True)
 
@@ -456,7 +566,7 @@ class OrderChangeUseCase:
         wait = self._window_wait(active, budget, work.credentials.seller_key)
         for order in rest:
             if order in covered:
-                order.defer_seconds = wait
+                order.retry_at = self._clock() + wait
         return served, rest
 
     def _start_window(

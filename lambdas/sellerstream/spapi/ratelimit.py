@@ -13,6 +13,24 @@ rate`` and tolerance ``(burst - 1) * T``, request ``i`` of a reservation may be 
 which is what the shared (DynamoDB) budget needs. ``RateLimiter`` here keeps the state in memory:
 unit tests and CLI tools use it; the deployed consumers share one budget through DynamoDB
 (``sellerstream.store.rate_budget``).
+
+**Named slots.** A reservation may name what each slot is for (an order): the bucket then keeps a
+claim per name. A slot further away than the caller can wait is *held* for its name (the record
+waits in the queue and, when it comes back, sends in that slot without a new reservation), and a
+name another container is sending for right now is answered as *elsewhere* (one call per order,
+whatever container has its notifications). Taking a held claim and creating one are the same state
+change, so a copy delivered twice spends its slot once.
+
+**The late window.** A slot granted ahead of its time (``at > now``) leaves the bucket at least
+``tolerance`` beyond it: ``tat >= at + tolerance + interval``. Until ``at + tolerance`` every
+reservation therefore finds the bucket in debt (GCRA only adds intervals: ``max(tat, now)`` is
+``tat``), so Amazon's bucket cannot have refilled to its cap meanwhile: it still holds the token
+nobody spent at ``at``, and a call sent later in that window spends it. So a slot nobody used in
+time is not lost: sent late by the record it was held for, or handed back and taken late by the
+next reservation of any container, up to ``until`` (half that window, for margin). A slot granted
+from the burst (``at == now``) has no late window, and a 429 or a new rate ends every window (the
+bucket was not what we believed). Giving the token back to the bucket instead (``tat -= interval``)
+would not be exact: the slots granted after it were placed behind it, and new ones would crowd them.
 """
 
 from __future__ import annotations
@@ -21,8 +39,9 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Final, Protocol
 
 from sellerstream.spapi.errors import RateBudgetExhausted
@@ -85,6 +104,25 @@ def plan_for(operation: str, plans: dict[str, RatePlan]) -> RatePlan:
 
 # Unused slots handed back for others to use are kept up to this many (the earliest).
 MAX_RETURNED_SLOTS: Final = 64
+# Slots held for waiting records are kept up to this many per bucket (its stored item stays small).
+MAX_HELD_CLAIMS: Final = 120
+# The part of a slot's late window (see the module docstring) in which it may still be sent.
+LATE_WINDOW_SHARE: Final = 0.5
+# A claim of a slot being sent answers "elsewhere" to other containers this long after its slot:
+# its call and write are done by then (or failed, and the order is free for a new reservation).
+SENDING_CLAIM_SECONDS: Final = 10.0
+
+
+@dataclass
+class Claim:
+    """A slot bound to one name: held for a record waiting in the queue, or being sent."""
+
+    at: float  # the slot's time
+    until: float  # the latest time it may be sent (``at`` when it has no late window)
+    held: bool  # True: kept for the name's record; False: a container sends it
+    # What its taker knew of the name (e.g. the stored state's time; None: nothing): a caller that
+    # knows something newer sees the claim's call as done (its result is what it knows).
+    basis: float | None = None
 
 
 @dataclass
@@ -105,13 +143,26 @@ class Gcra:
     # reservation takes no slots beyond its first wait (a seller with a faster plan would
     # otherwise hold slots spaced at the slower guess).
     confirmed: bool = False
+    # The latest time a handed-back slot may be sent, for those with a late window (module docstring).
+    returned_until: dict[float, float] = field(default_factory=dict)
+    # Named slots: held for a waiting record, or being sent (see the module docstring).
+    claims: dict[str, Claim] = field(default_factory=dict)
 
     @classmethod
     def full(cls, plan: RatePlan, now: float, spare: int = 0) -> Gcra:
         return cls(tat=now, rate=plan.rate, burst=plan.burst, spare=spare)
 
     def copy(self) -> Gcra:
-        return Gcra(self.tat, self.rate, self.burst, self.spare, list(self.returned), self.confirmed)
+        return Gcra(
+            self.tat,
+            self.rate,
+            self.burst,
+            self.spare,
+            list(self.returned),
+            self.confirmed,
+            dict(self.returned_until),
+            {name: Claim(c.at, c.until, c.held, c.basis) for name, c in self.claims.items()},
+        )
 
     @property
     def interval(self) -> float:
@@ -133,39 +184,138 @@ class Gcra:
     def reserve(self, now: float, count: int, first_by: float, last_by: float) -> list[float]:
         """Takes the send times of up to ``count`` requests, none later than ``last_by``, and none at
         all when the first would be later than ``first_by``; handed-back slots go first."""
-        returned = self._usable_returned(now)
+        return [at for at, _ in self.reserve_slots(now, count, first_by, last_by)]
+
+    def reserve_slots(
+        self, now: float, count: int, first_by: float, last_by: float
+    ) -> list[tuple[float, float]]:
+        """``reserve``, each slot with the latest time it may be sent: ``(at, until)``."""
+        self.prune(now)
+        taker = _SlotTaker(self, now)
         if not self.confirmed:
             last_by = min(last_by, first_by)
-        slots: list[float] = []
-        taken_returned = fresh = 0
+        slots: list[tuple[float, float]] = []
         while len(slots) < count:
-            candidate_fresh = self.fresh_slot(now, fresh)
-            use_returned = taken_returned < len(returned) and returned[taken_returned] <= candidate_fresh
-            at = returned[taken_returned] if use_returned else candidate_fresh
+            at, until = taker.peek()
             if at > (first_by if not slots else last_by):
                 break
-            slots.append(at)
-            if use_returned:
-                taken_returned += 1
-            else:
-                fresh += 1
-        if slots:
-            self.returned = returned[taken_returned:]
-            self.tat = max(self.tat, now) + fresh * self.interval
+            taker.take()
+            slots.append((at, until))
+        taker.commit()
         return slots
 
-    def hand_back(self, slots: list[float], now: float) -> None:
-        """Unused slots of an earlier reservation, still ahead, become available to the next one."""
-        ahead = [at for at in slots if at >= now]
-        self.returned = sorted([*self._usable_returned(now), *ahead])[:MAX_RETURNED_SLOTS]
+    def reserve_named(
+        self,
+        now: float,
+        names: Mapping[str, float | None],
+        *,
+        send_by: float,
+        hold_by: float,
+        max_held: int,
+    ) -> tuple[list[NamedSlot], bool]:
+        """A slot per name, in order: sent by the caller when due by ``send_by``, else held for the
+        name up to ``hold_by`` (a confirmed plan only, at most ``max_held`` held at once); a name
+        already claimed keeps its claim, unless the caller knows a newer basis than the claim's
+        sending (that call is done). Returns the outcomes and whether the state changed.
+
+        Before Amazon confirms the plan only the burst is sent (slots due now): a slot granted ahead
+        at the guessed rate would outlive the guess, and pushes every later slot behind it when
+        Amazon's rate turns out faster."""
+        if not self.confirmed:
+            send_by = min(send_by, now)
+        self.prune(now)
+        taker = _SlotTaker(self, now)
+        held = sum(1 for claim in self.claims.values() if claim.held)
+        outcomes: list[NamedSlot] = []
+        changed = exhausted = False
+        for name, basis in names.items():
+            claim = self.claims.get(name)
+            if claim is not None and not claim.held and _newer(basis, claim.basis):
+                claim = None  # its call has been answered and stored since: not the state asked for
+            if claim is not None:
+                if not claim.held:
+                    outcomes.append(NamedSlot(name, SlotUse.ELSEWHERE, claim.at - now, claim.until))
+                elif claim.at <= send_by:
+                    taker.forget(name)
+                    outcomes.append(NamedSlot(name, SlotUse.SEND, claim.at - now, claim.until, at=claim.at))
+                    # Being sent now (late, or within the wait): others wait for it from now on.
+                    self.claims[name] = Claim(max(claim.at, now), claim.until, held=False, basis=basis)
+                    held -= 1
+                    changed = True
+                else:
+                    outcomes.append(NamedSlot(name, SlotUse.HELD, claim.at - now, claim.until))
+                continue
+            if exhausted:
+                outcomes.append(NamedSlot(name, SlotUse.NONE, 0.0, 0.0))
+                continue
+            at, until = taker.peek()
+            if at <= send_by:
+                use = SlotUse.SEND
+            elif self.confirmed and at <= hold_by and held < max_held:
+                use = SlotUse.HELD
+                held += 1
+            else:
+                exhausted = True
+                outcomes.append(NamedSlot(name, SlotUse.NONE, 0.0, 0.0))
+                continue
+            taker.take()
+            self.claims[name] = Claim(at, until, held=use is SlotUse.HELD, basis=basis)
+            outcomes.append(NamedSlot(name, use, at - now, until, at=at))
+            changed = True
+        taker.commit()
+        return outcomes, changed
+
+    def hand_back(self, slots: list[float], now: float, until: Mapping[float, float] | None = None) -> None:
+        """Unused slots of an earlier reservation become available to the next one: those still
+        ahead, and those past but within their late window (``until``); the others are gone."""
+        self.prune(now)
+        windows = until or {}
+        returned = list(self.returned)
+        for at in slots:
+            end = windows.get(at, at)
+            if at >= now or now <= end:
+                returned.append(at)
+                if end > at:
+                    self.returned_until[at] = end
+        self._keep_returned(sorted(returned)[:MAX_RETURNED_SLOTS])
+
+    def release_claim(self, name: str) -> bool:
+        """Forgets a claim that was being sent but was not (its slot is handed back separately)."""
+        claim = self.claims.get(name)
+        if claim is None or claim.held:
+            return False
+        del self.claims[name]
+        return True
+
+    def prune(self, now: float) -> None:
+        """Forgets handed-back and held slots past their late window, and expired sending claims."""
+        self._keep_returned(self._usable_returned(now))
+        for name, claim in list(self.claims.items()):
+            ended = claim.until if claim.held else claim.at + SENDING_CLAIM_SECONDS
+            if now > ended:
+                del self.claims[name]
+
+    def _keep_returned(self, returned: list[float]) -> None:
+        self.returned = sorted(returned)
+        kept = set(self.returned)
+        self.returned_until = {at: end for at, end in self.returned_until.items() if at in kept and end > at}
+
+    def _end_late_windows(self) -> None:
+        """The bucket was not what we believed (a 429, a new rate): no slot may be sent late."""
+        self.returned_until = {}
+        for claim in self.claims.values():
+            claim.until = claim.at
 
     def tokens(self, now: float) -> float:
         return self.burst - self.spare - max(self.tat - now, 0.0) / self.interval
 
     def empty(self, now: float) -> None:
-        """Amazon answered 429: its bucket is empty, so the next request waits one full interval."""
+        """Amazon answered 429: its bucket is empty, so the next request waits one full interval.
+        Handed-back and held slots go (they would 429 too); the held records reserve again."""
         self.tat = max(self.tat, now + self.interval + self.tolerance)
         self.returned = []
+        self.claims = {name: claim for name, claim in self.claims.items() if not claim.held}
+        self._end_late_windows()
 
     def set_rate(self, now: float, rate: float) -> None:
         """Adopts a new rate, conservatively both ways: the tokens the bucket holds now stay what
@@ -178,11 +328,18 @@ class Gcra:
         same_tokens = now + (self.tat - now) * self.interval / old_interval
         after_reserved = self.tat + usable * (self.interval - old_interval)
         self.tat = max(same_tokens, after_reserved)
+        self._end_late_windows()
 
     def _usable_returned(self, now: float) -> list[float]:
-        # A handed-back slot still ahead is one of the reserved schedule that nobody will use: the
-        # next reservation may. One already past is gone (its token may have been capped).
-        return sorted(at for at in self.returned if at >= now)
+        # A handed-back slot is one of the reserved schedule that nobody will use: the next
+        # reservation may, while it is ahead or within its late window (see the module docstring).
+        return sorted(at for at in self.returned if at >= now or now <= self.returned_until.get(at, at))
+
+    def _stealable(self, now: float) -> list[tuple[float, str]]:
+        """Held slots whose record is late: the next reservation may send in them (late)."""
+        return sorted(
+            (claim.at, name) for name, claim in self.claims.items() if claim.held and claim.at < now
+        )
 
 
 def parse_rate(value: str | None) -> float | None:
@@ -196,6 +353,97 @@ def parse_rate(value: str | None) -> float | None:
 
 def rate_differs(known: float, learnt: float) -> bool:
     return abs(learnt - known) > RATE_CHANGE_TOLERANCE * known
+
+
+def _newer(known: float | None, than: float | None) -> bool:
+    return known is not None and (than is None or known > than)
+
+
+class _SlotTaker:
+    """Hands out a bucket's next slots and commits them: handed-back ones and held ones whose record
+    is late first (in time order, no later than the next fresh one), then fresh ones."""
+
+    def __init__(self, bucket: Gcra, now: float) -> None:
+        self._bucket = bucket
+        self._now = now
+        # (at, until, the held claim's name or None for a handed-back slot)
+        unused = [(at, bucket.returned_until.get(at, at), None) for at in bucket._usable_returned(now)]
+        late = [(at, bucket.claims[name].until, name) for at, name in bucket._stealable(now)]
+        self._unused: list[tuple[float, float, str | None]] = sorted([*unused, *late], key=lambda s: s[0])
+        self._taken: list[tuple[float, float, str | None]] = []
+        self._fresh = 0
+
+    def peek(self) -> tuple[float, float]:
+        """The next slot and the latest time it may be sent."""
+        unused = self._next_unused()
+        if unused is not None:
+            return unused[0], unused[1]
+        fresh = self._bucket.fresh_slot(self._now, self._fresh)
+        # Granted ahead of its time, a fresh slot leaves the bucket in debt for ``tolerance`` past it.
+        late = LATE_WINDOW_SHARE * self._bucket.tolerance if fresh > self._now else 0.0
+        return fresh, fresh + late
+
+    def take(self) -> None:
+        unused = self._next_unused()
+        if unused is None:
+            self._fresh += 1
+            return
+        self._unused.remove(unused)
+        self._taken.append(unused)
+        if unused[2] is not None:
+            del self._bucket.claims[unused[2]]  # its record is late: the slot goes to another
+
+    def forget(self, name: str) -> None:
+        """The held claim of ``name`` was taken by its own record: not for another."""
+        self._unused = [slot for slot in self._unused if slot[2] != name]
+
+    def commit(self) -> None:
+        taken_returned = [at for at, _, name in self._taken if name is None]
+        if taken_returned:
+            remaining = list(self._bucket.returned)
+            for at in taken_returned:
+                remaining.remove(at)
+            self._bucket._keep_returned(remaining)
+        if self._fresh:
+            self._bucket.tat = max(self._bucket.tat, self._now) + self._fresh * self._bucket.interval
+
+    def _next_unused(self) -> tuple[float, float, str | None] | None:
+        if not self._unused:
+            return None
+        first = self._unused[0]
+        return first if first[0] <= self._bucket.fresh_slot(self._now, self._fresh) else None
+
+
+class SlotUse(Enum):
+    """What a named reservation did for one name."""
+
+    SEND = "send"  # the caller sends in the slot (it is pooled)
+    HELD = "held"  # the slot is kept for the name: its record waits and comes back before it
+    ELSEWHERE = "elsewhere"  # another container sends for the name in the slot
+    NONE = "none"  # no slot within reach: the record waits for ``next_slot_in``
+
+
+@dataclass(frozen=True)
+class NamedSlot:
+    """One name's outcome: its slot ``in_seconds`` from the reservation (past: negative) and the end
+    of the slot's late window, on the budget's own clock like ``at`` (set for SEND and new HELD)."""
+
+    name: str
+    use: SlotUse
+    in_seconds: float
+    until: float
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class NamedReservation:
+    """What ``reserve_for`` did for each name (in the order asked), when the first unheld slot would
+    be free (seconds), the interval between slots, and whether Amazon confirmed the plan."""
+
+    slots: tuple[NamedSlot, ...]
+    next_slot_in: float
+    interval: float
+    confirmed: bool
 
 
 @dataclass(frozen=True)
@@ -218,7 +466,9 @@ class RateBudget(Protocol):
 
     ``reserve`` takes several slots in one step and pools them: the following ``acquire`` calls for
     the same key use the pooled slots in order (sleeping until each is due) before taking new ones.
-    ``release`` hands pooled slots that were not used back to the bucket, for the next reservation.
+    ``reserve_for`` does the same for named slots (one per order), holding the ones too far away
+    for their waiting records. ``release`` hands pooled slots that were not used back to the bucket,
+    for the next reservation, and forgets the claims of the names given (they were not sent).
     """
 
     def acquire(self, seller_key: str, operation: str, max_wait: float) -> float: ...
@@ -227,7 +477,21 @@ class RateBudget(Protocol):
         self, seller_key: str, operation: str, count: int, *, first_within: float, last_within: float
     ) -> Reservation: ...
 
-    def release(self, seller_key: str, operation: str) -> None: ...
+    def reserve_for(
+        self,
+        seller_key: str,
+        operation: str,
+        names: Mapping[str, float | None],
+        *,
+        send_within: float,
+        hold_within: float,
+    ) -> NamedReservation: ...
+
+    def release(self, seller_key: str, operation: str, unsent: Sequence[str] = ()) -> None: ...
+
+    def wait(self, seconds: float) -> None:
+        """Sleeps on the budget's clock (a batch waiting for another container's call)."""
+        ...
 
     def wait_for_pooled_slot(self, seller_key: str, operation: str) -> None:
         """Sleeps until the next pooled slot is due (without taking it)."""
@@ -245,9 +509,11 @@ class SlotPool:
 
     def __init__(self) -> None:
         self.slots: deque[float] = deque()
+        self.until: dict[float, float] = {}  # the end of a pooled slot's late window, when it has one
 
-    def add(self, slots: list[float]) -> None:
+    def add(self, slots: list[float], until: Mapping[float, float] | None = None) -> None:
         self.slots.extend(sorted(slots))
+        self.until.update({at: end for at, end in (until or {}).items() if end > at})
 
     def due_in(self, now: float) -> float:
         return max(self.slots[0] - now, 0.0) if self.slots else 0.0
@@ -256,6 +522,18 @@ class SlotPool:
         unused = list(self.slots)
         self.slots.clear()
         return unused
+
+    def take_unused(self) -> tuple[list[float], dict[float, float]]:
+        """Empties the pool: the slots not used and the late windows of those that have one."""
+        unused = self.clear()
+        until = {at: self.until[at] for at in unused if at in self.until}
+        self.until = {}
+        return unused, until
+
+
+def sent_slots(outcomes: Sequence[NamedSlot]) -> list[tuple[float, float]]:
+    """The slots a named reservation gave the caller to send in: ``(at, until)`` each."""
+    return [(slot.at, slot.until) for slot in outcomes if slot.use is SlotUse.SEND and slot.at is not None]
 
 
 def wait_for_pooled_slot(
@@ -323,17 +601,45 @@ class RateLimiter:
         with self._lock:
             bucket = self._bucket(seller_key, operation)
             now = self._clock()
-            slots = bucket.reserve(now, count, now + first_within, now + last_within)
-            if slots:
-                self._pool(seller_key, operation).add(slots)
-            return Reservation(tuple(slots), bucket.slot(now) - now, bucket.interval)
+            granted = bucket.reserve_slots(now, count, now + first_within, now + last_within)
+            if granted:
+                self._pool(seller_key, operation).add([at for at, _ in granted], dict(granted))
+            return Reservation(tuple(at for at, _ in granted), bucket.slot(now) - now, bucket.interval)
 
-    def release(self, seller_key: str, operation: str) -> None:
+    def reserve_for(
+        self,
+        seller_key: str,
+        operation: str,
+        names: Mapping[str, float | None],
+        *,
+        send_within: float,
+        hold_within: float,
+    ) -> NamedReservation:
         with self._lock:
-            pool = self._pool(seller_key, operation)
-            if pool.slots:
-                self._bucket(seller_key, operation).hand_back(list(pool.slots), self._clock())
-            pool.clear()
+            bucket = self._bucket(seller_key, operation)
+            now = self._clock()
+            outcomes, _ = bucket.reserve_named(
+                now, names, send_by=now + send_within, hold_by=now + hold_within, max_held=MAX_HELD_CLAIMS
+            )
+            sent = sent_slots(outcomes)
+            if sent:
+                self._pool(seller_key, operation).add([at for at, _ in sent], dict(sent))
+            return NamedReservation(
+                tuple(outcomes), bucket.slot(now) - now, bucket.interval, bucket.confirmed
+            )
+
+    def release(self, seller_key: str, operation: str, unsent: Sequence[str] = ()) -> None:
+        with self._lock:
+            bucket = self._bucket(seller_key, operation)
+            unused, until = self._pool(seller_key, operation).take_unused()
+            if unused:
+                bucket.hand_back(unused, self._clock(), until)
+            for name in unsent:
+                bucket.release_claim(name)
+
+    def wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._sleep(seconds)
 
     def wait_for_pooled_slot(self, seller_key: str, operation: str) -> None:
         with self._lock:

@@ -13,7 +13,12 @@ learns the real state from the failure when it does. It never assumes a full bur
 ``x-amzn-RateLimit-Limit`` updates the stored rate (only when it differs); a 429 empties the shared
 bucket. Reserved slots a batch did not use (its order was stored meanwhile by another container,
 the invocation ran short) are handed back in the item, and the next reservation of any container
-takes them first.
+takes them first, even a little past their time (within their late window).
+
+Named slots (``reserve_for``) live in the same item (``slot_claims``: name -> [at, until, held, basis]), so
+one conditional write both reserves slots and claims their names: two containers can never both
+send for one order, and a held slot is taken by exactly one of the copies that come back for it.
+See ``sellerstream.spapi.ratelimit`` for why holding and late sends never exceed Amazon's bucket.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -33,13 +38,18 @@ from sellerstream.spapi.errors import RateBudgetExhausted
 from sellerstream.spapi.ratelimit import (
     DEFAULT_RATE_PLANS,
     FALLBACK_PLAN,
+    MAX_HELD_CLAIMS,
+    Claim,
     Gcra,
+    NamedReservation,
+    NamedSlot,
     RatePlan,
     Reservation,
     SlotPool,
     parse_rate,
     plan_for,
     rate_differs,
+    sent_slots,
     wait_for_pooled_slot,
 )
 
@@ -112,35 +122,69 @@ class SharedRateBudget:
     def reserve(
         self, key: str, operation: str, count: int, *, first_within: float, last_within: float
     ) -> Reservation:
-        granted: list[float] = []
+        granted: list[tuple[float, float]] = []
         next_slot_in = 0.0
 
         def take(state: Gcra, now: float) -> bool:
             nonlocal granted, next_slot_in
-            granted = state.reserve(now, count, now + first_within, now + last_within)
+            granted = state.reserve_slots(now, count, now + first_within, now + last_within)
             next_slot_in = state.slot(now) - now
             return bool(granted)
 
         seen = self._update(key, operation, take, write_when_unseen=True)
         if granted:
             with self._lock:
-                self._pool(key).add(granted)
-        return Reservation(tuple(granted), next_slot_in, seen.state.interval)
+                self._pool(key).add([at for at, _ in granted], dict(granted))
+        return Reservation(tuple(at for at, _ in granted), next_slot_in, seen.state.interval)
 
-    def release(self, key: str, operation: str) -> None:
-        """Hands unused reserved slots back to the shared bucket: the next reservation, of any
-        container, takes them first."""
+    def reserve_for(
+        self,
+        key: str,
+        operation: str,
+        names: Mapping[str, float | None],
+        *,
+        send_within: float,
+        hold_within: float,
+    ) -> NamedReservation:
+        outcomes: list[NamedSlot] = []
+        next_slot_in = 0.0
+
+        def claim(state: Gcra, now: float) -> bool:
+            nonlocal outcomes, next_slot_in
+            outcomes, changed = state.reserve_named(
+                now, names, send_by=now + send_within, hold_by=now + hold_within, max_held=MAX_HELD_CLAIMS
+            )
+            next_slot_in = state.slot(now) - now
+            return changed
+
+        seen = self._update(key, operation, claim, write_when_unseen=True)
+        sent = sent_slots(outcomes)
+        if sent:
+            with self._lock:
+                self._pool(key).add([at for at, _ in sent], dict(sent))
+        return NamedReservation(tuple(outcomes), next_slot_in, seen.state.interval, seen.state.confirmed)
+
+    def release(self, key: str, operation: str, unsent: Sequence[str] = ()) -> None:
+        """Hands unused reserved slots back to the shared bucket (the next reservation, of any
+        container, takes them first: a past one while within its late window) and forgets the
+        claims of ``unsent`` names."""
         with self._lock:
-            unused = self._pool(key).clear()
+            unused, until = self._pool(key).take_unused()
         now = self._clock()
-        if not [at for at in unused if at >= now]:
-            return  # past slots are spent (their tokens refilled nobody's reservation)
+        useful = [at for at in unused if at >= now or now <= until.get(at, at)]
+        if not useful and not unsent:
+            return  # past slots without a late window are spent (nobody's reservation has them)
 
         def hand_back(state: Gcra, now: float) -> bool:
-            state.hand_back(unused, now)
-            return True
+            state.hand_back(useful, now, until)
+            forgotten = [state.release_claim(name) for name in unsent]
+            return bool(useful) or any(forgotten)
 
         self._update(key, operation, hand_back, write_when_unseen=False)
+
+    def wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._sleep(seconds)
 
     def wait_for_pooled_slot(self, key: str) -> None:
         with self._lock:
@@ -233,12 +277,34 @@ class SharedRateBudget:
         else:
             condition = "version = :version"
             values[":version"] = {"N": str(version)}
+        state.returned_until = {_exact(at): _exact(end) for at, end in state.returned_until.items()}
+        state.claims = {
+            name: Claim(_exact(claim.at), _exact(claim.until), claim.held, claim.basis)
+            for name, claim in state.claims.items()
+        }
+        values[":returned_until"] = {
+            "L": [_number(state.returned_until.get(at, at)) for at in state.returned]
+        }
+        values[":claims"] = {
+            "M": {
+                name: {
+                    "L": [
+                        _number(claim.at),
+                        _number(claim.until),
+                        {"BOOL": claim.held},
+                        {"NULL": True} if claim.basis is None else _number(claim.basis),
+                    ]
+                }
+                for name, claim in state.claims.items()
+            }
+        }
         self.writes += 1
         try:
             aws.client("dynamodb").update_item(
                 TableName=self._table_name,
                 Key={"pk": {"S": key}},
                 UpdateExpression="SET tat = :tat, rate = :rate, burst = :burst, returned_slots = :returned, "
+                "returned_until = :returned_until, slot_claims = :claims, "
                 "confirmed = :confirmed, version = :next, expires_at = :expires",
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
@@ -295,8 +361,28 @@ class AccountRateBudget:
             last_within=last_within,
         )
 
-    def release(self, seller_key: str, operation: str) -> None:
-        self._shared.release(self.key(seller_key, operation), operation)
+    def reserve_for(
+        self,
+        seller_key: str,
+        operation: str,
+        names: Mapping[str, float | None],
+        *,
+        send_within: float,
+        hold_within: float,
+    ) -> NamedReservation:
+        return self._shared.reserve_for(
+            self.key(seller_key, operation),
+            operation,
+            names,
+            send_within=send_within,
+            hold_within=hold_within,
+        )
+
+    def release(self, seller_key: str, operation: str, unsent: Sequence[str] = ()) -> None:
+        self._shared.release(self.key(seller_key, operation), operation, unsent)
+
+    def wait(self, seconds: float) -> None:
+        self._shared.wait(seconds)
 
     def wait_for_pooled_slot(self, seller_key: str, operation: str) -> None:
         self._shared.wait_for_pooled_slot(self.key(seller_key, operation))
@@ -319,6 +405,22 @@ def _number(value: float) -> dict[str, str]:
     return {"N": str(Decimal(repr(value)).quantize(_PRECISION))}
 
 
+def _late_windows(returned: list[float], until: list[float]) -> dict[float, float]:
+    """Written beside the handed-back slots; an item without them (an older writer) has none."""
+    if len(until) != len(returned):
+        return {}
+    return {at: end for at, end in zip(returned, until, strict=True) if end > at}
+
+
+def _parse_claims(stored: dict[str, Any]) -> dict[str, Claim]:
+    claims: dict[str, Claim] = {}
+    for name, value in stored.items():
+        at, until, held, basis = value["L"]
+        known = None if basis.get("NULL") else float(basis["N"])
+        claims[name] = Claim(float(at["N"]), float(until["N"]), bool(held["BOOL"]), known)
+    return claims
+
+
 def _parse(item: dict[str, Any] | None, now: float) -> _Seen | None:
     if not item:
         return None
@@ -327,17 +429,21 @@ def _parse(item: dict[str, Any] | None, now: float) -> _Seen | None:
     except (KeyError, ValueError):
         version = 0
     try:
+        returned = [float(at["N"]) for at in item.get("returned_slots", {}).get("L", [])]
+        returned_until = [float(end["N"]) for end in item.get("returned_until", {}).get("L", [])]
         state = Gcra(
             tat=float(item["tat"]["N"]),
             rate=float(item["rate"]["N"]),
             burst=int(item["burst"]["N"]),
             spare=SPARE_TOKENS,
-            returned=[float(at["N"]) for at in item.get("returned_slots", {}).get("L", [])],
+            returned=returned,
             confirmed=bool(item.get("confirmed", {}).get("BOOL", False)),
+            returned_until=_late_windows(returned, returned_until),
+            claims=_parse_claims(item.get("slot_claims", {}).get("M", {})),
         )
         if state.rate <= 0 or state.burst < 1:
             raise ValueError("not a bucket")
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         # Overwritten on the next write; until then the bucket counts as empty, never as full.
         logger.warning("rate budget item unreadable: it is rewritten from the plan")
         if not version:

@@ -71,13 +71,12 @@ def test_given_a_notification_the_delay_would_take_past_retention_when_asked_the
     assert not can_defer(copy, MAX_DELAY_SECONDS, now=NOW, retention_seconds=RETENTION)
 
 
-def test_given_a_known_wait_when_delaying_then_just_past_it_and_never_past_sqs_limit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(random, "uniform", lambda low, high: high)
-
-    assert deferral_delay(record(), 40.0, base_seconds=30) == 40  # 85 to 100 %: copies spread out
-    assert deferral_delay(record(), 0.2, base_seconds=30) == 1
+def test_given_a_known_wait_when_delaying_then_back_at_or_just_before_it_and_never_past_sqs_limit() -> None:
+    # SQS delays are whole seconds: rounded down, a copy is never back after the time it was given
+    # (a slot held for it would pass unused).
+    assert deferral_delay(record(), 40.9, base_seconds=30) == 40
+    assert deferral_delay(record(), 40.0, base_seconds=30) == 40
+    assert deferral_delay(record(), 0.2, base_seconds=30) == 1  # SQS's smallest delay that is one
     assert deferral_delay(record(), 5000.0, base_seconds=30) == MAX_DELAY_SECONDS
     assert deferral_delay(record(), 5000.0, base_seconds=1, max_seconds=45) == 45
 
