@@ -37,10 +37,9 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from sellerstream import metric_names
 from sellerstream.config import Settings, get_settings, required
@@ -116,21 +115,41 @@ def change_time(notification: OrderChangeNotification) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
-@dataclass
 class _Order:
-    """One order of the batch and every notification of it."""
+    """One order of the batch and every notification of it.
 
-    seller_id: str
-    order_id: str
-    notifications: list[OrderChangeNotification]
-    credentials: SellerCredentials | None = None
-    error: BaseException | None = None  # raised for its records (in apply: retried or poison)
-    stored: datetime | None = None  # last_updated in the table before the batch
-    known: datetime | None = None  # the newest state stored or fetched so far
-    fetched: WriteOutcome | None = None  # this batch's own call answered (and how the write went)
-    reported: bool = False  # the call's outcome was reported by one of its records
-    retry_at: float | None = None  # no call now: the newest notification comes back then (our clock)
-    claimed: bool = False  # this batch holds the order's slot to send in (released if not sent)
+    (The batch's working state is plain classes and NamedTuples: a generated dataclass costs every
+    cold start about a millisecond.)"""
+
+    __slots__ = (
+        "claimed",
+        "credentials",
+        "error",
+        "fetched",
+        "known",
+        "notifications",
+        "order_id",
+        "reported",
+        "retry_at",
+        "seller_id",
+        "stored",
+    )
+
+    def __init__(self, seller_id: str, order_id: str, notifications: list[OrderChangeNotification]) -> None:
+        self.seller_id = seller_id
+        self.order_id = order_id
+        self.notifications = notifications
+        self.credentials: SellerCredentials | None = None
+        self.error: BaseException | None = None  # raised for its records (in apply: retried or poison)
+        self.stored: datetime | None = None  # last_updated in the table before the batch
+        self.known: datetime | None = None  # the newest state stored or fetched so far
+        self.fetched: WriteOutcome | None = None  # this batch's own call answered (and how the write went)
+        self.reported = False  # the call's outcome was reported by one of its records
+        self.retry_at: float | None = None  # no call now: the newest notification comes back then (our clock)
+        self.claimed = False  # this batch holds the order's slot to send in (released if not sent)
+
+    def __repr__(self) -> str:
+        return f"_Order(seller_id={self.seller_id!r}, order_id={self.order_id!r})"
 
     @property
     def newest(self) -> datetime:
@@ -149,14 +168,15 @@ class _Order:
             self.known = last_updated
 
 
-@dataclass
 class _SellerWork:
-    credentials: SellerCredentials
-    orders: list[_Order] = field(default_factory=list)
+    __slots__ = ("credentials", "orders")
+
+    def __init__(self, credentials: SellerCredentials) -> None:
+        self.credentials = credentials
+        self.orders: list[_Order] = []
 
 
-@dataclass(frozen=True)
-class _Step:
+class _Step(NamedTuple):
     """One step of the batch's schedule, at a time on the use case's clock: fetch the order in its
     pooled slot, or (``fetch`` False) read the state another container's call stored for it."""
 
@@ -166,8 +186,7 @@ class _Step:
     slot_at: float = 0.0  # for a read: the other container's slot
 
 
-@dataclass(frozen=True)
-class _Release:
+class _Release(NamedTuple):
     """What the batch hands back after its calls: unused slots of a bucket, and the claims of
     ``orders`` it took but did not fetch."""
 
@@ -496,7 +515,7 @@ class OrderChangeUseCase:
             return None
         again = self._clock() + ELSEWHERE_LOOK_EVERY_SECONDS
         if again <= step.slot_at + ELSEWHERE_SETTLE_SECONDS:
-            return replace(step, at=again)
+            return step._replace(at=again)
         order.retry_at = self._clock() + ELSEWHERE_RETRY_SECONDS
         return None
 
@@ -637,7 +656,7 @@ class OrderChangeUseCase:
                 current = self._backlog.claim(key, current, self._lease_seconds(remaining_time))
         if current is not None and current.leased(self._clock()):
             self._backlog.release(key, current)
-            current = replace(current, version=current.version + 1, lease_until=0.0)
+            current = current._replace(version=current.version + 1, lease_until=0.0)
         return current
 
     def _store_page(self, work: _SellerWork, page: list[dict[str, Any]], orders: dict[str, _Order]) -> int:
@@ -692,7 +711,7 @@ def _with_provenance(
         "event_time": sortable_timestamp(notification.event_time),
         "stored_at": sortable_timestamp(now),
     }
-    return replace(record, attributes=attributes)
+    return record.with_attributes(attributes)
 
 
 def _backlog_key(seller: SellerCredentials, application_id: str) -> str:

@@ -6,7 +6,6 @@ answers. Shared by backlog mode (``logic.order_change``) and reconciliation (``l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
@@ -82,9 +81,8 @@ def store_search_page(
             )
             continue
         seen += 1
-        record = replace(
-            record,
-            attributes={**record.attributes, "stored_at": sortable_timestamp(now), "source": source},
+        record = record.with_attributes(
+            {**record.attributes, "stored_at": sortable_timestamp(now), "source": source}
         )
         if store.put_if_newer(record) is WriteOutcome.WRITTEN:
             refreshed += 1

@@ -40,15 +40,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from sellerstream.spapi.errors import RateBudgetExhausted
 
 
-@dataclass(frozen=True)
-class RatePlan:
+class RatePlan(NamedTuple):
     rate: float  # requests per second
     burst: int
 
@@ -113,40 +111,66 @@ LATE_WINDOW_SHARE: Final = 0.5
 SENDING_CLAIM_SECONDS: Final = 10.0
 
 
-@dataclass
 class Claim:
-    """A slot bound to one name: held for a record waiting in the queue, or being sent."""
+    """A slot bound to one name: held for a record waiting in the queue, or being sent.
 
-    at: float  # the slot's time
-    until: float  # the latest time it may be sent (``at`` when it has no late window)
-    held: bool  # True: kept for the name's record; False: a container sends it
-    # What its taker knew of the name (e.g. the stored state's time; None: nothing): a caller that
-    # knows something newer sees the claim's call as done (its result is what it knows).
-    basis: float | None = None
+    (Buckets' mutable parts are plain classes: a generated dataclass costs every cold start about a
+    millisecond.)"""
+
+    __slots__ = ("at", "basis", "held", "until")
+
+    def __init__(self, at: float, until: float, held: bool, basis: float | None = None) -> None:
+        self.at = at  # the slot's time
+        self.until = until  # the latest time it may be sent (``at`` when it has no late window)
+        self.held = held  # True: kept for the name's record; False: a container sends it
+        # What its taker knew of the name (e.g. the stored state's time; None: nothing): a caller
+        # that knows something newer sees the claim's call as done (its result is what it knows).
+        self.basis = basis
+
+    def __repr__(self) -> str:
+        return f"Claim(at={self.at!r}, until={self.until!r}, held={self.held!r}, basis={self.basis!r})"
 
 
-@dataclass
 class Gcra:
     """One bucket: the theoretical arrival time of the next request, its rate and its burst, and
     slots reserved earlier but handed back unused."""
 
-    tat: float
-    rate: float
-    burst: int
-    # Tokens of the burst never scheduled: they absorb network jitter, which can bring requests
-    # sent one interval apart to Amazon closer together than that.
-    spare: int = 0
-    # Send times granted to a reservation that did not use them: the next reservation takes these
-    # first (a request later than its slot never exceeds the plan).
-    returned: list[float] = field(default_factory=list)
-    # Amazon's rate header has been seen: until then the rate is the default plan's guess, and a
-    # reservation takes no slots beyond its first wait (a seller with a faster plan would
-    # otherwise hold slots spaced at the slower guess).
-    confirmed: bool = False
-    # The latest time a handed-back slot may be sent, for those with a late window (module docstring).
-    returned_until: dict[float, float] = field(default_factory=dict)
-    # Named slots: held for a waiting record, or being sent (see the module docstring).
-    claims: dict[str, Claim] = field(default_factory=dict)
+    __slots__ = ("burst", "claims", "confirmed", "rate", "returned", "returned_until", "spare", "tat")
+
+    def __init__(
+        self,
+        tat: float,
+        rate: float,
+        burst: int,
+        spare: int = 0,
+        returned: list[float] | None = None,
+        confirmed: bool = False,
+        returned_until: dict[float, float] | None = None,
+        claims: dict[str, Claim] | None = None,
+    ) -> None:
+        self.tat = tat
+        self.rate = rate
+        self.burst = burst
+        # Tokens of the burst never scheduled: they absorb network jitter, which can bring requests
+        # sent one interval apart to Amazon closer together than that.
+        self.spare = spare
+        # Send times granted to a reservation that did not use them: the next reservation takes
+        # these first (a request later than its slot never exceeds the plan).
+        self.returned: list[float] = returned if returned is not None else []
+        # Amazon's rate header has been seen: until then the rate is the default plan's guess, and
+        # a reservation takes no slots beyond its first wait (a seller with a faster plan would
+        # otherwise hold slots spaced at the slower guess).
+        self.confirmed = confirmed
+        # The latest time a handed-back slot may be sent, for those with a late window (module
+        # docstring).
+        self.returned_until: dict[float, float] = returned_until if returned_until is not None else {}
+        # Named slots: held for a waiting record, or being sent (see the module docstring).
+        self.claims: dict[str, Claim] = claims if claims is not None else {}
+
+    def __repr__(self) -> str:
+        return (
+            f"Gcra(tat={self.tat!r}, rate={self.rate!r}, burst={self.burst!r}, confirmed={self.confirmed!r})"
+        )
 
     @classmethod
     def full(cls, plan: RatePlan, now: float, spare: int = 0) -> Gcra:
@@ -423,8 +447,7 @@ class SlotUse(Enum):
     NONE = "none"  # no slot within reach: the record waits for ``next_slot_in``
 
 
-@dataclass(frozen=True)
-class NamedSlot:
+class NamedSlot(NamedTuple):
     """One name's outcome: its slot ``in_seconds`` from the reservation (past: negative) and the end
     of the slot's late window, on the budget's own clock like ``at`` (set for SEND and new HELD)."""
 
@@ -435,8 +458,7 @@ class NamedSlot:
     at: float | None = None
 
 
-@dataclass(frozen=True)
-class NamedReservation:
+class NamedReservation(NamedTuple):
     """What ``reserve_for`` did for each name (in the order asked), when the first unheld slot would
     be free (seconds), the interval between slots, and whether Amazon confirmed the plan."""
 
@@ -446,8 +468,7 @@ class NamedReservation:
     confirmed: bool
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(NamedTuple):
     """What ``reserve`` granted: the send times of its slots (now pooled for ``acquire``, on the
     budget's own clock), when the first slot it could not grant would be free (seconds from now),
     and the bucket's interval between slots (seconds)."""

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -25,8 +24,7 @@ from sellerstream.store.orders import parse_sortable
 IDLE_EXPIRY_SECONDS: Final = 14 * 24 * 3600
 
 
-@dataclass(frozen=True)
-class BacklogWindow:
+class BacklogWindow(NamedTuple):
     after: datetime
     before: datetime
     next_token: str | None  # None: the first page is still to be fetched
@@ -82,15 +80,14 @@ class BacklogStore:
         """Takes the lease of an open window nobody holds; None when someone else has it."""
         if window.done or window.leased(self._clock()):
             return None
-        claimed = replace(window, version=window.version + 1, lease_until=self._clock() + lease_seconds)
+        claimed = window._replace(version=window.version + 1, lease_until=self._clock() + lease_seconds)
         return self._put(key, claimed, window)
 
     def advance(
         self, key: str, window: BacklogWindow, *, next_token: str | None, orders_stored: int
     ) -> BacklogWindow | None:
         """Records a fetched page (and releases the lease); done when Amazon gave no next token."""
-        advanced = replace(
-            window,
+        advanced = window._replace(
             next_token=next_token,
             done=next_token is None,
             version=window.version + 1,
@@ -102,7 +99,7 @@ class BacklogStore:
 
     def release(self, key: str, window: BacklogWindow) -> None:
         """Gives the lease back without progress (the page could not be fetched now)."""
-        self._put(key, replace(window, version=window.version + 1, lease_until=0.0), window)
+        self._put(key, window._replace(version=window.version + 1, lease_until=0.0), window)
 
     def _put(self, key: str, window: BacklogWindow, previous: BacklogWindow | None) -> BacklogWindow | None:
         item: dict[str, Any] = {

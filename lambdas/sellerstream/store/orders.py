@@ -15,7 +15,6 @@ had. The PII item is therefore updated part by part (``buyer``, ``recipient``, v
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -40,14 +39,38 @@ class WriteOutcome(StrEnum):
     STALE = "stale"  # the table already holds this state or a newer one
 
 
-@dataclass(frozen=True)
 class OrderRecord:
-    seller_id: str
-    order_id: str
-    last_updated: datetime
-    attributes: dict[str, Any]
-    pii: dict[str, Any] | None = field(default=None, repr=False)
-    pii_expires_at: datetime | None = None
+    """One order as stored. A plain class (a generated dataclass costs every cold start about a
+    millisecond); its repr never shows the buyer data in ``pii``."""
+
+    __slots__ = ("attributes", "last_updated", "order_id", "pii", "pii_expires_at", "seller_id")
+
+    def __init__(
+        self,
+        seller_id: str,
+        order_id: str,
+        last_updated: datetime,
+        attributes: dict[str, Any],
+        pii: dict[str, Any] | None = None,
+        pii_expires_at: datetime | None = None,
+    ) -> None:
+        self.seller_id = seller_id
+        self.order_id = order_id
+        self.last_updated = last_updated
+        self.attributes = attributes
+        self.pii = pii
+        self.pii_expires_at = pii_expires_at
+
+    def with_attributes(self, attributes: dict[str, Any]) -> OrderRecord:
+        return OrderRecord(
+            self.seller_id, self.order_id, self.last_updated, attributes, self.pii, self.pii_expires_at
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderRecord(seller_id={self.seller_id!r}, order_id={self.order_id!r}, "
+            f"last_updated={self.last_updated!r})"
+        )
 
 
 class OrderStore:

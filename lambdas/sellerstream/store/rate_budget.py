@@ -27,9 +27,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -68,8 +67,7 @@ SPARE_TOKENS: Final = 1
 _PRECISION: Final = Decimal("0.000001")
 
 
-@dataclass
-class _Seen:
+class _Seen(NamedTuple):
     """The item as this container last read or wrote it."""
 
     state: Gcra
