@@ -136,6 +136,9 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
     )
     from stacks import constants
 
+    # The product's jitter (deferral delays, retry backoff) draws from the random module: seeded, so a
+    # run repeats exactly (the clock runs one participant at a time, in a fixed order).
+    random.seed(seed)
     clock = VirtualTime(START)
     emulator = SpApiEmulator(clock=clock.time, seed=seed)
     emulator.register_app(LWA_ID, LWA_SECRET)
@@ -159,7 +162,7 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
         "RATE_BUDGET_TABLE_NAME": create_table(dynamodb, "rate-budget", "pk", None, None),
     }
     secrets = {"lwa": json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
-    for seller in {notice.seller for notice in notices}:
+    for seller in sorted({notice.seller for notice in notices}):
         secrets[f"sellers/{seller}"] = json.dumps({"refresh_token": f"Atzr|{seller}", "region": "NA"})
         emulator.register_seller(seller, f"Atzr|{seller}")
     os.environ.update(
@@ -258,12 +261,11 @@ def _outcome(
         key = (notice.seller, notice.order_id)
         final[key] = max(final.get(key, 0.0), float(int(notice.changed)))
     stored: dict[tuple[str, str], tuple[float, float]] = {}
-    for page in dynamodb.get_paginator("scan").paginate(TableName=orders_table):
-        for item in page["Items"]:
-            if item["sk"]["S"].startswith("ORDER#"):
-                key = (item["seller_id"]["S"], item["order_id"]["S"])
-                stored_at = parse_sortable(item["stored_at"]["S"]).timestamp() if "stored_at" in item else 0.0
-                stored[key] = (parse_sortable(item["last_updated"]["S"]).timestamp(), stored_at)
+    for item in dynamodb.stored_items(orders_table):
+        if item["sk"]["S"].startswith("ORDER#"):
+            key = (item["seller_id"]["S"], item["order_id"]["S"])
+            stored_at = parse_sortable(item["stored_at"]["S"]).timestamp() if "stored_at" in item else 0.0
+            stored[key] = (parse_sortable(item["last_updated"]["S"]).timestamp(), stored_at)
     latest = {key for key, changed in final.items() if key in stored and stored[key][0] >= changed}
     big_keys = [key for key in final if key[0] == BIG]
     small_lags = [
