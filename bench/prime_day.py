@@ -3,8 +3,9 @@
 The large seller receives 50,000 ORDER_CHANGE notifications over 20,000 orders within 2 hours (one
 to four changes per order); 50 small sellers each publish about one every two minutes for six
 hours. The real ORDER_CHANGE use case and batch processing run in 5 simulated Lambda containers
-(the consumer's maximum concurrency) against moto (DynamoDB: orders, idempotency, rate budget) and
-the SP-API emulator at Amazon's default plans, called in process with 150 ms of latency per call.
+(the consumer's maximum concurrency) against the simulation's SQS queue and DynamoDB tables (orders,
+idempotency, rate budget; in memory, with DynamoDB's conditional writes) and the SP-API emulator at
+Amazon's default plans, called in process with 150 ms of latency per call.
 Everything runs on one virtual clock (``sellerstream_local.simulation``): rate-budget waits, SQS
 delays and visibility timeouts, Lambda's polling; so hours pass in minutes and the run is
 deterministic. The same small-seller traffic runs once more without the burst, for comparison.
@@ -51,6 +52,7 @@ RECORD_OVERHEAD = 0.005
 LONG_POLL = 20.0  # SQS long polling's longest wait
 MIN_POLL = 0.05
 LWA_ID, LWA_SECRET = "amzn1.application-oa2-client.primeday", "primeday-secret"
+PROGRESS_EVERY = 1800.0  # virtual seconds between two --progress lines
 
 
 @dataclass
@@ -110,7 +112,7 @@ def workload(rng: random.Random, big_orders: int, big_notifications: int, with_b
     return notices
 
 
-def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - one scenario, read top to bottom
+def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> Outcome:  # noqa: PLR0915 - one scenario, read top to bottom
     """One scenario on a fresh moto, emulator, queue and clock."""
     started = time.monotonic()
     from sellerstream import aws
@@ -133,6 +135,8 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
         SimulatedSqs,
         VirtualTime,
         invoke_batch,
+        powertools_on,
+        quiet_function_logs,
     )
     from stacks import constants
 
@@ -206,6 +210,17 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
         publishing["done"] = True
         publishing["next"] = float("inf")
 
+    next_report = [START + PROGRESS_EVERY]
+
+    def report_progress() -> None:
+        next_report[0] += PROGRESS_EVERY
+        print(
+            f"[{progress}] {(clock.now - START) / 3600:.2f} h simulated: {sqs.receives:,} receives, "
+            f"{sqs.queue.live:,} messages in the queue, {time.monotonic() - started:.0f} s of real time",
+            file=sys.stderr,
+            flush=True,
+        )
+
     def container() -> None:
         credentials = CredentialsResolver(settings)
         access = SpApiAccess(
@@ -227,6 +242,8 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
             clock=clock.time,
         )
         while not (publishing["done"] and sqs.empty()):
+            if progress and clock.now >= next_report[0]:
+                report_progress()
             messages = sqs.receive(BATCH_SIZE)
             if not messages:
                 # Long polling: back when a message becomes available or is published.
@@ -237,13 +254,16 @@ def simulate(notices: list[Notice], seed: int) -> Outcome:  # noqa: PLR0915 - on
             clock.sleep(INVOCATION_OVERHEAD + RECORD_OVERHEAD * len(messages))
             invoke_batch(clock, sqs, messages, use_case, timeout_seconds=FUNCTION_TIMEOUT)
 
+    # Powertools prints a metrics object every 100 values of a metric, disabled or not (as in Lambda):
+    # to nowhere, like the function's logs.
     saved_stdout = sys.stdout
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the function's own logs
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - closed below
     try:
-        clock.start("publisher", publisher)
-        for index in range(CONTAINERS):
-            clock.start(f"container-{index}", container)
-        clock.run()
+        with quiet_function_logs(), powertools_on(clock):
+            clock.start("publisher", publisher)
+            for index in range(CONTAINERS):
+                clock.start(f"container-{index}", container)
+            clock.run()
     finally:
         sys.stdout.close()
         sys.stdout = saved_stdout
@@ -316,6 +336,11 @@ def main() -> None:
         "--scale", type=float, default=1.0, help="share of the large seller's volume (default 1)"
     )
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="every simulated half hour, a line on stderr (receives, queue)",
+    )
     args = parser.parse_args()
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         os.environ.pop(variable, None)
@@ -337,8 +362,8 @@ def main() -> None:
     big_notifications = int(BIG_NOTIFICATIONS * args.scale)
     quiet = workload(random.Random(args.seed), big_orders, big_notifications, with_burst=False)
     busy = workload(random.Random(args.seed), big_orders, big_notifications, with_burst=True)
-    without = simulate(quiet, args.seed)
-    with_burst = simulate(busy, args.seed)
+    without = simulate(quiet, args.seed, "without the burst" if args.progress else None)
+    with_burst = simulate(busy, args.seed, "with the burst" if args.progress else None)
 
     last_publish = max(notice.at for notice in busy if notice.seller == BIG) - START
     minimum = minimum_drain_seconds(big_orders, last_publish)

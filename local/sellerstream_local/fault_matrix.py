@@ -48,7 +48,6 @@ from sellerstream.logic.batch import reset_runtime_caches
 from sellerstream.logic.deferral import queue_url
 from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
-from sellerstream.observability import logger
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
 from sellerstream.store.backlog import BacklogStore
 from sellerstream.store.orders import OrderStore, parse_sortable
@@ -65,6 +64,7 @@ from sellerstream_local.simulation import (
     VirtualTime,
     invoke_batch,
     powertools_on,
+    quiet_function_logs,
 )
 from stacks import constants
 
@@ -472,18 +472,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _quiet_logs(quiet: bool) -> Iterator[None]:
-    """The functions' own JSON logs go nowhere (Powertools' handler holds the stream it started with)."""
-
     if not quiet:
         yield
         return
-    handler = logger.logger_handler
-    with open(os.devnull, "w") as devnull:
-        saved = handler.setStream(devnull)  # type: ignore[attr-defined]
-        try:
-            yield
-        finally:
-            handler.setStream(saved)  # type: ignore[attr-defined]
+    with quiet_function_logs():
+        yield
 
 
 def run(  # noqa: PLR0915 - one scenario, read top to bottom

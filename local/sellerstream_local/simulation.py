@@ -24,6 +24,7 @@ import heapq
 import itertools
 import json
 import marshal
+import os
 import re
 import threading
 import uuid
@@ -667,3 +668,18 @@ def powertools_on(clock: VirtualTime) -> Iterator[None]:
     finally:
         for (module, name, _), original in zip(patches, saved, strict=True):
             setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def quiet_function_logs() -> Iterator[None]:
+    """The functions' own JSON logs go nowhere while a simulation runs (Powertools' handler holds the
+    stream it started with, so replacing ``sys.stdout`` would not silence it)."""
+    from sellerstream.observability import logger  # noqa: PLC0415 - once the run's environment is set
+
+    handler = logger.logger_handler
+    with open(os.devnull, "w") as devnull:
+        saved = handler.setStream(devnull)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            handler.setStream(saved)  # type: ignore[attr-defined]
