@@ -48,7 +48,6 @@ from sellerstream.logic.batch import reset_runtime_caches
 from sellerstream.logic.deferral import queue_url
 from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
-from sellerstream.observability import logger
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
 from sellerstream.store.backlog import BacklogStore
 from sellerstream.store.orders import OrderStore, parse_sortable
@@ -65,6 +64,7 @@ from sellerstream_local.simulation import (
     VirtualTime,
     invoke_batch,
     powertools_on,
+    quiet_function_logs,
 )
 from stacks import constants
 
@@ -414,7 +414,7 @@ class FaultyDynamoDB(SimulatedDynamoDB):
                 self.applied_twice += 1
         return result
 
-    def _order_put(self, entry: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    def _order_put(self, entry: dict[str, Any]) -> tuple[tuple[tuple[str, Any], ...], str] | None:
         put = entry.get("Put")
         if put is None or put["TableName"] != self.orders_table:
             return None
@@ -423,7 +423,7 @@ class FaultyDynamoDB(SimulatedDynamoDB):
             return None
         return self._key(self.orders_table, item), str(item["last_updated"]["S"])
 
-    def _stored_last_updated(self, key: tuple[str, ...]) -> str | None:
+    def _stored_last_updated(self, key: tuple[tuple[str, Any], ...]) -> str | None:
         item = self._items[self.orders_table].get(key)
         return None if item is None else str(item["last_updated"]["S"])
 
@@ -472,18 +472,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _quiet_logs(quiet: bool) -> Iterator[None]:
-    """The functions' own JSON logs go nowhere (Powertools' handler holds the stream it started with)."""
-
     if not quiet:
         yield
         return
-    handler = logger.logger_handler
-    with open(os.devnull, "w") as devnull:
-        saved = handler.setStream(devnull)  # type: ignore[attr-defined]
-        try:
-            yield
-        finally:
-            handler.setStream(saved)  # type: ignore[attr-defined]
+    with quiet_function_logs():
+        yield
 
 
 def run(  # noqa: PLR0915 - one scenario, read top to bottom
@@ -696,11 +689,10 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
 def _stored(dynamodb: SimulatedDynamoDB, orders_table: str) -> dict[tuple[str, str], float]:
 
     stored: dict[tuple[str, str], float] = {}
-    for page in dynamodb.get_paginator("scan").paginate(TableName=orders_table):
-        for item in page["Items"]:
-            if item["sk"]["S"].startswith("ORDER#"):
-                key = (item["seller_id"]["S"], item["order_id"]["S"])
-                stored[key] = parse_sortable(item["last_updated"]["S"]).timestamp()
+    for item in dynamodb.stored_items(orders_table):
+        if item["sk"]["S"].startswith("ORDER#"):
+            key = (item["seller_id"]["S"], item["order_id"]["S"])
+            stored[key] = parse_sortable(item["last_updated"]["S"]).timestamp()
     return stored
 
 

@@ -17,10 +17,14 @@ Secrets Manager calls in memory: millions of calls in minutes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as real
+import functools
 import heapq
 import itertools
 import json
+import marshal
+import os
 import re
 import threading
 import uuid
@@ -39,68 +43,80 @@ from botocore.exceptions import ClientError
 
 
 class VirtualTime:
+    """The clock, and the scheduler of the participants that run on it.
+
+    Each participant is a thread, but only one runs at a time: a participant that sleeps wakes the
+    one due earliest (ties in the order they went to sleep) by releasing that participant's own lock,
+    then waits on its own. A participant that is itself still the earliest due just moves the clock
+    on and goes on running: most waits (an SP-API call's latency, a slot due before anyone else
+    wakes) cost no thread switch at all.
+    """
+
     def __init__(self, start: float) -> None:
         self.now = start
-        self._condition = threading.Condition()
-        self._due: list[tuple[float, int, int]] = []  # (wake-up time, order, participant)
+        self._due: list[tuple[float, int, threading.Lock]] = []  # (wake-up time, order, its lock)
         self._order = itertools.count()
-        self._running: int | None = None
+        self._locks: dict[int, threading.Lock] = {}  # thread id -> the lock that thread waits on
         self._threads: list[threading.Thread] = []
         self._errors: list[BaseException] = []
+        self._finished = threading.Lock()  # held while participants run; run() waits on it
+        self._finished.acquire()
+        self._live = 0
 
     def time(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
         """Called by a participant: wakes up ``seconds`` later on the virtual clock."""
-        me = threading.get_ident()
-        with self._condition:
-            heapq.heappush(self._due, (self.now + max(seconds, 0.0), next(self._order), me))
-            self._hand_over()
-            while self._running != me:
-                self._condition.wait()
+        wake_at = self.now + max(seconds, 0.0)
+        due = self._due
+        if not due or wake_at < due[0][0]:
+            self.now = max(self.now, wake_at)  # nobody is due before us: no one else runs meanwhile
+            return
+        mine = self._locks[threading.get_ident()]
+        heapq.heappush(due, (wake_at, next(self._order), mine))
+        self._hand_over()
+        mine.acquire()  # until a participant hands over to us
 
     def start(self, name: str, target: Callable[[], None]) -> None:
         """Adds a participant; it first runs when ``run`` starts the clock."""
-        registered = threading.Event()
+        lock = threading.Lock()
+        lock.acquire()
+        heapq.heappush(self._due, (self.now, next(self._order), lock))
+        self._live += 1
 
         def participant() -> None:
-            me = threading.get_ident()
-            with self._condition:
-                heapq.heappush(self._due, (self.now, next(self._order), me))
-                registered.set()
-                while self._running != me:
-                    self._condition.wait()
+            self._locks[threading.get_ident()] = lock
+            lock.acquire()  # until it is handed the clock
             try:
                 target()
             except BaseException as error:  # reported by run()
                 self._errors.append(error)
             finally:
-                with self._condition:
+                self._live -= 1
+                if self._live == 0:
+                    self._finished.release()
+                else:
                     self._hand_over()
 
         thread = threading.Thread(target=participant, name=name, daemon=True)
         self._threads.append(thread)
         thread.start()
-        registered.wait()
 
     def run(self) -> None:
         """Runs every participant to its end."""
-        with self._condition:
+        if self._threads:
             self._hand_over()
+            self._finished.acquire()
         for thread in self._threads:
             thread.join()
         if self._errors:
             raise self._errors[0]
 
     def _hand_over(self) -> None:
-        if self._due:
-            wake_at, _, participant = heapq.heappop(self._due)
-            self.now = max(self.now, wake_at)
-            self._running = participant
-        else:
-            self._running = None
-        self._condition.notify_all()
+        wake_at, _, lock = heapq.heappop(self._due)
+        self.now = max(self.now, wake_at)
+        lock.release()
 
 
 @dataclass
@@ -146,6 +162,13 @@ class SimulatedSqs:
         self.sends = 0
         self.live_by_notification: Counter[str] = Counter()
         self.done_at: dict[str, float] = {}  # notification id -> when its last message was deleted
+        # Message ids are unique and shaped like SQS's, but counted rather than drawn from the
+        # system's entropy (a deferred copy is a new message: millions of them on Prime Day).
+        self._message_serial = itertools.count(1)
+        self._message_id_prefix = f"{uuid.uuid5(uuid.NAMESPACE_URL, self.queue.arn)}"[:24]
+        # The notification id of each body waiting in the queue: a deferred copy's body is the same
+        # string, so it is read once, not once per copy.
+        self._notification_ids: dict[str, str | None] = {}
 
     # -- what the product calls (boto3's names) -------------------------------------------------
     def get_queue_url(self, QueueName: str, **_: Any) -> dict[str, str]:
@@ -164,12 +187,15 @@ class SimulatedSqs:
     def send(
         self, body: str, *, delay: float = 0.0, attributes: dict[str, dict[str, str]] | None = None
     ) -> str:
+        notification_id = self._notification_ids.get(body, _UNREAD)
+        if notification_id is _UNREAD:
+            notification_id = self._notification_ids[body] = _notification_id(body)
         message = SimulatedMessage(
-            message_id=str(uuid.uuid4()),
+            message_id=f"{self._message_id_prefix}{next(self._message_serial):012x}",
             body=body,
             attributes=attributes or {},
             sent_ms=int(self._clock.now * 1000),
-            notification_id=_notification_id(body),
+            notification_id=cast(str | None, notification_id),
         )
         self.sends += 1
         self.queue.live += 1
@@ -207,6 +233,7 @@ class SimulatedSqs:
             self.live_by_notification[message.notification_id] -= 1
             if self.live_by_notification[message.notification_id] <= 0:
                 self.done_at[message.notification_id] = self._clock.now
+                self._notification_ids.pop(message.body, None)
 
     def next_available(self) -> float | None:
         queue = self.queue
@@ -290,6 +317,9 @@ def invoke_batch(
             queue.delete(message)
 
 
+_UNREAD: Any = object()
+
+
 def _notification_id(body: str) -> str | None:
     try:
         document = json.loads(body)
@@ -327,7 +357,7 @@ class SimulatedDynamoDB:
 
     def __init__(self) -> None:
         self._keys: dict[str, tuple[str, ...]] = {}
-        self._items: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
+        self._items: dict[str, dict[tuple[tuple[str, Any], ...], dict[str, Any]]] = {}
         self.calls: Counter[str] = Counter()
 
     def create_table(self, TableName: str, KeySchema: list[dict[str, str]], **_: Any) -> dict[str, Any]:
@@ -389,7 +419,7 @@ class SimulatedDynamoDB:
     def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls["TransactWriteItems"] += 1
         reasons: list[dict[str, str]] = []
-        writes: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
+        writes: list[tuple[str, tuple[tuple[str, Any], ...], dict[str, Any]]] = []
         for entry in TransactItems:
             operation, details = next(iter(entry.items()))
             if operation not in ("Put", "Update"):
@@ -417,6 +447,11 @@ class SimulatedDynamoDB:
             self._items[table][key] = _copy(item)
         return {}
 
+    def stored_items(self, table: str) -> Iterator[dict[str, Any]]:
+        """The table's items as stored, for a run's own accounting (read them, never change them):
+        a scan without copying every item."""
+        return iter(self._items[table].values())
+
     def get_paginator(self, operation: str) -> Any:
         if operation != "scan":
             raise ValueError(f"only scan is paginated in the simulation, not {operation}")
@@ -428,10 +463,13 @@ class SimulatedDynamoDB:
 
         return _Scan()
 
-    def _key(self, table: str, item: dict[str, Any]) -> tuple[str, ...]:
-        return tuple(json.dumps(item[name], sort_keys=True) for name in self._keys[table])
+    def _key(self, table: str, item: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+        # A key attribute is one typed scalar ({"S": ...}, {"N": ...} or {"B": ...}).
+        return tuple(next(iter(item[name].items())) for name in self._keys[table])
 
-    def _check(self, table: str, key: tuple[str, ...], options: dict[str, Any], operation: str) -> None:
+    def _check(
+        self, table: str, key: tuple[tuple[str, Any], ...], options: dict[str, Any], operation: str
+    ) -> None:
         current = self._items[table].get(key)
         if _condition_holds(current, options):
             return
@@ -462,7 +500,13 @@ def _client_error(code: str, message: str, operation: str) -> ClientError:
 
 
 def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
+    """A deep copy of attribute values (what DynamoDB's wire format gives each caller: nothing
+    shared with the item stored). marshal copies nested dicts, lists and strings in C; anything it
+    does not know (a Decimal in a resource-level value) takes the slow road."""
+    try:
+        return marshal.loads(marshal.dumps(value))  # noqa: S302 - bytes it made itself, never read from outside
+    except ValueError:
+        return copy.deepcopy(value)
 
 
 def _copy_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -473,7 +517,7 @@ def _project(item: dict[str, Any], projection: str | None, names: dict[str, str]
     if not projection:
         return _copy_item(item)
     wanted = [(names or {}).get(part.strip(), part.strip()) for part in projection.split(",")]
-    return {name: _copy(item[name]) for name in wanted if name in item}
+    return cast(dict[str, Any], _copy({name: item[name] for name in wanted if name in item}))
 
 
 def _condition_holds(item: dict[str, Any] | None, options: dict[str, Any]) -> bool:
@@ -488,6 +532,12 @@ def _condition_holds(item: dict[str, Any] | None, options: dict[str, Any]) -> bo
     return parser.evaluate(item or {})
 
 
+@functools.lru_cache(maxsize=256)
+def _condition_tokens(expression: str) -> tuple[str, ...]:
+    """The expression's tokens (the product writes a handful of distinct expressions, millions of times)."""
+    return tuple(token for token in _ConditionParser._TOKENS.findall(expression) if token)
+
+
 class _ConditionParser:
     """Recursive descent over DynamoDB's condition grammar, as far as the product uses it:
     ``condition := term (OR term)*``, ``term := factor (AND factor)*``, ``factor := ( condition ) |
@@ -496,7 +546,7 @@ class _ConditionParser:
     _TOKENS = re.compile(r"\s*(\(|\)|,|<>|<=|>=|=|<|>|[#:A-Za-z_][A-Za-z0-9_\-.#:]*)")
 
     def __init__(self, expression: str, names: dict[str, str], values: dict[str, Any]) -> None:
-        self._tokens = [token for token in self._TOKENS.findall(expression) if token]
+        self._tokens = _condition_tokens(expression)
         self._names = names
         self._values = values
         self._position = 0
@@ -618,3 +668,18 @@ def powertools_on(clock: VirtualTime) -> Iterator[None]:
     finally:
         for (module, name, _), original in zip(patches, saved, strict=True):
             setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def quiet_function_logs() -> Iterator[None]:
+    """The functions' own JSON logs go nowhere while a simulation runs (Powertools' handler holds the
+    stream it started with, so replacing ``sys.stdout`` would not silence it)."""
+    from sellerstream.observability import logger  # noqa: PLC0415 - once the run's environment is set
+
+    handler = logger.logger_handler
+    with open(os.devnull, "w") as devnull:
+        saved = handler.setStream(devnull)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            handler.setStream(saved)  # type: ignore[attr-defined]
