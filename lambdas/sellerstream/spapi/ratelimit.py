@@ -572,7 +572,7 @@ def wait_for_pooled_slot(
     wait = max(pool.slots[0] - clock(), 0.0)
     if wait > max_wait:
         raise _exhausted(operation, wait, max_wait)
-    pool.slots.popleft()
+    pool.until.pop(pool.slots.popleft(), None)
     return wait
 
 

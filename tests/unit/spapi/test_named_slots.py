@@ -246,3 +246,17 @@ def test_given_random_histories_of_held_late_twice_and_unused_slots_then_amazon_
             at_time(now + max(outcome.in_seconds, interval) + rng.random() * 5 * interval, "record", order)
         # ELSEWHERE: another container's call for the order serves this record.
     assert calls > 0
+
+
+def test_given_pooled_slots_with_late_windows_when_each_is_used_then_the_pool_forgets_them() -> None:
+    clock = FakeClock(NOW)
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"op": PLAN})
+    limiter.observe_limit_header("S", "op", "1")
+    for _ in range(PLAN.burst):
+        limiter.acquire("S", "op", max_wait=0.0)
+
+    limiter.reserve("S", "op", 3, first_within=5.0, last_within=5.0)  # ahead: each with a late window
+    for _ in range(3):
+        limiter.acquire("S", "op", max_wait=5.0)
+
+    assert limiter._pool("S", "op").until == {}  # a long-lived container keeps nothing of used slots
