@@ -16,7 +16,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from moto import mock_aws
 
 from sellerstream.logic import batch, order_change, order_records
-from sellerstream.logic.order_change import BACKLOG_AGE_SECONDS, FAIR_WAIT_SECONDS, SEARCH_SETTLE_SECONDS
+from sellerstream.logic.order_change import (
+    BACKLOG_AGE_SECONDS,
+    COVERED_WAIT_SECONDS,
+    FAIR_WAIT_SECONDS,
+    LEASED_WINDOW_WAIT_SECONDS,
+    SEARCH_SETTLE_SECONDS,
+)
 from sellerstream.store.rate_budget import SharedRateBudget
 from sellerstream_local.moto_patches import item_level_transaction_rollback
 from tests.support.fakes import FakeClock
@@ -311,6 +317,32 @@ def test_given_a_window_leased_by_another_container_when_a_batch_needs_it_then_i
 
     assert batches.emulator.calls["searchOrders"] == 0
     assert len(result.deferred) == 1
+
+
+def test_given_several_records_a_leased_window_covers_when_deferred_then_one_comes_back_to_page_on_and_the_others_wait_for_the_window(
+    batches: OrderBatches,
+) -> None:
+    old = batches.now() - timedelta(seconds=SEARCH_SETTLE_SECONDS + BACKLOG_AGE_SECONDS + 600)
+    orders = [f"556-0000000-0000{index:03d}" for index in range(4)]
+    for index, order in enumerate(orders):
+        batches.emulator.set_order(order, seller_id=SELLER, last_updated=old + timedelta(seconds=index))
+    spend_the_budget(batches, SELLER, seconds=3600)
+    store = batches.container()._backlog
+    assert store is not None
+    key = "BACKLOG#amzn1.application-oa2-client.batches#A1SELLERBATCHES#na"
+    assert store.start(
+        key, after=old - timedelta(seconds=1), before=batches.now(), previous=None, lease_seconds=60
+    )
+
+    notifications = [
+        batches.notification(order, old + timedelta(seconds=i)) for i, order in enumerate(orders)
+    ]
+    result = batches.run(batches.container(), notifications)
+
+    assert len(result.deferred) == len(orders)
+    delays = sorted(delay for _, delay in batches.deferred)
+    assert delays == [int(LEASED_WINDOW_WAIT_SECONDS)] + [int(COVERED_WAIT_SECONDS)] * 3
+    assert batches.emulator.calls["searchOrders"] == 0 and batches.emulator.calls["getOrder"] == 0
 
 
 def test_given_amazon_answers_with_another_order_when_processed_then_nothing_stored_and_retried(

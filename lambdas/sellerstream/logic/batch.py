@@ -122,12 +122,14 @@ def process_batch(
     def remaining_time() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000.0
 
+    planner = use_case if isinstance(use_case, BatchAwareUseCase) else None
+    if planner is not None:
+        parse = parsed_once(parse)  # the plan reads every record: their handling reuses it
+        planner.begin_batch(_parsable(event, parse), remaining_time)
+
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         return handle_record(record, use_case, remaining_time, clock=clock, parse=parse)
 
-    planner = use_case if isinstance(use_case, BatchAwareUseCase) else None
-    if planner is not None:
-        planner.begin_batch(_parsable(event, parse), remaining_time)
     try:
         return handle_records(_records_of(event), record_handler)
     finally:
@@ -159,6 +161,26 @@ def _records_of(event: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(records, list):
         raise TypeError("not an SQS batch event: no Records list")
     return records
+
+
+def parsed_once(parse: RecordParser) -> RecordParser:
+    """``parse`` remembering what it made of each body for one batch (a poison body raises again)."""
+    seen: dict[tuple[str, str | None], ParsedRecord | PoisonMessageError] = {}
+
+    def parse_once(body: str, *, continuation_part: str | None = None) -> ParsedRecord:
+        key = (body, continuation_part)
+        result = seen.get(key)
+        if result is None:
+            try:
+                result = seen[key] = parse(body, continuation_part=continuation_part)
+            except PoisonMessageError as error:
+                seen[key] = error
+                raise
+        if isinstance(result, PoisonMessageError):
+            raise result
+        return result
+
+    return parse_once
 
 
 def _parsable(event: dict[str, Any], parse: RecordParser = parse_delivery) -> list[AnyNotification]:

@@ -102,6 +102,11 @@ CALL_TIME_SECONDS: Final = 1.0
 BACKLOG_AGE_SECONDS: Final = 600.0
 # Records waiting for a window that another container is paging through come back after this.
 LEASED_WINDOW_WAIT_SECONDS: Final = 15.0
+# The other records a window covers wait this long (SQS's longest delay): Amazon returns a window's
+# orders in no stated order, so a record's page may be any of those left, and a window opens only
+# on a backlog deeper than BACKLOG_AGE_SECONDS. Coming back with every page (every 180 s at the
+# default plan) cost a deep backlog tens of receives per record.
+COVERED_WAIT_SECONDS: Final = 900.0
 # A lagging read is asked again (after THROTTLE_DEFERRAL_BASE_SECONDS, doubling) for this long.
 STALE_READ_GIVE_UP: Final = timedelta(hours=1)
 
@@ -582,10 +587,12 @@ class OrderChangeUseCase:
         uncovered = [o for o in pending if o not in covered]
         slots = len(served)
         served, rest = (uncovered + covered)[:slots], (uncovered + covered)[slots:]
+        # One covered record comes back with the window's next page to page on (every batch brings
+        # a driver); the others wait for the window.
         wait = self._window_wait(active, budget, work.credentials.seller_key)
-        for order in rest:
-            if order in covered:
-                order.retry_at = self._clock() + wait
+        waiting = [order for order in rest if order in covered]
+        for position, order in enumerate(waiting):
+            order.retry_at = self._clock() + (wait if position == 0 else max(wait, COVERED_WAIT_SECONDS))
         return served, rest
 
     def _start_window(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from sellerstream.logic.batch import handle_records
+import pytest
+
+from sellerstream.errors import PoisonMessageError
+from sellerstream.logic.batch import handle_records, parsed_once
 from sellerstream.sqs_record import SQSRecord
 
 
@@ -92,3 +96,41 @@ def test_given_a_record_when_it_is_handled_then_the_handler_reads_it_as_an_sqs_r
     handle_records([raw_record("m-1", body='{"a": 1}')], lambda record: bodies.append(record.body))
 
     assert bodies == ['{"a": 1}']
+
+
+class CountingParser:
+    """Parses ``{"id": ...}`` bodies, counting each call; any other body is poison."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, body: str, *, continuation_part: str | None = None) -> Any:
+        self.calls += 1
+        if not body.startswith('{"id"'):
+            raise PoisonMessageError(f"unreadable body ({len(body)} bytes)")
+        return SimpleNamespace(notification=body, idempotency_key=body)
+
+
+def test_given_a_planned_batch_when_its_records_are_handled_then_each_body_is_parsed_once() -> None:
+    parser = CountingParser()
+    parse = parsed_once(parser)
+
+    first = parse('{"id": 1}')
+    again = parse('{"id": 1}')
+    part = parse('{"id": 1}', continuation_part="2")
+
+    assert again is first and part is not first
+    assert parser.calls == 2  # the continuation part is part of what was read
+
+
+def test_given_a_poison_body_when_parsed_again_in_the_batch_then_it_raises_again_without_a_second_parse() -> (
+    None
+):
+    parser = CountingParser()
+    parse = parsed_once(parser)
+
+    for _ in range(2):
+        with pytest.raises(PoisonMessageError, match="unreadable body"):
+            parse("not json")
+
+    assert parser.calls == 1
