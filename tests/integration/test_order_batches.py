@@ -297,11 +297,11 @@ def test_given_a_backlog_older_than_getorder_can_clear_then_search_pages_store_e
     assert batches.emulator.calls["getOrder"] == 1
 
 
-def test_given_a_window_leased_by_another_container_when_a_batch_needs_it_then_it_waits_instead_of_paging_too(
-    batches: OrderBatches,
-) -> None:
+def window_leased_elsewhere(batches: OrderBatches, count: int) -> tuple[datetime, list[str]]:
+    """Given ``count`` orders changed long ago, the seller's getOrder budget spent for an hour, and
+    another container leasing the seller's backlog window that covers them."""
     old = batches.now() - timedelta(seconds=SEARCH_SETTLE_SECONDS + BACKLOG_AGE_SECONDS + 600)
-    orders = [f"555-0000000-0000{index:03d}" for index in range(5)]
+    orders = [f"555-0000000-0000{index:03d}" for index in range(count)]
     for index, order in enumerate(orders):
         batches.emulator.set_order(order, seller_id=SELLER, last_updated=old + timedelta(seconds=index))
     spend_the_budget(batches, SELLER, seconds=3600)
@@ -312,6 +312,13 @@ def test_given_a_window_leased_by_another_container_when_a_batch_needs_it_then_i
         key, after=old - timedelta(seconds=1), before=batches.now(), previous=None, lease_seconds=60
     )
     assert window is not None
+    return old, orders
+
+
+def test_given_a_window_leased_by_another_container_when_a_batch_needs_it_then_it_waits_instead_of_paging_too(
+    batches: OrderBatches,
+) -> None:
+    old, orders = window_leased_elsewhere(batches, 5)
 
     result = batches.run(batches.container(), [batches.notification(orders[0], old)])
 
@@ -322,21 +329,11 @@ def test_given_a_window_leased_by_another_container_when_a_batch_needs_it_then_i
 def test_given_several_records_a_leased_window_covers_when_deferred_then_one_comes_back_to_page_on_and_the_others_wait_for_the_window(
     batches: OrderBatches,
 ) -> None:
-    old = batches.now() - timedelta(seconds=SEARCH_SETTLE_SECONDS + BACKLOG_AGE_SECONDS + 600)
-    orders = [f"556-0000000-0000{index:03d}" for index in range(4)]
-    for index, order in enumerate(orders):
-        batches.emulator.set_order(order, seller_id=SELLER, last_updated=old + timedelta(seconds=index))
-    spend_the_budget(batches, SELLER, seconds=3600)
-    store = batches.container()._backlog
-    assert store is not None
-    key = "BACKLOG#amzn1.application-oa2-client.batches#A1SELLERBATCHES#na"
-    assert store.start(
-        key, after=old - timedelta(seconds=1), before=batches.now(), previous=None, lease_seconds=60
-    )
-
+    old, orders = window_leased_elsewhere(batches, 4)
     notifications = [
         batches.notification(order, old + timedelta(seconds=i)) for i, order in enumerate(orders)
     ]
+
     result = batches.run(batches.container(), notifications)
 
     assert len(result.deferred) == len(orders)
