@@ -382,8 +382,23 @@ def main() -> None:
         "small_seller_p95_lag_ratio": round(p95(with_burst.small_lags) / p95(without.small_lags), 2),
         "drain_ratio": round(drained / minimum, 3),
     }
+    queue_drained = (with_burst.big_queue_drained_at or START) - START
     if args.json:
-        print(json.dumps(figures))
+        details = {  # besides the issue's keys: what a reader of the figures asks next
+            "get_order_calls": with_burst.calls["getOrder"],
+            "search_orders_calls": with_burst.calls["searchOrders"],
+            "throttled": with_burst.throttled,
+            "receives": with_burst.receives,
+            "small_seller_p95_lag_seconds": [
+                round(p95(with_burst.small_lags), 1),
+                round(p95(without.small_lags), 1),
+            ],
+            "drained_hours": round(drained / 3600, 2),
+            "queue_drained_hours": round(queue_drained / 3600, 2),
+            "minimum_hours": round(minimum / 3600, 2),
+            "real_seconds": round(without.wall_seconds + with_burst.wall_seconds),
+        }
+        print(json.dumps({**figures, "details": details}))
         return
     print(
         f"Prime Day, simulated: {big_notifications:,} notifications over {big_orders:,} orders of one seller "
@@ -401,7 +416,6 @@ def main() -> None:
         f"  small sellers' p95 event-to-store lag: {p95(with_burst.small_lags):.1f} s with the burst, "
         f"{p95(without.small_lags):.1f} s without: {figures['small_seller_p95_lag_ratio']}x"
     )
-    queue_drained = (with_burst.big_queue_drained_at or START) - START
     print(
         f"  large seller's orders all at their latest state after {drained / 3600:.2f} h "
         f"(its queue empty after {queue_drained / 3600:.2f} h); rate-plan minimum {minimum / 3600:.2f} h: "
