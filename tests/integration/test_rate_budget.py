@@ -279,6 +279,39 @@ def test_given_named_slots_when_stored_then_every_container_reads_the_claims_bac
     assert [(name, claim.held) for name, claim in sorted(seen.claims.items())] == [
         (name, index > 0) for index, name in enumerate(sorted(ORDERS))
     ]
+    written = first.seen_state(KEY)
+    assert written is not None
+    assert {name: repr(claim) for name, claim in seen.claims.items()} == {
+        name: repr(claim) for name, claim in written.claims.items()
+    }  # to the last bit: what a container caches is what the next one reads
+
+
+def test_given_claims_an_earlier_version_stored_as_a_map_when_read_then_they_hold(table: None) -> None:
+    clock = FakeClock()
+    order = next(iter(ORDERS))
+    held_at = clock.now + 40.0
+    boto3.client("dynamodb").put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": KEY},
+            "tat": {"N": str(clock.now + 58.0)},  # the burst spent
+            "rate": {"N": "0.5"},
+            "burst": {"N": "30"},
+            "confirmed": {"BOOL": True},
+            "version": {"N": "3"},
+            "slot_claims": {
+                "M": {
+                    order: {"L": [{"N": str(held_at)}, {"N": str(held_at)}, {"BOOL": True}, {"NULL": True}]}
+                }
+            },
+        },
+    )
+
+    reservation = container(clock).reserve_for(
+        KEY, OPERATION, {order: None}, send_within=3.0, hold_within=60.0
+    )
+
+    assert [(slot.use, slot.in_seconds) for slot in reservation.slots] == [(SlotUse.HELD, 40.0)]
 
 
 def test_given_an_item_written_before_named_slots_when_read_then_it_is_used_as_it_is(table: None) -> None:
