@@ -20,8 +20,8 @@ one conditional write both reserves slots and claims their names: two containers
 send for one order, and a held slot is taken by exactly one of the copies that come back for it.
 The claims are one compact string (times in milliseconds from a base second): a busy seller's
 bucket holds hundreds, and every reservation reads and writes them all. As a map of typed numbers
-they cost more CPU than the rest of the batch's planning and about a third more write units (a map
-written by an earlier version is still read).
+they cost more CPU than the rest of the batch's planning, and a third more write units (450
+claims: 22 KB against 17 KB). A map written by an earlier version is still read.
 See ``sellerstream.spapi.ratelimit`` for why holding and late sends never exceed Amazon's bucket.
 """
 
