@@ -103,7 +103,7 @@ def plan_for(operation: str, plans: dict[str, RatePlan]) -> RatePlan:
 # Unused slots handed back for others to use are kept up to this many (the earliest).
 MAX_RETURNED_SLOTS: Final = 64
 # Slots held for waiting records are kept up to this many per bucket: SQS's longest delay (900 s) of
-# getOrder's default plan, in about 30 KB of stored item. With fewer, the records that found the
+# getOrder's default plan, in about 17 KB of stored item. With fewer, the records that found the
 # bucket full waited on estimates and lost their turn to later ones (the Prime Day bench: 1.12x the
 # minimum with 120 against 1.08x).
 MAX_HELD_CLAIMS: Final = 450
