@@ -286,24 +286,30 @@ def test_given_named_slots_when_stored_then_every_container_reads_the_claims_bac
     }  # to the last bit: what a container caches is what the next one reads
 
 
-def test_given_claims_an_earlier_version_stored_as_a_map_when_read_then_they_hold(table: None) -> None:
-    clock = FakeClock()
-    order = next(iter(ORDERS))
-    held_at = clock.now + 40.0
+def put_spent_bucket(clock: FakeClock, **attributes: dict[str, object]) -> None:
+    """Given an item an earlier version wrote: the burst spent, and ``attributes`` as it stored them."""
     boto3.client("dynamodb").put_item(
         TableName=TABLE,
         Item={
             "pk": {"S": KEY},
-            "tat": {"N": str(clock.now + 58.0)},  # the burst spent
+            "tat": {"N": str(clock.now + 58.0)},
             "rate": {"N": "0.5"},
             "burst": {"N": "30"},
             "confirmed": {"BOOL": True},
-            "version": {"N": "3"},
-            "slot_claims": {
-                "M": {
-                    order: {"L": [{"N": str(held_at)}, {"N": str(held_at)}, {"BOOL": True}, {"NULL": True}]}
-                }
-            },
+            "version": {"N": "7"},
+            **attributes,
+        },
+    )
+
+
+def test_given_claims_an_earlier_version_stored_as_a_map_when_read_then_they_hold(table: None) -> None:
+    clock = FakeClock()
+    order = next(iter(ORDERS))
+    held_at = clock.now + 40.0
+    put_spent_bucket(
+        clock,
+        slot_claims={
+            "M": {order: {"L": [{"N": str(held_at)}, {"N": str(held_at)}, {"BOOL": True}, {"NULL": True}]}}
         },
     )
 
@@ -316,18 +322,7 @@ def test_given_claims_an_earlier_version_stored_as_a_map_when_read_then_they_hol
 
 def test_given_an_item_written_before_named_slots_when_read_then_it_is_used_as_it_is(table: None) -> None:
     clock = FakeClock()
-    boto3.client("dynamodb").put_item(
-        TableName=TABLE,
-        Item={
-            "pk": {"S": KEY},
-            "tat": {"N": str(clock.now + 58.0)},  # the burst spent
-            "rate": {"N": "0.5"},
-            "burst": {"N": "30"},
-            "returned_slots": {"L": [{"N": str(clock.now + 1.0)}]},
-            "confirmed": {"BOOL": True},
-            "version": {"N": "7"},
-        },
-    )
+    put_spent_bucket(clock, returned_slots={"L": [{"N": str(clock.now + 1.0)}]})
 
     reservation = container(clock, confirmed=False).reserve_for(
         KEY, OPERATION, ORDERS, send_within=3.0, hold_within=60.0
