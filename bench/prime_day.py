@@ -129,6 +129,7 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
     from sellerstream.store.backlog import BacklogStore
     from sellerstream.store.orders import OrderStore
     from sellerstream.store.rate_budget import SharedRateBudget
+    from sellerstream.store.waiting import WaitingStore
     from sellerstream_local.emulator import SpApiEmulator
     from sellerstream_local.emulator.in_process import IN_PROCESS_BASE_URL, InProcessTransport
     from sellerstream_local.notifications_factory import as_body, iso, order_change
@@ -243,6 +244,7 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
             access,
             OrderStore(tables["ORDERS_TABLE_NAME"]),
             backlog=BacklogStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
+            waiting=WaitingStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
             clock=clock.time,
         )
         while not (publishing["done"] and sqs.empty()):

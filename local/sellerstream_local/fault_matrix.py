@@ -52,6 +52,7 @@ from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportErr
 from sellerstream.store.backlog import BacklogStore
 from sellerstream.store.orders import OrderStore, parse_sortable
 from sellerstream.store.rate_budget import SharedRateBudget
+from sellerstream.store.waiting import WaitingStore
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.emulator.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.emulator.server import Faults
@@ -596,6 +597,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
             access,
             OrderStore(tables["ORDERS_TABLE_NAME"]),
             backlog=BacklogStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
+            waiting=WaitingStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
             clock=clock.time,
         )
 

@@ -420,3 +420,51 @@ def test_given_the_same_notification_in_progress_in_another_container_then_defer
     # Not a failure left to the visibility timeout: a copy back in a second finds it done.
     assert result.failed == [] and result.deferred == [notification]
     assert [delay for _, delay in batches.deferred] == [1]
+
+
+def test_given_a_newer_notification_waiting_in_the_queue_when_an_older_one_of_its_order_comes_then_it_is_superseded(
+    batches: OrderBatches,
+) -> None:
+    older, newer = batches.now() - timedelta(minutes=2), batches.now() - timedelta(minutes=1)
+    batches.emulator.set_order(ORDER, seller_id=SELLER, last_updated=newer)
+    spend_the_budget(batches, SELLER, seconds=3600)  # no slot within reach: the records wait
+    waiting = batches.notification(ORDER, newer, notification_id="11111111-1111-4111-8111-111111111111")
+    assert len(batches.run(batches.container(), [waiting]).deferred) == 1
+
+    result = batches.run(batches.container(), [batches.notification(ORDER, older)])
+    same_change = batches.run(batches.container(), [batches.notification(ORDER, newer)])
+    again = batches.run(batches.container(), [waiting])
+
+    assert result.outcomes == {"superseded": 1} and result.deferred == []
+    assert same_change.outcomes == {"superseded": 1}  # of two as new, the one recorded waits
+    assert len(again.deferred) == 1  # the newest keeps waiting for its order
+    assert batches.emulator.calls["getOrder"] == 0
+
+
+def test_given_an_older_notification_waiting_when_a_newer_one_comes_then_the_older_is_superseded_when_it_returns(
+    batches: OrderBatches,
+) -> None:
+    older, newer = batches.now() - timedelta(minutes=2), batches.now() - timedelta(minutes=1)
+    batches.emulator.set_order(ORDER, seller_id=SELLER, last_updated=newer)
+    spend_the_budget(batches, SELLER, seconds=3600)
+    first = batches.notification(ORDER, older)
+    assert len(batches.run(batches.container(), [first]).deferred) == 1
+    assert len(batches.run(batches.container(), [batches.notification(ORDER, newer)]).deferred) == 1
+
+    returned = batches.run(batches.container(), [first])
+
+    assert returned.outcomes == {"superseded": 1} and returned.deferred == []
+
+
+def test_given_a_slot_held_for_an_order_when_an_older_notification_of_it_comes_then_it_waits_for_the_slot(
+    batches: OrderBatches,
+) -> None:
+    older, newer = batches.now() - timedelta(minutes=2), batches.now() - timedelta(minutes=1)
+    batches.emulator.set_order(ORDER, seller_id=SELLER, last_updated=newer)
+    spend_the_budget(batches, SELLER, seconds=60)  # the next slot a minute away: held for the order
+    assert len(batches.run(batches.container(), [batches.notification(ORDER, newer)]).deferred) == 1
+
+    result = batches.run(batches.container(), [batches.notification(ORDER, older)])
+
+    # It holds the order's slot too: superseding it could leave the slot to nobody.
+    assert len(result.deferred) == 1 and "superseded" not in result.outcomes

@@ -31,6 +31,7 @@ from sellerstream.observability import logger
 from sellerstream.store.backlog import BacklogStore
 from sellerstream.store.orders import OrderStore, parse_sortable
 from sellerstream.store.rate_budget import SharedRateBudget
+from sellerstream.store.waiting import WaitingStore
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.emulator.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.notifications_factory import order_change
@@ -148,6 +149,7 @@ class OrderBatches:
             access,
             self.store,
             backlog=BacklogStore("rate-budget", clock=self.clock),
+            waiting=WaitingStore("rate-budget", clock=self.clock),
             clock=self.clock,
         )
 

@@ -21,7 +21,8 @@ planned as a whole (``begin_batch``) before its records are acknowledged one by 
   slot is further away keeps it (held) and its notification waits in the queue, coming back
   ``COPY_LEAD_SECONDS`` before the slot to send in it without a new reservation. Only the newest
   notification of an order is kept waiting: older ones of the same order are acknowledged as
-  superseded by it. An order another container is fetching right now is not fetched again: the
+  superseded by it, in the batch and across batches (a waiting notification is recorded in
+  ``store.waiting``; an older one that finds it there, and holds no slot, is acknowledged). An order another container is fetching right now is not fetched again: the
   batch waits for that call (when it is due within the fair wait) and then reads the stored state.
 - **Backlog mode.** When a seller's changes wait longer than ``BACKLOG_AGE_SECONDS`` for getOrder,
   the batch pages through Orders 2026-01-01 ``searchOrders`` over a ``lastUpdatedAfter`` ..
@@ -66,6 +67,7 @@ from sellerstream.spapi.ratelimit import RateBudget, SlotUse
 from sellerstream.store.backlog import BacklogStore, BacklogWindow
 from sellerstream.store.dynamo import sortable_timestamp
 from sellerstream.store.orders import OrderRecord, OrderStore, WriteOutcome
+from sellerstream.store.waiting import WaitingNotification, WaitingStore
 
 if TYPE_CHECKING:
     from sellerstream.notifications import AnyNotification
@@ -131,6 +133,7 @@ class _Order:
         "credentials",
         "error",
         "fetched",
+        "held",
         "known",
         "notifications",
         "order_id",
@@ -138,6 +141,7 @@ class _Order:
         "retry_at",
         "seller_id",
         "stored",
+        "superseded",
     )
 
     def __init__(self, seller_id: str, order_id: str, notifications: list[OrderChangeNotification]) -> None:
@@ -152,6 +156,8 @@ class _Order:
         self.reported = False  # the call's outcome was reported by one of its records
         self.retry_at: float | None = None  # no call now: the newest notification comes back then (our clock)
         self.claimed = False  # this batch holds the order's slot to send in (released if not sent)
+        self.held = False  # a slot is held for the order: its newest notification comes back for it
+        self.superseded = False  # a newer notification of the order waits in the queue for it
 
     def __repr__(self) -> str:
         return f"_Order(seller_id={self.seller_id!r}, order_id={self.order_id!r})"
@@ -212,6 +218,7 @@ class OrderChangeUseCase:
         store: OrderStore,
         *,
         backlog: BacklogStore | None = None,
+        waiting: WaitingStore | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self._settings = settings
@@ -219,6 +226,7 @@ class OrderChangeUseCase:
         self._spapi = spapi
         self._store = store
         self._backlog = backlog
+        self._waiting = waiting
         self._clock = clock
         self._orders: dict[tuple[str, str], _Order] = {}
         self._released: list[_Release] = []
@@ -353,6 +361,27 @@ class OrderChangeUseCase:
             if pending:
                 schedule.extend(self._reserve(work, pending, remaining_time))
         self._fetch_in_slot_order(schedule, sellers, remaining_time)
+        if self._waiting is not None:
+            self._note_waiting([order for order in orders if _still_waits(order)])
+
+    def _note_waiting(self, orders: list[_Order]) -> None:
+        """Records each order's waiting notification, or finds a newer one already waiting (then this
+        batch's notifications of the order are superseded, unless a slot is held for them)."""
+        assert self._waiting is not None
+        if not orders:
+            return
+        try:
+            recorded = self._waiting.newest_of((order.seller_id, order.order_id) for order in orders)
+            for order in orders:
+                carrier = order.carrier
+                ours = WaitingNotification(change_time(carrier).timestamp(), carrier.notification_id)
+                newest = recorded.get((order.seller_id, order.order_id))
+                if newest is not None and newest.supersedes(ours.change, ours.notification_id):
+                    order.superseded = not order.held
+                elif newest is None or newest.change < ours.change:
+                    self._waiting.record(order.seller_id, order.order_id, ours)
+        except Exception:  # only an optimisation: every notification then waits for itself
+            _log.debug("waiting notifications not read or recorded", exc_info=True)
 
     def _resolve_sellers(self, orders: list[_Order]) -> dict[str, _SellerWork]:
         sellers: dict[str, _SellerWork] = {}
@@ -415,6 +444,7 @@ class OrderChangeUseCase:
                     order.retry_at = slot_at + ELSEWHERE_FIRST_LOOK_SECONDS
             else:
                 if slot.use is SlotUse.HELD:
+                    order.held = True
                     # Back just before the slot: the first copy to come sends in it, the others
                     # (redeliveries, other containers' notifications of the order) read its result.
                     order.retry_at = planned + slot.in_seconds - COPY_LEAD_SECONDS
@@ -701,12 +731,22 @@ def _waits(order: _Order, notification: OrderChangeNotification) -> bool:
     """Whether this notification is the one that waits in the queue for its order (else superseded).
 
     The newest change waits; so do redeliveries of it (same notification id: acknowledging one would
-    mark the id done in the idempotency table, and the waiting copy would then be dropped).
+    mark the id done in the idempotency table, and the waiting copy would then be dropped). None
+    waits when a newer notification of the order waits in the queue.
     """
+    if order.superseded:
+        return False
     carrier = order.carrier
     return notification.notification_id == carrier.notification_id or change_time(notification) > change_time(
         carrier
     )
+
+
+def _still_waits(order: _Order) -> bool:
+    """Whether the order's newest notification will wait in the queue after this batch."""
+    if order.satisfied(order.newest) or order.credentials is None:
+        return False
+    return order.error is None or isinstance(order.error, (RateBudgetExhausted, SpApiThrottled))
 
 
 def _with_provenance(
@@ -736,4 +776,5 @@ def order_change_use_case() -> OrderChangeUseCase:
         SpApiAccess(settings, credentials),
         OrderStore(required(settings.orders_table_name, "ORDERS_TABLE_NAME")),
         backlog=BacklogStore(settings.rate_budget_table_name) if settings.rate_budget_table_name else None,
+        waiting=WaitingStore(settings.rate_budget_table_name) if settings.rate_budget_table_name else None,
     )
