@@ -14,15 +14,18 @@ Prints: valid notifications dead-lettered (all are valid), orders at their lates
 calls per order, SQS receives per notification, the small sellers' p95 event-to-store lag with
 and without the burst, and when the large seller's orders were all at their latest state against
 the rate-plan minimum with both budgets (getOrder 0.5/s burst 30 plus searchOrders 0.0056/s burst
-20 at 100 orders a page; a lower bound that ignores the two-minute settle time of searchOrders).
+20 at 100 orders a page; a lower bound that ignores the two-minute settle time of searchOrders,
+and that an order changed again after it was fetched must be fetched again).
 ``--json`` prints one object with ``orders``, ``orders_latest``, ``valid_dead_lettered``,
-``calls_per_order``, ``receives_per_notification``, ``small_seller_p95_lag_ratio``, ``drain_ratio``.
-``--scale 0.1`` runs a tenth of the large seller in about 4 to 5 minutes. The full scale takes well
-over an hour: not the simulation's own work but the function's, once per SQS receive. The large
-seller's waiting records are deferred for a few seconds each (the wait their batch's reservation
-knows, not their place in the seller's backlog), so while its backlog lasts the 5 containers run
-at capacity, about 1.3 million receives per simulated hour, each parsed and planned by the real
-code. ``--progress`` prints, every simulated half hour, the receives so far and the queue's depth.
+``calls_per_order``, ``receives_per_notification``, ``small_seller_p95_lag_ratio``, ``drain_ratio``,
+and ``details``: calls per operation, 429s, receives, both lags in seconds, and the
+drain against its minimum in hours.
+``--scale 0.1`` runs a tenth of the large seller in about 2.5 minutes, the full scale in about
+25 minutes: not the simulation's own work but the function's, once per SQS receive. While the
+large seller's backlog is deeper than the slots its bucket holds (15 minutes of getOrder), its
+waiting notifications come back every 15 minutes (SQS's longest delay), each parsed and planned by
+the real code. ``--progress`` prints, every simulated half hour, the receives so far and the
+queue's depth.
 """
 
 from __future__ import annotations
