@@ -22,8 +22,9 @@ planned as a whole (``begin_batch``) before its records are acknowledged one by 
   ``COPY_LEAD_SECONDS`` before the slot to send in it without a new reservation. Only the newest
   notification of an order is kept waiting: older ones of the same order are acknowledged as
   superseded by it, in the batch and across batches (a waiting notification is recorded in
-  ``store.waiting``; an older one that finds it there, and holds no slot, is acknowledged). An order another container is fetching right now is not fetched again: the
-  batch waits for that call (when it is due within the fair wait) and then reads the stored state.
+  ``store.waiting``; an older one that finds it there, and holds no slot, is acknowledged). An
+  order another container is fetching right now is not fetched again: the batch waits for that
+  call (when it is due within the fair wait) and then reads the stored state.
 - **Backlog mode.** When a seller's changes wait longer than ``BACKLOG_AGE_SECONDS`` for getOrder,
   the batch pages through Orders 2026-01-01 ``searchOrders`` over a ``lastUpdatedAfter`` ..
   ``lastUpdatedBefore`` window covering them (100 orders a page, on searchOrders' own budget) and

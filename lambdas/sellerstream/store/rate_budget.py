@@ -404,8 +404,9 @@ def encode_claims(claims: Mapping[str, Claim]) -> tuple[str, dict[str, Claim]]:
     """The claims as stored, and as a reader parses them back (to the millisecond, bit for bit).
 
     ``<base second>;<name>,<at ms>,<until - at ms>,<held 1/0>,<basis>;...``: times are milliseconds
-    from the earliest claim's second (a slot rounded up, its window's end down); the basis (a stored state's time, compared exactly) is its
-    shortest repr, or empty for none. Names are order ids: no separators.
+    from the earliest claim's second (a slot rounded up, its window's end down); the basis (a
+    stored state's time, compared exactly) is its shortest repr, or empty for none. Names are
+    order ids: no separators.
     """
     if not claims:
         return "", {}
