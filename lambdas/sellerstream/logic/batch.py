@@ -241,34 +241,17 @@ def _handle_record(
             use_case.before_apply(notification)
         result, first_time = _apply_once(delivery, use_case, remaining_time)
     except (RateBudgetExhausted, SpApiThrottled, NotReadyError) as error:
-        settings = get_settings()
         wait = error.wait_needed if isinstance(error, RateBudgetExhausted) else 0.0
         if isinstance(error, NotReadyError):
             wait = error.wait_seconds
-        delay = deferral_delay(
-            record,
-            wait,
-            base_seconds=settings.throttle_deferral_base_seconds,
-            max_seconds=settings.throttle_deferral_max_seconds,
+        deferred = _defer_to_wait(
+            record, notification, wait, type(error).__name__, "notification throttled: deferred", clock
         )
-        now = clock()
-        if not can_defer(record, delay, now=now, retention_seconds=settings.queue_retention_seconds):
+        if deferred is None:
             _report_retry(record, notification, type(error).__name__, f"{error} (older than the queue keeps)")
             raise
-        defer(record, delay, now=now)
         metrics.add_metric(name="ThrottleDeferrals", unit=MetricUnit.Count, value=1)
-        logger.info(
-            "notification throttled: deferred",
-            extra={
-                "notification_id": _id_of(notification),
-                "message_id": record.message_id,
-                "source_message_id": source_message_id(record),
-                "reason": type(error).__name__,
-                "delay_seconds": delay,
-                "deferrals": deferrals_of(record) + 1,
-            },
-        )
-        return {"outcome": "deferred", "delay_seconds": delay}
+        return deferred
     except IdempotencyAlreadyInProgressError as error:
         # A concurrent delivery of the same notification holds it (copies of a notification that
         # waited for one slot come back together): this one comes back shortly and finds it done,
@@ -440,29 +423,55 @@ def _wait_for_other_delivery(
     error: IdempotencyAlreadyInProgressError,
     clock: Clock,
 ) -> dict[str, Any]:
-    settings = get_settings()
-    now = clock()
     # The other delivery is being applied now: done (or failed, and its record released) a moment
     # later. A holder that died keeps it in progress until its invocation's deadline at most.
-    delay = deferral_delay(
-        record, IN_PROGRESS_WAIT_SECONDS, base_seconds=settings.throttle_deferral_base_seconds
+    deferred = _defer_to_wait(
+        record,
+        notification,
+        IN_PROGRESS_WAIT_SECONDS,
+        "in_progress_elsewhere",
+        "notification in progress elsewhere: deferred",
+        clock,
     )
-    if not can_defer(record, delay, now=now, retention_seconds=settings.queue_retention_seconds):
+    if deferred is None:
         _report_retry(record, notification, "in_progress_elsewhere", "the same notification is being applied")
         raise error
+    return deferred
+
+
+def _defer_to_wait(
+    record: SQSRecord,
+    notification: AnyNotification | None,
+    wait: float,
+    reason: str,
+    message: str,
+    clock: Clock,
+) -> dict[str, Any] | None:
+    """Puts a copy of the record back for ``wait`` seconds (0: unknown, growing per deferral) and
+    logs why; None, without deferring, when the notification would outlive the queue's retention."""
+    settings = get_settings()
+    delay = deferral_delay(
+        record,
+        wait,
+        base_seconds=settings.throttle_deferral_base_seconds,
+        max_seconds=settings.throttle_deferral_max_seconds,
+    )
+    now = clock()
+    if not can_defer(record, delay, now=now, retention_seconds=settings.queue_retention_seconds):
+        return None
     defer(record, delay, now=now)
     logger.info(
-        "notification in progress elsewhere: deferred",
+        message,
         extra={
             "notification_id": _id_of(notification),
             "message_id": record.message_id,
             "source_message_id": source_message_id(record),
-            "reason": "in_progress_elsewhere",
+            "reason": reason,
             "delay_seconds": delay,
             "deferrals": deferrals_of(record) + 1,
         },
     )
-    return {"outcome": "deferred", "reason": "in_progress_elsewhere", "delay_seconds": delay}
+    return {"outcome": "deferred", "reason": reason, "delay_seconds": delay}
 
 
 def _count_credentials_failure(seller_id: str | None) -> None:
