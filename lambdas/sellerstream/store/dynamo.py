@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+
+from sellerstream import aws
+
+BATCH_GET_LIMIT: Final = 100  # DynamoDB's BatchGetItem maximum
+# Keys DynamoDB left unprocessed (throttling) are asked again this many times; then they count as absent.
+_UNPROCESSED_ROUNDS: Final = 5
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -69,3 +76,21 @@ def is_condition_failure(error: ClientError) -> bool:
     return "ConditionalCheckFailed" in reasons and all(
         code in ("ConditionalCheckFailed", "None") for code in reasons
     )
+
+
+def batch_get(table_name: str, keys: Sequence[dict[str, Any]], projection: str) -> Iterator[dict[str, Any]]:
+    """The items of ``keys`` that exist (``projection`` of each), 100 keys a request, unprocessed keys
+    asked again; eventually consistent."""
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {
+            table_name: {
+                "Keys": list(keys[start : start + BATCH_GET_LIMIT]),
+                "ProjectionExpression": projection,
+            }
+        }
+        for _ in range(_UNPROCESSED_ROUNDS):
+            response = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            yield from response.get("Responses", {}).get(table_name, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break

@@ -17,21 +17,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from sellerstream import aws
 from sellerstream.store.dynamo import (
     NEWER_ONLY,
+    batch_get,
     is_condition_failure,
     newer_only_put,
     sortable_timestamp,
     to_attribute_map,
 )
-
-BATCH_GET_LIMIT: Final = 100  # DynamoDB's BatchGetItem maximum
-_UNPROCESSED_ROUNDS: Final = 5
 
 
 class WriteOutcome(StrEnum):
@@ -125,28 +123,13 @@ class OrderStore:
         Eventually consistent: a read that lags shows an older time (or none), never a newer one, so a
         decision "the stored order is already at least this new" taken on it is always right.
         """
-        wanted = list(dict.fromkeys(orders))
+        keys = [
+            {"pk": {"S": f"SELLER#{seller}"}, "sk": {"S": f"ORDER#{order}"}}
+            for seller, order in dict.fromkeys(orders)
+        ]
         found: dict[tuple[str, str], datetime] = {}
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            keys = [
-                {"pk": {"S": f"SELLER#{seller}"}, "sk": {"S": f"ORDER#{order}"}}
-                for seller, order in wanted[start : start + BATCH_GET_LIMIT]
-            ]
-            request: dict[str, Any] = {
-                self._table_name: {
-                    "Keys": keys,
-                    "ProjectionExpression": "seller_id, order_id, last_updated",
-                }
-            }
-            for _ in range(_UNPROCESSED_ROUNDS):
-                response = aws.client("dynamodb").batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table_name, []):
-                    found[(item["seller_id"]["S"], item["order_id"]["S"])] = parse_sortable(
-                        item["last_updated"]["S"]
-                    )
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
+        for item in batch_get(self._table_name, keys, "seller_id, order_id, last_updated"):
+            found[(item["seller_id"]["S"], item["order_id"]["S"])] = parse_sortable(item["last_updated"]["S"])
         return found
 
 

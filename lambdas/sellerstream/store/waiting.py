@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from sellerstream import aws
-from sellerstream.store.dynamo import is_condition_failure
+from sellerstream.store.dynamo import batch_get, is_condition_failure
 
-BATCH_GET_LIMIT: Final = 100  # DynamoDB's BatchGetItem maximum
-_UNPROCESSED_ROUNDS: Final = 5
 # Longer than the queue's retention (14 days): a record outlives any notification it stands for.
 EXPIRY_SECONDS: Final = 15 * 24 * 3600
 
@@ -43,30 +41,15 @@ class WaitingStore:
 
     def newest_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WaitingNotification]:
         """The recorded newest waiting notification of each (seller id, order id), where there is one."""
-        wanted = list(dict.fromkeys(orders))
+        wanted = {_key(seller, order): (seller, order) for seller, order in orders}
+        keys = [{"pk": {"S": key}} for key in wanted]
         found: dict[tuple[str, str], WaitingNotification] = {}
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            keys = {
-                _key(seller, order): (seller, order)
-                for seller, order in wanted[start : start + BATCH_GET_LIMIT]
-            }
-            request: dict[str, Any] = {
-                self._table_name: {
-                    "Keys": [{"pk": {"S": key}} for key in keys],
-                    "ProjectionExpression": "pk, change_time, notification_id",
-                }
-            }
-            for _ in range(_UNPROCESSED_ROUNDS):
-                response = aws.client("dynamodb").batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table_name, []):
-                    order = keys.get(item["pk"]["S"])
-                    if order is not None:
-                        found[order] = WaitingNotification(
-                            float(item["change_time"]["N"]), item["notification_id"]["S"]
-                        )
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
+        for item in batch_get(self._table_name, keys, "pk, change_time, notification_id"):
+            order = wanted.get(item["pk"]["S"])
+            if order is not None:
+                found[order] = WaitingNotification(
+                    float(item["change_time"]["N"]), item["notification_id"]["S"]
+                )
         return found
 
     def record(self, seller_id: str, order_id: str, waiting: WaitingNotification) -> bool:
