@@ -23,9 +23,10 @@ import json
 import os
 from typing import Any
 
+from sellerstream import catalog
+from sellerstream.adapters.backlog import DynamoDBSearchWindows
 from sellerstream.logic.order_search import SEARCH_SETTLE_SECONDS
 from sellerstream.logic.reconcile import ReconcileUseCase
-from sellerstream.store.backlog import BacklogStore
 from sellerstream_local.fault_matrix import World, run
 
 # A seller's reconciliation stopped by its spent searchOrders budget is resumed at most this often.
@@ -44,12 +45,12 @@ def reconcile_sellers(world: World) -> dict[str, Any] | None:
     when the budget says a slot is free, as the next scheduled run would.
     """
     world.clock.now = max(world.clock.now, world.until.timestamp() + SEARCH_SETTLE_SECONDS + 5.0)
+    directory = world.make_directory()
     use_case = ReconcileUseCase(
-        world.settings,
-        world.make_credentials(),
-        world.make_access(),
+        directory,
+        world.make_access(directory),
         world.make_order_store(),
-        BacklogStore(world.settings.rate_budget_table_name, clock=world.clock.time),
+        DynamoDBSearchWindows(world.settings.rate_budget_table_name, clock=world.clock.time),
         clock=world.clock.time,
     )
     results: dict[str, Any] = {}
@@ -81,7 +82,7 @@ def main() -> None:
         return
     injected = outcome.injected
     print(
-        f"Fault matrix, simulated: {outcome.notifications:,} ORDER_CHANGE notifications over "
+        f"Fault matrix, simulated: {outcome.notifications:,} {catalog.ORDER_CHANGE.name} notifications over "
         f"{outcome.orders:,} orders ({outcome.deliveries:,} deliveries), {args.seed=}"
     )
     print(

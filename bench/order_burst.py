@@ -66,14 +66,11 @@ def consumer(environment: dict[str, str], queue: Any, naive: bool, ready: Any, g
 
     import boto3
 
-    from sellerstream.logic.batch import process_batch
+    from sellerstream.handlers.entry import QueueHandler  # noqa: TID251 - a handler of its own, as a function
     from sellerstream_local.poller import LocalPoller
 
-    def naive_handler(event: dict[str, Any], context: Any) -> Any:
-        return process_batch(event, context, _naive_use_case())
-
     handler = (
-        naive_handler
+        QueueHandler(_naive_runner)
         if naive
         else importlib.import_module("sellerstream.handlers.order_change").lambda_handler
     )
@@ -94,24 +91,24 @@ def consumer(environment: dict[str, str], queue: Any, naive: bool, ready: Any, g
 
 
 @functools.cache
-def _naive_use_case() -> Any:
+def _naive_runner() -> Any:
     """One getOrder per notification on this container's own buckets (no shared budget, no skipping)."""
-    from sellerstream.config import get_settings, required
-    from sellerstream.credentials import CredentialsResolver
+    from sellerstream import catalog, wiring
+    from sellerstream.adapters.orders import DynamoDBOrderStore
+    from sellerstream.adapters.sellers import seller_directory
+    from sellerstream.config import OrderChangeSettings
     from sellerstream.logic.order_records import from_orders_2026
     from sellerstream.logic.spapi_access import SpApiAccess
     from sellerstream.spapi.orders import OrdersApi
-    from sellerstream.store.dynamo import sortable_timestamp
-    from sellerstream.store.orders import OrderStore
+    from sellerstream.timestamps import sortable_timestamp
 
-    settings = get_settings()
-    credentials = CredentialsResolver(settings)
+    consumer = catalog.consumer("orders")
+    settings = OrderChangeSettings.from_environment(os.environ)
+    credentials = seller_directory(settings)
     access = SpApiAccess(settings, credentials)
-    store = OrderStore(required(settings.orders_table_name, "ORDERS_TABLE_NAME"))
+    store = DynamoDBOrderStore(settings.orders_table_name)
 
     class NaiveOrderChange:
-        accepts = frozenset({"ORDER_CHANGE"})
-
         def apply(self, notification: Any, remaining_time: Any) -> dict[str, Any]:
             change = notification.payload.order_change
             seller = credentials.for_notification(
@@ -122,7 +119,7 @@ def _naive_use_case() -> Any:
             outcome = store.put_if_newer(record)
             return {"outcome": outcome.value, "last_updated": sortable_timestamp(record.last_updated)}
 
-    return NaiveOrderChange()
+    return wiring.batch_runner(consumer, settings, NaiveOrderChange())
 
 
 def notifications(rng: random.Random, now: datetime) -> tuple[list[str], dict[str, datetime]]:
@@ -230,24 +227,30 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
 
 
 def _environment(resources: Any, endpoint: str, emulator: Any, naive: bool) -> dict[str, str]:
+    """The order-change function's environment as the stack renders it, on the local resources."""
+    from sellerstream import catalog
     from stacks import constants
 
-    tables = resources.tables
-    environment = {
+    queue = resources.queues["orders"]
+    values: dict[str, object] = {
+        **{f"{role}_table_name": name for role, name in resources.tables.items()},
+        "lwa_app_secret_id": constants.LWA_APP_SECRET_NAME,
+        "seller_secret_prefix": constants.SELLER_SECRET_PREFIX,
+        "spapi_endpoint_override": emulator.base_url,
+        "lwa_endpoint_override": emulator.lwa_token_url,
+        "throttle_deferral_base_seconds": 1,
+        "queue_url": queue.url,
+        "dead_letter_queue_url": queue.dlq_url,
+    }
+    if naive:
+        del values["rate_budget_table_name"]  # each container keeps its own buckets
+    return {
+        **catalog.consumer("orders").settings.environment(values),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "ORDERS_TABLE_NAME": tables["orders"],
-        "IDEMPOTENCY_TABLE_NAME": tables["idempotency"],
-        "ACCOUNTS_TABLE_NAME": tables["accounts"],
-        "RATE_BUDGET_TABLE_NAME": tables["rate_budget"],
-        "LWA_APP_SECRET_ID": constants.LWA_APP_SECRET_NAME,
-        "SELLER_SECRET_PREFIX": constants.SELLER_SECRET_PREFIX,
-        "SPAPI_ENDPOINT_OVERRIDE": emulator.base_url,
-        "LWA_ENDPOINT_OVERRIDE": emulator.lwa_token_url,
-        "THROTTLE_DEFERRAL_BASE_SECONDS": "1",
         "POWERTOOLS_SERVICE_NAME": "order-change",
         "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         "POWERTOOLS_METRICS_DISABLED": "true",
@@ -255,9 +258,6 @@ def _environment(resources: Any, endpoint: str, emulator: Any, naive: bool) -> d
         "POWERTOOLS_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "AWS_LAMBDA_FUNCTION_NAME": "order-change",
     }
-    if naive:
-        del environment["RATE_BUDGET_TABLE_NAME"]  # each container keeps its own buckets
-    return environment
 
 
 def _wait_until_drained(sqs: Any, queue_url: str, max_seconds: float = 900.0) -> float:
@@ -283,7 +283,7 @@ def _wait_until_drained(sqs: Any, queue_url: str, max_seconds: float = 900.0) ->
 
 
 def _stored(dynamodb: Any, table: str) -> dict[str, datetime]:
-    from sellerstream.store.orders import parse_sortable
+    from sellerstream.timestamps import parse_sortable
 
     stored: dict[str, datetime] = {}
     for page in dynamodb.get_paginator("scan").paginate(TableName=table):

@@ -26,13 +26,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sellerstream import catalog
+
 SQS_MAX_BYTES = 256 * 1024
 LIMIT_MS = 50.0
 RUNS = 7
 
 ORDER_CHANGE: dict[str, Any] = {
     "NotificationVersion": "1.0",
-    "NotificationType": "ORDER_CHANGE",
+    "NotificationType": catalog.ORDER_CHANGE.name,
     "PayloadVersion": "1.0",
     "EventTime": "2020-01-11T00:09:53.109Z",
     "Payload": {
@@ -99,7 +101,7 @@ def cases() -> dict[str, str]:
             lambda n: json.dumps(
                 {
                     **ORDER_CHANGE,
-                    "NotificationType": "LISTINGS_ITEM_STATUS_CHANGE",
+                    "NotificationType": catalog.LISTINGS_ITEM_STATUS_CHANGE.name,
                     "Payload": {"SellerId": "A3TH9S8BH6GOGM", "Sku": "S", "Status": [1] * n},
                 }
             )

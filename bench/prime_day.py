@@ -122,19 +122,18 @@ def workload(rng: random.Random, big_orders: int, big_notifications: int, with_b
 def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> Outcome:  # noqa: PLR0915 - one scenario, read top to bottom
     """One scenario on a fresh moto, emulator, queue and clock."""
     started = time.monotonic()
-    from sellerstream import aws
-    from sellerstream.config import Settings, reset_settings_cache
-    from sellerstream.credentials import CredentialsResolver
-    from sellerstream.logic.batch import reset_runtime_caches
+    from sellerstream import aws, catalog, wiring
+    from sellerstream.adapters.backlog import DynamoDBSearchWindows
+    from sellerstream.adapters.orders import DynamoDBOrderStore
+    from sellerstream.adapters.rate_budget import SharedRateBudget
+    from sellerstream.adapters.sellers import AwsSellerDirectory
+    from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
+    from sellerstream.config import OrderChangeSettings
     from sellerstream.logic.order_change import OrderChangeUseCase
     from sellerstream.logic.spapi_access import SpApiAccess
     from sellerstream.spapi.transport import HttpRequest, HttpResponse
-    from sellerstream.store.backlog import BacklogStore
-    from sellerstream.store.orders import OrderStore
-    from sellerstream.store.rate_budget import SharedRateBudget
-    from sellerstream.store.waiting import WaitingStore
     from sellerstream_local.emulator import SpApiEmulator
-    from sellerstream_local.emulator.in_process import IN_PROCESS_BASE_URL, InProcessTransport
+    from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
     from sellerstream_local.notifications_factory import as_body, iso, order_change
     from sellerstream_local.resources import create_table
     from sellerstream_local.simulation import (
@@ -146,7 +145,6 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
         powertools_on,
         quiet_function_logs,
     )
-    from stacks import constants
 
     # The product's jitter (deferral delays, retry backoff) draws from the random module: seeded, so a
     # run repeats exactly (the clock runs one participant at a time, in a fixed order).
@@ -154,11 +152,12 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
     clock = VirtualTime(START)
     emulator = SpApiEmulator(clock=clock.time, seed=seed)
     emulator.register_app(LWA_ID, LWA_SECRET)
+    consumer = catalog.consumer("orders")
     sqs = SimulatedSqs(
         clock,
         name="orders",
-        visibility_timeout=constants.ORDER_CHANGE.visibility_timeout_seconds,
-        max_receive_count=constants.MAX_RECEIVE_COUNT,
+        visibility_timeout=consumer.sizing.visibility_timeout_seconds,
+        max_receive_count=catalog.MAX_RECEIVE_COUNT,
     )
 
     class LaggingTransport(InProcessTransport):
@@ -168,31 +167,28 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
 
     dynamodb = SimulatedDynamoDB()
     tables = {
-        "ORDERS_TABLE_NAME": create_table(dynamodb, "orders", "pk", "sk", None),
-        "IDEMPOTENCY_TABLE_NAME": create_table(dynamodb, "idempotency", "id", None, None),
-        "ACCOUNTS_TABLE_NAME": create_table(dynamodb, "accounts", "pk", None, None),
-        "RATE_BUDGET_TABLE_NAME": create_table(dynamodb, "rate-budget", "pk", None, None),
+        "orders_table_name": create_table(dynamodb, "orders", "pk", "sk", None),
+        "idempotency_table_name": create_table(dynamodb, "idempotency", "id", None, None),
+        "accounts_table_name": create_table(dynamodb, "accounts", "pk", None, None),
+        "rate_budget_table_name": create_table(dynamodb, "rate-budget", "pk", None, None),
     }
     secrets = {"lwa": json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
     for seller in sorted({notice.seller for notice in notices}):
         secrets[f"sellers/{seller}"] = json.dumps({"refresh_token": f"Atzr|{seller}", "region": "NA"})
         emulator.register_seller(seller, f"Atzr|{seller}")
-    os.environ.update(
-        {
-            **tables,
-            "LWA_APP_SECRET_ID": "lwa",
-            "SELLER_SECRET_PREFIX": "sellers/",
-            "SPAPI_ENDPOINT_OVERRIDE": IN_PROCESS_BASE_URL,
-            "LWA_ENDPOINT_OVERRIDE": f"{IN_PROCESS_BASE_URL}/auth/o2/token",
-        }
+    settings = OrderChangeSettings.of(
+        **tables,
+        lwa_app_secret_id="lwa",  # noqa: S106 - a secret's name
+        seller_secret_prefix="sellers/",  # noqa: S106
+        spapi_endpoint_override=IN_PROCESS_BASE_URL,
+        lwa_endpoint_override=f"{IN_PROCESS_BASE_URL}/auth/o2/token",
+        queue_url=sqs.queue.url,
+        dead_letter_queue_url=f"{sqs.queue.url}-dlq",  # no poison in this workload
     )
-    reset_settings_cache()
-    reset_runtime_caches()
     aws.reset_clients()
     real_client = aws.client
     services = {"sqs": sqs, "dynamodb": dynamodb, "secretsmanager": SimulatedSecrets(secrets)}
     aws.client = services.__getitem__  # type: ignore[assignment]
-    settings = Settings.from_environment(dict(os.environ))
     publishing = {"done": False, "next": START}
 
     def publisher() -> None:
@@ -230,26 +226,29 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
         )
 
     def container() -> None:
-        credentials = CredentialsResolver(settings)
+        directory = AwsSellerDirectory(
+            accounts_table=settings.accounts_table_name,
+            app_secret_id=settings.lwa_app_secret_id,
+            seller_secret_prefix=settings.seller_secret_prefix,
+        )
+        shared = tables["rate_budget_table_name"]
         access = SpApiAccess(
             settings,
-            credentials,
-            shared_budget=SharedRateBudget(
-                tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time, sleep=clock.sleep
-            ),
+            directory,
+            budgets=SharedRateBudget(shared, clock=clock.time, sleep=clock.sleep),
             transport=LaggingTransport(emulator),
             clock=clock.time,
             sleep=clock.sleep,
         )
         use_case = OrderChangeUseCase(
-            settings,
-            credentials,
+            directory,
             access,
-            OrderStore(tables["ORDERS_TABLE_NAME"]),
-            backlog=BacklogStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
-            waiting=WaitingStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
+            DynamoDBOrderStore(settings.orders_table_name),
+            backlog=DynamoDBSearchWindows(shared, clock=clock.time),
+            waiting=DynamoDBWaitingNotifications(shared, clock=clock.time),
             clock=clock.time,
         )
+        runner = wiring.batch_runner(consumer, settings, use_case, clock=clock.time)
         while not (publishing["done"] and sqs.empty()):
             if progress and clock.now >= next_report[0]:
                 report_progress()
@@ -261,7 +260,7 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
                 clock.sleep(max(wake - clock.now, MIN_POLL))
                 continue
             clock.sleep(INVOCATION_OVERHEAD + RECORD_OVERHEAD * len(messages))
-            invoke_batch(clock, sqs, messages, use_case, timeout_seconds=FUNCTION_TIMEOUT)
+            invoke_batch(clock, sqs, messages, runner, timeout_seconds=FUNCTION_TIMEOUT)
 
     # Powertools prints a metrics object every 100 values of a metric, disabled or not (as in Lambda):
     # to nowhere, like the function's logs.
@@ -277,13 +276,13 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
         sys.stdout.close()
         sys.stdout = saved_stdout
         aws.client = real_client  # type: ignore[assignment]
-    return _outcome(notices, sqs, emulator, dynamodb, tables["ORDERS_TABLE_NAME"], started)
+    return _outcome(notices, sqs, emulator, dynamodb, settings.orders_table_name, started)
 
 
 def _outcome(
     notices: list[Notice], sqs: Any, emulator: Any, dynamodb: Any, orders_table: str, started: float
 ) -> Outcome:
-    from sellerstream.store.orders import parse_sortable
+    from sellerstream.timestamps import parse_sortable
 
     final: dict[tuple[str, str], float] = {}
     for notice in notices:

@@ -9,8 +9,8 @@ the time DynamoDB's per-partition write limit makes a large report take.
 
    - ours: what ``logic/report_finished.py`` runs for a DONE report once its raw copy is in S3,
      through the same functions in the same order: ``open_document`` (streamed gunzip, format
-     sniffing), ``read_rows`` (strict incremental decoding, one row per line), the ``RowLayout``
-     of ``row_shards_for`` and ``lookup_column``, ``RowWriter.open`` (its thread pool, 16 writer
+     sniffing), ``read_rows`` (strict incremental decoding, one row per line), the ``ReportRows``
+     of ``row_shards_for`` and ``lookup_column``, ``DynamoDBRowWriter.open`` (its thread pool, 16 writer
      threads) and ``ingest`` in 1,000-row chunks: every row becomes a complete BatchWriteItem
      PutRequest (pk, sk, cells, expires_at, lookup, as DynamoDB attribute values) in 25-item
      batches. The process first imports the report handler (``sellerstream.handlers.
@@ -21,7 +21,7 @@ the time DynamoDB's per-partition write limit makes a large report take.
      ``bench/handler_import.py``); the import of the handler is reported as ``ours_import_s``.
    - Storage is an in-memory stand-in for BatchWriteItem that receives every batch and accepts it:
      the figure is SellerStream's own cost, not DynamoDB's, boto3's or moto's.
-2. Simulated DynamoDB limits: the 1M-row report through the real RowWriter against a stand-in
+2. Simulated DynamoDB limits: the 1M-row report through the real DynamoDBRowWriter against a stand-in
    that enforces, in simulated time, 1,000 writes/s per partition key value (base table and
    lookup index) and the table's on-demand limit (40,000 writes/s), each a bucket holding one
    second of capacity, answering over-limit items as
@@ -95,10 +95,10 @@ class InMemoryDynamoDB:
 
 
 def _layout(path: Path, columns: list[str] | None) -> Any:
-    from sellerstream.store.reports import RowLayout, lookup_column, row_shards_for
+    from sellerstream.domain.reports import ReportRows, lookup_column, row_shards_for
 
     report_type = "GET_MERCHANT_LISTINGS_ALL_DATA"
-    return RowLayout(
+    return ReportRows(
         seller_key="A1SELLER",
         report_id="54517018502",
         report_type=report_type,
@@ -123,10 +123,10 @@ def _ingest_with(path: Path, writer: Any) -> tuple[int, Any]:
 
 
 def sellerstream_ingest(path: Path) -> int:
-    from sellerstream.store.reports import RowWriter
+    from sellerstream.adapters.reports import DynamoDBRowWriter
 
     table = InMemoryDynamoDB()
-    rows, _ = _ingest_with(path, RowWriter("report-rows", client=lambda: table))
+    rows, _ = _ingest_with(path, DynamoDBRowWriter("report-rows", client=lambda: table))
     assert table.items == rows
     return rows
 
@@ -209,10 +209,10 @@ class _InlineExecutor(Executor):
 
 
 def simulated_write(path: Path) -> dict[str, float]:
-    from sellerstream.store.reports import WRITE_PARALLELISM, RowWriter
+    from sellerstream.adapters.reports import WRITE_PARALLELISM, DynamoDBRowWriter
 
     table = SimulatedDynamoDB(WRITE_PARALLELISM)
-    writer = RowWriter(
+    writer = DynamoDBRowWriter(
         "report-rows",
         parallelism=WRITE_PARALLELISM,
         sleep=table.sleep,
@@ -234,12 +234,12 @@ def simulated_write(path: Path) -> dict[str, float]:
 
 def _compared() -> dict[str, str]:
     """What the figures compare, printed and in ``--json``."""
-    from sellerstream.store.reports import WRITE_PARALLELISM
+    from sellerstream.adapters.reports import WRITE_PARALLELISM
 
     return {
         "ours": (
             "the ingestion path of logic/report_finished.py: open_document, read_rows, RowLayout,"
-            f" RowWriter.open ({WRITE_PARALLELISM} writer threads), ingest in 1,000-row chunks; every row"
+            f" DynamoDBRowWriter.open ({WRITE_PARALLELISM} writer threads), ingest in 1,000-row chunks; every row"
             " a complete PutRequest (pk, sk, cells, expires_at, lookup) in 25-item BatchWriteItem calls;"
             " the report handler imported first, as in a container"
         ),

@@ -1,4 +1,4 @@
-"""The SP-API partner event bus and the rule that sends LISTINGS_ITEM_STATUS_CHANGE to a queue.
+"""The SP-API partner event bus and the rule that sends the EventBridge types to their consumer's queue.
 
 The partner event source exists once SP-API created the EventBridge destination (one per AWS
 account and region). Declaring ``EventBus(event_source_name=...)`` associates it: no console step.
@@ -18,6 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
+from sellerstream import catalog
 from stacks import constants
 
 
@@ -31,19 +32,20 @@ class ListingsEventBus(Construct):
         rule_name: str,
         queue: sqs.IQueue,
         queue_key: kms.IKey,
+        detail_types: tuple[str, ...],
+        description: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "PartnerEventBus", event_source_name=event_source_name)
-        pattern = constants.listings_event_pattern()
         self.rule = events.Rule(
             self,
             "ListingsRule",
             rule_name=rule_name,
             event_bus=self.bus,
-            description="SP-API LISTINGS_ITEM_STATUS_CHANGE to the listings queue",
+            description=description,
             event_pattern=events.EventPattern(
-                source=events.Match.prefix(constants.LISTINGS_EVENT_SOURCE_PREFIX),
-                detail_type=pattern["detail-type"],
+                source=events.Match.prefix(constants.PARTNER_EVENT_SOURCE_PREFIX),
+                detail_type=list(detail_types),
             ),
         )
         # Events the rule could not deliver within its retry policy (a disabled key, a broken
@@ -54,7 +56,7 @@ class ListingsEventBus(Construct):
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=queue_key,
             enforce_ssl=True,
-            retention_period=Duration.days(constants.DLQ_RETENTION_DAYS),
+            retention_period=Duration.days(catalog.DLQ_RETENTION_DAYS),
         )
         Validations.of(self.dead_letter_queue).acknowledge(
             Acknowledgment(

@@ -21,7 +21,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from sellerstream import metric_names
+from sellerstream import catalog, metric_names
 from stacks import constants
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
@@ -89,21 +89,20 @@ class Monitoring(Construct):
     # -- alarms ----------------------------------------------------------------------------------
     def watch_consumer(
         self,
-        name: str,
+        consumer: catalog.Consumer,
         *,
-        service_name: str,
         queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
         function: lambda_.IFunction,
-        settings: constants.ConsumerSettings,
         quiet_alarm_hours: int,
     ) -> None:
-        """Alarms for one notification type; ``quiet_alarm_hours`` 0 means no "nothing arrived" alarm."""
+        """Alarms for one consumer; ``quiet_alarm_hours`` 0 means no "nothing arrived" alarm."""
+        name, service_name = consumer.name, consumer.service_name
         self._consumers.append(_WatchedConsumer(service_name, queue, dead_letter_queue))
         self._dead_letter_alarm(
             f"{name}DeadLetters",
             dead_letter_queue,
-            description=f"{name}: new notifications were dead-lettered after {constants.MAX_RECEIVE_COUNT} "
+            description=f"{name}: new notifications were dead-lettered after {catalog.MAX_RECEIVE_COUNT} "
             "failed receives (their reasons are in the function's logs)",
         )
         self._alarm(
@@ -158,10 +157,10 @@ class Monitoring(Construct):
                 constants.LAG_ALARM_PERIOD_SECONDS,
                 statistic="p95",
             ),
-            threshold=settings.lag_alarm_p95_seconds * 1000,
+            threshold=consumer.lag_alarm_p95_seconds * 1000,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             description=f"{name}: the 95th percentile of the time from Amazon's event to the table is over "
-            f"{settings.lag_alarm_p95_seconds // 60} minutes",
+            f"{consumer.lag_alarm_p95_seconds // 60} minutes",
         )
         if quiet_alarm_hours:
             # SQS stops reporting an idle queue's metrics, so missing data counts as "nothing came".
@@ -176,7 +175,7 @@ class Monitoring(Construct):
                 "(subscriptions, destination or partner bus may be gone)",
             )
 
-    def watch_listings_rule(
+    def watch_partner_rule(
         self, *, bus: events.IEventBus, rule: events.IRule, dead_letter_queue: sqs.IQueue
     ) -> None:
         """An alarm whenever the listings rule could not deliver an event to the queue."""
@@ -232,42 +231,26 @@ class Monitoring(Construct):
             description=description,
         )
 
-    def watch_report_decoding(self, name: str, *, service_name: str) -> None:
-        """A report document its declared charset could not decode (kept raw, recorded FAILED)."""
-        self._alarm(
-            f"{name}DecodeFailures",
-            cloudwatch.Metric(
-                namespace=constants.METRICS_NAMESPACE,
-                metric_name=metric_names.REPORT_DECODE_FAILURES,
-                # Powertools Metrics adds the service name as the "service" dimension.
-                dimensions_map={"service": service_name},
-                statistic="Sum",
-                period=Duration.minutes(5),
-            ),
-            threshold=1,
-            description=f"{name}: a report document could not be decoded in its declared charset "
-            "(raw copy kept, report recorded FAILED)",
-        )
-
-    def watch_lwa_secret_expiry(self, name: str, *, service_name: str) -> None:
-        """The LWA client secret expires within the warning days and no newer secret has arrived.
-
-        The hourly check reports the days left once the expiry is known; with no datapoint (expiry
-        not known yet, or a late check) the alarm keeps its state rather than flapping.
-        """
-        self._alarm(
-            f"{name}SecretExpiring",
-            _pipeline_metric(
-                metric_names.LWA_CLIENT_SECRET_DAYS_LEFT, service_name, 3600, statistic="Minimum"
-            ),
-            threshold=constants.LWA_SECRET_EXPIRY_WARNING_DAYS,
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-            missing=cloudwatch.TreatMissingData.IGNORE,
-            description=f"{name}: the application's LWA client secret expires within "
-            f"{constants.LWA_SECRET_EXPIRY_WARNING_DAYS} days and no new secret has arrived: rotate it "
-            "(sellerstream rotate-app-secret, or the Developer Console) and check that the new secret "
-            "reaches the app-credentials queue",
-        )
+    def watch_metrics(
+        self,
+        name: str,
+        *,
+        service_name: str,
+        alarms: tuple[catalog.MetricAlarm, ...],
+        graphs: tuple[catalog.Graph, ...],
+    ) -> None:
+        """The catalog's alarms and graphs on metrics the function emits (its service dimension)."""
+        for alarm in alarms:
+            self._alarm(
+                f"{name}{alarm.suffix}",
+                _pipeline_metric(alarm.metric, service_name, alarm.period_seconds, statistic=alarm.statistic),
+                threshold=alarm.threshold,
+                comparison=_COMPARISONS[alarm.comparison],
+                missing=cloudwatch.TreatMissingData[alarm.missing],
+                description=f"{name}: {alarm.description}",
+            )
+        for graph in graphs:
+            self._extra_graphs.append((f"{service_name}: {graph.title}", service_name, list(graph.metrics)))
 
     def _alarm(
         self,
@@ -294,56 +277,21 @@ class Monitoring(Construct):
         alarm.add_alarm_action(self._action)
         self.alarms.append(alarm)
 
-    def watch_order_calls(self, *, service_name: str) -> None:
-        """Graphs the calls ORDER_CHANGE did not need to make and its backlog mode (no alarms: these
-        are savings, not failures)."""
-        self._extra_graphs.append(
-            (
-                f"{service_name}: calls saved, lagging reads, backlog pages",
-                service_name,
-                [
-                    (metric_names.NOTIFICATIONS_SKIPPED, "skipped (already stored)"),
-                    (metric_names.NOTIFICATIONS_COALESCED, "coalesced"),
-                    (metric_names.NOTIFICATIONS_SUPERSEDED, "superseded"),
-                    (metric_names.STALE_CALLBACKS, "lagging reads"),
-                    (metric_names.BACKLOG_SEARCH_PAGES, "backlog pages"),
-                    (metric_names.BACKLOG_ORDERS_STORED, "backlog orders stored"),
-                ],
-            )
-        )
-
-    def watch_reconciliation(self, name: str, *, service_name: str, function: lambda_.IFunction) -> None:
-        """A run that failed as a whole (Errors) or for a seller (``ReconcileFailures``)."""
-        self._extra_graphs.append(
-            (
-                f"{service_name}: pages read, orders refreshed, seller failures",
-                service_name,
-                [
-                    (metric_names.RECONCILE_PAGES, "pages"),
-                    (metric_names.RECONCILE_ORDERS_REFRESHED, "orders refreshed"),
-                    (metric_names.RECONCILE_FAILURES, "seller failures"),
-                ],
-            )
-        )
+    def watch_job(self, job: catalog.Job, *, function: lambda_.IFunction) -> None:
+        """A job that failed as a whole (Errors) or was throttled, and the catalog's own alarms."""
         self._alarm(
-            f"{name}Errors",
+            f"{job.name}Errors",
             function.metric_errors(period=Duration.minutes(5)),
             threshold=1,
-            description=f"{name}: the reconciliation function failed (its log says why)",
+            description=f"{job.name}: the {job.service_name} function failed (its log says why)",
         )
         self._alarm(
-            f"{name}Throttles",
+            f"{job.name}Throttles",
             function.metric_throttles(period=Duration.minutes(5)),
             threshold=1,
-            description=f"{name}: Lambda throttled the reconciliation function",
+            description=f"{job.name}: Lambda throttled the {job.service_name} function",
         )
-        self._alarm(
-            f"{name}SellerFailures",
-            _pipeline_metric(metric_names.RECONCILE_FAILURES, service_name, constants.ALARM_PERIOD_SECONDS),
-            threshold=1,
-            description=f"{name}: a seller's reconciliation failed (credentials, SP-API or DynamoDB); "
-            "it resumes from its checkpoint on the next run",
-        )
+        self.watch_metrics(job.name, service_name=job.service_name, alarms=job.alarms, graphs=job.graphs)
 
     # -- dashboard -------------------------------------------------------------------------------
     def add_dashboard(self, dashboard_name: str) -> cloudwatch.Dashboard:
@@ -440,6 +388,14 @@ class Monitoring(Construct):
                 )
             )
         return dashboard
+
+
+_COMPARISONS = {
+    ">=": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ">": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    "<=": cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+    "<": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+}
 
 
 def _pipeline_metric(

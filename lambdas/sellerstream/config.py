@@ -1,165 +1,301 @@
-"""Runtime configuration: environment variables read once into one immutable, checked record.
+"""Each function's configuration: the environment variables it reads, declared once per setting.
 
-The deployed stack sets these; local mode sets the same names. Secrets are never here:
-only the names under which Secrets Manager holds them. Each field is read from the variable of
-the same name in upper case (``orders_table_name`` from ``ORDERS_TABLE_NAME``).
+A settings class lists the settings one function needs (the catalog names it for each function). A
+setting's variable is its field name in upper case (``orders_table_name`` is ``ORDERS_TABLE_NAME``),
+so a variable's name is spelled once, here. The stack renders each function's environment from its
+class (``environment``): a required setting the stack does not give, or a value its parser refuses,
+fails the synth. The function reads the same class back (``from_environment``) when it builds its use
+case, before the first record: an unset or malformed variable fails the invocation and names it.
+Secrets are never here, only the names under which Secrets Manager holds them.
 
-A plain ``NamedTuple`` rather than a pydantic model: building a model class costs every cold start
-about 10 ms, for thirty environment variables that need only a text, integer or flag check.
+Plain descriptors, not a pydantic model: building a model class costs every cold start about 10 ms,
+for variables that need only a text, integer or flag check.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from typing import Literal, NamedTuple
+from typing import Any, Final, Generic, Self, TypeVar, cast, overload
+
+T = TypeVar("T")
 
 
-class Settings(NamedTuple):
-    # Every consumer needs these.
-    idempotency_table_name: str
-    accounts_table_name: str
-    lwa_app_secret_id: str
-    seller_secret_prefix: str
-    # Each consumer gets the names of the resources it uses; the others are unset.
-    orders_table_name: str | None = None
-    listings_table_name: str | None = None
-    reports_table_name: str | None = None
-    report_rows_table_name: str | None = None
-    reports_bucket_name: str | None = None
-    reports_queue_url: str | None = None
-    # The consumer's own queue's DLQ: failures no retry can cure are copied there at once.
-    dead_letter_queue_url: str | None = None
-    orders_api_version: Literal["2026-01-01", "v0"] = "2026-01-01"
-    spapi_sandbox: bool = False
-    # Local mode and tests point these at the emulator; unset in AWS (Amazon's endpoints).
-    spapi_endpoint_override: str | None = None
-    lwa_endpoint_override: str | None = None
-    # Bounds one invocation's share of a report (rows); the rest continues in the next. Unset: time decides.
-    report_max_rows_per_invocation: int | None = None
-    # Report rows expire (TTL) this many days after their report was first ingested, like the raw copy.
-    report_rows_retention_days: int = 30
-    # The charset of a report document served without one in its Content-Type (Java or Python name).
-    report_default_charset: str = "UTF-8"
-    # First delay of a throttled record's deferred copy when the wait is unknown (doubling up to the
-    # maximum); a wait the rate budget knows is used as it is, up to the maximum (SQS's 900 s).
-    throttle_deferral_base_seconds: int = 30
-    throttle_deferral_max_seconds: int = 900
-    # The queue's message retention: a record is deferred as long as the notification (counted
-    # from its first delivery) would not outlive it, then fails normally towards the DLQ.
-    queue_retention_seconds: int = 14 * 24 * 3600
-    # How long a notification waits (deferred, counted from its first delivery) for its seller's
-    # credentials to work again (LWA refused the refresh token, or the secret is unusable) before it
-    # is dead-lettered with reason ``seller_credentials``: time for the seller to re-authorise.
-    seller_credentials_wait_seconds: int = 24 * 3600
-    # The rate budget shared by every container (DynamoDB); unset: each process keeps its own.
-    rate_budget_table_name: str | None = None
-    # The queue's redrive setting: the receive on which a failing record goes to the DLQ.
-    max_receive_count: int = 5
-    idempotency_expires_after_seconds: int = 7 * 24 * 3600
-    # Cache for secrets read by the function (seconds); a rotated refresh token is picked up after it.
-    secrets_cache_seconds: int = 300
-    # The app-credentials consumer warns (and the stack alarms) when the LWA client secret expires
-    # within this many days and no newer secret has arrived.
-    lwa_secret_expiry_warning_days: int = 14
-    # Reconciliation: each scheduled run starts this long before where the previous one ended (an
-    # order stored late in DynamoDB's or Amazon's clock is not missed); a seller never reconciled
-    # before starts this long before now.
-    reconcile_overlap_seconds: int = 900
-    reconcile_first_window_seconds: int = 24 * 3600
+class MissingSettingError(RuntimeError):
+    """A function started (or the stack was synthesized) without a setting it needs: a deployment error."""
+
+
+class InvalidSettingError(ValueError):
+    """A setting holds a value of the wrong kind: a deployment error."""
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Final = _Required()
+
+
+class Setting(Generic[T]):
+    """One environment variable of a settings class: its parser and its default (or REQUIRED)."""
+
+    __slots__ = ("default", "name", "parse", "variable")
+
+    def __init__(self, parse: Callable[[str, str], T], default: T | _Required = REQUIRED) -> None:
+        self.parse = parse
+        self.default = default
+        self.name = ""
+        self.variable = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.variable = name.upper()
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, instance: Settings, owner: type) -> T: ...
+
+    def __get__(self, instance: Settings | None, owner: type) -> Setting[T] | T:
+        if instance is None:
+            return self
+        return cast(T, instance._values[self.name])
+
+    def render(self, value: object) -> str:
+        """``value`` as the variable's text, checked by the parser the function will read it with."""
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        self.parse(self.variable, text)
+        return text
+
+
+class Settings:
+    """Base of the settings classes: the settings declared on a class and its bases, read or rendered."""
+
+    __slots__ = ("_values",)
+    _fields: dict[str, Setting[Any]] = {}
+
+    def __init_subclass__(cls) -> None:
+        fields: dict[str, Setting[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            fields.update({name: value for name, value in vars(klass).items() if isinstance(value, Setting)})
+        cls._fields = fields
+
+    def __init__(self, values: Mapping[str, object]) -> None:
+        self._values = dict(values)
 
     @classmethod
-    def from_environment(cls, environment: Mapping[str, str]) -> Settings:
-        """Reads every field from ``environment``; unknown variables are ignored.
+    def fields(cls) -> dict[str, Setting[Any]]:
+        return dict(cls._fields)
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> Self:
+        """Reads every setting from ``environment``; other variables are ignored.
 
         Raises ``MissingSettingError`` for an unset required variable and ``InvalidSettingError``
         for a value of the wrong kind, each naming the variable.
         """
         values: dict[str, object] = {}
-        for name in cls._fields:
-            variable = name.upper()
-            text = environment.get(variable)
+        for name, setting in cls._fields.items():
+            text = environment.get(setting.variable)
             if text is None:
-                if name not in cls._field_defaults:
-                    raise MissingSettingError(f"environment variable {variable} is not set")
-                continue
-            parse = _PARSERS.get(name)
-            values[name] = text if parse is None else parse(variable, text)
-        return cls(**values)  # type: ignore[arg-type]  # each value parsed for its field above
+                if setting.required:
+                    raise MissingSettingError(f"environment variable {setting.variable} is not set")
+                values[name] = setting.default
+            else:
+                values[name] = setting.parse(setting.variable, text)
+        return cls(values)
+
+    @classmethod
+    def of(cls, **values: object) -> Self:
+        """Settings from Python values (tests, the operator's commands); unset ones take their defaults."""
+        unknown = sorted(set(values) - set(cls._fields))
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no settings {', '.join(unknown)}")
+        missing = [s.variable for n, s in cls._fields.items() if s.required and n not in values]
+        if missing:
+            raise MissingSettingError(f"{cls.__name__} needs {', '.join(missing)}")
+        return cls({name: values.get(name, setting.default) for name, setting in cls._fields.items()})
+
+    @classmethod
+    def environment(cls, available: Mapping[str, object]) -> dict[str, str]:
+        """The variables of the settings this class declares, from ``available`` (values by setting
+        name; more may be there, for other functions). A required setting missing from it raises
+        ``MissingSettingError``, a value the setting's parser refuses ``InvalidSettingError``."""
+        rendered: dict[str, str] = {}
+        for name, setting in cls._fields.items():
+            if name in available and available[name] is not None:
+                rendered[setting.variable] = setting.render(available[name])
+            elif setting.required:
+                raise MissingSettingError(f"{cls.__name__}: nothing gives {setting.variable}")
+        return rendered
+
+    def replace(self, **changes: object) -> Self:
+        return type(self).of(**{**self._values, **changes})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and type(other) is type(self) and other._values == self._values
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self._values.items(), key=lambda item: item[0]))))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self._values.items())
+        return f"{type(self).__name__}({shown})"
 
 
-class MissingSettingError(RuntimeError):
-    """A consumer started without an environment variable it needs: a deployment error."""
+# -- parsers: (variable, text) -> value, raising InvalidSettingError that names the variable -----
 
 
-class InvalidSettingError(ValueError):
-    """An environment variable holds a value of the wrong kind: a deployment error."""
+def text(variable: str, value: str) -> str:
+    if not value:
+        raise InvalidSettingError(f"environment variable {variable} must not be empty")
+    return value
 
 
-def _integer(minimum: int | None = None) -> Callable[[str, str], int]:
-    def parse(variable: str, text: str) -> int:
+def optional_text(variable: str, value: str) -> str | None:
+    return value or None
+
+
+def integer(minimum: int | None = None) -> Callable[[str, str], int]:
+    def parse(variable: str, value: str) -> int:
         try:
-            value = int(text.strip(), 10)
+            number = int(value.strip(), 10)
         except ValueError:
             raise InvalidSettingError(f"environment variable {variable} must be an integer") from None
-        if minimum is not None and value < minimum:
+        if minimum is not None and number < minimum:
             raise InvalidSettingError(f"environment variable {variable} must be at least {minimum}")
-        return value
+        return number
 
     return parse
+
+
+def optional_integer(variable: str, value: str) -> int | None:
+    return integer(minimum=1)(variable, value) if value.strip() else None
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
-def _flag(variable: str, text: str) -> bool:
-    word = text.strip().lower()
+def flag(variable: str, value: str) -> bool:
+    word = value.strip().lower()
     if word in _TRUE or word in _FALSE:
         return word in _TRUE
     raise InvalidSettingError(f"environment variable {variable} must be true or false")
 
 
-def _one_of(*choices: str) -> Callable[[str, str], str]:
-    def parse(variable: str, text: str) -> str:
-        if text not in choices:
+def one_of(*choices: str) -> Callable[[str, str], str]:
+    def parse(variable: str, value: str) -> str:
+        if value not in choices:
             raise InvalidSettingError(f"environment variable {variable} must be one of {', '.join(choices)}")
-        return text
+        return value
 
     return parse
 
 
-# Fields that are not plain text (a unit test checks that every int and bool field is here).
-_PARSERS: dict[str, Callable[[str, str], object]] = {
-    "orders_api_version": _one_of("2026-01-01", "v0"),
-    "spapi_sandbox": _flag,
-    "report_max_rows_per_invocation": _integer(),
-    "report_rows_retention_days": _integer(minimum=1),
-    "throttle_deferral_base_seconds": _integer(),
-    "throttle_deferral_max_seconds": _integer(),
-    "queue_retention_seconds": _integer(),
-    "seller_credentials_wait_seconds": _integer(minimum=0),
-    "max_receive_count": _integer(),
-    "idempotency_expires_after_seconds": _integer(),
-    "secrets_cache_seconds": _integer(),
-    "lwa_secret_expiry_warning_days": _integer(minimum=1),
-    "reconcile_overlap_seconds": _integer(minimum=0),
-    "reconcile_first_window_seconds": _integer(minimum=60),
-}
+ORDERS_API_VERSIONS: Final = ("2026-01-01", "v0")
+DAY: Final = 24 * 3600
 
 
-def required(value: str | None, variable: str) -> str:
-    if not value:
-        raise MissingSettingError(f"environment variable {variable} is not set")
-    return value
+# -- the settings each function needs, in parts ---------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings.from_environment(os.environ)
+class AppSecretSettings(Settings):
+    """The application's LWA credentials and the accounts table (subscriptions, the secret's expiry)."""
+
+    accounts_table_name = Setting(text)
+    lwa_app_secret_id = Setting(text)
 
 
-def reset_settings_cache() -> None:
-    """Tests and local mode change the environment between runs."""
-    get_settings.cache_clear()
+class SpApiSettings(AppSecretSettings):
+    """What calling SP-API for a seller needs: the seller's secret, Amazon's endpoints, the shared budget."""
+
+    seller_secret_prefix = Setting(text)
+    # The rate budget every container shares (DynamoDB); unset: each process keeps its own.
+    rate_budget_table_name = Setting(optional_text, None)
+    spapi_sandbox = Setting(flag, False)
+    # Local mode and tests point these at the emulator; unset in AWS (Amazon's endpoints).
+    spapi_endpoint_override = Setting(optional_text, None)
+    lwa_endpoint_override = Setting(optional_text, None)
+    # Cache for secrets read by the function (seconds); a rotated refresh token is picked up after it.
+    secrets_cache_seconds = Setting(integer(minimum=0), 300)
+
+
+class QueueSettings(Settings):
+    """What every queue consumer needs: idempotency, its own queue and its DLQ, and how long to wait."""
+
+    idempotency_table_name = Setting(text)
+    idempotency_expires_after_seconds = Setting(integer(minimum=60), 7 * DAY)
+    # The consumer's own queue (deferred copies and continuations go back to it) and its DLQ
+    # (failures no retry can cure are copied there at once).
+    queue_url = Setting(text)
+    dead_letter_queue_url = Setting(text)
+    # The queue's redrive setting: the receive on which a failing record goes to the DLQ.
+    max_receive_count = Setting(integer(minimum=1), 5)
+    # The queue's message retention: a record is deferred as long as the notification (counted
+    # from its first delivery) would not outlive it, then fails normally towards the DLQ.
+    queue_retention_seconds = Setting(integer(minimum=60), 14 * DAY)
+    # First delay of a throttled record's deferred copy when the wait is unknown (doubling up to the
+    # maximum); a wait the rate budget knows is used as it is, up to the maximum (SQS's 900 s).
+    throttle_deferral_base_seconds = Setting(integer(minimum=1), 30)
+    throttle_deferral_max_seconds = Setting(integer(minimum=1), 900)
+    # How long a notification waits (deferred, counted from its first delivery) for its seller's
+    # credentials to work again (LWA refused the refresh token, or the secret is unusable) before it
+    # is dead-lettered with reason ``seller_credentials``: time for the seller to re-authorise.
+    seller_credentials_wait_seconds = Setting(integer(minimum=0), DAY)
+
+
+class OrdersTableSettings(Settings):
+    orders_table_name = Setting(text)
+
+
+class OrdersApiSettings(Settings):
+    orders_api_version = Setting(one_of(*ORDERS_API_VERSIONS), "2026-01-01")
+
+
+# -- one class per function ----------------------------------------------------------------------
+
+
+class OrderChangeSettings(QueueSettings, SpApiSettings, OrdersTableSettings, OrdersApiSettings):
+    pass
+
+
+class ListingStatusSettings(QueueSettings, SpApiSettings):
+    listings_table_name = Setting(text)
+
+
+class ReportFinishedSettings(QueueSettings, SpApiSettings):
+    reports_table_name = Setting(text)
+    report_rows_table_name = Setting(text)
+    reports_bucket_name = Setting(text)
+    # Report rows expire (TTL) this many days after their report was first ingested, like the raw copy.
+    report_rows_retention_days = Setting(integer(minimum=1), 30)
+    # Bounds one invocation's share of a report (rows); the rest continues in the next. Unset: time decides.
+    report_max_rows_per_invocation = Setting(optional_integer, None)
+    # The charset of a report document served without one in its Content-Type (Java or Python name).
+    report_default_charset = Setting(text, "UTF-8")
+
+
+class AppCredentialsSettings(QueueSettings, AppSecretSettings):
+    # Warn (and the stack alarms) when the LWA client secret expires within this many days and no
+    # newer secret has arrived.
+    lwa_secret_expiry_warning_days = Setting(integer(minimum=1), 14)
+
+
+class ShipmentSettings(QueueSettings, SpApiSettings, OrdersTableSettings):
+    pass
+
+
+class ReconcileSettings(SpApiSettings, OrdersTableSettings, OrdersApiSettings):
+    # Checkpoints live beside the backlog windows: here the table is required.
+    rate_budget_table_name = Setting(text)
+    # Each scheduled run starts this long before where the previous one ended (an order stored late
+    # in DynamoDB's or Amazon's clock is not missed); a seller never reconciled before starts this
+    # long before now.
+    reconcile_overlap_seconds = Setting(integer(minimum=0), 900)
+    reconcile_first_window_seconds = Setting(integer(minimum=60), DAY)

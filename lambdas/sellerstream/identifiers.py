@@ -11,13 +11,14 @@ stricter format that could refuse a real notification.
 Sources (Amazon's selling-partner-api-models: notification schemas and their examples, the
 Orders, Reports, Listings Items and Notifications API models and their sandbox examples).
 SKUs are the exception: Amazon lets a seller choose any characters, so they are encoded where
-they become a key (``sellerstream.store.dynamo.key_part``) instead of being restricted.
+they become a key (``key_part``) instead of being restricted.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Final
+from urllib.parse import quote
 
 # Merchant tokens: "A3TH9S8BH6GOGM", "A3AYAZLIQ7AX77" (notification examples). The Listings API
 # says a seller id may also be a vendor code (short, uppercase alphanumeric). Lengths vary by account.
@@ -136,3 +137,13 @@ def sku_problem(value: str) -> str | None:
     if size > SKU_MAX_UTF8_BYTES:
         return f"is longer than {SKU_MAX_UTF8_BYTES} UTF-8 bytes"
     return None
+
+
+def key_part(value: str) -> str:
+    """A value that may hold any character (a SKU) as an unambiguous key part.
+
+    Percent-encoding (UTF-8) of everything but letters, digits and ``_.-~``: ``#`` and ``%`` are
+    encoded too, so no two values share an encoding and none can forge a key separator. Common
+    SKUs ("NLS-SHOES-03") are unchanged.
+    """
+    return quote(value, safe="")

@@ -38,3 +38,14 @@ def parse_rfc3339(value: object) -> datetime:
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise ValueError(f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
     return moment.astimezone(UTC)
+
+
+def sortable_timestamp(moment: datetime) -> str:
+    """UTC ISO-8601 with fixed width (microseconds, "Z"), so comparing strings orders time: how
+    stored records carry Amazon's times, and what conditional writes compare."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_sortable(value: str) -> datetime:
+    """The inverse of ``sortable_timestamp``."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -113,10 +113,3 @@ def _print_report(report: dict[str, object]) -> None:
     for key, value in report.items():
         if key != "tables":
             print(f"{key}: {json.dumps(value, default=str)}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The whole ``sellerstream`` command (kept here for callers of the former entry point)."""
-    from sellerstream_ops.cli import main as sellerstream  # noqa: PLC0415
-
-    return sellerstream(argv)

@@ -329,7 +329,7 @@ def _summary(
         "published": published,
         "received": sum(s.received for s in stats),
         # Records reported done, less those done by being copied to the DLQ with their reason.
-        "succeeded": sum(s.succeeded for s in stats) - pipeline.log.outcomes["dead_lettered"],
+        "succeeded": sum(s.succeeded for s in stats) - pipeline.outcomes.counts["dead_lettered"],
         "retried": sum(s.retried_messages for s in stats),
         "dead_lettered": [
             {
@@ -339,7 +339,7 @@ def _summary(
             }
             for letter in dead
         ],
-        "outcomes": dict(pipeline.log.outcomes),
+        "outcomes": dict(pipeline.outcomes.counts),
         "sp_api_calls": dict(calls),
         "lwa_token_requests": pipeline.emulator.calls.get("lwaToken", 0),
         "throttled": sum(pipeline.emulator.throttled.values()),
@@ -353,8 +353,8 @@ def _summary(
         ),
         "app_secret": _app_secret_summary(pipeline),
         "shipments": {
-            "confirmed": pipeline.log.outcomes["confirmed"],
-            "updated": pipeline.log.outcomes["updated"],
+            "confirmed": pipeline.outcomes.counts["confirmed"],
+            "updated": pipeline.outcomes.counts["updated"],
             "refused": sum(1 for letter in dead if letter.reason == "inconsistent_shipment"),
             "packages": [
                 {

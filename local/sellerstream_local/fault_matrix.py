@@ -41,21 +41,21 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sellerstream import aws
-from sellerstream.config import Settings, reset_settings_cache
-from sellerstream.credentials import CredentialsResolver
-from sellerstream.logic.batch import reset_runtime_caches
-from sellerstream.logic.deferral import queue_url
+from sellerstream import aws, catalog, wiring
+from sellerstream.adapters.backlog import DynamoDBSearchWindows
+from sellerstream.adapters.orders import DynamoDBOrderStore
+from sellerstream.adapters.rate_budget import SharedRateBudget
+from sellerstream.adapters.sellers import AwsSellerDirectory
+from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
+from sellerstream.config import OrderChangeSettings
+from sellerstream.logic.batch import BatchRunner
 from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
-from sellerstream.store.backlog import BacklogStore
-from sellerstream.store.orders import OrderStore, parse_sortable
-from sellerstream.store.rate_budget import SharedRateBudget
-from sellerstream.store.waiting import WaitingStore
+from sellerstream.timestamps import parse_sortable
 from sellerstream_local.emulator import SpApiEmulator
-from sellerstream_local.emulator.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.emulator.server import Faults
+from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.resources import create_table
 from sellerstream_local.simulation import (
@@ -67,7 +67,6 @@ from sellerstream_local.simulation import (
     powertools_on,
     quiet_function_logs,
 )
-from stacks import constants
 
 START = 1_790_000_000.0  # the simulation's epoch (2026-09-21)
 CHANGE_WINDOW_SECONDS = 3600.0  # Amazon's changes happen within the first hour
@@ -174,8 +173,8 @@ class World:
     since: datetime
     until: datetime
     make_access: Callable[[], Any]  # a SpApiAccess on the simulation's clock and emulator
-    make_credentials: Callable[[], Any]  # a CredentialsResolver
-    make_order_store: Callable[[], Any]  # an OrderStore on the orders table
+    make_directory: Callable[[], Any]  # the seller directory
+    make_order_store: Callable[[], Any]  # the order store on the orders table
 
 
 Reconcile = Callable[[World], dict[str, Any] | None]
@@ -436,9 +435,6 @@ class _SqsRouter:
         self._queues = {queue.queue.url: queue, dead_letters.queue.url: dead_letters}
         self._queue = queue
 
-    def get_queue_url(self, QueueName: str, **_: Any) -> dict[str, str]:
-        return {"QueueUrl": self._queue.queue.url}
-
     def send_message(
         self,
         QueueUrl: str,
@@ -501,36 +497,40 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         faults=Faults(error_rate=rates.spapi_server_errors, malformed_rate=rates.spapi_malformed),
     )
     emulator.register_app(LWA_ID, LWA_SECRET)
+    consumer = catalog.consumer("orders")
     queue = SimulatedSqs(
         clock,
         name="orders",
-        visibility_timeout=constants.ORDER_CHANGE.visibility_timeout_seconds,
-        max_receive_count=constants.MAX_RECEIVE_COUNT,
+        visibility_timeout=consumer.sizing.visibility_timeout_seconds,
+        max_receive_count=catalog.MAX_RECEIVE_COUNT,
     )
     dead_letters = SimulatedSqs(clock, name="orders-dlq", visibility_timeout=30, max_receive_count=10**6)
     dynamodb = FaultyDynamoDB(rng, rates, injected)
     tables = {
-        "ORDERS_TABLE_NAME": create_table(dynamodb, "orders", "pk", "sk", None),
-        "IDEMPOTENCY_TABLE_NAME": create_table(dynamodb, "idempotency", "id", None, None),
-        "ACCOUNTS_TABLE_NAME": create_table(dynamodb, "accounts", "pk", None, None),
-        "RATE_BUDGET_TABLE_NAME": create_table(dynamodb, "rate-budget", "pk", None, None),
+        "orders_table_name": create_table(dynamodb, "orders", "pk", "sk", None),
+        "idempotency_table_name": create_table(dynamodb, "idempotency", "id", None, None),
+        "accounts_table_name": create_table(dynamodb, "accounts", "pk", None, None),
+        "rate_budget_table_name": create_table(dynamodb, "rate-budget", "pk", None, None),
     }
-    dynamodb.orders_table = tables["ORDERS_TABLE_NAME"]
+    dynamodb.orders_table = tables["orders_table_name"]
     secrets = {"lwa": json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
     for seller in workload.sellers:
         secrets[f"sellers/{seller}"] = json.dumps({"refresh_token": f"Atzr|{seller}", "region": "NA"})
         emulator.register_seller(seller, f"Atzr|{seller}")
     transport = FaultyTransport(InProcessTransport(emulator), clock, rng, rates, injected)
-    environment = {
+    settings = OrderChangeSettings.of(
         **tables,
+        lwa_app_secret_id="lwa",  # noqa: S106 - a secret's name
+        seller_secret_prefix="sellers/",  # noqa: S106
+        spapi_endpoint_override=IN_PROCESS_BASE_URL,
+        lwa_endpoint_override=f"{IN_PROCESS_BASE_URL}{LWA_PATH}",
+        queue_url=queue.queue.url,
+        dead_letter_queue_url=dead_letters.queue.url,
+    )
+    environment = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "LWA_APP_SECRET_ID": "lwa",
-        "SELLER_SECRET_PREFIX": "sellers/",
-        "SPAPI_ENDPOINT_OVERRIDE": IN_PROCESS_BASE_URL,
-        "LWA_ENDPOINT_OVERRIDE": f"{IN_PROCESS_BASE_URL}{LWA_PATH}",
-        "DEAD_LETTER_QUEUE_URL": dead_letters.queue.url,
         "POWERTOOLS_SERVICE_NAME": "order-change",
         "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
         "POWERTOOLS_METRICS_DISABLED": "true",
@@ -567,39 +567,37 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     def finished() -> bool:
         return (not state["publishing"] and queue.empty()) or clock.now - START > GIVE_UP_AFTER_SECONDS
 
-    def make_access() -> SpApiAccess:
+    def make_directory() -> AwsSellerDirectory:
+        return AwsSellerDirectory(
+            accounts_table=settings.accounts_table_name,
+            app_secret_id=settings.lwa_app_secret_id,
+            seller_secret_prefix=settings.seller_secret_prefix,
+        )
+
+    def make_access(directory: AwsSellerDirectory | None = None) -> SpApiAccess:
         return SpApiAccess(
             settings,
-            CredentialsResolver(settings),
-            shared_budget=SharedRateBudget(
-                tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time, sleep=clock.sleep
+            directory or make_directory(),
+            budgets=SharedRateBudget(
+                settings.rate_budget_table_name or "", clock=clock.time, sleep=clock.sleep
             ),
             transport=transport,
             clock=clock.time,
             sleep=clock.sleep,
         )
 
-    def cold_start() -> OrderChangeUseCase:
-        credentials = CredentialsResolver(settings)
-        access = SpApiAccess(
-            settings,
-            credentials,
-            shared_budget=SharedRateBudget(
-                tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time, sleep=clock.sleep
-            ),
-            transport=transport,
-            clock=clock.time,
-            sleep=clock.sleep,
-        )
-        return OrderChangeUseCase(
-            settings,
-            credentials,
-            access,
-            OrderStore(tables["ORDERS_TABLE_NAME"]),
-            backlog=BacklogStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
-            waiting=WaitingStore(tables["RATE_BUDGET_TABLE_NAME"], clock=clock.time),
+    def cold_start() -> BatchRunner:
+        directory = make_directory()
+        shared = settings.rate_budget_table_name or ""
+        use_case = OrderChangeUseCase(
+            directory,
+            make_access(directory),
+            DynamoDBOrderStore(settings.orders_table_name),
+            backlog=DynamoDBSearchWindows(shared, clock=clock.time),
+            waiting=DynamoDBWaitingNotifications(shared, clock=clock.time),
             clock=clock.time,
         )
+        return wiring.batch_runner(consumer, settings, use_case, clock=clock.time)
 
     def container() -> None:
         while not finished():
@@ -609,7 +607,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                 dynamodb.killed.discard(threading.get_ident())
                 clock.sleep(COLD_START_SECONDS)  # Lambda starts another container
 
-    def serve(use_case: OrderChangeUseCase) -> None:
+    def serve(runner: BatchRunner) -> None:
         while not finished():
             messages = queue.receive(BATCH_SIZE)
             if not messages:
@@ -625,7 +623,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                 ):
                     state["revoked_receives"] += 1
                     revoked_waiting.add(message.notification_id or message.message_id)
-            invoke_batch(clock, queue, messages, use_case, timeout_seconds=FUNCTION_TIMEOUT)
+            invoke_batch(clock, queue, messages, runner, timeout_seconds=FUNCTION_TIMEOUT)
 
     real_client = aws.client
     services: dict[str, Any] = {
@@ -635,12 +633,8 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     }
     reconciliation: dict[str, Any] | None = None
     with _environment(environment), _quiet_logs(quiet), powertools_on(clock):
-        reset_settings_cache()
-        reset_runtime_caches()
-        queue_url.cache_clear()
         aws.reset_clients()
         aws.client = services.__getitem__  # type: ignore[assignment]
-        settings = Settings.from_environment(dict(os.environ))
         try:
             dynamodb.enabled = True
             clock.start("publisher", publisher)
@@ -649,7 +643,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
             clock.run()
             dynamodb.enabled = transport.enabled = False
             delivered_until = clock.now
-            stale_before = _stale_orders(workload, dynamodb, tables["ORDERS_TABLE_NAME"])
+            stale_before = _stale_orders(workload, dynamodb, settings.orders_table_name)
             if reconcile is not None:
                 world = World(
                     clock=clock,
@@ -660,16 +654,13 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     since=datetime.fromtimestamp(START - 60, UTC),
                     until=datetime.fromtimestamp(delivered_until, UTC),
                     make_access=make_access,
-                    make_credentials=lambda: CredentialsResolver(settings),
-                    make_order_store=lambda: OrderStore(tables["ORDERS_TABLE_NAME"]),
+                    make_directory=make_directory,
+                    make_order_store=lambda: DynamoDBOrderStore(settings.orders_table_name),
                 )
                 reconciliation = reconcile(world)
         finally:
             aws.client = real_client
             aws.reset_clients()
-            queue_url.cache_clear()
-            reset_settings_cache()
-            reset_runtime_caches()
     return _outcome(
         workload,
         queue,
@@ -677,7 +668,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         dynamodb,
         emulator,
         transport,
-        tables["ORDERS_TABLE_NAME"],
+        settings.orders_table_name,
         injected,
         stale_before=stale_before,
         reconciled=reconciliation is not None,

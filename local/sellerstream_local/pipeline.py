@@ -18,22 +18,22 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 from moto import mock_aws
 
+from sellerstream import catalog
 from sellerstream_local.emulator import Faults, SpApiEmulator
 from sellerstream_local.moto_patches import faster_moto
 from sellerstream_local.poller import LocalPoller, PollerStats, combine, difference, snapshot
-from sellerstream_local.resources import (
-    LOCAL_EVENT_SOURCE,
-    QUEUE_SETTINGS,
-    LocalResources,
-    create_resources,
-)
+from sellerstream_local.resources import LOCAL_EVENT_SOURCE, LocalResources, create_resources
 from sellerstream_local.runtime_reset import reset_runtime
 from stacks import constants
+
+if TYPE_CHECKING:
+    from sellerstream.adapters.sellers import AwsSellerDirectory
+    from sellerstream.logic.batch import BatchResult, RecordOutcome
 
 LOCAL_REGION = "us-east-1"
 LWA_CLIENT_ID = "amzn1.application-oa2-client.local"
@@ -68,83 +68,59 @@ class _Discard(io.StringIO):
 # SQS accepts only these characters in a body (its SendMessage reference); moto does not check.
 _SQS_REFUSED_CHARACTERS = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-# What a handler's log line says became of the record it names (the last line for a record wins).
-FATES = {
-    "notification applied": "succeeded",
-    "duplicate notification skipped": "duplicate",
-    "poison message: dead-lettered": "dead_lettered",
-    "notification throttled: deferred": "deferred",
-}
 
-
-class PipelineLog(logging.Handler):
-    """Reads the handler's own log lines: failure reasons by SQS message id, outcomes, and what
-    became of each message (with the message it is a copy of)."""
+class PipelineOutcomes:
+    """What became of every record the handlers took, from the outcomes they return: reasons by SQS
+    message id, counts of outcomes, and each message's fate (with the message it is a copy of)."""
 
     def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
         self.failures_by_message: dict[str, dict[str, Any]] = {}
-        self.outcomes: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
         self.fate_by_message: dict[str, str] = {}
         self.source_by_message: dict[str, str] = {}
         self.notification_by_message: dict[str, str] = {}
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        message_id = getattr(record, "message_id", None)
-        reason = getattr(record, "reason", None)
-        if message_id and reason:
+    def record(self, result: BatchResult) -> None:
+        for outcome in result.outcomes:
+            self.add(outcome)
+
+    def add(self, outcome: RecordOutcome) -> None:
+        from sellerstream.logic import batch  # noqa: PLC0415 - after the environment is set
+
+        message_id = outcome.message_id
+        if outcome.reason:
             self.failures_by_message[message_id] = {
-                "reason": reason,
-                "detail": getattr(record, "detail", ""),
-                "notification_id": getattr(record, "notification_id", None),
-                "notification_type": getattr(record, "notification_type", None),
-                "seller_id": getattr(record, "seller_id", None),
+                "reason": outcome.reason,
+                "detail": outcome.detail or "",
+                "notification_id": outcome.notification_id,
+                "notification_type": outcome.notification_type,
+                "seller_id": outcome.seller_id,
             }
-        if message_id:
-            self.fate_by_message[message_id] = FATES.get(message, "failed")
-            source = getattr(record, "source_message_id", None)
-            if source and source != message_id:
-                self.source_by_message[message_id] = source
-            notification_id = getattr(record, "notification_id", None)
-            if notification_id:
-                self.notification_by_message[message_id] = notification_id
-        if message == "notification throttled: deferred":
-            self.outcomes["deferred"] += 1
-            if reason == "NotReadyError":
-                self.outcomes["deferred_not_ready"] += 1
-        if message == "poison message: dead-lettered":
-            self.outcomes["dead_lettered"] += 1
-        result = getattr(record, "result", None)
-        if message == "notification applied" and isinstance(result, dict):
-            self.outcomes[str(result.get("outcome"))] += 1
-        if message == "duplicate notification skipped":
-            self.outcomes["duplicate"] += 1
+        throttled = outcome.outcome == batch.DEFERRED and outcome.reason in batch.THROTTLED_REASONS
+        self.fate_by_message[message_id] = {
+            batch.APPLIED: "succeeded",
+            batch.DUPLICATE: "duplicate",
+            batch.DEAD_LETTERED: "dead_lettered",
+        }.get(outcome.outcome, "deferred" if throttled else "failed")
+        if outcome.source_message_id != message_id:
+            self.source_by_message[message_id] = outcome.source_message_id
+        if outcome.notification_id:
+            self.notification_by_message[message_id] = outcome.notification_id
+        if throttled:
+            self.counts["deferred"] += 1
+            if outcome.reason == "NotReadyError":
+                self.counts["deferred_not_ready"] += 1
+        elif outcome.outcome == batch.DEAD_LETTERED:
+            self.counts["dead_lettered"] += 1
+        elif outcome.outcome == batch.APPLIED and outcome.result is not None:
+            self.counts[str(outcome.result.get("outcome"))] += 1
+        elif outcome.outcome == batch.DUPLICATE:
+            self.counts["duplicate"] += 1
 
 
-HANDLERS = {
-    "orders": "sellerstream.handlers.order_change",
-    "listings": "sellerstream.handlers.listing_status",
-    "reports": "sellerstream.handlers.report_finished",
-    "app": "sellerstream.handlers.app_credentials",
-    "fulfillment": "sellerstream.handlers.shipment_confirmation",
-}
-# Where a body goes by its notification type; anything unreadable goes to the orders queue.
-QUEUE_BY_TYPE = {
-    "ORDER_CHANGE": "orders",
-    "LISTINGS_ITEM_STATUS_CHANGE": "listings",
-    "LISTINGS_ITEM_STATUS_CHANGED": "listings",
-    "REPORT_PROCESSING_FINISHED": "reports",
-    **{notification_type: "app" for notification_type in constants.APP_NOTIFICATION_TYPES},
-}
-# Each consumer's log group output (local mode writes no log groups; tests may fill them).
-LOG_GROUP_OUTPUTS = {
-    "orders": constants.OUTPUT_ORDER_CHANGE_LOG_GROUP,
-    "listings": constants.OUTPUT_LISTING_STATUS_LOG_GROUP,
-    "reports": constants.OUTPUT_REPORT_FINISHED_LOG_GROUP,
-    "app": constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP,
-    "fulfillment": constants.OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP,
-}
+# Where a body goes by its notification type (the catalog's consumer); anything unreadable goes to
+# the orders queue.
+DEFAULT_KIND = "orders"
 # The local stand-in of the stack's hourly schedule rule (it only names itself in the event).
 LOCAL_EXPIRY_CHECK_RULE = "arn:aws:events:us-east-1:123456789012:rule/sellerstream-local-expiry-check"
 # The name the reconcile function has in local mode's stack outputs.
@@ -169,7 +145,7 @@ class LocalPipeline:
         # The function's stdout (JSON logs, EMF metrics), as CloudWatch Logs would receive it.
         self._function_output: IO[str] = log_stream or _Discard()
         self.emulator = SpApiEmulator(time_scale=emulator_time_scale, seed=seed, faults=faults)
-        self.log = PipelineLog()
+        self.outcomes = PipelineOutcomes()
         self._saved_environ: dict[str, str] = {}
         self._mock = mock_aws()
         # moto's SQS clock and DynamoDB transaction snapshots cost time per message / item held.
@@ -208,12 +184,14 @@ class LocalPipeline:
         self.s3 = boto3.client("s3", region_name=LOCAL_REGION)
         self.events = boto3.client("events", region_name=LOCAL_REGION)
         self.resources = create_resources(self.sqs, self.dynamodb, self.s3, self.events, self._visibility)
-        # The Developer Console step: the app's client-secret notifications go to the app queue.
-        for notification_type in constants.APP_NOTIFICATION_TYPES:
-            self.emulator.register_app_notifications(notification_type, self._send_to_app_queue)
+        # The Developer Console step: the app's client-secret notifications go to their queue.
+        for message_type in catalog.message_types():
+            if message_type.transport is catalog.Transport.SQS and message_type.subscription is None:
+                self.emulator.register_app_notifications(message_type.name, self._deliver)
         # Sellers' ORDER_CHANGE subscriptions: the emulator's own changes (a confirmed shipment) arrive.
-        self.emulator.register_order_notifications(self._send_to_orders_queue)
+        self.emulator.register_order_notifications(self._deliver)
         os.environ.update(self._environment())
+        os.environ.update(self._shared_function_environment())
         self.secrets.create_secret(
             Name=constants.LWA_APP_SECRET_NAME,
             SecretString=json.dumps({"client_id": LWA_CLIENT_ID, "client_secret": LWA_CLIENT_SECRET}),
@@ -234,39 +212,55 @@ class LocalPipeline:
         os.environ.update(self._saved_environ)
 
     def _environment(self) -> dict[str, str]:
-        """What the stack gives the functions, pointing at moto and the emulator."""
-        tables = self.resources.tables
+        """What the stack gives every function, pointing at moto and the emulator (each consumer's
+        own queue and DLQ are set when it runs: ``function_environment``)."""
         return {
-            "ORDERS_TABLE_NAME": tables["orders"],
-            "LISTINGS_TABLE_NAME": tables["listings"],
-            "REPORTS_TABLE_NAME": tables["reports"],
-            "REPORT_ROWS_TABLE_NAME": tables["report_rows"],
-            "IDEMPOTENCY_TABLE_NAME": tables["idempotency"],
-            "ACCOUNTS_TABLE_NAME": tables["accounts"],
-            "RATE_BUDGET_TABLE_NAME": tables["rate_budget"],
-            "REPORTS_BUCKET_NAME": self.resources.reports_bucket,
-            "REPORTS_QUEUE_URL": self.resources.queues["reports"].url,
-            "LWA_APP_SECRET_ID": constants.LWA_APP_SECRET_NAME,
-            "SELLER_SECRET_PREFIX": constants.SELLER_SECRET_PREFIX,
-            "ORDERS_API_VERSION": self._orders_api_version,
-            "SPAPI_ENDPOINT_OVERRIDE": self.emulator.base_url,
-            "LWA_ENDPOINT_OVERRIDE": self.emulator.lwa_token_url,
-            "MAX_RECEIVE_COUNT": str(constants.MAX_RECEIVE_COUNT),
-            # Scaled down like the visibility timeout: a deferred record returns within seconds.
-            "THROTTLE_DEFERRAL_BASE_SECONDS": "1",
             "POWERTOOLS_SERVICE_NAME": "sellerstream-local",
             "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "AWS_LAMBDA_FUNCTION_NAME": "sellerstream-local",
-            **self._extra_environment,
         }
+
+    def _shared_function_environment(self) -> dict[str, str]:
+        """The variables every function shares (names, the emulator's endpoints), for code this
+        process runs outside a function (the operator's commands); a consumer's own queues are set
+        when it runs."""
+        shared: dict[str, str] = {}
+        for function in (*catalog.CONSUMERS, *catalog.JOBS):
+            shared.update(self.function_environment(function))
+        own = catalog.consumer("orders").settings.fields()
+        for name in ("queue_url", "dead_letter_queue_url"):
+            shared.pop(own[name].variable, None)
+        return shared
+
+    def settings_values(self) -> dict[str, object]:
+        """Every value the stack gives a function, by setting name, for the local resources."""
+        return {
+            **{f"{role}_table_name": name for role, name in self.resources.tables.items()},
+            "reports_bucket_name": self.resources.reports_bucket,
+            "lwa_app_secret_id": constants.LWA_APP_SECRET_NAME,
+            "seller_secret_prefix": constants.SELLER_SECRET_PREFIX,
+            "orders_api_version": self._orders_api_version,
+            "spapi_endpoint_override": self.emulator.base_url,
+            "lwa_endpoint_override": self.emulator.lwa_token_url,
+            "max_receive_count": catalog.MAX_RECEIVE_COUNT,
+            # Scaled down like the visibility timeout: a deferred record returns within seconds.
+            "throttle_deferral_base_seconds": 1,
+        }
+
+    def function_environment(self, function: catalog.Consumer | catalog.Job) -> dict[str, str]:
+        """One function's variables, rendered from its settings class as the stack renders them."""
+        values = self.settings_values()
+        if isinstance(function, catalog.Consumer):
+            queue = self.resources.queues[function.kind]
+            values.update(queue_url=queue.url, dead_letter_queue_url=queue.dlq_url)
+        return {**function.settings.environment(values), **self._extra_environment}
 
     def _attach_logging(self) -> None:
         from sellerstream.observability import logger  # noqa: PLC0415 - after the environment is set
 
-        cast(logging.Logger, logger).addHandler(self.log)
         handler = logger.logger_handler
         if isinstance(handler, logging.StreamHandler):
             self._previous_stream = handler.setStream(self._function_output)
@@ -274,7 +268,6 @@ class LocalPipeline:
     def _detach_logging(self) -> None:
         from sellerstream.observability import logger  # noqa: PLC0415
 
-        cast(logging.Logger, logger).removeHandler(self.log)
         handler = logger.logger_handler
         if isinstance(handler, logging.StreamHandler) and getattr(self, "_previous_stream", None) is not None:
             handler.setStream(self._previous_stream)
@@ -291,10 +284,7 @@ class LocalPipeline:
             self.emulator.register_seller(seller_id, refresh_token)
             self.sellers.add(seller_id)
         for subscription_id in subscription_ids:
-            self.dynamodb.put_item(
-                TableName=self.resources.tables["accounts"],
-                Item={"pk": {"S": f"SUBSCRIPTION#{subscription_id}"}, "seller_id": {"S": seller_id}},
-            )
+            self.seller_directory().route_subscription(subscription_id, seller_id)
 
     # -- traffic ---------------------------------------------------------------------------------
     def publish(self, body: str) -> str:
@@ -310,25 +300,24 @@ class LocalPipeline:
             raise PublishRefused("the body holds characters SQS does not accept (control characters)")
         kind, document, is_eventbridge_event = route(body)
         try:
-            if kind == "listings" and not is_eventbridge_event and document is not None:
+            if document is not None and not is_eventbridge_event and _through_eventbridge(document):
                 return self._put_event(document)
             queue = self.resources.queues[kind]
             return str(self.sqs.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"])
         except (ClientError, BotoCoreError, ValueError, RecursionError) as error:
             raise PublishRefused(f"{type(error).__name__}: {str(error)[:200]}") from None
 
-    def _send_to_orders_queue(self, body: str) -> None:
-        self.sqs.send_message(QueueUrl=self.resources.queues["orders"].url, MessageBody=body)
-
-    def _send_to_app_queue(self, body: str) -> None:
-        self.sqs.send_message(QueueUrl=self.resources.queues["app"].url, MessageBody=body)
+    def _deliver(self, body: str) -> None:
+        """What Amazon sends of its own accord (a confirmed shipment's ORDER_CHANGE, a new secret)."""
+        self.publish(body)
 
     def run_secret_expiry_check(self, at: datetime | None = None) -> str:
         """What the stack's hourly schedule does: a Scheduled Event on the app queue."""
         from sellerstream_local.notifications_factory import scheduled_event  # noqa: PLC0415
 
         body = json.dumps(scheduled_event(at=at or datetime.now(UTC), rule_arn=LOCAL_EXPIRY_CHECK_RULE))
-        queue_url = self.resources.queues["app"].url
+        [consumer] = [c for c in catalog.CONSUMERS if catalog.Transport.SCHEDULE in c.transports]
+        queue_url = self.resources.queues[consumer.kind].url
         return str(self.sqs.send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"])
 
     def rotate_app_secret(self) -> None:
@@ -374,28 +363,40 @@ class LocalPipeline:
     def poller(self, kind: str) -> LocalPoller:
         """The local event source mapping for one queue (created once, so its statistics add up)."""
         if kind not in self.pollers:
-            handler = importlib.import_module(HANDLERS[kind]).lambda_handler
-            settings = QUEUE_SETTINGS[kind]
+            consumer = catalog.consumer(kind)
+            module, _, name = consumer.handler.rpartition(".")
+            handler = getattr(importlib.import_module(module), name)
             self.pollers[kind] = LocalPoller(
                 self.sqs,
                 self.resources.queues[kind],
                 handler,
                 function_name=f"sellerstream-local-{kind}",
-                batch_size=settings.batch_size,
-                timeout_seconds=settings.timeout_seconds,
+                batch_size=consumer.sizing.batch_size,
+                timeout_seconds=consumer.sizing.timeout_seconds,
                 output=self._function_output,
-                # What the stack gives each consumer of its own: its queue's DLQ.
-                environment={"DEAD_LETTER_QUEUE_URL": self.resources.queues[kind].dlq_url},
+                environment=self.function_environment(consumer),
                 on_receive=self._observe,
+                on_result=self.outcomes.record,
             )
         return self.pollers[kind]
+
+    def seller_directory(self) -> AwsSellerDirectory:
+        """The seller directory the functions use, on the local resources."""
+        from sellerstream.adapters.sellers import AwsSellerDirectory  # noqa: PLC0415 - after the environment
+
+        return AwsSellerDirectory(
+            accounts_table=self.resources.tables["accounts"],
+            app_secret_id=constants.LWA_APP_SECRET_NAME,
+            seller_secret_prefix=constants.SELLER_SECRET_PREFIX,
+            secrets_cache_seconds=0,
+        )
 
     def order_change_poller(self) -> LocalPoller:
         return self.poller("orders")
 
     def drain(self, poller: LocalPoller | None = None, *, max_seconds: float = 300.0) -> PollerStats:
         """Runs the pollers until every queue is empty; returns the combined statistics of this run."""
-        pollers = [poller] if poller else [self.poller(kind) for kind in HANDLERS]
+        pollers = [poller] if poller else [self.poller(consumer.kind) for consumer in catalog.CONSUMERS]
         before = [snapshot(p.stats) for p in pollers]
         deadline = time.monotonic() + max_seconds
         while time.monotonic() < deadline:
@@ -427,17 +428,16 @@ class LocalPipeline:
         ``orders_refreshed``, ``calls`` (searchOrders requests the emulator served or refused),
         ``runs``, ``complete``, and the window as run (``since``, ``until``, RFC 3339).
         """
-        from sellerstream.config import get_settings  # noqa: PLC0415 - after the environment is set
-        from sellerstream.credentials import CredentialsResolver  # noqa: PLC0415
+        from sellerstream.adapters.backlog import DynamoDBSearchWindows  # noqa: PLC0415 - after the environment
+        from sellerstream.adapters.orders import DynamoDBOrderStore  # noqa: PLC0415
+        from sellerstream.adapters.rate_budget import SharedRateBudget  # noqa: PLC0415
+        from sellerstream.config import ReconcileSettings  # noqa: PLC0415
         from sellerstream.logic.reconcile import ReconcileUseCase  # noqa: PLC0415
         from sellerstream.logic.spapi_access import SpApiAccess  # noqa: PLC0415
         from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan  # noqa: PLC0415
-        from sellerstream.store.backlog import BacklogStore  # noqa: PLC0415
-        from sellerstream.store.orders import OrderStore  # noqa: PLC0415
-        from sellerstream.store.rate_budget import SharedRateBudget  # noqa: PLC0415
 
-        settings = get_settings()
-        credentials = CredentialsResolver(settings)
+        settings = ReconcileSettings.from_environment(self.function_environment(catalog.RECONCILE))
+        directory = self.seller_directory()
         scale = self.emulator.time_scale
         budget = SharedRateBudget(
             self.resources.tables["rate_budget"],
@@ -446,11 +446,12 @@ class LocalPipeline:
             },
         )
         use_case = ReconcileUseCase(
-            settings,
-            credentials,
-            SpApiAccess(settings, credentials, shared_budget=budget),
-            OrderStore(self.resources.tables["orders"]),
-            BacklogStore(self.resources.tables["rate_budget"], clock=self.emulator.clock),
+            directory,
+            SpApiAccess(settings, directory, budgets=budget),
+            DynamoDBOrderStore(self.resources.tables["orders"]),
+            DynamoDBSearchWindows(self.resources.tables["rate_budget"], clock=self.emulator.clock),
+            overlap_seconds=settings.reconcile_overlap_seconds,
+            first_window_seconds=settings.reconcile_first_window_seconds,
             clock=self.emulator.clock,
         )
         window_until = min(until, use_case.latest_until()) if until is not None else use_case.latest_until()
@@ -525,7 +526,7 @@ class LocalPipeline:
                 notification_type=attributes.get(dead_letter.NOTIFICATION_TYPE_ATTRIBUTE),
                 seller_id=attributes.get(dead_letter.SELLER_ID_ATTRIBUTE),
             )
-        failure = self.log.failures_by_message.get(message["MessageId"], {})
+        failure = self.outcomes.failures_by_message.get(message["MessageId"], {})
         return DeadLetter(
             message_id=message["MessageId"],
             body=message["Body"],
@@ -538,36 +539,28 @@ class LocalPipeline:
 
     def stack_outputs(self) -> dict[str, str]:
         """The deployed stack's outputs, for the local resources (what the account commands read)."""
-        queues, tables = self.resources.queues, self.resources.tables
+        outputs: dict[str, str] = {}
+        for consumer in catalog.CONSUMERS:
+            queue, ids = self.resources.queues[consumer.kind], consumer.outputs
+            outputs.update(
+                {
+                    ids.queue_arn: queue.arn,
+                    ids.queue_url: queue.url,
+                    ids.dead_letter_queue_url: queue.dlq_url,
+                    # Local mode writes no log groups (tests may fill them).
+                    ids.log_group: f"/aws/lambda/sellerstream-local-{consumer.kind}",
+                    ids.function: f"sellerstream-local-{consumer.kind}",
+                }
+            )
+        function_output, log_group_output = catalog.RECONCILE.outputs
         return {
-            constants.OUTPUT_ORDERS_QUEUE_ARN: queues["orders"].arn,
-            constants.OUTPUT_ORDERS_QUEUE_URL: queues["orders"].url,
-            constants.OUTPUT_ORDERS_DLQ_URL: queues["orders"].dlq_url,
-            constants.OUTPUT_LISTINGS_QUEUE_ARN: queues["listings"].arn,
-            constants.OUTPUT_LISTINGS_QUEUE_URL: queues["listings"].url,
-            constants.OUTPUT_LISTINGS_DLQ_URL: queues["listings"].dlq_url,
-            constants.OUTPUT_REPORTS_QUEUE_ARN: queues["reports"].arn,
-            constants.OUTPUT_REPORTS_QUEUE_URL: queues["reports"].url,
-            constants.OUTPUT_REPORTS_DLQ_URL: queues["reports"].dlq_url,
-            constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN: queues["app"].arn,
-            constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: queues["app"].url,
-            constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: queues["app"].dlq_url,
-            constants.OUTPUT_FULFILLMENT_QUEUE_ARN: queues["fulfillment"].arn,
-            constants.OUTPUT_FULFILLMENT_QUEUE_URL: queues["fulfillment"].url,
-            constants.OUTPUT_FULFILLMENT_DLQ_URL: queues["fulfillment"].dlq_url,
-            constants.OUTPUT_ORDERS_TABLE: tables["orders"],
-            constants.OUTPUT_LISTINGS_TABLE: tables["listings"],
-            constants.OUTPUT_REPORTS_TABLE: tables["reports"],
-            constants.OUTPUT_REPORT_ROWS_TABLE: tables["report_rows"],
-            constants.OUTPUT_IDEMPOTENCY_TABLE: tables["idempotency"],
-            constants.OUTPUT_ACCOUNTS_TABLE: tables["accounts"],
-            constants.OUTPUT_REPORTS_BUCKET: self.resources.reports_bucket,
-            constants.OUTPUT_LWA_SECRET_ARN: constants.LWA_APP_SECRET_NAME,
-            constants.OUTPUT_SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
-            constants.OUTPUT_RECONCILE_FUNCTION: LOCAL_RECONCILE_FUNCTION,
-            **{
-                output: f"/aws/lambda/sellerstream-local-{kind}" for kind, output in LOG_GROUP_OUTPUTS.items()
-            },
+            **outputs,
+            **{table.output: self.resources.tables[table.role] for table in catalog.TABLES},
+            catalog.StackOutputs.REPORTS_BUCKET: self.resources.reports_bucket,
+            catalog.StackOutputs.LWA_APP_SECRET_ARN: constants.LWA_APP_SECRET_NAME,
+            catalog.StackOutputs.SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
+            function_output: LOCAL_RECONCILE_FUNCTION,
+            log_group_output: f"/aws/lambda/{LOCAL_RECONCILE_FUNCTION}",
         }
 
     def table_names(self) -> list[str]:
@@ -575,7 +568,7 @@ class LocalPipeline:
 
     def table_items(self, table: str) -> list[dict[str, Any]]:
         """Every item of a table (by role, e.g. "orders", or by name) as Python values."""
-        from sellerstream.store.dynamo import from_attribute_map  # noqa: PLC0415
+        from sellerstream.adapters.dynamo import from_attribute_map  # noqa: PLC0415
 
         table_name = self.resources.tables.get(table, table)
         items: list[dict[str, Any]] = []
@@ -589,7 +582,7 @@ def route(body: str) -> tuple[str, dict[str, Any] | None, bool]:
     event (recognised exactly as the handler's parser recognises one). A JSON object whose only key
     is ``shipment`` is a shipment request (the fulfillment queue's format)."""
     if is_shipment_request(body):
-        return "fulfillment", None, False
+        return catalog.consumer_of(catalog.SHIPMENT_REQUEST.name).kind, None, False  # type: ignore[union-attr]
     from sellerstream.errors import PoisonMessageError  # noqa: PLC0415
     from sellerstream.notifications import decode_body  # noqa: PLC0415
     from sellerstream.notifications.envelope import is_eventbridge_event  # noqa: PLC0415
@@ -600,10 +593,19 @@ def route(body: str) -> tuple[str, dict[str, Any] | None, bool]:
         if isinstance(outer, str):
             outer = json.loads(outer)
     except (ValueError, RecursionError, PoisonMessageError):
-        return "orders", None, False
+        return DEFAULT_KIND, None, False
     eventbridge = isinstance(outer, dict) and is_eventbridge_event(outer)
     notification_type = document.get("NotificationType", document.get("notificationType"))
-    return QUEUE_BY_TYPE.get(str(notification_type), "orders"), document, eventbridge
+    consumer = catalog.consumer_of(str(notification_type))
+    return consumer.kind if consumer else DEFAULT_KIND, document, eventbridge
+
+
+def _through_eventbridge(document: dict[str, Any]) -> bool:
+    """Whether Amazon delivers this notification's type through EventBridge (the catalog says)."""
+    message_type = catalog.message_type(
+        str(document.get("NotificationType", document.get("notificationType")))
+    )
+    return message_type is not None and message_type.transport is catalog.Transport.EVENTBRIDGE
 
 
 def _eventbridge_event_id(body: str) -> str | None:

@@ -16,11 +16,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sellerstream_local.resources import LocalQueue
 
-Handler = Callable[[dict[str, Any], Any], Any]
+if TYPE_CHECKING:
+    from sellerstream.handlers.entry import QueueHandler
+    from sellerstream.logic.batch import BatchResult
 
 
 class LocalLambdaContext:
@@ -90,7 +92,7 @@ class LocalPoller:
         self,
         sqs: Any,
         queue: LocalQueue,
-        handler: Handler,
+        handler: QueueHandler,
         *,
         function_name: str,
         batch_size: int,
@@ -99,6 +101,7 @@ class LocalPoller:
         output: IO[str] | None = None,
         environment: dict[str, str] | None = None,
         on_receive: Callable[[dict[str, Any]], None] | None = None,
+        on_result: Callable[[BatchResult], None] | None = None,
     ) -> None:
         self._sqs = sqs
         self._queue = queue
@@ -111,6 +114,7 @@ class LocalPoller:
         # What this function's configuration adds to the shared environment (its own DLQ, ...).
         self._environment = environment or {}
         self._on_receive = on_receive
+        self._on_result = on_result
         self.stats = PollerStats()
 
     def poll_once(self) -> int:
@@ -148,21 +152,21 @@ class LocalPoller:
         try:
             # Like Lambda, whatever the function prints (EMF metrics) goes to its log, not our terminal.
             with contextlib.redirect_stdout(self._output or io.StringIO()), self._function_environment():
-                response = self._handler(event, context) or {}
+                result = self._handler.process(event, context)  # type: ignore[arg-type]
         except Exception:
             # Lambda treats an invocation error as the failure of every record in the batch.
             self.stats.handler_crashes += 1
             return {message["MessageId"] for message in messages}
-        return {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+        if self._on_result is not None:
+            self._on_result(result)
+        return {outcome.message_id for outcome in result.outcomes if not outcome.done}
 
     @contextlib.contextmanager
     def _function_environment(self) -> Iterator[None]:
-        """This function's own variables for the invocation (one process plays every function)."""
-        from sellerstream.config import reset_settings_cache  # noqa: PLC0415 - the runtime's settings cache
-
+        """This function's own variables for the invocation (one process plays every function; a
+        function reads them when it builds its use case, on its first invocation)."""
         saved = {name: os.environ.get(name) for name in self._environment}
         os.environ.update(self._environment)
-        reset_settings_cache()
         try:
             yield
         finally:
@@ -171,7 +175,6 @@ class LocalPoller:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-            reset_settings_cache()
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {

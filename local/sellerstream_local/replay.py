@@ -131,7 +131,7 @@ def _account(
     pipeline: LocalPipeline, published: dict[str, Line], fates: dict[int, dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Gives every published line its one fate; returns dead letters that belong to no line."""
-    log = pipeline.log
+    log = pipeline.outcomes
 
     def line_of(message_id: str) -> Line | None:
         # A deferred or dead-lettered copy names its source message; a listing's SQS message

@@ -1,7 +1,8 @@
-"""The stack's queues, DLQs, tables and secrets, created in moto from the same constants.
+"""The stack's queues, DLQs, tables and rule, created in moto from the same catalog.
 
-Local mode cannot run CloudFormation, so this mirrors what ``stacks/`` declares: same keys, same
-redrive (maxReceiveCount), same TTL attributes. Time-based settings are scaled down so that a
+Local mode cannot run CloudFormation, so this builds what ``stacks/`` declares from the catalog the
+stack reads: one queue and DLQ per consumer, the same tables (keys, TTL, index), the same redrive
+(maxReceiveCount), the partner bus rule's pattern. Time-based settings are scaled down so that a
 retry cycle takes seconds, not minutes.
 """
 
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sellerstream import catalog
 from stacks import constants
 
 
@@ -26,41 +28,34 @@ class LocalQueue:
 
 @dataclass(frozen=True)
 class LocalResources:
-    # by kind: orders, listings, reports, app (credentials), fulfillment (shipment requests)
+    # by consumer kind (catalog): orders, listings, reports, app, fulfillment
     queues: dict[str, LocalQueue]
-    # by role: orders, listings, reports, report_rows, idempotency, accounts, rate_budget
+    # by table role (catalog): orders, listings, reports, report_rows, idempotency, accounts, rate_budget
     tables: dict[str, str]
     reports_bucket: str
     event_bus: str
     listings_rule: str
 
 
-QUEUE_SETTINGS = {
-    "orders": constants.ORDER_CHANGE,
-    "listings": constants.LISTINGS_ITEM_STATUS_CHANGE,
-    "reports": constants.REPORT_PROCESSING_FINISHED,
-    "app": constants.APP_CREDENTIALS,
-    "fulfillment": constants.SHIPMENT_CONFIRMATION,
-}
 # moto cannot put a rule on a bus whose name holds "/" (a partner bus): a plain name stands in.
 LOCAL_EVENT_BUS = "sellerstream-local-partner-bus"
-LOCAL_EVENT_SOURCE = f"{constants.LISTINGS_EVENT_SOURCE_PREFIX}/amzn1.sellerapps.app.local"
+LOCAL_EVENT_SOURCE = f"{constants.PARTNER_EVENT_SOURCE_PREFIX}/amzn1.sellerapps.app.local"
 
 
 def create_queue(sqs: Any, name: str, visibility_timeout_seconds: int) -> LocalQueue:
     dlq_url = sqs.create_queue(
         QueueName=f"{name}-dlq",
-        Attributes={"MessageRetentionPeriod": str(constants.DLQ_RETENTION_DAYS * 86400)},
+        Attributes={"MessageRetentionPeriod": str(catalog.DLQ_RETENTION_DAYS * 86400)},
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(constants.MAX_RECEIVE_COUNT)}
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(catalog.MAX_RECEIVE_COUNT)}
     url = sqs.create_queue(
         QueueName=name,
         Attributes={
             "VisibilityTimeout": str(visibility_timeout_seconds),
-            "MessageRetentionPeriod": str(constants.QUEUE_RETENTION_DAYS * 86400),
+            "MessageRetentionPeriod": str(catalog.QUEUE_RETENTION_DAYS * 86400),
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]
@@ -111,56 +106,40 @@ def create_table(
     return name
 
 
+def create_catalog_tables(dynamodb: Any) -> dict[str, str]:
+    """Every table of the catalog, by role, as the stack declares it."""
+    return {
+        table.role: create_table(
+            dynamodb,
+            table.local_name,
+            table.partition_key,
+            table.sort_key,
+            table.ttl_attribute,
+            index=table.lookup_index,
+        )
+        for table in catalog.TABLES
+    }
+
+
 def create_resources(
     sqs: Any, dynamodb: Any, s3: Any, events: Any, visibility_timeout_seconds: int
 ) -> LocalResources:
     queues = {
-        kind: create_queue(sqs, f"sellerstream-{kind}", visibility_timeout_seconds) for kind in QUEUE_SETTINGS
+        consumer.kind: create_queue(sqs, f"sellerstream-{consumer.kind}", visibility_timeout_seconds)
+        for consumer in catalog.CONSUMERS
     }
-    pk, sk = constants.ORDERS_TABLE_PK, constants.ORDERS_TABLE_SK
-    tables = {
-        "orders": create_table(dynamodb, "sellerstream-orders", pk, sk, constants.ORDERS_TABLE_TTL_ATTRIBUTE),
-        "listings": create_table(dynamodb, "sellerstream-listings", pk, sk, None),
-        "reports": create_table(dynamodb, "sellerstream-reports", pk, sk, None),
-        "report_rows": create_table(
-            dynamodb,
-            "sellerstream-report-rows",
-            pk,
-            sk,
-            constants.REPORT_ROWS_TTL_ATTRIBUTE,
-            index=(
-                constants.REPORT_ROWS_LOOKUP_INDEX,
-                constants.REPORT_ROWS_LOOKUP_PK,
-                constants.REPORT_ROWS_LOOKUP_SK,
-            ),
-        ),
-        "idempotency": create_table(
-            dynamodb,
-            "sellerstream-idempotency",
-            constants.IDEMPOTENCY_TABLE_PK,
-            None,
-            constants.IDEMPOTENCY_TABLE_TTL_ATTRIBUTE,
-        ),
-        "accounts": create_table(dynamodb, "sellerstream-accounts", constants.ACCOUNTS_TABLE_PK, None, None),
-        "rate_budget": create_table(
-            dynamodb,
-            "sellerstream-rate-budget",
-            constants.RATE_BUDGET_TABLE_PK,
-            None,
-            constants.RATE_BUDGET_TABLE_TTL_ATTRIBUTE,
-        ),
-    }
+    tables = create_catalog_tables(dynamodb)
     bucket = "sellerstream-reports-local"
     s3.create_bucket(Bucket=bucket)
     events.create_event_bus(Name=LOCAL_EVENT_BUS)
     rule = constants.LISTINGS_RULE_NAME
-    # The deployed rule's own pattern (source prefix, both spellings of the type as detail-type).
-    events.put_rule(
-        Name=rule, EventBusName=LOCAL_EVENT_BUS, EventPattern=json.dumps(constants.listings_event_pattern())
-    )
+    # The deployed rule's own pattern: the EventBridge types' detail-types, to their consumer's queue.
+    [owner] = [c for c in catalog.CONSUMERS if catalog.Transport.EVENTBRIDGE in c.transports]
+    pattern = constants.partner_event_pattern(catalog.eventbridge_detail_types(owner))
+    events.put_rule(Name=rule, EventBusName=LOCAL_EVENT_BUS, EventPattern=json.dumps(pattern))
     events.put_targets(
         Rule=rule,
         EventBusName=LOCAL_EVENT_BUS,
-        Targets=[{"Id": "listings-queue", "Arn": queues["listings"].arn}],
+        Targets=[{"Id": f"{owner.kind}-queue", "Arn": queues[owner.kind].arn}],
     )
     return LocalResources(queues, tables, bucket, LOCAL_EVENT_BUS, rule)

@@ -9,7 +9,7 @@ it, and a run is deterministic. The product's code runs unchanged: it is given t
 
 ``SimulatedSqs`` plays one standard queue and its DLQ on that clock (delays, visibility timeout,
 redrive after maxReceiveCount receives, message attributes, SentTimestamp) behind the two calls
-the product makes (``send_message``, ``get_queue_url``), and lets a simulated event source mapping
+the product makes (``send_message``), and lets a simulated event source mapping
 receive and delete. ``SimulatedDynamoDB`` and ``SimulatedSecrets`` answer the DynamoDB and
 Secrets Manager calls in memory: millions of calls in minutes.
 """
@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import base as idempotency_base
 from aws_lambda_powertools.utilities.idempotency.persistence import base as persistence_base
@@ -40,6 +40,9 @@ from aws_lambda_powertools.utilities.idempotency.persistence import datarecord
 from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as idempotency_dynamodb
 from aws_lambda_powertools.utilities.parameters import base as parameters_base
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from sellerstream.logic.batch import BatchRunner
 
 
 class VirtualTime:
@@ -171,9 +174,6 @@ class SimulatedSqs:
         self._notification_ids: dict[str, str | None] = {}
 
     # -- what the product calls (boto3's names) -------------------------------------------------
-    def get_queue_url(self, QueueName: str, **_: Any) -> dict[str, str]:
-        return {"QueueUrl": self.queue.url}
-
     def send_message(
         self,
         QueueUrl: str,
@@ -297,21 +297,17 @@ def invoke_batch(
     clock: VirtualTime,
     queue: SimulatedSqs,
     messages: list[SimulatedMessage],
-    use_case: Any,
+    runner: BatchRunner,
     *,
     timeout_seconds: float,
 ) -> None:
     """One Lambda invocation over ``messages`` as the event source mapping runs it: the real batch
-    processing on the virtual clock, then every record not reported as failed deleted."""
-    from sellerstream.logic.batch import process_batch  # noqa: PLC0415 - once the run's environment is set
-
-    response = process_batch(
+    processing (a runner on the virtual clock), then every record not reported as failed deleted."""
+    result = runner.run(
         {"Records": [queue.record(message) for message in messages]},
         VirtualLambdaContext(clock, timeout_seconds),  # type: ignore[arg-type]
-        use_case,
-        clock=clock.time,
     )
-    failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+    failed = {outcome.message_id for outcome in result.outcomes if not outcome.done}
     for message in messages:
         if message.message_id not in failed:
             queue.delete(message)

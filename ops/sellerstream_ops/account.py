@@ -17,10 +17,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError, ProfileNotFound
 
-from sellerstream import aws
-from sellerstream.config import Settings
+from sellerstream import aws, catalog
+from sellerstream.adapters.sellers import AwsSellerDirectory
+from sellerstream.config import SpApiSettings
+from sellerstream.domain.credentials import PLACEHOLDER_CLIENT_ID
 from sellerstream.spapi.auth import LwaCredentials
-from sellerstream.store.app_secret import PLACEHOLDER_CLIENT_ID
 from sellerstream_ops.errors import OperatorError
 from sellerstream_ops.outputs import StackOutputs
 from stacks import constants
@@ -33,8 +34,6 @@ NO_CREDENTIALS = (
     "no AWS credentials: set AWS_PROFILE (after `aws sso login` if it uses SSO) or "
     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 )
-# Local mode and tests point the SP-API client at the emulator; in production these are unset.
-SPAPI_OVERRIDES = ("SPAPI_ENDPOINT_OVERRIDE", "LWA_ENDPOINT_OVERRIDE", "SPAPI_SANDBOX")
 
 
 @dataclass(frozen=True)
@@ -70,15 +69,23 @@ class Account:
     def client(self, service: str) -> Any:
         return aws.client(service)
 
-    def settings(self) -> Settings:
+    def settings(self) -> SpApiSettings:
         """What the runtime's modules need, from the stack's outputs (as the stack gives its functions)."""
-        return self.outputs.settings(
-            {name: os.environ[name] for name in SPAPI_OVERRIDES if name in os.environ}
+        return self.outputs.settings(os.environ)
+
+    def seller_directory(self) -> AwsSellerDirectory:
+        """The sellers' credentials and subscriptions, as the functions see them."""
+        settings = self.settings()
+        return AwsSellerDirectory(
+            accounts_table=settings.accounts_table_name,
+            app_secret_id=settings.lwa_app_secret_id,
+            seller_secret_prefix=settings.seller_secret_prefix,
+            secrets_cache_seconds=0,
         )
 
     def app_secret(self) -> dict[str, Any]:
         """The LWA app secret's JSON (never shown); an operator error when it is unusable."""
-        secret_id = self.outputs[constants.OUTPUT_LWA_SECRET_ARN]
+        secret_id = self.outputs[catalog.StackOutputs.LWA_APP_SECRET_ARN]
         try:
             value = self.client("secretsmanager").get_secret_value(SecretId=secret_id)
         except ClientError as error:

@@ -23,16 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from sellerstream import identifiers
+from sellerstream import catalog, identifiers
+from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
 from sellerstream.spapi import defaults
 from sellerstream.spapi.applications import ApplicationsApi
 from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
 from sellerstream.spapi.errors import LwaAuthError, SpApiClientError
 from sellerstream.spapi.notifications import NOTIFICATIONS_SCOPE
-from sellerstream.store.app_secret import ClientSecretStateStore
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
 from sellerstream_ops.subscriptions import Subscriptions, spapi_client
@@ -84,17 +82,9 @@ def add_seller(account: Account, seller_id: str, region: str, refresh_token: str
             "check that the token is this seller's authorisation of this app"
         ) from None
     settings = account.settings()
-    name = f"{settings.seller_secret_prefix}{seller_id}"
-    value = json.dumps({"refresh_token": refresh_token, "region": region})
-    secrets = account.client("secretsmanager")
-    try:
-        secrets.create_secret(Name=name, SecretString=value, Description=f"SellerStream seller {seller_id}")
-        action = "created"
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceExistsException":
-            raise
-        secrets.put_secret_value(SecretId=name, SecretString=value)
-        action = "updated"
+    name, action = account.seller_directory().save_seller(
+        seller_id, refresh_token=refresh_token, region=region
+    )
     routed = Subscriptions(account.outputs, settings, seller_id, app).route_existing()
     result: dict[str, Any] = {
         "seller": seller_id,
@@ -124,11 +114,11 @@ def set_app_credentials(
         raise OperatorError(
             f"LWA refused the client id and secret ({error.code or error.status}): nothing was written"
         ) from None
-    secret_id = account.outputs[constants.OUTPUT_LWA_SECRET_ARN]
+    secret_id = account.outputs[catalog.StackOutputs.LWA_APP_SECRET_ARN]
     account.client("secretsmanager").put_secret_value(
         SecretId=secret_id, SecretString=json.dumps({"client_id": client_id, "client_secret": client_secret})
     )
-    ClientSecretStateStore(account.settings().accounts_table_name).record_operator_secret(
+    DynamoDBClientSecretStates(account.settings().accounts_table_name).record_operator_secret(
         client_id, updated_at=datetime.now(UTC), expires_at=expires_at
     )
     return {
@@ -160,8 +150,13 @@ def rotate_app_secret(account: Account) -> dict[str, Any]:
 
 def app_notifications(account: Account) -> dict[str, Any]:
     """The Developer Console steps, with this stack's queue, and whether that queue admits Amazon."""
-    queue_arn = account.outputs[constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN]
-    queue_url = account.outputs.get(constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL)
+    app_types = [
+        t for t in catalog.message_types() if t.transport is catalog.Transport.SQS and t.subscription is None
+    ]
+    consumer = catalog.consumer_of(app_types[0].name)
+    assert consumer is not None
+    queue_arn = account.outputs[consumer.outputs.queue_arn]
+    queue_url = account.outputs.get(consumer.outputs.queue_url)
     admits_amazon = None
     if queue_url:
         attributes = account.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])
@@ -170,7 +165,7 @@ def app_notifications(account: Account) -> dict[str, Any]:
         )
     return {
         "destination": queue_arn,
-        "notificationTypes": list(constants.APP_NOTIFICATION_TYPES),
+        "notificationTypes": [message_type.name for message_type in app_types],
         "queue_admits_amazon": admits_amazon,
         "how": [
             "Sign in to the Developer Console (Solution Provider Portal, or Seller Central: Apps and Services, "

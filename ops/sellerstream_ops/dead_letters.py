@@ -32,6 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sellerstream import catalog
 from sellerstream.errors import PoisonMessageError
 from sellerstream.logic import dead_letter
 from sellerstream.logic.message_attributes import MEANINGFUL_ATTRIBUTES, SOURCE_MESSAGE_ID_ATTRIBUTE
@@ -39,19 +40,18 @@ from sellerstream.notifications import decode_body
 from sellerstream.notifications.envelope import notification_id_of, notification_type_of, seller_id_of
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
-from stacks import constants
 
 # What redrive keeps of a letter's attributes: what the function reads, nothing diagnostic.
 KEPT_ON_REDRIVE = frozenset({*MEANINGFUL_ATTRIBUTES, SOURCE_MESSAGE_ID_ATTRIBUTE})
 PEEK_VISIBILITY_SECONDS = 60
-LOG_SEARCH_DAYS = constants.DLQ_RETENTION_DAYS  # a letter is never older than its queue keeps it
+LOG_SEARCH_DAYS = catalog.DLQ_RETENTION_DAYS  # a letter is never older than its queue keeps it
 EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"
 EVENTBRIDGE_ERROR_MESSAGE = "ERROR_MESSAGE"
 
 
 @dataclass(frozen=True)
 class DeadLetterQueue:
-    kind: str  # orders, listings, reports, app, listings-rule
+    kind: str  # a consumer's kind (orders, listings, reports, app, fulfillment), or listings-rule
     url: str
     source_url: str
     log_group: str | None  # the consumer's, where SQS-redriven letters' reasons are
@@ -72,17 +72,16 @@ class Letter:
     sent_at: str | None = None
 
 
-# Kinds, and the notification types an operator may name instead.
+# The partner bus rule's own DLQ: events it could not deliver to their consumer's queue.
+RULE_KIND = "listings-rule"
+# Kinds (a consumer's queue, or the rule's), and the message types an operator may name instead.
+KINDS = (*(consumer.kind for consumer in catalog.CONSUMERS), RULE_KIND)
 ALIASES = {
-    "ORDER_CHANGE": "orders",
-    "LISTINGS_ITEM_STATUS_CHANGE": "listings",
-    "LISTINGS_ITEM_STATUS_CHANGED": "listings",
-    "REPORT_PROCESSING_FINISHED": "reports",
-    **{notification_type: "app" for notification_type in constants.APP_NOTIFICATION_TYPES},
-    "SCHEDULED_EVENT": "app",
-    "SHIPMENT_REQUEST": "fulfillment",
+    name: consumer.kind
+    for consumer in catalog.CONSUMERS
+    for message_type in consumer.types
+    for name in message_type.names
 }
-KINDS = ("orders", "listings", "reports", "app", "fulfillment", "listings-rule")
 
 
 def kinds_of(names: list[str] | None) -> list[str]:
@@ -99,54 +98,33 @@ def kinds_of(names: list[str] | None) -> list[str]:
 
 def dead_letter_queues(account: Account, kinds: list[str]) -> list[DeadLetterQueue]:
     outputs = account.outputs
-    sources = {
-        "orders": (
-            constants.OUTPUT_ORDERS_DLQ_URL,
-            constants.OUTPUT_ORDERS_QUEUE_URL,
-            constants.OUTPUT_ORDERS_QUEUE_ARN,
-            constants.OUTPUT_ORDER_CHANGE_LOG_GROUP,
-        ),
-        "listings": (
-            constants.OUTPUT_LISTINGS_DLQ_URL,
-            constants.OUTPUT_LISTINGS_QUEUE_URL,
-            constants.OUTPUT_LISTINGS_QUEUE_ARN,
-            constants.OUTPUT_LISTING_STATUS_LOG_GROUP,
-        ),
-        "reports": (
-            constants.OUTPUT_REPORTS_DLQ_URL,
-            constants.OUTPUT_REPORTS_QUEUE_URL,
-            constants.OUTPUT_REPORTS_QUEUE_ARN,
-            constants.OUTPUT_REPORT_FINISHED_LOG_GROUP,
-        ),
-        "app": (
-            constants.OUTPUT_APP_CREDENTIALS_DLQ_URL,
-            constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL,
-            constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN,
-            constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP,
-        ),
-        "fulfillment": (
-            constants.OUTPUT_FULFILLMENT_DLQ_URL,
-            constants.OUTPUT_FULFILLMENT_QUEUE_URL,
-            constants.OUTPUT_FULFILLMENT_QUEUE_ARN,
-            constants.OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP,
-        ),
-        # The listings rule's undelivered events go back to the listings queue, which takes them as they are.
-        "listings-rule": (
-            constants.OUTPUT_LISTINGS_RULE_DLQ_URL,
-            constants.OUTPUT_LISTINGS_QUEUE_URL,
-            constants.OUTPUT_LISTINGS_QUEUE_ARN,
-            None,
-        ),
+    # dlq output, source queue url output, its arn output, log group output
+    sources: dict[str, tuple[str, str, str, str | None]] = {
+        consumer.kind: (
+            consumer.outputs.dead_letter_queue_url,
+            consumer.outputs.queue_url,
+            consumer.outputs.queue_arn,
+            consumer.outputs.log_group,
+        )
+        for consumer in catalog.CONSUMERS
     }
+    # The rule's undelivered events go back to the queue it targets, which takes them as they are.
+    [rule_target] = [c for c in catalog.CONSUMERS if catalog.Transport.EVENTBRIDGE in c.transports]
+    sources[RULE_KIND] = (
+        catalog.StackOutputs.EVENTBRIDGE_RULE_DLQ_URL,
+        rule_target.outputs.queue_url,
+        rule_target.outputs.queue_arn,
+        None,
+    )
     queues = []
     for kind in kinds:
         dlq_output, source_output, source_arn_output, log_output = sources[kind]
         url = outputs.get(dlq_output)
         if url is None:
-            if kind == "listings-rule" and outputs.get(constants.OUTPUT_PARTNER_EVENT_BUS) is None:
+            if kind == RULE_KIND and outputs.get(catalog.StackOutputs.PARTNER_EVENT_BUS) is None:
                 continue  # deployed without the partner bus: there is no rule yet
-            if kind == "fulfillment" and outputs.get(constants.OUTPUT_FULFILLMENT_QUEUE_URL) is None:
-                continue  # a stack deployed before the fulfillment queue existed
+            if kind != RULE_KIND and outputs.get(source_arn_output) is None:
+                continue  # a stack deployed before this consumer existed
             url = outputs[dlq_output]  # an operator error naming the missing output
         source = outputs.get(source_output) or _queue_url(account, outputs[source_arn_output])
         log_group = outputs.get(log_output) if log_output else None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sellerstream.config import Settings
+from sellerstream import catalog
+from sellerstream.config import SpApiSettings
 from sellerstream_ops.errors import OperatorError
-from stacks import constants
+
+# What local mode and tests point at the emulator (unset in production: Amazon's endpoints).
+OVERRIDABLE = ("spapi_endpoint_override", "lwa_endpoint_override", "spapi_sandbox")
 
 DEPLOY_HINT = "deploy it first (make deploy), or name it with --stack or --stage"
 
@@ -82,18 +86,23 @@ class StackOutputs:
     def get(self, output_id: str) -> str | None:
         return self.values.get(output_id)
 
-    def settings(self, overrides: dict[str, str] | None = None) -> Settings:
-        """What the runtime's modules need, from the outputs (as the stack gives its functions)."""
-        return Settings.from_environment(
-            {
-                "IDEMPOTENCY_TABLE_NAME": self.get(constants.OUTPUT_IDEMPOTENCY_TABLE) or "unused",
-                "ACCOUNTS_TABLE_NAME": self[constants.OUTPUT_ACCOUNTS_TABLE],
-                "LWA_APP_SECRET_ID": self[constants.OUTPUT_LWA_SECRET_ARN],
-                "SELLER_SECRET_PREFIX": self[constants.OUTPUT_SELLER_SECRET_PREFIX],
-                "SECRETS_CACHE_SECONDS": "0",
-                **(overrides or {}),
-            }
-        )
+    def settings(self, environment: Mapping[str, str] | None = None) -> SpApiSettings:
+        """What calling SP-API and reading the accounts table need, from the outputs (as the stack
+        gives its functions); local mode's endpoints (and the sandbox flag) from ``environment``."""
+        values = {
+            "accounts_table_name": self[catalog.ACCOUNTS_TABLE.output],
+            "lwa_app_secret_id": self[catalog.StackOutputs.LWA_APP_SECRET_ARN],
+            "seller_secret_prefix": self[catalog.StackOutputs.SELLER_SECRET_PREFIX],
+            "rate_budget_table_name": self.get(catalog.RATE_BUDGET_TABLE.output),
+            "secrets_cache_seconds": 0,
+        }
+        fields = SpApiSettings.fields()
+        overrides = {
+            fields[name].variable: (environment or {})[fields[name].variable]
+            for name in OVERRIDABLE
+            if fields[name].variable in (environment or {})
+        }
+        return SpApiSettings.from_environment({**SpApiSettings.environment(values), **overrides})
 
     @property
     def region(self) -> str | None:

@@ -12,10 +12,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sellerstream import identifiers
+from sellerstream import catalog, identifiers
 from sellerstream.logic.reconcile import ReconcileRequestError, parse_moment
 from sellerstream_ops.errors import OperatorError
-from stacks import constants
 
 
 def reconcile(account: Any, seller: str, since: str, until: str | None) -> dict[str, Any]:
@@ -29,7 +28,7 @@ def reconcile(account: Any, seller: str, since: str, until: str | None) -> dict[
         raise OperatorError(str(error)) from None
     if until_at is not None and since_at >= until_at:
         raise OperatorError("--since must be before --until")
-    function = account.outputs[constants.OUTPUT_RECONCILE_FUNCTION]
+    function = account.outputs[catalog.RECONCILE.outputs[0]]
     payload: dict[str, str] = {"seller_id": seller, "since": _rfc3339(since_at)}
     if until_at is not None:
         payload["until"] = _rfc3339(until_at)

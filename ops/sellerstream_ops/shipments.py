@@ -12,10 +12,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sellerstream import catalog
 from sellerstream.notifications.shipment_request import InvalidShipmentRequestError, parse_shipment_request
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
-from stacks import constants
 
 
 def parse_items(values: list[str] | None) -> dict[str, int] | None:
@@ -74,7 +74,7 @@ def shipment_message(
 
 def stored_marketplace(account: Account, seller: str, order: str) -> str:
     response = account.client("dynamodb").get_item(
-        TableName=account.outputs[constants.OUTPUT_ORDERS_TABLE],
+        TableName=account.outputs[catalog.ORDERS_TABLE.output],
         Key={"pk": {"S": f"SELLER#{seller}"}, "sk": {"S": f"ORDER#{order}"}},
         ProjectionExpression="marketplace_id",
     )
@@ -85,7 +85,7 @@ def stored_marketplace(account: Account, seller: str, order: str) -> str:
 
 
 def send_shipment(account: Account, message: dict[str, Any]) -> dict[str, Any]:
-    queue_url = account.outputs[constants.OUTPUT_FULFILLMENT_QUEUE_URL]
+    queue_url = account.outputs[catalog.consumer_of(catalog.SHIPMENT_REQUEST.name).outputs.queue_url]  # type: ignore[union-attr]
     response = account.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
     shipment = message["shipment"]
     return {

@@ -11,14 +11,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sellerstream import catalog
+from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
+from sellerstream.domain.credentials import PLACEHOLDER_CLIENT_ID
 from sellerstream.errors import SellerStreamError
 from sellerstream.spapi.errors import SpApiError
-from sellerstream.store.app_secret import PLACEHOLDER_CLIENT_ID, ClientSecretStateStore
 from sellerstream_ops.account import Account
 from sellerstream_ops.dead_letters import KINDS, dead_letter_queues
 from sellerstream_ops.errors import OperatorError
 from sellerstream_ops.subscriptions import Subscriptions
-from stacks import constants
 
 QUEUE_COUNTS = {
     "visible": "ApproximateNumberOfMessages",
@@ -62,7 +63,7 @@ def _counts(sqs: Any, url: str) -> dict[str, int]:
 
 
 def _alarms(account: Account) -> list[dict[str, str]]:
-    topic = account.outputs[constants.OUTPUT_ALARM_TOPIC_ARN]
+    topic = account.outputs[catalog.StackOutputs.ALARM_TOPIC_ARN]
     in_alarm = []
     for page in account.client("cloudwatch").get_paginator("describe_alarms").paginate(StateValue="ALARM"):
         for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
@@ -85,7 +86,7 @@ def _app_credentials(account: Account) -> dict[str, Any]:
             "client_id_set": False,
             "next": "sellerstream set-app-credentials --client-id <LWA client id>",
         }
-    state = ClientSecretStateStore(account.settings().accounts_table_name).get(client_id)
+    state = DynamoDBClientSecretStates(account.settings().accounts_table_name).get(client_id)
     result: dict[str, Any] = {"client_id_set": True, "client_id": client_id}
     if state is None or state.expires_at is None:
         result["expiry"] = "unknown until Amazon announces it (or set-app-credentials --secret-expires-at)"
@@ -93,34 +94,14 @@ def _app_credentials(account: Account) -> dict[str, Any]:
     days_left = (state.expires_at - datetime.now(UTC)).total_seconds() / 86400
     result["secret_expires_at"] = state.expires_at.isoformat()
     result["secret_days_left"] = round(days_left, 1)
-    if days_left <= constants.LWA_SECRET_EXPIRY_WARNING_DAYS:
+    if days_left <= catalog.LWA_SECRET_EXPIRY_WARNING_DAYS:
         result["next"] = "sellerstream rotate-app-secret (after sellerstream app-notifications)"
     return result
 
 
 def _sellers(account: Account) -> set[str]:
-    settings = account.settings()
-    sellers: set[str] = set()
-    prefix = settings.seller_secret_prefix
-    for page in (
-        account.client("secretsmanager")
-        .get_paginator("list_secrets")
-        .paginate(Filters=[{"Key": "name", "Values": [prefix]}])
-    ):
-        for secret in page.get("SecretList", []):
-            name = str(secret.get("Name", ""))
-            if name.startswith(prefix) and name != prefix:
-                sellers.add(name[len(prefix) :])
-    for page in (
-        account.client("dynamodb")
-        .get_paginator("scan")
-        .paginate(TableName=settings.accounts_table_name, ProjectionExpression="pk, seller_id")
-    ):
-        for item in page.get("Items", []):
-            key = item.get("pk", {}).get("S", "")
-            if key.startswith("SUBSCRIPTION#") and "seller_id" in item:
-                sellers.add(item["seller_id"]["S"])
-    return sellers
+    directory = account.seller_directory()
+    return {*directory.known_sellers(), *directory.routed_sellers()}
 
 
 def _subscriptions(account: Account, seller: str) -> dict[str, Any] | str:

@@ -1,10 +1,10 @@
 """``sellerstream subscribe | subscriptions | unsubscribe``: wiring a deployed stack to SP-API.
 
-For one seller: find or create the SQS destinations (orders and reports queues) and the
-EventBridge destination (grantless calls), then find or create the subscription of each type
-with its payload version (and ORDER_CHANGE's event filter). Running it again changes nothing.
-Each subscription is also recorded in the accounts table, so notifications that carry no seller
-id (vendors' reports) resolve to this seller's credentials.
+For one seller, every type the catalog subscribes: find or create the destination of each (the
+SQS queue of the type's consumer, or the account's EventBridge destination: grantless calls), then
+find or create the subscription with the type's payload version (and processing directive).
+Running it again changes nothing. Each subscription is also recorded in the seller directory, so
+notifications that carry no seller id (vendors' reports) resolve to this seller's credentials.
 
 The application's own notifications (its LWA client secret) are not a seller's: Amazon takes their
 destination in the Developer Console (``sellerstream app-notifications``).
@@ -12,48 +12,33 @@ destination in the Developer Console (``sellerstream app-notifications``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sellerstream import aws
-from sellerstream.config import Settings
-from sellerstream.credentials import CredentialsResolver
+from sellerstream import catalog
+from sellerstream.adapters.sellers import AwsSellerDirectory
+from sellerstream.config import SpApiSettings
 from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.client import SellerContext, SpApiClient
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
 from sellerstream.spapi.errors import SpApiError
 from sellerstream.spapi.notifications import NotificationsApi
 from sellerstream_ops.outputs import StackOutputs
-from stacks import constants
+
+EVENTBRIDGE = "eventbridge"  # the name of the account's EventBridge destination
 
 
-@dataclass(frozen=True)
-class SubscriptionSpec:
-    notification_type: str
-    payload_version: str
-    destination: str  # "orders", "reports" (SQS) or "eventbridge"
-    processing_directive: dict[str, Any] | None = None
-
-
-SPECS = (
-    SubscriptionSpec(
-        "ORDER_CHANGE",
-        "1.0",
-        "orders",
-        {
-            "eventFilter": {
-                "eventFilterType": "ORDER_CHANGE",
-                "orderChangeTypes": ["OrderStatusChange", "BuyerRequestedChange"],
-            }
-        },
-    ),
-    SubscriptionSpec("LISTINGS_ITEM_STATUS_CHANGE", "1.0", "eventbridge"),
-    SubscriptionSpec("REPORT_PROCESSING_FINISHED", "2020-09-04", "reports"),
-)
+def destination_of(message_type: catalog.MessageType) -> str:
+    """The destination a type is subscribed with: its consumer's kind (an SQS destination on that
+    queue), or the EventBridge destination."""
+    if message_type.transport is catalog.Transport.EVENTBRIDGE:
+        return EVENTBRIDGE
+    consumer = catalog.consumer_of(message_type.name)
+    assert consumer is not None
+    return consumer.kind
 
 
 def spapi_client(
-    settings: Settings, app: LwaCredentials, seller: SellerContext | None, region: Any = None
+    settings: SpApiSettings, app: LwaCredentials, seller: SellerContext | None, region: Any = None
 ) -> SpApiClient:
     """An SP-API client as the functions build one (the emulator's endpoints in local mode)."""
     return SpApiClient(
@@ -68,17 +53,25 @@ def spapi_client(
 
 class Subscriptions:
     def __init__(
-        self, outputs: StackOutputs, settings: Settings, seller_id: str, app: LwaCredentials | None = None
+        self,
+        outputs: StackOutputs,
+        settings: SpApiSettings,
+        seller_id: str,
+        app: LwaCredentials | None = None,
     ) -> None:
         self._outputs = outputs
-        self._settings = settings
         self._seller_id = seller_id
-        credentials = CredentialsResolver(settings)
-        seller = credentials.for_notification(seller_id=seller_id, subscription_id="")
+        self._directory = AwsSellerDirectory(
+            accounts_table=settings.accounts_table_name,
+            app_secret_id=settings.lwa_app_secret_id,
+            seller_secret_prefix=settings.seller_secret_prefix,
+            secrets_cache_seconds=0,
+        )
+        seller = self._directory.for_seller(seller_id)
         self._api = NotificationsApi(
             spapi_client(
                 settings,
-                app or credentials.lwa_app(),
+                app or self._directory.lwa_app(),
                 SellerContext(seller.seller_key, seller.refresh_token, seller.region),
             )
         )
@@ -88,25 +81,28 @@ class Subscriptions:
         actions: list[dict[str, Any]] = [
             {"destination": name, **detail} for name, detail in destinations.items()
         ]
-        for spec in SPECS:
-            destination_id = destinations[spec.destination]["destinationId"]
-            existing = self._api.get_subscription(spec.notification_type)
+        for message_type in catalog.subscribed_types():
+            subscription = message_type.subscription
+            assert subscription is not None
+            destination_id = destinations[destination_of(message_type)]["destinationId"]
+            existing = self._api.get_subscription(message_type.name)
             if existing is None:
+                directive = subscription.processing_directive
                 created = self._api.create_subscription(
-                    spec.notification_type,
+                    message_type.name,
                     destination_id=destination_id,
-                    payload_version=spec.payload_version,
-                    processing_directive=spec.processing_directive,
+                    payload_version=subscription.payload_version,
+                    processing_directive=dict(directive) if directive is not None else None,
                 )
-                actions.append({"subscription": spec.notification_type, "action": "created", **created})
+                actions.append({"subscription": message_type.name, "action": "created", **created})
                 self._route(created["subscriptionId"])
             elif existing.get("destinationId") == destination_id:
-                actions.append({"subscription": spec.notification_type, "action": "unchanged", **existing})
+                actions.append({"subscription": message_type.name, "action": "unchanged", **existing})
                 self._route(existing["subscriptionId"])
             else:
                 actions.append(
                     {
-                        "subscription": spec.notification_type,
+                        "subscription": message_type.name,
                         "action": "left alone: it points at another destination (unsubscribe first)",
                         **existing,
                     }
@@ -115,9 +111,9 @@ class Subscriptions:
 
     def current(self) -> list[dict[str, Any]]:
         found = []
-        for spec in SPECS:
-            subscription = self._api.get_subscription(spec.notification_type)
-            found.append({"notificationType": spec.notification_type, "subscription": subscription})
+        for message_type in catalog.subscribed_types():
+            subscription = self._api.get_subscription(message_type.name)
+            found.append({"notificationType": message_type.name, "subscription": subscription})
         return found
 
     def route_existing(self) -> list[dict[str, Any]]:
@@ -137,13 +133,13 @@ class Subscriptions:
 
     def unsubscribe(self, *, delete_destinations: bool) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = []
-        for spec in SPECS:
-            existing = self._api.get_subscription(spec.notification_type)
+        for message_type in catalog.subscribed_types():
+            existing = self._api.get_subscription(message_type.name)
             if existing is None:
-                actions.append({"subscription": spec.notification_type, "action": "none"})
+                actions.append({"subscription": message_type.name, "action": "none"})
                 continue
-            self._api.delete_subscription(spec.notification_type, existing["subscriptionId"])
-            actions.append({"subscription": spec.notification_type, "action": "deleted", **existing})
+            self._api.delete_subscription(message_type.name, existing["subscriptionId"])
+            actions.append({"subscription": message_type.name, "action": "deleted", **existing})
         if delete_destinations:
             wanted = self._wanted_resources()
             for destination in self._api.get_destinations():
@@ -153,13 +149,19 @@ class Subscriptions:
         return actions
 
     def _wanted_resources(self) -> dict[str, dict[str, Any]]:
-        orders_arn = self._outputs[constants.OUTPUT_ORDERS_QUEUE_ARN]
-        _, _, _, region, account, _ = orders_arn.split(":", 5)
-        return {
-            "orders": {"sqs": {"arn": orders_arn}},
-            "reports": {"sqs": {"arn": self._outputs[constants.OUTPUT_REPORTS_QUEUE_ARN]}},
-            "eventbridge": {"eventBridge": {"region": region, "accountId": account}},
-        }
+        """Each destination the subscribed types need, in the order the catalog names them."""
+        wanted: dict[str, dict[str, Any]] = {}
+        for message_type in catalog.subscribed_types():
+            name = destination_of(message_type)
+            if name == EVENTBRIDGE:
+                wanted[name] = {}  # the account and region of the stack, filled in below
+            else:
+                wanted[name] = {"sqs": {"arn": self._outputs[catalog.consumer(name).outputs.queue_arn]}}
+        if EVENTBRIDGE in wanted:
+            # The stack's account and region, from any of its queues.
+            _, _, _, region, account, _ = self._outputs[catalog.CONSUMERS[0].outputs.queue_arn].split(":", 5)
+            wanted[EVENTBRIDGE] = {"eventBridge": {"region": region, "accountId": account}}
+        return wanted
 
     def _ensure_destinations(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
@@ -181,10 +183,7 @@ class Subscriptions:
         return result
 
     def _route(self, subscription_id: str) -> None:
-        aws.client("dynamodb").put_item(
-            TableName=self._settings.accounts_table_name,
-            Item={"pk": {"S": f"SUBSCRIPTION#{subscription_id}"}, "seller_id": {"S": self._seller_id}},
-        )
+        self._directory.route_subscription(subscription_id, self._seller_id)
 
 
 def _same_resource(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:

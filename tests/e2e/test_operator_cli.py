@@ -90,20 +90,20 @@ def account() -> Iterator[FakeAccount]:
         topic = fake.client("sns").create_topic(Name="sellerstream-alarms")["TopicArn"]
         queues, tables = resources.queues, resources.tables
         fake.outputs = {
-            constants.OUTPUT_ORDERS_QUEUE_ARN: queues["orders"].arn,
-            constants.OUTPUT_ORDERS_QUEUE_URL: queues["orders"].url,
-            constants.OUTPUT_ORDERS_DLQ_URL: queues["orders"].dlq_url,
-            constants.OUTPUT_LISTINGS_QUEUE_ARN: queues["listings"].arn,
-            constants.OUTPUT_LISTINGS_DLQ_URL: queues["listings"].dlq_url,
-            constants.OUTPUT_REPORTS_QUEUE_ARN: queues["reports"].arn,
-            constants.OUTPUT_REPORTS_DLQ_URL: queues["reports"].dlq_url,
-            constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN: queues["app"].arn,
-            constants.OUTPUT_APP_CREDENTIALS_QUEUE_URL: queues["app"].url,
-            constants.OUTPUT_APP_CREDENTIALS_DLQ_URL: queues["app"].dlq_url,
-            constants.OUTPUT_ACCOUNTS_TABLE: tables["accounts"],
-            constants.OUTPUT_LWA_SECRET_ARN: secret_arn,
-            constants.OUTPUT_SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
-            constants.OUTPUT_ALARM_TOPIC_ARN: topic,
+            "OrdersQueueArn": queues["orders"].arn,
+            "OrdersQueueUrl": queues["orders"].url,
+            "OrdersDeadLetterQueueUrl": queues["orders"].dlq_url,
+            "ListingsQueueArn": queues["listings"].arn,
+            "ListingsDeadLetterQueueUrl": queues["listings"].dlq_url,
+            "ReportsQueueArn": queues["reports"].arn,
+            "ReportsDeadLetterQueueUrl": queues["reports"].dlq_url,
+            "AppCredentialsQueueArn": queues["app"].arn,
+            "AppCredentialsQueueUrl": queues["app"].url,
+            "AppCredentialsDeadLetterQueueUrl": queues["app"].dlq_url,
+            "AccountsTableName": tables["accounts"],
+            "LwaAppSecretArn": secret_arn,
+            "SellerSecretPrefix": constants.SELLER_SECRET_PREFIX,
+            "AlarmTopicArn": topic,
         }
         # A deployed stack whose outputs name those resources (CloudFormation is where they are read).
         template = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sellerstream import metric_names
+from sellerstream import catalog, metric_names
 from stacks import constants
 from tests.infrastructure.conftest import Synthesized
 from tests.infrastructure.test_stack import HANDLERS, KINDS, function, queue
@@ -115,7 +115,7 @@ def test_given_no_partner_bus_then_no_quiet_alarm_for_listings_and_with_it_one(
 
     assert queue_alarms(synthesized, without_id, "NumberOfMessagesSent") == []
     [alarm] = queue_alarms(with_partner_bus, with_id, "NumberOfMessagesSent")
-    assert alarm["EvaluationPeriods"] == constants.LISTINGS_ITEM_STATUS_CHANGE.quiet_alarm_hours
+    assert alarm["EvaluationPeriods"] == catalog.consumer("listings").quiet_alarm_hours
 
 
 def test_given_quiet_hours_context_then_every_type_uses_it(staged: Synthesized) -> None:
@@ -138,12 +138,10 @@ def test_given_quiet_hours_zero_then_the_consumer_gets_no_quiet_alarm() -> None:
     stack = cdk.Stack(cdk.App())
     monitoring = Monitoring(stack, "Monitoring", key=kms.Key(stack, "Key"))
     monitoring.watch_consumer(
-        "OrderChange",
-        service_name="order-change",
+        catalog.consumer("orders"),
         queue=sqs.Queue(stack, "Queue"),
         dead_letter_queue=sqs.Queue(stack, "Dlq"),
         function=lambda_.Function.from_function_name(stack, "Function", "order-change"),
-        settings=constants.ORDER_CHANGE,
         quiet_alarm_hours=0,
     )
 
@@ -254,14 +252,14 @@ def test_given_dashboard_then_every_alarm_is_listed_and_its_url_is_an_output(
     assert dashboard["Properties"]["DashboardName"] == {
         "Fn::Join": ["", ["SellerStream-", {"Ref": "AWS::Region"}]]
     }
-    url = json.dumps(synthesized.json["Outputs"][constants.OUTPUT_DASHBOARD_URL]["Value"])
+    url = json.dumps(synthesized.json["Outputs"]["DashboardUrl"]["Value"])
     assert "cloudwatch/home?region=" in url and json.dumps({"Ref": dashboard_id}) in url
 
 
 def test_given_partner_bus_then_dashboard_shows_the_rules_dead_letter_queue(
     with_partner_bus: Synthesized,
 ) -> None:
-    dlq_url = with_partner_bus.json["Outputs"][constants.OUTPUT_LISTINGS_RULE_DLQ_URL]["Value"]
+    dlq_url = with_partner_bus.json["Outputs"]["ListingsRuleDeadLetterQueueUrl"]["Value"]
 
     shown = {
         m[3]
@@ -287,7 +285,7 @@ def test_given_partner_bus_then_dashboard_shows_the_rules_dead_letter_queue(
             },
         ),
         (
-            constants.RECONCILE_SERVICE_NAME,
+            catalog.RECONCILE.service_name,
             {
                 metric_names.RECONCILE_PAGES,
                 metric_names.RECONCILE_ORDERS_REFRESHED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sellerstream import metric_names
+from sellerstream import catalog, metric_names
 from stacks import constants
 from tests.infrastructure.conftest import Synthesized
 from tests.infrastructure.test_stack import AMAZON, function, queue, queue_policy_statements
@@ -48,7 +48,7 @@ def test_given_app_queue_then_amazon_and_the_hourly_schedule_only_may_send(synth
     assert sorted(amazon["Action"]) == ["sqs:GetQueueAttributes", "sqs:SendMessage"]
     assert schedule["Action"] == "sqs:SendMessage"
     assert schedule["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
-    assert rule["ScheduleExpression"] == f"rate({constants.LWA_SECRET_CHECK_INTERVAL_HOURS} hour)"
+    assert rule["ScheduleExpression"] == "rate(1 hour)"
     [target] = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert "Input" not in target  # the Scheduled Event itself, with its own id, is the body
@@ -73,7 +73,7 @@ def test_given_app_function_then_it_may_replace_the_lwa_secret_but_read_no_selle
     }
     assert all(resource == {"Ref": secret_id} for resource in secret_actions.values())
     assert constants.SELLER_SECRET_PREFIX not in json.dumps(statements)
-    accounts_id = synthesized.output_target(constants.OUTPUT_ACCOUNTS_TABLE)
+    accounts_id = synthesized.output_target("AccountsTableName")
     table_actions = {
         action
         for statement in statements
@@ -107,11 +107,11 @@ def test_given_secret_expiry_metric_then_alarm_when_days_left_fall_to_the_warnin
     assert alarm["Dimensions"] == [{"Name": metric_names.SERVICE_DIMENSION, "Value": service}]
     assert (alarm["Statistic"], alarm["Period"]) == ("Minimum", 3600)
     assert alarm["ComparisonOperator"] == "LessThanOrEqualToThreshold"
-    assert alarm["Threshold"] == constants.LWA_SECRET_EXPIRY_WARNING_DAYS
+    assert alarm["Threshold"] == catalog.LWA_SECRET_EXPIRY_WARNING_DAYS
     # No datapoint (expiry not known yet, a late check) keeps the state instead of flapping to OK.
     assert alarm["TreatMissingData"] == "ignore"
     env = function(synthesized, "app")["Environment"]["Variables"]
-    assert env["LWA_SECRET_EXPIRY_WARNING_DAYS"] == str(constants.LWA_SECRET_EXPIRY_WARNING_DAYS)
+    assert env["LWA_SECRET_EXPIRY_WARNING_DAYS"] == str(catalog.LWA_SECRET_EXPIRY_WARNING_DAYS)
 
 
 def test_given_outputs_then_queue_for_the_developer_console_and_every_log_group(
@@ -120,12 +120,12 @@ def test_given_outputs_then_queue_for_the_developer_console_and_every_log_group(
     queue_id, _, _ = queue(synthesized, "app")
     outputs = synthesized.json["Outputs"]
 
-    assert outputs[constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN]["Value"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert outputs["AppCredentialsQueueArn"]["Value"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     for kind, output_id in (
-        ("orders", constants.OUTPUT_ORDER_CHANGE_LOG_GROUP),
-        ("listings", constants.OUTPUT_LISTING_STATUS_LOG_GROUP),
-        ("reports", constants.OUTPUT_REPORT_FINISHED_LOG_GROUP),
-        ("app", constants.OUTPUT_APP_CREDENTIALS_LOG_GROUP),
+        ("orders", "OrderChangeLogGroupName"),
+        ("listings", "ListingStatusLogGroupName"),
+        ("reports", "ReportFinishedLogGroupName"),
+        ("app", "AppCredentialsLogGroupName"),
     ):
         log_group_id = function(synthesized, kind)["LoggingConfig"]["LogGroup"]["Ref"]
         assert outputs[output_id]["Value"] == {"Ref": log_group_id}, kind

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sellerstream import catalog
 from stacks import constants
 from tests.infrastructure.conftest import ALARM_EMAIL, Synthesized
 from tests.infrastructure.test_stack import pattern_rules, queue, queue_policy_statements
@@ -124,7 +125,7 @@ def test_given_partner_source_then_rule_target_retries_then_dead_letters_to_its_
     assert (
         dlq["KmsMasterKeyId"] == with_partner_bus.json["Resources"][queue_id]["Properties"]["KmsMasterKeyId"]
     )
-    assert dlq["MessageRetentionPeriod"] == constants.DLQ_RETENTION_DAYS * 86400
+    assert dlq["MessageRetentionPeriod"] == catalog.DLQ_RETENTION_DAYS * 86400
     statements = queue_policy_statements(with_partner_bus, dlq_id)
     [allow] = [s for s in statements if s["Effect"] == "Allow"]
     assert (allow["Principal"], allow["Action"]) == (EVENTS, "sqs:SendMessage")
@@ -133,7 +134,7 @@ def test_given_partner_source_then_rule_target_retries_then_dead_letters_to_its_
     assert [s["Condition"] for s in statements if s["Effect"] == "Deny"] == [
         {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    output = with_partner_bus.json["Outputs"][constants.OUTPUT_LISTINGS_RULE_DLQ_URL]["Value"]
+    output = with_partner_bus.json["Outputs"]["ListingsRuleDeadLetterQueueUrl"]["Value"]
     assert output == {"Ref": dlq_id}
 
 
@@ -172,8 +173,8 @@ def test_given_retained_tables_then_deletion_protected_and_the_recreatable_ones_
     tables = synthesized.resources("AWS::DynamoDB::Table")
     # Idempotency records and rate buckets are rebuilt on their own: nothing of a seller's is lost.
     recreatable = {
-        synthesized.output_target(constants.OUTPUT_IDEMPOTENCY_TABLE),
-        synthesized.output_target(constants.OUTPUT_RATE_BUDGET_TABLE),
+        synthesized.output_target("IdempotencyTableName"),
+        synthesized.output_target("RateBudgetTableName"),
     }
 
     for table_id, table in tables.items():

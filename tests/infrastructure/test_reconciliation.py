@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sellerstream import metric_names
+from sellerstream import catalog, metric_names
 from stacks import constants
 from tests.infrastructure.conftest import Synthesized
 from tests.infrastructure.test_alarms_and_dashboard import alarms, pipeline_alarm
@@ -55,11 +55,11 @@ def test_given_the_stack_then_the_reconcile_function_runs_like_the_consumers(
     assert reconcile["LoggingConfig"]["LogFormat"] == orders["LoggingConfig"]["LogFormat"] == "JSON"
     assert reconcile["LoggingConfig"]["LogGroup"] != orders["LoggingConfig"]["LogGroup"]  # its own
     variables = reconcile["Environment"]["Variables"]
-    assert variables["POWERTOOLS_SERVICE_NAME"] == constants.RECONCILE_SERVICE_NAME
+    assert variables["POWERTOOLS_SERVICE_NAME"] == catalog.RECONCILE.service_name
     assert variables["ORDERS_TABLE_NAME"] == orders["Environment"]["Variables"]["ORDERS_TABLE_NAME"]
     assert variables["RATE_BUDGET_TABLE_NAME"] == orders["Environment"]["Variables"]["RATE_BUDGET_TABLE_NAME"]
     assert variables["RECONCILE_OVERLAP_SECONDS"] == str(constants.RECONCILE_OVERLAP_SECONDS)
-    assert reconcile["Timeout"] == constants.RECONCILE.timeout_seconds
+    assert reconcile["Timeout"] == catalog.RECONCILE.sizing.timeout_seconds
 
 
 def test_given_the_default_interval_then_a_schedule_invokes_the_function_hourly_for_every_seller(
@@ -107,7 +107,7 @@ def test_given_the_function_then_it_lists_sellers_reads_their_secrets_and_writes
 def test_given_the_function_then_its_errors_and_seller_failures_alarm(synthesized: Synthesized) -> None:
     function_id, _ = reconcile_function(synthesized)
 
-    failures = pipeline_alarm(synthesized, metric_names.RECONCILE_FAILURES, constants.RECONCILE_SERVICE_NAME)
+    failures = pipeline_alarm(synthesized, metric_names.RECONCILE_FAILURES, catalog.RECONCILE.service_name)
     errors = [
         a
         for a in alarms(synthesized)
@@ -122,9 +122,9 @@ def test_given_the_function_then_its_errors_and_seller_failures_alarm(synthesize
 def test_given_outputs_then_the_cli_finds_the_function(synthesized: Synthesized) -> None:
     function_id, _ = reconcile_function(synthesized)
 
-    assert synthesized.output_target(constants.OUTPUT_RECONCILE_FUNCTION) == function_id
+    assert synthesized.output_target("ReconcileFunctionName") == function_id
 
 
 def test_given_orders_v0_then_no_reconciliation(with_orders_v0: Synthesized) -> None:
     assert schedules(with_orders_v0) == []
-    assert constants.OUTPUT_RECONCILE_FUNCTION not in with_orders_v0.json["Outputs"]
+    assert "ReconcileFunctionName" not in with_orders_v0.json["Outputs"]

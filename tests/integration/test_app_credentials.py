@@ -53,7 +53,11 @@ def results(pipeline: LocalPipeline, log_stream: io.StringIO) -> list[dict[str, 
     return [
         line.get("result") or {"outcome": line.get("outcome")}
         for line in lines
-        if line.get("notification_type") in (*constants.APP_NOTIFICATION_TYPES, "SCHEDULED_EVENT")
+        if line.get("notification_type")
+        in (
+            *("APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY", "APPLICATION_OAUTH_CLIENT_NEW_SECRET"),
+            "SCHEDULED_EVENT",
+        )
         and line.get("message") in ("notification applied", "duplicate notification skipped")
     ]
 

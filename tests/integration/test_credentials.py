@@ -11,20 +11,18 @@ import pytest
 from moto import mock_aws
 
 from sellerstream import aws
-from sellerstream.config import Settings
-from sellerstream.credentials import CredentialsResolver
+from sellerstream.adapters.sellers import AwsSellerDirectory
 from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.endpoints import Region
 from sellerstream_local.resources import create_table
 
-SETTINGS = Settings.from_environment(
-    {
-        "IDEMPOTENCY_TABLE_NAME": "idempotency",
-        "ACCOUNTS_TABLE_NAME": "accounts",
-        "LWA_APP_SECRET_ID": "sellerstream/lwa-app",
-        "SELLER_SECRET_PREFIX": "sellerstream/sellers/",
-    }
-)
+
+def directory() -> AwsSellerDirectory:
+    return AwsSellerDirectory(
+        accounts_table="accounts",
+        app_secret_id="sellerstream/lwa-app",
+        seller_secret_prefix="sellerstream/sellers/",
+    )
 
 
 @pytest.fixture
@@ -45,7 +43,7 @@ def add_seller(secrets: Any, seller: str, value: dict[str, Any] | str) -> None:
 def test_given_seller_secret_when_resolved_then_refresh_token_and_configured_region(secrets: Any) -> None:
     add_seller(secrets, "A1", {"refresh_token": "Atzr|x", "region": "eu"})
 
-    resolved = CredentialsResolver(SETTINGS).for_notification(seller_id="A1", subscription_id="s")
+    resolved = directory().for_notification(seller_id="A1", subscription_id="s")
 
     assert (resolved.seller_key, resolved.refresh_token, resolved.region) == ("A1", "Atzr|x", Region.EU)
     assert "Atzr|x" not in repr(resolved)
@@ -54,7 +52,7 @@ def test_given_seller_secret_when_resolved_then_refresh_token_and_configured_reg
 def test_given_no_region_when_resolved_then_taken_from_the_marketplace(secrets: Any) -> None:
     add_seller(secrets, "A1", {"refresh_token": "Atzr|x"})
 
-    resolved = CredentialsResolver(SETTINGS).for_notification(
+    resolved = directory().for_notification(
         seller_id="A1", subscription_id="s", marketplace_id="A1VC38T7YXB528"
     )
 
@@ -67,7 +65,7 @@ def test_given_no_seller_id_when_resolved_then_routed_through_the_subscription(s
         TableName="accounts", Item={"pk": {"S": "SUBSCRIPTION#sub-v"}, "seller_id": {"S": "amzn1.vg.1"}}
     )
 
-    resolved = CredentialsResolver(SETTINGS).for_notification(seller_id=None, subscription_id="sub-v")
+    resolved = directory().for_notification(seller_id=None, subscription_id="sub-v")
 
     assert resolved.seller_key == "amzn1.vg.1"
 
@@ -89,7 +87,7 @@ def test_given_unusable_credentials_when_resolved_then_typed_poison_error(
         add_seller(secrets, "A1", secret)
 
     with pytest.raises(error) as caught:
-        CredentialsResolver(SETTINGS).for_notification(seller_id=seller_id, subscription_id=subscription_id)
+        directory().for_notification(seller_id=seller_id, subscription_id=subscription_id)
 
     assert "Atzr|" not in str(caught.value)
 
@@ -104,7 +102,7 @@ def test_given_a_seller_id_that_is_no_id_when_resolved_then_unknown_seller_witho
     secrets.create_secret(Name="sellerstream/lwa-app", SecretString=json.dumps({"refresh_token": "Atzr|y"}))
 
     with pytest.raises(UnknownSellerError) as caught:
-        CredentialsResolver(SETTINGS).for_notification(seller_id=seller_id, subscription_id="s")
+        directory().for_notification(seller_id=seller_id, subscription_id="s")
 
     assert seller_id not in str(caught.value)
 
@@ -117,4 +115,4 @@ def test_given_a_subscription_routed_to_a_malformed_seller_when_resolved_then_un
     )
 
     with pytest.raises(UnknownSellerError):
-        CredentialsResolver(SETTINGS).for_notification(seller_id=None, subscription_id="sub-x")
+        directory().for_notification(seller_id=None, subscription_id="sub-x")

@@ -88,7 +88,7 @@ def test_given_late_notification_whose_callback_answers_newer_state_then_newer_s
     assert item["status"] == []
     assert item["last_updated"] == "2025-02-03T09:00:00.000000Z"
     assert item["notification"]["status"] == ["BUYABLE", "DISCOVERABLE"]  # provenance of the write
-    assert pipeline.log.outcomes == {"written": 1, "stale": 1}
+    assert pipeline.outcomes.counts == {"written": 1, "stale": 1}
 
 
 def test_given_empty_status_when_processed_then_empty_list_kept(pipeline: LocalPipeline) -> None:
@@ -164,7 +164,7 @@ def test_given_newer_listing_stored_when_older_state_returned_then_not_overwritt
 
     item = listing(pipeline)
     assert item["notification_id"] == "n-new" and item["summary"]["status"] == ["BUYABLE"]
-    assert pipeline.log.outcomes["stale"] == 1
+    assert pipeline.outcomes.counts["stale"] == 1
 
 
 def test_given_duplicate_listing_notification_then_applied_once(pipeline: LocalPipeline) -> None:
@@ -174,7 +174,7 @@ def test_given_duplicate_listing_notification_then_applied_once(pipeline: LocalP
     pipeline.drain()
 
     assert pipeline.emulator.calls["getListingsItem"] == 1
-    assert pipeline.log.outcomes == {"written": 1, "duplicate": 2}
+    assert pipeline.outcomes.counts == {"written": 1, "duplicate": 2}
 
 
 def test_given_no_marketplace_when_processed_then_dead_lettered(pipeline: LocalPipeline) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from sellerstream import catalog
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LOCAL_REGION, LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
 from sellerstream_ops import credentials, dead_letters, status
@@ -31,14 +32,14 @@ TOPIC_NAME = "sellerstream-local-alarms"
 @pytest.fixture
 def account(pipeline: LocalPipeline) -> Account:
     topic = boto3.client("sns", region_name=LOCAL_REGION).create_topic(Name=TOPIC_NAME)["TopicArn"]
-    outputs = {**pipeline.stack_outputs(), constants.OUTPUT_ALARM_TOPIC_ARN: topic}
+    outputs = {**pipeline.stack_outputs(), "AlarmTopicArn": topic}
     return Account(LOCAL_REGION, StackOutputs(outputs))
 
 
 def ship_logs(pipeline: LocalPipeline, log_stream: io.StringIO, kind: str = "orders") -> None:
     """What Lambda does with a function's output: each line an event in the function's log group."""
     logs = boto3.client("logs", region_name=LOCAL_REGION)
-    group = pipeline.stack_outputs()[constants.OUTPUT_ORDER_CHANGE_LOG_GROUP]
+    group = pipeline.stack_outputs()["OrderChangeLogGroupName"]
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName="local")
     now = int(time.time() * 1000)
@@ -92,7 +93,7 @@ def test_given_letters_of_both_kinds_when_listed_then_reasons_from_attributes_an
         "logs",
         "queue",
     )
-    assert transient.receive_count == constants.MAX_RECEIVE_COUNT and transient.seller_id == SELLER
+    assert transient.receive_count == catalog.MAX_RECEIVE_COUNT and transient.seller_id == SELLER
     assert "48110" not in json.dumps([vars(letter) for letter in letters])  # the bodies' postal code
     # Looking is not taking: both are still there.
     assert len(dead_letters.list_dead_letters(account, ["orders"], limit=10)) == 2
@@ -256,7 +257,9 @@ def test_given_no_console_registration_when_rotating_then_refused_with_the_next_
 
     steps = credentials.app_notifications(account)
     assert steps["destination"] == pipeline.resources.queues["app"].arn
-    assert steps["notificationTypes"] == list(constants.APP_NOTIFICATION_TYPES)
+    assert steps["notificationTypes"] == list(
+        ("APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY", "APPLICATION_OAUTH_CLIENT_NEW_SECRET")
+    )
 
 
 def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_it_all(
@@ -266,7 +269,7 @@ def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_i
     pipeline.publish("not json")
     pipeline.drain()
     cloudwatch = boto3.client("cloudwatch", region_name=LOCAL_REGION)
-    topic = account.outputs[constants.OUTPUT_ALARM_TOPIC_ARN]
+    topic = account.outputs["AlarmTopicArn"]
     for name, actions in (("OrderChangeDeadLetters", [topic]), ("SomeoneElsesAlarm", [])):
         cloudwatch.put_metric_alarm(
             AlarmName=name,

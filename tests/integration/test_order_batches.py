@@ -15,6 +15,7 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from moto import mock_aws
 
+from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.logic import batch, order_change, order_records
 from sellerstream.logic.order_change import (
     BACKLOG_AGE_SECONDS,
@@ -23,7 +24,6 @@ from sellerstream.logic.order_change import (
     LEASED_WINDOW_WAIT_SECONDS,
     SEARCH_SETTLE_SECONDS,
 )
-from sellerstream.store.rate_budget import SharedRateBudget
 from sellerstream_local.moto_patches import item_level_transaction_rollback
 from tests.support.fakes import FakeClock
 from tests.support.order_batches import OTHER_SELLER, SELLER, OrderBatches
@@ -414,7 +414,7 @@ def test_given_the_same_notification_in_progress_in_another_container_then_defer
     def in_progress(*_: Any) -> Any:
         raise IdempotencyAlreadyInProgressError("Execution already in progress")
 
-    monkeypatch.setattr(batch, "_apply_once", in_progress)
+    monkeypatch.setattr(batch.BatchRunner, "_apply_once", in_progress)
     result = batches.run(batches.container(), [notification])
 
     # Not a failure left to the visibility timeout: a copy back in a second finds it done.

@@ -49,7 +49,7 @@ def test_given_same_notification_delivered_many_times_then_applied_once(pipeline
 
     assert stats.succeeded == 5
     assert pipeline.emulator.calls["getOrder"] == 1
-    assert pipeline.log.outcomes == {"written": 1, "duplicate": 4}
+    assert pipeline.outcomes.counts == {"written": 1, "duplicate": 4}
     assert len(headers(pipeline)) == 1
 
 
@@ -79,7 +79,7 @@ def test_given_newer_state_stored_when_an_older_change_arrives_then_skipped_with
     [header] = headers(pipeline)
     assert header["order_status"] == "SHIPPED"
     assert header["last_updated"] == "2025-10-16T13:00:00.000000Z"
-    assert pipeline.log.outcomes["skipped"] == 1
+    assert pipeline.outcomes.counts["skipped"] == 1
     assert pipeline.emulator.calls["getOrder"] == 1
 
 
@@ -119,7 +119,7 @@ def test_given_poison_messages_when_processed_then_dead_lettered_at_once_with_re
     # One receive each: the copy with its reason is in the DLQ, then the original is done.
     assert all(count == 1 for count in stats.receives_by_message.values())
     assert (stats.succeeded, stats.failed_attempts) == (4, 0)
-    assert pipeline.log.outcomes["dead_lettered"] == 4
+    assert pipeline.outcomes.counts["dead_lettered"] == 4
     assert headers(pipeline) == []
     by_id = {letter.notification_id: letter for letter in pipeline.dead_letters()}
     assert (by_id["n-unknown-seller"].seller_id, by_id["n-unknown-seller"].notification_type) == (
@@ -140,8 +140,8 @@ def test_given_dead_letter_queue_refuses_the_copy_when_poison_then_it_fails_and_
 
     # Not reported done: the message stays in its queue for SQS's own redrive.
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (0, 1)
-    assert pipeline.log.outcomes["dead_lettered"] == 0
-    [failure] = pipeline.log.failures_by_message.values()
+    assert pipeline.outcomes.counts["dead_lettered"] == 0
+    [failure] = pipeline.outcomes.failures_by_message.values()
     assert failure["reason"] == "invalid_notification"
 
 
@@ -163,7 +163,7 @@ def test_given_throttled_past_the_retry_budget_when_processed_then_deferred_with
     # Their copies wait in the queue (delayed); the originals left it as handled.
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (3, 0)
     assert pipeline.emulator.calls["getOrder"] == 4
-    assert pipeline.log.outcomes["deferred"] == 3
+    assert pipeline.outcomes.counts["deferred"] == 3
     pipeline.drain(poller)
     assert {header["order_id"] for header in headers(pipeline)} == set(order_ids)
     assert set(poller.stats.receives_by_message.values()) == {1}  # no receive was spent on throttling
@@ -199,7 +199,7 @@ def test_given_a_record_deferred_many_times_within_retention_when_throttled_agai
     poller.poll_once()
 
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (1, 0)
-    assert pipeline.log.outcomes["deferred"] == 1
+    assert pipeline.outcomes.counts["deferred"] == 1
 
 
 def test_given_a_notification_about_to_outlive_the_queue_when_throttled_again_then_it_fails_towards_the_dlq(
@@ -213,7 +213,7 @@ def test_given_a_notification_about_to_outlive_the_queue_when_throttled_again_th
     poller.poll_once()
 
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (0, 1)
-    assert pipeline.log.outcomes["deferred"] == 0
+    assert pipeline.outcomes.counts["deferred"] == 0
 
 
 def test_given_orders_v0_configured_when_processed_then_order_and_all_item_pages_stored(
@@ -383,7 +383,7 @@ def test_given_pending_notification_whose_callback_answers_unshipped_then_newer_
     [pii] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
     assert pii["buyer"]["buyerEmail"] and pii["recipient"]["deliveryAddress"]
     # The second notification costs no call: the order is stored at least as new as its change.
-    assert pipeline.log.outcomes == {"written": 1, "skipped": 1}
+    assert pipeline.outcomes.counts == {"written": 1, "skipped": 1}
 
 
 def test_given_pending_order_stored_without_pii_when_unshipped_then_buyer_data_added_and_kept_after_cancel(

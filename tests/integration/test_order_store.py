@@ -11,10 +11,9 @@ import pytest
 from moto import mock_aws
 
 from sellerstream import aws
-from sellerstream.store.dynamo import from_attribute_map
-from sellerstream.store.orders import OrderRecord, OrderStore, WriteOutcome
+from sellerstream.adapters.dynamo import from_attribute_map
+from sellerstream.adapters.orders import DynamoDBOrderStore, OrderRecord, WriteOutcome
 from sellerstream_local.resources import create_table
-from stacks import constants
 
 TABLE = "orders-test"
 T0 = datetime(2025, 10, 16, 12, 0, tzinfo=UTC)
@@ -28,7 +27,7 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         aws.reset_clients()
         client = boto3.client("dynamodb")
-        create_table(client, TABLE, constants.ORDERS_TABLE_PK, constants.ORDERS_TABLE_SK, "expires_at")
+        create_table(client, TABLE, "pk", "sk", "expires_at")
         yield client
     aws.reset_clients()
 
@@ -50,7 +49,7 @@ def stored(client: Any, sk: str) -> dict[str, Any]:
 
 
 def test_given_empty_table_when_order_written_then_header_and_pii_items_stored(dynamodb: Any) -> None:
-    outcome = OrderStore(TABLE).put_if_newer(record(T0, "UNSHIPPED"))
+    outcome = DynamoDBOrderStore(TABLE).put_if_newer(record(T0, "UNSHIPPED"))
 
     assert outcome is WriteOutcome.WRITTEN
     header = stored(dynamodb, "ORDER#123-4567890-1234567")
@@ -63,7 +62,7 @@ def test_given_empty_table_when_order_written_then_header_and_pii_items_stored(d
 
 
 def test_given_newer_state_stored_when_older_arrives_then_refused(dynamodb: Any) -> None:
-    store = OrderStore(TABLE)
+    store = DynamoDBOrderStore(TABLE)
     store.put_if_newer(record(T0 + timedelta(hours=1), "SHIPPED"))
 
     outcome = store.put_if_newer(record(T0, "UNSHIPPED"))
@@ -73,14 +72,14 @@ def test_given_newer_state_stored_when_older_arrives_then_refused(dynamodb: Any)
 
 
 def test_given_same_state_stored_when_applied_again_then_no_op(dynamodb: Any) -> None:
-    store = OrderStore(TABLE)
+    store = DynamoDBOrderStore(TABLE)
     store.put_if_newer(record(T0, "UNSHIPPED"))
 
     assert store.put_if_newer(record(T0, "UNSHIPPED")) is WriteOutcome.STALE
 
 
 def test_given_older_state_stored_when_newer_arrives_then_both_items_replaced(dynamodb: Any) -> None:
-    store = OrderStore(TABLE)
+    store = DynamoDBOrderStore(TABLE)
     store.put_if_newer(record(T0, "UNSHIPPED"))
 
     outcome = store.put_if_newer(record(T0 + timedelta(minutes=1), "SHIPPED"))
@@ -91,14 +90,14 @@ def test_given_older_state_stored_when_newer_arrives_then_both_items_replaced(dy
 
 
 def test_given_no_pii_when_written_then_only_header(dynamodb: Any) -> None:
-    OrderStore(TABLE).put_if_newer(record(T0, "UNSHIPPED", pii=False))
+    DynamoDBOrderStore(TABLE).put_if_newer(record(T0, "UNSHIPPED", pii=False))
 
     items = dynamodb.scan(TableName=TABLE)["Items"]
     assert [item["sk"]["S"] for item in items] == ["ORDER#123-4567890-1234567"]
 
 
 def test_given_pii_stored_when_a_newer_response_omits_it_then_kept_and_header_updated(dynamodb: Any) -> None:
-    store = OrderStore(TABLE)
+    store = DynamoDBOrderStore(TABLE)
     store.put_if_newer(record(T0, "UNSHIPPED"))
 
     outcome = store.put_if_newer(record(T0 + timedelta(hours=1), "CANCELLED", pii=False))
@@ -113,7 +112,7 @@ def test_given_pii_stored_when_a_newer_response_omits_it_then_kept_and_header_up
 def test_given_buyer_stored_when_newer_response_has_only_recipient_then_both_parts_kept(
     dynamodb: Any,
 ) -> None:
-    store = OrderStore(TABLE)
+    store = DynamoDBOrderStore(TABLE)
     store.put_if_newer(record(T0, "UNSHIPPED"))
     newer = OrderRecord(
         seller_id="A1",
@@ -133,7 +132,7 @@ def test_given_buyer_stored_when_newer_response_has_only_recipient_then_both_par
 
 
 def test_given_pending_order_without_pii_when_unshipped_response_brings_it_then_stored(dynamodb: Any) -> None:
-    store = OrderStore(TABLE)
+    store = DynamoDBOrderStore(TABLE)
     store.put_if_newer(record(T0, "PENDING", pii=False))
 
     store.put_if_newer(record(T0 + timedelta(minutes=5), "UNSHIPPED"))

@@ -16,9 +16,9 @@ import pytest
 from moto import mock_aws
 
 from sellerstream import aws
+from sellerstream.adapters.rate_budget import SPARE_TOKENS, SharedRateBudget
 from sellerstream.spapi.errors import RateBudgetExhausted
 from sellerstream.spapi.ratelimit import RatePlan, SlotUse
-from sellerstream.store.rate_budget import SPARE_TOKENS, SharedRateBudget
 from sellerstream_local.moto_server import SerializedMotoServer
 from tests.support.fakes import FakeClock
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
+from sellerstream import catalog
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LOCAL_RECONCILE_FUNCTION, LOCAL_REGION, LocalPipeline
 from sellerstream_local.poller import LocalLambdaContext
@@ -19,7 +22,6 @@ from sellerstream_ops.cli import main
 from sellerstream_ops.errors import OperatorError
 from sellerstream_ops.outputs import StackOutputs
 from sellerstream_ops.reconcile import reconcile
-from stacks import constants
 from tests.integration.conftest import SELLER
 
 
@@ -27,8 +29,9 @@ class LambdaInvoker:
     """Lambda's synchronous Invoke of the local reconcile function: its handler's answer, or the
     error document Lambda returns (``FunctionError``) when it raises."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipeline: LocalPipeline) -> None:
         self.events: list[dict[str, Any]] = []
+        self._environment = pipeline.function_environment(catalog.RECONCILE)
 
     def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
         from sellerstream.handlers.reconcile import lambda_handler
@@ -37,9 +40,10 @@ class LambdaInvoker:
         event = json.loads(Payload)
         self.events.append(event)
         try:
-            answer = lambda_handler(
-                event, LocalLambdaContext(FunctionName, constants.RECONCILE.timeout_seconds)
-            )
+            with patch.dict(os.environ, self._environment):
+                answer = lambda_handler(
+                    event, LocalLambdaContext(FunctionName, catalog.RECONCILE.sizing.timeout_seconds)
+                )
         except Exception as error:
             document = {"errorType": type(error).__name__, "errorMessage": str(error)}
             return {"FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(document).encode())}
@@ -56,8 +60,8 @@ class LocalAccount(Account):
 
 
 @pytest.fixture
-def invoker() -> LambdaInvoker:
-    return LambdaInvoker()
+def invoker(pipeline: LocalPipeline) -> LambdaInvoker:
+    return LambdaInvoker(pipeline)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from datetime import timedelta
 import pytest
 from moto import mock_aws
 
+from sellerstream.adapters.backlog import DynamoDBSearchWindows
+from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.errors import SellerStreamError
 from sellerstream.logic.order_search import SEARCH_ORDERS, SEARCH_SETTLE_SECONDS
 from sellerstream.logic.reconcile import (
@@ -21,9 +23,7 @@ from sellerstream.logic.reconcile import (
     ReconcileRequestError,
     handle,
 )
-from sellerstream.store.backlog import BacklogStore
-from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.rate_budget import SharedRateBudget
+from sellerstream.timestamps import sortable_timestamp
 from sellerstream_local.moto_patches import item_level_transaction_rollback
 from tests.support.fakes import FakeClock
 from tests.support.order_batches import OTHER_SELLER, SELLER, OrderBatches
@@ -159,17 +159,21 @@ def test_given_scheduled_runs_then_each_starts_where_the_last_ended_minus_the_ov
     [early] = orders_updated(batches, "308", 1, minutes_ago=600)
     first = batches.reconciler().reconcile_scheduled(SELLER, plenty)
     assert first.complete
-    assert first.until - first.since == timedelta(seconds=batches.settings.reconcile_first_window_seconds)
+    assert first.until - first.since == timedelta(
+        seconds=batches.reconcile_settings.reconcile_first_window_seconds
+    )
     assert batches.stored_last_updated(early) is not None
 
     batches.clock.now += 3600
     [later] = orders_updated(batches, "309", 1, minutes_ago=30)
     second = batches.reconciler().reconcile_scheduled(SELLER, plenty)
 
-    assert second.since == first.until - timedelta(seconds=batches.settings.reconcile_overlap_seconds)
+    assert second.since == first.until - timedelta(
+        seconds=batches.reconcile_settings.reconcile_overlap_seconds
+    )
     assert second.complete and second.orders_refreshed == 1
     assert batches.stored_last_updated(later) is not None
-    window = BacklogStore("rate-budget", clock=batches.clock).load(SCHEDULE_KEY)
+    window = DynamoDBSearchWindows("rate-budget", clock=batches.clock).load(SCHEDULE_KEY)
     assert window is not None and window.done and window.before == second.until
 
 
@@ -196,7 +200,7 @@ def test_given_a_window_leased_by_another_run_when_reconciled_then_it_does_not_p
     orders_updated(batches, "311", 5, minutes_ago=30)
     since, until = batches.now() - timedelta(hours=1), batches.now() - timedelta(minutes=5)
     reconciler = batches.reconciler()
-    store = BacklogStore("rate-budget", clock=batches.clock)
+    store = DynamoDBSearchWindows("rate-budget", clock=batches.clock)
     # The same window, opened by a run in another container that still holds its lease.
     key = f"{SCHEDULE_KEY}#{sortable_timestamp(since)}#{sortable_timestamp(until)}"
     assert store.start(key, after=since, before=until, previous=None, lease_seconds=60) is not None

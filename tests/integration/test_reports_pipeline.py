@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sellerstream.store.reports import ReportRowReader, ReportStore
+from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowReader
 from sellerstream_local.pipeline import LocalPipeline
 from tests.integration.conftest import SELLER
 
@@ -66,7 +66,7 @@ def rows(pipeline: LocalPipeline) -> list[dict[str, Any]]:
 
 def reader(pipeline: LocalPipeline) -> ReportRowReader:
     tables = pipeline.resources.tables
-    return ReportRowReader(tables["report_rows"], ReportStore(tables["reports"]))
+    return ReportRowReader(tables["report_rows"], DynamoDBReportStore(tables["reports"]))
 
 
 def row_index(item: dict[str, Any]) -> int:
@@ -119,7 +119,7 @@ def test_given_report_larger_than_one_invocation_when_processed_then_resumed_wit
         assert (record["row_count"], record["parts"], record["ingestion_status"]) == (2600, 3, "COMPLETE")
         assert stats.succeeded == 3  # the notification and two continuations
         assert pipeline.emulator.calls["documentDownload"] == 1  # later parts read the raw copy
-        assert pipeline.log.outcomes == {"continued": 2, "written": 1}
+        assert pipeline.outcomes.counts == {"continued": 2, "written": 1}
 
 
 def test_given_vendor_report_without_seller_id_when_processed_then_resolved_through_subscription(
@@ -220,7 +220,7 @@ def test_given_report_notification_redelivered_after_completion_then_not_ingeste
     pipeline.drain()
 
     assert pipeline.emulator.calls["documentDownload"] == 1
-    assert pipeline.log.outcomes["already_complete"] == 1
+    assert pipeline.outcomes.counts["already_complete"] == 1
 
 
 _: Iterator[None] | None = None
@@ -354,7 +354,7 @@ def test_given_document_its_charset_cannot_decode_then_raw_copy_kept_and_failure
         gzip.decompress(pipeline.s3.get_object(Bucket=raw["bucket"], Key=raw["key"])["Body"].read())
         == content
     )
-    assert pipeline.log.outcomes == {"unreadable": 1}
+    assert pipeline.outcomes.counts == {"unreadable": 1}
     assert "Piña" not in log_stream.getvalue() and "Pi\\u00f1a" not in log_stream.getvalue()
 
 

@@ -157,8 +157,8 @@ def test_given_same_request_twice_or_same_shipment_again_then_one_call(pipeline:
     pipeline.drain()
 
     assert confirmations(pipeline) == 1
-    assert pipeline.log.outcomes["duplicate"] == 1
-    assert pipeline.log.outcomes["unchanged"] == 1
+    assert pipeline.outcomes.counts["duplicate"] == 1
+    assert pipeline.outcomes.counts["unchanged"] == 1
     [package] = packages(pipeline)
     assert package["version"] == 1
 
@@ -207,7 +207,7 @@ def test_given_confirm_shipment_throttled_then_deferred_and_confirmed_later(pipe
 
     poller.poll_once()  # 429s past the client's retries: a delayed copy goes back to the queue
 
-    assert pipeline.log.outcomes["deferred"] == 1
+    assert pipeline.outcomes.counts["deferred"] == 1
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (1, 0)
     pipeline.drain(poller, max_seconds=120)
     [package] = packages(pipeline)

@@ -9,14 +9,14 @@ import pytest
 from moto import mock_aws
 
 from sellerstream import aws
-from sellerstream.store.waiting import WaitingNotification, WaitingStore
+from sellerstream.adapters.waiting import DynamoDBWaitingNotifications, WaitingNotification
 
 TABLE = "rate-budget"
 SELLER, ORDER = "A1SELLER", "111-0000000-0000001"
 
 
 @pytest.fixture
-def store() -> Iterator[WaitingStore]:
+def store() -> Iterator[DynamoDBWaitingNotifications]:
     with mock_aws():
         aws.reset_clients()
         boto3.client("dynamodb").create_table(
@@ -25,12 +25,12 @@ def store() -> Iterator[WaitingStore]:
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        yield WaitingStore(TABLE, clock=lambda: 1_790_000_000.0)
+        yield DynamoDBWaitingNotifications(TABLE, clock=lambda: 1_790_000_000.0)
     aws.reset_clients()
 
 
 def test_given_a_newer_notification_recorded_when_an_older_one_records_then_the_newer_stays(
-    store: WaitingStore,
+    store: DynamoDBWaitingNotifications,
 ) -> None:
     newer = WaitingNotification(1_790_000_060.0, "n-2")
 
@@ -43,7 +43,9 @@ def test_given_a_newer_notification_recorded_when_an_older_one_records_then_the_
     assert store.newest_of([(SELLER, ORDER), (SELLER, "111-0000000-0000002")]) == {(SELLER, ORDER): newer}
 
 
-def test_given_a_newer_notification_when_it_records_then_it_replaces_the_older(store: WaitingStore) -> None:
+def test_given_a_newer_notification_when_it_records_then_it_replaces_the_older(
+    store: DynamoDBWaitingNotifications,
+) -> None:
     store.record(SELLER, ORDER, WaitingNotification(1_790_000_000.0, "n-1"))
 
     assert store.record(SELLER, ORDER, WaitingNotification(1_790_000_060.0, "n-2"))

@@ -1,11 +1,34 @@
-"""Scripted stand-ins for the SP-API client's transport and clock."""
+"""Stand-ins behind the ports: the SP-API client's transport and clock, scripted, and an in-memory
+fake of every port in ``sellerstream.ports`` (with the semantics of its AWS adapter)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import json
-from collections.abc import Callable
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import IO, Any, NamedTuple
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from botocore.exceptions import ClientError
+
+from sellerstream.domain.credentials import ClientSecretState, SellerCredentials
+from sellerstream.domain.listings import ListingRecord
+from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
+from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
+from sellerstream.domain.reports import ReportProgress, ReportRows, progress_of
+from sellerstream.errors import SellerCredentialsError, UnknownSellerError
+from sellerstream.spapi.auth import LwaCredentials
+from sellerstream.spapi.endpoints import Region
+from sellerstream.spapi.ratelimit import RateLimiter
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
 
 Responder = Callable[[HttpRequest], HttpResponse]
@@ -72,3 +95,465 @@ class FakeTransport:
 
 def timeout_error() -> TransportError:
     return TransportError("timed out after 10.0s", timed_out=True)
+
+
+# -- in-memory fakes of every port (sellerstream.ports), with the adapters' semantics -------------
+
+
+class SentMessage(NamedTuple):
+    body: str
+    attributes: dict[str, dict[str, str]]
+    delay_seconds: int = 0
+
+    def attribute(self, name: str) -> str | None:
+        value = self.attributes.get(name)
+        return value.get("StringValue") if value else None
+
+
+class FakeMessageQueue:
+    """A consumer's queue and DLQ: what was sent where. ``failing`` makes every send raise it.
+
+    Like SQS, it refuses (``InvalidParameterValue``) an attribute without a value, more than ten
+    attributes and a delay past 900 seconds: a copy the real queue would refuse must fail here too."""
+
+    def __init__(self) -> None:
+        self.deferred: list[SentMessage] = []
+        self.continued: list[SentMessage] = []
+        self.dead_letters: list[SentMessage] = []
+        self.failing: Exception | None = None
+        self._serial = itertools.count(1)
+
+    def defer(self, body: str, attributes: Mapping[str, Mapping[str, str]], *, delay_seconds: int) -> str:
+        return self._send(self.deferred, SentMessage(body, _attributes(attributes), delay_seconds))
+
+    def continue_later(self, body: str, attributes: Mapping[str, Mapping[str, str]]) -> str:
+        return self._send(self.continued, SentMessage(body, _attributes(attributes)))
+
+    def dead_letter(self, body: str, attributes: Mapping[str, Mapping[str, str]]) -> str:
+        return self._send(self.dead_letters, SentMessage(body, _attributes(attributes)))
+
+    def _send(self, sent: list[SentMessage], message: SentMessage) -> str:
+        _check_sendable(message)
+        if self.failing is not None:
+            raise self.failing
+        sent.append(message)
+        return f"fake-message-{next(self._serial)}"
+
+
+def _attributes(attributes: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    return {name: dict(value) for name, value in attributes.items()}
+
+
+MAX_DELAY_SECONDS = 900  # SQS's limit for DelaySeconds
+MAX_MESSAGE_ATTRIBUTES = 10  # SQS's limit per message
+
+
+def _check_sendable(message: SentMessage) -> None:
+    if not 0 <= message.delay_seconds <= MAX_DELAY_SECONDS:
+        raise _invalid_parameter(f"DelaySeconds {message.delay_seconds} is not between 0 and 900")
+    if len(message.attributes) > MAX_MESSAGE_ATTRIBUTES:
+        raise _invalid_parameter(f"{len(message.attributes)} message attributes: at most 10")
+    for name, value in message.attributes.items():
+        if not value.get("StringValue"):
+            raise _invalid_parameter(f"message attribute {name!r} must contain a non-empty value")
+
+
+def _invalid_parameter(message: str) -> ClientError:
+    return ClientError({"Error": {"Code": "InvalidParameterValue", "Message": message}}, "SendMessage")
+
+
+class FakeSellerDirectory:
+    """Sellers with credentials, subscriptions routed to them; a seller in ``refused`` has an unusable
+    secret (``SellerCredentialsError``), one absent is unknown (``UnknownSellerError``)."""
+
+    def __init__(self, app: LwaCredentials | None = None) -> None:
+        self.app = app or LwaCredentials("amzn1.application-oa2-client.fake", "fake-client-secret")
+        self.sellers: dict[str, SellerCredentials] = {}
+        self.routes: dict[str, str] = {}
+        self.refused: set[str] = set()
+
+    def add(
+        self, seller_key: str, *, region: Region = Region.NA, refresh_token: str | None = None
+    ) -> SellerCredentials:
+        credentials = SellerCredentials(seller_key, refresh_token or f"Atzr|{seller_key}", region)
+        self.sellers[seller_key] = credentials
+        return credentials
+
+    def lwa_app(self) -> LwaCredentials:
+        return self.app
+
+    def for_notification(
+        self, *, seller_id: str | None, subscription_id: str, marketplace_id: str | None = None
+    ) -> SellerCredentials:
+        seller_key = seller_id or self.routes.get(subscription_id)
+        if seller_key is None:
+            raise UnknownSellerError(
+                f"no seller id in the notification and subscription {subscription_id!r} is unknown"
+            )
+        if seller_key in self.refused:
+            raise SellerCredentialsError(f"the secret of seller {seller_key!r} has no refresh_token")
+        if seller_key not in self.sellers:
+            raise UnknownSellerError(f"no credentials for seller {seller_key!r}")
+        return self.sellers[seller_key]
+
+    def for_seller(self, seller_key: str) -> SellerCredentials:
+        return self.for_notification(seller_id=seller_key, subscription_id="")
+
+    def known_sellers(self) -> list[str]:
+        return sorted(self.sellers)
+
+    def route_subscription(self, subscription_id: str, seller_id: str) -> None:
+        self.routes[subscription_id] = seller_id
+
+    def routed_sellers(self) -> set[str]:
+        return set(self.routes.values())
+
+
+class FakeOrderStore:
+    """Orders by (seller, order), written only over an older last-update time (the PII part by part)."""
+
+    def __init__(self) -> None:
+        self.orders: dict[tuple[str, str], OrderRecord] = {}
+        self.pii: dict[tuple[str, str], dict[str, Any]] = {}
+        self.writes: list[OrderRecord] = []  # every successful write, in order
+        self.refused = 0  # conditional writes that found the same or a newer state
+
+    def put_if_newer(self, record: OrderRecord) -> WriteOutcome:
+        key = (record.seller_id, record.order_id)
+        stored = self.orders.get(key)
+        if stored is not None and stored.last_updated >= record.last_updated:
+            self.refused += 1
+            return WriteOutcome.STALE
+        self.orders[key] = record
+        if record.pii:
+            self.pii[key] = {**self.pii.get(key, {}), **record.pii}
+        self.writes.append(record)
+        return WriteOutcome.WRITTEN
+
+    def last_updated_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+        return {key: self.orders[key].last_updated for key in orders if key in self.orders}
+
+
+class FakeListingStore:
+    def __init__(self) -> None:
+        self.listings: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def put_if_newer(self, record: ListingRecord) -> WriteOutcome:
+        key = (record.seller_id, record.marketplace_id, record.sku)
+        if not self._newer(key, record.last_updated):
+            return WriteOutcome.STALE
+        self.listings[key] = {
+            **_without_nones(record.attributes),
+            "last_updated": record.last_updated,
+            "deleted": False,
+        }
+        return WriteOutcome.WRITTEN
+
+    def mark_deleted(
+        self, seller_id: str, marketplace_id: str, sku: str, *, as_of: datetime, attributes: dict[str, Any]
+    ) -> WriteOutcome:
+        key = (seller_id, marketplace_id, sku)
+        if not self._newer(key, as_of):
+            return WriteOutcome.STALE
+        kept = self.listings.get(key, {})
+        self.listings[key] = {
+            **kept,
+            **_without_nones(attributes),  # as DynamoDB: a value not known now leaves the stored one
+            "last_updated": as_of,
+            "deleted": True,
+            "deleted_at": as_of,
+        }
+        return WriteOutcome.WRITTEN
+
+    def _newer(self, key: tuple[str, str, str], last_updated: datetime) -> bool:
+        stored = self.listings.get(key)
+        return stored is None or stored["last_updated"] < last_updated
+
+
+def _without_nones(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
+class FakeReportStore:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        self.saves: list[dict[str, Any]] = []
+
+    def progress(self, seller_key: str, report_id: str) -> ReportProgress | None:
+        record = self.records.get((seller_key, report_id))
+        return progress_of(record) if record is not None else None
+
+    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> None:
+        self.records[(seller_key, report_id)] = dict(record)
+        self.saves.append(dict(record))
+
+
+class FakeRowStore:
+    """Rows by (seller, report id) and index; ``failing_after`` rows, a write raises it."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], dict[int, Any]] = {}
+        self.layouts: list[ReportRows] = []
+        self.failing_after: tuple[int, Exception] | None = None
+
+    @contextlib.contextmanager
+    def open(self, layout: ReportRows) -> Iterator[FakeRowBatches]:
+        self.layouts.append(layout)
+        yield FakeRowBatches(self, layout)
+
+
+class FakeRowBatches:
+    def __init__(self, store: FakeRowStore, layout: ReportRows) -> None:
+        self._store = store
+        self._rows = store.rows.setdefault((layout.seller_key, layout.report_id), {})
+
+    def write(self, start: int, rows: list[Any]) -> None:
+        for index, row in enumerate(rows, start):
+            limit = self._store.failing_after
+            if limit is not None and len(self._rows) >= limit[0]:
+                raise limit[1]
+            self._rows[index] = row
+
+    def flush(self) -> None:
+        pass
+
+
+class FakeDocument:
+    def __init__(self, body: bytes, content_type: str | None) -> None:
+        self.body: IO[bytes] = io.BytesIO(body)
+        self.content_type = content_type
+        self.size = len(body)
+
+
+class FakeDocumentStore:
+    def __init__(self, bucket: str = "fake-reports") -> None:
+        self.bucket = bucket
+        self.objects: dict[str, tuple[bytes, str | None]] = {}
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def upload(self, key: str, stream: IO[bytes], *, content_type: str | None) -> None:
+        self.objects[key] = (stream.read(), content_type)
+
+    def open(self, key: str) -> FakeDocument:
+        body, content_type = self.objects[key]
+        return FakeDocument(body, content_type)
+
+
+class FakePackageStore:
+    def __init__(self) -> None:
+        self.packages: dict[tuple[str, str, str], StoredPackage] = {}
+        self.orders: dict[tuple[str, str], StoredOrderItems] = {}
+
+    def packages_of(self, seller_id: str, order_id: str) -> list[StoredPackage]:
+        return [
+            p
+            for (seller, order, _), p in sorted(self.packages.items())
+            if (seller, order) == (seller_id, order_id)
+        ]
+
+    def order_items(self, seller_id: str, order_id: str) -> StoredOrderItems | None:
+        return self.orders.get((seller_id, order_id))
+
+    def put(self, package: StoredPackage, *, expected_version: int | None) -> None:
+        key = (package.seller_id, package.order_id, package.package_reference_id)
+        stored = self.packages.get(key)
+        if (stored.version if stored else None) != expected_version:
+            raise ConcurrentPackageUpdateError(f"package {package.package_reference_id} changed meanwhile")
+        self.packages[key] = package
+
+
+class FakeSearchWindows:
+    """searchOrders windows by key; every change conditional on the version read, as in DynamoDB."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.windows: dict[str, BacklogWindow] = {}
+        self._clock = clock
+
+    def load(self, key: str) -> BacklogWindow | None:
+        return self.windows.get(key)
+
+    def start(
+        self,
+        key: str,
+        *,
+        after: datetime,
+        before: datetime,
+        previous: BacklogWindow | None,
+        lease_seconds: float,
+    ) -> BacklogWindow | None:
+        window = BacklogWindow(
+            after,
+            before,
+            None,
+            False,
+            (previous.version if previous else 0) + 1,
+            self._clock() + lease_seconds,
+            0,
+            0,
+        )
+        return self._put(key, window, previous)
+
+    def claim(self, key: str, window: BacklogWindow, lease_seconds: float) -> BacklogWindow | None:
+        if window.done or window.leased(self._clock()):
+            return None
+        return self._put(
+            key,
+            window._replace(version=window.version + 1, lease_until=self._clock() + lease_seconds),
+            window,
+        )
+
+    def advance(
+        self, key: str, window: BacklogWindow, *, next_token: str | None, orders_stored: int
+    ) -> BacklogWindow | None:
+        advanced = window._replace(
+            next_token=next_token,
+            done=next_token is None,
+            version=window.version + 1,
+            lease_until=0.0,
+            pages=window.pages + 1,
+            orders=window.orders + orders_stored,
+        )
+        return self._put(key, advanced, window)
+
+    def release(self, key: str, window: BacklogWindow) -> None:
+        self._put(key, window._replace(version=window.version + 1, lease_until=0.0), window)
+
+    def _put(self, key: str, window: BacklogWindow, previous: BacklogWindow | None) -> BacklogWindow | None:
+        stored = self.windows.get(key)
+        if (stored.version if stored else None) != (previous.version if previous else None):
+            return None
+        self.windows[key] = window
+        return window
+
+
+class FakeWaitingNotifications:
+    def __init__(self) -> None:
+        self.waiting: dict[tuple[str, str], WaitingNotification] = {}
+
+    def newest_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WaitingNotification]:
+        return {key: self.waiting[key] for key in orders if key in self.waiting}
+
+    def record(self, seller_id: str, order_id: str, waiting: WaitingNotification) -> bool:
+        stored = self.waiting.get((seller_id, order_id))
+        if stored is not None and stored.change >= waiting.change:
+            return False
+        self.waiting[(seller_id, order_id)] = waiting
+        return True
+
+
+class FakeRateBudgets:
+    """An in-memory budget per (application, region), on the given clock."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self.budgets: dict[tuple[str, str], RateLimiter] = {}
+
+    def for_account(self, application_id: str, region: str) -> RateLimiter:
+        key = (application_id, region)
+        if key not in self.budgets:
+            self.budgets[key] = RateLimiter(clock=self._clock, sleep=self._sleep)
+        return self.budgets[key]
+
+
+class FakeAppSecret:
+    def __init__(
+        self, client_id: str = "amzn1.application-oa2-client.fake", client_secret: str = "old-secret"
+    ) -> None:
+        self.document: dict[str, Any] = {"client_id": client_id, "client_secret": client_secret}
+        self.versions = 1
+
+    def read(self) -> dict[str, Any]:
+        return dict(self.document)
+
+    def client_id(self) -> str:
+        return str(self.document["client_id"])
+
+    def replace_client_secret(self, current: dict[str, Any], client_secret: Any) -> None:
+        self.document = {**current, "client_secret": client_secret.get_secret_value()}
+        self.versions += 1
+
+
+class FakeClientSecretStates:
+    """What is known of the client secret, by client id; writes conditional on the times, as in DynamoDB."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, ClientSecretState] = {}
+
+    def get(self, client_id: str) -> ClientSecretState | None:
+        return self.states.get(client_id)
+
+    def record_expiry_notice(
+        self, client_id: str, *, expires_at: datetime, reason: str | None, notice_time: datetime
+    ) -> bool:
+        known = self.states.get(client_id) or ClientSecretState(client_id)
+        if (known.secret_updated_at and known.secret_updated_at >= notice_time) or (
+            known.expiry_notice_at and known.expiry_notice_at >= notice_time
+        ):
+            return False
+        self.states[client_id] = known._replace(
+            expires_at=expires_at,
+            expires_at_source="expiry_notice",
+            expiry_notice_at=notice_time,
+            expiry_reason=reason,
+        )
+        return True
+
+    def record_new_secret(
+        self,
+        client_id: str,
+        *,
+        expires_at: datetime | None,
+        updated_at: datetime,
+        previous_expires_at: datetime | None,
+    ) -> bool:
+        known = self.states.get(client_id) or ClientSecretState(client_id)
+        if known.secret_updated_at and known.secret_updated_at >= updated_at:
+            return False
+        self.states[client_id] = known._replace(
+            expires_at=expires_at,
+            expires_at_source="new_secret" if expires_at else None,
+            secret_updated_at=updated_at,
+            previous_secret_expires_at=previous_expires_at,
+            expiry_reason=None,
+        )
+        return True
+
+
+class FakePersistenceLayer(BasePersistenceLayer):
+    """Powertools' idempotency records in memory, with its DynamoDB layer's conditions: a record may be
+    written when absent, expired, or in progress past its in-progress expiry."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+        self.records: dict[str, DataRecord] = {}
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        try:
+            return self.records[idempotency_key]
+        except KeyError:
+            raise IdempotencyItemNotFoundError from None
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        stored = self.records.get(data_record.idempotency_key)
+        now = time.time()
+        if stored is not None:
+            expired = stored.expiry_timestamp is not None and stored.expiry_timestamp < now
+            abandoned = (
+                stored.status == "INPROGRESS"
+                and stored.in_progress_expiry_timestamp is not None
+                and stored.in_progress_expiry_timestamp < now * 1000
+            )
+            if not expired and not abandoned:
+                raise IdempotencyItemAlreadyExistsError(old_data_record=stored)
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)

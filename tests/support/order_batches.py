@@ -8,8 +8,6 @@ copies are captured instead of sent, so a test can deliver them again when it ch
 from __future__ import annotations
 
 import json
-import logging
-import os
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,33 +17,33 @@ from typing import Any, cast
 import boto3
 import pytest
 
-from sellerstream import aws
-from sellerstream.config import Settings, reset_settings_cache
-from sellerstream.credentials import CredentialsResolver
-from sellerstream.logic import batch
-from sellerstream.logic.batch import process_batch, reset_runtime_caches
+from sellerstream import aws, catalog
+from sellerstream.adapters.backlog import DynamoDBSearchWindows
+from sellerstream.adapters.idempotency import dynamodb_persistence_layer
+from sellerstream.adapters.orders import DynamoDBOrderStore
+from sellerstream.adapters.rate_budget import SharedRateBudget
+from sellerstream.adapters.sellers import AwsSellerDirectory
+from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
+from sellerstream.config import OrderChangeSettings, ReconcileSettings
+from sellerstream.logic.batch import BatchPolicy, BatchRunner
 from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.reconcile import ReconcileUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
-from sellerstream.observability import logger
-from sellerstream.store.backlog import BacklogStore
-from sellerstream.store.orders import OrderStore, parse_sortable
-from sellerstream.store.rate_budget import SharedRateBudget
-from sellerstream.store.waiting import WaitingStore
+from sellerstream.timestamps import parse_sortable
 from sellerstream_local.emulator import SpApiEmulator
-from sellerstream_local.emulator.in_process import IN_PROCESS_BASE_URL, InProcessTransport
+from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.notifications_factory import order_change
-from sellerstream_local.pipeline import PipelineLog
-from tests.support.fakes import FakeClock
+from sellerstream_local.pipeline import PipelineOutcomes
+from tests.support.fakes import FakeClock, FakeMessageQueue
 
 SELLER = "A1SELLERBATCHES"
 OTHER_SELLER = "A2SELLERBATCHES"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:orders"
 TABLES = {
-    "ORDERS_TABLE_NAME": ("orders", "pk", "sk"),
-    "IDEMPOTENCY_TABLE_NAME": ("idempotency", "id", None),
-    "ACCOUNTS_TABLE_NAME": ("accounts", "pk", None),
-    "RATE_BUDGET_TABLE_NAME": ("rate-budget", "pk", None),
+    "orders_table_name": ("orders", "pk", "sk"),
+    "idempotency_table_name": ("idempotency", "id", None),
+    "accounts_table_name": ("accounts", "pk", None),
+    "rate_budget_table_name": ("rate-budget", "pk", None),
 }
 
 
@@ -78,15 +76,16 @@ class OrderBatches:
         self.emulator = SpApiEmulator(clock=clock)
         self.emulator.register_app("amzn1.application-oa2-client.batches", "secret")
         dynamodb = boto3.client("dynamodb")
-        environment = {
-            "LWA_APP_SECRET_ID": "lwa-app",
-            "SELLER_SECRET_PREFIX": "sellers/",
-            "ORDERS_API_VERSION": orders_api_version,
-            "SPAPI_ENDPOINT_OVERRIDE": IN_PROCESS_BASE_URL,
-            "LWA_ENDPOINT_OVERRIDE": f"{IN_PROCESS_BASE_URL}/auth/o2/token",
-            "THROTTLE_DEFERRAL_BASE_SECONDS": "30",
+        values: dict[str, object] = {
+            "lwa_app_secret_id": "lwa-app",
+            "seller_secret_prefix": "sellers/",
+            "orders_api_version": orders_api_version,
+            "spapi_endpoint_override": IN_PROCESS_BASE_URL,
+            "lwa_endpoint_override": f"{IN_PROCESS_BASE_URL}/auth/o2/token",
+            "queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/orders",
+            "dead_letter_queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/orders-dlq",
         }
-        for variable, (name, pk, sk) in TABLES.items():
+        for setting, (name, pk, sk) in TABLES.items():
             keys = [{"AttributeName": pk, "KeyType": "HASH"}] + (
                 [{"AttributeName": sk, "KeyType": "RANGE"}] if sk else []
             )
@@ -98,9 +97,7 @@ class OrderBatches:
                 ],
                 BillingMode="PAY_PER_REQUEST",
             )
-            environment[variable] = name
-        for variable, value in environment.items():
-            monkeypatch.setenv(variable, value)
+            values[setting] = name
         secrets = boto3.client("secretsmanager")
         secrets.create_secret(
             Name="lwa-app",
@@ -114,63 +111,62 @@ class OrderBatches:
                 SecretString=json.dumps({"refresh_token": f"Atzr|{seller}", "region": "NA"}),
             )
             self.emulator.register_seller(seller, f"Atzr|{seller}")
-        reset_settings_cache()
         aws.reset_clients()
-        reset_runtime_caches()
-        self.settings = Settings.from_environment(dict(os.environ))
-        self.store = OrderStore("orders")
-        self.log = PipelineLog()
-        cast(logging.Logger, logger).addHandler(self.log)
-        self.deferred: list[tuple[str, int]] = []
-        monkeypatch.setattr(
-            batch, "defer", lambda record, delay, now: self.deferred.append((record.body, delay))
+        self.settings = OrderChangeSettings.of(**values)
+        self.reconcile_settings = ReconcileSettings.of(
+            **{name: value for name, value in values.items() if name in ReconcileSettings.fields()}
         )
+        self.store = DynamoDBOrderStore("orders")
+        self.outcomes = PipelineOutcomes()
+        # Deferred copies are captured, not sent: a test delivers them again when it chooses.
+        self.queue = FakeMessageQueue()
+        self.persistence = dynamodb_persistence_layer("idempotency")
+
+    @property
+    def deferred(self) -> list[tuple[str, int]]:
+        return [(message.body, message.delay_seconds) for message in self.queue.deferred]
 
     def close(self) -> None:
-        cast(logging.Logger, logger).removeHandler(self.log)
-        reset_settings_cache()
-        reset_runtime_caches()
         aws.reset_clients()
 
-    def container(self) -> OrderChangeUseCase:
-        credentials = CredentialsResolver(self.settings)
+    def _access(self, directory: AwsSellerDirectory) -> SpApiAccess:
         budget = SharedRateBudget("rate-budget", clock=self.clock, sleep=self.clock.sleep)
-        access = SpApiAccess(
+        return SpApiAccess(
             self.settings,
-            credentials,
-            shared_budget=budget,
+            directory,
+            budgets=budget,
             transport=InProcessTransport(self.emulator),
             clock=self.clock,
             sleep=self.clock.sleep,
         )
+
+    def _directory(self) -> AwsSellerDirectory:
+        return AwsSellerDirectory(
+            accounts_table="accounts", app_secret_id="lwa-app", seller_secret_prefix="sellers/"
+        )
+
+    def container(self) -> OrderChangeUseCase:
+        directory = self._directory()
         return OrderChangeUseCase(
-            self.settings,
-            credentials,
-            access,
+            directory,
+            self._access(directory),
             self.store,
-            backlog=BacklogStore("rate-budget", clock=self.clock),
-            waiting=WaitingStore("rate-budget", clock=self.clock),
+            orders_api_version=self.settings.orders_api_version,
+            backlog=DynamoDBSearchWindows("rate-budget", clock=self.clock),
+            waiting=DynamoDBWaitingNotifications("rate-budget", clock=self.clock),
             clock=self.clock,
         )
 
     def reconciler(self) -> ReconcileUseCase:
         """The reconcile function's use case in a container of its own (same tables, emulator, clock)."""
-        credentials = CredentialsResolver(self.settings)
-        budget = SharedRateBudget("rate-budget", clock=self.clock, sleep=self.clock.sleep)
-        access = SpApiAccess(
-            self.settings,
-            credentials,
-            shared_budget=budget,
-            transport=InProcessTransport(self.emulator),
-            clock=self.clock,
-            sleep=self.clock.sleep,
-        )
+        directory = self._directory()
         return ReconcileUseCase(
-            self.settings,
-            credentials,
-            access,
+            directory,
+            self._access(directory),
             self.store,
-            BacklogStore("rate-budget", clock=self.clock),
+            DynamoDBSearchWindows("rate-budget", clock=self.clock),
+            overlap_seconds=self.reconcile_settings.reconcile_overlap_seconds,
+            first_window_seconds=self.reconcile_settings.reconcile_first_window_seconds,
             clock=self.clock,
         )
 
@@ -194,19 +190,22 @@ class OrderBatches:
             }
             for notification in notifications
         ]
-        before_outcomes = Counter(self.log.outcomes)
-        self.deferred.clear()
-        response = process_batch(
-            {"Records": records},
-            cast(Any, FakeContext(self.clock, seconds)),
+        before = Counter(self.outcomes.counts)
+        self.queue.deferred.clear()
+        runner = BatchRunner(
             use_case,
+            accepts=catalog.consumer("orders").accepts,
+            queue=self.queue,
+            persistence=self.persistence,
+            policy=BatchPolicy.of(self.settings),
             clock=self.clock,
         )
-        deferred = [json.loads(body) for body, _ in self.deferred]
+        result = runner.run({"Records": records}, cast(Any, FakeContext(self.clock, seconds)))
+        self.outcomes.record(result)
         return BatchResult(
-            failed=[failure["itemIdentifier"] for failure in response["batchItemFailures"]],
-            deferred=deferred,
-            outcomes=Counter(self.log.outcomes) - before_outcomes,
+            failed=[outcome.message_id for outcome in result.outcomes if not outcome.done],
+            deferred=[json.loads(body) for body, _ in self.deferred],
+            outcomes=Counter(self.outcomes.counts) - before,
         )
 
     def notification(

@@ -1,7 +1,8 @@
 """Amazon's own SP-API models and notification schemas, loaded for conformance checks.
 
-They are copied, unmodified, into ``tests/fixtures/amazon`` (provenance in its README), so the
-conformance tests run wherever the repository does.
+They are copied, unmodified, into the repository (provenance in the READMEs), so the conformance
+tests run wherever the repository does: the models and example notifications the local emulator
+reads in ``local/sellerstream_local/amazon``, the rest in ``tests/fixtures/amazon``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from typing import Any
 
 import jsonschema
 
+from sellerstream_local.emulator.vendored import AMAZON
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESEARCH_DATA = REPO_ROOT / "tests" / "fixtures" / "amazon"
 
 
 @cache
 def load_model(file_name: str) -> dict[str, Any]:
-    """An OpenAPI (Swagger 2.0) model from the fixtures' models/, e.g. ``orders_2026-01-01.json``."""
-    with (RESEARCH_DATA / "models" / file_name).open() as handle:
+    """An OpenAPI (Swagger 2.0) model, e.g. ``orders_2026-01-01.json``."""
+    with (AMAZON / "models" / file_name).open() as handle:
         model: dict[str, Any] = json.load(handle)
     return model
 
@@ -37,8 +40,9 @@ def response_validator(file_name: str, definition: str) -> jsonschema.Draft4Vali
 
 
 def load_json(relative_path: str) -> Any:
-    """Any JSON file under the fixtures, e.g. ``examples/notifications/ORDER_CHANGE.schema-example-1.json``."""
-    with (RESEARCH_DATA / relative_path).open() as handle:
+    """Any of Amazon's JSON files, e.g. ``examples/notifications/ORDER_CHANGE.schema-example-1.json``."""
+    root = RESEARCH_DATA if (RESEARCH_DATA / relative_path).exists() else AMAZON
+    with (root / relative_path).open() as handle:
         return json.load(handle)
 
 

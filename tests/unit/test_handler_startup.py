@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from sellerstream_local.emulator.vendored import NOTIFICATION_EXAMPLES as EXAMPLES
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,6 @@ MODEL_MODULES = {
     "application_oauth",
     "scheduled_event",
 }
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "amazon" / "examples" / "notifications"
 # Large imports that a handler does not need: Powertools' batch utility (and asyncio with it), and
 # its data classes package (every event source's class, loaded for SQSRecord alone).
 NOT_AT_IMPORT = (

@@ -1,6 +1,6 @@
-"""Lambda entry point for the app-credentials queue (the LWA client secret's notifications, hourly check)."""
+"""Lambda entry point of the app-credentials queue (the LWA client secret's notices, the hourly check)."""
 
-from sellerstream.handlers.entry import sqs_notification_handler
-from sellerstream.logic.app_credentials import app_credentials_use_case
+from sellerstream.handlers.entry import queue_handler
+from sellerstream.wiring.app_credentials import runner
 
-lambda_handler = sqs_notification_handler(app_credentials_use_case)
+lambda_handler = queue_handler(runner)

@@ -1,6 +1,6 @@
-"""Lambda entry point for the listings queue (LISTINGS_ITEM_STATUS_CHANGE, via EventBridge)."""
+"""Lambda entry point of the listings queue (the listing-status consumer of the catalog)."""
 
-from sellerstream.handlers.entry import sqs_notification_handler
-from sellerstream.logic.listing_status import listing_status_use_case
+from sellerstream.handlers.entry import queue_handler
+from sellerstream.wiring.listing_status import runner
 
-lambda_handler = sqs_notification_handler(listing_status_use_case)
+lambda_handler = queue_handler(runner)

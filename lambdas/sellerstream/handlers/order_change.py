@@ -1,6 +1,6 @@
-"""Lambda entry point for the orders queue (ORDER_CHANGE)."""
+"""Lambda entry point of the orders queue (the order-change consumer of the catalog)."""
 
-from sellerstream.handlers.entry import sqs_notification_handler
-from sellerstream.logic.order_change import order_change_use_case
+from sellerstream.handlers.entry import queue_handler
+from sellerstream.wiring.order_change import runner
 
-lambda_handler = sqs_notification_handler(order_change_use_case)
+lambda_handler = queue_handler(runner)

@@ -1,6 +1,6 @@
-"""Lambda entry point for the reports queue (REPORT_PROCESSING_FINISHED)."""
+"""Lambda entry point of the reports queue (the report-finished consumer of the catalog)."""
 
-from sellerstream.handlers.entry import sqs_notification_handler
-from sellerstream.logic.report_finished import report_finished_use_case
+from sellerstream.handlers.entry import queue_handler
+from sellerstream.wiring.report_finished import runner
 
-lambda_handler = sqs_notification_handler(report_finished_use_case)
+lambda_handler = queue_handler(runner)

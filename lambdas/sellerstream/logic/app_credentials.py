@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from sellerstream import metric_names
-from sellerstream.config import Settings, get_settings
+from sellerstream.domain.credentials import PLACEHOLDER_CLIENT_ID
 from sellerstream.errors import PermanentFailureError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.notifications.application_oauth import (
@@ -30,18 +29,9 @@ from sellerstream.notifications.application_oauth import (
     ApplicationOAuthClientSecretExpiryNotification,
 )
 from sellerstream.notifications.scheduled_event import ScheduledEvent
-from sellerstream.notifications.type_names import (
-    APPLICATION_OAUTH_CLIENT_NEW_SECRET,
-    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY,
-    SCHEDULED_EVENT,
-)
 from sellerstream.observability import MetricUnit, logger, metrics
-from sellerstream.store.app_secret import (
-    PLACEHOLDER_CLIENT_ID,
-    ClientSecretStateStore,
-    LwaAppSecret,
-)
-from sellerstream.store.dynamo import sortable_timestamp
+from sellerstream.ports import AppSecret, ClientSecretStates
+from sellerstream.timestamps import sortable_timestamp
 
 AppNotification = (
     ApplicationOAuthClientNewSecretNotification
@@ -52,14 +42,10 @@ SECONDS_PER_DAY = 86400
 
 
 class AppCredentialsUseCase:
-    accepts = frozenset(
-        {APPLICATION_OAUTH_CLIENT_NEW_SECRET, APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY, SCHEDULED_EVENT}
-    )
-
     def __init__(
         self,
-        secret: LwaAppSecret,
-        state: ClientSecretStateStore,
+        secret: AppSecret,
+        state: ClientSecretStates,
         *,
         warning_days: int,
         clock: Callable[[], datetime] | None = None,
@@ -83,17 +69,25 @@ class AppCredentialsUseCase:
         self._require_same_client(new.client_id, str(current["client_id"]), notification)
         known = self._state.get(new.client_id)
         result: dict[str, Any] = {"client_id": new.client_id}
-        if known and known.secret_updated_at and known.secret_updated_at >= notification.event_time:
-            # A redelivery, or an older rotation arriving after a newer one: the stored secret is newer.
+        recorded = known.secret_updated_at if known else None
+        if recorded is not None and recorded > notification.event_time:
+            # An older rotation arriving after a newer one: the stored secret is newer.
             return {**result, "outcome": "stale"}
-        self._secret.replace_client_secret(current, new.new_client_secret)
-        if not self._state.record_new_secret(
+        if recorded == notification.event_time:
+            # This rotation was recorded before: the secret itself is written only if an invocation
+            # ended between the two writes (a redelivery finishes it).
+            if current.get("client_secret") == new.new_client_secret.get_secret_value():
+                return {**result, "outcome": "stale"}
+        elif not self._state.record_new_secret(
             new.client_id,
             expires_at=new.new_client_secret_expiry_time,
             updated_at=notification.event_time,
             previous_expires_at=new.old_client_secret_expiry_time,
         ):
             return {**result, "outcome": "stale"}
+        # Recorded first, written second: a rotation older than one recorded meanwhile by a concurrent
+        # invocation is refused by the conditional write above instead of overwriting the newer secret.
+        self._secret.replace_client_secret(current, new.new_client_secret)
         logger.info(
             "LWA client secret replaced by the new one from Amazon",
             extra={
@@ -195,14 +189,3 @@ class AppCredentialsUseCase:
 
 def _shown(moment: datetime | None) -> str | None:
     return sortable_timestamp(moment) if moment else None
-
-
-@cache
-def app_credentials_use_case() -> AppCredentialsUseCase:
-    """Built once per container, on the first batch (no AWS clients at import)."""
-    settings: Settings = get_settings()
-    return AppCredentialsUseCase(
-        LwaAppSecret(settings.lwa_app_secret_id),
-        ClientSecretStateStore(settings.accounts_table_name),
-        warning_days=settings.lwa_secret_expiry_warning_days,
-    )

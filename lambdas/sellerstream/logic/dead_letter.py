@@ -14,11 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from sellerstream import aws
 from sellerstream.errors import PermanentFailureError, PoisonMessageError, SellerCredentialsError
 from sellerstream.logic.message_attributes import carried_attributes
+from sellerstream.ports import MessageQueue
 from sellerstream.spapi.errors import (
     DocumentUrlExpired,
     LwaAuthError,
@@ -54,12 +52,20 @@ def permanent_failure(error: Exception) -> PoisonMessageError | None:
     if isinstance(error, SpApiClientError) and not isinstance(error, DocumentUrlExpired):
         # 400 and other 4xx that are not throttling, auth or not-found: the request is wrong.
         return PermanentFailureError("spapi_client_error", str(error))
-    if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        if code in AWS_PERMANENT_ERROR_CODES:
-            operation = getattr(error, "operation_name", "AWS call")
-            return PermanentFailureError("aws_validation", f"{operation}: {code}")
+    code = aws_error_code(error)
+    if code in AWS_PERMANENT_ERROR_CODES:
+        operation = getattr(error, "operation_name", "AWS call")
+        return PermanentFailureError("aws_validation", f"{operation}: {code}")
     return None
+
+
+def aws_error_code(error: Exception) -> str | None:
+    """The error code of an AWS SDK error (botocore's ``ClientError`` carries it in ``response``),
+    read without importing the SDK: the adapters raise AWS's errors as they are."""
+    response = getattr(error, "response", None)
+    details = response.get("Error") if isinstance(response, dict) else None
+    code = details.get("Code") if isinstance(details, dict) else None
+    return str(code) if code else None
 
 
 def short_detail(detail: str) -> str:
@@ -68,7 +74,7 @@ def short_detail(detail: str) -> str:
 
 
 def send_to_dead_letter_queue(
-    record: SQSRecord, failure: PoisonMessageError, dead_letter_queue_url: str, receive_count: int
+    queue: MessageQueue, record: SQSRecord, failure: PoisonMessageError, receive_count: int
 ) -> str:
     """Copies the record's message to the DLQ with the failure as attributes; returns the copy's id."""
     diagnostics = {
@@ -87,7 +93,4 @@ def send_to_dead_letter_queue(
         },
         RECEIVE_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(receive_count)},
     }
-    response = aws.client("sqs").send_message(
-        QueueUrl=dead_letter_queue_url, MessageBody=record.body, MessageAttributes=attributes
-    )
-    return str(response["MessageId"])
+    return queue.dead_letter(record.body, attributes)

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import math
 import random
-from functools import cache
 
-from sellerstream import aws
 from sellerstream.logic.message_attributes import carried_attributes
+from sellerstream.ports import MessageQueue
 from sellerstream.sqs_record import SQSRecord
 
 DEFERRALS_ATTRIBUTE = "sellerstream-throttle-deferrals"
@@ -76,17 +75,17 @@ def deferral_delay(
     return max(1, min(ceiling, delay))
 
 
-def defer(record: SQSRecord, delay_seconds: int, *, now: float) -> None:
-    """Re-enqueues the record's body with the delay, carrying its deferral count and first-sent time."""
-    aws.client("sqs").send_message(
-        QueueUrl=queue_url(record.event_source_arn),
-        MessageBody=record.body,
-        DelaySeconds=delay_seconds,
-        MessageAttributes={
+def defer(queue: MessageQueue, record: SQSRecord, delay_seconds: int, *, now: float) -> str:
+    """Puts the record's body back on its queue with the delay, carrying its deferral count and
+    first-sent time; returns the copy's message id."""
+    return queue.defer(
+        record.body,
+        {
             **carried_attributes(record),
             DEFERRALS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(deferrals_of(record) + 1)},
             FIRST_SENT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(first_sent_ms(record, now))},
         },
+        delay_seconds=delay_seconds,
     )
 
 
@@ -98,9 +97,3 @@ def _int_attribute(record: SQSRecord, name: str) -> int | None:
         return int(attribute.string_value)
     except ValueError:
         return None
-
-
-@cache
-def queue_url(queue_arn: str) -> str:
-    _, _, _, _, account, name = queue_arn.split(":", 5)
-    return str(aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])

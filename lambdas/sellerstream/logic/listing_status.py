@@ -12,36 +12,25 @@ stored as Amazon's summary gives it (an empty list means neither buyable nor dis
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from sellerstream.config import Settings, get_settings, required
-from sellerstream.credentials import CredentialsResolver
+from sellerstream.domain.listings import ListingRecord
 from sellerstream.errors import InvalidNotificationError
+from sellerstream.identifiers import key_part
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
-from sellerstream.notifications.type_names import (
-    LISTINGS_ITEM_STATUS_CHANGE,
-    LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING,
-)
+from sellerstream.ports import ListingStore, SellerDirectory
 from sellerstream.spapi.errors import MalformedResponse, SpApiNotFound
 from sellerstream.spapi.listings import ListingsApi
-from sellerstream.store.dynamo import key_part, sortable_timestamp
-from sellerstream.store.listings import ListingRecord, ListingStore
-from sellerstream.timestamps import parse_rfc3339
+from sellerstream.timestamps import parse_rfc3339, sortable_timestamp
 
 DELETED = "DELETED"
 
 
 class ListingStatusUseCase:
-    accepts = frozenset({LISTINGS_ITEM_STATUS_CHANGE, LISTINGS_ITEM_STATUS_CHANGE_SCHEMA_SPELLING})
-
-    def __init__(
-        self, settings: Settings, credentials: CredentialsResolver, spapi: SpApiAccess, store: ListingStore
-    ):
-        self._settings = settings
-        self._credentials = credentials
+    def __init__(self, directory: SellerDirectory, spapi: SpApiAccess, store: ListingStore):
+        self._credentials = directory
         self._spapi = spapi
         self._store = store
 
@@ -51,7 +40,7 @@ class ListingStatusUseCase:
         payload = notification.payload
         if not payload.marketplace_id:
             raise InvalidNotificationError(
-                "LISTINGS_ITEM_STATUS_CHANGE has no MarketplaceId",
+                f"{notification.notification_type} has no MarketplaceId",
                 notification_id=notification.notification_id,
             )
         provenance = {
@@ -142,11 +131,3 @@ def _last_updated(summary: dict[str, Any]) -> datetime | None:
         return parse_rfc3339(summary.get("lastUpdatedDate"))
     except ValueError:
         return None
-
-
-@cache
-def listing_status_use_case() -> ListingStatusUseCase:
-    settings = get_settings()
-    credentials = CredentialsResolver(settings)
-    store = ListingStore(required(settings.listings_table_name, "LISTINGS_TABLE_NAME"))
-    return ListingStatusUseCase(settings, credentials, SpApiAccess(settings, credentials), store)

@@ -40,12 +40,11 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from sellerstream import metric_names
-from sellerstream.config import Settings, get_settings, required
-from sellerstream.credentials import CredentialsResolver, SellerCredentials
+from sellerstream.domain.credentials import SellerCredentials
+from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.errors import NotReadyError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
@@ -59,16 +58,13 @@ from sellerstream.logic.order_search import (
 )
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications.order_change import OrderChangeNotification
-from sellerstream.notifications.type_names import ORDER_CHANGE
 from sellerstream.observability import MetricUnit, logger, metrics
+from sellerstream.ports import OrderStore, SearchWindows, SellerDirectory, WaitingNotifications
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiError, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
 from sellerstream.spapi.ratelimit import RateBudget, SlotUse
-from sellerstream.store.backlog import BacklogStore, BacklogWindow
-from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.orders import OrderRecord, OrderStore, WriteOutcome
-from sellerstream.store.waiting import WaitingNotification, WaitingStore
+from sellerstream.timestamps import sortable_timestamp
 
 if TYPE_CHECKING:
     from sellerstream.notifications import AnyNotification
@@ -209,21 +205,19 @@ class _Release(NamedTuple):
 
 
 class OrderChangeUseCase:
-    accepts = frozenset({ORDER_CHANGE})
-
     def __init__(
         self,
-        settings: Settings,
-        credentials: CredentialsResolver,
+        directory: SellerDirectory,
         spapi: SpApiAccess,
         store: OrderStore,
         *,
-        backlog: BacklogStore | None = None,
-        waiting: WaitingStore | None = None,
+        orders_api_version: str = "2026-01-01",
+        backlog: SearchWindows | None = None,
+        waiting: WaitingNotifications | None = None,
         clock: Callable[[], float] = time.time,
     ):
-        self._settings = settings
-        self._credentials = credentials
+        self._v0 = orders_api_version == "v0"
+        self._credentials = directory
         self._spapi = spapi
         self._store = store
         self._backlog = backlog
@@ -415,7 +409,7 @@ class OrderChangeUseCase:
         another container's call, or get a backlog search."""
         budget = self._spapi.rate_budget(work.credentials)
         seller_key = work.credentials.seller_key
-        v0 = self._settings.orders_api_version == "v0"
+        v0 = self._v0
         operation = GET_ORDER_V0 if v0 else GET_ORDER
         last_within = max(remaining_time() - SAFETY_MARGIN_SECONDS - CALL_TIME_SECONDS, 0.0)
         reservation = budget.reserve_for(
@@ -485,7 +479,7 @@ class OrderChangeUseCase:
         apis: dict[str, OrdersApi] = {}
         held_back: set[str] = set()
         refused: dict[str, LwaAuthError] = {}  # sellers whose refresh token LWA refused in this batch
-        operation = GET_ORDER_V0 if self._settings.orders_api_version == "v0" else GET_ORDER
+        operation = GET_ORDER_V0 if self._v0 else GET_ORDER
         steps = sorted(schedule, key=lambda entry: entry.at)
         while steps:
             step = steps.pop(0)
@@ -519,7 +513,7 @@ class OrderChangeUseCase:
             # notification that carries it (the others of its order are logged as coalesced).
             logger.append_keys(
                 notification_id=order.carrier.notification_id,
-                notification_type=ORDER_CHANGE,
+                notification_type=order.carrier.notification_type,
                 seller_id=order.seller_id,
             )
             try:
@@ -562,7 +556,7 @@ class OrderChangeUseCase:
             order.learn(last_updated)
 
     def _fetch(self, api: OrdersApi, order: _Order) -> OrderRecord:
-        if self._settings.orders_api_version == "v0":
+        if self._v0:
             record = from_orders_v0(
                 order.seller_id,
                 api.get_order_v0_with_pii(order.order_id),
@@ -764,18 +758,3 @@ def _with_provenance(
 
 def _backlog_key(seller: SellerCredentials, application_id: str) -> str:
     return f"BACKLOG#{application_id}#{seller.seller_key}#{seller.region.value}"
-
-
-@cache
-def order_change_use_case() -> OrderChangeUseCase:
-    """Built once per container, on the first batch (no AWS clients at import)."""
-    settings = get_settings()
-    credentials = CredentialsResolver(settings)
-    return OrderChangeUseCase(
-        settings,
-        credentials,
-        SpApiAccess(settings, credentials),
-        OrderStore(required(settings.orders_table_name, "ORDERS_TABLE_NAME")),
-        backlog=BacklogStore(settings.rate_budget_table_name) if settings.rate_budget_table_name else None,
-        waiting=WaitingStore(settings.rate_budget_table_name) if settings.rate_budget_table_name else None,
-    )

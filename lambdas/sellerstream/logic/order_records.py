@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sellerstream.domain.orders import OrderRecord
 from sellerstream.errors import SellerStreamError
-from sellerstream.store.orders import OrderRecord
 from sellerstream.timestamps import parse_rfc3339
 
 # Amazon's Data Protection Policy: PII no longer than 30 days after delivery.

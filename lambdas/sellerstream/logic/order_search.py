@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 from sellerstream import identifiers
+from sellerstream.domain.orders import WriteOutcome
 from sellerstream.logic.order_records import OrderResponseError, from_orders_2026
 from sellerstream.observability import logger
+from sellerstream.ports import OrderStore
 from sellerstream.spapi.orders import DEFAULT_INCLUDED_DATA, OrdersApi
 from sellerstream.spapi.ratelimit import RateBudget
-from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.orders import OrderStore, WriteOutcome
+from sellerstream.timestamps import sortable_timestamp
 
 SEARCH_ORDERS: Final = "orders/2026-01-01:searchOrders"
 # Amazon: lastUpdatedBefore at least two minutes before the request (and a margin for clocks).

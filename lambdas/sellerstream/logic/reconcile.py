@@ -23,12 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any, Final, NamedTuple
 
 from sellerstream import metric_names
-from sellerstream.config import Settings, get_settings, required
-from sellerstream.credentials import CredentialsResolver, SellerCredentials
+from sellerstream.domain.credentials import SellerCredentials
+from sellerstream.domain.orders import BacklogWindow
 from sellerstream.errors import SellerStreamError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.order_search import (
@@ -41,12 +40,11 @@ from sellerstream.logic.order_search import (
 )
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.observability import MetricUnit, logger, metrics
+from sellerstream.ports import OrderStore, SearchWindows, SellerDirectory
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
-from sellerstream.store.backlog import BacklogStore, BacklogWindow
-from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.orders import OrderStore
+from sellerstream.timestamps import sortable_timestamp
 
 # How long a run waits for the seller's next searchOrders slot before stopping at its checkpoint.
 SLOT_WAIT_SECONDS: Final = 3.0
@@ -95,16 +93,18 @@ class ReconcileResult:
 class ReconcileUseCase:
     def __init__(
         self,
-        settings: Settings,
-        credentials: CredentialsResolver,
+        directory: SellerDirectory,
         spapi: SpApiAccess,
         store: OrderStore,
-        checkpoints: BacklogStore,
+        checkpoints: SearchWindows,
         *,
+        overlap_seconds: int = 900,
+        first_window_seconds: int = 24 * 3600,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._settings = settings
-        self._credentials = credentials
+        self._overlap = timedelta(seconds=overlap_seconds)
+        self._first_window = timedelta(seconds=first_window_seconds)
+        self._credentials = directory
         self._spapi = spapi
         self._store = store
         self._checkpoints = checkpoints
@@ -316,14 +316,6 @@ class ReconcileUseCase:
     def _lease_seconds(self, remaining_time: RemainingTime) -> float:
         return max(remaining_time(), 1.0)
 
-    @property
-    def _overlap(self) -> timedelta:
-        return timedelta(seconds=self._settings.reconcile_overlap_seconds)
-
-    @property
-    def _first_window(self) -> timedelta:
-        return timedelta(seconds=self._settings.reconcile_first_window_seconds)
-
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
@@ -390,21 +382,3 @@ def handle(use_case: ReconcileUseCase, event: object, remaining_time: RemainingT
     until = parse_moment(request.until, now) if request.until else None
     result = use_case.reconcile(request.seller_id, since, until, remaining_time)
     return {"sellers": [result.as_dict()]}
-
-
-@cache
-def reconcile_use_case() -> ReconcileUseCase:
-    """Built once per container, on the first invocation (no AWS clients at import)."""
-    settings = get_settings()
-    credentials = CredentialsResolver(settings)
-    return ReconcileUseCase(
-        settings,
-        credentials,
-        SpApiAccess(settings, credentials),
-        OrderStore(required(settings.orders_table_name, "ORDERS_TABLE_NAME")),
-        BacklogStore(required(settings.rate_budget_table_name, "RATE_BUDGET_TABLE_NAME")),
-    )
-
-
-def run_reconcile(event: object, remaining_time: RemainingTime) -> dict[str, Any]:
-    return handle(reconcile_use_case(), event, remaining_time)

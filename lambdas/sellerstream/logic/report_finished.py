@@ -16,12 +16,18 @@ import codecs
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
-from sellerstream import aws
-from sellerstream.config import Settings, get_settings, required
-from sellerstream.credentials import CredentialsResolver, SellerCredentials
+from sellerstream.domain.credentials import SellerCredentials
+from sellerstream.domain.reports import (
+    COMPLETE,
+    FAILED,
+    IN_PROGRESS,
+    ReportProgress,
+    ReportRows,
+    lookup_column,
+    row_shards_for,
+)
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.charsets import UnknownCharsetError, charset_of
 from sellerstream.logic.report_ingest import DocumentReadError, ingest, open_document, read_rows
@@ -29,42 +35,49 @@ from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.metric_names import REPORT_DECODE_FAILURES
 from sellerstream.notifications import continuation_message
 from sellerstream.notifications.report_processing_finished import ReportProcessingFinishedNotification
-from sellerstream.notifications.type_names import REPORT_PROCESSING_FINISHED
 from sellerstream.observability import MetricUnit, logger, metrics
+from sellerstream.ports import (
+    DocumentStore,
+    MessageQueue,
+    ReportStore,
+    RowStore,
+    SellerDirectory,
+    StoredDocument,
+)
 from sellerstream.spapi import reports as reports_api
 from sellerstream.spapi.errors import DocumentUrlExpired
 from sellerstream.spapi.reports import ReportsApi
-from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.report_documents import ReportDocumentStore, StoredDocument
-from sellerstream.store.reports import ReportStore, RowLayout, RowWriter, lookup_column, row_shards_for
+from sellerstream.timestamps import sortable_timestamp
 
 # Stop taking new chunks with this much time left: the checkpoint and the continuation need it.
 PAUSE_WITH_SECONDS_LEFT = 60.0
 ERROR_SUMMARY_CHARS = 1000
-COMPLETE = "COMPLETE"
-FAILED = "FAILED"
 
 
 class ReportFinishedUseCase:
-    accepts = frozenset({REPORT_PROCESSING_FINISHED})
-
     def __init__(
         self,
-        settings: Settings,
-        credentials: CredentialsResolver,
+        directory: SellerDirectory,
         spapi: SpApiAccess,
         reports: ReportStore,
-        rows: RowWriter,
-        documents: ReportDocumentStore,
+        rows: RowStore,
+        documents: DocumentStore,
+        queue: MessageQueue,
         *,
+        rows_retention_days: int = 30,
+        max_rows_per_invocation: int | None = None,
+        default_charset: str = "UTF-8",
         pause_with_seconds_left: float = PAUSE_WITH_SECONDS_LEFT,
     ) -> None:
-        self._settings = settings
-        self._credentials = credentials
+        self._credentials = directory
         self._spapi = spapi
         self._reports = reports
         self._rows = rows
         self._documents = documents
+        self._queue = queue
+        self._rows_retention_days = rows_retention_days
+        self._max_rows_per_invocation = max_rows_per_invocation
+        self._default_charset = default_charset
         self._pause_with_seconds_left = pause_with_seconds_left
 
     def apply(
@@ -74,8 +87,8 @@ class ReportFinishedUseCase:
         seller = self._credentials.for_notification(
             seller_id=report.seller_id, subscription_id=notification.subscription_id
         )
-        stored = self._reports.get(seller.seller_key, report.report_id) or {}
-        if stored.get("ingestion_status") == COMPLETE:
+        stored = self._reports.progress(seller.seller_key, report.report_id) or ReportProgress()
+        if stored.complete:
             return {"report_id": report.report_id, "outcome": "already_complete"}
         base = {
             "report_type": report.report_type,
@@ -102,14 +115,14 @@ class ReportFinishedUseCase:
         self,
         notification: ReportProcessingFinishedNotification,
         seller: SellerCredentials,
-        stored: dict[str, Any],
+        stored: ReportProgress,
         base: dict[str, Any],
         remaining_time: RemainingTime,
     ) -> dict[str, Any]:
         report = notification.payload.report
         started = time.monotonic()
         api = ReportsApi(self._spapi.client_for(seller, remaining_time))
-        details = stored.get("report") or _report_details(api.get_report(report.report_id))
+        details = dict(stored.details or _report_details(api.get_report(report.report_id)))
         # getReport is the version of the truth the rows come from; the notification is provenance.
         document_id = str(details.get("reportDocumentId") or report.report_document_id)
         base = {
@@ -125,20 +138,20 @@ class ReportFinishedUseCase:
             },
         }
         raw_key, compressed = self._raw_copy(api, seller.seller_key, report.report_id, document_id, stored)
-        start_row = int(stored.get("rows_written", 0))
-        first_started_at = stored.get("first_started_at") or _now()
+        start_row = stored.rows_written
+        first_started_at = stored.first_started_at or _now()
         document = self._documents.open(raw_key)
         record: dict[str, Any] = {
             **base,
             "report": details,
             "raw_document": {"bucket": self._documents.bucket, "key": raw_key, "compressed": compressed},
             "content_type": document.content_type,
-            "parts": int(stored.get("parts", 0)) + 1,
+            "parts": stored.parts + 1,
             "first_started_at": first_started_at,
         }
         failure: DocumentReadError | UnknownCharsetError | None = None
         try:
-            charset = charset_of(document.content_type, self._settings.report_default_charset)
+            charset = charset_of(document.content_type, self._default_charset)
             record["charset"] = {"declared": charset.declared, "codec": charset.codec}
             document_format, content = open_document(document.body, compressed=compressed)
             rows = read_rows(document_format, content, charset.codec)
@@ -173,9 +186,7 @@ class ReportFinishedUseCase:
             failure = error
         finally:
             document.body.close()
-        record["ingest_seconds"] = round(
-            float(stored.get("ingest_seconds", 0)) + time.monotonic() - started, 3
-        )
+        record["ingest_seconds"] = round(stored.ingest_seconds + time.monotonic() - started, 3)
         if failure is not None:
             return self._record_unreadable(notification, seller.seller_key, record, failure, start_row)
         record.update(document_format=progress.document_format, rows_written=progress.rows_written)
@@ -183,15 +194,11 @@ class ReportFinishedUseCase:
             record.update(ingestion_status=COMPLETE, row_count=progress.rows_written, completed_at=_now())
             self._reports.save(seller.seller_key, report.report_id, record)
             return {"report_id": report.report_id, "outcome": "written", "rows": progress.rows_written}
-        record["ingestion_status"] = "IN_PROGRESS"
+        record["ingestion_status"] = IN_PROGRESS
         self._reports.save(seller.seller_key, report.report_id, record)
         # The part travels in a message attribute: the body stays Amazon's notification alone.
         body, attributes = continuation_message(notification, int(record["parts"]))
-        aws.client("sqs").send_message(
-            QueueUrl=required(self._settings.reports_queue_url, "REPORTS_QUEUE_URL"),
-            MessageBody=body,
-            MessageAttributes=attributes,
-        )
+        self._queue.continue_later(body, attributes)
         return {"report_id": report.report_id, "outcome": "continued", "rows_written": progress.rows_written}
 
     def _row_layout(
@@ -200,20 +207,20 @@ class ReportFinishedUseCase:
         report_id: str,
         report_type: str,
         details: dict[str, Any],
-        stored: dict[str, Any],
+        stored: ReportProgress,
         document: StoredDocument,
         compressed: bool,
         columns: list[str] | None,
-    ) -> RowLayout:
+    ) -> ReportRows:
         """Where the rows go. A resumed ingestion reuses the first part's shard count and expiry."""
-        retention = timedelta(days=self._settings.report_rows_retention_days)
-        expires_at = stored.get("rows_expire_at") or int((datetime.now(UTC) + retention).timestamp())
-        return RowLayout(
+        retention = timedelta(days=self._rows_retention_days)
+        expires_at = stored.rows_expire_at or int((datetime.now(UTC) + retention).timestamp())
+        return ReportRows(
             seller_key=seller_key,
             report_id=report_id,
             report_type=report_type,
             report_created=str(details.get("createdTime") or ""),
-            shards=int(stored.get("row_shards") or row_shards_for(document.size, compressed=compressed)),
+            shards=stored.row_shards or row_shards_for(document.size, compressed=compressed),
             expires_at=int(expires_at),
             lookup=lookup_column(report_type, columns) if columns else None,
             columns=tuple(columns or ()),
@@ -251,17 +258,17 @@ class ReportFinishedUseCase:
         return {"report_id": report.report_id, "outcome": "unreadable", "rows_written": rows_written}
 
     def _should_pause(self, remaining_time: RemainingTime, rows_this_time: int) -> bool:
-        limit = self._settings.report_max_rows_per_invocation
+        limit = self._max_rows_per_invocation
         return remaining_time() < self._pause_with_seconds_left or (
             limit is not None and rows_this_time >= limit
         )
 
     def _raw_copy(
-        self, api: ReportsApi, seller_key: str, report_id: str, document_id: str, stored: dict[str, Any]
+        self, api: ReportsApi, seller_key: str, report_id: str, document_id: str, stored: ReportProgress
     ) -> tuple[str, bool]:
-        existing = stored.get("raw_document")
-        if isinstance(existing, dict) and self._documents.exists(str(existing["key"])):
-            return str(existing["key"]), bool(existing["compressed"])
+        existing = stored.raw_document
+        if existing is not None and self._documents.exists(existing.key):
+            return existing.key, existing.compressed
         document = api.get_report_document(document_id)
         compressed = document.get("compressionAlgorithm") == "GZIP"
         key = f"reports/{seller_key}/{report_id}/{document_id}" + (".gz" if compressed else "")
@@ -285,7 +292,7 @@ class ReportFinishedUseCase:
             # A decompressor object tolerates the truncated tail of a large error document.
             raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, ERROR_SUMMARY_CHARS * 4)
         try:
-            charset = charset_of(content_type, self._settings.report_default_charset)
+            charset = charset_of(content_type, self._default_charset)
             # Incremental: a character cut in half by the truncation above is not an error.
             text = codecs.getincrementaldecoder(charset.codec)(errors="strict").decode(raw, final=False)
         except (UnknownCharsetError, UnicodeDecodeError) as error:
@@ -293,7 +300,7 @@ class ReportFinishedUseCase:
             reason = (
                 str(error)
                 if isinstance(error, UnknownCharsetError)
-                else f"not valid {_codec_name(content_type, self._settings.report_default_charset)}"
+                else f"not valid {_codec_name(content_type, self._default_charset)}"
             )
             return f"(error document unreadable: {reason})"
         return " ".join(text.split())[:ERROR_SUMMARY_CHARS]
@@ -314,7 +321,7 @@ def _report_details(report: dict[str, Any]) -> dict[str, Any]:
     return {key: report[key] for key in keep if key in report}
 
 
-def _layout_record(layout: RowLayout) -> dict[str, Any]:
+def _layout_record(layout: ReportRows) -> dict[str, Any]:
     """What readers need to find and read the rows back (see store/reports.py)."""
     record: dict[str, Any] = {"row_shards": layout.shards, "rows_expire_at": layout.expires_at}
     if layout.columns:
@@ -333,17 +340,3 @@ def _codec_name(content_type: str | None, default: str) -> str:
 
 def _now() -> str:
     return sortable_timestamp(datetime.now(UTC))
-
-
-@cache
-def report_finished_use_case() -> ReportFinishedUseCase:
-    settings = get_settings()
-    credentials = CredentialsResolver(settings)
-    return ReportFinishedUseCase(
-        settings,
-        credentials,
-        SpApiAccess(settings, credentials),
-        ReportStore(required(settings.reports_table_name, "REPORTS_TABLE_NAME")),
-        RowWriter(required(settings.report_rows_table_name, "REPORT_ROWS_TABLE_NAME")),
-        ReportDocumentStore(required(settings.reports_bucket_name, "REPORTS_BUCKET_NAME")),
-    )

@@ -23,20 +23,18 @@ decides again on what is stored then.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from sellerstream import metric_names
-from sellerstream.config import Settings, get_settings, required
-from sellerstream.credentials import CredentialsResolver
+from sellerstream.domain.packages import StoredOrderItems, StoredPackage
 from sellerstream.errors import PermanentFailureError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.spapi_access import SpApiAccess
-from sellerstream.notifications.shipment_request import SHIPMENT_REQUEST, ShipmentRequest
+from sellerstream.notifications.shipment_request import ShipmentRequest
 from sellerstream.observability import MetricUnit, metrics
+from sellerstream.ports import PackageStore, SellerDirectory
 from sellerstream.spapi.orders import OrdersApi
-from sellerstream.store.dynamo import sortable_timestamp
-from sellerstream.store.packages import PackageStore, StoredOrderItems, StoredPackage
+from sellerstream.timestamps import sortable_timestamp
 
 # Refusal reasons (the DLQ copy's sellerstream-reason attribute).
 INCONSISTENT_SHIPMENT = "inconsistent_shipment"
@@ -49,13 +47,8 @@ class ShipmentRefusedError(PermanentFailureError):
 
 
 class ShipmentUseCase:
-    accepts = frozenset({SHIPMENT_REQUEST})
-
-    def __init__(
-        self, settings: Settings, credentials: CredentialsResolver, spapi: SpApiAccess, store: PackageStore
-    ) -> None:
-        self._settings = settings
-        self._credentials = credentials
+    def __init__(self, directory: SellerDirectory, spapi: SpApiAccess, store: PackageStore) -> None:
+        self._credentials = directory
         self._spapi = spapi
         self._store = store
 
@@ -132,7 +125,7 @@ def _refuse(request: ShipmentRequest, reason: str, detail: str) -> ShipmentRefus
         reason,
         f"order {request.amazon_order_id}: {detail}",
         notification_id=request.request_id,
-        notification_type=SHIPMENT_REQUEST,
+        notification_type=request.notification_type,
         seller_id=request.seller_id,
     )
 
@@ -231,11 +224,3 @@ def _same_shipment(package: StoredPackage, request: ShipmentRequest) -> bool:
 
 def _describe(items: dict[str, int]) -> str:
     return "[" + ", ".join(f"{item} x{quantity}" for item, quantity in sorted(items.items())) + "]"
-
-
-@cache
-def shipment_use_case() -> ShipmentUseCase:
-    settings = get_settings()
-    credentials = CredentialsResolver(settings)
-    store = PackageStore(required(settings.orders_table_name, "ORDERS_TABLE_NAME"))
-    return ShipmentUseCase(settings, credentials, SpApiAccess(settings, credentials), store)

@@ -1,7 +1,7 @@
-"""Builds an SP-API client for one seller from the runtime settings and its resolved credentials.
+"""Builds an SP-API client for one seller from its credentials, on the rate budget all calls share.
 
-With ``RATE_BUDGET_TABLE_NAME`` set (the deployed stack, local mode) every client of every container
-draws from the shared rate budget in DynamoDB; without it, from this process's own buckets.
+The budget comes from the ``RateBudgets`` port: in AWS every client of every container draws from
+the shared budget in DynamoDB; a process without one (a test) from its own buckets.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable
 
 from sellerstream import metric_names
-from sellerstream.config import Settings
-from sellerstream.credentials import CredentialsResolver, SellerCredentials
+from sellerstream.config import SpApiSettings
+from sellerstream.domain.credentials import SellerCredentials
 from sellerstream.observability import MetricUnit, emit_metric, logger, metrics
+from sellerstream.ports import RateBudgets, SellerDirectory
 from sellerstream.spapi import defaults
 from sellerstream.spapi.auth import LwaTokenProvider
 from sellerstream.spapi.client import SellerContext, SpApiClient
@@ -20,7 +21,6 @@ from sellerstream.spapi.endpoints import LWA_TOKEN_URL
 from sellerstream.spapi.errors import LwaAuthError
 from sellerstream.spapi.ratelimit import RateBudget
 from sellerstream.spapi.transport import Transport
-from sellerstream.store.rate_budget import SharedRateBudget
 
 
 class MetricsObserver:
@@ -52,20 +52,18 @@ class MetricsObserver:
 class SpApiAccess:
     def __init__(
         self,
-        settings: Settings,
-        credentials: CredentialsResolver,
+        settings: SpApiSettings,
+        directory: SellerDirectory,
         *,
-        shared_budget: SharedRateBudget | None = None,
+        budgets: RateBudgets | None = None,
         transport: Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
-        self._credentials = credentials
+        self._directory = directory
         self._observer = MetricsObserver()
-        if shared_budget is None and settings.rate_budget_table_name:
-            shared_budget = SharedRateBudget(settings.rate_budget_table_name)
-        self.shared_budget = shared_budget
+        self._budgets = budgets
         self._transport = transport
         # A transport of its own (tests, simulations) gets its own LWA token cache on it.
         self._tokens = LwaTokenProvider(transport, clock=clock) if transport is not None else None
@@ -74,23 +72,23 @@ class SpApiAccess:
 
     def rate_budget(self, seller: SellerCredentials) -> RateBudget:
         """The budget the seller's calls draw from (Amazon meters per application and region too)."""
-        if self.shared_budget is None:
+        if self._budgets is None:
             return defaults.rate_limiter()
-        return self.shared_budget.for_account(self._credentials.lwa_app().client_id, seller.region.value)
+        return self._budgets.for_account(self._directory.lwa_app().client_id, seller.region.value)
 
     def refused(self, seller: SellerCredentials) -> LwaAuthError | None:
         """LWA's refusal of the seller's refresh token when this container still remembers it: the
         seller's work can stop before it reserves rate budget or makes a call."""
         tokens = self._tokens or defaults.token_provider()
         return tokens.refusal(
-            self._credentials.lwa_app(),
+            self._directory.lwa_app(),
             refresh_token=seller.refresh_token,
             token_url=self._settings.lwa_endpoint_override or LWA_TOKEN_URL,
         )
 
     def client_for(self, seller: SellerCredentials, remaining_time: Callable[[], float]) -> SpApiClient:
         return SpApiClient(
-            credentials=self._credentials.lwa_app(),
+            credentials=self._directory.lwa_app(),
             seller=SellerContext(
                 seller_key=seller.seller_key, refresh_token=seller.refresh_token, region=seller.region
             ),

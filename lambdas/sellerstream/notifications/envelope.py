@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ValidationError
 
-from sellerstream import identifiers
+from sellerstream import catalog, identifiers
 from sellerstream.errors import InvalidNotificationError, UnknownNotificationTypeError
-from sellerstream.notifications.type_names import MODEL_LOCATIONS, SCHEDULED_EVENT, is_scheduled_event
 
 if TYPE_CHECKING:
     # Models are imported when a body of their type arrives (see ``model_for``), not with the parser.
@@ -46,13 +45,29 @@ if TYPE_CHECKING:
 
 
 def model_for(notification_type: str) -> type[BaseModel] | None:
-    """The model that reads ``notification_type``, imported on first use; None for an unknown type."""
-    location = MODEL_LOCATIONS.get(notification_type)
-    if location is None:
+    """The model that reads ``notification_type`` (the catalog says which), imported on first use: a
+    function builds the models of the types it consumes, not every type's. None for an unknown type."""
+    message_type = catalog.message_type(notification_type)
+    if message_type is None or message_type.transport not in AMAZON_TRANSPORTS:
         return None
-    module_name, class_name = location
+    module_name, class_name = message_type.model.split(":")
     model: type[BaseModel] = getattr(importlib.import_module(module_name), class_name)
     return model
+
+
+# Amazon's notifications come through these; our own messages (schedules, shipment requests) have
+# parsers of their own.
+AMAZON_TRANSPORTS = frozenset({catalog.Transport.SQS, catalog.Transport.EVENTBRIDGE})
+# AWS's Scheduled Event (its EventBridge event reference): the stack's own timer.
+SCHEDULED_EVENT_SOURCE = "aws.events"
+SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
+
+
+def is_scheduled_event(document: dict[str, Any]) -> bool:
+    return (
+        document.get("source") == SCHEDULED_EVENT_SOURCE
+        and document.get("detail-type") == SCHEDULED_EVENT_DETAIL_TYPE
+    )
 
 
 # An EventBridge event's top-level keys (AWS's event structure reference). "account" is optional
@@ -197,9 +212,10 @@ def parse_notification(body: str) -> AnyNotification:
 
 def _parse_scheduled_event(document: dict[str, Any]) -> ScheduledEvent:
     event_id = document.get("id")
+    name = catalog.SCHEDULED_EVENT.name
     context = {
         "notification_id": event_id if identifiers.is_notification_id(event_id) else None,
-        "notification_type": SCHEDULED_EVENT,
+        "notification_type": name,
     }
     from sellerstream.notifications.scheduled_event import ScheduledEvent  # noqa: PLC0415 - on first use
 
@@ -207,7 +223,7 @@ def _parse_scheduled_event(document: dict[str, Any]) -> ScheduledEvent:
         return ScheduledEvent.model_validate(document)
     except ValidationError as error:
         raise InvalidNotificationError(
-            f"{SCHEDULED_EVENT} does not match its schema: {describe_validation_error(error)}", **context
+            f"{name} does not match its schema: {describe_validation_error(error)}", **context
         ) from None
 
 

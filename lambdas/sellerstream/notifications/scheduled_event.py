@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from sellerstream.notifications.common import WHOLE_NOTIFICATION, AmazonModel, EventId, Timestamp
-from sellerstream.notifications.type_names import SCHEDULED_EVENT
+
+SCHEDULED_EVENT = "SCHEDULED_EVENT"
 
 
 class ScheduledEvent(AmazonModel):

@@ -12,7 +12,7 @@ rate`` and tolerance ``(burst - 1) * T``, request ``i`` of a reservation may be 
 ``n * T``. That makes "reserve n slots and learn when each may go" one computation and one write,
 which is what the shared (DynamoDB) budget needs. ``RateLimiter`` here keeps the state in memory:
 unit tests and CLI tools use it; the deployed consumers share one budget through DynamoDB
-(``sellerstream.store.rate_budget``).
+(``sellerstream.adapters.rate_budget``).
 
 **Named slots.** A reservation may name what each slot is for (an order): the bucket then keeps a
 claim per name. A slot further away than the caller can wait is *held* for its name (the record
@@ -73,6 +73,8 @@ DEFAULT_RATE_PLANS: Final[dict[str, RatePlan]] = {
     "getDestination": _NOTIFICATIONS_PLAN,
     "createDestination": _NOTIFICATIONS_PLAN,
     "deleteDestination": _NOTIFICATIONS_PLAN,
+    # Application Management 2023-11-30: one rotation a minute.
+    "rotateApplicationClientSecret": RatePlan(0.0167, 1),
 }
 # An operation we have no plan for gets a conservative one until Amazon's header tells us better.
 FALLBACK_PLAN: Final = RatePlan(0.5, 5)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from sellerstream.spapi.client import SpApiClient
 from sellerstream.spapi.errors import MalformedResponse, SpApiAccessDenied
+
+if TYPE_CHECKING:  # the client imports this module's cache through its defaults
+    from sellerstream.spapi.client import SpApiClient
 
 RENEW_SECONDS_BEFORE_EXPIRY = 60.0
 REFUSAL_REMEMBERED_SECONDS = 3600.0

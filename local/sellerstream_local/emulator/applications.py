@@ -2,10 +2,11 @@
 
 As Amazon documents it: ``rotateApplicationClientSecret`` is grantless (scope
 ``sellingpartnerapi::client_credential:rotation``) and answers 204 without the secret; the new
-secret is delivered as ``APPLICATION_OAUTH_CLIENT_NEW_SECRET`` to the queue registered in the
-Developer Console (without one, 400 "Application is not enrolled for rotation notification"), and
-the old secret keeps working for seven days. A new secret lives 180 days. The Developer Console's
-registration is ``register_destination`` here: a callable that delivers a body to the local queue.
+secret is delivered as a new-secret notification to the queue registered in the Developer Console
+(without one, 400 "Application is not enrolled for rotation notification"), and the old secret
+keeps working for seven days. A new secret lives 180 days. The Developer Console's registration is
+``register_destination`` here: a callable that delivers a body to the local queue. The two
+notification types are Amazon's, read from its credential-rotation sample.
 """
 
 from __future__ import annotations
@@ -17,18 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sellerstream.notifications.type_names import APPLICATION_OAUTH_CLIENT_NEW_SECRET as NEW_SECRET
-from sellerstream.notifications.type_names import APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY as SECRET_EXPIRY
-from sellerstream.spapi.ratelimit import RatePlan
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
-from sellerstream_local.notifications_factory import (
+from sellerstream_local.emulator.notification_bodies import (
+    NEW_SECRET,
+    SECRET_EXPIRY,
     application_oauth_client_new_secret,
     application_oauth_client_secret_expiry,
+    application_types,
 )
 
 ROTATION_SCOPE = "sellingpartnerapi::client_credential:rotation"
-# Amazon's usage plan for rotateApplicationClientSecret: one a minute.
-ROTATION_PLAN = RatePlan(0.0167, 1)
 SECRET_LIFETIME = timedelta(days=180)
 OLD_SECRET_GRACE = timedelta(days=7)
 
@@ -91,16 +90,15 @@ class ApplicationsApi:
     # -- notifications about them ----------------------------------------------------------------
     def register_destination(self, notification_type: str, deliver: Deliver) -> None:
         """The Developer Console's "Notification preferences" row for an application notification."""
-        if notification_type not in (NEW_SECRET, SECRET_EXPIRY):
+        if notification_type not in application_types():
             raise ValueError(f"{notification_type} is not an application notification")
         with self._lock:
             self._destinations[notification_type] = deliver
 
     def announce_expiry(self, client_id: str, *, expires_at: datetime | None = None) -> datetime:
-        """Sends APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY for the current secret (its own expiry unless
-        given); returns the announced time."""
+        """Announces the current secret's expiry (its own unless given); returns the announced time."""
         with self._lock:
-            deliver = self._destinations.get(SECRET_EXPIRY)
+            deliver = self._destinations.get(SECRET_EXPIRY.type_name)
             current = self._secrets[client_id][-1]
             if expires_at is not None:
                 current.expires_at = expires_at
@@ -122,7 +120,7 @@ class ApplicationsApi:
         client_id = grant[0]
         now = self._now()
         with self._lock:
-            deliver = self._destinations.get(NEW_SECRET)
+            deliver = self._destinations.get(NEW_SECRET.type_name)
             if deliver is None:
                 raise ApiError(
                     400,

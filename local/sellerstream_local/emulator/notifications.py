@@ -1,4 +1,9 @@
-"""Notifications API v1: destinations (grantless, per application) and subscriptions (per seller)."""
+"""Notifications API v1: destinations (grantless, per application) and subscriptions (per seller).
+
+Amazon's model does not enumerate the notification types (its use case guide does): a subscription
+is accepted for a type Amazon's notification schemas give an example of, with that example's
+payload version.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +13,9 @@ import uuid
 from typing import Any
 
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
+from sellerstream_local.emulator.notification_bodies import subscription_versions
 
 SUBSCRIPTIONS = r"/notifications/v1/subscriptions/(?P<type>[A-Z_0-9]+)"
-# Notification types of Amazon's Notifications API v1 use case guide (its model does not enumerate
-# them) and the payload version each takes: "1.0", or "2020-09-04" for the processing-finished ones.
-PAYLOAD_VERSIONS = {
-    "ORDER_CHANGE": "1.0",
-    "LISTINGS_ITEM_STATUS_CHANGE": "1.0",
-    "LISTINGS_ITEM_ISSUES_CHANGE": "1.0",
-    "LISTINGS_ITEM_MFN_QUANTITY_CHANGE": "1.0",
-    "REPORT_PROCESSING_FINISHED": "2020-09-04",
-    "FEED_PROCESSING_FINISHED": "2020-09-04",
-    "ANY_OFFER_CHANGED": "1.0",
-    "B2B_ANY_OFFER_CHANGED": "1.0",
-    "BRANDED_ITEM_CONTENT_CHANGE": "1.0",
-    "ITEM_PRODUCT_TYPE_CHANGE": "1.0",
-    "FBA_OUTBOUND_SHIPMENT_STATUS": "1.0",
-    "FBA_INVENTORY_AVAILABILITY_CHANGES": "1.0",
-    "FEE_PROMOTION": "1.0",
-    "FULFILLMENT_ORDER_STATUS": "1.0",
-    "PRICING_HEALTH": "1.0",
-    "PRODUCT_TYPE_DEFINITIONS_CHANGE": "1.0",
-    "ACCOUNT_STATUS_CHANGED": "1.0",
-}
 DESTINATIONS = r"/notifications/v1/destinations"
 
 
@@ -118,12 +103,14 @@ class NotificationsApi:
         body = _json(request)
         notification_type = request.path_params["type"]
         key = (request.caller, notification_type)
-        expected_version = PAYLOAD_VERSIONS.get(notification_type)
-        if expected_version is None:
+        versions = subscription_versions().get(notification_type)
+        if versions is None:
             raise ApiError(400, "InvalidInput", f"Unsupported notificationType {notification_type}.")
-        if body.get("payloadVersion") != expected_version:
+        if body.get("payloadVersion") not in versions:
             raise ApiError(
-                400, "InvalidInput", f"payloadVersion must be {expected_version} for {notification_type}."
+                400,
+                "InvalidInput",
+                f"payloadVersion must be {' or '.join(sorted(versions))} for {notification_type}.",
             )
         with self._lock:
             if body.get("destinationId") not in self.destinations:

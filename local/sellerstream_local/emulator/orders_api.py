@@ -8,7 +8,7 @@ getOrderBuyerInfo need one. A seller sees only its own orders: any other id is n
 ``confirmShipment`` validates its body against Amazon's model (``ConfirmShipmentRequest``) and the
 order (its marketplace, its items, no more of an item than was ordered across its packages, a
 package confirmed again only with the same items), answers 204, moves the order to PartiallyShipped
-or Shipped and publishes an ORDER_CHANGE for it, as Amazon does for any status change.
+or Shipped and publishes an order-change notification for it, as Amazon does for any status change.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from sellerstream_local.emulator.catalog import OrderCatalog, OrderState, as_datetime
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
-from sellerstream_local.notifications_factory import order_change
+from sellerstream_local.emulator.notification_bodies import order_change
 
 OrderChangeListener = Callable[[dict[str, Any]], None]
 
@@ -111,7 +111,7 @@ class OrdersApi:
         self._order_change_listeners: list[OrderChangeListener] = []
 
     def on_order_change(self, listener: OrderChangeListener) -> None:
-        """Where the ORDER_CHANGE notifications of the emulator's own changes go (a subscription)."""
+        """Where the order-change notifications of the emulator's own changes go (a subscription)."""
         self._order_change_listeners.append(listener)
 
     def routes(self) -> list[Route]:

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, cast
 
-from sellerstream.logic.charsets import codec_for
 from sellerstream_local.emulator.catalog import PRODUCTS
+from sellerstream_local.emulator.charsets import DEFAULT_CHARSET, codec_for
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.orders_api import iso
 
@@ -39,7 +39,6 @@ FLAT_FILE_COLUMNS = (
 DOCUMENT_PATH = "/_documents/"
 DEFAULT_URL_TTL_SECONDS = 300.0  # Amazon's report document URLs live five minutes
 S3_ERROR_TYPE = "application/xml"
-DEFAULT_CHARSET = "UTF-8"  # North America's; Europe's is Cp1252, Japan's Shift_JIS or Windows-31J
 
 
 @dataclass(frozen=True)
@@ -144,8 +143,7 @@ class ReportsApi:
         if captured is not None:
             compress = captured[:2] == b"\x1f\x8b"
         served_type = document_content_type(charset) if content_type == "" else content_type
-        # Encoding: no byte order mark (utf-8-sig would write one per write call).
-        codec = codec_for(charset or DEFAULT_CHARSET).replace("utf-8-sig", "utf-8")
+        codec = codec_for(charset or DEFAULT_CHARSET)
         if status in ("DONE", "FATAL"):
             document_id = document_id or f"amzn1.spdoc.1.4.na.{secrets.token_hex(8)}"
             path = Path(self._directory.name) / document_id.replace("/", "_")

@@ -1,8 +1,9 @@
 """The SP-API emulator: LWA and SP-API operations on loopback, with Amazon's rate plans and faults.
 
 Requests are routed through a table (method + path pattern -> operation -> handler), so a new API
-is a new module that contributes routes. State is guarded by one lock; the HTTP server runs in a
-daemon thread.
+is a new module that contributes routes. Every operation it serves is metered by the usage plan in
+Amazon's model of it (``usage_plans``); what is served without one is listed, with the reason, in
+``usage_plans.UNMETERED``. State is guarded by one lock; the HTTP server runs in a daemon thread.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan, metered_operation
-from sellerstream_local.emulator.applications import ROTATION_PLAN, ApplicationsApi
+from sellerstream_local.emulator.applications import ApplicationsApi
 from sellerstream_local.emulator.catalog import OrderCatalog
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
 from sellerstream_local.emulator.listings import ListingsApi
@@ -33,10 +33,17 @@ from sellerstream_local.emulator.notifications import NotificationsApi
 from sellerstream_local.emulator.orders_api import OrdersApi
 from sellerstream_local.emulator.reports import DOCUMENT_PATH, ReportsApi
 from sellerstream_local.emulator.tokens import RDT_PREFIX, TokensApi
+from sellerstream_local.emulator.usage_plans import (
+    DOCUMENT_DOWNLOAD,
+    LWA_OPERATION,
+    UNMETERED,
+    RatePlan,
+    metered_operation,
+    model_plans,
+    operation_name,
+)
 
 TOKEN_LIFETIME_SECONDS = 3600
-LWA_OPERATION = "lwaToken"
-FALLBACK_PLAN = RatePlan(1.0, 5)
 # Amazon's 429s come in two shapes: with x-amzn-RateLimit-Limit, or from the API gateway without
 # it (x-amzn-ErrorType: TooManyRequestsException). By default about half carry the rate.
 DEFAULT_RATE_HEADER_ON_THROTTLE = 0.5
@@ -128,22 +135,23 @@ class SpApiEmulator:
         self.throttled_by_api: Counter[str] = Counter()
         self.throttle_shapes: Counter[str] = Counter()  # "with_rate_header" / "without_rate_header"
         self.requests: list[RecordedRequest] = []
-        self._routes: list[Route] = [
-            *self.orders.routes(),
-            *self.listings.routes(),
-            *self.reports.routes(),
-            *self.notifications.routes(),
-            *self.tokens.routes(),
-            *self.applications.routes(),
-        ]
+        # Amazon's plans by metered operation ("orders/v0:getOrder"), and set_rate_plan's.
+        self._plans: dict[str, RatePlan] = dict(model_plans())
+        self._overrides: dict[str, RatePlan] = {}
+        self._routes: list[Route] = self._planned(
+            [
+                *self.orders.routes(),
+                *self.listings.routes(),
+                *self.reports.routes(),
+                *self.notifications.routes(),
+                *self.tokens.routes(),
+                *self.applications.routes(),
+            ]
+        )
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._sellers: dict[str, str] = {}  # refresh token -> seller id
         self._tokens: dict[str, _Token] = {}
-        self._plans: dict[str, RatePlan] = {
-            **DEFAULT_RATE_PLANS,
-            "rotateApplicationClientSecret": ROTATION_PLAN,
-        }
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._forced: dict[str, list[tuple[int, str]]] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -192,8 +200,18 @@ class SpApiEmulator:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     def add_routes(self, routes: list[Route]) -> None:
+        """More operations to serve: each must have a usage plan in Amazon's models."""
+        planned = self._planned(routes)
         with self._lock:
-            self._routes.extend(routes)
+            self._routes.extend(planned)
+
+    def _planned(self, routes: list[Route]) -> list[Route]:
+        unplanned = sorted(
+            {metered_operation(route.operation, route.pattern) for route in routes} - set(self._plans)
+        )
+        if unplanned:
+            raise ValueError(f"no usage plan in Amazon's models for {', '.join(unplanned)}")
+        return routes
 
     # -- configuration ---------------------------------------------------------------------------
     def register_app(self, client_id: str, client_secret: str) -> None:
@@ -204,8 +222,8 @@ class SpApiEmulator:
         self.applications.register_destination(notification_type, deliver)
 
     def register_order_notifications(self, deliver: Callable[[str], None]) -> None:
-        """Where the ORDER_CHANGE of the emulator's own order changes (a confirmed shipment) goes:
-        the seller's ORDER_CHANGE subscription's destination."""
+        """Where the order-change notifications of the emulator's own order changes (a confirmed
+        shipment) go: the destination of the seller's subscription to them."""
         self.orders.on_order_change(lambda notification: deliver(json.dumps(notification)))
 
     def register_seller(self, seller_id: str, refresh_token: str) -> None:
@@ -291,9 +309,11 @@ class SpApiEmulator:
         self.catalog.mark_missing(order_id)
 
     def set_rate_plan(self, operation: str, rate: float, burst: int) -> None:
+        """Replaces Amazon's plan: of one API's operation (``orders/v0:getOrder``), or of every
+        operation of that name (``getOrder``: v0's and 2026-01-01's, each still its own bucket)."""
         with self._lock:
-            self._plans[operation] = RatePlan(rate, burst)
-            for key in [key for key in self._buckets if key[1] == operation]:
+            self._overrides[operation] = RatePlan(rate, burst)
+            for key in [key for key in self._buckets if operation in (key[1], operation_name(key[1]))]:
                 del self._buckets[key]
 
     def fail_next(self, operation: str, status: int, count: int = 1, code: str = "InternalFailure") -> None:
@@ -308,9 +328,7 @@ class SpApiEmulator:
     def sp_api_calls(self) -> dict[str, int]:
         """Calls by SP-API operation (LWA token requests and document downloads are not operations)."""
         with self._lock:
-            return {
-                op: n for op, n in sorted(self.calls.items()) if op not in (LWA_OPERATION, "documentDownload")
-            }
+            return {op: n for op, n in sorted(self.calls.items()) if op not in UNMETERED}
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -330,7 +348,7 @@ class SpApiEmulator:
         if parsed.path.startswith(DOCUMENT_PATH) and method == "GET":
             # A presigned-style URL: no access token, no rate plan, not an SP-API operation.
             with self._lock:
-                self.calls["documentDownload"] += 1
+                self.calls[DOCUMENT_DOWNLOAD] += 1
             status, document, content_type = self.reports.download(parsed.path[len(DOCUMENT_PATH) :])
             return status, {"content-type": content_type} if content_type else {}, document
         if parsed.path == "/auth/o2/token" and method == "POST":
@@ -348,7 +366,9 @@ class SpApiEmulator:
             if route is None:
                 raise ApiError(404, "NotFound", f"No operation at {method} {parsed.path}")
             caller, restricted = self._authorize(method, parsed.path, headers)
-            response_headers["x-amzn-RateLimit-Limit"] = _format_rate(self._effective_rate(operation))
+            response_headers["x-amzn-RateLimit-Limit"] = _format_rate(
+                self._plan(operation, metered).rate * self.time_scale
+            )
             self._apply_faults(operation)
             self._take_token(caller, operation, metered)
             request = EmulatorRequest(method, parsed.path, query, headers, body, params, caller, restricted)
@@ -448,16 +468,20 @@ class SpApiEmulator:
             )
         return known.caller
 
-    def _effective_rate(self, operation: str) -> float:
+    def _plan(self, operation: str, metered: str) -> RatePlan:
         with self._lock:
-            return self._plans.get(operation, FALLBACK_PLAN).rate * self.time_scale
+            return self._plan_locked(operation, metered)
+
+    def _plan_locked(self, operation: str, metered: str) -> RatePlan:
+        # Every route has Amazon's plan (checked when it is added).
+        return self._overrides.get(metered) or self._overrides.get(operation) or self._plans[metered]
 
     def _take_token(self, caller: str, operation: str, metered: str) -> None:
         if not self.rate_limits:
             return
         now = self.clock()
         with self._lock:
-            plan = self._plans.get(operation, FALLBACK_PLAN)
+            plan = self._plan_locked(operation, metered)
             bucket = self._buckets.get((caller, metered))
             if bucket is None:
                 bucket = self._buckets[(caller, metered)] = _Bucket(plan, now)

@@ -120,6 +120,33 @@ def test_given_done_report_when_fetched_then_report_document_and_rows(
     assert rows[0][0] == "sku" and len(rows) == 1001
 
 
+@pytest.mark.parametrize(
+    ("charset", "codec", "text"),
+    [
+        ("Cp1252", "cp1252", "Piña colada\tcrème brûlée"),
+        ("UTF-8", "utf-8", "Piña colada\t抹茶ラテ"),
+        ("Shift_JIS", "shift_jis", "抹茶ラテ\t東京都"),
+        ("Windows-31J", "cp932", "①抹茶ラテ\t髙橋"),
+    ],
+)
+def test_given_a_document_in_one_of_amazons_charsets_when_downloaded_then_encoded_in_it_and_named_so(
+    emulator: SpApiEmulator, token: str, charset: str, codec: str, text: str
+) -> None:
+    document_id = emulator.add_report(f"R-{charset}", text=text, charset=charset, compress=False)
+
+    url = call(emulator, f"/reports/2021-06-30/documents/{document_id}", token)[2]["url"]
+    with urllib.request.urlopen(url, timeout=5) as download:
+        content_type, data = download.headers["content-type"], download.read()
+
+    assert content_type == f"text/plain; charset={charset}"
+    assert data == text.encode(codec)
+
+
+def test_given_a_charset_nobody_knows_when_a_report_is_added_then_refused(emulator: SpApiEmulator) -> None:
+    with pytest.raises(ValueError, match="x-unknown-charset"):
+        emulator.add_report("R-UNKNOWN", text="a", charset="x-unknown-charset")
+
+
 def test_given_expired_document_url_then_403_and_a_fresh_one_works(
     emulator: SpApiEmulator, token: str
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from sellerstream_local.emulator import SpApiEmulator
 from tests.support.fakes import FakeClock
-from tests.support.spapi_models import RESEARCH_DATA, response_validator
+from tests.support.spapi_models import response_validator
 
 START = 1_790_000_000.0
 SELLER = "A1SELLER"
@@ -246,7 +246,6 @@ def test_given_searchorders_plan_when_called_past_its_burst_then_429_and_getorde
     assert search(emulator, access, lastUpdatedAfter=iso(base))[0] == 200
 
 
-@pytest.mark.skipif(not RESEARCH_DATA.is_dir(), reason="Amazon's research data is not present")
 def test_given_a_search_page_when_answered_then_valid_for_amazons_model(clock: FakeClock) -> None:
     emulator, base = seeded(clock, 3)
 

@@ -19,10 +19,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 from moto import mock_aws
 
 from sellerstream import aws
+from sellerstream.adapters.backlog import DynamoDBSearchWindows
+from sellerstream.adapters.orders import DynamoDBOrderStore, OrderRecord, WriteOutcome
+from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.spapi.ratelimit import RatePlan
-from sellerstream.store.backlog import BacklogStore
-from sellerstream.store.orders import OrderRecord, OrderStore, WriteOutcome
-from sellerstream.store.rate_budget import SharedRateBudget
 from sellerstream_local.simulation import SimulatedDynamoDB
 from tests.support.fakes import FakeClock
 
@@ -63,7 +63,7 @@ def order(last_updated: datetime, status: str, *, pii: bool = True) -> OrderReco
 
 
 def test_given_orders_when_written_in_any_order_then_only_newer_states_land(dynamodb: Any) -> None:
-    store = OrderStore("orders")
+    store = DynamoDBOrderStore("orders")
 
     outcomes = [
         store.put_if_newer(order(T0 + timedelta(minutes=5), "SHIPPED")),
@@ -100,7 +100,7 @@ def test_given_two_containers_when_reserving_then_the_conditional_writes_seriali
 
 def test_given_a_backlog_window_when_two_containers_claim_it_then_one_wins(dynamodb: Any) -> None:
     clock = FakeClock(1_790_000_000.0)
-    store = BacklogStore("budget", clock=clock)
+    store = DynamoDBSearchWindows("budget", clock=clock)
     window = store.start(
         "BACKLOG#S", after=T0, before=T0 + timedelta(hours=1), previous=None, lease_seconds=0.0
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -13,10 +12,15 @@ from sellerstream.logic.deferral import (
     MAX_DELAY_SECONDS,
     age_seconds,
     can_defer,
+    defer,
     deferral_delay,
+    deferrals_of,
     first_sent_ms,
 )
+from sellerstream.logic.message_attributes import SOURCE_MESSAGE_ID_ATTRIBUTE
+from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE
 from sellerstream.sqs_record import SQSRecord
+from tests.support.fakes import FakeMessageQueue
 
 NOW = 1_790_000_000.0
 DAY = 86_400
@@ -24,9 +28,16 @@ RETENTION = 14 * DAY
 
 
 def record(
-    *, sent_seconds_ago: float = 0.0, first_sent_seconds_ago: float | None = None, deferrals: int = 0
+    *,
+    sent_seconds_ago: float = 0.0,
+    first_sent_seconds_ago: float | None = None,
+    deferrals: int | str = 0,
+    more: dict[str, tuple[str, str]] | None = None,
 ) -> SQSRecord:
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, Any] = {
+        name: {"dataType": data_type, "stringValue": value}
+        for name, (data_type, value) in (more or {}).items()
+    }
     if first_sent_seconds_ago is not None:
         attributes[FIRST_SENT_ATTRIBUTE] = {
             "stringValue": str(int((NOW - first_sent_seconds_ago) * 1000)),
@@ -37,7 +48,7 @@ def record(
     return SQSRecord(
         {
             "messageId": "m-1",
-            "body": "{}",
+            "body": '{"any": "body"}',
             "attributes": {
                 "SentTimestamp": str(int((NOW - sent_seconds_ago) * 1000)),
                 "ApproximateReceiveCount": "1",
@@ -57,6 +68,36 @@ def test_given_a_deferred_copy_when_aged_then_counted_from_the_first_delivery_it
 
     assert age_seconds(copy, NOW) == pytest.approx(3 * DAY, abs=0.01)
     assert first_sent_ms(copy, NOW) == int((NOW - 3 * DAY) * 1000)
+
+
+def test_given_a_message_sent_after_now_by_a_skewed_clock_when_aged_then_its_age_is_zero() -> None:
+    assert age_seconds(record(sent_seconds_ago=-30), NOW) == 0.0
+
+
+def test_given_a_hand_made_record_without_a_readable_sent_time_when_asked_then_it_was_first_sent_now() -> (
+    None
+):
+    no_attributes = SQSRecord({"messageId": "m-1", "body": "{}", "eventSourceARN": "arn"})
+    unreadable = SQSRecord(
+        {
+            "messageId": "m-2",
+            "body": "{}",
+            "attributes": {"SentTimestamp": "yesterday"},
+            "eventSourceARN": "arn",
+        }
+    )
+
+    assert first_sent_ms(no_attributes, NOW) == int(NOW * 1000)
+    assert first_sent_ms(unreadable, NOW) == int(NOW * 1000)
+
+
+def test_given_unreadable_deferral_attributes_when_read_then_they_count_as_absent() -> None:
+    garbled = record(
+        sent_seconds_ago=60, deferrals="many", more={FIRST_SENT_ATTRIBUTE: ("Number", "long ago")}
+    )
+
+    assert deferrals_of(garbled) == 0
+    assert first_sent_ms(garbled, NOW) == int((NOW - 60) * 1000)
 
 
 def test_given_many_deferrals_within_retention_when_asked_then_it_may_wait_again() -> None:
@@ -79,13 +120,63 @@ def test_given_a_known_wait_when_delaying_then_back_at_or_just_before_it_and_nev
     assert deferral_delay(record(), 0.2, base_seconds=30) == 1  # SQS's smallest delay that is one
     assert deferral_delay(record(), 5000.0, base_seconds=30) == MAX_DELAY_SECONDS
     assert deferral_delay(record(), 5000.0, base_seconds=1, max_seconds=45) == 45
+    assert deferral_delay(record(), 5000.0, base_seconds=1, max_seconds=3600) == MAX_DELAY_SECONDS
 
 
-def test_given_an_unknown_wait_when_delaying_then_doubling_from_the_base_up_to_the_maximum(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("deferrals", "low", "high"),
+    [(0, 15, 30), (1, 30, 60), (2, 60, 120), (3, 120, 240), (4, 240, 480), (5, 450, 900), (40, 450, 900)],
+)
+def test_given_an_unknown_wait_when_delaying_then_the_base_doubles_per_deferral_up_to_the_maximum(
+    deferrals: int, low: int, high: int
 ) -> None:
-    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    delays = {deferral_delay(record(deferrals=deferrals), 0.0, base_seconds=30) for _ in range(50)}
 
-    delays = [deferral_delay(record(deferrals=n), 0.0, base_seconds=30) for n in range(7)]
+    assert low <= min(delays) and max(delays) <= high
 
-    assert delays == [30, 60, 120, 240, 480, 900, 900]
+
+def test_given_an_unknown_wait_when_many_records_are_delayed_then_their_delays_are_spread() -> None:
+    # Records throttled together must not all come back together.
+    delays = {deferral_delay(record(deferrals=3), 0.0, base_seconds=30) for _ in range(50)}
+
+    assert len(delays) > 1
+
+
+def test_given_a_tiny_base_when_the_wait_is_unknown_then_the_delay_is_at_least_one_second() -> None:
+    assert {deferral_delay(record(), 0.0, base_seconds=1) for _ in range(20)} == {1}
+
+
+def test_given_an_original_record_when_deferred_then_its_copy_carries_count_first_sent_time_and_source() -> (
+    None
+):
+    queue = FakeMessageQueue()
+    original = record(sent_seconds_ago=90, more={CONTINUATION_PART_ATTRIBUTE: ("Number", "2")})
+
+    copy_id = defer(queue, original, 45, now=NOW)
+
+    [copy] = queue.deferred
+    assert copy_id and (copy.body, copy.delay_seconds) == ('{"any": "body"}', 45)
+    assert copy.attribute(DEFERRALS_ATTRIBUTE) == "1"
+    assert copy.attribute(FIRST_SENT_ATTRIBUTE) == str(int((NOW - 90) * 1000))
+    assert copy.attribute(SOURCE_MESSAGE_ID_ATTRIBUTE) == "m-1"
+    assert copy.attribute(CONTINUATION_PART_ATTRIBUTE) == "2"
+    assert copy.attributes[DEFERRALS_ATTRIBUTE]["DataType"] == "Number"
+
+
+def test_given_a_deferred_copy_when_deferred_again_then_the_count_grows_and_the_first_sent_time_stays() -> (
+    None
+):
+    queue = FakeMessageQueue()
+    copy = record(
+        sent_seconds_ago=10,
+        first_sent_seconds_ago=DAY,
+        deferrals=6,
+        more={SOURCE_MESSAGE_ID_ATTRIBUTE: ("String", "m-from-amazon")},
+    )
+
+    defer(queue, copy, 900, now=NOW)
+
+    [again] = queue.deferred
+    assert again.attribute(DEFERRALS_ATTRIBUTE) == "7"
+    assert again.attribute(FIRST_SENT_ATTRIBUTE) == str(int((NOW - DAY) * 1000))
+    assert again.attribute(SOURCE_MESSAGE_ID_ATTRIBUTE) == "m-from-amazon"

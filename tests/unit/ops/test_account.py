@@ -13,7 +13,6 @@ from moto import mock_aws
 from sellerstream_ops.account import NO_CREDENTIALS, NO_REGION, Target, connect
 from sellerstream_ops.errors import OperatorError
 from sellerstream_ops.outputs import StackOutputs
-from stacks import constants
 
 ORDERS_ARN = "arn:aws:sqs:eu-west-1:123456789012:SellerStream-OrdersQueue"
 
@@ -73,11 +72,11 @@ def test_given_only_aws_region_set_when_connecting_then_it_is_the_region_as_for_
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
 
     with mock_aws():
-        deploy("eu-west-1", outputs={constants.OUTPUT_ACCOUNTS_TABLE: "accounts"})
+        deploy("eu-west-1", outputs={"AccountsTableName": "accounts"})
         account = connect(Target())
 
     assert account.region == "eu-west-1"
-    assert account.outputs[constants.OUTPUT_ACCOUNTS_TABLE] == "accounts"
+    assert account.outputs["AccountsTableName"] == "accounts"
 
 
 @pytest.mark.usefixtures("no_aws_configuration")
@@ -112,7 +111,7 @@ def test_given_an_outputs_file_when_connecting_then_its_stack_and_the_region_of_
 ) -> None:
     with_credentials(monkeypatch)
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"SellerStream-prod": {constants.OUTPUT_ORDERS_QUEUE_ARN: ORDERS_ARN}}))
+    outputs.write_text(json.dumps({"SellerStream-prod": {"OrdersQueueArn": ORDERS_ARN}}))
 
     account = connect(Target(outputs_file=outputs))
 
@@ -156,4 +155,4 @@ def test_given_an_older_stack_when_an_output_is_missing_then_it_says_to_deploy_t
     with pytest.raises(
         OperatorError, match="has no output 'AppCredentialsQueueArn': deploy the current version"
     ):
-        outputs[constants.OUTPUT_APP_CREDENTIALS_QUEUE_ARN]
+        outputs["AppCredentialsQueueArn"]

@@ -1,0 +1,101 @@
+"""The orders table: one item per order, plus one PII item per order that expires.
+
+Keys: ``pk = SELLER#<seller>``, ``sk = ORDER#<order id>`` (a seller's orders are one query) and
+``sk = PII#ORDER#<order id>`` for buyer and recipient data, which carries a TTL (Amazon's Data
+Protection Policy: PII no longer than 30 days after delivery). Both items are written in one
+transaction, conditional on Amazon's own last-update time of the order: an older response never
+overwrites a newer one, and re-applying the same state is a no-op.
+
+Amazon withholds buyer and recipient data until an order is Unshipped (and again once it is
+Canceled), so an order gains its PII later, and a later response may omit what an earlier one
+had. The PII item is therefore updated part by part (``buyer``, ``recipient``, v0's
+``BuyerInfo``...): a part a response carries replaces the stored one, a part it omits is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sellerstream import aws
+from sellerstream.adapters.dynamo import (
+    NEWER_ONLY,
+    batch_get,
+    is_condition_failure,
+    newer_only_put,
+    to_attribute_map,
+)
+from sellerstream.domain.orders import OrderRecord, WriteOutcome
+from sellerstream.timestamps import parse_sortable, sortable_timestamp
+
+
+class DynamoDBOrderStore:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    def put_if_newer(self, record: OrderRecord) -> WriteOutcome:
+        last_updated = sortable_timestamp(record.last_updated)
+        keys = {
+            "pk": f"SELLER#{record.seller_id}",
+            "last_updated": last_updated,
+            "seller_id": record.seller_id,
+            "order_id": record.order_id,
+        }
+        header = {**record.attributes, **keys, "sk": f"ORDER#{record.order_id}"}
+        writes = [newer_only_put(self._table_name, header, last_updated)]
+        if record.pii:
+            writes.append(self._pii_update(record, keys, last_updated))
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return WriteOutcome.STALE
+            raise
+        return WriteOutcome.WRITTEN
+
+    def _pii_update(self, record: OrderRecord, keys: dict[str, str], last_updated: str) -> dict[str, Any]:
+        """Sets the PII parts this response carries; parts it omits stay as stored."""
+        # A part Amazon sent as null is left as stored (DynamoDB has no value for null here).
+        parts = {name: value for name, value in (record.pii or {}).items() if value is not None}
+        values: dict[str, Any] = {
+            **parts,
+            "seller_id": record.seller_id,
+            "order_id": record.order_id,
+        }
+        values["last_updated"] = last_updated
+        if record.pii_expires_at is not None:
+            values["expires_at"] = int(record.pii_expires_at.timestamp())
+        names = {f"#p{index}": name for index, name in enumerate(values)}
+        placeholders = {f":p{index}": value for index, value in enumerate(values.values())}
+        return {
+            "Update": {
+                "TableName": self._table_name,
+                "Key": to_attribute_map({"pk": keys["pk"], "sk": f"PII#ORDER#{record.order_id}"}),
+                "UpdateExpression": "SET "
+                + ", ".join(f"#p{index} = :p{index}" for index in range(len(values))),
+                "ConditionExpression": NEWER_ONLY,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {
+                    **to_attribute_map(placeholders),
+                    ":last_updated": {"S": last_updated},
+                },
+            }
+        }
+
+    def last_updated_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+        """Amazon's last-update time of each stored order, by (seller id, order id); absent ones are left out.
+
+        Eventually consistent: a read that lags shows an older time (or none), never a newer one, so a
+        decision "the stored order is already at least this new" taken on it is always right.
+        """
+        keys = [
+            {"pk": {"S": f"SELLER#{seller}"}, "sk": {"S": f"ORDER#{order}"}}
+            for seller, order in dict.fromkeys(orders)
+        ]
+        found: dict[tuple[str, str], datetime] = {}
+        for item in batch_get(self._table_name, keys, "seller_id, order_id, last_updated"):
+            found[(item["seller_id"]["S"], item["order_id"]["S"])] = parse_sortable(item["last_updated"]["S"])
+        return found

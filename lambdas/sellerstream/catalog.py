@@ -1,0 +1,573 @@
+"""The catalog: every function SellerStream deploys and every message each one takes, declared once.
+
+Pure Python (no CDK, no boto3), so everything derives from it: the stack builds each consumer's queue,
+DLQ, function, environment, grants, alarms, dashboard row and outputs; the functions read which
+types a consumer accepts and which model parses each; ``sellerstream subscribe`` reads how a seller
+subscribes to each type; the dead-letter tools and local mode read the queues and their outputs.
+A notification type's name is spelled here and in its own payload model, nowhere else.
+
+A consumer is one queue and one function per cost profile (a slow report must never delay an
+order); the transport of each type is Amazon's rule, not ours: SQS types arrive on the consumer's
+queue through an SQS destination, EventBridge types through the partner bus and a rule that targets
+the consumer's queue, so every type gets the same visibility timeout, partial batch failures and DLQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final, NamedTuple
+
+from sellerstream import config, metric_names
+
+
+class Transport(StrEnum):
+    """How a message reaches its consumer's queue."""
+
+    SQS = "sqs"  # Amazon sends to an SQS destination: the queue itself
+    EVENTBRIDGE = "eventbridge"  # Amazon's EventBridge destination, the partner bus, then a rule
+    SCHEDULE = "schedule"  # the stack's own EventBridge schedule
+    DIRECT = "direct"  # the seller's own systems send to the queue (IAM in this account)
+
+
+class Subscription(NamedTuple):
+    """How ``sellerstream subscribe`` subscribes a seller to a type (Amazon's Notifications API)."""
+
+    payload_version: str
+    processing_directive: Mapping[str, Any] | None = None
+
+
+class MessageType(NamedTuple):
+    name: str  # Amazon's spelling (our own for SCHEDULED_EVENT and SHIPMENT_REQUEST)
+    transport: Transport
+    model: str  # "module:Class" that parses it, imported when the first such body arrives
+    payload_versions: tuple[str, ...] = ()  # the versions its model understands
+    spellings: tuple[str, ...] = ()  # other names meaning this type (a typo in Amazon's schema)
+    subscription: Subscription | None = None  # None: not a seller's subscription
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.spellings)
+
+
+class Sizing(NamedTuple):
+    """One function's timeout and memory, and (consumers) its event source mapping."""
+
+    timeout_seconds: int
+    memory_mb: int
+    batch_size: int = 1
+    batching_window_seconds: int = 0
+    max_concurrency: int = 2
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        # AWS's guidance for SQS event sources: a record is never visible again while a retrying
+        # invocation still holds it.
+        return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
+
+
+class Table(NamedTuple):
+    role: str  # what the stack, local mode and the grants call it
+    construct_id: str
+    output: str  # the stack output holding its name
+    partition_key: str = "pk"
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    retain: bool = True  # holds what cannot be fetched again (False: safe to recreate)
+    lookup_index: tuple[str, str, str] | None = None  # (name, partition key, sort key), all projected
+
+    @property
+    def local_name(self) -> str:
+        return f"sellerstream-{self.role.replace('_', '-')}"
+
+
+class Grant(NamedTuple):
+    """Actions a function may take on one resource: a table (by role), or one of RESOURCES."""
+
+    resource: str
+    actions: tuple[str, ...]
+
+
+class MetricAlarm(NamedTuple):
+    """An alarm on a metric the function emits (namespace SellerStream, its service dimension)."""
+
+    suffix: str  # the alarm's id after the function's name
+    metric: str
+    threshold: float
+    description: str
+    comparison: str = ">="  # ">=", ">", "<=" or "<"
+    statistic: str = "Sum"
+    period_seconds: int = 300
+    missing: str = "NOT_BREACHING"  # missing data: NOT_BREACHING, BREACHING, IGNORE or MISSING
+
+
+class Graph(NamedTuple):
+    """A dashboard graph of metrics the function emits: (metric, label) pairs."""
+
+    title: str
+    metrics: tuple[tuple[str, str], ...]
+
+
+class Schedule(NamedTuple):
+    """The stack's own timer, putting an EventBridge Scheduled Event on the consumer's queue."""
+
+    construct_id: str
+    interval_hours: int
+    description: str
+
+
+class Consumer(NamedTuple):
+    """One queue (with its DLQ) and the function that consumes it."""
+
+    name: str  # construct id, alarm prefix, "<name>LogGroupName" / "<name>FunctionName" outputs
+    kind: str  # the queue's short name: CLI arguments, local queue names, SP-API destination names
+    queue: str  # construct id "<queue>Queue", outputs "<queue>QueueArn", "<queue>QueueUrl", ...
+    service_name: str  # POWERTOOLS_SERVICE_NAME: the metrics' service dimension
+    handler: str
+    settings: type[config.Settings]
+    types: tuple[MessageType, ...]
+    sizing: Sizing
+    grants: tuple[Grant, ...]
+    description: str
+    # Alarm when the 95th percentile of event-to-store lag stays above this (the type falls behind).
+    lag_alarm_p95_seconds: int = 15 * 60
+    # Alarm when nothing arrived for this many hours (0: none; context key no_notifications_alarm_hours
+    # sets one value for every consumer that expects messages).
+    quiet_alarm_hours: int = 24
+    alarms: tuple[MetricAlarm, ...] = ()
+    graphs: tuple[Graph, ...] = ()
+    schedule: Schedule | None = None
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        return frozenset(name for message_type in self.types for name in message_type.names)
+
+    @property
+    def transports(self) -> frozenset[Transport]:
+        return frozenset(message_type.transport for message_type in self.types)
+
+    def expects_messages(self, *, partner_bus: bool) -> bool:
+        """Whether silence means trouble: Amazon's SQS types, a schedule, or EventBridge types once
+        the partner bus exists; never what the seller's systems send when the seller ships."""
+        return bool(
+            self.transports & {Transport.SQS, Transport.SCHEDULE}
+            or (partner_bus and Transport.EVENTBRIDGE in self.transports)
+        )
+
+    @property
+    def outputs(self) -> ConsumerOutputs:
+        return ConsumerOutputs(
+            queue_arn=f"{self.queue}QueueArn",
+            queue_url=f"{self.queue}QueueUrl",
+            dead_letter_queue_url=f"{self.queue}DeadLetterQueueUrl",
+            log_group=f"{self.name}LogGroupName",
+            function=f"{self.name}FunctionName",
+        )
+
+
+class ConsumerOutputs(NamedTuple):
+    queue_arn: str
+    queue_url: str
+    dead_letter_queue_url: str
+    log_group: str
+    function: str
+
+
+class Job(NamedTuple):
+    """A function invoked by a schedule or by hand rather than fed by a queue."""
+
+    name: str
+    service_name: str
+    handler: str
+    settings: type[config.Settings]
+    sizing: Sizing
+    grants: tuple[Grant, ...]
+    description: str
+    alarms: tuple[MetricAlarm, ...] = ()
+    graphs: tuple[Graph, ...] = ()
+    orders_api_versions: tuple[str, ...] = config.ORDERS_API_VERSIONS  # deployed only with these
+
+    @property
+    def outputs(self) -> tuple[str, str]:
+        """(function name output, log group output)"""
+        return f"{self.name}FunctionName", f"{self.name}LogGroupName"
+
+
+VISIBILITY_TIMEOUT_FACTOR: Final = 6
+MAX_RECEIVE_COUNT: Final = 5
+# SQS's maximum: a throttled record is deferred (as a delayed copy) for as long as the notification
+# stays within this retention, so a backlog of any length up to it drains without dead letters.
+QUEUE_RETENTION_DAYS: Final = 14
+DLQ_RETENTION_DAYS: Final = 14
+IDEMPOTENCY_EXPIRES_AFTER_SECONDS: Final = 7 * 24 * 3600
+# Alarm (and warn in the log) when the LWA client secret expires within this many days and no newer
+# secret has arrived; Amazon keeps an old secret working seven days after a rotation.
+LWA_SECRET_EXPIRY_WARNING_DAYS: Final = 14
+
+
+class StackOutputs:
+    """The stack's own outputs (a consumer's and a table's are derived from them): stable logical ids
+    that the operator's commands read."""
+
+    LWA_APP_SECRET_ARN: Final = "LwaAppSecretArn"
+    SELLER_SECRET_PREFIX: Final = "SellerSecretPrefix"
+    ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
+    DASHBOARD_URL: Final = "DashboardUrl"
+    REPORTS_BUCKET: Final = "ReportsBucketName"
+    PARTNER_EVENT_BUS: Final = "PartnerEventBusName"
+    # The partner bus rule (EventBridge types to their consumer's queue) and its own DLQ.
+    EVENTBRIDGE_RULE_ARN: Final = "ListingsRuleArn"
+    EVENTBRIDGE_RULE_DLQ_URL: Final = "ListingsRuleDeadLetterQueueUrl"
+
+
+# -- tables and other resources ------------------------------------------------------------------
+
+# Orders: a seller's orders are one query (pk), PII lives in its own item with a TTL; packages beside.
+ORDERS_TABLE: Final = Table(
+    "orders", "OrdersTable", "OrdersTableName", sort_key="sk", ttl_attribute="expires_at"
+)
+LISTINGS_TABLE: Final = Table("listings", "ListingsTable", "ListingsTableName", sort_key="sk")
+REPORTS_TABLE: Final = Table("reports", "ReportsTable", "ReportsTableName", sort_key="sk")
+# Report rows expire like the raw copy; looked up by SKU, ASIN or order id through a sparse index.
+REPORT_ROWS_TABLE: Final = Table(
+    "report_rows",
+    "ReportRowsTable",
+    "ReportRowsTableName",
+    sort_key="sk",
+    ttl_attribute="expires_at",
+    lookup_index=("lookup", "lookup", "sk"),
+)
+# Powertools idempotency records (its default layout), a week each: safe to recreate.
+IDEMPOTENCY_TABLE: Final = Table(
+    "idempotency",
+    "IdempotencyTable",
+    "IdempotencyTableName",
+    partition_key="id",
+    ttl_attribute="expiration",
+    retain=False,
+)
+# Subscription -> seller routing and what is known about the LWA client secret.
+ACCOUNTS_TABLE: Final = Table("accounts", "AccountsTable", "AccountsTableName")
+# One item per Amazon rate bucket shared by every container, backlog windows, reconciliation
+# checkpoints: idle items expire, and a new table starts from Amazon's default plans.
+RATE_BUDGET_TABLE: Final = Table(
+    "rate_budget", "RateBudgetTable", "RateBudgetTableName", ttl_attribute="expires_at", retain=False
+)
+TABLES: Final = (
+    ORDERS_TABLE,
+    IDEMPOTENCY_TABLE,
+    LISTINGS_TABLE,
+    REPORTS_TABLE,
+    REPORT_ROWS_TABLE,
+    ACCOUNTS_TABLE,
+    RATE_BUDGET_TABLE,
+)
+# Resources a Grant may name besides the tables.
+REPORTS_BUCKET: Final = "reports_bucket"  # raw report documents, under REPORTS_PREFIX
+REPORTS_PREFIX: Final = "reports/"
+APP_SECRET: Final = "app_secret"  # the LWA app secret
+SELLER_SECRETS: Final = "seller_secrets"  # the secrets under the seller prefix
+SECRETS_LIST: Final = "secrets_list"  # ListSecrets (which sellers exist): no resource scope
+RESOURCES: Final = frozenset({REPORTS_BUCKET, APP_SECRET, SELLER_SECRETS, SECRETS_LIST}) | {
+    table.role for table in TABLES
+}
+
+GET, PUT, UPDATE, DELETE = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+READ_SECRET: Final = ("secretsmanager:GetSecretValue",)
+# What every consumer does: idempotency records, vendors' subscriptions routed to their seller, the
+# rate budget all containers share.
+CONSUMER_GRANTS: Final = (
+    Grant(IDEMPOTENCY_TABLE.role, (GET, PUT, UPDATE, DELETE)),
+    Grant(ACCOUNTS_TABLE.role, (GET,)),
+    Grant(RATE_BUDGET_TABLE.role, (GET, PUT, UPDATE)),
+)
+# An order stored from Amazon's answer: the conditional put, the PII item updated part by part.
+ORDER_WRITES: Final = (PUT, UPDATE, "dynamodb:ConditionCheckItem")
+
+# -- the message types ---------------------------------------------------------------------------
+
+ORDER_CHANGE: Final = MessageType(
+    "ORDER_CHANGE",
+    Transport.SQS,
+    "sellerstream.notifications.order_change:OrderChangeNotification",
+    payload_versions=("1.0",),
+    subscription=Subscription(
+        "1.0",
+        {
+            "eventFilter": {
+                "eventFilterType": "ORDER_CHANGE",
+                "orderChangeTypes": ["OrderStatusChange", "BuyerRequestedChange"],
+            }
+        },
+    ),
+)
+LISTINGS_ITEM_STATUS_CHANGE: Final = MessageType(
+    "LISTINGS_ITEM_STATUS_CHANGE",
+    Transport.EVENTBRIDGE,
+    "sellerstream.notifications.listings_item_status_change:ListingsItemStatusChangeNotification",
+    payload_versions=("1.0",),
+    # Amazon's JSON schema spells it with a trailing D; real traffic and Amazon's example do not.
+    spellings=("LISTINGS_ITEM_STATUS_CHANGED",),
+    subscription=Subscription("1.0"),
+)
+REPORT_PROCESSING_FINISHED: Final = MessageType(
+    "REPORT_PROCESSING_FINISHED",
+    Transport.SQS,
+    "sellerstream.notifications.report_processing_finished:ReportProcessingFinishedNotification",
+    payload_versions=("2020-09-04",),
+    subscription=Subscription("2020-09-04"),
+)
+# The application's own notifications: registered in the Developer Console, not per seller.
+APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY: Final = MessageType(
+    "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY",
+    Transport.SQS,
+    "sellerstream.notifications.application_oauth:ApplicationOAuthClientSecretExpiryNotification",
+    payload_versions=("2023-11-30",),
+)
+APPLICATION_OAUTH_CLIENT_NEW_SECRET: Final = MessageType(
+    "APPLICATION_OAUTH_CLIENT_NEW_SECRET",
+    Transport.SQS,
+    "sellerstream.notifications.application_oauth:ApplicationOAuthClientNewSecretNotification",
+    payload_versions=("2023-11-30",),
+)
+SCHEDULED_EVENT: Final = MessageType(
+    "SCHEDULED_EVENT", Transport.SCHEDULE, "sellerstream.notifications.scheduled_event:ScheduledEvent"
+)
+SHIPMENT_REQUEST: Final = MessageType(
+    "SHIPMENT_REQUEST", Transport.DIRECT, "sellerstream.notifications.shipment_request:ShipmentRequest"
+)
+
+# -- the consumers -------------------------------------------------------------------------------
+
+CONSUMERS: Final = (
+    Consumer(
+        name="OrderChange",
+        kind="orders",
+        queue="Orders",
+        service_name="order-change",
+        handler="sellerstream.handlers.order_change.lambda_handler",
+        settings=config.OrderChangeSettings,
+        types=(ORDER_CHANGE,),
+        # getOrder allows 0.5 req/s with a burst of 30 per seller: small batches and capped
+        # concurrency keep a Prime Day burst inside the bucket instead of burning receives on 429s.
+        sizing=Sizing(
+            timeout_seconds=30, memory_mb=512, batch_size=10, batching_window_seconds=5, max_concurrency=5
+        ),
+        # BatchGetItem: what is stored already, so a notification no newer than it costs no call.
+        grants=(*CONSUMER_GRANTS, Grant(ORDERS_TABLE.role, (*ORDER_WRITES, "dynamodb:BatchGetItem"))),
+        description="SellerStream order-change consumer",
+        quiet_alarm_hours=12,
+        graphs=(
+            Graph(
+                "calls saved, lagging reads, backlog pages",
+                (
+                    (metric_names.NOTIFICATIONS_SKIPPED, "skipped (already stored)"),
+                    (metric_names.NOTIFICATIONS_COALESCED, "coalesced"),
+                    (metric_names.NOTIFICATIONS_SUPERSEDED, "superseded"),
+                    (metric_names.STALE_CALLBACKS, "lagging reads"),
+                    (metric_names.BACKLOG_SEARCH_PAGES, "backlog pages"),
+                    (metric_names.BACKLOG_ORDERS_STORED, "backlog orders stored"),
+                ),
+            ),
+        ),
+    ),
+    Consumer(
+        name="ListingStatus",
+        kind="listings",
+        queue="Listings",
+        service_name="listing-status",
+        handler="sellerstream.handlers.listing_status.lambda_handler",
+        settings=config.ListingStatusSettings,
+        types=(LISTINGS_ITEM_STATUS_CHANGE,),
+        # getListingsItem allows 5 req/s with a burst of 10 per seller.
+        sizing=Sizing(
+            timeout_seconds=30, memory_mb=256, batch_size=10, batching_window_seconds=5, max_concurrency=5
+        ),
+        grants=(*CONSUMER_GRANTS, Grant(LISTINGS_TABLE.role, (PUT, UPDATE))),
+        description="SellerStream listing-status consumer",
+    ),
+    Consumer(
+        name="ReportFinished",
+        kind="reports",
+        queue="Reports",
+        service_name="report-finished",
+        handler="sellerstream.handlers.report_finished.lambda_handler",
+        settings=config.ReportFinishedSettings,
+        types=(REPORT_PROCESSING_FINISHED,),
+        # A report can be hundreds of MB: one per invocation, the longest timeout Lambda allows, memory
+        # for throughput (memory use itself stays flat: the document is streamed). Larger reports
+        # continue in a new invocation from a checkpoint.
+        sizing=Sizing(timeout_seconds=900, memory_mb=1024),
+        grants=(
+            *CONSUMER_GRANTS,
+            Grant(REPORTS_TABLE.role, (GET, PUT)),
+            Grant(REPORT_ROWS_TABLE.role, ("dynamodb:BatchWriteItem", PUT)),
+            Grant(REPORTS_BUCKET, ("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload")),
+        ),
+        description="SellerStream report-finished consumer",
+        # A large report is stored over several 15-minute invocations; reports are requested, not
+        # continuous, so two quiet days is the signal.
+        lag_alarm_p95_seconds=60 * 60,
+        quiet_alarm_hours=48,
+        alarms=(
+            MetricAlarm(
+                "DecodeFailures",
+                metric_names.REPORT_DECODE_FAILURES,
+                threshold=1,
+                description="a report document could not be decoded in its declared charset "
+                "(raw copy kept, report recorded FAILED)",
+            ),
+        ),
+    ),
+    Consumer(
+        name="AppCredentials",
+        kind="app",
+        queue="AppCredentials",
+        service_name="app-credentials",
+        handler="sellerstream.handlers.app_credentials.lambda_handler",
+        settings=config.AppCredentialsSettings,
+        # The application's LWA client secret: Amazon's notices (SQS only, registered in the Developer
+        # Console) and the hourly expiry check share one small queue: a few messages a day.
+        types=(APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY, APPLICATION_OAUTH_CLIENT_NEW_SECRET, SCHEDULED_EVENT),
+        sizing=Sizing(timeout_seconds=30, memory_mb=256),
+        grants=(
+            *CONSUMER_GRANTS,
+            Grant(ACCOUNTS_TABLE.role, (UPDATE,)),
+            Grant(APP_SECRET, ("secretsmanager:PutSecretValue",)),
+        ),
+        description="SellerStream app-credentials consumer",
+        # The hourly check arrives whatever Amazon sends: six silent hours mean the schedule is broken.
+        quiet_alarm_hours=6,
+        alarms=(
+            # The hourly check reports the days left once the expiry is known; with no datapoint
+            # (expiry not known yet, or a late check) the alarm keeps its state rather than flapping.
+            MetricAlarm(
+                "SecretExpiring",
+                metric_names.LWA_CLIENT_SECRET_DAYS_LEFT,
+                threshold=LWA_SECRET_EXPIRY_WARNING_DAYS,
+                comparison="<=",
+                statistic="Minimum",
+                period_seconds=3600,
+                missing="IGNORE",
+                description=f"the application's LWA client secret expires within {LWA_SECRET_EXPIRY_WARNING_DAYS} "
+                "days and no new "
+                "secret has arrived: rotate it (sellerstream rotate-app-secret, or the Developer Console) "
+                "and check that the new secret reaches the app-credentials queue",
+            ),
+        ),
+        schedule=Schedule(
+            "LwaSecretExpiryCheck", 1, "SellerStream: hourly check of the LWA client secret's expiry"
+        ),
+    ),
+    Consumer(
+        name="ShipmentConfirmation",
+        kind="fulfillment",
+        queue="Fulfillment",
+        service_name="shipment-confirmation",
+        handler="sellerstream.handlers.shipment_confirmation.lambda_handler",
+        settings=config.ShipmentSettings,
+        types=(SHIPMENT_REQUEST,),
+        # confirmShipment allows 2 req/s with a burst of 10 per seller.
+        sizing=Sizing(timeout_seconds=30, memory_mb=256, batch_size=10, batching_window_seconds=2),
+        # Query + GetItem: the order's items and packages, strongly consistent; PutItem: a package,
+        # conditional on the version it was decided on.
+        grants=(*CONSUMER_GRANTS, Grant(ORDERS_TABLE.role, ("dynamodb:Query", GET, PUT))),
+        description="SellerStream shipment-confirmation consumer",
+        quiet_alarm_hours=0,
+    ),
+)
+
+# Reconciliation: per interval (context key ``reconcile_interval_minutes``), every known seller's
+# orders updated since its last reconciled point (minus the overlap) are paged from searchOrders and
+# stored where the table lacks them or holds an older state. Orders 2026-01-01 only: its records are
+# that version's shape.
+RECONCILE: Final = Job(
+    name="Reconcile",
+    service_name="reconcile",
+    handler="sellerstream.handlers.reconcile.lambda_handler",
+    settings=config.ReconcileSettings,
+    # Runs of the schedule and by hand share checkpoints (leased): a few at once is plenty.
+    sizing=Sizing(timeout_seconds=300, memory_mb=512, max_concurrency=2),
+    grants=(
+        Grant(ORDERS_TABLE.role, ORDER_WRITES),
+        Grant(RATE_BUDGET_TABLE.role, (GET, PUT, UPDATE)),
+        Grant(SECRETS_LIST, ("secretsmanager:ListSecrets",)),
+    ),
+    description="SellerStream reconciliation: orders from searchOrders that notifications missed",
+    alarms=(
+        MetricAlarm(
+            "SellerFailures",
+            metric_names.RECONCILE_FAILURES,
+            threshold=1,
+            description="a seller's reconciliation failed (credentials, SP-API or DynamoDB); it resumes "
+            "from its checkpoint on the next run",
+        ),
+    ),
+    graphs=(
+        Graph(
+            "pages read, orders refreshed, seller failures",
+            (
+                (metric_names.RECONCILE_PAGES, "pages"),
+                (metric_names.RECONCILE_ORDERS_REFRESHED, "orders refreshed"),
+                (metric_names.RECONCILE_FAILURES, "seller failures"),
+            ),
+        ),
+    ),
+    orders_api_versions=("2026-01-01",),
+)
+JOBS: Final = (RECONCILE,)
+
+
+# -- lookups -------------------------------------------------------------------------------------
+
+
+def consumer(kind: str) -> Consumer:
+    for candidate in CONSUMERS:
+        if candidate.kind == kind:
+            return candidate
+    raise KeyError(f"no consumer {kind!r}: one of {', '.join(c.kind for c in CONSUMERS)}")
+
+
+def consumer_of(type_name: str) -> Consumer | None:
+    """The consumer whose queue takes ``type_name`` (any of its spellings), or None."""
+    return _CONSUMER_BY_TYPE.get(type_name)
+
+
+def message_type(type_name: str) -> MessageType | None:
+    return _TYPE_BY_NAME.get(type_name)
+
+
+def message_types() -> tuple[MessageType, ...]:
+    return tuple(message_type for consumer in CONSUMERS for message_type in consumer.types)
+
+
+def subscribed_types() -> tuple[MessageType, ...]:
+    """The types ``sellerstream subscribe`` subscribes a seller to."""
+    return tuple(message_type for message_type in message_types() if message_type.subscription is not None)
+
+
+def eventbridge_detail_types(owner: Consumer) -> tuple[str, ...]:
+    """What SP-API's events on the partner bus carry as detail-type for ``owner``'s types (the type's
+    name, in every spelling): the rule matches all of them, since an unmatched event would vanish."""
+    return tuple(
+        name
+        for message_type in owner.types
+        if message_type.transport is Transport.EVENTBRIDGE
+        for name in message_type.names
+    )
+
+
+def table(role: str) -> Table:
+    for candidate in TABLES:
+        if candidate.role == role:
+            return candidate
+    raise KeyError(f"no table {role!r}")
+
+
+_CONSUMER_BY_TYPE: Final = {name: c for c in CONSUMERS for t in c.types for name in t.names}
+_TYPE_BY_NAME: Final = {name: t for c in CONSUMERS for t in c.types for name in t.names}

@@ -1,0 +1,205 @@
+"""The ports: what the use cases need from the world, as interfaces.
+
+``sellerstream.adapters`` implements each on AWS (DynamoDB, S3, SQS, Secrets Manager); the tests'
+fakes implement each in memory (``tests/support/fakes.py``). The SP-API client sits behind its own
+port, ``spapi.transport.Transport``, and the shared rate budget behind ``spapi.ratelimit.RateBudget``.
+A use case is given its ports; it never builds one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import IO, Any, Protocol
+
+from sellerstream.domain.credentials import ClientSecretState, SellerCredentials
+from sellerstream.domain.listings import ListingRecord
+from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
+from sellerstream.domain.packages import StoredOrderItems, StoredPackage
+from sellerstream.domain.reports import ReportProgress, ReportRows
+from sellerstream.spapi.auth import LwaCredentials
+from sellerstream.spapi.ratelimit import RateBudget
+
+# SQS message attributes in SendMessage's shape: {"name": {"DataType": ..., "StringValue": ...}}.
+MessageAttributes = Mapping[str, Mapping[str, str]]
+
+
+class MessageQueue(Protocol):
+    """A consumer's own queue and its dead-letter queue. Each send returns the new message's id
+    once the message is stored: only then may the record it copies be reported done."""
+
+    def defer(self, body: str, attributes: MessageAttributes, *, delay_seconds: int) -> str:
+        """A copy of a record back on the queue, visible after ``delay_seconds`` (at most 900)."""
+
+    def continue_later(self, body: str, attributes: MessageAttributes) -> str:
+        """A continuation of a long job (a large report) on the queue, for the next invocation."""
+
+    def dead_letter(self, body: str, attributes: MessageAttributes) -> str:
+        """A copy of a record no retry can cure, on the dead-letter queue, with its reason."""
+
+
+class SellerDirectory(Protocol):
+    """The application's LWA credentials and each seller's: whose notification it is, with which
+    refresh token, in which region. Owns the accounts table's subscription items and the secrets."""
+
+    def lwa_app(self) -> LwaCredentials: ...
+
+    def for_notification(
+        self, *, seller_id: str | None, subscription_id: str, marketplace_id: str | None = None
+    ) -> SellerCredentials:
+        """Raises ``UnknownSellerError`` (no such seller, or a subscription routed nowhere) or
+        ``SellerCredentialsError`` (the seller's secret is unusable)."""
+
+    def for_seller(self, seller_key: str) -> SellerCredentials: ...
+
+    def known_sellers(self) -> list[str]:
+        """Every seller with credentials, in order."""
+
+    def route_subscription(self, subscription_id: str, seller_id: str) -> None:
+        """Notifications of ``subscription_id`` that carry no seller id are ``seller_id``'s."""
+
+    def routed_sellers(self) -> set[str]:
+        """Every seller some subscription is routed to."""
+
+
+class OrderStore(Protocol):
+    def put_if_newer(self, record: OrderRecord) -> WriteOutcome:
+        """Stores the order unless the store holds the same or a newer state (Amazon's last update)."""
+
+    def last_updated_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+        """The last-update time of each stored (seller id, order id); absent ones are left out. It may
+        lag (show an older time, or none), never run ahead."""
+
+
+class ListingStore(Protocol):
+    def put_if_newer(self, record: ListingRecord) -> WriteOutcome: ...
+
+    def mark_deleted(
+        self, seller_id: str, marketplace_id: str, sku: str, *, as_of: datetime, attributes: dict[str, Any]
+    ) -> WriteOutcome:
+        """Flags the listing deleted as of ``as_of`` (a tombstone if unknown); its history stays."""
+
+
+class ReportStore(Protocol):
+    def progress(self, seller_key: str, report_id: str) -> ReportProgress | None:
+        """What the report's record says about its ingestion so far (None: no record)."""
+
+    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> None:
+        """Writes the report's whole record (its ingestion's checkpoint included)."""
+
+
+class RowBatchWriter(Protocol):
+    """One report's rows in flight: ``write`` queues rows from an index, ``flush`` waits until every
+    row so far is stored; leaving the context flushes (unless it is left by an error)."""
+
+    def write(self, start: int, rows: list[Any]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class RowStore(Protocol):
+    def open(self, layout: ReportRows) -> AbstractContextManager[RowBatchWriter]: ...
+
+
+class StoredDocument(Protocol):
+    body: IO[bytes]  # read in chunks, then close
+    content_type: str | None
+    size: int
+
+
+class DocumentStore(Protocol):
+    """Raw copies of report documents, exactly as Amazon served them."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def upload(self, key: str, stream: IO[bytes], *, content_type: str | None) -> None: ...
+
+    def open(self, key: str) -> StoredDocument: ...
+
+
+class PackageStore(Protocol):
+    def packages_of(self, seller_id: str, order_id: str) -> list[StoredPackage]:
+        """The order's packages, as last written (a decision is taken on them)."""
+
+    def order_items(self, seller_id: str, order_id: str) -> StoredOrderItems | None: ...
+
+    def put(self, package: StoredPackage, *, expected_version: int | None) -> None:
+        """Writes the package if it is still as read (absent when ``expected_version`` is None);
+        raises ``ConcurrentPackageUpdateError`` otherwise."""
+
+
+class SearchWindows(Protocol):
+    """searchOrders windows shared by every container, one per key (a seller's backlog window, a
+    reconciliation checkpoint); every change is conditional on the version it was read at and
+    returns None when another container changed the window first."""
+
+    def load(self, key: str) -> BacklogWindow | None: ...
+
+    def start(
+        self,
+        key: str,
+        *,
+        after: datetime,
+        before: datetime,
+        previous: BacklogWindow | None,
+        lease_seconds: float,
+    ) -> BacklogWindow | None: ...
+
+    def claim(self, key: str, window: BacklogWindow, lease_seconds: float) -> BacklogWindow | None: ...
+
+    def advance(
+        self, key: str, window: BacklogWindow, *, next_token: str | None, orders_stored: int
+    ) -> BacklogWindow | None: ...
+
+    def release(self, key: str, window: BacklogWindow) -> None: ...
+
+
+class WaitingNotifications(Protocol):
+    """The newest ORDER_CHANGE waiting in the queue for each order, shared by every container."""
+
+    def newest_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WaitingNotification]: ...
+
+    def record(self, seller_id: str, order_id: str, waiting: WaitingNotification) -> bool:
+        """Records ``waiting`` unless a newer one (or as new, another) is recorded; True if written."""
+
+
+class RateBudgets(Protocol):
+    """The rate budget an application's calls in a region draw from (Amazon meters each seller and
+    operation within it)."""
+
+    def for_account(self, application_id: str, region: str) -> RateBudget: ...
+
+
+class AppSecret(Protocol):
+    """The application's LWA client id and secret, read without a cache (a read-modify-write)."""
+
+    def read(self) -> dict[str, Any]: ...
+
+    def client_id(self) -> str: ...
+
+    def replace_client_secret(self, current: dict[str, Any], client_secret: Any) -> None:
+        """Writes ``current`` (as just read) with the new client secret (a ``SecretStr``)."""
+
+
+class ClientSecretStates(Protocol):
+    """What is known about the application's client secret; every write is conditional on the
+    times it records, so a late notice never rolls a newer state back."""
+
+    def get(self, client_id: str) -> ClientSecretState | None: ...
+
+    def record_expiry_notice(
+        self, client_id: str, *, expires_at: datetime, reason: str | None, notice_time: datetime
+    ) -> bool: ...
+
+    def record_new_secret(
+        self,
+        client_id: str,
+        *,
+        expires_at: datetime | None,
+        updated_at: datetime,
+        previous_expires_at: datetime | None,
+    ) -> bool: ...
