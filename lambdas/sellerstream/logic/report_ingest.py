@@ -111,7 +111,7 @@ def read_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig"
     """The rows of a document in ``codec`` (a Python codec name); decoding is strict."""
     if document_format == "tsv":
         text = io.TextIOWrapper(content, encoding=codec, errors="strict", newline="")
-        header = _decoded(codec, text.readline).rstrip(LINE_ENDINGS)
+        header = _header(codec, text)
         if not header:
             return DocumentRows("tsv", iter(()), [])
         columns = [name.strip() or f"column_{index}" for index, name in enumerate(header.split("\t"))]
@@ -121,6 +121,14 @@ def read_rows(document_format: str, content: IO[bytes], codec: str = "utf-8-sig"
     if document_format == "json":
         return DocumentRows("json", iter_json_elements(content, codec), None, codec)
     return DocumentRows(document_format, iter(()), None, codec)
+
+
+def _header(codec: str, text: IO[str]) -> str:
+    """The first line that is not blank (the format was sniffed past leading blank lines too)."""
+    while line := _decoded(codec, text.readline):
+        if line.strip():
+            return line.rstrip(LINE_ENDINGS)
+    return ""
 
 
 def _line_blocks(text: IO[str]) -> Iterator[list[str]]:

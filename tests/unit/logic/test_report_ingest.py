@@ -181,3 +181,82 @@ def test_given_json_shapes_when_streamed_then_same_rows_as_a_whole_parse(documen
 def test_given_broken_json_when_streamed_then_document_read_error(document: bytes) -> None:
     with pytest.raises(DocumentReadError):
         rows_of(document, compressed=False)
+
+
+@pytest.mark.parametrize(
+    "document", [b"[1,", b'{"a": 1, "rows": [{"b": 2}', b'{1: [{"a": 1}]}', b'{"a": 1 "b": []}']
+)
+def test_given_json_broken_at_its_end_or_in_a_member_when_streamed_then_document_read_error(
+    document: bytes,
+) -> None:
+    with pytest.raises(DocumentReadError, match="not valid JSON"):
+        list(iter_rows("json", io.BytesIO(document)))
+
+
+@pytest.mark.parametrize(
+    ("document", "rows"),
+    [(b"{}", []), (b"42", []), (b"  ", []), (b'{"n": 1, "rows": [{"a": 1}]}', [{"a": 1}])],
+)
+def test_given_json_without_a_list_or_after_other_members_when_read_then_the_rows_it_holds(
+    document: bytes, rows: list[Any]
+) -> None:
+    assert list(read_rows("json", io.BytesIO(document)).rows) == rows
+
+
+def test_given_numbers_cut_by_the_read_size_when_streamed_then_read_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(report_ingest, "READ_BYTES", 3)
+    document = json.dumps({"header": 12345678, "rows": [{"price": 1234567.25}, 98765, True]}).encode()
+
+    rows = list(read_rows("json", io.BytesIO(document)).rows)
+
+    assert rows == [{"price": 1234567.25}, {"value": 98765}, {"value": True}]
+
+
+def test_given_a_json_element_larger_than_allowed_when_ingested_then_refused_with_the_rows_before_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(report_ingest, "READ_BYTES", 64)
+    monkeypatch.setattr(report_ingest, "MAX_JSON_VALUE_CHARS", 1000)
+    elements = [{"sku": f"S{i}"} for i in range(CHUNK_ROWS)] + [{"title": "x" * 5000}]
+    written: list[int] = []
+
+    with pytest.raises(DocumentReadError, match="larger than 1000 characters") as raised:
+        ingest(
+            read_rows("json", io.BytesIO(json.dumps(elements).encode())),
+            lambda first, rows: written.extend(range(first, first + len(rows))),
+            start_row=0,
+            should_pause=lambda rows_this_time: False,
+        )
+
+    assert raised.value.rows_written == len(written) == CHUNK_ROWS
+
+
+def test_given_a_flat_file_without_a_header_when_read_then_no_rows() -> None:
+    document = read_rows("tsv", io.BytesIO(b""))
+
+    assert (document.columns, list(document.rows)) == ([], [])
+
+
+def test_given_a_resumed_ingestion_when_rows_before_the_checkpoint_exist_then_only_later_rows_are_written() -> (
+    None
+):
+    written: dict[int, str] = {}
+    lines = [f"S{i}\tx" for i in range(2500)]
+
+    progress = ingest(
+        DocumentRows("tsv", iter(lines), ["sku", "v"]),
+        lambda first, rows: written.update(enumerate(rows, first)),
+        start_row=2000,
+        should_pause=lambda rows_this_time: False,
+    )
+
+    assert progress == (2500, True, "tsv")
+    assert written == {index: lines[index] for index in range(2000, 2500)}
+
+
+def test_given_a_flat_file_starting_with_a_blank_line_when_read_then_its_rows_are_not_lost() -> None:
+    _, rows = rows_of(b"\r\nsku\tprice\nA-1\t1.00\n", compressed=False)
+
+    assert rows == [{"sku": "A-1", "price": "1.00"}]
