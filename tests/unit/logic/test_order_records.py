@@ -92,3 +92,61 @@ def test_given_v0_order_with_buyer_info_when_converted_then_buyer_info_is_pii() 
     assert "BuyerInfo" not in record.attributes["order"]
     assert record.pii is not None and "BuyerInfo" in record.pii
     assert record.pii_expires_at == datetime(2025, 10, 15, 14, 22, 33, tzinfo=UTC) + timedelta(days=60)
+
+
+def test_given_2026_order_with_buyer_data_and_no_delivery_window_when_converted_then_pii_expires_after_assumed_delivery() -> (
+    None
+):
+    order = amazon_2026_order()
+    order["fulfillment"].pop("deliverByWindow", None)
+
+    record = from_orders_2026("A1", order)
+
+    created = datetime.fromisoformat(order["createdTime"].replace("Z", "+00:00"))
+    # Delivery assumed within 30 days of purchase, buyer data kept 30 days after that.
+    assert record.pii_expires_at == created + timedelta(days=60)
+
+
+@pytest.mark.parametrize("missing", ["orderId", "createdTime"])
+def test_given_2026_order_without_its_id_or_creation_when_converted_then_typed_error(missing: str) -> None:
+    order = amazon_2026_order()
+    order[missing] = ""
+
+    with pytest.raises(OrderResponseError, match=missing):
+        from_orders_2026("A1", order)
+
+
+def test_given_v0_order_fulfilled_by_amazon_with_an_address_when_converted_then_address_is_pii_until_after_delivery() -> (
+    None
+):
+    order = load_json("examples/api-responses/orders-getOrder.json")["payload"]
+    order["FulfillmentChannel"] = "AFN"
+    order["ShippingAddress"] = {"Name": "Maria Garcia", "City": "Seattle", "CountryCode": "US"}
+    order["LatestDeliveryDate"] = "2025-10-20T23:59:59Z"
+
+    record = from_orders_v0("A1", order, [])
+
+    assert record.attributes["fulfilled_by"] == "AMAZON"
+    assert "ShippingAddress" not in record.attributes["order"]
+    assert record.pii == {"ShippingAddress": order["ShippingAddress"]}
+    assert record.pii_expires_at == datetime(2025, 10, 20, 23, 59, 59, tzinfo=UTC) + timedelta(days=30)
+
+
+def test_given_v0_order_with_a_status_outside_the_known_ones_when_converted_then_kept_as_amazon_spells_it() -> (
+    None
+):
+    order = load_json("examples/api-responses/orders-getOrder.json")["payload"]
+    order["OrderStatus"] = "PendingPickUp"
+
+    record = from_orders_v0("A1", order, [])
+
+    assert record.attributes["order_status"] == "PendingPickUp"
+
+
+@pytest.mark.parametrize("missing", ["AmazonOrderId", "PurchaseDate", "OrderStatus", "LastUpdateDate"])
+def test_given_v0_order_without_a_required_field_when_converted_then_typed_error(missing: str) -> None:
+    order = load_json("examples/api-responses/orders-getOrder.json")["payload"]
+    del order[missing]
+
+    with pytest.raises(OrderResponseError, match=missing):
+        from_orders_v0("A1", order, [])

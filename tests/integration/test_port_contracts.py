@@ -1,0 +1,1053 @@
+"""Every port keeps the same promises in memory and on AWS: each contract runs against the fake the
+use cases' tests rely on (``tests/support/fakes.py``) and against its AWS adapter on moto.
+
+A port that cannot read back what it stored (a put without a get) is observed through a probe: the
+fake's memory, or the adapter's item as DynamoDB holds it. The assertions are the same for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core.utils import unix_time_millis
+
+from sellerstream import aws
+from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
+from sellerstream.adapters.backlog import DynamoDBSearchWindows
+from sellerstream.adapters.dynamo import from_attribute_map
+from sellerstream.adapters.listings import DynamoDBListingStore, listing_key
+from sellerstream.adapters.orders import DynamoDBOrderStore
+from sellerstream.adapters.packages import DynamoDBPackageStore
+from sellerstream.adapters.queue import SqsMessageQueue
+from sellerstream.adapters.reports import DynamoDBReportStore
+from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
+from sellerstream.domain.credentials import ClientSecretState
+from sellerstream.domain.listings import ListingRecord
+from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
+from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredPackage
+from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, RawDocument
+from sellerstream.ports import (
+    ClientSecretStates,
+    ListingStore,
+    MessageQueue,
+    OrderStore,
+    PackageStore,
+    ReportStore,
+    SearchWindows,
+    WaitingNotifications,
+)
+from sellerstream.timestamps import sortable_timestamp
+from sellerstream_local.resources import create_catalog_tables, create_queue
+from tests.support.fakes import (
+    FakeClientSecretStates,
+    FakeClock,
+    FakeListingStore,
+    FakeMessageQueue,
+    FakeOrderStore,
+    FakePackageStore,
+    FakeReportStore,
+    FakeSearchWindows,
+    FakeWaitingNotifications,
+)
+
+SELLER = "A1SELLERCONTRACT"
+OTHER_SELLER = "A2SELLERCONTRACT"
+ORDER = "111-0000000-0000001"
+MARKETPLACE = "ATVPDKIKX0DER"
+T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+ON_DYNAMODB = ["fake", "dynamodb"]
+
+
+class AwsAccount(NamedTuple):
+    dynamodb: Any
+    sqs: Any
+    tables: dict[str, str]  # by role (catalog)
+
+    def item(self, role: str, key: dict[str, str]) -> dict[str, Any] | None:
+        found = self.dynamodb.get_item(
+            TableName=self.tables[role], Key={name: {"S": value} for name, value in key.items()}
+        ).get("Item")
+        return from_attribute_map(found) if found else None
+
+
+@pytest.fixture
+def aws_account() -> Iterator[AwsAccount]:
+    """The stack's tables on moto, declared as the stack declares them (the catalog)."""
+    with mock_aws():
+        aws.reset_clients()
+        dynamodb = boto3.client("dynamodb")
+        yield AwsAccount(dynamodb, boto3.client("sqs"), create_catalog_tables(dynamodb))
+    aws.reset_clients()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(start=1_790_000_000.0)
+
+
+def as_stored(value: Any) -> Any:
+    """A value as a probe shows it: times as the adapters store them (sortable strings)."""
+    return sortable_timestamp(value) if isinstance(value, datetime) else value
+
+
+# -- OrderStore -------------------------------------------------------------------------------------
+
+
+class Orders(NamedTuple):
+    store: OrderStore
+    order: Callable[[str, str], dict[str, Any] | None]  # what is stored of the order, PII aside
+    pii: Callable[[str, str], dict[str, Any] | None]  # the order's buyer and recipient data
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def orders(request: pytest.FixtureRequest) -> Orders:
+    if request.param == "fake":
+        fake = FakeOrderStore()
+        return Orders(
+            fake,
+            lambda seller, order: (
+                dict(fake.orders[(seller, order)].attributes) if (seller, order) in fake.orders else None
+            ),
+            lambda seller, order: fake.pii.get((seller, order)),
+        )
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return Orders(
+        DynamoDBOrderStore(account.tables["orders"]),
+        lambda seller, order: account.item("orders", {"pk": f"SELLER#{seller}", "sk": f"ORDER#{order}"}),
+        lambda seller, order: account.item("orders", {"pk": f"SELLER#{seller}", "sk": f"PII#ORDER#{order}"}),
+    )
+
+
+def order(
+    last_updated: datetime,
+    status: str,
+    *,
+    pii: dict[str, Any] | None = None,
+    seller_id: str = SELLER,
+    order_id: str = ORDER,
+) -> OrderRecord:
+    # The attributes repeat the ids, as the order records the use cases build do.
+    return OrderRecord(
+        seller_id,
+        order_id,
+        last_updated,
+        {"seller_id": seller_id, "order_id": order_id, "order_status": status},
+        pii=pii,
+        pii_expires_at=last_updated + timedelta(days=30) if pii else None,
+    )
+
+
+def test_given_no_order_when_one_is_written_then_it_is_stored_with_its_last_update(orders: Orders) -> None:
+    outcome = orders.store.put_if_newer(order(T0, "Unshipped"))
+
+    assert outcome is WriteOutcome.WRITTEN
+    stored = orders.order(SELLER, ORDER)
+    assert stored is not None and stored["order_status"] == "Unshipped"
+    assert orders.store.last_updated_of([(SELLER, ORDER)]) == {(SELLER, ORDER): T0}
+
+
+def test_given_a_newer_order_stored_when_an_older_state_arrives_then_it_is_refused(orders: Orders) -> None:
+    orders.store.put_if_newer(order(T0 + MINUTE, "Shipped"))
+
+    outcome = orders.store.put_if_newer(order(T0, "Unshipped"))
+
+    assert outcome is WriteOutcome.STALE
+    assert (orders.order(SELLER, ORDER) or {})["order_status"] == "Shipped"
+    assert orders.store.last_updated_of([(SELLER, ORDER)]) == {(SELLER, ORDER): T0 + MINUTE}
+
+
+def test_given_an_order_stored_when_the_same_state_arrives_again_then_it_is_refused(orders: Orders) -> None:
+    orders.store.put_if_newer(order(T0, "Unshipped"))
+
+    assert orders.store.put_if_newer(order(T0, "Unshipped")) is WriteOutcome.STALE
+
+
+def test_given_an_order_stored_when_a_newer_state_arrives_then_it_replaces_it(orders: Orders) -> None:
+    orders.store.put_if_newer(order(T0, "Unshipped"))
+
+    outcome = orders.store.put_if_newer(order(T0 + MINUTE, "Shipped"))
+
+    assert outcome is WriteOutcome.WRITTEN
+    assert (orders.order(SELLER, ORDER) or {})["order_status"] == "Shipped"
+
+
+def test_given_pii_arriving_in_parts_when_orders_are_written_then_each_part_is_kept_until_replaced(
+    orders: Orders,
+) -> None:
+    orders.store.put_if_newer(order(T0, "Unshipped", pii={"buyer": {"name": "B1"}}))
+    orders.store.put_if_newer(order(T0 + MINUTE, "Unshipped", pii={"recipient": {"city": "Seattle"}}))
+    orders.store.put_if_newer(order(T0 + 2 * MINUTE, "Shipped", pii={"buyer": {"name": "B2"}}))
+    orders.store.put_if_newer(order(T0 + 3 * MINUTE, "Canceled"))  # Amazon withholds PII again
+
+    pii = orders.pii(SELLER, ORDER) or {}
+    assert pii["buyer"] == {"name": "B2"}
+    assert pii["recipient"] == {"city": "Seattle"}
+    stored = orders.order(SELLER, ORDER) or {}
+    assert stored["order_status"] == "Canceled" and "buyer" not in stored and "recipient" not in stored
+
+
+def test_given_a_newer_order_stored_when_an_older_one_brings_pii_then_the_pii_is_not_written_either(
+    orders: Orders,
+) -> None:
+    orders.store.put_if_newer(order(T0 + MINUTE, "Shipped", pii={"buyer": {"name": "newer"}}))
+
+    outcome = orders.store.put_if_newer(order(T0, "Unshipped", pii={"buyer": {"name": "older"}}))
+
+    assert outcome is WriteOutcome.STALE
+    assert (orders.pii(SELLER, ORDER) or {})["buyer"] == {"name": "newer"}
+
+
+def test_given_some_orders_stored_when_their_last_updates_are_asked_then_absent_ones_are_left_out(
+    orders: Orders,
+) -> None:
+    orders.store.put_if_newer(order(T0, "Unshipped"))
+    orders.store.put_if_newer(order(T0 + MINUTE, "Shipped", order_id="111-0000000-0000002"))
+    orders.store.put_if_newer(order(T0 + 2 * MINUTE, "Shipped", seller_id=OTHER_SELLER))
+
+    found = orders.store.last_updated_of(
+        [
+            (SELLER, ORDER),
+            (SELLER, "111-0000000-0000002"),
+            (SELLER, "111-0000000-0000003"),
+            (SELLER, ORDER),  # asked twice: answered once
+        ]
+    )
+
+    assert found == {(SELLER, ORDER): T0, (SELLER, "111-0000000-0000002"): T0 + MINUTE}
+
+
+@pytest.mark.parametrize("orders", ["fake", "dynamodb"], indirect=True)
+def test_given_an_order_whose_attributes_omit_its_ids_when_stored_then_its_last_update_is_found(
+    orders: Orders,
+) -> None:
+    orders.store.put_if_newer(OrderRecord(SELLER, ORDER, T0, {"order_status": "Unshipped"}))
+
+    assert orders.store.last_updated_of([(SELLER, ORDER)]) == {(SELLER, ORDER): T0}
+
+
+# -- ListingStore -----------------------------------------------------------------------------------
+
+SKU = "SKU/ü#1"  # a SKU may hold any character
+
+
+class Listings(NamedTuple):
+    store: ListingStore
+    listing: Callable[[str, str, str], dict[str, Any] | None]
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def listings(request: pytest.FixtureRequest) -> Listings:
+    if request.param == "fake":
+        fake = FakeListingStore()
+
+        def stored_in_memory(seller: str, marketplace: str, sku: str) -> dict[str, Any] | None:
+            found = fake.listings.get((seller, marketplace, sku))
+            return {name: as_stored(value) for name, value in found.items()} if found is not None else None
+
+        return Listings(fake, stored_in_memory)
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return Listings(
+        DynamoDBListingStore(account.tables["listings"]),
+        lambda seller, marketplace, sku: account.item("listings", listing_key(seller, marketplace, sku)),
+    )
+
+
+def listing(last_updated: datetime, **attributes: Any) -> ListingRecord:
+    return ListingRecord(
+        SELLER, MARKETPLACE, SKU, last_updated, {"status": ["BUYABLE"], "asin": "B000000001", **attributes}
+    )
+
+
+def test_given_no_listing_when_one_is_written_then_it_is_stored_not_deleted(listings: Listings) -> None:
+    assert listings.store.put_if_newer(listing(T0, title="Mug")) is WriteOutcome.WRITTEN
+
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert (stored["title"], stored["status"], stored["deleted"]) == ("Mug", ["BUYABLE"], False)
+    assert stored["last_updated"] == sortable_timestamp(T0)
+
+
+def test_given_a_listing_stored_when_an_older_or_the_same_version_arrives_then_it_is_refused(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0, title="new"))
+
+    assert listings.store.put_if_newer(listing(T0 - MINUTE, title="old")) is WriteOutcome.STALE
+    assert listings.store.put_if_newer(listing(T0, title="same")) is WriteOutcome.STALE
+    assert (listings.listing(SELLER, MARKETPLACE, SKU) or {})["title"] == "new"
+
+
+def test_given_a_listing_stored_when_a_newer_version_arrives_then_it_replaces_the_whole_listing(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0, title="Mug", colour="red"))
+
+    assert listings.store.put_if_newer(listing(T0 + MINUTE, title="Big mug")) is WriteOutcome.WRITTEN
+
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert stored["title"] == "Big mug" and "colour" not in stored
+
+
+def test_given_a_listing_stored_when_it_is_deleted_then_it_is_flagged_and_its_history_stays(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0, title="Mug"))
+
+    outcome = listings.store.mark_deleted(
+        SELLER, MARKETPLACE, SKU, as_of=T0 + MINUTE, attributes={"status": ["DELETED"], "note": None}
+    )
+
+    assert outcome is WriteOutcome.WRITTEN
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert (stored["deleted"], stored["status"]) == (True, ["DELETED"])
+    assert stored["deleted_at"] == stored["last_updated"] == sortable_timestamp(T0 + MINUTE)
+    assert (stored["title"], stored["asin"]) == ("Mug", "B000000001")
+    assert "note" not in stored  # unknown now: nothing is written for it
+
+
+def test_given_a_listing_with_a_value_when_a_deletion_does_not_know_it_then_the_value_stays(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0, title="Mug", fulfillment="MFN"))
+
+    listings.store.mark_deleted(
+        SELLER, MARKETPLACE, SKU, as_of=T0 + MINUTE, attributes={"status": ["DELETED"], "fulfillment": None}
+    )
+
+    assert (listings.listing(SELLER, MARKETPLACE, SKU) or {})["fulfillment"] == "MFN"
+
+
+def test_given_a_newer_listing_stored_when_an_older_deletion_arrives_then_it_is_refused(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0 + MINUTE, title="Mug"))
+
+    outcome = listings.store.mark_deleted(
+        SELLER, MARKETPLACE, SKU, as_of=T0, attributes={"status": ["DELETED"]}
+    )
+
+    assert outcome is WriteOutcome.STALE
+    assert (listings.listing(SELLER, MARKETPLACE, SKU) or {})["deleted"] is False
+
+
+def test_given_an_unknown_listing_when_it_is_deleted_then_a_tombstone_is_stored(listings: Listings) -> None:
+    outcome = listings.store.mark_deleted(
+        SELLER, MARKETPLACE, SKU, as_of=T0, attributes={"status": ["DELETED"]}
+    )
+
+    assert outcome is WriteOutcome.WRITTEN
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert (stored["deleted"], stored["last_updated"]) == (True, sortable_timestamp(T0))
+
+
+def test_given_a_deleted_listing_when_it_is_listed_again_later_then_it_is_no_longer_deleted(
+    listings: Listings,
+) -> None:
+    listings.store.mark_deleted(SELLER, MARKETPLACE, SKU, as_of=T0, attributes={"status": ["DELETED"]})
+
+    assert listings.store.put_if_newer(listing(T0 - MINUTE)) is WriteOutcome.STALE
+    assert listings.store.put_if_newer(listing(T0 + MINUTE)) is WriteOutcome.WRITTEN
+    assert (listings.listing(SELLER, MARKETPLACE, SKU) or {})["deleted"] is False
+
+
+def test_given_a_listing_in_one_marketplace_when_another_is_written_then_each_is_kept(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0, title="US"))
+    other = ListingRecord(SELLER, "A1F83G8C2ARO7P", SKU, T0 - MINUTE, {"title": "UK"})
+
+    assert listings.store.put_if_newer(other) is WriteOutcome.WRITTEN
+    assert (listings.listing(SELLER, MARKETPLACE, SKU) or {})["title"] == "US"
+    assert (listings.listing(SELLER, "A1F83G8C2ARO7P", SKU) or {})["title"] == "UK"
+
+
+# -- SearchWindows ----------------------------------------------------------------------------------
+
+WINDOW = "BACKLOG#app#A1SELLERCONTRACT#NA"
+LEASE = 60.0
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def windows(request: pytest.FixtureRequest, clock: FakeClock) -> SearchWindows:
+    if request.param == "fake":
+        return FakeSearchWindows(clock=clock)
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return DynamoDBSearchWindows(account.tables["rate_budget"], clock=clock)
+
+
+def start(windows: SearchWindows, previous: BacklogWindow | None = None) -> BacklogWindow | None:
+    return windows.start(WINDOW, after=T0 - 60 * MINUTE, before=T0, previous=previous, lease_seconds=LEASE)
+
+
+def test_given_no_window_when_one_is_started_then_it_is_stored_leased_to_its_starter(
+    windows: SearchWindows, clock: FakeClock
+) -> None:
+    started = start(windows)
+
+    assert started == BacklogWindow(T0 - 60 * MINUTE, T0, None, False, 1, clock() + LEASE, 0, 0)
+    assert windows.load(WINDOW) == started
+    assert windows.load("BACKLOG#app#OTHER#NA") is None
+
+
+def test_given_a_window_started_elsewhere_when_another_container_starts_one_then_it_gets_none(
+    windows: SearchWindows,
+) -> None:
+    first = start(windows)
+
+    assert start(windows) is None
+    assert windows.load(WINDOW) == first
+
+
+def test_given_a_leased_window_when_claimed_then_none_until_its_lease_expires(
+    windows: SearchWindows, clock: FakeClock
+) -> None:
+    started = start(windows)
+    assert started is not None
+
+    assert windows.claim(WINDOW, started, LEASE) is None
+    clock.now += LEASE + 1
+    claimed = windows.claim(WINDOW, started, LEASE)
+
+    assert claimed is not None
+    assert (claimed.version, claimed.lease_until) == (2, clock() + LEASE)
+    assert windows.load(WINDOW) == claimed
+
+
+def test_given_two_containers_that_read_a_free_window_when_both_claim_then_only_the_first_gets_it(
+    windows: SearchWindows, clock: FakeClock
+) -> None:
+    started = start(windows)
+    assert started is not None
+    clock.now += LEASE + 1
+    seen_by_both = windows.load(WINDOW)
+    assert seen_by_both is not None
+
+    first = windows.claim(WINDOW, seen_by_both, LEASE)
+    second = windows.claim(WINDOW, seen_by_both, LEASE)
+
+    assert first is not None and second is None
+    assert windows.load(WINDOW) == first
+
+
+def test_given_a_claimed_window_when_a_page_is_recorded_then_it_advances_and_its_lease_is_released(
+    windows: SearchWindows,
+) -> None:
+    started = start(windows)
+    assert started is not None
+
+    advanced = windows.advance(WINDOW, started, next_token="page-2", orders_stored=100)
+
+    assert advanced is not None
+    assert (advanced.next_token, advanced.done, advanced.version) == ("page-2", False, 2)
+    assert (advanced.pages, advanced.orders, advanced.lease_until) == (1, 100, 0.0)
+    assert windows.load(WINDOW) == advanced
+
+
+def test_given_the_last_page_when_recorded_then_the_window_is_done_and_cannot_be_claimed(
+    windows: SearchWindows,
+) -> None:
+    started = start(windows)
+    assert started is not None
+    middle = windows.advance(WINDOW, started, next_token="page-2", orders_stored=100)
+    assert middle is not None
+
+    done = windows.advance(WINDOW, middle, next_token=None, orders_stored=7)
+
+    assert done is not None and done.done and (done.pages, done.orders, done.next_token) == (2, 107, None)
+    assert windows.load(WINDOW) == done
+    assert windows.claim(WINDOW, done, LEASE) is None
+
+
+def test_given_a_window_changed_elsewhere_when_a_stale_version_is_advanced_then_none_and_nothing_changes(
+    windows: SearchWindows,
+) -> None:
+    started = start(windows)
+    assert started is not None
+    current = windows.advance(WINDOW, started, next_token="page-2", orders_stored=100)
+
+    assert windows.advance(WINDOW, started, next_token="page-9", orders_stored=1) is None
+    assert windows.load(WINDOW) == current
+
+
+def test_given_a_claimed_window_when_released_then_anyone_may_claim_it_at_once(
+    windows: SearchWindows,
+) -> None:
+    started = start(windows)
+    assert started is not None
+
+    windows.release(WINDOW, started)
+
+    released = windows.load(WINDOW)
+    assert released is not None and (released.version, released.lease_until) == (2, 0.0)
+    assert windows.claim(WINDOW, released, LEASE) is not None
+
+
+def test_given_a_window_changed_elsewhere_when_a_stale_version_is_released_then_nothing_changes(
+    windows: SearchWindows,
+) -> None:
+    started = start(windows)
+    assert started is not None
+    current = windows.advance(WINDOW, started, next_token="page-2", orders_stored=3)
+
+    windows.release(WINDOW, started)
+
+    assert windows.load(WINDOW) == current
+
+
+def test_given_a_done_window_when_the_next_one_is_started_on_it_then_it_follows_its_version(
+    windows: SearchWindows,
+) -> None:
+    started = start(windows)
+    assert started is not None
+    done = windows.advance(WINDOW, started, next_token=None, orders_stored=3)
+    assert done is not None
+
+    following = windows.start(WINDOW, after=T0, before=T0 + 60 * MINUTE, previous=done, lease_seconds=LEASE)
+
+    assert following is not None and (following.version, following.after, following.pages) == (3, T0, 0)
+    assert (
+        windows.start(WINDOW, after=T0, before=T0 + 60 * MINUTE, previous=done, lease_seconds=LEASE) is None
+    )
+
+
+# -- WaitingNotifications ---------------------------------------------------------------------------
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def waiting(request: pytest.FixtureRequest, clock: FakeClock) -> WaitingNotifications:
+    if request.param == "fake":
+        return FakeWaitingNotifications()
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return DynamoDBWaitingNotifications(account.tables["rate_budget"], clock=clock)
+
+
+def test_given_no_waiting_notification_when_one_records_then_it_is_the_newest(
+    waiting: WaitingNotifications,
+) -> None:
+    first = WaitingNotification(1_790_000_000.5, "n-1")
+
+    assert waiting.record(SELLER, ORDER, first)
+    assert waiting.newest_of([(SELLER, ORDER)]) == {(SELLER, ORDER): first}
+
+
+def test_given_a_waiting_notification_when_older_or_as_new_ones_record_then_it_stays(
+    waiting: WaitingNotifications,
+) -> None:
+    recorded = WaitingNotification(1_790_000_060.0, "n-2")
+    waiting.record(SELLER, ORDER, recorded)
+
+    assert not waiting.record(SELLER, ORDER, WaitingNotification(1_790_000_000.0, "n-1"))
+    assert not waiting.record(SELLER, ORDER, WaitingNotification(1_790_000_060.0, "n-3"))
+    assert waiting.newest_of([(SELLER, ORDER)]) == {(SELLER, ORDER): recorded}
+
+
+def test_given_a_waiting_notification_when_a_newer_one_records_then_it_replaces_it(
+    waiting: WaitingNotifications,
+) -> None:
+    waiting.record(SELLER, ORDER, WaitingNotification(1_790_000_000.0, "n-1"))
+    newer = WaitingNotification(1_790_000_000.25, "n-2")
+
+    assert waiting.record(SELLER, ORDER, newer)
+    assert waiting.newest_of([(SELLER, ORDER)]) == {(SELLER, ORDER): newer}
+
+
+def test_given_waiting_notifications_of_some_orders_when_asked_then_each_order_answers_for_itself(
+    waiting: WaitingNotifications,
+) -> None:
+    mine = WaitingNotification(1_790_000_000.0, "n-1")
+    theirs = WaitingNotification(1_790_000_500.0, "n-2")
+    waiting.record(SELLER, ORDER, mine)
+    waiting.record(OTHER_SELLER, ORDER, theirs)
+
+    found = waiting.newest_of([(SELLER, ORDER), (OTHER_SELLER, ORDER), (SELLER, "111-0000000-0000009")])
+
+    assert found == {(SELLER, ORDER): mine, (OTHER_SELLER, ORDER): theirs}
+    assert waiting.newest_of([]) == {}
+
+
+# -- PackageStore -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def packages(request: pytest.FixtureRequest) -> PackageStore:
+    if request.param == "fake":
+        return FakePackageStore()
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return DynamoDBPackageStore(account.tables["orders"])
+
+
+def package(
+    reference: str = "1", *, order_id: str = ORDER, version: int = 1, tracking: str = "1Z001"
+) -> StoredPackage:
+    return StoredPackage(
+        seller_id=SELLER,
+        order_id=order_id,
+        package_reference_id=reference,
+        marketplace_id=MARKETPLACE,
+        carrier_code="UPS",
+        carrier_name=None,
+        shipping_method="Ground",
+        tracking_number=tracking,
+        ship_date="2026-09-01T12:00:00Z",
+        items={"item-2": 1, "item-1": 2},
+        confirmed_at="2026-09-01T12:00:05Z",
+        updated_at="2026-09-01T12:00:05Z",
+        amazon_request_id="amzn-request-1",
+        request_id="request-1",
+        version=version,
+    )
+
+
+def test_given_no_package_when_a_new_one_is_put_then_it_is_the_orders_package(packages: PackageStore) -> None:
+    packages.put(package("1"), expected_version=None)
+
+    assert packages.packages_of(SELLER, ORDER) == [package("1")]
+
+
+def test_given_a_package_when_another_request_puts_it_as_new_then_it_is_refused_and_kept(
+    packages: PackageStore,
+) -> None:
+    packages.put(package("1"), expected_version=None)
+
+    with pytest.raises(ConcurrentPackageUpdateError):
+        packages.put(package("1", tracking="1Z999"), expected_version=None)
+
+    assert packages.packages_of(SELLER, ORDER) == [package("1")]
+
+
+def test_given_a_package_when_updated_at_the_version_read_then_the_update_is_stored(
+    packages: PackageStore,
+) -> None:
+    packages.put(package("1"), expected_version=None)
+
+    packages.put(package("1", version=2, tracking="1Z002"), expected_version=1)
+
+    assert packages.packages_of(SELLER, ORDER) == [package("1", version=2, tracking="1Z002")]
+
+
+def test_given_a_package_changed_meanwhile_when_updated_at_an_older_version_then_it_is_refused(
+    packages: PackageStore,
+) -> None:
+    packages.put(package("1"), expected_version=None)
+    packages.put(package("1", version=2, tracking="1Z002"), expected_version=1)
+
+    with pytest.raises(ConcurrentPackageUpdateError):
+        packages.put(package("1", version=2, tracking="1Z003"), expected_version=1)
+
+    assert packages.packages_of(SELLER, ORDER)[0].tracking_number == "1Z002"
+
+
+def test_given_no_package_when_an_update_expects_one_then_it_is_refused(packages: PackageStore) -> None:
+    with pytest.raises(ConcurrentPackageUpdateError):
+        packages.put(package("1", version=2), expected_version=1)
+
+    assert packages.packages_of(SELLER, ORDER) == []
+
+
+def test_given_packages_of_several_orders_when_one_orders_are_read_then_only_its_own_in_reference_order(
+    packages: PackageStore,
+) -> None:
+    similar_order = f"{ORDER}0"  # an id that begins with the other's
+    for reference, order_id in (("2", ORDER), ("1", similar_order), ("1", ORDER)):
+        packages.put(package(reference, order_id=order_id), expected_version=None)
+
+    assert [p.package_reference_id for p in packages.packages_of(SELLER, ORDER)] == ["1", "2"]
+    assert [p.order_id for p in packages.packages_of(SELLER, similar_order)] == [similar_order]
+    assert packages.packages_of(OTHER_SELLER, ORDER) == []
+
+
+def test_given_an_order_not_stored_when_its_items_are_asked_then_none(packages: PackageStore) -> None:
+    assert packages.order_items(SELLER, ORDER) is None
+
+
+# -- ClientSecretStates -----------------------------------------------------------------------------
+
+CLIENT = "amzn1.application-oa2-client.contract"
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def secret_states(request: pytest.FixtureRequest) -> ClientSecretStates:
+    if request.param == "fake":
+        return FakeClientSecretStates()
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return DynamoDBClientSecretStates(account.tables["accounts"])
+
+
+def notice(
+    states: ClientSecretStates, at: datetime, expires: datetime, reason: str | None = "ROTATE"
+) -> bool:
+    return states.record_expiry_notice(CLIENT, expires_at=expires, reason=reason, notice_time=at)
+
+
+def new_secret(
+    states: ClientSecretStates, at: datetime, expires: datetime | None, previous: datetime | None = None
+) -> bool:
+    return states.record_new_secret(CLIENT, expires_at=expires, updated_at=at, previous_expires_at=previous)
+
+
+def test_given_nothing_known_when_asked_then_no_state(secret_states: ClientSecretStates) -> None:
+    assert secret_states.get(CLIENT) is None
+
+
+def test_given_nothing_known_when_an_expiry_notice_arrives_then_it_is_what_is_known(
+    secret_states: ClientSecretStates,
+) -> None:
+    assert notice(secret_states, T0, T0 + timedelta(days=7), "PERIODIC_ROTATION")
+
+    assert secret_states.get(CLIENT) == ClientSecretState(
+        CLIENT,
+        expires_at=T0 + timedelta(days=7),
+        expiry_notice_at=T0,
+        expiry_reason="PERIODIC_ROTATION",
+        expires_at_source="expiry_notice",
+    )
+
+
+def test_given_a_notice_known_when_an_older_or_as_old_notice_arrives_then_it_is_refused(
+    secret_states: ClientSecretStates,
+) -> None:
+    notice(secret_states, T0, T0 + timedelta(days=7))
+    known = secret_states.get(CLIENT)
+
+    assert not notice(secret_states, T0 - MINUTE, T0 + timedelta(days=1))
+    assert not notice(secret_states, T0, T0 + timedelta(days=2))
+    assert secret_states.get(CLIENT) == known
+
+
+def test_given_a_notice_known_when_a_new_secret_arrives_then_it_replaces_the_expiry_and_clears_the_reason(
+    secret_states: ClientSecretStates,
+) -> None:
+    notice(secret_states, T0, T0 + timedelta(days=7))
+
+    assert new_secret(secret_states, T0 + MINUTE, T0 + timedelta(days=365), previous=T0 + timedelta(days=7))
+
+    assert secret_states.get(CLIENT) == ClientSecretState(
+        CLIENT,
+        expires_at=T0 + timedelta(days=365),
+        secret_updated_at=T0 + MINUTE,
+        expiry_notice_at=T0,
+        previous_secret_expires_at=T0 + timedelta(days=7),
+        expiry_reason=None,
+        expires_at_source="new_secret",
+    )
+
+
+def test_given_a_new_secret_known_when_a_notice_from_before_it_arrives_late_then_it_is_refused(
+    secret_states: ClientSecretStates,
+) -> None:
+    new_secret(secret_states, T0, T0 + timedelta(days=365))
+    known = secret_states.get(CLIENT)
+
+    assert not notice(secret_states, T0 - MINUTE, T0 + timedelta(days=7))
+    assert not notice(secret_states, T0, T0 + timedelta(days=7))
+    assert secret_states.get(CLIENT) == known
+
+
+def test_given_a_new_secret_known_when_a_later_notice_arrives_then_it_is_recorded_for_that_secret(
+    secret_states: ClientSecretStates,
+) -> None:
+    new_secret(secret_states, T0, T0 + timedelta(days=365))
+
+    assert notice(secret_states, T0 + MINUTE, T0 + timedelta(days=30))
+
+    state = secret_states.get(CLIENT)
+    assert state is not None
+    assert (state.expires_at, state.expires_at_source, state.secret_updated_at) == (
+        T0 + timedelta(days=30),
+        "expiry_notice",
+        T0,
+    )
+
+
+def test_given_a_new_secret_known_when_an_older_or_as_old_new_secret_arrives_then_it_is_refused(
+    secret_states: ClientSecretStates,
+) -> None:
+    new_secret(secret_states, T0, T0 + timedelta(days=365))
+    known = secret_states.get(CLIENT)
+
+    assert not new_secret(secret_states, T0 - MINUTE, T0 + timedelta(days=100))
+    assert not new_secret(secret_states, T0, T0 + timedelta(days=100))
+    assert secret_states.get(CLIENT) == known
+
+
+def test_given_an_expiry_known_when_a_new_secret_without_an_expiry_arrives_then_none_is_known(
+    secret_states: ClientSecretStates,
+) -> None:
+    notice(secret_states, T0, T0 + timedelta(days=7), "ROTATE")
+
+    assert new_secret(secret_states, T0 + MINUTE, None)
+
+    state = secret_states.get(CLIENT)
+    assert state is not None
+    assert (state.expires_at, state.expires_at_source, state.expiry_reason) == (None, None, None)
+    assert state.previous_secret_expires_at is None
+
+
+# -- ReportStore ------------------------------------------------------------------------------------
+
+REPORT = "50001020304"
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def reports(request: pytest.FixtureRequest) -> ReportStore:
+    if request.param == "fake":
+        return FakeReportStore()
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return DynamoDBReportStore(account.tables["reports"])
+
+
+def test_given_no_report_record_when_its_progress_is_asked_then_none(reports: ReportStore) -> None:
+    assert reports.progress(SELLER, REPORT) is None
+
+
+def test_given_a_saved_checkpoint_when_its_progress_is_asked_then_it_says_where_to_resume(
+    reports: ReportStore,
+) -> None:
+    reports.save(
+        SELLER,
+        REPORT,
+        {
+            "ingestion_status": IN_PROGRESS,
+            "report": {"reportId": REPORT, "processingStatus": "DONE"},
+            "raw_document": {"key": f"reports/{SELLER}/{REPORT}.gz", "compressed": True},
+            "rows_written": 12_000,
+            "parts": 2,
+            "first_started_at": "2026-09-01T12:00:00Z",
+            "ingest_seconds": 41.5,
+            "row_shards": 4,
+            "rows_expire_at": 1_795_000_000,
+        },
+    )
+
+    progress = reports.progress(SELLER, REPORT)
+
+    assert progress is not None
+    assert (progress.status, progress.complete) == (IN_PROGRESS, False)
+    assert progress.details is not None and progress.details["processingStatus"] == "DONE"
+    assert progress.raw_document == RawDocument(f"reports/{SELLER}/{REPORT}.gz", True)
+    assert (progress.rows_written, progress.parts, progress.ingest_seconds) == (12_000, 2, 41.5)
+    assert (progress.first_started_at, progress.row_shards, progress.rows_expire_at) == (
+        "2026-09-01T12:00:00Z",
+        4,
+        1_795_000_000,
+    )
+
+
+def test_given_a_saved_checkpoint_when_the_record_is_saved_again_then_the_new_record_is_the_whole_record(
+    reports: ReportStore,
+) -> None:
+    reports.save(SELLER, REPORT, {"ingestion_status": IN_PROGRESS, "rows_written": 500, "parts": 1})
+
+    reports.save(SELLER, REPORT, {"ingestion_status": COMPLETE, "parts": 2})
+
+    progress = reports.progress(SELLER, REPORT)
+    assert progress is not None and progress.complete
+    assert (progress.rows_written, progress.parts, progress.raw_document) == (0, 2, None)
+
+
+def test_given_reports_of_two_sellers_with_one_id_when_saved_then_each_seller_has_its_own(
+    reports: ReportStore,
+) -> None:
+    reports.save(SELLER, REPORT, {"ingestion_status": COMPLETE})
+    reports.save(OTHER_SELLER, REPORT, {"ingestion_status": IN_PROGRESS})
+
+    mine, theirs = reports.progress(SELLER, REPORT), reports.progress(OTHER_SELLER, REPORT)
+    assert mine is not None and mine.status == COMPLETE
+    assert theirs is not None and theirs.status == IN_PROGRESS
+
+
+# -- MessageQueue -----------------------------------------------------------------------------------
+
+
+class Received(NamedTuple):
+    body: str
+    attributes: dict[str, tuple[str, str]]  # name -> (data type, value)
+
+
+class Queues(NamedTuple):
+    queue: MessageQueue
+    visible: Callable[[], list[Received]]  # what a consumer of the queue would receive now
+    dead_letters: Callable[[], list[Received]]  # what the DLQ holds
+    wait: Callable[[int], None]  # time passes, in seconds
+
+
+@pytest.fixture(params=["fake", "sqs"])
+def queues(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Queues:
+    elapsed = [0]
+
+    def wait(seconds: int) -> None:
+        elapsed[0] += seconds
+
+    if request.param == "fake":
+        fake = FakeMessageQueue()
+
+        def received(sent: list[Any]) -> list[Received]:
+            return [
+                Received(
+                    m.body, {name: (a["DataType"], a["StringValue"]) for name, a in m.attributes.items()}
+                )
+                for m in sent
+            ]
+
+        return Queues(
+            fake,
+            # Every message was sent at the start: visible once its delay has passed.
+            lambda: received([m for m in fake.deferred + fake.continued if m.delay_seconds <= elapsed[0]]),
+            lambda: received(fake.dead_letters),
+            wait,
+        )
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    local = create_queue(account.sqs, "sellerstream-contract", visibility_timeout_seconds=30)
+    # moto's SQS keeps time with this function: moving it forward lets a delay pass without waiting.
+    monkeypatch.setattr(
+        "moto.sqs.models.unix_time_millis", lambda *args: unix_time_millis(*args) + elapsed[0] * 1000
+    )
+
+    def receive(url: str) -> list[Received]:
+        messages = account.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+        ).get("Messages", [])
+        return [
+            Received(
+                m["Body"],
+                {
+                    name: (a["DataType"], a["StringValue"])
+                    for name, a in (m.get("MessageAttributes") or {}).items()
+                },
+            )
+            for m in messages
+        ]
+
+    return Queues(
+        SqsMessageQueue(local.url, local.dlq_url),
+        lambda: receive(local.url),
+        lambda: receive(local.dlq_url),
+        wait,
+    )
+
+
+BODY = '{"NotificationType": "REPORT_PROCESSING_FINISHED"}'
+ATTRIBUTES = {
+    "sellerstream-source-message-id": {"DataType": "String", "StringValue": "m-from-amazon"},
+    "sellerstream-throttle-deferrals": {"DataType": "Number", "StringValue": "2"},
+}
+
+
+def test_given_a_record_deferred_then_its_copy_is_on_the_queue_only_after_its_delay(queues: Queues) -> None:
+    copy_id = queues.queue.defer(BODY, ATTRIBUTES, delay_seconds=120)
+
+    assert copy_id
+    assert queues.visible() == []
+    queues.wait(120)
+    assert queues.visible() == [
+        Received(
+            BODY,
+            {
+                "sellerstream-source-message-id": ("String", "m-from-amazon"),
+                "sellerstream-throttle-deferrals": ("Number", "2"),
+            },
+        )
+    ]
+    assert queues.dead_letters() == []
+
+
+def test_given_a_long_job_continued_then_its_message_is_on_the_queue_at_once_with_its_part(
+    queues: Queues,
+) -> None:
+    part = {"sellerstream-continuation-part": {"DataType": "Number", "StringValue": "3"}}
+
+    assert queues.queue.continue_later(BODY, part)
+
+    assert queues.visible() == [Received(BODY, {"sellerstream-continuation-part": ("Number", "3")})]
+    assert queues.dead_letters() == []
+
+
+def test_given_a_record_dead_lettered_then_its_copy_is_on_the_dead_letter_queue_saying_why(
+    queues: Queues,
+) -> None:
+    reason = {"sellerstream-reason": {"DataType": "String", "StringValue": "invalid_notification"}}
+
+    assert queues.queue.dead_letter(BODY, {**ATTRIBUTES, **reason})
+
+    [copy] = queues.dead_letters()
+    assert copy.body == BODY
+    assert copy.attributes["sellerstream-reason"] == ("String", "invalid_notification")
+    assert copy.attributes["sellerstream-source-message-id"] == ("String", "m-from-amazon")
+    assert queues.visible() == []
+
+
+def test_given_several_sends_then_each_returns_its_own_message_id(queues: Queues) -> None:
+    ids = [
+        queues.queue.defer(BODY, ATTRIBUTES, delay_seconds=1),
+        queues.queue.continue_later(BODY, ATTRIBUTES),
+        queues.queue.dead_letter(BODY, ATTRIBUTES),
+    ]
+
+    assert all(ids) and len(set(ids)) == 3
+
+
+@pytest.mark.parametrize(
+    "queues",
+    [
+        "fake",
+        pytest.param(
+            "sqs",
+            marks=pytest.mark.xfail(
+                strict=True, reason="moto's SQS accepts an empty attribute value, which SQS refuses"
+            ),
+        ),
+    ],
+    indirect=True,
+)
+def test_given_an_attribute_without_a_value_when_sent_then_the_send_is_refused(queues: Queues) -> None:
+    empty = {"sellerstream-seller-id": {"DataType": "String", "StringValue": ""}}
+
+    sends: list[Callable[[], str]] = [
+        lambda: queues.queue.defer(BODY, empty, delay_seconds=1),
+        lambda: queues.queue.continue_later(BODY, empty),
+        lambda: queues.queue.dead_letter(BODY, empty),
+    ]
+    for send in sends:
+        with pytest.raises(ClientError) as refused:
+            send()
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+    queues.wait(1)
+    assert queues.visible() == [] and queues.dead_letters() == []
+
+
+@pytest.mark.parametrize(
+    "queues",
+    [
+        "fake",
+        pytest.param(
+            "sqs",
+            marks=pytest.mark.xfail(
+                strict=True, reason="moto's SQS accepts more than ten attributes, SQS does not"
+            ),
+        ),
+    ],
+    indirect=True,
+)
+def test_given_more_than_ten_attributes_when_sent_then_the_send_is_refused(queues: Queues) -> None:
+    eleven = {f"sellerstream-a{n}": {"DataType": "String", "StringValue": "x"} for n in range(11)}
+
+    with pytest.raises(ClientError):
+        queues.queue.dead_letter(BODY, eleven)
+
+    assert queues.dead_letters() == []
+
+
+def test_given_a_delay_past_sqs_limit_when_deferred_then_the_send_is_refused(queues: Queues) -> None:
+    with pytest.raises(ClientError) as refused:
+        queues.queue.defer(BODY, ATTRIBUTES, delay_seconds=901)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+    queues.wait(901)
+    assert queues.visible() == []
