@@ -1,4 +1,4 @@
-.PHONY: setup setup-python demo test lint typecheck synth check-templates diff deploy destroy cdk-bootstrap bench clean
+.PHONY: setup setup-python demo test unit integration conformance infra e2e lint imports typecheck synth check-templates diff deploy destroy cdk-bootstrap bench clean
 
 # The pinned Node.js and AWS CDK CLI (package.json) come first: `cdk` and jsii (the CDK's Python
 # bridge, in the tests too) run on them rather than on whatever Node.js the machine has.
@@ -17,11 +17,39 @@ setup-python:
 demo: setup-python
 	@.venv/bin/sellerstream demo
 
-test: setup
-	@.venv/bin/python -m pytest -n 2 --dist loadgroup -q
+PYTEST := .venv/bin/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+# Line coverage of the use cases from the unit tests alone (fakes behind every port): below this, the run fails.
+LOGIC_COVERAGE_FLOOR := 90
+
+# Every suite, from the fastest: what CI runs.
+test: unit conformance integration infra e2e
+
+# Use cases over in-memory fakes, the client on a scripted transport, parsers, the emulator, the catalog.
+unit: setup-python
+	@$(PYTEST) tests/unit --cov=sellerstream.logic --cov-report=term:skip-covered --cov-fail-under=$(LOGIC_COVERAGE_FLOOR)
+
+# The client and the emulator against Amazon's own models, schemas and examples.
+conformance: setup-python
+	@$(PYTEST) tests/conformance
+
+# Adapters on moto, the port contracts (each fake against its adapter), the local pipeline.
+integration: setup-python
+	@$(PYTEST) tests/integration
+
+# The synthesized stack: CDK assertions and cdk-nag.
+infra: setup
+	@$(PYTEST) tests/infrastructure
+
+# The whole pipeline locally, the operator's commands, the Lambda bundle.
+e2e: setup
+	@$(PYTEST) tests/e2e
 
 lint: setup-python
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+# The architecture's contracts (pyproject.toml [tool.importlinter]): layers, forbidden imports, no cycles.
+imports: setup-python
+	@.venv/bin/lint-imports --no-cache
 
 typecheck: setup-python
 	@.venv/bin/mypy
