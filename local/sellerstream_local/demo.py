@@ -58,7 +58,7 @@ def run_demo(out: IO[str] = sys.stdout, log_path: Path | None = None) -> dict[st
         with LocalPipeline(
             emulator_time_scale=EMULATOR_TIME_SCALE,
             log_stream=log_stream,
-            extra_environment={"REPORT_MAX_ROWS_PER_INVOCATION": str(ROWS_PER_INVOCATION)},
+            settings={"report_max_rows_per_invocation": ROWS_PER_INVOCATION},
         ) as pipeline:
             return _run(pipeline, rng, start, out, log_path)
     finally:

@@ -137,11 +137,18 @@ class LocalPipeline:
         seed: int = 0,
         faults: Faults | None = None,
         log_stream: IO[str] | None = None,
-        extra_environment: dict[str, str] | None = None,
+        settings: dict[str, object] | None = None,
     ) -> None:
         self._visibility = visibility_timeout_seconds
         self._orders_api_version = orders_api_version
-        self._extra_environment = extra_environment or {}
+        # Settings by name that differ from the stack's (e.g. a row limit per invocation).
+        self._settings = settings or {}
+        known = {
+            name for function in (*catalog.CONSUMERS, *catalog.JOBS) for name in function.settings.fields()
+        }
+        unknown = sorted(set(self._settings) - known)
+        if unknown:
+            raise ValueError(f"no function has the settings {', '.join(unknown)}")
         # The function's stdout (JSON logs, EMF metrics), as CloudWatch Logs would receive it.
         self._function_output: IO[str] = log_stream or _Discard()
         self.emulator = SpApiEmulator(time_scale=emulator_time_scale, seed=seed, faults=faults)
@@ -252,11 +259,11 @@ class LocalPipeline:
 
     def function_environment(self, function: catalog.Consumer | catalog.Job) -> dict[str, str]:
         """One function's variables, rendered from its settings class as the stack renders them."""
-        values = self.settings_values()
+        values = {**self.settings_values(), **self._settings}
         if isinstance(function, catalog.Consumer):
             queue = self.resources.queues[function.kind]
             values.update(queue_url=queue.url, dead_letter_queue_url=queue.dlq_url)
-        return {**function.settings.environment(values), **self._extra_environment}
+        return function.settings.environment(values)
 
     def _attach_logging(self) -> None:
         from sellerstream.observability import logger  # noqa: PLC0415 - after the environment is set
@@ -277,10 +284,7 @@ class LocalPipeline:
         """Gives a seller local credentials (secret + emulator) and routes its subscriptions to it."""
         if seller_id not in self.sellers:
             refresh_token = f"Atzr|local-{seller_id}"
-            self.secrets.create_secret(
-                Name=f"{constants.SELLER_SECRET_PREFIX}{seller_id}",
-                SecretString=json.dumps({"refresh_token": refresh_token, "region": "NA"}),
-            )
+            self.seller_directory().save_seller(seller_id, refresh_token=refresh_token, region="NA")
             self.emulator.register_seller(seller_id, refresh_token)
             self.sellers.add(seller_id)
         for subscription_id in subscription_ids:

@@ -31,7 +31,7 @@ def pipeline(log_stream: io.StringIO) -> Iterator[LocalPipeline]:
     # No secret cache: the order function must see a rotated secret at once (in AWS: within 5 minutes,
     # while the old secret still works for seven days).
     with LocalPipeline(
-        emulator_time_scale=50.0, log_stream=log_stream, extra_environment={"SECRETS_CACHE_SECONDS": "0"}
+        emulator_time_scale=50.0, log_stream=log_stream, settings={"secrets_cache_seconds": 0}
     ) as local:
         local.provision_seller(SELLER)
         yield local

@@ -279,7 +279,7 @@ def test_given_revoked_refresh_token_when_processed_then_it_waits_in_the_queue_n
 
 
 def test_given_seller_reauthorised_while_its_notification_waits_then_the_order_is_stored() -> None:
-    with LocalPipeline(emulator_time_scale=50.0, extra_environment={"SECRETS_CACHE_SECONDS": "0"}) as local:
+    with LocalPipeline(emulator_time_scale=50.0, settings={"secrets_cache_seconds": 0}) as local:
         local.provision_seller(SELLER, subscription_ids=("sub-orders",))
         revoke_and_publish(local, "n-wait")
         local.order_change_poller().poll_once()
@@ -297,9 +297,7 @@ def test_given_seller_reauthorised_while_its_notification_waits_then_the_order_i
 
 
 def test_given_revoked_refresh_token_past_the_wait_when_processed_then_dead_lettered_as_credentials() -> None:
-    with LocalPipeline(
-        emulator_time_scale=50.0, extra_environment={"SELLER_CREDENTIALS_WAIT_SECONDS": "0"}
-    ) as local:
+    with LocalPipeline(emulator_time_scale=50.0, settings={"seller_credentials_wait_seconds": 0}) as local:
         local.provision_seller(SELLER, subscription_ids=("sub-orders",))
         revoke_and_publish(local, "n-rev")
 

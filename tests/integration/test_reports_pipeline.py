@@ -105,7 +105,7 @@ def test_given_report_larger_than_one_invocation_when_processed_then_resumed_wit
     with LocalPipeline(
         emulator_time_scale=50.0,
         log_stream=log_stream,
-        extra_environment={"REPORT_MAX_ROWS_PER_INVOCATION": "1000"},
+        settings={"report_max_rows_per_invocation": 1000},
     ) as pipeline:
         pipeline.provision_seller(SELLER)
         document_id = pipeline.emulator.add_report(REPORT_ID, rows=2600)
@@ -387,7 +387,7 @@ def test_given_resumed_cp1252_report_whose_later_part_reads_the_raw_copy_then_de
     with LocalPipeline(
         emulator_time_scale=50.0,
         log_stream=log_stream,
-        extra_environment={"REPORT_MAX_ROWS_PER_INVOCATION": "1000"},
+        settings={"report_max_rows_per_invocation": 1000},
     ) as pipeline:
         pipeline.provision_seller(SELLER)
         lines = "".join(f"SKU-{i}\tPiña {i}\n" for i in range(2500))
@@ -406,7 +406,7 @@ def test_given_continuation_whose_raw_copy_expired_then_downloaded_again(log_str
     with LocalPipeline(
         emulator_time_scale=50.0,
         log_stream=log_stream,
-        extra_environment={"REPORT_MAX_ROWS_PER_INVOCATION": "1000"},
+        settings={"report_max_rows_per_invocation": 1000},
     ) as pipeline:
         pipeline.provision_seller(SELLER)
         document_id = pipeline.emulator.add_report(REPORT_ID, rows=1500)

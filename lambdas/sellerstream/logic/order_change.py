@@ -217,6 +217,7 @@ class OrderChangeUseCase:
         clock: Callable[[], float] = time.time,
     ):
         self._v0 = orders_api_version == "v0"
+        self._get_order = GET_ORDER_V0 if self._v0 else GET_ORDER
         self._credentials = directory
         self._spapi = spapi
         self._store = store
@@ -282,7 +283,7 @@ class OrderChangeUseCase:
             # At least a second: a wait of 0 would mean "unknown" to the deferral.
             wait = max(order.retry_at - self._clock(), 1.0)
             raise RateBudgetExhausted(
-                GET_ORDER, "the seller's rate budget is spent for now", wait_needed=wait
+                self._get_order, "the seller's rate budget is spent for now", wait_needed=wait
             )
         if order.fetched is not None and not self._stale_read_expired(notification):
             metrics.add_metric(name=metric_names.STALE_CALLBACKS, unit=MetricUnit.Count, value=1)
@@ -311,7 +312,9 @@ class OrderChangeUseCase:
         if order.fetched is not None and order.error is None and order.retry_at is None:
             return self._accept_stale(order, notification)  # a lagging read, past the time it is given
         self._raise_if_waiting(order, notification)
-        raise RateBudgetExhausted(GET_ORDER, "the order could not be fetched in this batch", wait_needed=1.0)
+        raise RateBudgetExhausted(
+            self._get_order, "the order could not be fetched in this batch", wait_needed=1.0
+        )
 
     def _accept_stale(self, order: _Order, notification: OrderChangeNotification) -> dict[str, Any]:
         metrics.add_metric(name=metric_names.STALE_CALLBACKS_ACCEPTED, unit=MetricUnit.Count, value=1)
@@ -410,7 +413,7 @@ class OrderChangeUseCase:
         budget = self._spapi.rate_budget(work.credentials)
         seller_key = work.credentials.seller_key
         v0 = self._v0
-        operation = GET_ORDER_V0 if v0 else GET_ORDER
+        operation = self._get_order
         last_within = max(remaining_time() - SAFETY_MARGIN_SECONDS - CALL_TIME_SECONDS, 0.0)
         reservation = budget.reserve_for(
             seller_key,
@@ -479,7 +482,7 @@ class OrderChangeUseCase:
         apis: dict[str, OrdersApi] = {}
         held_back: set[str] = set()
         refused: dict[str, LwaAuthError] = {}  # sellers whose refresh token LWA refused in this batch
-        operation = GET_ORDER_V0 if self._v0 else GET_ORDER
+        operation = self._get_order
         steps = sorted(schedule, key=lambda entry: entry.at)
         while steps:
             step = steps.pop(0)
