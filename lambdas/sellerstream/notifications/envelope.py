@@ -2,10 +2,15 @@
 
 An SQS body is one of: the raw notification JSON (SQS destination); a JSON string holding that
 JSON (some senders double-encode); or a whole EventBridge event with the notification in
-``detail`` (EventBridge destination -> rule -> SQS). All three are accepted, and nothing else: an
-object is read as an EventBridge event only when it has an EventBridge event's shape and nothing
-more, so keys added to Amazon's body never change what it means. Our own continuation messages
-say so in an SQS message attribute, where a body cannot reach.
+``detail`` (EventBridge destination -> rule -> SQS). All three are accepted, and nothing else. An
+object is read as an EventBridge event when it has every key an EventBridge event must have (AWS's
+event structure), whatever keys it gains besides (an event replayed from an archive carries
+``replay-name``); Amazon's notification bodies have none of those keys. Our own continuation
+messages say so in an SQS message attribute, where a body cannot reach.
+
+A notification whose envelope or payload version has a major version its consumer does not
+understand (the catalog names the versions each type's model reads) is not guessed at: it is
+refused with ``UnsupportedPayloadVersionError`` before its payload is read, and parked.
 
 Every failure is a typed ``PoisonMessageError``, including the ``RecursionError`` and
 ``ValueError`` that hostile JSON (deep nesting, huge integer literals) raises in the decoder.
@@ -21,7 +26,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 from pydantic import BaseModel, ValidationError
 
 from sellerstream import catalog, identifiers
-from sellerstream.errors import InvalidNotificationError, UnknownNotificationTypeError
+from sellerstream.errors import (
+    InvalidNotificationError,
+    UnknownNotificationTypeError,
+    UnsupportedPayloadVersionError,
+)
 
 if TYPE_CHECKING:
     # Models are imported when a body of their type arrives (see ``model_for``), not with the parser.
@@ -70,12 +79,11 @@ def is_scheduled_event(document: dict[str, Any]) -> bool:
     )
 
 
-# An EventBridge event's top-level keys (AWS's event structure reference). "account" is optional
-# because moto's events (local mode) lack it.
+# The top-level keys every EventBridge event has (AWS's event structure reference); "account" too,
+# except in moto's events (local mode), so it is not asked for.
 EVENTBRIDGE_REQUIRED_KEYS = frozenset(
     {"version", "id", "detail-type", "source", "time", "region", "resources", "detail"}
 )
-EVENTBRIDGE_KEYS = EVENTBRIDGE_REQUIRED_KEYS | {"account"}
 
 # A long job (a large report) continues in a later invocation through a copy of the notification
 # carrying this SQS message attribute (a Number: the part, 1, 2, ...).
@@ -108,8 +116,7 @@ def _loads(text: str) -> Any:
 
 
 def is_eventbridge_event(document: dict[str, Any]) -> bool:
-    keys = set(document)
-    return keys.issuperset(EVENTBRIDGE_REQUIRED_KEYS) and keys.issubset(EVENTBRIDGE_KEYS)
+    return EVENTBRIDGE_REQUIRED_KEYS.issubset(document)
 
 
 def decode_body(body: str) -> dict[str, Any]:
@@ -241,6 +248,7 @@ def parse_document(document: dict[str, Any]) -> AnyNotification:
     if model is None:
         shown = repr(notification_type) if identifiers.is_word(notification_type) else "(not a type name)"
         raise UnknownNotificationTypeError(f"notification type {shown} is not handled", **context)
+    _check_versions(document, notification_type, context)
     try:
         parsed: AnyNotification = model.model_validate(document)  # type: ignore[assignment]
     except ValidationError as error:
@@ -250,6 +258,41 @@ def parse_document(document: dict[str, Any]) -> AnyNotification:
     except RecursionError:
         raise InvalidNotificationError(f"{notification_type} is nested too deeply", **context) from None
     return parsed
+
+
+# (field, PascalCase field, the versions the catalog says the type's model reads)
+_VERSION_FIELDS = (
+    ("notificationVersion", "NotificationVersion", "notification_versions"),
+    ("payloadVersion", "PayloadVersion", "payload_versions"),
+)
+
+
+def major_version(version: str) -> str:
+    """A version's major part: "1" of "1.0" or "1.1" (minors are compatible); a dated version
+    ("2020-09-04") is its own."""
+    head, dot, _ = version.partition(".")
+    return head if dot and head.isdigit() else version
+
+
+def _check_versions(document: dict[str, Any], notification_type: str, context: dict[str, Any]) -> None:
+    """Refuses an envelope or payload version whose major version the type's model does not read.
+    A version left out is the model's to refuse (Amazon's schemas require both)."""
+    message_type = catalog.message_type(notification_type)
+    if message_type is None:
+        return
+    for camel, pascal, known_attribute in _VERSION_FIELDS:
+        version = document.get(pascal, document.get(camel))
+        known: tuple[str, ...] = getattr(message_type, known_attribute)
+        if version is None or not known:
+            continue
+        if not isinstance(version, str) or not identifiers.is_version(version):
+            raise InvalidNotificationError(f"{notification_type} has a malformed {pascal}", **context)
+        if major_version(version) not in {major_version(v) for v in known}:
+            raise UnsupportedPayloadVersionError(
+                f"{notification_type} {pascal} {version} is not one this consumer reads ({', '.join(known)})",
+                version=version,
+                **context,
+            )
 
 
 def describe_validation_error(error: ValidationError, limit: int = 5) -> str:

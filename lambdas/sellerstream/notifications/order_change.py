@@ -27,7 +27,8 @@ from sellerstream.notifications.common import (
 class OrderChangeItem(AmazonModel):
     order_item_id: OpaqueId = Field(alias="OrderItemId")
     seller_sku: Sku = Field(alias="SellerSKU")
-    supply_source_id: OpaqueId | None = Field(alias="SupplySourceId")
+    # Required (but nullable) in Amazon's schema, yet left out of the schema's own Summary example.
+    supply_source_id: OpaqueId | None = Field(None, alias="SupplySourceId")
     quantity: int = Field(alias="Quantity")
     order_item_status: str | None = Field(None, alias="OrderItemStatus")
     quantity_shipped: int | None = Field(None, alias="QuantityShipped")

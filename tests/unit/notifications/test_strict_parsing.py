@@ -262,10 +262,24 @@ def test_given_eventbridge_keys_added_to_an_amazon_body_when_parsed_then_the_bod
     assert parse_notification(json.dumps(document)).notification_id == "n-1"
 
 
-def test_given_an_eventbridge_event_with_an_extra_key_when_parsed_then_not_read_as_an_event() -> None:
-    event = {**eventbridge_event(ORDER_CHANGE), "NotificationType": "ORDER_CHANGE"}
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"replay-name": "listings-outage-replay"},
+        {"account": "123456789012"},
+        {"a-key-aws-adds-later": {"x": 1}},
+    ],
+    ids=["replayed-from-an-archive", "account", "a-future-key"],
+)
+def test_given_an_eventbridge_event_with_keys_beyond_the_required_when_parsed_then_its_detail_is_read(
+    extra: dict[str, Any],
+) -> None:
+    event = {**eventbridge_event(LISTING), **extra}
 
-    rejected(event)
+    assert (
+        parse_notification(json.dumps(event)).notification_id
+        == LISTING["NotificationMetadata"]["NotificationId"]
+    )
 
 
 def test_given_an_eventbridge_event_without_account_when_parsed_then_accepted() -> None:
