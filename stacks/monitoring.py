@@ -162,6 +162,17 @@ class Monitoring(Construct):
             description=f"{name}: the 95th percentile of the time from Amazon's event to the table is over "
             f"{consumer.lag_alarm_p95_seconds // 60} minutes",
         )
+        if any(message_type.payload_versions for message_type in consumer.types):
+            self._alarm(
+                f"{name}UnsupportedVersions",
+                _pipeline_metric(
+                    metric_names.UNSUPPORTED_PAYLOAD_VERSIONS, service_name, constants.ALARM_PERIOD_SECONDS
+                ),
+                threshold=1,
+                description=f"{name}: a notification came in a payload version this consumer does not read "
+                "yet; it is parked in the DLQ (reason unsupported_payload_version) until SellerStream reads "
+                "it: redrive it then (sellerstream redrive --reason unsupported_payload_version)",
+            )
         if quiet_alarm_hours:
             # SQS stops reporting an idle queue's metrics, so missing data counts as "nothing came".
             self._alarm(

@@ -41,7 +41,10 @@ class MessageType(NamedTuple):
     name: str  # Amazon's spelling (our own for SCHEDULED_EVENT and SHIPMENT_REQUEST)
     transport: Transport
     model: str  # "module:Class" that parses it, imported when the first such body arrives
-    payload_versions: tuple[str, ...] = ()  # the versions its model understands
+    # The envelope and payload versions its model reads (a minor version more is read too; another
+    # major version is parked): () for our own messages, which carry none.
+    notification_versions: tuple[str, ...] = ()
+    payload_versions: tuple[str, ...] = ()
     spellings: tuple[str, ...] = ()  # other names meaning this type (a typo in Amazon's schema)
     subscription: Subscription | None = None  # None: not a seller's subscription
 
@@ -74,6 +77,9 @@ class Table(NamedTuple):
     sort_key: str | None = None
     ttl_attribute: str | None = None
     retain: bool = True  # holds what cannot be fetched again (False: safe to recreate)
+    # Days of point-in-time recovery (AWS's maximum, 35, where nothing expires for privacy's sake;
+    # None: no continuous backups, for a table whose items must be gone when their TTL says).
+    recovery_days: int | None = 35
     lookup_index: tuple[str, str, str] | None = None  # (name, partition key, sort key), all projected
 
     @property
@@ -222,13 +228,29 @@ class StackOutputs:
 
 # -- tables and other resources ------------------------------------------------------------------
 
+# Amazon's Data Protection Policy: buyer data no longer than 30 days after the order's delivery, in
+# backups too. DynamoDB deletes an expired item within about two days of its TTL, and a table's
+# point-in-time recovery keeps what it deletes restorable for its window: so buyer data's TTL is set
+# that much earlier.
+BUYER_DATA_DAYS_AFTER_DELIVERY: Final = 30
+TTL_DELETION_DAYS: Final = 2
+ORDERS_RECOVERY_DAYS: Final = 7
+PII_TTL_DAYS_AFTER_DELIVERY: Final = BUYER_DATA_DAYS_AFTER_DELIVERY - ORDERS_RECOVERY_DAYS - TTL_DELETION_DAYS
+
 # Orders: a seller's orders are one query (pk), PII lives in its own item with a TTL; packages beside.
 ORDERS_TABLE: Final = Table(
-    "orders", "OrdersTable", "OrdersTableName", sort_key="sk", ttl_attribute="expires_at"
+    "orders",
+    "OrdersTable",
+    "OrdersTableName",
+    sort_key="sk",
+    ttl_attribute="expires_at",
+    recovery_days=ORDERS_RECOVERY_DAYS,
 )
 LISTINGS_TABLE: Final = Table("listings", "ListingsTable", "ListingsTableName", sort_key="sk")
 REPORTS_TABLE: Final = Table("reports", "ReportsTable", "ReportsTableName", sort_key="sk")
 # Report rows expire like the raw copy; looked up by SKU, ASIN or order id through a sparse index.
+# They may hold buyer data and can be read again from the raw copy or Amazon: no backups, so an
+# expired row is gone when DynamoDB deletes it.
 REPORT_ROWS_TABLE: Final = Table(
     "report_rows",
     "ReportRowsTable",
@@ -236,6 +258,7 @@ REPORT_ROWS_TABLE: Final = Table(
     sort_key="sk",
     ttl_attribute="expires_at",
     lookup_index=("lookup", "lookup", "sk"),
+    recovery_days=None,
 )
 # Powertools idempotency records (its default layout), a week each: safe to recreate.
 IDEMPOTENCY_TABLE: Final = Table(
@@ -295,6 +318,7 @@ ORDER_CHANGE: Final = MessageType(
     "ORDER_CHANGE",
     Transport.SQS,
     "sellerstream.notifications.order_change:OrderChangeNotification",
+    notification_versions=("1.0",),
     payload_versions=("1.0",),
     subscription=Subscription(
         "1.0",
@@ -310,6 +334,7 @@ LISTINGS_ITEM_STATUS_CHANGE: Final = MessageType(
     "LISTINGS_ITEM_STATUS_CHANGE",
     Transport.EVENTBRIDGE,
     "sellerstream.notifications.listings_item_status_change:ListingsItemStatusChangeNotification",
+    notification_versions=("1.0",),
     payload_versions=("1.0",),
     # Amazon's JSON schema spells it with a trailing D; real traffic and Amazon's example do not.
     spellings=("LISTINGS_ITEM_STATUS_CHANGED",),
@@ -319,6 +344,7 @@ REPORT_PROCESSING_FINISHED: Final = MessageType(
     "REPORT_PROCESSING_FINISHED",
     Transport.SQS,
     "sellerstream.notifications.report_processing_finished:ReportProcessingFinishedNotification",
+    notification_versions=("2020-09-04",),
     payload_versions=("2020-09-04",),
     subscription=Subscription("2020-09-04"),
 )
@@ -327,12 +353,14 @@ APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY: Final = MessageType(
     "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY",
     Transport.SQS,
     "sellerstream.notifications.application_oauth:ApplicationOAuthClientSecretExpiryNotification",
+    notification_versions=("1.0",),
     payload_versions=("2023-11-30",),
 )
 APPLICATION_OAUTH_CLIENT_NEW_SECRET: Final = MessageType(
     "APPLICATION_OAUTH_CLIENT_NEW_SECRET",
     Transport.SQS,
     "sellerstream.notifications.application_oauth:ApplicationOAuthClientNewSecretNotification",
+    notification_versions=("1.0",),
     payload_versions=("2023-11-30",),
 )
 SCHEDULED_EVENT: Final = MessageType(
@@ -388,7 +416,13 @@ CONSUMERS: Final = (
         sizing=Sizing(
             timeout_seconds=30, memory_mb=256, batch_size=10, batching_window_seconds=5, max_concurrency=5
         ),
-        grants=(*CONSUMER_GRANTS, Grant(LISTINGS_TABLE.role, (PUT, UPDATE))),
+        # UpdateItem on the accounts table: a seller's marketplaces, fetched when an event without
+        # a marketplace finds them missing.
+        grants=(
+            *CONSUMER_GRANTS,
+            Grant(LISTINGS_TABLE.role, (PUT, UPDATE)),
+            Grant(ACCOUNTS_TABLE.role, (UPDATE,)),
+        ),
         description="SellerStream listing-status consumer",
     ),
     Consumer(
@@ -484,8 +518,9 @@ CONSUMERS: Final = (
 
 # Reconciliation: per interval (context key ``reconcile_interval_minutes``), every known seller's
 # orders updated since its last reconciled point (minus the overlap) are paged from searchOrders and
-# stored where the table lacks them or holds an older state. Orders 2026-01-01 only: its records are
-# that version's shape.
+# stored where the table lacks them or holds an older state, and so are its listings updated since,
+# from searchListingsItems in each of its marketplaces. Orders 2026-01-01 only: its records are that
+# version's shape.
 RECONCILE: Final = Job(
     name="Reconcile",
     service_name="reconcile",
@@ -495,10 +530,15 @@ RECONCILE: Final = Job(
     sizing=Sizing(timeout_seconds=300, memory_mb=512, max_concurrency=2),
     grants=(
         Grant(ORDERS_TABLE.role, ORDER_WRITES),
+        # Listings from searchListingsItems: the same conditional put as the listing-status function's.
+        Grant(LISTINGS_TABLE.role, (PUT,)),
+        # Each seller's marketplaces: read, and refreshed at most once a day.
+        Grant(ACCOUNTS_TABLE.role, (GET, UPDATE)),
         Grant(RATE_BUDGET_TABLE.role, (GET, PUT, UPDATE)),
         Grant(SECRETS_LIST, ("secretsmanager:ListSecrets",)),
     ),
-    description="SellerStream reconciliation: orders from searchOrders that notifications missed",
+    description="SellerStream reconciliation: orders (searchOrders) and listings (searchListingsItems) "
+    "that notifications missed",
     alarms=(
         MetricAlarm(
             "SellerFailures",
@@ -510,10 +550,12 @@ RECONCILE: Final = Job(
     ),
     graphs=(
         Graph(
-            "pages read, orders refreshed, seller failures",
+            "pages read, orders and listings refreshed, seller failures",
             (
                 (metric_names.RECONCILE_PAGES, "pages"),
                 (metric_names.RECONCILE_ORDERS_REFRESHED, "orders refreshed"),
+                (metric_names.RECONCILE_LISTINGS_PAGES, "listings pages"),
+                (metric_names.RECONCILE_LISTINGS_REFRESHED, "listings refreshed"),
                 (metric_names.RECONCILE_FAILURES, "seller failures"),
             ),
         ),

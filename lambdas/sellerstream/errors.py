@@ -44,6 +44,18 @@ class UnknownNotificationTypeError(PoisonMessageError):
     reason = "unknown_notification_type"
 
 
+class UnsupportedPayloadVersionError(PoisonMessageError):
+    """A notification in an envelope or payload version its consumer does not read yet (a new major
+    version may keep field names and change their meaning): parked, not guessed at. ``version`` is
+    the version it came with (shape-checked)."""
+
+    reason = "unsupported_payload_version"
+
+    def __init__(self, detail: str, *, version: str, **ids: str | None) -> None:
+        super().__init__(detail, **ids)
+        self.version = version
+
+
 class UnknownSellerError(PoisonMessageError):
     reason = "unknown_seller"
 
@@ -75,3 +87,29 @@ class NotReadyError(SellerStreamError):
     def __init__(self, detail: str, *, wait_seconds: float) -> None:
         super().__init__(detail)
         self.wait_seconds = wait_seconds
+
+
+# Every reason the functions give a dead letter: the ``sellerstream-reason`` of one they copy at
+# once (a failure no retry can cure), and the tag they log for a record that waits until the queue
+# dead-letters it. A transient failure is logged by its exception's class name instead
+# (``SpApiServerError``): that set is open, and not listed here. ``sellerstream redrive --reason``
+# takes these names.
+DEAD_LETTER_REASONS = frozenset(
+    {
+        InvalidNotificationError.reason,
+        UnknownNotificationTypeError.reason,
+        UnsupportedPayloadVersionError.reason,
+        UnknownSellerError.reason,
+        SellerCredentialsError.reason,
+        "invalid_shipment_request",  # notifications.shipment_request
+        "spapi_not_found",  # logic.dead_letter: Amazon's answers no retry changes
+        "spapi_access_denied",
+        "spapi_client_error",
+        "aws_validation",
+        "lwa_client_mismatch",  # logic.app_credentials
+        "inconsistent_shipment",  # logic.shipments: refused before any call
+        "unknown_order_items",
+        "ambiguous_package",
+        "in_progress_elsewhere",  # logic.batch: another delivery held it longer than the queue keeps
+    }
+)

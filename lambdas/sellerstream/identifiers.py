@@ -75,6 +75,9 @@ ASIN: Final = r"[A-Z0-9]{10}"
 # Amazon adds values, but only as words.
 WORD: Final = r"[A-Za-z][A-Za-z0-9_]{0,127}"
 
+# Envelope and payload versions: "1.0", "2020-09-04", "2023-11-30" (notification schemas and examples).
+VERSION: Final = r"[0-9][0-9A-Za-z.-]{0,31}"
+
 # Amazon limits a seller SKU to 40 characters; this bound leaves room while keeping the encoded
 # sort key (up to 3 bytes per UTF-8 byte) inside DynamoDB's 1,024 bytes.
 SKU_MAX_UTF8_BYTES: Final = 255
@@ -91,6 +94,7 @@ _SELLER_ID = _compiled(SELLER_ID)
 _ORDER_ID = _compiled(ORDER_ID)
 _WORD = _compiled(WORD)
 _LWA_CLIENT_ID = _compiled(LWA_CLIENT_ID)
+_VERSION = _compiled(VERSION)
 
 
 def _matches(compiled: re.Pattern[str], value: object) -> bool:
@@ -124,6 +128,10 @@ def is_word(value: object) -> bool:
 
 def is_lwa_client_id(value: object) -> bool:
     return _matches(_LWA_CLIENT_ID, value)
+
+
+def is_version(value: object) -> bool:
+    return _matches(_VERSION, value)
 
 
 def sku_problem(value: str) -> str | None:

@@ -23,8 +23,15 @@ REPORT_DECODE_FAILURES = "ReportDecodeFailures"
 # once the expiry is known): alarmed when it falls below the warning days without a new secret.
 LWA_CLIENT_SECRET_DAYS_LEFT = "LwaClientSecretDaysLeft"  # noqa: S105 - a metric name
 
+# Notifications parked because their envelope or payload version is one the consumer does not read
+# yet (kept in the DLQ with reason unsupported_payload_version): per function (alarmed), and per
+# notification type and version (which version to learn).
+UNSUPPORTED_PAYLOAD_VERSIONS = "UnsupportedPayloadVersions"
+
 SERVICE_DIMENSION = "service"
 OPERATION_DIMENSION = "operation"
+NOTIFICATION_TYPE_DIMENSION = "notification_type"
+PAYLOAD_VERSION_DIMENSION = "version"
 # SellerCredentialsFailures is also emitted per seller (service + seller): which seller to ask to
 # re-authorise, and alarmable for one seller. A metric exists only for sellers that failed.
 SELLER_DIMENSION = "seller"
@@ -47,6 +54,10 @@ BACKLOG_ORDERS_STORED = "BacklogOrdersStored"
 RECONCILE_PAGES = "ReconcilePages"
 RECONCILE_ORDERS_REFRESHED = "ReconcileOrdersRefreshed"
 RECONCILE_FAILURES = "ReconcileFailures"
+# Listings reconciliation (searchListingsItems per seller and marketplace): pages read, and listings
+# stored because the table lacked them or held an older version (failures count as above).
+RECONCILE_LISTINGS_PAGES = "ReconcileListingsPages"
+RECONCILE_LISTINGS_REFRESHED = "ReconcileListingsRefreshed"
 # Shipment requests (fulfillment queue): packages confirmed with Amazon for the first time, changes
 # to a confirmed package (a tracking update) accepted by Amazon, and requests refused before any
 # call because they contradict what is stored (also counted as PoisonMessages; their copy is in the DLQ).

@@ -30,6 +30,7 @@ from sellerstream.errors import (
     PoisonMessageError,
     SellerCredentialsError,
     UnknownNotificationTypeError,
+    UnsupportedPayloadVersionError,
 )
 from sellerstream.logic.dead_letter import permanent_failure, send_to_dead_letter_queue, short_detail
 from sellerstream.logic.deferral import (
@@ -67,6 +68,9 @@ APPLIED: Final = "applied"  # its effect is stored (``result`` says what the use
 DUPLICATE: Final = "duplicate"  # applied before: nothing done again
 DEFERRED: Final = "deferred"  # a delayed copy is back on its queue (``reason``: why it waits)
 DEAD_LETTERED: Final = "dead_lettered"  # a copy is in the DLQ with its reason
+# A copy is kept in the DLQ with its reason until the consumer reads its version (then redriven):
+# not a failure of the notification's.
+PARKED: Final = "parked"
 RETRY: Final = "retry"  # reported as failed: visible again after the visibility timeout
 # Why a record waits: its quota is spent, or Amazon's answer lags the change it announces.
 THROTTLED_REASONS: Final = frozenset({"RateBudgetExhausted", "SpApiThrottled", "NotReadyError"})
@@ -78,7 +82,7 @@ class RecordOutcome(NamedTuple):
 
     message_id: str
     source_message_id: str  # the message Amazon's delivery arrived as (this one, unless a copy)
-    outcome: str  # APPLIED, DUPLICATE, DEFERRED, DEAD_LETTERED or RETRY
+    outcome: str  # APPLIED, DUPLICATE, DEFERRED, DEAD_LETTERED, PARKED or RETRY
     notification_id: str | None = None
     notification_type: str | None = None
     seller_id: str | None = None
@@ -327,14 +331,22 @@ class BatchRunner:
     def _dead_letter(
         self, record: SQSRecord, notification: AnyNotification | None, failure: PoisonMessageError
     ) -> RecordOutcome:
-        """Sends the record to its DLQ at once (then it is done), or fails it when that is not possible."""
+        """Sends the record to its DLQ at once (then it is done), or fails it when that is not possible.
+
+        A notification in a version the consumer does not read is parked the same way (kept in the
+        DLQ with its reason, redriven once the consumer reads it), counted per type and version
+        rather than as poison."""
         if notification is not None:
             failure.notification_id = failure.notification_id or notification.notification_id
             failure.notification_type = failure.notification_type or notification.notification_type
             failure.seller_id = failure.seller_id or notification.seller_id
         receive_count = _receive_count(record)
-        metrics.add_metric(name=metric_names.POISON_MESSAGES, unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name=metric_names.NOTIFICATIONS_FAILED, unit=MetricUnit.Count, value=1)
+        parked = isinstance(failure, UnsupportedPayloadVersionError)
+        if isinstance(failure, UnsupportedPayloadVersionError):
+            _count_unsupported_version(failure.notification_type, failure.version)
+        else:
+            metrics.add_metric(name=metric_names.POISON_MESSAGES, unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=metric_names.NOTIFICATIONS_FAILED, unit=MetricUnit.Count, value=1)
         if isinstance(failure, SellerCredentialsError):
             _count_credentials_failure(failure.seller_id)
         ids: dict[str, Any] = {
@@ -356,9 +368,21 @@ class BatchRunner:
             return RecordOutcome(
                 outcome=RETRY, reason=failure.reason, detail=detail, receive_count=receive_count, **ids
             )
-        logger.error("poison message: dead-lettered", extra={**context, "dead_letter_message_id": copy_id})
+        if parked:
+            logger.warning(
+                "notification parked: a version this consumer does not read yet",
+                extra={**context, "dead_letter_message_id": copy_id},
+            )
+        else:
+            logger.error(
+                "poison message: dead-lettered", extra={**context, "dead_letter_message_id": copy_id}
+            )
         return RecordOutcome(
-            outcome=DEAD_LETTERED, reason=failure.reason, detail=detail, receive_count=receive_count, **ids
+            outcome=PARKED if parked else DEAD_LETTERED,
+            reason=failure.reason,
+            detail=detail,
+            receive_count=receive_count,
+            **ids,
         )
 
     def _wait_for_credentials(
@@ -537,6 +561,20 @@ def _count_credentials_failure(seller_id: str | None) -> None:
             1,
             dimensions={metric_names.SELLER_DIMENSION: seller_id},
         )
+
+
+def _count_unsupported_version(notification_type: str | None, version: str) -> None:
+    """Counted for the consumer (alarmed) and per type and version (which version to learn)."""
+    metrics.add_metric(name=metric_names.UNSUPPORTED_PAYLOAD_VERSIONS, unit=MetricUnit.Count, value=1)
+    emit_metric(
+        metric_names.UNSUPPORTED_PAYLOAD_VERSIONS,
+        MetricUnit.Count,
+        1,
+        dimensions={
+            metric_names.NOTIFICATION_TYPE_DIMENSION: notification_type or "unknown",
+            metric_names.PAYLOAD_VERSION_DIMENSION: version,
+        },
+    )
 
 
 def _receive_count(record: SQSRecord) -> int:

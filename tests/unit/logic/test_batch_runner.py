@@ -26,6 +26,7 @@ from sellerstream.logic.batch import (
     DEFERRED,
     DUPLICATE,
     IN_PROGRESS_ELSEWHERE,
+    PARKED,
     RETRY,
     BatchPolicy,
     BatchResult,
@@ -274,6 +275,37 @@ def test_given_a_body_that_is_not_json_when_run_then_dead_lettered_on_its_first_
     assert copy.attribute(RECEIVE_COUNT_ATTRIBUTE) == "1"
     assert copy.attribute(SELLER_ID_ATTRIBUTE) is None  # unknown: left out rather than sent empty
     assert queue.deferred == []
+
+
+def test_given_a_payload_version_the_consumer_does_not_read_when_run_then_parked_not_applied_nor_poison(
+    runner: BatchRunner, use_case: ListingUseCase, queue: FakeMessageQueue, context: LambdaContext
+) -> None:
+    document = json.loads(listing("SKU-NEW", notification_id="n-version-2"))
+    document["PayloadVersion"] = "2.0"
+    body = json.dumps(document)
+
+    result = runner.run(batch(sqs_record(body, message_id="m-version-2")), context)
+
+    [outcome] = result.outcomes
+    assert (outcome.outcome, outcome.reason) == (PARKED, "unsupported_payload_version")
+    assert outcome.done and result.response() == {"batchItemFailures": []}
+    assert use_case.applied == []
+    [kept] = queue.dead_letters
+    assert kept.body == body  # kept whole, to be redriven once the consumer reads version 2
+    assert kept.attribute(REASON_ATTRIBUTE) == "unsupported_payload_version"
+    assert kept.attribute(NOTIFICATION_ID_ATTRIBUTE) == "n-version-2"
+
+
+def test_given_a_parked_notification_when_the_copy_cannot_be_kept_then_the_record_returns(
+    runner: BatchRunner, queue: FakeMessageQueue, context: LambdaContext
+) -> None:
+    document = json.loads(listing("SKU-NEW"))
+    document["PayloadVersion"] = "2.0"
+    queue.failing = ConnectionError("SQS unreachable")
+
+    [outcome] = runner.run(batch(sqs_record(json.dumps(document))), context).outcomes
+
+    assert outcome.outcome == RETRY
 
 
 def test_given_a_poison_continuation_copy_when_dead_lettered_then_its_copy_keeps_the_part_and_the_source(

@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
-from sellerstream.errors import InvalidNotificationError, UnknownNotificationTypeError
+from sellerstream.errors import (
+    InvalidNotificationError,
+    UnknownNotificationTypeError,
+    UnsupportedPayloadVersionError,
+)
 from sellerstream.notifications import (
     ListingsItemStatusChangeNotification,
     OrderChangeNotification,
@@ -212,3 +216,90 @@ def test_given_malformed_continuation_attribute_when_parsed_then_invalid(part: s
 
     with pytest.raises(InvalidNotificationError):
         parse_delivery(json.dumps(ORDER_CHANGE), continuation_part=part)
+
+
+# -- versions: a new major version is parked, never guessed at ---------------------------------------
+
+
+def with_versions(document: dict[str, Any], **versions: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    for name, value in versions.items():
+        if value is None:
+            changed.pop(name, None)
+        else:
+            changed[name] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    "versions",
+    [
+        {"PayloadVersion": "1.1"},
+        {"NotificationVersion": "1.7"},
+        {"PayloadVersion": "1.0", "NotificationVersion": "1.0"},
+    ],
+    ids=["minor-payload", "minor-envelope", "the-versions-the-model-reads"],
+)
+def test_given_a_minor_version_when_parsed_then_read_as_the_model_knows_it(versions: dict[str, Any]) -> None:
+    notification = parse_notification(json.dumps(with_versions(ORDER_CHANGE, **versions)))
+
+    assert isinstance(notification, OrderChangeNotification)
+
+
+@pytest.mark.parametrize(
+    ("document", "versions", "version"),
+    [
+        (ORDER_CHANGE, {"PayloadVersion": "2.0"}, "2.0"),
+        (ORDER_CHANGE, {"NotificationVersion": "3.0"}, "3.0"),
+    ],
+    ids=["payload-major", "envelope-major"],
+)
+def test_given_a_major_version_the_consumer_does_not_read_when_parsed_then_refused_with_its_version_and_ids(
+    document: dict[str, Any], versions: dict[str, Any], version: str
+) -> None:
+    changed = with_versions(document, **versions)
+    # A new major version may change what the payload means: it is not even read.
+    changed["Payload"] = {"AnythingAtAll": [1, 2, 3]}
+
+    with pytest.raises(UnsupportedPayloadVersionError) as refused:
+        parse_notification(json.dumps(changed))
+
+    assert refused.value.reason == "unsupported_payload_version" and refused.value.version == version
+    assert (refused.value.notification_id, refused.value.notification_type) == ("n-1", "ORDER_CHANGE")
+
+
+def test_given_a_dated_payload_version_when_another_date_arrives_then_refused() -> None:
+    document = {
+        "notificationVersion": "2020-09-04",
+        "notificationType": "REPORT_PROCESSING_FINISHED",
+        "payloadVersion": "2020-09-04",
+        "eventTime": "2025-01-11T00:09:53.109Z",
+        "payload": {
+            "reportProcessingFinishedNotification": {
+                "sellerId": "A3TH9S8BH6GOGM",
+                "accountId": "amzn1.merchant.o.A3TH9S8BH6GOGM",
+                "reportId": "54517018502",
+                "reportType": "GET_FLAT_FILE_OPEN_LISTINGS_DATA",
+                "processingStatus": "CANCELLED",
+            }
+        },
+        "notificationMetadata": {
+            "applicationId": "amzn1.sellerapps.app.x",
+            "subscriptionId": "sub-1",
+            "publishTime": "2025-01-11T00:09:53.109Z",
+            "notificationId": "n-2",
+        },
+    }
+    assert isinstance(parse_notification(json.dumps(document)), ReportProcessingFinishedNotification)
+
+    with pytest.raises(UnsupportedPayloadVersionError):
+        parse_notification(json.dumps({**document, "payloadVersion": "2027-01-01"}))
+
+
+@pytest.mark.parametrize(
+    "version", [2, "", "v1\n", "1.0" * 20, None], ids=["a-number", "empty", "control", "too-long", "left-out"]
+)
+def test_given_a_malformed_or_missing_version_when_parsed_then_invalid_not_parked(version: Any) -> None:
+    # Amazon's schemas require both versions and every example of Amazon's carries them.
+    with pytest.raises(InvalidNotificationError, match="PayloadVersion"):
+        parse_notification(json.dumps(with_versions(ORDER_CHANGE, PayloadVersion=version)))
