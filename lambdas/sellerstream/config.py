@@ -274,7 +274,7 @@ class ReportFinishedSettings(QueueSettings, SpApiSettings):
     report_rows_table_name = Setting(text)
     reports_bucket_name = Setting(text)
     # Report rows expire (TTL) this many days after their report was first ingested, like the raw copy.
-    report_rows_retention_days = Setting(integer(minimum=1), 30)
+    report_rows_retention_days = Setting(integer(minimum=1), 28)
     # Bounds one invocation's share of a report (rows); the rest continues in the next. Unset: time decides.
     report_max_rows_per_invocation = Setting(optional_integer, None)
     # The charset of a report document served without one in its Content-Type (Java or Python name).
@@ -299,3 +299,6 @@ class ReconcileSettings(SpApiSettings, OrdersTableSettings, OrdersApiSettings):
     # long before now.
     reconcile_overlap_seconds = Setting(integer(minimum=0), 900)
     reconcile_first_window_seconds = Setting(integer(minimum=60), DAY)
+    # The listings table: each seller's listings are reconciled too (searchListingsItems per
+    # marketplace, checkpoints beside the orders'). Unset: orders only.
+    listings_table_name = Setting(optional_text, None)

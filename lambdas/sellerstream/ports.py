@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import IO, Any, Protocol
 
-from sellerstream.domain.credentials import ClientSecretState, SellerCredentials
+from sellerstream.domain.credentials import ClientSecretState, SellerCredentials, SellerMarketplaces
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import StoredOrderItems, StoredPackage
@@ -41,7 +41,8 @@ class MessageQueue(Protocol):
 
 class SellerDirectory(Protocol):
     """The application's LWA credentials and each seller's: whose notification it is, with which
-    refresh token, in which region. Owns the accounts table's subscription items and the secrets."""
+    refresh token, in which region, in which marketplaces. Owns the accounts table's subscription
+    and seller items and the secrets."""
 
     def lwa_app(self) -> LwaCredentials: ...
 
@@ -61,6 +62,12 @@ class SellerDirectory(Protocol):
 
     def routed_sellers(self) -> set[str]:
         """Every seller some subscription is routed to."""
+
+    def marketplaces_of(self, seller_key: str) -> SellerMarketplaces | None:
+        """The seller's marketplaces as Amazon last said (None: never asked)."""
+
+    def save_marketplaces(self, seller_key: str, marketplaces: SellerMarketplaces) -> bool:
+        """Stores what Amazon said unless a later answer is stored already; True if written."""
 
 
 class OrderStore(Protocol):

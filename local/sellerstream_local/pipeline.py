@@ -101,6 +101,7 @@ class PipelineOutcomes:
             batch.APPLIED: "succeeded",
             batch.DUPLICATE: "duplicate",
             batch.DEAD_LETTERED: "dead_lettered",
+            batch.PARKED: "parked",
         }.get(outcome.outcome, "deferred" if throttled else "failed")
         if outcome.source_message_id != message_id:
             self.source_by_message[message_id] = outcome.source_message_id
@@ -112,6 +113,8 @@ class PipelineOutcomes:
                 self.counts["deferred_not_ready"] += 1
         elif outcome.outcome == batch.DEAD_LETTERED:
             self.counts["dead_lettered"] += 1
+        elif outcome.outcome == batch.PARKED:
+            self.counts["parked"] += 1
         elif outcome.outcome == batch.APPLIED and outcome.result is not None:
             self.counts[str(outcome.result.get("outcome"))] += 1
         elif outcome.outcome == batch.DUPLICATE:
@@ -280,13 +283,23 @@ class LocalPipeline:
             handler.setStream(self._previous_stream)
 
     # -- provisioning ----------------------------------------------------------------------------
-    def provision_seller(self, seller_id: str, *, subscription_ids: tuple[str, ...] = ()) -> None:
-        """Gives a seller local credentials (secret + emulator) and routes its subscriptions to it."""
+    def provision_seller(
+        self,
+        seller_id: str,
+        *,
+        subscription_ids: tuple[str, ...] = (),
+        region: str = "NA",
+        marketplaces: tuple[str, ...] = (),
+    ) -> None:
+        """Gives a seller local credentials (secret + emulator) in ``region`` and routes its
+        subscriptions to it; ``marketplaces``: where the emulator says it lists (default: the US)."""
         if seller_id not in self.sellers:
             refresh_token = f"Atzr|local-{seller_id}"
-            self.seller_directory().save_seller(seller_id, refresh_token=refresh_token, region="NA")
+            self.seller_directory().save_seller(seller_id, refresh_token=refresh_token, region=region)
             self.emulator.register_seller(seller_id, refresh_token)
             self.sellers.add(seller_id)
+        if marketplaces:
+            self.emulator.set_marketplaces(seller_id, list(marketplaces))
         for subscription_id in subscription_ids:
             self.seller_directory().route_subscription(subscription_id, seller_id)
 
@@ -480,6 +493,73 @@ class LocalPipeline:
             "stopped": result.stopped,
             "since": window["since"],
             "until": window["until"],
+        }
+
+    def reconcile_listings(
+        self,
+        seller_id: str,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        max_seconds: float = 900.0,
+    ) -> dict[str, Any]:
+        """What ``sellerstream reconcile --listings`` runs in the account: the seller's listings
+        updated in ``[since, until]`` in each of its marketplaces (fetched from the emulator when the
+        directory has none) stored from searchListingsItems where the table lacks them or holds an
+        older version. Like ``reconcile``, a run stopped by the budget is resumed here until done.
+        Returns ``pages``, ``listings_seen``, ``listings_refreshed``, ``calls`` (searchListingsItems
+        requests), ``runs``, ``complete``, ``stopped``, ``marketplaces`` and the window as run.
+        """
+        from sellerstream.adapters.backlog import DynamoDBSearchWindows  # noqa: PLC0415 - after the environment
+        from sellerstream.adapters.listings import DynamoDBListingStore  # noqa: PLC0415
+        from sellerstream.adapters.rate_budget import SharedRateBudget  # noqa: PLC0415
+        from sellerstream.config import ReconcileSettings  # noqa: PLC0415
+        from sellerstream.logic.listings_reconcile import ListingsReconcileUseCase  # noqa: PLC0415
+        from sellerstream.logic.spapi_access import SpApiAccess  # noqa: PLC0415
+        from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan  # noqa: PLC0415
+
+        settings = ReconcileSettings.from_environment(self.function_environment(catalog.RECONCILE))
+        directory = self.seller_directory()
+        scale = self.emulator.time_scale
+        budget = SharedRateBudget(
+            self.resources.tables["rate_budget"],
+            plans={
+                name: RatePlan(plan.rate * scale, plan.burst) for name, plan in DEFAULT_RATE_PLANS.items()
+            },
+        )
+        use_case = ListingsReconcileUseCase(
+            directory,
+            SpApiAccess(settings, directory, budgets=budget),
+            DynamoDBListingStore(self.resources.tables["listings"]),
+            DynamoDBSearchWindows(self.resources.tables["rate_budget"], clock=self.emulator.clock),
+            overlap_seconds=settings.reconcile_overlap_seconds,
+            first_window_seconds=settings.reconcile_first_window_seconds,
+            clock=self.emulator.clock,
+        )
+        window_until = min(until, use_case.latest_until()) if until is not None else use_case.latest_until()
+        calls_before = self.emulator.sp_api_calls().get("searchListingsItems", 0)
+        deadline = time.monotonic() + max_seconds
+        totals: dict[str, Any] = {"pages": 0, "listings_seen": 0, "listings_refreshed": 0, "runs": 0}
+        while True:
+            result = use_case.reconcile(seller_id, since, window_until, lambda: deadline - time.monotonic())
+            answer = result.as_dict()
+            totals["runs"] += 1
+            for name in ("pages", "listings_seen", "listings_refreshed"):
+                totals[name] += answer[name]
+            wait = answer["resume_in_seconds"] or 0.0
+            if result.complete or result.stopped not in ("rate_budget", "time"):
+                break
+            if time.monotonic() + wait >= deadline:
+                break
+            time.sleep(max(wait, 0.05))
+        return {
+            **totals,
+            "calls": self.emulator.sp_api_calls().get("searchListingsItems", 0) - calls_before,
+            "complete": result.complete,
+            "stopped": result.stopped,
+            "marketplaces": [marketplace["marketplace_id"] for marketplace in answer["marketplaces"]],
+            "since": answer["since"],
+            "until": answer["until"],
         }
 
     # -- inspection ------------------------------------------------------------------------------

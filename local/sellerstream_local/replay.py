@@ -4,7 +4,8 @@ Every seller and subscription the file mentions gets local credentials first, an
 view of each order is the newest state the file's notifications describe, as Amazon's would be
 when the callback happens; a report's document is the captured one from ``--documents DIR`` when
 it is there. The result is one JSON-able report in which every line of the file is
-accounted for exactly once: received = succeeded + dead-lettered + skipped as a duplicate.
+accounted for exactly once: received = succeeded + dead-lettered + parked (a payload version
+this release does not read, kept in the DLQ with its reason) + skipped as a duplicate.
 
 A line holding a shipment request (``{"shipment": {...}}``) goes to the fulfillment queue, in the
 file's order: what came before it is processed first, and it is processed before what follows, so
@@ -24,15 +25,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sellerstream.errors import PoisonMessageError
-from sellerstream.notifications import AnyNotification
+from sellerstream.errors import PoisonMessageError, UnsupportedPayloadVersionError
+from sellerstream.notifications import (
+    AnyNotification,
+    ListingsItemStatusChangeNotification,
+    OrderChangeNotification,
+)
 from sellerstream.notifications.shipment_request import parse_shipment_request
+from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS
+from sellerstream_local.emulator import SpApiEmulator
+from sellerstream_local.emulator.catalog import MARKETPLACES
 from sellerstream_local.pipeline import DeadLetter, LocalPipeline, PublishRefused, is_shipment_request
 from sellerstream_local.traffic import (
     REPLAY_REPORT_ROWS,
     account_key,
     newest_listings,
     newest_order_states,
+    order_state,
     reports,
     try_parse,
 )
@@ -99,6 +108,7 @@ def replay(
         pipeline.drain()
         unattributed = _account(pipeline, published, fates)
         dead_lettered = [fates[line.number] for line in lines if fates[line.number]["outcome"] == "dead"]
+        parked = [fates[line.number] for line in lines if fates[line.number]["outcome"] == "parked"]
         report: dict[str, Any] = {
             "received": len(lines),
             "succeeded": sum(1 for fate in fates.values() if fate["outcome"] == "succeeded"),
@@ -106,6 +116,8 @@ def replay(
             "dead_lettered": [
                 {key: value for key, value in fate.items() if key != "outcome"} for fate in dead_lettered
             ],
+            # Kept in the DLQ with their reason until SellerStream reads their version.
+            "parked": [{key: value for key, value in fate.items() if key != "outcome"} for fate in parked],
             "blank_lines": sum(1 for line in lines if line.body is None and line.problem.startswith("blank")),
             "sp_api_calls": pipeline.emulator.sp_api_calls(),
             "throttled": sum(pipeline.emulator.throttled.values()),
@@ -118,6 +130,9 @@ def replay(
                 for name in pipeline.table_names()
             }
     return report
+
+
+UNSUPPORTED_PAYLOAD_VERSION = UnsupportedPayloadVersionError.reason
 
 
 def _dead(line: Line, reason: str, detail: str, notification_id: str | None = None) -> dict[str, Any]:
@@ -159,7 +174,12 @@ def _account(
     for line in published.values():
         found = letters.get(line.number)
         seen = outcomes.get(line.number, set())
-        if found is not None:
+        if found is not None and found.reason == UNSUPPORTED_PAYLOAD_VERSION:
+            fates[line.number] = {
+                **_dead(line, found.reason, found.detail, found.notification_id),
+                "outcome": "parked",
+            }
+        elif found is not None:
             fates[line.number] = _dead(line, found.reason, found.detail, found.notification_id)
         elif "succeeded" in seen:
             fates[line.number] = {"outcome": "succeeded", "line": line.number}
@@ -191,12 +211,18 @@ def _line_continued_by(
 
 
 def _provision(pipeline: LocalPipeline, notifications: list[AnyNotification]) -> None:
-    """Local credentials for every seller (or vendor account) and a route for every subscription."""
+    """Local credentials for every seller (or vendor account) and a route for every subscription;
+    a seller lists in the marketplaces its notifications name (none named: the emulator's default),
+    in the region of the first."""
     routes: dict[str, str] = {}
     for notification in notifications:
         routes.setdefault(notification.subscription_id, account_key(notification))
+    places = _seller_marketplaces(notifications)
     for notification in notifications:
-        pipeline.provision_seller(account_key(notification))
+        key = account_key(notification)
+        marketplaces = places.get(key, ())
+        region = MARKETPLACE_REGIONS[marketplaces[0]].name if marketplaces else "NA"
+        pipeline.provision_seller(key, region=region, marketplaces=marketplaces)
     for subscription_id, account in routes.items():
         pipeline.provision_seller(account, subscription_ids=(subscription_id,))
 
@@ -226,17 +252,16 @@ def _set_amazons_view(
             # The items the notification lists, so a shipment in the file can name them.
             items=state.items or None,
         )
-    for (seller_id, sku, marketplace_id), listing in newest_listings(notifications).items():
-        if "DELETED" in listing.payload.status:
-            emulator.delete_listing(seller_id, sku, marketplace_id)
-        else:
-            emulator.set_listing(
-                seller_id,
-                sku,
-                marketplace_id,
-                status=list(listing.payload.status),
-                last_updated=listing.event_time,
-            )
+    placed = newest_listings(notifications)
+    for (seller_id, sku, marketplace_id), listing in placed.items():
+        _set_listing(emulator, (seller_id, sku, marketplace_id), listing)
+    # A listing event without a marketplace: the listing as it says, in each of the seller's
+    # marketplaces (unless a newer event of that marketplace says otherwise).
+    for (seller_id, sku), listing in _newest_unplaced_listings(notifications).items():
+        for marketplace_id in emulator.marketplaces_of(seller_id):
+            newer = placed.get((seller_id, sku, marketplace_id))
+            if newer is None or newer.event_time < listing.event_time:
+                _set_listing(emulator, (seller_id, sku, marketplace_id), listing)
     for report_id, notification in reports(notifications).items():
         report = notification.payload.report
         captured = _captured_document(documents, report.report_document_id)
@@ -248,6 +273,49 @@ def _set_amazons_view(
             rows=REPLAY_REPORT_ROWS,
             **captured,
         )
+
+
+def _set_listing(
+    emulator: SpApiEmulator, key: tuple[str, str, str], listing: ListingsItemStatusChangeNotification
+) -> None:
+    if "DELETED" in listing.payload.status:
+        emulator.delete_listing(*key)
+    else:
+        emulator.set_listing(*key, status=list(listing.payload.status), last_updated=listing.event_time)
+
+
+def _seller_marketplaces(notifications: list[AnyNotification]) -> dict[str, tuple[str, ...]]:
+    """The marketplaces each seller's orders and listings name (those the emulator knows), in order."""
+    found: dict[str, dict[str, None]] = {}
+    for notification in notifications:
+        marketplace_id: str | None
+        if isinstance(notification, OrderChangeNotification):
+            state = order_state(notification)
+            seller_id, marketplace_id = state.seller_id, state.marketplace_id
+        elif isinstance(notification, ListingsItemStatusChangeNotification):
+            seller_id, marketplace_id = notification.payload.seller_id, notification.payload.marketplace_id
+        else:
+            continue
+        if marketplace_id in MARKETPLACES:
+            found.setdefault(seller_id, {})[marketplace_id] = None
+    return {seller_id: tuple(marketplaces) for seller_id, marketplaces in found.items()}
+
+
+def _newest_unplaced_listings(
+    notifications: list[AnyNotification],
+) -> dict[tuple[str, str], ListingsItemStatusChangeNotification]:
+    """The newest listing event without a marketplace of each (seller, SKU)."""
+    newest: dict[tuple[str, str], ListingsItemStatusChangeNotification] = {}
+    for notification in notifications:
+        if (
+            isinstance(notification, ListingsItemStatusChangeNotification)
+            and not notification.payload.marketplace_id
+        ):
+            key = (notification.payload.seller_id, notification.payload.sku)
+            current = newest.get(key)
+            if current is None or notification.event_time >= current.event_time:
+                newest[key] = notification
+    return newest
 
 
 def _captured_document(documents: Path | None, document_id: str | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """``sellerstream reconcile``: runs the deployed reconcile function for one seller's window and says
-what it refreshed.
+what it refreshed: its orders (searchOrders), or with ``--listings`` its listings in each of its
+marketplaces (searchListingsItems).
 
 The window is checked here first (a seller id's shape, RFC 3339 times with an offset or durations
 such as ``6h``), so a typo is one line before anything is invoked; the function applies Amazon's
@@ -17,7 +18,9 @@ from sellerstream.logic.reconcile import ReconcileRequestError, parse_moment
 from sellerstream_ops.errors import OperatorError
 
 
-def reconcile(account: Any, seller: str, since: str, until: str | None) -> dict[str, Any]:
+def reconcile(
+    account: Any, seller: str, since: str, until: str | None, *, listings: bool = False
+) -> dict[str, Any]:
     if not identifiers.is_seller_key(seller):
         raise OperatorError(f"--seller {seller!r} is not a selling partner (or vendor account) id")
     now = datetime.now(UTC)
@@ -29,9 +32,11 @@ def reconcile(account: Any, seller: str, since: str, until: str | None) -> dict[
     if until_at is not None and since_at >= until_at:
         raise OperatorError("--since must be before --until")
     function = account.outputs[catalog.RECONCILE.outputs[0]]
-    payload: dict[str, str] = {"seller_id": seller, "since": _rfc3339(since_at)}
+    payload: dict[str, Any] = {"seller_id": seller, "since": _rfc3339(since_at)}
     if until_at is not None:
         payload["until"] = _rfc3339(until_at)
+    if listings:
+        payload["listings"] = True
     response = account.client("lambda").invoke(
         FunctionName=function,
         InvocationType="RequestResponse",
@@ -52,8 +57,8 @@ def reconcile(account: Any, seller: str, since: str, until: str | None) -> dict[
     result: dict[str, Any] = answer["sellers"][0]
     if not result.get("complete"):
         result["next"] = (
-            f"sellerstream reconcile --seller {seller} --since {result['since']} --until {result['until']}"
-            " resumes this window where it stopped"
+            f"sellerstream reconcile{' --listings' if listings else ''} --seller {seller} "
+            f"--since {result['since']} --until {result['until']} resumes this window where it stopped"
         )
     return result
 

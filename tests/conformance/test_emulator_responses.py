@@ -28,6 +28,11 @@ def emulator() -> Iterator[SpApiEmulator]:
         running.set_order(ORDER, seller_id=SELLER, status="Shipped", last_updated="2025-10-02T10:00:00Z")
         running.set_order(PENDING, seller_id=SELLER, status="Pending", last_updated="2025-10-02T11:00:00Z")
         running.set_listing(SELLER, "SKU-1", "ATVPDKIKX0DER")
+        running.set_listing(SELLER, "SKU-1", "A2EUQ1WTGCTBG2")
+        running.set_listing(SELLER, "SKU-2", "ATVPDKIKX0DER")
+        running.set_marketplaces(
+            SELLER, ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"], not_participating=["A2EUQ1WTGCTBG2"]
+        )
         running.add_report("R-1", rows=3, owner=SELLER)
         yield running
 
@@ -88,6 +93,19 @@ def ok(emulator: SpApiEmulator, path: str, token: str) -> Any:
             "Item",
         ),
         ("/reports/2021-06-30/reports/R-1", "reports_2021-06-30.json", "Report"),
+        (
+            "/listings/2021-08-01/items/A1SELLER/SKU-1?marketplaceIds=ATVPDKIKX0DER,A2EUQ1WTGCTBG2"
+            "&includedData=summaries,offers,issues,fulfillmentAvailability,attributes",
+            "listingsItems_2021-08-01.json",
+            "Item",
+        ),
+        (
+            "/listings/2021-08-01/items/A1SELLER?marketplaceIds=ATVPDKIKX0DER&pageSize=1"
+            "&lastUpdatedAfter=2000-01-01T00:00:00Z&includedData=summaries,offers,issues,fulfillmentAvailability",
+            "listingsItems_2021-08-01.json",
+            "ItemSearchResults",
+        ),
+        ("/sellers/v1/marketplaceParticipations", "sellers.json", "GetMarketplaceParticipationsResponse"),
     ],
 )
 def test_given_operation_when_answered_then_strictly_valid_for_amazons_model(

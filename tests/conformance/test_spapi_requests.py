@@ -282,6 +282,52 @@ def test_given_get_listings_item_with_sku_needing_escapes_then_valid_for_model()
     assert "/items/A1SELLER/A%2FB%201?" in request.url
 
 
+def test_given_a_listing_fetched_in_several_marketplaces_and_a_search_over_two_pages_then_valid_for_model() -> (
+    None
+):
+    from sellerstream.spapi.listings import ListingsApi
+
+    client, transport = client_and_transport(
+        [
+            response(200, {"sku": "A/B 1"}),
+            response(
+                200, {"numberOfResults": 2, "items": [{"sku": "a"}], "pagination": {"nextToken": "t+/="}}
+            ),
+            response(200, {"numberOfResults": 2, "items": [{"sku": "b"}]}),
+        ]
+    )
+    api = ListingsApi(client)
+
+    api.get_listings_item("A1SELLER", "A/B 1", ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"])
+    first = api.search_listings_items_page(
+        "A1SELLER",
+        "ATVPDKIKX0DER",
+        last_updated_after=SINCE,
+        last_updated_before=datetime(2025, 10, 2, tzinfo=UTC),
+    )
+    api.search_listings_items_page(
+        "A1SELLER",
+        "ATVPDKIKX0DER",
+        last_updated_after=SINCE,
+        last_updated_before=datetime(2025, 10, 2, tzinfo=UTC),
+        page_token=first.next_token,
+    )
+
+    operations = [check("listingsItems_2021-08-01.json", r) for r in transport.requests]
+    assert operations == ["getListingsItem", "searchListingsItems", "searchListingsItems"]
+
+
+def test_given_marketplace_participations_asked_then_valid_for_model() -> None:
+    from sellerstream.spapi.sellers import SellersApi
+
+    client, transport = client_and_transport([response(200, {"payload": []})])
+
+    SellersApi(client).get_marketplace_participations()
+
+    [request] = transport.requests
+    assert check("sellers.json", request) == "getMarketplaceParticipations"
+
+
 def test_given_report_calls_then_valid_for_model() -> None:
     from sellerstream.spapi.reports import ReportsApi
 

@@ -128,3 +128,35 @@ def test_given_outputs_then_the_cli_finds_the_function(synthesized: Synthesized)
 def test_given_orders_v0_then_no_reconciliation(with_orders_v0: Synthesized) -> None:
     assert schedules(with_orders_v0) == []
     assert "ReconcileFunctionName" not in with_orders_v0.json["Outputs"]
+
+
+def table_actions(statements: list[dict[str, Any]], table_id: str) -> set[str]:
+    """The actions the statements allow on one table (its own ARN)."""
+    arn = {"Fn::GetAtt": [table_id, "Arn"]}
+    return {
+        action
+        for statement in statements
+        if arn
+        in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+        for action in actions_of(statement)
+    }
+
+
+def test_given_the_function_then_it_writes_listings_and_refreshes_sellers_marketplaces(
+    synthesized: Synthesized,
+) -> None:
+    _, reconcile = reconcile_function(synthesized)
+    statements = statements_of(synthesized, reconcile["Role"]["Fn::GetAtt"][0])
+    listings = function(synthesized, "listings")
+
+    variables = reconcile["Environment"]["Variables"]
+    assert variables["LISTINGS_TABLE_NAME"] == listings["Environment"]["Variables"]["LISTINGS_TABLE_NAME"]
+    assert table_actions(statements, synthesized.output_target("ListingsTableName")) == {"dynamodb:PutItem"}
+    assert table_actions(statements, synthesized.output_target("AccountsTableName")) == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    }
+    listing_statements = statements_of(synthesized, listings["Role"]["Fn::GetAtt"][0])
+    assert "dynamodb:UpdateItem" in table_actions(
+        listing_statements, synthesized.output_target("AccountsTableName")
+    )

@@ -177,15 +177,77 @@ def test_given_duplicate_listing_notification_then_applied_once(pipeline: LocalP
     assert pipeline.outcomes.counts == {"written": 1, "duplicate": 2}
 
 
-def test_given_no_marketplace_when_processed_then_dead_lettered(pipeline: LocalPipeline) -> None:
-    document = copy.deepcopy(NOTIFICATION)
+CANADA = "A2EUQ1WTGCTBG2"
+
+
+def without_marketplace(
+    notification_id: str, status: list[str], event_time: str = "2025-02-03T18:59:30.194Z"
+) -> str:
+    document = json.loads(notification(notification_id, status, event_time))
     del document["Payload"]["MarketplaceId"]
+    return json.dumps(document)
+
+
+def test_given_no_marketplace_when_processed_then_stored_in_each_of_the_sellers_marketplaces_amazon_reports(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.set_marketplaces(SELLER, [MARKETPLACE, CANADA, "A1F83G8C2ARO7P"])
+    pipeline.emulator.set_listing(
+        SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated="2025-02-03T18:58:00Z"
+    )
+    pipeline.emulator.set_listing(SELLER, SKU, CANADA, status=[], last_updated="2025-02-03T18:57:00Z")
+
+    pipeline.publish(without_marketplace("n-everywhere", ["BUYABLE"]))
+    stats = pipeline.drain()
+
+    assert stats.succeeded == 1 and pipeline.dead_letters() == []
+    items = {item["marketplace_id"]: item for item in pipeline.table_items("listings")}
+    assert set(items) == {MARKETPLACE, CANADA}  # the UK is another region's
+    assert (items[MARKETPLACE]["status"], items[CANADA]["status"]) == (["BUYABLE"], [])
+    assert items[CANADA]["pk"] == f"SELLER#{SELLER}#MARKETPLACE#{CANADA}"
+    assert all(item["notification_id"] == "n-everywhere" for item in items.values())
+    assert pipeline.emulator.calls["getListingsItem"] == 1
+    # The seller's marketplaces are kept in the accounts table for the next event.
+    [known] = [item for item in pipeline.table_items("accounts") if item["pk"] == f"SELLER#{SELLER}"]
+    assert [m["marketplace_id"] for m in known["marketplaces"]] == [MARKETPLACE, CANADA, "A1F83G8C2ARO7P"]
+
+    pipeline.publish(without_marketplace("n-again", ["BUYABLE"], "2025-02-04T10:00:00.000Z"))
+    pipeline.drain()
+
+    assert pipeline.emulator.calls["getMarketplaceParticipations"] == 1
+
+
+def test_given_no_marketplace_and_a_deletion_when_processed_then_flagged_deleted_where_amazon_lists_it_no_more(
+    pipeline: LocalPipeline,
+) -> None:
+    pipeline.emulator.set_marketplaces(SELLER, [MARKETPLACE, CANADA])
+    pipeline.emulator.set_listing(SELLER, SKU, MARKETPLACE, last_updated="2025-02-03T18:58:00Z")
+    pipeline.emulator.set_listing(SELLER, SKU, CANADA, last_updated="2025-02-03T18:58:00Z")
+    pipeline.publish(without_marketplace("n-listed", ["BUYABLE"]))
+    pipeline.drain()
+    pipeline.emulator.delete_listing(SELLER, SKU, CANADA)
+
+    pipeline.publish(without_marketplace("n-deleted", ["DELETED"], "2025-02-04T10:00:00.000Z"))
+    pipeline.drain()
+
+    items = {item["marketplace_id"]: item for item in pipeline.table_items("listings")}
+    assert items[MARKETPLACE]["deleted"] is False and items[MARKETPLACE]["notification_id"] == "n-listed"
+    assert items[CANADA]["deleted"] is True and items[CANADA]["deleted_at"] == "2025-02-04T10:00:00.000000Z"
+    assert pipeline.dead_letters() == []
+
+
+def test_given_no_marketplace_for_a_seller_without_credentials_then_dead_lettered_as_unknown(
+    pipeline: LocalPipeline,
+) -> None:
+    document = json.loads(without_marketplace("n-unknown", ["BUYABLE"]))
+    document["Payload"]["SellerId"] = "AUNKNOWNSELLER1"
 
     pipeline.publish(json.dumps(document))
     pipeline.drain()
 
     [letter] = pipeline.dead_letters()
-    assert letter.reason == "invalid_notification" and "MarketplaceId" in letter.detail
+    assert (letter.reason, letter.notification_id) == ("unknown_seller", "n-unknown")
+    assert pipeline.emulator.sp_api_calls() == {}
 
 
 def test_given_type_spelled_as_in_amazons_schema_when_published_on_the_bus_then_it_reaches_the_queue(

@@ -14,7 +14,7 @@ from unittest.mock import patch
 import pytest
 
 from sellerstream import catalog
-from sellerstream_local.notifications_factory import as_body, order_change
+from sellerstream_local.notifications_factory import as_body, listings_status_change, order_change
 from sellerstream_local.pipeline import LOCAL_RECONCILE_FUNCTION, LOCAL_REGION, LocalPipeline
 from sellerstream_local.poller import LocalLambdaContext
 from sellerstream_ops.account import Account
@@ -180,3 +180,142 @@ def test_given_notifications_lost_before_the_queue_when_the_pipeline_reconciles_
         1,
     )
     assert counts["complete"] is True
+
+
+# -- listings -----------------------------------------------------------------------------------------
+
+CANADA = "A2EUQ1WTGCTBG2"
+
+
+def listings_never_notified(
+    pipeline: LocalPipeline, marketplace_id: str, count: int, minutes_ago: int = 30
+) -> list[str]:
+    first = pipeline.emulator.now() - timedelta(minutes=minutes_ago)
+    skus = [f"LOST-{marketplace_id}-{index}" for index in range(count)]
+    for index, sku in enumerate(skus):
+        pipeline.emulator.set_listing(
+            SELLER, sku, marketplace_id, last_updated=first + timedelta(seconds=index)
+        )
+    return skus
+
+
+def stored_listings(pipeline: LocalPipeline) -> set[tuple[str, str]]:
+    return {(str(item["marketplace_id"]), str(item["sku"])) for item in pipeline.table_items("listings")}
+
+
+def test_given_listings_never_notified_when_reconciled_by_hand_then_stored_in_each_marketplace_and_counts_printed(
+    pipeline: LocalPipeline, account: LocalAccount, invoker: LambdaInvoker
+) -> None:
+    pipeline.emulator.set_marketplaces(SELLER, ["ATVPDKIKX0DER", CANADA])
+    ours = listings_never_notified(pipeline, "ATVPDKIKX0DER", 25)
+    theirs = listings_never_notified(pipeline, CANADA, 2)
+
+    result = reconcile(account, SELLER, "2h", None, listings=True)
+
+    assert (result["listings_seen"], result["listings_refreshed"], result["pages"], result["complete"]) == (
+        27,
+        27,
+        3,
+        True,
+    )
+    assert [m["marketplace_id"] for m in result["marketplaces"]] == ["ATVPDKIKX0DER", CANADA]
+    assert stored_listings(pipeline) == {("ATVPDKIKX0DER", s) for s in ours} | {(CANADA, s) for s in theirs}
+    assert stored(pipeline) == set()  # orders are not this window's
+    [event] = invoker.events
+    assert (event["seller_id"], event["listings"]) == (SELLER, True)
+
+
+def test_given_an_unfinished_listings_window_then_the_next_step_names_listings(
+    pipeline: LocalPipeline, account: LocalAccount
+) -> None:
+    listings_never_notified(pipeline, "ATVPDKIKX0DER", 1)
+    pipeline.emulator.fail_next("searchListingsItems", 429, count=20, code="QuotaExceeded")
+
+    result = reconcile(account, SELLER, "2h", None, listings=True)
+
+    assert result["complete"] is False and result["stopped"] == "rate_budget"
+    assert result["next"].startswith(f"sellerstream reconcile --listings --seller {SELLER} --since ")
+
+
+def test_given_the_console_script_with_listings_then_the_listings_window_is_asked_for(
+    pipeline: LocalPipeline,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sellerstream_ops.reconcile
+
+    asked: list[dict[str, Any]] = []
+
+    def reconcile_recorded(
+        account: Any, seller: str, since: str, until: str | None, **options: Any
+    ) -> dict[str, Any]:
+        asked.append({"seller": seller, "since": since, "until": until, **options})
+        return {"complete": True}
+
+    monkeypatch.setattr(sellerstream_ops.reconcile, "reconcile", reconcile_recorded)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"SellerStream": pipeline.stack_outputs()}))
+
+    where = ["--outputs-file", str(outputs), "--region", LOCAL_REGION]
+    status = main(["reconcile", "--listings", "--seller", SELLER, "--since", "6h", *where])
+
+    assert status == 0 and json.loads(capsys.readouterr().out) == {"complete": True}
+    assert asked == [{"seller": SELLER, "since": "6h", "until": None, "listings": True}]
+
+
+def test_given_the_schedule_when_the_function_runs_then_each_sellers_listings_are_reconciled_after_its_orders(
+    pipeline: LocalPipeline, invoker: LambdaInvoker
+) -> None:
+    [order] = never_notified(pipeline, 1)
+    [sku] = listings_never_notified(pipeline, "ATVPDKIKX0DER", 1)
+
+    answer = invoker.invoke(
+        FunctionName=LOCAL_RECONCILE_FUNCTION, InvocationType="RequestResponse", Payload=b"{}"
+    )
+
+    [result] = json.loads(answer["Payload"].read())["sellers"]
+    assert result["complete"] and result["listings"]["complete"]
+    assert result["listings"]["marketplaces_refreshed"] is True  # fetched: the seller had none yet
+    assert order in stored(pipeline) and ("ATVPDKIKX0DER", sku) in stored_listings(pipeline)
+    [known] = [item for item in pipeline.table_items("accounts") if item["pk"] == f"SELLER#{SELLER}"]
+    assert [m["marketplace_id"] for m in known["marketplaces"]] == ["ATVPDKIKX0DER"]
+    checkpoints = {str(item["pk"]) for item in pipeline.table_items("rate_budget")}
+    assert any(
+        key.startswith("RECONCILE_LISTINGS#") and key.endswith(f"#{SELLER}#na#ATVPDKIKX0DER")
+        for key in checkpoints
+    )
+
+
+def test_given_listing_notifications_lost_when_the_pipeline_reconciles_listings_then_every_listing_is_current(
+    pipeline: LocalPipeline,
+) -> None:
+    at = pipeline.emulator.now() - timedelta(minutes=20)
+    skus = [f"SKU-{index}" for index in range(6)]
+    for index, sku in enumerate(skus):
+        pipeline.emulator.set_listing(SELLER, sku, "ATVPDKIKX0DER", status=["BUYABLE"], last_updated=at)
+        if index % 2 == 0:  # the others' notifications never reached the queue
+            pipeline.publish(
+                as_body(
+                    listings_status_change(
+                        seller_id=SELLER,
+                        sku=sku,
+                        status=["BUYABLE"],
+                        changed_at=at,
+                        marketplace_id="ATVPDKIKX0DER",
+                    )
+                )
+            )
+    pipeline.drain()
+    assert len(stored_listings(pipeline)) == 3
+
+    counts = pipeline.reconcile_listings(SELLER, at - timedelta(minutes=5))
+
+    assert stored_listings(pipeline) == {("ATVPDKIKX0DER", sku) for sku in skus}
+    assert (counts["listings_seen"], counts["listings_refreshed"], counts["pages"], counts["calls"]) == (
+        6,
+        3,
+        1,
+        1,
+    )
+    assert (counts["complete"], counts["marketplaces"]) == (True, ["ATVPDKIKX0DER"])

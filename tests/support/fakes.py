@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.exceptions import ClientError
 
-from sellerstream.domain.credentials import ClientSecretState, SellerCredentials
+from sellerstream.domain.credentials import ClientSecretState, SellerCredentials, SellerMarketplaces
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
@@ -163,14 +163,17 @@ def _invalid_parameter(message: str) -> ClientError:
 
 
 class FakeSellerDirectory:
-    """Sellers with credentials, subscriptions routed to them; a seller in ``refused`` has an unusable
-    secret (``SellerCredentialsError``), one absent is unknown (``UnknownSellerError``)."""
+    """Sellers with credentials, subscriptions routed to them, their marketplaces; a seller in
+    ``refused`` has an unusable secret (``SellerCredentialsError``), one absent is unknown
+    (``UnknownSellerError``). Marketplaces are written only over an older answer, as in DynamoDB."""
 
     def __init__(self, app: LwaCredentials | None = None) -> None:
         self.app = app or LwaCredentials("amzn1.application-oa2-client.fake", "fake-client-secret")
         self.sellers: dict[str, SellerCredentials] = {}
         self.routes: dict[str, str] = {}
         self.refused: set[str] = set()
+        self.marketplaces: dict[str, SellerMarketplaces] = {}
+        self.marketplace_saves: list[str] = []  # the seller of every write, in order
 
     def add(
         self, seller_key: str, *, region: Region = Region.NA, refresh_token: str | None = None
@@ -207,6 +210,17 @@ class FakeSellerDirectory:
 
     def routed_sellers(self) -> set[str]:
         return set(self.routes.values())
+
+    def marketplaces_of(self, seller_key: str) -> SellerMarketplaces | None:
+        return self.marketplaces.get(seller_key)
+
+    def save_marketplaces(self, seller_key: str, marketplaces: SellerMarketplaces) -> bool:
+        stored = self.marketplaces.get(seller_key)
+        if stored is not None and stored.refreshed_at >= marketplaces.refreshed_at:
+            return False
+        self.marketplaces[seller_key] = marketplaces
+        self.marketplace_saves.append(seller_key)
+        return True
 
 
 class FakeOrderStore:

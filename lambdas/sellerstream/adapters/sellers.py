@@ -5,12 +5,19 @@ secret named ``SELLER_SECRET_PREFIX + seller id``. Notifications without a selle
 reports) resolve through the accounts table, which maps ``SUBSCRIPTION#<id>`` to a seller id.
 Secrets are cached for ``SECRETS_CACHE_SECONDS`` so a batch costs one Secrets Manager call.
 A seller key must have the shape of a seller or account id before it names a secret or a key.
-The accounts table's subscription items are read and written here only.
+
+A seller's marketplaces (Amazon's getMarketplaceParticipations) live in the accounts table under
+``SELLER#<id>``, not in its secret: they are no secret, the functions that refresh them then need
+no write access to any credential (and a refresh can never race an operator's new refresh token),
+each refresh is a conditional write (a late answer never replaces a newer one) rather than a new
+secret version, and every consumer can already read the table. Cached like the secrets.
+The accounts table's subscription and seller items are read and written here only.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from functools import cached_property
 from typing import Any
 
@@ -20,12 +27,14 @@ from botocore.exceptions import ClientError
 
 from sellerstream import aws, identifiers
 from sellerstream.config import AppSecretSettings, SpApiSettings
-from sellerstream.domain.credentials import SellerCredentials
+from sellerstream.domain.credentials import MarketplaceParticipation, SellerCredentials, SellerMarketplaces
 from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.endpoints import Region, UnknownMarketplaceError, region_for_marketplace
+from sellerstream.timestamps import parse_sortable, sortable_timestamp
 
 SUBSCRIPTION_PREFIX = "SUBSCRIPTION#"
+SELLER_PREFIX = "SELLER#"
 
 
 class AwsSellerDirectory:
@@ -41,6 +50,8 @@ class AwsSellerDirectory:
         self._app_secret_id = app_secret_id
         self._seller_secret_prefix = seller_secret_prefix
         self._secrets_cache_seconds = secrets_cache_seconds
+        # Seller key -> (monotonic time it is read again, the marketplaces read).
+        self._marketplaces: dict[str, tuple[float, SellerMarketplaces]] = {}
 
     @cached_property
     def _secrets(self) -> SecretsProvider:
@@ -131,6 +142,63 @@ class AwsSellerDirectory:
                     sellers.add(item["seller_id"]["S"])
         return sellers
 
+    def marketplaces_of(self, seller_key: str) -> SellerMarketplaces | None:
+        """The seller's marketplaces as last stored (None: never fetched, or unreadable)."""
+        cached = self._marketplaces.get(seller_key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        response = aws.client("dynamodb").get_item(
+            TableName=self._accounts_table, Key={"pk": {"S": _seller_item(seller_key)}}, ConsistentRead=False
+        )
+        marketplaces = _parse_marketplaces(response.get("Item"))
+        if marketplaces is not None:
+            self._remember(seller_key, marketplaces)
+        return marketplaces
+
+    def save_marketplaces(self, seller_key: str, marketplaces: SellerMarketplaces) -> bool:
+        """Stores Amazon's answer unless one from later is stored; True if written."""
+        refreshed_at = sortable_timestamp(marketplaces.refreshed_at)
+        entries = [
+            {
+                "M": {
+                    "marketplace_id": {"S": participation.marketplace_id},
+                    "participating": {"BOOL": participation.participating},
+                    "has_suspended_listings": {"BOOL": participation.has_suspended_listings},
+                    **(
+                        {"country_code": {"S": participation.country_code}}
+                        if participation.country_code
+                        else {}
+                    ),
+                }
+            }
+            for participation in marketplaces.participations
+        ]
+        try:
+            aws.client("dynamodb").update_item(
+                TableName=self._accounts_table,
+                Key={"pk": {"S": _seller_item(seller_key)}},
+                UpdateExpression="SET seller_id = :seller, marketplaces = :marketplaces, "
+                "marketplaces_refreshed_at = :at",
+                ConditionExpression="attribute_not_exists(marketplaces_refreshed_at) OR "
+                "marketplaces_refreshed_at < :at",
+                ExpressionAttributeValues={
+                    ":seller": {"S": seller_key},
+                    ":marketplaces": {"L": entries},
+                    ":at": {"S": refreshed_at},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            self._marketplaces.pop(seller_key, None)  # a later answer is stored: read it next time
+            return False
+        self._remember(seller_key, marketplaces)
+        return True
+
+    def _remember(self, seller_key: str, marketplaces: SellerMarketplaces) -> None:
+        if self._secrets_cache_seconds > 0:
+            self._marketplaces[seller_key] = (time.monotonic() + self._secrets_cache_seconds, marketplaces)
+
     def _seller_for_subscription(self, subscription_id: str) -> str:
         if not identifiers.is_subscription_id(subscription_id):
             raise UnknownSellerError("no seller id in the notification and no usable subscription id")
@@ -181,6 +249,38 @@ def _region(configured: object, marketplace_id: str | None) -> Region:
         except UnknownMarketplaceError:
             return Region.NA
     return Region.NA
+
+
+def _seller_item(seller_key: str) -> str:
+    if not identifiers.is_seller_key(seller_key):
+        raise UnknownSellerError("the seller id has the shape of neither a seller nor an account id")
+    return f"{SELLER_PREFIX}{seller_key}"
+
+
+def _parse_marketplaces(item: dict[str, Any] | None) -> SellerMarketplaces | None:
+    """The stored marketplaces; None when there are none or their time is unreadable (fetched
+    again). Entries without a marketplace id are left out."""
+    if not item or "marketplaces_refreshed_at" not in item:
+        return None
+    try:
+        refreshed_at = parse_sortable(item["marketplaces_refreshed_at"].get("S", ""))
+    except ValueError:
+        return None
+    participations = []
+    for entry in item.get("marketplaces", {}).get("L", []):
+        values = entry.get("M", {}) if isinstance(entry, dict) else {}
+        marketplace_id = values.get("marketplace_id", {}).get("S")
+        if not marketplace_id:
+            continue
+        participations.append(
+            MarketplaceParticipation(
+                marketplace_id=marketplace_id,
+                participating=bool(values.get("participating", {}).get("BOOL", False)),
+                country_code=values.get("country_code", {}).get("S"),
+                has_suspended_listings=bool(values.get("has_suspended_listings", {}).get("BOOL", False)),
+            )
+        )
+    return SellerMarketplaces(tuple(participations), refreshed_at)
 
 
 def seller_directory(settings: AppSecretSettings) -> AwsSellerDirectory:

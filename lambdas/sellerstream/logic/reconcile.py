@@ -15,6 +15,10 @@ callback: an order missing or older in the table is refreshed, a newer one is le
   has its bounds in its key, so running the same window again resumes it). A run resumes an
   unfinished window where it stopped; a finished one is where the next scheduled window starts
   (minus ``RECONCILE_OVERLAP_SECONDS``).
+
+Given a listings reconciliation (``logic.listings_reconcile``), every scheduled run also reconciles
+each seller's listings after its orders, and an event with ``"listings": true`` runs one seller's
+listings window instead of its orders'.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from sellerstream import metric_names
 from sellerstream.domain.credentials import SellerCredentials
@@ -45,6 +49,9 @@ from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
 from sellerstream.timestamps import sortable_timestamp
+
+if TYPE_CHECKING:
+    from sellerstream.logic.listings_reconcile import ListingsReconcileResult, ListingsReconcileUseCase
 
 # How long a run waits for the seller's next searchOrders slot before stopping at its checkpoint.
 SLOT_WAIT_SECONDS: Final = 3.0
@@ -76,11 +83,21 @@ class ReconcileResult:
     stopped: str | None = None  # why the window is not done yet (None: complete)
     resume_in_seconds: float | None = None  # when the budget has a slot again (rate_budget)
     error: str | None = None
+    # The seller's listings in the same scheduled run (None: not reconciled in this run).
+    listings: ListingsReconcileResult | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        result = asdict(self)
+        listings, self.listings = self.listings, None
+        try:
+            result = asdict(self)
+        finally:
+            self.listings = listings
         result["since"] = _rfc3339(self.since)
         result["until"] = _rfc3339(self.until)
+        if listings is None:
+            del result["listings"]
+        else:
+            result["listings"] = listings.as_dict()
         return result
 
     def add(self, other: ReconcileResult) -> None:
@@ -101,6 +118,7 @@ class ReconcileUseCase:
         overlap_seconds: int = 900,
         first_window_seconds: int = 24 * 3600,
         clock: Callable[[], float] = time.time,
+        listings: ListingsReconcileUseCase | None = None,
     ) -> None:
         self._overlap = timedelta(seconds=overlap_seconds)
         self._first_window = timedelta(seconds=first_window_seconds)
@@ -109,6 +127,7 @@ class ReconcileUseCase:
         self._store = store
         self._checkpoints = checkpoints
         self._clock = clock
+        self.listings = listings
 
     # -- entry points ----------------------------------------------------------------------------
     def latest_until(self) -> datetime:
@@ -171,8 +190,8 @@ class ReconcileUseCase:
         return total
 
     def reconcile_all(self, remaining_time: RemainingTime) -> list[ReconcileResult]:
-        """Every known seller, each from its own checkpoint; one seller's failure is counted, logged
-        and left for the next run, never the others' loss."""
+        """Every known seller, each from its own checkpoint (its orders, then its listings); one
+        seller's failure is counted, logged and left for the next run, never the others' loss."""
         results: list[ReconcileResult] = []
         for seller_id in self._credentials.known_sellers():
             if remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
@@ -196,6 +215,9 @@ class ReconcileUseCase:
                         error=type(error).__name__,
                     )
                 )
+            if self.listings is not None:
+                # The seller's listings fail on their own (counted and logged there).
+                results[-1].listings = self.listings.reconcile_scheduled(seller_id, remaining_time)
         return results
 
     # -- one window ------------------------------------------------------------------------------
@@ -346,39 +368,54 @@ def _rfc3339(moment: datetime) -> str:
 
 class ReconcileRequest(NamedTuple):
     """What the reconcile function is asked: every known seller (the schedule), or one seller's
-    window (by hand)."""
+    window (by hand) of its orders, or of its listings (``listings``)."""
 
     seller_id: str | None = None
     since: str | None = None
     until: str | None = None
+    listings: bool = False
 
     @classmethod
     def from_event(cls, event: object) -> ReconcileRequest:
         if not isinstance(event, dict):
             raise ReconcileRequestError("the event must be a JSON object")
-        unknown = set(event) - {"seller_id", "since", "until"}
+        unknown = set(event) - {"seller_id", "since", "until", "listings"}
         if unknown:
             raise ReconcileRequestError(f"unknown keys in the event: {sorted(unknown)}")
         values = {name: event.get(name) for name in ("seller_id", "since", "until")}
         for name, value in values.items():
             if value is not None and not isinstance(value, str):
                 raise ReconcileRequestError(f"{name} must be a string")
-        request = cls(seller_id=values["seller_id"], since=values["since"], until=values["until"])
+        listings = event.get("listings", False)
+        if not isinstance(listings, bool):
+            raise ReconcileRequestError("listings must be true or false")
+        request = cls(
+            seller_id=values["seller_id"], since=values["since"], until=values["until"], listings=listings
+        )
         if (request.seller_id is None) != (request.since is None):
             raise ReconcileRequestError("a seller's reconciliation needs both seller_id and since")
         if request.until is not None and request.seller_id is None:
             raise ReconcileRequestError("until applies to one seller's reconciliation only")
+        if request.listings and request.seller_id is None:
+            raise ReconcileRequestError("listings applies to one seller's reconciliation only")
         return request
 
 
 def handle(use_case: ReconcileUseCase, event: object, remaining_time: RemainingTime) -> dict[str, Any]:
-    """The reconcile function's work: the schedule's event (``{}``) or one seller's window."""
+    """The reconcile function's work: the schedule's event (``{}``) or one seller's window (of its
+    orders, or with ``listings`` of its listings)."""
     request = ReconcileRequest.from_event(event)
     if request.seller_id is None:
         results = use_case.reconcile_all(remaining_time)
         return {"sellers": [result.as_dict() for result in results]}
+    if request.listings and use_case.listings is None:
+        raise ReconcileRequestError("this function does not reconcile listings")
     now = use_case.now()
     since = parse_moment(request.since or "", now)
     until = parse_moment(request.until, now) if request.until else None
+    if request.listings:
+        assert use_case.listings is not None
+        listings = use_case.listings.reconcile(request.seller_id, since, until, remaining_time)
+        return {"sellers": [listings.as_dict()]}
     result = use_case.reconcile(request.seller_id, since, until, remaining_time)
     return {"sellers": [result.as_dict()]}

@@ -62,6 +62,9 @@ DEFAULT_RATE_PLANS: Final[dict[str, RatePlan]] = {
     "confirmShipment": RatePlan(2.0, 10),
     "searchOrders": RatePlan(0.0056, 20),
     "getListingsItem": RatePlan(5.0, 10),
+    "searchListingsItems": RatePlan(5.0, 5),
+    # Sellers API v1: a seller's marketplaces, about one a minute after a burst of 15.
+    "getMarketplaceParticipations": RatePlan(0.016, 15),
     "getReport": RatePlan(2.0, 15),
     "getReportDocument": RatePlan(0.0167, 15),
     "createRestrictedDataToken": RatePlan(1.0, 10),

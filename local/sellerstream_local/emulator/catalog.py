@@ -17,11 +17,30 @@ from typing import Any
 
 from pydantic import AwareDatetime, TypeAdapter
 
+# Amazon's marketplaces: (name, currency, country).
 MARKETPLACES = {
     "ATVPDKIKX0DER": ("Amazon.com", "USD", "US"),
     "A2EUQ1WTGCTBG2": ("Amazon.ca", "CAD", "CA"),
+    "A1AM78C64UM0Y8": ("Amazon.com.mx", "MXN", "MX"),
+    "A2Q3Y263D00KWC": ("Amazon.com.br", "BRL", "BR"),
+    "A28R8C7NBKEWEA": ("Amazon.ie", "EUR", "IE"),
+    "A1RKKUPIHCS9HS": ("Amazon.es", "EUR", "ES"),
     "A1F83G8C2ARO7P": ("Amazon.co.uk", "GBP", "GB"),
+    "A13V1IB3VIYZZH": ("Amazon.fr", "EUR", "FR"),
+    "AMEN7PMS3EDWL": ("Amazon.com.be", "EUR", "BE"),
+    "A1805IZSGTT6HS": ("Amazon.nl", "EUR", "NL"),
     "A1PA6795UKMFR9": ("Amazon.de", "EUR", "DE"),
+    "APJ6JRA9NG5V4": ("Amazon.it", "EUR", "IT"),
+    "A2NODRKZP88ZB9": ("Amazon.se", "SEK", "SE"),
+    "AE08WJ6YKNBMC": ("Amazon.co.za", "ZAR", "ZA"),
+    "A1C3SOZRARQ6R3": ("Amazon.pl", "PLN", "PL"),
+    "ARBP9OOSHTCHU": ("Amazon.eg", "EGP", "EG"),
+    "A33AVAJ2PDY3EV": ("Amazon.com.tr", "TRY", "TR"),
+    "A17E79C6D8DWNP": ("Amazon.sa", "SAR", "SA"),
+    "A2VIGQ35RCS4UG": ("Amazon.ae", "AED", "AE"),
+    "A21TJRUUN4KGV": ("Amazon.in", "INR", "IN"),
+    "A19VAU5U5O7RUS": ("Amazon.sg", "SGD", "SG"),
+    "A39IBJ37TRP1C6": ("Amazon.com.au", "AUD", "AU"),
     "A1VC38T7YXB528": ("Amazon.co.jp", "JPY", "JP"),
 }
 V0_TO_2026_STATUS = {

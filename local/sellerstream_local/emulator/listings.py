@@ -1,19 +1,36 @@
-"""Listings Items API 2021-08-01 (getListingsItem): the listings the emulator was given (``set_listing``;
-unset fields deterministic per SKU). Unknown SKUs are not found; a seller reads only its own."""
+"""Listings Items API 2021-08-01 (getListingsItem, searchListingsItems): the listings the emulator
+was given (``set_listing``; unset fields deterministic per SKU). Unknown SKUs are not found; a seller
+reads only its own.
+
+getListingsItem takes one marketplace or several (Amazon's ``marketplaceIds`` is a list): the item
+has a summary and an offer for each asked marketplace where the listing exists, and is not found
+when it exists in none. searchListingsItems pages the listings of one marketplace (the emulator
+takes one, which is what the client sends) by Amazon's filters on the last update and creation
+times, sorted as asked, ``pageSize`` (1-20, default 10) a page; like Amazon it pages through at most
+``search_limit`` (1000) items, while ``numberOfResults`` counts every match.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import random
 import threading
 import urllib.parse
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sellerstream_local.emulator.catalog import MARKETPLACES, PRODUCTS, as_datetime
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.orders_api import iso
+
+# Amazon: "The maximum number of items (SKUs) that can be returned and paged through is 1000."
+SEARCH_LIMIT: Final = 1000
+SORT_FIELDS: Final = {"sku": "sku", "createdDate": "created", "lastUpdatedDate": "last_updated"}
+# Query parameters a page token does not bind (every other one must repeat the first request's).
+_UNBOUND: Final = frozenset({"pageToken", "pageSize", "includedData", "issueLocale"})
 
 INCLUDED_DATA = frozenset(
     {
@@ -49,6 +66,7 @@ class ListingsApi:
         self._listings: dict[tuple[str, str, str], ListingState] = {}
         self._deleted: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
+        self.search_limit = SEARCH_LIMIT
 
     def routes(self) -> list[Route]:
         return [
@@ -57,7 +75,10 @@ class ListingsApi:
                 r"/listings/2021-08-01/items/(?P<seller_id>[^/]+)/(?P<sku>[^/]+)",
                 "getListingsItem",
                 self.get,
-            )
+            ),
+            Route(
+                "GET", r"/listings/2021-08-01/items/(?P<seller_id>[^/]+)", "searchListingsItems", self.search
+            ),
         ]
 
     def set_listing(
@@ -90,22 +111,64 @@ class ListingsApi:
     def get(self, request: EmulatorRequest) -> Reply:
         seller_id = urllib.parse.unquote(request.path_params["seller_id"])
         sku = urllib.parse.unquote(request.path_params["sku"])
-        marketplaces = request.csv("marketplaceIds")
-        if len(marketplaces) != 1:
-            raise ApiError(400, "InvalidInput", "marketplaceIds must hold exactly one marketplace")
-        included = set(request.csv("includedData")) or {"summaries"}
-        if included - INCLUDED_DATA:
-            raise ApiError(
-                400, "InvalidInput", f"Invalid includedData: {', '.join(sorted(included - INCLUDED_DATA))}"
-            )
+        marketplaces = list(dict.fromkeys(request.csv("marketplaceIds")))
+        if not marketplaces:
+            raise ApiError(400, "InvalidInput", "marketplaceIds is required")
+        included = _included(request)
         if seller_id != request.caller:
             raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
-        key = (seller_id, sku, marketplaces[0])
         with self._lock:
-            state = None if key in self._deleted else self._listings.get(key)
-        if state is None:
-            raise ApiError(404, "NOT_FOUND", f"SKU '{sku}' not found in marketplace {marketplaces[0]}")
-        return Reply(200, render(state, included))
+            states = [
+                state
+                for state in (self._live((seller_id, sku, marketplace_id)) for marketplace_id in marketplaces)
+                if state is not None
+            ]
+        if not states:
+            raise ApiError(404, "NOT_FOUND", f"SKU '{sku}' not found in marketplace {','.join(marketplaces)}")
+        return Reply(200, render_in(states, included))
+
+    def search(self, request: EmulatorRequest) -> Reply:
+        seller_id = urllib.parse.unquote(request.path_params["seller_id"])
+        marketplaces = request.csv("marketplaceIds")
+        if len(marketplaces) != 1:
+            raise ApiError(400, "InvalidInput", "marketplaceIds must hold one marketplace")
+        included = _included(request)
+        page_size = _search_page_size(request.first("pageSize"))
+        sort_by = request.first("sortBy") or "lastUpdatedDate"
+        sort_order = request.first("sortOrder") or "DESC"
+        if sort_by not in SORT_FIELDS or sort_order not in ("ASC", "DESC"):
+            raise ApiError(400, "InvalidInput", "Invalid sortBy or sortOrder")
+        bounds = {
+            name: _moment(request.first(name), name)
+            for name in ("lastUpdatedAfter", "lastUpdatedBefore", "createdAfter", "createdBefore")
+        }
+        if seller_id != request.caller:
+            raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
+        filters = {name: values for name, values in sorted(request.query.items()) if name not in _UNBOUND}
+        offset = _offset(request.first("pageToken"), filters)
+        with self._lock:
+            matching = [
+                state
+                for key, state in self._listings.items()
+                if key[0] == seller_id
+                and key[2] == marketplaces[0]
+                and key not in self._deleted
+                and _within(state, bounds)
+            ]
+        field_name = SORT_FIELDS[sort_by]
+        matching.sort(key=lambda state: (getattr(state, field_name), state.sku), reverse=sort_order == "DESC")
+        pageable = matching[: self.search_limit]
+        page = pageable[offset : offset + page_size]
+        body: dict[str, Any] = {
+            "numberOfResults": len(matching),
+            "items": [render(state, included) for state in page],
+        }
+        if offset + page_size < len(pageable):
+            body["pagination"] = {"nextToken": _page_token(offset + page_size, filters)}
+        return Reply(200, body)
+
+    def _live(self, key: tuple[str, str, str]) -> ListingState | None:
+        return None if key in self._deleted else self._listings.get(key)
 
     def _generate(self, seller_id: str, sku: str, marketplace_id: str) -> ListingState:
         digest = hashlib.sha256(f"{self._seed}:{seller_id}:{sku}:{marketplace_id}".encode()).digest()
@@ -124,6 +187,77 @@ class ListingsApi:
             created=created,
             last_updated=created + timedelta(hours=rng.randint(1, 24 * 30)),
         )
+
+
+def _included(request: EmulatorRequest) -> set[str]:
+    included = set(request.csv("includedData")) or {"summaries"}
+    if included - INCLUDED_DATA:
+        raise ApiError(
+            400, "InvalidInput", f"Invalid includedData: {', '.join(sorted(included - INCLUDED_DATA))}"
+        )
+    return included
+
+
+def _search_page_size(value: str | None) -> int:
+    try:
+        size = int(value) if value else 10
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 20:
+        raise ApiError(400, "InvalidInput", "pageSize must be between 1 and 20")
+    return size
+
+
+def _moment(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return as_datetime(value)
+    except ValueError:
+        raise ApiError(400, "InvalidInput", f"{name} is not an ISO 8601 date-time") from None
+
+
+def _within(state: ListingState, bounds: dict[str, datetime | None]) -> bool:
+    """Amazon's filters: updated (created) at or after / at or before."""
+    checks = (
+        (state.last_updated, bounds["lastUpdatedAfter"], bounds["lastUpdatedBefore"]),
+        (state.created, bounds["createdAfter"], bounds["createdBefore"]),
+    )
+    return all(
+        (after is None or moment >= after) and (before is None or moment <= before)
+        for moment, after, before in checks
+    )
+
+
+def _page_token(offset: int, filters: dict[str, list[str]]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset, "filters": filters}).encode()).decode()
+
+
+def _offset(token: str | None, filters: dict[str, list[str]]) -> int:
+    if not token:
+        return 0
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode()))
+        offset, sent_with = int(state["offset"]), state["filters"]
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, "InvalidInput", "Invalid pageToken") from None
+    if sent_with != filters:
+        raise ApiError(400, "InvalidInput", "A pageToken needs the filters of the request that gave it")
+    return offset
+
+
+def render_in(states: list[ListingState], included: set[str]) -> dict[str, Any]:
+    """One item for the listing in several marketplaces: a summary and an offer for each; issues,
+    fulfillment availability and attributes are the listing's (the first marketplace's state)."""
+    item = render(states[0], included)
+    for state in states[1:]:
+        other = render(state, included)
+        for section in ("summaries", "offers"):
+            if section in item:
+                item[section].extend(other[section])
+        if "attributes" in item:
+            item["attributes"]["item_name"].extend(other["attributes"]["item_name"])
+    return item
 
 
 def render(state: ListingState, included: set[str]) -> dict[str, Any]:

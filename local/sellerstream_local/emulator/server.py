@@ -32,6 +32,7 @@ from sellerstream_local.emulator.listings import ListingsApi
 from sellerstream_local.emulator.notifications import NotificationsApi
 from sellerstream_local.emulator.orders_api import OrdersApi
 from sellerstream_local.emulator.reports import DOCUMENT_PATH, ReportsApi
+from sellerstream_local.emulator.sellers import SellersApi
 from sellerstream_local.emulator.tokens import RDT_PREFIX, TokensApi
 from sellerstream_local.emulator.usage_plans import (
     DOCUMENT_DOWNLOAD,
@@ -124,6 +125,7 @@ class SpApiEmulator:
         self.catalog = OrderCatalog(seed)
         self.orders = OrdersApi(self.catalog, now=self.now)
         self.listings = ListingsApi(seed)
+        self.sellers = SellersApi()
         self.reports = ReportsApi()
         self.notifications = NotificationsApi()
         self.tokens = TokensApi()
@@ -142,6 +144,7 @@ class SpApiEmulator:
             [
                 *self.orders.routes(),
                 *self.listings.routes(),
+                *self.sellers.routes(),
                 *self.reports.routes(),
                 *self.notifications.routes(),
                 *self.tokens.routes(),
@@ -229,6 +232,21 @@ class SpApiEmulator:
     def register_seller(self, seller_id: str, refresh_token: str) -> None:
         with self._lock:
             self._sellers[refresh_token] = seller_id
+
+    def set_marketplaces(
+        self,
+        seller_id: str,
+        marketplace_ids: list[str],
+        *,
+        not_participating: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        """The marketplaces getMarketplaceParticipations lists for the seller (default: the US);
+        those in ``not_participating`` say ``isParticipating: false``."""
+        self.sellers.set_marketplaces(seller_id, marketplace_ids, not_participating=not_participating)
+
+    def marketplaces_of(self, seller_id: str) -> tuple[str, ...]:
+        """The marketplaces the seller participates in, as getMarketplaceParticipations says."""
+        return self.sellers.marketplaces_of(seller_id)
 
     def revoke_seller(self, seller_id: str) -> None:
         """The seller withdrew the app's authorisation: its refresh tokens get ``invalid_grant`` and

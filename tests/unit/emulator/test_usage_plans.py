@@ -67,6 +67,8 @@ SERVED = [
     ("GET", "/orders/v0/orders?MarketplaceIds=ATVPDKIKX0DER&CreatedAfter=2026-09-01T00:00:00Z"),
     ("POST", f"/orders/v0/orders/{ORDER}/shipmentConfirmation"),
     ("GET", f"/listings/2021-08-01/items/{SELLER}/SKU-1?marketplaceIds=ATVPDKIKX0DER"),
+    ("GET", f"/listings/2021-08-01/items/{SELLER}?marketplaceIds=ATVPDKIKX0DER"),
+    ("GET", "/sellers/v1/marketplaceParticipations"),
     ("GET", "/reports/2021-06-30/reports/R-1"),
     ("GET", "/reports/2021-06-30/documents/D-1"),
     ("POST", "/tokens/2021-03-01/restrictedDataToken"),

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from sellerstream import catalog
-from sellerstream.errors import InvalidNotificationError, SellerCredentialsError, UnknownSellerError
+from sellerstream.domain.credentials import MarketplaceParticipation, SellerMarketplaces
+from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.logic.listing_status import ListingStatusUseCase
 from sellerstream.notifications import parse_notification
 from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
 from sellerstream.spapi.errors import MalformedResponse
+from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.notifications_factory import listings_status_change
-from tests.support.fakes import FakeListingStore, FakeTransport, response
+from tests.support.fakes import FakeClock, FakeListingStore, FakeSellerDirectory, FakeTransport, response
 from tests.support.lambda_events import FakeLambdaContext, sqs_event
 from tests.unit.logic.conftest import SELLER
 
@@ -78,8 +80,8 @@ def store() -> FakeListingStore:
 
 
 @pytest.fixture
-def use_case(directory, spapi, store) -> ListingStatusUseCase:
-    return ListingStatusUseCase(directory, spapi, store)
+def use_case(directory, spapi, store, clock) -> ListingStatusUseCase:
+    return ListingStatusUseCase(directory, spapi, store, clock=clock)
 
 
 def test_given_a_listing_amazon_knows_when_its_status_changes_then_its_answer_is_stored(
@@ -209,16 +211,6 @@ def test_given_amazon_answers_404_when_applied_then_the_listing_is_flagged_delet
     assert stored["notification"]["status"] == ["DISCOVERABLE"]
 
 
-def test_given_no_marketplace_id_when_applied_then_invalid_with_no_call_and_nothing_stored(
-    emulator, use_case, store
-) -> None:
-    with pytest.raises(InvalidNotificationError, match="MarketplaceId") as raised:
-        use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
-
-    assert raised.value.notification_id == "n-listing-1"
-    assert emulator.calls["getListingsItem"] == 0 and store.listings == {}
-
-
 @pytest.mark.parametrize("status", [["BUYABLE"], ["DELETED"]])
 def test_given_a_seller_without_credentials_when_applied_then_unknown_seller_before_anything_is_written(
     emulator, use_case, store, status: list[str]
@@ -322,3 +314,249 @@ def test_given_a_sku_with_key_characters_when_stored_then_the_result_names_it_en
 
     assert result["sku_key"] != "A#B/1" and "#" not in result["sku_key"]
     assert (SELLER, MARKETPLACE, "A#B/1") in store.listings
+
+
+# -- events without a marketplace ----------------------------------------------------------------------
+
+CANADA = "A2EUQ1WTGCTBG2"
+MEXICO = "A1AM78C64UM0Y8"
+
+
+def marketplaces_known(
+    directory: FakeSellerDirectory,
+    clock: FakeClock,
+    *marketplace_ids: str,
+    not_participating: tuple[str, ...] = (),
+    age: timedelta = timedelta(0),
+) -> None:
+    """The seller directory already holds Amazon's answer, from ``age`` ago."""
+    directory.marketplaces[SELLER] = SellerMarketplaces(
+        tuple(MarketplaceParticipation(m, m not in not_participating) for m in marketplace_ids),
+        datetime.fromtimestamp(clock(), UTC) - age,
+    )
+
+
+def asked_marketplaces(emulator: SpApiEmulator) -> list[list[str]]:
+    """The marketplaceIds of each getListingsItem request, in order."""
+    return [
+        request.query["marketplaceIds"][0].split(",")
+        for request in emulator.requests
+        if request.operation == "getListingsItem"
+    ]
+
+
+def test_given_a_seller_whose_marketplaces_are_unknown_when_an_event_has_no_marketplace_then_they_are_fetched_and_the_listing_stored_in_each(
+    emulator, directory, use_case, store
+) -> None:
+    emulator.set_marketplaces(SELLER, [MARKETPLACE, CANADA])
+    emulator.set_listing(SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated=T_0800)
+    emulator.set_listing(SELLER, SKU, CANADA, status=["DISCOVERABLE"], last_updated=T_0900)
+
+    result = use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
+
+    assert result == {
+        "sku_key": SKU,
+        "marketplace_id": None,
+        "marketplaces": {MARKETPLACE: "written", CANADA: "written"},
+        "outcome": "written",
+    }
+    assert emulator.calls["getMarketplaceParticipations"] == 1
+    assert asked_marketplaces(emulator) == [[MARKETPLACE, CANADA]]  # one call for both
+    known = directory.marketplaces[SELLER]
+    assert [p.marketplace_id for p in known.participations] == [MARKETPLACE, CANADA]
+    us, ca = store.listings[KEY], store.listings[(SELLER, CANADA, SKU)]
+    assert (us["status"], us["last_updated"]) == (["BUYABLE"], T_0800)
+    assert (ca["status"], ca["last_updated"]) == (["DISCOVERABLE"], T_0900)
+    assert us["notification_id"] == ca["notification_id"] == "n-listing-1"
+    assert [offer["marketplaceId"] for offer in ca["offers"]] == [CANADA]  # its own offer only
+
+
+def test_given_known_marketplaces_when_the_listing_is_in_one_then_only_that_one_is_stored_without_asking_for_marketplaces(
+    emulator, directory, clock, use_case, store
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, CANADA)
+    emulator.set_listing(SELLER, SKU, CANADA, status=["BUYABLE"], last_updated=T_0800)
+
+    result = use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
+
+    assert result["marketplaces"] == {MARKETPLACE: "not_listed", CANADA: "written"}
+    assert list(store.listings) == [(SELLER, CANADA, SKU)]
+    assert emulator.calls["getMarketplaceParticipations"] == 0
+
+
+def test_given_marketplaces_where_the_seller_cannot_list_when_an_event_has_no_marketplace_then_they_are_not_asked_for(
+    emulator, directory, clock, use_case
+) -> None:
+    # Not participating, another region's (the call goes to the seller's region), not Amazon's.
+    directory.marketplaces[SELLER] = SellerMarketplaces(
+        (
+            MarketplaceParticipation(MARKETPLACE, True),
+            MarketplaceParticipation(MEXICO, False),
+            MarketplaceParticipation(UK, True),
+            MarketplaceParticipation("A6W85IYQ5WB1C", True),
+            MarketplaceParticipation(CANADA, True),
+        ),
+        datetime.fromtimestamp(clock(), UTC),
+    )
+    emulator.set_listing(SELLER, SKU, MARKETPLACE, last_updated=T_0800)
+
+    use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
+
+    assert asked_marketplaces(emulator) == [[MARKETPLACE, CANADA]]
+
+
+def test_given_a_deletion_without_a_marketplace_when_amazon_still_lists_it_in_one_then_stored_there_and_flagged_deleted_elsewhere(
+    emulator, directory, clock, use_case, store
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, CANADA)
+    emulator.set_listing(SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated=T_0800)
+    emulator.set_listing(SELLER, SKU, CANADA, status=["BUYABLE"], last_updated=T_0800)
+    use_case.apply(notification(["BUYABLE"], T_0800, marketplace_id=None, notification_id="n-listed"), plenty)
+    emulator.delete_listing(SELLER, SKU, CANADA)
+
+    result = use_case.apply(
+        notification(["DELETED"], T_1000, marketplace_id=None, notification_id="n-deleted"), plenty
+    )
+
+    assert result["marketplaces"] == {MARKETPLACE: "stale", CANADA: "written"}
+    assert result["deleted"] == [CANADA]
+    assert store.listings[KEY]["deleted"] is False and store.listings[KEY]["notification_id"] == "n-listed"
+    canada = store.listings[(SELLER, CANADA, SKU)]
+    assert canada["deleted"] is True and canada["deleted_at"] == T_1000
+    assert canada["status"] == ["DELETED"] and canada["asin"]  # what was known before is kept
+
+
+def test_given_a_listing_amazon_knows_nowhere_when_an_event_has_no_marketplace_then_flagged_deleted_in_each(
+    emulator, directory, clock, use_case, store
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, CANADA)
+
+    result = use_case.apply(notification(["DISCOVERABLE"], T_0900, marketplace_id=None), plenty)
+
+    assert (result["outcome"], result["deleted"]) == ("written", [MARKETPLACE, CANADA])
+    assert all(store.listings[(SELLER, m, SKU)]["deleted"] for m in (MARKETPLACE, CANADA))
+    assert emulator.calls["getMarketplaceParticipations"] == 0  # what is known is recent
+
+
+def test_given_old_marketplaces_and_a_listing_found_nowhere_when_the_seller_joined_another_then_it_is_stored_there(
+    emulator, directory, clock, use_case, store
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, age=timedelta(hours=2))
+    emulator.set_marketplaces(SELLER, [MARKETPLACE, CANADA])
+    emulator.set_listing(SELLER, SKU, CANADA, status=["BUYABLE"], last_updated=T_0800)
+
+    result = use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
+
+    assert result["marketplaces"] == {MARKETPLACE: "not_listed", CANADA: "written"}
+    assert list(store.listings) == [(SELLER, CANADA, SKU)]  # not flagged deleted in the US
+    assert asked_marketplaces(emulator) == [[MARKETPLACE], [MARKETPLACE, CANADA]]
+    assert [p.marketplace_id for p in directory.marketplaces[SELLER].participations] == [MARKETPLACE, CANADA]
+
+
+def test_given_old_marketplaces_and_a_listing_found_nowhere_when_nothing_changed_then_no_second_listing_call(
+    emulator, directory, clock, use_case, store
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, age=timedelta(hours=2))
+
+    result = use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
+
+    assert result["deleted"] == [MARKETPLACE] and store.listings[KEY]["deleted"] is True
+    assert emulator.calls["getMarketplaceParticipations"] == 1
+    assert emulator.calls["getListingsItem"] == 1
+
+
+@pytest.mark.parametrize("age", [timedelta(0), timedelta(hours=2)], ids=["recent", "old"])
+def test_given_a_seller_who_lists_nowhere_when_an_event_has_no_marketplace_then_applied_with_nothing_stored(
+    emulator, directory, clock, use_case, store, age: timedelta
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, not_participating=(MARKETPLACE,), age=age)
+    emulator.set_marketplaces(SELLER, [MARKETPLACE], not_participating=[MARKETPLACE])
+
+    result = use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
+
+    assert result == {"sku_key": SKU, "marketplace_id": None, "marketplaces": {}, "outcome": "no_marketplace"}
+    assert store.listings == {} and emulator.calls["getListingsItem"] == 0
+    # Old knowledge is checked again once; recent knowledge is trusted.
+    assert emulator.calls["getMarketplaceParticipations"] == (1 if age else 0)
+
+
+def test_given_an_event_without_a_marketplace_for_an_unknown_seller_then_unknown_seller_before_any_call(
+    emulator, use_case, store
+) -> None:
+    with pytest.raises(UnknownSellerError):
+        use_case.apply(notification(["BUYABLE"], seller_id="AUNKNOWNSELLER1", marketplace_id=None), plenty)
+
+    assert emulator.sp_api_calls() == {} and store.listings == {}
+
+
+def test_given_an_event_without_a_marketplace_through_the_runner_then_applied_never_dead_lettered(
+    emulator, directory, spapi, make_runner, clock, queue
+) -> None:
+    emulator.set_listing(SELLER, SKU, MARKETPLACE, last_updated=T_0800)
+    store = FakeListingStore()
+    runner = make_runner(
+        ListingStatusUseCase(directory, spapi, store, clock=clock), catalog.consumer("listings").accepts
+    )
+    document = listings_status_change(seller_id=SELLER, sku=SKU, status=["BUYABLE"], changed_at=T_0900)
+    del document["Payload"]["MarketplaceId"]
+
+    [outcome] = runner.run(sqs_event(json.dumps(document)), FakeLambdaContext(clock)).outcomes
+
+    assert (outcome.outcome, outcome.result["outcome"]) == ("applied", "written")
+    assert queue.dead_letters == [] and KEY in store.listings
+
+
+def test_given_amazon_throttles_the_marketplaces_call_when_an_event_has_no_marketplace_then_deferred_not_dead_lettered(
+    emulator, directory, spapi, make_runner, clock, queue
+) -> None:
+    emulator.fail_next("getMarketplaceParticipations", 429, count=20, code="QuotaExceeded")
+    runner = make_runner(
+        ListingStatusUseCase(directory, spapi, FakeListingStore(), clock=clock),
+        catalog.consumer("listings").accepts,
+    )
+    document = listings_status_change(seller_id=SELLER, sku=SKU, status=["BUYABLE"], changed_at=T_0900)
+    del document["Payload"]["MarketplaceId"]
+
+    [outcome] = runner.run(sqs_event(json.dumps(document)), FakeLambdaContext(clock)).outcomes
+
+    assert outcome.outcome == "deferred" and queue.dead_letters == []
+    assert SELLER not in directory.marketplaces
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        listings_answer(summary(MARKETPLACE), summary(CANADA, lastUpdatedDate=None)),
+        listings_answer(summary(UK)),
+        listings_answer(),
+    ],
+    ids=["a-summary-without-its-version", "only-other-marketplaces", "no-summary"],
+)
+def test_given_an_unusable_answer_for_several_marketplaces_when_applied_then_malformed_and_nothing_stored(
+    directory, clock, make_spapi, store, answer: dict[str, Any]
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, CANADA)
+    use_case = ListingStatusUseCase(
+        directory, make_spapi(FakeTransport([response(200, answer)])), store, clock=clock
+    )
+
+    with pytest.raises(MalformedResponse, match="getListingsItem"):
+        use_case.apply(notification(["BUYABLE"], marketplace_id=None), plenty)
+
+    assert store.listings == {}
+
+
+def test_given_a_newer_listing_stored_in_one_marketplace_when_an_event_has_no_marketplace_then_only_the_other_is_written(
+    emulator, directory, clock, use_case, store
+) -> None:
+    marketplaces_known(directory, clock, MARKETPLACE, CANADA)
+    emulator.set_listing(SELLER, SKU, MARKETPLACE, status=["BUYABLE"], last_updated=T_1000)
+    use_case.apply(notification(["BUYABLE"], notification_id="n-us"), plenty)
+    emulator.set_listing(SELLER, SKU, MARKETPLACE, status=[], last_updated=T_0800)
+    emulator.set_listing(SELLER, SKU, CANADA, status=[], last_updated=T_0800)
+
+    result = use_case.apply(notification([], marketplace_id=None, notification_id="n-all"), plenty)
+
+    assert result["marketplaces"] == {MARKETPLACE: "stale", CANADA: "written"}
+    assert store.listings[KEY]["notification_id"] == "n-us"
+    assert store.listings[(SELLER, CANADA, SKU)]["notification_id"] == "n-all"

@@ -1,0 +1,86 @@
+"""A seller's marketplaces: Amazon's getMarketplaceParticipations, kept in the seller directory.
+
+Stored when the operator adds the seller; fetched again when the scheduled reconciliation finds
+them older than a day, and when a listing event needs them and they are missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sellerstream.domain.credentials import MarketplaceParticipation, SellerCredentials, SellerMarketplaces
+from sellerstream.logic.batch import RemainingTime
+from sellerstream.logic.spapi_access import SpApiAccess
+from sellerstream.observability import logger
+from sellerstream.ports import SellerDirectory
+from sellerstream.spapi.sellers import SellersApi
+
+# The scheduled reconciliation refreshes a seller's marketplaces at most this often.
+REFRESH_AFTER: Final = timedelta(days=1)
+
+
+class SellerMarketplacesSource:
+    def __init__(
+        self, directory: SellerDirectory, spapi: SpApiAccess, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._directory = directory
+        self._spapi = spapi
+        self._clock = clock
+
+    def known(
+        self, seller: SellerCredentials, remaining_time: RemainingTime, *, max_age: timedelta | None = None
+    ) -> tuple[SellerMarketplaces, bool]:
+        """The stored marketplaces, fetched from Amazon first when missing (or older than
+        ``max_age``); with whether they were fetched now."""
+        stored = self._directory.marketplaces_of(seller.seller_key)
+        if stored is not None and (max_age is None or not stored.older_than(max_age, self.now())):
+            return stored, False
+        return self.refresh(seller, remaining_time), True
+
+    def refresh(self, seller: SellerCredentials, remaining_time: RemainingTime) -> SellerMarketplaces:
+        """Amazon's answer now, stored (unless a later one was stored meanwhile)."""
+        payload = SellersApi(self._spapi.client_for(seller, remaining_time)).get_marketplace_participations()
+        marketplaces = SellerMarketplaces(participations_of(payload, seller.seller_key), self.now())
+        self._directory.save_marketplaces(seller.seller_key, marketplaces)
+        logger.info(
+            "seller marketplaces refreshed",
+            extra={
+                "seller_id": seller.seller_key,
+                "marketplaces": [p.marketplace_id for p in marketplaces.participations if p.participating],
+            },
+        )
+        return marketplaces
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def participations_of(
+    payload: list[dict[str, Any]], seller_key: str = ""
+) -> tuple[MarketplaceParticipation, ...]:
+    """Amazon's ``payload`` as records; an entry without a marketplace id is left out (logged)."""
+    found = []
+    for entry in payload:
+        marketplace = entry.get("marketplace")
+        participation = entry.get("participation")
+        marketplace_id = marketplace.get("id") if isinstance(marketplace, dict) else None
+        if not isinstance(marketplace_id, str) or not marketplace_id:
+            logger.warning(
+                "getMarketplaceParticipations returned an entry without a marketplace id",
+                extra={"seller_id": seller_key},
+            )
+            continue
+        details = participation if isinstance(participation, dict) else {}
+        country = marketplace.get("countryCode") if isinstance(marketplace, dict) else None
+        found.append(
+            MarketplaceParticipation(
+                marketplace_id=marketplace_id,
+                participating=details.get("isParticipating") is True,
+                country_code=country if isinstance(country, str) and country else None,
+                has_suspended_listings=details.get("hasSuspendedListings") is True,
+            )
+        )
+    return tuple(found)
