@@ -15,7 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sellerstream_local.cli import LOCAL_COMMANDS, add_local_commands, run_local_command
+from sellerstream.errors import DEAD_LETTER_REASONS
+from sellerstream_local.cli import (
+    LOCAL_COMMANDS,
+    CommandParser,
+    add_local_commands,
+    hide_secrets,
+    run_local_command,
+)
 
 ACCOUNT_COMMANDS = {
     "set-app-credentials": "store the LWA app's client id and secret (validated with LWA first)",
@@ -28,7 +35,8 @@ ACCOUNT_COMMANDS = {
     "status": "queues, dead letters, alarms in ALARM, the app's credentials, sellers' subscriptions",
     "dlq": "list dead letters per type with their reasons (attributes, or the function's logs)",
     "redrive": "move dead letters back to their queue (filter by type, reason, notification id; --dry-run)",
-    "reconcile": "store a seller's orders updated in a window that notifications missed (searchOrders)",
+    "reconcile": "store a seller's orders (or, with --listings, listings) updated in a window that "
+    "notifications missed",
     "ship": "send a shipment request (confirmShipment, or a tracking update) to the fulfillment queue",
 }
 REGIONS = ("NA", "EU", "FE")
@@ -36,14 +44,13 @@ EXIT_ERROR = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse(argv)
     if args.command in LOCAL_COMMANDS:
         return run_local_command(args)
     return _run_account_command(args)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> CommandParser:
     listing = "\n".join(
         [
             "local (no AWS account: moto and the SP-API emulator):",
@@ -55,8 +62,10 @@ def _parser() -> argparse.ArgumentParser:
             "sellerstream COMMAND --help shows a command's options.",
         ]
     )
-    parser = argparse.ArgumentParser(
+    # No abbreviations: `--refresh-token TOKEN` must not be taken for --refresh-token-file.
+    parser = CommandParser(
         prog="sellerstream",
+        allow_abbrev=False,
         description="SellerStream: Amazon SP-API notifications to DynamoDB.",
         epilog=listing,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     add_local_commands(commands)
 
     def account_command(name: str) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, description=ACCOUNT_COMMANDS[name])
+        command = commands.add_parser(name, description=ACCOUNT_COMMANDS[name], allow_abbrev=False)
         where = command.add_argument_group("where (default: the stack SellerStream, from CloudFormation)")
         where.add_argument("--stack", help="the deployed stack's name")
         where.add_argument(
@@ -124,9 +133,7 @@ def _parser() -> argparse.ArgumentParser:
             "--no-logs", action="store_true", help="do not search the functions' logs for reasons"
         )
         if name == "redrive":
-            command.add_argument(
-                "--reason", action="append", help="only letters with this reason (repeatable)"
-            )
+            command.add_argument("--reason", action="append", help=_REASON_HELP)
             command.add_argument(
                 "--notification-id", action="append", help="only this notification (repeatable)"
             )
@@ -142,8 +149,23 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument(
         "--until", help="end, as --since; default and latest: two minutes before now (Amazon's settle rule)"
     )
+    reconcile.add_argument(
+        "--listings",
+        action="store_true",
+        help="the seller's listings in each of its marketplaces (searchListingsItems) instead of its orders",
+    )
     _add_ship_arguments(account_command("ship"))
     return parser
+
+
+# What `redrive --reason` takes, spelt as `dlq` shows it (sellerstream_ops.dead_letters.reasons_of).
+_REASON_HELP = (
+    "only letters with this reason, as dlq shows it (repeatable): one the functions give ("
+    + ", ".join(sorted(DEAD_LETTER_REASONS))
+    + "), or unknown (none found); a transient failure's is the class name of its exception "
+    "(SpApiServerError, ClientError, ...); a listings-rule letter's is EventBridge's ERROR_CODE "
+    "(NO_PERMISSIONS, ...). Any other is refused."
+)
 
 
 def _add_ship_arguments(ship: argparse.ArgumentParser) -> None:
@@ -206,7 +228,8 @@ def _run_account_command(args: argparse.Namespace) -> int:
 
 
 def _fail(command: str, message: str) -> int:
-    print(f"sellerstream {command}: {message}", file=sys.stderr)
+    # AWS's and our messages may repeat a typed value: one that looks like a secret is not shown.
+    print(f"sellerstream {command}: {hide_secrets(message)}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -286,14 +309,16 @@ def _dlq(args: argparse.Namespace) -> Any:
 
 
 def _redrive(args: argparse.Namespace) -> Any:
-    from sellerstream_ops.dead_letters import kinds_of, redrive
+    from sellerstream_ops.dead_letters import kinds_of, notification_ids_of, reasons_of, redrive
 
     kinds = kinds_of(args.type)
+    reasons = reasons_of(args.reason)
+    notification_ids = notification_ids_of(args.notification_id)
     return redrive(
         _account(args),
         kinds,
-        reasons=args.reason,
-        notification_ids=args.notification_id,
+        reasons=reasons,
+        notification_ids=notification_ids,
         dry_run=args.dry_run,
         limit=args.limit,
         search_logs=not args.no_logs,
@@ -303,7 +328,7 @@ def _redrive(args: argparse.Namespace) -> Any:
 def _reconcile(args: argparse.Namespace) -> Any:
     from sellerstream_ops.reconcile import reconcile
 
-    return reconcile(_account(args), args.seller, args.since, args.until)
+    return reconcile(_account(args), args.seller, args.since, args.until, listings=args.listings)
 
 
 def _ship(args: argparse.Namespace) -> Any:

@@ -1,7 +1,8 @@
 """Credentials in Secrets Manager, written only after LWA accepted them, in the shape the functions read.
 
 - ``add-seller``: a seller's secret ``<seller secret prefix><seller id>`` = ``{"refresh_token", "region"}``,
-  validated by one LWA exchange, and the seller's existing subscriptions routed in the accounts table.
+  validated by one LWA exchange, the seller's existing subscriptions routed in the accounts table, and
+  its marketplaces (Sellers API getMarketplaceParticipations) stored in the seller directory.
 - ``set-app-credentials``: the LWA app secret = ``{"client_id", "client_secret"}``, validated by one
   client-credentials exchange; what was known about the old secret's expiry is replaced.
 - ``rotate-app-secret``: Amazon's grantless rotation; the new secret arrives as a notification on the
@@ -25,12 +26,17 @@ from typing import Any
 
 from sellerstream import catalog, identifiers
 from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
+from sellerstream.domain.credentials import SellerMarketplaces
+from sellerstream.logic.seller_marketplaces import participations_of
 from sellerstream.spapi import defaults
 from sellerstream.spapi.applications import ApplicationsApi
 from sellerstream.spapi.auth import LwaCredentials
-from sellerstream.spapi.endpoints import LWA_TOKEN_URL
-from sellerstream.spapi.errors import LwaAuthError, SpApiClientError
+from sellerstream.spapi.client import SellerContext
+from sellerstream.spapi.endpoints import LWA_TOKEN_URL, Region
+from sellerstream.spapi.errors import LwaAuthError, SpApiClientError, SpApiError
 from sellerstream.spapi.notifications import NOTIFICATIONS_SCOPE
+from sellerstream.spapi.sellers import SellersApi
+from sellerstream_local.cli import is_credential, looks_secret
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
 from sellerstream_ops.subscriptions import Subscriptions, spapi_client
@@ -46,6 +52,10 @@ def read_secret_value(label: str, source: Path | None) -> str:
         try:
             text = source.read_text(encoding="utf-8")
         except FileNotFoundError:
+            if looks_secret(str(source)):  # the secret itself where its file's name goes: not shown
+                raise OperatorError(
+                    f"no such file: the option names a file holding the {label}, not the {label} itself"
+                ) from None
             raise OperatorError(f"{source}: no such file") from None
         except (OSError, UnicodeDecodeError) as error:
             raise OperatorError(f"{source}: cannot be read ({type(error).__name__})") from None
@@ -66,6 +76,8 @@ def _token_url(account: Account) -> str:
 
 
 def add_seller(account: Account, seller_id: str, region: str, refresh_token: str) -> dict[str, Any]:
+    if is_credential(seller_id):
+        raise OperatorError("--seller holds a credential, not a selling partner id: nothing was sent")
     if not identifiers.is_seller_key(seller_id):
         raise OperatorError(
             f"{seller_id!r} is not a selling partner id (e.g. A3TH9S8BH6GOGM) or vendor account id (amzn1.…)"
@@ -82,9 +94,8 @@ def add_seller(account: Account, seller_id: str, region: str, refresh_token: str
             "check that the token is this seller's authorisation of this app"
         ) from None
     settings = account.settings()
-    name, action = account.seller_directory().save_seller(
-        seller_id, refresh_token=refresh_token, region=region
-    )
+    directory = account.seller_directory()
+    name, action = directory.save_seller(seller_id, refresh_token=refresh_token, region=region)
     routed = Subscriptions(account.outputs, settings, seller_id, app).route_existing()
     result: dict[str, Any] = {
         "seller": seller_id,
@@ -92,15 +103,45 @@ def add_seller(account: Account, seller_id: str, region: str, refresh_token: str
         "action": action,
         "refresh_token": "accepted by LWA",
         "routed_subscriptions": routed,
+        "marketplaces": _store_marketplaces(account, app, seller_id, region, refresh_token),
     }
     if not routed:
         result["next"] = f"sellerstream subscribe --seller {seller_id}"
     return result
 
 
+def _store_marketplaces(
+    account: Account, app: LwaCredentials, seller_id: str, region: str, refresh_token: str
+) -> dict[str, Any]:
+    """The seller's marketplaces from Amazon, stored in the seller directory; a refusal is reported,
+    not fatal (the seller is added: its first listing event or reconciliation fetches them)."""
+    seller = SellerContext(seller_id, refresh_token, Region[region])
+    try:
+        payload = SellersApi(spapi_client(account.settings(), app, seller)).get_marketplace_participations()
+    except SpApiError as error:
+        return {
+            "stored": False,
+            "reason": f"getMarketplaceParticipations: {error}",
+            "next": "fetched when the seller's first listing event or reconciliation needs them",
+        }
+    marketplaces = SellerMarketplaces(participations_of(payload, seller_id), datetime.now(UTC))
+    account.seller_directory().save_marketplaces(seller_id, marketplaces)
+    return {
+        "stored": True,
+        "participating": [p.marketplace_id for p in marketplaces.participations if p.participating],
+        "not_participating": [p.marketplace_id for p in marketplaces.participations if not p.participating],
+        "listings_in": list(marketplaces.listing_marketplaces(Region[region])),
+    }
+
+
 def set_app_credentials(
     account: Account, client_id: str, client_secret: str, expires_at: datetime | None
 ) -> dict[str, Any]:
+    if is_credential(client_id):
+        raise OperatorError(
+            "--client-id holds a credential (the client secret?), not the client id: nothing was sent; "
+            "the secret is read from --client-secret-file, standard input or a prompt"
+        )
     if not identifiers.is_lwa_client_id(client_id):
         raise OperatorError(
             f"{client_id!r} is not an LWA client id (amzn1.application-oa2-client.…, from the Developer Console)"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -32,12 +33,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sellerstream import catalog
-from sellerstream.errors import PoisonMessageError
+from sellerstream import catalog, identifiers
+from sellerstream.adapters.app_secret import AppSecretUnusable
+from sellerstream.errors import DEAD_LETTER_REASONS, PoisonMessageError
 from sellerstream.logic import dead_letter
 from sellerstream.logic.message_attributes import MEANINGFUL_ATTRIBUTES, SOURCE_MESSAGE_ID_ATTRIBUTE
 from sellerstream.notifications import decode_body
 from sellerstream.notifications.envelope import notification_id_of, notification_type_of, seller_id_of
+from sellerstream.spapi.errors import SpApiError
+from sellerstream_local.cli import is_credential
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
 
@@ -47,6 +51,34 @@ PEEK_VISIBILITY_SECONDS = 60
 LOG_SEARCH_DAYS = catalog.DLQ_RETENTION_DAYS  # a letter is never older than its queue keeps it
 EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"
 EVENTBRIDGE_ERROR_MESSAGE = "ERROR_MESSAGE"
+UNKNOWN_REASON = "unknown"  # neither the attributes nor the function's logs say why
+
+
+def _descendants(base: type[Exception]) -> list[type[Exception]]:
+    found: list[type[Exception]] = []
+    for cls in base.__subclasses__():
+        found += [cls, *_descendants(cls)]
+    return found
+
+
+# What ``redrive --reason`` takes, spelt as ``dlq`` shows it. The functions' own reasons:
+REASONS = frozenset({*DEAD_LETTER_REASONS, UNKNOWN_REASON})
+# A transient failure's: the class name of the exception it raised, as the function logged it.
+# Python's and AWS's end in Error or Exception; the runtime's that do not are named here.
+EXCEPTION_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(?:Error|Exception)")
+_RUNTIME_CLASSES: tuple[type[Exception], ...] = (SpApiError, *_descendants(SpApiError), AppSecretUnusable)
+RUNTIME_EXCEPTIONS = frozenset(
+    cls.__name__ for cls in _RUNTIME_CLASSES if not EXCEPTION_NAME.fullmatch(cls.__name__)
+)
+# A listings-rule letter's: EventBridge's ERROR_CODE (NO_PERMISSIONS, THROTTLING, ...; AWS's list
+# is of examples, so any such code is taken).
+EVENTBRIDGE_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+# A poison failure's class names the reason its letters carry (UnknownSellerError: unknown_seller).
+_REASON_OF_CLASS = {
+    cls.__name__: str(getattr(cls, "reason", ""))
+    for cls in _descendants(PoisonMessageError)
+    if getattr(cls, "reason", None) in REASONS
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +126,38 @@ def kinds_of(names: list[str] | None) -> list[str]:
             raise OperatorError(f"unknown type {name!r}: one of {', '.join(KINDS)} (or a notification type)")
         kinds.append(kind)
     return kinds
+
+
+def reasons_of(names: list[str] | None) -> list[str] | None:
+    """The reasons ``redrive --reason`` names, each one a letter can have; None when none is named."""
+    if not names:
+        return None
+    for name in names:
+        if name in _REASON_OF_CLASS or (name.lower() in DEAD_LETTER_REASONS and name not in REASONS):
+            known = _REASON_OF_CLASS.get(name, name.lower())
+            raise OperatorError(f"--reason {name}: such letters carry the reason {known}")
+        if (
+            name in REASONS
+            or name in RUNTIME_EXCEPTIONS
+            or EXCEPTION_NAME.fullmatch(name)
+            or EVENTBRIDGE_CODE.fullmatch(name)
+        ):
+            continue
+        raise OperatorError(
+            f"--reason {name!r} is no reason a dead letter can have: one of {', '.join(sorted(REASONS))}; "
+            f"a transient failure's exception class name (…Error, …Exception, "
+            f"{', '.join(sorted(RUNTIME_EXCEPTIONS))}); or EventBridge's ERROR_CODE for listings-rule "
+            "(NO_PERMISSIONS, …): as sellerstream dlq shows them"
+        )
+    return list(names)
+
+
+def notification_ids_of(names: list[str] | None) -> list[str] | None:
+    """The notification ids ``redrive --notification-id`` names: a letter's id has an id's shape."""
+    for name in names or []:
+        if is_credential(name) or not identifiers.is_notification_id(name):
+            raise OperatorError(f"--notification-id {name!r} is not a notification (or request) id")
+    return list(names) if names else None
 
 
 def dead_letter_queues(account: Account, kinds: list[str]) -> list[DeadLetterQueue]:
@@ -285,7 +349,7 @@ def _letter(
     return Letter(
         queue=queue.kind,
         message_id=message["MessageId"],
-        reason=str(logged.get("reason")) if logged else "unknown",
+        reason=str(logged.get("reason")) if logged else UNKNOWN_REASON,
         reason_from="logs" if logged else "unknown",
         dead_lettered_by="queue",
         notification_id=(logged or {}).get("notification_id") or ids[0],

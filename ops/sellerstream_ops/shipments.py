@@ -2,7 +2,9 @@
 
 The request is checked with the function's own parser before it is sent, so a mistake (a missing
 carrier name for ``Other``, an item without a quantity) is one line here rather than a dead letter
-later. The marketplace is the stored order's unless ``--marketplace`` names one.
+later. The marketplace is the stored order's unless ``--marketplace`` names one, and it must be in
+the seller's SP-API region (the seller directory's, as the function reads it): Amazon's endpoint of
+one region refuses another's marketplaces, so such a request is refused here, before it is queued.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sellerstream import catalog
+from sellerstream import catalog, identifiers
+from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.notifications.shipment_request import InvalidShipmentRequestError, parse_shipment_request
+from sellerstream.spapi.endpoints import UnknownMarketplaceError, region_for_marketplace
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
 
@@ -73,6 +77,10 @@ def shipment_message(
 
 
 def stored_marketplace(account: Account, seller: str, order: str) -> str:
+    if not identifiers.is_seller_id(seller):
+        raise OperatorError("--seller is not a selling partner id (e.g. A3TH9S8BH6GOGM)")
+    if not identifiers.is_order_id(order):
+        raise OperatorError("--order is not an Amazon order id (3-7-7, e.g. 903-8868176-2219830)")
     response = account.client("dynamodb").get_item(
         TableName=account.outputs[catalog.ORDERS_TABLE.output],
         Key={"pk": {"S": f"SELLER#{seller}"}, "sk": {"S": f"ORDER#{order}"}},
@@ -84,7 +92,40 @@ def stored_marketplace(account: Account, seller: str, order: str) -> str:
     return str(marketplace)
 
 
+def check_region(account: Account, seller: str, marketplace: str) -> None:
+    """Refuses a marketplace outside the seller's SP-API region, as the function would resolve it
+    (the region in the seller's secret; the marketplace's own when the secret names none)."""
+    try:
+        marketplace_region = region_for_marketplace(marketplace)
+    except UnknownMarketplaceError:
+        raise OperatorError(
+            f"marketplace {marketplace} is none of Amazon's marketplaces: nothing was queued"
+        ) from None
+    try:
+        seller_region = (
+            account.seller_directory()
+            .for_notification(seller_id=seller, subscription_id="", marketplace_id=marketplace)
+            .region
+        )
+    except UnknownSellerError:
+        raise OperatorError(
+            f"seller {seller} is not in the seller directory: nothing was queued "
+            f"(sellerstream add-seller --seller {seller} first)"
+        ) from None
+    except SellerCredentialsError as error:
+        raise OperatorError(
+            f"seller {seller}'s credentials are unusable ({error.detail}): nothing was queued"
+        ) from None
+    if seller_region is not marketplace_region:
+        raise OperatorError(
+            f"marketplace {marketplace} is in SP-API region {marketplace_region.name}, outside seller "
+            f"{seller}'s region {seller_region.name}: nothing was queued"
+        )
+
+
 def send_shipment(account: Account, message: dict[str, Any]) -> dict[str, Any]:
+    """Sends a request ``shipment_message`` built, once its marketplace is found in the seller's region."""
+    check_region(account, message["shipment"]["sellerId"], message["shipment"]["marketplaceId"])
     queue_url = account.outputs[catalog.consumer_of(catalog.SHIPMENT_REQUEST.name).outputs.queue_url]  # type: ignore[union-attr]
     response = account.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
     shipment = message["shipment"]

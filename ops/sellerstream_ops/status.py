@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sellerstream import catalog
+from sellerstream import catalog, identifiers
 from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
 from sellerstream.domain.credentials import PLACEHOLDER_CLIENT_ID
 from sellerstream.errors import SellerStreamError
 from sellerstream.spapi.errors import SpApiError
+from sellerstream_local.cli import is_credential
 from sellerstream_ops.account import Account
 from sellerstream_ops.dead_letters import KINDS, dead_letter_queues
 from sellerstream_ops.errors import OperatorError
@@ -29,6 +30,10 @@ QUEUE_COUNTS = {
 
 
 def status(account: Account, *, sellers: list[str], spapi: bool) -> dict[str, Any]:
+    for seller in sellers:
+        # Each is shown in the view: it must be an id (a token given by mistake is not printed).
+        if is_credential(seller) or not identifiers.is_seller_key(seller):
+            raise OperatorError(f"--seller {seller!r} is not a selling partner (or vendor account) id")
     app = _app_credentials(account)
     known_sellers = sorted({*sellers, *_sellers(account)})
     return {

@@ -221,3 +221,38 @@ def test_given_a_fresh_deployment_when_operated_then_app_seller_subscriptions_an
     assert json.loads(letters.stdout) == [] and json.loads(redriven.stdout) == []
     everything_printed = "".join(c.stdout + c.stderr for c in (app, seller, subscribed, state, letters))
     assert CLIENT_SECRET not in everything_printed and REFRESH_TOKEN not in everything_printed
+
+
+@pytest.mark.parametrize(
+    ("arguments", "status", "says"),
+    [
+        # Taken for --refresh-token-file before abbreviations were refused: the token printed as a file name.
+        (
+            ["--refresh-token", REFRESH_TOKEN],
+            2,
+            "unknown option --refresh-token (options are never abbreviated",
+        ),
+        ([f"--refresh-token={REFRESH_TOKEN}"], 2, "unknown option --refresh-token"),
+        (["--refresh-token-file", REFRESH_TOKEN], 1, "not the refresh token itself"),
+        ([REFRESH_TOKEN], 2, "unexpected argument (not shown)"),
+    ],
+)
+def test_given_a_refresh_token_on_the_command_line_then_refused_in_one_line_that_does_not_show_it(
+    account: FakeAccount, arguments: list[str], status: int, says: str
+) -> None:
+    completed = run(account.env(), "add-seller", "--seller", SELLER, "--seller-region", "NA", *arguments)
+
+    assert completed.returncode == status and completed.stdout == ""
+    [line] = completed.stderr.strip().splitlines()
+    assert line.startswith("sellerstream add-seller: ") and says in line
+    assert "e2e-refresh-token" not in completed.stderr
+
+
+def test_given_a_reason_no_letter_can_have_when_redriving_then_one_line_listing_the_known_ones(
+    account: FakeAccount,
+) -> None:
+    completed = run(account.env(), "redrive", "--reason", "unknwon_seller")
+
+    line = refused(completed, "redrive")
+    assert "'unknwon_seller' is no reason a dead letter can have" in line
+    assert "unknown_seller" in line and "unsupported_payload_version" in line

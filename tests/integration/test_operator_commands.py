@@ -6,6 +6,7 @@ import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,7 +15,7 @@ import pytest
 from sellerstream import catalog
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LOCAL_REGION, LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
-from sellerstream_ops import credentials, dead_letters, status
+from sellerstream_ops import cli, credentials, dead_letters, status
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
 from sellerstream_ops.outputs import StackOutputs
@@ -294,3 +295,60 @@ def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_i
     subscriptions = view["sellers"][SELLER]
     assert set(subscriptions) == {"ORDER_CHANGE", "LISTINGS_ITEM_STATUS_CHANGE", "REPORT_PROCESSING_FINISHED"}
     assert all(value != "none" for value in subscriptions.values())
+
+
+def ship_command(pipeline: LocalPipeline, tmp_path: Path, seller: str, marketplace: str) -> list[str]:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"SellerStream": pipeline.stack_outputs()}))
+    return [
+        "ship",
+        *("--outputs-file", str(outputs), "--region", LOCAL_REGION),
+        *("--seller", seller, "--order", ORDER, "--carrier", "UPS", "--tracking", "1Z0001"),
+        *("--item", "79039765272157:1", "--marketplace", marketplace),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seller", "marketplace", "refusal"),
+    [
+        (
+            SELLER,
+            "A1PA6795UKMFR9",  # Germany
+            f"marketplace A1PA6795UKMFR9 is in SP-API region EU, outside seller {SELLER}'s region NA: "
+            "nothing was queued",
+        ),
+        (
+            NEW_SELLER,
+            "ATVPDKIKX0DER",
+            f"seller {NEW_SELLER} is not in the seller directory: nothing was queued "
+            f"(sellerstream add-seller --seller {NEW_SELLER} first)",
+        ),
+    ],
+)
+def test_given_a_shipment_the_sellers_region_cannot_confirm_when_shipped_then_one_line_and_nothing_queued(
+    pipeline: LocalPipeline,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    seller: str,
+    marketplace: str,
+    refusal: str,
+) -> None:
+    status = cli.main(ship_command(pipeline, tmp_path, seller, marketplace))
+
+    assert status == 1
+    assert capsys.readouterr().err == f"sellerstream ship: {refusal}\n"
+    fulfillment = pipeline.resources.queues["fulfillment"].url
+    assert "Messages" not in pipeline.sqs.receive_message(QueueUrl=fulfillment, WaitTimeSeconds=0)
+
+
+def test_given_a_marketplace_in_the_sellers_region_when_shipped_then_the_request_is_queued(
+    pipeline: LocalPipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli.main(ship_command(pipeline, tmp_path, SELLER, "A2EUQ1WTGCTBG2"))  # Canada: NA
+
+    assert status == 0
+    queued = json.loads(capsys.readouterr().out)
+    fulfillment = pipeline.resources.queues["fulfillment"].url
+    [message] = pipeline.sqs.receive_message(QueueUrl=fulfillment, WaitTimeSeconds=0)["Messages"]
+    assert json.loads(message["Body"])["shipment"]["marketplaceId"] == "A2EUQ1WTGCTBG2"
+    assert queued["message_id"] == message["MessageId"]

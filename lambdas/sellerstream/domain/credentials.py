@@ -1,11 +1,12 @@
-"""Who calls SP-API: a seller's credentials, and what is known about the application's client secret."""
+"""Who calls SP-API: a seller's credentials and marketplaces, and what is known about the
+application's client secret."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sellerstream.spapi.endpoints import Region
+from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS, Region
 
 # The client id the stack writes into the LWA app secret it creates: not an application yet.
 PLACEHOLDER_CLIENT_ID = "REPLACE_WITH_LWA_CLIENT_ID"
@@ -22,6 +23,38 @@ class SellerCredentials:
 
     def __repr__(self) -> str:
         return f"SellerCredentials(seller_key={self.seller_key!r}, region={self.region!r})"
+
+
+class MarketplaceParticipation(NamedTuple):
+    """One marketplace of Amazon's getMarketplaceParticipations answer for a seller."""
+
+    marketplace_id: str
+    participating: bool
+    country_code: str | None = None
+    has_suspended_listings: bool = False
+
+
+class SellerMarketplaces(NamedTuple):
+    """The marketplaces a seller can list in, as Amazon last said (``refreshed_at``)."""
+
+    participations: tuple[MarketplaceParticipation, ...]
+    refreshed_at: datetime
+
+    def listing_marketplaces(self, region: Region) -> tuple[str, ...]:
+        """Where a listing of the seller can be, in Amazon's order: Amazon's own marketplaces of the
+        seller's region in which it participates. Amazon also lists non-Amazon ones (invoicing,
+        "Non-Amazon" stores) and the seller's region's endpoint takes no other region's: both left out."""
+        return tuple(
+            dict.fromkeys(
+                participation.marketplace_id
+                for participation in self.participations
+                if participation.participating
+                and MARKETPLACE_REGIONS.get(participation.marketplace_id) is region
+            )
+        )
+
+    def older_than(self, age: timedelta, now: datetime) -> bool:
+        return now - self.refreshed_at > age
 
 
 class ClientSecretState(NamedTuple):
