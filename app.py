@@ -14,6 +14,10 @@ from stacks.nag import apply_aws_solutions_checks
 from stacks.sellerstream_stack import SellerStreamStack
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# What SP-API's createDestination names the partner event source of an EventBridge destination.
+PARTNER_EVENT_SOURCE = re.compile(
+    re.escape(constants.PARTNER_EVENT_SOURCE_PREFIX) + r"/[0-9]{12}/[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+)
 
 
 def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
@@ -26,6 +30,14 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         raise SystemExit(f"orders_api_version must be 2026-01-01 or v0, not {orders_api_version!r}")
     sandbox = str(app.node.try_get_context("spapi_sandbox") or "false").lower() == "true"
     partner_event_source_name = app.node.try_get_context("partner_event_source_name") or None
+    if partner_event_source_name is not None and not PARTNER_EVENT_SOURCE.fullmatch(
+        str(partner_event_source_name)
+    ):
+        raise SystemExit(
+            "partner_event_source_name must be the name SP-API gave the EventBridge destination, "
+            f"{constants.PARTNER_EVENT_SOURCE_PREFIX}/<AWS account id>/<application id>, "
+            f"not {str(partner_event_source_name)[:200]!r}"
+        )
     try:
         names = constants.StageNames(app.node.try_get_context("stage") or None)
     except ValueError as error:

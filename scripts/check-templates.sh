@@ -17,7 +17,7 @@ synth() {
 synth
 cp cdk.out/SellerStream.template.json "$out/"
 synth -c stage=check \
-  -c partner_event_source_name=aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.check \
+  -c partner_event_source_name=aws.partner/sellingpartnerapi.amazon.com/123456789012/amzn1.sellerapps.app.check \
   -c alarm_email=alarms@example.com
 cp cdk.out/SellerStream-check.template.json "$out/"
 

@@ -90,10 +90,11 @@ RECONCILE_FIRST_WINDOW_SECONDS: Final = 24 * 3600
 # The client id the stack writes into the LWA app secret it creates, until the operator sets the app's.
 LWA_PLACEHOLDER_CLIENT_ID: Final = "REPLACE_WITH_LWA_CLIENT_ID"
 
-# Raw report documents are kept this long (they can hold buyer data: Amazon's 30-day rule).
-REPORT_DOCUMENT_RETENTION_DAYS: Final = 30
+# Raw report documents are kept this long (they can hold buyer data: Amazon's 30-day rule, with the
+# days DynamoDB and S3 take to delete what has expired). The bucket keeps no versions.
+REPORT_DOCUMENT_RETENTION_DAYS: Final = 28
 # Report rows (which can hold the same buyer data) expire after the same time by default
-# (``cdk deploy -c report_rows_retention_days=N`` changes it).
+# (``cdk deploy -c report_rows_retention_days=N`` changes it); their table keeps no backups.
 REPORT_ROWS_RETENTION_DAYS: Final = REPORT_DOCUMENT_RETENTION_DAYS
 # SP-API's events on the partner bus: Amazon's EventBridge tutorial matches their source by this
 # prefix; each carries the notification type as its detail-type (catalog.eventbridge_detail_types).

@@ -30,8 +30,23 @@ class ScheduledJob(CatalogFunction):
         )
         # Each run resumes where the previous one stopped: a missed run only delays the repair, so
         # the schedule does not retry (an error is alarmed through the function's Errors metric).
+        # Scheduler may take the role for this account's default schedule group only (AWS's
+        # guidance against the confused deputy).
+        stack = Stack.of(self)
         schedule_role = iam.Role(
-            self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="scheduler", resource="schedule-group", resource_name="default"
+                        )
+                    },
+                },
+            ),
         )
         self.schedule = scheduler.Schedule(
             self,
@@ -46,7 +61,7 @@ class ScheduledJob(CatalogFunction):
                 max_event_age=Duration.minutes(max(interval_minutes, 1)),
             ),
         )
-        function_id = Stack.of(self).get_logical_id(self.function.node.default_child)  # type: ignore[arg-type]
+        function_id = stack.get_logical_id(self.function.node.default_child)  # type: ignore[arg-type]
         Validations.of(schedule_role).acknowledge(
             Acknowledgment(
                 id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",

@@ -56,7 +56,8 @@ class Storage(Construct):
             else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
+                point_in_time_recovery_enabled=table.recovery_days is not None,
+                recovery_period_in_days=table.recovery_days,
             ),
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=key,
@@ -65,6 +66,14 @@ class Storage(Construct):
             # A retained table holds what cannot be fetched again: no one deletes it by accident either.
             deletion_protection=table.retain,
         )
+        if table.recovery_days is None:
+            Validations.of(created).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions::AwsSolutions-DDB3",
+                    reason="Its items may hold buyer data that must be gone once expired (Amazon's Data "
+                    "Protection Policy), backups included; they can be read again from the raw copy or Amazon.",
+                )
+            )
         if table.lookup_index:
             index_name, index_pk, index_sk = table.lookup_index
             created.add_global_secondary_index(

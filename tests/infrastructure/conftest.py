@@ -41,7 +41,7 @@ class Synthesized:
         return str(value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0])
 
 
-PARTNER_EVENT_SOURCE = "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.0000-test"
+PARTNER_EVENT_SOURCE = "aws.partner/sellingpartnerapi.amazon.com/123456789012/amzn1.sellerapps.app.0000-test"
 
 
 @pytest.fixture(scope="session")

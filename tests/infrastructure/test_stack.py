@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from sellerstream import catalog
+from sellerstream.logic import order_records
 from stacks import constants
 from tests.infrastructure.conftest import Synthesized
 
@@ -242,6 +243,53 @@ def test_given_function_environments_then_names_only_never_credentials(synthesiz
     assert function(synthesized, "orders")["Environment"]["Variables"]["ORDERS_API_VERSION"] == "2026-01-01"
 
 
+def test_given_tables_holding_buyer_data_then_no_backup_keeps_it_past_30_days_after_delivery(
+    synthesized: Synthesized,
+) -> None:
+    """Amazon's Data Protection Policy: buyer data gone 30 days after delivery, backups included."""
+    orders = synthesized.json["Resources"][synthesized.output_target("OrdersTableName")]["Properties"]
+    rows = synthesized.json["Resources"][synthesized.output_target("ReportRowsTableName")]["Properties"]
+    window = orders["PointInTimeRecoverySpecification"]["RecoveryPeriodInDays"]
+
+    # The PII item's TTL, plus the days DynamoDB takes to delete it, plus the days a restore reaches back.
+    assert order_records.PII_RETENTION_AFTER_DELIVERY.days + catalog.TTL_DELETION_DAYS + window <= 30
+    assert rows["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": False}
+    report = function(synthesized, "reports")["Environment"]["Variables"]
+    assert int(report["REPORT_ROWS_RETENTION_DAYS"]) + catalog.TTL_DELETION_DAYS <= 30
+    [bucket] = synthesized.resources("AWS::S3::Bucket").values()
+    [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] + catalog.TTL_DELETION_DAYS <= 30
+    assert "VersioningConfiguration" not in bucket["Properties"]  # no old version outlives it
+
+
+def test_given_a_malformed_partner_event_source_then_synthesis_refuses_in_one_line(tmp_path) -> None:
+    from app import build_app
+
+    for name in (
+        "aws.partner/sellingpartnerapi.amazon.com/amzn1.sellerapps.app.x",
+        "aws.partner/other/1/x",
+        "x",
+    ):
+        with pytest.raises(SystemExit, match="<AWS account id>/<application id>") as refused:
+            build_app(context={"partner_event_source_name": name}, outdir=str(tmp_path))
+        assert "\n" not in str(refused.value)
+
+
+def test_given_the_reconcile_schedule_then_its_role_trusts_scheduler_for_this_account_only(
+    synthesized: Synthesized,
+) -> None:
+    [role] = [
+        r["Properties"]
+        for r in synthesized.resources("AWS::IAM::Role").values()
+        if "scheduler.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+
+    assert set(trust["Condition"]) == {"StringEquals", "ArnEquals"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "schedule-group/default" in json.dumps(trust["Condition"]["ArnEquals"]["aws:SourceArn"])
+
+
 def dead_letter_queue_id(synthesized: Synthesized, kind: str) -> str:
     _, main, _ = queue(synthesized, kind)
     return str(main["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
@@ -319,9 +367,14 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
     }
 
     assert len(tables) == len(synthesized.resources("AWS::DynamoDB::Table")) == 7
-    for table in tables.values():
+    buyer_data = {synthesized.output_target(output) for output in ("OrdersTableName", "ReportRowsTableName")}
+    for table_id, table in tables.items():
         assert table["BillingMode"] == "PAY_PER_REQUEST"
-        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        if table_id not in buyer_data:
+            assert table["PointInTimeRecoverySpecification"] == {
+                "PointInTimeRecoveryEnabled": True,
+                "RecoveryPeriodInDays": 35,
+            }
         assert (
             table["SSESpecification"]["SSEEnabled"] is True and table["SSESpecification"]["SSEType"] == "KMS"
         )

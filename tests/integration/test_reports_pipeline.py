@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowReader
+from sellerstream.config import ReportFinishedSettings
 from sellerstream_local.pipeline import LocalPipeline
 from tests.integration.conftest import SELLER
 
@@ -267,7 +268,9 @@ def test_given_listings_report_when_stored_then_rows_found_by_sku_and_expire_wit
     record = report_record(pipeline)
     assert record["lookup"] == {"column": "sku", "kind": "SKU"}
     days = (int(record["rows_expire_at"]) - time.time()) / 86400
-    assert 29.9 < days <= 30
+    retention = ReportFinishedSettings.report_rows_retention_days.default
+    assert isinstance(retention, int)
+    assert retention - 0.1 < days <= retention
     assert {int(item["expires_at"]) for item in rows(pipeline)} == {int(record["rows_expire_at"])}
     ttl = pipeline.dynamodb.describe_time_to_live(TableName=pipeline.resources.tables["report_rows"])
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"

@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sellerstream import catalog
 from sellerstream.domain.orders import OrderRecord
 from sellerstream.errors import SellerStreamError
 from sellerstream.timestamps import parse_rfc3339
 
-# Amazon's Data Protection Policy: PII no longer than 30 days after delivery.
-PII_RETENTION_AFTER_DELIVERY = timedelta(days=30)
+# Amazon's Data Protection Policy: PII no longer than 30 days after delivery, backups included (the
+# catalog says how much earlier than that the TTL must fall).
+PII_RETENTION_AFTER_DELIVERY = timedelta(days=catalog.PII_TTL_DAYS_AFTER_DELIVERY)
 # Without a promised delivery window, assume delivery within 30 days of purchase.
 ASSUMED_DELIVERY_AFTER_PURCHASE = timedelta(days=30)
 

@@ -28,8 +28,9 @@ def test_given_2026_order_when_converted_then_pii_split_off_with_expiry() -> Non
     assert record.attributes["item_count"] == len(order["orderItems"])
     assert "buyer" not in record.attributes["order"] and "recipient" not in record.attributes["order"]
     assert record.pii is not None and set(record.pii) == {"buyer", "recipient"}
-    # 30 days after the latest promised delivery (Amazon's Data Protection Policy).
-    assert record.pii_expires_at == datetime(2024, 12, 30, 23, 59, 59, tzinfo=UTC) + timedelta(days=30)
+    # 21 days after the latest promised delivery: with DynamoDB's two days to delete it and the
+    # table's 7 days of backups, gone everywhere within 30 (Amazon's Data Protection Policy).
+    assert record.pii_expires_at == datetime(2024, 12, 30, 23, 59, 59, tzinfo=UTC) + timedelta(days=21)
 
 
 def test_given_2026_order_without_buyer_data_when_converted_then_no_pii_item() -> None:
@@ -91,7 +92,7 @@ def test_given_v0_order_with_buyer_info_when_converted_then_buyer_info_is_pii() 
 
     assert "BuyerInfo" not in record.attributes["order"]
     assert record.pii is not None and "BuyerInfo" in record.pii
-    assert record.pii_expires_at == datetime(2025, 10, 15, 14, 22, 33, tzinfo=UTC) + timedelta(days=60)
+    assert record.pii_expires_at == datetime(2025, 10, 15, 14, 22, 33, tzinfo=UTC) + timedelta(days=51)
 
 
 def test_given_2026_order_with_buyer_data_and_no_delivery_window_when_converted_then_pii_expires_after_assumed_delivery() -> (
@@ -103,8 +104,8 @@ def test_given_2026_order_with_buyer_data_and_no_delivery_window_when_converted_
     record = from_orders_2026("A1", order)
 
     created = datetime.fromisoformat(order["createdTime"].replace("Z", "+00:00"))
-    # Delivery assumed within 30 days of purchase, buyer data kept 30 days after that.
-    assert record.pii_expires_at == created + timedelta(days=60)
+    # Delivery assumed within 30 days of purchase, buyer data kept 21 days after that.
+    assert record.pii_expires_at == created + timedelta(days=51)
 
 
 @pytest.mark.parametrize("missing", ["orderId", "createdTime"])
@@ -129,7 +130,7 @@ def test_given_v0_order_fulfilled_by_amazon_with_an_address_when_converted_then_
     assert record.attributes["fulfilled_by"] == "AMAZON"
     assert "ShippingAddress" not in record.attributes["order"]
     assert record.pii == {"ShippingAddress": order["ShippingAddress"]}
-    assert record.pii_expires_at == datetime(2025, 10, 20, 23, 59, 59, tzinfo=UTC) + timedelta(days=30)
+    assert record.pii_expires_at == datetime(2025, 10, 20, 23, 59, 59, tzinfo=UTC) + timedelta(days=21)
 
 
 def test_given_v0_order_with_a_status_outside_the_known_ones_when_converted_then_kept_as_amazon_spells_it() -> (
