@@ -1,19 +1,28 @@
-"""The fault matrix: 10,000 notifications through the real ORDER_CHANGE processing under injected faults.
+"""The fault matrix: every consumer's traffic through its real processing under injected faults.
 
-ORDER_CHANGE notifications of ten sellers (about 2.5 changes per order over an hour) run through the
-real batch processing and use case in 5 simulated Lambda containers, against the SP-API emulator
-in process and the simulated SQS and DynamoDB, on one virtual clock
-(``sellerstream_local.simulation``; the machinery is ``sellerstream_local.fault_matrix``). Injected:
-SP-API 429s, 5xx, timeouts, connection resets and truncated bodies; LWA ``invalid_grant`` for one
-seller for 30 minutes (then it re-authorises with a new refresh token); DynamoDB throttling and
-internal errors; containers killed between the SP-API callback and the order's write; 20%
-duplicates, 20% reordered, 1% poison, and 5% of the notifications dropped before the queue.
+10,000 ORDER_CHANGE notifications of ten sellers (about 2.5 changes per order over an hour),
+5,000 listing status changes delivered through EventBridge (about 2.5 per SKU, a tenth of the SKUs
+deleted), 200 REPORT_PROCESSING_FINISHED notifications (DONE reports of 20 to 3,000 rows, some
+continued over several invocations, FATAL and CANCELLED ones) and 2,000 shipment requests (whole
+and split orders, packages named by the seller or numbered by the product, tracking updates hours
+later), each consumer on its own queue and containers (the catalog's sizing), through the real
+batch processing and use cases against the SP-API emulator in process and the simulated SQS,
+DynamoDB and S3, on one virtual clock (``sellerstream_local.simulation``; the machinery is
+``sellerstream_local.fault_matrix``). Injected: SP-API 429s, 5xx, timeouts, connection resets and
+truncated bodies; document downloads that fail, expire or drop part-way; S3 errors; LWA
+``invalid_grant`` for one seller for 30 minutes (then it re-authorises with a new refresh token);
+DynamoDB throttling, internal errors and partly unprocessed batch writes; containers killed just
+before a consumer's write, just after it, and before a batch is acknowledged; 20% duplicates, 20%
+reordered, 1% poison (at least three per consumer), and 5% of the ORDER_CHANGE notifications
+dropped before the queue.
 
-Prints lost, applied twice, regressed, poison, poison in the DLQ, valid notifications in the DLQ
-and orders still stale after reconciliation (``not_repaired``), then what was injected. ``--json``
-prints one object with exactly ``lost``, ``applied_twice``, ``regressed``, ``poison``,
-``poison_dead_lettered``, ``valid_dead_lettered``, ``not_repaired``. Targets: 0, 0, 0, all poison, 0, 0.
-About two to four minutes on two cores for the default 10,000.
+Prints lost, applied twice, regressed, poison, poison in the DLQ, valid messages in the DLQ and
+orders still stale after reconciliation (``not_repaired``) per consumer, then what was injected.
+``--json`` prints one object with ``lost``, ``applied_twice``, ``regressed``, ``poison``,
+``poison_dead_lettered``, ``valid_dead_lettered``, ``not_repaired`` summed over the consumers and
+``by_consumer``: the same keys for each consumer (orders, listings, reports, fulfillment). Targets:
+0, 0, 0, all poison, 0, 0. The same seed gives the same run. About 75 seconds on two cores for
+the defaults.
 """
 
 from __future__ import annotations
@@ -70,7 +79,12 @@ def reconcile_sellers(world: World) -> dict[str, Any] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--notifications", type=int, default=10_000)
+    parser.add_argument(
+        "--notifications",
+        type=int,
+        default=10_000,
+        help=f"{catalog.ORDER_CHANGE.name} notifications; the other consumers get theirs in the defaults' proportion",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
@@ -78,42 +92,56 @@ def main() -> None:
     outcome = run(args.notifications, args.seed, reconcile=reconcile_sellers)
     figures = outcome.figures
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps({**figures, "by_consumer": outcome.by_consumer}))
         return
-    injected = outcome.injected
     print(
-        f"Fault matrix, simulated: {outcome.notifications:,} {catalog.ORDER_CHANGE.name} notifications over "
-        f"{outcome.orders:,} orders ({outcome.deliveries:,} deliveries), {args.seed=}"
+        f"Fault matrix, simulated: {outcome.notifications:,} messages to four consumers "
+        f"({outcome.deliveries:,} deliveries), {args.seed=}"
     )
+    for kind, traffic in outcome.consumers.items():
+        print(
+            f"  {kind}: {traffic.notifications:,} messages, {traffic.deliveries:,} deliveries, "
+            f"{traffic.receives:,} receives; {_figures(outcome.by_consumer[kind])}"
+        )
+    print(f"  all: {_figures(figures)}")
     print(
-        f"  lost {figures['lost']}   applied twice {figures['applied_twice']}   regressed {figures['regressed']}"
-    )
-    print(
-        f"  poison {figures['poison']}   poison in the DLQ {figures['poison_dead_lettered']}   "
-        f"valid notifications in the DLQ {figures['valid_dead_lettered']}"
-    )
-    print(
-        f"  orders stale after delivery (notifications dropped before the queue) {outcome.stale_before_reconciliation}"
+        f"  {catalog.ORDER_CHANGE.name} over {outcome.orders:,} orders: stale after delivery (notifications "
+        f"dropped before the queue) {outcome.stale_before_reconciliation}, not repaired {figures['not_repaired']}"
     )
     if not outcome.reconciled:
         print(f"  {RECONCILIATION_ABSENT}")
-    print(f"  not repaired {figures['not_repaired']}")
+    injected = outcome.injected
     print(
         f"  injected: SP-API 429s {injected['spapi_throttles']} (+{injected['spapi_rate_plan_throttles']} from "
         f"the rate plans), 5xx and truncated bodies (emulator, 3% and 1% of calls), timeouts "
-        f"{injected['timeouts']}, connection resets {injected['connection_resets']}; DynamoDB throttles "
-        f"{injected['dynamodb_throttles']}, internal errors {injected['dynamodb_errors']}; containers killed "
-        f"before a write {injected['kills']}; duplicates {injected['duplicates']}, reordered "
-        f"{injected['reordered']}, dropped {injected['dropped']}"
+        f"{injected['timeouts']}, connection resets {injected['connection_resets']}; document downloads "
+        f"timed out {injected['download_timeouts']}, failed {injected['download_errors']}, expired "
+        f"{injected['download_expired']}, reset part-way {injected['download_resets']}; S3 errors "
+        f"{injected['s3_errors']}; DynamoDB throttles {injected['dynamodb_throttles']}, internal errors "
+        f"{injected['dynamodb_errors']}, batch writes partly unprocessed {injected['dynamodb_unprocessed']}; "
+        f"containers killed before a write {injected['kills']}, after a write {injected['kills_after_write']}, "
+        f"before acknowledging {injected['kills_before_acknowledging']}; duplicates {injected['duplicates']}, "
+        f"reordered {injected['reordered']}, dropped {injected['dropped']}"
     )
     print(
         f"  seller without a valid refresh token for 30 min: {outcome.revoked_lwa_exchanges} LWA exchanges with "
-        f"the refused token; its {outcome.revoked_seller_notifications} notifications received "
-        f"{outcome.revoked_seller_receives} times meanwhile (waiting, deferred)"
+        f"the refused token ({outcome.containers} containers); its {outcome.revoked_seller_notifications} "
+        f"messages received {outcome.revoked_seller_receives} times meanwhile (waiting, deferred)"
+    )
+    print(
+        f"  confirmShipment calls Amazon accepted again for a request it had accepted: {outcome.reconfirmations}"
     )
     print(
         f"  SQS receives {outcome.receives:,}; SP-API calls {outcome.sp_api_calls}; still queued "
         f"{outcome.still_queued}; {outcome.virtual_seconds / 3600:.2f} h simulated in {outcome.wall_seconds:.0f} s"
+    )
+
+
+def _figures(figures: dict[str, int]) -> str:
+    return (
+        f"lost {figures['lost']}, applied twice {figures['applied_twice']}, regressed {figures['regressed']}, "
+        f"poison {figures['poison']} ({figures['poison_dead_lettered']} in the DLQ), valid messages in the "
+        f"DLQ {figures['valid_dead_lettered']}"
     )
 
 

@@ -1,65 +1,125 @@
-"""The fault matrix: ORDER_CHANGE traffic through the real batch processing and use case, with faults
-injected at every boundary, on the virtual clock of ``simulation``; the invariants are measured
-from what the store and the emulator record, never from the product's own logs.
+"""The fault matrix: every consumer's traffic through the real batch processing and use cases, with
+faults injected at every boundary, on the virtual clock of ``simulation``; the invariants are
+measured per consumer from what the stores and the emulator hold, never from the product's logs.
+
+Four consumers run at once, each on its own queue, DLQ and containers (the catalog's sizing: batch
+size, concurrency, timeout and visibility timeout), built as the functions build them
+(``catalog.consumer(kind)``, ``wiring.batch_runner``) on the simulation's clock, tables and emulator:
+
+- ``orders``: ORDER_CHANGE notifications, getOrder (about 2.5 changes per order).
+- ``listings``: LISTINGS_ITEM_STATUS_CHANGE notifications as EventBridge's rule delivers them to
+  SQS (the notification in the event's ``detail``), getListingsItem; about 2.5 status changes per
+  SKU, a tenth of the SKUs deleted at the end, some SKUs holding characters a key must encode.
+- ``reports``: REPORT_PROCESSING_FINISHED notifications, getReport and getReportDocument, the
+  document's download (``reports.open_document`` pointed at the emulator in process), the raw copy
+  in a simulated S3 and the rows in the rows table; DONE reports (some long enough to continue over
+  several invocations), FATAL and CANCELLED ones, gzip or plain, UTF-8 or Cp1252.
+- ``fulfillment``: the seller's shipment requests, confirmShipment; whole orders and split ones,
+  packages the seller names or the product numbers, tracking updates hours later, orders stored
+  with their items or not.
 
 Injected: SP-API 429s, 5xx, timeouts, connection resets (after the request was served: the answer
-is lost) and malformed (truncated) bodies; ``invalid_grant`` for one seller whose authorisation is
-withdrawn for a while and then renewed (a new refresh token in its secret); DynamoDB throttling and
-internal errors on every call; a container killed between the SP-API callback and the order's
-write (its batch is never acknowledged: the records return after the visibility timeout, and the
-idempotency records it left in progress are taken over once its deadline passed); duplicates
-(the same NotificationId delivered again), reordered deliveries (a change delivered after a later
-change of the same order), poison bodies, and notifications Amazon never delivers (dropped before
-the queue: only reconciliation repairs those).
+is lost) and malformed (truncated) bodies; document downloads that time out, fail, expire or drop
+part-way; S3 errors; ``invalid_grant`` for one seller whose authorisation is withdrawn for a while
+and then renewed (a new refresh token in its secret); DynamoDB throttling, internal errors and
+batch writes left partly unprocessed; containers killed just before a consumer's write (between
+the SP-API answer and the store: a table, the raw copy, a copy back on the queue), just after it
+(the effect stored, the batch not acknowledged), and after the invocation returned but before the
+event source mapping deleted its records: the records return after the visibility timeout, and
+idempotency records left in progress are taken over once their deadline passed. Duplicates (the
+same notification or request delivered again), reordered deliveries (a change delivered after a
+later change of the same order or SKU, an order's first package after its second), poison bodies
+(at least three per consumer, of kinds no retry can cure), and ORDER_CHANGE notifications Amazon
+never delivers (dropped before the queue: only reconciliation repairs those). A report has no
+order to keep with others: its duplicates come at once or late, some while its later parts run.
 
-Measured:
+Measured per consumer (``by_consumer``) and summed:
 
-- ``lost``: delivered valid notifications whose change the stored order does not include at the end.
-- ``applied_twice``: successful writes of an order state already stored (the same ``last_updated``).
-- ``regressed``: successful writes that stored an older state over a newer one.
+- ``lost``: delivered valid messages whose effect is not in the store at the end. Orders: the
+  stored order older than the change. Listings: the stored listing older than the change, or the
+  SKU's stored state not Amazon's latest (its status, or deleted). Reports: a DONE report not
+  complete with every row of its document, a FATAL or CANCELLED one not recorded. Shipments: a
+  request whose package Amazon does not hold or the store lacks, or a package whose tracking
+  number at Amazon or in the store is not its latest request's.
+- ``applied_twice``: an order or listing state written over the same state; a report completed
+  again, or a row stored more than once; a package Amazon or the store holds twice (under two
+  references), or one nobody asked for.
+- ``regressed``: an older order or listing state written over a newer one; a report's record moved
+  back (complete to in progress, fewer rows); a package confirmed with Amazon, or stored, with an
+  earlier request's tracking number after a later one's.
 - ``poison`` / ``poison_dead_lettered``: poison bodies published / found in the dead-letter queue
   (copied by the function with a reason, or redriven by the queue).
-- ``valid_dead_lettered``: valid notifications found in the dead-letter queue.
-- ``stale_orders``: orders whose stored state is older than Amazon's latest (what reconciliation
-  must repair); ``not_repaired`` is the same count after reconciliation.
+- ``valid_dead_lettered``: valid messages found in the dead-letter queue.
+- ``not_repaired``: orders whose stored state is older than Amazon's latest after reconciliation
+  (before it when no reconciliation runs); the other consumers lose nothing before their queue.
+
+A run is the same run for the same seed: the product's own jitter is drawn from it too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import json
 import os
 import random
 import threading
 import time
 import urllib.parse
-from collections import Counter
+import uuid
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Protocol
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from sellerstream import aws, catalog, wiring
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
+from sellerstream.adapters.dynamo import from_attribute_map, to_attribute_map
+from sellerstream.adapters.listings import DynamoDBListingStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
+from sellerstream.adapters.packages import DynamoDBPackageStore
+from sellerstream.adapters.queue import SqsMessageQueue
 from sellerstream.adapters.rate_budget import SharedRateBudget
+from sellerstream.adapters.report_documents import S3DocumentStore
+from sellerstream.adapters.reports import DynamoDBReportStore, DynamoDBRowWriter
 from sellerstream.adapters.sellers import AwsSellerDirectory
 from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
-from sellerstream.config import OrderChangeSettings
+from sellerstream.config import QueueSettings, ReportFinishedSettings
+from sellerstream.domain.reports import COMPLETE
 from sellerstream.logic.batch import BatchRunner
+from sellerstream.logic.listing_status import ListingStatusUseCase
 from sellerstream.logic.order_change import OrderChangeUseCase
+from sellerstream.logic.report_finished import ReportFinishedUseCase
+from sellerstream.logic.shipments import ShipmentUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
+from sellerstream.notifications.shipment_request import parse_shipment_delivery
+from sellerstream.spapi import reports as reports_api
+from sellerstream.spapi.errors import DocumentUrlExpired, SpApiServerError, SpApiTimeout
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
-from sellerstream.timestamps import parse_sortable
+from sellerstream.timestamps import parse_sortable, sortable_timestamp
 from sellerstream_local.emulator import SpApiEmulator
+from sellerstream_local.emulator.charsets import codec_for
+from sellerstream_local.emulator.reports import FLAT_FILE_COLUMNS, write_flat_file
 from sellerstream_local.emulator.server import Faults
 from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
-from sellerstream_local.notifications_factory import as_body, order_change
-from sellerstream_local.resources import create_table
+from sellerstream_local.notifications_factory import (
+    as_body,
+    listings_status_change,
+    order_change,
+    report_processing_finished,
+    shipment_request,
+)
+from sellerstream_local.resources import LOCAL_EVENT_SOURCE, create_table
+from sellerstream_local.runtime_reset import reset_runtime
 from sellerstream_local.simulation import (
     SimulatedDynamoDB,
+    SimulatedS3,
     SimulatedSecrets,
     SimulatedSqs,
     VirtualTime,
@@ -70,9 +130,6 @@ from sellerstream_local.simulation import (
 
 START = 1_790_000_000.0  # the simulation's epoch (2026-09-21)
 CHANGE_WINDOW_SECONDS = 3600.0  # Amazon's changes happen within the first hour
-CONTAINERS = 5
-BATCH_SIZE = 10
-FUNCTION_TIMEOUT = 30.0
 CALL_LATENCY = 0.15  # virtual seconds per HTTP call
 INVOCATION_OVERHEAD = 0.05
 RECORD_OVERHEAD = 0.005
@@ -83,6 +140,43 @@ MIN_POLL = 0.05
 GIVE_UP_AFTER_SECONDS = 3 * 24 * 3600.0
 LWA_ID, LWA_SECRET = "amzn1.application-oa2-client.faultmatrix", "fault-matrix-secret"
 LWA_PATH = "/auth/o2/token"
+APP_SECRET_ID = "lwa"  # noqa: S105 - a secret's name
+SELLER_SECRET_PREFIX = "sellers/"  # noqa: S105 - a prefix of secrets' names
+MARKETPLACE = "ATVPDKIKX0DER"
+
+# The consumers (the catalog's kinds) and what each one's figures hold.
+ORDERS, LISTINGS, REPORTS, FULFILLMENT = "orders", "listings", "reports", "fulfillment"
+KINDS: Final = (ORDERS, LISTINGS, REPORTS, FULFILLMENT)
+FIGURES: Final = (
+    "lost",
+    "applied_twice",
+    "regressed",
+    "poison",
+    "poison_dead_lettered",
+    "valid_dead_lettered",
+    "not_repaired",
+)
+# The fewest poison bodies a consumer gets, so that a small run meets several kinds.
+MIN_POISON = 3
+
+LISTING_STATUSES: Final = (("BUYABLE", "DISCOVERABLE"), ("DISCOVERABLE",), ())
+LISTING_DELETED = "DELETED"
+DELETED_SKUS = 0.1  # share of the SKUs with more than one change whose last change deletes them
+
+REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
+DONE, FATAL, CANCELLED = "DONE", "FATAL", "CANCELLED"
+# A report longer than this continues in the next invocation (the setting bounds each part).
+REPORT_ROWS_PER_INVOCATION = 1000
+LONG_REPORTS = 0.3  # share of DONE reports of 1,000 to 3,000 rows (the rest: 20 to 400)
+FATAL_MESSAGE = "Report processing failed: the requested date range holds no data."
+# A report writes its rows in dozens of batches: each is a write a container may die around, at
+# this share of the per-write rate (else nearly every long report would meet a kill).
+ROW_BATCH_KILL_SHARE = 0.1
+
+SPLIT_ORDERS = 0.5  # share of the orders of several items shipped as two packages
+TRACKING_UPDATES = 0.3  # share of the packages whose tracking number changes hours later
+STORED_ORDERS = 0.7  # share of the orders stored with their items (the order consumer saw them)
+UPDATE_AFTER_SECONDS = (2 * 3600.0, 3 * 3600.0)
 
 
 class ProcessKilled(BaseException):
@@ -95,19 +189,47 @@ class ProcessKilled(BaseException):
 @dataclass(frozen=True)
 class FaultRates:
     duplicates: float = 0.20  # share of notifications delivered a second time
-    reordered: float = 0.20  # share delivered after a later change of the same order
+    reordered: float = 0.20  # share delivered after a later change of the same order (or SKU)
     poison: float = 0.01  # share of the notifications that are poison
-    dropped: float = 0.05  # share of valid notifications Amazon never delivers
+    dropped: float = 0.05  # share of valid ORDER_CHANGE notifications Amazon never delivers
     spapi_throttles: float = 0.03  # injected 429s per HTTP call (besides the rate plans' own)
     spapi_server_errors: float = 0.03  # 503s per SP-API call (the emulator's faults)
     spapi_malformed: float = 0.01  # truncated 200 bodies per SP-API call
     timeouts: float = 0.01  # no answer within the timeout, per HTTP call
     connection_resets: float = 0.01  # served, then the connection dropped, per HTTP call
+    download_failures: float = 0.04  # per document download: a timeout, a 503, an expired URL or a reset
+    s3_errors: float = 0.005  # per S3 call
     dynamodb_throttles: float = 0.01  # per DynamoDB call
     dynamodb_errors: float = 0.005  # InternalServerError per DynamoDB call
-    kills: float = 0.005  # per order write: the container dies just before it
+    dynamodb_unprocessed: float = 0.02  # BatchWriteItem calls that leave part of the batch unprocessed
+    kills: float = 0.005  # per consumer write: the container dies just before it
+    kills_after_write: float = 0.005  # per consumer write: the container dies just after it
+    kills_before_acknowledging: float = 0.002  # per invocation: dies before its records are deleted
     revoked_at: float = 600.0  # one seller withdraws the authorisation (seconds after the start)
     reauthorised_at: float = 2400.0  # and renews it with a new refresh token
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """How many messages each consumer gets (poison included)."""
+
+    orders: int = 10_000
+    listings: int = 5_000
+    reports: int = 200
+    shipments: int = 2_000
+    # Share of the orders whose packages the seller names (packageReferenceId); the product numbers
+    # the others.
+    named_packages: float = 0.5
+
+    @classmethod
+    def of(cls, notifications: int) -> Traffic:
+        """``notifications`` ORDER_CHANGE notifications and the other consumers in the defaults' proportion."""
+        return cls(
+            orders=notifications,
+            listings=notifications // 2,
+            reports=max(MIN_POISON + 1, notifications // 50),
+            shipments=notifications // 5,
+        )
 
 
 @dataclass
@@ -124,13 +246,71 @@ class Change:
     duplicated: bool = False
 
 
+@dataclass
+class ListingChange:
+    """One change of a listing in Amazon's view, and the notification announcing it."""
+
+    seller: str
+    sku: str
+    changed: float  # whole seconds: Amazon's lastUpdatedDate (or the deletion's event time)
+    status: tuple[str, ...]
+    deleted: bool
+    notification_id: str
+    body: str = ""
+    last: bool = False  # the SKU's latest change
+    reordered: bool = False
+    duplicated: bool = False
+
+
+@dataclass
+class Report:
+    """A report Amazon finished, and the notification saying so."""
+
+    seller: str
+    report_id: str
+    status: str
+    document_id: str | None
+    rows: int
+    compressed: bool
+    charset: str
+    finished: float
+    notification_id: str
+    body: str = ""
+    duplicated: bool = False
+
+
+@dataclass
+class ShipmentOrder:
+    seller: str
+    order_id: str
+    items: dict[str, int]  # order item id -> quantity ordered
+    stored: bool  # in the orders table with its items
+
+
+@dataclass
+class Shipment:
+    """One shipment request of the seller's systems: a package of an order, or its tracking update."""
+
+    order: ShipmentOrder
+    package: int  # the package's place among its order's packages
+    items: dict[str, int]  # what the package ships
+    reference: str | None  # the seller's packageReferenceId (None: the product numbers it)
+    tracking: str
+    request_id: str
+    update: bool
+    body: str = ""
+    reordered: bool = False
+    duplicated: bool = False
+
+
 @dataclass(order=True)
 class _Event:
     at: float
     serial: int
-    kind: str = field(compare=False)  # "change", "deliver", "revoke", "reauthorise"
-    change: Change | None = field(default=None, compare=False)
+    kind: str = field(compare=False)  # "change", "listing", "deliver", "revoke", "reauthorise"
+    change: Change | ListingChange | None = field(default=None, compare=False)
     body: str = field(default="", compare=False)
+    lane: str = field(default=ORDERS, compare=False)  # the consumer a delivery goes to
 
 
 @dataclass
@@ -143,8 +323,40 @@ class Workload:
 
 
 @dataclass
+class ListingsWorkload:
+    changes: list[ListingChange]
+    poison: list[str]
+    events: list[_Event]
+
+
+@dataclass
+class ReportsWorkload:
+    reports: list[Report]
+    poison: list[str]
+    events: list[_Event]
+
+
+@dataclass
+class ShipmentsWorkload:
+    orders: list[ShipmentOrder]  # every order a request names, poison's too
+    requests: list[Shipment]  # the valid ones
+    poison: list[str]
+    events: list[_Event]
+
+
+@dataclass
+class ConsumerTraffic:
+    notifications: int  # messages published (valid and poison), each once
+    deliveries: int  # including duplicates
+    receives: int
+    still_queued: int
+
+
+@dataclass
 class Outcome:
-    figures: dict[str, int]
+    figures: dict[str, int]  # summed over the consumers
+    by_consumer: dict[str, dict[str, int]]
+    consumers: dict[str, ConsumerTraffic]
     injected: Counter[str]
     stale_before_reconciliation: int
     reconciled: bool
@@ -154,9 +366,11 @@ class Outcome:
     still_queued: int
     receives: int
     sp_api_calls: dict[str, int]
+    containers: int
+    reconfirmations: int  # confirmShipment calls Amazon accepted again for a request it had accepted
     revoked_lwa_exchanges: int
     revoked_seller_receives: int  # receives of its messages while its authorisation was withdrawn
-    revoked_seller_notifications: int  # its notifications received meanwhile
+    revoked_seller_notifications: int  # its messages received meanwhile
     virtual_seconds: float
     wall_seconds: float
 
@@ -172,7 +386,7 @@ class World:
     sellers: list[str]
     since: datetime
     until: datetime
-    make_access: Callable[[], Any]  # a SpApiAccess on the simulation's clock and emulator
+    make_access: Callable[..., Any]  # a SpApiAccess on the simulation's clock and emulator
     make_directory: Callable[[], Any]  # the seller directory
     make_order_store: Callable[[], Any]  # the order store on the orders table
 
@@ -180,10 +394,11 @@ class World:
 Reconcile = Callable[[World], dict[str, Any] | None]
 
 
-# -- the workload --------------------------------------------------------------------------------
+# -- the workloads -------------------------------------------------------------------------------
 
 
 def build_workload(notifications: int, seed: int, rates: FaultRates = FaultRates()) -> Workload:
+    """ORDER_CHANGE traffic, and the seller whose authorisation is withdrawn for a while."""
 
     rng = random.Random(seed)
     poison_count = max(1, round(notifications * rates.poison))
@@ -242,9 +457,14 @@ def build_workload(notifications: int, seed: int, rates: FaultRates = FaultRates
         )
     for change in rng.sample(delivered, min(len(delivered), round(notifications * rates.duplicates))):
         change.duplicated = True
-        again = rng.uniform(0, 5) if rng.random() < 0.3 else rng.uniform(30, 1800)
         events.append(
-            _Event(publish_at[change.notification_id] + again, next(serials), "deliver", change, change.body)
+            _Event(
+                publish_at[change.notification_id] + _again(rng),
+                next(serials),
+                "deliver",
+                change,
+                change.body,
+            )
         )
     poison = [_poison_body(index, rng, sellers) for index in range(poison_count)]
     for body in poison:
@@ -255,6 +475,11 @@ def build_workload(notifications: int, seed: int, rates: FaultRates = FaultRates
     events.append(_Event(START + rates.reauthorised_at, next(serials), "reauthorise"))
     events.sort()
     return Workload(sellers, revoked, changes, poison, events)
+
+
+def _again(rng: random.Random) -> float:
+    """How long after its first delivery a duplicate arrives: at once, or much later."""
+    return rng.uniform(0, 5) if rng.random() < 0.3 else rng.uniform(30, 1800)
 
 
 def _poison_body(index: int, rng: random.Random, sellers: list[str]) -> str:
@@ -287,6 +512,394 @@ def _poison_body(index: int, rng: random.Random, sellers: list[str]) -> str:
         change["SellerId"] = f"AUNKNOWN{index:05d}"  # the shape of a seller, but no credentials
     else:
         change["AmazonOrderId"] = f"../{index}"
+    return as_body(document)
+
+
+def _sku(index: int) -> str:
+    """Most SKUs are plain; some hold what a key must encode (Amazon allows any character)."""
+    if index % 9 == 4:
+        return f"Blue Shirt/XL #{index}"
+    if index % 9 == 7:
+        return f"Größe 42 - 100% {index}"
+    return f"FM-SKU-{index:06d}"
+
+
+def _eventbridge(document: dict[str, Any], rng: random.Random, at: float) -> str:
+    """The SQS body EventBridge's rule delivers: the notification is the event's ``detail``."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "detail-type": str(document.get("NotificationType")),
+            "source": LOCAL_EVENT_SOURCE,
+            "account": "123456789012",
+            "time": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": document,
+        }
+    )
+
+
+def build_listings(
+    notifications: int, seed: int, sellers: list[str], rates: FaultRates = FaultRates()
+) -> ListingsWorkload:
+    """LISTINGS_ITEM_STATUS_CHANGE traffic: status changes of SKUs, some deleted at the end."""
+
+    rng = random.Random(f"{seed}:listings")
+    poison_count = min(notifications, max(MIN_POISON, round(notifications * rates.poison)))
+    valid = notifications - poison_count
+    skus = max(1, int(valid / 2.5)) if valid else 0
+    per_sku = [1] * skus
+    for _ in range(valid - skus):
+        per_sku[rng.randrange(skus)] += 1
+    changes: list[ListingChange] = []
+    siblings: list[list[ListingChange]] = []
+    for index, count in enumerate(per_sku):
+        seller, sku = sellers[index % len(sellers)], _sku(index)
+        moment = float(int(rng.uniform(0, CHANGE_WINDOW_SECONDS - 600)))
+        deleted_at_end = count > 1 and rng.random() < DELETED_SKUS
+        of_sku: list[ListingChange] = []
+        for position in range(count):
+            deleted = deleted_at_end and position == count - 1
+            status = () if deleted else rng.choice(LISTING_STATUSES)
+            of_sku.append(ListingChange(seller, sku, START + moment, status, deleted, ""))
+            moment += float(rng.randint(2, 600))
+        of_sku[-1].last = True
+        changes.extend(of_sku)
+        siblings.append(of_sku)
+    for serial, change in enumerate(changes):
+        change.notification_id = f"fm-listing-{serial:07d}"
+        document = listings_status_change(
+            seller_id=change.seller,
+            sku=change.sku,
+            status=[LISTING_DELETED] if change.deleted else list(change.status),
+            changed_at=datetime.fromtimestamp(change.changed, UTC),
+            marketplace_id=MARKETPLACE,
+            notification_id=change.notification_id,
+        )
+        change.body = _eventbridge(document, rng, change.changed)
+    publish_at = {change.notification_id: change.changed + rng.uniform(1, 10) for change in changes}
+    followed = [
+        (change, of_sku[position + 1]) for of_sku in siblings for position, change in enumerate(of_sku[:-1])
+    ]
+    for change, later in rng.sample(followed, min(len(followed), round(notifications * rates.reordered))):
+        change.reordered = True
+        publish_at[change.notification_id] = publish_at[later.notification_id] + rng.uniform(1, 300)
+    events: list[_Event] = []
+    serials = iter(range(10**9))
+    for change in changes:
+        events.append(_Event(change.changed, next(serials), "listing", change))
+        events.append(
+            _Event(
+                publish_at[change.notification_id], next(serials), "deliver", change, change.body, LISTINGS
+            )
+        )
+    for change in rng.sample(changes, min(len(changes), round(notifications * rates.duplicates))):
+        change.duplicated = True
+        at = publish_at[change.notification_id] + _again(rng)
+        events.append(_Event(at, next(serials), "deliver", change, change.body, LISTINGS))
+    poison = [_listing_poison(index, rng, sellers) for index in range(poison_count)]
+    for body in poison:
+        at = START + rng.uniform(0, CHANGE_WINDOW_SECONDS)
+        events.append(_Event(at, next(serials), "deliver", None, body, LISTINGS))
+    events.sort()
+    return ListingsWorkload(changes, poison, events)
+
+
+def _listing_poison(index: int, rng: random.Random, sellers: list[str]) -> str:
+    notification_id = f"poison-listing-{index:05d}"
+    changed_at = datetime.fromtimestamp(START, UTC)
+    document = listings_status_change(
+        seller_id=rng.choice(sellers),
+        sku=f"POISON-{index}",
+        status=["BUYABLE"],
+        changed_at=changed_at,
+        marketplace_id=MARKETPLACE,
+        notification_id=notification_id,
+    )
+    payload = document["Payload"]
+    kind = index % 8
+    if kind == 0:
+        return f"not json {notification_id}"
+    if kind == 1:
+        return _eventbridge(document, rng, START)[:-9]  # truncated
+    if kind == 2:
+        del payload["Sku"]
+    elif kind == 3:
+        payload["SellerId"] = f"X#MARKETPLACE#{index}"
+    elif kind == 4:
+        payload["SellerId"] = f"AUNKNOWN{index:05d}"  # the shape of a seller, but no credentials
+    elif kind == 5:
+        payload["Sku"] = f"{index}-" + "X" * 300  # longer than a SKU can be
+    elif kind == 6:
+        payload["Status"] = "BUYABLE"  # a list in Amazon's schema
+    else:
+        # Another consumer's type on this queue (a rule matching too much).
+        document = order_change(
+            seller_id=payload["SellerId"],
+            order_id=f"998-{index:07d}-0000001",
+            status="Unshipped",
+            changed_at=changed_at,
+            notification_id=notification_id,
+        )
+    return _eventbridge(document, rng, START)
+
+
+def _with_notification_id(document: dict[str, Any], notification_id: str) -> dict[str, Any]:
+    """The notification with its id set, in its envelope's own spelling."""
+    metadata = next(value for key, value in document.items() if key.lower() == "notificationmetadata")
+    key = next(name for name in metadata if name.lower() == "notificationid")
+    metadata[key] = notification_id
+    return document
+
+
+def build_reports(
+    notifications: int, seed: int, sellers: list[str], rates: FaultRates = FaultRates()
+) -> ReportsWorkload:
+    """REPORT_PROCESSING_FINISHED traffic: DONE reports (some longer than one invocation's share),
+    FATAL and CANCELLED ones."""
+
+    rng = random.Random(f"{seed}:reports")
+    poison_count = min(notifications, max(MIN_POISON, round(notifications * rates.poison)))
+    reports: list[Report] = []
+    for index in range(notifications - poison_count):
+        roll = rng.random()
+        status = DONE if roll < 0.8 else FATAL if roll < 0.9 else CANCELLED
+        rows = 0
+        if status == DONE:
+            rows = rng.randint(1_000, 3_000) if rng.random() < LONG_REPORTS else rng.randint(20, 400)
+        report = Report(
+            seller=sellers[index % len(sellers)],
+            report_id=f"{60_000_000_000 + seed * 100_000 + index}",
+            status=status,
+            document_id=None if status == CANCELLED else f"amzn1.spdoc.1.4.na.fm{seed}-{index:06d}",
+            rows=rows,
+            compressed=rng.random() < 0.7,
+            charset="Cp1252" if rng.random() < 0.2 else "UTF-8",
+            finished=START + float(int(rng.uniform(0, CHANGE_WINDOW_SECONDS))),
+            notification_id=f"fm-report-{index:07d}",
+        )
+        report.body = _report_body(
+            report.seller,
+            report.report_id,
+            status,
+            report.document_id,
+            report.finished,
+            report.notification_id,
+        )
+        reports.append(report)
+    events: list[_Event] = []
+    serials = iter(range(10**9))
+    publish_at = {report.notification_id: report.finished + rng.uniform(1, 10) for report in reports}
+    for report in reports:
+        events.append(
+            _Event(publish_at[report.notification_id], next(serials), "deliver", None, report.body, REPORTS)
+        )
+    for report in rng.sample(reports, min(len(reports), round(len(reports) * rates.duplicates))):
+        report.duplicated = True
+        at = publish_at[report.notification_id] + _again(rng)
+        events.append(_Event(at, next(serials), "deliver", None, report.body, REPORTS))
+    poison = [_report_poison(index, rng, sellers) for index in range(poison_count)]
+    for body in poison:
+        events.append(
+            _Event(
+                START + rng.uniform(0, CHANGE_WINDOW_SECONDS), next(serials), "deliver", None, body, REPORTS
+            )
+        )
+    events.sort()
+    return ReportsWorkload(reports, poison, events)
+
+
+def _report_body(
+    seller: str, report_id: str, status: str, document_id: str | None, finished: float, notification_id: str
+) -> str:
+    document = report_processing_finished(
+        report_id=report_id,
+        status=status,
+        finished_at=datetime.fromtimestamp(finished, UTC),
+        seller_id=seller,
+        account_id=f"amzn1.merchant.o.{seller}",
+        document_id=document_id,
+        report_type=REPORT_TYPE,
+    )
+    return as_body(_with_notification_id(document, notification_id))
+
+
+def _report_poison(index: int, rng: random.Random, sellers: list[str]) -> str:
+    notification_id = f"poison-report-{index:05d}"
+    seller = rng.choice(sellers)
+    report_id, document_id = f"9{index:010d}", f"amzn1.spdoc.1.4.na.poison-{index:06d}"
+    document = json.loads(_report_body(seller, report_id, DONE, document_id, START, notification_id))
+    report = document["payload"]["reportProcessingFinishedNotification"]
+    kind = index % 7
+    if kind == 0:
+        return f"not json {notification_id}"
+    if kind == 1:
+        return as_body(document)[:-11]  # truncated
+    if kind == 2:
+        del report["reportDocumentId"]  # DONE names its document
+    elif kind == 3:
+        report["sellerId"] = f"X#MARKETPLACE#{index}"
+    elif kind == 4:
+        report["sellerId"] = f"AUNKNOWN{index:05d}"
+    elif kind == 5:
+        pass  # a report Amazon never made: getReport answers 404
+    else:
+        del report["processingStatus"]
+    return as_body(document)
+
+
+def build_shipments(
+    requests: int,
+    seed: int,
+    sellers: list[str],
+    rates: FaultRates = FaultRates(),
+    *,
+    named_packages: float = Traffic.named_packages,
+) -> ShipmentsWorkload:
+    """The seller's shipment requests: a package per order or two, some updated hours later."""
+
+    rng = random.Random(f"{seed}:shipments")
+    poison_count = min(requests, max(MIN_POISON, round(requests * rates.poison)))
+    valid = requests - poison_count
+    orders: list[ShipmentOrder] = []
+    planned: list[Shipment] = []
+    publish_at: dict[str, float] = {}
+    pairs: list[tuple[Shipment, Shipment]] = []  # an order's two packages' first requests
+    serials = iter(range(10**9))
+    while len(planned) < valid:
+        order = _shipment_order(
+            len(orders), rng, sellers[len(orders) % len(sellers)], rng.random() < STORED_ORDERS
+        )
+        orders.append(order)
+        firsts = _plan_shipments(order, rng, serials, planned, publish_at, named_packages)
+        if len(firsts) == 2:
+            pairs.append((firsts[0], firsts[1]))
+    # The first package's request after the second's: references the product numbers change hands.
+    for first, second in rng.sample(pairs, min(len(pairs), round(valid * rates.reordered / 2))):
+        first.reordered = True
+        publish_at[first.request_id] = publish_at[second.request_id] + rng.uniform(1, 120)
+    events = [
+        _Event(publish_at[request.request_id], next(serials), "deliver", None, request.body, FULFILLMENT)
+        for request in planned
+    ]
+    for request in rng.sample(planned, min(len(planned), round(len(planned) * rates.duplicates))):
+        request.duplicated = True
+        at = publish_at[request.request_id] + _again(rng)
+        events.append(_Event(at, next(serials), "deliver", None, request.body, FULFILLMENT))
+    poison: list[str] = []
+    for position in range(poison_count):
+        kind = position % 8
+        order = _shipment_order(len(orders), rng, rng.choice(sellers), stored=kind in (4, 5))
+        orders.append(order)
+        poison.append(_shipment_poison(position, kind, order))
+        at = START + rng.uniform(0, CHANGE_WINDOW_SECONDS)
+        events.append(_Event(at, next(serials), "deliver", None, poison[-1], FULFILLMENT))
+    events.sort()
+    return ShipmentsWorkload(orders, planned, poison, events)
+
+
+def _plan_shipments(
+    order: ShipmentOrder,
+    rng: random.Random,
+    serials: Iterator[int],
+    planned: list[Shipment],
+    publish_at: dict[str, float],
+    named_packages: float,
+) -> list[Shipment]:
+    """An order's requests (added to ``planned``, when to publish each to ``publish_at``): the whole
+    order in one package or split in two, within minutes; each package's first request is returned."""
+    ordered = list(order.items.items())
+    packages = [order.items]
+    if len(ordered) > 1 and rng.random() < SPLIT_ORDERS:
+        cut = rng.randint(1, len(ordered) - 1)
+        packages = [dict(ordered[:cut]), dict(ordered[cut:])]
+    named = rng.random() < named_packages
+    shipped_at = START + rng.uniform(0, CHANGE_WINDOW_SECONDS)
+    firsts: list[Shipment] = []
+    for position, items in enumerate(packages):
+        # A request for the whole of a stored order may leave its items out.
+        name_items = not (items == order.items and order.stored and rng.random() < 0.5)
+        reference = str(position + 1) if named else None
+        at = shipped_at + position * rng.uniform(0, 120)
+        first = _shipment(
+            order, position, items, reference, next(serials), update=False, name_items=name_items, at=at
+        )
+        planned.append(first)
+        firsts.append(first)
+        publish_at[first.request_id] = at
+        if rng.random() < TRACKING_UPDATES:
+            later = at + rng.uniform(*UPDATE_AFTER_SECONDS)
+            update = _shipment(
+                order, position, items, reference, next(serials), update=True, name_items=name_items, at=later
+            )
+            planned.append(update)
+            publish_at[update.request_id] = later
+    return firsts
+
+
+def _shipment_order(index: int, rng: random.Random, seller: str, stored: bool) -> ShipmentOrder:
+    order_id = f"{200 + index % 700}-{rng.randint(1_000_000, 9_999_999)}-{index:07d}"
+    items = {f"{rng.randint(10**13, 10**14 - 1)}": rng.randint(1, 3) for _ in range(rng.randint(1, 3))}
+    return ShipmentOrder(seller, order_id, items, stored)
+
+
+def _shipment(
+    order: ShipmentOrder,
+    position: int,
+    items: dict[str, int],
+    reference: str | None,
+    serial: int,
+    *,
+    update: bool,
+    name_items: bool,
+    at: float,
+) -> Shipment:
+    request_id, tracking = f"fm-shipment-{serial:07d}", f"1ZFM{serial:010d}"
+    body = shipment_request(
+        seller_id=order.seller,
+        order_id=order.order_id,
+        tracking_number=tracking,
+        carrier_code="FedEx" if update else "UPS",
+        shipped_at=datetime.fromtimestamp(at - 600, UTC),
+        request_id=request_id,
+        marketplace_id=MARKETPLACE,
+        package_reference_id=reference,
+        items=items if name_items else None,
+    )
+    return Shipment(order, position, items, reference, tracking, request_id, update, as_body(body))
+
+
+def _shipment_poison(position: int, kind: int, order: ShipmentOrder) -> str:
+    item, quantity = next(iter(order.items.items()))
+    document = shipment_request(
+        seller_id=order.seller,
+        order_id=order.order_id,
+        tracking_number=f"POISON{position:06d}",
+        shipped_at=datetime.fromtimestamp(START, UTC),
+        request_id=f"poison-shipment-{position:05d}",
+        marketplace_id=MARKETPLACE,
+        items={item: quantity},
+    )
+    request = document["shipment"]
+    if kind == 0:
+        return f"not json poison-shipment-{position:05d}"
+    if kind == 1:
+        request["trackingNo"] = request["trackingNumber"]  # a field the format does not have
+    elif kind == 2:
+        del request["trackingNumber"]
+    elif kind == 3:
+        request["orderItems"][0]["quantity"] = 0
+    elif kind == 4:
+        request["orderItems"] = [{"orderItemId": "99999999999999", "quantity": 1}]  # not the stored order's
+    elif kind == 5:
+        request["orderItems"][0]["quantity"] = quantity + 1  # more than the stored order holds
+    elif kind == 6:
+        # The order is not stored: Amazon refuses an item it does not have (400).
+        request["orderItems"] = [{"orderItemId": "99999999999999", "quantity": 1}]
+    else:
+        request["carrierCode"] = "Other"  # without the carrierName Amazon then needs
     return as_body(document)
 
 
@@ -336,21 +949,147 @@ class FaultyTransport:
         return response
 
 
+class _DroppedConnection(io.RawIOBase):
+    """A download whose connection drops part-way: its first bytes, then a reset."""
+
+    def __init__(self, data: bytes, cut: int) -> None:
+        self._data = data
+        self._position = 0
+        self._cut = cut
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._position >= self._cut:
+            raise ConnectionResetError("connection reset by peer")
+        size = min(len(buffer), self._cut - self._position)
+        buffer[:size] = self._data[self._position : self._position + size]
+        self._position += size
+        return size
+
+
+class FaultyDownloads:
+    """``reports.open_document`` pointed at the emulator in process: the presigned URL's GET without
+    a socket, answered (and failed) as the real download is, on the virtual clock."""
+
+    def __init__(
+        self,
+        emulator: SpApiEmulator,
+        clock: VirtualTime,
+        rng: random.Random,
+        rates: FaultRates,
+        injected: Counter[str],
+    ) -> None:
+        self._emulator = emulator
+        self._clock = clock
+        self._rng = rng
+        self._rates = rates
+        self._injected = injected
+        self.enabled = True
+
+    def open_document(
+        self, url: str, timeout: float = reports_api.DOWNLOAD_TIMEOUT_SECONDS
+    ) -> reports_api.DocumentDownload:
+        self._clock.sleep(CALL_LATENCY)
+        fault = None
+        if self.enabled and self._rng.random() < self._rates.download_failures:
+            fault = self._rng.choice(
+                ("download_timeouts", "download_errors", "download_expired", "download_resets")
+            )
+            self._injected[fault] += 1
+        if fault == "download_timeouts":
+            self._clock.sleep(timeout)
+            raise SpApiTimeout("reportDocumentDownload", "document download failed: TimeoutError")
+        if fault == "download_errors":
+            raise SpApiServerError("reportDocumentDownload", "document download failed", status=503)
+        if fault == "download_expired":  # the URL outlived its five minutes
+            raise DocumentUrlExpired("reportDocumentDownload", "document URL refused or expired", status=403)
+        status, headers, payload = self._emulator.handle("GET", urllib.parse.urlsplit(url).path, {}, b"")
+        if status in (400, 403):
+            raise DocumentUrlExpired(
+                "reportDocumentDownload", "document URL refused or expired", status=status
+            )
+        if status != 200:
+            raise SpApiServerError("reportDocumentDownload", "document download failed", status=status)
+        data = payload if isinstance(payload, bytes) else payload.read_bytes()
+        body: Any = io.BytesIO(data)
+        if fault == "download_resets":
+            # Buffered as an HTTP response is: a read asks for more until it has what it was asked
+            # for, so the reset reaches the reader rather than a short read.
+            body = io.BufferedReader(_DroppedConnection(data, self._rng.randrange(max(len(data), 1))))
+        return reports_api.DocumentDownload(body, headers.get("content-type"))
+
+
+class FaultyS3(SimulatedS3):
+    """``SimulatedS3`` failing some calls as S3 does (an upload fails as boto3's transfer reports it);
+    a container may die around an upload (a report's raw copy), as ``dies`` decides."""
+
+    def __init__(
+        self, rng: random.Random, rates: FaultRates, injected: Counter[str], dies: FaultyDynamoDB
+    ) -> None:
+        super().__init__()
+        self._rng = rng
+        self._rates = rates
+        self._injected = injected
+        self._dies = dies
+        self.enabled = False
+
+    def _fails(self) -> bool:
+        if self.enabled and self._rng.random() < self._rates.s3_errors:
+            self._injected["s3_errors"] += 1
+            return True
+        return False
+
+    def upload_fileobj(
+        self, Fileobj: Any, Bucket: str, Key: str, ExtraArgs: dict[str, Any] | None = None, **options: Any
+    ) -> None:
+        if self._fails():
+            raise S3UploadFailedError(
+                f"Failed to upload to {Bucket}/{Key}: An error occurred (InternalError) when calling the "
+                "UploadPart operation: We encountered an internal error. Please try again."
+            )
+        self._dies.die_before()
+        super().upload_fileobj(Fileobj, Bucket, Key, ExtraArgs, **options)
+        self._dies.die_after()
+
+    def get_object(self, Bucket: str, Key: str, **options: Any) -> dict[str, Any]:
+        self._maybe_fail("GetObject")
+        return super().get_object(Bucket, Key, **options)
+
+    def head_object(self, Bucket: str, Key: str, **options: Any) -> dict[str, Any]:
+        self._maybe_fail("HeadObject")
+        return super().head_object(Bucket, Key, **options)
+
+    def _maybe_fail(self, operation: str) -> None:
+        if self._fails():
+            error = {
+                "Code": "InternalError",
+                "Message": "We encountered an internal error. Please try again.",
+            }
+            raise ClientError({"Error": error}, operation)
+
+
 class FaultyDynamoDB(SimulatedDynamoDB):
-    """``SimulatedDynamoDB`` that throttles and fails on some calls, kills the container just before
-    some order writes, and records every order state written (for ``regressed`` and ``applied_twice``)."""
+    """``SimulatedDynamoDB`` that throttles and fails on some calls, kills the container just before or
+    just after some of a consumer's writes, and records what each write replaced (for ``regressed``
+    and ``applied_twice``): orders and listings by their last-update time, a report's record by its
+    progress, a package by its version.
+
+    ``tables`` names the tables whose writes are a consumer's (by the catalog's table roles)."""
 
     def __init__(self, rng: random.Random, rates: FaultRates, injected: Counter[str]) -> None:
         super().__init__()
         self._rng = rng
         self._rates = rates
         self._injected = injected
-        self.orders_table = ""
+        self.tables: dict[str, str] = {}
         self.enabled = False
         self.killed: set[int] = set()  # threads of containers that died (until they start again)
-        self.regressed = 0
-        self.applied_twice = 0
-        self.order_writes = 0
+        self.writes: Counter[str] = Counter()  # by consumer
+        self.regressed: Counter[str] = Counter()
+        self.applied_twice: Counter[str] = Counter()
+        self.package_writes: list[tuple[str, str, str]] = []  # (order id, reference, tracking number)
 
     def _maybe_fail(self, operation: str) -> None:
         if threading.get_ident() in self.killed:
@@ -372,6 +1111,23 @@ class FaultyDynamoDB(SimulatedDynamoDB):
                 {"Error": {"Code": "InternalServerError", "Message": "Internal server error"}}, operation
             )
 
+    def die_before(self, share: float = 1.0) -> None:
+        """Maybe the container dies now, just before a consumer's write (of any store): between the answer
+        in hand (SP-API's, or the rows read) and the write."""
+        if self.enabled and self._rng.random() < self._rates.kills * share:
+            self._injected["kills"] += 1
+            self._die()
+
+    def die_after(self, share: float = 1.0) -> None:
+        """Maybe the container dies now, just after a consumer's write: stored, never acknowledged."""
+        if self.enabled and self._rng.random() < self._rates.kills_after_write * share:
+            self._injected["kills_after_write"] += 1
+            self._die()
+
+    def _die(self) -> None:
+        self.killed.add(threading.get_ident())
+        raise ProcessKilled
+
     def get_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:
         self._maybe_fail("GetItem")
         return super().get_item(TableName, Key, **options)
@@ -380,60 +1136,161 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         self._maybe_fail("BatchGetItem")
         return super().batch_get_item(RequestItems)
 
+    def query(self, TableName: str, KeyConditionExpression: str, **options: Any) -> dict[str, Any]:
+        self._maybe_fail("Query")
+        return super().query(TableName, KeyConditionExpression, **options)
+
     def put_item(self, TableName: str, Item: dict[str, Any], **options: Any) -> dict[str, Any]:
         self._maybe_fail("PutItem")
-        return super().put_item(TableName, Item, **options)
+        consumer = self._consumer_of(TableName, Item)
+        if consumer is None:
+            return super().put_item(TableName, Item, **options)
+        self.die_before()
+        key = self._key(TableName, Item)
+        before = self._items[TableName].get(key)
+        result = super().put_item(TableName, Item, **options)
+        self._record(consumer, before, self._items[TableName][key])
+        self.die_after()
+        return result
 
     def update_item(
         self, TableName: str, Key: dict[str, Any], UpdateExpression: str, **options: Any
     ) -> dict[str, Any]:
         self._maybe_fail("UpdateItem")
-        return super().update_item(TableName, Key, UpdateExpression, **options)
+        consumer = self._consumer_of(TableName, Key)
+        if consumer is None:
+            return super().update_item(TableName, Key, UpdateExpression, **options)
+        self.die_before()
+        key = self._key(TableName, Key)
+        before = self._items[TableName].get(key)
+        result = super().update_item(TableName, Key, UpdateExpression, **options)
+        self._record(consumer, before, self._items[TableName][key])
+        self.die_after()
+        return result
 
     def delete_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:
         self._maybe_fail("DeleteItem")
         return super().delete_item(TableName, Key, **options)
 
+    def batch_write_item(
+        self, RequestItems: dict[str, list[dict[str, Any]]], **options: Any
+    ) -> dict[str, Any]:
+        self._maybe_fail("BatchWriteItem")
+        rows = self.tables.get(catalog.REPORT_ROWS_TABLE.role) in RequestItems
+        if rows:
+            self.die_before(ROW_BATCH_KILL_SHARE)
+        unprocessed: dict[str, list[dict[str, Any]]] = {}
+        if self.enabled and self._rng.random() < self._rates.dynamodb_unprocessed:
+            # DynamoDB took part of the batch (a hot partition): the rest comes back to be sent again.
+            self._injected["dynamodb_unprocessed"] += 1
+            taken: dict[str, list[dict[str, Any]]] = {}
+            for table, requests in RequestItems.items():
+                cut = self._rng.randrange(len(requests))
+                taken[table], unprocessed[table] = requests[:cut], requests[cut:]
+            RequestItems = {table: requests for table, requests in taken.items() if requests}
+        if RequestItems:
+            super().batch_write_item(RequestItems, **options)
+        if rows:
+            self.die_after(ROW_BATCH_KILL_SHARE)
+        return {"UnprocessedItems": unprocessed}
+
     def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
         self._maybe_fail("TransactWriteItems")
-        writes = [self._order_put(entry) for entry in TransactItems]
-        order_writes = [write for write in writes if write is not None]
-        if order_writes and self.enabled and self._rng.random() < self._rates.kills:
-            # Between the callback (its answer is in hand) and the write: the container dies.
-            self._injected["kills"] += 1
-            self.killed.add(threading.get_ident())
-            raise ProcessKilled
-        before = {key: self._stored_last_updated(key) for key, _ in order_writes}
+        orders = self.tables.get(catalog.ORDERS_TABLE.role, "")
+        keys = [
+            self._key(orders, entry["Put"]["Item"])
+            for entry in TransactItems
+            if "Put" in entry
+            and entry["Put"]["TableName"] == orders
+            and entry["Put"]["Item"]["sk"]["S"].startswith("ORDER#")
+        ]
+        if not keys:
+            return super().transact_write_items(TransactItems)
+        self.die_before()
+        before = {key: self._items[orders].get(key) for key in keys}
         result = super().transact_write_items(TransactItems)
-        for key, written in order_writes:
-            self.order_writes += 1
-            previous = before[key]
-            if previous is not None and written < previous:
-                self.regressed += 1
-            elif previous is not None and written == previous:
-                self.applied_twice += 1
+        for key in keys:
+            self._record(ORDERS, before[key], self._items[orders][key])
+        self.die_after()
         return result
 
-    def _order_put(self, entry: dict[str, Any]) -> tuple[tuple[tuple[str, Any], ...], str] | None:
-        put = entry.get("Put")
-        if put is None or put["TableName"] != self.orders_table:
-            return None
-        item = put["Item"]
-        if not item["sk"]["S"].startswith("ORDER#"):
-            return None
-        return self._key(self.orders_table, item), str(item["last_updated"]["S"])
+    def _consumer_of(self, table: str, item: dict[str, Any]) -> str | None:
+        """The consumer whose effect a write to this item is (None: not a consumer's effect)."""
+        tables = self.tables
+        if table == tables.get(catalog.LISTINGS_TABLE.role):
+            return LISTINGS
+        if table == tables.get(catalog.REPORTS_TABLE.role):
+            return REPORTS
+        if table == tables.get(catalog.ORDERS_TABLE.role) and item["sk"]["S"].startswith("PACKAGE#"):
+            return FULFILLMENT
+        return None
 
-    def _stored_last_updated(self, key: tuple[tuple[str, Any], ...]) -> str | None:
-        item = self._items[self.orders_table].get(key)
-        return None if item is None else str(item["last_updated"]["S"])
+    def _record(self, consumer: str, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        self.writes[consumer] += 1
+        if consumer == FULFILLMENT:
+            # Which request's package each write stored: its order is the workload's to judge.
+            self.package_writes.append(
+                (
+                    _text(after, "order_id"),
+                    _text(after, "package_reference_id"),
+                    _text(after, "tracking_number"),
+                )
+            )
+        if before is None:
+            return
+        if consumer == REPORTS:
+            if _text(before, "ingestion_status") == COMPLETE:
+                target = (
+                    self.applied_twice if _text(after, "ingestion_status") == COMPLETE else self.regressed
+                )
+                target[consumer] += 1
+            elif _number(after, "rows_written") < _number(before, "rows_written"):
+                self.regressed[consumer] += 1
+            return
+        if consumer == FULFILLMENT:
+            if _number(after, "version") <= _number(before, "version"):
+                self.regressed[consumer] += 1
+            return
+        written, previous = _text(after, "last_updated"), _text(before, "last_updated")
+        if written < previous:
+            self.regressed[consumer] += 1
+        elif written == previous:
+            self.applied_twice[consumer] += 1
+
+
+def _text(item: dict[str, Any], name: str) -> str:
+    return str(item.get(name, {}).get("S", ""))
+
+
+def _number(item: dict[str, Any], name: str) -> int:
+    return int(item.get(name, {}).get("N", "0"))
+
+
+class _InlineExecutor(Executor):
+    """Writes a report's row batches as they are handed over, in the invocation's own thread: the
+    simulation runs one participant at a time and draws its faults in that order, so the writer's
+    threads would make a run depend on the host's scheduling."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
 
 
 class _SqsRouter:
-    """The product's two SQS calls, routed by queue URL to the orders queue or its DLQ."""
+    """The product's SQS call, routed by queue URL to a consumer's queue or its DLQ. A copy of a
+    record put back on its own queue (deferred, or a report's continuation) is a write too: the
+    container may die just before or just after it, as ``dies`` decides."""
 
-    def __init__(self, queue: SimulatedSqs, dead_letters: SimulatedSqs) -> None:
-        self._queues = {queue.queue.url: queue, dead_letters.queue.url: dead_letters}
-        self._queue = queue
+    def __init__(
+        self, queues: list[SimulatedSqs], dead_letters: list[SimulatedSqs], dies: FaultyDynamoDB
+    ) -> None:
+        self._queues = {queue.queue.url: queue for queue in [*queues, *dead_letters]}
+        self._own = {queue.queue.url for queue in queues}
+        self._dies = dies
 
     def send_message(
         self,
@@ -442,15 +1299,33 @@ class _SqsRouter:
         DelaySeconds: int = 0,
         MessageAttributes: dict[str, dict[str, str]] | None = None,
     ) -> dict[str, str]:
-        return self._queues[QueueUrl].send_message(
+        own = QueueUrl in self._own
+        if own:
+            self._dies.die_before()
+        sent = self._queues[QueueUrl].send_message(
             QueueUrl=QueueUrl,
             MessageBody=MessageBody,
             DelaySeconds=DelaySeconds,
             MessageAttributes=MessageAttributes,
         )
+        if own:
+            self._dies.die_after()
+        return sent
 
 
 # -- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Lane:
+    """One consumer: its queue and DLQ, its settings, how a container starts, what it is sent."""
+
+    consumer: catalog.Consumer
+    queue: SimulatedSqs
+    dead_letters: SimulatedSqs
+    settings: Any
+    cold_start: Callable[[], BatchRunner] = field(init=False)
+    deliveries: deque[float] = field(default_factory=deque)  # when its next messages are published
 
 
 @contextlib.contextmanager
@@ -476,18 +1351,48 @@ def _quiet_logs(quiet: bool) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """The product's own jitter (retry backoff, deferral delays) drawn from ``seed``: a run is then
+    the same run every time. The interpreter's generator is given back as it was."""
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
+
+
+@contextlib.contextmanager
+def _downloads_from(downloads: FaultyDownloads) -> Iterator[None]:
+    real = reports_api.open_document
+    reports_api.open_document = downloads.open_document
+    try:
+        yield
+    finally:
+        reports_api.open_document = real
+
+
 def run(  # noqa: PLR0915 - one scenario, read top to bottom
     notifications: int = 10_000,
     seed: int = 7,
     *,
+    traffic: Traffic | None = None,
     rates: FaultRates = FaultRates(),
     reconcile: Reconcile | None = None,
     quiet: bool = True,
 ) -> Outcome:
-    """One run of the matrix on a fresh emulator, queue, tables and clock."""
+    """One run of the matrix on a fresh emulator, queues, tables and clock: ``notifications``
+    ORDER_CHANGE notifications and the other consumers' traffic in proportion, or ``traffic``."""
 
     started = time.monotonic()
-    workload = build_workload(notifications, seed, rates)
+    traffic = traffic or Traffic.of(notifications)
+    workload = build_workload(traffic.orders, seed, rates)
+    listings = build_listings(traffic.listings, seed, workload.sellers, rates)
+    reports = build_reports(traffic.reports, seed, workload.sellers, rates)
+    shipments = build_shipments(
+        traffic.shipments, seed, workload.sellers, rates, named_packages=traffic.named_packages
+    )
     rng = random.Random(seed + 1)
     injected: Counter[str] = Counter()
     clock = VirtualTime(START)
@@ -497,54 +1402,78 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         faults=Faults(error_rate=rates.spapi_server_errors, malformed_rate=rates.spapi_malformed),
     )
     emulator.register_app(LWA_ID, LWA_SECRET)
-    consumer = catalog.consumer("orders")
-    queue = SimulatedSqs(
-        clock,
-        name="orders",
-        visibility_timeout=consumer.sizing.visibility_timeout_seconds,
-        max_receive_count=catalog.MAX_RECEIVE_COUNT,
-    )
-    dead_letters = SimulatedSqs(clock, name="orders-dlq", visibility_timeout=30, max_receive_count=10**6)
     dynamodb = FaultyDynamoDB(rng, rates, injected)
-    tables = {
-        "orders_table_name": create_table(dynamodb, "orders", "pk", "sk", None),
-        "idempotency_table_name": create_table(dynamodb, "idempotency", "id", None, None),
-        "accounts_table_name": create_table(dynamodb, "accounts", "pk", None, None),
-        "rate_budget_table_name": create_table(dynamodb, "rate-budget", "pk", None, None),
-    }
-    dynamodb.orders_table = tables["orders_table_name"]
-    secrets = {"lwa": json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
+    s3 = FaultyS3(rng, rates, injected, dynamodb)
+    for table in catalog.TABLES:
+        dynamodb.tables[table.role] = create_table(
+            dynamodb, table.local_name, table.partition_key, table.sort_key, table.ttl_attribute
+        )
+    tables = dynamodb.tables
+    bucket = "sellerstream-fault-matrix-reports"
+    secrets = {APP_SECRET_ID: json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
     for seller in workload.sellers:
-        secrets[f"sellers/{seller}"] = json.dumps({"refresh_token": f"Atzr|{seller}", "region": "NA"})
+        secrets[f"{SELLER_SECRET_PREFIX}{seller}"] = json.dumps(
+            {"refresh_token": f"Atzr|{seller}", "region": "NA"}
+        )
         emulator.register_seller(seller, f"Atzr|{seller}")
+    _amazon_reports(emulator, reports)
+    _shipment_orders(emulator, dynamodb, tables[catalog.ORDERS_TABLE.role], shipments)
     transport = FaultyTransport(InProcessTransport(emulator), clock, rng, rates, injected)
-    settings = OrderChangeSettings.of(
-        **tables,
-        lwa_app_secret_id="lwa",  # noqa: S106 - a secret's name
-        seller_secret_prefix="sellers/",  # noqa: S106
-        spapi_endpoint_override=IN_PROCESS_BASE_URL,
-        lwa_endpoint_override=f"{IN_PROCESS_BASE_URL}{LWA_PATH}",
-        queue_url=queue.queue.url,
-        dead_letter_queue_url=dead_letters.queue.url,
-    )
+    downloads = FaultyDownloads(emulator, clock, rng, rates, injected)
+    common = {
+        "idempotency_table_name": tables[catalog.IDEMPOTENCY_TABLE.role],
+        "accounts_table_name": tables[catalog.ACCOUNTS_TABLE.role],
+        "rate_budget_table_name": tables[catalog.RATE_BUDGET_TABLE.role],
+        "lwa_app_secret_id": APP_SECRET_ID,
+        "seller_secret_prefix": SELLER_SECRET_PREFIX,
+        "spapi_endpoint_override": IN_PROCESS_BASE_URL,
+        "lwa_endpoint_override": f"{IN_PROCESS_BASE_URL}{LWA_PATH}",
+    }
+    lanes: dict[str, _Lane] = {}
+    for kind in KINDS:
+        consumer = catalog.consumer(kind)
+        queue = SimulatedSqs(
+            clock,
+            name=kind,
+            visibility_timeout=consumer.sizing.visibility_timeout_seconds,
+            max_receive_count=catalog.MAX_RECEIVE_COUNT,
+        )
+        dead_letters = SimulatedSqs(clock, name=f"{kind}-dlq", visibility_timeout=30, max_receive_count=10**6)
+        own: dict[str, Any] = {"queue_url": queue.queue.url, "dead_letter_queue_url": dead_letters.queue.url}
+        if kind in (ORDERS, FULFILLMENT):
+            own["orders_table_name"] = tables[catalog.ORDERS_TABLE.role]
+        if kind == LISTINGS:
+            own["listings_table_name"] = tables[catalog.LISTINGS_TABLE.role]
+        if kind == REPORTS:
+            own.update(
+                reports_table_name=tables[catalog.REPORTS_TABLE.role],
+                report_rows_table_name=tables[catalog.REPORT_ROWS_TABLE.role],
+                reports_bucket_name=bucket,
+                report_max_rows_per_invocation=REPORT_ROWS_PER_INVOCATION,
+            )
+        settings: QueueSettings = consumer.settings.of(**common, **own)  # type: ignore[assignment]
+        lanes[kind] = _Lane(consumer, queue, dead_letters, settings)
+    events = sorted([*workload.events, *listings.events, *reports.events, *shipments.events])
+    for event in events:
+        if event.kind == "deliver":
+            lanes[event.lane].deliveries.append(event.at)
     environment = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "order-change",
+        "POWERTOOLS_SERVICE_NAME": "fault-matrix",
         "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-    state = {"publishing": True, "next": START, "revoked_receives": 0}
+    state = {"revoked_receives": 0}
     revoked = workload.revoked_seller
     revoked_waiting: set[str] = set()
 
     def publisher() -> None:
-        for event in workload.events:
-            state["next"] = event.at
+        for event in events:
             clock.sleep(event.at - clock.now)
-            if event.kind == "change" and event.change is not None:
+            if event.kind == "change" and isinstance(event.change, Change):
                 change = event.change
                 emulator.set_order(
                     change.order_id,
@@ -552,102 +1481,188 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     last_updated=datetime.fromtimestamp(change.changed, UTC),
                     status="Unshipped",
                 )
+            elif event.kind == "listing" and isinstance(event.change, ListingChange):
+                listing = event.change
+                if listing.deleted:
+                    emulator.delete_listing(listing.seller, listing.sku, MARKETPLACE)
+                else:
+                    emulator.set_listing(
+                        listing.seller,
+                        listing.sku,
+                        MARKETPLACE,
+                        status=list(listing.status),
+                        last_updated=datetime.fromtimestamp(listing.changed, UTC),
+                    )
             elif event.kind == "deliver":
-                queue.send(event.body)
+                lane = lanes[event.lane]
+                lane.deliveries.popleft()
+                lane.queue.send(event.body)
             elif event.kind == "revoke":
                 transport.revoked_token = f"Atzr|{revoked}"
                 emulator.revoke_seller(revoked)
             elif event.kind == "reauthorise":
                 renewed = f"Atzr|{revoked}-renewed"
                 emulator.register_seller(revoked, renewed)
-                secrets[f"sellers/{revoked}"] = json.dumps({"refresh_token": renewed, "region": "NA"})
-        state["publishing"] = False
-        state["next"] = float("inf")
+                secrets[f"{SELLER_SECRET_PREFIX}{revoked}"] = json.dumps(
+                    {"refresh_token": renewed, "region": "NA"}
+                )
 
-    def finished() -> bool:
-        return (not state["publishing"] and queue.empty()) or clock.now - START > GIVE_UP_AFTER_SECONDS
+    def finished(lane: _Lane) -> bool:
+        return (not lane.deliveries and lane.queue.empty()) or clock.now - START > GIVE_UP_AFTER_SECONDS
 
     def make_directory() -> AwsSellerDirectory:
         return AwsSellerDirectory(
-            accounts_table=settings.accounts_table_name,
-            app_secret_id=settings.lwa_app_secret_id,
-            seller_secret_prefix=settings.seller_secret_prefix,
+            accounts_table=tables[catalog.ACCOUNTS_TABLE.role],
+            app_secret_id=APP_SECRET_ID,
+            seller_secret_prefix=SELLER_SECRET_PREFIX,
         )
 
-    def make_access(directory: AwsSellerDirectory | None = None) -> SpApiAccess:
+    def make_access(directory: AwsSellerDirectory | None = None, settings: Any = None) -> SpApiAccess:
         return SpApiAccess(
-            settings,
+            settings or lanes[ORDERS].settings,
             directory or make_directory(),
             budgets=SharedRateBudget(
-                settings.rate_budget_table_name or "", clock=clock.time, sleep=clock.sleep
+                tables[catalog.RATE_BUDGET_TABLE.role], clock=clock.time, sleep=clock.sleep
             ),
             transport=transport,
             clock=clock.time,
             sleep=clock.sleep,
         )
 
-    def cold_start() -> BatchRunner:
+    def orders_runner() -> BatchRunner:
+        lane = lanes[ORDERS]
         directory = make_directory()
-        shared = settings.rate_budget_table_name or ""
+        shared = tables[catalog.RATE_BUDGET_TABLE.role]
         use_case = OrderChangeUseCase(
             directory,
-            make_access(directory),
-            DynamoDBOrderStore(settings.orders_table_name),
+            make_access(directory, lane.settings),
+            DynamoDBOrderStore(lane.settings.orders_table_name),
             backlog=DynamoDBSearchWindows(shared, clock=clock.time),
             waiting=DynamoDBWaitingNotifications(shared, clock=clock.time),
             clock=clock.time,
         )
-        return wiring.batch_runner(consumer, settings, use_case, clock=clock.time)
+        return wiring.batch_runner(lane.consumer, lane.settings, use_case, clock=clock.time)
 
-    def container() -> None:
-        while not finished():
+    def listings_runner() -> BatchRunner:
+        lane = lanes[LISTINGS]
+        directory = make_directory()
+        use_case = ListingStatusUseCase(
+            directory,
+            make_access(directory, lane.settings),
+            DynamoDBListingStore(lane.settings.listings_table_name),
+            clock=clock.time,
+        )
+        return wiring.batch_runner(lane.consumer, lane.settings, use_case, clock=clock.time)
+
+    def reports_runner() -> BatchRunner:
+        lane = lanes[REPORTS]
+        settings: ReportFinishedSettings = lane.settings
+        directory = make_directory()
+        use_case = ReportFinishedUseCase(
+            directory,
+            make_access(directory, settings),
+            DynamoDBReportStore(settings.reports_table_name),
+            DynamoDBRowWriter(
+                settings.report_rows_table_name,
+                sleep=clock.sleep,
+                executor_factory=lambda workers: _InlineExecutor(),
+            ),
+            S3DocumentStore(settings.reports_bucket_name),
+            SqsMessageQueue(settings.queue_url, settings.dead_letter_queue_url),
+            rows_retention_days=settings.report_rows_retention_days,
+            max_rows_per_invocation=settings.report_max_rows_per_invocation,
+            default_charset=settings.report_default_charset,
+        )
+        return wiring.batch_runner(lane.consumer, settings, use_case, clock=clock.time)
+
+    def shipments_runner() -> BatchRunner:
+        lane = lanes[FULFILLMENT]
+        directory = make_directory()
+        use_case = ShipmentUseCase(
+            directory,
+            make_access(directory, lane.settings),
+            DynamoDBPackageStore(lane.settings.orders_table_name),
+        )
+        return wiring.batch_runner(
+            lane.consumer, lane.settings, use_case, parse=parse_shipment_delivery, clock=clock.time
+        )
+
+    lanes[ORDERS].cold_start = orders_runner
+    lanes[LISTINGS].cold_start = listings_runner
+    lanes[REPORTS].cold_start = reports_runner
+    lanes[FULFILLMENT].cold_start = shipments_runner
+
+    def die_before_acknowledging() -> None:
+        if dynamodb.enabled and rng.random() < rates.kills_before_acknowledging:
+            injected["kills_before_acknowledging"] += 1
+            raise ProcessKilled
+
+    def container(lane: _Lane) -> None:
+        while not finished(lane):
             try:
-                serve(cold_start())
+                serve(lane, lane.cold_start())
             except ProcessKilled:
                 dynamodb.killed.discard(threading.get_ident())
                 clock.sleep(COLD_START_SECONDS)  # Lambda starts another container
 
-    def serve(runner: BatchRunner) -> None:
-        while not finished():
-            messages = queue.receive(BATCH_SIZE)
+    def serve(lane: _Lane, runner: BatchRunner) -> None:
+        sizing = lane.consumer.sizing
+        while not finished(lane):
+            messages = lane.queue.receive(sizing.batch_size)
             if not messages:
-                available = queue.next_available() or float("inf")
-                wake = min(available, state["next"], clock.now + LONG_POLL)
+                available = lane.queue.next_available() or float("inf")
+                upcoming = lane.deliveries[0] if lane.deliveries else float("inf")
+                wake = min(available, upcoming, clock.now + LONG_POLL)
                 clock.sleep(max(wake - clock.now, MIN_POLL))
                 continue
             clock.sleep(INVOCATION_OVERHEAD + RECORD_OVERHEAD * len(messages))
-            for message in messages:
-                if (
-                    revoked in message.body
-                    and START + rates.revoked_at <= clock.now < START + rates.reauthorised_at
-                ):
-                    state["revoked_receives"] += 1
-                    revoked_waiting.add(message.notification_id or message.message_id)
-            invoke_batch(clock, queue, messages, runner, timeout_seconds=FUNCTION_TIMEOUT)
+            if START + rates.revoked_at <= clock.now < START + rates.reauthorised_at:
+                for message in messages:
+                    if revoked in message.body:
+                        state["revoked_receives"] += 1
+                        revoked_waiting.add(_message_key(message.body) or message.message_id)
+            invoke_batch(
+                clock,
+                lane.queue,
+                messages,
+                runner,
+                timeout_seconds=float(sizing.timeout_seconds),
+                before_acknowledging=die_before_acknowledging,
+            )
 
-    real_client = aws.client
     services: dict[str, Any] = {
-        "sqs": _SqsRouter(queue, dead_letters),
+        "sqs": _SqsRouter(
+            [lane.queue for lane in lanes.values()], [lane.dead_letters for lane in lanes.values()], dynamodb
+        ),
         "dynamodb": dynamodb,
         "secretsmanager": SimulatedSecrets(secrets),
+        "s3": s3,
     }
+    real_client = aws.client
     reconciliation: dict[str, Any] | None = None
-    with _environment(environment), _quiet_logs(quiet), powertools_on(clock):
-        aws.reset_clients()
+    with (
+        _environment(environment),
+        _quiet_logs(quiet),
+        powertools_on(clock),
+        _seeded(seed),
+        _downloads_from(downloads),
+    ):
+        reset_runtime()
         aws.client = services.__getitem__  # type: ignore[assignment]
         try:
-            dynamodb.enabled = True
+            dynamodb.enabled = s3.enabled = True
             clock.start("publisher", publisher)
-            for index in range(CONTAINERS):
-                clock.start(f"container-{index}", container)
+            for lane in lanes.values():
+                for index in range(lane.consumer.sizing.max_concurrency):
+                    clock.start(f"{lane.consumer.kind}-{index}", functools.partial(container, lane))
             clock.run()
-            dynamodb.enabled = transport.enabled = False
+            dynamodb.enabled = s3.enabled = transport.enabled = downloads.enabled = False
             delivered_until = clock.now
-            stale_before = _stale_orders(workload, dynamodb, settings.orders_table_name)
+            stale_before = _stale_orders(workload, dynamodb, tables[catalog.ORDERS_TABLE.role])
             if reconcile is not None:
                 world = World(
                     clock=clock,
-                    settings=settings,
+                    settings=lanes[ORDERS].settings,
                     emulator=emulator,
                     dynamodb=dynamodb,
                     sellers=list(workload.sellers),
@@ -655,28 +1670,141 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     until=datetime.fromtimestamp(delivered_until, UTC),
                     make_access=make_access,
                     make_directory=make_directory,
-                    make_order_store=lambda: DynamoDBOrderStore(settings.orders_table_name),
+                    make_order_store=lambda: DynamoDBOrderStore(tables[catalog.ORDERS_TABLE.role]),
                 )
                 reconciliation = reconcile(world)
         finally:
             aws.client = real_client
-            aws.reset_clients()
-    return _outcome(
-        workload,
-        queue,
-        dead_letters,
-        dynamodb,
-        emulator,
-        transport,
-        settings.orders_table_name,
-        injected,
-        stale_before=stale_before,
+            reset_runtime()
+    stale_after = (
+        _stale_orders(workload, dynamodb, tables[catalog.ORDERS_TABLE.role])
+        if reconciliation is not None
+        else stale_before
+    )
+    by_consumer = {
+        ORDERS: order_figures(
+            workload, dynamodb, tables[catalog.ORDERS_TABLE.role], _dead_letters(lanes[ORDERS]), stale_after
+        ),
+        LISTINGS: listing_figures(
+            listings, dynamodb, tables[catalog.LISTINGS_TABLE.role], _dead_letters(lanes[LISTINGS])
+        ),
+        REPORTS: report_figures(
+            reports,
+            dynamodb,
+            tables[catalog.REPORTS_TABLE.role],
+            tables[catalog.REPORT_ROWS_TABLE.role],
+            _dead_letters(lanes[REPORTS]),
+        ),
+        FULFILLMENT: shipment_figures(
+            shipments,
+            dynamodb,
+            tables[catalog.ORDERS_TABLE.role],
+            emulator.orders,
+            _dead_letters(lanes[FULFILLMENT]),
+        ),
+    }
+    published = {
+        ORDERS: len(workload.changes) + len(workload.poison),
+        LISTINGS: len(listings.changes) + len(listings.poison),
+        REPORTS: len(reports.reports) + len(reports.poison),
+        FULFILLMENT: len(shipments.requests) + len(shipments.poison),
+    }
+    consumers = {
+        kind: ConsumerTraffic(
+            notifications=published[kind],
+            deliveries=sum(1 for event in events if event.kind == "deliver" and event.lane == kind),
+            receives=lane.queue.receives,
+            still_queued=lane.queue.queue.live,
+        )
+        for kind, lane in lanes.items()
+    }
+    injected["spapi_rate_plan_throttles"] = sum(emulator.throttled.values())
+    injected["duplicates"] = (
+        sum(change.duplicated for change in workload.changes)
+        + sum(change.duplicated for change in listings.changes)
+        + sum(report.duplicated for report in reports.reports)
+        + sum(request.duplicated for request in shipments.requests)
+    )
+    injected["reordered"] = (
+        sum(change.reordered for change in workload.changes)
+        + sum(change.reordered for change in listings.changes)
+        + sum(request.reordered for request in shipments.requests)
+    )
+    injected["dropped"] = sum(change.dropped for change in workload.changes)
+    emulator.stop()  # its report documents' files
+    return Outcome(
+        figures={name: sum(figures[name] for figures in by_consumer.values()) for name in FIGURES},
+        by_consumer=by_consumer,
+        consumers=consumers,
+        injected=injected,
+        stale_before_reconciliation=stale_before,
         reconciled=reconciliation is not None,
-        revoked_receives=int(state["revoked_receives"]),
-        revoked_notifications=len(revoked_waiting),
+        notifications=sum(lane.notifications for lane in consumers.values()),
+        deliveries=sum(lane.deliveries for lane in consumers.values()),
+        orders=len(_latest(workload)),
+        still_queued=sum(lane.still_queued for lane in consumers.values()),
+        receives=sum(lane.receives for lane in consumers.values()),
+        sp_api_calls=dict(emulator.sp_api_calls()),
+        containers=sum(lane.consumer.sizing.max_concurrency for lane in lanes.values()),
+        reconfirmations=_reconfirmations(shipments, emulator.orders),
+        revoked_lwa_exchanges=transport.revoked_exchanges,
+        revoked_seller_receives=int(state["revoked_receives"]),
+        revoked_seller_notifications=len(revoked_waiting),
         virtual_seconds=delivered_until - START,
         wall_seconds=time.monotonic() - started,
     )
+
+
+def _amazon_reports(emulator: SpApiEmulator, workload: ReportsWorkload) -> None:
+    """Amazon's side of the reports: each finished, with its document, before its notification."""
+    for report in workload.reports:
+        emulator.add_report(
+            report.report_id,
+            report_type=REPORT_TYPE,
+            status=report.status,
+            document_id=report.document_id,
+            rows=report.rows,
+            compress=report.compressed,
+            charset=report.charset,
+            fatal_message=FATAL_MESSAGE,
+            owner=report.seller,
+        )
+
+
+def _shipment_orders(
+    emulator: SpApiEmulator, dynamodb: SimulatedDynamoDB, orders_table: str, workload: ShipmentsWorkload
+) -> None:
+    """The orders the requests ship: Amazon's, and (most of them) as the order consumer stored them."""
+    ordered_at = datetime.fromtimestamp(START - 2 * 86_400, UTC)
+    updated_at = datetime.fromtimestamp(START - 86_400, UTC)
+    for order in workload.orders:
+        emulator.set_order(
+            order.order_id,
+            seller_id=order.seller,
+            status="Unshipped",
+            marketplace_id=MARKETPLACE,
+            last_updated=updated_at,
+            purchase_date=ordered_at,
+            items=[{"order_item_id": item, "quantity": quantity} for item, quantity in order.items.items()],
+        )
+        if order.stored:
+            item = {
+                "pk": f"SELLER#{order.seller}",
+                "sk": f"ORDER#{order.order_id}",
+                "seller_id": order.seller,
+                "order_id": order.order_id,
+                "marketplace_id": MARKETPLACE,
+                "order_status": "UNSHIPPED",
+                "last_updated": sortable_timestamp(updated_at),
+                "items": [
+                    {"orderItemId": item, "quantityOrdered": quantity}
+                    for item, quantity in order.items.items()
+                ],
+            }
+            dynamodb.put_item(TableName=orders_table, Item=to_attribute_map(item))
+
+
+# -- what the stores and the emulator hold -------------------------------------------------------
 
 
 def _stored(dynamodb: SimulatedDynamoDB, orders_table: str) -> dict[tuple[str, str], float]:
@@ -702,78 +1830,235 @@ def _stale_orders(workload: Workload, dynamodb: SimulatedDynamoDB, orders_table:
     return sum(1 for key, latest in _latest(workload).items() if stored.get(key, 0.0) < latest)
 
 
-def _outcome(
-    workload: Workload,
-    queue: SimulatedSqs,
-    dead_letters: SimulatedSqs,
-    dynamodb: FaultyDynamoDB,
-    emulator: Any,
-    transport: FaultyTransport,
-    orders_table: str,
-    injected: Counter[str],
-    *,
-    stale_before: int,
-    reconciled: bool,
-    revoked_receives: int,
-    revoked_notifications: int,
-    virtual_seconds: float,
-    wall_seconds: float,
-) -> Outcome:
+def _dead_letters(lane: _Lane) -> list[str]:
+    """Every body that reached the lane's DLQ: the function's copies (with reasons) and the queue's
+    redrive."""
+    return [entry[3].body for entry in lane.dead_letters.queue.available] + [
+        message.body for message in lane.queue.queue.dead_letters
+    ]
+
+
+def letter_figures(letters: list[str], poison: list[str], valid: set[str]) -> dict[str, int]:
+    """``poison``, ``poison_dead_lettered`` and ``valid_dead_lettered`` of a consumer whose DLQ holds
+    ``letters`` (``valid``: the ids of its valid messages)."""
+    poisoned = set(poison)
+    valid_lettered = {
+        key for body in letters if body not in poisoned for key in [_message_key(body)] if key in valid
+    }
+    return {
+        "poison": len(poisoned),
+        "poison_dead_lettered": len(poisoned & set(letters)),
+        "valid_dead_lettered": len(valid_lettered),
+    }
+
+
+def order_figures(
+    workload: Workload, dynamodb: FaultyDynamoDB, orders_table: str, letters: list[str], stale_after: int
+) -> dict[str, int]:
     stored = _stored(dynamodb, orders_table)
     delivered = [change for change in workload.changes if not change.dropped]
     lost = sum(
         1 for change in delivered if stored.get((change.seller, change.order_id), 0.0) < change.changed
     )
-    # Everything that reached a DLQ: the function's copies (with reasons) and the queue's redrive.
-    letters = [entry[3].body for entry in dead_letters.queue.available] + [
-        message.body for message in queue.queue.dead_letters
-    ]
-    poison = set(workload.poison)
-    valid_ids = {change.notification_id: change for change in workload.changes}
-    valid_lettered = {
-        notification_id
-        for body in letters
-        if body not in poison
-        for notification_id in [_notification_id(body)]
-        if notification_id in valid_ids
-    }
-    stale_after = _stale_orders(workload, dynamodb, orders_table) if reconciled else stale_before
-    figures = {
+    return {
         "lost": lost,
-        "applied_twice": dynamodb.applied_twice,
-        "regressed": dynamodb.regressed,
-        "poison": len(poison),
-        "poison_dead_lettered": len(poison & set(letters)),
-        "valid_dead_lettered": len(valid_lettered),
+        "applied_twice": dynamodb.applied_twice[ORDERS],
+        "regressed": dynamodb.regressed[ORDERS],
+        **letter_figures(letters, workload.poison, {change.notification_id for change in workload.changes}),
         "not_repaired": stale_after,
     }
-    injected = Counter(injected)
-    injected["spapi_rate_plan_throttles"] = sum(emulator.throttled.values())
-    injected["duplicates"] = sum(1 for change in workload.changes if change.duplicated)
-    injected["reordered"] = sum(1 for change in workload.changes if change.reordered)
-    injected["dropped"] = sum(1 for change in workload.changes if change.dropped)
-    return Outcome(
-        figures=figures,
-        injected=injected,
-        stale_before_reconciliation=stale_before,
-        reconciled=reconciled,
-        notifications=len(workload.changes) + len(workload.poison),
-        deliveries=sum(1 for event in workload.events if event.kind == "deliver"),
-        orders=len(_latest(workload)),
-        still_queued=queue.queue.live,
-        receives=queue.receives,
-        sp_api_calls=dict(emulator.sp_api_calls()),
-        revoked_lwa_exchanges=transport.revoked_exchanges,
-        revoked_seller_receives=revoked_receives,
-        revoked_seller_notifications=revoked_notifications,
-        virtual_seconds=virtual_seconds,
-        wall_seconds=wall_seconds,
-    )
 
 
-def _notification_id(body: str) -> str | None:
+def listing_figures(
+    workload: ListingsWorkload, dynamodb: FaultyDynamoDB, listings_table: str, letters: list[str]
+) -> dict[str, int]:
+    stored: dict[tuple[str, str], tuple[float, bool, tuple[str, ...]]] = {}
+    for item in dynamodb.stored_items(listings_table):
+        stored[(item["seller_id"]["S"], item["sku"]["S"])] = (
+            parse_sortable(item["last_updated"]["S"]).timestamp(),
+            bool(item.get("deleted", {}).get("BOOL", False)),
+            tuple(value["S"] for value in item.get("status", {}).get("L", [])),
+        )
+    lost = 0
+    for change in workload.changes:
+        found = stored.get((change.seller, change.sku))
+        if found is None or found[0] < change.changed:
+            lost += 1
+        elif change.last and (
+            found[0] != change.changed
+            or found[1] != change.deleted
+            or (not change.deleted and found[2] != change.status)
+        ):
+            lost += 1  # the SKU's stored state is not Amazon's latest
+    return {
+        "lost": lost,
+        "applied_twice": dynamodb.applied_twice[LISTINGS],
+        "regressed": dynamodb.regressed[LISTINGS],
+        **letter_figures(letters, workload.poison, {change.notification_id for change in workload.changes}),
+        "not_repaired": 0,
+    }
+
+
+def report_lines(report: Report) -> list[str]:
+    """The rows of a DONE report's document, as Amazon generated them (the header left out)."""
+    codec = codec_for(report.charset)
+    document = io.BytesIO()
+    write_flat_file(document, report.rows, FLAT_FILE_COLUMNS, codec)
+    return document.getvalue().decode(codec).splitlines()[1:]
+
+
+def report_figures(
+    workload: ReportsWorkload,
+    dynamodb: FaultyDynamoDB,
+    reports_table: str,
+    rows_table: str,
+    letters: list[str],
+) -> dict[str, int]:
+    records = {
+        str(record["report_id"]): record
+        for record in map(from_attribute_map, dynamodb.stored_items(reports_table))
+    }
+    rows: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for item in dynamodb.stored_items(rows_table):
+        rows[item["pk"]["S"].split("#")[2]][item["cells"]["S"]] += 1
+    lost, twice = 0, dynamodb.applied_twice[REPORTS]
+    for report in workload.reports:
+        record = records.get(report.report_id) or {}
+        recorded = (
+            record.get("ingestion_status") == COMPLETE and record.get("processing_status") == report.status
+        )
+        if report.status != DONE:
+            lost += not recorded or (
+                report.status == FATAL and FATAL_MESSAGE not in str(record.get("error_summary"))
+            )
+            continue
+        expected = report_lines(report)
+        stored = rows.get(report.report_id, Counter())
+        # A row stored more than once (under two keys), or one the document does not hold.
+        document = set(expected)
+        twice += sum(count - 1 if line in document else count for line, count in stored.items())
+        complete = recorded and int(record.get("row_count", -1)) == report.rows
+        lost += not complete or any(stored[line] < 1 for line in expected)
+    return {
+        "lost": lost,
+        "applied_twice": twice,
+        "regressed": dynamodb.regressed[REPORTS],
+        **letter_figures(letters, workload.poison, {report.notification_id for report in workload.reports}),
+        "not_repaired": 0,
+    }
+
+
+class AmazonShipments(Protocol):
+    """What Amazon holds of the shipments (the emulator's Orders API)."""
+
+    packages: dict[str, dict[str, dict[str, int]]]  # order id -> package reference -> items
+    shipment_confirmations: list[dict[str, Any]]  # every confirmShipment body accepted, in order
+
+
+def _amazon_confirmations(amazon: AmazonShipments, workload: ShipmentsWorkload) -> list[tuple[str, str, str]]:
+    """(order id, reference, tracking number) of every confirmation Amazon accepted, in order."""
+    order_of = {request.tracking: request.order.order_id for request in workload.requests}
+    confirmations = []
+    for body in amazon.shipment_confirmations:
+        detail = body["packageDetail"]
+        tracking = str(detail["trackingNumber"])
+        if tracking in order_of:
+            confirmations.append((order_of[tracking], str(detail["packageReferenceId"]), tracking))
+    return confirmations
+
+
+def _reconfirmations(workload: ShipmentsWorkload, amazon: AmazonShipments) -> int:
+    accepted = Counter(tracking for _, _, tracking in _amazon_confirmations(amazon, workload))
+    return sum(count - 1 for count in accepted.values() if count > 1)
+
+
+def _regressions(writes: list[tuple[str, str, str]], order: dict[str, int]) -> int:
+    """Writes of a package (in the order they happened) that put an earlier request's tracking number
+    over a later one's (``order``: each tracking number's place among its package's requests)."""
+    latest: dict[tuple[str, str], int] = {}
+    regressed = 0
+    for order_id, reference, tracking in writes:
+        place, key = order.get(tracking, -1), (order_id, reference)
+        if place < latest.get(key, -1):
+            regressed += 1
+        latest[key] = max(place, latest.get(key, -1))
+    return regressed
+
+
+def shipment_figures(
+    workload: ShipmentsWorkload,
+    dynamodb: FaultyDynamoDB,
+    orders_table: str,
+    amazon: AmazonShipments,
+    letters: list[str],
+) -> dict[str, int]:
+    confirmations = _amazon_confirmations(amazon, workload)
+    amazon_tracking = {(order_id, reference): tracking for order_id, reference, tracking in confirmations}
+    stored: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in dynamodb.stored_items(orders_table):
+        if item["sk"]["S"].startswith("PACKAGE#"):
+            package = from_attribute_map(item)
+            package["items"] = {
+                str(entry["order_item_id"]): int(entry["quantity"]) for entry in package["order_items"]
+            }
+            stored[str(package["order_id"])].append(package)
+    packages: defaultdict[tuple[str, int], list[Shipment]] = defaultdict(list)
+    for request in workload.requests:
+        packages[(request.order.order_id, request.package)].append(request)
+    lost = twice = 0
+    wanted: defaultdict[str, list[dict[str, int]]] = defaultdict(list)
+    for (order_id, _), requests in packages.items():
+        items = requests[0].items
+        wanted[order_id].append(items)
+        at_amazon = [
+            reference for reference, held in amazon.packages.get(order_id, {}).items() if held == items
+        ]
+        in_store = [package for package in stored.get(order_id, []) if package["items"] == items]
+        if not at_amazon or not in_store:
+            lost += len(requests)
+            continue
+        twice += len(at_amazon) - 1 + len(in_store) - 1
+        # The package as its latest request left it (its tracking number), at Amazon and in the store.
+        latest = requests[-1].tracking
+        lost += (amazon_tracking.get((order_id, at_amazon[0])) != latest) + (
+            in_store[0]["tracking_number"] != latest
+        )
+    # A package nobody asked for (an order's items split otherwise): shipped twice in part.
+    for order_id, wanted_items in wanted.items():
+        twice += sum(1 for held in amazon.packages.get(order_id, {}).values() if held not in wanted_items)
+        twice += sum(1 for package in stored.get(order_id, []) if package["items"] not in wanted_items)
+    place = {
+        request.tracking: position
+        for requests in packages.values()
+        for position, request in enumerate(requests)
+    }
+    regressed = _regressions(confirmations, place) + _regressions(dynamodb.package_writes, place)
+    return {
+        "lost": lost,
+        "applied_twice": twice + dynamodb.applied_twice[FULFILLMENT],
+        "regressed": regressed + dynamodb.regressed[FULFILLMENT],
+        **letter_figures(letters, workload.poison, {request.request_id for request in workload.requests}),
+        "not_repaired": 0,
+    }
+
+
+def _message_key(body: str) -> str | None:
+    """The id a message is known by: a notification's id (inside an EventBridge event too), or a
+    shipment request's."""
     try:
         document = json.loads(body)
-        return str(document["NotificationMetadata"]["NotificationId"])
-    except (ValueError, KeyError, TypeError, RecursionError):
+    except (ValueError, RecursionError):
         return None
+    if not isinstance(document, dict):
+        return None
+    if isinstance(document.get("detail"), dict):
+        document = document["detail"]
+    shipment = document.get("shipment")
+    if isinstance(shipment, dict):
+        return str(shipment.get("requestId"))
+    for key, value in document.items():
+        if key.lower() == "notificationmetadata" and isinstance(value, dict):
+            for name, found in value.items():
+                if name.lower() == "notificationid":
+                    return str(found)
+    return None

@@ -10,8 +10,8 @@ it, and a run is deterministic. The product's code runs unchanged: it is given t
 ``SimulatedSqs`` plays one standard queue and its DLQ on that clock (delays, visibility timeout,
 redrive after maxReceiveCount receives, message attributes, SentTimestamp) behind the two calls
 the product makes (``send_message``), and lets a simulated event source mapping
-receive and delete. ``SimulatedDynamoDB`` and ``SimulatedSecrets`` answer the DynamoDB and
-Secrets Manager calls in memory: millions of calls in minutes.
+receive and delete. ``SimulatedDynamoDB``, ``SimulatedSecrets`` and ``SimulatedS3`` answer the
+DynamoDB, Secrets Manager and S3 calls in memory: millions of calls in minutes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import copy
 import datetime as real
 import functools
 import heapq
+import io
 import itertools
 import json
 import marshal
@@ -147,7 +148,7 @@ class SimulatedQueue:
 
 
 class SimulatedSqs:
-    """An orders queue and its DLQ on virtual time, with the boto3 calls the product makes."""
+    """A consumer's queue (or a DLQ) on virtual time, with the boto3 calls the product makes."""
 
     def __init__(
         self, clock: VirtualTime, *, name: str, visibility_timeout: float, max_receive_count: int
@@ -300,13 +301,26 @@ def invoke_batch(
     runner: BatchRunner,
     *,
     timeout_seconds: float,
+    before_acknowledging: Callable[[], None] | None = None,
 ) -> None:
     """One Lambda invocation over ``messages`` as the event source mapping runs it: the real batch
-    processing (a runner on the virtual clock), then every record not reported as failed deleted."""
-    result = runner.run(
-        {"Records": [queue.record(message) for message in messages]},
-        VirtualLambdaContext(clock, timeout_seconds),  # type: ignore[arg-type]
-    )
+    processing (a runner on the virtual clock), then every record not reported as failed deleted.
+    ``before_acknowledging`` runs in between (a fault matrix kills the container there).
+
+    The metrics the invocation added are dropped at its end, as the handler's ``log_metrics`` flushes
+    them: kept, they would pile up over invocations until Powertools flushed them in the middle of
+    a record (and, with no namespace outside Lambda, failed it)."""
+    from sellerstream.observability import metrics  # noqa: PLC0415 - once the run's environment is set
+
+    try:
+        result = runner.run(
+            {"Records": [queue.record(message) for message in messages]},
+            VirtualLambdaContext(clock, timeout_seconds),  # type: ignore[arg-type]
+        )
+    finally:
+        metrics.clear_metrics()
+    if before_acknowledging is not None:
+        before_acknowledging()
     failed = {outcome.message_id for outcome in result.outcomes if not outcome.done}
     for message in messages:
         if message.message_id not in failed:
@@ -340,11 +354,55 @@ class SimulatedSecrets:
         return {"Name": SecretId, "SecretString": self._secrets[SecretId]}
 
 
+class SimulatedS3:
+    """The S3 calls the report consumer makes (``upload_fileobj``, ``get_object``, ``head_object``)
+    over a dict: an upload stores its object only once the whole stream was read, as a multipart
+    upload that failed part-way leaves no object."""
+
+    READ_BYTES = 1 << 16
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], tuple[bytes, str | None]] = {}
+        self.calls: Counter[str] = Counter()
+
+    def upload_fileobj(
+        self, Fileobj: Any, Bucket: str, Key: str, ExtraArgs: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        self.calls["UploadFileobj"] += 1
+        parts: list[bytes] = []
+        while chunk := Fileobj.read(self.READ_BYTES):
+            parts.append(chunk)
+        self.objects[(Bucket, Key)] = (b"".join(parts), (ExtraArgs or {}).get("ContentType"))
+
+    def get_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+        self.calls["GetObject"] += 1
+        body, content_type = self._object(Bucket, Key, "GetObject", "NoSuchKey")
+        response: dict[str, Any] = {"Body": io.BytesIO(body), "ContentLength": len(body)}
+        if content_type is not None:
+            response["ContentType"] = content_type
+        return response
+
+    def head_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+        self.calls["HeadObject"] += 1
+        body, content_type = self._object(Bucket, Key, "HeadObject", "404")
+        return {"ContentLength": len(body), **({"ContentType": content_type} if content_type else {})}
+
+    def _object(self, bucket: str, key: str, operation: str, missing: str) -> tuple[bytes, str | None]:
+        found = self.objects.get((bucket, key))
+        if found is None:
+            # HeadObject has no body, so S3 answers a missing key with a bare 404.
+            raise _client_error(
+                missing, "Not Found" if missing == "404" else "The specified key does not exist.", operation
+            )
+        return found
+
+
 class SimulatedDynamoDB:
     """The DynamoDB calls SellerStream and Powertools' idempotency make, in memory, with DynamoDB's
     semantics for them: conditional writes (the expressions they use: comparisons, AND/OR,
     parentheses, attribute_exists / attribute_not_exists), ReturnValuesOnConditionCheckFailure,
-    all-or-nothing TransactWriteItems with cancellation reasons, SET updates, projections.
+    all-or-nothing TransactWriteItems with cancellation reasons, SET updates, projections,
+    BatchWriteItem, and Query on a table's own keys.
 
     moto does the same through botocore's serialisation at about a millisecond a call; hours of
     simulated Prime Day make millions of calls. Tests check it against moto for every call shape
@@ -354,11 +412,15 @@ class SimulatedDynamoDB:
     def __init__(self) -> None:
         self._keys: dict[str, tuple[str, ...]] = {}
         self._items: dict[str, dict[tuple[tuple[str, Any], ...], dict[str, Any]]] = {}
+        # The keys of each partition of a table with a sort key, for Query.
+        self._partitions: dict[str, dict[tuple[str, Any], dict[tuple[tuple[str, Any], ...], None]]] = {}
         self.calls: Counter[str] = Counter()
 
     def create_table(self, TableName: str, KeySchema: list[dict[str, str]], **_: Any) -> dict[str, Any]:
         self._keys[TableName] = tuple(key["AttributeName"] for key in KeySchema)
         self._items[TableName] = {}
+        if len(self._keys[TableName]) > 1:
+            self._partitions[TableName] = {}
         return {"TableDescription": {"TableName": TableName}}
 
     def update_time_to_live(self, **_: Any) -> dict[str, Any]:
@@ -391,7 +453,7 @@ class SimulatedDynamoDB:
         self.calls["PutItem"] += 1
         key = self._key(TableName, Item)
         self._check(TableName, key, options, "PutItem")
-        self._items[TableName][key] = _copy(Item)
+        self._store(TableName, key, _copy(Item))
         return {}
 
     def update_item(
@@ -400,16 +462,14 @@ class SimulatedDynamoDB:
         self.calls["UpdateItem"] += 1
         key = self._key(TableName, Key)
         self._check(TableName, key, options, "UpdateItem")
-        self._items[TableName][key] = _updated(
-            self._items[TableName].get(key), Key, UpdateExpression, options
-        )
+        self._store(TableName, key, _updated(self._items[TableName].get(key), Key, UpdateExpression, options))
         return {}
 
     def delete_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:
         self.calls["DeleteItem"] += 1
         key = self._key(TableName, Key)
         self._check(TableName, key, options, "DeleteItem")
-        self._items[TableName].pop(key, None)
+        self._remove(TableName, key)
         return {}
 
     def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
@@ -440,8 +500,51 @@ class SimulatedDynamoDB:
             cast(dict[str, Any], error.response)["CancellationReasons"] = reasons
             raise error
         for table, key, item in writes:
-            self._items[table][key] = _copy(item)
+            self._store(table, key, _copy(item))
         return {}
+
+    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]], **_: Any) -> dict[str, Any]:
+        """Puts and deletes, unconditional; everything processed (a subclass may leave some over)."""
+        self.calls["BatchWriteItem"] += 1
+        for table, requests in RequestItems.items():
+            for request in requests:
+                if "PutRequest" in request:
+                    item = request["PutRequest"]["Item"]
+                    self._store(table, self._key(table, item), _copy(item))
+                else:
+                    self._remove(table, self._key(table, request["DeleteRequest"]["Key"]))
+        return {"UnprocessedItems": {}}
+
+    def query(self, TableName: str, KeyConditionExpression: str, **options: Any) -> dict[str, Any]:
+        """Query on a table's own keys: ``pk = :v`` and optionally ``sk = :v`` or ``begins_with(sk, :v)``,
+        in sort key order, with projections; one page (the product's queries are small)."""
+        self.calls["Query"] += 1
+        if options.get("IndexName") or options.get("Limit") or options.get("ExclusiveStartKey"):
+            raise ValueError("only whole queries of a table's own keys are simulated")
+        names = options.get("ExpressionAttributeNames") or {}
+        values = options.get("ExpressionAttributeValues") or {}
+        conditions = _key_conditions(KeyConditionExpression, names, values)
+        partition_name, sort_name = self._keys[TableName]
+        ((kind, partition_value),) = conditions.pop(partition_name)[1].items()
+        sort = conditions.pop(sort_name, None)
+        if conditions:
+            raise ValueError(f"not a key condition of {TableName}: {KeyConditionExpression!r}")
+        keys = self._partitions[TableName].get((kind, partition_value), {})
+        items = [self._items[TableName][key] for key in keys]
+        if sort is not None:
+            operator, (expected,) = sort[0], sort[1].values()
+            items = [
+                item
+                for item in items
+                for value in [next(iter(item[sort_name].values()))]
+                if (value.startswith(expected) if operator == "begins_with" else value == expected)
+            ]
+        items.sort(key=lambda item: next(iter(item[sort_name].values())))
+        if options.get("ScanIndexForward") is False:
+            items.reverse()
+        projection = options.get("ProjectionExpression")
+        found = [_project(item, projection, names) for item in items]
+        return {"Items": found, "Count": len(found), "ScannedCount": len(found)}
 
     def stored_items(self, table: str) -> Iterator[dict[str, Any]]:
         """The table's items as stored, for a run's own accounting (read them, never change them):
@@ -463,6 +566,16 @@ class SimulatedDynamoDB:
         # A key attribute is one typed scalar ({"S": ...}, {"N": ...} or {"B": ...}).
         return tuple(next(iter(item[name].items())) for name in self._keys[table])
 
+    def _store(self, table: str, key: tuple[tuple[str, Any], ...], item: dict[str, Any]) -> None:
+        self._items[table][key] = item
+        partitions = self._partitions.get(table)
+        if partitions is not None:
+            partitions.setdefault(key[0], {})[key] = None
+
+    def _remove(self, table: str, key: tuple[tuple[str, Any], ...]) -> None:
+        if self._items[table].pop(key, None) is not None and table in self._partitions:
+            self._partitions[table][key[0]].pop(key, None)
+
     def _check(
         self, table: str, key: tuple[tuple[str, Any], ...], options: dict[str, Any], operation: str
     ) -> None:
@@ -473,6 +586,31 @@ class SimulatedDynamoDB:
         if current is not None and options.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
             cast(dict[str, Any], error.response)["Item"] = _copy(current)
         raise error
+
+
+_KEY_CONDITION = re.compile(
+    r"^\s*(?:(?P<name>[#A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>:[A-Za-z0-9_]+)"
+    r"|begins_with\s*\(\s*(?P<prefix_of>[#A-Za-z_][A-Za-z0-9_]*)\s*,\s*(?P<prefix>:[A-Za-z0-9_]+)\s*\))\s*$"
+)
+
+
+def _key_conditions(
+    expression: str, names: dict[str, str], values: dict[str, Any]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """A key condition's parts by attribute: ("=", value) or ("begins_with", value)."""
+    conditions: dict[str, tuple[str, dict[str, Any]]] = {}
+    for part in re.split(r"\s+AND\s+", expression.strip(), flags=re.IGNORECASE):
+        match = _KEY_CONDITION.match(part)
+        if match is None:
+            raise ValueError(f"key condition not simulated: {part!r}")
+        if match["name"]:
+            conditions[names.get(match["name"], match["name"])] = ("=", values[match["value"]])
+        else:
+            conditions[names.get(match["prefix_of"], match["prefix_of"])] = (
+                "begins_with",
+                values[match["prefix"]],
+            )
+    return conditions
 
 
 def _updated(

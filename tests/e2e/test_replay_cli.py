@@ -59,7 +59,12 @@ def run_replay(tmp_path: Path, lines: list[str] | bytes, *extra: str) -> dict[st
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     report: dict[str, Any] = json.loads(completed.stdout)
-    accounted = report["succeeded"] + report["skipped_as_duplicate"] + len(report["dead_lettered"])
+    accounted = (
+        report["succeeded"]
+        + report["skipped_as_duplicate"]
+        + len(report["dead_lettered"])
+        + len(report["parked"])
+    )
     assert accounted == report["received"], report
     return report
 
@@ -227,12 +232,11 @@ def test_given_mixed_file_of_notifications_and_shipments_when_replayed_then_in_o
 ) -> None:
     lines = [
         json.dumps(example("ORDER_CHANGE")),  # the order (item OIID34853450 x10) is stored first
-        shipment_line("ship-1", "1Z0001"),  # every item of the stored order: package 1
+        shipment_line("ship-1", "1Z0001"),  # every item of the stored order: a new package
         shipment_line("ship-2", "1Z0002"),  # a tracking update: the stored reference is reused
-        shipment_line(  # an update of package 1 with other quantities: refused, no call
+        shipment_line(  # a second package of 4 more than were ordered: refused, no call
             "ship-3",
             "1Z0003",
-            packageReferenceId="1",
             orderItems=[{"orderItemId": "OIID34853450", "quantity": 4}],
         ),
         shipment_line("ship-4", "1Z0004", carrierCode="Other"),  # no carrierName: refused
@@ -249,7 +253,69 @@ def test_given_mixed_file_of_notifications_and_shipments_when_replayed_then_in_o
     assert report["sp_api_calls"] == {"confirmShipment": 2, "getOrder": 2}
     orders = report["tables"]["sellerstream-orders"]
     [package] = [item for item in orders if item["sk"].startswith("PACKAGE#")]
-    assert package["sk"] == "PACKAGE#903-8868176-2219830#1"
+    assert package["sk"] == f"PACKAGE#903-8868176-2219830#{package['package_reference_id']}"
+    assert package["request_id"] == "ship-2"
     assert (package["tracking_number"], package["version"]) == ("1Z0002", 2)
     [header] = [item for item in orders if item["sk"].startswith("ORDER#")]
     assert header["order_status"] == "SHIPPED"
+
+
+def test_given_a_captured_listing_event_without_a_marketplace_when_replayed_then_stored_in_each_of_the_sellers(
+    tmp_path: Path,
+) -> None:
+    unplaced = example("LISTINGS_ITEM_STATUS_CHANGE")
+    del unplaced["Payload"]["MarketplaceId"]
+    placed = []
+    for index, (sku, marketplace_id) in enumerate(
+        [("US-ONLY", "ATVPDKIKX0DER"), ("CA-ONLY", "A2EUQ1WTGCTBG2")]
+    ):
+        document = example("LISTINGS_ITEM_STATUS_CHANGE")
+        document["NotificationMetadata"]["NotificationId"] = f"placed-{index}"
+        document["Payload"].update(Sku=sku, MarketplaceId=marketplace_id)
+        placed.append(json.dumps(document))
+
+    report = run_replay(tmp_path, [json.dumps(eventbridge_event(unplaced)), *placed], "--dump-tables")
+
+    assert (report["received"], report["succeeded"], report["dead_lettered"]) == (3, 3, [])
+    assert report["sp_api_calls"] == {"getListingsItem": 3, "getMarketplaceParticipations": 1}
+    stored = {(item["marketplace_id"], item["sku"]) for item in report["tables"]["sellerstream-listings"]}
+    assert stored == {
+        ("ATVPDKIKX0DER", "NLS-SHOES-03"),
+        ("A2EUQ1WTGCTBG2", "NLS-SHOES-03"),
+        ("ATVPDKIKX0DER", "US-ONLY"),
+        ("A2EUQ1WTGCTBG2", "CA-ONLY"),
+    }
+
+
+def test_given_what_amazon_and_aws_may_send_when_replayed_then_three_stored_one_parked_none_dead_lettered(
+    tmp_path: Path,
+) -> None:
+    replayed = example("LISTINGS_ITEM_STATUS_CHANGE")  # from an EventBridge archive: a key more
+    replayed_event = {**eventbridge_event(replayed), "replay-name": "after-the-outage"}
+    order = example("ORDER_CHANGE")  # an item without SupplySourceId, as Amazon's Summary example
+    for item in order["Payload"]["OrderChangeNotification"]["Summary"]["OrderItems"]:
+        del item["SupplySourceId"]
+    unplaced = example("LISTINGS_ITEM_STATUS_CHANGE")  # no MarketplaceId: looked up, not guessed
+    unplaced["NotificationMetadata"]["NotificationId"] = "listing-without-marketplace"
+    unplaced["Payload"]["Sku"] = "NLS-BOOTS-01"
+    del unplaced["Payload"]["MarketplaceId"]
+    version_two = example("ORDER_CHANGE")  # a major version this release does not read
+    version_two["PayloadVersion"] = "2.0"
+    version_two["NotificationMetadata"]["NotificationId"] = "order-change-version-2"
+    version_two["Payload"]["OrderChangeNotification"]["AmazonOrderId"] = "903-0000000-0000002"
+    lines = [json.dumps(replayed_event), json.dumps(order), json.dumps(eventbridge_event(unplaced))]
+
+    report = run_replay(tmp_path, [*lines, json.dumps(version_two)], "--dump-tables")
+
+    assert (report["received"], report["succeeded"], report["dead_lettered"]) == (4, 3, [])
+    [parked] = report["parked"]
+    assert (parked["line"], parked["notification_id"], parked["reason"]) == (
+        4,
+        "order-change-version-2",
+        "unsupported_payload_version",
+    )
+    assert "2.0" in parked["detail"]
+    tables = report["tables"]
+    assert {item["sku"] for item in tables["sellerstream-listings"]} == {"NLS-SHOES-03", "NLS-BOOTS-01"}
+    [header] = [item for item in tables["sellerstream-orders"] if item["sk"].startswith("ORDER#")]
+    assert header["sk"] == "ORDER#903-8868176-2219830"  # the version 2.0 order was neither read nor stored

@@ -64,14 +64,14 @@ def test_given_stored_order_when_shipment_without_reference_then_confirmed_packa
     pipeline.drain()
 
     [package] = packages(pipeline)
-    assert package["sk"] == f"PACKAGE#{ORDER}#1"
-    assert package["package_reference_id"] == "1"  # generated: the order's first package
+    reference = package["package_reference_id"]  # drawn from the request's id: a positive number
+    assert package["sk"] == f"PACKAGE#{ORDER}#{reference}" and reference.isdigit() and int(reference) > 0
     assert (package["carrier_code"], package["tracking_number"]) == ("UPS", "1Z0001")
     assert {entry["order_item_id"]: entry["quantity"] for entry in package["order_items"]} == ITEMS
     assert package["amazon_request_id"] and package["request_id"] == "req-1"
     assert package["confirmed_at"] == package["updated_at"]
     [sent] = pipeline.emulator.orders.shipment_confirmations
-    assert sent["packageDetail"]["packageReferenceId"] == "1"
+    assert sent["packageDetail"]["packageReferenceId"] == reference
     assert sent["packageDetail"]["shippingMethod"] == "UPS Ground"
     # Amazon moved the order to Shipped and its ORDER_CHANGE brought the new state into the table.
     assert order_header(pipeline)["order_status"] == "SHIPPED"
@@ -90,11 +90,12 @@ def test_given_confirmed_package_when_tracking_updated_without_reference_then_st
     pipeline.drain()
 
     [package] = packages(pipeline)
-    assert package["package_reference_id"] == "1"
+    assert package["package_reference_id"] == first["package_reference_id"]
     assert package["tracking_number"] == "1Z0002-CORRECTED"
     assert package["confirmed_at"] == first["confirmed_at"] and package["version"] == 2
     assert confirmations(pipeline) == 2
-    assert pipeline.emulator.orders.shipment_confirmations[1]["packageDetail"]["packageReferenceId"] == "1"
+    resent = pipeline.emulator.orders.shipment_confirmations[1]["packageDetail"]["packageReferenceId"]
+    assert resent == first["package_reference_id"]
 
 
 def test_given_confirmed_package_when_update_ships_other_quantities_then_refused_without_a_call(
@@ -134,7 +135,7 @@ def test_given_new_package_shipping_more_than_ordered_then_refused_without_a_cal
     assert letter.reason == "inconsistent_shipment" and "exceeds the 2 ordered" in letter.detail
 
 
-def test_given_second_package_for_other_items_when_shipped_then_next_reference_and_order_shipped(
+def test_given_second_package_for_other_items_when_shipped_then_its_own_reference_and_order_shipped(
     pipeline: LocalPipeline,
 ) -> None:
     stored_order(pipeline)
@@ -143,7 +144,10 @@ def test_given_second_package_for_other_items_when_shipped_then_next_reference_a
     ship(pipeline, "1Z0002", items={"79039765272158": 1})
     pipeline.drain()
 
-    assert sorted(package["package_reference_id"] for package in packages(pipeline)) == ["1", "2"]
+    references = {
+        package["package_reference_id"]: package["tracking_number"] for package in packages(pipeline)
+    }
+    assert sorted(references.values()) == ["1Z0001", "1Z0002"]  # two packages, two references
     assert order_header(pipeline)["order_status"] == "SHIPPED"
 
 

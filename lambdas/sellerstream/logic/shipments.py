@@ -4,8 +4,8 @@ Every request is checked against what is stored before Amazon is called:
 
 - The package: the one the request names (``packageReferenceId``), else the one stored package of
   the order with exactly the requested items (a tracking update from a caller that did not keep the
-  reference), else a new one, whose reference is the order's next number (Amazon accepts positive
-  numbers only). The reference is in the result, the log line and the stored package.
+  reference), else a new one, whose reference is a number drawn from the request's id (Amazon
+  accepts positive numbers only). The reference is in the result, the log line and the stored package.
 - A later request for a stored package must ship the same items in the same quantities and
   marketplace as its first confirmation; a new package must not ship an item the stored order does
   not have, nor more than was ordered across the order's packages. Anything else is refused
@@ -22,6 +22,7 @@ decides again on what is stored then.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,8 @@ INCONSISTENT_SHIPMENT = "inconsistent_shipment"
 UNKNOWN_ORDER_ITEMS = "unknown_order_items"
 AMBIGUOUS_PACKAGE = "ambiguous_package"
 
+REFERENCE_RANGE = 999_999_999  # a new package's reference is 1 to this
+
 
 class ShipmentRefusedError(PermanentFailureError):
     """A shipment request that contradicts what is stored: refused before any call to Amazon."""
@@ -57,7 +60,7 @@ class ShipmentUseCase:
         order = self._store.order_items(request.seller_id, request.amazon_order_id)
         items = _requested_items(request, order)
         existing = _package_for(request, packages, items)
-        reference = existing.package_reference_id if existing else _new_reference(request, packages)
+        reference = existing.package_reference_id if existing else new_package_reference(request)
         result: dict[str, Any] = {
             "amazon_order_id": request.amazon_order_id,
             "package_reference_id": reference,
@@ -186,10 +189,19 @@ def _package_for(
     return matching[0] if matching else None
 
 
-def _new_reference(request: ShipmentRequest, packages: list[StoredPackage]) -> str:
+def new_package_reference(request: ShipmentRequest) -> str:
+    """The named reference, else a number drawn from the request's own id.
+
+    Drawn, not counted: a package is stored only once Amazon accepted it, so "the order's next
+    number" would give two packages decided meanwhile (or one whose write was lost) the same
+    reference, and Amazon refuses the second. The same request always draws the same number, so a
+    retried one updates its own package. Nine digits keep it within a 32-bit integer; two of an
+    order's packages meet with odds of about one in 10**9 per pair (Amazon would refuse the second).
+    """
     if request.package_reference_id is not None:
         return request.package_reference_id
-    return str(max((int(package.package_reference_id) for package in packages), default=0) + 1)
+    digest = hashlib.sha256(f"{request.amazon_order_id}#{request.request_id}".encode()).digest()
+    return str(int.from_bytes(digest[:8], "big") % REFERENCE_RANGE + 1)
 
 
 def _check_quantities(

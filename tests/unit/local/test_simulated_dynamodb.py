@@ -6,6 +6,7 @@ Each test runs twice: on moto and on ``SimulatedDynamoDB``, through the product'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,15 +21,28 @@ from moto import mock_aws
 
 from sellerstream import aws
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
-from sellerstream.adapters.orders import DynamoDBOrderStore, OrderRecord, WriteOutcome
+from sellerstream.adapters.listings import DynamoDBListingStore
+from sellerstream.adapters.orders import DynamoDBOrderStore
+from sellerstream.adapters.packages import DynamoDBPackageStore
 from sellerstream.adapters.rate_budget import SharedRateBudget
+from sellerstream.adapters.reports import DynamoDBRowWriter
+from sellerstream.domain.listings import ListingRecord
+from sellerstream.domain.orders import OrderRecord, WriteOutcome
+from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredPackage
+from sellerstream.domain.reports import ReportRows
 from sellerstream.spapi.ratelimit import RatePlan
 from sellerstream_local.simulation import SimulatedDynamoDB
 from tests.support.fakes import FakeClock
 
 T0 = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
 KEY = "BUCKET#app#S#na#orders/2026-01-01:getOrder"
-TABLES = {"orders": ("pk", "sk"), "budget": ("pk", None), "idempotency": ("id", None)}
+TABLES = {
+    "orders": ("pk", "sk"),
+    "budget": ("pk", None),
+    "idempotency": ("id", None),
+    "listings": ("pk", "sk"),
+    "rows": ("pk", "sk"),
+}
 
 
 @pytest.fixture(params=["moto", "simulated"])
@@ -140,3 +154,115 @@ def test_given_powertools_idempotency_when_applied_twice_and_after_a_failure_the
 
     assert first == second == {"done": "a"}
     assert calls == ["a", "fails", "fails"]  # a failure leaves no record: the retry runs again
+
+
+def package(reference: str, tracking: str, version: int = 1) -> StoredPackage:
+    return StoredPackage(
+        seller_id="S",
+        order_id="123-4567890-1234567",
+        package_reference_id=reference,
+        marketplace_id="ATVPDKIKX0DER",
+        carrier_code="UPS",
+        carrier_name=None,
+        shipping_method=None,
+        tracking_number=tracking,
+        ship_date="2026-09-21T12:00:00.000000Z",
+        items={"11111111111111": 1},
+        confirmed_at="2026-09-21T12:00:00.000000Z",
+        updated_at="2026-09-21T12:00:00.000000Z",
+        amazon_request_id=None,
+        request_id=f"r-{tracking}",
+        version=version,
+    )
+
+
+def test_given_packages_when_written_on_their_versions_then_the_order_reads_them_back_and_a_stale_write_fails(
+    dynamodb: Any,
+) -> None:
+    store = DynamoDBPackageStore("orders")
+    dynamodb.put_item(
+        TableName="orders",
+        Item={
+            "pk": {"S": "SELLER#S"},
+            "sk": {"S": "ORDER#123-4567890-1234567"},
+            "marketplace_id": {"S": "ATVPDKIKX0DER"},
+            "items": {"L": [{"M": {"orderItemId": {"S": "11111111111111"}, "quantityOrdered": {"N": "2"}}}]},
+        },
+    )
+
+    store.put(package("2", "T-2"), expected_version=None)
+    store.put(package("1", "T-1"), expected_version=None)
+    store.put(package("1", "T-1b", version=2), expected_version=1)
+    with pytest.raises(ConcurrentPackageUpdateError):
+        store.put(package("1", "T-1c", version=2), expected_version=1)
+
+    assert [
+        (found.package_reference_id, found.tracking_number)
+        for found in store.packages_of("S", "123-4567890-1234567")
+    ] == [
+        ("1", "T-1b"),
+        ("2", "T-2"),
+    ]
+    assert store.packages_of("S", "999-0000000-0000000") == []
+    order = store.order_items("S", "123-4567890-1234567")
+    assert order is not None and order.quantities == {"11111111111111": 2}
+
+
+class InlineExecutor(Executor):
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_given_a_report_s_rows_when_written_in_batches_twice_then_each_row_is_stored_once(
+    dynamodb: Any,
+) -> None:
+    writer = DynamoDBRowWriter(
+        "rows",
+        sleep=lambda seconds: None,
+        executor_factory=lambda workers: InlineExecutor(),
+        client=lambda: dynamodb,
+    )
+    layout = ReportRows(
+        "S", "R1", "GET_MERCHANT_LISTINGS_ALL_DATA", "2026-09-21", shards=3, expires_at=1, columns=("sku",)
+    )
+    lines = [f"SKU-{index}" for index in range(60)]
+
+    for _ in range(2):  # a resumed ingestion writes the same rows again
+        with writer.open(layout) as batches:
+            batches.write(0, lines)
+
+    stored = [
+        item for page in dynamodb.get_paginator("scan").paginate(TableName="rows") for item in page["Items"]
+    ]
+    assert sorted(item["cells"]["S"] for item in stored) == sorted(lines)
+
+
+def test_given_listing_versions_and_a_deletion_in_any_order_then_only_newer_ones_land(dynamodb: Any) -> None:
+    store = DynamoDBListingStore("listings")
+
+    def listing(minutes: int) -> ListingRecord:
+        return ListingRecord(
+            "S", "ATVPDKIKX0DER", "Blue Shirt/XL #1", T0 + timedelta(minutes=minutes), {"status": ["BUYABLE"]}
+        )
+
+    outcomes = [
+        store.put_if_newer(listing(5)),
+        store.put_if_newer(listing(1)),
+        store.mark_deleted(
+            "S", "ATVPDKIKX0DER", "Blue Shirt/XL #1", as_of=T0 + timedelta(minutes=3), attributes={}
+        ),
+        store.mark_deleted(
+            "S", "ATVPDKIKX0DER", "Blue Shirt/XL #1", as_of=T0 + timedelta(minutes=9), attributes={}
+        ),
+        store.put_if_newer(listing(9)),
+    ]
+
+    assert outcomes == [
+        WriteOutcome.WRITTEN,
+        WriteOutcome.STALE,
+        WriteOutcome.STALE,
+        WriteOutcome.WRITTEN,
+        WriteOutcome.STALE,
+    ]

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
+from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
 
-from sellerstream_local.simulation import SimulatedSqs, VirtualTime
+from sellerstream import aws
+from sellerstream.adapters.report_documents import S3DocumentStore
+from sellerstream.logic.batch import APPLIED, BatchResult, RecordOutcome
+from sellerstream.observability import MetricUnit, metrics
+from sellerstream_local.simulation import SimulatedS3, SimulatedSqs, VirtualTime, invoke_batch
 
 START = 1_000.0
 
@@ -109,3 +119,112 @@ def test_given_a_deferred_copy_when_the_original_is_deleted_then_the_notificatio
     assert copy.notification_id == "n-1"
     assert queue.done_at["n-1"] == START + 60.0
     assert queue.empty()
+
+
+class CountingRunner:
+    """A batch runner whose every record is applied, adding ``metrics_per_record`` metric values."""
+
+    def __init__(self, metrics_per_record: int = 0) -> None:
+        self.metrics_per_record = metrics_per_record
+        self.batches = 0
+
+    def run(self, event: dict[str, Any], context: Any) -> BatchResult:
+        self.batches += 1
+        for _ in range(self.metrics_per_record * len(event["Records"])):
+            metrics.add_metric(name="Applied", unit=MetricUnit.Count, value=1)
+        return BatchResult(
+            [RecordOutcome(record["messageId"], record["messageId"], APPLIED) for record in event["Records"]]
+        )
+
+
+class Died(BaseException):
+    pass
+
+
+def die() -> None:
+    raise Died
+
+
+def test_given_a_container_that_dies_before_acknowledging_when_invoked_then_its_records_return_after_the_timeout() -> (
+    None
+):
+    clock = VirtualTime(START)
+    queue = SimulatedSqs(clock, name="listings", visibility_timeout=30.0, max_receive_count=5)
+    queue.send(body("n-1"))
+    runner = CountingRunner()
+
+    with pytest.raises(Died):
+        invoke_batch(clock, queue, queue.receive(10), runner, timeout_seconds=30.0, before_acknowledging=die)  # type: ignore[arg-type]
+    clock.now += 30.0
+    invoke_batch(clock, queue, queue.receive(10), runner, timeout_seconds=30.0)  # type: ignore[arg-type]
+
+    assert runner.batches == 2
+    assert queue.empty()
+
+
+def test_given_invocations_that_add_metrics_when_many_run_then_none_fails_for_the_metrics_of_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Outside Lambda the metrics object may have been built before its namespace was set: a flush
+    # in the middle of a record would then fail it.
+    monkeypatch.setattr(metrics.provider, "namespace", None)
+    clock = VirtualTime(START)
+    queue = SimulatedSqs(clock, name="orders", visibility_timeout=30.0, max_receive_count=5)
+    runner = CountingRunner(metrics_per_record=9)
+    for index in range(30):
+        queue.send(body(f"n-{index}"))
+
+    while not queue.empty():
+        invoke_batch(clock, queue, queue.receive(10), runner, timeout_seconds=30.0)  # type: ignore[arg-type]
+
+    assert runner.batches == 3
+
+
+@pytest.fixture(params=["moto", "simulated"])
+def s3(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with mock_aws():
+        client: Any = (
+            boto3.client("s3", region_name="us-east-1") if request.param == "moto" else SimulatedS3()
+        )
+        if request.param == "moto":
+            client.create_bucket(Bucket="reports")
+        monkeypatch.setattr(aws, "client", lambda service: client)
+        yield client
+
+
+def test_given_a_document_when_uploaded_then_it_exists_and_opens_as_served(s3: Any) -> None:
+    store = S3DocumentStore("reports")
+
+    assert not store.exists("reports/S/R1/doc.gz")
+    store.upload(
+        "reports/S/R1/doc.gz", io.BytesIO(b"\x1f\x8b gzip bytes"), content_type="text/plain; charset=Cp1252"
+    )
+    store.upload("reports/S/R2/doc", io.BytesIO(b"sku\tasin\n"), content_type=None)
+    first, second = store.open("reports/S/R1/doc.gz"), store.open("reports/S/R2/doc")
+
+    assert store.exists("reports/S/R1/doc.gz")
+    assert (first.body.read(), first.content_type, first.size) == (
+        b"\x1f\x8b gzip bytes",
+        "text/plain; charset=Cp1252",
+        13,
+    )
+    assert (second.body.read(), second.content_type) == (b"sku\tasin\n", None)
+    with pytest.raises(ClientError) as missing:
+        store.open("reports/S/R3/doc")
+    assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+
+
+def test_given_an_upload_whose_stream_fails_part_way_then_no_object_is_left() -> None:
+    s3 = SimulatedS3()
+
+    class Dropped(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            raise ConnectionResetError("connection reset by peer")
+
+    with pytest.raises(ConnectionResetError):
+        s3.upload_fileobj(Dropped(), "reports", "reports/S/R1/doc")
+
+    assert s3.objects == {}

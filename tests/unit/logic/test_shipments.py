@@ -17,6 +17,7 @@ from sellerstream.logic.shipments import (
     ShipmentRefusedError,
     ShipmentUseCase,
     confirm_shipment_body,
+    new_package_reference,
 )
 from sellerstream.notifications.shipment_request import ShipmentRequest, parse_shipment_request
 from sellerstream.spapi.errors import SpApiClientError
@@ -99,6 +100,11 @@ def packages(store: FakePackageStore) -> dict[str, StoredPackage]:
     return {package.package_reference_id: package for package in store.packages_of(SELLER, ORDER)}
 
 
+def drawn(shipment: ShipmentRequest) -> str:
+    """The reference a request without one draws for a new package."""
+    return new_package_reference(shipment)
+
+
 def confirmations(emulator: SpApiEmulator) -> list[dict[str, Any]]:
     return emulator.orders.shipment_confirmations
 
@@ -106,19 +112,21 @@ def confirmations(emulator: SpApiEmulator) -> list[dict[str, Any]]:
 # -- confirmed ---------------------------------------------------------------------------------------
 
 
-def test_given_a_stored_order_when_shipped_without_reference_or_items_then_every_item_confirmed_as_package_1(
+def test_given_a_stored_order_when_shipped_without_reference_or_items_then_every_item_confirmed_in_one_package(
     emulator, use_case, store
 ) -> None:
-    result = use_case.apply(request("1Z0001", shipping_method="UPS Ground"), plenty)
+    shipment = request("1Z0001", shipping_method="UPS Ground")
+    result = use_case.apply(shipment, plenty)
 
-    assert result["outcome"] == "confirmed" and result["package_reference_id"] == "1"
+    reference = drawn(shipment)
+    assert result["outcome"] == "confirmed" and result["package_reference_id"] == reference
     assert result["amazon_order_id"] == ORDER and result["amazon_request_id"]
     [sent] = confirmations(emulator)
     assert sent["marketplaceId"] == MARKETPLACE
-    assert sent["packageDetail"]["packageReferenceId"] == "1"
+    assert sent["packageDetail"]["packageReferenceId"] == reference
     assert sent["packageDetail"]["shippingMethod"] == "UPS Ground"
     assert {entry["orderItemId"]: entry["quantity"] for entry in sent["packageDetail"]["orderItems"]} == ITEMS
-    package = packages(store)["1"]
+    package = packages(store)[reference]
     assert (package.carrier_code, package.tracking_number, package.items) == ("UPS", "1Z0001", ITEMS)
     assert package.amazon_request_id == result["amazon_request_id"] and package.request_id == "req-1Z0001"
     assert package.confirmed_at == package.updated_at and package.version == 1
@@ -126,18 +134,19 @@ def test_given_a_stored_order_when_shipped_without_reference_or_items_then_every
     assert emulator.catalog.get(ORDER).status == "Shipped"
 
 
-def test_given_two_packages_for_different_items_when_shipped_then_references_follow_and_the_order_is_shipped(
+def test_given_two_packages_for_different_items_when_shipped_then_each_its_reference_and_the_order_is_shipped(
     emulator, use_case, store
 ) -> None:
-    first = use_case.apply(request("1Z0001", items={FIRST: 2}), plenty)
+    one, two = request("1Z0001", items={FIRST: 2}), request("1Z0002", items={SECOND: 1})
+    first = use_case.apply(one, plenty)
     assert emulator.catalog.get(ORDER).status == "PartiallyShipped"
 
-    second = use_case.apply(request("1Z0002", items={SECOND: 1}), plenty)
+    second = use_case.apply(two, plenty)
 
-    assert (first["package_reference_id"], second["package_reference_id"]) == ("1", "2")
+    assert (first["package_reference_id"], second["package_reference_id"]) == (drawn(one), drawn(two))
     assert {reference: package.items for reference, package in packages(store).items()} == {
-        "1": {FIRST: 2},
-        "2": {SECOND: 1},
+        drawn(one): {FIRST: 2},
+        drawn(two): {SECOND: 1},
     }
     assert emulator.catalog.get(ORDER).status == "Shipped"
 
@@ -161,10 +170,11 @@ def test_given_an_order_not_stored_when_its_items_are_named_then_amazon_checks_t
 ) -> None:
     store.orders.clear()
 
-    result = use_case.apply(request("1Z0001", items={FIRST: 1}), plenty)
+    shipment = request("1Z0001", items={FIRST: 1})
+    result = use_case.apply(shipment, plenty)
 
     assert result["outcome"] == "confirmed"
-    assert packages(store)["1"].items == {FIRST: 1}
+    assert packages(store)[drawn(shipment)].items == {FIRST: 1}
 
 
 def test_given_an_order_stored_without_its_marketplace_when_shipped_then_confirmed_in_the_requests(
@@ -172,9 +182,10 @@ def test_given_an_order_stored_without_its_marketplace_when_shipped_then_confirm
 ) -> None:
     store.orders[(SELLER, ORDER)] = StoredOrderItems(None, dict(ITEMS))
 
-    result = use_case.apply(request("1Z0001"), plenty)
+    shipment = request("1Z0001")
+    result = use_case.apply(shipment, plenty)
 
-    assert result["outcome"] == "confirmed" and packages(store)["1"].marketplace_id == MARKETPLACE
+    assert result["outcome"] == "confirmed" and packages(store)[drawn(shipment)].marketplace_id == MARKETPLACE
 
 
 # -- updated or unchanged ------------------------------------------------------------------------------
@@ -183,16 +194,20 @@ def test_given_an_order_stored_without_its_marketplace_when_shipped_then_confirm
 def test_given_a_confirmed_package_when_tracking_is_corrected_without_reference_then_the_package_is_updated(
     emulator, use_case, store
 ) -> None:
-    use_case.apply(request("1Z0001"), plenty)
-    first = packages(store)["1"]
+    shipment = request("1Z0001")
+    use_case.apply(shipment, plenty)
+    reference = drawn(shipment)
+    first = packages(store)[reference]
 
     result = use_case.apply(request("1Z0002-CORRECTED"), plenty)
 
-    assert (result["outcome"], result["package_reference_id"]) == ("updated", "1")
-    package = packages(store)["1"]
+    assert (result["outcome"], result["package_reference_id"]) == ("updated", reference)
+    package = packages(store)[reference]
     assert package.tracking_number == "1Z0002-CORRECTED" and package.request_id == "req-1Z0002-CORRECTED"
     assert package.confirmed_at == first.confirmed_at and package.version == 2
-    assert [sent["packageDetail"]["packageReferenceId"] for sent in confirmations(emulator)] == ["1", "1"]
+    assert [sent["packageDetail"]["packageReferenceId"] for sent in confirmations(emulator)] == [
+        reference
+    ] * 2
 
 
 def test_given_a_confirmed_package_when_updated_by_its_reference_then_the_same_package_changes(
@@ -230,13 +245,15 @@ def test_given_a_confirmed_package_when_any_shipment_detail_changes_then_amazon_
 def test_given_a_request_that_changes_nothing_when_applied_then_acknowledged_without_a_call(
     emulator, use_case, store
 ) -> None:
-    use_case.apply(request("1Z0001", request_id="req-1"), plenty)
+    first = request("1Z0001", request_id="req-1")
+    use_case.apply(first, plenty)
 
     result = use_case.apply(request("1Z0001", request_id="req-2"), plenty)
 
-    assert result == {"amazon_order_id": ORDER, "package_reference_id": "1", "outcome": "unchanged"}
+    reference = drawn(first)
+    assert result == {"amazon_order_id": ORDER, "package_reference_id": reference, "outcome": "unchanged"}
     assert len(confirmations(emulator)) == 1
-    assert packages(store)["1"].version == 1 and packages(store)["1"].request_id == "req-1"
+    assert packages(store)[reference].version == 1 and packages(store)[reference].request_id == "req-1"
 
 
 # -- refused before any call ---------------------------------------------------------------------------
@@ -329,13 +346,14 @@ def test_given_two_packages_with_the_same_items_when_updated_without_reference_t
 def test_given_a_new_package_shipping_more_than_is_left_when_shipped_then_refused_counting_other_packages(
     emulator, use_case, store
 ) -> None:
-    use_case.apply(request("1Z0001", items={FIRST: 1}), plenty)
+    shipment = request("1Z0001", items={FIRST: 1})
+    use_case.apply(shipment, plenty)
 
     error = refused(use_case, request("1Z0003", items={FIRST: 2}))
 
     assert error.reason == INCONSISTENT_SHIPMENT
     assert f"item {FIRST}: 2 more than the 1 already shipped exceeds the 2 ordered" in error.detail
-    assert len(confirmations(emulator)) == 1 and set(packages(store)) == {"1"}
+    assert len(confirmations(emulator)) == 1 and set(packages(store)) == {drawn(shipment)}
 
 
 def test_given_a_new_package_shipping_exactly_what_is_left_when_shipped_then_confirmed(
@@ -404,14 +422,70 @@ def test_given_the_package_changed_while_amazon_confirmed_when_written_then_a_co
     amazon_holds_the_order(emulator)
     store = ChangedMeanwhile()
     store.orders[(SELLER, ORDER)] = StoredOrderItems(MARKETPLACE, dict(ITEMS))
+    shipment = request("1Z0002")
+    reference = "1" if existing else drawn(shipment)
     if existing:
-        FakePackageStore.put(store, stored_package("1", dict(ITEMS)), expected_version=None)
+        FakePackageStore.put(store, stored_package(reference, dict(ITEMS)), expected_version=None)
     use_case = ShipmentUseCase(directory, spapi, store)
 
     with pytest.raises(ConcurrentPackageUpdateError):
-        use_case.apply(request("1Z0002"), plenty)
+        use_case.apply(shipment, plenty)
 
-    assert packages(store)["1"].tracking_number == "1Z-THEIRS"
+    assert packages(store)[reference].tracking_number == "1Z-THEIRS"
+
+
+class LosesTheFirstWrite(FakePackageStore):
+    """The container is killed between Amazon's acceptance and the package's write, once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def put(self, package: StoredPackage, *, expected_version: int | None) -> None:
+        if not self.lost:
+            self.lost = True
+            raise RuntimeError("killed before the write")
+        super().put(package, expected_version=expected_version)
+
+
+def test_given_a_package_confirmed_but_not_stored_when_another_is_shipped_and_the_first_retried_then_both_kept(
+    emulator, directory, spapi
+) -> None:
+    amazon_holds_the_order(emulator)
+    store = LosesTheFirstWrite()
+    store.orders[(SELLER, ORDER)] = StoredOrderItems(MARKETPLACE, dict(ITEMS))
+    use_case = ShipmentUseCase(directory, spapi, store)
+    first, second = request("1Z0001", items={FIRST: 2}), request("1Z0002", items={SECOND: 1})
+    with pytest.raises(RuntimeError):
+        use_case.apply(first, plenty)  # Amazon holds it; nothing stored says so
+
+    use_case.apply(second, plenty)
+    retried = use_case.apply(first, plenty)
+
+    assert drawn(first) != drawn(second)
+    assert retried["package_reference_id"] == drawn(first)
+    assert [sent["packageDetail"]["packageReferenceId"] for sent in confirmations(emulator)] == [
+        drawn(first),
+        drawn(second),
+        drawn(first),
+    ]
+    assert {reference: package.items for reference, package in packages(store).items()} == {
+        drawn(first): {FIRST: 2},
+        drawn(second): {SECOND: 1},
+    }
+    assert emulator.catalog.get(ORDER).status == "Shipped"
+
+
+def test_given_requests_without_a_reference_then_each_draws_a_stable_positive_number_of_at_most_nine_digits() -> (
+    None
+):
+    shipments = [request(f"1Z{index:04d}") for index in range(2000)]
+    references = [drawn(shipment) for shipment in shipments]
+
+    assert all(reference.isdigit() and 1 <= int(reference) <= 999_999_999 for reference in references)
+    assert len(set(references)) == len(references)
+    assert references == [drawn(shipment) for shipment in shipments]
+    assert drawn(request("1Z0001", package_reference_id="7")) == "7"
 
 
 def test_given_a_ship_date_with_microseconds_when_sent_then_amazons_millisecond_format() -> None:
