@@ -23,6 +23,11 @@ orders still stale after reconciliation (``not_repaired``) per consumer, then wh
 ``by_consumer``: the same keys for each consumer (orders, listings, reports, fulfillment). Targets:
 0, 0, 0, all poison, 0, 0. The same seed gives the same run. About 75 seconds on two cores for
 the defaults.
+
+``--verbose`` also writes to stderr (stdout, ``--json`` included, stays as it is), per consumer,
+every receive of each valid message found in a DLQ and of each message that failed or was
+killed on three receives or more: when, which part, what became of it and why (the
+``Journal`` of ``sellerstream_local.fault_matrix``).
 """
 
 from __future__ import annotations
@@ -30,13 +35,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+from collections import Counter
 from typing import Any
 
 from sellerstream import catalog
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
 from sellerstream.logic.order_search import SEARCH_SETTLE_SECONDS
 from sellerstream.logic.reconcile import ReconcileUseCase
-from sellerstream_local.fault_matrix import World, run
+from sellerstream_local.fault_matrix import KINDS, Journal, Receive, World, run
 
 # A seller's reconciliation stopped by its spent searchOrders budget is resumed at most this often.
 RESUMES = 50
@@ -86,10 +93,18 @@ def main() -> None:
         help=f"{catalog.ORDER_CHANGE.name} notifications; the other consumers get theirs in the defaults' proportion",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="to stderr: the receives of every valid message dead-lettered, or failed three times or more",
+    )
     args = parser.parse_args()
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         os.environ.pop(variable, None)
-    outcome = run(args.notifications, args.seed, reconcile=reconcile_sellers)
+    journal = Journal() if args.verbose else None
+    outcome = run(args.notifications, args.seed, reconcile=reconcile_sellers, journal=journal)
+    if journal is not None:
+        _print_struggles(journal)
     figures = outcome.figures
     if args.json:
         print(json.dumps({**figures, "by_consumer": outcome.by_consumer}))
@@ -135,6 +150,43 @@ def main() -> None:
         f"  SQS receives {outcome.receives:,}; SP-API calls {outcome.sp_api_calls}; still queued "
         f"{outcome.still_queued}; {outcome.virtual_seconds / 3600:.2f} h simulated in {outcome.wall_seconds:.0f} s"
     )
+
+
+def _print_struggles(journal: Journal) -> None:
+    for kind in KINDS:
+        struggled = journal.struggled(kind)
+        dead = journal.dead_lettered.get(kind, set())
+        receives = [receive for history in journal.receives[kind].values() for receive in history]
+        outcomes = Counter(receive.outcome for receive in receives)
+        results = Counter(
+            str((receive.result or {}).get("outcome", "-")) for receive in receives if receive.result
+        )
+        print(
+            f"{kind}: {len(dead)} valid messages dead-lettered, {len(struggled)} failed or killed on 3 receives "
+            f"or more; receives {dict(outcomes)}; applied as {dict(results)}",
+            file=sys.stderr,
+        )
+        for key, history in struggled.items():
+            print(f"  {key}{' (dead-lettered)' if key in dead else ''}", file=sys.stderr)
+            for receive, times in _runs(history):
+                said = receive.result or receive.detail or ""
+                print(
+                    f"    {receive.at:9.0f} s  {receive.message_id[-6:]} receive {receive.receive_count} part "
+                    f"{receive.part or 0}: {receive.outcome} {receive.reason or ''} {str(said)[:160]}"
+                    + (f" ({times} in a row, the first shown)" if times > 1 else ""),
+                    file=sys.stderr,
+                )
+
+
+def _runs(history: list[Receive]) -> list[tuple[Receive, int]]:
+    """Consecutive receives that ended the same way, as the first of them and how many."""
+    runs: list[tuple[Receive, int]] = []
+    for receive in history:
+        if runs and (runs[-1][0].outcome, runs[-1][0].reason) == (receive.outcome, receive.reason):
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((receive, 1))
+    return runs
 
 
 def _figures(figures: dict[str, int]) -> str:

@@ -110,6 +110,7 @@ DEAD_LETTER_REASONS = frozenset(
         "inconsistent_shipment",  # logic.shipments: refused before any call
         "unknown_order_items",
         "ambiguous_package",
+        "report_stalled",  # logic.report_finished: parts in a row interrupted before storing a row
         "in_progress_elsewhere",  # logic.batch: another delivery held it longer than the queue keeps
     }
 )

@@ -95,14 +95,23 @@ class ReportStore(Protocol):
     def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> None:
         """Writes the report's whole record (its ingestion's checkpoint included)."""
 
+    def checkpoint(self, seller_key: str, report_id: str, fields: dict[str, Any]) -> bool:
+        """Merges ``fields`` (an interrupted part's checkpoint, with ``ingestion_status`` and
+        ``rows_written``) into the report's record, creating it if absent, unless the record is no
+        longer in progress or another part counted more rows: then False, and nothing changes."""
+
 
 class RowBatchWriter(Protocol):
     """One report's rows in flight: ``write`` queues rows from an index, ``flush`` waits until every
-    row so far is stored; leaving the context flushes (unless it is left by an error)."""
+    row so far is stored; leaving the context flushes (unless it is left by an error). ``stored``
+    counts the rows stored without a gap from the first write's index, also after a failure."""
 
     def write(self, start: int, rows: list[Any]) -> None: ...
 
     def flush(self) -> None: ...
+
+    @property
+    def stored(self) -> int: ...
 
 
 class RowStore(Protocol):

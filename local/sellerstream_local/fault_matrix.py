@@ -53,7 +53,9 @@ Measured per consumer (``by_consumer``) and summed:
 - ``not_repaired``: orders whose stored state is older than Amazon's latest after reconciliation
   (before it when no reconciliation runs); the other consumers lose nothing before their queue.
 
-A run is the same run for the same seed: the product's own jitter is drawn from it too.
+A run is the same run for the same seed: the product's own jitter is drawn from it too. Given a
+``Journal``, a run also records every receive of every message (what became of it, and where a
+container died), to tell why a message was lost or dead-lettered.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ import os
 import random
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 from collections import Counter, defaultdict, deque
@@ -188,6 +191,19 @@ class ProcessKilled(BaseException):
 
 @dataclass(frozen=True)
 class FaultRates:
+    """How often each fault is injected.
+
+    The AWS faults (``s3_errors``, ``dynamodb_throttles``, ``dynamodb_errors``) reach the product as
+    they are: the simulated clients stand in for boto3's whole client, retries included, so each
+    rate is that of an error that outlived boto3's standard retries (``sellerstream.aws``: 4
+    attempts, within a retry quota that an outage drains). Drawn per call and independently, they are
+    far above what calm days show and about what a throttled partition, an S3 prefix answering
+    SlowDown or a regional hiccup does to a consumer making many calls: the product must come
+    through them without losing or dead-lettering anything, every consumer alike. (Modelling the
+    retries with independent draws instead would leave about rate**4 per call: nothing a run ever
+    meets, and nothing of the product's own handling of AWS errors tested.)
+    """
+
     duplicates: float = 0.20  # share of notifications delivered a second time
     reordered: float = 0.20  # share delivered after a later change of the same order (or SKU)
     poison: float = 0.01  # share of the notifications that are poison
@@ -373,6 +389,7 @@ class Outcome:
     revoked_seller_notifications: int  # its messages received meanwhile
     virtual_seconds: float
     wall_seconds: float
+    journal: Journal | None = None  # when the run was asked to keep one
 
 
 @dataclass
@@ -392,6 +409,91 @@ class World:
 
 
 Reconcile = Callable[[World], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Receive:
+    """One receive of a message: what became of it (a ``RecordOutcome``'s outcome), or ``killed``."""
+
+    at: float  # virtual seconds since the start
+    message_id: str
+    receive_count: int
+    part: str | None  # a report continuation's part
+    outcome: str
+    reason: str | None = None
+    detail: str | None = None
+    result: dict[str, Any] | None = None  # the use case's summary, when applied
+
+
+@dataclass
+class Journal:
+    """Every receive of every message of a run, by consumer and by the id the message is known by
+    (a notification's or a shipment request's): ``run(journal=...)`` fills it, to tell why a
+    message was lost or dead-lettered. ``dead_lettered``: the valid messages found in each DLQ."""
+
+    receives: defaultdict[str, defaultdict[str, list[Receive]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    dead_lettered: dict[str, set[str]] = field(default_factory=dict)
+
+    def applied(self, kind: str, at: float, messages: list[Any], outcomes: list[Any]) -> None:
+        for message, outcome in zip(messages, outcomes, strict=True):
+            self._add(
+                kind,
+                message,
+                at,
+                outcome.outcome,
+                outcome.reason,
+                outcome.detail,
+                dict(outcome.result) if outcome.result is not None else None,
+            )
+
+    def killed(self, kind: str, at: float, messages: list[Any], where: str) -> None:
+        for message in messages:
+            self._add(kind, message, at, "killed", None, where, None)
+
+    def struggled(self, kind: str, failures: int = 3) -> dict[str, list[Receive]]:
+        """The messages of ``kind`` dead-lettered, or received ``failures`` times without being done."""
+        return {
+            key: receives
+            for key, receives in self.receives[kind].items()
+            if key in self.dead_lettered.get(kind, set())
+            or sum(receive.outcome in ("retry", "killed") for receive in receives) >= failures
+        }
+
+    def _add(
+        self,
+        kind: str,
+        message: Any,
+        at: float,
+        outcome: str,
+        reason: str | None,
+        detail: str | None,
+        result: dict[str, Any] | None,
+    ) -> None:
+        part = message.attributes.get("sellerstream-continuation-part", {}).get("StringValue")
+        self.receives[kind][_message_key(message.body) or message.message_id].append(
+            Receive(
+                at - START, message.message_id, message.receive_count, part, outcome, reason, detail, result
+            )
+        )
+
+
+def _journal_result(journal: Journal, kind: str, at: float, messages: list[Any], result: Any) -> None:
+    journal.applied(kind, at, messages, result.outcomes)
+
+
+def _where_killed(error: BaseException) -> str:
+    """The product's innermost frame when the container died (the simulation's own frames left out)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if "/sellerstream/" in frame.filename.replace("\\", "/")
+    ]
+    if not frames:
+        return "killed before acknowledging"
+    frame = frames[-1]
+    return f"killed in {frame.filename.rsplit('/sellerstream/', 1)[-1]}:{frame.lineno} {frame.name}"
 
 
 # -- the workloads -------------------------------------------------------------------------------
@@ -1381,9 +1483,11 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     rates: FaultRates = FaultRates(),
     reconcile: Reconcile | None = None,
     quiet: bool = True,
+    journal: Journal | None = None,
 ) -> Outcome:
     """One run of the matrix on a fresh emulator, queues, tables and clock: ``notifications``
-    ORDER_CHANGE notifications and the other consumers' traffic in proportion, or ``traffic``."""
+    ORDER_CHANGE notifications and the other consumers' traffic in proportion, or ``traffic``;
+    ``journal`` (if given) is told every receive."""
 
     started = time.monotonic()
     traffic = traffic or Traffic.of(notifications)
@@ -1621,14 +1725,26 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     if revoked in message.body:
                         state["revoked_receives"] += 1
                         revoked_waiting.add(_message_key(message.body) or message.message_id)
-            invoke_batch(
-                clock,
-                lane.queue,
-                messages,
-                runner,
-                timeout_seconds=float(sizing.timeout_seconds),
-                before_acknowledging=die_before_acknowledging,
-            )
+            invoked_at = clock.now
+            on_result = None
+            if journal is not None:
+                on_result = functools.partial(
+                    _journal_result, journal, lane.consumer.kind, invoked_at, messages
+                )
+            try:
+                invoke_batch(
+                    clock,
+                    lane.queue,
+                    messages,
+                    runner,
+                    timeout_seconds=float(sizing.timeout_seconds),
+                    before_acknowledging=die_before_acknowledging,
+                    on_result=on_result,
+                )
+            except ProcessKilled as killed:
+                if journal is not None:
+                    journal.killed(lane.consumer.kind, invoked_at, messages, _where_killed(killed))
+                raise
 
     services: dict[str, Any] = {
         "sqs": _SqsRouter(
@@ -1681,6 +1797,16 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         if reconciliation is not None
         else stale_before
     )
+    if journal is not None:
+        valid = {
+            ORDERS: {change.notification_id for change in workload.changes},
+            LISTINGS: {change.notification_id for change in listings.changes},
+            REPORTS: {report.notification_id for report in reports.reports},
+            FULFILLMENT: {request.request_id for request in shipments.requests},
+        }
+        for kind, lane in lanes.items():
+            keys = {_message_key(body) for body in _dead_letters(lane)}
+            journal.dead_lettered[kind] = {key for key in keys if key in valid[kind]}
     by_consumer = {
         ORDERS: order_figures(
             workload, dynamodb, tables[catalog.ORDERS_TABLE.role], _dead_letters(lanes[ORDERS]), stale_after
@@ -1752,6 +1878,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         revoked_seller_notifications=len(revoked_waiting),
         virtual_seconds=delivered_until - START,
         wall_seconds=time.monotonic() - started,
+        journal=journal,
     )
 
 

@@ -43,7 +43,7 @@ from aws_lambda_powertools.utilities.parameters import base as parameters_base
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
-    from sellerstream.logic.batch import BatchRunner
+    from sellerstream.logic.batch import BatchResult, BatchRunner
 
 
 class VirtualTime:
@@ -302,10 +302,12 @@ def invoke_batch(
     *,
     timeout_seconds: float,
     before_acknowledging: Callable[[], None] | None = None,
+    on_result: Callable[[BatchResult], None] | None = None,
 ) -> None:
     """One Lambda invocation over ``messages`` as the event source mapping runs it: the real batch
     processing (a runner on the virtual clock), then every record not reported as failed deleted.
-    ``before_acknowledging`` runs in between (a fault matrix kills the container there).
+    ``before_acknowledging`` runs in between (a fault matrix kills the container there), after
+    ``on_result`` is shown what became of each record (a fault matrix's journal).
 
     The metrics the invocation added are dropped at its end, as the handler's ``log_metrics`` flushes
     them: kept, they would pile up over invocations until Powertools flushed them in the middle of
@@ -319,6 +321,8 @@ def invoke_batch(
         )
     finally:
         metrics.clear_metrics()
+    if on_result is not None:
+        on_result(result)
     if before_acknowledging is not None:
         before_acknowledging()
     failed = {outcome.message_id for outcome in result.outcomes if not outcome.done}

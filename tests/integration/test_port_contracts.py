@@ -851,6 +851,80 @@ def test_given_a_saved_checkpoint_when_the_record_is_saved_again_then_the_new_re
     assert (progress.rows_written, progress.parts, progress.raw_document) == (0, 2, None)
 
 
+def test_given_no_report_record_when_an_interrupted_part_checkpoints_then_the_record_is_created(
+    reports: ReportStore,
+) -> None:
+    created = reports.checkpoint(
+        SELLER,
+        REPORT,
+        {"ingestion_status": IN_PROGRESS, "rows_written": 0, "parts": 1, "stalled_parts": 1, "unknown": None},
+    )
+
+    progress = reports.progress(SELLER, REPORT)
+    assert created and progress is not None
+    assert (progress.status, progress.rows_written, progress.parts, progress.stalled_parts) == (
+        IN_PROGRESS,
+        0,
+        1,
+        1,
+    )
+
+
+def test_given_a_saved_checkpoint_when_an_interrupted_part_checkpoints_then_what_it_did_not_learn_stays(
+    reports: ReportStore,
+) -> None:
+    reports.save(
+        SELLER,
+        REPORT,
+        {
+            "ingestion_status": IN_PROGRESS,
+            "raw_document": {"key": f"reports/{SELLER}/{REPORT}.gz", "compressed": True},
+            "rows_written": 1_000,
+            "parts": 1,
+            "row_shards": 4,
+            "rows_expire_at": 1_795_000_000,
+        },
+    )
+
+    merged = reports.checkpoint(
+        SELLER,
+        REPORT,
+        {"ingestion_status": IN_PROGRESS, "rows_written": 1_600, "parts": 2, "stalled_parts": 0},
+    )
+
+    progress = reports.progress(SELLER, REPORT)
+    assert merged and progress is not None
+    assert (progress.rows_written, progress.parts, progress.stalled_parts) == (1_600, 2, 0)
+    assert progress.raw_document == RawDocument(f"reports/{SELLER}/{REPORT}.gz", True)
+    assert (progress.row_shards, progress.rows_expire_at) == (4, 1_795_000_000)
+
+
+@pytest.mark.parametrize(
+    ("stored", "rows_written"),
+    [
+        ({"ingestion_status": COMPLETE, "rows_written": 300, "row_count": 300, "parts": 2}, 300),
+        ({"ingestion_status": IN_PROGRESS, "rows_written": 2_000, "parts": 3}, 1_000),
+    ],
+    ids=["complete", "further_along"],
+)
+def test_given_a_record_finished_or_further_along_when_a_late_part_checkpoints_then_refused_and_unchanged(
+    reports: ReportStore, stored: dict[str, Any], rows_written: int
+) -> None:
+    reports.save(SELLER, REPORT, stored)
+
+    merged = reports.checkpoint(
+        SELLER, REPORT, {"ingestion_status": IN_PROGRESS, "rows_written": rows_written, "parts": 2}
+    )
+
+    progress = reports.progress(SELLER, REPORT)
+    assert not merged and progress is not None
+    assert (progress.status, progress.rows_written, progress.parts) == (
+        stored["ingestion_status"],
+        stored["rows_written"],
+        stored["parts"],
+    )
+
+
 def test_given_reports_of_two_sellers_with_one_id_when_saved_then_each_seller_has_its_own(
     reports: ReportStore,
 ) -> None:

@@ -24,7 +24,7 @@ from sellerstream.domain.credentials import ClientSecretState, SellerCredentials
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
-from sellerstream.domain.reports import ReportProgress, ReportRows, progress_of
+from sellerstream.domain.reports import IN_PROGRESS, ReportProgress, ReportRows, progress_of
 from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.endpoints import Region
@@ -301,6 +301,17 @@ class FakeReportStore:
         self.records[(seller_key, report_id)] = dict(record)
         self.saves.append(dict(record))
 
+    def checkpoint(self, seller_key: str, report_id: str, fields: dict[str, Any]) -> bool:
+        stored = self.records.get((seller_key, report_id))
+        if stored is not None and "ingestion_status" in stored:
+            further = int(stored.get("rows_written", 0)) > int(fields.get("rows_written", 0))
+            if stored["ingestion_status"] != IN_PROGRESS or further:
+                return False
+        merged = {**(stored or {}), **{name: value for name, value in fields.items() if value is not None}}
+        self.records[(seller_key, report_id)] = merged
+        self.saves.append(dict(merged))
+        return True
+
 
 class FakeRowStore:
     """Rows by (seller, report id) and index; ``failing_after`` rows, a write raises it."""
@@ -317,9 +328,12 @@ class FakeRowStore:
 
 
 class FakeRowBatches:
+    """Writes in order, at once: the rows stored without a gap are the rows this writer stored."""
+
     def __init__(self, store: FakeRowStore, layout: ReportRows) -> None:
         self._store = store
         self._rows = store.rows.setdefault((layout.seller_key, layout.report_id), {})
+        self.stored = 0
 
     def write(self, start: int, rows: list[Any]) -> None:
         for index, row in enumerate(rows, start):
@@ -327,6 +341,7 @@ class FakeRowBatches:
             if limit is not None and len(self._rows) >= limit[0]:
                 raise limit[1]
             self._rows[index] = row
+            self.stored += 1
 
     def flush(self) -> None:
         pass

@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 
 from sellerstream import aws
 from sellerstream.adapters.dynamo import from_attribute_map, to_attribute_map
-from sellerstream.domain.reports import ReportProgress, ReportRows, lookup_column, progress_of
+from sellerstream.domain.reports import IN_PROGRESS, ReportProgress, ReportRows, lookup_column, progress_of
 
 BATCH_SIZE = 25  # DynamoDB BatchWriteItem's limit
 MAX_WRITE_ATTEMPTS = 10
@@ -284,6 +284,37 @@ class DynamoDBReportStore:
         }
         aws.client("dynamodb").put_item(TableName=self._table_name, Item=to_attribute_map(item))
 
+    def checkpoint(self, seller_key: str, report_id: str, fields: dict[str, Any]) -> bool:
+        # SET merges: what an interrupted part did not learn (the layout a failure came before) stays
+        # as the last part saved it. The condition keeps a late part from moving the record back.
+        values = to_attribute_map({**fields, "report_id": report_id, "seller_key": seller_key})
+        placeholders = {name: f"#f{index}" for index, name in enumerate(values)}
+        for name in ("ingestion_status", "rows_written"):
+            placeholders.setdefault(name, f"#f{len(placeholders)}")
+        status, rows = placeholders["ingestion_status"], placeholders["rows_written"]
+        try:
+            aws.client("dynamodb").update_item(
+                TableName=self._table_name,
+                Key=to_attribute_map(report_key(seller_key, report_id)),
+                UpdateExpression="SET "
+                + ", ".join(f"{placeholders[name]} = :v{index}" for index, name in enumerate(values)),
+                ConditionExpression=(
+                    f"attribute_not_exists({status}) OR ({status} = :in_progress AND "
+                    f"(attribute_not_exists({rows}) OR {rows} <= :rows))"
+                ),
+                ExpressionAttributeNames={placeholder: name for name, placeholder in placeholders.items()},
+                ExpressionAttributeValues={
+                    **{f":v{index}": value for index, value in enumerate(values.values())},
+                    ":in_progress": {"S": IN_PROGRESS},
+                    ":rows": {"N": str(int(fields.get("rows_written", 0)))},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
 
 class UnprocessedItemsError(RuntimeError):
     """DynamoDB kept refusing part of a batch (throttled): the record is retried later, from its
@@ -340,7 +371,10 @@ class DynamoDBRowWriter:
 class RowBatches:
     """One report's writes in flight. ``write`` hands rows to the writer threads in tasks of
     ``ROWS_PER_TASK`` rows and returns once they are queued (at most ``max_in_flight`` tasks wait at
-    a time); ``flush`` returns once every row written so far is stored.
+    a time); ``flush`` returns once every row written so far is stored. ``stored`` counts the rows
+    stored without a gap from the first write's index: after a batch failed, what a checkpoint may
+    count (tasks finish out of order, so rows past the first failed task may be stored too; a
+    resumed ingestion writes them again, under the same keys).
 
     A task keys its rows and writes them in 25-item batches in its writer thread, building each
     batch's items just before writing it: what waits in the queue is the rows themselves (a line,
@@ -355,14 +389,26 @@ class RowBatches:
         self.layout = layout
         self._executor = executor
         self._max_in_flight = max_in_flight
-        self._pending: set[Future[None]] = set()
+        self._pending: dict[Future[None], tuple[int, int]] = {}  # each task's rows, [start, end)
+        self._first: int | None = None  # the first write's index
+        self._stored_until = 0  # rows from ``_first`` up to here are stored
+        self._stored_later: list[tuple[int, int]] = []  # heap: tasks stored past the first gap
 
     def write(self, start: int, rows: list[Any]) -> None:
+        if self._first is None:
+            self._first = self._stored_until = start
         for offset in range(0, len(rows), ROWS_PER_TASK):
             while len(self._pending) >= self._max_in_flight:
                 self._collect(FIRST_COMPLETED)
+            task_start = start + offset
             task_rows = rows[offset : offset + ROWS_PER_TASK]
-            self._pending.add(self._executor.submit(self._write_rows, start + offset, task_rows))
+            task = self._executor.submit(self._write_rows, task_start, task_rows)
+            self._pending[task] = (task_start, task_start + len(task_rows))
+
+    @property
+    def stored(self) -> int:
+        self._account([task for task in self._pending if _succeeded(task)])
+        return 0 if self._first is None else self._stored_until - self._first
 
     def _write_rows(self, start: int, rows: list[Any]) -> None:
         for batch in self.layout.request_batches(start, rows):
@@ -373,9 +419,24 @@ class RowBatches:
             self._collect(FIRST_COMPLETED)
 
     def _collect(self, how: str) -> None:
-        done, self._pending = wait(self._pending, return_when=how)
-        for future in done:
-            future.result()  # a batch's failure fails the ingestion (resumed from the checkpoint)
+        done, _ = wait(self._pending, return_when=how)
+        failure = self._account(done)
+        if failure is not None:
+            raise failure  # a batch's failure fails the ingestion (resumed from the checkpoint)
+
+    def _account(self, done: Iterable[Future[None]]) -> BaseException | None:
+        """Takes finished tasks off the pending ones, counts the stored; the first failure, if any."""
+        failure: BaseException | None = None
+        for task in done:
+            span = self._pending.pop(task)
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                failure = failure or error
+            elif not task.cancelled():
+                heapq.heappush(self._stored_later, span)
+        while self._stored_later and self._stored_later[0][0] <= self._stored_until:
+            self._stored_until = max(self._stored_until, heapq.heappop(self._stored_later)[1])
+        return failure
 
     def __enter__(self) -> RowBatches:
         return self
@@ -390,6 +451,10 @@ class RowBatches:
             for future in self._pending:
                 future.cancel()
             self._executor.shutdown(wait=True)
+
+
+def _succeeded(task: Future[None]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 class ReportRowReader:

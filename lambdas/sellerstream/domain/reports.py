@@ -53,6 +53,9 @@ class ReportProgress(NamedTuple):
     ingest_seconds: float = 0.0
     row_shards: int | None = None  # a resumed ingestion keeps the first part's layout and expiry
     rows_expire_at: int | None = None
+    # Parts in a row that a transient failure interrupted before they stored a row (the bound on
+    # handing over to a continuation: ``ReportFinishedUseCase``).
+    stalled_parts: int = 0
 
     @property
     def complete(self) -> bool:
@@ -105,4 +108,5 @@ def progress_of(record: Mapping[str, Any]) -> ReportProgress:
         ingest_seconds=float(record.get("ingest_seconds", 0)),
         row_shards=int(record["row_shards"]) if record.get("row_shards") else None,
         rows_expire_at=int(record["rows_expire_at"]) if record.get("rows_expire_at") else None,
+        stalled_parts=int(record.get("stalled_parts", 0)),
     )

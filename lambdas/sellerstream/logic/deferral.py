@@ -63,16 +63,22 @@ def deferral_delay(
     """The copy's delay: the known wait rounded down to whole seconds (SQS's unit), so the copy is
     back at or just before the time it was given, never after; else ``base_seconds`` doubling per
     deferral, jittered; at most ``max_seconds`` (and 900), at least one second."""
-    ceiling = min(max_seconds, MAX_DELAY_SECONDS)
     if wait_needed > 0:
         # A copy back late can leave a slot kept for it unused; one back early waits a moment in its
         # batch, or is deferred again. The use case spreads its estimates itself (a held slot is
         # exact, and copies of one order that come back together cost one call).
-        delay = math.floor(wait_needed)
-    else:
-        grown = min(ceiling, base_seconds * 2 ** deferrals_of(record))
-        delay = int(random.uniform(grown / 2, grown))  # noqa: S311
-    return max(1, min(ceiling, delay))
+        return max(1, min(max_seconds, MAX_DELAY_SECONDS, math.floor(wait_needed)))
+    return growing_delay(deferrals_of(record), base_seconds=base_seconds, max_seconds=max_seconds)
+
+
+def growing_delay(attempt: int, *, base_seconds: int, max_seconds: int = MAX_DELAY_SECONDS) -> int:
+    """``base_seconds`` doubling per earlier attempt (``attempt`` 0 first), drawn from the upper
+    half so copies that failed together do not return together; at most ``max_seconds`` (and 900),
+    at least one second. Also what a report part a transient failure interrupted waits before its
+    continuation (``report_finished``)."""
+    ceiling = min(max_seconds, MAX_DELAY_SECONDS)
+    grown = min(ceiling, base_seconds * 2 ** min(max(attempt, 0), 30))  # past 30 doublings: the ceiling
+    return max(1, min(ceiling, int(random.uniform(grown / 2, grown))))  # noqa: S311
 
 
 def defer(queue: MessageQueue, record: SQSRecord, delay_seconds: int, *, now: float) -> str:

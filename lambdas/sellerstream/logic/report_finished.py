@@ -8,6 +8,18 @@ checkpoint and a continuation message re-enters the queue. A document its charse
 keeps its raw copy and is recorded FAILED with the reason (``ReportDecodeFailures`` metric).
 FATAL fetches and summarises the error document; CANCELLED (and any status Amazon adds later) is
 recorded as is.
+
+A part is dozens to thousands of DynamoDB and S3 calls, a download and SP-API calls: one error
+that outlived the SDK's retries would fail the whole receive, the part would start again from its
+last checkpoint a visibility timeout later, and a few such receives in a row would dead-letter a
+report no fault of its own broke. So a transient failure (anything that is neither a throttle the
+batch defers nor a permanent failure) hands the part over instead: what it stored (getReport's
+answer, the raw copy, its layout, the rows stored without a gap) is merged into the record as the
+checkpoint, and a continuation comes back after a growing delay as a fresh message, while the
+interrupted one is done. Bounded: a part that stored no row counts as stalled, and past
+``max_stalled_parts`` stalled parts in a row the report is dead-lettered (``report_stalled``,
+with the last error; a redrive resumes from the checkpoint). A part that stored rows resets the
+count, so a report always moves forward. A container that dies mid-part still spends a receive.
 """
 
 from __future__ import annotations
@@ -28,8 +40,11 @@ from sellerstream.domain.reports import (
     lookup_column,
     row_shards_for,
 )
+from sellerstream.errors import NotReadyError, PermanentFailureError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.charsets import UnknownCharsetError, charset_of
+from sellerstream.logic.dead_letter import permanent_failure, short_detail
+from sellerstream.logic.deferral import growing_delay
 from sellerstream.logic.report_ingest import DocumentReadError, ingest, open_document, read_rows
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.metric_names import REPORT_DECODE_FAILURES
@@ -40,18 +55,27 @@ from sellerstream.ports import (
     DocumentStore,
     MessageQueue,
     ReportStore,
+    RowBatchWriter,
     RowStore,
     SellerDirectory,
     StoredDocument,
 )
 from sellerstream.spapi import reports as reports_api
-from sellerstream.spapi.errors import DocumentUrlExpired
+from sellerstream.spapi.errors import DocumentUrlExpired, RateBudgetExhausted, SpApiThrottled
 from sellerstream.spapi.reports import ReportsApi
 from sellerstream.timestamps import sortable_timestamp
 
 # Stop taking new chunks with this much time left: the checkpoint and the continuation need it.
 PAUSE_WITH_SECONDS_LEFT = 60.0
 ERROR_SUMMARY_CHARS = 1000
+# Parts in a row a transient failure may interrupt before they store a row; the next such one
+# dead-letters the report. A continuation waits 15-30 s after a part that stored rows, and after
+# the n-th stalled part in a row 30 s x 2**n (jittered down to half, at most 900 s): eight stalls
+# span some 40 to 75 minutes of an outage.
+MAX_STALLED_PARTS = 8
+HANDOVER_BASE_SECONDS = 30
+# What the batch defers itself (quota spent, Amazon lagging): never handed over (``logic.batch``).
+DEFERRED_BY_THE_BATCH = (RateBudgetExhausted, SpApiThrottled, NotReadyError)
 
 
 class ReportFinishedUseCase:
@@ -68,6 +92,8 @@ class ReportFinishedUseCase:
         max_rows_per_invocation: int | None = None,
         default_charset: str = "UTF-8",
         pause_with_seconds_left: float = PAUSE_WITH_SECONDS_LEFT,
+        max_stalled_parts: int = MAX_STALLED_PARTS,
+        handover_base_seconds: int = HANDOVER_BASE_SECONDS,
     ) -> None:
         self._credentials = directory
         self._spapi = spapi
@@ -79,6 +105,8 @@ class ReportFinishedUseCase:
         self._max_rows_per_invocation = max_rows_per_invocation
         self._default_charset = default_charset
         self._pause_with_seconds_left = pause_with_seconds_left
+        self._max_stalled_parts = max_stalled_parts
+        self._handover_base_seconds = handover_base_seconds
 
     def apply(
         self, notification: ReportProcessingFinishedNotification, remaining_time: RemainingTime
@@ -119,37 +147,57 @@ class ReportFinishedUseCase:
         base: dict[str, Any],
         remaining_time: RemainingTime,
     ) -> dict[str, Any]:
-        report = notification.payload.report
         started = time.monotonic()
+        # Filled in as the part learns it: a part a transient failure interrupts keeps what it got.
+        record: dict[str, Any] = {
+            **base,
+            "parts": stored.parts + 1,
+            "first_started_at": stored.first_started_at or _now(),
+            "rows_written": stored.rows_written,
+        }
+        try:
+            return self._ingest_part(notification, seller, stored, record, remaining_time, started)
+        except DEFERRED_BY_THE_BATCH:
+            raise
+        except Exception as error:
+            if permanent_failure(error) is not None:
+                raise
+            record["ingest_seconds"] = round(stored.ingest_seconds + time.monotonic() - started, 3)
+            return self._hand_over(notification, seller.seller_key, stored, record, error)
+
+    def _ingest_part(
+        self,
+        notification: ReportProcessingFinishedNotification,
+        seller: SellerCredentials,
+        stored: ReportProgress,
+        record: dict[str, Any],
+        remaining_time: RemainingTime,
+        started: float,
+    ) -> dict[str, Any]:
+        report = notification.payload.report
         api = ReportsApi(self._spapi.client_for(seller, remaining_time))
         details = dict(stored.details or _report_details(api.get_report(report.report_id)))
         # getReport is the version of the truth the rows come from; the notification is provenance.
         document_id = str(details.get("reportDocumentId") or report.report_document_id)
-        base = {
-            **base,
-            "report_type": details.get("reportType") or report.report_type,
-            "processing_status": details.get("processingStatus") or report.processing_status,
-            "report_document_id": document_id,
-            "notification": {
+        record.update(
+            report_type=details.get("reportType") or report.report_type,
+            processing_status=details.get("processingStatus") or report.processing_status,
+            report_document_id=document_id,
+            notification={
                 "notification_id": notification.notification_id,
                 "report_type": report.report_type,
                 "processing_status": report.processing_status,
                 "report_document_id": report.report_document_id,
             },
-        }
+            report=details,
+        )
         raw_key, compressed = self._raw_copy(api, seller.seller_key, report.report_id, document_id, stored)
+        record["raw_document"] = {"bucket": self._documents.bucket, "key": raw_key, "compressed": compressed}
         start_row = stored.rows_written
-        first_started_at = stored.first_started_at or _now()
         document = self._documents.open(raw_key)
-        record: dict[str, Any] = {
-            **base,
-            "report": details,
-            "raw_document": {"bucket": self._documents.bucket, "key": raw_key, "compressed": compressed},
-            "content_type": document.content_type,
-            "parts": stored.parts + 1,
-            "first_started_at": first_started_at,
-        }
+        record["content_type"] = document.content_type
         failure: DocumentReadError | UnknownCharsetError | None = None
+        batches: RowBatchWriter | None = None
         try:
             charset = charset_of(document.content_type, self._default_charset)
             record["charset"] = {"declared": charset.declared, "codec": charset.codec}
@@ -158,7 +206,7 @@ class ReportFinishedUseCase:
             layout = self._row_layout(
                 seller.seller_key,
                 report.report_id,
-                str(base["report_type"]),
+                str(record["report_type"]),
                 details,
                 stored,
                 document,
@@ -184,6 +232,10 @@ class ReportFinishedUseCase:
             failure = error
         except UnknownCharsetError as error:
             failure = error
+        except Exception:
+            if batches is not None:  # the checkpoint of a hand-over: the rows stored without a gap
+                record["rows_written"] = start_row + batches.stored
+            raise
         finally:
             document.body.close()
         record["ingest_seconds"] = round(stored.ingest_seconds + time.monotonic() - started, 3)
@@ -200,6 +252,53 @@ class ReportFinishedUseCase:
         body, attributes = continuation_message(notification, int(record["parts"]))
         self._queue.continue_later(body, attributes)
         return {"report_id": report.report_id, "outcome": "continued", "rows_written": progress.rows_written}
+
+    def _hand_over(
+        self,
+        notification: ReportProcessingFinishedNotification,
+        seller_key: str,
+        stored: ReportProgress,
+        record: dict[str, Any],
+        error: Exception,
+    ) -> dict[str, Any]:
+        """A transient failure interrupted the part: what it stored becomes the checkpoint and a
+        continuation takes over after a growing delay (see the module's docstring)."""
+        report = notification.payload.report
+        rows_written = int(record["rows_written"])
+        stalled = 0 if rows_written > stored.rows_written else stored.stalled_parts + 1
+        cause = f"{type(error).__name__}: {short_detail(str(error))}"
+        record.update(ingestion_status=IN_PROGRESS, stalled_parts=stalled, interrupted_by=cause)
+        if not self._reports.checkpoint(seller_key, report.report_id, record):
+            # Another part of this report is further along, or it is finished: it carries on alone.
+            return {"report_id": report.report_id, "outcome": "superseded", "rows_written": rows_written}
+        if stalled > self._max_stalled_parts:
+            raise PermanentFailureError(
+                "report_stalled",
+                f"report {report.report_id}: {stalled} parts in a row interrupted before storing a row, "
+                f"the last by {cause}",
+            ) from error
+        body, attributes = continuation_message(notification, int(record["parts"]))
+        delay = growing_delay(stalled, base_seconds=self._handover_base_seconds)
+        self._queue.defer(body, attributes, delay_seconds=delay)
+        logger.warning(
+            "report part interrupted: progress kept, handed over to a continuation",
+            extra={
+                "notification_id": notification.notification_id,
+                "report_id": report.report_id,
+                "part": record["parts"],
+                "rows_written": rows_written,
+                "stalled_parts": stalled,
+                "detail": cause,
+                "delay_seconds": delay,
+            },
+        )
+        return {
+            "report_id": report.report_id,
+            "outcome": "handed_over",
+            "rows_written": rows_written,
+            "reason": type(error).__name__,
+            "delay_seconds": delay,
+        }
 
     def _row_layout(
         self,

@@ -157,7 +157,8 @@ def test_given_document_sizes_then_shards_grow_with_size_within_bounds() -> None
 
 
 class ScriptedDynamoDB:
-    """Answers BatchWriteItem from a script: "ok", "half" (second half unprocessed), "throttle", "fail"."""
+    """Answers BatchWriteItem from a script: "ok", "half" (second half unprocessed), "throttle", "fail"
+    (a ValidationException), "error" (an InternalServerError that outlived the SDK's retries)."""
 
     def __init__(self, script: list[str]) -> None:
         self.script = script
@@ -174,6 +175,8 @@ class ScriptedDynamoDB:
             raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "BatchWriteItem")
         if step == "fail":
             raise ClientError({"Error": {"Code": "ValidationException"}}, "BatchWriteItem")
+        if step == "error":
+            raise ClientError({"Error": {"Code": "InternalServerError"}}, "BatchWriteItem")
         keep = requests[: len(requests) // 2] if step == "half" else requests
         with self._lock:
             self.stored.extend(keep)
@@ -242,6 +245,30 @@ def test_given_a_validation_error_then_raised_at_once() -> None:
         batches.write(0, ["SKU-1\tB\tn"])
 
     assert len(table.calls) == 1
+
+
+def test_given_a_task_failing_between_stored_ones_then_stored_counts_the_rows_before_the_gap_only() -> None:
+    # Three tasks of 200 rows (8 batches each): the second fails at its fourth batch, the third is stored.
+    table = ScriptedDynamoDB(["ok"] * 8 + ["ok"] * 3 + ["error"])
+    lines = [f"SKU-{i}\tB\tn" for i in range(3 * ROWS_PER_TASK)]
+
+    with pytest.raises(ClientError), writer(table, []).open(rows()) as batches:
+        batches.write(1_000, lines)
+
+    stored = {int(request["PutRequest"]["Item"]["sk"]["S"][-10:]) for request in table.stored}
+    assert set(range(1_000, 1_000 + ROWS_PER_TASK)) <= stored and 1_000 + 3 * ROWS_PER_TASK - 1 in stored
+    assert batches.stored == ROWS_PER_TASK  # a checkpoint past the gap would lose the failed task's rows
+
+
+def test_given_every_task_stored_then_stored_counts_every_row_from_the_first_write() -> None:
+    table = ScriptedDynamoDB([])
+
+    with writer(table, []).open(rows()) as batches:
+        assert batches.stored == 0
+        batches.write(500, [f"SKU-{i}\tB\tn" for i in range(450)])
+        batches.write(950, [f"SKU-{i}\tB\tn" for i in range(50)])
+
+    assert batches.stored == 500
 
 
 def test_given_threads_when_written_then_never_more_batches_in_flight_than_allowed() -> None:

@@ -27,6 +27,7 @@ from sellerstream_local.fault_matrix import (
     KINDS,
     FaultRates,
     FaultyDynamoDB,
+    Journal,
     Traffic,
     build_listings,
     build_reports,
@@ -366,10 +367,37 @@ def test_given_a_listing_use_case_that_refuses_some_skus_when_run_then_lost_and_
         return apply(self, notification, remaining_time)
 
     monkeypatch.setattr(ListingStatusUseCase, "apply", refusing)
+    journal = Journal()
 
-    figures = run(seed=3, traffic=replace(ALONE, listings=200), rates=RATES).by_consumer["listings"]
+    figures = run(seed=3, traffic=replace(ALONE, listings=200), rates=RATES, journal=journal).by_consumer[
+        "listings"
+    ]
 
     assert figures["lost"] > 0 and figures["valid_dead_lettered"] > 0
+    # The journal says which ones, and why: every receive of each, the last one refused.
+    assert len(journal.dead_lettered["listings"]) == figures["valid_dead_lettered"]
+    for key in journal.dead_lettered["listings"]:
+        receives = journal.struggled("listings")[key]
+        assert (receives[-1].outcome, receives[-1].reason) == ("dead_lettered", "refused")
+
+
+def test_given_a_rows_table_failing_one_call_in_twenty_when_run_then_no_report_lost_and_parts_handed_over() -> (
+    None
+):
+    # Each 1,000-row part makes about forty row writes: nearly every receive meets an error that
+    # outlived the SDK's retries. An interrupted part keeps its rows and hands over to a continuation.
+    journal = Journal()
+    rates = replace(RATES, dynamodb_errors=0.05)
+
+    figures = run(seed=5, traffic=replace(ALONE, reports=20), rates=rates, journal=journal).by_consumer[
+        "reports"
+    ]
+
+    assert (figures["lost"], figures["valid_dead_lettered"], figures["regressed"]) == (0, 0, 0)
+    results = [
+        receive.result or {} for receives in journal.receives["reports"].values() for receive in receives
+    ]
+    assert sum(result.get("outcome") == "handed_over" for result in results) >= 5
 
 
 def test_given_a_batch_that_acknowledges_poison_without_a_dead_letter_when_run_then_it_is_caught(

@@ -6,20 +6,32 @@ import gzip
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from botocore.exceptions import ClientError
 
-from sellerstream.errors import UnknownSellerError
+from sellerstream.errors import PermanentFailureError, UnknownSellerError
 from sellerstream.logic.report_finished import ERROR_SUMMARY_CHARS, ReportFinishedUseCase
 from sellerstream.logic.report_ingest import CHUNK_ROWS, TEXT_BLOCK_CHARS
 from sellerstream.notifications import CONTINUATION_PART_ATTRIBUTE, parse_delivery, parse_notification
 from sellerstream.notifications.report_processing_finished import ReportProcessingFinishedNotification
-from sellerstream.spapi.errors import DocumentUrlExpired, SpApiNotFound
+from sellerstream.spapi.errors import SpApiNotFound, SpApiThrottled
 from sellerstream_local.emulator import SpApiEmulator
+from sellerstream_local.emulator.server import Faults
 from sellerstream_local.notifications_factory import report_processing_finished
-from tests.support.fakes import FakeDocumentStore, FakeMessageQueue, FakeReportStore, FakeRowStore
+from tests.support.fakes import (
+    FakeDocumentStore,
+    FakeMessageQueue,
+    FakeReportStore,
+    FakeRowStore,
+    SentMessage,
+)
+from tests.support.lambda_events import FakeLambdaContext, sqs_record
 from tests.unit.logic.conftest import SELLER
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 REPORT_ID = "54517018502"
 VENDOR = "amzn1.vg.6213651"
@@ -256,30 +268,46 @@ def test_given_an_expired_document_url_when_downloading_then_a_fresh_url_is_fetc
     assert emulator.calls["getReportDocument"] == 2
 
 
-def test_given_every_document_url_expired_when_downloading_then_the_expiry_is_raised_and_nothing_recorded(
-    emulator, use_case, stores
+def test_given_every_document_url_expired_when_downloading_then_the_part_hands_over_keeping_getreports_answer(
+    emulator, use_case, stores, queue
 ) -> None:
     document_id = emulator.add_report(REPORT_ID, rows=5)
     emulator.reports.expire_next_urls(2)
 
-    with pytest.raises(DocumentUrlExpired):
-        use_case.apply(finished("DONE", document_id), plenty)
+    result = use_case.apply(finished("DONE", document_id), plenty)
 
-    assert stores.reports.records == {}
+    assert result["outcome"] == "handed_over" and result["reason"] == "DocumentUrlExpired"
+    record = stores.record()
+    assert (record["ingestion_status"], record["rows_written"], record["stalled_parts"]) == (
+        "IN_PROGRESS",
+        0,
+        1,
+    )
+    assert "raw_document" not in record and record["report"]["reportDocumentId"] == document_id
+    resumed = use_case.apply(handed_over_to(queue, 1), plenty)
+    assert resumed["rows"] == 5 and emulator.calls["getReport"] == 1  # the answer kept is reused
 
 
 # -- in parts ----------------------------------------------------------------------------------------
 
 
-def continue_with(queue: FakeMessageQueue, part: int) -> ReportProcessingFinishedNotification:
+def continue_with(
+    queue: FakeMessageQueue, part: int, *, sent: list[SentMessage] | None = None
+) -> ReportProcessingFinishedNotification:
     """The continuation the last part sent: Amazon's notification as it came, the part in an attribute."""
-    message = queue.continued[-1]
+    message = (queue.continued if sent is None else sent)[-1]
     assert message.attribute(CONTINUATION_PART_ATTRIBUTE) == str(part)
     delivery = parse_delivery(message.body, continuation_part=message.attribute(CONTINUATION_PART_ATTRIBUTE))
     assert delivery.part == part
     notification = delivery.notification
     assert isinstance(notification, ReportProcessingFinishedNotification)
     return notification
+
+
+def handed_over_to(queue: FakeMessageQueue, part: int) -> ReportProcessingFinishedNotification:
+    """The continuation an interrupted part handed over to: the same message, sent with a delay."""
+    assert queue.deferred[-1].delay_seconds >= 1
+    return continue_with(queue, part, sent=queue.deferred)
 
 
 def test_given_a_report_larger_than_one_invocation_when_processed_then_resumed_from_its_checkpoint_without_duplicates(
@@ -364,6 +392,125 @@ def test_given_a_continuation_whose_raw_copy_expired_when_resumed_then_downloade
 
     assert result["rows"] == 1500 and len(stores.stored_rows()) == 1500
     assert emulator.calls["documentDownload"] == 2
+
+
+# -- transient failures mid-part ----------------------------------------------------------------------
+
+
+def internal_error(operation: str = "BatchWriteItem") -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "InternalServerError", "Message": "Internal server error"}}, operation
+    )
+
+
+def test_given_row_writes_failing_transiently_mid_part_when_applied_then_the_rows_stored_are_kept_and_a_continuation_takes_over(
+    emulator, use_case, stores, queue
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=2600)
+    stores.rows.failing_after = (1500, internal_error())
+
+    interrupted = use_case.apply(finished("DONE", document_id), plenty)
+
+    assert interrupted["outcome"] == "handed_over" and interrupted["rows_written"] == 1500
+    record = stores.record()
+    assert (record["ingestion_status"], record["rows_written"], record["parts"]) == ("IN_PROGRESS", 1500, 1)
+    assert record["stalled_parts"] == 0 and "InternalServerError" in record["interrupted_by"]
+    assert queue.continued == [] and 15 <= queue.deferred[-1].delay_seconds <= 30
+    stores.rows.failing_after = None  # the outage is over
+
+    resumed = use_case.apply(handed_over_to(queue, 1), plenty)
+
+    assert resumed == {"report_id": REPORT_ID, "outcome": "written", "rows": 2600}
+    assert [sku_of(row) for row in stores.stored_rows()] == [f"SKU-{index:08d}" for index in range(2600)]
+    record = stores.record()
+    assert (record["ingestion_status"], record["row_count"], record["parts"]) == ("COMPLETE", 2600, 2)
+    assert "interrupted_by" not in record and "stalled_parts" not in record
+    assert emulator.calls["documentDownload"] == 1 and emulator.calls["getReport"] == 1
+    assert len({(layout.shards, layout.expires_at) for layout in stores.rows.layouts}) == 1
+
+
+def test_given_a_later_part_interrupted_before_its_layout_when_handed_over_then_the_stored_layout_stays(
+    emulator, make_use_case, stores, queue
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=2600)
+    use_case = make_use_case(max_rows_per_invocation=CHUNK_ROWS)
+    use_case.apply(finished("DONE", document_id), plenty)
+    laid_out = {
+        name: stores.record()[name] for name in ("row_shards", "rows_expire_at", "columns", "charset")
+    }
+    stores.documents.objects.clear()  # the raw copy is gone and the next download fails
+    emulator.faults = Faults(error_rate=1.0)
+
+    interrupted = use_case.apply(continue_with(queue, 1), plenty)
+
+    assert interrupted["outcome"] == "handed_over"
+    record = stores.record()
+    assert (record["rows_written"], record["parts"], record["stalled_parts"]) == (1000, 2, 1)
+    assert {name: record[name] for name in laid_out} == laid_out
+    emulator.faults = Faults()
+    use_case.apply(handed_over_to(queue, 2), plenty)
+    use_case.apply(continue_with(queue, 3), plenty)
+    assert stores.record()["row_count"] == 2600 and len(stores.stored_rows()) == 2600
+
+
+def test_given_parts_interrupted_before_storing_a_row_past_the_bound_then_dead_lettered_as_stalled(
+    emulator, make_use_case, stores, queue
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=300)
+    use_case = make_use_case(max_stalled_parts=2)
+    stores.rows.failing_after = (0, internal_error())
+
+    first = use_case.apply(finished("DONE", document_id), plenty)
+    second = use_case.apply(handed_over_to(queue, 1), plenty)
+    with pytest.raises(PermanentFailureError) as stalled:
+        use_case.apply(handed_over_to(queue, 2), plenty)
+
+    # Each part that stored nothing waits twice as long as the one before (jittered).
+    assert 30 <= first["delay_seconds"] <= 60 and 60 <= second["delay_seconds"] <= 120
+    assert stalled.value.reason == "report_stalled"
+    assert "3 parts in a row" in stalled.value.detail and "InternalServerError" in stalled.value.detail
+    record = stores.record()
+    assert (record["ingestion_status"], record["stalled_parts"], record["parts"]) == ("IN_PROGRESS", 3, 3)
+    assert len(queue.deferred) == 2 and emulator.calls["documentDownload"] == 1
+    # Redriven once the rows table is back: resumed from the checkpoint, the raw copy reused.
+    stores.rows.failing_after = None
+    redriven = use_case.apply(handed_over_to(queue, 2), plenty)
+    assert redriven["rows"] == 300 and emulator.calls["documentDownload"] == 1
+
+
+def test_given_a_throttle_or_a_permanent_error_mid_part_then_raised_for_the_batch_not_handed_over(
+    emulator, use_case, stores, queue
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=300)
+    for error in (
+        SpApiThrottled("getReport", "quota exceeded", status=429),
+        ClientError({"Error": {"Code": "ValidationException", "Message": "bad item"}}, "BatchWriteItem"),
+    ):
+        stores.rows.failing_after = (0, error)
+        with pytest.raises(type(error)):
+            use_case.apply(finished("DONE", document_id), plenty)
+
+    assert queue.deferred == [] and queue.continued == []
+    assert "stalled_parts" not in stores.reports.records.get((SELLER, REPORT_ID), {})
+
+
+def test_given_a_part_whose_receive_would_fail_on_a_transient_error_when_run_by_the_batch_then_done_and_continued(
+    emulator, use_case, stores, queue, make_runner, clock
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=2600)
+    stores.rows.failing_after = (1200, internal_error())
+    body = json.dumps(finished("DONE", document_id).model_dump(mode="json", by_alias=True))
+    runner = make_runner(use_case, frozenset({"REPORT_PROCESSING_FINISHED"}))
+
+    result = runner.run(
+        {"Records": [sqs_record(body)]}, cast("LambdaContext", FakeLambdaContext(clock, 900.0))
+    )
+
+    [outcome] = result.outcomes
+    assert outcome.outcome == "applied" and outcome.result is not None
+    assert outcome.result["outcome"] == "handed_over"
+    assert result.response() == {"batchItemFailures": []}  # the receive is not spent
+    assert queue.deferred[-1].attribute(CONTINUATION_PART_ATTRIBUTE) == "1"
 
 
 # -- unreadable documents ----------------------------------------------------------------------------
