@@ -122,6 +122,26 @@ class Schedule(NamedTuple):
     description: str
 
 
+class ChangeEvent(NamedTuple):
+    """An event SellerStream puts on its own bus when a conditional write stored a newer version of
+    an entity: read from the table's change stream (``logic.change_events``), never from the writer,
+    so a function dying between its write and its acknowledgement loses no event."""
+
+    detail_type: str  # "Order Changed": what the event's detail-type says
+    table: Table  # where the entity is stored: its change stream is read
+    sort_prefix: str  # which of the table's items are this entity (its sort key starts so)
+    describe: str  # "module:function" building the detail's parts from the old and new item
+    schema_version: int = 1  # the detail's JSON Schema: docs/events/<slug>.v<schema_version>.json
+
+    @property
+    def slug(self) -> str:
+        return self.detail_type.lower().replace(" ", "-")
+
+    @property
+    def schema_file(self) -> str:
+        return f"{self.slug}.v{self.schema_version}.json"
+
+
 class Consumer(NamedTuple):
     """One queue (with its DLQ) and the function that consumes it."""
 
@@ -143,6 +163,7 @@ class Consumer(NamedTuple):
     alarms: tuple[MetricAlarm, ...] = ()
     graphs: tuple[Graph, ...] = ()
     schedule: Schedule | None = None
+    emits: tuple[ChangeEvent, ...] = ()  # the events its writes cause (published from the stream)
 
     @property
     def accepts(self) -> frozenset[str]:
@@ -192,6 +213,7 @@ class Job(NamedTuple):
     alarms: tuple[MetricAlarm, ...] = ()
     graphs: tuple[Graph, ...] = ()
     orders_api_versions: tuple[str, ...] = config.ORDERS_API_VERSIONS  # deployed only with these
+    emits: tuple[ChangeEvent, ...] = ()
 
     @property
     def outputs(self) -> tuple[str, str]:
@@ -312,6 +334,23 @@ CONSUMER_GRANTS: Final = (
 # An order stored from Amazon's answer: the conditional put, the PII item updated part by part.
 ORDER_WRITES: Final = (PUT, UPDATE, "dynamodb:ConditionCheckItem")
 
+# -- the events SellerStream emits ---------------------------------------------------------------
+
+# The ``source`` of every event on SellerStream's bus (``sellerstream-<stage>``).
+EVENT_SOURCE: Final = "sellerstream"
+ORDER_CHANGED: Final = ChangeEvent(
+    "Order Changed", ORDERS_TABLE, "ORDER#", "sellerstream.logic.event_details:order_changed"
+)
+LISTING_CHANGED: Final = ChangeEvent(
+    "Listing Changed", LISTINGS_TABLE, "SKU#", "sellerstream.logic.event_details:listing_changed"
+)
+REPORT_READY: Final = ChangeEvent(
+    "Report Ready", REPORTS_TABLE, "REPORT#", "sellerstream.logic.event_details:report_ready"
+)
+SHIPMENT_CONFIRMED: Final = ChangeEvent(
+    "Shipment Confirmed", ORDERS_TABLE, "PACKAGE#", "sellerstream.logic.event_details:shipment_confirmed"
+)
+
 # -- the message types ---------------------------------------------------------------------------
 
 ORDER_CHANGE: Final = MessageType(
@@ -389,6 +428,7 @@ CONSUMERS: Final = (
         # BatchGetItem: what is stored already, so a notification no newer than it costs no call.
         grants=(*CONSUMER_GRANTS, Grant(ORDERS_TABLE.role, (*ORDER_WRITES, "dynamodb:BatchGetItem"))),
         description="SellerStream order-change consumer",
+        emits=(ORDER_CHANGED,),
         quiet_alarm_hours=12,
         graphs=(
             Graph(
@@ -424,6 +464,7 @@ CONSUMERS: Final = (
             Grant(ACCOUNTS_TABLE.role, (UPDATE,)),
         ),
         description="SellerStream listing-status consumer",
+        emits=(LISTING_CHANGED,),
     ),
     Consumer(
         name="ReportFinished",
@@ -444,6 +485,7 @@ CONSUMERS: Final = (
             Grant(REPORTS_BUCKET, ("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload")),
         ),
         description="SellerStream report-finished consumer",
+        emits=(REPORT_READY,),
         # A large report is stored over several 15-minute invocations; reports are requested, not
         # continuous, so two quiet days is the signal.
         lag_alarm_p95_seconds=60 * 60,
@@ -512,6 +554,7 @@ CONSUMERS: Final = (
         # conditional on the version it was decided on.
         grants=(*CONSUMER_GRANTS, Grant(ORDERS_TABLE.role, ("dynamodb:Query", GET, PUT))),
         description="SellerStream shipment-confirmation consumer",
+        emits=(SHIPMENT_CONFIRMED,),
         quiet_alarm_hours=0,
     ),
 )
@@ -561,8 +604,65 @@ RECONCILE: Final = Job(
         ),
     ),
     orders_api_versions=("2026-01-01",),
+    emits=(ORDER_CHANGED, LISTING_CHANGED),
 )
 JOBS: Final = (RECONCILE,)
+
+
+class Publisher(NamedTuple):
+    """The function that reads the tables' change streams and puts SellerStream's events on its bus."""
+
+    name: str
+    service_name: str
+    handler: str
+    settings: type[config.Settings]
+    sizing: Sizing
+    grants: tuple[Grant, ...]
+    description: str
+    # Lambda retries a failing stream batch until its records are this old (DynamoDB keeps a
+    # stream's records 24 hours), then leaves a pointer to them on the publisher's DLQ.
+    max_record_age_seconds: int = 24 * 3600
+    alarms: tuple[MetricAlarm, ...] = ()
+    graphs: tuple[Graph, ...] = ()
+
+    @property
+    def outputs(self) -> tuple[str, str]:
+        """(function name output, log group output)"""
+        return f"{self.name}FunctionName", f"{self.name}LogGroupName"
+
+
+CHANGE_EVENTS_PUBLISHER: Final = Publisher(
+    name="ChangeEvents",
+    service_name="change-events",
+    handler="sellerstream.handlers.change_events.lambda_handler",
+    settings=config.ChangeEventsSettings,
+    # A stream batch of up to 100 records, one shard at a time in order (an entity's events leave in
+    # the order its versions were stored).
+    sizing=Sizing(timeout_seconds=60, memory_mb=256, batch_size=100, batching_window_seconds=1),
+    # GetItem: the order's PII item, when the deployment opts in to PII in events.
+    grants=(Grant(ORDERS_TABLE.role, (GET,)),),
+    description="SellerStream change events: the tables' change streams to the SellerStream bus",
+    alarms=(
+        MetricAlarm(
+            "EventsDeadLettered",
+            metric_names.CHANGE_EVENTS_DEAD_LETTERED,
+            threshold=1,
+            description="EventBridge refused a change event for good (it is on the publisher's DLQ, "
+            "whole): see the log line with its id",
+        ),
+    ),
+    graphs=(
+        Graph(
+            "change events published, unchanged writes, refused",
+            (
+                (metric_names.CHANGE_EVENTS_PUBLISHED, "published"),
+                (metric_names.CHANGE_EVENTS_UNCHANGED, "writes that changed no version"),
+                (metric_names.CHANGE_EVENTS_RETRIED, "publish retried"),
+                (metric_names.CHANGE_EVENTS_DEAD_LETTERED, "dead-lettered"),
+            ),
+        ),
+    ),
+)
 
 
 # -- lookups -------------------------------------------------------------------------------------
@@ -602,6 +702,24 @@ def eventbridge_detail_types(owner: Consumer) -> tuple[str, ...]:
         if message_type.transport is Transport.EVENTBRIDGE
         for name in message_type.names
     )
+
+
+def change_events() -> tuple[ChangeEvent, ...]:
+    """Every event SellerStream emits, once each, in the order the functions declare them."""
+    declared = [event for function in (*CONSUMERS, *JOBS) for event in function.emits]
+    return tuple(dict.fromkeys(declared))
+
+
+def change_event(detail_type: str) -> ChangeEvent:
+    for candidate in change_events():
+        if candidate.detail_type == detail_type:
+            return candidate
+    raise KeyError(f"no event {detail_type!r}: one of {', '.join(e.detail_type for e in change_events())}")
+
+
+def streamed_tables() -> tuple[Table, ...]:
+    """The tables whose change streams the publisher reads."""
+    return tuple(dict.fromkeys(event.table for event in change_events()))
 
 
 def table(role: str) -> Table:

@@ -302,3 +302,17 @@ class ReconcileSettings(SpApiSettings, OrdersTableSettings, OrdersApiSettings):
     # The listings table: each seller's listings are reconciled too (searchListingsItems per
     # marketplace, checkpoints beside the orders'). Unset: orders only.
     listings_table_name = Setting(optional_text, None)
+
+
+class ChangeEventsSettings(Settings):
+    """The change-events publisher: the tables whose streams it reads (their names tell a stream
+    record's table), the bus, and the DLQ for events EventBridge refuses for good."""
+
+    events_bus_name = Setting(text)
+    events_dead_letter_queue_url = Setting(text)
+    orders_table_name = Setting(text)
+    listings_table_name = Setting(text)
+    reports_table_name = Setting(text)
+    # Buyer and recipient data (the order's PII item) in Order Changed events: off unless the
+    # deployment opts in (context ``events_include_pii``).
+    events_include_pii = Setting(flag, False)

@@ -64,3 +64,10 @@ RECONCILE_LISTINGS_REFRESHED = "ReconcileListingsRefreshed"
 SHIPMENTS_CONFIRMED = "ShipmentsConfirmed"
 SHIPMENTS_UPDATED = "ShipmentsUpdated"
 SHIPMENTS_REFUSED = "ShipmentsRefused"
+# Change events (the tables' change streams to SellerStream's bus): events published, stream records
+# of writes that stored no newer version (no event), PutEvents entries retried, and events
+# EventBridge refused for good (whole, on the publisher's DLQ; alarmed).
+CHANGE_EVENTS_PUBLISHED = "ChangeEventsPublished"
+CHANGE_EVENTS_UNCHANGED = "ChangeEventsUnchanged"
+CHANGE_EVENTS_RETRIED = "ChangeEventsRetried"
+CHANGE_EVENTS_DEAD_LETTERED = "ChangeEventsDeadLettered"

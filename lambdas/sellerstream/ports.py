@@ -8,12 +8,13 @@ A use case is given its ports; it never builds one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import IO, Any, Protocol
 
 from sellerstream.domain.credentials import ClientSecretState, SellerCredentials, SellerMarketplaces
+from sellerstream.domain.events import OutgoingEvent
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import StoredOrderItems, StoredPackage
@@ -219,3 +220,21 @@ class ClientSecretStates(Protocol):
         updated_at: datetime,
         previous_expires_at: datetime | None,
     ) -> bool: ...
+
+
+class EventBus(Protocol):
+    """SellerStream's own event bus."""
+
+    def put(self, events: Sequence[OutgoingEvent]) -> list[str | None]:
+        """One PutEvents call (at most 10 events, 256 KB): for each event, None when the bus took
+        it, else EventBridge's error code for it. Raises when the call itself failed (none taken)."""
+
+
+class EventDeadLetters(Protocol):
+    def dead_letter(self, event: OutgoingEvent, reason: str) -> None:
+        """The whole event, with why EventBridge refused it, where an operator finds it."""
+
+
+class OrderPii(Protocol):
+    def pii_of(self, seller_id: str, order_id: str) -> dict[str, Any] | None:
+        """The order's buyer and recipient data as stored (None: none, or expired)."""

@@ -8,7 +8,7 @@ import io
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any, NamedTuple
 
@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from botocore.exceptions import ClientError
 
 from sellerstream.domain.credentials import ClientSecretState, SellerCredentials, SellerMarketplaces
+from sellerstream.domain.events import OutgoingEvent
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
@@ -586,3 +587,39 @@ class FakePersistenceLayer(BasePersistenceLayer):
 
     def _delete_record(self, data_record: DataRecord) -> None:
         self.records.pop(data_record.idempotency_key, None)
+
+
+class FakeEventBus:
+    """SellerStream's bus: every PutEvents call and the events it took, in order. ``answers`` scripts
+    the next calls: a list of error codes (None: taken) per call, or an exception to raise."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[OutgoingEvent]] = []
+        self.delivered: list[OutgoingEvent] = []
+        self.answers: list[list[str | None] | Exception] = []
+
+    def put(self, events: Sequence[OutgoingEvent]) -> list[str | None]:
+        assert 0 < len(events) <= 10, "PutEvents takes 1 to 10 entries"
+        self.calls.append(list(events))
+        answer = self.answers.pop(0) if self.answers else [None] * len(events)
+        if isinstance(answer, Exception):
+            raise answer
+        codes = list(answer)[: len(events)] + [None] * max(0, len(events) - len(answer))
+        self.delivered.extend(event for event, code in zip(events, codes, strict=True) if code is None)
+        return codes
+
+
+class FakeEventDeadLetters:
+    def __init__(self) -> None:
+        self.events: list[tuple[OutgoingEvent, str]] = []
+
+    def dead_letter(self, event: OutgoingEvent, reason: str) -> None:
+        self.events.append((event, reason))
+
+
+class FakeOrderPii:
+    def __init__(self, pii: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
+        self.pii = dict(pii or {})
+
+    def pii_of(self, seller_id: str, order_id: str) -> dict[str, Any] | None:
+        return self.pii.get((seller_id, order_id))

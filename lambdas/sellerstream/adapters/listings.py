@@ -26,22 +26,25 @@ def listing_key(seller_id: str, marketplace_id: str, sku: str) -> dict[str, str]
     return {"pk": f"SELLER#{seller_id}#MARKETPLACE#{marketplace_id}", "sk": f"SKU#{key_part(sku)}"}
 
 
+def listing_item(record: ListingRecord) -> dict[str, Any]:
+    return {
+        **record.attributes,
+        **listing_key(record.seller_id, record.marketplace_id, record.sku),
+        "seller_id": record.seller_id,
+        "marketplace_id": record.marketplace_id,
+        "sku": record.sku,
+        "last_updated": sortable_timestamp(record.last_updated),
+        "deleted": False,
+    }
+
+
 class DynamoDBListingStore:
     def __init__(self, table_name: str) -> None:
         self._table_name = table_name
 
     def put_if_newer(self, record: ListingRecord) -> WriteOutcome:
         last_updated = sortable_timestamp(record.last_updated)
-        item = {
-            **record.attributes,
-            **listing_key(record.seller_id, record.marketplace_id, record.sku),
-            "seller_id": record.seller_id,
-            "marketplace_id": record.marketplace_id,
-            "sku": record.sku,
-            "last_updated": last_updated,
-            "deleted": False,
-        }
-        put = newer_only_put(self._table_name, item, last_updated)["Put"]
+        put = newer_only_put(self._table_name, listing_item(record), last_updated)["Put"]
         try:
             aws.client("dynamodb").put_item(**put)
         except ClientError as error:

@@ -32,6 +32,18 @@ from sellerstream.domain.orders import OrderRecord, WriteOutcome
 from sellerstream.timestamps import parse_sortable, sortable_timestamp
 
 
+def order_item(record: OrderRecord) -> dict[str, Any]:
+    """The order's item (without its PII, which has its own)."""
+    return {
+        **record.attributes,
+        "pk": f"SELLER#{record.seller_id}",
+        "sk": f"ORDER#{record.order_id}",
+        "last_updated": sortable_timestamp(record.last_updated),
+        "seller_id": record.seller_id,
+        "order_id": record.order_id,
+    }
+
+
 class DynamoDBOrderStore:
     def __init__(self, table_name: str) -> None:
         self._table_name = table_name
@@ -44,8 +56,7 @@ class DynamoDBOrderStore:
             "seller_id": record.seller_id,
             "order_id": record.order_id,
         }
-        header = {**record.attributes, **keys, "sk": f"ORDER#{record.order_id}"}
-        writes = [newer_only_put(self._table_name, header, last_updated)]
+        writes = [newer_only_put(self._table_name, order_item(record), last_updated)]
         if record.pii:
             writes.append(self._pii_update(record, keys, last_updated))
         try:

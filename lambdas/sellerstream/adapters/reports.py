@@ -55,6 +55,10 @@ def report_key(seller_key: str, report_id: str) -> dict[str, str]:
     return {"pk": f"SELLER#{seller_key}", "sk": f"REPORT#{report_id}"}
 
 
+def report_item(seller_key: str, report_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, **report_key(seller_key, report_id), "report_id": report_id, "seller_key": seller_key}
+
+
 class RowLayout:
     """The keys of one report's rows (``ReportRows``), for DynamoDB.
 
@@ -276,12 +280,7 @@ class DynamoDBReportStore:
         return from_attribute_map(item) if item else None
 
     def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> None:
-        item = {
-            **record,
-            **report_key(seller_key, report_id),
-            "report_id": report_id,
-            "seller_key": seller_key,
-        }
+        item = report_item(seller_key, report_id, record)
         aws.client("dynamodb").put_item(TableName=self._table_name, Item=to_attribute_map(item))
 
     def checkpoint(self, seller_key: str, report_id: str, fields: dict[str, Any]) -> bool:

@@ -40,7 +40,7 @@ def reset() -> None:
         built.cache_clear()
 
 
-def settings_of(consumer: catalog.Consumer | catalog.Job, kind: type[S]) -> S:
+def settings_of(consumer: catalog.Consumer | catalog.Job | catalog.Publisher, kind: type[S]) -> S:
     """The function's settings, read from its environment (the stack rendered it from the same class)."""
     settings = consumer.settings.from_environment(os.environ)
     assert isinstance(settings, kind)
