@@ -93,8 +93,10 @@ class ReportStore(Protocol):
     def progress(self, seller_key: str, report_id: str) -> ReportProgress | None:
         """What the report's record says about its ingestion so far (None: no record)."""
 
-    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> None:
-        """Writes the report's whole record (its ingestion's checkpoint included)."""
+    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> bool:
+        """Writes the report's whole record (its ingestion's checkpoint included) unless the stored
+        one is COMPLETE already (another part or an earlier run finished it): then False, and
+        nothing changes, so a finished report is finished once."""
 
     def checkpoint(self, seller_key: str, report_id: str, fields: dict[str, Any]) -> bool:
         """Merges ``fields`` (an interrupted part's checkpoint, with ``ingestion_status`` and

@@ -851,6 +851,19 @@ def test_given_a_saved_checkpoint_when_the_record_is_saved_again_then_the_new_re
     assert (progress.rows_written, progress.parts, progress.raw_document) == (0, 2, None)
 
 
+@pytest.mark.parametrize("late", [IN_PROGRESS, COMPLETE, "FAILED"])
+def test_given_a_complete_report_when_a_late_part_saves_then_refused_and_the_record_stays(
+    reports: ReportStore, late: str
+) -> None:
+    assert reports.save(SELLER, REPORT, {"ingestion_status": COMPLETE, "row_count": 900, "parts": 3})
+
+    saved = reports.save(SELLER, REPORT, {"ingestion_status": late, "rows_written": 400, "parts": 2})
+
+    progress = reports.progress(SELLER, REPORT)
+    assert saved is False
+    assert progress is not None and progress.complete and progress.parts == 3
+
+
 def test_given_no_report_record_when_an_interrupted_part_checkpoints_then_the_record_is_created(
     reports: ReportStore,
 ) -> None:

@@ -25,7 +25,7 @@ from sellerstream.domain.events import OutgoingEvent
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
-from sellerstream.domain.reports import IN_PROGRESS, ReportProgress, ReportRows, progress_of
+from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, ReportProgress, ReportRows, progress_of
 from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.endpoints import Region
@@ -298,9 +298,13 @@ class FakeReportStore:
         record = self.records.get((seller_key, report_id))
         return progress_of(record) if record is not None else None
 
-    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> None:
+    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> bool:
+        stored = self.records.get((seller_key, report_id))
+        if stored is not None and stored.get("ingestion_status") == COMPLETE:
+            return False
         self.records[(seller_key, report_id)] = dict(record)
         self.saves.append(dict(record))
+        return True
 
     def checkpoint(self, seller_key: str, report_id: str, fields: dict[str, Any]) -> bool:
         stored = self.records.get((seller_key, report_id))

@@ -35,7 +35,14 @@ from botocore.exceptions import ClientError
 
 from sellerstream import aws
 from sellerstream.adapters.dynamo import from_attribute_map, to_attribute_map
-from sellerstream.domain.reports import IN_PROGRESS, ReportProgress, ReportRows, lookup_column, progress_of
+from sellerstream.domain.reports import (
+    COMPLETE,
+    IN_PROGRESS,
+    ReportProgress,
+    ReportRows,
+    lookup_column,
+    progress_of,
+)
 
 BATCH_SIZE = 25  # DynamoDB BatchWriteItem's limit
 MAX_WRITE_ATTEMPTS = 10
@@ -279,9 +286,21 @@ class DynamoDBReportStore:
         )
         return from_attribute_map(item) if item else None
 
-    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> None:
+    def save(self, seller_key: str, report_id: str, record: dict[str, Any]) -> bool:
         item = report_item(seller_key, report_id, record)
-        aws.client("dynamodb").put_item(TableName=self._table_name, Item=to_attribute_map(item))
+        try:
+            aws.client("dynamodb").put_item(
+                TableName=self._table_name,
+                Item=to_attribute_map(item),
+                ConditionExpression="attribute_not_exists(#status) OR #status <> :complete",
+                ExpressionAttributeNames={"#status": "ingestion_status"},
+                ExpressionAttributeValues={":complete": {"S": COMPLETE}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def checkpoint(self, seller_key: str, report_id: str, fields: dict[str, Any]) -> bool:
         # SET merges: what an interrupted part did not learn (the layout a failure came before) stays

@@ -132,11 +132,12 @@ class ReportFinishedUseCase:
         if report.processing_status == "FATAL" and report.report_document_id:
             api = ReportsApi(self._spapi.client_for(seller, remaining_time))
             base["error_summary"] = self._error_summary(api, report.report_document_id)
-        self._reports.save(
+        if not self._reports.save(
             seller.seller_key,
             report.report_id,
             {**base, "ingestion_status": COMPLETE, "row_count": 0, "recorded_at": _now()},
-        )
+        ):
+            return {"report_id": report.report_id, "outcome": "already_complete"}
         return {"report_id": report.report_id, "outcome": report.processing_status.lower()}
 
     def _ingest(
@@ -244,10 +245,13 @@ class ReportFinishedUseCase:
         record.update(document_format=progress.document_format, rows_written=progress.rows_written)
         if progress.complete:
             record.update(ingestion_status=COMPLETE, row_count=progress.rows_written, completed_at=_now())
-            self._reports.save(seller.seller_key, report.report_id, record)
+            if not self._reports.save(seller.seller_key, report.report_id, record):
+                return {"report_id": report.report_id, "outcome": "already_complete"}
             return {"report_id": report.report_id, "outcome": "written", "rows": progress.rows_written}
         record["ingestion_status"] = IN_PROGRESS
-        self._reports.save(seller.seller_key, report.report_id, record)
+        if not self._reports.save(seller.seller_key, report.report_id, record):
+            # Another part finished the report meanwhile: nothing is left to continue.
+            return {"report_id": report.report_id, "outcome": "already_complete"}
         # The part travels in a message attribute: the body stays Amazon's notification alone.
         body, attributes = continuation_message(notification, int(record["parts"]))
         self._queue.continue_later(body, attributes)
@@ -341,7 +345,8 @@ class ReportFinishedUseCase:
             rows_written=rows_written,
             failed_at=_now(),
         )
-        self._reports.save(seller_key, report.report_id, record)
+        if not self._reports.save(seller_key, report.report_id, record):
+            return {"report_id": report.report_id, "outcome": "already_complete"}
         metrics.add_metric(name=REPORT_DECODE_FAILURES, unit=MetricUnit.Count, value=1)
         logger.error(
             "report document unreadable: raw copy kept, report recorded FAILED",

@@ -341,6 +341,27 @@ def test_given_a_report_larger_than_one_invocation_when_processed_then_resumed_f
     assert len({(layout.shards, layout.expires_at) for layout in stores.rows.layouts}) == 1
 
 
+@pytest.mark.parametrize("rows", [300, 2600], ids=["last part", "continued part"])
+def test_given_another_part_finished_the_report_meanwhile_when_this_part_saves_then_nothing_is_finished_twice(
+    emulator, make_use_case, stores, queue, rows: int
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=rows)
+    use_case = make_use_case(max_rows_per_invocation=CHUNK_ROWS)
+    save = stores.reports.save
+
+    def finished_by_another_part_first(seller_key: str, report_id: str, record: dict) -> bool:
+        stores.reports.records[(seller_key, report_id)] = {"ingestion_status": "COMPLETE", "row_count": rows}
+        return save(seller_key, report_id, record)
+
+    stores.reports.save = finished_by_another_part_first  # type: ignore[method-assign]
+
+    result = use_case.apply(finished("DONE", document_id), plenty)
+
+    assert result == {"report_id": REPORT_ID, "outcome": "already_complete"}
+    assert stores.record() == {"ingestion_status": "COMPLETE", "row_count": rows}
+    assert queue.continued == []  # nothing left to continue
+
+
 def test_given_a_resumed_cp1252_report_when_later_parts_read_the_raw_copy_then_decoded_the_same(
     emulator, make_use_case, stores, queue
 ) -> None:
