@@ -9,7 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from stacks import constants
+from stacks import constants, event_destinations
 from stacks.nag import apply_aws_solutions_checks
 from stacks.sellerstream_stack import SellerStreamStack
 
@@ -60,6 +60,17 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
             f"reconcile_interval_minutes must be {constants.MIN_RECONCILE_INTERVAL_MINUTES} to "
             f"{constants.MAX_RECONCILE_INTERVAL_MINUTES}, not {interval!r}"
         )
+    archive_days = str(_context_or(app, "events_archive_days", constants.EVENTS_ARCHIVE_DAYS))
+    if not archive_days.isdigit():
+        raise SystemExit(
+            f"events_archive_days must be a whole number of days (0: no archive), not {archive_days!r}"
+        )
+    try:
+        destinations = event_destinations.parse_destinations(
+            app.node.try_get_context(event_destinations.CONTEXT_KEY)
+        )
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
@@ -72,12 +83,31 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         no_notifications_alarm_hours=_quiet_hours(app.node.try_get_context("no_notifications_alarm_hours")),
         report_rows_retention_days=int(retention),
         reconcile_interval_minutes=int(interval),
+        events_include_pii=_flag("events_include_pii", app.node.try_get_context("events_include_pii")),
+        events_archive_days=int(archive_days),
+        events_destinations=destinations,
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB"
         + (f" (stage {names.stage})" if names.stage else ""),
     )
     apply_aws_solutions_checks(app)
     return app
+
+
+def _context_or(app: cdk.App, key: str, default: Any) -> Any:
+    """The context value, or ``default`` when unset (not when 0: "0" and 0 are values)."""
+    value = app.node.try_get_context(key)
+    return default if value is None or value == "" else value
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A true/false context value: -c key=true gives a text, cdk.json may give a JSON boolean."""
+    if value is None or value == "":
+        return False
+    text = str(value).lower()
+    if text not in ("true", "false"):
+        raise SystemExit(f"{key} must be true or false, not {value!r}")
+    return text == "true"
 
 
 def _quiet_hours(value: Any) -> int | None:

@@ -70,6 +70,16 @@ class StageNames:
     def dashboard_name(self) -> str:
         return self.stack_id
 
+    @property
+    def events_bus_name(self) -> str:
+        """SellerStream's own event bus: ``sellerstream``, or ``sellerstream-<stage>``."""
+        return self._prefix
+
+    @property
+    def events_archive_name(self) -> str:
+        # EventBridge allows 48 characters: the longest stage's is 41.
+        return f"{self._prefix}-archive"
+
 
 # Lambda runtime settings shared by every consumer: the newest Python runtime Lambda offers, on
 # arm64 (Graviton: cheaper per ms than x86_64). Its OS is Amazon Linux 2023 (glibc 2.34); the
@@ -122,3 +132,15 @@ MAX_QUIET_ALARM_HOURS: Final = 7 * 24
 # dead-letters the event to the rule's own DLQ.
 LISTINGS_RULE_MAX_EVENT_AGE_SECONDS: Final = 24 * 3600
 LISTINGS_RULE_MAX_RETRY_ATTEMPTS: Final = 185
+
+# SellerStream's own bus (context keys ``events_archive_days``, ``events_include_pii``,
+# ``events_destinations``): its archive keeps a week of events to replay unless told otherwise
+# (0: no archive).
+EVENTS_ARCHIVE_DAYS: Final = 7
+# The change-events publisher falls behind its tables' streams: the oldest record of a batch it
+# read was stored this long before (IteratorAge, maximum over the period).
+CHANGE_EVENTS_ITERATOR_AGE_ALARM_SECONDS: Final = 5 * 60
+# A destination's rule retries a failed delivery for up to a day, as the listings rule does, then
+# dead-letters the event to the destination's own DLQ.
+DESTINATION_MAX_EVENT_AGE_SECONDS: Final = LISTINGS_RULE_MAX_EVENT_AGE_SECONDS
+DESTINATION_MAX_RETRY_ATTEMPTS: Final = LISTINGS_RULE_MAX_RETRY_ATTEMPTS

@@ -13,6 +13,7 @@ from stacks import constants
 class EncryptionKeys(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        self._eventbridge_allowed = False
         # Amazon's notifications service encrypts what it sends to our queues with this key,
         # so its account may generate data keys and decrypt, nothing else (Amazon's SQS guide).
         self.queue_key = kms.Key(
@@ -44,4 +45,22 @@ class EncryptionKeys(Construct):
             description="SellerStream alarm topic",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def let_eventbridge_use_queue_key(self) -> None:
+        """The key policy form AWS documents for a KMS-encrypted SQS target (or DLQ) of an EventBridge
+        rule ("Event bus targets in Amazon EventBridge", docs.aws.amazon.com/eventbridge/latest/
+        userguide/eb-targets.html): no condition, because EventBridge's KMS calls for an SQS target
+        need not carry aws:SourceArn. Who may send is narrowed by each queue's policy. Once per key,
+        however many rules need it."""
+        if self._eventbridge_allowed:
+            return
+        self._eventbridge_allowed = True
+        self.queue_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeToUseTheKey",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+            )
         )

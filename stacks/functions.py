@@ -20,7 +20,7 @@ class CatalogFunction(Construct):
     def __init__(
         self,
         scope: Construct,
-        spec: catalog.Consumer | catalog.Job,
+        spec: catalog.Consumer | catalog.Job | catalog.Publisher,
         *,
         environment: dict[str, str],
         layer: lambda_.ILayerVersion,
@@ -68,7 +68,8 @@ class CatalogFunction(Construct):
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
                 reason="X-Ray PutTraceSegments/PutTelemetryRecords (and, for reconciliation, Secrets "
-                "Manager ListSecrets: the known sellers) support no resource-level permissions.",
+                "Manager ListSecrets: the known sellers; for the change-events publisher, DynamoDB "
+                "ListStreams, which its stream mappings need) support no resource-level permissions.",
             )
         )
 

@@ -10,16 +10,14 @@ delete-after-process and DLQ semantics as the SQS-delivered types. What the rule
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-from sellerstream import catalog
 from stacks import constants
+from stacks.queues import dead_letter_queue, let_rule_send
 
 
 class ListingsEventBus(Construct):
@@ -50,48 +48,18 @@ class ListingsEventBus(Construct):
         )
         # Events the rule could not deliver within its retry policy (a disabled key, a broken
         # policy) are kept here for 14 days with EventBridge's error attributes, and alarmed on.
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_queue(
             self,
             "RuleDeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=queue_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(catalog.DLQ_RETENTION_DAYS),
-        )
-        Validations.of(self.dead_letter_queue).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-SQS3",
-                reason="This queue is the listings rule's dead-letter queue (the rule target's "
-                "DeadLetterConfig), which cdk-nag recognises only in an SQS redrive policy.",
-            )
+            key=queue_key,
+            used_as="the listings rule's dead-letter queue (the rule target's DeadLetterConfig)",
         )
         self.rule.add_target(_QueueTarget(queue, self.dead_letter_queue))
         # EventBridge may send to the queue and to the rule's DLQ, and only on behalf of this rule.
-        for target, sid in (
-            (queue, "AllowListingsRuleOnly"),
-            (self.dead_letter_queue, "AllowListingsRuleDlqOnly"),
-        ):
-            target.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=sid,
-                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                    actions=["sqs:SendMessage"],
-                    resources=[target.queue_arn],
-                    conditions={"ArnEquals": {"aws:SourceArn": self.rule.rule_arn}},
-                )
-            )
-        # The key policy form AWS documents for a KMS-encrypted SQS target of an EventBridge rule
-        # ("Event bus targets in Amazon EventBridge", docs.aws.amazon.com/eventbridge/latest/
-        # userguide/eb-targets.html): no condition, because EventBridge's KMS calls for an SQS
-        # target need not carry aws:SourceArn. Who may send is narrowed by the queue policies above.
-        queue_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowEventBridgeToUseTheKey",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-            )
-        )
+        # EventBridge encrypts what it sends to both with the queue key (the stack lets it:
+        # EncryptionKeys.let_eventbridge_use_queue_key); who may send is narrowed here.
+        let_rule_send(queue, self.rule, "AllowListingsRuleOnly")
+        let_rule_send(self.dead_letter_queue, self.rule, "AllowListingsRuleDlqOnly")
 
 
 @jsii.implements(events.IRuleTarget)

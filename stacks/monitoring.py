@@ -34,6 +34,13 @@ class _WatchedConsumer:
     dead_letter_queue: sqs.IQueue
 
 
+@dataclass(frozen=True)
+class _WatchedPublisher:
+    service_name: str
+    function: lambda_.IFunction
+    dead_letter_queue: sqs.IQueue
+
+
 class Monitoring(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, key: kms.IKey, alarm_email: str | None = None
@@ -83,6 +90,7 @@ class Monitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
         self._consumers: list[_WatchedConsumer] = []
         self._rule_dead_letter_queues: list[tuple[str, sqs.IQueue]] = []
+        self._publisher: _WatchedPublisher | None = None
         # Graphs beyond the per-consumer ones: (title, service, [(metric name, label)]).
         self._extra_graphs: list[tuple[str, str, list[tuple[str, str]]]] = []
 
@@ -191,10 +199,95 @@ class Monitoring(Construct):
     ) -> None:
         """An alarm whenever the listings rule could not deliver an event to the queue."""
         self._rule_dead_letter_queues.append(("listings rule", dead_letter_queue))
+        self._rule_delivery_alarm(
+            "ListingsRuleDeliveryFailures",
+            bus=bus,
+            rule=rule,
+            label="listings events not delivered to the queue",
+            description="Listings: the partner bus rule could not deliver events to the listings queue "
+            "(they are in the rule's dead-letter queue, or lost if that failed too)",
+        )
+
+    def watch_publisher(
+        self,
+        publisher: catalog.Publisher,
+        *,
+        function: lambda_.IFunction,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        """The change-events publisher: stream batches it gave up on or events EventBridge refused
+        (its DLQ), falling behind the streams (IteratorAge), failing or throttled as a whole."""
+        name = publisher.name
+        self._publisher = _WatchedPublisher(publisher.service_name, function, dead_letter_queue)
+        self._dead_letter_alarm(
+            f"{name}DeadLetters",
+            dead_letter_queue,
+            description=f"{name}: a stream batch was given up after "
+            f"{publisher.max_record_age_seconds // 3600} hours of retries (the letter says which shard and "
+            "sequence numbers), or EventBridge refused an event for good (the letter is the event)",
+        )
+        minutes = constants.CHANGE_EVENTS_ITERATOR_AGE_ALARM_SECONDS // 60
+        self._alarm(
+            f"{name}IteratorAge",
+            function.metric(
+                "IteratorAge", statistic="Maximum", period=Duration.seconds(constants.ALARM_PERIOD_SECONDS)
+            ),
+            threshold=constants.CHANGE_EVENTS_ITERATOR_AGE_ALARM_SECONDS * 1000,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            description=f"{name}: events leave over {minutes} minutes after their change was stored "
+            "(the publisher is failing a batch, throttled, or behind the streams)",
+        )
+        self._alarm(
+            f"{name}Errors",
+            function.metric_errors(period=Duration.minutes(5)),
+            threshold=1,
+            description=f"{name}: the function itself failed (its stream batch is retried)",
+        )
+        self._alarm(
+            f"{name}Throttles",
+            function.metric_throttles(period=Duration.minutes(5)),
+            threshold=1,
+            description=f"{name}: Lambda throttled the function (events are delayed, not lost)",
+        )
+        self.watch_metrics(
+            name, service_name=publisher.service_name, alarms=publisher.alarms, graphs=publisher.graphs
+        )
+
+    def watch_destination(
+        self,
+        construct_id: str,
+        name: str,
+        *,
+        bus: events.IEventBus,
+        rule: events.IRule,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        """A destination's rule: new letters on its DLQ, and deliveries that failed outright."""
+        self._rule_dead_letter_queues.append((f"destination {name}", dead_letter_queue))
+        self._dead_letter_alarm(
+            f"{construct_id}DeadLetters",
+            dead_letter_queue,
+            description=f"Events destination {name}: events were not delivered within "
+            f"{constants.DESTINATION_MAX_EVENT_AGE_SECONDS // 3600} hours of retries and are in its "
+            "dead-letter queue (EventBridge's ERROR_CODE and ERROR_MESSAGE attributes say why); "
+            f"replay them: sellerstream events replay --destination {name} --since ...",
+        )
+        self._rule_delivery_alarm(
+            f"{construct_id}DeliveryFailures",
+            bus=bus,
+            rule=rule,
+            label=f"events not delivered to {name}",
+            description=f"Events destination {name}: the rule could not deliver events (they are in its "
+            "dead-letter queue, or lost if that failed too)",
+        )
+
+    def _rule_delivery_alarm(
+        self, construct_id: str, *, bus: events.IEventBus, rule: events.IRule, label: str, description: str
+    ) -> None:
         period = Duration.seconds(constants.ALARM_PERIOD_SECONDS)
 
         def rule_metric(metric_name: str) -> cloudwatch.Metric:
-            # Rules on a custom (here: partner) bus report with both dimensions.
+            # Rules on a custom (or partner) bus report with both dimensions.
             return cloudwatch.Metric(
                 namespace="AWS/Events",
                 metric_name=metric_name,
@@ -205,7 +298,7 @@ class Monitoring(Construct):
 
         # EventBridge reports these only when they are not zero.
         self._alarm(
-            "ListingsRuleDeliveryFailures",
+            construct_id,
             cloudwatch.MathExpression(
                 expression="FILL(failed, 0) + FILL(toDlq, 0) + FILL(dlqFailed, 0)",
                 using_metrics={
@@ -213,12 +306,11 @@ class Monitoring(Construct):
                     "toDlq": rule_metric("InvocationsSentToDlq"),
                     "dlqFailed": rule_metric("InvocationsFailedToBeSentToDlq"),
                 },
-                label="listings events not delivered to the queue",
+                label=label,
                 period=period,
             ),
             threshold=1,
-            description="Listings: the partner bus rule could not deliver events to the listings queue "
-            "(they are in the rule's dead-letter queue, or lost if that failed too)",
+            description=description,
         )
 
     def _dead_letter_alarm(
@@ -357,6 +449,8 @@ class Monitoring(Construct):
                     width=8,
                 ),
             )
+        if self._publisher is not None:
+            dashboard.add_widgets(*_publisher_widgets(self._publisher, period))
         if self._extra_graphs:
             dashboard.add_widgets(
                 *(
@@ -388,7 +482,7 @@ class Monitoring(Construct):
         if self._rule_dead_letter_queues:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
-                    title="Listings rule: undelivered events (DLQ depth)",
+                    title="EventBridge rules: undelivered events (DLQ depth)",
                     left=[
                         queue.metric_approximate_number_of_messages_visible(
                             period=period, statistic="Maximum", label=label
@@ -399,6 +493,39 @@ class Monitoring(Construct):
                 )
             )
         return dashboard
+
+
+def _publisher_widgets(publisher: _WatchedPublisher, period: Duration) -> list[cloudwatch.IWidget]:
+    """The publisher's row: how far behind the streams it reads, its invocations, its DLQ."""
+    function, service = publisher.function, publisher.service_name
+    return [
+        cloudwatch.GraphWidget(
+            title=f"{service}: stream iterator age (ms)",
+            left=[
+                function.metric("IteratorAge", statistic="Maximum", period=period, label="maximum"),
+                function.metric("IteratorAge", statistic="p95", period=period, label="p95"),
+            ],
+            width=8,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{service}: invocations",
+            left=[
+                function.metric_invocations(period=period, label="invocations"),
+                function.metric_errors(period=period, label="errors"),
+                function.metric_throttles(period=period, label="throttles"),
+            ],
+            width=8,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{service}: DLQ",
+            left=[
+                publisher.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum", label="DLQ depth"
+                )
+            ],
+            width=8,
+        ),
+    ]
 
 
 _COMPARISONS = {

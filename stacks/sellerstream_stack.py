@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -9,14 +10,18 @@ from constructs import Construct
 
 from sellerstream import catalog
 from stacks import bundling, constants
+from stacks.change_events import ChangeEventsFunction
 from stacks.credentials import Credentials
+from stacks.destination_rules import DestinationRule
 from stacks.encryption import EncryptionKeys
+from stacks.event_destinations import Destination, EventsOutputs
+from stacks.events_bus import EventsBus
 from stacks.functions import CatalogFunction
 from stacks.grants import Grants
 from stacks.listings_bus import ListingsEventBus
 from stacks.monitoring import Monitoring
 from stacks.queue_schedule import QueueSchedule
-from stacks.queues import NotificationQueue
+from stacks.queues import NotificationQueue, dead_letter_queue
 from stacks.reconciliation import ScheduledJob
 from stacks.storage import Storage
 
@@ -35,6 +40,9 @@ class SellerStreamStack(Stack):
         no_notifications_alarm_hours: int | None = None,
         report_rows_retention_days: int = constants.REPORT_ROWS_RETENTION_DAYS,
         reconcile_interval_minutes: int = constants.RECONCILE_INTERVAL_MINUTES,
+        events_include_pii: bool = False,
+        events_archive_days: int = constants.EVENTS_ARCHIVE_DAYS,
+        events_destinations: tuple[Destination, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -46,7 +54,9 @@ class SellerStreamStack(Stack):
         self.monitoring = Monitoring(self, "Monitoring", key=self.keys.alarm_key, alarm_email=alarm_email)
         self.layer = bundling.dependencies_layer(self, "DependenciesLayer")
         self.grants = Grants(self.storage, self.credentials, self.keys)
-        self.settings = self._settings(spapi_sandbox, orders_api_version, report_rows_retention_days)
+        self.settings = self._settings(
+            spapi_sandbox, orders_api_version, report_rows_retention_days, events_include_pii
+        )
         self.outputs: dict[str, str] = {}
         self.consumers = {
             c.kind: self._consumer(c, partner_bus=bool(partner_event_source_name)) for c in catalog.CONSUMERS
@@ -56,6 +66,11 @@ class SellerStreamStack(Stack):
         for job in catalog.JOBS:
             if orders_api_version in job.orders_api_versions:
                 self._job(job, reconcile_interval_minutes)
+        self._events(include_pii=events_include_pii, archive_days=events_archive_days)
+        self.destinations = [self._destination(destination) for destination in events_destinations]
+        self.outputs[EventsOutputs.DESTINATIONS] = json.dumps(
+            {destination.name: destination.kind for destination in events_destinations}, separators=(",", ":")
+        )
         dashboard = self.monitoring.add_dashboard(f"{self.names.dashboard_name}-{self.region}")
         self.outputs[catalog.StackOutputs.DASHBOARD_URL] = (
             f"https://console.aws.amazon.com/cloudwatch/home?region={self.region}"
@@ -63,7 +78,9 @@ class SellerStreamStack(Stack):
         )
         self._add_outputs()
 
-    def _settings(self, sandbox: bool, orders_api_version: str, retention_days: int) -> dict[str, object]:
+    def _settings(
+        self, sandbox: bool, orders_api_version: str, retention_days: int, events_include_pii: bool
+    ) -> dict[str, object]:
         """Every value the stack gives a function, by setting name; each function's settings class
         takes its own (``Settings.environment``: a required one missing fails the synth)."""
         values: dict[str, object] = {
@@ -80,10 +97,10 @@ class SellerStreamStack(Stack):
             "lwa_secret_expiry_warning_days": catalog.LWA_SECRET_EXPIRY_WARNING_DAYS,
             "reconcile_overlap_seconds": constants.RECONCILE_OVERLAP_SECONDS,
             "reconcile_first_window_seconds": constants.RECONCILE_FIRST_WINDOW_SECONDS,
+            "events_include_pii": events_include_pii,
         }
-        known = {
-            name for function in (*catalog.CONSUMERS, *catalog.JOBS) for name in function.settings.fields()
-        }
+        functions = (*catalog.CONSUMERS, *catalog.JOBS, catalog.CHANGE_EVENTS_PUBLISHER)
+        known = {name for function in functions for name in function.settings.fields()}
         unused = sorted(set(values) - known)
         if unused:
             raise ValueError(f"the stack gives settings no function declares: {', '.join(unused)}")
@@ -135,6 +152,7 @@ class SellerStreamStack(Stack):
         [owner] = [c for c in catalog.CONSUMERS if catalog.Transport.EVENTBRIDGE in c.transports]
         queue, _ = self.consumers[owner.kind]
         detail_types = catalog.eventbridge_detail_types(owner)
+        self.keys.let_eventbridge_use_queue_key()
         bus = ListingsEventBus(
             self,
             "ListingsEvents",
@@ -170,6 +188,87 @@ class SellerStreamStack(Stack):
         self.outputs[function_output] = scheduled.function.function_name
         self.outputs[log_group_output] = scheduled.log_group.log_group_name
         return scheduled
+
+    def _events(self, *, include_pii: bool, archive_days: int) -> None:
+        """SellerStream's bus (and its archive), and the publisher putting one event per stored change
+        on it, read from the tables' change streams."""
+        self.events = EventsBus(
+            self,
+            "Events",
+            bus_name=self.names.events_bus_name,
+            archive_name=self.names.events_archive_name,
+            archive_days=archive_days,
+        )
+        publisher = catalog.CHANGE_EVENTS_PUBLISHER
+        # Stream batches given up on (a pointer to them) and events EventBridge refuses for good.
+        self.events_dead_letter_queue = dead_letter_queue(
+            self,
+            f"{publisher.name}DeadLetterQueue",
+            key=self.keys.queue_key,
+            used_as="the change-events publisher's dead-letter queue (its stream mappings' on-failure "
+            "destination, and where it puts events EventBridge refuses for good)",
+        )
+        environment = publisher.settings.environment(
+            {
+                **self.settings,
+                "events_bus_name": self.events.bus.event_bus_name,
+                "events_dead_letter_queue_url": self.events_dead_letter_queue.queue_url,
+            }
+        )
+        function = ChangeEventsFunction(
+            self,
+            publisher,
+            environment=environment,
+            layer=self.layer,
+            tables=self.storage.tables,
+            dead_letter_queue=self.events_dead_letter_queue,
+            queue_key=self.keys.queue_key,
+        )
+        self.change_events = function
+        # The publisher's grants are the order's PII item (catalog): without the opt-in it reads
+        # nothing but the streams, and buyer data cannot reach an event even by mistake.
+        self.grants.apply(function.role, publisher.settings, publisher.grants if include_pii else ())
+        self.events.bus.grant_put_events_to(function.role)
+        self.monitoring.watch_publisher(
+            publisher, function=function.function, dead_letter_queue=self.events_dead_letter_queue
+        )
+        function_output, log_group_output = publisher.outputs
+        self.outputs.update(
+            {
+                function_output: function.function.function_name,
+                log_group_output: function.log_group.log_group_name,
+                EventsOutputs.BUS_NAME: self.events.bus.event_bus_name,
+                EventsOutputs.BUS_ARN: self.events.bus.event_bus_arn,
+                EventsOutputs.DEAD_LETTER_QUEUE_URL: self.events_dead_letter_queue.queue_url,
+            }
+        )
+        if self.events.archive is not None:
+            self.outputs[EventsOutputs.ARCHIVE_NAME] = self.events.archive.archive_name
+            self.outputs[EventsOutputs.ARCHIVE_ARN] = self.events.archive.archive_arn
+
+    def _destination(self, destination: Destination) -> DestinationRule:
+        """A rule on SellerStream's bus to one configured destination, its DLQ, alarms and outputs."""
+        self.keys.let_eventbridge_use_queue_key()
+        created = DestinationRule(
+            self,
+            destination,
+            bus=self.events.bus,
+            bus_name=self.names.events_bus_name,
+            queue_key=self.keys.queue_key,
+        )
+        self.monitoring.watch_destination(
+            destination.construct_id,
+            destination.name,
+            bus=self.events.bus,
+            rule=created.rule,
+            dead_letter_queue=created.dead_letter_queue,
+        )
+        outputs = destination.outputs
+        self.outputs[outputs.rule_arn] = created.rule.rule_arn
+        self.outputs[outputs.dead_letter_queue_url] = created.dead_letter_queue.queue_url
+        if created.policy is not None:
+            self.outputs[outputs.policy] = created.policy
+        return created
 
     def _add_outputs(self) -> None:
         """Stable logical ids the operator's commands read (``sellerstream subscribe``, ``dlq``, ...)."""

@@ -62,6 +62,8 @@ class Storage(Construct):
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=key,
             time_to_live_attribute=table.ttl_attribute,
+            # The change-events publisher reads these: the old image tells what changed.
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if table in catalog.streamed_tables() else None,
             removal_policy=removal_policy,
             # A retained table holds what cannot be fetched again: no one deletes it by accident either.
             deletion_protection=table.retain,

@@ -722,6 +722,26 @@ def streamed_tables() -> tuple[Table, ...]:
     return tuple(dict.fromkeys(event.table for event in change_events()))
 
 
+def sort_prefixes(streamed: Table) -> tuple[str, ...]:
+    """The sort-key prefixes of the items whose changes ``streamed``'s events are about."""
+    return tuple(dict.fromkeys(event.sort_prefix for event in change_events() if event.table == streamed))
+
+
+def stream_filters(streamed: Table) -> list[dict[str, Any]]:
+    """Lambda's filter patterns for ``streamed``'s change stream, one per entity prefix: inserts and
+    modifications of the entities' items only (checkpoints, PII items, report rows and TTL
+    deletions cost no invocation). Local mode applies the same patterns."""
+    if streamed.sort_key is None:
+        raise ValueError(f"table {streamed.role!r} has no sort key: its entities cannot be told apart")
+    return [
+        {
+            "eventName": ["INSERT", "MODIFY"],
+            "dynamodb": {"Keys": {streamed.sort_key: {"S": [{"prefix": prefix}]}}},
+        }
+        for prefix in sort_prefixes(streamed)
+    ]
+
+
 def table(role: str) -> Table:
     for candidate in TABLES:
         if candidate.role == role:

@@ -38,9 +38,16 @@ ACCOUNT_COMMANDS = {
     "reconcile": "store a seller's orders (or, with --listings, listings) updated in a window that "
     "notifications missed",
     "ship": "send a shipment request (confirmShipment, or a tracking update) to the fulfillment queue",
+    "events": "SellerStream's events: list their destinations (events destinations), or replay a period "
+    "from the archive to one (events replay)",
+}
+EVENTS_COMMANDS = {
+    "destinations": "list the configured destinations: kind, rule, DLQ, and the policy to add (sqs, bus)",
+    "replay": "replay a period of archived events to one destination's rule only",
 }
 REGIONS = ("NA", "EU", "FE")
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +70,7 @@ def _parser() -> CommandParser:
         ]
     )
     # No abbreviations: `--refresh-token TOKEN` must not be taken for --refresh-token-file.
-    parser = CommandParser(
+    parser = _Parser(
         prog="sellerstream",
         allow_abbrev=False,
         description="SellerStream: Amazon SP-API notifications to DynamoDB.",
@@ -73,8 +80,12 @@ def _parser() -> CommandParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_local_commands(commands)
 
-    def account_command(name: str) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, description=ACCOUNT_COMMANDS[name], allow_abbrev=False)
+    def account_command(
+        name: str, parent: Any = commands, description: str | None = None
+    ) -> argparse.ArgumentParser:
+        command: argparse.ArgumentParser = parent.add_parser(
+            name, description=description or ACCOUNT_COMMANDS[name], allow_abbrev=False
+        )
         where = command.add_argument_group("where (default: the stack SellerStream, from CloudFormation)")
         where.add_argument("--stack", help="the deployed stack's name")
         where.add_argument(
@@ -155,7 +166,49 @@ def _parser() -> CommandParser:
         help="the seller's listings in each of its marketplaces (searchListingsItems) instead of its orders",
     )
     _add_ship_arguments(account_command("ship"))
+    _add_events_commands(commands, account_command)
     return parser
+
+
+class _Parser(CommandParser):
+    """``sellerstream``'s parser, whose refusals of a subcommand's arguments (``events replay``) name
+    that subcommand and its options rather than its parent's."""
+
+    def _command_parser(self, namespace: argparse.Namespace) -> argparse.ArgumentParser | None:
+        found = super()._command_parser(namespace)
+        if isinstance(found, _Parser) and found is not self:
+            return found._command_parser(namespace) or found
+        return found
+
+
+def _add_events_commands(commands: Any, account_command: Callable[..., argparse.ArgumentParser]) -> None:
+    listing = "\n".join(f"  {name:<20} {text}" for name, text in EVENTS_COMMANDS.items())
+    events = commands.add_parser(
+        "events",
+        description=ACCOUNT_COMMANDS["events"],
+        epilog=f"commands:\n{listing}\n\nsellerstream events COMMAND --help shows a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    subcommands = events.add_subparsers(dest="events_command", required=True, metavar="EVENTS_COMMAND")
+    account_command("destinations", subcommands, EVENTS_COMMANDS["destinations"])
+    replay = account_command("replay", subcommands, EVENTS_COMMANDS["replay"])
+    replay.add_argument(
+        "--destination", required=True, help="the destination's name (sellerstream events destinations)"
+    )
+    replay.add_argument(
+        "--since", required=True, type=_iso_time, help="start: ISO 8601 with an offset (2026-11-27T08:00:00Z)"
+    )
+    replay.add_argument("--until", type=_iso_time, help="end, as --since (default: now)")
+
+
+def _iso_time(value: str) -> datetime:
+    from sellerstream_ops.events import parse_time
+
+    try:
+        return parse_time(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 # What `redrive --reason` takes, spelt as `dlq` shows it (sellerstream_ops.dead_letters.reasons_of).
@@ -198,39 +251,47 @@ def _run_account_command(args: argparse.Namespace) -> int:
     from sellerstream.errors import SellerStreamError
     from sellerstream.spapi.errors import SpApiError
     from sellerstream_ops.account import NO_CREDENTIALS, NO_REGION
-    from sellerstream_ops.errors import OperatorError
+    from sellerstream_ops.errors import OperatorError, UsageError
 
     try:
         result = _ACCOUNT_HANDLERS[args.command](args)
+    except UsageError as error:
+        return _fail(_command_name(args), str(error), EXIT_USAGE)
     except OperatorError as error:
-        return _fail(args.command, str(error))
+        return _fail(_command_name(args), str(error))
     except NoCredentialsError:
-        return _fail(args.command, NO_CREDENTIALS)
+        return _fail(_command_name(args), NO_CREDENTIALS)
     except NoRegionError:
-        return _fail(args.command, NO_REGION)
+        return _fail(_command_name(args), NO_REGION)
     except ClientError as error:
         details = error.response.get("Error", {})
         operation = getattr(error, "operation_name", "an AWS call")
         return _fail(
-            args.command, f"AWS refused {operation}: {details.get('Code')}: {details.get('Message')}"
+            _command_name(args), f"AWS refused {operation}: {details.get('Code')}: {details.get('Message')}"
         )
     except BotoCoreError as error:
-        return _fail(args.command, f"AWS: {error}")
+        return _fail(_command_name(args), f"AWS: {error}")
     except SpApiError as error:
-        return _fail(args.command, f"SP-API: {error}")
+        return _fail(_command_name(args), f"SP-API: {error}")
     except SellerStreamError as error:
-        return _fail(args.command, str(error))
+        return _fail(_command_name(args), str(error))
     except KeyboardInterrupt:
-        return _fail(args.command, "interrupted")
+        return _fail(_command_name(args), "interrupted")
     json.dump(result, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0
 
 
-def _fail(command: str, message: str) -> int:
+def _fail(command: str, message: str, status: int = EXIT_ERROR) -> int:
     # AWS's and our messages may repeat a typed value: one that looks like a secret is not shown.
     print(f"sellerstream {command}: {hide_secrets(message)}", file=sys.stderr)
-    return EXIT_ERROR
+    return status
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """The command as typed: ``events replay`` names its subcommand too."""
+    sub = getattr(args, "events_command", None)
+    return f"{args.command} {sub}" if sub else str(args.command)
 
 
 def _account(args: argparse.Namespace) -> Any:
@@ -361,6 +422,15 @@ def _ship(args: argparse.Namespace) -> Any:
     return send_shipment(account, message)
 
 
+def _events(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.events import destinations, replay
+
+    account = _account(args)
+    if args.events_command == "destinations":
+        return destinations(account)
+    return replay(account, args.destination, args.since, args.until)
+
+
 _ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "set-app-credentials": _set_app_credentials,
     "add-seller": _add_seller,
@@ -374,6 +444,7 @@ _ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "redrive": _redrive,
     "reconcile": _reconcile,
     "ship": _ship,
+    "events": _events,
 }
 
 

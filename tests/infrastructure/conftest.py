@@ -73,3 +73,61 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
             "reconcile_interval_minutes": "15",
         },
     )
+
+
+# One destination of each kind (and each webhook auth), filtered ones among them, as an operator
+# passes them: -c events_destinations='<this JSON>'.
+OTHER_ACCOUNT = "210987654321"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sellerstream/hooks-AbCdEf"
+DESTINATIONS: list[dict[str, Any]] = [
+    {
+        "name": "crm",
+        "kind": "sqs",
+        "arn": f"arn:aws:sqs:us-east-1:{OTHER_ACCOUNT}:crm-events",
+        "detail_types": ["Order Changed", "Shipment Confirmed"],
+        "sellers": ["A3TH9S8BH6GOGM", "A1SELLERSTREAMT"],
+    },
+    {
+        "name": "hooks",
+        "kind": "webhook",
+        "url": "https://hooks.example.com/sellerstream",
+        "auth": "api_key",
+        "secret_arn": SECRET_ARN,
+        "rate_per_second": 5,
+    },
+    {
+        "name": "ledger",
+        "kind": "webhook",
+        "url": "https://ledger.example.com/in",
+        "auth": "basic",
+        "secret_arn": SECRET_ARN,
+    },
+    {
+        "name": "erp",
+        "kind": "webhook",
+        "url": "https://erp.example.com/events",
+        "auth": "oauth",
+        "secret_arn": SECRET_ARN,
+        "token_url": "https://login.example.com/oauth2/token",
+        "scope": "events.write",
+        "detail_types": ["Report Ready"],
+    },
+    {
+        "name": "analytics",
+        "kind": "bus",
+        "arn": f"arn:aws:events:us-east-1:{OTHER_ACCOUNT}:event-bus/analytics",
+    },
+]
+
+
+@pytest.fixture(scope="session")
+def with_destinations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    """A deployment that opted in to buyer data in events, keeps a month of them and sends them on."""
+    yield Synthesized(
+        tmp_path_factory.mktemp("cdk.out"),
+        {
+            "events_destinations": json.dumps(DESTINATIONS),
+            "events_include_pii": "true",
+            "events_archive_days": "30",
+        },
+    )

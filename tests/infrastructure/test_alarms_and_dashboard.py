@@ -166,8 +166,9 @@ def test_given_alarms_then_functions_and_queues_still_watched(synthesized: Synth
         [backlog] = queue_alarms(synthesized, queue_id, "ApproximateAgeOfOldestMessage")
         assert backlog["Threshold"] == constants.OLDEST_MESSAGE_ALARM_SECONDS
     by_metric = [a.get("MetricName") for a in alarms(synthesized) if a.get("Namespace") == "AWS/Lambda"]
-    functions = len(KINDS) + 1  # every consumer, and the reconcile function
-    assert sorted(by_metric) == sorted(["Errors", "Throttles"] * functions)
+    functions = len(KINDS) + 2  # every consumer, the reconcile function and the change-events publisher
+    # The publisher reads streams: how far behind it is, too.
+    assert sorted(by_metric) == sorted(["Errors", "Throttles"] * functions + ["IteratorAge"])
 
 
 # -- dashboard -------------------------------------------------------------------------------------

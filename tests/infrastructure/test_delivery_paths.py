@@ -9,7 +9,7 @@ from typing import Any
 from sellerstream import catalog
 from stacks import constants
 from tests.infrastructure.conftest import ALARM_EMAIL, Synthesized
-from tests.infrastructure.test_stack import pattern_rules, queue, queue_policy_statements
+from tests.infrastructure.test_stack import partner_buses, pattern_rules, queue, queue_policy_statements
 
 CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
 EVENTS = {"Service": "events.amazonaws.com"}
@@ -139,7 +139,7 @@ def test_given_partner_source_then_rule_target_retries_then_dead_letters_to_its_
 
 
 def test_given_partner_source_then_undelivered_listings_events_alarm(with_partner_bus: Synthesized) -> None:
-    [bus_id] = with_partner_bus.resources("AWS::Events::EventBus")
+    [bus_id] = partner_buses(with_partner_bus)
     [rule_id] = pattern_rules(with_partner_bus)
 
     [alarm] = [

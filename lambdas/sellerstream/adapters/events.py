@@ -3,6 +3,7 @@ DynamoDB stream records as the use case's stored changes."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -95,12 +96,32 @@ def stored_changes(event: Mapping[str, Any], roles_by_table_name: Mapping[str, s
             StoredChange(
                 table=role,
                 sequence=str(stream.get("SequenceNumber", "")),
-                old=from_attribute_map(old) if old else None,
-                new=from_attribute_map(new) if new else None,
+                old=from_attribute_map(_binary_decoded(old)) if old else None,
+                new=from_attribute_map(_binary_decoded(new)) if new else None,
                 stored_at=float(created) if created is not None else None,
             )
         )
     return changes
+
+
+def _binary_decoded(image: dict[str, Any]) -> dict[str, Any]:
+    """Lambda's JSON carries binary attribute values as base64 text; the deserializer wants bytes."""
+    return {name: _decoded_value(value) for name, value in image.items()}
+
+
+def _decoded_value(value: Any) -> Any:
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    [(kind, inner)] = value.items()
+    if kind == "B" and isinstance(inner, str):
+        return {"B": base64.b64decode(inner)}
+    if kind == "BS" and isinstance(inner, list):
+        return {"BS": [base64.b64decode(item) if isinstance(item, str) else item for item in inner]}
+    if kind == "M" and isinstance(inner, dict):
+        return {"M": _binary_decoded(inner)}
+    if kind == "L" and isinstance(inner, list):
+        return {"L": [_decoded_value(item) for item in inner]}
+    return value
 
 
 def table_name_of(stream_arn: str) -> str:
