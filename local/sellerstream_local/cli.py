@@ -173,6 +173,13 @@ def add_local_commands(commands: argparse._SubParsersAction[Any]) -> None:
         help="captured report documents: DIR/<reportDocumentId> (gzip or plain) and, if present, "
         "DIR/<reportDocumentId>.content-type",
     )
+    replay.add_argument(
+        "--dump-events",
+        type=Path,
+        metavar="DIR",
+        help="write the events SellerStream emitted as JSON lines, one file per detail-type "
+        "(DIR/order-changed.jsonl, ...), each event whole as a subscriber receives it",
+    )
 
 
 def run_local_command(args: argparse.Namespace) -> int:
@@ -187,6 +194,8 @@ def run_local_command(args: argparse.Namespace) -> int:
     problem = replay_file_problem(args.file)
     if problem is None and args.documents is not None:
         problem = documents_problem(args.documents)
+    if problem is None and args.dump_events is not None:
+        problem = dump_events_problem(args.dump_events)
     if problem is not None:
         return _refuse("replay", problem)
     from sellerstream_local.replay import replay as run_replay  # noqa: PLC0415
@@ -196,6 +205,7 @@ def run_local_command(args: argparse.Namespace) -> int:
         dump_tables=args.dump_tables,
         orders_api_version=args.orders_api_version,
         documents=args.documents,
+        dump_events=args.dump_events,
     )
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=str)
@@ -217,6 +227,20 @@ def documents_problem(path: Path) -> str | None:
     except OSError as error:  # a name too long, a loop: is_dir lets them through
         return f"--documents {path}: cannot be read ({type(error).__name__})"
     return f"--documents {path}: no such directory"
+
+
+def dump_events_problem(path: Path) -> str | None:
+    """Why the events cannot be written to that directory, found before the replay starts."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".sellerstream-write-check"
+        probe.touch()
+        probe.unlink()
+    except FileExistsError:
+        return f"--dump-events {path}: not a directory"
+    except OSError as error:
+        return f"--dump-events {path}: cannot be written ({type(error).__name__})"
+    return None
 
 
 def log_file_problem(path: Path) -> str | None:
@@ -276,6 +300,7 @@ def _decodes(line: bytes) -> bool:
 
 
 def _print_report(report: dict[str, object]) -> None:
+    # Every key but the long lists (--json prints them): the events are counted by type.
     for key, value in report.items():
-        if key != "tables":
+        if key not in ("tables", "events"):
             print(f"{key}: {json.dumps(value, default=str)}")

@@ -9,6 +9,11 @@ cancelled and a failed one. The app's LWA client secret: Amazon announces its ex
 delivers a new one, which is stored. Shipments the seller confirms through the fulfillment queue: a
 confirmation (its package reference generated and kept), a tracking update that reuses it, and an
 inconsistent update refused before any call.
+
+Events out: what was stored flows from the tables' change streams through the change-events
+publisher to SellerStream's bus; a subscriber's SQS queue (a rule on the bus) receives them, and a
+local webhook receiver gets each one POSTed with the connection's API key, as an EventBridge API
+destination sends it (a request with a wrong key is refused with 401).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from sellerstream_local import events_out
 from sellerstream_local.notifications_factory import (
     as_body,
     listings_status_change,
@@ -31,6 +37,8 @@ from sellerstream_local.notifications_factory import (
 )
 from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, DeadLetter, LocalPipeline
 from sellerstream_local.poller import PollerStats
+from sellerstream_local.resources import create_webhook_destination
+from sellerstream_local.webhook import ApiDestinationForwarder, WebhookReceiver
 from stacks.constants import LWA_APP_SECRET_NAME as APP_SECRET_NAME
 
 SELLERS = ("A1SELLERSTREAM01", "A2SELLERSTREAM02")
@@ -41,6 +49,11 @@ REPORT_ROWS = 12_000
 ROWS_PER_INVOCATION = 5_000  # small, so the demo shows a report continuing from its checkpoint
 EMULATOR_TIME_SCALE = 20.0
 APP_SECRET_EXPIRES_IN_DAYS = 10
+# The demo's webhook: an API key header, as a connection with API key auth sends it.
+WEBHOOK_API_KEY_HEADER = "x-api-key"
+WEBHOOK_API_KEY = "local-demo-webhook-key"  # the local receiver's own, made up for the demo
+WEBHOOK_DESTINATION = "sellerstream-local-webhook"
+WEBHOOK_RATE_LIMIT_PER_SECOND = 300
 
 
 def order_ids(count: int, rng: random.Random) -> list[str]:
@@ -106,8 +119,53 @@ def _run(
         out.write(f"  phase {number}  {title} {sum(run.received for run in runs)} receives\n")
     out.write("\n")
     summary = _summary(pipeline, publish.published, stats, orders)
+    summary["events"] = _events_out(pipeline)
     out.write(_render(summary, log_path))
     return summary
+
+
+def _events_out(pipeline: LocalPipeline) -> dict[str, Any]:
+    """What the subscriber's queue received, and the webhook receiver's view of the same events,
+    POSTed by the API destination's stand-in; then one request with a wrong key."""
+    events = pipeline.delivered_events()
+    streams = pipeline.change_events_poller().stats
+    with WebhookReceiver(WEBHOOK_API_KEY_HEADER, WEBHOOK_API_KEY) as receiver:
+        create_webhook_destination(
+            pipeline.events,
+            name=WEBHOOK_DESTINATION,
+            endpoint=receiver.url,
+            api_key_header=WEBHOOK_API_KEY_HEADER,
+            api_key=WEBHOOK_API_KEY,
+            rate_limit_per_second=WEBHOOK_RATE_LIMIT_PER_SECOND,
+        )
+        forwarder = ApiDestinationForwarder(pipeline.events, pipeline.secrets, WEBHOOK_DESTINATION)
+        forwarded = forwarder.forward(events)
+        wrong_key_status = forwarder.post(events[0], api_key="not-the-connection-key") if events else None
+        webhook = {
+            **receiver.view(),
+            "endpoint": receiver.url,
+            "auth_header": forwarder.api_key_header,
+            "forwarded": forwarded.delivered,
+            "not_delivered": len(forwarded.failed),
+            "wrong_key_status": wrong_key_status,
+        }
+    return {
+        "delivered": len(events),
+        "by_type": events_out.counts_by_type(events),
+        **events_out.check(events),
+        "stream": {
+            "records_read": streams.records_read,
+            "filtered_out": streams.filtered_out,
+            "handed_to_publisher": streams.records_handed,
+            "publisher_invocations": streams.invocations,
+            # Records handed over once each (no retry): those beyond the events changed no version.
+            "no_event": streams.records_handed - len(events)
+            if not (streams.partial_failures or streams.handler_crashes)
+            else None,
+        },
+        "dead_lettered": pipeline.change_events_dead_lettered(),
+        "webhook": webhook,
+    }
 
 
 def _new_orders(
@@ -493,6 +551,32 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
             for p in shipments["packages"]
         ],
     ]
+    lines += _render_events(summary["events"])
     if log_path:
         lines.append(f"\nHandler logs (JSON lines): {log_path}")
     return "\n".join(lines) + "\n"
+
+
+def _by_type(counts: dict[str, int]) -> str:
+    return "   ".join(f"{detail_type} {count}" for detail_type, count in counts.items())
+
+
+def _render_events(events: dict[str, Any]) -> list[str]:
+    stream, webhook = events["stream"], events["webhook"]
+    refused = webhook["refused"]
+    return [
+        "Events out (change streams -> publisher -> SellerStream bus -> subscribers)",
+        f"  stream records read {stream['records_read']}   filtered out {stream['filtered_out']} "
+        f"(no entity: PII items, removals)   handed to the publisher {stream['handed_to_publisher']} "
+        f"in {stream['publisher_invocations']} batches"
+        + (f" ({stream['no_event']} changed no version: no event)" if stream["no_event"] is not None else "")
+        + f"   publisher DLQ {events['dead_lettered']}",
+        f"  SQS subscriber received {events['delivered']}:   {_by_type(events['by_type'])}",
+        f"  distinct ids {events['distinct_ids']}   redelivered ids {events['duplicate_deliveries']}   "
+        f"older than one already received {events['regressed']}",
+        f"  webhook receiver ({webhook['endpoint']}, header {webhook['auth_header']}) received "
+        f"{webhook['received']}:   {_by_type(webhook['by_type'])}",
+        f"  auth checked: {webhook['received']} with the connection's key accepted   "
+        f"a wrong key refused {refused.get(401, 0)}x (HTTP {webhook['wrong_key_status']})   "
+        f"not delivered {webhook['not_delivered']}",
+    ]

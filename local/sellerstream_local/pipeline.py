@@ -3,6 +3,11 @@
 Used by the demo, ``sellerstream replay``, the integration tests and the benchmarks. Entering a
 ``LocalPipeline`` sets the same environment variables the stack gives the function, starts moto
 in-process and the emulator on loopback, and creates the stack's resources; leaving restores it all.
+
+Changes flow out as deployed: the tables' change streams are read by a local event source mapping
+(``streams.LocalStreamPoller``) into the real change-events publisher, which puts SellerStream's
+events on the local bus; a rule delivers every one to the events sink queue, which
+``delivered_events`` reads as a subscriber would. ``drain`` runs the streams too.
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 from moto import mock_aws
 
 from sellerstream import catalog
 from sellerstream_local.emulator import Faults, SpApiEmulator
-from sellerstream_local.moto_patches import faster_moto
+from sellerstream_local.moto_patches import faithful_streams, faster_moto
 from sellerstream_local.poller import LocalPoller, PollerStats, combine, difference, snapshot
 from sellerstream_local.resources import LOCAL_EVENT_SOURCE, LocalResources, create_resources
 from sellerstream_local.runtime_reset import reset_runtime
+from sellerstream_local.streams import LocalStreamPoller, StreamStats, stream_sources
 from stacks import constants
+from stacks.event_destinations import EventsOutputs
 
 if TYPE_CHECKING:
     from sellerstream.adapters.sellers import AwsSellerDirectory
@@ -128,6 +136,9 @@ DEFAULT_KIND = "orders"
 LOCAL_EXPIRY_CHECK_RULE = "arn:aws:events:us-east-1:123456789012:rule/sellerstream-local-expiry-check"
 # The name the reconcile function has in local mode's stack outputs.
 LOCAL_RECONCILE_FUNCTION = "sellerstream-local-reconcile"
+LOCAL_CHANGE_EVENTS_FUNCTION = "sellerstream-local-change-events"
+# EventBridge's fields of an event as a target receives it (moto adds one of its own).
+EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 
 
 class LocalPipeline:
@@ -146,9 +157,7 @@ class LocalPipeline:
         self._orders_api_version = orders_api_version
         # Settings by name that differ from the stack's (e.g. a row limit per invocation).
         self._settings = settings or {}
-        known = {
-            name for function in (*catalog.CONSUMERS, *catalog.JOBS) for name in function.settings.fields()
-        }
+        known = {name for function in _functions() for name in function.settings.fields()}
         unknown = sorted(set(self._settings) - known)
         if unknown:
             raise ValueError(f"no function has the settings {', '.join(unknown)}")
@@ -160,14 +169,20 @@ class LocalPipeline:
         self._mock = mock_aws()
         # moto's SQS clock and DynamoDB transaction snapshots cost time per message / item held.
         self._faster_moto = faster_moto()
+        # One change stream record per write that changed an item, as DynamoDB writes them.
+        self._faithful_streams = faithful_streams()
         self.resources: LocalResources
         self.sqs: Any = None
         self.dynamodb: Any = None
         self.secrets: Any = None
         self.s3: Any = None
         self.events: Any = None
+        self.streams: Any = None
         self.sellers: set[str] = set()
         self.pollers: dict[str, LocalPoller] = {}
+        self._stream_poller: LocalStreamPoller | None = None
+        # Every event the sink queue delivered, in delivery order (``delivered_events``).
+        self._delivered: list[dict[str, Any]] = []
         # SQS message id -> the EventBridge event id it delivers (listings arrive through the bus).
         self.eventbridge_event_ids: dict[str, str] = {}
 
@@ -188,11 +203,17 @@ class LocalPipeline:
         )
         self._mock.start()
         self._faster_moto.__enter__()
+        self._faithful_streams.__enter__()
         self.sqs = boto3.client("sqs", region_name=LOCAL_REGION)
         self.dynamodb = boto3.client("dynamodb", region_name=LOCAL_REGION)
         self.secrets = boto3.client("secretsmanager", region_name=LOCAL_REGION)
         self.s3 = boto3.client("s3", region_name=LOCAL_REGION)
         self.events = boto3.client("events", region_name=LOCAL_REGION)
+        # botocore now sends DynamoDB Streams calls to an account-based endpoint that moto does not
+        # serve; the regional endpoint is the same API.
+        self.streams = boto3.client(
+            "dynamodbstreams", region_name=LOCAL_REGION, config=Config(account_id_endpoint_mode="disabled")
+        )
         self.resources = create_resources(self.sqs, self.dynamodb, self.s3, self.events, self._visibility)
         # The Developer Console step: the app's client-secret notifications go to their queue.
         for message_type in catalog.message_types():
@@ -214,6 +235,7 @@ class LocalPipeline:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._detach_logging()
+        self._faithful_streams.__exit__(None, None, None)
         self._faster_moto.__exit__(None, None, None)
         self._mock.stop()
         self.emulator.stop()
@@ -238,7 +260,7 @@ class LocalPipeline:
         process runs outside a function (the operator's commands); a consumer's own queues are set
         when it runs."""
         shared: dict[str, str] = {}
-        for function in (*catalog.CONSUMERS, *catalog.JOBS):
+        for function in _functions():
             shared.update(self.function_environment(function))
         own = catalog.consumer("orders").settings.fields()
         for name in ("queue_url", "dead_letter_queue_url"):
@@ -250,6 +272,8 @@ class LocalPipeline:
         return {
             **{f"{role}_table_name": name for role, name in self.resources.tables.items()},
             "reports_bucket_name": self.resources.reports_bucket,
+            "events_bus_name": self.resources.change_events.bus_name,
+            "events_dead_letter_queue_url": self.resources.change_events.dead_letter_queue_url,
             "lwa_app_secret_id": constants.LWA_APP_SECRET_NAME,
             "seller_secret_prefix": constants.SELLER_SECRET_PREFIX,
             "orders_api_version": self._orders_api_version,
@@ -260,7 +284,9 @@ class LocalPipeline:
             "throttle_deferral_base_seconds": 1,
         }
 
-    def function_environment(self, function: catalog.Consumer | catalog.Job) -> dict[str, str]:
+    def function_environment(
+        self, function: catalog.Consumer | catalog.Job | catalog.Publisher
+    ) -> dict[str, str]:
         """One function's variables, rendered from its settings class as the stack renders them."""
         values = {**self.settings_values(), **self._settings}
         if isinstance(function, catalog.Consumer):
@@ -412,7 +438,9 @@ class LocalPipeline:
         return self.poller("orders")
 
     def drain(self, poller: LocalPoller | None = None, *, max_seconds: float = 300.0) -> PollerStats:
-        """Runs the pollers until every queue is empty; returns the combined statistics of this run."""
+        """Runs the pollers until every queue is empty and the change streams are read to their end
+        (the events of what was stored are published); returns the combined statistics of this run
+        (the queues' consumers; ``change_events_poller().stats`` counts the streams' side)."""
         pollers = [poller] if poller else [self.poller(consumer.kind) for consumer in catalog.CONSUMERS]
         before = [snapshot(p.stats) for p in pollers]
         deadline = time.monotonic() + max_seconds
@@ -420,10 +448,77 @@ class LocalPipeline:
             received = sum(p.poll_once() for p in pollers)
             if received:
                 continue
+            # The consumers ran out of visible messages: what they stored flows out.
+            if self.change_events_poller().poll_once():
+                continue
             if all(p.queue_is_empty() for p in pollers):
                 return combine([difference(p.stats, b) for p, b in zip(pollers, before, strict=True)])
             time.sleep(0.2)
         raise TimeoutError(f"the queues did not drain within {max_seconds} s")
+
+    # -- change events ---------------------------------------------------------------------------
+    def change_events_poller(self) -> LocalStreamPoller:
+        """The publisher's event source mapping over the streamed tables (created once)."""
+        if self._stream_poller is None:
+            publisher = catalog.CHANGE_EVENTS_PUBLISHER
+            module, _, name = publisher.handler.rpartition(".")
+            handler = getattr(importlib.import_module(module), name)
+            change_events = self.resources.change_events
+            self._stream_poller = LocalStreamPoller(
+                self.streams,
+                self.sqs,
+                stream_sources(self.resources.tables, change_events.streams),
+                handler,
+                function_name=LOCAL_CHANGE_EVENTS_FUNCTION,
+                batch_size=publisher.sizing.batch_size,
+                timeout_seconds=publisher.sizing.timeout_seconds,
+                on_failure_queue_url=change_events.dead_letter_queue_url,
+                environment=self.function_environment(publisher),
+                output=self._function_output,
+            )
+        return self._stream_poller
+
+    def publish_changes(self, *, max_reads: int = 10_000) -> StreamStats:
+        """Reads the change streams to their end, each batch through the publisher (what ``drain``
+        does once the queues are idle); returns what this took."""
+        poller = self.change_events_poller()
+        before = poller.stats.copy()
+        for _ in range(max_reads):
+            if not poller.poll_once():
+                return poller.stats.minus(before)
+        raise TimeoutError(f"the change streams were not read to their end in {max_reads} reads")
+
+    def delivered_events(self) -> list[dict[str, Any]]:
+        """Every event the local subscriber (the sink queue, fed by a rule matching SellerStream's
+        source) has received so far, in delivery order, as EventBridge delivers one to a target
+        (``version``, ``id``, ``detail-type``, ``source``, ``time``, ``detail``, ...). What the queue
+        holds now is received, deleted and added to what earlier calls returned."""
+        sink = self.resources.change_events.sink_queue_url
+        account = self.resources.change_events.bus_arn.split(":")[4]
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=sink, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=30
+            ).get("Messages", [])
+            if not messages:
+                return list(self._delivered)
+            for message in messages:
+                event = json.loads(message["Body"])
+                # moto's delivery leaves out the account EventBridge's carries.
+                event.setdefault("account", account)
+                self._delivered.append({name: event[name] for name in EVENT_FIELDS if name in event})
+            self.sqs.delete_message_batch(
+                QueueUrl=sink,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+
+    def change_events_dead_lettered(self) -> int:
+        """Messages on the publisher's DLQ: events EventBridge refused for good, and pointers to
+        stream batches the mapping gave up on."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.resources.change_events.dead_letter_queue_url, AttributeNames=names
+        )["Attributes"]
+        return sum(int(attributes[name]) for name in names)
 
     # -- reconciliation --------------------------------------------------------------------------
     def reconcile(
@@ -637,6 +732,8 @@ class LocalPipeline:
                 }
             )
         function_output, log_group_output = catalog.RECONCILE.outputs
+        publisher_output, publisher_log_group_output = catalog.CHANGE_EVENTS_PUBLISHER.outputs
+        change_events = self.resources.change_events
         return {
             **outputs,
             **{table.output: self.resources.tables[table.role] for table in catalog.TABLES},
@@ -645,6 +742,13 @@ class LocalPipeline:
             catalog.StackOutputs.SELLER_SECRET_PREFIX: constants.SELLER_SECRET_PREFIX,
             function_output: LOCAL_RECONCILE_FUNCTION,
             log_group_output: f"/aws/lambda/{LOCAL_RECONCILE_FUNCTION}",
+            publisher_output: LOCAL_CHANGE_EVENTS_FUNCTION,
+            publisher_log_group_output: f"/aws/lambda/{LOCAL_CHANGE_EVENTS_FUNCTION}",
+            # No archive locally; the local subscriber is a rule of local mode's own, no destination.
+            EventsOutputs.BUS_NAME: change_events.bus_name,
+            EventsOutputs.BUS_ARN: change_events.bus_arn,
+            EventsOutputs.DEAD_LETTER_QUEUE_URL: change_events.dead_letter_queue_url,
+            EventsOutputs.DESTINATIONS: "{}",
         }
 
     def table_names(self) -> list[str]:
@@ -659,6 +763,11 @@ class LocalPipeline:
         for page in self.dynamodb.get_paginator("scan").paginate(TableName=table_name):
             items.extend(from_attribute_map(item) for item in page["Items"])
         return sorted(items, key=lambda item: (str(item.get("pk", item.get("id"))), str(item.get("sk", ""))))
+
+
+def _functions() -> tuple[catalog.Consumer | catalog.Job | catalog.Publisher, ...]:
+    """Every function the stack deploys (each one's settings are rendered from the local resources)."""
+    return (*catalog.CONSUMERS, *catalog.JOBS, catalog.CHANGE_EVENTS_PUBLISHER)
 
 
 def route(body: str) -> tuple[str, dict[str, Any] | None, bool]:

@@ -25,6 +25,22 @@ if TYPE_CHECKING:
     from sellerstream.logic.batch import BatchResult
 
 
+@contextlib.contextmanager
+def function_environment(variables: dict[str, str]) -> Iterator[None]:
+    """A function's own variables for one invocation (one process plays every function; a function
+    reads them when it builds its use case, on its first invocation)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class LocalLambdaContext:
     """The parts of Lambda's context object that Powertools and the handlers use."""
 
@@ -161,20 +177,8 @@ class LocalPoller:
             self._on_result(result)
         return {outcome.message_id for outcome in result.outcomes if not outcome.done}
 
-    @contextlib.contextmanager
-    def _function_environment(self) -> Iterator[None]:
-        """This function's own variables for the invocation (one process plays every function; a
-        function reads them when it builds its use case, on its first invocation)."""
-        saved = {name: os.environ.get(name) for name in self._environment}
-        os.environ.update(self._environment)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    def _function_environment(self) -> contextlib.AbstractContextManager[None]:
+        return function_environment(self._environment)
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {

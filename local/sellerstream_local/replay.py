@@ -12,6 +12,11 @@ file's order: what came before it is processed first, and it is processed before
 a confirmation sees the order its ORDER_CHANGE stored (and Amazon's ORDER_CHANGE for the shipped
 order follows it). Its seller gets local credentials too.
 
+What was stored flows out as deployed (the change streams, the publisher, SellerStream's bus): the
+report's ``events`` are what a subscriber's queue received, one entry per event in delivery order,
+and ``events_by_type`` counts them; ``dump_events`` writes them whole as JSON lines
+(``events_out.dump``: one file per detail-type).
+
 Lines are split on "\\n" only (a U+2028 inside a JSON string is part of its body), a trailing
 "\\r" is dropped, and no line can stop the run: a blank line, a line that is not UTF-8, or one
 SQS would refuse is reported as dead-lettered without being sent.
@@ -33,6 +38,7 @@ from sellerstream.notifications import (
 )
 from sellerstream.notifications.shipment_request import parse_shipment_request
 from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS
+from sellerstream_local import events_out
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.emulator.catalog import MARKETPLACES
 from sellerstream_local.pipeline import DeadLetter, LocalPipeline, PublishRefused, is_shipment_request
@@ -78,9 +84,11 @@ def replay(
     dump_tables: bool = False,
     orders_api_version: str = "2026-01-01",
     documents: Path | None = None,
+    dump_events: Path | None = None,
 ) -> dict[str, Any]:
     """``documents``: a directory of captured report documents, ``<reportDocumentId>`` (gzip or
-    plain, as Amazon served it) and optionally ``<reportDocumentId>.content-type`` (the header)."""
+    plain, as Amazon served it) and optionally ``<reportDocumentId>.content-type`` (the header);
+    ``dump_events``: a directory to write the events to (``events_out.dump``)."""
     lines = list(read_lines(path))
     parsed = [n for n in (try_parse(line.body) for line in lines if line.body is not None) if n is not None]
     shipments = [line.body for line in lines if line.body is not None and is_shipment_request(line.body)]
@@ -124,6 +132,11 @@ def replay(
         }
         if unattributed:
             report["unattributed_dead_letters"] = unattributed
+        events = pipeline.delivered_events()
+        report["events"] = [events_out.summary(event) for event in events]
+        report["events_by_type"] = events_out.counts_by_type(events)
+        if dump_events is not None:
+            report["events_dumped"] = events_out.dump(events, dump_events)
         if dump_tables:
             report["tables"] = {
                 name: [plain_json(item) for item in pipeline.table_items(name)]

@@ -49,6 +49,32 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
     assert summary["reports"]["row_items"] == 12_040
     assert summary["app_secret"]["rotated"] and summary["app_secret"]["rotations"] == 1
     assert summary["app_secret"]["expires_in_days"] > 179
+    # Events out: one per stored change, as the subscriber's queue and the webhook received them.
+    events = summary["events"]
+    assert events["by_type"] == {
+        # Each new order, each shipment, the lagging reads' newer states, the confirmed order: never
+        # a duplicate, a late (older) event or a lagging read's previous state.
+        "Order Changed": summary["orders_expected"] + summary["orders_expected"] // 2 + 3 + 1,
+        "Listing Changed": summary["listings"]["stored"] + summary["listings"]["deleted"],
+        "Report Ready": len(summary["reports"]["records"]),
+        "Shipment Confirmed": shipments["confirmed"] + shipments["updated"],
+    }
+    assert events["distinct_ids"] == events["delivered"] == sum(events["by_type"].values())
+    assert (events["duplicate_deliveries"], events["regressed"], events["conflicting_ids"]) == (0, 0, 0)
+    assert events["dead_lettered"] == 0
+    # Only entities' writes reach the publisher; those that changed no version (a report's progress)
+    # give no event.
+    stream = events["stream"]
+    assert stream["handed_to_publisher"] == events["delivered"] + stream["no_event"]
+    assert stream["filtered_out"] >= summary["pii_items"]
+    webhook = events["webhook"]
+    assert webhook["by_type"] == {kind: count for kind, count in events["by_type"].items() if count}
+    assert webhook["received"] == webhook["distinct_ids"] == webhook["forwarded"] == events["delivered"]
+    assert (webhook["auth_header"], webhook["wrong_key_status"], webhook["refused"]) == (
+        "x-api-key",
+        401,
+        {401: 1},
+    )
     text = out.getvalue()
     for heading in (
         "Messages",
@@ -59,5 +85,6 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
         "Reports table",
         "LWA client secret",
         "Shipments",
+        "Events out",
     ):
         assert heading in text

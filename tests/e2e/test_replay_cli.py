@@ -319,3 +319,63 @@ def test_given_what_amazon_and_aws_may_send_when_replayed_then_three_stored_one_
     assert {item["sku"] for item in tables["sellerstream-listings"]} == {"NLS-SHOES-03", "NLS-BOOTS-01"}
     [header] = [item for item in tables["sellerstream-orders"] if item["sk"].startswith("ORDER#")]
     assert header["sk"] == "ORDER#903-8868176-2219830"  # the version 2.0 order was neither read nor stored
+
+
+def test_given_an_order_its_redelivery_and_its_shipment_when_replayed_then_one_event_per_stored_change_dumped(
+    tmp_path: Path,
+) -> None:
+    order = json.dumps(example("ORDER_CHANGE"))
+    lines = [
+        order,
+        order,  # redelivered: stores nothing, emits nothing
+        shipment_line("ship-1", "1Z0001"),  # confirmed: a package, then Amazon's ORDER_CHANGE (Shipped)
+        shipment_line("ship-2", "1Z0002"),  # a tracking update of the same package
+    ]
+    dump = tmp_path / "events"
+
+    report = run_replay(tmp_path, lines, "--dump-events", str(dump))
+
+    assert report["events_by_type"] == {
+        "Order Changed": 2,
+        "Listing Changed": 0,
+        "Report Ready": 0,
+        "Shipment Confirmed": 2,
+    }
+    orders = [event for event in report["events"] if event["detail_type"] == "Order Changed"]
+    assert [event["key"] for event in orders] == [
+        {"order_id": "903-8868176-2219830", "seller_id": "A3TH9S8BH6GOGM"}
+    ] * 2
+    assert orders[1]["previous_version"] == orders[0]["version"] < orders[1]["version"]
+    assert orders[1]["changes"]["order_status"]["to"] == "SHIPPED"
+    packages = [event for event in report["events"] if event["detail_type"] == "Shipment Confirmed"]
+    assert [(event["version"], event["previous_version"]) for event in packages] == [(1, None), (2, 1)]
+    assert len({event["id"] for event in report["events"]}) == 4
+    # One JSON-lines file per detail-type, each event whole as the subscriber received it.
+    assert report["events_dumped"] == {
+        "order-changed.jsonl": 2,
+        "listing-changed.jsonl": 0,
+        "report-ready.jsonl": 0,
+        "shipment-confirmed.jsonl": 2,
+    }
+    dumped = [json.loads(line) for line in (dump / "order-changed.jsonl").read_text().splitlines()]
+    assert [event["detail"]["id"] for event in dumped] == [event["id"] for event in orders]
+    assert {(event["source"], event["detail-type"]) for event in dumped} == {
+        ("sellerstream", "Order Changed")
+    }
+    assert (dump / "listing-changed.jsonl").read_text() == ""
+
+
+def test_given_dump_events_names_a_file_when_replayed_then_refused_in_one_line(tmp_path: Path) -> None:
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text(json.dumps(example("ORDER_CHANGE")) + "\n", encoding="utf-8")
+
+    completed = subprocess.run(
+        [str(SCRIPT), "replay", str(capture), "--json", "--dump-events", str(capture)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert completed.returncode == 1 and completed.stdout == ""
+    assert completed.stderr == f"sellerstream replay: --dump-events {capture}: not a directory\n"
