@@ -16,13 +16,24 @@ before a consumer's write, just after it, and before a batch is acknowledged; 20
 reordered, 1% poison (at least three per consumer), and 5% of the ORDER_CHANGE notifications
 dropped before the queue.
 
+SellerStream's events come out of the tables' change streams through the real publisher, as
+Lambda's event source mapping feeds it, onto a simulated EventBridge bus that throttles entries
+(2%, and 2 to 20 s spells of the account's quota spent, 3 an hour), fails calls (1%), loses
+answers of calls it took (0.5%); the publisher's container is killed right after a PutEvents call
+that took events and before Lambda checkpoints a batch. An independent subscriber of the bus is
+judged against the tables' write history (``sellerstream_local.fault_matrix``'s docstring).
+
 Prints lost, applied twice, regressed, poison, poison in the DLQ, valid messages in the DLQ and
-orders still stale after reconciliation (``not_repaired``) per consumer, then what was injected.
-``--json`` prints one object with ``lost``, ``applied_twice``, ``regressed``, ``poison``,
-``poison_dead_lettered``, ``valid_dead_lettered``, ``not_repaired`` summed over the consumers and
-``by_consumer``: the same keys for each consumer (orders, listings, reports, fulfillment). Targets:
-0, 0, 0, all poison, 0, 0. The same seed gives the same run. About 75 seconds on two cores for
-the defaults.
+orders still stale after reconciliation (``not_repaired``) per consumer, then the subscriber's
+figures, then what was injected. ``--json`` prints one object with ``lost``, ``applied_twice``,
+``regressed``, ``poison``, ``poison_dead_lettered``, ``valid_dead_lettered``, ``not_repaired``,
+``events_missing``, ``events_duplicate_ids``, ``events_duplicate_ids_unequal``,
+``events_regressed``, ``events_spurious`` summed over the consumers, ``by_consumer``: the same keys
+for each consumer (orders, listings, reports, fulfillment; the events of its writes), and
+``events``: the applied changes, deliveries, the publisher's and the bus's counts, latency from
+stored to delivered under these faults. Targets: 0, 0, 0, all poison, 0, 0; events 0, as
+measured, 0, 0, 0. The same seed gives the same run. About 75 seconds on two cores for the
+defaults.
 
 ``--verbose`` also writes to stderr (stdout, ``--json`` included, stays as it is), per consumer,
 every receive of each valid message found in a DLQ and of each message that failed or was
@@ -43,7 +54,16 @@ from sellerstream import catalog
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
 from sellerstream.logic.order_search import SEARCH_SETTLE_SECONDS
 from sellerstream.logic.reconcile import ReconcileUseCase
-from sellerstream_local.fault_matrix import KINDS, Journal, Receive, World, run
+from sellerstream_local.fault_matrix import (
+    KINDS,
+    EventsOutcome,
+    Journal,
+    Outcome,
+    Receive,
+    World,
+    percentile,
+    run,
+)
 
 # A seller's reconciliation stopped by its spent searchOrders budget is resumed at most this often.
 RESUMES = 50
@@ -107,7 +127,7 @@ def main() -> None:
         _print_struggles(journal)
     figures = outcome.figures
     if args.json:
-        print(json.dumps({**figures, "by_consumer": outcome.by_consumer}))
+        print(json.dumps({**figures, "by_consumer": outcome.by_consumer, "events": _events(outcome)}))
         return
     print(
         f"Fault matrix, simulated: {outcome.notifications:,} messages to four consumers "
@@ -119,6 +139,7 @@ def main() -> None:
             f"{traffic.receives:,} receives; {_figures(outcome.by_consumer[kind])}"
         )
     print(f"  all: {_figures(figures)}")
+    _print_events(outcome)
     print(
         f"  {catalog.ORDER_CHANGE.name} over {outcome.orders:,} orders: stale after delivery (notifications "
         f"dropped before the queue) {outcome.stale_before_reconciliation}, not repaired {figures['not_repaired']}"
@@ -136,7 +157,11 @@ def main() -> None:
         f"{injected['dynamodb_errors']}, batch writes partly unprocessed {injected['dynamodb_unprocessed']}; "
         f"containers killed before a write {injected['kills']}, after a write {injected['kills_after_write']}, "
         f"before acknowledging {injected['kills_before_acknowledging']}; duplicates {injected['duplicates']}, "
-        f"reordered {injected['reordered']}, dropped {injected['dropped']}"
+        f"reordered {injected['reordered']}, dropped {injected['dropped']}; PutEvents entries throttled "
+        f"{injected['event_throttles']} ({injected['event_outages']} spells of the quota spent), internal "
+        f"failures {injected['event_internal_failures']}, calls failed {injected['event_call_failures']}, "
+        f"answers lost {injected['event_lost_answers']}; the publisher killed after a PutEvents call "
+        f"{injected['publisher_kills_after_put']}, before a checkpoint {injected['publisher_kills_before_checkpoint']}"
     )
     print(
         f"  seller without a valid refresh token for 30 min: {outcome.revoked_lwa_exchanges} LWA exchanges with "
@@ -176,6 +201,61 @@ def _print_struggles(journal: Journal) -> None:
                     + (f" ({times} in a row, the first shown)" if times > 1 else ""),
                     file=sys.stderr,
                 )
+
+
+def _events(outcome: Outcome) -> dict[str, Any]:
+    """What the streams, the publisher and the bus did, and the subscriber's latency (under faults)."""
+    events: EventsOutcome | None = outcome.events
+    if events is None:
+        return {}
+    bus, shards = events.bus, events.shards
+    return {
+        "stream_records": events.stream_records,
+        "applied_changes": events.applied,
+        "deliveries": events.deliveries,
+        "dead_lettered": events.dead_lettered,
+        "killed_writes": events.killed_writes,
+        "killed_writes_announced": events.killed_writes_announced,
+        "latency_p50_seconds": round(percentile(events.latencies, 0.5), 3),
+        "latency_p95_seconds": round(percentile(events.latencies, 0.95), 3),
+        "latency_max_seconds": round(max(events.latencies, default=0.0), 3),
+        "invocations": shards.invocations,
+        "records_filtered": shards.filtered,
+        "partial_failures": shards.partial_failures,
+        "publisher_killed": shards.killed,
+        "records_expired": shards.expired,
+        "put_events_calls": bus.calls,
+        "put_events_entries": bus.entries,
+        "put_events_taken": bus.taken,
+    }
+
+
+def _print_events(outcome: Outcome) -> None:
+    events = outcome.events
+    if events is None:
+        return
+    for kind in KINDS:
+        figures = outcome.by_consumer[kind]
+        print(
+            f"  {kind}, its events: missing {figures['events_missing']}, duplicate ids {figures['events_duplicate_ids']} "
+            f"({figures['events_duplicate_ids_unequal']} unequal), regressed {figures['events_regressed']}, "
+            f"spurious {figures['events_spurious']}"
+        )
+    figures = outcome.figures
+    print(
+        f"  events: {events.applied:,} applied changes in {events.stream_records:,} stream records, "
+        f"{events.deliveries:,} deliveries to the subscriber: missing {figures['events_missing']}, duplicate "
+        f"ids {figures['events_duplicate_ids']} ({figures['events_duplicate_ids_unequal']} unequal), regressed "
+        f"{figures['events_regressed']}, spurious {figures['events_spurious']}; dead-lettered {events.dead_lettered}"
+    )
+    print(
+        f"  of the applied changes whose writer died right after the write, {events.killed_writes_announced} of "
+        f"{events.killed_writes} announced; stored to delivered under these faults p50 "
+        f"{percentile(events.latencies, 0.5):.2f} s, p95 {percentile(events.latencies, 0.95):.2f} s, max "
+        f"{max(events.latencies, default=0.0):.1f} s; {events.shards.invocations:,} invocations "
+        f"({events.shards.partial_failures} retried from a record, {events.shards.killed} killed), "
+        f"{events.bus.calls:,} PutEvents calls"
+    )
 
 
 def _runs(history: list[Receive]) -> list[tuple[Receive, int]]:

@@ -53,6 +53,30 @@ Measured per consumer (``by_consumer``) and summed:
 - ``not_repaired``: orders whose stored state is older than Amazon's latest after reconciliation
   (before it when no reconciliation runs); the other consumers lose nothing before their queue.
 
+SellerStream's own events come out of the tables' change streams, as deployed: the simulated
+DynamoDB keeps a stream for each table the catalog streams (``catalog.streamed_tables``), and once
+the consumers (and reconciliation) are done, the real ``ChangeEventsUseCase`` reads each stream as
+Lambda's event source mapping would have while they ran (``simulation.serve_stream``: one shard per
+table, each record readable from its stored time plus the stream's delay, the deployed filter,
+batches of 100 within a 1 s window, retries from the record the function names), onto a
+simulated bus (``simulation.SimulatedEventBus``) that throttles entries, fails calls, loses answers
+and has short outages; the publisher's container is killed right after a PutEvents call that took
+events and between an invocation's end and Lambda's checkpoint (the batch is then read again
+whole). Nothing the publisher does feeds back into the tables, so reading the streams after the
+consumers' run gives the deliveries reading them alongside would. An independent subscriber gets
+every event the bus took, in the order of the calls, and is judged against what the tables stored
+(their write history, the streams' records, read by rules of this module and not the product's):
+an applied change is an entity's write that stored a newer version than the one it replaced (an
+order's or listing's ``last_updated``, a package's ``version``, a report's ``ingestion_status``
+moving to COMPLETE or FAILED, its version the time recorded with it). Per consumer whose writes
+they are:
+
+- ``events_missing``: applied changes no delivered event announces.
+- ``events_duplicate_ids``: deliveries of an id already delivered (allowed, counted), and
+  ``events_duplicate_ids_unequal``: those whose detail differs from the first delivery's.
+- ``events_regressed``: a new id whose version is older than one already delivered for its entity.
+- ``events_spurious``: events announcing no applied change (or one another id already announced).
+
 A run is the same run for the same seed: the product's own jitter is drawn from it too. Given a
 ``Journal``, a run also records every receive of every message (what became of it, and where a
 container died), to tell why a message was lost or dead-lettered.
@@ -64,6 +88,7 @@ import contextlib
 import functools
 import io
 import json
+import math
 import os
 import random
 import threading
@@ -84,6 +109,7 @@ from botocore.exceptions import ClientError
 from sellerstream import aws, catalog, wiring
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
 from sellerstream.adapters.dynamo import from_attribute_map, to_attribute_map
+from sellerstream.adapters.events import stored_changes
 from sellerstream.adapters.listings import DynamoDBListingStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.adapters.packages import DynamoDBPackageStore
@@ -94,8 +120,10 @@ from sellerstream.adapters.reports import DynamoDBReportStore, DynamoDBRowWriter
 from sellerstream.adapters.sellers import AwsSellerDirectory
 from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
 from sellerstream.config import QueueSettings, ReportFinishedSettings
-from sellerstream.domain.reports import COMPLETE
+from sellerstream.domain.events import OutgoingEvent
+from sellerstream.domain.reports import COMPLETE, FAILED
 from sellerstream.logic.batch import BatchRunner
+from sellerstream.logic.change_events import ChangeEventsUseCase
 from sellerstream.logic.listing_status import ListingStatusUseCase
 from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.report_finished import ReportFinishedUseCase
@@ -121,14 +149,22 @@ from sellerstream_local.notifications_factory import (
 from sellerstream_local.resources import LOCAL_EVENT_SOURCE, create_table
 from sellerstream_local.runtime_reset import reset_runtime
 from sellerstream_local.simulation import (
+    BusCounts,
+    BusFaults,
+    Delivery,
+    LatencyModel,
+    ShardCounts,
     SimulatedDynamoDB,
+    SimulatedEventBus,
     SimulatedS3,
     SimulatedSecrets,
     SimulatedSqs,
+    StreamRecord,
     VirtualTime,
     invoke_batch,
     powertools_on,
     quiet_function_logs,
+    serve_stream,
 )
 
 START = 1_790_000_000.0  # the simulation's epoch (2026-09-21)
@@ -150,6 +186,14 @@ MARKETPLACE = "ATVPDKIKX0DER"
 # The consumers (the catalog's kinds) and what each one's figures hold.
 ORDERS, LISTINGS, REPORTS, FULFILLMENT = "orders", "listings", "reports", "fulfillment"
 KINDS: Final = (ORDERS, LISTINGS, REPORTS, FULFILLMENT)
+# What the subscriber of SellerStream's bus measures (per consumer whose writes the events announce).
+EVENT_FIGURES: Final = (
+    "events_missing",
+    "events_duplicate_ids",
+    "events_duplicate_ids_unequal",
+    "events_regressed",
+    "events_spurious",
+)
 FIGURES: Final = (
     "lost",
     "applied_twice",
@@ -158,6 +202,7 @@ FIGURES: Final = (
     "poison_dead_lettered",
     "valid_dead_lettered",
     "not_repaired",
+    *EVENT_FIGURES,
 )
 # The fewest poison bodies a consumer gets, so that a small run meets several kinds.
 MIN_POISON = 3
@@ -180,6 +225,24 @@ SPLIT_ORDERS = 0.5  # share of the orders of several items shipped as two packag
 TRACKING_UPDATES = 0.3  # share of the packages whose tracking number changes hours later
 STORED_ORDERS = 0.7  # share of the orders stored with their items (the order consumer saw them)
 UPDATE_AFTER_SECONDS = (2 * 3600.0, 3 * 3600.0)
+
+# From a stored write to its event at a target, and how Lambda reads a stream: the model
+# ``bench/events.py`` declares (each value's source is in its docstring).
+EVENTS_LATENCY: Final = LatencyModel(
+    propagation_median=0.1,  # DynamoDB Streams: "near-real time", no figure published
+    propagation_p95=0.4,
+    poll_interval=0.25,  # Lambda polls a DynamoDB stream's shards 4 times a second
+    batch_size=catalog.CHANGE_EVENTS_PUBLISHER.sizing.batch_size,
+    batching_window=float(catalog.CHANGE_EVENTS_PUBLISHER.sizing.batching_window_seconds),
+    invocation_overhead=0.01,
+    seconds_per_record=0.0025,  # the publisher's own work at 256 MB (bench/events.py measures it)
+    cold_start=0.6,  # the handler's import and wiring (docs/development.md, "Cold start")
+    put_median=0.02,
+    put_p95=0.06,
+    delivery_median=0.05,
+    delivery_p95=0.12,
+    max_record_age=float(catalog.CHANGE_EVENTS_PUBLISHER.max_record_age_seconds),
+)
 
 
 class ProcessKilled(BaseException):
@@ -221,6 +284,14 @@ class FaultRates:
     kills: float = 0.005  # per consumer write: the container dies just before it
     kills_after_write: float = 0.005  # per consumer write: the container dies just after it
     kills_before_acknowledging: float = 0.002  # per invocation: dies before its records are deleted
+    # SellerStream's bus (PutEvents answers; the product retries a call 3 times within an invocation).
+    event_throttles: float = 0.02  # per entry: ThrottlingException
+    event_internal_failures: float = 0.01  # per entry: InternalFailure
+    event_call_failures: float = 0.01  # per PutEvents call: it fails, nothing taken
+    event_lost_answers: float = 0.005  # per call: every entry taken, the answer lost
+    event_outages_per_hour: float = 3.0  # seconds-long spells of the account's PutEvents quota spent
+    publisher_kills_after_put: float = 0.005  # per PutEvents call that took events: dies right after
+    publisher_kills_before_checkpoint: float = 0.005  # per invocation: dies before Lambda checkpoints
     revoked_at: float = 600.0  # one seller withdraws the authorisation (seconds after the start)
     reauthorised_at: float = 2400.0  # and renews it with a new refresh token
 
@@ -390,6 +461,24 @@ class Outcome:
     virtual_seconds: float
     wall_seconds: float
     journal: Journal | None = None  # when the run was asked to keep one
+    events: EventsOutcome | None = None
+
+
+@dataclass
+class EventsOutcome:
+    """What the change streams, the publisher and the bus did, and what the subscriber saw."""
+
+    stream_records: int  # records of the streamed tables' streams
+    applied: int  # applied changes (what the subscriber is owed an event for)
+    deliveries: int  # events the subscriber got, duplicates included
+    dead_lettered: int  # events the publisher put on its DLQ (EventBridge refused them for good)
+    latencies: list[float]  # per applied change announced: stored until first delivered (seconds)
+    killed_writes: int  # applied changes whose writer's container died right after the write
+    killed_writes_announced: int  # of those, the ones the subscriber got an event for
+    bus: BusCounts
+    shards: ShardCounts
+    outages: int  # spells of PutEvents throttling injected
+    publisher_seconds: float  # virtual seconds from the first stored change to the last delivery
 
 
 @dataclass
@@ -1192,6 +1281,9 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         self.regressed: Counter[str] = Counter()
         self.applied_twice: Counter[str] = Counter()
         self.package_writes: list[tuple[str, str, str]] = []  # (order id, reference, tracking number)
+        # The stream records of each write right after which the container died.
+        self.killed_after: list[StreamRecord] = []
+        self._marks: dict[str, int] = {}  # each stream's length before the write under way
 
     def _maybe_fail(self, operation: str) -> None:
         if threading.get_ident() in self.killed:
@@ -1216,6 +1308,7 @@ class FaultyDynamoDB(SimulatedDynamoDB):
     def die_before(self, share: float = 1.0) -> None:
         """Maybe the container dies now, just before a consumer's write (of any store): between the answer
         in hand (SP-API's, or the rows read) and the write."""
+        self._marks = {table: len(records) for table, records in self.streams.items()}
         if self.enabled and self._rng.random() < self._rates.kills * share:
             self._injected["kills"] += 1
             self._die()
@@ -1224,6 +1317,8 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         """Maybe the container dies now, just after a consumer's write: stored, never acknowledged."""
         if self.enabled and self._rng.random() < self._rates.kills_after_write * share:
             self._injected["kills_after_write"] += 1
+            for table, records in self.streams.items():
+                self.killed_after.extend(records[self._marks.get(table, len(records)) :])
             self._die()
 
     def _die(self) -> None:
@@ -1415,6 +1510,322 @@ class _SqsRouter:
         return sent
 
 
+# -- SellerStream's events: the streams, the publisher, the bus and its subscriber ---------------
+
+
+class _EventDeadLetters:
+    """The publisher's DLQ: each event EventBridge refused for good, with its reason."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[OutgoingEvent, str]] = []
+
+    def dead_letter(self, event: OutgoingEvent, reason: str) -> None:
+        self.events.append((event, reason))
+
+
+@dataclass
+class Published:
+    """What the publisher put on the bus: the subscriber's deliveries, in the order of the calls."""
+
+    deliveries: list[Delivery]
+    bus: BusCounts
+    shards: ShardCounts
+    dead_lettered: int
+    outages: int
+    injected: Counter[str]
+    # The function's own CPU time here (Lambda's event to the use case's outcome; the bus's excluded).
+    function_cpu_seconds: float = 0.0
+
+
+def publish_events(
+    dynamodb: SimulatedDynamoDB,
+    tables: dict[str, str],
+    *,
+    seed: int,
+    rates: FaultRates = FaultRates(),
+    latency: LatencyModel = EVENTS_LATENCY,
+    start: float = START,
+) -> Published:
+    """The streamed tables' change streams (all written already) through the real publisher, as
+    Lambda's event source mapping feeds it, onto a simulated bus with ``rates``' faults; on a clock
+    of its own from ``start``. ``tables``: the tables' names by role. Runs within the functions'
+    environment (``function_environment``, or ``run``'s own)."""
+    from sellerstream.observability import metrics  # noqa: PLC0415 - once the run's environment is set
+
+    clock = VirtualTime(start)
+    rng = random.Random(f"{seed}:events")
+    streamed = catalog.streamed_tables()
+    names = {table.role: tables[table.role] for table in streamed}
+    roles = {name: role for role, name in names.items()}
+    written = [record.stored_at for name in names.values() for record in dynamodb.streams.get(name, [])[-1:]]
+    outages = _outages(rng, start, max(written, default=start) + 60.0, rates.event_outages_per_hour)
+    injected: Counter[str] = Counter()
+
+    def die_after_put() -> None:
+        if rng.random() < rates.publisher_kills_after_put:
+            injected["publisher_kills_after_put"] += 1
+            raise ProcessKilled
+
+    faults = BusFaults(
+        entry_throttles=rates.event_throttles,
+        entry_internal_failures=rates.event_internal_failures,
+        call_failures=rates.event_call_failures,
+        lost_answers=rates.event_lost_answers,
+        outages=outages,
+    )
+    bus = SimulatedEventBus(
+        clock, rng, source=catalog.EVENT_SOURCE, faults=faults, latency=latency, after_put=die_after_put
+    )
+    dead_letters = _EventDeadLetters()
+    shards = ShardCounts()
+    cpu = {"function": 0.0}
+
+    def shard(table: catalog.Table) -> None:
+        name = names[table.role]
+        arn, keys, prefixes = (
+            dynamodb.stream_arn(name),
+            dynamodb.key_names(name),
+            catalog.sort_prefixes(table),
+        )
+        sort_key = table.sort_key or "sk"
+        use_case = ChangeEventsUseCase(bus, dead_letters, table_names=names, sleep=clock.sleep)
+
+        def passes(record: StreamRecord) -> bool:  # the deployed mapping's filter (catalog.stream_filters)
+            return record.event_name != "REMOVE" and record.sort_key(sort_key).startswith(prefixes)
+
+        def invoke(batch: list[StreamRecord]) -> str | None:  # the handler, on Lambda's event
+            event = {"Records": [record.lambda_record(arn, keys) for record in batch]}
+            started, on_bus = time.thread_time(), bus.counts.cpu_seconds
+            try:
+                outcome = use_case.publish(stored_changes(event, roles))
+            finally:
+                metrics.clear_metrics()
+                cpu["function"] += time.thread_time() - started - (bus.counts.cpu_seconds - on_bus)
+            if rng.random() < rates.publisher_kills_before_checkpoint:
+                injected["publisher_kills_before_checkpoint"] += 1
+                raise ProcessKilled  # published, never checkpointed: the batch is read again whole
+            return outcome.retry_from
+
+        serve_stream(
+            clock,
+            dynamodb.streams.get(name, []),
+            invoke,
+            latency=latency,
+            rng=rng,
+            passes=passes,
+            dies=(ProcessKilled,),
+            counts=shards,
+        )
+
+    for table in streamed:
+        clock.start(f"stream-{table.role}", functools.partial(shard, table))
+    clock.run()
+    injected["event_outages"] = len(outages)
+    return Published(
+        bus.deliveries, bus.counts, shards, len(dead_letters.events), len(outages), injected, cpu["function"]
+    )
+
+
+def _outages(
+    rng: random.Random, start: float, end: float, per_hour: float
+) -> tuple[tuple[float, float], ...]:
+    """Spells of 2 to 20 seconds in which PutEvents throttles most entries, ``per_hour`` on average."""
+    spells: list[tuple[float, float]] = []
+    at = start
+    while per_hour > 0:
+        at += rng.expovariate(per_hour / 3600.0)
+        if at >= end:
+            break
+        spells.append((at, at + rng.uniform(2.0, 20.0)))
+    return tuple(spells)
+
+
+# The fields that key each event's entity: in its detail's ``key``, and in the stored item.
+_DETAIL_KEYS: Final = {
+    catalog.ORDER_CHANGED.detail_type: ("seller_id", "order_id"),
+    catalog.LISTING_CHANGED.detail_type: ("seller_id", "marketplace_id", "sku"),
+    catalog.REPORT_READY.detail_type: ("seller_id", "report_id"),
+    catalog.SHIPMENT_CONFIRMED.detail_type: ("seller_id", "order_id", "package_reference_id"),
+}
+_ITEM_KEYS: Final = {**_DETAIL_KEYS, catalog.REPORT_READY.detail_type: ("seller_key", "report_id")}
+# The consumer whose writes each event announces.
+_KIND_OF: Final = {event.detail_type: kind for kind in KINDS for event in catalog.consumer(kind).emits}
+
+Version = str | int
+Entity = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppliedChange:
+    """A write that stored a newer version of an entity: what the subscriber is owed an event for."""
+
+    kind: str  # the consumer whose writes the entity's events announce
+    entity: Entity  # (detail-type, key values...)
+    version: Version
+    stored_at: float
+    sequence: str  # the write's stream record
+
+
+def applied_changes(dynamodb: SimulatedDynamoDB, tables: dict[str, str]) -> list[AppliedChange]:
+    """Every applied change, from the streamed tables' write history (their streams' records), by
+    this module's rules rather than the publisher's: an order's or listing's ``last_updated`` newer
+    than the item held before, a package's ``version`` higher, a report's ``ingestion_status``
+    moving to COMPLETE or FAILED (its version: ``completed_at``, or ``recorded_at`` for a report
+    without rows to ingest; ``failed_at``)."""
+    declared = [(event.table.role, event.sort_prefix, event.detail_type) for event in catalog.change_events()]
+    applied: list[AppliedChange] = []
+    for table in catalog.streamed_tables():
+        sort_key = table.sort_key or "sk"
+        for record in dynamodb.streams.get(tables[table.role], []):
+            if record.new_image is None:
+                continue
+            sk = record.sort_key(sort_key)
+            detail_type = next(
+                (kind for role, prefix, kind in declared if role == table.role and sk.startswith(prefix)),
+                None,
+            )
+            if detail_type is None:
+                continue
+            version = _applied_version(detail_type, record.old_image, record.new_image)
+            if version is None:
+                continue
+            entity = (
+                detail_type,
+                *(str(_scalar(record.new_image, name)) for name in _ITEM_KEYS[detail_type]),
+            )
+            applied.append(
+                AppliedChange(_KIND_OF[detail_type], entity, version, record.stored_at, record.sequence)
+            )
+    return applied
+
+
+def _applied_version(detail_type: str, old: dict[str, Any] | None, new: dict[str, Any]) -> Version | None:
+    """The version the write stored, if newer than the one it replaced (else None)."""
+    if detail_type == catalog.SHIPMENT_CONFIRMED.detail_type:
+        revision = int(_scalar(new, "version") or 1)
+        return revision if old is None or int(_scalar(old, "version") or 1) < revision else None
+    if detail_type == catalog.REPORT_READY.detail_type:
+        status = _scalar(new, "ingestion_status")
+        if status not in (COMPLETE, FAILED) or (
+            old is not None and _scalar(old, "ingestion_status") == status
+        ):
+            return None
+        recorded = (
+            "failed_at" if status == FAILED else "completed_at" if "completed_at" in new else "recorded_at"
+        )
+        return str(_scalar(new, recorded) or "")
+    version = _scalar(new, "last_updated")
+    previous = _scalar(old, "last_updated") if old is not None else None
+    if not isinstance(version, str) or (isinstance(previous, str) and previous >= version):
+        return None
+    return version
+
+
+def _scalar(item: dict[str, Any], name: str) -> Any:
+    """A typed attribute's value as stored ({"S": "x"} -> "x", {"N": "3"} -> "3"); None when absent."""
+    typed = item.get(name)
+    return next(iter(typed.values())) if typed else None
+
+
+@dataclass
+class EventVerdict:
+    figures: dict[str, dict[str, int]]  # EVENT_FIGURES by consumer
+    # Per applied change announced: from stored until its event was first delivered (seconds).
+    latency: dict[tuple[Entity, Version], float]
+
+    @property
+    def latencies(self) -> list[float]:
+        return list(self.latency.values())
+
+    @property
+    def announced(self) -> set[tuple[Entity, Version]]:
+        return set(self.latency)
+
+
+def judge_events(applied: list[AppliedChange], deliveries: list[Delivery]) -> EventVerdict:
+    """The subscriber's figures: its deliveries, in the order it got them, against the applied changes."""
+    owed: dict[tuple[Entity, Version], AppliedChange] = {}
+    for change in applied:
+        owed.setdefault((change.entity, change.version), change)
+    figures = {kind: dict.fromkeys(EVENT_FIGURES, 0) for kind in KINDS}
+    seen: dict[str, str] = {}  # event id -> its detail (canonical JSON) as first delivered
+    announced: dict[tuple[Entity, Version], float] = {}  # -> stored until delivered
+    newest: dict[Entity, Version] = {}
+    for delivery in deliveries:
+        event = json.loads(delivery.body)
+        detail_type = str(event.get("detail-type"))
+        detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
+        counted = figures.setdefault(_KIND_OF.get(detail_type, "unknown"), dict.fromkeys(EVENT_FIGURES, 0))
+        event_id, canonical = str(detail.get("id")), json.dumps(detail, sort_keys=True)
+        if event_id in seen:
+            counted["events_duplicate_ids"] += 1
+            counted["events_duplicate_ids_unequal"] += seen[event_id] != canonical
+            continue
+        seen[event_id] = canonical
+        raw_key = detail.get("key")
+        key: dict[str, Any] = raw_key if isinstance(raw_key, dict) else {}
+        entity = (detail_type, *(str(key.get(name)) for name in _DETAIL_KEYS.get(detail_type, ())))
+        version: Any = detail.get("version")
+        due = owed.get((entity, version))
+        if due is None or (entity, version) in announced:
+            counted["events_spurious"] += 1
+        else:
+            announced[(entity, version)] = delivery.at - due.stored_at
+        if entity in newest and _older(version, newest[entity]):
+            counted["events_regressed"] += 1
+        else:
+            newest[entity] = version
+    for target, change in owed.items():
+        if target not in announced:
+            figures[change.kind]["events_missing"] += 1
+    return EventVerdict(figures, announced)
+
+
+def _older(version: Any, than: Any) -> bool:
+    try:
+        return bool(version < than)
+    except TypeError:
+        return str(version) < str(than)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The smallest value with at least ``share`` of the values at or below it (0.0 when none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def events_outcome(
+    dynamodb: FaultyDynamoDB | SimulatedDynamoDB, tables: dict[str, str], published: Published
+) -> tuple[EventsOutcome, EventVerdict]:
+    applied = applied_changes(dynamodb, tables)
+    verdict = judge_events(applied, published.deliveries)
+    killed = {record.sequence for record in getattr(dynamodb, "killed_after", [])}
+    after_kill = [change for change in applied if change.sequence in killed]
+    records = sum(len(dynamodb.streams.get(tables[table.role], [])) for table in catalog.streamed_tables())
+    stored = [change.stored_at for change in applied]
+    delivered = [delivery.at for delivery in published.deliveries]
+    return (
+        EventsOutcome(
+            stream_records=records,
+            applied=len(applied),
+            deliveries=len(published.deliveries),
+            dead_lettered=published.dead_lettered,
+            latencies=verdict.latencies,
+            killed_writes=len(after_kill),
+            killed_writes_announced=sum(
+                (change.entity, change.version) in verdict.latency for change in after_kill
+            ),
+            bus=published.bus,
+            shards=published.shards,
+            outages=published.outages,
+            publisher_seconds=max(delivered, default=0.0) - min(stored, default=0.0),
+        ),
+        verdict,
+    )
+
+
 # -- the run -------------------------------------------------------------------------------------
 
 
@@ -1428,6 +1839,31 @@ class _Lane:
     settings: Any
     cold_start: Callable[[], BatchRunner] = field(init=False)
     deliveries: deque[float] = field(default_factory=deque)  # when its next messages are published
+
+
+# The functions' environment in a run (no AWS account is ever reached: every client is simulated).
+ENVIRONMENT: Final = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "fault-matrix",
+    "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+@contextlib.contextmanager
+def function_environment(quiet: bool = True) -> Iterator[None]:
+    """The functions' environment variables (``ENVIRONMENT``), their logs silenced when ``quiet``,
+    and the runtime's caches reset before and after: what ``run`` sets up, for other runs of the
+    product's code on the simulation (``publish_events``)."""
+    with _environment(ENVIRONMENT), _quiet_logs(quiet):
+        reset_runtime()
+        try:
+            yield
+        finally:
+            reset_runtime()
 
 
 @contextlib.contextmanager
@@ -1484,10 +1920,12 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     reconcile: Reconcile | None = None,
     quiet: bool = True,
     journal: Journal | None = None,
+    latency: LatencyModel = EVENTS_LATENCY,
 ) -> Outcome:
     """One run of the matrix on a fresh emulator, queues, tables and clock: ``notifications``
     ORDER_CHANGE notifications and the other consumers' traffic in proportion, or ``traffic``;
-    ``journal`` (if given) is told every receive."""
+    ``journal`` (if given) is told every receive; ``latency``: how the change streams reach the bus
+    (and the subscriber)."""
 
     started = time.monotonic()
     traffic = traffic or Traffic.of(notifications)
@@ -1507,12 +1945,18 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     )
     emulator.register_app(LWA_ID, LWA_SECRET)
     dynamodb = FaultyDynamoDB(rng, rates, injected)
+    dynamodb.clock = clock.time
     s3 = FaultyS3(rng, rates, injected, dynamodb)
     for table in catalog.TABLES:
         dynamodb.tables[table.role] = create_table(
             dynamodb, table.local_name, table.partition_key, table.sort_key, table.ttl_attribute
         )
     tables = dynamodb.tables
+    for table in catalog.streamed_tables():
+        dynamodb.update_table(
+            TableName=tables[table.role],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
     bucket = "sellerstream-fault-matrix-reports"
     secrets = {APP_SECRET_ID: json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
     for seller in workload.sellers:
@@ -1561,15 +2005,6 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     for event in events:
         if event.kind == "deliver":
             lanes[event.lane].deliveries.append(event.at)
-    environment = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "fault-matrix",
-        "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
     state = {"revoked_receives": 0}
     revoked = workload.revoked_seller
     revoked_waiting: set[str] = set()
@@ -1757,7 +2192,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     real_client = aws.client
     reconciliation: dict[str, Any] | None = None
     with (
-        _environment(environment),
+        _environment(ENVIRONMENT),
         _quiet_logs(quiet),
         powertools_on(clock),
         _seeded(seed),
@@ -1789,6 +2224,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     make_order_store=lambda: DynamoDBOrderStore(tables[catalog.ORDERS_TABLE.role]),
                 )
                 reconciliation = reconcile(world)
+            published = publish_events(dynamodb, tables, seed=seed, rates=rates, latency=latency)
         finally:
             aws.client = real_client
             reset_runtime()
@@ -1829,7 +2265,15 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
             _dead_letters(lanes[FULFILLMENT]),
         ),
     }
-    published = {
+    events_out, verdict = events_outcome(dynamodb, tables, published)
+    for kind, figures in verdict.figures.items():
+        by_consumer.setdefault(kind, {}).update(figures)
+    injected.update(published.injected)
+    injected["event_throttles"] = published.bus.errors["ThrottlingException"]
+    injected["event_internal_failures"] = published.bus.errors["InternalFailure"]
+    injected["event_call_failures"] = published.bus.failed_calls
+    injected["event_lost_answers"] = published.bus.lost_answers
+    messages = {
         ORDERS: len(workload.changes) + len(workload.poison),
         LISTINGS: len(listings.changes) + len(listings.poison),
         REPORTS: len(reports.reports) + len(reports.poison),
@@ -1837,7 +2281,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     }
     consumers = {
         kind: ConsumerTraffic(
-            notifications=published[kind],
+            notifications=messages[kind],
             deliveries=sum(1 for event in events if event.kind == "deliver" and event.lane == kind),
             receives=lane.queue.receives,
             still_queued=lane.queue.queue.live,
@@ -1859,7 +2303,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     injected["dropped"] = sum(change.dropped for change in workload.changes)
     emulator.stop()  # its report documents' files
     return Outcome(
-        figures={name: sum(figures[name] for figures in by_consumer.values()) for name in FIGURES},
+        figures={name: sum(figures.get(name, 0) for figures in by_consumer.values()) for name in FIGURES},
         by_consumer=by_consumer,
         consumers=consumers,
         injected=injected,
@@ -1879,6 +2323,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         virtual_seconds=delivered_until - START,
         wall_seconds=time.monotonic() - started,
         journal=journal,
+        events=events_out,
     )
 
 

@@ -12,6 +12,11 @@ redrive after maxReceiveCount receives, message attributes, SentTimestamp) behin
 the product makes (``send_message``), and lets a simulated event source mapping
 receive and delete. ``SimulatedDynamoDB``, ``SimulatedSecrets`` and ``SimulatedS3`` answer the
 DynamoDB, Secrets Manager and S3 calls in memory: millions of calls in minutes.
+
+A table of ``SimulatedDynamoDB`` may have a change stream (``StreamRecord``: new and old images, as
+DynamoDB Streams keeps them). ``SimulatedEventBus`` plays EventBridge's PutEvents behind the
+product's ``EventBus`` port, and ``serve_stream`` plays Lambda's event source mapping over one
+shard of a stream (polling, batching window, partial batch responses, retries).
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ import io
 import itertools
 import json
 import marshal
+import math
 import os
+import random
 import re
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -40,9 +48,11 @@ from aws_lambda_powertools.utilities.idempotency.persistence import base as pers
 from aws_lambda_powertools.utilities.idempotency.persistence import datarecord
 from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as idempotency_dynamodb
 from aws_lambda_powertools.utilities.parameters import base as parameters_base
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from sellerstream.domain.events import OutgoingEvent
     from sellerstream.logic.batch import BatchResult, BatchRunner
 
 
@@ -401,12 +411,106 @@ class SimulatedS3:
         return found
 
 
+_DESERIALIZER = TypeDeserializer()
+# The first sequence number of the simulation's streams: DynamoDB's are decimal strings of 21 to 40
+# digits, increasing within a shard. One counter for every stream, all of the same length, so that
+# they compare as numbers and as strings alike.
+_FIRST_SEQUENCE = 10**20
+STREAM_LABEL = "2026-09-21T00:00:00.000"
+
+
+def plain_image(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An item as boto3's ``TypeDeserializer`` gives it: numbers as Decimal, sets as sets, binary
+    as ``Binary``; None stays None."""
+    if item is None:
+        return None
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+
+
+class StreamRecord:
+    """One record of a table's change stream (view type NEW_AND_OLD_IMAGES), as DynamoDB Streams
+    writes it: one per item a successful write changed, in the order the writes were stored.
+
+    ``old_image`` and ``new_image`` are the item before and after, in DynamoDB's typed form (None:
+    inserted, or removed); ``old`` and ``new`` are the same deserialized into plain values (numbers
+    as Decimal), as a stream consumer holding boto3 reads them. ``stored_at``: when the write was
+    stored, on the simulation's clock (exact; the record's ``ApproximateCreationDateTime`` is that
+    time rounded down to the second, as DynamoDB gives it). The images are the stored items
+    themselves, never copied: the simulated table replaces an item on each write and never changes
+    one in place, so a record's images stay as they were."""
+
+    __slots__ = ("_new", "_old", "event_name", "new_image", "old_image", "sequence", "stored_at", "table")
+
+    def __init__(
+        self,
+        table: str,
+        sequence: str,
+        old_image: dict[str, Any] | None,
+        new_image: dict[str, Any] | None,
+        stored_at: float,
+    ) -> None:
+        self.table = table
+        self.sequence = sequence
+        self.old_image = old_image
+        self.new_image = new_image
+        self.stored_at = stored_at
+        self.event_name = "INSERT" if old_image is None else "REMOVE" if new_image is None else "MODIFY"
+        self._old: Any = _UNREAD
+        self._new: Any = _UNREAD
+
+    @property
+    def old(self) -> dict[str, Any] | None:
+        if self._old is _UNREAD:
+            self._old = plain_image(self.old_image)
+        return cast(dict[str, Any] | None, self._old)
+
+    @property
+    def new(self) -> dict[str, Any] | None:
+        if self._new is _UNREAD:
+            self._new = plain_image(self.new_image)
+        return cast(dict[str, Any] | None, self._new)
+
+    def sort_key(self, name: str = "sk") -> str:
+        image = self.new_image if self.new_image is not None else self.old_image
+        return str((image or {}).get(name, {}).get("S", ""))
+
+    def lambda_record(self, stream_arn: str, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The record as Lambda hands it to a function (``keys``: the table's key attribute names)."""
+        image = self.new_image if self.new_image is not None else self.old_image or {}
+        stream: dict[str, Any] = {
+            "ApproximateCreationDateTime": float(math.floor(self.stored_at)),
+            "Keys": {name: image[name] for name in keys if name in image},
+            "SequenceNumber": self.sequence,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        }
+        if self.new_image is not None:
+            stream["NewImage"] = self.new_image
+        if self.old_image is not None:
+            stream["OldImage"] = self.old_image
+        return {
+            "eventID": f"{self.sequence[-16:]}",
+            "eventName": self.event_name,
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "dynamodb": stream,
+            "eventSourceARN": stream_arn,
+        }
+
+
 class SimulatedDynamoDB:
     """The DynamoDB calls SellerStream and Powertools' idempotency make, in memory, with DynamoDB's
     semantics for them: conditional writes (the expressions they use: comparisons, AND/OR,
     parentheses, attribute_exists / attribute_not_exists), ReturnValuesOnConditionCheckFailure,
     all-or-nothing TransactWriteItems with cancellation reasons, SET updates, projections,
     BatchWriteItem, and Query on a table's own keys.
+
+    A table created (or updated) with a ``StreamSpecification`` keeps a change stream in
+    ``streams[table]``: a ``StreamRecord`` per item each successful write changed, in order, stamped
+    with ``clock()``. As DynamoDB Streams does: a failed conditional write or a cancelled
+    transaction leaves none; each item a transaction or a batch writes leaves one; deleting an
+    absent item leaves none; and a put or update that leaves the item exactly as it was leaves none
+    (DynamoDB documents that a write which changes no data in an item writes no stream record).
 
     moto does the same through botocore's serialisation at about a millisecond a call; hours of
     simulated Prime Day make millions of calls. Tests check it against moto for every call shape
@@ -419,13 +523,43 @@ class SimulatedDynamoDB:
         # The keys of each partition of a table with a sort key, for Query.
         self._partitions: dict[str, dict[tuple[str, Any], dict[tuple[tuple[str, Any], ...], None]]] = {}
         self.calls: Counter[str] = Counter()
+        self.streams: dict[str, list[StreamRecord]] = {}
+        self.clock: Callable[[], float] = time.time  # when a write is stored (a simulation's clock)
+        self._sequences = itertools.count(_FIRST_SEQUENCE)
 
-    def create_table(self, TableName: str, KeySchema: list[dict[str, str]], **_: Any) -> dict[str, Any]:
+    def create_table(
+        self,
+        TableName: str,
+        KeySchema: list[dict[str, str]],
+        StreamSpecification: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         self._keys[TableName] = tuple(key["AttributeName"] for key in KeySchema)
         self._items[TableName] = {}
         if len(self._keys[TableName]) > 1:
             self._partitions[TableName] = {}
+        if StreamSpecification:
+            self.update_table(TableName=TableName, StreamSpecification=StreamSpecification)
         return {"TableDescription": {"TableName": TableName}}
+
+    def update_table(
+        self, TableName: str, StreamSpecification: dict[str, Any] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """Turns the table's stream on (only NEW_AND_OLD_IMAGES is simulated) or off."""
+        if StreamSpecification is not None:
+            if not StreamSpecification.get("StreamEnabled"):
+                self.streams.pop(TableName, None)
+            elif StreamSpecification.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+                raise ValueError("only streams of new and old images are simulated")
+            else:
+                self.streams.setdefault(TableName, [])
+        return {"TableDescription": {"TableName": TableName}}
+
+    def stream_arn(self, table: str) -> str:
+        return f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/{STREAM_LABEL}"
+
+    def key_names(self, table: str) -> tuple[str, ...]:
+        return self._keys[table]
 
     def update_time_to_live(self, **_: Any) -> dict[str, Any]:
         return {}
@@ -571,14 +705,26 @@ class SimulatedDynamoDB:
         return tuple(next(iter(item[name].items())) for name in self._keys[table])
 
     def _store(self, table: str, key: tuple[tuple[str, Any], ...], item: dict[str, Any]) -> None:
-        self._items[table][key] = item
+        items = self._items[table]
+        stream = self.streams.get(table)
+        if stream is not None:
+            old = items.get(key)
+            if old != item:
+                stream.append(StreamRecord(table, str(next(self._sequences)), old, item, self.clock()))
+        items[key] = item
         partitions = self._partitions.get(table)
         if partitions is not None:
             partitions.setdefault(key[0], {})[key] = None
 
     def _remove(self, table: str, key: tuple[tuple[str, Any], ...]) -> None:
-        if self._items[table].pop(key, None) is not None and table in self._partitions:
+        old = self._items[table].pop(key, None)
+        if old is None:
+            return
+        if table in self._partitions:
             self._partitions[table][key[0]].pop(key, None)
+        stream = self.streams.get(table)
+        if stream is not None:
+            stream.append(StreamRecord(table, str(next(self._sequences)), old, None, self.clock()))
 
     def _check(
         self, table: str, key: tuple[tuple[str, Any], ...], options: dict[str, Any], operation: str
@@ -590,6 +736,351 @@ class SimulatedDynamoDB:
         if current is not None and options.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
             cast(dict[str, Any], error.response)["Item"] = _copy(current)
         raise error
+
+
+# -- SellerStream's bus and the stream's event source mapping ----------------------------------
+
+# EventBridge's PutEvents: at most 10 entries and 256 KB a call; each entry is billed per 64 KB
+# started (its Time, Source, DetailType, Detail and Resources count).
+PUT_EVENTS_MAX_ENTRIES = 10
+PUT_EVENTS_MAX_BYTES = 256 * 1024
+BILLED_CHUNK_BYTES = 64 * 1024
+TIME_FIELD_BYTES = 14
+
+
+def lognormal(rng: random.Random, median: float, p95: float) -> float:
+    """A latency drawn from the lognormal distribution with this median and 95th percentile."""
+    if median <= 0:
+        return 0.0
+    sigma = math.log(max(p95, median) / median) / 1.6449
+    return median * math.exp(rng.gauss(0.0, sigma))
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """How long each step from a stored write to a delivered event takes (virtual seconds), and how
+    Lambda's event source mapping reads a shard. Medians and 95th percentiles of lognormal draws;
+    whoever runs the model declares its values and their sources."""
+
+    propagation_median: float = 0.0  # from the write until GetRecords returns its stream record
+    propagation_p95: float = 0.0
+    poll_interval: float = 0.25  # Lambda polls each shard 4 times a second
+    batch_size: int = 100
+    batching_window: float = 1.0
+    invocation_overhead: float = 0.0  # per invocation of a warm container
+    seconds_per_record: float = 0.0  # the function's own work per record handed to it
+    cold_start: float = 0.0  # a new container's start (after a kill, or the first invocation)
+    put_median: float = 0.0  # one PutEvents call, request to answer
+    put_p95: float = 0.0
+    delivery_median: float = 0.0  # from EventBridge taking an event until its target has it
+    delivery_p95: float = 0.0
+    retry_delay: float = 1.0  # after a failed invocation, doubling per failure in a row
+    max_retry_delay: float = 30.0
+    max_record_age: float = 24 * 3600.0  # then a record goes to the on-failure destination
+
+    def propagation(self, rng: random.Random) -> float:
+        return lognormal(rng, self.propagation_median, self.propagation_p95)
+
+    def put(self, rng: random.Random) -> float:
+        return lognormal(rng, self.put_median, self.put_p95)
+
+    def delivery(self, rng: random.Random) -> float:
+        return lognormal(rng, self.delivery_median, self.delivery_p95)
+
+
+@dataclass(frozen=True)
+class BusFaults:
+    """What EventBridge's PutEvents answers besides success, and how often. An event that is valid is
+    never refused for good (MalformedDetail is only ever the answer to an invalid one)."""
+
+    entry_throttles: float = 0.0  # per entry: ThrottlingException
+    entry_internal_failures: float = 0.0  # per entry: InternalFailure
+    call_failures: float = 0.0  # per call: it fails (after the SDK's retries), nothing taken
+    lost_answers: float = 0.0  # per call: every entry taken, the answer lost (a timeout)
+    # Periods (start, end) in which the account's PutEvents quota is exceeded: this share of the
+    # entries is throttled (a burst elsewhere in the account, a regional hiccup).
+    outages: tuple[tuple[float, float], ...] = ()
+    outage_throttles: float = 0.9
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event as a rule's target gets it: EventBridge's JSON, and when it arrived."""
+
+    at: float
+    body: str
+
+
+@dataclass
+class BusCounts:
+    calls: int = 0
+    entries: int = 0  # entries sent, retries included
+    taken: int = 0
+    billed: int = 0  # billed events: 64 KB chunks of the taken entries
+    entry_bytes: int = 0  # of the taken entries
+    failed_calls: int = 0
+    lost_answers: int = 0
+    invalid: int = 0  # entries refused as malformed
+    errors: Counter[str] = field(default_factory=Counter)  # entry error codes answered
+    cpu_seconds: float = 0.0  # the simulated bus's own work (its callers' threads' CPU time)
+
+
+class SimulatedEventBus:
+    """SellerStream's bus behind the product's ``EventBus`` port: one PutEvents call per ``put``, on
+    the virtual clock, with EventBridge's limits and answers (``faults``). Every entry it takes is
+    delivered, in the order of the calls, to ``deliveries`` as a target receives it (EventBridge's
+    own JSON: its id, detail-type, source, time, detail); within one call the order is
+    EventBridge's (``shuffle``: not the entries' order, which EventBridge does not promise).
+    ``after_put`` runs after a call that took entries, before it returns: a fault matrix kills the
+    container there."""
+
+    def __init__(
+        self,
+        clock: VirtualTime,
+        rng: random.Random,
+        *,
+        source: str,
+        faults: BusFaults = BusFaults(),
+        latency: LatencyModel = LatencyModel(),
+        shuffle: bool = True,
+        after_put: Callable[[], None] | None = None,
+    ) -> None:
+        self._clock = clock
+        self._rng = rng
+        self._source = source
+        self._faults = faults
+        self._latency = latency
+        self._shuffle = shuffle
+        self.after_put = after_put
+        self.deliveries: list[Delivery] = []
+        self.counts = BusCounts()
+
+    def put(self, events: Sequence[OutgoingEvent]) -> list[str | None]:
+        started = time.thread_time()
+        try:
+            return self._put(events)
+        finally:
+            self.counts.cpu_seconds += time.thread_time() - started
+
+    def _put(self, events: Sequence[OutgoingEvent]) -> list[str | None]:
+        counts, rng, faults = self.counts, self._rng, self._faults
+        entries = [(event, self._entry_size(event)) for event in events]
+        if not 0 < len(entries) <= PUT_EVENTS_MAX_ENTRIES or sum(size for _, size in entries) > (
+            PUT_EVENTS_MAX_BYTES
+        ):
+            raise _client_error("ValidationException", "1 to 10 entries and 256 KB per call", "PutEvents")
+        counts.calls += 1
+        counts.entries += len(entries)
+        self._clock.sleep(self._latency.put(rng))
+        if rng.random() < faults.call_failures:
+            counts.failed_calls += 1
+            raise _client_error("InternalException", "Internal service error", "PutEvents")
+        now = self._clock.now
+        outage = any(start <= now < end for start, end in faults.outages)
+        lost = rng.random() < faults.lost_answers
+        codes: list[str | None] = []
+        taken: list[tuple[OutgoingEvent, int]] = []
+        for event, size in entries:
+            code = None if _well_formed(event) else "MalformedDetail"
+            if code is None and not lost:
+                roll = rng.random()
+                if (outage and roll < faults.outage_throttles) or roll < faults.entry_throttles:
+                    code = "ThrottlingException"
+                elif roll < faults.entry_throttles + faults.entry_internal_failures:
+                    code = "InternalFailure"
+            codes.append(code)
+            if code is None:
+                taken.append((event, size))
+            else:
+                counts.errors[code] += 1
+                counts.invalid += code == "MalformedDetail"
+        if self._shuffle:
+            rng.shuffle(taken)
+        for event, size in taken:
+            counts.taken += 1
+            counts.entry_bytes += size
+            counts.billed += -(-size // BILLED_CHUNK_BYTES)
+            self.deliveries.append(Delivery(now + self._latency.delivery(rng), self._as_delivered(event)))
+        if taken and self.after_put is not None:
+            self.after_put()
+        if lost:
+            counts.lost_answers += 1
+            raise _client_error("RequestTimeout", "the answer never came", "PutEvents")
+        return codes
+
+    def _entry_size(self, event: OutgoingEvent) -> int:
+        size = (
+            len(self._source.encode()) + len(event.detail_type.encode()) + len(event.detail_json().encode())
+        )
+        return size + (TIME_FIELD_BYTES if event.stored_at is not None else 0)
+
+    def _as_delivered(self, event: OutgoingEvent) -> str:
+        at = event.stored_at if event.stored_at is not None else self._clock.now
+        return json.dumps(
+            {
+                "version": "0",
+                "id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+                "detail-type": event.detail_type,
+                "source": self._source,
+                "account": "123456789012",
+                "time": real.datetime.fromtimestamp(at, real.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": json.loads(event.detail_json()),
+            },
+            separators=(",", ":"),
+        )
+
+
+def _well_formed(event: OutgoingEvent) -> bool:
+    """What EventBridge checks of an entry: a detail-type, and a detail that is a JSON object."""
+    if not event.detail_type or len(event.detail_type) > 128:
+        return False
+    try:
+        return isinstance(json.loads(event.detail_json()), dict)
+    except ValueError:
+        return False
+
+
+@dataclass
+class ShardCounts:
+    """What the event source mapping did over a shard."""
+
+    records: int = 0  # the shard's records
+    filtered: int = 0  # passed over by the mapping's filter (never handed to the function)
+    invocations: int = 0
+    handed: int = 0  # records handed to the function, again on each retry
+    partial_failures: int = 0  # invocations answering a record to retry from
+    function_errors: int = 0  # invocations that raised
+    killed: int = 0  # invocations whose container died
+    cold_starts: int = 0
+    billed_seconds: float = 0.0  # the invocations' durations, cold starts included
+    expired: int = 0  # records older than the maximum age: a pointer to the on-failure destination
+
+
+def serve_stream(
+    clock: VirtualTime,
+    records: Sequence[StreamRecord],
+    invoke: Callable[[list[StreamRecord]], str | None],
+    *,
+    latency: LatencyModel,
+    rng: random.Random,
+    passes: Callable[[StreamRecord], bool] = lambda record: True,
+    dies: tuple[type[BaseException], ...] = (),
+    counts: ShardCounts | None = None,
+) -> ShardCounts:
+    """Lambda's event source mapping over one shard holding ``records`` (all of them written
+    already: each becomes readable at its stored time plus the stream's propagation, in order), one
+    invocation at a time, on the virtual clock; run it as a participant of ``clock``.
+
+    The mapping polls 4 times a second (``latency.poll_interval``); once a poll finds records it keeps
+    reading until it holds a full batch or the batching window has passed since, then invokes
+    ``invoke`` with the batch (only the records ``passes``: the mapping's filter). ``invoke`` answers
+    the sequence number of the record to retry from (Lambda's partial batch response; None: all
+    done). A record named that is not in the batch, an exception, or a container that died (one of
+    ``dies``, after which a new container starts cold) fails the whole batch: the mapping reads
+    again from the record after the last checkpoint, after a delay doubling per failure in a row.
+    Polling resumes as soon as an invocation returns. Records older than ``latency.max_record_age``
+    are passed over (their pointer would go to the on-failure destination)."""
+    counts = counts if counts is not None else ShardCounts()
+    counts.records += len(records)
+    chosen: list[tuple[StreamRecord, float]] = []  # (record, when it is readable)
+    readable = -math.inf
+    for record in records:
+        readable = max(readable, record.stored_at + latency.propagation(rng))
+        if passes(record):
+            chosen.append((record, readable))
+    counts.filtered += len(records) - len(chosen)
+    shard = _Shard(clock, latency, counts, chosen, clock.now + rng.uniform(0.0, latency.poll_interval))
+    while shard.position < len(chosen):
+        batch = shard.next_batch()
+        if not batch:
+            continue
+        started = clock.now
+        if not shard.warm:
+            counts.cold_starts += 1
+            clock.sleep(latency.cold_start)
+            shard.warm = True
+        clock.sleep(latency.invocation_overhead + latency.seconds_per_record * len(batch))
+        counts.invocations += 1
+        counts.handed += len(batch)
+        done = 0
+        try:
+            retry_from = invoke(batch)
+        except dies:
+            counts.killed += 1
+            shard.warm = False
+        except Exception:
+            counts.function_errors += 1
+        else:
+            sequences = [record.sequence for record in batch]
+            if retry_from is None:
+                done = len(batch)
+            else:
+                counts.partial_failures += 1
+                done = sequences.index(retry_from) if retry_from in sequences else 0
+        counts.billed_seconds += clock.now - started
+        shard.checkpoint(done, len(batch))
+    return counts
+
+
+class _Shard:
+    """Where the mapping stands in a shard: its checkpoint, its next poll, its failures in a row."""
+
+    def __init__(
+        self,
+        clock: VirtualTime,
+        latency: LatencyModel,
+        counts: ShardCounts,
+        chosen: list[tuple[StreamRecord, float]],
+        first_poll: float,
+    ) -> None:
+        self._clock = clock
+        self._latency = latency
+        self._counts = counts
+        self._chosen = chosen
+        self.poll = first_poll  # the polls are not aligned with anything
+        self.position = 0
+        self.failures = 0
+        self.warm = False
+
+    def next_batch(self) -> list[StreamRecord]:
+        """Polls until records are readable, then reads for a full batch or the batching window."""
+        clock, latency, chosen = self._clock, self._latency, self._chosen
+        interval, size = latency.poll_interval, latency.batch_size
+        self.poll = _next_tick(self.poll, max(clock.now, chosen[self.position][1]), interval)
+        clock.sleep(self.poll - clock.now)
+        last = self.position + size - 1
+        full_at = _next_tick(self.poll, chosen[last][1], interval) if last < len(chosen) else math.inf
+        clock.sleep(min(clock.now + latency.batching_window, full_at) - clock.now)
+        while (
+            self.position < len(chosen)
+            and clock.now - chosen[self.position][0].stored_at > latency.max_record_age
+        ):
+            self._counts.expired += 1
+            self.position += 1
+        end = self.position
+        while end < len(chosen) and end - self.position < size and chosen[end][1] <= clock.now:
+            end += 1
+        return [record for record, _ in chosen[self.position : end]]
+
+    def checkpoint(self, done: int, handed: int) -> None:
+        """Moves past the records done; after a failure, waits before reading again."""
+        self.position += done
+        if done < handed:
+            self.failures += 1
+            delay = self._latency.retry_delay * 2 ** (self.failures - 1)
+            self._clock.sleep(min(delay, self._latency.max_retry_delay))
+        else:
+            self.failures = 0
+        self.poll = self._clock.now
+
+
+def _next_tick(base: float, at: float, interval: float) -> float:
+    """The first of the polls ``base``, ``base + interval``, ... at or after ``at``."""
+    if at <= base:
+        return base
+    return base + math.ceil((at - base) / interval - 1e-9) * interval
 
 
 _KEY_CONDITION = re.compile(

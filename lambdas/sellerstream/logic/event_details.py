@@ -66,16 +66,17 @@ def listing_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> Descript
 
 
 def report_ready(old: dict[str, Any] | None, new: dict[str, Any]) -> Description | None:
-    """Once per ingestion that ends (rows stored, or the document recorded FAILED); the parts and
-    checkpoints before it are no change to a subscriber."""
+    """Once per outcome an ingestion reaches (rows stored, or the document recorded FAILED; FAILED
+    then COMPLETE after a redrive is two); the parts and checkpoints before it are no change to a
+    subscriber, nor the same outcome reached again."""
     status = new.get("ingestion_status")
     if status not in READY:
         return None
     before = old.get("ingestion_status") if old else None
+    if before == status:
+        return None  # the same outcome saved again (a failed document failing again on a redelivery)
     version = _report_finished_at(new)
     previous = _report_finished_at(old) if old and before in READY else None
-    if before == status and previous == version:
-        return None  # the same outcome saved again
     changes: dict[str, Any] = {"ingestion_status": {"from": before, "to": status}}
     return Description(
         seller_id=str(new["seller_key"]),

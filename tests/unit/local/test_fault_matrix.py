@@ -11,20 +11,23 @@ from typing import Any
 
 import pytest
 
-from sellerstream import catalog
+from sellerstream import aws, catalog
 from sellerstream.adapters import listings as listing_adapter
 from sellerstream.adapters.dynamo import to_attribute_map
 from sellerstream.adapters.packages import DynamoDBPackageStore, package_item
-from sellerstream.adapters.reports import RowBatches
+from sellerstream.adapters.reports import DynamoDBReportStore, RowBatches, report_item
 from sellerstream.domain.packages import StoredPackage
 from sellerstream.domain.reports import ReportProgress
 from sellerstream.errors import PermanentFailureError
-from sellerstream.logic import batch
+from sellerstream.logic import batch, change_events
+from sellerstream.logic.change_events import ChangeEventsUseCase, StreamOutcome
 from sellerstream.logic.listing_status import ListingStatusUseCase
 from sellerstream.notifications import ListingsItemStatusChangeNotification, parse_delivery
 from sellerstream_local.fault_matrix import (
+    EVENTS_LATENCY,
     FIGURES,
     KINDS,
+    AppliedChange,
     FaultRates,
     FaultyDynamoDB,
     Journal,
@@ -33,6 +36,7 @@ from sellerstream_local.fault_matrix import (
     build_reports,
     build_shipments,
     build_workload,
+    judge_events,
     letter_figures,
     report_figures,
     report_lines,
@@ -40,6 +44,7 @@ from sellerstream_local.fault_matrix import (
     shipment_figures,
 )
 from sellerstream_local.resources import create_table
+from sellerstream_local.simulation import Delivery
 
 # Harsher than the bench's where a few hundred messages would otherwise meet none of a kind, yet
 # not so harsh that five receives in a row of one message all fail by chance. Packages are named
@@ -59,6 +64,17 @@ RATES = replace(
 TRAFFIC = Traffic(orders=300, listings=200, reports=12, shipments=150, named_packages=1.0)
 # A run of one consumer's traffic (the orders' least), for the runs that break the product.
 ALONE = Traffic(orders=20, listings=0, reports=0, shipments=0)
+# A bus far worse than the bench's, for the runs that break the publisher: every fault it has meets
+# a few hundred events.
+STORMY_BUS = replace(
+    RATES,
+    event_throttles=0.2,
+    event_internal_failures=0.05,
+    event_call_failures=0.05,
+    event_outages_per_hour=30.0,
+    publisher_kills_after_put=0.02,
+    publisher_kills_before_checkpoint=0.02,
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +94,42 @@ def test_given_every_fault_when_delivered_then_no_consumer_lost_applied_twice_or
     assert min(injected[fault] for fault in ("kills", "kills_after_write", "kills_before_acknowledging")) > 0
     assert injected["dynamodb_throttles"] > 0 and injected["dynamodb_unprocessed"] > 0
     assert sum(injected[fault] for fault in ("download_timeouts", "download_errors", "download_resets")) > 0
+
+
+def test_given_every_fault_when_the_streams_are_published_then_the_subscriber_misses_regresses_and_gains_nothing(
+    outcome: Any,
+) -> None:
+    injected, events = outcome.injected, outcome.events
+
+    for kind in KINDS:
+        figures = outcome.by_consumer[kind]
+        assert (
+            kind,
+            figures["events_missing"],
+            figures["events_duplicate_ids_unequal"],
+            figures["events_regressed"],
+            figures["events_spurious"],
+        ) == (kind, 0, 0, 0, 0)
+    # Duplicates are allowed (a batch read again after a kill, a call whose answer was lost), counted.
+    assert outcome.figures["events_duplicate_ids"] > 0
+    assert (
+        events.applied > 0 and events.deliveries == events.applied + outcome.figures["events_duplicate_ids"]
+    )
+    assert events.dead_lettered == 0 and events.shards.expired == 0
+    # Every fault of the bus and the publisher was met, and a batch was retried from a record.
+    for fault in (
+        "event_throttles",
+        "event_internal_failures",
+        "event_call_failures",
+        "event_lost_answers",
+        "event_outages",
+        "publisher_kills_after_put",
+        "publisher_kills_before_checkpoint",
+    ):
+        assert (fault, injected[fault] > 0) == (fault, True)
+    assert events.shards.partial_failures > 0
+    # The writes right after which a consumer's container died are announced all the same.
+    assert events.killed_writes_announced == events.killed_writes
 
 
 def test_given_poison_and_valid_messages_then_every_consumer_dead_letters_all_poison_and_no_valid_one(
@@ -327,6 +379,42 @@ def test_given_a_package_twice_an_older_tracking_number_last_or_a_package_never_
     assert (figures["lost"], figures["applied_twice"], figures["regressed"]) == (2, 2, 1)
 
 
+def delivered(detail_type: str, key: dict[str, str], version: Any, event_id: str, **extra: Any) -> Delivery:
+    detail = {"id": event_id, "key": key, "version": version, **extra}
+    return Delivery(0.0, json.dumps({"detail-type": detail_type, "detail": detail}))
+
+
+def test_given_deliveries_against_applied_changes_then_each_event_figure_counts_its_violation() -> None:
+    order = {"seller_id": "A1", "order_id": "111-1"}
+    listing = {"seller_id": "A1", "marketplace_id": "M", "sku": "X"}
+    entity = ("Order Changed", "A1", "111-1")
+    applied = [
+        AppliedChange("orders", entity, version, 0.0, str(index))
+        for index, version in enumerate(("v1", "v2", "v3", "v4"))
+    ]
+    deliveries = [
+        delivered("Order Changed", order, "v2", "id-2"),
+        delivered("Order Changed", order, "v2", "id-2"),  # a duplicate: counted, allowed
+        delivered("Order Changed", order, "v2", "id-2", extra="changed"),  # a duplicate, unequal
+        delivered("Order Changed", order, "v1", "id-1"),  # older than v2, already delivered: regressed
+        delivered("Order Changed", order, "v3", "id-3"),
+        delivered("Order Changed", order, "v3", "id-3bis"),  # v3 again under another id: spurious
+        delivered("Listing Changed", listing, "v9", "id-9"),  # no such change stored: spurious
+    ]  # v4 never delivered: missing
+
+    verdict = judge_events(applied, deliveries)
+
+    assert verdict.figures["orders"] == {
+        "events_missing": 1,
+        "events_duplicate_ids": 2,
+        "events_duplicate_ids_unequal": 1,
+        "events_regressed": 1,
+        "events_spurious": 1,
+    }
+    assert verdict.figures["listings"]["events_spurious"] == 1
+    assert verdict.announced == {(entity, "v1"), (entity, "v2"), (entity, "v3")}
+
+
 def test_given_dead_letters_then_poison_missing_from_them_and_valid_messages_in_them_are_counted() -> None:
     workload = build_listings(40, seed=5, sellers=["A1SELLER"])
     letters = [workload.poison[0], workload.changes[0].body, workload.changes[0].body]
@@ -410,14 +498,23 @@ def test_given_a_batch_that_acknowledges_poison_without_a_dead_letter_when_run_t
     assert figures["poison_dead_lettered"] < figures["poison"]
 
 
-def test_given_reports_ingested_again_once_complete_when_run_then_applied_twice_is_caught(
+def unconditional_save(self: DynamoDBReportStore, seller_key: str, report_id: str, record: Any) -> bool:
+    item = to_attribute_map(report_item(seller_key, report_id, record))
+    aws.client("dynamodb").put_item(TableName=self._table_name, Item=item)
+    return True
+
+
+def test_given_reports_ingested_again_once_complete_when_run_then_applied_twice_is_caught_and_not_announced_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(ReportProgress, "complete", property(lambda progress: False))
+    monkeypatch.setattr(DynamoDBReportStore, "save", unconditional_save)  # the store's guard gone too
 
     figures = run(seed=3, traffic=replace(ALONE, reports=20), rates=RATES).by_consumer["reports"]
 
     assert figures["applied_twice"] > 0
+    # The same outcome reached again is no change to a subscriber: no event for it.
+    assert figures["events_spurious"] == 0 and figures["events_missing"] == 0
 
 
 def test_given_a_row_writer_that_drops_rows_when_run_then_lost_is_caught(
@@ -440,3 +537,45 @@ def test_given_packages_confirmed_but_never_stored_when_run_then_lost_is_caught(
     figures = run(seed=3, traffic=traffic, rates=RATES).by_consumer["fulfillment"]
 
     assert figures["lost"] > 0
+
+
+# -- a broken publisher is caught by the subscriber ----------------------------------------------
+
+
+def test_given_a_publisher_that_ignores_the_record_to_retry_from_when_run_then_events_missing_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    publish = ChangeEventsUseCase.publish
+
+    def moving_on(self: ChangeEventsUseCase, changes: Any) -> StreamOutcome:
+        return publish(self, changes)._replace(retry_from=None)  # the batch reported done regardless
+
+    monkeypatch.setattr(ChangeEventsUseCase, "publish", moving_on)
+
+    outcome = run(seed=3, traffic=replace(ALONE, orders=200), rates=STORMY_BUS)
+
+    assert outcome.by_consumer["orders"]["events_missing"] > 0
+
+
+def test_given_a_publisher_that_puts_an_entity_twice_in_one_call_when_run_then_events_regressed_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A long batching window: an order's changes minutes apart meet in one batch.
+    latency = replace(EVENTS_LATENCY, batching_window=600.0)
+    traffic = replace(ALONE, orders=200)
+    kept = run(seed=3, traffic=traffic, rates=STORMY_BUS, latency=latency)
+
+    def ten_at_a_time(events: Any) -> Any:  # EventBridge's limit kept, an entity at most once a call not
+        events = list(events)
+        return (events[start : start + 10] for start in range(0, len(events), 10))
+
+    monkeypatch.setattr(change_events, "put_chunks", ten_at_a_time)
+    broken = run(seed=3, traffic=traffic, rates=STORMY_BUS, latency=latency)
+
+    # EventBridge does not keep a call's entries in order: only one version per entity a call is safe.
+    assert kept.figures["events_regressed"] == 0
+    assert broken.figures["events_regressed"] > 0
+    assert {name: kept.figures[name] for name in ("events_missing", "events_spurious")} == {
+        "events_missing": 0,
+        "events_spurious": 0,
+    }
