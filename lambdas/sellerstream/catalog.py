@@ -37,6 +37,19 @@ class Subscription(NamedTuple):
     processing_directive: Mapping[str, Any] | None = None
 
 
+class Stored(NamedTuple):
+    """What the generic consumer keeps of a type: one item per natural key, the newest change wins.
+
+    Paths are dotted, into the payload as Amazon spells it (or into each element of ``each``)."""
+
+    detail_type: str  # the event on SellerStream's bus when a newer one is stored
+    key: tuple[tuple[str, str], ...] = ()  # (name, path) of each key part; (): every notification is one
+    seller: str | None = None  # the seller's (or vendor account's) id; None: the subscription's seller
+    version: str | None = None  # the payload's own time of the change; None: the envelope's EventTime
+    each: str | None = None  # a list in the payload whose every element is one entity
+    retention_days: int = 30  # items expire (TTL) this long after the change they hold
+
+
 class MessageType(NamedTuple):
     name: str  # Amazon's spelling (our own for SCHEDULED_EVENT and SHIPMENT_REQUEST)
     transport: Transport
@@ -47,6 +60,10 @@ class MessageType(NamedTuple):
     payload_versions: tuple[str, ...] = ()
     spellings: tuple[str, ...] = ()  # other names meaning this type (a typo in Amazon's schema)
     subscription: Subscription | None = None  # None: not a seller's subscription
+    # A type without a model of its own: Amazon's JSON Schema of it (notifications/schemas/) and
+    # what the generic consumer stores of it.
+    schema: str | None = None
+    stored: Stored | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -298,6 +315,17 @@ ACCOUNTS_TABLE: Final = Table("accounts", "AccountsTable", "AccountsTableName")
 RATE_BUDGET_TABLE: Final = Table(
     "rate_budget", "RateBudgetTable", "RateBudgetTableName", ttl_attribute="expires_at", retain=False
 )
+# The newest state of every entity a generic type names (GENERIC_TYPES), by seller, type and key;
+# items expire as each type's ``Stored.retention_days`` says, and may hold buyer data: no backups.
+# Joins TABLES with the generic consumer.
+NOTIFICATIONS_TABLE: Final = Table(
+    "notifications",
+    "NotificationsTable",
+    "NotificationsTableName",
+    sort_key="sk",
+    ttl_attribute="expires_at",
+    recovery_days=None,
+)
 TABLES: Final = (
     ORDERS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -407,6 +435,203 @@ SCHEDULED_EVENT: Final = MessageType(
 )
 SHIPMENT_REQUEST: Final = MessageType(
     "SHIPMENT_REQUEST", Transport.DIRECT, "sellerstream.notifications.shipment_request:ShipmentRequest"
+)
+
+
+# Amazon's other types, each read through its JSON Schema and stored by its natural key. Transports
+# are Amazon's: the listings family and the catalog's item types through EventBridge only, the rest
+# through SQS. Left out: SHIPMENT_TRACKING_MILESTONE_CHANGED and B2B_ANY_OFFER_CHANGED, whose
+# published schemas cannot be read (a reference to nothing; "#ref" for "$ref", and no example).
+def _generic(
+    name: str,
+    transport: Transport,
+    schema: str,
+    version: str,
+    stored: Stored,
+    *,
+    notification_version: str | None = None,
+) -> MessageType:
+    return MessageType(
+        name,
+        transport,
+        "sellerstream.notifications.generic:GenericNotification",
+        notification_versions=(notification_version or version,),
+        payload_versions=(version,),
+        subscription=Subscription(version),
+        schema=schema,
+        stored=stored,
+    )
+
+
+_OFFER = "AnyOfferChangedNotification"
+_FULFILLMENT = "FulfillmentOrderStatusNotification"
+GENERIC_TYPES: Final = (
+    _generic(
+        "ANY_OFFER_CHANGED",
+        Transport.SQS,
+        "AnyOfferChangedNotification.json",
+        "1.0",
+        Stored(
+            "Any Offer Changed",
+            key=(
+                ("marketplace_id", f"{_OFFER}.OfferChangeTrigger.MarketplaceId"),
+                ("asin", f"{_OFFER}.OfferChangeTrigger.ASIN"),
+                ("item_condition", f"{_OFFER}.OfferChangeTrigger.ItemCondition"),
+            ),
+            seller=f"{_OFFER}.SellerId",
+            version=f"{_OFFER}.OfferChangeTrigger.TimeOfOfferChange",
+            retention_days=7,
+        ),
+    ),
+    _generic(
+        "PRICING_HEALTH",
+        Transport.SQS,
+        "PricingHealthNotification.json",
+        "1.0",
+        Stored(
+            "Pricing Health Changed",
+            key=(
+                ("marketplace_id", "offerChangeTrigger.marketplaceId"),
+                ("asin", "offerChangeTrigger.asin"),
+                ("item_condition", "offerChangeTrigger.itemCondition"),
+                ("issue_type", "issueType"),
+            ),
+            seller="sellerId",
+            version="offerChangeTrigger.timeOfOfferChange",
+            retention_days=7,
+        ),
+    ),
+    _generic(
+        "FBA_INVENTORY_AVAILABILITY_CHANGES",
+        Transport.SQS,
+        "FBAInventoryAvailabilityChangeNotification.json",
+        "1.0",
+        Stored("Inventory Changed", key=(("sku", "SKU"), ("fnsku", "FNSKU")), seller="SellerId"),
+    ),
+    _generic(
+        "FBA_OUTBOUND_SHIPMENT_STATUS",
+        Transport.SQS,
+        "FBAOutboundShipmentStatusNotification.json",
+        "1.0",
+        Stored(
+            "FBA Outbound Shipment Changed",
+            key=(
+                ("amazon_order_id", "FBAOutboundShipmentStatusNotification.AmazonOrderId"),
+                ("amazon_shipment_id", "FBAOutboundShipmentStatusNotification.AmazonShipmentId"),
+            ),
+            seller="FBAOutboundShipmentStatusNotification.SellerId",
+        ),
+    ),
+    _generic(
+        "FULFILLMENT_ORDER_STATUS",
+        Transport.SQS,
+        "FulfillmentOrderStatusNotification.json",
+        "1.0",
+        Stored(
+            "Fulfillment Order Changed",
+            key=(("seller_fulfillment_order_id", f"{_FULFILLMENT}.SellerFulfillmentOrderId"),),
+            seller=f"{_FULFILLMENT}.SellerId",
+            version=f"{_FULFILLMENT}.StatusUpdatedDateTime",
+        ),
+    ),
+    _generic(
+        "FEE_PROMOTION",
+        Transport.SQS,
+        "FeePromotionNotification.json",
+        "1.0",
+        Stored(
+            "Fee Promotion Changed",
+            key=(
+                ("marketplace_id", "FeePromotionNotification.MarketplaceId"),
+                ("fee_promotion_type", "FeePromotionNotification.FeePromotionType"),
+            ),
+            seller="FeePromotionNotification.MerchantId",
+        ),
+    ),
+    _generic(
+        "TRANSACTION_UPDATE",
+        Transport.SQS,
+        "TransactionUpdateNotification.json",
+        "1.0",
+        # A transaction has no id of its own in the payload: every notification is one entity.
+        Stored(
+            "Transaction Posted",
+            seller="TransactionUpdateNotification.SellingPartnerMetadata.SellingPartnerId",
+            version="TransactionUpdateNotification.PostedDate",
+            retention_days=90,
+        ),
+    ),
+    _generic(
+        "DATA_KIOSK_QUERY_PROCESSING_FINISHED",
+        Transport.SQS,
+        "DataKioskQueryProcessingFinishedNotification.json",
+        "2023-11-15",
+        Stored("Data Kiosk Query Finished", key=(("query_id", "queryId"),), seller="accountId"),
+    ),
+    _generic(
+        "DETAIL_PAGE_TRAFFIC_EVENT",
+        Transport.SQS,
+        "DetailPageTrafficEventNotification.json",
+        "2020-09-04",
+        Stored(
+            "Detail Page Traffic Changed",
+            key=(("marketplace_id", "marketplaceId"), ("asin", "asin"), ("start_time", "startTime")),
+            seller="accountId",
+            version="endTime",
+            each="detailPageTrafficEvents",
+        ),
+    ),
+    _generic(
+        "ITEM_INVENTORY_EVENT_CHANGE",
+        Transport.SQS,
+        "ItemInventoryEventChangeNotification.json",
+        "2020-09-04",
+        Stored(
+            "Item Inventory Changed",
+            key=(("marketplace_id", "marketplaceId"), ("asin", "asin"), ("start_time", "startTime")),
+            seller="accountId",
+            version="endTime",
+            each="itemInventoryEventChanges",
+        ),
+    ),
+    _generic(
+        "ITEM_SALES_EVENT_CHANGE",
+        Transport.SQS,
+        "ItemSalesEventChangeNotification.json",
+        "2020-09-04",
+        Stored(
+            "Item Sales Changed",
+            key=(("marketplace_id", "marketplaceId"), ("asin", "asin"), ("start_time", "startTime")),
+            seller="accountId",
+            version="endTime",
+            each="itemSalesEventChanges",
+        ),
+    ),
+    _generic(
+        "BRANDED_ITEM_CONTENT_CHANGE",
+        Transport.EVENTBRIDGE,
+        "BrandedItemContentChangeNotification.json",
+        "1.0",
+        Stored("Branded Item Content Changed", key=(("marketplace_id", "MarketplaceId"), ("asin", "Asin"))),
+    ),
+    _generic(
+        "ITEM_PRODUCT_TYPE_CHANGE",
+        Transport.EVENTBRIDGE,
+        "ItemProductTypeChangeNotification.json",
+        "1.0",
+        Stored("Item Product Type Changed", key=(("marketplace_id", "MarketplaceId"), ("asin", "Asin"))),
+    ),
+    _generic(
+        "PRODUCT_TYPE_DEFINITIONS_CHANGE",
+        Transport.EVENTBRIDGE,
+        "ProductTypeDefinitionsChangeNotification.json",
+        "1.0",
+        Stored(
+            "Product Type Definitions Changed",
+            key=(("marketplace_id", "MarketplaceId"),),
+            seller="AccountId",
+        ),
+    ),
 )
 
 # -- the consumers -------------------------------------------------------------------------------
@@ -742,6 +967,11 @@ def stream_filters(streamed: Table) -> list[dict[str, Any]]:
     ]
 
 
+def generic_type(type_name: str) -> MessageType | None:
+    """A type the generic consumer reads through its schema (``GENERIC_TYPES``), or None."""
+    return _GENERIC_BY_NAME.get(type_name)
+
+
 def table(role: str) -> Table:
     for candidate in TABLES:
         if candidate.role == role:
@@ -751,3 +981,4 @@ def table(role: str) -> Table:
 
 _CONSUMER_BY_TYPE: Final = {name: c for c in CONSUMERS for t in c.types for name in t.names}
 _TYPE_BY_NAME: Final = {name: t for c in CONSUMERS for t in c.types for name in t.names}
+_GENERIC_BY_NAME: Final = {t.name: t for t in GENERIC_TYPES}

@@ -51,6 +51,16 @@ REPORT_ID: Final = r"[A-Za-z0-9]{1,64}"
 # They become part of an S3 key: no "/" and, since segments are non-empty, never "..".
 REPORT_DOCUMENT_ID: Final = r"amzn1(?:\.[A-Za-z0-9_-]{1,128}){1,16}|[A-Za-z0-9][A-Za-z0-9-]{0,127}"
 
+# Feed ids are numeric strings in real traffic: "53347018456" (FEED_PROCESSING_FINISHED's schema
+# example); the Feeds sandbox uses "feedId1", "FeedId1" and "badFeedId1" (Feeds API model). So, like
+# report ids, a bounded alphanumeric token rather than digits only.
+FEED_ID: Final = r"[A-Za-z0-9]{1,64}"
+
+# Feed document ids have the report documents' shapes: "amzn1.tortuga.3.edbcd0d8-3434-8222-1234-
+# 52ad8ade1208.URUTI57URI9BMZ" (FEED_PROCESSING_FINISHED's schema example), the sandbox's UUID
+# "0356cf79-b8b0-4226-b4b9-0ee058ea5760" and "badDocumentId1" (Feeds API model).
+FEED_DOCUMENT_ID: Final = REPORT_DOCUMENT_ID
+
 # Notification, subscription, application, order item and supply source ids are typed "string" by
 # Amazon. Examples: NotificationId "d0e9e693-c3ad-4373-979f-ed4ec98dd746" (a UUID); SubscriptionId
 # "7fcacc7e-727b-11e9-8848-1681be663d3e", "93b098e1-c42-2f45-93a1-78910a6a8369" (not a UUID),

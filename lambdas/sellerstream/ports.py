@@ -15,7 +15,9 @@ from typing import IO, Any, Protocol
 
 from sellerstream.domain.credentials import ClientSecretState, SellerCredentials, SellerMarketplaces
 from sellerstream.domain.events import OutgoingEvent
+from sellerstream.domain.feeds import FeedOutcome, FeedRecord
 from sellerstream.domain.listings import ListingRecord
+from sellerstream.domain.notifications import NotificationRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import StoredOrderItems, StoredPackage
 from sellerstream.domain.reports import ReportProgress, ReportRows
@@ -87,6 +89,46 @@ class ListingStore(Protocol):
         self, seller_id: str, marketplace_id: str, sku: str, *, as_of: datetime, attributes: dict[str, Any]
     ) -> WriteOutcome:
         """Flags the listing deleted as of ``as_of`` (a tombstone if unknown); its history stays."""
+
+    def refresh_issues(
+        self,
+        seller_id: str,
+        marketplace_id: str,
+        sku: str,
+        *,
+        version: datetime,
+        observed_at: datetime,
+        issues: list[Any],
+        attributes: dict[str, Any],
+    ) -> WriteOutcome:
+        """Replaces the issues of the stored listing with Amazon's as read at ``observed_at``, when
+        the listing stored is that same version of Amazon's (``last_updated`` is ``version``: Amazon
+        leaves ``lastUpdatedDate`` alone when only the issues change), is not deleted, and its issues
+        were read before ``observed_at`` (``issues_as_of``, else its version's ``stored_at``).
+        ``issues_as_of`` becomes ``observed_at`` and ``attributes`` are merged in (a None value is
+        not written); nothing else changes, ``last_updated`` least of all. Otherwise STALE, and
+        nothing changes (another version, deleted, absent, or issues read as late or later)."""
+
+    def update_mfn_quantity(
+        self,
+        seller_id: str,
+        sku: str,
+        marketplace_ids: Sequence[str],
+        *,
+        channel: str,
+        quantity: int,
+        as_of: datetime,
+        notification_id: str,
+    ) -> dict[str, WriteOutcome]:
+        """Sets the seller-fulfilled quantity of ``channel`` to ``quantity`` as of ``as_of`` in each
+        listing of the SKU stored (and not deleted) in ``marketplace_ids``: the channel's entry of
+        ``fulfillment_availability`` (added when missing), ``quantity`` (the channels' sum, as a
+        full read gives it), ``mfn_quantity[channel]`` (``quantity``, ``as_of``, ``notification_id``)
+        and ``quantity_updated_at`` (the latest ``as_of`` applied). A listing whose quantity of the
+        channel is known as of ``as_of`` or later (its ``mfn_quantity[channel]``, else when its
+        version was read: ``stored_at``, at least ``last_updated``) is left alone (STALE).
+        ``last_updated`` never changes: a quantity never makes a listing look like a newer version
+        of Amazon's. The outcome of each marketplace holding such a listing; others left out."""
 
 
 class ReportStore(Protocol):
@@ -240,3 +282,20 @@ class EventDeadLetters(Protocol):
 class OrderPii(Protocol):
     def pii_of(self, seller_id: str, order_id: str) -> dict[str, Any] | None:
         """The order's buyer and recipient data as stored (None: none, or expired)."""
+
+
+class NotificationStore(Protocol):
+    def put_if_newer(self, record: NotificationRecord) -> WriteOutcome:
+        """Stores the entity's state unless the store holds one of the same or a later change."""
+
+
+class FeedStore(Protocol):
+    """Feeds' records, one per seller and feed, each written once per processing outcome."""
+
+    def outcome_of(self, seller_key: str, feed_id: str) -> FeedOutcome | None:
+        """What the feed's stored record came to (None: no record)."""
+
+    def put_if_newer(self, record: FeedRecord) -> WriteOutcome:
+        """Stores the record, its per-message results with it (however many), unless the stored
+        record has the same outcome or came from a newer notification: then STALE, and nothing
+        changes (a redelivery, a duplicate or an older notification)."""

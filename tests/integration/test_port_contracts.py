@@ -17,25 +17,31 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.utils import unix_time_millis
 
-from sellerstream import aws
+from sellerstream import aws, catalog
 from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
 from sellerstream.adapters.dynamo import from_attribute_map
+from sellerstream.adapters.feeds import DynamoDBFeedStore
 from sellerstream.adapters.listings import DynamoDBListingStore, listing_key
+from sellerstream.adapters.notifications import DynamoDBNotificationStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.adapters.packages import DynamoDBPackageStore
 from sellerstream.adapters.queue import SqsMessageQueue
 from sellerstream.adapters.reports import DynamoDBReportStore
 from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
 from sellerstream.domain.credentials import ClientSecretState
+from sellerstream.domain.feeds import NO_DOCUMENT, PARSED, UNREADABLE, FeedRecord
 from sellerstream.domain.listings import ListingRecord
+from sellerstream.domain.notifications import NotificationRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredPackage
 from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, RawDocument
 from sellerstream.ports import (
     ClientSecretStates,
+    FeedStore,
     ListingStore,
     MessageQueue,
+    NotificationStore,
     OrderStore,
     PackageStore,
     ReportStore,
@@ -43,12 +49,14 @@ from sellerstream.ports import (
     WaitingNotifications,
 )
 from sellerstream.timestamps import sortable_timestamp
-from sellerstream_local.resources import create_catalog_tables, create_queue
+from sellerstream_local.resources import create_catalog_tables, create_queue, create_table
 from tests.support.fakes import (
     FakeClientSecretStates,
     FakeClock,
+    FakeFeedStore,
     FakeListingStore,
     FakeMessageQueue,
+    FakeNotificationStore,
     FakeOrderStore,
     FakePackageStore,
     FakeReportStore,
@@ -1138,3 +1146,469 @@ def test_given_a_delay_past_sqs_limit_when_deferred_then_the_send_is_refused(que
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
     queues.wait(901)
     assert queues.visible() == []
+
+
+# -- NotificationStore ------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def notification_store(request: pytest.FixtureRequest) -> Iterator[NotificationStore]:
+    if request.param == "fake":
+        yield FakeNotificationStore()
+        return
+    table = catalog.NOTIFICATIONS_TABLE
+    with mock_aws():
+        aws.reset_clients()
+        name = create_table(
+            boto3.client("dynamodb"),
+            table.local_name,
+            table.partition_key,
+            table.sort_key,
+            table.ttl_attribute,
+        )
+        yield DynamoDBNotificationStore(name)
+    aws.reset_clients()
+
+
+def offer(version: datetime, *, asin: str = "B00000OFFER", seller: str = SELLER) -> NotificationRecord:
+    return NotificationRecord(
+        notification_type="ANY_OFFER_CHANGED",
+        seller_key=seller,
+        key={"marketplace_id": MARKETPLACE, "asin": asin, "item_condition": "New#Used/50%"},
+        version=version,
+        notification_id=f"n-{version.timestamp():.0f}",
+        data={"AnyOfferChangedNotification": {"Summary": {"TotalOfferCount": 3}}},
+        expires_at=version + timedelta(days=7),
+    )
+
+
+def test_given_an_entity_stored_when_an_older_or_equal_change_comes_then_unchanged_and_a_newer_one_wins(
+    notification_store: NotificationStore,
+) -> None:
+    assert notification_store.put_if_newer(offer(T0 + MINUTE)) == WriteOutcome.WRITTEN
+
+    assert notification_store.put_if_newer(offer(T0 + MINUTE)) == WriteOutcome.STALE
+    assert notification_store.put_if_newer(offer(T0)) == WriteOutcome.STALE
+    assert notification_store.put_if_newer(offer(T0 + 2 * MINUTE)) == WriteOutcome.WRITTEN
+
+
+def test_given_entities_of_two_keys_or_two_sellers_when_stored_then_each_is_its_own(
+    notification_store: NotificationStore,
+) -> None:
+    assert notification_store.put_if_newer(offer(T0 + MINUTE)) == WriteOutcome.WRITTEN
+
+    assert notification_store.put_if_newer(offer(T0, asin="B00000OTHER")) == WriteOutcome.WRITTEN
+    assert notification_store.put_if_newer(offer(T0, seller=OTHER_SELLER)) == WriteOutcome.WRITTEN
+
+
+# -- FeedStore --------------------------------------------------------------------------------------
+
+FEED = "53347018456"
+
+
+class Feeds(NamedTuple):
+    store: FeedStore
+    read: Callable[[str, str], FeedRecord | None]  # the feed's record as stored, with its results
+    items: Callable[[], int]  # items the store holds (the adapter's result chunks count apart)
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def feeds(request: pytest.FixtureRequest) -> Feeds:
+    if request.param == "fake":
+        fake = FakeFeedStore()
+        return Feeds(fake, lambda seller, feed: fake.records.get((seller, feed)), lambda: len(fake.records))
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    # The catalog's table once the feeds consumer is wired; until then one declared the same way.
+    name = account.tables.get("feeds") or create_table(
+        account.dynamodb, "sellerstream-feeds", "pk", "sk", "expires_at", stream=True
+    )
+    # Small chunks, so a few hundred results span several items as a large report's do.
+    store = DynamoDBFeedStore(name, chunk_bytes=16 * 1024)
+    return Feeds(
+        store, store.read, lambda: int(account.dynamodb.scan(TableName=name, Select="COUNT")["Count"])
+    )
+
+
+def feed_record(
+    event_time: datetime,
+    report_status: str = PARSED,
+    *,
+    processing_status: str = "DONE",
+    results: int = 2,
+    seller: str = SELLER,
+) -> FeedRecord:
+    return FeedRecord(
+        seller_key=seller,
+        feed_id=FEED,
+        event_time=event_time,
+        processing_status=processing_status,
+        report_status=report_status,
+        attributes={
+            "feed_type": "POST_PRODUCT_DATA",
+            "recorded_at": sortable_timestamp(event_time),
+            "summary": {"messages_processed": results, "messages_with_error": results},
+        },
+        results=tuple(
+            {
+                "message_id": index + 1,
+                "severity": "ERROR",
+                "code": "8560",
+                "message": f"problem {index} é",
+                "sku": f"S-{index}",
+            }
+            for index in range(results)
+        ),
+        expires_at=1_800_000_000,
+    )
+
+
+def test_given_no_feed_record_when_its_outcome_is_asked_then_none(feeds: Feeds) -> None:
+    assert feeds.store.outcome_of(SELLER, FEED) is None
+
+
+def test_given_a_feed_stored_then_its_outcome_record_and_results_read_back_in_order(feeds: Feeds) -> None:
+    record = feed_record(T0, results=600)  # several items' worth on DynamoDB
+
+    assert feeds.store.put_if_newer(record) == WriteOutcome.WRITTEN
+
+    outcome = feeds.store.outcome_of(SELLER, FEED)
+    assert outcome is not None and (outcome.event_time, outcome.outcome) == (T0, "DONE/PARSED")
+    stored = feeds.read(SELLER, FEED)
+    assert stored is not None
+    assert stored.results == record.results
+    assert stored.attributes["summary"] == record.attributes["summary"]
+    assert (stored.processing_status, stored.report_status, stored.expires_at) == (
+        "DONE",
+        PARSED,
+        1_800_000_000,
+    )
+
+
+def test_given_a_feed_stored_when_the_same_outcome_comes_again_or_later_then_refused_and_unchanged(
+    feeds: Feeds,
+) -> None:
+    assert feeds.store.put_if_newer(feed_record(T0)) == WriteOutcome.WRITTEN
+    items = feeds.items()
+
+    assert feeds.store.put_if_newer(feed_record(T0, results=3)) == WriteOutcome.STALE
+    assert feeds.store.put_if_newer(feed_record(T0 + MINUTE, results=3)) == WriteOutcome.STALE
+
+    stored = feeds.read(SELLER, FEED)
+    assert stored is not None and len(stored.results) == 2 and stored.event_time == T0
+    assert feeds.items() == items  # a refused write leaves no results behind
+
+
+def test_given_a_feed_stored_when_an_older_notification_brings_another_outcome_then_refused(
+    feeds: Feeds,
+) -> None:
+    assert feeds.store.put_if_newer(feed_record(T0 + MINUTE)) == WriteOutcome.WRITTEN
+
+    older = feed_record(T0, processing_status="FATAL", report_status=NO_DOCUMENT, results=0)
+    assert feeds.store.put_if_newer(older) == WriteOutcome.STALE
+
+    outcome = feeds.store.outcome_of(SELLER, FEED)
+    assert outcome is not None and outcome.outcome == "DONE/PARSED"
+
+
+def test_given_an_unreadable_report_recorded_when_read_after_a_fix_then_the_new_outcome_replaces_it(
+    feeds: Feeds,
+) -> None:
+    assert feeds.store.put_if_newer(feed_record(T0, UNREADABLE, results=0)) == WriteOutcome.WRITTEN
+    items = feeds.items()
+
+    assert feeds.store.put_if_newer(feed_record(T0, PARSED, results=400)) == WriteOutcome.WRITTEN
+    assert feeds.store.put_if_newer(feed_record(T0, PARSED, results=5)) == WriteOutcome.STALE
+
+    stored = feeds.read(SELLER, FEED)
+    assert stored is not None and stored.report_status == PARSED and len(stored.results) == 400
+    # Replaced by a shorter set: no results of the replaced outcome stay behind.
+    assert feeds.store.put_if_newer(feed_record(T0 + MINUTE, UNREADABLE, results=0)) == WriteOutcome.WRITTEN
+    assert feeds.items() == items
+
+
+def test_given_feeds_of_two_sellers_with_one_id_when_stored_then_each_seller_has_its_own(
+    feeds: Feeds,
+) -> None:
+    assert feeds.store.put_if_newer(feed_record(T0, results=1)) == WriteOutcome.WRITTEN
+    assert feeds.store.put_if_newer(feed_record(T0, results=3, seller=OTHER_SELLER)) == WriteOutcome.WRITTEN
+
+    mine, theirs = feeds.read(SELLER, FEED), feeds.read(OTHER_SELLER, FEED)
+    assert mine is not None and theirs is not None
+    assert (len(mine.results), len(theirs.results)) == (1, 3)
+
+
+def test_given_the_feeds_table_then_only_a_feeds_head_is_an_event_item(aws_account: AwsAccount) -> None:
+    name = aws_account.tables.get("feeds") or create_table(
+        aws_account.dynamodb, "sellerstream-feeds", "pk", "sk", "expires_at", stream=True
+    )
+    DynamoDBFeedStore(name, chunk_bytes=1024).put_if_newer(feed_record(T0, results=50))
+
+    keys = [item["sk"]["S"] for item in aws_account.dynamodb.scan(TableName=name)["Items"]]
+
+    assert [key for key in keys if key.startswith("FEED#")] == [f"FEED#{FEED}"]
+    assert len(keys) > 2 and all(
+        key.startswith(f"RESULTS#{FEED}#") for key in keys if not key.startswith("FEED#")
+    )
+
+
+# -- ListingStore: the issues and the MFN quantity of a stored version -------------------------------
+
+ISSUE = {"code": "18027", "message": "Missing image", "severity": "ERROR", "categories": ["MISSING_IMAGE"]}
+
+
+def read_listing(last_updated: datetime, read_at: datetime, **attributes: Any) -> ListingRecord:
+    """A listing as a getListingsItem callback stores it: one version, read at ``read_at``."""
+    read = {
+        "stored_at": sortable_timestamp(read_at),
+        "issues": [],
+        "fulfillment_availability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 5}],
+        "quantity": 5,
+    }
+    return listing(last_updated, **{**read, **attributes})
+
+
+def refresh(
+    listings: Listings, version: datetime, observed_at: datetime, *issues: dict[str, Any]
+) -> WriteOutcome:
+    return listings.store.refresh_issues(
+        SELLER,
+        MARKETPLACE,
+        SKU,
+        version=version,
+        observed_at=observed_at,
+        issues=list(issues),
+        attributes={"issues_notification": {"notification_id": f"n-{observed_at:%H%M}"}, "unknown": None},
+    )
+
+
+def mfn(
+    listings: Listings,
+    as_of: datetime,
+    quantity: int,
+    channel: str = "DEFAULT",
+    marketplaces: tuple[str, ...] = (MARKETPLACE,),
+) -> dict[str, WriteOutcome]:
+    return listings.store.update_mfn_quantity(
+        SELLER,
+        SKU,
+        marketplaces,
+        channel=channel,
+        quantity=quantity,
+        as_of=as_of,
+        notification_id=f"n-{quantity}",
+    )
+
+
+def test_given_a_stored_version_when_its_issues_are_read_again_later_then_only_the_issues_change(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0 + MINUTE, title="Mug"))
+    before = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+
+    outcome = refresh(listings, T0, T0 + 2 * MINUTE, ISSUE)
+
+    assert outcome is WriteOutcome.WRITTEN
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert (stored["issues"], stored["issues_as_of"]) == ([ISSUE], sortable_timestamp(T0 + 2 * MINUTE))
+    assert stored["issues_notification"] == {"notification_id": "n-1202"} and "unknown" not in stored
+    refreshed = {"issues", "issues_as_of", "issues_notification"}
+    assert {n: v for n, v in stored.items() if n not in refreshed} == {
+        n: v for n, v in before.items() if n not in refreshed
+    }
+
+
+def test_given_issues_read_at_some_time_when_a_read_as_old_or_older_comes_then_it_is_refused(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0 + 2 * MINUTE))
+
+    assert refresh(listings, T0, T0 + MINUTE, ISSUE) is WriteOutcome.STALE  # before the version's read
+    assert refresh(listings, T0, T0 + 2 * MINUTE, ISSUE) is WriteOutcome.STALE  # at it
+    assert refresh(listings, T0, T0 + 4 * MINUTE, ISSUE) is WriteOutcome.WRITTEN
+    assert refresh(listings, T0, T0 + 3 * MINUTE) is WriteOutcome.STALE  # an earlier read, late
+    assert refresh(listings, T0, T0 + 4 * MINUTE) is WriteOutcome.STALE
+    assert (listings.listing(SELLER, MARKETPLACE, SKU) or {})["issues"] == [ISSUE]
+
+
+@pytest.mark.parametrize("version", [T0 - MINUTE, T0 + MINUTE], ids=["older", "newer"])
+def test_given_another_version_stored_when_issues_of_a_version_are_refreshed_then_refused(
+    listings: Listings, version: datetime
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0))
+    before = listings.listing(SELLER, MARKETPLACE, SKU)
+
+    assert refresh(listings, version, T0 + 5 * MINUTE, ISSUE) is WriteOutcome.STALE
+    assert listings.listing(SELLER, MARKETPLACE, SKU) == before
+
+
+def test_given_no_listing_or_a_deleted_one_when_issues_are_refreshed_then_refused_and_none_created(
+    listings: Listings,
+) -> None:
+    assert refresh(listings, T0, T0 + MINUTE, ISSUE) is WriteOutcome.STALE
+    assert listings.listing(SELLER, MARKETPLACE, SKU) is None
+
+    listings.store.mark_deleted(SELLER, MARKETPLACE, SKU, as_of=T0, attributes={"status": ["DELETED"]})
+
+    assert refresh(listings, T0, T0 + MINUTE, ISSUE) is WriteOutcome.STALE
+    assert "issues" not in (listings.listing(SELLER, MARKETPLACE, SKU) or {})
+
+
+def test_given_a_version_without_its_read_time_when_issues_are_refreshed_then_written(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0))
+
+    assert refresh(listings, T0, T0, ISSUE) is WriteOutcome.WRITTEN
+
+
+def test_given_refreshed_issues_when_a_newer_version_arrives_then_it_replaces_them_with_its_own(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0))
+    refresh(listings, T0, T0 + 5 * MINUTE, ISSUE)
+
+    assert listings.store.put_if_newer(read_listing(T0 + MINUTE, T0 + 2 * MINUTE)) is WriteOutcome.WRITTEN
+
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert stored["issues"] == [] and "issues_as_of" not in stored and "issues_notification" not in stored
+
+
+def test_given_a_stored_version_when_a_later_mfn_quantity_comes_then_the_channel_and_quantity_change_not_the_version(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0 + MINUTE, title="Mug"))
+    before = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+
+    outcomes = mfn(listings, T0 + 2 * MINUTE, 99)
+
+    assert outcomes == {MARKETPLACE: WriteOutcome.WRITTEN}
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert stored["fulfillment_availability"] == [{"fulfillmentChannelCode": "DEFAULT", "quantity": 99}]
+    assert stored["quantity"] == 99
+    assert stored["mfn_quantity"] == {
+        "DEFAULT": {"quantity": 99, "as_of": sortable_timestamp(T0 + 2 * MINUTE), "notification_id": "n-99"}
+    }
+    assert stored["quantity_updated_at"] == sortable_timestamp(T0 + 2 * MINUTE)
+    assert stored["last_updated"] == sortable_timestamp(T0)
+    changed = {
+        "fulfillment_availability",
+        "quantity",
+        "mfn_quantity",
+        "quantity_updated_at",
+        "quantity_revision",
+    }
+    assert {n: v for n, v in stored.items() if n not in changed} == {
+        n: v for n, v in before.items() if n not in changed
+    }
+
+
+def test_given_a_stored_version_when_an_mfn_quantity_as_old_as_its_read_or_older_comes_then_refused(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0 + 2 * MINUTE))
+    before = listings.listing(SELLER, MARKETPLACE, SKU)
+
+    assert mfn(listings, T0 + MINUTE, 1) == {MARKETPLACE: WriteOutcome.STALE}
+    assert mfn(listings, T0 + 2 * MINUTE, 1) == {MARKETPLACE: WriteOutcome.STALE}
+    assert listings.listing(SELLER, MARKETPLACE, SKU) == before
+
+
+def test_given_a_version_without_its_read_time_when_an_mfn_quantity_comes_then_its_version_time_decides(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(listing(T0))
+
+    assert mfn(listings, T0, 1) == {MARKETPLACE: WriteOutcome.STALE}
+    assert mfn(listings, T0 + MINUTE, 2) == {MARKETPLACE: WriteOutcome.WRITTEN}
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert stored["fulfillment_availability"] == [{"fulfillmentChannelCode": "DEFAULT", "quantity": 2}]
+
+
+def test_given_a_channels_quantity_stored_when_one_as_old_or_older_comes_then_refused_and_another_channel_is_its_own(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(
+        read_listing(
+            T0,
+            T0,
+            fulfillment_availability=[
+                {"fulfillmentChannelCode": "DEFAULT", "quantity": 5},
+                {"fulfillmentChannelCode": "AMAZON_NA"},
+            ],
+        )
+    )
+    assert mfn(listings, T0 + 3 * MINUTE, 7) == {MARKETPLACE: WriteOutcome.WRITTEN}
+
+    assert mfn(listings, T0 + 3 * MINUTE, 8) == {MARKETPLACE: WriteOutcome.STALE}
+    assert mfn(listings, T0 + 2 * MINUTE, 9) == {MARKETPLACE: WriteOutcome.STALE}
+    assert mfn(listings, T0 + MINUTE, 4, channel="SUPPLY-2") == {MARKETPLACE: WriteOutcome.WRITTEN}
+
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert stored["fulfillment_availability"] == [
+        {"fulfillmentChannelCode": "DEFAULT", "quantity": 7},
+        {"fulfillmentChannelCode": "AMAZON_NA"},
+        {"fulfillmentChannelCode": "SUPPLY-2", "quantity": 4},
+    ]
+    assert stored["quantity"] == 11
+    assert stored["quantity_updated_at"] == sortable_timestamp(T0 + 3 * MINUTE)
+    assert {channel: entry["quantity"] for channel, entry in stored["mfn_quantity"].items()} == {
+        "DEFAULT": 7,
+        "SUPPLY-2": 4,
+    }
+
+
+def test_given_marketplaces_with_and_without_the_listing_when_an_mfn_quantity_comes_then_only_live_listings_get_it(
+    listings: Listings,
+) -> None:
+    other, deleted, absent = "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A2Q3Y263D00KWC"
+    listings.store.put_if_newer(read_listing(T0, T0))
+    listings.store.put_if_newer(ListingRecord(SELLER, other, SKU, T0, {"stored_at": sortable_timestamp(T0)}))
+    listings.store.mark_deleted(SELLER, deleted, SKU, as_of=T0, attributes={"status": ["DELETED"]})
+
+    outcomes = mfn(listings, T0 + MINUTE, 3, marketplaces=(MARKETPLACE, other, deleted, absent, MARKETPLACE))
+
+    assert outcomes == {MARKETPLACE: WriteOutcome.WRITTEN, other: WriteOutcome.WRITTEN}
+    assert (listings.listing(SELLER, other, SKU) or {})["fulfillment_availability"] == [
+        {"fulfillmentChannelCode": "DEFAULT", "quantity": 3}
+    ]
+    assert "quantity" not in (listings.listing(SELLER, deleted, SKU) or {})
+    assert listings.listing(SELLER, absent, SKU) is None
+
+
+def test_given_an_mfn_quantity_stored_when_a_newer_version_arrives_then_it_replaces_the_quantity_and_is_not_refused(
+    listings: Listings,
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0))
+    mfn(listings, T0 + 10 * MINUTE, 99)  # later than the next version's lastUpdatedDate
+
+    assert listings.store.put_if_newer(read_listing(T0 + MINUTE, T0 + 20 * MINUTE)) is WriteOutcome.WRITTEN
+
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert stored["quantity"] == 5 and "mfn_quantity" not in stored
+    assert mfn(listings, T0 + 15 * MINUTE, 1) == {MARKETPLACE: WriteOutcome.STALE}
+
+
+@pytest.mark.parametrize("listings", ["dynamodb"], indirect=True)
+def test_given_another_quantity_written_between_the_read_and_the_write_then_the_update_reads_again_and_keeps_both(
+    listings: Listings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listings.store.put_if_newer(read_listing(T0, T0))
+    client = aws.client("dynamodb")
+    update_item = client.update_item
+    raced: list[bool] = []
+
+    def racing_update_item(**request: Any) -> Any:
+        if not raced:  # another container updates another channel after this one read the item
+            raced.append(True)
+            monkeypatch.setattr(client, "update_item", update_item)
+            mfn(listings, T0 + 2 * MINUTE, 4, channel="SUPPLY-2")
+            monkeypatch.setattr(client, "update_item", racing_update_item)
+        return update_item(**request)
+
+    monkeypatch.setattr(client, "update_item", racing_update_item)
+
+    assert mfn(listings, T0 + MINUTE, 7) == {MARKETPLACE: WriteOutcome.WRITTEN}
+
+    stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
+    assert raced and set(stored["mfn_quantity"]) == {"DEFAULT", "SUPPLY-2"}
+    assert stored["quantity"] == 11 and stored["quantity_revision"] == 2

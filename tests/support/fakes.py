@@ -22,7 +22,9 @@ from botocore.exceptions import ClientError
 
 from sellerstream.domain.credentials import ClientSecretState, SellerCredentials, SellerMarketplaces
 from sellerstream.domain.events import OutgoingEvent
+from sellerstream.domain.feeds import FeedOutcome, FeedRecord
 from sellerstream.domain.listings import ListingRecord
+from sellerstream.domain.notifications import NotificationRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
 from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, ReportProgress, ReportRows, progress_of
@@ -31,6 +33,7 @@ from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.ratelimit import RateLimiter
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
+from sellerstream.timestamps import sortable_timestamp
 
 Responder = Callable[[HttpRequest], HttpResponse]
 
@@ -283,6 +286,70 @@ class FakeListingStore:
     def _newer(self, key: tuple[str, str, str], last_updated: datetime) -> bool:
         stored = self.listings.get(key)
         return stored is None or stored["last_updated"] < last_updated
+
+    def refresh_issues(
+        self,
+        seller_id: str,
+        marketplace_id: str,
+        sku: str,
+        *,
+        version: datetime,
+        observed_at: datetime,
+        issues: list[Any],
+        attributes: dict[str, Any],
+    ) -> WriteOutcome:
+        stored = self.listings.get((seller_id, marketplace_id, sku))
+        if stored is None or stored["deleted"] or stored["last_updated"] != version:
+            return WriteOutcome.STALE
+        read_at = stored.get("issues_as_of", stored.get("stored_at"))
+        observed = sortable_timestamp(observed_at)
+        if read_at is not None and read_at >= observed:
+            return WriteOutcome.STALE
+        stored.update({**_without_nones(attributes), "issues": issues, "issues_as_of": observed})
+        return WriteOutcome.WRITTEN
+
+    def update_mfn_quantity(
+        self,
+        seller_id: str,
+        sku: str,
+        marketplace_ids: Sequence[str],
+        *,
+        channel: str,
+        quantity: int,
+        as_of: datetime,
+        notification_id: str,
+    ) -> dict[str, WriteOutcome]:
+        outcomes: dict[str, WriteOutcome] = {}
+        moment = sortable_timestamp(as_of)
+        for marketplace_id in dict.fromkeys(marketplace_ids):
+            stored = self.listings.get((seller_id, marketplace_id, sku))
+            if stored is None or stored["deleted"]:
+                continue
+            entries = dict(stored.get("mfn_quantity") or {})
+            known = [stored.get("stored_at"), sortable_timestamp(stored["last_updated"])]
+            known.append((entries.get(channel) or {}).get("as_of"))
+            if any(seen is not None and seen >= moment for seen in known):
+                outcomes[marketplace_id] = WriteOutcome.STALE
+                continue
+            availability = [dict(entry) for entry in stored.get("fulfillment_availability") or []]
+            mine = [entry for entry in availability if entry.get("fulfillmentChannelCode") == channel]
+            if mine:
+                mine[0]["quantity"] = quantity
+            else:
+                availability.append({"fulfillmentChannelCode": channel, "quantity": quantity})
+            entries[channel] = {"quantity": quantity, "as_of": moment, "notification_id": notification_id}
+            stored.update(
+                fulfillment_availability=availability,
+                quantity=sum(
+                    entry["quantity"]
+                    for entry in availability
+                    if isinstance(entry.get("quantity"), int) and not isinstance(entry["quantity"], bool)
+                ),
+                mfn_quantity=entries,
+                quantity_updated_at=max(stored.get("quantity_updated_at") or moment, moment),
+            )
+            outcomes[marketplace_id] = WriteOutcome.WRITTEN
+        return outcomes
 
 
 def _without_nones(attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -627,3 +694,44 @@ class FakeOrderPii:
 
     def pii_of(self, seller_id: str, order_id: str) -> dict[str, Any] | None:
         return self.pii.get((seller_id, order_id))
+
+
+class FakeNotificationStore:
+    """Entities by (type, seller, key), written only over an older change."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str, tuple[tuple[str, str], ...]], NotificationRecord] = {}
+        self.refused = 0
+
+    def put_if_newer(self, record: NotificationRecord) -> WriteOutcome:
+        key = (record.notification_type, record.seller_key, tuple(record.key.items()))
+        stored = self.records.get(key)
+        if stored is not None and stored.version >= record.version:
+            self.refused += 1
+            return WriteOutcome.STALE
+        self.records[key] = record
+        return WriteOutcome.WRITTEN
+
+
+class FakeFeedStore:
+    """Feeds by (seller, feed), each written once per outcome, never over a newer notification's."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], FeedRecord] = {}
+        self.writes: list[FeedRecord] = []  # every successful write, in order
+        self.refused = 0
+
+    def outcome_of(self, seller_key: str, feed_id: str) -> FeedOutcome | None:
+        stored = self.records.get((seller_key, feed_id))
+        if stored is None:
+            return None
+        return FeedOutcome(stored.event_time, stored.processing_status, stored.report_status)
+
+    def put_if_newer(self, record: FeedRecord) -> WriteOutcome:
+        stored = self.records.get((record.seller_key, record.feed_id))
+        if stored is not None and (stored.event_time > record.event_time or stored.outcome == record.outcome):
+            self.refused += 1
+            return WriteOutcome.STALE
+        self.records[(record.seller_key, record.feed_id)] = record
+        self.writes.append(record)
+        return WriteOutcome.WRITTEN

@@ -67,6 +67,9 @@ DEFAULT_RATE_PLANS: Final[dict[str, RatePlan]] = {
     "getMarketplaceParticipations": RatePlan(0.016, 15),
     "getReport": RatePlan(2.0, 15),
     "getReportDocument": RatePlan(0.0167, 15),
+    # Feeds API 2021-06-30: a feed's details, and its result document about one every 45 seconds.
+    "getFeed": RatePlan(2.0, 15),
+    "getFeedDocument": RatePlan(0.0222, 10),
     "createRestrictedDataToken": RatePlan(1.0, 10),
     "getSubscription": _NOTIFICATIONS_PLAN,
     "createSubscription": _NOTIFICATIONS_PLAN,

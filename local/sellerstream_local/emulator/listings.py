@@ -4,10 +4,17 @@ reads only its own.
 
 getListingsItem takes one marketplace or several (Amazon's ``marketplaceIds`` is a list): the item
 has a summary and an offer for each asked marketplace where the listing exists, and is not found
-when it exists in none. searchListingsItems pages the listings of one marketplace (the emulator
-takes one, which is what the client sends) by Amazon's filters on the last update and creation
-times, sorted as asked, ``pageSize`` (1-20, default 10) a page; like Amazon it pages through at most
-``search_limit`` (1000) items, while ``numberOfResults`` counts every match.
+when it exists in none. ``includedData=issues`` gives the listing's issues in Amazon's ``Issue``
+shape (``code``, ``message``, ``severity``, ``categories``; ``attributeNames`` and ``enforcements``
+when known), each naming the marketplaces it applies to (``marketplaceIds``): those of the asked
+marketplaces the listing has it in, an issue it has in several of them given once. A listing's
+issues are the ones ``set_listing`` gave it, else one missing-attribute error while it has no
+status (neither buyable nor discoverable), else none.
+
+searchListingsItems pages the listings of one marketplace (the emulator takes one, which is what
+the client sends) by Amazon's filters on the last update and creation times, sorted as asked,
+``pageSize`` (1-20, default 10) a page; like Amazon it pages through at most ``search_limit``
+(1000) items, while ``numberOfResults`` counts every match.
 """
 
 from __future__ import annotations
@@ -58,6 +65,15 @@ class ListingState:
     status: tuple[str, ...]
     created: datetime
     last_updated: datetime
+    # Amazon's Issue objects as given (without marketplaceIds: the listing's marketplace is added);
+    # None: derived from the status.
+    issues: tuple[dict[str, Any], ...] | None = None
+
+
+# What Amazon's listings model requires of an Issue, and what it allows besides.
+ISSUE_REQUIRED: Final = frozenset({"code", "message", "severity", "categories"})
+ISSUE_FIELDS: Final = ISSUE_REQUIRED | {"attributeNames", "enforcements", "marketplaceIds"}
+ISSUE_SEVERITIES: Final = frozenset({"ERROR", "WARNING", "INFO"})
 
 
 class ListingsApi:
@@ -90,7 +106,15 @@ class ListingsApi:
         status: list[str] | None = None,
         last_updated: datetime | str | None = None,
         asin: str | None = None,
+        quantity: int | None = None,
+        issues: list[dict[str, Any]] | None = None,
     ) -> None:
+        """Creates or changes the listing in one marketplace; what is not given stays (a new
+        listing's is generated). ``quantity`` is the DEFAULT channel's (fulfillmentAvailability);
+        ``issues`` are Amazon ``Issue`` objects (``[]``: none)."""
+        if quantity is not None and quantity < 0:
+            raise ValueError("a fulfillment channel's quantity is at least 0 (Amazon's model)")
+        checked = tuple(_checked_issue(issue) for issue in issues) if issues is not None else None
         key = (seller_id, sku, marketplace_id)
         with self._lock:
             current = self._listings.get(key) or self._generate(*key)
@@ -101,6 +125,10 @@ class ListingsApi:
                 changes["last_updated"] = as_datetime(last_updated)
             if asin is not None:
                 changes["asin"] = asin
+            if quantity is not None:
+                changes["quantity"] = quantity
+            if checked is not None:
+                changes["issues"] = checked
             self._listings[key] = replace(current, **changes)
             self._deleted.discard(key)
 
@@ -247,17 +275,66 @@ def _offset(token: str | None, filters: dict[str, list[str]]) -> int:
 
 
 def render_in(states: list[ListingState], included: set[str]) -> dict[str, Any]:
-    """One item for the listing in several marketplaces: a summary and an offer for each; issues,
-    fulfillment availability and attributes are the listing's (the first marketplace's state)."""
+    """One item for the listing in several marketplaces: a summary and an offer for each, and the
+    issues of each, an issue the listing has in several of them given once with all of them in its
+    ``marketplaceIds``; fulfillment availability and attributes are the listing's (the first
+    marketplace's state)."""
     item = render(states[0], included)
     for state in states[1:]:
         other = render(state, included)
         for section in ("summaries", "offers"):
             if section in item:
                 item[section].extend(other[section])
+        if "issues" in item:
+            _merge_issues(item["issues"], other["issues"])
         if "attributes" in item:
             item["attributes"]["item_name"].extend(other["attributes"]["item_name"])
     return item
+
+
+def _merge_issues(issues: list[dict[str, Any]], more: list[dict[str, Any]]) -> None:
+    for issue in more:
+        same = next(
+            (known for known in issues if _without_marketplaces(known) == _without_marketplaces(issue)), None
+        )
+        if same is None:
+            issues.append(issue)
+        else:
+            same["marketplaceIds"] = list(dict.fromkeys([*same["marketplaceIds"], *issue["marketplaceIds"]]))
+
+
+def _without_marketplaces(issue: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in issue.items() if name != "marketplaceIds"}
+
+
+def _checked_issue(issue: dict[str, Any]) -> dict[str, Any]:
+    """An Issue as Amazon's listings model has it (required fields, known fields, severities)."""
+    if not isinstance(issue, dict) or not ISSUE_REQUIRED.issubset(issue) or set(issue) - ISSUE_FIELDS:
+        raise ValueError(f"not an Issue of Amazon's listings model: {issue!r}")
+    if issue["severity"] not in ISSUE_SEVERITIES or not isinstance(issue["categories"], list):
+        raise ValueError(f"not an Issue of Amazon's listings model: {issue!r}")
+    copy: dict[str, Any] = json.loads(json.dumps(issue))  # a copy nothing outside can change
+    return copy
+
+
+def _issues_of(state: ListingState) -> list[dict[str, Any]]:
+    if state.issues is not None:
+        given = [json.loads(json.dumps(issue)) for issue in state.issues]
+    elif state.status:
+        given = []
+    else:
+        given = [
+            {
+                "code": "90220",
+                "message": "'condition_type' is required but not supplied.",
+                "severity": "ERROR",
+                "attributeNames": ["condition_type"],
+                "categories": ["MISSING_ATTRIBUTE"],
+            }
+        ]
+    for issue in given:
+        issue.setdefault("marketplaceIds", [state.marketplace_id])
+    return given
 
 
 def render(state: ListingState, included: set[str]) -> dict[str, Any]:
@@ -277,19 +354,7 @@ def render(state: ListingState, included: set[str]) -> dict[str, Any]:
             }
         ]
     if "issues" in included:
-        item["issues"] = (
-            []
-            if state.status
-            else [
-                {
-                    "code": "90220",
-                    "message": "'condition_type' is required but not supplied.",
-                    "severity": "ERROR",
-                    "attributeNames": ["condition_type"],
-                    "categories": ["MISSING_ATTRIBUTE"],
-                }
-            ]
-        )
+        item["issues"] = _issues_of(state)
     if "offers" in included:
         item["offers"] = [
             {

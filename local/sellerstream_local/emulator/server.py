@@ -27,6 +27,7 @@ from typing import Any
 
 from sellerstream_local.emulator.applications import ApplicationsApi
 from sellerstream_local.emulator.catalog import OrderCatalog
+from sellerstream_local.emulator.feeds import FEED_DOCUMENT_PATH, FeedsApi
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
 from sellerstream_local.emulator.listings import ListingsApi
 from sellerstream_local.emulator.notifications import NotificationsApi
@@ -127,6 +128,7 @@ class SpApiEmulator:
         self.listings = ListingsApi(seed)
         self.sellers = SellersApi()
         self.reports = ReportsApi()
+        self.feeds = FeedsApi()
         self.notifications = NotificationsApi()
         self.tokens = TokensApi()
         self.applications = ApplicationsApi(self._grant_of)
@@ -146,6 +148,7 @@ class SpApiEmulator:
                 *self.listings.routes(),
                 *self.sellers.routes(),
                 *self.reports.routes(),
+                *self.feeds.routes(),
                 *self.notifications.routes(),
                 *self.tokens.routes(),
                 *self.applications.routes(),
@@ -170,6 +173,7 @@ class SpApiEmulator:
         )
         self._thread.start()
         self.reports.base_url = self.base_url
+        self.feeds.base_url = self.base_url
 
     def stop(self) -> None:
         if self._server:
@@ -304,6 +308,11 @@ class SpApiEmulator:
         """See ``ReportsApi.add_report``: DONE with ``rows=`` or ``content=``, FATAL, CANCELLED."""
         return self.reports.add_report(report_id, **options)
 
+    def add_feed(self, feed_id: str, **options: Any) -> str | None:
+        """See ``FeedsApi.add_feed``: DONE with its processing report (built from ``issues``, or
+        ``report=``), FATAL, CANCELLED, or still IN_QUEUE / IN_PROGRESS."""
+        return self.feeds.add_feed(feed_id, **options)
+
     @property
     def report_document_url_ttl(self) -> float:
         """Seconds (real, not scaled) a document URL from getReportDocument stays valid."""
@@ -369,6 +378,10 @@ class SpApiEmulator:
                 self.calls[DOCUMENT_DOWNLOAD] += 1
             status, document, content_type = self.reports.download(parsed.path[len(DOCUMENT_PATH) :])
             return status, {"content-type": content_type} if content_type else {}, document
+        if parsed.path.startswith(FEED_DOCUMENT_PATH) and method == "GET":
+            with self._lock:
+                self.calls[DOCUMENT_DOWNLOAD] += 1
+            return self.feeds.download(parsed.path[len(FEED_DOCUMENT_PATH) :])
         if parsed.path == "/auth/o2/token" and method == "POST":
             with self._lock:
                 self.calls[LWA_OPERATION] += 1

@@ -40,7 +40,7 @@ UNMETERED: Final = MappingProxyType(
         # no model and Amazon publishes no usage plan for it. An access token lives an hour, so a
         # client asks about once an hour per seller: no plan to enforce.
         LWA_OPERATION: "Login with Amazon: no model, no published usage plan",
-        # A report document's URL is S3's (presigned): no access token, no SP-API usage plan.
+        # A report's or a feed's document URL is S3's (presigned): no access token, no SP-API usage plan.
         DOCUMENT_DOWNLOAD: "a presigned S3 download, not an SP-API operation",
     }
 )
