@@ -1,5 +1,5 @@
-"""``sellerstream status``: queues and dead letters, alarms in ALARM, the app's credentials, and each
-seller's subscriptions, in one look.
+"""``sellerstream status``: queues and dead letters, the events' dead letters, alarms in ALARM, the
+app's credentials, and each seller's subscriptions, in one look.
 
 Alarms are this stack's when they notify its alarm topic. Sellers are those with a secret under the
 stack's prefix or a routed subscription in the accounts table (plus any named with ``--seller``);
@@ -20,7 +20,9 @@ from sellerstream_local.cli import is_credential
 from sellerstream_ops.account import Account
 from sellerstream_ops.dead_letters import KINDS, dead_letter_queues
 from sellerstream_ops.errors import OperatorError
+from sellerstream_ops.events import destinations
 from sellerstream_ops.subscriptions import Subscriptions
+from stacks.event_destinations import EventsOutputs
 
 QUEUE_COUNTS = {
     "visible": "ApproximateNumberOfMessages",
@@ -40,6 +42,7 @@ def status(account: Account, *, sellers: list[str], spapi: bool) -> dict[str, An
         "stack": account.stack_name,
         "region": account.region,
         "queues": _queues(account),
+        "events": _events(account),
         "alarms_in_alarm": _alarms(account),
         "app_credentials": app,
         "sellers": {
@@ -59,6 +62,28 @@ def _queues(account: Account) -> dict[str, Any]:
         entry["dead_letters"] = _counts(sqs, queue.url)["visible"]
         found[queue.kind] = entry
     return found
+
+
+def _events(account: Account) -> dict[str, Any]:
+    """SellerStream's bus, and what waits in its dead-letter queues: the publisher's (events
+    EventBridge refused, or pointers to stream batches that failed for a day) and each
+    destination's (events its target did not take)."""
+    outputs = account.outputs
+    publisher_dlq = outputs.get(EventsOutputs.DEAD_LETTER_QUEUE_URL)
+    if publisher_dlq is None:
+        return {"bus": None}  # a stack deployed before events went out
+    sqs = account.client("sqs")
+    return {
+        "bus": outputs.get(EventsOutputs.BUS_NAME),
+        "publisher_dead_letters": _counts(sqs, publisher_dlq)["visible"],
+        "destinations": {
+            entry["name"]: {
+                "kind": entry["kind"],
+                "dead_letters": _counts(sqs, entry["dead_letter_queue_url"])["visible"],
+            }
+            for entry in destinations(account)
+        },
+    }
 
 
 def _counts(sqs: Any, url: str) -> dict[str, int]:

@@ -269,6 +269,11 @@ def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_i
     Subscriptions(account.outputs, account.settings(), SELLER).subscribe()
     pipeline.publish("not json")
     pipeline.drain()
+    # An event EventBridge refused for good waits on the publisher's DLQ.
+    boto3.client("sqs", region_name=LOCAL_REGION).send_message(
+        QueueUrl=account.outputs["ChangeEventsDeadLetterQueueUrl"],
+        MessageBody='{"detail-type": "Order Changed"}',
+    )
     cloudwatch = boto3.client("cloudwatch", region_name=LOCAL_REGION)
     topic = account.outputs["AlarmTopicArn"]
     for name, actions in (("OrderChangeDeadLetters", [topic]), ("SomeoneElsesAlarm", [])):
@@ -292,6 +297,7 @@ def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_i
     # No partner bus, no rule DLQ.
     assert set(view["queues"]) == {"orders", "listings", "reports", "app", "fulfillment"}
     assert [alarm["name"] for alarm in view["alarms_in_alarm"]] == ["OrderChangeDeadLetters"]
+    assert view["events"] == {"bus": "sellerstream-local", "publisher_dead_letters": 1, "destinations": {}}
     subscriptions = view["sellers"][SELLER]
     assert set(subscriptions) == {"ORDER_CHANGE", "LISTINGS_ITEM_STATUS_CHANGE", "REPORT_PROCESSING_FINISHED"}
     assert all(value != "none" for value in subscriptions.values())
