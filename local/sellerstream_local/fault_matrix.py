@@ -1180,7 +1180,11 @@ class FaultyDownloads:
         self.enabled = True
 
     def open_document(
-        self, url: str, timeout: float = reports_api.DOWNLOAD_TIMEOUT_SECONDS
+        self,
+        url: str,
+        timeout: float = reports_api.DOWNLOAD_TIMEOUT_SECONDS,
+        *,
+        operation: str = "reportDocumentDownload",
     ) -> reports_api.DocumentDownload:
         self._clock.sleep(CALL_LATENCY)
         fault = None
@@ -1191,18 +1195,16 @@ class FaultyDownloads:
             self._injected[fault] += 1
         if fault == "download_timeouts":
             self._clock.sleep(timeout)
-            raise SpApiTimeout("reportDocumentDownload", "document download failed: TimeoutError")
+            raise SpApiTimeout(operation, "document download failed: TimeoutError")
         if fault == "download_errors":
-            raise SpApiServerError("reportDocumentDownload", "document download failed", status=503)
+            raise SpApiServerError(operation, "document download failed", status=503)
         if fault == "download_expired":  # the URL outlived its five minutes
-            raise DocumentUrlExpired("reportDocumentDownload", "document URL refused or expired", status=403)
+            raise DocumentUrlExpired(operation, "document URL refused or expired", status=403)
         status, headers, payload = self._emulator.handle("GET", urllib.parse.urlsplit(url).path, {}, b"")
         if status in (400, 403):
-            raise DocumentUrlExpired(
-                "reportDocumentDownload", "document URL refused or expired", status=status
-            )
+            raise DocumentUrlExpired(operation, "document URL refused or expired", status=status)
         if status != 200:
-            raise SpApiServerError("reportDocumentDownload", "document download failed", status=status)
+            raise SpApiServerError(operation, "document download failed", status=status)
         data = payload if isinstance(payload, bytes) else payload.read_bytes()
         body: Any = io.BytesIO(data)
         if fault == "download_resets":

@@ -521,6 +521,34 @@ class LocalPipeline:
         return sum(int(attributes[name]) for name in names)
 
     # -- reconciliation --------------------------------------------------------------------------
+    def _reconcile_parts(self) -> Any:
+        """What both reconciliations share, as the reconcile function builds it: its settings, the
+        seller directory, SP-API access on the shared budget (its rate plans sped up like the
+        emulator's, ``emulator_time_scale``) and the checkpoints beside the budget."""
+        from types import SimpleNamespace  # noqa: PLC0415
+
+        from sellerstream.adapters.backlog import DynamoDBSearchWindows  # noqa: PLC0415 - after the environment
+        from sellerstream.adapters.rate_budget import SharedRateBudget  # noqa: PLC0415
+        from sellerstream.config import ReconcileSettings  # noqa: PLC0415
+        from sellerstream.logic.spapi_access import SpApiAccess  # noqa: PLC0415
+        from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan  # noqa: PLC0415
+
+        settings = ReconcileSettings.from_environment(self.function_environment(catalog.RECONCILE))
+        directory = self.seller_directory()
+        scale = self.emulator.time_scale
+        budget = SharedRateBudget(
+            self.resources.tables["rate_budget"],
+            plans={
+                name: RatePlan(plan.rate * scale, plan.burst) for name, plan in DEFAULT_RATE_PLANS.items()
+            },
+        )
+        return SimpleNamespace(
+            settings=settings,
+            directory=directory,
+            access=SpApiAccess(settings, directory, budgets=budget),
+            windows=DynamoDBSearchWindows(self.resources.tables["rate_budget"], clock=self.emulator.clock),
+        )
+
     def reconcile(
         self,
         seller_id: str,
@@ -540,30 +568,17 @@ class LocalPipeline:
         ``orders_refreshed``, ``calls`` (searchOrders requests the emulator served or refused),
         ``runs``, ``complete``, and the window as run (``since``, ``until``, RFC 3339).
         """
-        from sellerstream.adapters.backlog import DynamoDBSearchWindows  # noqa: PLC0415 - after the environment
-        from sellerstream.adapters.orders import DynamoDBOrderStore  # noqa: PLC0415
-        from sellerstream.adapters.rate_budget import SharedRateBudget  # noqa: PLC0415
-        from sellerstream.config import ReconcileSettings  # noqa: PLC0415
+        from sellerstream.adapters.orders import DynamoDBOrderStore  # noqa: PLC0415 - after the environment
         from sellerstream.logic.reconcile import ReconcileUseCase  # noqa: PLC0415
-        from sellerstream.logic.spapi_access import SpApiAccess  # noqa: PLC0415
-        from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan  # noqa: PLC0415
 
-        settings = ReconcileSettings.from_environment(self.function_environment(catalog.RECONCILE))
-        directory = self.seller_directory()
-        scale = self.emulator.time_scale
-        budget = SharedRateBudget(
-            self.resources.tables["rate_budget"],
-            plans={
-                name: RatePlan(plan.rate * scale, plan.burst) for name, plan in DEFAULT_RATE_PLANS.items()
-            },
-        )
+        parts = self._reconcile_parts()
         use_case = ReconcileUseCase(
-            directory,
-            SpApiAccess(settings, directory, budgets=budget),
+            parts.directory,
+            parts.access,
             DynamoDBOrderStore(self.resources.tables["orders"]),
-            DynamoDBSearchWindows(self.resources.tables["rate_budget"], clock=self.emulator.clock),
-            overlap_seconds=settings.reconcile_overlap_seconds,
-            first_window_seconds=settings.reconcile_first_window_seconds,
+            parts.windows,
+            overlap_seconds=parts.settings.reconcile_overlap_seconds,
+            first_window_seconds=parts.settings.reconcile_first_window_seconds,
             clock=self.emulator.clock,
         )
         window_until = min(until, use_case.latest_until()) if until is not None else use_case.latest_until()
@@ -605,30 +620,17 @@ class LocalPipeline:
         Returns ``pages``, ``listings_seen``, ``listings_refreshed``, ``calls`` (searchListingsItems
         requests), ``runs``, ``complete``, ``stopped``, ``marketplaces`` and the window as run.
         """
-        from sellerstream.adapters.backlog import DynamoDBSearchWindows  # noqa: PLC0415 - after the environment
-        from sellerstream.adapters.listings import DynamoDBListingStore  # noqa: PLC0415
-        from sellerstream.adapters.rate_budget import SharedRateBudget  # noqa: PLC0415
-        from sellerstream.config import ReconcileSettings  # noqa: PLC0415
+        from sellerstream.adapters.listings import DynamoDBListingStore  # noqa: PLC0415 - after the environment
         from sellerstream.logic.listings_reconcile import ListingsReconcileUseCase  # noqa: PLC0415
-        from sellerstream.logic.spapi_access import SpApiAccess  # noqa: PLC0415
-        from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, RatePlan  # noqa: PLC0415
 
-        settings = ReconcileSettings.from_environment(self.function_environment(catalog.RECONCILE))
-        directory = self.seller_directory()
-        scale = self.emulator.time_scale
-        budget = SharedRateBudget(
-            self.resources.tables["rate_budget"],
-            plans={
-                name: RatePlan(plan.rate * scale, plan.burst) for name, plan in DEFAULT_RATE_PLANS.items()
-            },
-        )
+        parts = self._reconcile_parts()
         use_case = ListingsReconcileUseCase(
-            directory,
-            SpApiAccess(settings, directory, budgets=budget),
+            parts.directory,
+            parts.access,
             DynamoDBListingStore(self.resources.tables["listings"]),
-            DynamoDBSearchWindows(self.resources.tables["rate_budget"], clock=self.emulator.clock),
-            overlap_seconds=settings.reconcile_overlap_seconds,
-            first_window_seconds=settings.reconcile_first_window_seconds,
+            parts.windows,
+            overlap_seconds=parts.settings.reconcile_overlap_seconds,
+            first_window_seconds=parts.settings.reconcile_first_window_seconds,
             clock=self.emulator.clock,
         )
         window_until = min(until, use_case.latest_until()) if until is not None else use_case.latest_until()

@@ -33,6 +33,21 @@ def from_attribute_map(item: dict[str, Any]) -> dict[str, Any]:
 NEWER_ONLY = "attribute_not_exists(pk) OR last_updated < :last_updated"
 
 
+def set_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    """UpdateItem's ``UpdateExpression``, ``ExpressionAttributeNames`` and
+    ``ExpressionAttributeValues`` that set each of ``values`` (a None is left as stored), for a
+    caller to merge its condition's names and values into. Any attribute name is safe: each goes
+    through a placeholder."""
+    present = {name: value for name, value in values.items() if value is not None}
+    return {
+        "UpdateExpression": "SET " + ", ".join(f"#s{index} = :s{index}" for index in range(len(present))),
+        "ExpressionAttributeNames": {f"#s{index}": name for index, name in enumerate(present)},
+        "ExpressionAttributeValues": to_attribute_map(
+            {f":s{index}": value for index, value in enumerate(present.values())}
+        ),
+    }
+
+
 def newer_only_put(table_name: str, item: dict[str, Any], last_updated: str) -> dict[str, Any]:
     """A transactional Put that succeeds only over an older version of the item (or none)."""
     return {

@@ -29,6 +29,7 @@ from sellerstream.adapters.dynamo import (
     from_attribute_map,
     is_condition_failure,
     newer_only_put,
+    set_attributes,
     to_attribute_map,
 )
 from sellerstream.domain.listings import ListingRecord
@@ -144,21 +145,14 @@ class DynamoDBListingStore:
             "deleted_at": last_updated,
             "last_updated": last_updated,
         }
-        values = {name: value for name, value in values.items() if value is not None}
-        names = {f"#a{index}": name for index, name in enumerate(values)}
-        placeholders = {f":v{index}": value for index, value in enumerate(values.values())}
-        assignments = ", ".join(f"#a{index} = :v{index}" for index in range(len(values)))
+        update = set_attributes(values)
+        update["ExpressionAttributeValues"][":last_updated"] = {"S": last_updated}
         try:
             aws.client("dynamodb").update_item(
                 TableName=self._table_name,
                 Key=to_attribute_map(listing_key(seller_id, marketplace_id, sku)),
-                UpdateExpression=f"SET {assignments}",
                 ConditionExpression=NEWER_ONLY,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    **to_attribute_map(placeholders),
-                    ":last_updated": {"S": last_updated},
-                },
+                **update,
             )
         except ClientError as error:
             if is_condition_failure(error):
@@ -183,24 +177,22 @@ class DynamoDBListingStore:
             "issues": issues,
             "issues_as_of": sortable_timestamp(observed_at),
         }
-        names = {f"#a{index}": name for index, name in enumerate(values)}
-        placeholders = {f":v{index}": value for index, value in enumerate(values.values())}
-        assignments = ", ".join(f"#a{index} = :v{index}" for index in range(len(values)))
+        update = set_attributes(values)
         try:
             aws.client("dynamodb").update_item(
                 TableName=self._table_name,
                 Key=to_attribute_map(listing_key(seller_id, marketplace_id, sku)),
-                UpdateExpression=f"SET {assignments}",
+                UpdateExpression=update["UpdateExpression"],
                 ConditionExpression=_SAME_VERSION_ISSUES_OLDER,
                 ExpressionAttributeNames={
-                    **names,
+                    **update["ExpressionAttributeNames"],
                     "#last_updated": "last_updated",
                     "#deleted": "deleted",
                     "#issues_as_of": "issues_as_of",
                     "#stored_at": "stored_at",
                 },
                 ExpressionAttributeValues={
-                    **{name: _attribute_value(value) for name, value in placeholders.items()},
+                    **update["ExpressionAttributeValues"],
                     ":version": {"S": sortable_timestamp(version)},
                     ":observed_at": {"S": sortable_timestamp(observed_at)},
                     ":false": {"BOOL": False},
@@ -267,8 +259,7 @@ class DynamoDBListingStore:
                 return WriteOutcome.STALE
             read_revision = item.get("quantity_revision")
             change["quantity_revision"] = int(read_revision or 0) + 1
-            names = {f"#a{index}": name for index, name in enumerate(change)}
-            values = {f":v{index}": _attribute_value(value) for index, value in enumerate(change.values())}
+            update = set_attributes(change)
             condition_values = {":version": {"S": item["last_updated"]}, ":false": {"BOOL": False}}
             if read_revision is None:
                 condition = _AS_READ + _QUANTITY_UNTOUCHED
@@ -279,25 +270,18 @@ class DynamoDBListingStore:
                 client.update_item(
                     TableName=self._table_name,
                     Key=to_attribute_map(key),
-                    UpdateExpression="SET "
-                    + ", ".join(f"#a{index} = :v{index}" for index in range(len(change))),
+                    UpdateExpression=update["UpdateExpression"],
                     ConditionExpression=condition,
                     ExpressionAttributeNames={
-                        **names,
+                        **update["ExpressionAttributeNames"],
                         "#last_updated": "last_updated",
                         "#deleted": "deleted",
                         "#quantity_revision": "quantity_revision",
                     },
-                    ExpressionAttributeValues={**values, **condition_values},
+                    ExpressionAttributeValues={**update["ExpressionAttributeValues"], **condition_values},
                 )
             except ClientError as error:
                 if is_condition_failure(error) and attempts < QUANTITY_ATTEMPTS:
                     continue  # changed since it was read: read it again
                 raise
             return WriteOutcome.WRITTEN
-
-
-def _attribute_value(value: Any) -> dict[str, Any]:
-    """One value as DynamoDB's attribute value (as ``to_attribute_map`` converts an item's)."""
-    converted: dict[str, Any] = to_attribute_map({"value": value})["value"]
-    return converted

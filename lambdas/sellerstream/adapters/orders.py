@@ -26,6 +26,7 @@ from sellerstream.adapters.dynamo import (
     batch_get,
     is_condition_failure,
     newer_only_put,
+    set_attributes,
     to_attribute_map,
 )
 from sellerstream.domain.orders import OrderRecord, WriteOutcome
@@ -79,20 +80,14 @@ class DynamoDBOrderStore:
         values["last_updated"] = last_updated
         if record.pii_expires_at is not None:
             values["expires_at"] = int(record.pii_expires_at.timestamp())
-        names = {f"#p{index}": name for index, name in enumerate(values)}
-        placeholders = {f":p{index}": value for index, value in enumerate(values.values())}
+        update = set_attributes(values)
+        update["ExpressionAttributeValues"][":last_updated"] = {"S": last_updated}
         return {
             "Update": {
                 "TableName": self._table_name,
                 "Key": to_attribute_map({"pk": keys["pk"], "sk": f"PII#ORDER#{record.order_id}"}),
-                "UpdateExpression": "SET "
-                + ", ".join(f"#p{index} = :p{index}" for index in range(len(values))),
                 "ConditionExpression": NEWER_ONLY,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": {
-                    **to_attribute_map(placeholders),
-                    ":last_updated": {"S": last_updated},
-                },
+                **update,
             }
         }
 

@@ -28,22 +28,43 @@ class Description(NamedTuple):
     record: dict[str, Any]  # the entity as stored, without SellerStream's bookkeeping
 
 
-class OutgoingEvent(NamedTuple):
-    """One event for SellerStream's bus."""
+class OutgoingEvent:
+    """One event for SellerStream's bus. Its detail's JSON is made once: the size checks, the
+    PutEvents entry and a dead letter all use the same text."""
 
-    detail_type: str
-    entity_key: str  # the entity's key as one string (what a subscriber orders versions by)
-    version: str | int
-    detail: dict[str, Any]
-    sequence: str  # the stream record it comes from
-    stored_at: float | None = None
+    __slots__ = ("_detail_json", "detail", "detail_type", "entity_key", "sequence", "stored_at", "version")
+
+    def __init__(
+        self,
+        detail_type: str,
+        entity_key: str,  # the entity's key as one string (what a subscriber orders versions by)
+        version: str | int,
+        detail: dict[str, Any],
+        sequence: str,  # the stream record it comes from
+        stored_at: float | None = None,
+    ) -> None:
+        self.detail_type = detail_type
+        self.entity_key = entity_key
+        self.version = version
+        self.detail = detail
+        self.sequence = sequence
+        self.stored_at = stored_at
+        self._detail_json: str | None = None
 
     @property
     def event_id(self) -> str:
         return str(self.detail["id"])
 
     def detail_json(self) -> str:
-        return json.dumps(self.detail, separators=(",", ":"), sort_keys=True, default=str)
+        if self._detail_json is None:
+            self._detail_json = json.dumps(self.detail, separators=(",", ":"), sort_keys=True, default=str)
+        return self._detail_json
+
+    def detail_bytes(self) -> int:
+        return len(self.detail_json().encode())
+
+    def __repr__(self) -> str:
+        return f"OutgoingEvent({self.detail_type!r}, {self.entity_key!r}, {self.version!r}, id={self.detail.get('id')!r})"
 
 
 def entity_key(detail_type: str, key: dict[str, str]) -> str:

@@ -19,7 +19,6 @@ whole to the publisher's DLQ, with an alarm, and the stream moves on.
 from __future__ import annotations
 
 import importlib
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -83,6 +82,10 @@ class ChangeEventsUseCase:
         self._order_pii = order_pii
         self._sleep = sleep
         self._describers: dict[catalog.ChangeEvent, Describe] = {}
+        # Which event an item's change is, by table: looked up for every stream record.
+        self._declared: dict[str, tuple[catalog.ChangeEvent, ...]] = {}
+        for declared in catalog.change_events():
+            self._declared[declared.table.role] = (*self._declared.get(declared.table.role, ()), declared)
 
     def events_of(self, changes: Sequence[StoredChange]) -> tuple[list[OutgoingEvent], int]:
         """The events the changes stand for, in stream order, and how many changes stand for none."""
@@ -99,7 +102,15 @@ class ChangeEventsUseCase:
     def event_of(self, change: StoredChange) -> OutgoingEvent | None:
         if change.new is None:
             return None  # removed: an expired PII item or report row, never an entity's change
-        declared = _declared_event(change.table, str(change.new.get("sk", "")))
+        sort_key = str(change.new.get("sk", ""))
+        declared = next(
+            (
+                event
+                for event in self._declared.get(change.table, ())
+                if sort_key.startswith(event.sort_prefix)
+            ),
+            None,
+        )
         if declared is None:
             return None
         description = self._describer(declared)(change.old, change.new)
@@ -187,13 +198,17 @@ class ChangeEventsUseCase:
         }
         if change.stored_at is not None:
             detail["stored_at"] = round(change.stored_at, 3)
-        if len(_json(detail).encode()) > MAX_DETAIL_BYTES:
-            del detail["record"]
-            detail["record_ref"] = {
-                "table": self._table_names.get(declared.table.role, declared.table.role),
-                "key": {"pk": str(change.new["pk"]), "sk": str(change.new["sk"])} if change.new else {},
-                "reason": "too_large",
-            }
+        event = OutgoingEvent(
+            declared.detail_type, entity, description.version, detail, change.sequence, change.stored_at
+        )
+        if event.detail_bytes() <= MAX_DETAIL_BYTES:
+            return event
+        del detail["record"]
+        detail["record_ref"] = {
+            "table": self._table_names.get(declared.table.role, declared.table.role),
+            "key": {"pk": str(change.new["pk"]), "sk": str(change.new["sk"])} if change.new else {},
+            "reason": "too_large",
+        }
         return OutgoingEvent(
             declared.detail_type, entity, description.version, detail, change.sequence, change.stored_at
         )
@@ -214,7 +229,7 @@ def put_chunks(events: Sequence[OutgoingEvent]) -> Iterator[list[OutgoingEvent]]
     entities: set[str] = set()
     size = 0
     for event in events:
-        event_size = len(event.detail_json().encode()) + len(event.detail_type) + len(catalog.EVENT_SOURCE)
+        event_size = event.detail_bytes() + len(event.detail_type) + len(catalog.EVENT_SOURCE)
         if chunk and (
             len(chunk) == MAX_ENTRIES_PER_PUT
             or event.entity_key in entities
@@ -244,20 +259,9 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _declared_event(table_role: str, sort_key: str) -> catalog.ChangeEvent | None:
-    for declared in catalog.change_events():
-        if declared.table.role == table_role and sort_key.startswith(declared.sort_prefix):
-            return declared
-    return None
-
-
 def _sequence_order(sequence: str) -> tuple[int, str]:
     # DynamoDB's sequence numbers are decimal strings of any length: compare as numbers.
     return (len(sequence), sequence) if sequence.isdigit() else (0, sequence)
-
-
-def _json(detail: dict[str, Any]) -> str:
-    return json.dumps(detail, separators=(",", ":"), sort_keys=True, default=str)
 
 
 def _count(name: str, value: int) -> None:

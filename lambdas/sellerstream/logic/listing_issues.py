@@ -29,14 +29,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sellerstream.domain.credentials import SellerMarketplaces
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import WriteOutcome
 from sellerstream.identifiers import key_part
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.listing_status import (
     DELETED,
-    MARKETPLACES_RECHECK_AFTER,
     NO_MARKETPLACE,
     NOT_LISTED,
     _reported_summaries,
@@ -122,25 +120,22 @@ class ListingIssuesUseCase:
         seller = self._credentials.for_notification(
             seller_id=payload.seller_id, subscription_id=notification.subscription_id
         )
-        known, fetched = self._marketplaces.known(seller, remaining_time)
-        candidates = known.listing_marketplaces(seller.region)
-        if not candidates and self._may_recheck(known, fetched):
-            known, fetched = self._marketplaces.refresh(seller, remaining_time), True
-            candidates = known.listing_marketplaces(seller.region)
+        candidates, item = self._marketplaces.listing_in_marketplaces(
+            seller,
+            remaining_time,
+            lambda marketplaces: _fetch_issues(
+                ListingsApi(self._spapi.client_for(seller, remaining_time)),
+                payload.seller_id,
+                payload.sku,
+                marketplaces,
+            ),
+        )
         if not candidates:
             logger.warning(
                 "listing issues event without a marketplace for a seller who lists in none: nothing to store",
                 extra={"seller_id": seller.seller_key},
             )
             return {**result, "marketplaces": {}, "outcome": NO_MARKETPLACE}
-        listings = ListingsApi(self._spapi.client_for(seller, remaining_time))
-        item = _fetch_issues(listings, payload.seller_id, payload.sku, candidates)
-        if item is None and self._may_recheck(known, fetched):
-            # Nowhere known: perhaps in a marketplace the seller joined since.
-            more = self._marketplaces.refresh(seller, remaining_time).listing_marketplaces(seller.region)
-            if set(more) - set(candidates):
-                candidates = more
-                item = _fetch_issues(listings, payload.seller_id, payload.sku, candidates)
         read_at = self._now()  # when Amazon answered: what the answer is as of
         reported = _reported_summaries(item, candidates) if item is not None else {}
         outcomes: dict[str, str] = {}
@@ -214,9 +209,6 @@ class ListingIssuesUseCase:
             attributes={**_provenance(notification, read_at), "status": [DELETED]},
         )
         return {"outcome": outcome.value, "deleted": True}
-
-    def _may_recheck(self, known: SellerMarketplaces, fetched: bool) -> bool:
-        return not fetched and known.older_than(MARKETPLACES_RECHECK_AFTER, self._marketplaces.now())
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

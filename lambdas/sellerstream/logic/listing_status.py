@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from sellerstream.domain.credentials import SellerMarketplaces
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.identifiers import key_part
 from sellerstream.logic.batch import RemainingTime
@@ -39,9 +38,6 @@ from sellerstream.spapi.listings import ListingsApi
 from sellerstream.timestamps import parse_rfc3339, sortable_timestamp
 
 DELETED = "DELETED"
-# An event without a marketplace finds the listing nowhere the seller is known to list (or the
-# seller listing nowhere): what is known is fetched again when older than this.
-MARKETPLACES_RECHECK_AFTER: Final = timedelta(hours=1)
 NO_MARKETPLACE: Final = "no_marketplace"  # the seller lists in no marketplace: nothing to store
 NOT_LISTED: Final = "not_listed"  # Amazon does not report the listing in that marketplace
 
@@ -119,25 +115,22 @@ class ListingStatusUseCase:
         seller = self._credentials.for_notification(
             seller_id=payload.seller_id, subscription_id=notification.subscription_id
         )
-        known, fetched = self._marketplaces.known(seller, remaining_time)
-        candidates = known.listing_marketplaces(seller.region)
-        if not candidates and self._may_recheck(known, fetched):
-            known, fetched = self._marketplaces.refresh(seller, remaining_time), True
-            candidates = known.listing_marketplaces(seller.region)
+        candidates, item = self._marketplaces.listing_in_marketplaces(
+            seller,
+            remaining_time,
+            lambda marketplaces: _fetch(
+                ListingsApi(self._spapi.client_for(seller, remaining_time)),
+                payload.seller_id,
+                payload.sku,
+                marketplaces,
+            ),
+        )
         if not candidates:
             logger.warning(
                 "listing event without a marketplace for a seller who lists in none: nothing to store",
                 extra={"seller_id": seller.seller_key},
             )
             return {**result, "marketplaces": {}, "outcome": NO_MARKETPLACE}
-        listings = ListingsApi(self._spapi.client_for(seller, remaining_time))
-        item = _fetch(listings, payload.seller_id, payload.sku, candidates)
-        if item is None and self._may_recheck(known, fetched):
-            # Nowhere known: perhaps in a marketplace the seller joined since.
-            more = self._marketplaces.refresh(seller, remaining_time).listing_marketplaces(seller.region)
-            if set(more) - set(candidates):
-                candidates = more
-                item = _fetch(listings, payload.seller_id, payload.sku, candidates)
         reported = _reported_summaries(item, candidates) if item is not None else {}
         deleted_everywhere_else = item is None or DELETED in payload.status
         outcomes: dict[str, str] = {}
@@ -166,9 +159,6 @@ class ListingStatusUseCase:
         if deleted:
             result["deleted"] = deleted
         return result
-
-    def _may_recheck(self, known: SellerMarketplaces, fetched: bool) -> bool:
-        return not fetched and known.older_than(MARKETPLACES_RECHECK_AFTER, self._marketplaces.now())
 
     def _mark_deleted(
         self,

@@ -20,6 +20,9 @@ from sellerstream.spapi.sellers import SellersApi
 
 # The scheduled reconciliation refreshes a seller's marketplaces at most this often.
 REFRESH_AFTER: Final = timedelta(days=1)
+# A listing event without a marketplace asks Amazon again, at most this often, when the stored
+# marketplaces name none or none of them has the listing (the seller may have joined one since).
+MARKETPLACES_RECHECK_AFTER: Final = timedelta(hours=1)
 
 
 class SellerMarketplacesSource:
@@ -54,8 +57,37 @@ class SellerMarketplacesSource:
         )
         return marketplaces
 
+    def listing_in_marketplaces(
+        self,
+        seller: SellerCredentials,
+        remaining_time: RemainingTime,
+        fetch: Callable[[tuple[str, ...]], dict[str, Any] | None],
+    ) -> tuple[tuple[str, ...], dict[str, Any] | None]:
+        """For a listing event without a marketplace: the marketplaces of the seller's region where
+        its listings can be, and ``fetch``'s answer for the listing in them (one getListingsItem;
+        None: Amazon knows it in none). The stored marketplaces are asked for again (at most every
+        ``MARKETPLACES_RECHECK_AFTER``) when they name none, or when Amazon knows the listing in
+        none of them. ((), None): the seller lists in no marketplace."""
+        known, fetched = self.known(seller, remaining_time)
+        candidates = known.listing_marketplaces(seller.region)
+        if not candidates and self._may_recheck(known, fetched):
+            known, fetched = self.refresh(seller, remaining_time), True
+            candidates = known.listing_marketplaces(seller.region)
+        if not candidates:
+            return (), None
+        item = fetch(candidates)
+        if item is None and self._may_recheck(known, fetched):
+            more = self.refresh(seller, remaining_time).listing_marketplaces(seller.region)
+            if set(more) - set(candidates):
+                candidates = more
+                item = fetch(candidates)
+        return candidates, item
+
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    def _may_recheck(self, known: SellerMarketplaces, fetched: bool) -> bool:
+        return not fetched and known.older_than(MARKETPLACES_RECHECK_AFTER, self.now())
 
 
 def participations_of(

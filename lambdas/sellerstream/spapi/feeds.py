@@ -8,15 +8,13 @@ in its errors and metrics.
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from typing import Any
 from urllib.parse import quote
 
+from sellerstream.spapi import reports
 from sellerstream.spapi.client import SpApiClient
 from sellerstream.spapi.errors import (
-    DocumentUrlExpired,
     MalformedResponse,
-    SpApiServerError,
-    SpApiTimeout,
 )
 from sellerstream.spapi.reports import DOWNLOAD_TIMEOUT_SECONDS, DocumentDownload
 
@@ -49,27 +47,7 @@ class FeedsApi:
 
 
 def open_document(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> DocumentDownload:
-    """A streaming download of a feed document's presigned URL (no SP-API token: the URL is the
-    credential). The caller reads it and closes it; the status is checked before anything is read.
-
-    S3 answers an expired URL with 403 (``DocumentUrlExpired``: ask getFeedDocument again); any
-    other failure is transient (``SpApiServerError``, ``SpApiTimeout``).
-    """
-    import urllib.error  # noqa: PLC0415 - only the feed consumer downloads
-    import urllib.request  # noqa: PLC0415
-
-    request = urllib.request.Request(url, method="GET")  # noqa: S310 - Amazon's presigned https URL
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
-        return DocumentDownload(cast(IO[bytes], response), response.headers.get("Content-Type"))
-    except urllib.error.HTTPError as error:
-        with error:
-            if error.code in (400, 403):
-                raise DocumentUrlExpired(
-                    DOWNLOAD_OPERATION, "document URL refused or expired", status=error.code
-                ) from None
-            raise SpApiServerError(
-                DOWNLOAD_OPERATION, "document download failed", status=error.code
-            ) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise SpApiTimeout(DOWNLOAD_OPERATION, f"document download failed: {type(error).__name__}") from None
+    """A streaming download of a feed document's presigned URL: the reports' download, named for
+    feeds. S3 answers an expired URL with 403 (``DocumentUrlExpired``: ask getFeedDocument again);
+    any other failure is transient (``SpApiServerError``, ``SpApiTimeout``)."""
+    return reports.open_document(url, timeout, operation=DOWNLOAD_OPERATION)

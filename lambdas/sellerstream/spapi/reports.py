@@ -63,12 +63,15 @@ class DocumentDownload:
         self.close()
 
 
-def open_document(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> DocumentDownload:
-    """A streaming download of a presigned document URL (no SP-API token: the URL is the credential).
+def open_document(
+    url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS, *, operation: str = "reportDocumentDownload"
+) -> DocumentDownload:
+    """A streaming download of a presigned document URL (no SP-API token: the URL is the credential),
+    a report's or a feed's; ``operation`` names it in errors.
 
     The caller reads it in chunks and closes it. Status is checked before anything is read.
     """
-    import urllib.error  # noqa: PLC0415 - only the report consumer downloads
+    import urllib.error  # noqa: PLC0415 - only the report and feed consumers download
     import urllib.request  # noqa: PLC0415
 
     request = urllib.request.Request(url, method="GET")  # noqa: S310 - Amazon's presigned https URL
@@ -80,12 +83,8 @@ def open_document(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> Docume
             if error.code in (400, 403):
                 # S3 answers an expired presigned URL with 403 AccessDenied ("Request has expired").
                 raise DocumentUrlExpired(
-                    "reportDocumentDownload", "document URL refused or expired", status=error.code
+                    operation, "document URL refused or expired", status=error.code
                 ) from None
-            raise SpApiServerError(
-                "reportDocumentDownload", "document download failed", status=error.code
-            ) from None
+            raise SpApiServerError(operation, "document download failed", status=error.code) from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise SpApiTimeout(
-            "reportDocumentDownload", f"document download failed: {type(error).__name__}"
-        ) from None
+        raise SpApiTimeout(operation, f"document download failed: {type(error).__name__}") from None

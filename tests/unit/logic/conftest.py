@@ -155,15 +155,16 @@ def report_downloads(emulator: SpApiEmulator, monkeypatch: pytest.MonkeyPatch) -
     from sellerstream.spapi.errors import DocumentUrlExpired, SpApiServerError
 
     def open_document(
-        url: str, timeout: float = reports_api.DOWNLOAD_TIMEOUT_SECONDS
+        url: str,
+        timeout: float = reports_api.DOWNLOAD_TIMEOUT_SECONDS,
+        *,
+        operation: str = "reportDocumentDownload",
     ) -> reports_api.DocumentDownload:
         status, headers, payload = emulator.handle("GET", urllib.parse.urlsplit(url).path, {}, b"")
         if status in (400, 403):
-            raise DocumentUrlExpired(
-                "reportDocumentDownload", "document URL refused or expired", status=status
-            )
+            raise DocumentUrlExpired(operation, "document URL refused or expired", status=status)
         if status != 200:
-            raise SpApiServerError("reportDocumentDownload", "document download failed", status=status)
+            raise SpApiServerError(operation, "document download failed", status=status)
         body = payload.read_bytes() if isinstance(payload, Path) else payload
         return reports_api.DocumentDownload(io.BytesIO(body), headers.get("content-type"))
 
