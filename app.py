@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from sellerstream import catalog, config
 from stacks import constants, event_destinations
 from stacks.nag import apply_aws_solutions_checks
 from stacks.sellerstream_stack import SellerStreamStack
@@ -71,6 +72,22 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         )
     except ValueError as error:
         raise SystemExit(str(error)) from None
+    try:
+        notification_types = catalog.enabled_types(
+            _text_or_list(app.node.try_get_context("notification_types"))
+        )
+        retention_days = config.days_by_name(
+            "notification_retention_days",
+            _text_or_list(app.node.try_get_context("notification_retention_days")) or "",
+        )
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    unknown = sorted(set(retention_days) - {t.name for t in catalog.GENERIC_TYPES})
+    if unknown:
+        raise SystemExit(
+            f"notification_retention_days: {', '.join(unknown)} is no type stored as Amazon sends it; "
+            f"one of {', '.join(t.name for t in catalog.GENERIC_TYPES)}"
+        )
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
@@ -86,12 +103,25 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         events_include_pii=_flag("events_include_pii", app.node.try_get_context("events_include_pii")),
         events_archive_days=int(archive_days),
         events_destinations=destinations,
+        notification_types=notification_types,
+        notification_retention_days=retention_days,
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB"
         + (f" (stage {names.stage})" if names.stage else ""),
     )
     apply_aws_solutions_checks(app)
     return app
+
+
+def _text_or_list(value: Any) -> str | None:
+    """A list in context (``-c`` gives a text, cdk.json may give a JSON list) as comma-separated text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ",".join(f"{name}={number}" for name, number in value.items())
+    return str(value)
 
 
 def _context_or(app: cdk.App, key: str, default: Any) -> Any:

@@ -43,6 +43,8 @@ class SellerStreamStack(Stack):
         events_include_pii: bool = False,
         events_archive_days: int = constants.EVENTS_ARCHIVE_DAYS,
         events_destinations: tuple[Destination, ...] = (),
+        notification_types: frozenset[str] = catalog.DEFAULT_NOTIFICATION_TYPES,
+        notification_retention_days: dict[str, int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -57,9 +59,14 @@ class SellerStreamStack(Stack):
         self.settings = self._settings(
             spapi_sandbox, orders_api_version, report_rows_retention_days, events_include_pii
         )
-        self.outputs: dict[str, str] = {}
+        self.settings["notification_types"] = notification_types
+        self.settings["notification_retention_days"] = notification_retention_days or {}
+        self.outputs: dict[str, str] = {
+            catalog.StackOutputs.NOTIFICATION_TYPES: ",".join(sorted(notification_types))
+        }
+        self.enabled = catalog.enabled_consumers(notification_types)
         self.consumers = {
-            c.kind: self._consumer(c, partner_bus=bool(partner_event_source_name)) for c in catalog.CONSUMERS
+            c.kind: self._consumer(c, partner_bus=bool(partner_event_source_name)) for c in self.enabled
         }
         if partner_event_source_name:
             self._partner_bus(partner_event_source_name)
@@ -149,7 +156,13 @@ class SellerStreamStack(Stack):
 
     def _partner_bus(self, event_source_name: str) -> None:
         """SP-API's partner event bus and a rule sending the EventBridge types to their consumer's queue."""
-        [owner] = [c for c in catalog.CONSUMERS if catalog.Transport.EVENTBRIDGE in c.transports]
+        owners = [c for c in self.enabled if catalog.Transport.EVENTBRIDGE in c.transports]
+        if not owners:
+            raise ValueError(
+                "partner_event_source_name is given but no type Amazon sends through EventBridge is "
+                "enabled (notification_types)"
+            )
+        [owner] = owners  # the catalog gives every EventBridge type to one consumer
         queue, _ = self.consumers[owner.kind]
         detail_types = catalog.eventbridge_detail_types(owner)
         self.keys.let_eventbridge_use_queue_key()

@@ -47,6 +47,9 @@ class Stored(NamedTuple):
     seller: str | None = None  # the seller's (or vendor account's) id; None: the subscription's seller
     version: str | None = None  # the payload's own time of the change; None: the envelope's EventTime
     each: str | None = None  # a list in the payload whose every element is one entity
+    # With ``each``: key parts read from the payload around the list (they come first in the key);
+    # an element's data then carries the payload's other fields beside its own.
+    parent_key: tuple[tuple[str, str], ...] = ()
     retention_days: int = 30  # items expire (TTL) this long after the change they hold
 
 
@@ -148,7 +151,8 @@ class ChangeEvent(NamedTuple):
     table: Table  # where the entity is stored: its change stream is read
     sort_prefix: str  # which of the table's items are this entity (its sort key starts so)
     describe: str  # "module:function" building the detail's parts from the old and new item
-    schema_version: int = 1  # the detail's JSON Schema: docs/events/<slug>.v<schema_version>.json
+    schema_version: int = 1  # the detail's JSON Schema: docs/events/<schema>.v<schema_version>.json
+    schema: str | None = None  # a schema several events share (the generic types'); None: the slug
 
     @property
     def slug(self) -> str:
@@ -156,7 +160,7 @@ class ChangeEvent(NamedTuple):
 
     @property
     def schema_file(self) -> str:
-        return f"{self.slug}.v{self.schema_version}.json"
+        return f"{self.schema or self.slug}.v{self.schema_version}.json"
 
 
 class Consumer(NamedTuple):
@@ -186,14 +190,23 @@ class Consumer(NamedTuple):
     def accepts(self) -> frozenset[str]:
         return frozenset(name for message_type in self.types for name in message_type.names)
 
+    def enabled(self, notification_types: frozenset[str] | None) -> Consumer:
+        """This consumer with only the types a deployment enabled (``enabled_types``); None: all.
+        The types that are no seller's subscription (the app's own, schedules) stay."""
+        if notification_types is None:
+            return self
+        kept = tuple(t for t in self.types if t.subscription is None or t.name in notification_types)
+        return self._replace(types=kept)
+
     @property
     def transports(self) -> frozenset[Transport]:
         return frozenset(message_type.transport for message_type in self.types)
 
     def expects_messages(self, *, partner_bus: bool) -> bool:
         """Whether silence means trouble: Amazon's SQS types, a schedule, or EventBridge types once
-        the partner bus exists; never what the seller's systems send when the seller ships."""
-        return bool(
+        the partner bus exists; never what the seller's systems send when the seller ships, nor
+        what comes only when the seller asks for it (``quiet_alarm_hours`` 0: feeds, offers)."""
+        return self.quiet_alarm_hours > 0 and bool(
             self.transports & {Transport.SQS, Transport.SCHEDULE}
             or (partner_bus and Transport.EVENTBRIDGE in self.transports)
         )
@@ -260,6 +273,8 @@ class StackOutputs:
     DASHBOARD_URL: Final = "DashboardUrl"
     REPORTS_BUCKET: Final = "ReportsBucketName"
     PARTNER_EVENT_BUS: Final = "PartnerEventBusName"
+    # The types the deployment takes (context key notification_types), comma-separated.
+    NOTIFICATION_TYPES: Final = "NotificationTypes"
     # The partner bus rule (EventBridge types to their consumer's queue) and its own DLQ.
     EVENTBRIDGE_RULE_ARN: Final = "ListingsRuleArn"
     EVENTBRIDGE_RULE_DLQ_URL: Final = "ListingsRuleDeadLetterQueueUrl"
@@ -317,7 +332,6 @@ RATE_BUDGET_TABLE: Final = Table(
 )
 # The newest state of every entity a generic type names (GENERIC_TYPES), by seller, type and key;
 # items expire as each type's ``Stored.retention_days`` says, and may hold buyer data: no backups.
-# Joins TABLES with the generic consumer.
 NOTIFICATIONS_TABLE: Final = Table(
     "notifications",
     "NotificationsTable",
@@ -326,6 +340,9 @@ NOTIFICATIONS_TABLE: Final = Table(
     ttl_attribute="expires_at",
     recovery_days=None,
 )
+# Feeds: one head per seller and feed (getFeed and its processing report's summary), its
+# per-message results beside it; expired with the type's retention.
+FEEDS_TABLE: Final = Table("feeds", "FeedsTable", "FeedsTableName", sort_key="sk", ttl_attribute="expires_at")
 TABLES: Final = (
     ORDERS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -334,6 +351,8 @@ TABLES: Final = (
     REPORT_ROWS_TABLE,
     ACCOUNTS_TABLE,
     RATE_BUDGET_TABLE,
+    NOTIFICATIONS_TABLE,
+    FEEDS_TABLE,
 )
 # Resources a Grant may name besides the tables.
 REPORTS_BUCKET: Final = "reports_bucket"  # raw report documents, under REPORTS_PREFIX
@@ -378,6 +397,9 @@ REPORT_READY: Final = ChangeEvent(
 SHIPMENT_CONFIRMED: Final = ChangeEvent(
     "Shipment Confirmed", ORDERS_TABLE, "PACKAGE#", "sellerstream.logic.event_details:shipment_confirmed"
 )
+FEED_PROCESSED: Final = ChangeEvent(
+    "Feed Processed", FEEDS_TABLE, "FEED#", "sellerstream.domain.feeds:feed_processed"
+)
 
 # -- the message types ---------------------------------------------------------------------------
 
@@ -411,6 +433,31 @@ REPORT_PROCESSING_FINISHED: Final = MessageType(
     "REPORT_PROCESSING_FINISHED",
     Transport.SQS,
     "sellerstream.notifications.report_processing_finished:ReportProcessingFinishedNotification",
+    notification_versions=("2020-09-04",),
+    payload_versions=("2020-09-04",),
+    subscription=Subscription("2020-09-04"),
+)
+LISTINGS_ITEM_ISSUES_CHANGE: Final = MessageType(
+    "LISTINGS_ITEM_ISSUES_CHANGE",
+    Transport.EVENTBRIDGE,
+    "sellerstream.notifications.listings_item_issues_change:ListingsItemIssuesChangeNotification",
+    notification_versions=("1.0",),
+    # One model reads both payloads (the same fields); Amazon deprecated 1.0 for new subscriptions.
+    payload_versions=("1.0", "2023-12-13"),
+    subscription=Subscription("2023-12-13"),
+)
+LISTINGS_ITEM_MFN_QUANTITY_CHANGE: Final = MessageType(
+    "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
+    Transport.EVENTBRIDGE,
+    "sellerstream.notifications.listings_item_mfn_quantity_change:ListingsItemMfnQuantityChangeNotification",
+    notification_versions=("1.0",),
+    payload_versions=("1.0",),
+    subscription=Subscription("1.0"),
+)
+FEED_PROCESSING_FINISHED: Final = MessageType(
+    "FEED_PROCESSING_FINISHED",
+    Transport.SQS,
+    "sellerstream.notifications.feed_processing_finished:FeedProcessingFinishedNotification",
     notification_versions=("2020-09-04",),
     payload_versions=("2020-09-04",),
     subscription=Subscription("2020-09-04"),
@@ -506,7 +553,14 @@ GENERIC_TYPES: Final = (
         Transport.SQS,
         "FBAInventoryAvailabilityChangeNotification.json",
         "1.0",
-        Stored("Inventory Changed", key=(("sku", "SKU"), ("fnsku", "FNSKU")), seller="SellerId"),
+        # The payload is the SKU's whole FBA inventory, one entry per marketplace: one entity each.
+        Stored(
+            "Inventory Changed",
+            parent_key=(("sku", "SKU"), ("fnsku", "FNSKU")),
+            key=(("marketplace_id", "MarketplaceId"),),
+            seller="SellerId",
+            each="FulfillmentInventoryByMarketplace",
+        ),
     ),
     _generic(
         "FBA_OUTBOUND_SHIPMENT_STATUS",
@@ -634,6 +688,30 @@ GENERIC_TYPES: Final = (
     ),
 )
 
+GENERIC_BY_NAME: Final = {message_type.name: message_type for message_type in GENERIC_TYPES}
+
+
+def _stored_change(message_type: MessageType) -> ChangeEvent:
+    """The event of a generic type: ``<what> Changed`` when a newer state of an entity is stored."""
+    assert message_type.stored is not None
+    return ChangeEvent(
+        message_type.stored.detail_type,
+        NOTIFICATIONS_TABLE,
+        f"{message_type.name}#",
+        "sellerstream.domain.notifications:notification_changed",
+        schema="notification-changed",
+    )
+
+
+# The partner bus has one rule and one queue: the generic EventBridge types (catalog items, product
+# types: a few a day) share the listings consumer's. The noisiest type has a consumer of its own so
+# a burst of offers never delays anything else; the other SQS types share one.
+_EVENTBRIDGE_GENERIC: Final = tuple(t for t in GENERIC_TYPES if t.transport is Transport.EVENTBRIDGE)
+ANY_OFFER_CHANGED: Final = GENERIC_BY_NAME["ANY_OFFER_CHANGED"]
+_SQS_GENERIC: Final = tuple(
+    t for t in GENERIC_TYPES if t.transport is Transport.SQS and t is not ANY_OFFER_CHANGED
+)
+
 # -- the consumers -------------------------------------------------------------------------------
 
 CONSUMERS: Final = (
@@ -676,20 +754,29 @@ CONSUMERS: Final = (
         service_name="listing-status",
         handler="sellerstream.handlers.listing_status.lambda_handler",
         settings=config.ListingStatusSettings,
-        types=(LISTINGS_ITEM_STATUS_CHANGE,),
+        # Everything Amazon sends through EventBridge: the listings family, and the catalog's item
+        # and product-type changes (generic).
+        types=(
+            LISTINGS_ITEM_STATUS_CHANGE,
+            LISTINGS_ITEM_ISSUES_CHANGE,
+            LISTINGS_ITEM_MFN_QUANTITY_CHANGE,
+            *_EVENTBRIDGE_GENERIC,
+        ),
         # getListingsItem allows 5 req/s with a burst of 10 per seller.
         sizing=Sizing(
             timeout_seconds=30, memory_mb=256, batch_size=10, batching_window_seconds=5, max_concurrency=5
         ),
         # UpdateItem on the accounts table: a seller's marketplaces, fetched when an event without
-        # a marketplace finds them missing.
+        # a marketplace finds them missing. GetItem and BatchGetItem: the stored listing an issues
+        # refresh or a quantity updates.
         grants=(
             *CONSUMER_GRANTS,
-            Grant(LISTINGS_TABLE.role, (PUT, UPDATE)),
+            Grant(LISTINGS_TABLE.role, (GET, PUT, UPDATE, "dynamodb:BatchGetItem")),
             Grant(ACCOUNTS_TABLE.role, (UPDATE,)),
+            Grant(NOTIFICATIONS_TABLE.role, (PUT,)),
         ),
-        description="SellerStream listing-status consumer",
-        emits=(LISTING_CHANGED,),
+        description="SellerStream listings consumer (and the other EventBridge types)",
+        emits=(LISTING_CHANGED, *(_stored_change(t) for t in _EVENTBRIDGE_GENERIC)),
     ),
     Consumer(
         name="ReportFinished",
@@ -724,6 +811,57 @@ CONSUMERS: Final = (
                 "(raw copy kept, report recorded FAILED)",
             ),
         ),
+    ),
+    Consumer(
+        name="FeedProcessed",
+        kind="feeds",
+        queue="Feeds",
+        service_name="feed-processed",
+        handler="sellerstream.handlers.feed_processed.lambda_handler",
+        settings=config.FeedProcessedSettings,
+        types=(FEED_PROCESSING_FINISHED,),
+        # getFeedDocument allows one call every 45 s (burst 10) per seller: one feed per invocation,
+        # two at a time; a processing report is bounded in size and parsed in memory.
+        sizing=Sizing(timeout_seconds=120, memory_mb=1024, max_concurrency=2),
+        grants=(*CONSUMER_GRANTS, Grant(FEEDS_TABLE.role, (GET, PUT, DELETE))),
+        description="SellerStream feed-processed consumer",
+        emits=(FEED_PROCESSED,),
+        # Feeds are submitted, not continuous: silence says nothing.
+        quiet_alarm_hours=0,
+    ),
+    Consumer(
+        name="AnyOfferChanged",
+        kind="offers",
+        queue="Offers",
+        service_name="any-offer-changed",
+        handler="sellerstream.handlers.offers.lambda_handler",
+        settings=config.NotificationsSettings,
+        types=(ANY_OFFER_CHANGED,),
+        # The noisiest type (one per change of any offer on a seller's ASINs, thousands a minute for
+        # a large catalog) and no callback: large batches, one conditional write per notification.
+        sizing=Sizing(
+            timeout_seconds=60, memory_mb=256, batch_size=100, batching_window_seconds=5, max_concurrency=10
+        ),
+        grants=(*CONSUMER_GRANTS, Grant(NOTIFICATIONS_TABLE.role, (PUT,))),
+        description="SellerStream ANY_OFFER_CHANGED consumer",
+        emits=(_stored_change(ANY_OFFER_CHANGED),),
+        quiet_alarm_hours=0,
+    ),
+    Consumer(
+        name="Notifications",
+        kind="notifications",
+        queue="Notifications",
+        service_name="notifications",
+        handler="sellerstream.handlers.notifications.lambda_handler",
+        settings=config.NotificationsSettings,
+        types=_SQS_GENERIC,
+        sizing=Sizing(
+            timeout_seconds=30, memory_mb=256, batch_size=10, batching_window_seconds=5, max_concurrency=5
+        ),
+        grants=(*CONSUMER_GRANTS, Grant(NOTIFICATIONS_TABLE.role, (PUT,))),
+        description="SellerStream consumer of the types stored as Amazon sends them",
+        emits=tuple(_stored_change(t) for t in _SQS_GENERIC),
+        quiet_alarm_hours=0,
     ),
     Consumer(
         name="AppCredentials",
@@ -918,6 +1056,43 @@ def subscribed_types() -> tuple[MessageType, ...]:
     return tuple(message_type for message_type in message_types() if message_type.subscription is not None)
 
 
+# What a deployment takes unless it names its types (context key ``notification_types``).
+DEFAULT_NOTIFICATION_TYPES: Final = frozenset(
+    {ORDER_CHANGE.name, LISTINGS_ITEM_STATUS_CHANGE.name, REPORT_PROCESSING_FINISHED.name}
+)
+
+
+def enabled_types(spec: str | None) -> frozenset[str]:
+    """The types a deployment takes: ``all``, or Amazon's names separated by commas; None or empty:
+    ``DEFAULT_NOTIFICATION_TYPES``. Raises ``ValueError`` naming what is not a type SellerStream takes."""
+    known = {t.name for t in subscribed_types()}
+    if spec is None or not spec.strip():
+        return DEFAULT_NOTIFICATION_TYPES
+    if spec.strip().lower() == "all":
+        return frozenset(known)
+    named = {name.strip() for name in spec.split(",") if name.strip()}
+    spelled = {name: message_type(name) for name in named}
+    unknown = sorted(name for name, t in spelled.items() if t is None or t.name not in known)
+    if unknown:
+        raise ValueError(
+            f"notification_types: {', '.join(unknown)} is no type SellerStream takes; "
+            f"one or more of {', '.join(sorted(known))}, or all"
+        )
+    return frozenset(t.name for t in spelled.values() if t is not None)
+
+
+def enabled_consumers(types: frozenset[str]) -> tuple[Consumer, ...]:
+    """The consumers a deployment of ``types`` needs, each with only its enabled types; one whose
+    every seller type is disabled is not deployed (the app's own consumers always are)."""
+    consumers = []
+    for candidate in CONSUMERS:
+        enabled = candidate.enabled(types)
+        subscribed = [t for t in candidate.types if t.subscription is not None]
+        if enabled.types and (not subscribed or any(t.subscription for t in enabled.types)):
+            consumers.append(enabled)
+    return tuple(consumers)
+
+
 def eventbridge_detail_types(owner: Consumer) -> tuple[str, ...]:
     """What SP-API's events on the partner bus carry as detail-type for ``owner``'s types (the type's
     name, in every spelling): the rule matches all of them, since an unmatched event would vanish."""
@@ -953,23 +1128,19 @@ def sort_prefixes(streamed: Table) -> tuple[str, ...]:
 
 
 def stream_filters(streamed: Table) -> list[dict[str, Any]]:
-    """Lambda's filter patterns for ``streamed``'s change stream, one per entity prefix: inserts and
-    modifications of the entities' items only (checkpoints, PII items, report rows and TTL
-    deletions cost no invocation). Local mode applies the same patterns."""
+    """Lambda's filter pattern for ``streamed``'s change stream: inserts and modifications of the
+    items whose sort key starts with one of the entities' prefixes (checkpoints, PII items, report
+    rows and TTL deletions cost no invocation). One pattern whatever the number of prefixes (Lambda
+    allows five per mapping). Local mode applies the same pattern."""
     if streamed.sort_key is None:
         raise ValueError(f"table {streamed.role!r} has no sort key: its entities cannot be told apart")
-    return [
-        {
-            "eventName": ["INSERT", "MODIFY"],
-            "dynamodb": {"Keys": {streamed.sort_key: {"S": [{"prefix": prefix}]}}},
-        }
-        for prefix in sort_prefixes(streamed)
-    ]
+    prefixes = [{"prefix": prefix} for prefix in sort_prefixes(streamed)]
+    return [{"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {streamed.sort_key: {"S": prefixes}}}}]
 
 
 def generic_type(type_name: str) -> MessageType | None:
     """A type the generic consumer reads through its schema (``GENERIC_TYPES``), or None."""
-    return _GENERIC_BY_NAME.get(type_name)
+    return GENERIC_BY_NAME.get(type_name)
 
 
 def table(role: str) -> Table:
@@ -981,4 +1152,3 @@ def table(role: str) -> Table:
 
 _CONSUMER_BY_TYPE: Final = {name: c for c in CONSUMERS for t in c.types for name in t.names}
 _TYPE_BY_NAME: Final = {name: t for c in CONSUMERS for t in c.types for name in t.names}
-_GENERIC_BY_NAME: Final = {t.name: t for t in GENERIC_TYPES}

@@ -68,7 +68,14 @@ class Setting(Generic[T]):
 
     def render(self, value: object) -> str:
         """``value`` as the variable's text, checked by the parser the function will read it with."""
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, Mapping):
+            text = ",".join(f"{name}={value[name]}" for name in sorted(value))
+        elif isinstance(value, set | frozenset | tuple | list):
+            text = ",".join(sorted(str(item) for item in value))
+        else:
+            text = str(value)
         self.parse(self.variable, text)
         return text
 
@@ -174,6 +181,23 @@ def integer(minimum: int | None = None) -> Callable[[str, str], int]:
     return parse
 
 
+def names(variable: str, value: str) -> frozenset[str] | None:
+    """A comma-separated list of names (empty: none given)."""
+    listed = frozenset(name.strip() for name in value.split(",") if name.strip())
+    return listed or None
+
+
+def days_by_name(variable: str, value: str) -> dict[str, int]:
+    """``NAME=days,NAME=days``: a number of days (at least 1) for each name."""
+    days: dict[str, int] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        name, equals, number = entry.partition("=")
+        if not equals or not name.strip():
+            raise InvalidSettingError(f"environment variable {variable} must read NAME=days,NAME=days")
+        days[name.strip()] = integer(minimum=1)(variable, number)
+    return days
+
+
 def optional_integer(variable: str, value: str) -> int | None:
     return integer(minimum=1)(variable, value) if value.strip() else None
 
@@ -248,6 +272,17 @@ class QueueSettings(Settings):
     # credentials to work again (LWA refused the refresh token, or the secret is unusable) before it
     # is dead-lettered with reason ``seller_credentials``: time for the seller to re-authorise.
     seller_credentials_wait_seconds = Setting(integer(minimum=0), DAY)
+    # The notification types this deployment enabled of those the consumer can take (context key
+    # ``notification_types``); unset: all of them. Any other type is dead-lettered as unknown.
+    notification_types = Setting(names, None)
+
+
+class NotificationsTableSettings(Settings):
+    """Where the types stored as Amazon sends them go (``catalog.Stored``), and for how long."""
+
+    notifications_table_name = Setting(text)
+    # Days each type's items are kept, where the deployment changes the catalog's (``NAME=days,...``).
+    notification_retention_days: Setting[dict[str, int]] = Setting(days_by_name, {})
 
 
 class OrdersTableSettings(Settings):
@@ -265,8 +300,20 @@ class OrderChangeSettings(QueueSettings, SpApiSettings, OrdersTableSettings, Ord
     pass
 
 
-class ListingStatusSettings(QueueSettings, SpApiSettings):
+class ListingStatusSettings(QueueSettings, SpApiSettings, NotificationsTableSettings):
     listings_table_name = Setting(text)
+
+
+class NotificationsSettings(QueueSettings, SpApiSettings, NotificationsTableSettings):
+    pass
+
+
+class FeedProcessedSettings(QueueSettings, SpApiSettings):
+    feeds_table_name = Setting(text)
+    # A feed's record and results expire (TTL) this many days after they were recorded.
+    feed_retention_days = Setting(integer(minimum=1), 90)
+    # The charset of a processing report served without one in its Content-Type.
+    feed_default_charset = Setting(text, "UTF-8")
 
 
 class ReportFinishedSettings(QueueSettings, SpApiSettings):
@@ -313,6 +360,8 @@ class ChangeEventsSettings(Settings):
     orders_table_name = Setting(text)
     listings_table_name = Setting(text)
     reports_table_name = Setting(text)
+    notifications_table_name = Setting(text)
+    feeds_table_name = Setting(text)
     # Buyer and recipient data (the order's PII item) in Order Changed events: off unless the
     # deployment opts in (context ``events_include_pii``).
     events_include_pii = Setting(flag, False)

@@ -371,7 +371,7 @@ def _poison_messages(start: datetime) -> list[str]:
         changed_at=start,
         notification_id="poison-unknown-type",
     )
-    unknown_type["NotificationType"] = "FBA_OUTBOUND_SHIPMENT_STATUS"
+    unknown_type["NotificationType"] = "SHIPMENT_TRACKING_MILESTONE_CHANGED"  # not taken
     return ["{not json at all", as_body(unknown_seller), as_body(missing_order_id), as_body(unknown_type)]
 
 

@@ -1990,18 +1990,12 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         )
         dead_letters = SimulatedSqs(clock, name=f"{kind}-dlq", visibility_timeout=30, max_receive_count=10**6)
         own: dict[str, Any] = {"queue_url": queue.queue.url, "dead_letter_queue_url": dead_letters.queue.url}
-        if kind in (ORDERS, FULFILLMENT):
-            own["orders_table_name"] = tables[catalog.ORDERS_TABLE.role]
-        if kind == LISTINGS:
-            own["listings_table_name"] = tables[catalog.LISTINGS_TABLE.role]
+        declared = consumer.settings.fields()
+        table_names = {f"{role}_table_name": name for role, name in tables.items()}
+        own.update({name: value for name, value in table_names.items() if name in declared})
         if kind == REPORTS:
-            own.update(
-                reports_table_name=tables[catalog.REPORTS_TABLE.role],
-                report_rows_table_name=tables[catalog.REPORT_ROWS_TABLE.role],
-                reports_bucket_name=bucket,
-                report_max_rows_per_invocation=REPORT_ROWS_PER_INVOCATION,
-            )
-        settings: QueueSettings = consumer.settings.of(**common, **own)  # type: ignore[assignment]
+            own.update(reports_bucket_name=bucket, report_max_rows_per_invocation=REPORT_ROWS_PER_INVOCATION)
+        settings: QueueSettings = consumer.settings.of(**{**own, **common})  # type: ignore[assignment]
         lanes[kind] = _Lane(consumer, queue, dead_letters, settings)
     events = sorted([*workload.events, *listings.events, *reports.events, *shipments.events])
     for event in events:

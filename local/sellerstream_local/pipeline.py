@@ -152,8 +152,11 @@ class LocalPipeline:
         faults: Faults | None = None,
         log_stream: IO[str] | None = None,
         settings: dict[str, object] | None = None,
+        notification_types: frozenset[str] | None = None,
     ) -> None:
         self._visibility = visibility_timeout_seconds
+        # Local mode takes every type unless told otherwise (a deployment names its own).
+        self.notification_types = notification_types or catalog.enabled_types("all")
         self._orders_api_version = orders_api_version
         # Settings by name that differ from the stack's (e.g. a row limit per invocation).
         self._settings = settings or {}
@@ -282,6 +285,7 @@ class LocalPipeline:
             "max_receive_count": catalog.MAX_RECEIVE_COUNT,
             # Scaled down like the visibility timeout: a deferred record returns within seconds.
             "throttle_deferral_base_seconds": 1,
+            "notification_types": self.notification_types,
         }
 
     def function_environment(
@@ -751,6 +755,7 @@ class LocalPipeline:
             EventsOutputs.BUS_ARN: change_events.bus_arn,
             EventsOutputs.DEAD_LETTER_QUEUE_URL: change_events.dead_letter_queue_url,
             EventsOutputs.DESTINATIONS: "{}",
+            catalog.StackOutputs.NOTIFICATION_TYPES: ",".join(sorted(self.notification_types)),
         }
 
     def table_names(self) -> list[str]:

@@ -81,7 +81,7 @@ class Subscriptions:
         actions: list[dict[str, Any]] = [
             {"destination": name, **detail} for name, detail in destinations.items()
         ]
-        for message_type in catalog.subscribed_types():
+        for message_type in self.enabled_types():
             subscription = message_type.subscription
             assert subscription is not None
             destination_id = destinations[destination_of(message_type)]["destinationId"]
@@ -109,9 +109,16 @@ class Subscriptions:
                 )
         return actions
 
+    def enabled_types(self) -> tuple[catalog.MessageType, ...]:
+        """The types the deployment takes (its ``NotificationTypes`` output; a stack from before
+        the output: the types it has always taken)."""
+        listed = self._outputs.get(catalog.StackOutputs.NOTIFICATION_TYPES)
+        enabled = catalog.enabled_types(listed) if listed is not None else catalog.DEFAULT_NOTIFICATION_TYPES
+        return tuple(t for t in catalog.subscribed_types() if t.name in enabled)
+
     def current(self) -> list[dict[str, Any]]:
         found = []
-        for message_type in catalog.subscribed_types():
+        for message_type in self.enabled_types():
             subscription = self._api.get_subscription(message_type.name)
             found.append({"notificationType": message_type.name, "subscription": subscription})
         return found
@@ -151,7 +158,7 @@ class Subscriptions:
     def _wanted_resources(self) -> dict[str, dict[str, Any]]:
         """Each destination the subscribed types need, in the order the catalog names them."""
         wanted: dict[str, dict[str, Any]] = {}
-        for message_type in catalog.subscribed_types():
+        for message_type in self.enabled_types():
             name = destination_of(message_type)
             if name == EVENTBRIDGE:
                 wanted[name] = {}  # the account and region of the stack, filled in below
@@ -159,7 +166,10 @@ class Subscriptions:
                 wanted[name] = {"sqs": {"arn": self._outputs[catalog.consumer(name).outputs.queue_arn]}}
         if EVENTBRIDGE in wanted:
             # The stack's account and region, from any of its queues.
-            _, _, _, region, account, _ = self._outputs[catalog.CONSUMERS[0].outputs.queue_arn].split(":", 5)
+            queue_arn = next(
+                arn for c in catalog.CONSUMERS if (arn := self._outputs.get(c.outputs.queue_arn)) is not None
+            )
+            _, _, _, region, account, _ = queue_arn.split(":", 5)
             wanted[EVENTBRIDGE] = {"eventBridge": {"region": region, "accountId": account}}
         return wanted
 

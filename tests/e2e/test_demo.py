@@ -51,7 +51,7 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
     assert summary["app_secret"]["expires_in_days"] > 179
     # Events out: one per stored change, as the subscriber's queue and the webhook received them.
     events = summary["events"]
-    assert events["by_type"] == {
+    assert {name: count for name, count in events["by_type"].items() if count} == {
         # Each new order, each shipment, the lagging reads' newer states, the confirmed order: never
         # a duplicate, a late (older) event or a lagging read's previous state.
         "Order Changed": summary["orders_expected"] + summary["orders_expected"] // 2 + 3 + 1,

@@ -20,7 +20,9 @@ class Synthesized:
         from stacks.constants import StageNames
 
         # Bundling is skipped (no pip in unit tests); the layer asset is still declared and attached.
-        self.app = build_app(context={"aws:cdk:bundling-stacks": [], **(context or {})}, outdir=str(outdir))
+        # Every type is enabled unless a test says otherwise: each consumer of the catalog is built.
+        context = {"notification_types": "all", **(context or {})}
+        self.app = build_app(context={"aws:cdk:bundling-stacks": [], **context}, outdir=str(outdir))
         self.assembly = self.app.synth()
         self.names = StageNames((context or {}).get("stage"))
         self.stack = self.app.node.find_child(self.names.stack_id)

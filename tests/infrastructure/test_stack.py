@@ -124,9 +124,18 @@ def test_given_partner_source_then_bus_associated_and_rule_sends_listings_to_que
     [(rule_id, rule)] = pattern_rules(with_partner_bus).items()
 
     assert bus["Properties"]["EventSourceName"] == PARTNER_EVENT_SOURCE
+    # Every type Amazon sends through EventBridge (all enabled here), in each of its spellings.
     assert rule["Properties"]["EventPattern"] == {
         "source": [{"prefix": "aws.partner/sellingpartnerapi.amazon.com"}],
-        "detail-type": ["LISTINGS_ITEM_STATUS_CHANGE", "LISTINGS_ITEM_STATUS_CHANGED"],
+        "detail-type": [
+            "LISTINGS_ITEM_STATUS_CHANGE",
+            "LISTINGS_ITEM_STATUS_CHANGED",
+            "LISTINGS_ITEM_ISSUES_CHANGE",
+            "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
+            "BRANDED_ITEM_CONTENT_CHANGE",
+            "ITEM_PRODUCT_TYPE_CHANGE",
+            "PRODUCT_TYPE_DEFINITIONS_CHANGE",
+        ],
     }
     # local mode's too
     assert rule["Properties"]["EventPattern"] == constants.partner_event_pattern(
@@ -373,11 +382,17 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
             "ListingsTableName",
             "ReportsTableName",
             "ReportRowsTableName",
+            "NotificationsTableName",
+            "FeedsTableName",
         )
     }
 
-    assert len(tables) == len(synthesized.resources("AWS::DynamoDB::Table")) == 7
-    buyer_data = {synthesized.output_target(output) for output in ("OrdersTableName", "ReportRowsTableName")}
+    assert len(tables) == len(synthesized.resources("AWS::DynamoDB::Table")) == 9
+    # Tables that may hold buyer data keep no (or short) backups: what TTL deletes is gone.
+    buyer_data = {
+        synthesized.output_target(output)
+        for output in ("OrdersTableName", "ReportRowsTableName", "NotificationsTableName")
+    }
     for table_id, table in tables.items():
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         if table_id not in buyer_data:

@@ -180,7 +180,10 @@ def test_given_a_valid_refresh_token_when_seller_added_then_secret_written_and_s
         [],
         f"sellerstream subscribe --seller {NEW_SELLER}",
     )
-    assert again["action"] == "updated" and len(again["routed_subscriptions"]) == 3
+    # One subscription per type the deployment takes (local mode takes every one).
+    assert again["action"] == "updated" and len(again["routed_subscriptions"]) == len(
+        catalog.subscribed_types()
+    )
     assert "Atzr|" not in json.dumps([first, again])
 
 
@@ -294,12 +297,13 @@ def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_i
 
     assert view["queues"]["orders"]["dead_letters"] == 1
     assert view["queues"]["orders"]["queue"] == {"visible": 0, "in_flight": 0, "delayed": 0}
-    # No partner bus, no rule DLQ.
-    assert set(view["queues"]) == {"orders", "listings", "reports", "app", "fulfillment"}
+    # Every consumer's queue (local mode takes every type); no partner bus, no rule DLQ.
+    assert set(view["queues"]) == {consumer.kind for consumer in catalog.CONSUMERS}
     assert [alarm["name"] for alarm in view["alarms_in_alarm"]] == ["OrderChangeDeadLetters"]
     assert view["events"] == {"bus": "sellerstream-local", "publisher_dead_letters": 1, "destinations": {}}
     subscriptions = view["sellers"][SELLER]
-    assert set(subscriptions) == {"ORDER_CHANGE", "LISTINGS_ITEM_STATUS_CHANGE", "REPORT_PROCESSING_FINISHED"}
+    # Each type the deployment takes (local mode: every one), each subscribed.
+    assert set(subscriptions) == {message_type.name for message_type in catalog.subscribed_types()}
     assert all(value != "none" for value in subscriptions.values())
 
 

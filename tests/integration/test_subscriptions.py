@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from sellerstream import catalog
 from sellerstream_local.pipeline import LocalPipeline
 from sellerstream_ops.outputs import StackOutputs
 from sellerstream_ops.subscriptions import Subscriptions
 from tests.integration.conftest import SELLER
 
 
-@pytest.fixture
-def tool(pipeline: LocalPipeline) -> Subscriptions:
-    outputs = StackOutputs(pipeline.stack_outputs())
+def subscriptions_of(pipeline: LocalPipeline, notification_types: str) -> Subscriptions:
+    """The command against a deployment of ``notification_types`` (its stack output)."""
+    outputs = StackOutputs(
+        {**pipeline.stack_outputs(), catalog.StackOutputs.NOTIFICATION_TYPES: notification_types}
+    )
     settings = outputs.settings(
         {
             "SPAPI_ENDPOINT_OVERRIDE": pipeline.emulator.base_url,
@@ -20,6 +23,12 @@ def tool(pipeline: LocalPipeline) -> Subscriptions:
         }
     )
     return Subscriptions(outputs, settings, SELLER)
+
+
+@pytest.fixture
+def tool(pipeline: LocalPipeline) -> Subscriptions:
+    """A deployment of the types taken when none are named."""
+    return subscriptions_of(pipeline, ",".join(sorted(catalog.DEFAULT_NOTIFICATION_TYPES)))
 
 
 def test_given_fresh_account_when_subscribed_then_destinations_and_three_subscriptions_created(
@@ -96,3 +105,34 @@ def test_given_subscribed_when_unsubscribed_with_destinations_then_all_removed(
     assert pipeline.emulator.notifications.subscriptions == {}
     assert pipeline.emulator.notifications.destinations == {}
     assert [entry["subscription"] for entry in tool.current()] == [None, None, None]
+
+
+def test_given_every_type_enabled_when_subscribed_then_each_with_its_destination_kind_and_version(
+    pipeline: LocalPipeline,
+) -> None:
+    tool = subscriptions_of(pipeline, "all")
+
+    tool.subscribe()
+
+    notifications = pipeline.emulator.notifications
+    destinations = {d["destinationId"]: d["resource"] for d in notifications.destinations.values()}
+    queue_of = {pipeline.resources.queues[c.kind].arn: c.kind for c in catalog.CONSUMERS}
+    subscribed = {}
+    for (_, kind), subscription in notifications.subscriptions.items():
+        resource = destinations[subscription["destinationId"]]
+        where = "eventbridge" if "eventBridge" in resource else queue_of[resource["sqs"]["arn"]]
+        subscribed[kind] = (where, subscription["payloadVersion"])
+    assert subscribed == {
+        t.name: (
+            "eventbridge"
+            if t.transport is catalog.Transport.EVENTBRIDGE
+            else catalog.consumer_of(t.name).kind,  # type: ignore[union-attr]
+            t.subscription.payload_version,  # type: ignore[union-attr]
+        )
+        for t in catalog.subscribed_types()
+    }
+    assert (
+        subscribed["ANY_OFFER_CHANGED"][0] == "offers"
+        and subscribed["FEED_PROCESSING_FINISHED"][0] == "feeds"
+    )
+    assert subscribed["LISTINGS_ITEM_ISSUES_CHANGE"] == ("eventbridge", "2023-12-13")

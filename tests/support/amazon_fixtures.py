@@ -1,15 +1,14 @@
-"""Amazon's notification JSON schemas, copied into tests/fixtures/amazon (see its README), and the
-example notifications each schema carries in ``examples[]``."""
+"""Amazon's notification JSON schemas, as the functions carry them (``sellerstream/notifications/
+schemas``, see its README), and the example notifications each schema carries in ``examples[]``."""
 
 from __future__ import annotations
 
 import copy
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amazon"
+from sellerstream.notifications.schema_check import SCHEMA_DIRECTORY
 
 SCHEMA_FILES = {
     "ORDER_CHANGE": "OrderChangeNotification.json",
@@ -20,9 +19,7 @@ SCHEMA_FILES = {
 
 @cache
 def _schema(notification_type: str) -> dict[str, Any]:
-    with (FIXTURES / "schemas" / "notifications" / SCHEMA_FILES[notification_type]).open(
-        encoding="utf-8"
-    ) as handle:
+    with (SCHEMA_DIRECTORY / SCHEMA_FILES[notification_type]).open(encoding="utf-8") as handle:
         schema: dict[str, Any] = json.load(handle)
     return schema
 

@@ -18,10 +18,12 @@ from typing import Any
 
 import jsonschema
 
+from sellerstream.notifications.schema_check import SCHEMA_DIRECTORY
 from sellerstream_local.emulator.vendored import AMAZON
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESEARCH_DATA = REPO_ROOT / "tests" / "fixtures" / "amazon"
+NOTIFICATION_SCHEMAS = "schemas/notifications/"
 
 
 @cache
@@ -40,9 +42,13 @@ def response_validator(file_name: str, definition: str) -> jsonschema.Draft4Vali
 
 
 def load_json(relative_path: str) -> Any:
-    """Any of Amazon's JSON files, e.g. ``examples/notifications/ORDER_CHANGE.schema-example-1.json``."""
-    root = RESEARCH_DATA if (RESEARCH_DATA / relative_path).exists() else AMAZON
-    with (root / relative_path).open() as handle:
+    """Any of Amazon's JSON files, e.g. ``examples/notifications/ORDER_CHANGE.schema-example-1.json``
+    (``schemas/notifications/...``: the schemas the functions carry)."""
+    if relative_path.startswith(NOTIFICATION_SCHEMAS):
+        path = SCHEMA_DIRECTORY / relative_path.removeprefix(NOTIFICATION_SCHEMAS)
+    else:
+        path = (RESEARCH_DATA if (RESEARCH_DATA / relative_path).exists() else AMAZON) / relative_path
+    with path.open() as handle:
         return json.load(handle)
 
 

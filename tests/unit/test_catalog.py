@@ -107,5 +107,63 @@ def test_given_transports_then_silence_alarms_only_where_messages_must_come() ->
     expects = {c.kind: c.expects_messages(partner_bus=False) for c in catalog.CONSUMERS}
     with_bus = {c.kind: c.expects_messages(partner_bus=True) for c in catalog.CONSUMERS}
 
-    assert expects == {"orders": True, "listings": False, "reports": True, "app": True, "fulfillment": False}
+    assert expects == {
+        "orders": True,
+        "listings": False,
+        "reports": True,
+        "feeds": False,  # submitted by the seller: silence is normal
+        "offers": False,
+        "notifications": False,
+        "app": True,
+        "fulfillment": False,
+    }
     assert with_bus["listings"] is True and with_bus["fulfillment"] is False
+
+
+# -- which types a deployment takes ----------------------------------------------------------------
+
+
+def test_given_no_types_named_then_the_three_taken_before() -> None:
+    assert catalog.enabled_types(None) == catalog.enabled_types(" ") == catalog.DEFAULT_NOTIFICATION_TYPES
+    assert catalog.enabled_types("all") == {t.name for t in catalog.subscribed_types()}
+
+
+def test_given_names_with_spaces_and_another_spelling_then_the_catalogs_names() -> None:
+    assert catalog.enabled_types(" ORDER_CHANGE , LISTINGS_ITEM_STATUS_CHANGED") == {
+        "ORDER_CHANGE",
+        "LISTINGS_ITEM_STATUS_CHANGE",
+    }
+
+
+@pytest.mark.parametrize("named", ["ORDER_CHANGES", "SCHEDULED_EVENT", "APPLICATION_OAUTH_CLIENT_NEW_SECRET"])
+def test_given_a_name_no_seller_subscribes_to_then_refused_with_the_known_ones(named: str) -> None:
+    with pytest.raises(ValueError, match=f"{named} is no type SellerStream takes.*ANY_OFFER_CHANGED"):
+        catalog.enabled_types(f"ORDER_CHANGE,{named}")
+
+
+def test_given_enabled_types_then_a_consumer_keeps_those_and_the_apps_own_and_none_is_left_empty() -> None:
+    consumers = {
+        c.kind: c for c in catalog.enabled_consumers(frozenset({"FBA_INVENTORY_AVAILABILITY_CHANGES"}))
+    }
+
+    assert set(consumers) == {"notifications", "app", "fulfillment"}
+    assert consumers["notifications"].accepts == {"FBA_INVENTORY_AVAILABILITY_CHANGES"}
+    assert consumers["app"].types == catalog.consumer("app").types  # never a seller's subscription
+    assert catalog.consumer("listings").enabled(None) == catalog.consumer("listings")
+
+
+def test_given_every_eventbridge_type_then_one_consumer_takes_them_all() -> None:
+    owners = {c.kind for c in catalog.CONSUMERS if catalog.Transport.EVENTBRIDGE in c.transports}
+
+    assert owners == {"listings"}  # the partner bus has one rule and one queue
+
+
+def test_given_the_generic_types_then_each_emits_its_own_event_from_the_notifications_table() -> None:
+    for message_type in catalog.GENERIC_TYPES:
+        assert message_type.stored is not None
+        event = catalog.change_event(message_type.stored.detail_type)
+        assert (event.table, event.sort_prefix) == (catalog.NOTIFICATIONS_TABLE, f"{message_type.name}#")
+        assert event.schema_file == "notification-changed.v1.json"
+    assert len({t.stored.detail_type for t in catalog.GENERIC_TYPES if t.stored}) == len(
+        catalog.GENERIC_TYPES
+    )

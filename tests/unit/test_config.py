@@ -8,6 +8,7 @@ from sellerstream import catalog
 from sellerstream.config import (
     InvalidSettingError,
     MissingSettingError,
+    NotificationsSettings,
     OrderChangeSettings,
     ReconcileSettings,
     ReportFinishedSettings,
@@ -142,3 +143,21 @@ def test_given_the_catalog_then_every_function_has_a_settings_class_whose_variab
 
     assert issubclass(function.settings, Settings)
     assert all(setting.variable == name.upper() for name, setting in fields.items())
+
+
+def test_given_a_list_of_names_then_read_and_rendered_the_same_way() -> None:
+    setting = NotificationsSettings.fields()["notification_types"]
+
+    assert setting.parse("NOTIFICATION_TYPES", " B , A,,") == {"A", "B"}
+    assert setting.parse("NOTIFICATION_TYPES", "") is None
+    assert setting.render(frozenset({"B", "A"})) == "A,B"
+
+
+@pytest.mark.parametrize("text", ["ANY_OFFER_CHANGED", "=3", "ANY_OFFER_CHANGED=0", "ANY_OFFER_CHANGED=x"])
+def test_given_days_by_name_that_are_not_then_the_variable_is_named(text: str) -> None:
+    setting = NotificationsSettings.fields()["notification_retention_days"]
+
+    with pytest.raises(InvalidSettingError, match="NOTIFICATION_RETENTION_DAYS"):
+        setting.parse("NOTIFICATION_RETENTION_DAYS", text)
+    assert setting.parse("NOTIFICATION_RETENTION_DAYS", "A=3, B=90") == {"A": 3, "B": 90}
+    assert setting.render({"B": 90, "A": 3}) == "A=3,B=90"

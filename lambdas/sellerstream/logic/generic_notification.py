@@ -3,6 +3,7 @@ natural key, the newest change winning (``catalog.Stored``); no callback to Amaz
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -14,9 +15,17 @@ from sellerstream.ports import NotificationStore, SellerDirectory
 
 
 class GenericNotificationUseCase:
-    def __init__(self, directory: SellerDirectory, store: NotificationStore) -> None:
+    def __init__(
+        self,
+        directory: SellerDirectory,
+        store: NotificationStore,
+        *,
+        retention_days: Mapping[str, int] | None = None,
+    ) -> None:
+        """``retention_days``: days a type's items are kept, where the deployment changes the catalog's."""
         self._directory = directory
         self._store = store
+        self._retention_days = dict(retention_days or {})
 
     def apply(self, notification: GenericNotification, remaining_time: object = None) -> dict[str, Any]:
         try:
@@ -33,7 +42,8 @@ class GenericNotificationUseCase:
                 seller_id=None, subscription_id=notification.subscription_id
             ).seller_key
         )
-        retention = timedelta(days=notification.stored.retention_days)
+        days = self._retention_days.get(notification.notification_type, notification.stored.retention_days)
+        retention = timedelta(days=days)
         outcomes = [
             self._store.put_if_newer(
                 NotificationRecord(

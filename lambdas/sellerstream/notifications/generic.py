@@ -91,7 +91,7 @@ class GenericNotification(BaseModel):
         path = self.stored.seller
         if path is None:
             return None
-        value = _at(self.payload, path) if self.stored.each is None else None
+        value = _at(self.payload, path)
         if value is None and self.stored.each is not None:
             values = {_at(element, path) for element in self._elements()}
             value = values.pop() if len(values) == 1 else None
@@ -101,28 +101,20 @@ class GenericNotification(BaseModel):
         """What the notification says changed, one entity per natural key; raises ``ValueError``
         for a key part that cannot be stored (missing, not text, too long, not Unicode)."""
         stored = self.stored
+        parent = _key(self.payload, stored.parent_key)
+        around = {name: value for name, value in self.payload.items() if name != stored.each}
         entities: list[Entity] = []
         for element in self._elements():
-            key: dict[str, str] = {}
-            for name, path in stored.key:
-                value = _at(element, path)
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    value = str(value)
-                if not isinstance(value, str) or not value:
-                    raise ValueError(f"{path}: a key part must be non-empty text")
-                if len(value) > MAX_KEY_PART_CHARS or identifiers.sku_problem(value):
-                    raise ValueError(
-                        f"{path}: a key part must be at most {MAX_KEY_PART_CHARS} characters of Unicode"
-                    )
-                key[name] = value
-            if not stored.key:
+            key = {**parent, **_key(element, stored.key)}
+            if not key:
                 key = {"notification_id": self.notification_id}
             version = self.event_time
             if stored.version is not None:
                 moment = _at(element, stored.version)
                 if moment is not None:
                     version = parse_rfc3339(moment)
-            entities.append(Entity(key, version, element))
+            data = element if stored.each is None else {**around, **element}
+            entities.append(Entity(key, version, data))
         return entities
 
     def _elements(self) -> list[dict[str, Any]]:
@@ -134,6 +126,20 @@ class GenericNotification(BaseModel):
         if len(elements) > MAX_ENTITIES:
             raise ValueError(f"{self.stored.each}: more than {MAX_ENTITIES} entries")
         return elements
+
+
+def _key(document: dict[str, Any], parts: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    key: dict[str, str] = {}
+    for name, path in parts:
+        value = _at(document, path)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{path}: a key part must be non-empty text")
+        if len(value) > MAX_KEY_PART_CHARS or identifiers.sku_problem(value):
+            raise ValueError(f"{path}: a key part must be at most {MAX_KEY_PART_CHARS} characters of Unicode")
+        key[name] = value
+    return key
 
 
 def _field(document: dict[str, Any], pascal: str) -> Any:

@@ -65,7 +65,7 @@ def batch_runner(
     """The consumer's batches: idempotency in DynamoDB, deferrals and dead letters on its own queues."""
     return BatchRunner(
         use_case,
-        accepts=consumer.accepts,
+        accepts=consumer.enabled(settings.notification_types).accepts,
         queue=SqsMessageQueue(settings.queue_url, settings.dead_letter_queue_url),
         persistence=dynamodb_persistence_layer(settings.idempotency_table_name),
         policy=BatchPolicy.of(settings),

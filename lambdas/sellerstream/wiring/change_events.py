@@ -17,9 +17,7 @@ def publisher() -> tuple[ChangeEventsUseCase, dict[str, str]]:
     """The use case, and each streamed table's role by its name (a stream record names its table)."""
     settings = settings_of(catalog.CHANGE_EVENTS_PUBLISHER, ChangeEventsSettings)
     table_names = {
-        catalog.ORDERS_TABLE.role: settings.orders_table_name,
-        catalog.LISTINGS_TABLE.role: settings.listings_table_name,
-        catalog.REPORTS_TABLE.role: settings.reports_table_name,
+        table.role: getattr(settings, f"{table.role}_table_name") for table in catalog.streamed_tables()
     }
     use_case = ChangeEventsUseCase(
         EventBridgeBus(settings.events_bus_name),

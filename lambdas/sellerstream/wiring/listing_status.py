@@ -1,4 +1,4 @@
-"""The listing-status function: the listings family from its queue to the listings table."""
+"""The listings function: everything Amazon sends through EventBridge, from its queue to the tables."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ from sellerstream import catalog
 from sellerstream.adapters.listings import DynamoDBListingStore
 from sellerstream.config import ListingStatusSettings
 from sellerstream.logic.batch import BatchRunner
+from sellerstream.logic.listing_issues import ListingIssuesUseCase
+from sellerstream.logic.listing_quantity import ListingQuantityUseCase
 from sellerstream.logic.listing_status import ListingStatusUseCase
+from sellerstream.logic.routing import ByType
 from sellerstream.wiring import batch_runner, cached, settings_of, spapi
+from sellerstream.wiring.notifications import generic_use_cases
 
 CONSUMER = catalog.consumer("listings")
 
@@ -16,5 +20,13 @@ CONSUMER = catalog.consumer("listings")
 def runner() -> BatchRunner:
     settings = settings_of(CONSUMER, ListingStatusSettings)
     directory, access = spapi(settings)
-    use_case = ListingStatusUseCase(directory, access, DynamoDBListingStore(settings.listings_table_name))
+    listings = DynamoDBListingStore(settings.listings_table_name)
+    use_case = ByType(
+        {
+            catalog.LISTINGS_ITEM_STATUS_CHANGE.name: ListingStatusUseCase(directory, access, listings),
+            catalog.LISTINGS_ITEM_ISSUES_CHANGE.name: ListingIssuesUseCase(directory, access, listings),
+            catalog.LISTINGS_ITEM_MFN_QUANTITY_CHANGE.name: ListingQuantityUseCase(directory, listings),
+            **generic_use_cases(CONSUMER, settings, directory),
+        }
+    )
     return batch_runner(CONSUMER, settings, use_case)

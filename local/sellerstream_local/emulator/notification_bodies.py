@@ -25,6 +25,8 @@ from sellerstream_local.emulator import vendored
 
 APPLICATION_ID = "amzn1.sellerapps.app.00000000-0000-4000-8000-000000000001"
 SCHEMA_EXAMPLE = ".schema-example-"
+# Assembled from a schema's own payload example where Amazon ships no whole notification.
+SCHEMA_PAYLOAD_EXAMPLE = ".schema-payload-example"
 SAMPLE = ".sample-"
 
 
@@ -68,7 +70,7 @@ def subscription_versions() -> Mapping[str, frozenset[str]]:
     payload versions of their examples."""
     versions: dict[str, set[str]] = {}
     for example in amazon_examples():
-        if SCHEMA_EXAMPLE in example.file:
+        if SCHEMA_EXAMPLE in example.file or SCHEMA_PAYLOAD_EXAMPLE in example.file:
             versions.setdefault(example.type_name, set()).add(example.payload_version)
     return MappingProxyType({name: frozenset(found) for name, found in versions.items()})
 

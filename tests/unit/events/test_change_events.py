@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sellerstream import catalog
+from sellerstream.domain.notifications import notification_changed
 from sellerstream.logic.change_events import MAX_DETAIL_BYTES, ChangeEventsUseCase
 from tests.support.fakes import FakeEventBus, FakeEventDeadLetters, FakeOrderPii
 from tests.support.stored_items import SELLER, listing_at, order_at, order_pii, package, report_record
@@ -271,3 +272,28 @@ def test_given_an_event_eventbridge_refuses_for_good_when_published_then_it_is_d
     [(event, reason)] = dead_letters.events
     assert reason == "MalformedDetail" and event.detail["key"]["order_id"] != "OTHER"
     assert [event.detail["key"]["order_id"] for event in bus.delivered] == ["OTHER"]
+
+
+# -- the types stored as Amazon sends them ------------------------------------------------------------
+
+
+def test_given_a_newer_offer_stored_then_its_event_names_the_fields_that_changed() -> None:
+    old = {
+        "seller_id": "A3TH9S8BH6GOGM",
+        "key": {"asin": "B0001"},
+        "last_updated": "2026-12-01T10:00:00.000000Z",
+        "notification_type": "ANY_OFFER_CHANGED",
+        "notification_id": "n-1",
+        "data": {"Summary": {"Lowest": 10}, "Offers": []},
+    }
+    new = {**old, "last_updated": "2026-12-01T10:05:00.000000Z", "notification_id": "n-2"}
+    new["data"] = {"Summary": {"Lowest": 9}, "Offers": []}
+
+    description = notification_changed(old, new)
+
+    assert description is not None
+    assert description.key == {"seller_id": "A3TH9S8BH6GOGM", "asin": "B0001"}
+    assert (description.version, description.previous_version) == (new["last_updated"], old["last_updated"])
+    assert description.changes == {"fields": ["Summary"]}
+    assert description.record["data"] == new["data"]
+    assert notification_changed(new, {**new, "notification_id": "n-3"}) is None  # no newer version

@@ -105,3 +105,28 @@ def test_given_a_list_of_entities_when_applied_then_each_stored_once(
     result = use_case.apply(GenericNotification.model_validate(document))
 
     assert result["stored"] == len(changes) == len(store.records)
+
+
+def test_given_a_deployment_that_keeps_a_type_longer_when_applied_then_its_items_expire_then(
+    directory: FakeSellerDirectory, store: FakeNotificationStore
+) -> None:
+    use_case = GenericNotificationUseCase(directory, store, retention_days={"ANY_OFFER_CHANGED": 2})
+
+    use_case.apply(offer_at("2026-12-01T10:00:00Z", "n-1"))
+
+    [record] = store.records.values()
+    assert record.expires_at - record.version == timedelta(days=2)
+
+
+def test_given_a_skus_fba_inventory_when_applied_then_one_item_per_marketplace_with_the_skus_fields(
+    use_case: GenericNotificationUseCase, store: FakeNotificationStore
+) -> None:
+    result = use_case.apply(GenericNotification.model_validate(example("FBA_INVENTORY_AVAILABILITY_CHANGES")))
+
+    assert result["stored"] == 2
+    by_marketplace = {record.key["marketplace_id"]: record for record in store.records.values()}
+    us = by_marketplace["ATVPDKIKX0DER"]
+    assert us.key == {"sku": "SELLERSKU-1", "fnsku": "X001ABCDEF", "marketplace_id": "ATVPDKIKX0DER"}
+    assert us.data["ASIN"] == "B00001ABCD" and us.data["FulfillmentInventory"]["Fulfillable"] == 50
+    assert "FulfillmentInventoryByMarketplace" not in us.data  # each marketplace's entry on its own
+    assert by_marketplace["A2EUQ1WTGCTBG2"].data["FulfillmentInventory"]["Fulfillable"] == 40

@@ -39,19 +39,16 @@ READ_AT = datetime(2026, 9, 2, 12, tzinfo=UTC)  # when the use case reads Amazon
 # Amazon's example of payload version 2023-12-13 (extracted from its schema).
 EXAMPLE = json.loads(
     (
-        Path(__file__).resolve().parents[1]
-        / "notifications"
+        Path(__file__).resolve().parents[3]
+        / "local"
+        / "sellerstream_local"
         / "amazon"
+        / "examples"
+        / "notifications"
         / "LISTINGS_ITEM_ISSUES_CHANGE.2023-12-13.schema-example-1.json"
     ).read_text(encoding="utf-8")
 )
-ISSUES_TYPE = catalog.MessageType(
-    "LISTINGS_ITEM_ISSUES_CHANGE",
-    catalog.Transport.EVENTBRIDGE,
-    "sellerstream.notifications.listings_item_issues_change:ListingsItemIssuesChangeNotification",
-    notification_versions=("1.0",),
-    payload_versions=("1.0", "2023-12-13"),
-)
+ISSUES_TYPE = catalog.LISTINGS_ITEM_ISSUES_CHANGE
 
 
 def plenty() -> float:
@@ -350,7 +347,6 @@ def test_given_an_answer_without_amazons_version_when_applied_then_malformed_and
 def test_given_the_type_in_the_catalog_when_delivered_through_eventbridge_then_applied_by_the_runner(
     emulator, directory, spapi, make_runner, clock, queue, monkeypatch
 ) -> None:
-    monkeypatch.setitem(catalog._TYPE_BY_NAME, ISSUES_TYPE.name, ISSUES_TYPE)
     listed(emulator, last_updated=T_0800, issues=[SUPPRESSED])
     store = FakeListingStore()
     runner = make_runner(

@@ -42,13 +42,7 @@ EXAMPLE = json.loads(
         encoding="utf-8"
     )
 )
-MFN_TYPE = catalog.MessageType(
-    "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
-    catalog.Transport.EVENTBRIDGE,
-    "sellerstream.notifications.listings_item_mfn_quantity_change:ListingsItemMfnQuantityChangeNotification",
-    notification_versions=("1.0",),
-    payload_versions=("1.0",),
-)
+MFN_TYPE = catalog.LISTINGS_ITEM_MFN_QUANTITY_CHANGE
 
 
 def plenty() -> float:
@@ -319,7 +313,6 @@ def test_given_a_seller_without_credentials_when_its_quantity_changes_then_unkno
 def test_given_the_type_in_the_catalog_when_delivered_through_eventbridge_then_applied_by_the_runner(
     directory, store, make_runner, clock, queue, monkeypatch
 ) -> None:
-    monkeypatch.setitem(catalog._TYPE_BY_NAME, MFN_TYPE.name, MFN_TYPE)
     stored_listing(store)
     runner = make_runner(ListingQuantityUseCase(directory, store), frozenset({MFN_TYPE.name}))
     body = json.dumps(eventbridge_event(document(at(10), 12)))

@@ -128,7 +128,7 @@ def test_given_body_that_is_not_a_json_object_when_parsed_then_invalid_notificat
 
 def test_given_unknown_type_when_parsed_then_unknown_type_error_with_id() -> None:
     document = copy.deepcopy(ORDER_CHANGE)
-    document["NotificationType"] = "FEED_PROCESSING_FINISHED"
+    document["NotificationType"] = "SHIPMENT_TRACKING_MILESTONE_CHANGED"  # Amazon's, not taken
 
     with pytest.raises(UnknownNotificationTypeError) as caught:
         parse_notification(json.dumps(document))

@@ -1,9 +1,8 @@
 """FEED_PROCESSING_FINISHED's model against Amazon's two examples and its schema.
 
 Strict on what the schema requires and on the ids' shapes; lenient on what it does not require
-(``sellerId``, ``resultFeedDocumentId``), on fields Amazon adds and on statuses it adds. The schema
-is vendored in ``tests/fixtures/amazon/schemas/notifications/not-consumed-yet/`` until the catalog
-consumes the type (then the schema contract checks it too).
+(``sellerId``, ``resultFeedDocumentId``), on fields Amazon adds and on statuses it adds (the schema
+contract checks the same for every consumed type).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from tests.support.spapi_models import load_json
 
 SELLER_EXAMPLE = "examples/notifications/FEED_PROCESSING_FINISHED.schema-example-1.json"
 VENDOR_EXAMPLE = "examples/notifications/FEED_PROCESSING_FINISHED.schema-example-2.json"
-SCHEMA = "schemas/notifications/not-consumed-yet/FeedProcessingFinishedNotification.json"
+SCHEMA = "schemas/notifications/FeedProcessingFinishedNotification.json"
 PAYLOAD = ("payload", "feedProcessingFinishedNotification")
 
 

@@ -1,17 +1,13 @@
 """LISTINGS_ITEM_ISSUES_CHANGE (payload versions 1.0 and 2023-12-13) and LISTINGS_ITEM_MFN_QUANTITY_CHANGE
 read as they arrive (an EventBridge event on the queue) by their models: Amazon's examples parse;
-Amazon's schemas, changed as Amazon may change what they describe, still parse (the contract of
-``tests/conformance/test_schema_contract.py``, run here on these schemas); ids and types are strict.
-
-The catalog does not consume these types yet: the ``catalog_entries`` fixture adds the entries this
-module recommends (``ISSUES``, ``MFN_QUANTITY``) for the parser to find, as the catalog will.
+ids and types are strict. (What Amazon may change in them without a new version is the schema
+contract's: ``tests/conformance/test_schema_contract.py`` runs it on every consumed type.)
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +17,21 @@ from sellerstream import catalog
 from sellerstream.errors import InvalidNotificationError, UnsupportedPayloadVersionError
 from sellerstream.notifications import parse_notification
 from sellerstream.notifications.listings_item_issues_change import (
-    PAYLOAD_VERSIONS,
     ListingsItemIssuesChangeNotification,
 )
 from sellerstream.notifications.listings_item_mfn_quantity_change import (
     ListingsItemMfnQuantityChangeNotification,
 )
-from tests.conformance.test_schema_contract import Case, cases_of, delivered, found_at
+from sellerstream.notifications.schema_check import SCHEMA_DIRECTORY
+from tests.conformance.test_schema_contract import delivered
 
-AMAZON = Path(__file__).resolve().parent / "amazon"
 EXAMPLES = Path(__file__).resolve().parents[3] / "local" / "sellerstream_local" / "amazon" / "examples"
+ISSUES = catalog.LISTINGS_ITEM_ISSUES_CHANGE
+MFN_QUANTITY = catalog.LISTINGS_ITEM_MFN_QUANTITY_CHANGE
 
-ISSUES = catalog.MessageType(
-    "LISTINGS_ITEM_ISSUES_CHANGE",
-    catalog.Transport.EVENTBRIDGE,
-    "sellerstream.notifications.listings_item_issues_change:ListingsItemIssuesChangeNotification",
-    notification_versions=("1.0",),
-    payload_versions=PAYLOAD_VERSIONS,
-    subscription=catalog.Subscription("2023-12-13"),
-)
-MFN_QUANTITY = catalog.MessageType(
-    "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
-    catalog.Transport.EVENTBRIDGE,
-    "sellerstream.notifications.listings_item_mfn_quantity_change:ListingsItemMfnQuantityChangeNotification",
-    notification_versions=("1.0",),
-    payload_versions=("1.0",),
-    subscription=catalog.Subscription("1.0"),
-)
-SCHEMAS = {
-    "ListingsItemIssuesChangeNotification.json": ISSUES,
-    "ListingsItemIssuesChangeNotification_2023-12-13.json": ISSUES,
-    "ListingsItemMfnQuantityChange.json": MFN_QUANTITY,
-}
+
+def schema(name: str) -> dict[str, Any]:
+    return _json(SCHEMA_DIRECTORY / name)
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -60,20 +39,11 @@ def _json(path: Path) -> dict[str, Any]:
     return document
 
 
-def schema(name: str) -> dict[str, Any]:
-    return _json(AMAZON / name)
-
-
 ISSUES_1_0 = _json(EXAMPLES / "notifications" / "LISTINGS_ITEM_ISSUES_CHANGE.schema-example-1.json")
-ISSUES_2023_12_13 = _json(AMAZON / "LISTINGS_ITEM_ISSUES_CHANGE.2023-12-13.schema-example-1.json")
+ISSUES_2023_12_13 = _json(
+    EXAMPLES / "notifications" / "LISTINGS_ITEM_ISSUES_CHANGE.2023-12-13.schema-example-1.json"
+)
 MFN = _json(EXAMPLES / "notifications" / "LISTINGS_ITEM_MFN_QUANTITY_CHANGE.schema-example-1.json")
-
-
-@pytest.fixture(autouse=True)
-def catalog_entries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for entry in (ISSUES, MFN_QUANTITY):
-        monkeypatch.setitem(catalog._TYPE_BY_NAME, entry.name, entry)
-    yield
 
 
 def parsed(document: dict[str, Any], message_type: catalog.MessageType = ISSUES) -> Any:
@@ -146,48 +116,6 @@ def test_given_the_examples_sent_to_an_sqs_destination_then_the_same_notificatio
     # Amazon delivers these types through EventBridge only; a body without the event reads the same.
     assert parse_notification(json.dumps(ISSUES_2023_12_13)) == parsed(ISSUES_2023_12_13)
     assert parse_notification(json.dumps(MFN)) == parsed(MFN, MFN_QUANTITY)
-
-
-# -- Amazon's schemas: what Amazon may change ------------------------------------------------------
-
-
-CASES = [case for name, entry in SCHEMAS.items() for case in cases_of(entry, schema(name))]
-
-
-def _case_id(case: Case) -> str:
-    version = case.example["PayloadVersion"]
-    return f"{version}-{case.id}"
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.kind != "unknown"], ids=_case_id)
-def test_given_amazons_example_changed_as_amazon_may_when_parsed_then_accepted(case: Case) -> None:
-    notification = parsed(case.document, case.message_type)
-
-    if case.kind == "new-value":
-        kept = found_at(notification.model_dump(mode="json", by_alias=True), case.path)
-        assert kept and all(isinstance(value, list) and case.value in value for value in kept)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.kind == "unknown"], ids=_case_id)
-def test_given_a_field_amazon_adds_later_when_parsed_then_the_same_notification(case: Case) -> None:
-    assert parsed(case.document, case.message_type) == parsed(case.example, case.message_type)
-
-
-def test_given_the_three_schemas_then_the_contract_cases_cover_each_field_amazon_may_change() -> None:
-    covered = {
-        (case.example["PayloadVersion"], case.message_type.name, case.kind, case.path) for case in CASES
-    }
-
-    for version in ("1.0", "2023-12-13"):
-        issues = {(kind, path) for v, name, kind, path in covered if v == version and name == ISSUES.name}
-        assert {
-            ("absent", ("Payload", "MarketplaceId")),
-            ("absent", ("Payload", "Asin")),
-            ("absent", ("Payload", "EnforcementActions")),
-            ("new-value", ("Payload", "Severities")),
-        } <= issues
-    assert ("1.0", ISSUES.name, "new-value", ("Payload", "EnforcementActions")) in covered
-    assert sum(1 for case in CASES if case.message_type is MFN_QUANTITY and case.kind == "unknown") == 3
 
 
 # -- payload versions ------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""Which types a deployment takes (context ``notification_types``): what each enabled type needs is
+built, nothing for a type left out, and each function is told which of its types are enabled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sellerstream import catalog, config
+from tests.infrastructure.conftest import PARTNER_EVENT_SOURCE, Synthesized
+
+
+@pytest.fixture(scope="module")
+def default_types(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return Synthesized(tmp_path_factory.mktemp("cdk.out"), {"notification_types": ""})
+
+
+@pytest.fixture(scope="module")
+def inventory_and_issues(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return Synthesized(
+        tmp_path_factory.mktemp("cdk.out"),
+        {
+            "notification_types": "FBA_INVENTORY_AVAILABILITY_CHANGES, LISTINGS_ITEM_ISSUES_CHANGE",
+            "partner_event_source_name": PARTNER_EVENT_SOURCE,
+            "notification_retention_days": "FBA_INVENTORY_AVAILABILITY_CHANGES=3",
+        },
+    )
+
+
+def queue_kinds(deployed: Synthesized) -> set[str]:
+    return {c.kind for c in catalog.CONSUMERS if c.outputs.queue_arn in deployed.json["Outputs"]}
+
+
+def environment(deployed: Synthesized, consumer: catalog.Consumer) -> dict[str, str]:
+    function_id = deployed.output_target(consumer.outputs.function)
+    variables: dict[str, str] = deployed.json["Resources"][function_id]["Properties"]["Environment"][
+        "Variables"
+    ]
+    return variables
+
+
+def test_given_no_types_named_then_the_three_of_before_and_the_apps_own(default_types: Synthesized) -> None:
+    assert queue_kinds(default_types) == {"orders", "listings", "reports", "app", "fulfillment"}
+    outputs = default_types.json["Outputs"]
+    assert outputs[catalog.StackOutputs.NOTIFICATION_TYPES]["Value"] == (
+        "LISTINGS_ITEM_STATUS_CHANGE,ORDER_CHANGE,REPORT_PROCESSING_FINISHED"
+    )
+    listings = environment(default_types, catalog.consumer("listings"))
+    settings = config.ListingStatusSettings.from_environment(
+        {name: value if isinstance(value, str) else "x" for name, value in listings.items()}
+    )
+    # The listings function takes status changes only: issues or quantities are dead-lettered unknown.
+    assert catalog.consumer("listings").enabled(settings.notification_types).accepts == {
+        "LISTINGS_ITEM_STATUS_CHANGE",
+        "LISTINGS_ITEM_STATUS_CHANGED",
+    }
+
+
+def test_given_two_types_named_then_their_consumers_only_and_the_rule_matches_the_enabled_one(
+    inventory_and_issues: Synthesized,
+) -> None:
+    assert queue_kinds(inventory_and_issues) == {"listings", "notifications", "app", "fulfillment"}
+    [rule] = [
+        r
+        for r in inventory_and_issues.resources("AWS::Events::Rule").values()
+        if "source" in r["Properties"].get("EventPattern", {})
+        and "aws.partner" in str(r["Properties"]["EventPattern"]["source"])
+    ]
+    assert rule["Properties"]["EventPattern"]["detail-type"] == ["LISTINGS_ITEM_ISSUES_CHANGE"]
+    stored = environment(inventory_and_issues, catalog.consumer("notifications"))
+    assert stored["NOTIFICATION_TYPES"] == "FBA_INVENTORY_AVAILABILITY_CHANGES,LISTINGS_ITEM_ISSUES_CHANGE"
+    assert stored["NOTIFICATION_RETENTION_DAYS"] == "FBA_INVENTORY_AVAILABILITY_CHANGES=3"
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"notification_types": "ORDER_CHANGE,NO_SUCH_TYPE"}, "NO_SUCH_TYPE is no type SellerStream takes"),
+        (
+            {"notification_retention_days": "ORDER_CHANGE=3"},
+            "ORDER_CHANGE is no type stored as Amazon sends it",
+        ),
+        ({"notification_retention_days": "ANY_OFFER_CHANGED=0"}, "must be at least 1"),
+        (
+            {"notification_types": "ORDER_CHANGE", "partner_event_source_name": PARTNER_EVENT_SOURCE},
+            "no type Amazon sends through EventBridge is enabled",
+        ),
+    ],
+)
+def test_given_a_context_that_cannot_be_deployed_then_the_synth_says_why(
+    tmp_path: Path, context: dict[str, str], message: str
+) -> None:
+    with pytest.raises((SystemExit, ValueError), match=message):
+        Synthesized(tmp_path, context)
