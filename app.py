@@ -9,7 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from sellerstream import catalog, config
+from sellerstream import catalog, config, processing_directives
 from stacks import constants, event_destinations
 from stacks.nag import apply_aws_solutions_checks
 from stacks.sellerstream_stack import SellerStreamStack
@@ -88,6 +88,12 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
             f"notification_retention_days: {', '.join(unknown)} is no type stored as Amazon sends it; "
             f"one of {', '.join(t.name for t in catalog.GENERIC_TYPES)}"
         )
+    try:
+        directives = processing_directives.from_context(
+            app.node.try_get_context(processing_directives.CONTEXT_KEY), notification_types
+        )
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
@@ -101,10 +107,14 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         report_rows_retention_days=int(retention),
         reconcile_interval_minutes=int(interval),
         events_include_pii=_flag("events_include_pii", app.node.try_get_context("events_include_pii")),
+        auto_rotate_app_secret=_flag(
+            "auto_rotate_app_secret", app.node.try_get_context("auto_rotate_app_secret")
+        ),
         events_archive_days=int(archive_days),
         events_destinations=destinations,
         notification_types=notification_types,
         notification_retention_days=retention_days,
+        processing_directives=directives,
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB"
         + (f" (stage {names.stage})" if names.stage else ""),

@@ -41,10 +41,12 @@ class SellerStreamStack(Stack):
         report_rows_retention_days: int = constants.REPORT_ROWS_RETENTION_DAYS,
         reconcile_interval_minutes: int = constants.RECONCILE_INTERVAL_MINUTES,
         events_include_pii: bool = False,
+        auto_rotate_app_secret: bool = False,
         events_archive_days: int = constants.EVENTS_ARCHIVE_DAYS,
         events_destinations: tuple[Destination, ...] = (),
         notification_types: frozenset[str] = catalog.DEFAULT_NOTIFICATION_TYPES,
         notification_retention_days: dict[str, int] | None = None,
+        processing_directives: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -60,9 +62,16 @@ class SellerStreamStack(Stack):
             spapi_sandbox, orders_api_version, report_rows_retention_days, events_include_pii
         )
         self.settings["notification_types"] = notification_types
+        self.settings["auto_rotate_app_secret"] = auto_rotate_app_secret
         self.settings["notification_retention_days"] = notification_retention_days or {}
         self.outputs: dict[str, str] = {
-            catalog.StackOutputs.NOTIFICATION_TYPES: ",".join(sorted(notification_types))
+            catalog.StackOutputs.NOTIFICATION_TYPES: ",".join(sorted(notification_types)),
+            # What `sellerstream subscribe` subscribes each enabled type with (app.py checked the
+            # configured ones against Amazon's rules; the catalog's for the others).
+            catalog.StackOutputs.PROCESSING_DIRECTIVES: json.dumps(
+                catalog.processing_directives(notification_types, processing_directives),
+                separators=(",", ":"),
+            ),
         }
         self.enabled = catalog.enabled_consumers(notification_types)
         self.consumers = {

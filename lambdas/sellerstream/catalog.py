@@ -14,6 +14,7 @@ the consumer's queue, so every type gets the same visibility timeout, partial ba
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
@@ -275,6 +276,9 @@ class StackOutputs:
     PARTNER_EVENT_BUS: Final = "PartnerEventBusName"
     # The types the deployment takes (context key notification_types), comma-separated.
     NOTIFICATION_TYPES: Final = "NotificationTypes"
+    # The processing directive each enabled type is subscribed with (context key
+    # processing_directives, else the catalog's), as compact JSON by type; a type with none is absent.
+    PROCESSING_DIRECTIVES: Final = "ProcessingDirectives"
     # The partner bus rule (EventBridge types to their consumer's queue) and its own DLQ.
     EVENTBRIDGE_RULE_ARN: Final = "ListingsRuleArn"
     EVENTBRIDGE_RULE_DLQ_URL: Final = "ListingsRuleDeadLetterQueueUrl"
@@ -390,6 +394,23 @@ ORDER_CHANGED: Final = ChangeEvent(
 )
 LISTING_CHANGED: Final = ChangeEvent(
     "Listing Changed", LISTINGS_TABLE, "SKU#", "sellerstream.logic.event_details:listing_changed"
+)
+# The stored version's issues read again, or its seller-fulfilled quantity updated: the same
+# listing version (Amazon's lastUpdatedDate stays), so events of their own, each versioned by its
+# own moment; their detail is shaped as Listing Changed's.
+LISTING_ISSUES_CHANGED: Final = ChangeEvent(
+    "Listing Issues Changed",
+    LISTINGS_TABLE,
+    "SKU#",
+    "sellerstream.logic.event_details:listing_issues_changed",
+    schema="listing-changed",
+)
+LISTING_QUANTITY_CHANGED: Final = ChangeEvent(
+    "Listing Quantity Changed",
+    LISTINGS_TABLE,
+    "SKU#",
+    "sellerstream.logic.event_details:listing_quantity_changed",
+    schema="listing-changed",
 )
 REPORT_READY: Final = ChangeEvent(
     "Report Ready", REPORTS_TABLE, "REPORT#", "sellerstream.logic.event_details:report_ready"
@@ -776,7 +797,12 @@ CONSUMERS: Final = (
             Grant(NOTIFICATIONS_TABLE.role, (PUT,)),
         ),
         description="SellerStream listings consumer (and the other EventBridge types)",
-        emits=(LISTING_CHANGED, *(_stored_change(t) for t in _EVENTBRIDGE_GENERIC)),
+        emits=(
+            LISTING_CHANGED,
+            LISTING_ISSUES_CHANGED,
+            LISTING_QUANTITY_CHANGED,
+            *(_stored_change(t) for t in _EVENTBRIDGE_GENERIC),
+        ),
     ),
     Consumer(
         name="ReportFinished",
@@ -896,7 +922,9 @@ CONSUMERS: Final = (
                 description=f"the application's LWA client secret expires within {LWA_SECRET_EXPIRY_WARNING_DAYS} "
                 "days and no new "
                 "secret has arrived: rotate it (sellerstream rotate-app-secret, or the Developer Console) "
-                "and check that the new secret reaches the app-credentials queue",
+                "and check that the new secret reaches the app-credentials queue (with "
+                "auto_rotate_app_secret, the function's LwaClientSecretRotationFailures and logs say why "
+                "its own rotation failed)",
             ),
         ),
         schedule=Schedule(
@@ -1079,6 +1107,35 @@ def enabled_types(spec: str | None) -> frozenset[str]:
             f"one or more of {', '.join(sorted(known))}, or all"
         )
     return frozenset(t.name for t in spelled.values() if t is not None)
+
+
+# The types whose subscription takes a processing directive, Amazon's ``eventFilter`` (its
+# Notification Type Values): its ``eventFilterType`` is the type's name, and besides it the filter
+# takes these fields. ``sellerstream.processing_directives`` checks a directive against Amazon's rules.
+EVENT_FILTER_FIELDS: Final = {
+    "ANY_OFFER_CHANGED": ("marketplaceIds", "aggregationSettings"),
+    ORDER_CHANGE.name: ("marketplaceIds", "orderChangeTypes"),
+}
+
+
+def processing_directives(
+    types: frozenset[str], configured: Mapping[str, Mapping[str, Any] | None] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The processing directive each of ``types`` is subscribed with, in the catalog's order: the
+    configured one (already checked; None: none), else its ``Subscription``'s. A type with none is
+    left out."""
+    chosen = configured or {}
+    directives: dict[str, dict[str, Any]] = {}
+    for subscribed in subscribed_types():
+        if subscribed.name not in types or subscribed.subscription is None:
+            continue
+        if subscribed.name in chosen:
+            directive = chosen[subscribed.name]
+        else:
+            directive = subscribed.subscription.processing_directive
+        if directive is not None:
+            directives[subscribed.name] = copy.deepcopy(dict(directive))
+    return directives
 
 
 def enabled_consumers(types: frozenset[str]) -> tuple[Consumer, ...]:

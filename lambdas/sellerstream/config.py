@@ -332,6 +332,14 @@ class AppCredentialsSettings(QueueSettings, AppSecretSettings):
     # Warn (and the stack alarms) when the LWA client secret expires within this many days and no
     # newer secret has arrived.
     lwa_secret_expiry_warning_days = Setting(integer(minimum=1), 14)
+    # An expiry notice makes the function ask Amazon for a new secret (rotateApplicationClientSecret)
+    # itself: off unless the deployment opts in (context ``auto_rotate_app_secret``).
+    auto_rotate_app_secret = Setting(flag, False)
+    # The grantless rotation call alone needs these (not SpApiSettings: no seller secrets here).
+    rate_budget_table_name = Setting(optional_text, None)
+    spapi_sandbox = Setting(flag, False)
+    spapi_endpoint_override = Setting(optional_text, None)
+    lwa_endpoint_override = Setting(optional_text, None)
 
 
 class ShipmentSettings(QueueSettings, SpApiSettings, OrdersTableSettings):

@@ -22,6 +22,9 @@ REPORT_DECODE_FAILURES = "ReportDecodeFailures"
 # Days until the application's current LWA client secret expires (app-credentials consumer, hourly,
 # once the expiry is known): alarmed when it falls below the warning days without a new secret.
 LWA_CLIENT_SECRET_DAYS_LEFT = "LwaClientSecretDaysLeft"  # noqa: S105 - a metric name
+# With auto_rotate_app_secret: Amazon refused the rotation an expiry notice asked for (e.g. the app
+# is not enrolled for rotation notifications); the notice is applied, SecretExpiring still watches.
+LWA_CLIENT_SECRET_ROTATION_FAILURES = "LwaClientSecretRotationFailures"  # noqa: S105 - a metric name
 
 # Notifications parked because their envelope or payload version is one the consumer does not read
 # yet (kept in the DLQ with reason unsupported_payload_version): per function (alarmed), and per

@@ -265,6 +265,24 @@ class ClientSecretStates(Protocol):
         previous_expires_at: datetime | None,
     ) -> bool: ...
 
+    def claim_rotation(
+        self, client_id: str, *, expires_at: datetime, notice_time: datetime, now: datetime, until: datetime
+    ) -> bool:
+        """Records "rotation requested at ``now`` for the secret expiring at ``expires_at``", held
+        until ``until`` (the attempt's deadline), unless one for a later expiry is recorded, one for
+        that expiry finished or is still held, or a secret newer than the notice (``notice_time``)
+        is stored; True if recorded."""
+
+    def finish_rotation(
+        self, client_id: str, *, expires_at: datetime, requested_at: datetime, outcome: str
+    ) -> bool:
+        """The claimed rotation's outcome ("requested": Amazon accepted; "refused"), kept for good:
+        no later notice of that expiry asks again. False if the claim is no longer this attempt's."""
+
+    def release_rotation(self, client_id: str, *, expires_at: datetime, requested_at: datetime) -> bool:
+        """Gives this attempt's claim up (the call failed and may succeed later): a retry may claim at
+        once. False if the claim is no longer this attempt's."""
+
 
 class EventBus(Protocol):
     """SellerStream's own event bus."""

@@ -28,7 +28,7 @@ ACCOUNT_COMMANDS = {
     "set-app-credentials": "store the LWA app's client id and secret (validated with LWA first)",
     "add-seller": "store a seller's refresh token (validated with LWA first) and route its subscriptions",
     "subscribe": "create or find a seller's destinations and subscriptions (idempotent)",
-    "subscriptions": "list a seller's subscriptions for the three types",
+    "subscriptions": "list a seller's subscriptions and their processing directives",
     "unsubscribe": "delete a seller's subscriptions (and, with --delete-destinations, the destinations)",
     "app-notifications": "where the app's client-secret notifications must go (Developer Console)",
     "rotate-app-secret": "ask Amazon for a new LWA client secret (delivered to the app-credentials queue)",
@@ -122,6 +122,15 @@ def _parser() -> CommandParser:
         command.add_argument(
             "--seller", required=True, help="the selling partner id whose secret holds its refresh token"
         )
+        if name == "subscribe":
+            command.add_argument(
+                "--processing-directive",
+                action="append",
+                metavar="TYPE=JSON",
+                help="this seller's processing directive for a type, over the deployment's "
+                '(repeatable), e.g. TYPE=\'{"eventFilter": {"eventFilterType": "TYPE", '
+                '"marketplaceIds": ["ATVPDKIKX0DER"]}}\'; null: none. Amazon\'s rules are checked first',
+            )
         if name == "unsubscribe":
             command.add_argument("--delete-destinations", action="store_true")
 
@@ -330,12 +339,13 @@ def _add_seller(args: argparse.Namespace) -> Any:
 
 
 def _subscriptions_command(args: argparse.Namespace) -> Any:
-    from sellerstream_ops.subscriptions import Subscriptions
+    from sellerstream_ops.subscriptions import Subscriptions, directive_options
 
+    directives = directive_options(getattr(args, "processing_directive", None))
     account = _account(args)
     tool = Subscriptions(account.outputs, account.settings(), args.seller, account.app_credentials())
     if args.command == "subscribe":
-        return tool.subscribe()
+        return tool.subscribe(directives)
     if args.command == "subscriptions":
         return tool.current()
     return tool.unsubscribe(delete_destinations=args.delete_destinations)

@@ -2,9 +2,12 @@
 
 For one seller, every type the catalog subscribes: find or create the destination of each (the
 SQS queue of the type's consumer, or the account's EventBridge destination: grantless calls), then
-find or create the subscription with the type's payload version (and processing directive).
-Running it again changes nothing. Each subscription is also recorded in the seller directory, so
-notifications that carry no seller id (vendors' reports) resolve to this seller's credentials.
+find or create the subscription with the type's payload version and processing directive (the
+deployment's, its ``ProcessingDirectives`` output; ``--processing-directive`` overrides it for one
+seller). Running it again changes nothing. Amazon cannot change a subscription: one whose
+destination or processing directive is not the wanted one is left alone, and the answer says so.
+Each subscription is also recorded in the seller directory, so notifications that carry no seller
+id (vendors' reports) resolve to this seller's credentials.
 
 The application's own notifications (its LWA client secret) are not a seller's: Amazon takes their
 destination in the Developer Console (``sellerstream app-notifications``).
@@ -12,9 +15,11 @@ destination in the Developer Console (``sellerstream app-notifications``).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sellerstream import catalog
+from sellerstream import catalog, processing_directives
 from sellerstream.adapters.sellers import AwsSellerDirectory
 from sellerstream.config import SpApiSettings
 from sellerstream.spapi.auth import LwaCredentials
@@ -22,9 +27,35 @@ from sellerstream.spapi.client import SellerContext, SpApiClient
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL
 from sellerstream.spapi.errors import SpApiError
 from sellerstream.spapi.notifications import NotificationsApi
+from sellerstream_ops.errors import OperatorError, UsageError
 from sellerstream_ops.outputs import StackOutputs
 
 EVENTBRIDGE = "eventbridge"  # the name of the account's EventBridge destination
+DIRECTIVE_OPTION = "--processing-directive"
+PROCESSING_DIRECTIVE = "processingDirective"  # Amazon's name, in a subscription
+UNSUBSCRIBE_FIRST = "Amazon cannot change a subscription (unsubscribe first)"
+
+
+def directive_options(values: Sequence[str] | None) -> dict[str, object]:
+    """``subscribe --processing-directive TYPE=JSON`` (repeatable) by type name, JSON parsed; null:
+    no directive. Amazon's rules and the deployment's types are checked by ``Subscriptions.subscribe``."""
+    parsed: dict[str, object] = {}
+    for value in values or ():
+        name, equals, text = value.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise UsageError(
+                f"{DIRECTIVE_OPTION} must read TYPE=JSON, e.g. "
+                'TYPE=\'{"eventFilter": {"eventFilterType": "TYPE", ...}}\' (null: none)'
+            )
+        try:
+            parsed_value = json.loads(text)
+        except ValueError as error:
+            raise UsageError(f"{DIRECTIVE_OPTION} {name[:60]}: not JSON ({error})") from None
+        if name in parsed:
+            raise UsageError(f"{DIRECTIVE_OPTION} {name[:60]} is given twice")
+        parsed[name] = parsed_value
+    return parsed
 
 
 def destination_of(message_type: catalog.MessageType) -> str:
@@ -76,7 +107,10 @@ class Subscriptions:
             )
         )
 
-    def subscribe(self) -> list[dict[str, Any]]:
+    def subscribe(self, directives: Mapping[str, object] | None = None) -> list[dict[str, Any]]:
+        """Destinations and subscriptions for every enabled type, each subscription with its wanted
+        processing directive: ``directives`` (by type; None: none) over the deployment's."""
+        wanted = self.wanted_directives(directives)
         destinations = self._ensure_destinations()
         actions: list[dict[str, Any]] = [
             {"destination": name, **detail} for name, detail in destinations.items()
@@ -85,21 +119,18 @@ class Subscriptions:
             subscription = message_type.subscription
             assert subscription is not None
             destination_id = destinations[destination_of(message_type)]["destinationId"]
+            directive = wanted.get(message_type.name)
             existing = self._api.get_subscription(message_type.name)
             if existing is None:
-                directive = subscription.processing_directive
                 created = self._api.create_subscription(
                     message_type.name,
                     destination_id=destination_id,
                     payload_version=subscription.payload_version,
-                    processing_directive=dict(directive) if directive is not None else None,
+                    processing_directive=directive,
                 )
                 actions.append({"subscription": message_type.name, "action": "created", **created})
                 self._route(created["subscriptionId"])
-            elif existing.get("destinationId") == destination_id:
-                actions.append({"subscription": message_type.name, "action": "unchanged", **existing})
-                self._route(existing["subscriptionId"])
-            else:
+            elif existing.get("destinationId") != destination_id:
                 actions.append(
                     {
                         "subscription": message_type.name,
@@ -107,7 +138,54 @@ class Subscriptions:
                         **existing,
                     }
                 )
+            else:
+                # Its notifications come to this deployment whatever it filters: routed either way.
+                self._route(existing["subscriptionId"])
+                mismatch = directive_mismatch(message_type.name, existing, directive)
+                if mismatch is None:
+                    actions.append({"subscription": message_type.name, "action": "unchanged", **existing})
+                else:
+                    actions.append(
+                        {
+                            "subscription": message_type.name,
+                            "action": f"left alone: its processing directive {mismatch}; {UNSUBSCRIBE_FIRST}",
+                            **existing,
+                            "wantedProcessingDirective": directive,
+                        }
+                    )
         return actions
+
+    def wanted_directives(self, directives: Mapping[str, object] | None = None) -> dict[str, dict[str, Any]]:
+        """The directive each enabled type is to be subscribed with: ``directives`` (a seller's own,
+        checked here: ``UsageError``) over the deployment's; a type with none is left out."""
+        types = frozenset(t.name for t in self.enabled_types())
+        try:
+            own = processing_directives.by_type(
+                directives or {}, types, DIRECTIVE_OPTION, "the deployment's types (NotificationTypes)"
+            )
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        merged: dict[str, dict[str, Any] | None] = {**self.deployment_directives(), **own}
+        return {name: directive for name, directive in merged.items() if directive is not None}
+
+    def deployment_directives(self) -> dict[str, dict[str, Any]]:
+        """The directive each enabled type is subscribed with: the stack's ``ProcessingDirectives``
+        output (a type it leaves out: none); a stack from before the output: the catalog's."""
+        types = frozenset(t.name for t in self.enabled_types())
+        output = catalog.StackOutputs.PROCESSING_DIRECTIVES
+        text = self._outputs.get(output)
+        if text is None:
+            return catalog.processing_directives(types)
+        try:
+            listed = json.loads(text)
+            if not isinstance(listed, dict):
+                raise ValueError("not a JSON object")
+            checked = processing_directives.by_type(listed, types, output, "its NotificationTypes")
+        except ValueError as error:
+            raise OperatorError(
+                f"the stack's {output} output cannot be read ({error}): deploy the current version (make deploy)"
+            ) from None
+        return {name: directive for name, directive in checked.items() if directive is not None}
 
     def enabled_types(self) -> tuple[catalog.MessageType, ...]:
         """The types the deployment takes (its ``NotificationTypes`` output; a stack from before
@@ -117,16 +195,28 @@ class Subscriptions:
         return tuple(t for t in catalog.subscribed_types() if t.name in enabled)
 
     def current(self) -> list[dict[str, Any]]:
+        """Each enabled type's subscription (None: none) and its processing directive, checked
+        against the deployment's."""
+        deployment = self.deployment_directives()
         found = []
-        for message_type in self.enabled_types():
-            subscription = self._api.get_subscription(message_type.name)
-            found.append({"notificationType": message_type.name, "subscription": subscription})
+        for entry in self._subscriptions():
+            subscription = entry["subscription"]
+            entry[PROCESSING_DIRECTIVE] = (subscription or {}).get(PROCESSING_DIRECTIVE)
+            if subscription is not None:
+                wanted = deployment.get(entry["notificationType"])
+                mismatch = directive_mismatch(entry["notificationType"], subscription, wanted)
+                entry["processingDirectiveCheck"] = (
+                    "as the deployment's" if mismatch is None else f"{mismatch} (the deployment's)"
+                )
+                if mismatch is not None:
+                    entry["deploymentProcessingDirective"] = wanted
+            found.append(entry)
         return found
 
     def route_existing(self) -> list[dict[str, Any]]:
         """Records the seller's existing subscriptions in the accounts table (none are created)."""
         routed = []
-        for entry in self.current():
+        for entry in self._subscriptions():
             subscription = entry["subscription"]
             if subscription:
                 self._route(subscription["subscriptionId"])
@@ -137,6 +227,12 @@ class Subscriptions:
                     }
                 )
         return routed
+
+    def _subscriptions(self) -> list[dict[str, Any]]:
+        return [
+            {"notificationType": t.name, "subscription": self._api.get_subscription(t.name)}
+            for t in self.enabled_types()
+        ]
 
     def unsubscribe(self, *, delete_destinations: bool) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = []
@@ -194,6 +290,25 @@ class Subscriptions:
 
     def _route(self, subscription_id: str) -> None:
         self._directory.route_subscription(subscription_id, self._seller_id)
+
+
+def directive_mismatch(
+    type_name: str, subscription: Mapping[str, Any], wanted: Mapping[str, Any] | None
+) -> str | None:
+    """None when ``subscription`` (Amazon's) filters as ``wanted`` does (None: no directive); else
+    how it differs: "differs from the wanted one", or "cannot be read (why)" when what Amazon
+    returned is not a directive SellerStream knows (whether it is the wanted one is not guessed)."""
+    found = subscription.get(PROCESSING_DIRECTIVE)
+    if found is not None and found != {}:
+        expression_only = isinstance(found, dict) and set(found) == {processing_directives.FILTER_EXPRESSION}
+        if not (expression_only and isinstance(found[processing_directives.FILTER_EXPRESSION], str)):
+            try:
+                found = processing_directives.check(type_name, found)
+            except ValueError as error:
+                return f"cannot be read ({error})"
+    else:
+        found = None
+    return None if processing_directives.same(found, wanted) else "differs from the wanted one"
 
 
 def _same_resource(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:

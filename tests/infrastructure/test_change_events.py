@@ -113,7 +113,7 @@ def test_given_each_streamed_table_then_only_inserts_and_changes_of_its_declared
     synthesized: Synthesized, table: catalog.Table
 ) -> None:
     mapping = stream_mappings(synthesized)[synthesized.output_target(table.output)]
-    prefixes = [event.sort_prefix for event in catalog.change_events() if event.table == table]
+    prefixes = list(dict.fromkeys(e.sort_prefix for e in catalog.change_events() if e.table == table))
 
     patterns = [json.loads(entry["Pattern"]) for entry in mapping["FilterCriteria"]["Filters"]]
 

@@ -3,6 +3,7 @@ built, nothing for a type left out, and each function is told which of its types
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,93 @@ def test_given_a_context_that_cannot_be_deployed_then_the_synth_says_why(
 ) -> None:
     with pytest.raises((SystemExit, ValueError), match=message):
         Synthesized(tmp_path, context)
+
+
+# -- processing directives (context ``processing_directives``) -----------------------------------------
+
+BRIEF_DIRECTIVES = {
+    "ORDER_CHANGE": {
+        "eventFilter": {
+            "eventFilterType": "ORDER_CHANGE",
+            "orderChangeTypes": ["OrderStatusChange"],
+            "marketplaceIds": ["ATVPDKIKX0DER"],
+        }
+    },
+    "ANY_OFFER_CHANGED": {
+        "eventFilter": {
+            "eventFilterType": "ANY_OFFER_CHANGED",
+            "aggregationSettings": {"aggregationTimePeriod": "FiveMinutes"},
+        }
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def with_directives(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return Synthesized(
+        tmp_path_factory.mktemp("cdk.out"),
+        {
+            "notification_types": "ORDER_CHANGE,ANY_OFFER_CHANGED,REPORT_PROCESSING_FINISHED",
+            "processing_directives": json.dumps(BRIEF_DIRECTIVES),
+        },
+    )
+
+
+def directives_output(deployed: Synthesized) -> str:
+    value: str = deployed.json["Outputs"][catalog.StackOutputs.PROCESSING_DIRECTIVES]["Value"]
+    return value
+
+
+def test_given_no_directives_configured_then_the_output_holds_order_changes_default_compactly(
+    default_types: Synthesized,
+) -> None:
+    assert directives_output(default_types) == (
+        '{"ORDER_CHANGE":{"eventFilter":{"eventFilterType":"ORDER_CHANGE",'
+        '"orderChangeTypes":["OrderStatusChange","BuyerRequestedChange"]}}}'
+    )
+
+
+def test_given_no_type_that_has_a_directive_then_the_output_is_an_empty_object(
+    inventory_and_issues: Synthesized,
+) -> None:
+    assert directives_output(inventory_and_issues) == "{}"
+
+
+def test_given_directives_configured_then_the_output_holds_them_for_the_operator_commands(
+    with_directives: Synthesized,
+) -> None:
+    output = directives_output(with_directives)
+
+    assert json.loads(output) == BRIEF_DIRECTIVES
+    assert output == json.dumps(BRIEF_DIRECTIVES, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    ("directives", "message"),
+    [
+        ('{"NO_SUCH_TYPE": null}', '"NO_SUCH_TYPE" is no type SellerStream takes'),
+        ('{"ANY_OFFER_CHANGED": null}', "ANY_OFFER_CHANGED is not among the deployment's notification_types"),
+        (
+            '{"REPORT_PROCESSING_FINISHED": {"eventFilter": {"eventFilterType": "REPORT_PROCESSING_FINISHED"}}}',
+            "REPORT_PROCESSING_FINISHED: Amazon takes no processing directive for this type",
+        ),
+        (
+            '{"ORDER_CHANGE": {"eventFilter": {"eventFilterType": "ANY_OFFER_CHANGED"}}}',
+            "ORDER_CHANGE: eventFilter.eventFilterType must be ORDER_CHANGE",
+        ),
+        (
+            '{"ORDER_CHANGE": {"eventFilter": {"eventFilterType": "ORDER_CHANGE", "orderChangeTypes": ["Shipped"]}}}',
+            '"Shipped" is not one of BuyerRequestedChange, DeliveryTipChange, OrderStatusChange',
+        ),
+        (
+            '{"ORDER_CHANGE": {"eventFilter": {"eventFilterType": "ORDER_CHANGE", "marketplaceIds": ["AZZZZZZZZZZZZ"]}}}',
+            "AZZZZZZZZZZZZ is no marketplace Amazon lists",
+        ),
+        ("ORDER_CHANGE=OrderStatusChange", r"not JSON \("),
+    ],
+)
+def test_given_processing_directives_amazon_would_refuse_then_the_synth_fails_saying_what_is_wrong(
+    tmp_path: Path, directives: str, message: str
+) -> None:
+    with pytest.raises(SystemExit, match=f"^processing_directives: .*{message}"):
+        Synthesized(tmp_path, {"notification_types": "", "processing_directives": directives})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -603,3 +604,20 @@ def test_given_shipment_function_then_reads_the_order_and_writes_packages_in_the
     }
     for other in ("ListingsTableName", "ReportsTableName"):
         assert granted_on(synthesized, "fulfillment", synthesized.output_target(other)) == set()
+
+
+def test_given_auto_rotate_app_secret_then_the_app_credentials_function_rotates_on_the_shared_budget(
+    synthesized: Synthesized, tmp_path: Path
+) -> None:
+    rotating = Synthesized(tmp_path, {"auto_rotate_app_secret": "true"})
+
+    variables = function(rotating, "app")["Environment"]["Variables"]
+    budget_id = rotating.output_target("RateBudgetTableName")
+
+    assert variables["AUTO_ROTATE_APP_SECRET"] == "true"
+    assert variables["RATE_BUDGET_TABLE_NAME"] == {"Ref": budget_id}
+    assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= granted_on(rotating, "app", budget_id)
+    assert (
+        function(synthesized, "app")["Environment"]["Variables"].get("AUTO_ROTATE_APP_SECRET", "false")
+        == "false"
+    )

@@ -21,6 +21,7 @@ from sellerstream_local.notifications_factory import (
 from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
 from stacks import constants
 from tests.integration.conftest import SELLER
+from tests.support.spapi_models import load_json
 
 ORDER = "123-4567890-1234567"
 NOW = datetime.now(UTC)
@@ -255,3 +256,131 @@ def test_given_metrics_enabled_when_checked_then_days_left_emitted_for_the_alarm
     values = emf["LwaClientSecretDaysLeft"]
     [days_left] = values if isinstance(values, list) else [values]
     assert 29.9 < days_left <= 30
+
+
+# -- automatic rotation (auto_rotate_app_secret) -----------------------------------------------------
+
+AMAZON_EXPIRY_EXAMPLE = "examples/notifications/APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY.sample-1.json"
+
+
+@pytest.fixture
+def rotating(log_stream: io.StringIO) -> Iterator[LocalPipeline]:
+    with LocalPipeline(
+        emulator_time_scale=50.0, log_stream=log_stream, settings={"auto_rotate_app_secret": True}
+    ) as local:
+        yield local
+
+
+def amazon_expiry_notice(**changes: str) -> str:
+    """Amazon's own example of the notice, for this application's client id (``changes``: other
+    top-level or metadata values, e.g. another notification id)."""
+    document = load_json(AMAZON_EXPIRY_EXAMPLE)
+    document["payload"]["applicationOAuthClientSecretExpiry"]["clientId"] = LWA_CLIENT_ID
+    for name, value in changes.items():
+        (document["notificationMetadata"] if name in document["notificationMetadata"] else document)[name] = (
+            value
+        )
+    return json.dumps(document)
+
+
+def test_given_the_option_when_amazons_expiry_notice_arrives_then_rotated_once_and_the_new_secret_stored(
+    rotating: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    rotating.publish(amazon_expiry_notice())
+    # A second notice of the same expiry, an hour later, before the new secret is stored.
+    rotating.publish(
+        amazon_expiry_notice(notificationId="e7e27216-second-notice", eventTime="2024-01-10T03:15:10.045Z")
+    )
+    rotating.drain()
+
+    rotating.publish(amazon_expiry_notice())  # Amazon delivers at least once: the first notice again
+    stats = rotating.drain()
+
+    assert rotating.emulator.applications.rotations == 1
+    new_secret = rotating.emulator.applications.current_secret(LWA_CLIENT_ID)
+    assert new_secret != LWA_CLIENT_SECRET
+    assert app_secret(rotating) == {"client_id": LWA_CLIENT_ID, "client_secret": new_secret}
+    state = secret_state(rotating)
+    assert (state["expires_at_source"], state["rotation_outcome"]) == ("new_secret", "requested")
+    assert state["rotation_expires_at"] == "2024-03-03T22:06:39.224000Z"
+    applied = results(rotating, log_stream)
+    assert sorted(
+        result.get("rotation", "-") for result in applied if result["outcome"] == "expiry_recorded"
+    ) == [
+        "already_requested",
+        "requested",
+    ]
+    assert [result["outcome"] for result in applied][-2:] == ["secret_stored", "duplicate"]
+    assert stats.failed_attempts == 0 and rotating.dead_letters() == []
+    assert new_secret not in log_stream.getvalue() and LWA_CLIENT_SECRET not in log_stream.getvalue()
+
+
+def test_given_no_option_when_amazons_expiry_notice_arrives_then_amazon_is_not_asked_to_rotate(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    pipeline.publish(amazon_expiry_notice())
+
+    pipeline.drain()
+
+    assert pipeline.emulator.applications.rotations == 0
+    [recorded] = results(pipeline, log_stream)
+    assert recorded["outcome"] == "expiry_recorded" and "rotation" not in recorded
+    assert "rotation_expires_at" not in secret_state(pipeline)
+    assert app_secret(pipeline)["client_secret"] == LWA_CLIENT_SECRET
+
+
+def test_given_the_option_and_no_console_registration_then_the_refusal_is_logged_and_the_notice_applied(
+    rotating: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    rotating.emulator.applications._destinations.clear()
+    rotating.publish(amazon_expiry_notice())
+
+    stats = rotating.drain()
+
+    assert rotating.emulator.applications.rotations == 0
+    assert stats.failed_attempts == 0 and rotating.dead_letters() == []
+    [recorded] = results(rotating, log_stream)
+    assert (recorded["outcome"], recorded["rotation"]) == ("expiry_recorded", "refused")
+    assert secret_state(rotating)["rotation_outcome"] == "refused"
+    [refused] = [
+        json.loads(line)
+        for line in log_stream.getvalue().splitlines()
+        if line.startswith("{") and json.loads(line).get("level") == "ERROR"
+    ]
+    assert refused["status"] == 400 and "not enrolled for rotation notification" in refused["reason"]
+    assert LWA_CLIENT_SECRET not in log_stream.getvalue()
+
+
+def test_given_the_accounts_table_when_rotations_are_claimed_then_one_per_expiry_and_a_released_one_again(
+    rotating: LocalPipeline,
+) -> None:
+    from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
+
+    states = DynamoDBClientSecretStates(rotating.resources.tables["accounts"])
+    expires, later = NOW + timedelta(days=7), NOW + timedelta(days=180)
+
+    def claim(expires_at: datetime, at: datetime, *, notice_time: datetime = NOW) -> bool:
+        return states.claim_rotation(
+            LWA_CLIENT_ID,
+            expires_at=expires_at,
+            notice_time=notice_time,
+            now=at,
+            until=at + timedelta(seconds=30),
+        )
+
+    assert claim(expires, NOW)
+    assert not claim(expires, NOW + timedelta(seconds=10))  # held by the first attempt
+    assert states.release_rotation(LWA_CLIENT_ID, expires_at=expires, requested_at=NOW)
+    assert claim(expires, NOW + timedelta(seconds=11))  # given up: the retry claims at once
+    assert not states.release_rotation(LWA_CLIENT_ID, expires_at=expires, requested_at=NOW)  # not its own
+    assert claim(expires, NOW + timedelta(minutes=5))  # the attempt died: its hold ended
+    assert states.finish_rotation(
+        LWA_CLIENT_ID, expires_at=expires, requested_at=NOW + timedelta(minutes=5), outcome="requested"
+    )
+    assert not claim(expires, NOW + timedelta(hours=1))  # finished: never again for this expiry
+    assert not claim(NOW + timedelta(days=6), NOW + timedelta(hours=1))  # an earlier expiry
+    states.record_new_secret(
+        LWA_CLIENT_ID, expires_at=later, updated_at=NOW + timedelta(hours=2), previous_expires_at=None
+    )
+    assert not claim(later, NOW + timedelta(hours=3), notice_time=NOW + timedelta(hours=1))  # secret is newer
+    assert claim(later, NOW + timedelta(days=150), notice_time=NOW + timedelta(days=150))  # the next expiry

@@ -579,11 +579,21 @@ class FakeAppSecret:
         self.versions += 1
 
 
+class RotationRecord(NamedTuple):
+    """The rotation an expiry notice asked for, as the accounts table keeps it beside the state."""
+
+    expires_at: datetime
+    requested_at: datetime
+    held_until: datetime | None  # None: given up
+    outcome: str | None = None
+
+
 class FakeClientSecretStates:
     """What is known of the client secret, by client id; writes conditional on the times, as in DynamoDB."""
 
     def __init__(self) -> None:
         self.states: dict[str, ClientSecretState] = {}
+        self.rotations: dict[str, RotationRecord] = {}
 
     def get(self, client_id: str) -> ClientSecretState | None:
         return self.states.get(client_id)
@@ -622,6 +632,49 @@ class FakeClientSecretStates:
             previous_secret_expires_at=previous_expires_at,
             expiry_reason=None,
         )
+        return True
+
+    def claim_rotation(
+        self, client_id: str, *, expires_at: datetime, notice_time: datetime, now: datetime, until: datetime
+    ) -> bool:
+        known = self.states.get(client_id)
+        if known is not None and known.secret_updated_at and known.secret_updated_at >= notice_time:
+            return False
+        recorded = self.rotations.get(client_id)
+        if recorded is not None and (
+            recorded.expires_at > expires_at
+            or (
+                recorded.expires_at == expires_at
+                and (
+                    recorded.outcome is not None
+                    or (recorded.held_until is not None and recorded.held_until >= now)
+                )
+            )
+        ):
+            return False
+        self.rotations[client_id] = RotationRecord(expires_at, now, until)
+        if known is None:
+            self.states[client_id] = ClientSecretState(client_id)
+        return True
+
+    def finish_rotation(
+        self, client_id: str, *, expires_at: datetime, requested_at: datetime, outcome: str
+    ) -> bool:
+        recorded = self.rotations.get(client_id)
+        if recorded is None or (recorded.expires_at, recorded.requested_at) != (expires_at, requested_at):
+            return False
+        self.rotations[client_id] = recorded._replace(outcome=outcome)
+        return True
+
+    def release_rotation(self, client_id: str, *, expires_at: datetime, requested_at: datetime) -> bool:
+        recorded = self.rotations.get(client_id)
+        if (
+            recorded is None
+            or (recorded.expires_at, recorded.requested_at) != (expires_at, requested_at)
+            or recorded.outcome is not None
+        ):
+            return False
+        self.rotations[client_id] = recorded._replace(held_until=None)
         return True
 
 

@@ -9,10 +9,13 @@ the current secret's expiry lives in the accounts table under ``pk = LWA_CLIENT#
   ``newClientSecretExpiryTime``, or what the operator said);
 - ``secret_updated_at``: Amazon's event time of the new secret stored (or when the operator set it);
 - ``expiry_notice_at``: the event time of the latest expiry notice applied;
-- ``previous_secret_expires_at``: when the secret before the current one stops working.
+- ``previous_secret_expires_at``: when the secret before the current one stops working;
+- ``rotation_expires_at``, ``rotation_requested_at``, ``rotation_held_until``, ``rotation_outcome``:
+  the rotation an expiry notice asked Amazon for (``auto_rotate_app_secret``): for which expiry,
+  when, until when the attempt holds it, and what Amazon said ("requested" or "refused").
 
 Writes are conditional on those times, so a late or redelivered notification never rolls back a
-newer state.
+newer state, and one expiry is rotated once.
 """
 
 from __future__ import annotations
@@ -137,6 +140,50 @@ class DynamoDBClientSecretStates:
             at=updated_at,
         )
 
+    def claim_rotation(
+        self, client_id: str, *, expires_at: datetime, notice_time: datetime, now: datetime, until: datetime
+    ) -> bool:
+        """Records a rotation requested for the secret expiring at ``expires_at``, held until
+        ``until``, unless one for that expiry finished or is held, one for a later expiry is known,
+        or a secret newer than the notice is stored."""
+        return self._update(
+            client_id,
+            {
+                "rotation_expires_at": sortable_timestamp(expires_at),
+                "rotation_requested_at": sortable_timestamp(now),
+                "rotation_held_until": sortable_timestamp(until),
+                "rotation_outcome": None,
+            },
+            condition="(attribute_not_exists(secret_updated_at) OR secret_updated_at < :at) "
+            "AND (attribute_not_exists(rotation_expires_at) OR rotation_expires_at < :rotation_expires_at "
+            "OR (rotation_expires_at = :rotation_expires_at AND attribute_not_exists(rotation_outcome) "
+            "AND (attribute_not_exists(rotation_held_until) OR rotation_held_until < :rotation_requested_at)))",
+            at=notice_time,
+        )
+
+    def finish_rotation(
+        self, client_id: str, *, expires_at: datetime, requested_at: datetime, outcome: str
+    ) -> bool:
+        return self._update(
+            client_id,
+            {"rotation_outcome": outcome},
+            condition="rotation_expires_at = :expires_at AND rotation_requested_at = :at",
+            at=requested_at,
+            extra={":expires_at": sortable_timestamp(expires_at)},
+        )
+
+    def release_rotation(self, client_id: str, *, expires_at: datetime, requested_at: datetime) -> bool:
+        # The hold ends (the next claim for this expiry succeeds) but the expiry stays recorded: a
+        # notice of an earlier one still finds this later one.
+        return self._update(
+            client_id,
+            {"rotation_held_until": None},
+            condition="rotation_expires_at = :expires_at AND rotation_requested_at = :at "
+            "AND attribute_not_exists(rotation_outcome)",
+            at=requested_at,
+            extra={":expires_at": sortable_timestamp(expires_at)},
+        )
+
     def record_operator_secret(
         self, client_id: str, *, updated_at: datetime, expires_at: datetime | None
     ) -> None:
@@ -151,12 +198,21 @@ class DynamoDBClientSecretStates:
             item["expires_at_source"] = {"S": "operator"}
         aws.client("dynamodb").put_item(TableName=self._table_name, Item=item)
 
-    def _update(self, client_id: str, values: dict[str, str | None], *, condition: str, at: datetime) -> bool:
+    def _update(
+        self,
+        client_id: str,
+        values: dict[str, str | None],
+        *,
+        condition: str,
+        at: datetime,
+        extra: dict[str, str] | None = None,
+    ) -> bool:
         assignments = ["client_id = :client_id"]
         removals = []
         attribute_values: dict[str, Any] = {
             ":client_id": {"S": client_id},
             ":at": {"S": sortable_timestamp(at)},
+            **{name: {"S": value} for name, value in (extra or {}).items()},
         }
         for name, value in values.items():
             if value is None:

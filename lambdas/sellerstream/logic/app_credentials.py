@@ -8,6 +8,11 @@ function reads; the old one keeps working until ``oldClientSecretExpiryTime`` (s
 than any function caches it. An hourly scheduled event re-reads when the current secret expires and
 reports the days left as the ``LwaClientSecretDaysLeft`` metric, which the stack alarms on.
 
+With ``auto_rotate_app_secret``, an expiry notice also asks Amazon for a new secret
+(``rotateApplicationClientSecret``, grantless, with the app's own credentials), as Amazon's rotation
+sample does: once per expiry, recorded in the accounts table before the call. The new secret then
+arrives as a new-secret notification like any other.
+
 A notification for another client id than the app secret's is poison (it would store another
 application's secret, or the app secret still holds the stack's placeholder): it goes to the DLQ
 with its reason and can be redriven once ``sellerstream set-app-credentials`` has set the right app.
@@ -17,11 +22,11 @@ The secret itself is never logged, returned, or put in an error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sellerstream import metric_names
-from sellerstream.domain.credentials import PLACEHOLDER_CLIENT_ID
+from sellerstream.domain.credentials import PLACEHOLDER_CLIENT_ID, ClientSecretState
 from sellerstream.errors import PermanentFailureError
 from sellerstream.logic.batch import RemainingTime
 from sellerstream.notifications.application_oauth import (
@@ -31,6 +36,8 @@ from sellerstream.notifications.application_oauth import (
 from sellerstream.notifications.scheduled_event import ScheduledEvent
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.ports import AppSecret, ClientSecretStates
+from sellerstream.spapi.auth import LwaCredentials
+from sellerstream.spapi.errors import SpApiError
 from sellerstream.timestamps import sortable_timestamp
 
 AppNotification = (
@@ -39,6 +46,11 @@ AppNotification = (
     | ScheduledEvent
 )
 SECONDS_PER_DAY = 86400
+# Asks Amazon for a new client secret with the app's own LWA credentials, within the invocation's
+# remaining time and the shared rate budget; raises the client's SpApiError when it cannot.
+RequestRotation = Callable[[LwaCredentials, RemainingTime], None]
+ROTATION_REQUESTED = "requested"
+ROTATION_REFUSED = "refused"
 
 
 class AppCredentialsUseCase:
@@ -49,17 +61,19 @@ class AppCredentialsUseCase:
         *,
         warning_days: int,
         clock: Callable[[], datetime] | None = None,
+        rotate: RequestRotation | None = None,
     ) -> None:
         self._secret = secret
         self._state = state
         self._warning_days = warning_days
         self._now = clock or (lambda: datetime.now(UTC))
+        self._rotate = rotate  # None: auto_rotate_app_secret is off
 
     def apply(self, notification: AppNotification, remaining_time: RemainingTime) -> dict[str, Any]:
         if isinstance(notification, ApplicationOAuthClientNewSecretNotification):
             return self._store_new_secret(notification)
         if isinstance(notification, ApplicationOAuthClientSecretExpiryNotification):
-            return self._record_expiry(notification)
+            return self._record_expiry(notification, remaining_time)
         return self._check_expiry()
 
     # -- APPLICATION_OAUTH_CLIENT_NEW_SECRET -------------------------------------------------------
@@ -105,9 +119,12 @@ class AppCredentialsUseCase:
         }
 
     # -- APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY ----------------------------------------------------
-    def _record_expiry(self, notification: ApplicationOAuthClientSecretExpiryNotification) -> dict[str, Any]:
+    def _record_expiry(
+        self, notification: ApplicationOAuthClientSecretExpiryNotification, remaining_time: RemainingTime
+    ) -> dict[str, Any]:
         expiry = notification.payload.expiry
-        self._require_same_client(expiry.client_id, self._secret.client_id(), notification)
+        current = self._secret.read()
+        self._require_same_client(expiry.client_id, str(current["client_id"]), notification)
         result: dict[str, Any] = {
             "client_id": expiry.client_id,
             "expires_at": _shown(expiry.client_secret_expiry_time),
@@ -121,15 +138,82 @@ class AppCredentialsUseCase:
         ):
             # The secret replaced by the newest one expires then: the notice is about that one.
             return {**result, "outcome": "about_previous_secret"}
-        if not self._state.record_expiry_notice(
+        recorded = self._state.record_expiry_notice(
             expiry.client_id,
             expires_at=expiry.client_secret_expiry_time,
             reason=expiry.client_secret_expiry_reason,
             notice_time=notification.event_time,
-        ):
+        )
+        # A notice recorded by an earlier attempt whose rotation failed goes on to the rotation again.
+        if not recorded and not (self._rotate is not None and _recorded_before(known, notification)):
             return {**result, "outcome": "stale"}
         days_left = self._report_days_left(expiry.client_secret_expiry_time)
-        return {**result, "outcome": "expiry_recorded", "days_left": days_left}
+        result = {**result, "outcome": "expiry_recorded", "days_left": days_left}
+        if self._rotate is None:
+            return result
+        return {
+            **result,
+            "rotation": self._request_rotation(self._rotate, notification, current, remaining_time),
+        }
+
+    def _request_rotation(
+        self,
+        rotate: RequestRotation,
+        notification: ApplicationOAuthClientSecretExpiryNotification,
+        current: dict[str, Any],
+        remaining_time: RemainingTime,
+    ) -> str:
+        """Asks Amazon for a new secret, once per expiry: ``requested``, ``refused``, or
+        ``already_requested`` (for this expiry, by this notice or another, or a newer secret is stored).
+
+        The request is recorded (claimed) before the call, conditionally, so two notices of one
+        expiry never both call; recording only after a success would let concurrent notices both
+        call. The claim is held only until this attempt's deadline, so it never blocks a retry for
+        good: a call that fails transiently gives it up at once, and an attempt that dies lets it
+        lapse before the notice's retry (the visibility timeout outlasts any attempt). Had the dead
+        call reached Amazon, the new secret it sends is usually stored by then and refuses the
+        retry's claim; if not, the retry rotates once more, which is harmless (the later secret wins).
+        """
+        expiry = notification.payload.expiry
+        expires_at = expiry.client_secret_expiry_time
+        now = self._now()
+        if not self._state.claim_rotation(
+            expiry.client_id,
+            expires_at=expires_at,
+            notice_time=notification.event_time,
+            now=now,
+            until=now + timedelta(seconds=max(remaining_time(), 0.0)),
+        ):
+            return "already_requested"
+        shown = {"client_id": expiry.client_id, "expires_at": _shown(expires_at)}
+        app = LwaCredentials(str(current["client_id"]), str(current.get("client_secret") or ""))
+        try:
+            rotate(app, remaining_time)
+        except SpApiError as error:
+            if error.retriable:  # throttled, 5xx, timeout: the record is deferred or retried
+                self._state.release_rotation(expiry.client_id, expires_at=expires_at, requested_at=now)
+                raise
+            # Refused (4xx, or LWA refused the app's credentials): asking again would be refused the
+            # same way until someone acts, so the refusal is kept and the notice applied, not
+            # dead-lettered in a loop. Its expiry is recorded, and SecretExpiring alarms on it.
+            self._state.finish_rotation(
+                expiry.client_id, expires_at=expires_at, requested_at=now, outcome=ROTATION_REFUSED
+            )
+            metrics.add_metric(
+                name=metric_names.LWA_CLIENT_SECRET_ROTATION_FAILURES, unit=MetricUnit.Count, value=1
+            )
+            logger.error(
+                "Amazon refused to rotate the LWA client secret: rotate it by hand before it expires",
+                extra={**shown, "status": error.status, "code": error.code, "reason": error.message},
+            )
+            return ROTATION_REFUSED
+        self._state.finish_rotation(
+            expiry.client_id, expires_at=expires_at, requested_at=now, outcome=ROTATION_REQUESTED
+        )
+        logger.info(
+            "LWA client secret rotation requested: Amazon sends the new secret to this queue", extra=shown
+        )
+        return ROTATION_REQUESTED
 
     # -- the hourly check -------------------------------------------------------------------------
     def _check_expiry(self) -> dict[str, Any]:
@@ -189,3 +273,14 @@ class AppCredentialsUseCase:
 
 def _shown(moment: datetime | None) -> str | None:
     return sortable_timestamp(moment) if moment else None
+
+
+def _recorded_before(
+    known: ClientSecretState | None, notification: ApplicationOAuthClientSecretExpiryNotification
+) -> bool:
+    """This very notice is the one recorded (a retry, or a copy with the same event time)."""
+    return (
+        known is not None
+        and known.expiry_notice_at == notification.event_time
+        and known.expires_at == notification.payload.expiry.client_secret_expiry_time
+    )

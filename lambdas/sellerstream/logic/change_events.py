@@ -103,20 +103,14 @@ class ChangeEventsUseCase:
         if change.new is None:
             return None  # removed: an expired PII item or report row, never an entity's change
         sort_key = str(change.new.get("sk", ""))
-        declared = next(
-            (
-                event
-                for event in self._declared.get(change.table, ())
-                if sort_key.startswith(event.sort_prefix)
-            ),
-            None,
-        )
-        if declared is None:
-            return None
-        description = self._describer(declared)(change.old, change.new)
-        if description is None:
-            return None
-        return self._event(declared, description, change)
+        # Several events may describe one entity's items (a listing's new version, or its issues
+        # read again): the first whose describer finds its kind of change is the write's event.
+        for declared in self._declared.get(change.table, ()):
+            if sort_key.startswith(declared.sort_prefix):
+                description = self._describer(declared)(change.old, change.new)
+                if description is not None:
+                    return self._event(declared, description, change)
+        return None
 
     def publish(self, changes: Sequence[StoredChange]) -> StreamOutcome:
         events, unchanged = self.events_of(changes)

@@ -46,11 +46,48 @@ def listing_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> Descript
     changes: dict[str, Any] = {"fields": changed_fields(old, new)}
     for field in ("status", "deleted"):
         _from_to(changes, field, old, new)
+    _issue_count(changes, old, new)
+    return _listing(new, version, previous, changes)
+
+
+def listing_issues_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> Description | None:
+    """The same version's issues read again (Amazon changes issues without a new lastUpdatedDate):
+    versioned by when they were read (``issues_as_of``), which only moves forward."""
+    return _same_version_refresh(old, new, "issues_as_of", ("issues",))
+
+
+def listing_quantity_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> Description | None:
+    """A seller-fulfilled quantity applied to the stored version (LISTINGS_ITEM_MFN_QUANTITY_CHANGE):
+    versioned by the notification's time (``quantity_updated_at``), which only moves forward."""
+    return _same_version_refresh(old, new, "quantity_updated_at", ("quantity", "fulfillment_availability"))
+
+
+def _same_version_refresh(
+    old: dict[str, Any] | None, new: dict[str, Any], moment: str, telling: tuple[str, ...]
+) -> Description | None:
+    """``telling``: the fields whose change is news; a refresh that read the same issues (or set the
+    same quantity) moves only its moment and provenance: no event."""
+    if old is None or old.get("last_updated") != new.get("last_updated"):
+        return None  # a new version (or the first) is Listing Changed's
+    version, previous = new.get(moment), old.get(moment)
+    if not isinstance(version, str) or (isinstance(previous, str) and previous >= version):
+        return None
+    if all(old.get(field) == new.get(field) for field in telling):
+        return None
+    changes: dict[str, Any] = {"fields": changed_fields(old, new)}
+    _issue_count(changes, old, new)
+    return _listing(new, version, previous if isinstance(previous, str) else None, changes)
+
+
+def _issue_count(changes: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any]) -> None:
     if old is None or len(old.get("issues") or []) != len(new.get("issues") or []):
         changes["issue_count"] = {
             "from": len(old.get("issues") or []) if old else None,
             "to": len(new.get("issues") or []),
         }
+
+
+def _listing(new: dict[str, Any], version: str, previous: str | None, changes: dict[str, Any]) -> Description:
     return Description(
         seller_id=str(new["seller_id"]),
         key={

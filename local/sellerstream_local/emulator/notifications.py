@@ -3,6 +3,15 @@
 Amazon's model does not enumerate the notification types (its use case guide does): a subscription
 is accepted for a type Amazon's notification schemas give an example of, with that example's
 payload version.
+
+A subscription's ``processingDirective`` is checked against the model itself (``ProcessingDirective``
+and the definitions it refers to): no field the model lacks, every enumerated value one of its
+values, ``eventFilter`` and ``filterExpression`` never together (their descriptions say so), an
+``eventFilter`` only for a type the model lists as an ``eventFilterType`` and with that type as its
+``eventFilterType``, marketplace ids Amazon's, one ``trackingIdentifier`` field. What the model does
+not say is not invented: which of ``EventFilter``'s fields each filter type takes, and which types
+take a ``filterExpression`` (whose CEL is not parsed). Stored as sent, and returned by
+getSubscription and getSubscriptionById, as Amazon does.
 """
 
 from __future__ import annotations
@@ -10,13 +19,18 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from typing import Any
+from functools import cache
+from typing import Any, NoReturn
 
+from sellerstream_local.emulator import vendored
+from sellerstream_local.emulator.catalog import MARKETPLACES
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.notification_bodies import subscription_versions
 
 SUBSCRIPTIONS = r"/notifications/v1/subscriptions/(?P<type>[A-Z_0-9]+)"
 DESTINATIONS = r"/notifications/v1/destinations"
+MODEL = "notifications.json"
+PROCESSING_DIRECTIVE = "processingDirective"
 
 
 class NotificationsApi:
@@ -112,6 +126,7 @@ class NotificationsApi:
                 "InvalidInput",
                 f"payloadVersion must be {' or '.join(sorted(versions))} for {notification_type}.",
             )
+        directive = processing_directive(notification_type, body.get(PROCESSING_DIRECTIVE))
         with self._lock:
             if body.get("destinationId") not in self.destinations:
                 raise ApiError(400, "InvalidInput", "Unknown destinationId.")
@@ -122,8 +137,8 @@ class NotificationsApi:
                 "payloadVersion": body["payloadVersion"],
                 "destinationId": body["destinationId"],
             }
-            if body.get("processingDirective"):
-                subscription["processingDirective"] = body["processingDirective"]
+            if directive is not None:
+                subscription[PROCESSING_DIRECTIVE] = directive
             self.subscriptions[key] = subscription
         return Reply(200, {"payload": subscription})
 
@@ -151,6 +166,102 @@ class NotificationsApi:
                 if key[1] == notification_type and subscription["subscriptionId"] == subscription_id:
                     return key, subscription
         return None
+
+
+def processing_directive(notification_type: str, directive: Any) -> dict[str, Any] | None:
+    """A createSubscription's ``processingDirective`` as the model takes it for ``notification_type``
+    (None: none given, or an empty one); else 400 InvalidInput naming what is wrong."""
+    if directive is None or directive == {}:
+        return None
+    where = PROCESSING_DIRECTIVE
+    _conform(directive, {"$ref": "#/definitions/ProcessingDirective"}, where)
+    if "eventFilter" in directive and "filterExpression" in directive:
+        _invalid(f"{where}: eventFilter and filterExpression are mutually exclusive.")
+    event_filter = directive.get("eventFilter")
+    if event_filter is not None:
+        filter_types = _event_filter_types()
+        if notification_type not in filter_types:
+            _invalid(
+                f"{where}.eventFilter is not supported for notificationType {notification_type} "
+                f"(eventFilterType is one of {', '.join(filter_types)})."
+            )
+        if event_filter["eventFilterType"] != notification_type:
+            _invalid(
+                f"{where}.eventFilter.eventFilterType {event_filter['eventFilterType']} does not match "
+                f"notificationType {notification_type}."
+            )
+        unknown = sorted(set(event_filter.get("marketplaceIds") or ()) - set(MARKETPLACES))
+        if unknown:
+            _invalid(f"{where}.eventFilter.marketplaceIds: invalid marketplaceId {', '.join(unknown)}.")
+        tracking = event_filter.get("trackingIdentifier")
+        if tracking is not None and len(tracking) != 1:
+            _invalid(f"{where}.eventFilter.trackingIdentifier: provide exactly one identifier field.")
+    return dict(directive)
+
+
+@cache
+def _definitions() -> dict[str, Any]:
+    definitions: dict[str, Any] = vendored.model(MODEL)["definitions"]
+    return definitions
+
+
+def _event_filter_types() -> tuple[str, ...]:
+    """The model's ``eventFilterType`` values: the types that take an ``eventFilter``."""
+    return tuple(_object(_definitions()["EventFilter"])["properties"]["eventFilterType"]["enum"])
+
+
+def _resolved(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = _definitions()[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _object(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema with its ``allOf`` parts merged into one object's properties and required fields."""
+    schema = _resolved(schema)
+    if "allOf" not in schema:
+        return schema
+    parts = [_object(part) for part in schema["allOf"]]
+    return {
+        "type": "object",
+        "properties": {name: value for part in parts for name, value in part.get("properties", {}).items()},
+        "required": [name for part in parts for name in part.get("required", ())],
+    }
+
+
+def _conform(value: Any, schema: dict[str, Any], where: str) -> None:
+    """``value`` as the model's ``schema`` describes it, strictly: no field the model does not name."""
+    schema = _object(schema)
+    kind = schema.get("type", "object" if "properties" in schema else None)
+    if kind == "object":
+        if not isinstance(value, dict):
+            _invalid(f"{where} must be an object.")
+        properties = schema.get("properties", {})
+        unknown = sorted(str(name)[:60] for name in value if name not in properties)
+        if unknown:
+            _invalid(f"{where}: unknown field {', '.join(unknown)} (the model's: {', '.join(properties)}).")
+        missing = [name for name in schema.get("required", ()) if name not in value]
+        if missing:
+            _invalid(f"{where}: {', '.join(missing)} is required.")
+        for name, item in value.items():
+            _conform(item, properties[name], f"{where}.{name}")
+    elif kind == "array":
+        if not isinstance(value, list):
+            _invalid(f"{where} must be an array.")
+        for index, item in enumerate(value):
+            _conform(item, schema.get("items", {}), f"{where}[{index}]")
+    elif kind == "string":
+        if not isinstance(value, str):
+            _invalid(f"{where} must be a string.")
+        if "enum" in schema and value not in schema["enum"]:
+            _invalid(f"{where}: {value[:60]!r} is not one of {', '.join(schema['enum'])}.")
+        shortest, longest = schema.get("minLength", 0), schema.get("maxLength")
+        if len(value) < shortest or (longest is not None and len(value) > longest):
+            _invalid(f"{where} must be {shortest} to {longest or 'any number of'} characters long.")
+
+
+def _invalid(message: str) -> NoReturn:
+    raise ApiError(400, "InvalidInput", message)
 
 
 def _require_grantless(request: EmulatorRequest) -> None:

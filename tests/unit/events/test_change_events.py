@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sellerstream import catalog
 from sellerstream.domain.notifications import notification_changed
 from sellerstream.logic.change_events import MAX_DETAIL_BYTES, ChangeEventsUseCase
+from sellerstream.logic.event_details import listing_issues_changed, listing_quantity_changed
 from tests.support.fakes import FakeEventBus, FakeEventDeadLetters, FakeOrderPii
 from tests.support.stored_items import SELLER, listing_at, order_at, order_pii, package, report_record
 from tests.unit.events.conftest import TABLE_NAMES, assert_valid, change
@@ -297,3 +298,28 @@ def test_given_a_newer_offer_stored_then_its_event_names_the_fields_that_changed
     assert description.changes == {"fields": ["Summary"]}
     assert description.record["data"] == new["data"]
     assert notification_changed(new, {**new, "notification_id": "n-3"}) is None  # no newer version
+
+
+def test_given_a_listings_issues_read_again_when_they_are_the_same_then_no_event_and_when_not_one() -> None:
+    old = {
+        "seller_id": "A3TH9S8BH6GOGM",
+        "marketplace_id": "ATVPDKIKX0DER",
+        "sku": "NLS-SHOES-03",
+        "last_updated": "2026-12-01T09:00:00.000000Z",
+        "issues": [{"code": "90220"}],
+        "issues_as_of": "2026-12-01T10:00:00.000000Z",
+        "quantity": 3,
+    }
+    same = {**old, "issues_as_of": "2026-12-01T11:00:00.000000Z", "issues_notification": {"id": "n-late"}}
+    fewer = {**same, "issues": []}
+
+    assert listing_issues_changed(old, same) is None  # read again, nothing new: no event
+    description = listing_issues_changed(old, fewer)
+    assert description is not None
+    assert (description.version, description.previous_version) == (fewer["issues_as_of"], old["issues_as_of"])
+    assert description.changes["issue_count"] == {"from": 1, "to": 0}
+    # A new version is Listing Changed's, never a refresh's.
+    assert listing_issues_changed(old, {**fewer, "last_updated": "2026-12-01T12:00:00.000000Z"}) is None
+    assert (
+        listing_quantity_changed(old, {**old, "quantity_updated_at": "2026-12-01T11:00:00.000000Z"}) is None
+    )

@@ -9,16 +9,27 @@ from typing import Any
 
 import pytest
 
+from sellerstream import catalog, metric_names
 from sellerstream.domain.credentials import PLACEHOLDER_CLIENT_ID, ClientSecretState
 from sellerstream.errors import PermanentFailureError
 from sellerstream.logic.app_credentials import AppCredentialsUseCase
 from sellerstream.notifications import parse_notification
+from sellerstream.observability import metrics
+from sellerstream.spapi.auth import LwaCredentials
+from sellerstream.spapi.errors import (
+    RateBudgetExhausted,
+    SpApiClientError,
+    SpApiServerError,
+    SpApiThrottled,
+    SpApiTimeout,
+)
 from sellerstream_local.notifications_factory import (
     application_oauth_client_new_secret,
     application_oauth_client_secret_expiry,
     scheduled_event,
 )
 from tests.support.fakes import FakeAppSecret, FakeClientSecretStates
+from tests.support.lambda_events import FakeLambdaContext, sqs_event
 
 CLIENT_ID = "amzn1.application-oa2-client.unit"
 OTHER_CLIENT_ID = "amzn1.application-oa2-client.someoneelse"
@@ -371,3 +382,221 @@ def test_given_no_clock_when_checked_then_days_left_count_from_now(secret, state
     result = use_case.apply(hourly_check(), plenty)
 
     assert 29.9 < result["days_left"] <= 30
+
+
+# -- automatic rotation (auto_rotate_app_secret) -----------------------------------------------------
+
+EXPIRES = NOW + timedelta(days=7)
+OLD_SECRET = "amzn1.oa2-cs.v1.oldsecret"  # the secret fixture's value
+
+
+class Rotation:
+    """Amazon's rotateApplicationClientSecret as the use case sees it: records each call's credentials,
+    and raises the errors it is given, one per call, before answering 204."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self._errors = list(errors)
+
+    def __call__(self, app: LwaCredentials, remaining_time: Callable[[], float]) -> None:
+        self.calls.append((app.client_id, app.client_secret))
+        if self._errors:
+            raise self._errors.pop(0)
+
+
+def rotating(
+    secret: FakeAppSecret, states: FakeClientSecretStates, rotation: Rotation
+) -> AppCredentialsUseCase:
+    return AppCredentialsUseCase(
+        secret, states, warning_days=WARNING_DAYS, clock=lambda: NOW, rotate=rotation
+    )
+
+
+def not_enrolled() -> SpApiClientError:
+    return SpApiClientError(
+        "rotateApplicationClientSecret",
+        "Application is not enrolled for rotation notification.",
+        status=400,
+        code="InvalidInput",
+        request_id="req-1",
+    )
+
+
+def test_given_the_option_when_an_expiry_notice_is_applied_then_amazon_is_asked_to_rotate_with_the_apps_credentials(
+    secret, states, log_lines
+) -> None:
+    rotation = Rotation()
+
+    result = rotating(secret, states, rotation).apply(expiry_notice(EXPIRES), plenty)
+
+    assert (result["outcome"], result["rotation"]) == ("expiry_recorded", "requested")
+    assert rotation.calls == [(CLIENT_ID, OLD_SECRET)]
+    assert states.rotations[CLIENT_ID].outcome == "requested"
+    assert secret.versions == 1  # the new secret arrives later, as APPLICATION_OAUTH_CLIENT_NEW_SECRET
+    assert not any(OLD_SECRET in json.dumps(line) for line in log_lines())
+
+
+def test_given_no_option_when_an_expiry_notice_is_applied_then_nothing_is_asked_of_amazon(
+    use_case, states
+) -> None:
+    result = use_case.apply(expiry_notice(EXPIRES), plenty)
+
+    assert result == {
+        "client_id": CLIENT_ID,
+        "expires_at": "2026-09-28T12:00:00.000000Z",
+        "outcome": "expiry_recorded",
+        "days_left": 7.0,
+    }
+    assert states.rotations == {}
+
+
+def test_given_a_rotation_requested_when_the_notice_is_redelivered_or_repeated_then_not_asked_again(
+    secret, states
+) -> None:
+    rotation = Rotation()
+    use_case = rotating(secret, states, rotation)
+    use_case.apply(expiry_notice(EXPIRES), plenty)
+
+    redelivered = use_case.apply(expiry_notice(EXPIRES), plenty)
+    repeated = use_case.apply(
+        expiry_notice(EXPIRES, sent_at=NOW + timedelta(hours=1), notification_id="n-expiry-again"), plenty
+    )
+
+    assert redelivered["rotation"] == repeated["rotation"] == "already_requested"
+    assert repeated["outcome"] == "expiry_recorded"
+    assert len(rotation.calls) == 1
+
+
+def test_given_a_rotation_in_flight_elsewhere_when_another_notice_of_that_expiry_arrives_then_not_asked_again(
+    secret, states
+) -> None:
+    states.claim_rotation(
+        CLIENT_ID, expires_at=EXPIRES, notice_time=NOW, now=NOW, until=NOW + timedelta(seconds=20)
+    )
+    rotation = Rotation()
+
+    result = rotating(secret, states, rotation).apply(expiry_notice(EXPIRES), plenty)
+
+    assert result["rotation"] == "already_requested" and rotation.calls == []
+
+
+def test_given_an_attempt_that_died_holding_the_request_when_its_notice_comes_back_then_asked_again(
+    secret, states
+) -> None:
+    died_at = NOW - timedelta(minutes=3)
+    states.claim_rotation(
+        CLIENT_ID, expires_at=EXPIRES, notice_time=NOW, now=died_at, until=died_at + timedelta(seconds=30)
+    )
+    rotation = Rotation()
+
+    result = rotating(secret, states, rotation).apply(expiry_notice(EXPIRES), plenty)
+
+    assert result["rotation"] == "requested" and len(rotation.calls) == 1
+
+
+def test_given_a_rotation_and_its_new_secret_when_the_next_expiry_is_announced_then_amazon_is_asked_again(
+    secret, states
+) -> None:
+    rotation = Rotation()
+    use_case = rotating(secret, states, rotation)
+    use_case.apply(expiry_notice(EXPIRES), plenty)
+    use_case.apply(new_secret("amzn1.oa2-cs.v1.rotated", sent_at=NOW + timedelta(minutes=1)), plenty)
+
+    later = use_case.apply(
+        expiry_notice(
+            NOW + timedelta(days=180), sent_at=NOW + timedelta(days=150), notification_id="n-expiry-next"
+        ),
+        plenty,
+    )
+
+    assert later["rotation"] == "requested"
+    assert rotation.calls == [(CLIENT_ID, OLD_SECRET), (CLIENT_ID, "amzn1.oa2-cs.v1.rotated")]
+
+
+def test_given_the_new_secret_stored_when_an_older_notice_of_the_old_expiry_arrives_then_not_asked_again(
+    secret, states
+) -> None:
+    rotation = Rotation()
+    use_case = rotating(secret, states, rotation)
+    use_case.apply(new_secret("amzn1.oa2-cs.v1.rotated", sent_at=NOW + timedelta(minutes=1)), plenty)
+
+    late = use_case.apply(expiry_notice(NOW + timedelta(days=30)), plenty)
+
+    assert late["outcome"] == "stale" and "rotation" not in late
+    assert rotation.calls == []
+
+
+def test_given_amazon_refuses_when_an_expiry_notice_is_applied_then_counted_logged_without_the_secret_and_applied(
+    secret, states, log_lines
+) -> None:
+    rotation = Rotation(not_enrolled())
+    use_case = rotating(secret, states, rotation)
+    metrics.clear_metrics()
+
+    result = use_case.apply(expiry_notice(EXPIRES), plenty)
+    again = use_case.apply(expiry_notice(EXPIRES, notification_id="n-expiry-again"), plenty)
+
+    assert (result["outcome"], result["rotation"]) == ("expiry_recorded", "refused")
+    assert again["rotation"] == "already_requested" and len(rotation.calls) == 1  # no loop of refusals
+    state = states.get(CLIENT_ID)
+    assert state is not None and state.expires_at == EXPIRES  # the expiry stays known: SecretExpiring fires
+    assert metrics.metric_set[metric_names.LWA_CLIENT_SECRET_ROTATION_FAILURES]["Value"] == [1.0]
+    metrics.clear_metrics()
+    [refused] = [line for line in log_lines() if line["level"] == "ERROR"]
+    assert "refused to rotate" in refused["message"]
+    assert (refused["status"], refused["code"], refused["client_id"]) == (400, "InvalidInput", CLIENT_ID)
+    assert "not enrolled for rotation notification" in refused["reason"]
+    assert not any(OLD_SECRET in json.dumps(line) for line in log_lines())
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        SpApiServerError("rotateApplicationClientSecret", "server error", status=503),
+        SpApiTimeout("rotateApplicationClientSecret", "no time left in this invocation"),
+        SpApiThrottled("rotateApplicationClientSecret", "throttled", status=429),
+        RateBudgetExhausted("rotateApplicationClientSecret", "no slot in time", wait_needed=45.0),
+    ],
+    ids=["5xx", "timeout", "429", "budget-spent"],
+)
+def test_given_a_transient_failure_when_rotating_then_the_notice_fails_and_its_retry_asks_again(
+    secret, states, failure: Exception
+) -> None:
+    rotation = Rotation(failure)
+    use_case = rotating(secret, states, rotation)
+
+    with pytest.raises(type(failure)):
+        use_case.apply(expiry_notice(EXPIRES), plenty)
+    retried = use_case.apply(expiry_notice(EXPIRES), plenty)
+    once_more = use_case.apply(expiry_notice(EXPIRES), plenty)
+
+    assert retried["rotation"] == "requested" and once_more["rotation"] == "already_requested"
+    assert len(rotation.calls) == 2
+
+
+def test_given_a_batch_when_rotating_fails_transiently_or_is_throttled_then_retried_or_deferred_and_then_applied(
+    secret, states, make_runner, clock, queue
+) -> None:
+    rotation = Rotation(
+        SpApiServerError("rotateApplicationClientSecret", "server error", status=503),
+        RateBudgetExhausted("rotateApplicationClientSecret", "no slot in time", wait_needed=45.0),
+    )
+    runner = make_runner(rotating(secret, states, rotation), catalog.consumer("app").accepts)
+    body = json.dumps(
+        application_oauth_client_secret_expiry(
+            client_id=CLIENT_ID, expires_at=EXPIRES, sent_at=NOW, notification_id="n-expiry"
+        )
+    )
+
+    [failed] = runner.run(sqs_event(body), FakeLambdaContext(clock)).outcomes
+    [deferred] = runner.run(sqs_event(body), FakeLambdaContext(clock)).outcomes
+    [applied] = runner.run(sqs_event(body), FakeLambdaContext(clock)).outcomes
+    [duplicate] = runner.run(sqs_event(body), FakeLambdaContext(clock)).outcomes
+
+    assert (failed.outcome, failed.reason) == ("retry", "SpApiServerError")
+    assert (deferred.outcome, deferred.reason) == ("deferred", "RateBudgetExhausted")
+    assert applied.outcome == "applied" and applied.result is not None
+    assert applied.result["rotation"] == "requested"
+    assert duplicate.outcome == "duplicate"
+    assert len(rotation.calls) == 3
+    assert len(queue.deferred) == 1
