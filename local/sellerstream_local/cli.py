@@ -170,8 +170,9 @@ def add_local_commands(commands: argparse._SubParsersAction[Any]) -> None:
     replay.add_argument(
         "--documents",
         type=Path,
-        help="captured report documents: DIR/<reportDocumentId> (gzip or plain) and, if present, "
-        "DIR/<reportDocumentId>.content-type",
+        metavar="DIR",
+        help="captured report and feed documents: DIR/<reportDocumentId> or DIR/<resultFeedDocumentId> "
+        "(gzip or plain) and, if present, DIR/<documentId>.content-type",
     )
     replay.add_argument(
         "--dump-events",
@@ -300,7 +301,12 @@ def _decodes(line: bytes) -> bool:
 
 
 def _print_report(report: dict[str, object]) -> None:
-    # Every key but the long lists (--json prints them): the events are counted by type.
+    # Every key but the long lists (--json prints them): the events are counted by type; one line
+    # per notification type.
     for key, value in report.items():
-        if key not in ("tables", "events"):
+        if key not in ("tables", "events", "by_type"):
             print(f"{key}: {json.dumps(value, default=str)}")
+    by_type = report.get("by_type")
+    if isinstance(by_type, dict):
+        for name, counts in by_type.items():
+            print(f"by_type {name}: {json.dumps(counts, default=str)}")

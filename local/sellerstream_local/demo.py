@@ -1,4 +1,4 @@
-"""``sellerstream demo``: a realistic stream of all three notification types, summarised.
+"""``sellerstream demo``: a realistic stream of every kind of notification, summarised.
 
 No AWS account: moto plays SQS, DynamoDB, S3, EventBridge and Secrets Manager; the SP-API emulator
 plays Amazon on loopback. Orders: new orders, redelivered duplicates, double-encoded bodies, late
@@ -8,7 +8,13 @@ file larger than one invocation's share (checkpoint + continuation), a vendor's 
 cancelled and a failed one. The app's LWA client secret: Amazon announces its expiry, a rotation
 delivers a new one, which is stored. Shipments the seller confirms through the fulfillment queue: a
 confirmation (its package reference generated and kept), a tracking update that reuses it, and an
-inconsistent update refused before any call.
+inconsistent update refused before any call. Every other type local mode takes, each from Amazon's
+example of it (ids, keys and times changed): FBA inventory of several SKUs (one redelivered, one
+older change), listing issues of SKUs the listings phase stored (read again from getListingsItem:
+the same version's issues, or a newer version), a seller-fulfilled quantity, a feed's processing
+report with per-message errors and warnings and a FATAL feed, and a burst of offer changes for a few
+ASINs delivered out of order and twice. The summary says, per notification type, what was stored,
+what changed nothing, what was dead-lettered and which events it caused.
 
 Events out: what was stored flows from the tables' change streams through the change-events
 publisher to SellerStream's bus; a subscriber's SQS queue (a rule on the bus) receives them, and a
@@ -28,8 +34,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from sellerstream_local import events_out
+from sellerstream_local.emulator.catalog import PRODUCTS
+from sellerstream_local.emulator.feeds import FeedIssue
+from sellerstream_local.emulator.listings import amazon_example_issues
 from sellerstream_local.notifications_factory import (
+    ANY_OFFER,
+    INVENTORY,
+    LISTING_ISSUES,
+    any_offer_changed,
     as_body,
+    fba_inventory_availability_change,
+    feed_processing_finished,
+    listings_item_issues_change,
+    listings_item_mfn_quantity_change,
     listings_status_change,
     order_change,
     report_processing_finished,
@@ -38,6 +55,7 @@ from sellerstream_local.notifications_factory import (
 from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, DeadLetter, LocalPipeline
 from sellerstream_local.poller import PollerStats
 from sellerstream_local.resources import create_webhook_destination
+from sellerstream_local.traffic import TypeLedger
 from sellerstream_local.webhook import ApiDestinationForwarder, WebhookReceiver
 from stacks.constants import LWA_APP_SECRET_NAME as APP_SECRET_NAME
 
@@ -54,6 +72,13 @@ WEBHOOK_API_KEY_HEADER = "x-api-key"
 WEBHOOK_API_KEY = "local-demo-webhook-key"  # the local receiver's own, made up for the demo
 WEBHOOK_DESTINATION = "sellerstream-local-webhook"
 WEBHOOK_RATE_LIMIT_PER_SECOND = 300
+# Every other type: the first seller's SKUs with FBA inventory (Amazon's example has the US and Canada
+# each), the ASINs whose offers change, the messages of the feed processed with errors and warnings.
+FBA_SKUS = 4
+OFFER_ASINS = 3
+FEED_MESSAGES = 5
+CANADA = "A2EUQ1WTGCTBG2"
+US = "ATVPDKIKX0DER"
 
 
 def order_ids(count: int, rng: random.Random) -> list[str]:
@@ -94,6 +119,10 @@ class _Publisher:
 def _run(
     pipeline: LocalPipeline, rng: random.Random, start: datetime, out: IO[str], log_path: Path | None
 ) -> dict[str, Any]:
+    # What became of each record by its type, and which events each type caused (attributed after
+    # every drain: no two types whose events look alike are ever drained together here).
+    ledger = TypeLedger()
+    pipeline.outcomes = ledger
     for seller in SELLERS:
         pipeline.provision_seller(seller, subscription_ids=(f"subscription-local-order-change-{seller}",))
     publish = _Publisher(pipeline)
@@ -111,14 +140,21 @@ def _run(
         ("reports (streamed, resumed) ............", lambda: _reports(pipeline, publish, start)),
         ("LWA client secret: expiry, rotation ....", lambda: _app_secret(pipeline)),
         ("shipments confirmed by the seller ......", lambda: _confirm_shipment(pipeline, publish, orders)),
+        (
+            "inventory, issues, feeds, offers .......",
+            lambda: _every_other_type(pipeline, publish, ledger, start),
+        ),
     )
     stats: list[PollerStats] = []
     for number, (title, phase) in enumerate(phases, start=1):
         runs = [*(phase() or []), pipeline.drain()]
+        ledger.attribute(pipeline.delivered_events())
         stats.extend(runs)
         out.write(f"  phase {number}  {title} {sum(run.received for run in runs)} receives\n")
     out.write("\n")
     summary = _summary(pipeline, publish.published, stats, orders)
+    summary["by_type"] = ledger.report()
+    summary["every_other_type"] = _every_other_type_summary(pipeline)
     summary["events"] = _events_out(pipeline)
     out.write(_render(summary, log_path))
     return summary
@@ -229,7 +265,7 @@ def _listings(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> 
     statuses: list[list[str]] = [["BUYABLE", "DISCOVERABLE"], ["DISCOVERABLE"], []]
     for seller in SELLERS:
         for index in range(SKUS_PER_SELLER):
-            sku = f"{seller[-2:]}-SKU-{index:03d}"
+            sku = _demo_sku(seller, index)
             # Amazon's view when the callback runs: the state the notification announces.
             pipeline.emulator.set_listing(
                 seller, sku, "ATVPDKIKX0DER", status=statuses[index % 3], last_updated=start
@@ -242,7 +278,7 @@ def _listings(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> 
                 )
             )
         deleted_at = start + timedelta(hours=1)
-        sku = f"{seller[-2:]}-SKU-000"
+        sku = _demo_sku(seller, 0)
         publish(
             as_body(
                 listings_status_change(seller_id=seller, sku=sku, status=["DELETED"], changed_at=deleted_at)
@@ -338,6 +374,233 @@ def _confirm_shipment(
         )
     )
     return runs
+
+
+def _every_other_type(
+    pipeline: LocalPipeline, publish: _Publisher, ledger: TypeLedger, start: datetime
+) -> list[PollerStats]:
+    """FBA inventory, listing issues, an MFN quantity, feeds and offers, each drained (and its events
+    attributed) before the next: each type's own line in the summary."""
+    runs: list[PollerStats] = []
+    for step in (_fba_inventory, _listing_issues, _mfn_quantity, _feeds, _offers):
+        step(pipeline, publish, start)
+        runs.append(pipeline.drain())
+        ledger.attribute(pipeline.delivered_events())
+    return runs
+
+
+def _subscription(kind: str, seller: str) -> str:
+    return f"subscription-local-{kind}-{seller}"
+
+
+def _fba_inventory(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
+    """The first seller's FBA inventory of a few of its SKUs, in the US and Canada (Amazon's example
+    has both): each SKU once, one redelivered, and one SKU's older change arriving late (nothing
+    stored: its inventory is versioned by its event time)."""
+    seller = SELLERS[0]
+    subscription_id = _subscription("fba-inventory", seller)
+    pipeline.provision_seller(seller, subscription_ids=(subscription_id,))
+    asins = {str(item["sku"]): str(item["asin"]) for item in pipeline.table_items("listings")}
+
+    def change(number: int, at: datetime, notification_id: str, fulfillable: int) -> str:
+        sku = _demo_sku(seller, number + 1)
+        return as_body(
+            fba_inventory_availability_change(
+                seller_id=seller,
+                sku=sku,
+                fnsku=f"X00DEMO{number + 1:03d}",
+                asin=asins.get(sku, PRODUCTS[number % len(PRODUCTS)][0]),
+                changed_at=at,
+                fulfillable={US: fulfillable, CANADA: fulfillable // 2},
+                subscription_id=subscription_id,
+                notification_id=notification_id,
+            )
+        )
+
+    bodies = [
+        change(number, start + timedelta(minutes=70 + number), f"demo-fba-{number + 1}", 50 - 7 * number)
+        for number in range(FBA_SKUS)
+    ]
+    for body in bodies:
+        publish(body)
+    publish(bodies[0])  # redelivered
+    publish(change(1, start + timedelta(minutes=65), "demo-fba-2-older", 60))  # an older change, late
+
+
+def _listing_issues(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
+    """Issues of listings the listings phase stored, from Amazon's getListingsItem example: Amazon
+    flags a listing's image and price without a new version (its issues read again), adds an issue
+    to one without a status (the same), and one listing's newer version comes with an issue (stored
+    whole); one notification is redelivered."""
+    emulator = pipeline.emulator
+    example = {issue["code"]: issue for issue in amazon_example_issues()}
+    now = datetime.now(UTC).replace(microsecond=0)
+    changes = [
+        # (seller, SKU number, Amazon's issues now, a newer version's time or None)
+        (SELLERS[0], 1, [example["18027"], example["18155"]], None),
+        (SELLERS[1], 2, [example["90220"], example["99300"]], None),
+        (SELLERS[0], 4, [example["90220"]], start + timedelta(minutes=90)),
+    ]
+    asins = {
+        (str(item["seller_id"]), str(item["sku"])): str(item["asin"])
+        for item in pipeline.table_items("listings")
+    }
+    bodies: list[str] = []
+    for index, (seller, number, issues, newer) in enumerate(changes):
+        sku = _demo_sku(seller, number)
+        subscription_id = _subscription("listing-issues", seller)
+        pipeline.provision_seller(seller, subscription_ids=(subscription_id,))
+        emulator.listings.set_listing(seller, sku, US, issues=issues, last_updated=newer)
+        actions = [
+            action["action"]
+            for issue in issues
+            for action in (issue.get("enforcements") or {}).get("actions", [])
+        ]
+        bodies.append(
+            as_body(
+                listings_item_issues_change(
+                    seller_id=seller,
+                    sku=sku,
+                    asin=asins.get((seller, sku)),
+                    changed_at=now + timedelta(seconds=index),
+                    severities=sorted({issue["severity"] for issue in issues}),
+                    enforcement_actions=actions or None,
+                    subscription_id=subscription_id,
+                    notification_id=f"demo-issues-{sku}",
+                )
+            )
+        )
+    for body in bodies:
+        publish(body)
+    publish(bodies[0])  # redelivered
+
+
+def _mfn_quantity(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
+    """A stored listing's seller-fulfilled quantity changes (no callback: the notification is the
+    state), is redelivered, and an older quantity (before the listing was read) arrives late."""
+    seller, sku = SELLERS[0], _demo_sku(SELLERS[0], 3)
+    subscription_id = _subscription("mfn-quantity", seller)
+    pipeline.provision_seller(seller, subscription_ids=(subscription_id,))
+    pipeline.emulator.listings.set_listing(seller, sku, US, quantity=42)  # Amazon's view agrees
+
+    def quantity(amount: int, at: datetime, notification_id: str) -> str:
+        return as_body(
+            listings_item_mfn_quantity_change(
+                seller_id=seller,
+                sku=sku,
+                quantity=amount,
+                changed_at=at,
+                subscription_id=subscription_id,
+                notification_id=notification_id,
+            )
+        )
+
+    newest = quantity(42, datetime.now(UTC), "demo-mfn-quantity-42")  # after the listing's read
+    publish(newest)
+    publish(newest)  # redelivered
+    publish(quantity(40, start, "demo-mfn-quantity-40"))  # older than the listing's read: nothing
+
+
+def _feeds(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
+    """A product feed processed with errors and warnings for some of its messages (the processing
+    report is read, its results stored), a FATAL feed (its report says why), and a redelivery."""
+    seller = SELLERS[0]
+    subscription_id = _subscription("feeds", seller)
+    pipeline.provision_seller(seller, subscription_ids=(subscription_id,))
+    issues = [
+        FeedIssue(
+            f"SKU {_demo_sku(seller, 2)} does not match any ASIN and is missing attributes required to "
+            "create one.",
+            message_id=2,
+            sku=_demo_sku(seller, 2),
+            code="8560",
+        ),
+        FeedIssue(
+            "The value provided for 'item_weight' is outside the expected range.",
+            severity="WARNING",
+            message_id=4,
+            sku=_demo_sku(seller, 4),
+            code="99010",
+            attribute_name="item_weight",
+        ),
+        FeedIssue(
+            "A value is required for the 'brand' field.",
+            message_id=5,
+            sku=_demo_sku(seller, 5),
+            code="90220",
+            attribute_name="brand",
+        ),
+        FeedIssue(
+            "The image provided is lower than the recommended resolution.",
+            severity="WARNING",
+            message_id=5,
+            sku=_demo_sku(seller, 5),
+            code="99042",
+        ),
+    ]
+    feeds = [
+        ("53347010001", "DONE", "POST_PRODUCT_DATA", {"messages": FEED_MESSAGES, "issues": issues}),
+        ("53347010002", "FATAL", "POST_INVENTORY_AVAILABILITY_DATA", {}),
+    ]
+    bodies = []
+    for number, (feed_id, status, feed_type, report) in enumerate(feeds):
+        document_id = pipeline.emulator.add_feed(
+            feed_id,
+            feed_type=feed_type,
+            status=status,
+            owner=seller,
+            created=start + timedelta(minutes=80 + number),
+            **report,
+        )
+        bodies.append(
+            as_body(
+                feed_processing_finished(
+                    feed_id=feed_id,
+                    status=status,
+                    finished_at=start + timedelta(minutes=82 + number),
+                    seller_id=seller,
+                    account_id=f"amzn1.merchant.o.{seller}",
+                    document_id=document_id,
+                    feed_type=feed_type,
+                    subscription_id=subscription_id,
+                    notification_id=f"demo-feed-{feed_id}",
+                )
+            )
+        )
+    for body in bodies:
+        publish(body)
+    publish(bodies[0])  # redelivered
+
+
+def _offers(pipeline: LocalPipeline, publish: _Publisher, start: datetime) -> None:
+    """A burst of offer changes on a few of the seller's ASINs, interleaved: each ASIN's changes
+    arrive first, third, second (late: older than the one stored, nothing stored), fourth, and the
+    third is delivered twice."""
+    seller = SELLERS[0]
+    subscription_id = _subscription("offers", seller)
+    pipeline.provision_seller(seller, subscription_ids=(subscription_id,))
+
+    def change(asin_index: int, number: int) -> str:
+        asin, _, price = PRODUCTS[asin_index]
+        return as_body(
+            any_offer_changed(
+                seller_id=seller,
+                asin=asin,
+                changed_at=start + timedelta(minutes=100 + 2 * number, seconds=asin_index),
+                buy_box_price=round(float(price) - 0.25 * number, 2),
+                subscription_id=subscription_id,
+                notification_id=f"demo-offer-{asin}-{number}",
+            )
+        )
+
+    for number in (0, 2, 2, 1, 3):  # of four changes: the third again (redelivered), the second late
+        for asin_index in range(OFFER_ASINS):
+            publish(change(asin_index, number))
+
+
+def _demo_sku(seller: str, number: int) -> str:
+    """The listings phase's SKUs."""
+    return f"{seller[-2:]}-SKU-{number:03d}"
 
 
 def _order_event(seller: str, order_id: str, status: str, when: datetime) -> dict[str, Any]:
@@ -441,6 +704,77 @@ def _summary(
     }
 
 
+def _every_other_type_summary(pipeline: LocalPipeline) -> dict[str, Any]:
+    """What the last phase left in the tables: each SKU's FBA inventory by marketplace, the listings
+    whose issues or quantity it changed, the feeds and their processing reports, each ASIN's offers."""
+    stored = pipeline.table_items("notifications")
+
+    def of(type_name: str) -> list[dict[str, Any]]:
+        return [item for item in stored if item["notification_type"] == type_name]
+
+    feed_results: Counter[str] = Counter()
+    for item in pipeline.table_items("feeds"):
+        if str(item["sk"]).startswith("RESULTS#"):
+            feed_results[str(item["feed_id"])] += len(item.get("results") or [])
+    return {
+        "inventory": [
+            {
+                "sku": item["key"]["sku"],
+                "fnsku": item["key"]["fnsku"],
+                "marketplace": item["key"]["marketplace_id"],
+                "fulfillable": int(item["data"]["FulfillmentInventory"]["Fulfillable"]),
+                "as_of": item["last_updated"],
+            }
+            for item in of(INVENTORY.type_name)
+        ],
+        "listings": [
+            {
+                "seller": item["seller_id"],
+                "sku": item["sku"],
+                "marketplace": item["marketplace_id"],
+                "issues": [str(issue.get("code")) for issue in item.get("issues") or []],
+                "last_updated": item["last_updated"],
+                "issues_read_again": "issues_notification" in item,
+                "mfn_quantity": {
+                    channel: int(entry["quantity"])
+                    for channel, entry in (item.get("mfn_quantity") or {}).items()
+                },
+            }
+            for item in pipeline.table_items("listings")
+            if "issues_notification" in item
+            or "mfn_quantity" in item
+            or (item.get("notification") or {}).get("notification_type") == LISTING_ISSUES.type_name
+        ],
+        "feeds": [
+            {
+                "feed_id": item["feed_id"],
+                "type": item.get("feed_type"),
+                "status": item["processing_status"],
+                "report": item["report_status"],
+                "format": item.get("report_format"),
+                "summary": {name: int(value) for name, value in (item.get("summary") or {}).items()},
+                "results": feed_results[str(item["feed_id"])],
+            }
+            for item in pipeline.table_items("feeds")
+            if str(item["sk"]).startswith("FEED#")
+        ],
+        "offers": [
+            {
+                "asin": item["key"]["asin"],
+                "condition": item["key"]["item_condition"],
+                "as_of": item["last_updated"],
+                "buy_box": float(
+                    item["data"]["AnyOfferChangedNotification"]["Summary"]["BuyBoxPrices"][0]["LandedPrice"][
+                        "Amount"
+                    ]
+                ),
+                "notification_id": item["notification_id"],
+            }
+            for item in of(ANY_OFFER.type_name)
+        ],
+    }
+
+
 def _app_secret_summary(pipeline: LocalPipeline) -> dict[str, Any]:
     secret = json.loads(pipeline.secrets.get_secret_value(SecretId=APP_SECRET_NAME)["SecretString"])
     [state] = [item for item in pipeline.table_items("accounts") if str(item["pk"]).startswith("LWA_CLIENT#")]
@@ -486,7 +820,7 @@ def _reports_summary(records: list[dict[str, Any]], row_items: int) -> dict[str,
 
 def _header(pipeline: LocalPipeline) -> str:
     return (
-        "SellerStream local demo: orders, listings and reports end to end, no AWS account\n"
+        "SellerStream local demo: orders, listings, reports and every other type end to end, no AWS account\n"
         "  AWS: moto (SQS, DynamoDB, S3, EventBridge, Secrets Manager)\n"
         f"  SP-API + LWA: emulator at {pipeline.emulator.base_url}\n\n"
     )
@@ -551,14 +885,63 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
             for p in shipments["packages"]
         ],
     ]
+    lines += _render_every_other_type(summary["every_other_type"])
+    lines += _render_by_type(summary["by_type"])
     lines += _render_events(summary["events"])
     if log_path:
         lines.append(f"\nHandler logs (JSON lines): {log_path}")
     return "\n".join(lines) + "\n"
 
 
+def _render_every_other_type(stored: dict[str, Any]) -> list[str]:
+    lines = ["Every other type (Amazon's examples, their ids, keys and times changed)"]
+    inventory: dict[str, list[str]] = {}
+    for row in stored["inventory"]:
+        inventory.setdefault(f"{row['sku']} {row['fnsku']}", []).append(
+            f"{row['marketplace']} {row['fulfillable']}"
+        )
+    lines += [
+        f"  FBA inventory   {sku}  fulfillable: {'  '.join(places)}" for sku, places in inventory.items()
+    ]
+    for row in stored["listings"]:
+        if row["mfn_quantity"]:
+            told = "seller-fulfilled quantity " + " ".join(f"{c} {q}" for c, q in row["mfn_quantity"].items())
+        else:
+            version = "same version, issues read again" if row["issues_read_again"] else "a newer version"
+            told = f"issues {' '.join(row['issues']) or 'none'} ({version})"
+        lines.append(f"  listing         {row['seller']} {row['sku']} {row['marketplace']}  {told}")
+    for row in stored["feeds"]:
+        counts = row["summary"]
+        lines.append(
+            f"  feed            {row['feed_id']} {row['type']} {row['status']}, report {row['report']} "
+            f"({row['format']}): processed {counts.get('messages_processed', 0)}, "
+            f"accepted {counts.get('messages_successful', 0)}, with errors {counts.get('messages_with_error', 0)}, "
+            f"with warnings {counts.get('messages_with_warning', 0)}; results stored {row['results']}"
+        )
+    lines += [
+        f"  offers          {row['asin']} {row['condition']}  buy box {row['buy_box']:.2f}  as of {row['as_of']}"
+        for row in stored["offers"]
+    ]
+    return lines
+
+
+def _render_by_type(by_type: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "By notification type (records taken: entities stored, unchanged; duplicates; dead-lettered -> events)"
+    ]
+    for name, counts in by_type.items():
+        events = _by_type(counts["events"]) or "no event"
+        lines.append(
+            f"  {name:<38} records {counts['records']:>3}: stored {counts['stored']:>3}, "
+            f"unchanged {counts['unchanged']:>2}; duplicates {counts['duplicates']:>2}; "
+            f"dead-lettered {counts['dead_lettered']} -> {events}"
+        )
+    return lines
+
+
 def _by_type(counts: dict[str, int]) -> str:
-    return "   ".join(f"{detail_type} {count}" for detail_type, count in counts.items())
+    """Detail-types and their counts, those that came (the catalog declares many)."""
+    return "   ".join(f"{detail_type} {count}" for detail_type, count in counts.items() if count)
 
 
 def _render_events(events: dict[str, Any]) -> list[str]:

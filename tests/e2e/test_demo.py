@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
-from sellerstream_local.demo import run_demo
+from sellerstream_local.demo import OFFER_ASINS, run_demo
+from sellerstream_local.emulator.catalog import PRODUCTS
+from sellerstream_local.traffic import UNATTRIBUTED, may_emit
 
 pytestmark = pytest.mark.e2e
 
 
-def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_dead_lettered() -> None:
+@pytest.fixture(scope="module")
+def demo() -> tuple[dict[str, Any], str]:
+    """One run of the demo (half a minute) for every test here: its summary and what it printed."""
     out = io.StringIO()
-
     summary = run_demo(out)
+    return summary, out.getvalue()
+
+
+def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_dead_lettered(
+    demo: tuple[dict[str, Any], str],
+) -> None:
+    summary, text = demo
 
     assert summary["orders_stored"] == summary["orders_expected"]
     assert sorted(letter["reason"] for letter in summary["dead_lettered"]) == [
@@ -55,9 +66,15 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
         # Each new order, each shipment, the lagging reads' newer states, the confirmed order: never
         # a duplicate, a late (older) event or a lagging read's previous state.
         "Order Changed": summary["orders_expected"] + summary["orders_expected"] // 2 + 3 + 1,
-        "Listing Changed": summary["listings"]["stored"] + summary["listings"]["deleted"],
+        # Each listing stored and deleted, and the newer version a listing's issues came with.
+        "Listing Changed": summary["listings"]["stored"] + summary["listings"]["deleted"] + 1,
+        "Listing Issues Changed": 2,  # the same version's issues, read again
+        "Listing Quantity Changed": 1,
         "Report Ready": len(summary["reports"]["records"]),
         "Shipment Confirmed": shipments["confirmed"] + shipments["updated"],
+        "Inventory Changed": 8,
+        "Feed Processed": 2,
+        "Any Offer Changed": 9,
     }
     assert events["distinct_ids"] == events["delivered"] == sum(events["by_type"].values())
     assert (events["duplicate_deliveries"], events["regressed"], events["conflicting_ids"]) == (0, 0, 0)
@@ -75,7 +92,6 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
         401,
         {401: 1},
     )
-    text = out.getvalue()
     for heading in (
         "Messages",
         "Dead letters",
@@ -85,6 +101,109 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
         "Reports table",
         "LWA client secret",
         "Shipments",
+        "Every other type",
+        "By notification type",
         "Events out",
     ):
         assert heading in text
+
+
+def record_of(counts: dict[str, Any]) -> tuple[int, int, int, int, int, dict[str, int]]:
+    return (
+        counts["records"],
+        counts["stored"],
+        counts["unchanged"],
+        counts["duplicates"],
+        counts["dead_lettered"],
+        counts["events"],
+    )
+
+
+def test_given_every_other_type_when_the_demo_runs_then_each_stored_once_per_change_and_announced_once(
+    demo: tuple[dict[str, Any], str],
+) -> None:
+    summary, text = demo
+
+    by_type = summary["by_type"]
+    # (records, entities stored, unchanged, duplicates, dead-lettered, events): a redelivery and an
+    # older change store nothing and announce nothing; nothing valid is dead-lettered.
+    assert record_of(by_type["FBA_INVENTORY_AVAILABILITY_CHANGES"]) == (
+        4 + 1 + 1,  # four SKUs, one redelivered, one older change
+        4 * 2,  # each in the US and Canada
+        2,  # the older change, in both
+        1,
+        0,
+        {"Inventory Changed": 8},
+    )
+    assert record_of(by_type["LISTINGS_ITEM_ISSUES_CHANGE"]) == (
+        3 + 1,
+        3,
+        0,
+        1,
+        0,
+        {"Listing Changed": 1, "Listing Issues Changed": 2},
+    )
+    assert record_of(by_type["LISTINGS_ITEM_MFN_QUANTITY_CHANGE"]) == (
+        3,
+        1,
+        1,  # older than the listing's read
+        1,
+        0,
+        {"Listing Quantity Changed": 1},
+    )
+    assert record_of(by_type["FEED_PROCESSING_FINISHED"]) == (3, 2, 0, 1, 0, {"Feed Processed": 2})
+    assert record_of(by_type["ANY_OFFER_CHANGED"]) == (
+        OFFER_ASINS * 5,  # four changes each, one of them twice
+        OFFER_ASINS * 3,
+        OFFER_ASINS,  # the second change, arriving after the third
+        OFFER_ASINS,
+        0,
+        {"Any Offer Changed": OFFER_ASINS * 3},
+    )
+    # Every type whose writes are entities on the bus: one event per entity stored, none else.
+    for name, counts in by_type.items():
+        if may_emit(name):
+            assert sum(counts["events"].values()) == counts["stored"], name
+    assert UNATTRIBUTED not in by_type
+    assert sum(counts["dead_lettered"] for counts in by_type.values()) == len(summary["dead_lettered"])
+
+    stored = summary["every_other_type"]
+    inventory = {(row["sku"], row["marketplace"]): row["fulfillable"] for row in stored["inventory"]}
+    assert inventory == {
+        (sku, marketplace): fulfillable // (2 if marketplace == "A2EUQ1WTGCTBG2" else 1)
+        for sku, fulfillable in (
+            ("01-SKU-001", 50),
+            ("01-SKU-002", 43),
+            ("01-SKU-003", 36),
+            ("01-SKU-004", 29),
+        )
+        for marketplace in ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2")
+    }  # 01-SKU-002's older change (60) stored nothing
+    listings = {(row["seller"], row["sku"]): row for row in stored["listings"]}
+    assert {
+        key: (row["issues"], row["issues_read_again"]) for key, row in listings.items() if row["issues"]
+    } == {
+        ("A1SELLERSTREAM01", "01-SKU-001"): (["18027", "18155"], True),
+        ("A2SELLERSTREAM02", "02-SKU-002"): (["90220", "99300"], True),
+        ("A1SELLERSTREAM01", "01-SKU-004"): (["90220"], False),  # a newer version, stored whole
+    }
+    assert listings["A1SELLERSTREAM01", "01-SKU-003"]["mfn_quantity"] == {"DEFAULT": 42}
+    feeds = {row["feed_id"]: row for row in stored["feeds"]}
+    done, fatal = feeds["53347010001"], feeds["53347010002"]
+    assert (done["status"], done["report"], done["results"]) == ("DONE", "PARSED", 4)
+    assert done["summary"] == {
+        "messages_processed": 5,
+        "messages_successful": 3,
+        "messages_with_error": 2,
+        "messages_with_warning": 1,
+        "errors": 2,
+        "warnings": 2,
+    }
+    assert (fatal["status"], fatal["report"]) == ("FATAL", "PARSED")
+    # Each ASIN's newest change (its fourth), never the late second one.
+    assert {row["asin"]: (row["notification_id"], row["buy_box"]) for row in stored["offers"]} == {
+        asin: (f"demo-offer-{asin}-3", round(float(price) - 0.75, 2))
+        for asin, _, price in PRODUCTS[:OFFER_ASINS]
+    }
+    assert "phase 8  inventory, issues, feeds, offers" in text
+    assert "ANY_OFFER_CHANGED" in text and "Any Offer Changed 9" in text

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sellerstream import catalog
+from sellerstream_local.emulator.feeds import FeedIssue, xml_processing_report
+from sellerstream_local.emulator.vendored import NOTIFICATION_EXAMPLES
 from tests.support.amazon_fixtures import example
 
 pytestmark = pytest.mark.e2e
@@ -376,3 +381,206 @@ def test_given_dump_events_names_a_file_when_replayed_then_refused_in_one_line(t
 
     assert completed.returncode == 1 and completed.stdout == ""
     assert completed.stderr == f"sellerstream replay: --dump-events {capture}: not a directory\n"
+
+
+# -- every type ------------------------------------------------------------------------------------
+
+
+def amazon(file_name: str) -> dict[str, Any]:
+    """One of Amazon's example notifications, as local mode carries it (unmodified)."""
+    document: dict[str, Any] = json.loads((NOTIFICATION_EXAMPLES / file_name).read_text(encoding="utf-8"))
+    return document
+
+
+def renamed(document: dict[str, Any], notification_id: str, **envelope: Any) -> dict[str, Any]:
+    """Another notification of the same shape: a new id, and envelope fields (``EventTime``) changed."""
+    changed = copy.deepcopy(document)
+    metadata = changed.get("NotificationMetadata", changed.get("notificationMetadata"))
+    metadata["NotificationId" if "NotificationId" in metadata else "notificationId"] = notification_id
+    for name, value in envelope.items():
+        changed[name if name in changed else name[0].lower() + name[1:]] = value
+    return changed
+
+
+def several_types(tmp_path: Path) -> tuple[list[str], Path]:
+    """A capture of Amazon's examples of FBA inventory, offers, feeds (the seller's with its processing
+    report in a documents directory, the vendor's cancelled) and listing issues and quantity, with a
+    redelivery and an older change of the inventory and of the offer; and the documents directory."""
+    inventory = amazon("FBA_INVENTORY_AVAILABILITY_CHANGES.schema-payload-example.json")
+    older_inventory = renamed(inventory, "inventory-an-hour-earlier", EventTime="2020-07-13T18:42:04.284Z")
+    offer = amazon("ANY_OFFER_CHANGED.schema-example-1.json")
+    newer_offer = renamed(offer, "offer-a-minute-later", EventTime="2020-07-13T19:43:04.284Z")
+    newer_offer["Payload"]["AnyOfferChangedNotification"]["OfferChangeTrigger"]["TimeOfOfferChange"] = (
+        "2020-07-13T19:43:04.284Z"
+    )
+    feed = amazon("FEED_PROCESSING_FINISHED.schema-example-1.json")
+    document_id = feed["payload"]["feedProcessingFinishedNotification"]["resultFeedDocumentId"]
+    vendor_feed = renamed(amazon("FEED_PROCESSING_FINISHED.schema-example-2.json"), "vendor-feed-cancelled")
+    vendor_feed["notificationMetadata"]["subscriptionId"] = "vendor-feeds-subscription"
+    vendor = vendor_feed["payload"]["feedProcessingFinishedNotification"]
+    vendor.update(feedId="53347018457", processingStatus="CANCELLED")
+    del vendor["resultFeedDocumentId"]
+    issues = amazon("LISTINGS_ITEM_ISSUES_CHANGE.2023-12-13.schema-example-1.json")
+    # Amazon's example quantity of the same SKU, sent after the replay reads the listing.
+    quantity = renamed(
+        amazon("LISTINGS_ITEM_MFN_QUANTITY_CHANGE.schema-example-1.json"),
+        "quantity-after-the-read",
+        EventTime=(datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    )
+    lines = [
+        json.dumps(inventory),
+        json.dumps(inventory),  # redelivered
+        json.dumps(older_inventory),  # an older change, late: nothing stored
+        json.dumps(newer_offer),  # the newer change first
+        json.dumps(offer),  # Amazon's example, older: nothing stored
+        json.dumps(newer_offer),  # redelivered
+        json.dumps(feed),
+        json.dumps(vendor_feed),
+        json.dumps(eventbridge_event(issues)),
+        json.dumps(quantity),
+    ]
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    report_issues = [
+        FeedIssue("SKU NLS-SHOES-03 is missing required attributes.", message_id=1, sku="NLS-SHOES-03"),
+        FeedIssue(
+            "'item_weight' is outside the expected range.", severity="WARNING", message_id=2, code="99010"
+        ),
+    ]
+    captured = xml_processing_report("A3TH9S8BH6GOGM", "53347018456", 3, report_issues)
+    (documents / document_id).write_bytes(gzip.compress(captured.encode("utf-8"), mtime=0))
+    (documents / f"{document_id}.content-type").write_text("text/xml; charset=UTF-8\n")
+    return lines, documents
+
+
+def test_given_amazons_examples_of_inventory_offers_a_feed_and_listing_issues_when_replayed_then_each_type_reported(
+    tmp_path: Path,
+) -> None:
+    lines, documents = several_types(tmp_path)
+
+    report = run_replay(tmp_path, lines, "--dump-tables", "--documents", str(documents))
+
+    assert (report["received"], report["succeeded"], report["skipped_as_duplicate"]) == (10, 8, 2)
+    assert report["dead_lettered"] == []
+    by_type = report["by_type"]
+    assert by_type["FBA_INVENTORY_AVAILABILITY_CHANGES"] == {
+        "lines": 3,
+        "succeeded": 2,
+        "skipped_as_duplicate": 1,
+        "dead_lettered": 0,
+        "parked": 0,
+        "stored": 2,  # the US and Canada
+        "unchanged": 2,  # the older change, in both
+        "events": {"Inventory Changed": 2},
+    }
+    assert by_type["ANY_OFFER_CHANGED"] == {
+        "lines": 3,
+        "succeeded": 2,
+        "skipped_as_duplicate": 1,
+        "dead_lettered": 0,
+        "parked": 0,
+        "stored": 1,
+        "unchanged": 1,
+        "events": {"Any Offer Changed": 1},
+    }
+    feeds_line = by_type["FEED_PROCESSING_FINISHED"]
+    assert (feeds_line["lines"], feeds_line["succeeded"], feeds_line["stored"]) == (2, 2, 2)
+    assert feeds_line["events"] == {"Feed Processed": 2}
+    assert by_type["LISTINGS_ITEM_ISSUES_CHANGE"]["events"] == {"Listing Changed": 1}
+    # The listing was read with the quantity the notification names (the emulator is seeded with
+    # it): an equal state, no event.
+    assert by_type["LISTINGS_ITEM_MFN_QUANTITY_CHANGE"]["events"] == {}
+    assert "unattributed_events" not in report
+    assert report["sp_api_calls"] == {"getFeed": 2, "getFeedDocument": 1, "getListingsItem": 1}
+
+    tables = report["tables"]
+    stored = {(item["notification_type"], item["sk"]) for item in tables["sellerstream-notifications"]}
+    assert stored == {
+        (
+            "FBA_INVENTORY_AVAILABILITY_CHANGES",
+            "FBA_INVENTORY_AVAILABILITY_CHANGES#SELLERSKU-1#X001ABCDEF#ATVPDKIKX0DER",
+        ),
+        (
+            "FBA_INVENTORY_AVAILABILITY_CHANGES",
+            "FBA_INVENTORY_AVAILABILITY_CHANGES#SELLERSKU-1#X001ABCDEF#A2EUQ1WTGCTBG2",
+        ),
+        ("ANY_OFFER_CHANGED", "ANY_OFFER_CHANGED#ATVPDKIKX0DER#123#New"),
+    }
+    [offer_item] = [
+        item
+        for item in tables["sellerstream-notifications"]
+        if item["notification_type"] == "ANY_OFFER_CHANGED"
+    ]
+    assert offer_item["notification_id"] == "offer-a-minute-later"  # never the older example
+    heads = {item["feed_id"]: item for item in tables["sellerstream-feeds"] if item["sk"].startswith("FEED#")}
+    assert heads["53347018456"]["pk"] == "SELLER#A3TH9S8BH6GOGM"
+    assert (heads["53347018456"]["report_status"], heads["53347018456"]["content_type"]) == (
+        "PARSED",
+        "text/xml; charset=UTF-8",
+    )
+    assert heads["53347018456"]["summary"]["messages_with_error"] == 1
+    [results] = [
+        item for item in tables["sellerstream-feeds"] if item["sk"].startswith("RESULTS#53347018456#")
+    ]
+    assert [(result["severity"], result.get("sku")) for result in results["results"]] == [
+        ("ERROR", "NLS-SHOES-03"),
+        ("WARNING", None),
+    ]
+    # The vendor's feed, through its subscription: Amazon's CANCELLED answer, no document to read.
+    assert heads["53347018457"]["pk"] == "SELLER#amzn1.vg.6213651"
+    assert (heads["53347018457"]["processing_status"], heads["53347018457"]["report_status"]) == (
+        "CANCELLED",
+        "NO_DOCUMENT",
+    )
+    [listing] = tables["sellerstream-listings"]
+    assert (listing["seller_id"], listing["sku"]) == ("AXXXXXXXXXXXXX", "NLS-SHOES-03")
+    # The issues of Amazon's getListingsItem example of the severities the notification names.
+    assert [issue["code"] for issue in listing["issues"]] == ["90220", "18027", "99300", "18155", "18742"]
+    assert listing["mfn_quantity"]["DEFAULT"]["quantity"] == 99
+
+
+def test_given_a_listing_status_and_then_its_same_issues_when_replayed_then_one_event(
+    tmp_path: Path,
+) -> None:
+    status = amazon("LISTINGS_ITEM_STATUS_CHANGE.schema-example-1.json")
+    issues = amazon("LISTINGS_ITEM_ISSUES_CHANGE.2023-12-13.schema-example-1.json")
+    issues["Payload"]["SellerId"] = status["Payload"]["SellerId"]  # the same listing
+    lines = [json.dumps(status), json.dumps(issues)]
+
+    report = run_replay(tmp_path, lines, "--dump-tables")
+
+    assert (report["succeeded"], report["dead_lettered"]) == (2, [])
+    # The status change stores the listing with its issues; read again at the same version, they are
+    # the same issues: the refresh is written (a later read), but an equal state is no event.
+    assert report["by_type"]["LISTINGS_ITEM_STATUS_CHANGE"]["events"] == {"Listing Changed": 1}
+    assert report["by_type"]["LISTINGS_ITEM_ISSUES_CHANGE"]["events"] == {}
+    assert report["sp_api_calls"] == {"getListingsItem": 2}
+    [listing] = report["tables"]["sellerstream-listings"]
+    assert len(listing["issues"]) == 5
+
+
+def test_given_every_example_amazon_publishes_when_replayed_then_every_type_taken_and_none_crashes(
+    tmp_path: Path,
+) -> None:
+    lines = []
+    for number, path in enumerate(sorted(NOTIFICATION_EXAMPLES.glob("*.json"))):
+        # Amazon's examples share their placeholder ids: as one capture, each its own notification.
+        lines.append(json.dumps(renamed(amazon(path.name), f"example-{number}")))
+
+    report = run_replay(tmp_path, lines, "--dump-tables")
+
+    by_type = report["by_type"]
+    assert {name for name, counts in by_type.items() if counts["dead_lettered"]} == {
+        # Amazon's samples name another application's LWA client than local mode's ...
+        "APPLICATION_OAUTH_CLIENT_NEW_SECRET",
+        "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY",
+        # ... and SellerStream does not take this type (its published schema cannot be read).
+        "SHIPMENT_TRACKING_MILESTONE_CHANGED",
+    }
+    for message_type in catalog.subscribed_types():
+        counts = by_type[message_type.name]
+        assert counts["succeeded"] == counts["lines"] >= 1, message_type.name
+    stored_generic = {item["notification_type"] for item in report["tables"]["sellerstream-notifications"]}
+    assert stored_generic == set(catalog.GENERIC_BY_NAME)
+    # Types whose notifications name no seller are stored under their subscription's local seller.
+    assert all(item["seller_id"] for item in report["tables"]["sellerstream-notifications"])

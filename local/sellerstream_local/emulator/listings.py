@@ -9,7 +9,8 @@ shape (``code``, ``message``, ``severity``, ``categories``; ``attributeNames`` a
 when known), each naming the marketplaces it applies to (``marketplaceIds``): those of the asked
 marketplaces the listing has it in, an issue it has in several of them given once. A listing's
 issues are the ones ``set_listing`` gave it, else one missing-attribute error while it has no
-status (neither buyable nor discoverable), else none.
+status (neither buyable nor discoverable), else none. ``amazon_example_issues`` gives the issues of
+Amazon's own getListingsItem example (its listings model), to give a listing.
 
 searchListingsItems pages the listings of one marketplace (the emulator takes one, which is what
 the client sends) by Amazon's filters on the last update and creation times, sorted as asked,
@@ -25,14 +26,17 @@ import json
 import random
 import threading
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from sellerstream_local.emulator import vendored
 from sellerstream_local.emulator.catalog import MARKETPLACES, PRODUCTS, as_datetime
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.orders_api import iso
 
+LISTINGS_MODEL: Final = "listingsItems_2021-08-01.json"
 # Amazon: "The maximum number of items (SKUs) that can be returned and paged through is 1000."
 SEARCH_LIMIT: Final = 1000
 SORT_FIELDS: Final = {"sku": "sku", "createdDate": "created", "lastUpdatedDate": "last_updated"}
@@ -315,6 +319,20 @@ def _checked_issue(issue: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"not an Issue of Amazon's listings model: {issue!r}")
     copy: dict[str, Any] = json.loads(json.dumps(issue))  # a copy nothing outside can change
     return copy
+
+
+def amazon_example_issues(*, severities: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The issues of Amazon's own getListingsItem example (its listings model's 200 response), for
+    ``set_listing``: without their ``marketplaceIds`` (the listing's marketplace is added), in
+    Amazon's order; ``severities``: only those of these severities."""
+    operation = vendored.model(LISTINGS_MODEL)["paths"]["/listings/2021-08-01/items/{sellerId}/{sku}"]["get"]
+    issues = operation["responses"]["200"]["examples"]["application/json"]["issues"]
+    wanted = set(severities) if severities is not None else None
+    return [
+        {name: value for name, value in json.loads(json.dumps(issue)).items() if name != "marketplaceIds"}
+        for issue in issues
+        if wanted is None or issue["severity"] in wanted
+    ]
 
 
 def _issues_of(state: ListingState) -> list[dict[str, Any]]:
