@@ -46,7 +46,6 @@ from sellerstream.logic.listing_status import (
 from sellerstream.logic.seller_marketplaces import SellerMarketplacesSource
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications.listings_item_issues_change import ListingsItemIssuesChangeNotification
-from sellerstream.observability import logger
 from sellerstream.ports import ListingStore, SellerDirectory
 from sellerstream.spapi.errors import MalformedResponse, SpApiNotFound
 from sellerstream.spapi.listings import DEFAULT_INCLUDED_DATA, ListingsApi
@@ -121,20 +120,9 @@ class ListingIssuesUseCase:
             seller_id=payload.seller_id, subscription_id=notification.subscription_id
         )
         candidates, item = self._marketplaces.listing_in_marketplaces(
-            seller,
-            remaining_time,
-            lambda marketplaces: _fetch_issues(
-                ListingsApi(self._spapi.client_for(seller, remaining_time)),
-                payload.seller_id,
-                payload.sku,
-                marketplaces,
-            ),
+            seller, payload.sku, remaining_time, INCLUDED_DATA
         )
         if not candidates:
-            logger.warning(
-                "listing issues event without a marketplace for a seller who lists in none: nothing to store",
-                extra={"seller_id": seller.seller_key},
-            )
             return {**result, "marketplaces": {}, "outcome": NO_MARKETPLACE}
         read_at = self._now()  # when Amazon answered: what the answer is as of
         reported = _reported_summaries(item, candidates) if item is not None else {}
@@ -212,16 +200,6 @@ class ListingIssuesUseCase:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
-
-
-def _fetch_issues(
-    listings: ListingsApi, seller_id: str, sku: str, marketplaces: tuple[str, ...]
-) -> dict[str, Any] | None:
-    """The listing in these marketplaces (one call); None when Amazon knows it in none of them."""
-    try:
-        return listings.get_listings_item(seller_id, sku, marketplaces, INCLUDED_DATA)
-    except SpApiNotFound:
-        return None
 
 
 def issues_in(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:

@@ -31,10 +31,9 @@ from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.seller_marketplaces import SellerMarketplacesSource
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
-from sellerstream.observability import logger
 from sellerstream.ports import ListingStore, SellerDirectory
 from sellerstream.spapi.errors import MalformedResponse, SpApiNotFound
-from sellerstream.spapi.listings import ListingsApi
+from sellerstream.spapi.listings import DEFAULT_INCLUDED_DATA, ListingsApi
 from sellerstream.timestamps import parse_rfc3339, sortable_timestamp
 
 DELETED = "DELETED"
@@ -116,20 +115,9 @@ class ListingStatusUseCase:
             seller_id=payload.seller_id, subscription_id=notification.subscription_id
         )
         candidates, item = self._marketplaces.listing_in_marketplaces(
-            seller,
-            remaining_time,
-            lambda marketplaces: _fetch(
-                ListingsApi(self._spapi.client_for(seller, remaining_time)),
-                payload.seller_id,
-                payload.sku,
-                marketplaces,
-            ),
+            seller, payload.sku, remaining_time, DEFAULT_INCLUDED_DATA
         )
         if not candidates:
-            logger.warning(
-                "listing event without a marketplace for a seller who lists in none: nothing to store",
-                extra={"seller_id": seller.seller_key},
-            )
             return {**result, "marketplaces": {}, "outcome": NO_MARKETPLACE}
         reported = _reported_summaries(item, candidates) if item is not None else {}
         deleted_everywhere_else = item is None or DELETED in payload.status
@@ -176,16 +164,6 @@ class ListingStatusUseCase:
             attributes={**provenance, "status": [DELETED]},
         )
         return {"outcome": outcome.value, "deleted": True}
-
-
-def _fetch(
-    listings: ListingsApi, seller_id: str, sku: str, marketplaces: Sequence[str]
-) -> dict[str, Any] | None:
-    """The listing in these marketplaces (one call); None when Amazon knows it in none of them."""
-    try:
-        return listings.get_listings_item(seller_id, sku, marketplaces)
-    except SpApiNotFound:
-        return None
 
 
 def _reported_summaries(

@@ -16,6 +16,8 @@ from sellerstream.logic.batch import RemainingTime
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.observability import logger
 from sellerstream.ports import SellerDirectory
+from sellerstream.spapi.errors import SpApiNotFound
+from sellerstream.spapi.listings import ListingsApi
 from sellerstream.spapi.sellers import SellersApi
 
 # The scheduled reconciliation refreshes a seller's marketplaces at most this often.
@@ -60,20 +62,33 @@ class SellerMarketplacesSource:
     def listing_in_marketplaces(
         self,
         seller: SellerCredentials,
+        sku: str,
         remaining_time: RemainingTime,
-        fetch: Callable[[tuple[str, ...]], dict[str, Any] | None],
+        included_data: tuple[str, ...],
     ) -> tuple[tuple[str, ...], dict[str, Any] | None]:
         """For a listing event without a marketplace: the marketplaces of the seller's region where
-        its listings can be, and ``fetch``'s answer for the listing in them (one getListingsItem;
-        None: Amazon knows it in none). The stored marketplaces are asked for again (at most every
-        ``MARKETPLACES_RECHECK_AFTER``) when they name none, or when Amazon knows the listing in
-        none of them. ((), None): the seller lists in no marketplace."""
+        its listings can be, and Amazon's answer for the listing in them (one getListingsItem with
+        ``included_data``; None: Amazon knows it in none). The stored marketplaces are asked for
+        again (at most every ``MARKETPLACES_RECHECK_AFTER``) when they name none, or when Amazon
+        knows the listing in none of them. ((), None): the seller lists in no marketplace."""
+
+        def fetch(marketplaces: tuple[str, ...]) -> dict[str, Any] | None:
+            listings = ListingsApi(self._spapi.client_for(seller, remaining_time))
+            try:
+                return listings.get_listings_item(seller.seller_key, sku, marketplaces, included_data)
+            except SpApiNotFound:
+                return None
+
         known, fetched = self.known(seller, remaining_time)
         candidates = known.listing_marketplaces(seller.region)
         if not candidates and self._may_recheck(known, fetched):
             known, fetched = self.refresh(seller, remaining_time), True
             candidates = known.listing_marketplaces(seller.region)
         if not candidates:
+            logger.warning(
+                "listing event without a marketplace for a seller who lists in none: nothing to store",
+                extra={"seller_id": seller.seller_key},
+            )
             return (), None
         item = fetch(candidates)
         if item is None and self._may_recheck(known, fetched):
