@@ -21,7 +21,6 @@ import gzip
 import json
 import secrets
 import threading
-import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,12 +31,11 @@ from xml.sax.saxutils import escape
 from sellerstream_local.emulator.charsets import DEFAULT_CHARSET, codec_for
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.orders_api import iso
+from sellerstream_local.emulator.presigned import ACCESS_DENIED, S3_ERROR_TYPE, PresignedUrls
 
 FEED_DOCUMENT_PATH: Final = "/_feed-documents/"
-DEFAULT_URL_TTL_SECONDS: Final = 300.0  # Amazon's feed document URLs live five minutes
 FINISHED: Final = frozenset({"DONE", "FATAL", "CANCELLED"})
 STATUSES: Final = FINISHED | {"IN_QUEUE", "IN_PROGRESS"}  # Amazon's Feed.processingStatus
-S3_ERROR_TYPE: Final = "application/xml"
 JSON_FEED_PREFIX: Final = "JSON_"
 FATAL_MESSAGE: Final = "The feed could not be processed: its format is not valid."
 
@@ -59,13 +57,6 @@ class StoredFeedDocument:
     compressed: bool
     content_type: str | None
     owner: str | None = None
-
-
-@dataclass(frozen=True)
-class _Url:
-    document_id: str
-    expires_at: float
-    content_encoding: bool = False
 
 
 @dataclass
@@ -178,10 +169,8 @@ class FeedsApi:
     def __init__(self) -> None:
         self._feeds: dict[str, StoredFeed] = {}
         self._documents: dict[str, StoredFeedDocument] = {}
-        self._urls: dict[str, _Url] = {}
         self._lock = threading.Lock()
-        self.url_ttl_seconds = DEFAULT_URL_TTL_SECONDS
-        self._born_expired = 0
+        self.urls = PresignedUrls()
         self.base_url = ""
 
     def routes(self) -> list[Route]:
@@ -292,8 +281,7 @@ class FeedsApi:
 
     def expire_next_urls(self, count: int = 1) -> None:
         """The next ``count`` document URLs are already expired when handed out (a slow client)."""
-        with self._lock:
-            self._born_expired += count
+        self.urls.expire_next(count)
 
     def get_feed(self, request: EmulatorRequest) -> Reply:
         with self._lock:
@@ -324,12 +312,9 @@ class FeedsApi:
             )
         with self._lock:
             document = self._documents.get(document_id)
-            if document is None or document.owner not in (None, request.caller):
-                raise ApiError(404, "NotFound", "The specified resource does not exist.")
-            token = secrets.token_urlsafe(16)
-            ttl = 0.0 if self._born_expired else self.url_ttl_seconds
-            self._born_expired = max(self._born_expired - 1, 0)
-            self._urls[token] = _Url(document_id, time.monotonic() + ttl, encoding == "true")
+        if document is None or document.owner not in (None, request.caller):
+            raise ApiError(404, "NotFound", "The specified resource does not exist.")
+        token = self.urls.issue(document_id, content_encoding=encoding == "true")
         body: dict[str, Any] = {
             "feedDocumentId": document_id,
             "url": f"{self.base_url}{FEED_DOCUMENT_PATH}{token}",
@@ -341,15 +326,13 @@ class FeedsApi:
     def download(self, token: str) -> tuple[int, dict[str, str], bytes]:
         """The status, headers and body of a URL token's download: the document, or S3's answer to an
         expired or unknown URL (403)."""
+        url = self.urls.resolve(token)
+        if isinstance(url, bytes):
+            return 403, {"content-type": S3_ERROR_TYPE}, url
         with self._lock:
-            url = self._urls.get(token)
-            document = self._documents.get(url.document_id) if url else None
-        if url is None or document is None:
-            denied = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
-            return 403, {"content-type": S3_ERROR_TYPE}, denied
-        if url.expires_at <= time.monotonic():
-            expired = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
-            return 403, {"content-type": S3_ERROR_TYPE}, expired
+            document = self._documents.get(url.document_id)
+        if document is None:
+            return 403, {"content-type": S3_ERROR_TYPE}, ACCESS_DENIED
         headers = {"content-type": document.content_type} if document.content_type else {}
         if url.content_encoding and document.compressed:
             headers["content-encoding"] = "gzip"

@@ -15,7 +15,6 @@ import json
 import secrets
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from sellerstream_local.emulator.catalog import PRODUCTS
 from sellerstream_local.emulator.charsets import DEFAULT_CHARSET, codec_for
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.orders_api import iso
+from sellerstream_local.emulator.presigned import ACCESS_DENIED, S3_ERROR_TYPE, PresignedUrls
 
 FLAT_FILE_COLUMNS = (
     "sku",
@@ -37,8 +37,6 @@ FLAT_FILE_COLUMNS = (
     "open-date",
 )
 DOCUMENT_PATH = "/_documents/"
-DEFAULT_URL_TTL_SECONDS = 300.0  # Amazon's report document URLs live five minutes
-S3_ERROR_TYPE = "application/xml"
 
 
 @dataclass(frozen=True)
@@ -94,11 +92,9 @@ class ReportsApi:
         self._reports: dict[str, StoredReport] = {}
         self._documents: dict[str, StoredDocument] = {}
         self._owners: dict[str, str | None] = {}  # document id -> owner
-        self._urls: dict[str, tuple[str, float]] = {}  # token -> (document id, expiry)
         self._directory = tempfile.TemporaryDirectory(prefix="sp-api-emulator-")
         self._lock = threading.Lock()
-        self.url_ttl_seconds = DEFAULT_URL_TTL_SECONDS
-        self._born_expired = 0
+        self.urls = PresignedUrls()
         self.base_url = ""
 
     def routes(self) -> list[Route]:
@@ -179,8 +175,7 @@ class ReportsApi:
 
     def expire_next_urls(self, count: int = 1) -> None:
         """The next ``count`` document URLs are already expired when handed out (a slow client)."""
-        with self._lock:
-            self._born_expired += count
+        self.urls.expire_next(count)
 
     def get_report(self, request: EmulatorRequest) -> Reply:
         with self._lock:
@@ -206,12 +201,10 @@ class ReportsApi:
         document_id = request.path_params["document_id"]
         with self._lock:
             document = self._documents.get(document_id)
-            if document is None or self._owners.get(document_id) not in (None, request.caller):
-                raise ApiError(404, "NotFound", "Report document not found")
-            token = secrets.token_urlsafe(16)
-            ttl = 0.0 if self._born_expired else self.url_ttl_seconds
-            self._born_expired = max(self._born_expired - 1, 0)
-            self._urls[token] = (document_id, time.monotonic() + ttl)
+            owner = self._owners.get(document_id)
+        if document is None or owner not in (None, request.caller):
+            raise ApiError(404, "NotFound", "Report document not found")
+        token = self.urls.issue(document_id)
         body = {"reportDocumentId": document_id, "url": f"{self.base_url}{DOCUMENT_PATH}{token}"}
         if document.compressed:
             body["compressionAlgorithm"] = "GZIP"
@@ -220,16 +213,11 @@ class ReportsApi:
     def download(self, token: str) -> tuple[int, Path | bytes, str | None]:
         """The document behind a URL token and its Content-Type, or S3's answer to an expired or
         unknown one."""
+        url = self.urls.resolve(token)
+        if isinstance(url, bytes):
+            return 403, url, S3_ERROR_TYPE
         with self._lock:
-            entry = self._urls.get(token)
-            document = self._documents.get(entry[0]) if entry else None
-        if entry is None or document is None:
-            return (
-                403,
-                b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
-                S3_ERROR_TYPE,
-            )
-        if entry[1] <= time.monotonic():
-            expired = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
-            return 403, expired, S3_ERROR_TYPE
+            document = self._documents.get(url.document_id)
+        if document is None:
+            return 403, ACCESS_DENIED, S3_ERROR_TYPE
         return 200, document.path, document.content_type

@@ -316,11 +316,11 @@ class SpApiEmulator:
     @property
     def report_document_url_ttl(self) -> float:
         """Seconds (real, not scaled) a document URL from getReportDocument stays valid."""
-        return self.reports.url_ttl_seconds
+        return self.reports.urls.ttl_seconds
 
     @report_document_url_ttl.setter
     def report_document_url_ttl(self, seconds: float) -> None:
-        self.reports.url_ttl_seconds = seconds
+        self.reports.urls.ttl_seconds = seconds
 
     @property
     def destinations(self) -> MappingProxyType[str, dict[str, Any]]:
