@@ -120,17 +120,11 @@ class Monitoring(Construct):
             description=f"{name}: the oldest notification has waited over "
             f"{constants.OLDEST_MESSAGE_ALARM_SECONDS // 60} minutes",
         )
-        self._alarm(
-            f"{name}Errors",
-            function.metric_errors(period=Duration.minutes(5)),
-            threshold=1,
-            description=f"{name}: the function itself failed (not a record)",
-        )
-        self._alarm(
-            f"{name}Throttles",
-            function.metric_throttles(period=Duration.minutes(5)),
-            threshold=1,
-            description=f"{name}: Lambda throttled the function",
+        self._function_alarms(
+            name,
+            function,
+            failed=f"{name}: the function itself failed (not a record)",
+            throttled=f"{name}: Lambda throttled the function",
         )
         self._alarm(
             f"{name}PoisonMessages",
@@ -237,17 +231,11 @@ class Monitoring(Construct):
             description=f"{name}: events leave over {minutes} minutes after their change was stored "
             "(the publisher is failing a batch, throttled, or behind the streams)",
         )
-        self._alarm(
-            f"{name}Errors",
-            function.metric_errors(period=Duration.minutes(5)),
-            threshold=1,
-            description=f"{name}: the function itself failed (its stream batch is retried)",
-        )
-        self._alarm(
-            f"{name}Throttles",
-            function.metric_throttles(period=Duration.minutes(5)),
-            threshold=1,
-            description=f"{name}: Lambda throttled the function (events are delayed, not lost)",
+        self._function_alarms(
+            name,
+            function,
+            failed=f"{name}: the function itself failed (its stream batch is retried)",
+            throttled=f"{name}: Lambda throttled the function (events are delayed, not lost)",
         )
         self.watch_metrics(
             name, service_name=publisher.service_name, alarms=publisher.alarms, graphs=publisher.graphs
@@ -382,19 +370,30 @@ class Monitoring(Construct):
 
     def watch_job(self, job: catalog.Job, *, function: lambda_.IFunction) -> None:
         """A job that failed as a whole (Errors) or was throttled, and the catalog's own alarms."""
-        self._alarm(
-            f"{job.name}Errors",
-            function.metric_errors(period=Duration.minutes(5)),
-            threshold=1,
-            description=f"{job.name}: the {job.service_name} function failed (its log says why)",
-        )
-        self._alarm(
-            f"{job.name}Throttles",
-            function.metric_throttles(period=Duration.minutes(5)),
-            threshold=1,
-            description=f"{job.name}: Lambda throttled the {job.service_name} function",
+        self._function_alarms(
+            job.name,
+            function,
+            failed=f"{job.name}: the {job.service_name} function failed (its log says why)",
+            throttled=f"{job.name}: Lambda throttled the {job.service_name} function",
         )
         self.watch_metrics(job.name, service_name=job.service_name, alarms=job.alarms, graphs=job.graphs)
+
+    def _function_alarms(
+        self, name: str, function: lambda_.IFunction, *, failed: str, throttled: str
+    ) -> None:
+        """The function failed as a whole (Errors), or Lambda throttled it; each says what it means."""
+        self._alarm(
+            f"{name}Errors",
+            function.metric_errors(period=Duration.minutes(5)),
+            threshold=1,
+            description=failed,
+        )
+        self._alarm(
+            f"{name}Throttles",
+            function.metric_throttles(period=Duration.minutes(5)),
+            threshold=1,
+            description=throttled,
+        )
 
     # -- dashboard -------------------------------------------------------------------------------
     def add_dashboard(self, dashboard_name: str) -> cloudwatch.Dashboard:
