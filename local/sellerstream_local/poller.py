@@ -203,7 +203,14 @@ class LocalPoller:
         }
 
     def queue_is_empty(self) -> bool:
-        """No visible, in-flight or delayed message (what is past maxReceiveCount moves on the next receive)."""
+        """No visible, in-flight or delayed message (what is past maxReceiveCount moves on the next receive).
+
+        Asked twice: the three counts are taken one after another, so a message whose visibility
+        timeout (or delay) ends between them is in none of them. The second reading comes after
+        that moment and sees it visible."""
+        return self._counts_are_zero() and self._counts_are_zero()
+
+    def _counts_are_zero(self) -> bool:
         counts = (
             "ApproximateNumberOfMessages",
             "ApproximateNumberOfMessagesNotVisible",
