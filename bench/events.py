@@ -81,6 +81,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from prices import AS_OF, LAMBDA_FULL_VCPU_MB, PRICES, price_table
+
 from sellerstream import aws, catalog
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.logic.order_records import from_orders_2026
@@ -120,18 +122,7 @@ CALM = FaultRates(
     publisher_kills_before_checkpoint=0.0,
 )
 
-PRICES_AS_OF = "2026 (AWS's us-east-1 list prices)"
-PRICES = {  # US dollars
-    "dynamodb_streams_reads_by_lambda": 0.0,
-    "lambda_per_million_requests": 0.20,
-    "lambda_per_gb_second_arm64": 0.0000133334,
-    "put_events_per_million_64kb_events": 1.00,
-    "sqs_per_million_64kb_requests": 0.40,
-    "api_destination_per_million_invocations": 0.20,
-    "other_account_bus_per_million_events": 1.00,
-    "archive_per_gb": 0.10,
-}
-LAMBDA_FULL_VCPU_MB = 1769  # Lambda gives a function one vCPU at 1,769 MB, in proportion below
+PRICES_AS_OF = AS_OF  # bench/prices.py: the one price table
 CHUNK = 64 * 1024
 
 
@@ -301,7 +292,7 @@ def measure(scale: float, seed: int) -> dict[str, Any]:
         "scale": scale,
         "seed": seed,
         "model": asdict(EVENTS_LATENCY),
-        "prices": {"as_of": PRICES_AS_OF, "region": "us-east-1", **PRICES},
+        "prices": price_table(),
         "wall_seconds": {
             "store": round(stored_seconds, 1),
             "publish": round(time.monotonic() - started - stored_seconds, 1),

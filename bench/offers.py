@@ -31,7 +31,7 @@ What is measured, and how it becomes a bill (us-east-1 list prices: ``prices()``
 - Lambda duration. The handler's wall and CPU time per batch here, minus moto's (the time inside
   moto's request stubber: the server's work, which on AWS is a network wait) and minus this bench's
   own hooks. The function's own CPU time is scaled to 256 MB (Lambda gives a function CPU in
-  proportion to its memory, one vCPU at 1,769 MB: ``bench/events.py``'s ``LAMBDA_FULL_VCPU_MB``;
+  proportion to its memory, one vCPU at 1,769 MB: ``bench/prices.py``'s ``LAMBDA_FULL_VCPU_MB``;
   this machine's core taken as fast as a Graviton's), and each AWS call adds
   ``AWS_CALL_SECONDS`` (5 ms, assumed: DynamoDB's "single-digit milliseconds"; no figure is
   published), and each invocation Lambda's own 10 ms (``fault_matrix.EVENTS_LATENCY``). The
@@ -96,11 +96,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from aws_meter import item_size, value_size, write_units
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodbstreams.models import dynamodbstreams_backends
+from prices import AS_OF, LAMBDA_FULL_VCPU_MB, PRICES
 
 from sellerstream import catalog
 from sellerstream.timestamps import sortable_timestamp
@@ -122,40 +124,19 @@ EXAMPLE = (
 CONSUMER = catalog.consumer("offers")
 PUBLISHER = catalog.CHANGE_EVENTS_PUBLISHER
 
-# -- prices: one table, us-east-1 list prices, US dollars -------------------------------------------
-PRICES_AS_OF = "2026, us-east-1 list prices (DynamoDB on-demand: since its 50 % cut of 2024-11-01)"
-# bench/events.py's, imported (``prices``): Lambda arm64 $0.20 per million requests and
-# $0.0000133334 per GB-s, SQS $0.40 per million 64 KB requests, PutEvents $1.00 per million 64 KB
-# events, DynamoDB Streams reads by Lambda $0.
-FROM_EVENTS_BENCH = (
-    "lambda_per_million_requests",
-    "lambda_per_gb_second_arm64",
-    "sqs_per_million_64kb_requests",
-    "put_events_per_million_64kb_events",
-    "dynamodb_streams_reads_by_lambda",
-)
-ADDED_PRICES = {
-    # DynamoDB on-demand, standard table class: $0.625 per million write request units (halved
-    # from $1.25 on 2024-11-01, "Amazon DynamoDB reduces prices for on-demand throughput").
-    "dynamodb_per_million_write_request_units": 0.625,
-    # CloudWatch Logs, Standard log class: ingestion, the first tier.
-    "cloudwatch_logs_per_gb_ingested": 0.50,
-}
+# -- prices: bench/prices.py's one table ----------------------------------------------------------
+PRICES_AS_OF = AS_OF
 
 
 def prices() -> dict[str, float]:
-    """The one price table: bench/events.py's (imported, not copied) and the ones added here."""
-    # Imported here, not at the top: bench/events.py imports the runtime, whose Powertools metrics
-    # read their namespace when first imported, which must be after local mode set the environment.
-    from events import PRICES
-
-    return {**{name: PRICES[name] for name in FROM_EVENTS_BENCH}, **ADDED_PRICES}
+    """The one price table every bench bills with (``bench/prices.py``)."""
+    return dict(PRICES)
 
 
 def shared_model() -> tuple[int, Any]:
-    """bench/events.py's vCPU memory and fault_matrix's publisher latencies (imported as late)."""
-    from events import LAMBDA_FULL_VCPU_MB
-
+    """bench/prices.py's vCPU memory and fault_matrix's publisher latencies (imported late: the
+    runtime's Powertools metrics read their namespace when first imported, after local mode set
+    the environment)."""
     from sellerstream_local.fault_matrix import EVENTS_LATENCY
 
     return LAMBDA_FULL_VCPU_MB, EVENTS_LATENCY
@@ -319,44 +300,7 @@ def uuid_of(rng: random.Random) -> str:
     return f"{hex_digits[:8]}-{hex_digits[8:12]}-4{hex_digits[13:16]}-a{hex_digits[17:20]}-{hex_digits[20:]}"
 
 
-# -- DynamoDB's item size ----------------------------------------------------------------------------
-def number_size(text: str) -> int:
-    digits = text.lstrip("+-").lower().split("e")[0].replace(".", "").strip("0")
-    return 1 + (max(len(digits), 1) + 1) // 2
-
-
-def value_size(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "N":
-        return number_size(inner)
-    if kind == "B":
-        return len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(text.encode()) for text in inner)
-    if kind == "NS":
-        return sum(number_size(text) for text in inner)
-    if kind == "BS":
-        return sum(len(blob) for blob in inner)
-    if kind == "L":
-        return 3 + sum(1 + value_size(element) for element in inner)
-    if kind == "M":
-        return 3 + sum(1 + len(name.encode()) + value_size(element) for name, element in inner.items())
-    raise ValueError(f"no DynamoDB type {kind}")
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """An item's size as DynamoDB counts it ("DynamoDB item sizes and formats")."""
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
-
-
-def write_units(size: int) -> int:
-    return max(1, math.ceil(size / 1024))
-
-
+# -- DynamoDB's item size (bench/aws_meter.py's rules), of items as moto holds them ---------------------
 def moto_value_size(value: DynamoType) -> int:
     """``value_size`` of a value as moto holds it (read in place: no copy)."""
     kind, inner = value.type, value.value

@@ -1,5 +1,6 @@
-"""The catalog's DynamoDB tables (orders, listings, reports and their rows, idempotency records, the
-accounts, the shared rate budget) and the bucket of raw report documents."""
+"""The catalog's DynamoDB tables (orders, listings, reports and their rows' lookups, idempotency
+records, the accounts, the shared rate budget) and the reports bucket (raw report documents under
+``reports/``, report rows in blocks under ``rows/``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from stacks import constants
 
 
 class Storage(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        rows_retention_days: int = constants.REPORT_ROWS_RETENTION_DAYS,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.tables = {table.role: self._table(table, key) for table in catalog.TABLES}
         self.reports_bucket = s3.Bucket(
@@ -26,19 +34,31 @@ class Storage(Construct):
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Raw copies and row blocks expire on their own clocks: the rows' retention is the
+            # report rows table's TTL (``report_rows_retention_days``), so a block never outlives
+            # the lookups that find it by more than S3's rounding to the next midnight.
             lifecycle_rules=[
                 s3.LifecycleRule(
+                    id="RawReportDocuments",
+                    prefix=catalog.REPORTS_PREFIX,
                     expiration=Duration.days(constants.REPORT_DOCUMENT_RETENTION_DAYS),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                ),
+                s3.LifecycleRule(
+                    id="ReportRowBlocks",
+                    prefix=catalog.REPORT_ROWS_PREFIX,
+                    expiration=Duration.days(rows_retention_days),
+                ),
+                s3.LifecycleRule(
+                    id="IncompleteUploads", abort_incomplete_multipart_upload_after=Duration.days(1)
+                ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
         Validations.of(self.reports_bucket).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-S1",
-                reason="Raw report copies are written and read only by the reports function's role; "
-                "enable CloudTrail S3 data events for an access trail instead of a second log bucket.",
+                reason="Raw report copies and row blocks are written and read only by the reports function's "
+                "role; enable CloudTrail S3 data events for an access trail instead of a second log bucket.",
             )
         )
 
@@ -75,13 +95,5 @@ class Storage(Construct):
                     reason="Its items may hold buyer data that must be gone once expired (Amazon's Data "
                     "Protection Policy), backups included; they can be read again from the raw copy or Amazon.",
                 )
-            )
-        if table.lookup_index:
-            index_name, index_pk, index_sk = table.lookup_index
-            created.add_global_secondary_index(
-                index_name=index_name,
-                partition_key=dynamodb.Attribute(name=index_pk, type=dynamodb.AttributeType.STRING),
-                sort_key=dynamodb.Attribute(name=index_sk, type=dynamodb.AttributeType.STRING),
-                projection_type=dynamodb.ProjectionType.ALL,
             )
         return created

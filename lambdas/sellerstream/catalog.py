@@ -101,7 +101,6 @@ class Table(NamedTuple):
     # Days of point-in-time recovery (AWS's maximum, 35, where nothing expires for privacy's sake;
     # None: no continuous backups, for a table whose items must be gone when their TTL says).
     recovery_days: int | None = 35
-    lookup_index: tuple[str, str, str] | None = None  # (name, partition key, sort key), all projected
 
     @property
     def local_name(self) -> str:
@@ -306,18 +305,19 @@ ORDERS_TABLE: Final = Table(
 )
 LISTINGS_TABLE: Final = Table("listings", "ListingsTable", "ListingsTableName", sort_key="sk")
 REPORTS_TABLE: Final = Table("reports", "ReportsTable", "ReportsTableName", sort_key="sk")
-# Report rows expire like the raw copy; looked up by SKU, ASIN or order id through a sparse index.
-# They may hold buyer data and can be read again from the raw copy or Amazon: no backups, so an
-# expired row is gone when DynamoDB deletes it.
+# Report rows live in the reports bucket, in gzip blocks under REPORT_ROWS_PREFIX; this table holds
+# their lookups (SKU, ASIN or order id -> row), packed into a fixed number of buckets per report.
+# Both expire like the raw copy. They may hold buyer data and can be read again from the raw copy
+# or Amazon: no backups, so an expired lookup is gone when DynamoDB deletes it.
 REPORT_ROWS_TABLE: Final = Table(
     "report_rows",
     "ReportRowsTable",
     "ReportRowsTableName",
     sort_key="sk",
     ttl_attribute="expires_at",
-    lookup_index=("lookup", "lookup", "sk"),
     recovery_days=None,
 )
+REPORT_ROWS_PREFIX: Final = "rows/"  # rows/<seller>/<report id>/<first row, 10 digits>.gz
 # Powertools idempotency records (its default layout), a week each: safe to recreate.
 IDEMPOTENCY_TABLE: Final = Table(
     "idempotency",

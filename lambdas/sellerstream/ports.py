@@ -57,6 +57,10 @@ class SellerDirectory(Protocol):
 
     def for_seller(self, seller_key: str) -> SellerCredentials: ...
 
+    def forget(self, seller_key: str) -> None:
+        """The seller's credentials and the app's are read afresh at their next use: LWA refused
+        what this container holds, and the seller (or the app) may have been re-authorised since."""
+
     def known_sellers(self) -> list[str]:
         """Every seller with credentials, in order."""
 
@@ -147,9 +151,11 @@ class ReportStore(Protocol):
 
 
 class RowBatchWriter(Protocol):
-    """One report's rows in flight: ``write`` queues rows from an index, ``flush`` waits until every
-    row so far is stored; leaving the context flushes (unless it is left by an error). ``stored``
-    counts the rows stored without a gap from the first write's index, also after a failure."""
+    """One report's rows in flight: ``write`` queues a block of rows from an index (each call one
+    block; blocks follow each other, all of one size but the last); ``flush`` waits until every
+    block so far is stored and then writes their lookups; leaving the context flushes (unless it
+    is left by an error). ``stored`` counts the rows durable without a gap from the first write's
+    index: their blocks and their lookups stored."""
 
     def write(self, start: int, rows: list[Any]) -> None: ...
 
@@ -158,9 +164,17 @@ class RowBatchWriter(Protocol):
     @property
     def stored(self) -> int: ...
 
+    def settle(self) -> int:
+        """After a failure: writes the lookups of the rows whose blocks are stored without a gap and
+        returns ``stored`` (what a checkpoint may count); when those lookups cannot be written, only
+        the rows already durable count. Never raises."""
+
 
 class RowStore(Protocol):
     def open(self, layout: ReportRows) -> AbstractContextManager[RowBatchWriter]: ...
+
+    def location(self, seller_key: str, report_id: str) -> dict[str, str]:
+        """Where a report's row blocks are: ``bucket`` and key ``prefix``."""
 
 
 class StoredDocument(Protocol):

@@ -304,7 +304,7 @@ def _print_report(report: dict[str, object]) -> None:
     # Every key but the long lists (--json prints them): the events are counted by type; one line
     # per notification type.
     for key, value in report.items():
-        if key not in ("tables", "events", "by_type"):
+        if key not in ("tables", "report_rows", "events", "by_type"):
             print(f"{key}: {json.dumps(value, default=str)}")
     by_type = report.get("by_type")
     if isinstance(by_type, dict):

@@ -33,6 +33,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from sellerstream import catalog
+from sellerstream.adapters.reports import ReportRowReader
 from sellerstream_local import events_out
 from sellerstream_local.emulator.catalog import PRODUCTS
 from sellerstream_local.emulator.feeds import FeedIssue
@@ -669,9 +671,7 @@ def _summary(
         "orders_expected": sum(len(ids) for ids in orders.values()),
         "status_counts": dict(Counter(str(item.get("order_status")) for item in headers)),
         "listings": _listings_summary(pipeline.table_items("listings")),
-        "reports": _reports_summary(
-            pipeline.table_items("reports"), len(pipeline.table_items("report_rows"))
-        ),
+        "reports": _reports_summary(pipeline),
         "app_secret": _app_secret_summary(pipeline),
         "shipments": {
             "confirmed": pipeline.outcomes.counts["confirmed"],
@@ -801,7 +801,17 @@ def _listings_summary(listings: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _reports_summary(records: list[dict[str, Any]], row_items: int) -> dict[str, Any]:
+def _reports_summary(pipeline: LocalPipeline) -> dict[str, Any]:
+    """The reports table's records, and their rows as a reader finds them: the S3 blocks read back,
+    and the lookup items beside them in the report rows table."""
+    records = pipeline.table_items("reports")
+    reader = ReportRowReader(pipeline.resources.tables["report_rows"], pipeline.resources.reports_bucket)
+    rows = sum(
+        sum(1 for _ in reader.rows(str(record["seller_key"]), str(record["report_id"]))) for record in records
+    )
+    listing = pipeline.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=pipeline.resources.reports_bucket, Prefix=catalog.REPORT_ROWS_PREFIX
+    )
     return {
         "records": [
             {
@@ -814,7 +824,9 @@ def _reports_summary(records: list[dict[str, Any]], row_items: int) -> dict[str,
             }
             for record in records
         ],
-        "row_items": row_items,
+        "row_items": rows,
+        "row_blocks": sum(int(page.get("KeyCount", 0)) for page in listing),
+        "lookup_items": len(pipeline.table_items("report_rows")),
     }
 
 
@@ -864,7 +876,8 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
             f"  {r['report_id']}  {r['status']:<9} {r['owner']:<18} rows {r['rows']:>6}  parts {r['parts']}  {r['note']}"
             for r in summary["reports"]["records"]
         ],
-        f"  report rows stored: {summary['reports']['row_items']}",
+        f"  report rows stored: {summary['reports']['row_items']} in {summary['reports']['row_blocks']} "
+        f"S3 blocks, found through {summary['reports']['lookup_items']} lookup items",
     ]
     app_secret = summary["app_secret"]
     lines += [

@@ -12,8 +12,9 @@ size, concurrency, timeout and visibility timeout), built as the functions build
   SKU, a tenth of the SKUs deleted at the end, some SKUs holding characters a key must encode.
 - ``reports``: REPORT_PROCESSING_FINISHED notifications, getReport and getReportDocument, the
   document's download (``reports.open_document`` pointed at the emulator in process), the raw copy
-  in a simulated S3 and the rows in the rows table; DONE reports (some long enough to continue over
-  several invocations), FATAL and CANCELLED ones, gzip or plain, UTF-8 or Cp1252.
+  and the row blocks in a simulated S3, the lookups in the rows table; DONE reports (some long
+  enough to continue over several invocations), FATAL and CANCELLED ones, gzip or plain, UTF-8 or
+  Cp1252.
 - ``fulfillment``: the seller's shipment requests, confirmShipment; whole orders and split ones,
   packages the seller names or the product numbers, tracking updates hours later, orders stored
   with their items or not.
@@ -38,12 +39,13 @@ Measured per consumer (``by_consumer``) and summed:
 - ``lost``: delivered valid messages whose effect is not in the store at the end. Orders: the
   stored order older than the change. Listings: the stored listing older than the change, or the
   SKU's stored state not Amazon's latest (its status, or deleted). Reports: a DONE report not
-  complete with every row of its document, a FATAL or CANCELLED one not recorded. Shipments: a
-  request whose package Amazon does not hold or the store lacks, or a package whose tracking
-  number at Amazon or in the store is not its latest request's.
+  complete with every row of its document, or with a row its SKU's lookup does not find (exactly
+  it, once), a FATAL or CANCELLED one not recorded. Shipments: a request whose package Amazon does
+  not hold or the store lacks, or a package whose tracking number at Amazon or in the store is not
+  its latest request's.
 - ``applied_twice``: an order or listing state written over the same state; a report completed
-  again, or a row stored more than once; a package Amazon or the store holds twice (under two
-  references), or one nobody asked for.
+  again, or a row stored more than once (in two blocks); a package Amazon or the store holds twice
+  (under two references), or one nobody asked for.
 - ``regressed``: an older order or listing state written over a newer one; a report's record moved
   back (complete to in progress, fewer rows); a package confirmed with Amazon, or stored, with an
   earlier request's tracking number after a later one's.
@@ -86,6 +88,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import io
 import json
 import math
@@ -101,7 +104,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import IO, Any, Final, Protocol
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
@@ -116,7 +119,7 @@ from sellerstream.adapters.packages import DynamoDBPackageStore
 from sellerstream.adapters.queue import SqsMessageQueue
 from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.adapters.report_documents import S3DocumentStore
-from sellerstream.adapters.reports import DynamoDBReportStore, DynamoDBRowWriter
+from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowWriter
 from sellerstream.adapters.sellers import AwsSellerDirectory
 from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
 from sellerstream.config import QueueSettings, ReportFinishedSettings
@@ -217,8 +220,9 @@ DONE, FATAL, CANCELLED = "DONE", "FATAL", "CANCELLED"
 REPORT_ROWS_PER_INVOCATION = 1000
 LONG_REPORTS = 0.3  # share of DONE reports of 1,000 to 3,000 rows (the rest: 20 to 400)
 FATAL_MESSAGE = "Report processing failed: the requested date range holds no data."
-# A report writes its rows in dozens of batches: each is a write a container may die around, at
-# this share of the per-write rate (else nearly every long report would meet a kill).
+# A report writes its rows in blocks and its lookups in dozens of batches: each is a write a
+# container may die around, at this share of the per-write rate (else nearly every long report
+# would meet a kill).
 ROW_BATCH_KILL_SHARE = 0.1
 
 SPLIT_ORDERS = 0.5  # share of the orders of several items shipped as two packages
@@ -566,6 +570,14 @@ class Journal:
                 at - START, message.message_id, message.receive_count, part, outcome, reason, detail, result
             )
         )
+
+
+def _kept_and_journaled(
+    results: list[Any], journal: Journal | None, kind: str, at: float, messages: list[Any], result: Any
+) -> None:
+    results.append(result)
+    if journal is not None:
+        _journal_result(journal, kind, at, messages, result)
 
 
 def _journal_result(journal: Journal, kind: str, at: float, messages: list[Any], result: Any) -> None:
@@ -1246,6 +1258,16 @@ class FaultyS3(SimulatedS3):
         super().upload_fileobj(Fileobj, Bucket, Key, ExtraArgs, **options)
         self._dies.die_after()
 
+    def put_object(
+        self, Bucket: str, Key: str, Body: bytes, ContentType: str | None = None, **options: Any
+    ) -> dict[str, Any]:
+        # A report's row block: one of the writes a container may die around, like a lookup batch.
+        self._maybe_fail("PutObject")
+        self._dies.die_before(ROW_BATCH_KILL_SHARE)
+        result = super().put_object(Bucket, Key, Body, ContentType, **options)
+        self._dies.die_after(ROW_BATCH_KILL_SHARE)
+        return result
+
     def get_object(self, Bucket: str, Key: str, **options: Any) -> dict[str, Any]:
         self._maybe_fail("GetObject")
         return super().get_object(Bucket, Key, **options)
@@ -1395,27 +1417,13 @@ class FaultyDynamoDB(SimulatedDynamoDB):
 
     def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
         self._maybe_fail("TransactWriteItems")
-        orders = self.tables.get(catalog.ORDERS_TABLE.role, "")
-        keys = [
-            self._key(orders, entry["Put"]["Item"])
-            for entry in TransactItems
-            if "Put" in entry
-            and entry["Put"]["TableName"] == orders
-            and entry["Put"]["Item"]["sk"]["S"].startswith("ORDER#")
-        ]
-        if not keys:
-            return super().transact_write_items(TransactItems)
-        self.die_before()
-        before = {key: self._items[orders].get(key) for key in keys}
-        result = super().transact_write_items(TransactItems)
-        for key in keys:
-            self._record(ORDERS, before[key], self._items[orders][key])
-        self.die_after()
-        return result
+        return super().transact_write_items(TransactItems)
 
     def _consumer_of(self, table: str, item: dict[str, Any]) -> str | None:
         """The consumer whose effect a write to this item is (None: not a consumer's effect)."""
         tables = self.tables
+        if table == tables.get(catalog.ORDERS_TABLE.role) and item["sk"]["S"].startswith("ORDER#"):
+            return ORDERS
         if table == tables.get(catalog.LISTINGS_TABLE.role):
             return LISTINGS
         if table == tables.get(catalog.REPORTS_TABLE.role):
@@ -1883,11 +1891,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _quiet_logs(quiet: bool) -> Iterator[None]:
+def _quiet_logs(quiet: bool, stream: IO[str] | None = None) -> Iterator[None]:
     if not quiet:
         yield
         return
-    with quiet_function_logs():
+    with quiet_function_logs(stream):
         yield
 
 
@@ -1923,11 +1931,14 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     quiet: bool = True,
     journal: Journal | None = None,
     latency: LatencyModel = EVENTS_LATENCY,
+    observer: Any = None,
 ) -> Outcome:
     """One run of the matrix on a fresh emulator, queues, tables and clock: ``notifications``
     ORDER_CHANGE notifications and the other consumers' traffic in proportion, or ``traffic``;
     ``journal`` (if given) is told every receive; ``latency``: how the change streams reach the bus
-    (and the subscriber)."""
+    (and the subscriber). ``observer`` (``bench/cost.py``'s meter), if given, wraps the AWS clients
+    and is told each invocation (its consumer, virtual seconds, records, acknowledged records) and
+    receives the functions' log lines (``log_stream``) and metrics (``metrics``)."""
 
     started = time.monotonic()
     traffic = traffic or Traffic.of(notifications)
@@ -2097,7 +2108,8 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
             directory,
             make_access(directory, settings),
             DynamoDBReportStore(settings.reports_table_name),
-            DynamoDBRowWriter(
+            ReportRowWriter(
+                settings.reports_bucket_name,
                 settings.report_rows_table_name,
                 sleep=clock.sleep,
                 executor_factory=lambda workers: _InlineExecutor(),
@@ -2150,6 +2162,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                 wake = min(available, upcoming, clock.now + LONG_POLL)
                 clock.sleep(max(wake - clock.now, MIN_POLL))
                 continue
+            begun = clock.now
             clock.sleep(INVOCATION_OVERHEAD + RECORD_OVERHEAD * len(messages))
             if START + rates.revoked_at <= clock.now < START + rates.reauthorised_at:
                 for message in messages:
@@ -2157,11 +2170,10 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                         state["revoked_receives"] += 1
                         revoked_waiting.add(_message_key(message.body) or message.message_id)
             invoked_at = clock.now
-            on_result = None
-            if journal is not None:
-                on_result = functools.partial(
-                    _journal_result, journal, lane.consumer.kind, invoked_at, messages
-                )
+            results: list[Any] = []
+            on_result = functools.partial(
+                _kept_and_journaled, results, journal, lane.consumer.kind, invoked_at, messages
+            )
             try:
                 invoke_batch(
                     clock,
@@ -2171,11 +2183,17 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     timeout_seconds=float(sizing.timeout_seconds),
                     before_acknowledging=die_before_acknowledging,
                     on_result=on_result,
+                    metrics_sink=observer.metrics if observer else None,
                 )
             except ProcessKilled as killed:
                 if journal is not None:
                     journal.killed(lane.consumer.kind, invoked_at, messages, _where_killed(killed))
+                if observer:
+                    observer.invoked(lane.consumer.kind, clock.now - begun, len(messages), 0)
                 raise
+            if observer:
+                done = sum(1 for outcome in results[0].outcomes if outcome.done) if results else 0
+                observer.invoked(lane.consumer.kind, clock.now - begun, len(messages), done)
 
     services: dict[str, Any] = {
         "sqs": _SqsRouter(
@@ -2189,13 +2207,13 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     reconciliation: dict[str, Any] | None = None
     with (
         _environment(ENVIRONMENT),
-        _quiet_logs(quiet),
+        _quiet_logs(quiet, observer.log_stream if observer else None),
         powertools_on(clock),
         _seeded(seed),
         _downloads_from(downloads),
     ):
         reset_runtime()
-        aws.client = services.__getitem__  # type: ignore[assignment]
+        aws.client = (observer.wrap(services) if observer else services).__getitem__  # type: ignore[assignment]
         try:
             dynamodb.enabled = s3.enabled = True
             clock.start("publisher", publisher)
@@ -2249,6 +2267,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         REPORTS: report_figures(
             reports,
             dynamodb,
+            s3,
             tables[catalog.REPORTS_TABLE.role],
             tables[catalog.REPORT_ROWS_TABLE.role],
             _dead_letters(lanes[REPORTS]),
@@ -2478,6 +2497,7 @@ def report_lines(report: Report) -> list[str]:
 def report_figures(
     workload: ReportsWorkload,
     dynamodb: FaultyDynamoDB,
+    s3: SimulatedS3,
     reports_table: str,
     rows_table: str,
     letters: list[str],
@@ -2486,9 +2506,18 @@ def report_figures(
         str(record["report_id"]): record
         for record in map(from_attribute_map, dynamodb.stored_items(reports_table))
     }
+    # Each report's stored rows (its blocks' lines, the header left out) and what its lookups find.
     rows: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for (_, key), (body, _) in s3.objects.items():
+        if key.startswith(catalog.REPORT_ROWS_PREFIX):
+            rows[key.split("/")[2]].update(gzip.decompress(body).decode().splitlines()[1:])
+    found: defaultdict[str, defaultdict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     for item in dynamodb.stored_items(rows_table):
-        rows[item["pk"]["S"].split("#")[2]][item["cells"]["S"]] += 1
+        if item["pk"]["S"].startswith("LOOKUP#"):
+            lookups = found[item["pk"]["S"].split("#")[2]]
+            for entry in item["entries"]["S"].split("\n"):
+                value, _, index = entry.partition("\t")
+                lookups[value].add(int(index))
     lost, twice = 0, dynamodb.applied_twice[REPORTS]
     for report in workload.reports:
         record = records.get(report.report_id) or {}
@@ -2502,11 +2531,15 @@ def report_figures(
             continue
         expected = report_lines(report)
         stored = rows.get(report.report_id, Counter())
-        # A row stored more than once (under two keys), or one the document does not hold.
+        # A row stored more than once (in two blocks), or one the document does not hold.
         document = set(expected)
         twice += sum(count - 1 if line in document else count for line, count in stored.items())
         complete = recorded and int(record.get("row_count", -1)) == report.rows
-        lost += not complete or any(stored[line] < 1 for line in expected)
+        lookups = found[report.report_id]
+        unfindable = any(
+            lookups.get(line.split("\t", 1)[0]) != {index} for index, line in enumerate(expected)
+        )
+        lost += not complete or unfindable or any(stored[line] < 1 for line in expected)
     return {
         "lost": lost,
         "applied_twice": twice,

@@ -180,11 +180,25 @@ def replay(
         if dump_events is not None:
             report["events_dumped"] = events_out.dump(events, dump_events)
         if dump_tables:
-            report["tables"] = {
-                name: [plain_json(item) for item in pipeline.table_items(name)]
-                for name in pipeline.table_names()
-            }
+            report.update(_tables_dump(pipeline))
     return report
+
+
+def _tables_dump(pipeline: LocalPipeline) -> dict[str, Any]:
+    """Every table's items as plain JSON (``tables``), and each stored report's rows by report id,
+    read back from their S3 blocks as a reader does (``report_rows``)."""
+    from sellerstream.adapters.reports import ReportRowReader  # noqa: PLC0415 - after the environment
+
+    reader = ReportRowReader(pipeline.resources.tables["report_rows"], pipeline.resources.reports_bucket)
+    return {
+        "tables": {
+            name: [plain_json(item) for item in pipeline.table_items(name)] for name in pipeline.table_names()
+        },
+        "report_rows": {
+            str(record["report_id"]): list(reader.rows(str(record["seller_key"]), str(record["report_id"])))
+            for record in pipeline.table_items("reports")
+        },
+    }
 
 
 # What a type's lines came to (their fates), in the report's own words.

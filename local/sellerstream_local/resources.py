@@ -110,30 +110,15 @@ def create_table(
     sort_key: str | None,
     ttl_attribute: str | None,
     *,
-    index: tuple[str, str, str] | None = None,
     stream: bool = False,
 ) -> str:
-    """A table like the stack's; ``index`` = (name, partition key, sort key) of a GSI (all projected);
-    ``stream``: with a change stream of new and old images."""
+    """A table like the stack's; ``stream``: with a change stream of new and old images."""
     key_schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
     attributes = {partition_key: "S"}
     if sort_key:
         key_schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})
         attributes[sort_key] = "S"
     extra: dict[str, Any] = {}
-    if index:
-        index_name, index_pk, index_sk = index
-        attributes.update({index_pk: "S", index_sk: "S"})
-        extra["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": index_name,
-                "KeySchema": [
-                    {"AttributeName": index_pk, "KeyType": "HASH"},
-                    {"AttributeName": index_sk, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ]
     if stream:
         extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE}
     dynamodb.create_table(
@@ -160,7 +145,6 @@ def create_catalog_tables(dynamodb: Any) -> dict[str, str]:
             table.partition_key,
             table.sort_key,
             table.ttl_attribute,
-            index=table.lookup_index,
             stream=table.role in streamed,
         )
         for table in catalog.TABLES

@@ -25,6 +25,7 @@ import contextlib
 import copy
 import datetime as real
 import functools
+import hashlib
 import heapq
 import io
 import itertools
@@ -41,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import base as idempotency_base
 from aws_lambda_powertools.utilities.idempotency.persistence import base as persistence_base
@@ -313,6 +314,7 @@ def invoke_batch(
     timeout_seconds: float,
     before_acknowledging: Callable[[], None] | None = None,
     on_result: Callable[[BatchResult], None] | None = None,
+    metrics_sink: Callable[[Any], None] | None = None,
 ) -> None:
     """One Lambda invocation over ``messages`` as the event source mapping runs it: the real batch
     processing (a runner on the virtual clock), then every record not reported as failed deleted.
@@ -321,7 +323,8 @@ def invoke_batch(
 
     The metrics the invocation added are dropped at its end, as the handler's ``log_metrics`` flushes
     them: kept, they would pile up over invocations until Powertools flushed them in the middle of
-    a record (and, with no namespace outside Lambda, failed it)."""
+    a record (and, with no namespace outside Lambda, failed it). ``metrics_sink``, if given, is
+    handed what the handler would have flushed (EMF), before it is dropped."""
     from sellerstream.observability import metrics  # noqa: PLC0415 - once the run's environment is set
 
     try:
@@ -330,6 +333,8 @@ def invoke_batch(
             VirtualLambdaContext(clock, timeout_seconds),  # type: ignore[arg-type]
         )
     finally:
+        if metrics_sink is not None and metrics.metric_set:
+            metrics_sink(metrics.serialize_metric_set())
         metrics.clear_metrics()
     if on_result is not None:
         on_result(result)
@@ -369,9 +374,9 @@ class SimulatedSecrets:
 
 
 class SimulatedS3:
-    """The S3 calls the report consumer makes (``upload_fileobj``, ``get_object``, ``head_object``)
-    over a dict: an upload stores its object only once the whole stream was read, as a multipart
-    upload that failed part-way leaves no object."""
+    """The S3 calls the report consumer makes (``upload_fileobj``, ``put_object``, ``get_object``,
+    ``head_object``) over a dict: an upload stores its object only once the whole stream was read,
+    as a multipart upload that failed part-way leaves no object."""
 
     READ_BYTES = 1 << 16
 
@@ -387,6 +392,13 @@ class SimulatedS3:
         while chunk := Fileobj.read(self.READ_BYTES):
             parts.append(chunk)
         self.objects[(Bucket, Key)] = (b"".join(parts), (ExtraArgs or {}).get("ContentType"))
+
+    def put_object(
+        self, Bucket: str, Key: str, Body: bytes, ContentType: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        self.calls["PutObject"] += 1
+        self.objects[(Bucket, Key)] = (bytes(Body), ContentType)
+        return {"ETag": f'"{hashlib.md5(Body, usedforsecurity=False).hexdigest()}"'}
 
     def get_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
         self.calls["GetObject"] += 1
@@ -1300,14 +1312,15 @@ def powertools_on(clock: VirtualTime) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def quiet_function_logs() -> Iterator[None]:
-    """The functions' own JSON logs go nowhere while a simulation runs (Powertools' handler holds the
-    stream it started with, so replacing ``sys.stdout`` would not silence it)."""
+def quiet_function_logs(stream: IO[str] | None = None) -> Iterator[None]:
+    """The functions' own JSON logs go nowhere (or to ``stream``) while a simulation runs
+    (Powertools' handler holds the stream it started with, so replacing ``sys.stdout`` would not
+    silence it)."""
     from sellerstream.observability import logger  # noqa: PLC0415 - once the run's environment is set
 
     handler = logger.logger_handler
     with open(os.devnull, "w") as devnull:
-        saved = handler.setStream(devnull)  # type: ignore[attr-defined]
+        saved = handler.setStream(stream or devnull)  # type: ignore[attr-defined]
         try:
             yield
         finally:

@@ -213,9 +213,9 @@ def test_given_captured_cp1252_document_when_replayed_with_documents_then_rows_d
     )
 
     [record] = replayed["tables"]["sellerstream-reports"]
-    rows = sorted(item["cells"] for item in replayed["tables"]["sellerstream-report-rows"])
+    rows = replayed["report_rows"][record["report_id"]]
     assert record["content_type"] == "text/plain; charset=Cp1252" and record["row_count"] == 2
-    assert rows == ["ES-1\tPiña colada", "FR-1\tcrème brûlée"]
+    assert rows == [{"sku": "ES-1", "name": "Piña colada"}, {"sku": "FR-1", "name": "crème brûlée"}]
 
 
 def shipment_line(request_id: str, tracking: str, **changes: Any) -> str:

@@ -27,7 +27,7 @@ from sellerstream.adapters.notifications import DynamoDBNotificationStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.adapters.packages import DynamoDBPackageStore
 from sellerstream.adapters.queue import SqsMessageQueue
-from sellerstream.adapters.reports import DynamoDBReportStore
+from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowReader, ReportRowWriter
 from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
 from sellerstream.domain.credentials import ClientSecretState
 from sellerstream.domain.feeds import NO_DOCUMENT, PARSED, UNREADABLE, FeedRecord
@@ -35,7 +35,7 @@ from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.notifications import NotificationRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredPackage
-from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, RawDocument
+from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, RawDocument, ReportRows
 from sellerstream.ports import (
     ClientSecretStates,
     FeedStore,
@@ -45,6 +45,7 @@ from sellerstream.ports import (
     OrderStore,
     PackageStore,
     ReportStore,
+    RowStore,
     SearchWindows,
     WaitingNotifications,
 )
@@ -60,6 +61,7 @@ from tests.support.fakes import (
     FakeOrderStore,
     FakePackageStore,
     FakeReportStore,
+    FakeRowStore,
     FakeSearchWindows,
     FakeWaitingNotifications,
 )
@@ -828,7 +830,7 @@ def test_given_a_saved_checkpoint_when_its_progress_is_asked_then_it_says_where_
             "parts": 2,
             "first_started_at": "2026-09-01T12:00:00Z",
             "ingest_seconds": 41.5,
-            "row_shards": 4,
+            "row_blocks": {"bucket": "reports", "prefix": f"rows/{SELLER}/{REPORT}/"},
             "rows_expire_at": 1_795_000_000,
         },
     )
@@ -840,11 +842,7 @@ def test_given_a_saved_checkpoint_when_its_progress_is_asked_then_it_says_where_
     assert progress.details is not None and progress.details["processingStatus"] == "DONE"
     assert progress.raw_document == RawDocument(f"reports/{SELLER}/{REPORT}.gz", True)
     assert (progress.rows_written, progress.parts, progress.ingest_seconds) == (12_000, 2, 41.5)
-    assert (progress.first_started_at, progress.row_shards, progress.rows_expire_at) == (
-        "2026-09-01T12:00:00Z",
-        4,
-        1_795_000_000,
-    )
+    assert (progress.first_started_at, progress.rows_expire_at) == ("2026-09-01T12:00:00Z", 1_795_000_000)
 
 
 def test_given_a_saved_checkpoint_when_the_record_is_saved_again_then_the_new_record_is_the_whole_record(
@@ -902,7 +900,6 @@ def test_given_a_saved_checkpoint_when_an_interrupted_part_checkpoints_then_what
             "raw_document": {"key": f"reports/{SELLER}/{REPORT}.gz", "compressed": True},
             "rows_written": 1_000,
             "parts": 1,
-            "row_shards": 4,
             "rows_expire_at": 1_795_000_000,
         },
     )
@@ -917,7 +914,7 @@ def test_given_a_saved_checkpoint_when_an_interrupted_part_checkpoints_then_what
     assert merged and progress is not None
     assert (progress.rows_written, progress.parts, progress.stalled_parts) == (1_600, 2, 0)
     assert progress.raw_document == RawDocument(f"reports/{SELLER}/{REPORT}.gz", True)
-    assert (progress.row_shards, progress.rows_expire_at) == (4, 1_795_000_000)
+    assert progress.rows_expire_at == 1_795_000_000
 
 
 @pytest.mark.parametrize(
@@ -955,6 +952,72 @@ def test_given_reports_of_two_sellers_with_one_id_when_saved_then_each_seller_ha
     mine, theirs = reports.progress(SELLER, REPORT), reports.progress(OTHER_SELLER, REPORT)
     assert mine is not None and mine.status == COMPLETE
     assert theirs is not None and theirs.status == IN_PROGRESS
+
+
+# -- RowStore ---------------------------------------------------------------------------------------
+
+ROWS_BUCKET = "contract-reports"
+ROWS = ReportRows(
+    SELLER, REPORT, "GET_MERCHANT_LISTINGS_ALL_DATA", 1_795_000_000, ("sku", "SKU"), ("sku", "name")
+)
+
+
+class RowStores(NamedTuple):
+    store: RowStore
+    found: Callable[[str], int]  # how many rows a lookup of the value finds
+
+
+@pytest.fixture(params=["fake", "s3+dynamodb"])
+def row_stores(request: pytest.FixtureRequest) -> RowStores:
+    if request.param == "fake":
+        fake = FakeRowStore(ROWS_BUCKET)
+        return RowStores(fake, lambda value: len(fake.found(SELLER, REPORT, value)))
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    boto3.client("s3").create_bucket(Bucket=ROWS_BUCKET)
+    reader = ReportRowReader(account.tables["report_rows"], ROWS_BUCKET)
+    return RowStores(
+        ReportRowWriter(ROWS_BUCKET, account.tables["report_rows"]),
+        lambda value: len(reader.find(SELLER, REPORT, value)),
+    )
+
+
+def block(start: int, count: int = 1_000) -> list[str]:
+    return [f"SKU-{index}\tname {index}" for index in range(start, start + count)]
+
+
+def test_given_blocks_written_when_the_part_ends_then_every_row_counts_and_is_found_once(
+    row_stores: RowStores,
+) -> None:
+    with row_stores.store.open(ROWS) as batches:
+        batches.write(0, block(0))
+        batches.write(1_000, block(1_000, 300))
+
+    assert batches.stored == 1_300
+    assert [row_stores.found(f"SKU-{index}") for index in (0, 999, 1_299)] == [1, 1, 1]
+    assert row_stores.store.location(SELLER, REPORT) == {
+        "bucket": ROWS_BUCKET,
+        "prefix": f"rows/{SELLER}/{REPORT}/",
+    }
+
+
+def test_given_a_part_left_by_an_error_when_settled_then_its_stored_blocks_count_once_findable(
+    row_stores: RowStores,
+) -> None:
+    with pytest.raises(RuntimeError), row_stores.store.open(ROWS) as batches:
+        batches.write(0, block(0))
+        batches.write(1_000, block(1_000))
+        raise RuntimeError("the document's download broke")
+
+    assert batches.stored == 0 and row_stores.found("SKU-5") == 0  # not findable: not counted
+    assert batches.settle() == 2_000 and row_stores.found("SKU-1999") == 1
+
+
+def test_given_a_part_redone_from_the_same_row_then_each_row_is_found_once(row_stores: RowStores) -> None:
+    for _ in range(2):  # the first attempt died before its checkpoint
+        with row_stores.store.open(ROWS) as batches:
+            batches.write(0, block(0))
+
+    assert batches.stored == 1_000 and row_stores.found("SKU-10") == 1
 
 
 # -- MessageQueue -----------------------------------------------------------------------------------

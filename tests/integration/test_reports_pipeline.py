@@ -6,13 +6,18 @@ import gzip
 import io
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowReader
+from sellerstream import aws
+from sellerstream.adapters.reports import ReportRowReader
 from sellerstream.config import ReportFinishedSettings
+from sellerstream.logic import report_finished
+from sellerstream.logic.report_ingest import iter_rows
 from sellerstream_local.pipeline import LocalPipeline
 from tests.integration.conftest import SELLER
 
@@ -61,17 +66,67 @@ def report_record(pipeline: LocalPipeline) -> dict[str, Any]:
     return record
 
 
-def rows(pipeline: LocalPipeline) -> list[dict[str, Any]]:
+def reader(pipeline: LocalPipeline) -> ReportRowReader:
+    return ReportRowReader(pipeline.resources.tables["report_rows"], pipeline.resources.reports_bucket)
+
+
+def rows(pipeline: LocalPipeline, seller: str = SELLER) -> list[dict[str, Any]]:
+    """The report's rows as a reader reads them back from its blocks."""
+    return list(reader(pipeline).rows(seller, REPORT_ID))
+
+
+def blocks(pipeline: LocalPipeline) -> list[str]:
+    listed = pipeline.s3.list_objects_v2(Bucket=pipeline.resources.reports_bucket, Prefix="rows/")
+    return [entry["Key"] for entry in listed.get("Contents", [])]
+
+
+def lookup_items(pipeline: LocalPipeline) -> list[dict[str, Any]]:
     return pipeline.table_items("report_rows")
 
 
-def reader(pipeline: LocalPipeline) -> ReportRowReader:
-    tables = pipeline.resources.tables
-    return ReportRowReader(tables["report_rows"], DynamoDBReportStore(tables["reports"]))
+def indexes_named(pipeline: LocalPipeline) -> Counter[int]:
+    """How many times the lookup items name each row."""
+    return Counter(
+        int(entry.rsplit("\t", 1)[1])
+        for item in lookup_items(pipeline)
+        for entry in str(item["entries"]).split("\n")
+    )
 
 
-def row_index(item: dict[str, Any]) -> int:
-    return int(str(item["sk"]).rsplit("#", 1)[1])
+def document_rows(pipeline: LocalPipeline) -> list[dict[str, Any]]:
+    """The rows of the report's raw copy, read by the reference parser (not the ingestion's path)."""
+    raw = report_record(pipeline)["raw_document"]
+    body = pipeline.s3.get_object(Bucket=raw["bucket"], Key=raw["key"])["Body"].read()
+    content = io.BytesIO(gzip.decompress(body) if raw["compressed"] else body)
+    return list(iter_rows(report_record(pipeline)["document_format"], content))
+
+
+class Reads:
+    """The AWS calls made while counting (botocore's ``before-call`` event on the shared clients)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __enter__(self) -> Reads:
+        for service in ("dynamodb", "s3"):
+            aws.client(service).meta.events.register("before-call", self._count, unique_id="count-reads")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for service in ("dynamodb", "s3"):
+            aws.client(service).meta.events.unregister("before-call", unique_id="count-reads")
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+
+def found_in_two_reads(pipeline: LocalPipeline, value: str) -> list[dict[str, Any]]:
+    with Reads() as reads:
+        found = reader(pipeline).find(SELLER, REPORT_ID, value)
+    assert reads.calls == ["Query", *["GetObject"] * (len(reads.calls) - 1)] and len(reads.calls) <= 2, (
+        reads.calls
+    )
+    return found
 
 
 def test_given_done_report_when_processed_then_rows_record_and_raw_copy_stored(
@@ -82,12 +137,19 @@ def test_given_done_report_when_processed_then_rows_record_and_raw_copy_stored(
     pipeline.publish(report_notification("DONE", document_id=document_id))
     pipeline.drain()
 
-    stored = rows(pipeline)
     record = report_record(pipeline)
-    assert len(stored) == 1200
-    assert len({(row["pk"], row["sk"]) for row in stored}) == 1200
-    read_back = list(reader(pipeline).rows(SELLER, REPORT_ID))
+    assert blocks(pipeline) == [
+        f"rows/{SELLER}/{REPORT_ID}/0000000000.gz",
+        f"rows/{SELLER}/{REPORT_ID}/0000001000.gz",
+    ]
+    read_back = rows(pipeline)
     assert [row["sku"] for row in read_back] == [f"SKU-{index:08d}" for index in range(1200)]
+    assert read_back == document_rows(pipeline)
+    assert record["row_blocks"] == {
+        "bucket": pipeline.resources.reports_bucket,
+        "prefix": f"rows/{SELLER}/{REPORT_ID}/",
+    }
+    assert sorted(indexes_named(pipeline).elements()) == list(range(1200))
     assert (record["ingestion_status"], record["row_count"], record["document_format"]) == (
         "COMPLETE",
         1200,
@@ -114,9 +176,14 @@ def test_given_report_larger_than_one_invocation_when_processed_then_resumed_wit
         pipeline.publish(report_notification("DONE", document_id=document_id))
         stats = pipeline.drain()
 
-        stored = rows(pipeline)
         record = report_record(pipeline)
-        assert sorted(row_index(row) for row in stored) == list(range(2600))
+        assert rows(pipeline) == document_rows(pipeline) and len(document_rows(pipeline)) == 2600
+        assert [key.rsplit("/", 1)[1] for key in blocks(pipeline)] == [
+            "0000000000.gz",
+            "0000001000.gz",
+            "0000002000.gz",
+        ]
+        assert sorted(indexes_named(pipeline).elements()) == list(range(2600))
         assert (record["row_count"], record["parts"], record["ingestion_status"]) == (2600, 3, "COMPLETE")
         assert stats.succeeded == 3  # the notification and two continuations
         assert pipeline.emulator.calls["documentDownload"] == 1  # later parts read the raw copy
@@ -158,7 +225,7 @@ def test_given_cancelled_report_when_processed_then_recorded_without_rows(pipeli
 
     record = report_record(pipeline)
     assert (record["processing_status"], record["row_count"]) == ("CANCELLED", 0)
-    assert rows(pipeline) == []
+    assert blocks(pipeline) == [] and lookup_items(pipeline) == []
 
 
 def test_given_fatal_report_when_processed_then_error_document_summarised(pipeline: LocalPipeline) -> None:
@@ -205,7 +272,7 @@ def test_given_document_formats_when_processed_then_parsed_or_kept_raw(
 
     record = report_record(pipeline)
     assert (record["document_format"], record["row_count"]) == (expected_format, expected_rows)
-    assert len(rows(pipeline)) == expected_rows
+    assert len(rows(pipeline)) == expected_rows and len(blocks(pipeline)) == min(expected_rows, 1)
 
 
 def test_given_report_notification_redelivered_after_completion_then_not_ingested_again(
@@ -263,15 +330,15 @@ def test_given_listings_report_when_stored_then_rows_found_by_sku_and_expire_wit
     pipeline.publish(report_notification("DONE", document_id=document_id))
     pipeline.drain()
 
-    [found] = reader(pipeline).find(SELLER, "GET_MERCHANT_LISTINGS_ALL_DATA", "SKU", "SKU-00000017")
-    assert found["report_id"] == REPORT_ID and found["sku"] == "SKU-00000017"
+    [found] = found_in_two_reads(pipeline, "SKU-00000017")
+    assert found == document_rows(pipeline)[17]
     record = report_record(pipeline)
     assert record["lookup"] == {"column": "sku", "kind": "SKU"}
     days = (int(record["rows_expire_at"]) - time.time()) / 86400
     retention = ReportFinishedSettings.report_rows_retention_days.default
     assert isinstance(retention, int)
     assert retention - 0.1 < days <= retention
-    assert {int(item["expires_at"]) for item in rows(pipeline)} == {int(record["rows_expire_at"])}
+    assert {int(item["expires_at"]) for item in lookup_items(pipeline)} == {int(record["rows_expire_at"])}
     ttl = pipeline.dynamodb.describe_time_to_live(TableName=pipeline.resources.tables["report_rows"])
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
 
@@ -288,8 +355,9 @@ def test_given_order_report_in_json_when_stored_then_rows_found_by_order_id(pipe
     )
     pipeline.drain()
 
-    found = reader(pipeline).find(SELLER, "GET_ORDER_REPORT_DATA_SHIPPING", "ORDER", "111-0000000-0000001")
-    assert [row["buyerName"] for row in found] == ["Está Piña"]
+    found = found_in_two_reads(pipeline, "111-0000000-0000001")
+    assert found == [orders[1]]
+    assert rows(pipeline) == orders
 
 
 @pytest.mark.parametrize(
@@ -351,7 +419,9 @@ def test_given_document_its_charset_cannot_decode_then_raw_copy_kept_and_failure
     assert stats.succeeded == 1 and pipeline.dead_letters() == []
     assert record["ingestion_status"] == "FAILED"
     assert "utf-8" in record["error"] and "0xf1" in record["error"]
-    assert rows(pipeline) == []  # nothing stored with replacement characters
+    assert (
+        blocks(pipeline) == [] and lookup_items(pipeline) == []
+    )  # nothing stored with replacement characters
     raw = record["raw_document"]
     assert (
         gzip.decompress(pipeline.s3.get_object(Bucket=raw["bucket"], Key=raw["key"])["Body"].read())
@@ -442,5 +512,92 @@ def test_given_notification_older_than_getreports_answer_then_record_and_rows_fo
     assert record["report_type"] == "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
     assert record["notification"]["report_document_id"] == "amzn1.spdoc.1.4.na.announced-earlier"
     assert record["notification"]["report_type"] == "GET_MERCHANT_LISTINGS_ALL_DATA"
-    [found] = reader(pipeline).find(SELLER, "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "SKU", "S-1")
-    assert found["asin"] == "B01"
+    [found] = found_in_two_reads(pipeline, "S-1")
+    assert found == {"sku": "S-1", "asin": "B01"}
+
+
+# -- interrupted parts ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quick_handover(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handed-over part's continuation comes back after a second, not 15 s to 15 minutes."""
+    monkeypatch.setattr(report_finished, "growing_delay", lambda attempt, *, base_seconds: 1)
+
+
+class Failing:
+    """Makes the shared client's calls of one operation fail (an error that outlived the SDK's
+    retries) while ``on``, past the first ``spare`` of them, when ``matches`` says so of their
+    parameters (botocore's ``before-parameter-build`` event)."""
+
+    def __init__(self, service: str, operation: str, code: str, matches: Any = None, spare: int = 0) -> None:
+        self.on, self.calls = True, 0
+        self._service, self._operation, self._code = service, operation, code
+        self._matches = matches or (lambda params: True)
+        self._spare = spare
+
+    def __enter__(self) -> Failing:
+        aws.client(self._service).meta.events.register(
+            f"before-parameter-build.{self._service}.{self._operation}", self._fail, unique_id="failing"
+        )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        aws.client(self._service).meta.events.unregister(
+            f"before-parameter-build.{self._service}.{self._operation}", unique_id="failing"
+        )
+
+    def _fail(self, params: dict[str, Any], **_: Any) -> None:
+        if self.on and self._matches(params):
+            self.calls += 1
+            if self.calls > self._spare:
+                raise ClientError({"Error": {"Code": self._code, "Message": "injected"}}, self._operation)
+
+
+def test_given_a_block_failing_mid_report_when_resumed_then_each_row_is_stored_once_and_found_once(
+    pipeline: LocalPipeline, quick_handover: None
+) -> None:
+    document_id = pipeline.emulator.add_report(REPORT_ID, rows=2600)
+    pipeline.publish(report_notification("DONE", document_id=document_id))
+
+    with Failing(
+        "s3", "PutObject", "InternalError", lambda params: params["Key"].endswith("0000001000.gz")
+    ) as put:
+        pipeline.poller("reports").poll_once()  # the first part: its second block fails
+        put.on = False
+        assert report_record(pipeline)["rows_written"] == 1000  # the first block, findable
+        assert sorted(indexes_named(pipeline)) == list(range(1000))
+    pipeline.drain()
+
+    record = report_record(pipeline)
+    assert (record["row_count"], record["parts"], record["ingestion_status"]) == (2600, 2, "COMPLETE")
+    assert pipeline.outcomes.counts == {"handed_over": 1, "written": 1}
+    assert rows(pipeline) == document_rows(pipeline) and len(blocks(pipeline)) == 3
+    assert set(indexes_named(pipeline).values()) == {1} and len(indexes_named(pipeline)) == 2600
+    for index in (0, 999, 1000, 2599):
+        assert found_in_two_reads(pipeline, f"SKU-{index:08d}") == [document_rows(pipeline)[index]]
+
+
+def test_given_a_part_whose_lookups_fail_part_way_when_redone_then_each_row_is_stored_once_and_found_once(
+    pipeline: LocalPipeline, quick_handover: None
+) -> None:
+    document_id = pipeline.emulator.add_report(REPORT_ID, rows=2600)
+    pipeline.publish(report_notification("DONE", document_id=document_id))
+
+    # Its blocks are stored and some of its lookups; the rest keep failing: nothing is counted.
+    with Failing("dynamodb", "BatchWriteItem", "InternalServerError", spare=3) as writes:
+        pipeline.poller("reports").poll_once()
+        writes.on = False
+    interrupted = report_record(pipeline)
+    assert (interrupted["rows_written"], interrupted["stalled_parts"]) == (0, 1)
+    assert len(blocks(pipeline)) == 3 and 0 < len(indexes_named(pipeline)) < 2600
+    pipeline.drain()
+
+    record = report_record(pipeline)
+    assert (record["row_count"], record["parts"]) == (2600, 2)
+    assert pipeline.outcomes.counts == {"handed_over": 1, "written": 1}
+    assert rows(pipeline) == document_rows(pipeline)
+    # The redone part wrote the same items again: every row named once.
+    assert set(indexes_named(pipeline).values()) == {1} and len(indexes_named(pipeline)) == 2600
+    for index in (5, 1500, 2599):
+        assert found_in_two_reads(pipeline, f"SKU-{index:08d}") == [document_rows(pipeline)[index]]

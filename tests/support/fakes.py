@@ -27,7 +27,15 @@ from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.notifications import NotificationRecord
 from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
-from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, ReportProgress, ReportRows, progress_of
+from sellerstream.domain.reports import (
+    COMPLETE,
+    IN_PROGRESS,
+    ReportProgress,
+    ReportRows,
+    lookup_column,
+    lookup_value_accepted,
+    progress_of,
+)
 from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.auth import LwaCredentials
 from sellerstream.spapi.endpoints import Region
@@ -178,6 +186,7 @@ class FakeSellerDirectory:
         self.refused: set[str] = set()
         self.marketplaces: dict[str, SellerMarketplaces] = {}
         self.marketplace_saves: list[str] = []  # the seller of every write, in order
+        self.forgotten: list[str] = []  # sellers whose credentials are to be read afresh
 
     def add(
         self, seller_key: str, *, region: Region = Region.NA, refresh_token: str | None = None
@@ -205,6 +214,9 @@ class FakeSellerDirectory:
 
     def for_seller(self, seller_key: str) -> SellerCredentials:
         return self.for_notification(seller_id=seller_key, subscription_id="")
+
+    def forget(self, seller_key: str) -> None:
+        self.forgotten.append(seller_key)
 
     def known_sellers(self) -> list[str]:
         return sorted(self.sellers)
@@ -386,37 +398,84 @@ class FakeReportStore:
 
 
 class FakeRowStore:
-    """Rows by (seller, report id) and index; ``failing_after`` rows, a write raises it."""
+    """A report's rows as the row store keeps them: blocks (a ``write`` each, stored whole or not at
+    all) and lookups (value -> row indexes, each written row once per write of its lookups), both by
+    (seller, report id). ``failing_after``: the block that would take the stored rows past N raises
+    its error; ``lookups_failing``: writing lookups raises it (the blocks stay stored)."""
 
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], dict[int, Any]] = {}
+    def __init__(self, bucket: str = "fake-reports") -> None:
+        self.bucket = bucket
+        self.rows: dict[tuple[str, str], dict[int, Any]] = {}  # rows of the stored blocks, by index
+        self.lookups: dict[tuple[str, str], dict[str, list[int]]] = {}
         self.layouts: list[ReportRows] = []
         self.failing_after: tuple[int, Exception] | None = None
+        self.lookups_failing: Exception | None = None
 
     @contextlib.contextmanager
     def open(self, layout: ReportRows) -> Iterator[FakeRowBatches]:
         self.layouts.append(layout)
-        yield FakeRowBatches(self, layout)
+        batches = FakeRowBatches(self, layout)
+        yield batches
+        batches.flush()
+
+    def location(self, seller_key: str, report_id: str) -> dict[str, str]:
+        return {"bucket": self.bucket, "prefix": f"rows/{seller_key}/{report_id}/"}
+
+    def found(self, seller_key: str, report_id: str, value: str) -> list[int]:
+        """The row indexes a lookup of ``value`` finds (each once, as the reader counts them)."""
+        return sorted(set(self.lookups.get((seller_key, report_id), {}).get(value, [])))
 
 
 class FakeRowBatches:
-    """Writes in order, at once: the rows stored without a gap are the rows this writer stored."""
+    """Writes blocks in order, at once; gathers their lookups until ``flush`` or ``settle``."""
 
     def __init__(self, store: FakeRowStore, layout: ReportRows) -> None:
         self._store = store
+        self._layout = layout
         self._rows = store.rows.setdefault((layout.seller_key, layout.report_id), {})
-        self.stored = 0
+        self._lookups = store.lookups.setdefault((layout.seller_key, layout.report_id), {})
+        self._gathered: list[tuple[str, int]] = []
+        self._blocks = 0  # rows stored in blocks by this writer
+        self.stored = 0  # rows whose blocks and lookups are stored
 
     def write(self, start: int, rows: list[Any]) -> None:
+        limit = self._store.failing_after
+        if limit is not None and len(self._rows) + len(rows) > limit[0]:
+            raise limit[1]
         for index, row in enumerate(rows, start):
-            limit = self._store.failing_after
-            if limit is not None and len(self._rows) >= limit[0]:
-                raise limit[1]
             self._rows[index] = row
-            self.stored += 1
+            value = self._value(row)
+            if value:
+                self._gathered.append((value, index))
+        self._blocks += len(rows)
+
+    def _value(self, row: Any) -> str:
+        lookup = self._layout.lookup or (
+            lookup_column(self._layout.report_type, list(row)) if isinstance(row, dict) else None
+        )
+        if lookup is None:
+            return ""
+        if isinstance(row, str):
+            cells = row.split("\t")
+            column = (
+                self._layout.columns.index(lookup[0]) if lookup[0] in self._layout.columns else len(cells)
+            )
+            return cells[column] if column < len(cells) else ""
+        value = row.get(lookup[0])
+        return str(value) if isinstance(value, str | int) and lookup_value_accepted(str(value)) else ""
 
     def flush(self) -> None:
-        pass
+        if self._store.lookups_failing is not None:
+            raise self._store.lookups_failing
+        for value, index in self._gathered:
+            self._lookups.setdefault(value, []).append(index)
+        self._gathered = []
+        self.stored = self._blocks
+
+    def settle(self) -> int:
+        with contextlib.suppress(Exception):
+            self.flush()
+        return self.stored
 
 
 class FakeDocument:

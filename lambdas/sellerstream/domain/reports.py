@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
@@ -10,10 +10,11 @@ COMPLETE: Final = "COMPLETE"
 IN_PROGRESS: Final = "IN_PROGRESS"
 FAILED: Final = "FAILED"
 
-MAX_ROW_SHARDS: Final = 64
-# About 10,000 rows of a typical flat file per shard; gzip shrinks Amazon's flat files ~8x.
-ROW_SHARD_BYTES: Final = 1 << 20
-GZIP_RATIO_ESTIMATE: Final = 8
+# A report's lookup values are spread over this many buckets, always the same number: a lookup
+# reads one bucket, whatever the report's size.
+LOOKUP_BUCKETS: Final = 1024
+# A value longer than this (or empty, or holding a tab or a line break) gets no lookup entry.
+MAX_LOOKUP_VALUE_CHARS: Final = 1024
 
 # Which column users look a report's rows up by, in order of preference, and what it holds.
 LOOKUP_COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
@@ -51,8 +52,7 @@ class ReportProgress(NamedTuple):
     parts: int = 0  # invocations so far
     first_started_at: str | None = None
     ingest_seconds: float = 0.0
-    row_shards: int | None = None  # a resumed ingestion keeps the first part's layout and expiry
-    rows_expire_at: int | None = None
+    rows_expire_at: int | None = None  # a resumed ingestion keeps the first part's expiry
     # Parts in a row that a transient failure interrupted before they stored a row (the bound on
     # handing over to a continuation: ``ReportFinishedUseCase``).
     stalled_parts: int = 0
@@ -68,17 +68,21 @@ class ReportRows(NamedTuple):
     seller_key: str
     report_id: str
     report_type: str
-    report_created: str
-    shards: int
     expires_at: int
     lookup: tuple[str, str] | None = None  # (column or JSON key, SKU/ASIN/ORDER)
-    columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()  # a flat file's header (none: JSON elements)
 
 
-def row_shards_for(document_bytes: int, *, compressed: bool) -> int:
-    """How many partitions a report's rows spread over, from its raw copy's size."""
-    text_bytes = document_bytes * (GZIP_RATIO_ESTIMATE if compressed else 1)
-    return max(1, min(MAX_ROW_SHARDS, math.ceil(text_bytes / ROW_SHARD_BYTES)))
+def lookup_bucket(value: str) -> int:
+    """The lookup bucket of a value: CRC-32 of its UTF-8, the same in every process (never
+    ``hash()``, which is salted per process)."""
+    return zlib.crc32(value.encode("utf-8")) % LOOKUP_BUCKETS
+
+
+def lookup_value_accepted(value: str) -> bool:
+    """Whether a value gets a lookup entry: not empty, at most ``MAX_LOOKUP_VALUE_CHARS``, and no
+    tab or line break (an entry is one ``value<TAB>row`` line)."""
+    return 0 < len(value) <= MAX_LOOKUP_VALUE_CHARS and not ("\t" in value or "\n" in value or "\r" in value)
 
 
 def lookup_column(report_type: str, columns: Sequence[str]) -> tuple[str, str] | None:
@@ -106,7 +110,6 @@ def progress_of(record: Mapping[str, Any]) -> ReportProgress:
         parts=int(record.get("parts", 0)),
         first_started_at=record.get("first_started_at"),
         ingest_seconds=float(record.get("ingest_seconds", 0)),
-        row_shards=int(record["row_shards"]) if record.get("row_shards") else None,
         rows_expire_at=int(record["rows_expire_at"]) if record.get("rows_expire_at") else None,
         stalled_parts=int(record.get("stalled_parts", 0)),
     )

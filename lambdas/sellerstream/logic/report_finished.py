@@ -3,7 +3,8 @@
 DONE: getReport + getReportDocument, the document is copied to S3 as served (a raw copy a user
 can fetch again, and the source a resumed ingestion reads, since Amazon's URL lives five minutes;
 its Content-Type, which names the charset, goes with it), then decoded in that charset and
-streamed into rows. When the invocation's time runs short, the row count so far is saved as a
+streamed into rows (blocks in S3, lookups in DynamoDB: ``ports.RowStore``). When the invocation's
+time runs short, the row count so far (rows whose blocks and lookups are stored) is saved as a
 checkpoint and a continuation message re-enters the queue. A document its charset cannot decode
 keeps its raw copy and is recorded FAILED with the reason (``ReportDecodeFailures`` metric).
 FATAL fetches and summarises the error document; CANCELLED (and any status Amazon adds later) is
@@ -14,12 +15,13 @@ that outlived the SDK's retries would fail the whole receive, the part would sta
 last checkpoint a visibility timeout later, and a few such receives in a row would dead-letter a
 report no fault of its own broke. So a transient failure (anything that is neither a throttle the
 batch defers nor a permanent failure) hands the part over instead: what it stored (getReport's
-answer, the raw copy, its layout, the rows stored without a gap) is merged into the record as the
-checkpoint, and a continuation comes back after a growing delay as a fresh message, while the
-interrupted one is done. Bounded: a part that stored no row counts as stalled, and past
-``max_stalled_parts`` stalled parts in a row the report is dead-lettered (``report_stalled``,
-with the last error; a redrive resumes from the checkpoint). A part that stored rows resets the
-count, so a report always moves forward. A container that dies mid-part still spends a receive.
+answer, the raw copy, its layout, the rows stored without a gap: their blocks and, written first,
+their lookups) is merged into the record as the checkpoint, and a continuation comes back after a
+growing delay as a fresh message, while the interrupted one is done. Bounded: a part that stored
+no row counts as stalled, and past ``max_stalled_parts`` stalled parts in a row the report is
+dead-lettered (``report_stalled``, with the last error; a redrive resumes from the checkpoint). A
+part that stored rows resets the count, so a report always moves forward. A container that dies
+mid-part still spends a receive.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from sellerstream.domain.reports import (
     ReportProgress,
     ReportRows,
     lookup_column,
-    row_shards_for,
 )
 from sellerstream.errors import NotReadyError, PermanentFailureError
 from sellerstream.logic.batch import RemainingTime
@@ -58,7 +59,6 @@ from sellerstream.ports import (
     RowBatchWriter,
     RowStore,
     SellerDirectory,
-    StoredDocument,
 )
 from sellerstream.spapi import reports as reports_api
 from sellerstream.spapi.errors import DocumentUrlExpired, RateBudgetExhausted, SpApiThrottled
@@ -205,16 +205,11 @@ class ReportFinishedUseCase:
             document_format, content = open_document(document.body, compressed=compressed)
             rows = read_rows(document_format, content, charset.codec)
             layout = self._row_layout(
-                seller.seller_key,
-                report.report_id,
-                str(record["report_type"]),
-                details,
-                stored,
-                document,
-                compressed,
-                rows.columns,
+                seller.seller_key, report.report_id, str(record["report_type"]), stored, rows.columns
             )
             record.update(_layout_record(layout))
+            if document_format in ("tsv", "json"):
+                record["row_blocks"] = self._rows.location(seller.seller_key, report.report_id)
             with self._rows.open(layout) as batches:
                 try:
                     progress = ingest(
@@ -226,7 +221,7 @@ class ReportFinishedUseCase:
                         ),
                     )
                 except DocumentReadError as error:
-                    batches.flush()  # what was read before the bad byte is stored, and counted
+                    batches.flush()  # what was read before the bad byte is stored, lookups too, and counted
                     failure = error
         except DocumentReadError as error:  # the header (or first block) is already undecodable
             error.rows_written = start_row
@@ -234,8 +229,10 @@ class ReportFinishedUseCase:
         except UnknownCharsetError as error:
             failure = error
         except Exception:
-            if batches is not None:  # the checkpoint of a hand-over: the rows stored without a gap
-                record["rows_written"] = start_row + batches.stored
+            if batches is not None:
+                # The checkpoint of a hand-over: the rows stored without a gap, once their lookups
+                # are stored too (else only those that already were).
+                record["rows_written"] = start_row + batches.settle()
             raise
         finally:
             document.body.close()
@@ -309,21 +306,16 @@ class ReportFinishedUseCase:
         seller_key: str,
         report_id: str,
         report_type: str,
-        details: dict[str, Any],
         stored: ReportProgress,
-        document: StoredDocument,
-        compressed: bool,
         columns: list[str] | None,
     ) -> ReportRows:
-        """Where the rows go. A resumed ingestion reuses the first part's shard count and expiry."""
+        """Where the rows go. A resumed ingestion reuses the first part's expiry."""
         retention = timedelta(days=self._rows_retention_days)
         expires_at = stored.rows_expire_at or int((datetime.now(UTC) + retention).timestamp())
         return ReportRows(
             seller_key=seller_key,
             report_id=report_id,
             report_type=report_type,
-            report_created=str(details.get("createdTime") or ""),
-            shards=stored.row_shards or row_shards_for(document.size, compressed=compressed),
             expires_at=int(expires_at),
             lookup=lookup_column(report_type, columns) if columns else None,
             columns=tuple(columns or ()),
@@ -426,8 +418,8 @@ def _report_details(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _layout_record(layout: ReportRows) -> dict[str, Any]:
-    """What readers need to find and read the rows back (see store/reports.py)."""
-    record: dict[str, Any] = {"row_shards": layout.shards, "rows_expire_at": layout.expires_at}
+    """What readers need to read the rows back (see adapters/reports.py)."""
+    record: dict[str, Any] = {"rows_expire_at": layout.expires_at}
     if layout.columns:
         record["columns"] = list(layout.columns)
     if layout.lookup:

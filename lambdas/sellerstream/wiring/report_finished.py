@@ -5,7 +5,7 @@ from __future__ import annotations
 from sellerstream import catalog
 from sellerstream.adapters.queue import SqsMessageQueue
 from sellerstream.adapters.report_documents import S3DocumentStore
-from sellerstream.adapters.reports import DynamoDBReportStore, DynamoDBRowWriter
+from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowWriter
 from sellerstream.config import ReportFinishedSettings
 from sellerstream.logic.batch import BatchRunner
 from sellerstream.logic.report_finished import ReportFinishedUseCase
@@ -22,7 +22,7 @@ def runner() -> BatchRunner:
         directory,
         access,
         DynamoDBReportStore(settings.reports_table_name),
-        DynamoDBRowWriter(settings.report_rows_table_name),
+        ReportRowWriter(settings.reports_bucket_name, settings.report_rows_table_name),
         S3DocumentStore(settings.reports_bucket_name),
         SqsMessageQueue(settings.queue_url, settings.dead_letter_queue_url),
         rows_retention_days=settings.report_rows_retention_days,

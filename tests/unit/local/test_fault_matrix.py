@@ -15,18 +15,20 @@ from sellerstream import aws, catalog
 from sellerstream.adapters import listings as listing_adapter
 from sellerstream.adapters.dynamo import to_attribute_map
 from sellerstream.adapters.packages import DynamoDBPackageStore, package_item
-from sellerstream.adapters.reports import DynamoDBReportStore, RowBatches, report_item
+from sellerstream.adapters.reports import DynamoDBReportStore, RowBatches, RowLayout, report_item
 from sellerstream.domain.packages import StoredPackage
-from sellerstream.domain.reports import ReportProgress
+from sellerstream.domain.reports import ReportProgress, ReportRows
 from sellerstream.errors import PermanentFailureError
 from sellerstream.logic import batch, change_events
 from sellerstream.logic.change_events import ChangeEventsUseCase, StreamOutcome
 from sellerstream.logic.listing_status import ListingStatusUseCase
 from sellerstream.notifications import ListingsItemStatusChangeNotification, parse_delivery
+from sellerstream_local.emulator.reports import FLAT_FILE_COLUMNS
 from sellerstream_local.fault_matrix import (
     EVENTS_LATENCY,
     FIGURES,
     KINDS,
+    REPORT_TYPE,
     AppliedChange,
     FaultRates,
     FaultyDynamoDB,
@@ -44,7 +46,7 @@ from sellerstream_local.fault_matrix import (
     shipment_figures,
 )
 from sellerstream_local.resources import create_table
-from sellerstream_local.simulation import Delivery
+from sellerstream_local.simulation import Delivery, SimulatedS3
 
 # Harsher than the bench's where a few hundred messages would otherwise meet none of a kind, yet
 # not so harsh that five receives in a row of one message all fail by chance. Packages are named
@@ -60,6 +62,8 @@ RATES = replace(
     timeouts=0.03,
     connection_resets=0.03,
     download_failures=0.1,
+    # A few dozen PutEvents calls: often enough that a kill right after one is met whatever the seed.
+    publisher_kills_after_put=0.03,
 )
 TRAFFIC = Traffic(orders=300, listings=200, reports=12, shipments=150, named_packages=1.0)
 # A run of one consumer's traffic (the orders' least), for the runs that break the product.
@@ -275,9 +279,12 @@ def test_given_writes_that_ignore_order_then_the_recording_store_counts_regresse
     dynamodb = recording_store("orders", "listings")
     listing = {"pk": {"S": "SELLER#A1#MARKETPLACE#M"}, "sk": {"S": "SKU#X"}}
 
-    dynamodb.transact_write_items(TransactItems=[order_put("2026-09-21T10:00:00.000000Z")])
-    dynamodb.transact_write_items(TransactItems=[order_put("2026-09-21T09:00:00.000000Z")])
-    dynamodb.transact_write_items(TransactItems=[order_put("2026-09-21T09:00:00.000000Z")])
+    for last_updated in (
+        "2026-09-21T10:00:00.000000Z",
+        "2026-09-21T09:00:00.000000Z",
+        "2026-09-21T09:00:00.000000Z",
+    ):
+        dynamodb.put_item(**order_put(last_updated)["Put"])
     for last_updated in (
         "2026-09-21T10:00:00.000000Z",
         "2026-09-21T10:00:00.000000Z",
@@ -309,27 +316,69 @@ def test_given_a_report_saved_complete_twice_or_back_in_progress_then_both_are_c
     assert (dynamodb.applied_twice["reports"], dynamodb.regressed["reports"]) == (1, 1)
 
 
-def test_given_a_report_row_missing_or_stored_twice_then_lost_and_applied_twice_are_counted() -> None:
-    workload = build_reports(6, seed=5, sellers=["A1SELLER"])
-    [report] = [report for report in workload.reports if report.status == "DONE"][:1]
-    dynamodb = recording_store("reports", "report_rows")
+def stored_report(report: Any, dynamodb: FaultyDynamoDB) -> None:
     record: dict[str, Any] = {"pk": "SELLER#A1SELLER", "sk": f"REPORT#{report.report_id}"}
     record |= {"report_id": report.report_id, "ingestion_status": "COMPLETE", "processing_status": "DONE"}
     record["row_count"] = report.rows
     dynamodb.put_item(TableName="reports", Item=to_attribute_map(record))
-    lines = report_lines(report)
-    for index, line in enumerate([*lines[1:], lines[1]]):  # the first row missing, the second twice
-        row = {
-            "pk": f"REPORT#A1SELLER#{report.report_id}#00",
-            "sk": f"T#{report.report_id}#{index:010d}",
-            "cells": line,
-        }
-        dynamodb.put_item(TableName="report_rows", Item=to_attribute_map(row))
-    workload.reports = [report]
 
-    figures = report_figures(workload, dynamodb, "reports", "report_rows", [])
+
+def stored_rows(
+    report: Any, lines: list[str], dynamodb: FaultyDynamoDB, s3: SimulatedS3, *, blocks: list[tuple[int, int]]
+) -> None:
+    """``lines`` as blocks ((first row, count) each) and their lookups, as the row writer stores them."""
+    layout = RowLayout.of(
+        ReportRows("A1SELLER", report.report_id, REPORT_TYPE, 1, ("sku", "SKU"), FLAT_FILE_COLUMNS)
+    )
+    for start, count in blocks:
+        block = lines[start : start + count]
+        body, content_type = layout.block(block)
+        s3.put_object(Bucket="b", Key=layout.block_key(start), Body=body, ContentType=content_type)
+        for request in layout.lookup_items(start, count, [layout.block_lookups(start, block)]):
+            dynamodb.put_item(TableName="report_rows", Item=request["PutRequest"]["Item"])
+
+
+def one_done_report() -> tuple[Any, Any, list[str]]:
+    workload = build_reports(6, seed=5, sellers=["A1SELLER"])
+    [report] = [report for report in workload.reports if report.status == "DONE"][:1]
+    workload.reports = [report]
+    return workload, report, report_lines(report)
+
+
+def test_given_every_row_stored_once_and_findable_then_nothing_lost_or_twice() -> None:
+    workload, report, lines = one_done_report()
+    dynamodb, s3 = recording_store("reports", "report_rows"), SimulatedS3()
+    stored_report(report, dynamodb)
+    stored_rows(report, lines, dynamodb, s3, blocks=[(0, len(lines))])
+
+    figures = report_figures(workload, dynamodb, s3, "reports", "report_rows", [])
+
+    assert (figures["lost"], figures["applied_twice"]) == (0, 0)
+
+
+def test_given_a_report_row_missing_or_stored_twice_then_lost_and_applied_twice_are_counted() -> None:
+    workload, report, lines = one_done_report()
+    dynamodb, s3 = recording_store("reports", "report_rows"), SimulatedS3()
+    stored_report(report, dynamodb)
+    # Two blocks overlapping by one row, the first row in neither.
+    stored_rows(report, lines, dynamodb, s3, blocks=[(1, 10), (10, len(lines) - 10)])
+
+    figures = report_figures(workload, dynamodb, s3, "reports", "report_rows", [])
 
     assert (figures["lost"], figures["applied_twice"]) == (1, 1)
+
+
+def test_given_a_stored_row_its_lookup_does_not_find_then_lost_is_counted() -> None:
+    workload, report, lines = one_done_report()
+    dynamodb, s3 = recording_store("reports", "report_rows"), SimulatedS3()
+    stored_report(report, dynamodb)
+    stored_rows(report, lines, dynamodb, s3, blocks=[(0, len(lines))])
+    [first] = [item for item in dynamodb.stored_items("report_rows")][:1]
+    dynamodb.delete_item(TableName="report_rows", Key={"pk": first["pk"], "sk": first["sk"]})
+
+    figures = report_figures(workload, dynamodb, s3, "reports", "report_rows", [])
+
+    assert (figures["lost"], figures["applied_twice"]) == (1, 0)
 
 
 class Amazon:
@@ -509,8 +558,10 @@ def test_given_reports_ingested_again_once_complete_when_run_then_applied_twice_
 ) -> None:
     monkeypatch.setattr(ReportProgress, "complete", property(lambda progress: False))
     monkeypatch.setattr(DynamoDBReportStore, "save", unconditional_save)  # the store's guard gone too
+    # A report comes back once complete when its container dies after the write that completed it.
+    rates = replace(RATES, kills_after_write=0.05)
 
-    figures = run(seed=3, traffic=replace(ALONE, reports=20), rates=RATES).by_consumer["reports"]
+    figures = run(seed=3, traffic=replace(ALONE, reports=20), rates=rates).by_consumer["reports"]
 
     assert figures["applied_twice"] > 0
     # The same outcome reached again is no change to a subscriber: no event for it.
@@ -522,6 +573,17 @@ def test_given_a_row_writer_that_drops_rows_when_run_then_lost_is_caught(
 ) -> None:
     write = RowBatches.write
     monkeypatch.setattr(RowBatches, "write", lambda self, start, rows: write(self, start, rows[:-1]))
+
+    figures = run(seed=3, traffic=replace(ALONE, reports=20), rates=RATES).by_consumer["reports"]
+
+    assert figures["lost"] > 0
+
+
+def test_given_a_row_writer_that_drops_lookups_when_run_then_lost_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items = RowLayout.lookup_items
+    monkeypatch.setattr(RowLayout, "lookup_items", lambda self, *args: items(self, *args)[1:])
 
     figures = run(seed=3, traffic=replace(ALONE, reports=20), rates=RATES).by_consumer["reports"]
 

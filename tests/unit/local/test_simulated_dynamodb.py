@@ -25,7 +25,7 @@ from sellerstream.adapters.listings import DynamoDBListingStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.adapters.packages import DynamoDBPackageStore
 from sellerstream.adapters.rate_budget import SharedRateBudget
-from sellerstream.adapters.reports import DynamoDBRowWriter
+from sellerstream.adapters.reports import ReportRowWriter
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.orders import OrderRecord, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredPackage
@@ -215,28 +215,35 @@ class InlineExecutor(Executor):
         return future
 
 
-def test_given_a_report_s_rows_when_written_in_batches_twice_then_each_row_is_stored_once(
-    dynamodb: Any,
-) -> None:
-    writer = DynamoDBRowWriter(
+def test_given_a_report_s_lookups_when_written_twice_then_each_item_is_stored_once(dynamodb: Any) -> None:
+    written: list[tuple[str, bytes]] = []
+
+    class Blocks:
+        def put_object(self, Bucket: str, Key: str, Body: bytes, ContentType: str) -> dict[str, Any]:
+            written.append((Key, Body))
+            return {}
+
+    writer = ReportRowWriter(
+        "bucket",
         "rows",
         sleep=lambda seconds: None,
         executor_factory=lambda workers: InlineExecutor(),
-        client=lambda: dynamodb,
+        s3=Blocks,
+        dynamodb=lambda: dynamodb,
     )
-    layout = ReportRows(
-        "S", "R1", "GET_MERCHANT_LISTINGS_ALL_DATA", "2026-09-21", shards=3, expires_at=1, columns=("sku",)
-    )
+    layout = ReportRows("S", "R1", "GET_MERCHANT_LISTINGS_ALL_DATA", 1, ("sku", "SKU"), ("sku",))
     lines = [f"SKU-{index}" for index in range(60)]
 
-    for _ in range(2):  # a resumed ingestion writes the same rows again
+    for _ in range(2):  # a part redone from its checkpoint writes the same items again
         with writer.open(layout) as batches:
             batches.write(0, lines)
 
     stored = [
         item for page in dynamodb.get_paginator("scan").paginate(TableName="rows") for item in page["Items"]
     ]
-    assert sorted(item["cells"]["S"] for item in stored) == sorted(lines)
+    entries = sorted(line for item in stored for line in item["entries"]["S"].split("\n"))
+    assert entries == sorted(f"SKU-{index}\t{index}" for index in range(60))
+    assert len({key for key, _ in written}) == 1 and written[0] == written[1]
 
 
 def test_given_listing_versions_and_a_deletion_in_any_order_then_only_newer_ones_land(dynamodb: Any) -> None:

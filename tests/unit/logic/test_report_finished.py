@@ -145,6 +145,8 @@ def test_given_a_done_report_when_processed_then_raw_copy_rows_and_record_stored
     raw, content_type = stores.raw_copy()
     assert raw.count(b"\n") == 1201 and content_type == "text/plain; charset=UTF-8"
     assert stores.rows.layouts[0].columns == tuple(record["columns"])
+    assert record["row_blocks"] == {"bucket": "fake-reports", "prefix": f"rows/{SELLER}/{REPORT_ID}/"}
+    assert stores.rows.found(SELLER, REPORT_ID, "SKU-00001117") == [1117]
 
 
 @pytest.mark.parametrize(
@@ -337,8 +339,13 @@ def test_given_a_report_larger_than_one_invocation_when_processed_then_resumed_f
     assert record["first_started_at"] == stores.reports.saves[0]["first_started_at"]
     assert emulator.calls["documentDownload"] == 1  # later parts read the raw copy
     assert emulator.calls["getReport"] == 1  # and the first part's answer
-    # Every part writes its rows where the first part laid them out.
-    assert len({(layout.shards, layout.expires_at) for layout in stores.rows.layouts}) == 1
+    # Every part writes its rows where the first part laid them out, expiring with them.
+    assert len({(layout.expires_at, layout.columns) for layout in stores.rows.layouts}) == 1
+    assert [stores.rows.found(SELLER, REPORT_ID, f"SKU-{index:08d}") for index in (0, 1999, 2599)] == [
+        [0],
+        [1999],
+        [2599],
+    ]
 
 
 @pytest.mark.parametrize("rows", [300, 2600], ids=["last part", "continued part"])
@@ -428,13 +435,19 @@ def test_given_row_writes_failing_transiently_mid_part_when_applied_then_the_row
     emulator, use_case, stores, queue
 ) -> None:
     document_id = emulator.add_report(REPORT_ID, rows=2600)
-    stores.rows.failing_after = (1500, internal_error())
+    stores.rows.failing_after = (1500, internal_error())  # the second block fails
 
     interrupted = use_case.apply(finished("DONE", document_id), plenty)
 
-    assert interrupted["outcome"] == "handed_over" and interrupted["rows_written"] == 1500
+    assert interrupted["outcome"] == "handed_over" and interrupted["rows_written"] == CHUNK_ROWS
     record = stores.record()
-    assert (record["ingestion_status"], record["rows_written"], record["parts"]) == ("IN_PROGRESS", 1500, 1)
+    assert (record["ingestion_status"], record["rows_written"], record["parts"]) == (
+        "IN_PROGRESS",
+        CHUNK_ROWS,
+        1,
+    )
+    # The rows counted were made findable before the checkpoint counted them.
+    assert stores.rows.found(SELLER, REPORT_ID, f"SKU-{CHUNK_ROWS - 1:08d}") == [CHUNK_ROWS - 1]
     assert record["stalled_parts"] == 0 and "InternalServerError" in record["interrupted_by"]
     assert queue.continued == [] and 15 <= queue.deferred[-1].delay_seconds <= 30
     stores.rows.failing_after = None  # the outage is over
@@ -447,7 +460,51 @@ def test_given_row_writes_failing_transiently_mid_part_when_applied_then_the_row
     assert (record["ingestion_status"], record["row_count"], record["parts"]) == ("COMPLETE", 2600, 2)
     assert "interrupted_by" not in record and "stalled_parts" not in record
     assert emulator.calls["documentDownload"] == 1 and emulator.calls["getReport"] == 1
-    assert len({(layout.shards, layout.expires_at) for layout in stores.rows.layouts}) == 1
+    assert len({layout.expires_at for layout in stores.rows.layouts}) == 1
+    assert all(stores.rows.found(SELLER, REPORT_ID, f"SKU-{index:08d}") == [index] for index in range(2600))
+
+
+def test_given_lookups_failing_at_the_end_of_a_part_then_no_row_is_counted_and_the_part_is_redone_from_its_start(
+    emulator, make_use_case, stores, queue
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=2600)
+    use_case = make_use_case(max_rows_per_invocation=2 * CHUNK_ROWS)
+    stores.rows.lookups_failing = internal_error()  # the blocks are stored, their lookups are not
+
+    interrupted = use_case.apply(finished("DONE", document_id), plenty)
+
+    assert interrupted["outcome"] == "handed_over" and interrupted["rows_written"] == 0
+    record = stores.record()
+    assert (record["rows_written"], record["stalled_parts"]) == (0, 1)
+    assert len(stores.stored_rows()) == 2 * CHUNK_ROWS  # stored, but not findable: not counted
+    assert stores.rows.found(SELLER, REPORT_ID, "SKU-00000000") == []
+    stores.rows.lookups_failing = None
+
+    redone = use_case.apply(handed_over_to(queue, 1), plenty)
+    finished_ = use_case.apply(continue_with(queue, 2), plenty)
+
+    assert redone == {"report_id": REPORT_ID, "outcome": "continued", "rows_written": 2 * CHUNK_ROWS}
+    assert finished_ == {"report_id": REPORT_ID, "outcome": "written", "rows": 2600}
+    assert all(stores.rows.found(SELLER, REPORT_ID, f"SKU-{index:08d}") == [index] for index in range(2600))
+
+
+def test_given_a_later_part_interrupted_whose_lookups_fail_too_then_the_checkpoint_stays_where_it_was(
+    emulator, make_use_case, stores, queue
+) -> None:
+    document_id = emulator.add_report(REPORT_ID, rows=3600)
+    use_case = make_use_case(max_rows_per_invocation=CHUNK_ROWS)
+    use_case.apply(finished("DONE", document_id), plenty)
+    assert stores.record()["rows_written"] == CHUNK_ROWS
+    # The second part stores a block, the next one fails, and so do the lookups of the one stored.
+    stores.rows.failing_after = (2 * CHUNK_ROWS + 1, internal_error())
+    stores.rows.lookups_failing = internal_error()
+
+    interrupted = make_use_case().apply(continue_with(queue, 1), plenty)  # no row limit this time
+
+    assert interrupted["outcome"] == "handed_over" and interrupted["rows_written"] == CHUNK_ROWS
+    record = stores.record()
+    assert (record["rows_written"], record["parts"], record["stalled_parts"]) == (CHUNK_ROWS, 2, 1)
+    assert stores.rows.found(SELLER, REPORT_ID, f"SKU-{CHUNK_ROWS:08d}") == []
 
 
 def test_given_a_later_part_interrupted_before_its_layout_when_handed_over_then_the_stored_layout_stays(
@@ -457,7 +514,7 @@ def test_given_a_later_part_interrupted_before_its_layout_when_handed_over_then_
     use_case = make_use_case(max_rows_per_invocation=CHUNK_ROWS)
     use_case.apply(finished("DONE", document_id), plenty)
     laid_out = {
-        name: stores.record()[name] for name in ("row_shards", "rows_expire_at", "columns", "charset")
+        name: stores.record()[name] for name in ("row_blocks", "rows_expire_at", "columns", "charset")
     }
     stores.documents.objects.clear()  # the raw copy is gone and the next download fails
     emulator.faults = Faults(error_rate=1.0)
