@@ -115,6 +115,7 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         notification_types=notification_types,
         notification_retention_days=retention_days,
         processing_directives=directives,
+        tracing=_flag("tracing", app.node.try_get_context("tracing")),
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB"
         + (f" (stage {names.stage})" if names.stage else ""),

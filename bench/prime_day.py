@@ -119,8 +119,19 @@ def workload(rng: random.Random, big_orders: int, big_notifications: int, with_b
     return notices
 
 
-def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> Outcome:  # noqa: PLR0915 - one scenario, read top to bottom
-    """One scenario on a fresh moto, emulator, queue and clock."""
+def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
+    notices: list[Notice],
+    seed: int,
+    progress: str | None = None,
+    *,
+    observer: Any = None,
+    batching_window: float = 0.0,
+) -> Outcome:
+    """One scenario on a fresh emulator, queue and clock. ``observer`` (bench/cost.py's meter), if
+    given, wraps the AWS clients, is told each invocation (its virtual seconds, records and what was
+    acknowledged), receives the functions' log lines (``log_stream``) and metrics (``metrics``).
+    ``batching_window``: seconds the mapping gathers a batch before invoking with fewer records
+    than its size (the deployed mapping's MaximumBatchingWindowInSeconds; 0: invoke at once)."""
     started = time.monotonic()
     from sellerstream import aws, catalog, wiring
     from sellerstream.adapters.backlog import DynamoDBSearchWindows
@@ -188,7 +199,7 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
     aws.reset_clients()
     real_client = aws.client
     services = {"sqs": sqs, "dynamodb": dynamodb, "secretsmanager": SimulatedSecrets(secrets)}
-    aws.client = services.__getitem__  # type: ignore[assignment]
+    aws.client = (observer.wrap(services) if observer else services).__getitem__  # type: ignore[assignment]
     publishing = {"done": False, "next": START}
 
     def publisher() -> None:
@@ -253,21 +264,41 @@ def simulate(notices: list[Notice], seed: int, progress: str | None = None) -> O
             if progress and clock.now >= next_report[0]:
                 report_progress()
             messages = sqs.receive(BATCH_SIZE)
+            gather_until, polls = clock.now + batching_window, 1
+            while messages and len(messages) < BATCH_SIZE and clock.now < gather_until:
+                available = sqs.next_available() or float("inf")
+                clock.sleep(max(min(available, publishing["next"], gather_until) - clock.now, MIN_POLL))
+                more = sqs.receive(BATCH_SIZE - len(messages))
+                polls += bool(more)
+                messages += more
             if not messages:
                 # Long polling: back when a message becomes available or is published.
                 available = sqs.next_available() or float("inf")
                 wake = min(available, publishing["next"], clock.now + LONG_POLL)
                 clock.sleep(max(wake - clock.now, MIN_POLL))
                 continue
+            begun = clock.now
             clock.sleep(INVOCATION_OVERHEAD + RECORD_OVERHEAD * len(messages))
-            invoke_batch(clock, sqs, messages, runner, timeout_seconds=FUNCTION_TIMEOUT)
+            results: list[Any] = []
+            invoke_batch(
+                clock,
+                sqs,
+                messages,
+                runner,
+                timeout_seconds=FUNCTION_TIMEOUT,
+                on_result=results.append,
+                metrics_sink=observer.metrics if observer else None,
+            )
+            if observer:
+                acknowledged = sum(1 for outcome in results[0].outcomes if outcome.done) if results else 0
+                observer.invoked(clock.now - begun, len(messages), acknowledged, polls)
 
     # Powertools prints a metrics object every 100 values of a metric, disabled or not (as in Lambda):
     # to nowhere, like the function's logs.
     saved_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - closed below
     try:
-        with quiet_function_logs(), powertools_on(clock):
+        with quiet_function_logs(observer.log_stream if observer else None), powertools_on(clock):
             clock.start("publisher", publisher)
             for index in range(CONTAINERS):
                 clock.start(f"container-{index}", container)
@@ -322,6 +353,27 @@ def _outcome(
     )
 
 
+def simulation_environment(*, log_level: str = "WARNING", metrics: bool = False) -> None:
+    """The process's environment as the order-change function's, with no AWS account reachable:
+    its logs at ``log_level``, its metrics kept (``metrics``) or dropped."""
+    for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        os.environ.pop(variable, None)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_SERVICE_NAME": "order-change",
+            "POWERTOOLS_METRICS_DISABLED": "false" if metrics else "true",
+            # As in the function (read when the metrics object is built): Powertools flushes every
+            # 100 metrics, disabled or not, and refuses to without a namespace.
+            "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+    )
+
+
 def minimum_drain_seconds(big_orders: int, last_publish: float) -> float:
     """The earliest moment both budgets could have fetched every order once: getOrder (burst 30,
     0.5/s) plus searchOrders (burst 20, 0.0056/s) at 100 orders a page, and not before the last
@@ -350,22 +402,7 @@ def main() -> None:
         help="every simulated half hour, a line on stderr (receives, queue)",
     )
     args = parser.parse_args()
-    for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        os.environ.pop(variable, None)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_SERVICE_NAME": "order-change",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            # As in the function (read when the metrics object is built): Powertools flushes every
-            # 100 metrics, disabled or not, and refuses to without a namespace.
-            "POWERTOOLS_METRICS_NAMESPACE": "SellerStream",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
+    simulation_environment()
     big_orders = int(BIG_ORDERS * args.scale)
     big_notifications = int(BIG_NOTIFICATIONS * args.scale)
     quiet = workload(random.Random(args.seed), big_orders, big_notifications, with_burst=False)

@@ -39,8 +39,9 @@ class ChangeEventsFunction(CatalogFunction):
         tables: Mapping[str, dynamodb.Table],
         dead_letter_queue: sqs.IQueue,
         queue_key: kms.IKey,
+        tracing: bool = False,
     ) -> None:
-        super().__init__(scope, publisher, environment=environment, layer=layer)
+        super().__init__(scope, publisher, environment=environment, layer=layer, tracing=tracing)
         # Lambda sends a failed batch's pointer, and the function an event EventBridge refused for
         # good, to the DLQ with this role: SendMessage only, and the queue key to encrypt.
         self.role.add_to_policy(

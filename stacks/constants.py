@@ -119,12 +119,8 @@ def partner_event_pattern(detail_types: tuple[str, ...]) -> dict[str, list[Any]]
 METRICS_NAMESPACE: Final = "SellerStream"
 # Alarm when the oldest message waits longer than this: the consumer is falling behind.
 OLDEST_MESSAGE_ALARM_SECONDS: Final = 15 * 60
-# Period of the alarms on counts (poison messages, credentials failures, dead letters).
+# Period of the alarms on counts (dead letters, the catalog's own) and of the dashboard's graphs.
 ALARM_PERIOD_SECONDS: Final = 5 * 60
-# Throttled records deferred this many times within DEFERRALS_ALARM_PERIOD_SECONDS: a seller's
-# quota has been spent for a sustained spell, not a burst.
-DEFERRALS_ALARM_THRESHOLD: Final = 100
-DEFERRALS_ALARM_PERIOD_SECONDS: Final = 15 * 60
 LAG_ALARM_PERIOD_SECONDS: Final = 15 * 60
 # CloudWatch evaluates an alarm with a one-hour period over at most seven days.
 MAX_QUIET_ALARM_HOURS: Final = 7 * 24

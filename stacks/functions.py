@@ -25,6 +25,7 @@ class CatalogFunction(Construct):
         environment: dict[str, str],
         layer: lambda_.ILayerVersion,
         reserved_concurrency: int | None = None,
+        tracing: bool = False,
     ) -> None:
         super().__init__(scope, spec.name)
         self.log_group = logs.LogGroup(
@@ -52,7 +53,8 @@ class CatalogFunction(Construct):
             role=self.role,
             timeout=Duration.seconds(spec.sizing.timeout_seconds),
             memory_size=spec.sizing.memory_mb,
-            tracing=lambda_.Tracing.ACTIVE,
+            # Each traced invocation is billed (5 USD a million): opt-in, ``-c tracing=true``.
+            tracing=lambda_.Tracing.ACTIVE if tracing else lambda_.Tracing.DISABLED,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=reserved_concurrency,

@@ -32,6 +32,7 @@ class _WatchedConsumer:
     service_name: str
     queue: sqs.IQueue
     dead_letter_queue: sqs.IQueue
+    function: lambda_.IFunction
 
 
 @dataclass(frozen=True)
@@ -104,52 +105,29 @@ class Monitoring(Construct):
         function: lambda_.IFunction,
         quiet_alarm_hours: int,
     ) -> None:
-        """Alarms for one consumer; ``quiet_alarm_hours`` 0 means no "nothing arrived" alarm."""
+        """Alarms for one consumer, one for each way its notifications come to harm, none twice:
+        dead-lettered (``DeadLetters``: poison, a payload version not read yet, a failure on every
+        receive), stuck (``Backlog``: the function failing or throttled as a whole), late (``Lag``:
+        quotas spent, a seller's refused credentials: their copies wait anew, so the queue's oldest
+        message stays young) and silent (``NoNotifications``; ``quiet_alarm_hours`` 0: none). The
+        causes are graphed on the dashboard and named in the logs; an alarm per cause would bill
+        again (0.10 USD a month each) for what one of these already says."""
         name, service_name = consumer.name, consumer.service_name
-        self._consumers.append(_WatchedConsumer(service_name, queue, dead_letter_queue))
+        self._consumers.append(_WatchedConsumer(service_name, queue, dead_letter_queue, function))
         self._dead_letter_alarm(
             f"{name}DeadLetters",
             dead_letter_queue,
-            description=f"{name}: new notifications were dead-lettered after {catalog.MAX_RECEIVE_COUNT} "
-            "failed receives (their reasons are in the function's logs)",
+            description=f"{name}: new notifications were dead-lettered (poison, a payload version not "
+            f"read yet, or {catalog.MAX_RECEIVE_COUNT} failed receives; the letter's reason and the "
+            "function's logs say which)",
         )
         self._alarm(
             f"{name}Backlog",
             queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(1)),
             threshold=constants.OLDEST_MESSAGE_ALARM_SECONDS,
             description=f"{name}: the oldest notification has waited over "
-            f"{constants.OLDEST_MESSAGE_ALARM_SECONDS // 60} minutes",
-        )
-        self._function_alarms(
-            name,
-            function,
-            failed=f"{name}: the function itself failed (not a record)",
-            throttled=f"{name}: Lambda throttled the function",
-        )
-        self._alarm(
-            f"{name}PoisonMessages",
-            _pipeline_metric(metric_names.POISON_MESSAGES, service_name, constants.ALARM_PERIOD_SECONDS),
-            threshold=1,
-            description=f"{name}: a notification can never succeed (bad JSON, schema, type or seller); "
-            "it fails on every receive until dead-lettered",
-        )
-        self._alarm(
-            f"{name}SellerCredentials",
-            _pipeline_metric(
-                metric_names.SELLER_CREDENTIALS_FAILURES, service_name, constants.ALARM_PERIOD_SECONDS
-            ),
-            threshold=1,
-            description=f"{name}: a seller's credentials are unusable (LWA rejected the refresh token, "
-            "or the secret is malformed): update the seller's secret",
-        )
-        self._alarm(
-            f"{name}Deferrals",
-            _pipeline_metric(
-                metric_names.THROTTLE_DEFERRALS, service_name, constants.DEFERRALS_ALARM_PERIOD_SECONDS
-            ),
-            threshold=constants.DEFERRALS_ALARM_THRESHOLD,
-            description=f"{name}: over {constants.DEFERRALS_ALARM_THRESHOLD} throttled notifications "
-            f"deferred in {constants.DEFERRALS_ALARM_PERIOD_SECONDS // 60} minutes: an SP-API quota is spent",
+            f"{constants.OLDEST_MESSAGE_ALARM_SECONDS // 60} minutes (the function failing or throttled "
+            "as a whole: its Errors and Throttles graphs and logs say why)",
         )
         self._alarm(
             f"{name}Lag",
@@ -162,19 +140,9 @@ class Monitoring(Construct):
             threshold=consumer.lag_alarm_p95_seconds * 1000,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             description=f"{name}: the 95th percentile of the time from Amazon's event to the table is over "
-            f"{consumer.lag_alarm_p95_seconds // 60} minutes",
+            f"{consumer.lag_alarm_p95_seconds // 60} minutes (an SP-API quota spent: deferrals; a seller's "
+            "credentials refused: update its secret; the dashboard's graphs say which)",
         )
-        if any(message_type.payload_versions for message_type in consumer.types):
-            self._alarm(
-                f"{name}UnsupportedVersions",
-                _pipeline_metric(
-                    metric_names.UNSUPPORTED_PAYLOAD_VERSIONS, service_name, constants.ALARM_PERIOD_SECONDS
-                ),
-                threshold=1,
-                description=f"{name}: a notification came in a payload version this consumer does not read "
-                "yet; it is parked in the DLQ (reason unsupported_payload_version) until SellerStream reads "
-                "it: redrive it then (sellerstream redrive --reason unsupported_payload_version)",
-            )
         if quiet_alarm_hours:
             # SQS stops reporting an idle queue's metrics, so missing data counts as "nothing came".
             self._alarm(
@@ -232,10 +200,7 @@ class Monitoring(Construct):
             "(the publisher is failing a batch, throttled, or behind the streams)",
         )
         self._function_alarms(
-            name,
-            function,
-            failed=f"{name}: the function itself failed (its stream batch is retried)",
-            throttled=f"{name}: Lambda throttled the function (events are delayed, not lost)",
+            name, function, failed=f"{name}: the function itself failed (its stream batch is retried)"
         )
         self.watch_metrics(
             name, service_name=publisher.service_name, alarms=publisher.alarms, graphs=publisher.graphs
@@ -369,30 +334,22 @@ class Monitoring(Construct):
         self.alarms.append(alarm)
 
     def watch_job(self, job: catalog.Job, *, function: lambda_.IFunction) -> None:
-        """A job that failed as a whole (Errors) or was throttled, and the catalog's own alarms."""
+        """A job that failed as a whole (Errors), and the catalog's own alarms."""
         self._function_alarms(
             job.name,
             function,
             failed=f"{job.name}: the {job.service_name} function failed (its log says why)",
-            throttled=f"{job.name}: Lambda throttled the {job.service_name} function",
         )
         self.watch_metrics(job.name, service_name=job.service_name, alarms=job.alarms, graphs=job.graphs)
 
-    def _function_alarms(
-        self, name: str, function: lambda_.IFunction, *, failed: str, throttled: str
-    ) -> None:
-        """The function failed as a whole (Errors), or Lambda throttled it; each says what it means."""
+    def _function_alarms(self, name: str, function: lambda_.IFunction, *, failed: str) -> None:
+        """The function failed as a whole (Errors). (Throttling delays a job's run or the publisher's
+        batch: the next run resumes, and IteratorAge reports the publisher's delay.)"""
         self._alarm(
             f"{name}Errors",
             function.metric_errors(period=Duration.minutes(5)),
             threshold=1,
             description=failed,
-        )
-        self._alarm(
-            f"{name}Throttles",
-            function.metric_throttles(period=Duration.minutes(5)),
-            threshold=1,
-            description=throttled,
         )
 
     # -- dashboard -------------------------------------------------------------------------------
@@ -446,6 +403,18 @@ class Monitoring(Construct):
                         )
                     ],
                     width=8,
+                ),
+            )
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title=f"{consumer.service_name}: why notifications wait",
+                    left=[
+                        of(metric_names.SELLER_CREDENTIALS_FAILURES).with_(label="credentials refused"),
+                        of(metric_names.UNSUPPORTED_PAYLOAD_VERSIONS).with_(label="payload version not read"),
+                        consumer.function.metric_errors(period=period, label="function errors"),
+                        consumer.function.metric_throttles(period=period, label="function throttled"),
+                    ],
+                    width=24,
                 ),
             )
         if self._publisher is not None:

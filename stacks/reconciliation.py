@@ -24,9 +24,15 @@ class ScheduledJob(CatalogFunction):
         environment: dict[str, str],
         layer: lambda_.ILayerVersion,
         interval_minutes: int,
+        tracing: bool = False,
     ) -> None:
         super().__init__(
-            scope, job, environment=environment, layer=layer, reserved_concurrency=job.sizing.max_concurrency
+            scope,
+            job,
+            environment=environment,
+            layer=layer,
+            reserved_concurrency=job.sizing.max_concurrency,
+            tracing=tracing,
         )
         # Each run resumes where the previous one stopped: a missed run only delays the repair, so
         # the schedule does not retry (an error is alarmed through the function's Errors metric).

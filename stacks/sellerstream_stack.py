@@ -47,15 +47,19 @@ class SellerStreamStack(Stack):
         notification_types: frozenset[str] = catalog.DEFAULT_NOTIFICATION_TYPES,
         notification_retention_days: dict[str, int] | None = None,
         processing_directives: dict[str, Any] | None = None,
+        tracing: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.names = names or constants.StageNames()
+        self._tracing = tracing
         self._quiet_hours = no_notifications_alarm_hours
         self.keys = EncryptionKeys(self, "Keys")
-        self.storage = Storage(self, "Storage", key=self.keys.data_key)
+        self.storage = Storage(
+            self, "Storage", key=self.keys.data_key, rows_retention_days=report_rows_retention_days
+        )
         self.credentials = Credentials(self, "Credentials", names=self.names)
-        self.monitoring = Monitoring(self, "Monitoring", key=self.keys.alarm_key, alarm_email=alarm_email)
+        self.monitoring = Monitoring(self, "Monitoring", key=self.keys.queue_key, alarm_email=alarm_email)
         self.layer = bundling.dependencies_layer(self, "DependenciesLayer")
         self.grants = Grants(self.storage, self.credentials, self.keys)
         self.settings = self._settings(
@@ -134,7 +138,9 @@ class SellerStreamStack(Stack):
                 "dead_letter_queue_url": queue.dead_letter_queue.queue_url,
             }
         )
-        function = CatalogFunction(self, consumer, environment=environment, layer=self.layer)
+        function = CatalogFunction(
+            self, consumer, environment=environment, layer=self.layer, tracing=self._tracing
+        )
         function.consume(queue.queue, consumer.sizing)
         self.grants.apply(function.role, consumer.settings, consumer.grants)
         self.grants.send_to(function.role, queue)
@@ -203,6 +209,7 @@ class SellerStreamStack(Stack):
             environment=job.settings.environment(self.settings),
             layer=self.layer,
             interval_minutes=interval_minutes,
+            tracing=self._tracing,
         )
         self.grants.apply(scheduled.role, job.settings, job.grants)
         self.monitoring.watch_job(job, function=scheduled.function)
@@ -245,6 +252,7 @@ class SellerStreamStack(Stack):
             tables=self.storage.tables,
             dead_letter_queue=self.events_dead_letter_queue,
             queue_key=self.keys.queue_key,
+            tracing=self._tracing,
         )
         self.change_events = function
         # The publisher's grants are the order's PII item (catalog): without the opt-in it reads

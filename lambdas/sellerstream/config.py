@@ -247,7 +247,7 @@ class SpApiSettings(AppSecretSettings):
     spapi_endpoint_override = Setting(optional_text, None)
     lwa_endpoint_override = Setting(optional_text, None)
     # Cache for secrets read by the function (seconds); a rotated refresh token is picked up after it.
-    secrets_cache_seconds = Setting(integer(minimum=0), 300)
+    secrets_cache_seconds = Setting(integer(minimum=0), 3600)
 
 
 class QueueSettings(Settings):
@@ -320,7 +320,8 @@ class ReportFinishedSettings(QueueSettings, SpApiSettings):
     reports_table_name = Setting(text)
     report_rows_table_name = Setting(text)
     reports_bucket_name = Setting(text)
-    # Report rows expire (TTL) this many days after their report was first ingested, like the raw copy.
+    # Report rows' lookups expire (TTL) this many days after their report was first ingested, like the
+    # raw copy; the stack expires the rows' blocks (the bucket's rows/ prefix) after as many days.
     report_rows_retention_days = Setting(integer(minimum=1), 28)
     # Bounds one invocation's share of a report (rows); the rest continues in the next. Unset: time decides.
     report_max_rows_per_invocation = Setting(optional_integer, None)

@@ -73,6 +73,7 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
             "partner_event_source_name": PARTNER_EVENT_SOURCE,
             "no_notifications_alarm_hours": "6",
             "reconcile_interval_minutes": "15",
+            "tracing": "true",
         },
     )
 

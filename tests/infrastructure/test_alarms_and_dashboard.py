@@ -49,26 +49,48 @@ def queue_alarms(synthesized: Synthesized, queue_id: str, metric_name: str) -> l
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_given_each_type_then_poison_credentials_deferral_and_lag_alarms_on_its_own_service(
+def test_given_each_type_then_a_lag_alarm_on_its_own_service_and_none_per_cause(
     synthesized: Synthesized, kind: str
 ) -> None:
     service = service_of(synthesized, kind)
     settings = HANDLERS[kind][1]
 
-    poison = pipeline_alarm(synthesized, metric_names.POISON_MESSAGES, service)
-    credentials = pipeline_alarm(synthesized, metric_names.SELLER_CREDENTIALS_FAILURES, service)
-    deferrals = pipeline_alarm(synthesized, metric_names.THROTTLE_DEFERRALS, service)
     lag = pipeline_alarm(synthesized, metric_names.EVENT_TO_STORE_LAG, service)
 
-    for count_alarm in (poison, credentials):
-        assert (count_alarm["Statistic"], count_alarm["Threshold"]) == ("Sum", 1)
-        assert count_alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert (deferrals["Statistic"], deferrals["Threshold"]) == ("Sum", constants.DEFERRALS_ALARM_THRESHOLD)
-    assert deferrals["Period"] == constants.DEFERRALS_ALARM_PERIOD_SECONDS
     assert (lag["ExtendedStatistic"], lag["ComparisonOperator"]) == ("p95", "GreaterThanThreshold")
     assert lag["Threshold"] == settings.lag_alarm_p95_seconds * 1000  # the metric is in milliseconds
-    for alarm in (poison, credentials, deferrals, lag):
-        assert alarm["TreatMissingData"] == "notBreaching"  # no traffic is not a failure
+    assert lag["TreatMissingData"] == "notBreaching"  # no traffic is not a failure
+    # Poison and parked versions reach the DLQ, spent quotas and refused credentials make the lag:
+    # alarms of their own would bill again for what DeadLetters and Lag already say.
+    for cause in (
+        metric_names.POISON_MESSAGES,
+        metric_names.SELLER_CREDENTIALS_FAILURES,
+        metric_names.THROTTLE_DEFERRALS,
+        metric_names.UNSUPPORTED_PAYLOAD_VERSIONS,
+    ):
+        assert not [a for a in alarms(synthesized) if a.get("MetricName") == cause]
+
+
+def alarm_names(synthesized: Synthesized, name: str) -> set[str]:
+    """The alarms of one consumer or job, by their construct id after its name (``OrderChangeLag``:
+    ``Lag``); logical ids end in an 8-character hash."""
+    prefix = f"Monitoring{name}"
+    return {
+        logical_id[len(prefix) : -8]
+        for logical_id in synthesized.resources("AWS::CloudWatch::Alarm")
+        if logical_id.startswith(prefix) and not logical_id[len(prefix)].islower()
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_given_each_consumer_then_one_alarm_per_way_its_notifications_come_to_harm(
+    synthesized: Synthesized, kind: str
+) -> None:
+    consumer = HANDLERS[kind][1]
+    expected = {"DeadLetters", "Backlog", "Lag"} | {alarm.suffix for alarm in consumer.alarms}
+
+    # (Silence, NoNotifications, where silence means trouble: the quiet-hours tests.)
+    assert alarm_names(synthesized, consumer.name) - {"NoNotifications"} == expected
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -151,7 +173,7 @@ def test_given_quiet_hours_zero_then_the_consumer_gets_no_quiet_alarm() -> None:
         "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "NumberOfMessagesSent"}}
     )
     assert found == {}
-    assert len(monitoring.alarms) == 9  # the consumer reads versioned payloads: parked ones alarm too
+    assert len(monitoring.alarms) == 3  # dead-lettered, stuck and late
 
 
 @pytest.mark.parametrize("value", ["-1", "169", "a day"])
@@ -168,9 +190,9 @@ def test_given_alarms_then_functions_and_queues_still_watched(synthesized: Synth
         [backlog] = queue_alarms(synthesized, queue_id, "ApproximateAgeOfOldestMessage")
         assert backlog["Threshold"] == constants.OLDEST_MESSAGE_ALARM_SECONDS
     by_metric = [a.get("MetricName") for a in alarms(synthesized) if a.get("Namespace") == "AWS/Lambda"]
-    functions = len(KINDS) + 2  # every consumer, the reconcile function and the change-events publisher
-    # The publisher reads streams: how far behind it is, too.
-    assert sorted(by_metric) == sorted(["Errors", "Throttles"] * functions + ["IteratorAge"])
+    # The reconcile function and the publisher fail as a whole (a consumer's failures reach its DLQ,
+    # backlog or lag); the publisher reads streams: how far behind it is, too.
+    assert sorted(by_metric) == sorted(["Errors", "Errors", "IteratorAge"])
 
 
 # -- dashboard -------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def test_given_functions_then_json_logs_tracing_retention_sizing_and_layer(
 
     assert properties["Runtime"] == f"python{constants.LAMBDA_RUNTIME_PYTHON}"
     assert properties["Architectures"] == [constants.LAMBDA_ARCHITECTURE]
-    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert "TracingConfig" not in properties  # X-Ray bills every trace: only with -c tracing=true
     assert properties["LoggingConfig"]["LogFormat"] == "JSON"
     assert (properties["Timeout"], properties["MemorySize"]) == (settings.timeout_seconds, settings.memory_mb)
     assert len(properties["Layers"]) == 1
@@ -277,8 +277,11 @@ def test_given_tables_holding_buyer_data_then_no_backup_keeps_it_past_30_days_af
     report = function(synthesized, "reports")["Environment"]["Variables"]
     assert int(report["REPORT_ROWS_RETENTION_DAYS"]) + catalog.TTL_DELETION_DAYS <= 30
     [bucket] = synthesized.resources("AWS::S3::Bucket").values()
-    [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] + catalog.TTL_DELETION_DAYS <= 30
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    # Every object is under an expiring prefix: the raw copies' or the row blocks'.
+    expiring = {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule}
+    assert set(expiring) == {catalog.REPORTS_PREFIX, catalog.REPORT_ROWS_PREFIX}
+    assert all(days + catalog.TTL_DELETION_DAYS <= 30 for days in expiring.values())
     assert "VersioningConfiguration" not in bucket["Properties"]  # no old version outlives it
 
 
@@ -416,19 +419,59 @@ def test_given_tables_then_on_demand_pitr_customer_key_and_ttl(synthesized: Synt
     assert budget["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_given_report_rows_table_then_rows_expire_and_are_indexed_by_lookup_value(
+def test_given_report_rows_then_lookups_expire_without_an_index_and_blocks_expire_after_the_same_days(
     synthesized: Synthesized,
 ) -> None:
     rows_table = synthesized.json["Resources"][synthesized.output_target("ReportRowsTableName")]
     properties = rows_table["Properties"]
-    [index] = properties["GlobalSecondaryIndexes"]
     environment = function(synthesized, "reports")["Environment"]["Variables"]
+    bucket = synthesized.json["Resources"][synthesized.output_target("ReportsBucketName")]["Properties"]
+    [blocks] = [
+        rule
+        for rule in bucket["LifecycleConfiguration"]["Rules"]
+        if rule.get("Prefix") == catalog.REPORT_ROWS_PREFIX
+    ]
 
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert index["IndexName"] == "lookup"
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["lookup", "sk"]
-    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert [k["AttributeName"] for k in properties["KeySchema"]] == ["pk", "sk"]
+    assert "GlobalSecondaryIndexes" not in properties  # lookups are packed items of the table itself
     assert environment["REPORT_ROWS_RETENTION_DAYS"] == str(constants.REPORT_ROWS_RETENTION_DAYS)
+    assert (blocks["Status"], blocks["ExpirationInDays"]) == ("Enabled", constants.REPORT_ROWS_RETENTION_DAYS)
+
+
+def test_given_a_report_rows_retention_when_synthesized_then_the_row_blocks_expire_with_the_lookups(
+    tmp_path: Path,
+) -> None:
+    other = Synthesized(
+        tmp_path, {"report_rows_retention_days": "7", "notification_types": "REPORT_PROCESSING_FINISHED"}
+    )
+    bucket = other.json["Resources"][other.output_target("ReportsBucketName")]["Properties"]
+    expiring = {
+        rule.get("Prefix"): rule.get("ExpirationInDays") for rule in bucket["LifecycleConfiguration"]["Rules"]
+    }
+    environment = function(other, "reports")["Environment"]["Variables"]
+
+    assert expiring[catalog.REPORT_ROWS_PREFIX] == 7 == int(environment["REPORT_ROWS_RETENTION_DAYS"])
+    assert expiring[catalog.REPORTS_PREFIX] == constants.REPORT_DOCUMENT_RETENTION_DAYS
+
+
+def test_given_reports_function_then_it_may_put_and_get_row_blocks_under_their_prefix_only(
+    synthesized: Synthesized,
+) -> None:
+    role_id = function(synthesized, "reports")["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    bucket_id = synthesized.output_target("ReportsBucketName")
+    rows_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{catalog.REPORT_ROWS_PREFIX}*"]]}
+
+    [rows] = [statement for statement in statements if statement["Resource"] == rows_arn]
+    assert sorted(rows["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    every_policy = json.dumps(synthesized.resources("AWS::IAM::Policy"))
+    assert every_policy.count(f"/{catalog.REPORT_ROWS_PREFIX}*") == 1  # the reports function's alone
 
 
 def test_given_reports_function_then_it_may_list_only_the_raw_copies_prefix(synthesized: Synthesized) -> None:
@@ -478,8 +521,12 @@ def test_given_reports_bucket_then_private_encrypted_tls_only_and_expiring(synth
     }
     [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
-    [rule] = bucket["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == constants.REPORT_DOCUMENT_RETENTION_DAYS
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert (rules["RawReportDocuments"]["Prefix"], rules["RawReportDocuments"]["ExpirationInDays"]) == (
+        catalog.REPORTS_PREFIX,
+        constants.REPORT_DOCUMENT_RETENTION_DAYS,
+    )
+    assert rules["IncompleteUploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     synthesized.template.has_resource_properties(
         "AWS::S3::BucketPolicy",
         {
@@ -620,4 +667,12 @@ def test_given_auto_rotate_app_secret_then_the_app_credentials_function_rotates_
     assert (
         function(synthesized, "app")["Environment"]["Variables"].get("AUTO_ROTATE_APP_SECRET", "false")
         == "false"
+    )
+
+
+def test_given_tracing_asked_for_then_every_function_runs_with_active_tracing(staged: Synthesized) -> None:
+    functions = staged.resources("AWS::Lambda::Function")
+
+    assert functions and all(
+        resource["Properties"]["TracingConfig"] == {"Mode": "Active"} for resource in functions.values()
     )

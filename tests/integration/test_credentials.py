@@ -116,3 +116,20 @@ def test_given_a_subscription_routed_to_a_malformed_seller_when_resolved_then_un
 
     with pytest.raises(UnknownSellerError):
         directory().for_notification(seller_id=None, subscription_id="sub-x")
+
+
+def test_given_a_cached_secret_when_forgotten_then_the_next_read_sees_the_new_token(secrets: Any) -> None:
+    # Given: a seller's secret read once and cached (an hour), then replaced (re-authorised)
+    add_seller(secrets, "A1", {"refresh_token": "Atzr|old"})
+    cached = directory()
+    assert cached.for_seller("A1").refresh_token == "Atzr|old"
+    secrets.put_secret_value(
+        SecretId="sellerstream/sellers/A1", SecretString=json.dumps({"refresh_token": "Atzr|new"})
+    )
+    assert cached.for_seller("A1").refresh_token == "Atzr|old"  # still cached
+
+    # When
+    cached.forget("A1")
+
+    # Then: read afresh once, then cached again
+    assert cached.for_seller("A1").refresh_token == "Atzr|new"

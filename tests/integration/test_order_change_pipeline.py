@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LocalPipeline
 from tests.integration.conftest import SELLER
@@ -278,8 +280,13 @@ def test_given_revoked_refresh_token_when_processed_then_it_waits_in_the_queue_n
     assert headers(pipeline) == []
 
 
-def test_given_seller_reauthorised_while_its_notification_waits_then_the_order_is_stored() -> None:
-    with LocalPipeline(emulator_time_scale=50.0, settings={"secrets_cache_seconds": 0}) as local:
+@pytest.mark.parametrize("secrets_cache_seconds", [0, 3600], ids=["uncached", "cached-an-hour"])
+def test_given_seller_reauthorised_while_its_notification_waits_then_the_order_is_stored(
+    secrets_cache_seconds: int,
+) -> None:
+    # Cached for an hour, the old token is refused once more; the refusal has the secret read afresh.
+    settings = {"secrets_cache_seconds": secrets_cache_seconds}
+    with LocalPipeline(emulator_time_scale=50.0, settings=settings) as local:
         local.provision_seller(SELLER, subscription_ids=("sub-orders",))
         revoke_and_publish(local, "n-wait")
         local.order_change_poller().poll_once()

@@ -2,9 +2,12 @@
 
 Keys: ``pk = SELLER#<seller>``, ``sk = ORDER#<order id>`` (a seller's orders are one query) and
 ``sk = PII#ORDER#<order id>`` for buyer and recipient data, which carries a TTL (Amazon's Data
-Protection Policy: PII no longer than 30 days after delivery). Both items are written in one
-transaction, conditional on Amazon's own last-update time of the order: an older response never
-overwrites a newer one, and re-applying the same state is a no-op.
+Protection Policy: PII no longer than 30 days after delivery). Each item is written on its own,
+conditional on Amazon's own last-update time of the order: an older response never overwrites a
+newer one, and re-applying the same state is a no-op. The PII item goes first, so an order's
+version (and its "Order Changed" event) is never stored ahead of the PII that came with it; a
+write interrupted between the two leaves the PII ahead, and the retry stores the order. (One
+transaction would bill both items twice: 2x the write units of two plain writes.)
 
 Amazon withholds buyer and recipient data until an order is Unshipped (and again once it is
 Canceled), so an order gains its PII later, and a later response may omit what an earlier one
@@ -51,24 +54,23 @@ class DynamoDBOrderStore:
 
     def put_if_newer(self, record: OrderRecord) -> WriteOutcome:
         last_updated = sortable_timestamp(record.last_updated)
-        keys = {
-            "pk": f"SELLER#{record.seller_id}",
-            "last_updated": last_updated,
-            "seller_id": record.seller_id,
-            "order_id": record.order_id,
-        }
-        writes = [newer_only_put(self._table_name, order_item(record), last_updated)]
+        client = aws.client("dynamodb")
         if record.pii:
-            writes.append(self._pii_update(record, keys, last_updated))
+            try:
+                client.update_item(**self._pii_update(record, last_updated))
+            except ClientError as error:
+                # Stored at this version or a newer one already (a retry, or a newer response).
+                if not is_condition_failure(error):
+                    raise
         try:
-            aws.client("dynamodb").transact_write_items(TransactItems=writes)
+            client.put_item(**newer_only_put(self._table_name, order_item(record), last_updated)["Put"])
         except ClientError as error:
             if is_condition_failure(error):
                 return WriteOutcome.STALE
             raise
         return WriteOutcome.WRITTEN
 
-    def _pii_update(self, record: OrderRecord, keys: dict[str, str], last_updated: str) -> dict[str, Any]:
+    def _pii_update(self, record: OrderRecord, last_updated: str) -> dict[str, Any]:
         """Sets the PII parts this response carries; parts it omits stay as stored."""
         # A part Amazon sent as null is left as stored (DynamoDB has no value for null here).
         parts = {name: value for name, value in (record.pii or {}).items() if value is not None}
@@ -83,12 +85,12 @@ class DynamoDBOrderStore:
         update = set_attributes(values)
         update["ExpressionAttributeValues"][":last_updated"] = {"S": last_updated}
         return {
-            "Update": {
-                "TableName": self._table_name,
-                "Key": to_attribute_map({"pk": keys["pk"], "sk": f"PII#ORDER#{record.order_id}"}),
-                "ConditionExpression": NEWER_ONLY,
-                **update,
-            }
+            "TableName": self._table_name,
+            "Key": to_attribute_map(
+                {"pk": f"SELLER#{record.seller_id}", "sk": f"PII#ORDER#{record.order_id}"}
+            ),
+            "ConditionExpression": NEWER_ONLY,
+            **update,
         }
 
     def last_updated_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:

@@ -44,7 +44,7 @@ class AwsSellerDirectory:
         accounts_table: str,
         app_secret_id: str,
         seller_secret_prefix: str = "",
-        secrets_cache_seconds: int = 300,
+        secrets_cache_seconds: int = 3600,
     ) -> None:
         self._accounts_table = accounts_table
         self._app_secret_id = app_secret_id
@@ -52,6 +52,7 @@ class AwsSellerDirectory:
         self._secrets_cache_seconds = secrets_cache_seconds
         # Seller key -> (monotonic time it is read again, the marketplaces read).
         self._marketplaces: dict[str, tuple[float, SellerMarketplaces]] = {}
+        self._forgotten: set[str] = set()  # secrets read afresh at their next use
 
     @cached_property
     def _secrets(self) -> SecretsProvider:
@@ -93,6 +94,9 @@ class AwsSellerDirectory:
     def for_seller(self, seller_key: str) -> SellerCredentials:
         """A known seller's credentials, by its seller (or account) id."""
         return self.for_notification(seller_id=seller_key, subscription_id="")
+
+    def forget(self, seller_key: str) -> None:
+        self._forgotten.update((f"{self._seller_secret_prefix}{seller_key}", self._app_secret_id))
 
     def known_sellers(self) -> list[str]:
         """Every seller with a secret under the seller prefix (a routed subscription's seller needs
@@ -221,7 +225,11 @@ class AwsSellerDirectory:
 
     def _read_secret(self, name: str) -> dict[str, Any] | None:
         try:
-            value = self._secrets.get(name, max_age=self._secrets_cache_seconds, transform="json")
+            fresh = name in self._forgotten
+            value = self._secrets.get(
+                name, max_age=self._secrets_cache_seconds, transform="json", force_fetch=fresh
+            )
+            self._forgotten.discard(name)
         except TransformParameterError:
             raise SellerCredentialsError(f"secret {name!r} is not a JSON object") from None
         except GetParameterError as error:

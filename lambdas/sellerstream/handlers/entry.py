@@ -26,9 +26,11 @@ class QueueHandler:
             return runner().run(event, context)
 
         # Metrics' decorator is typed as returning Any; the wrapped function keeps its signature.
+        # No ColdStart metric: each function's would be a custom metric billed every month (0.30 USD),
+        # and Lambda's REPORT line already gives every cold start's Init Duration.
         self.process = cast(
             "Callable[[dict[str, Any], LambdaContext], BatchResult]",
-            logger.inject_lambda_context(metrics.log_metrics(capture_cold_start_metric=True)(process)),
+            logger.inject_lambda_context(metrics.log_metrics(process)),
         )
 
     def __call__(self, event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
@@ -52,7 +54,7 @@ def invocation_handler(
     gc.enable()
 
     @logger.inject_lambda_context
-    @metrics.log_metrics(capture_cold_start_metric=True)
+    @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return work(event, lambda: context.get_remaining_time_in_millis() / 1000)
 

@@ -78,15 +78,21 @@ class SpApiAccess:
 
     def refused(self, seller: SellerCredentials) -> LwaAuthError | None:
         """LWA's refusal of the seller's refresh token when this container still remembers it: the
-        seller's work can stop before it reserves rate budget or makes a call."""
+        seller's work can stop before it reserves rate budget or makes a call. A refusal also has
+        the seller's secrets read afresh next time (they are cached for an hour): a seller who
+        re-authorised is served with the new token from the next batch on."""
         tokens = self._tokens or defaults.token_provider()
-        return tokens.refusal(
+        refusal = tokens.refusal(
             self._directory.lwa_app(),
             refresh_token=seller.refresh_token,
             token_url=self._settings.lwa_endpoint_override or LWA_TOKEN_URL,
         )
+        if refusal is not None:
+            self._directory.forget(seller.seller_key)
+        return refusal
 
     def client_for(self, seller: SellerCredentials, remaining_time: Callable[[], float]) -> SpApiClient:
+        self.refused(seller)  # a refusal remembered: the secrets are read afresh next time
         return SpApiClient(
             credentials=self._directory.lwa_app(),
             seller=SellerContext(

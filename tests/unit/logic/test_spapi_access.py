@@ -110,6 +110,23 @@ def test_given_lwa_refused_a_seller_when_asked_then_the_refusal_is_known_until_i
     assert spapi.refused(seller) is None
 
 
+def test_given_lwa_refused_a_seller_when_asked_then_its_secrets_are_read_afresh_next_time(
+    emulator: SpApiEmulator, spapi: SpApiAccess, directory: FakeSellerDirectory
+) -> None:
+    # Given: a seller whose refresh token LWA refused (secrets are cached for an hour)
+    seller = directory.sellers[SELLER]
+    emulator.revoke_seller(SELLER)
+    with pytest.raises(LwaAuthError):
+        OrdersApi(spapi.client_for(seller, lambda: 30.0)).get_order(ORDER)
+    assert directory.forgotten == []
+
+    # When: the refusal is known
+    spapi.refused(seller)
+
+    # Then: the directory reads the seller's (and the app's) secrets afresh at their next use
+    assert directory.forgotten == [SELLER]
+
+
 def test_given_no_transport_of_its_own_when_a_refusal_is_asked_for_then_the_process_token_cache_answers_without_a_call(
     directory: FakeSellerDirectory,
 ) -> None:
