@@ -22,6 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sellerstream import catalog, metric_names
+from sellerstream.config import SpApiSettings
 from stacks import constants
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
@@ -108,10 +109,11 @@ class Monitoring(Construct):
         """Alarms for one consumer, one for each way its notifications come to harm, none twice:
         dead-lettered (``DeadLetters``: poison, a payload version not read yet, a failure on every
         receive), stuck (``Backlog``: the function failing or throttled as a whole), late (``Lag``:
-        quotas spent, a seller's refused credentials: their copies wait anew, so the queue's oldest
-        message stays young) and silent (``NoNotifications``; ``quiet_alarm_hours`` 0: none). The
-        causes are graphed on the dashboard and named in the logs; an alarm per cause would bill
-        again (0.10 USD a month each) for what one of these already says."""
+        a quota spent: deferred copies wait anew, so the queue's oldest message stays young),
+        waiting on a seller (``SellerCredentials``, consumers that call SP-API) and silent
+        (``NoNotifications``; ``quiet_alarm_hours`` 0: none). The causes are graphed on the dashboard
+        and named in the logs; an alarm per cause would bill again (0.10 USD a month each) for what
+        one of these already says."""
         name, service_name = consumer.name, consumer.service_name
         self._consumers.append(_WatchedConsumer(service_name, queue, dead_letter_queue, function))
         self._dead_letter_alarm(
@@ -129,20 +131,34 @@ class Monitoring(Construct):
             f"{constants.OLDEST_MESSAGE_ALARM_SECONDS // 60} minutes (the function failing or throttled "
             "as a whole: its Errors and Throttles graphs and logs say why)",
         )
-        self._alarm(
-            f"{name}Lag",
-            _pipeline_metric(
-                metric_names.EVENT_TO_STORE_LAG,
-                service_name,
-                constants.LAG_ALARM_PERIOD_SECONDS,
-                statistic="p95",
-            ),
-            threshold=consumer.lag_alarm_p95_seconds * 1000,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            description=f"{name}: the 95th percentile of the time from Amazon's event to the table is over "
-            f"{consumer.lag_alarm_p95_seconds // 60} minutes (an SP-API quota spent: deferrals; a seller's "
-            "credentials refused: update its secret; the dashboard's graphs say which)",
-        )
+        if consumer.lag_alarm_p95_seconds is not None:
+            self._alarm(
+                f"{name}Lag",
+                _pipeline_metric(
+                    metric_names.EVENT_TO_STORE_LAG,
+                    service_name,
+                    constants.LAG_ALARM_PERIOD_SECONDS,
+                    statistic="p95",
+                ),
+                threshold=consumer.lag_alarm_p95_seconds * 1000,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                description=f"{name}: the 95th percentile of the time from Amazon's event to the table is "
+                f"over {consumer.lag_alarm_p95_seconds // 60} minutes (an SP-API quota spent: its "
+                "deferrals are graphed on the dashboard)",
+            )
+        if issubclass(consumer.settings, SpApiSettings):
+            # A refused seller's notifications wait as new copies, unstored, for up to a day before
+            # they are dead-lettered: neither the backlog nor the lag would show them.
+            self._alarm(
+                f"{name}SellerCredentials",
+                _pipeline_metric(
+                    metric_names.SELLER_CREDENTIALS_FAILURES, service_name, constants.ALARM_PERIOD_SECONDS
+                ),
+                threshold=1,
+                description=f"{name}: a seller's credentials are unusable (LWA refused the refresh token, or "
+                "the secret is malformed): its notifications wait; update the seller's secret (which "
+                "seller: the metric's seller dimension)",
+            )
         if quiet_alarm_hours:
             # SQS stops reporting an idle queue's metrics, so missing data counts as "nothing came".
             self._alarm(
@@ -178,7 +194,7 @@ class Monitoring(Construct):
         dead_letter_queue: sqs.IQueue,
     ) -> None:
         """The change-events publisher: stream batches it gave up on or events EventBridge refused
-        (its DLQ), falling behind the streams (IteratorAge), failing or throttled as a whole."""
+        (its DLQ), falling behind the streams (IteratorAge: failing, throttled or slow)."""
         name = publisher.name
         self._publisher = _WatchedPublisher(publisher.service_name, function, dead_letter_queue)
         self._dead_letter_alarm(
@@ -199,9 +215,7 @@ class Monitoring(Construct):
             description=f"{name}: events leave over {minutes} minutes after their change was stored "
             "(the publisher is failing a batch, throttled, or behind the streams)",
         )
-        self._function_alarms(
-            name, function, failed=f"{name}: the function itself failed (its stream batch is retried)"
-        )
+        # (A failing publisher retries its batch: IteratorAge grows and says so.)
         self.watch_metrics(
             name, service_name=publisher.service_name, alarms=publisher.alarms, graphs=publisher.graphs
         )

@@ -176,8 +176,9 @@ class Consumer(NamedTuple):
     sizing: Sizing
     grants: tuple[Grant, ...]
     description: str
-    # Alarm when the 95th percentile of event-to-store lag stays above this (the type falls behind).
-    lag_alarm_p95_seconds: int = 15 * 60
+    # Alarm when the 95th percentile of event-to-store lag stays above this (the type falls behind;
+    # None: no lag alarm, for a consumer whose waits its backlog alarm already sees).
+    lag_alarm_p95_seconds: int | None = 15 * 60
     # Alarm when nothing arrived for this many hours (0: none; context key no_notifications_alarm_hours
     # sets one value for every consumer that expects messages).
     quiet_alarm_hours: int = 24
@@ -908,6 +909,9 @@ CONSUMERS: Final = (
         description="SellerStream app-credentials consumer",
         # The hourly check arrives whatever Amazon sends: six silent hours mean the schedule is broken.
         quiet_alarm_hours=6,
+        # Nothing here waits as a new copy (no SP-API quota, no seller): a stuck message ages, and
+        # its backlog alarm sees it.
+        lag_alarm_p95_seconds=None,
         alarms=(
             # The hourly check reports the days left once the expiry is known; with no datapoint
             # (expiry not known yet, or a late check) the alarm keeps its state rather than flapping.
@@ -1033,15 +1037,8 @@ CHANGE_EVENTS_PUBLISHER: Final = Publisher(
     # GetItem: the order's PII item, when the deployment opts in to PII in events.
     grants=(Grant(ORDERS_TABLE.role, (GET,)),),
     description="SellerStream change events: the tables' change streams to the SellerStream bus",
-    alarms=(
-        MetricAlarm(
-            "EventsDeadLettered",
-            metric_names.CHANGE_EVENTS_DEAD_LETTERED,
-            threshold=1,
-            description="EventBridge refused a change event for good (it is on the publisher's DLQ, "
-            "whole): see the log line with its id",
-        ),
-    ),
+    # (An event EventBridge refused for good goes to the publisher's DLQ, whole: its dead-letter
+    # alarm says so; the count is graphed.)
     graphs=(
         Graph(
             "change events published, unchanged writes, refused",
