@@ -64,8 +64,10 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -324,40 +326,79 @@ def idle_month(template: dict[str, Any], sellers: int) -> tuple[dict[str, float]
 
 
 # -- per million ORDER_CHANGE: the Prime Day mix, metered ---------------------------------------------------
-class PrimeDayObserver:
-    """What ``bench/prime_day.py``'s ``simulate`` tells an observer, billed."""
+class ConsumerObserver:
+    """What a simulation (``prime_day.simulate``, ``fault_matrix.run``) tells an observer, billed
+    for one consumer: each call to whoever makes it (``payer`` of the thread's name), and the
+    consumer's own invocations, log lines and metrics."""
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, memory_mb: int, payer: Callable[[str], str], consumer: str = "orders") -> None:
         self.bill = Bill()
         self.memory_mb = memory_mb
-        self.log_stream = _CountingStream()
+        self.payer = payer
+        self.consumer = consumer
+        self.log_stream = _CountingStream(self._own_thread)
         self.metrics_bytes = 0
         self.invocations = 0
         self.seconds = 0.0
 
+    def _own_thread(self) -> bool:
+        return self.payer(threading.current_thread().name) == self.consumer
+
     def wrap(self, services: dict[str, Any]) -> MeteredServices:
-        return MeteredServices(
-            services, self.bill, lambda thread: "amazon" if thread == "publisher" else "orders"
-        )
+        return MeteredServices(services, self.bill, self.payer)
 
     def metrics(self, blob: dict[str, Any]) -> None:
-        self.metrics_bytes += len(json.dumps(blob).encode()) + 1
+        if self._own_thread():
+            self.metrics_bytes += len(json.dumps(blob).encode()) + 1
 
-    def invoked(self, seconds: float, records: int, acknowledged: int, polls: int) -> None:
+    def consumer_invoked(self, seconds: float, records: int, acknowledged: int, polls: int = 1) -> None:
         self.invocations += 1
         self.seconds += seconds
-        self.bill.lambda_invocation("orders", seconds, self.memory_mb)
+        self.bill.lambda_invocation(self.consumer, seconds, self.memory_mb)
         self.bill.add("esm", "sqs_requests", polls)  # the mapping's receives that gathered the batch
         if acknowledged:
             self.bill.add("esm", "sqs_requests", math.ceil(acknowledged / 10))  # DeleteMessageBatch
 
 
+class PrimeDayObserver(ConsumerObserver):
+    """``prime_day.simulate``'s containers (threads ``container-<n>``) are the orders consumer's;
+    its ``publisher`` is Amazon sending."""
+
+    def __init__(self, memory_mb: int) -> None:
+        super().__init__(memory_mb, lambda thread: "amazon" if thread == "publisher" else "orders")
+
+    def invoked(self, seconds: float, records: int, acknowledged: int, polls: int) -> None:
+        self.consumer_invoked(seconds, records, acknowledged, polls)
+
+
+class FaultMatrixObserver(ConsumerObserver):
+    """``fault_matrix.run``'s containers are threads ``<kind>-<n>``; its ``publisher`` is Amazon
+    sending. Only the orders consumer's invocations, logs and metrics are billed here."""
+
+    def __init__(self, memory_mb: int) -> None:
+        super().__init__(memory_mb, _fault_matrix_payer)
+
+    def invoked(self, kind: str, seconds: float, records: int, acknowledged: int) -> None:
+        if kind == self.consumer:
+            self.consumer_invoked(seconds, records, acknowledged)
+
+
+def _fault_matrix_payer(thread: str) -> str:
+    if thread == "publisher":
+        return "amazon"
+    return thread.rsplit("-", 1)[0] if "-" in thread else thread
+
+
 class _CountingStream(io.TextIOBase):
-    def __init__(self) -> None:
+    """The functions' log output, as CloudWatch Logs would ingest it: the bytes ``counted()`` lines."""
+
+    def __init__(self, counted: Callable[[], bool]) -> None:
         self.bytes = 0
+        self._counted = counted
 
     def write(self, text: str) -> int:
-        self.bytes += len(text.encode())
+        if self._counted():
+            self.bytes += len(text.encode())
         return len(text)
 
 
@@ -418,7 +459,7 @@ def order_change_per_million(
 
 
 def _bill_invocations(
-    bill: Bill, observer: PrimeDayObserver, memory_mb: int, *, traced: bool, span: float
+    bill: Bill, observer: ConsumerObserver, memory_mb: int, *, traced: bool, span: float
 ) -> None:
     """What the consumer's invocations add beyond their calls: AWS call latency, logs, traces,
     KMS data keys, and the events out of each order version stored."""
@@ -430,31 +471,21 @@ def _bill_invocations(
         bill.add("orders", "xray_traces", observer.invocations)
     bill.add("orders", "kms_requests", 2 * math.ceil(span / KMS_REUSE_SECONDS))
     # Events out: one per order version stored, the publisher once per batching window.
-    stored = bill.total("order_versions_stored")
-    window = 1.0  # the stream mapping's MaximumBatchingWindowInSeconds
-    publisher_invocations = min(stored, max(stored / 100, span / window))
+    from sellerstream import catalog
+
+    publisher = catalog.CHANGE_EVENTS_PUBLISHER.sizing
+    stored = bill.total("order_versions_stored", observer.consumer)
+    windows = span / max(publisher.batching_window_seconds, 1)
+    publisher_invocations = min(stored, max(stored / publisher.batch_size, windows))
     bill.add("events", "put_events_chunks", stored)
     bill.add("events", "lambda_requests", publisher_invocations)
-    bill.add("events", "lambda_gb_seconds", publisher_invocations * PUBLISHER_SECONDS * 256 / 1024)
+    bill.add(
+        "events", "lambda_gb_seconds", publisher_invocations * PUBLISHER_SECONDS * publisher.memory_mb / 1024
+    )
     bill.add("events", "log_bytes", publisher_invocations * PUBLISHER_LOG_BYTES)
 
 
 # -- under faults: the fault matrix's ORDER_CHANGE consumer, metered ------------------------------------------
-class FaultMatrixObserver(PrimeDayObserver):
-    """What ``fault_matrix.run`` tells an observer, billed to each consumer (its containers' threads
-    are named ``<kind>-<n>``; the participant sending Amazon's notifications is ``publisher``)."""
-
-    def wrap(self, services: dict[str, Any]) -> MeteredServices:
-        return MeteredServices(
-            services, self.bill, lambda thread: thread.rsplit("-", 1)[0] if "-" in thread else "amazon"
-        )
-
-    def invoked(self, kind: str, seconds: float, records: int, acknowledged: int) -> None:  # type: ignore[override]
-        if kind != "orders":  # the other consumers' bills are theirs
-            return
-        super().invoked(seconds, records, acknowledged, 1)
-
-
 def order_change_under_faults(
     notifications: int, seed: int, *, traced: bool
 ) -> tuple[dict[str, float], dict[str, Any]]:
