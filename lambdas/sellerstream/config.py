@@ -14,6 +14,7 @@ for variables that need only a text, integer or flag check.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
@@ -198,6 +199,30 @@ def days_by_name(variable: str, value: str) -> dict[str, int]:
     return days
 
 
+def text_by_name(variable: str, value: str) -> dict[str, str]:
+    """``NAME=text,NAME=text`` (no comma or equals sign in a text: ARNs and names)."""
+    texts: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        name, equals, found = entry.partition("=")
+        if not equals or not name.strip() or not found.strip():
+            raise InvalidSettingError(f"environment variable {variable} must read NAME=text,NAME=text")
+        texts[name.strip()] = found.strip()
+    return texts
+
+
+def json_object(variable: str, value: str) -> dict[str, Any]:
+    """A JSON object (empty text: none)."""
+    if not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise InvalidSettingError(f"environment variable {variable} must be a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise InvalidSettingError(f"environment variable {variable} must be a JSON object")
+    return parsed
+
+
 def optional_integer(variable: str, value: str) -> int | None:
     return integer(minimum=1)(variable, value) if value.strip() else None
 
@@ -374,3 +399,26 @@ class ChangeEventsSettings(Settings):
     # Buyer and recipient data (the order's PII item) in Order Changed events: off unless the
     # deployment opts in (context ``events_include_pii``).
     events_include_pii = Setting(flag, False)
+
+
+class OnboardingSettings(SpApiSettings):
+    """The onboarding API (Amazon's website authorization workflow): the application whose consent
+    page the seller is sent to, and what a newly authorised (seller, region) is subscribed to."""
+
+    # The SP-API application id (``amzn1.sp.solution.…``, the Developer Console's App ID): the
+    # consent page's ``application_id``.
+    spapi_application_id = Setting(text)
+    # The application is still a draft: the consent URL carries ``version=beta``.
+    onboarding_draft_app = Setting(flag, False)
+    # How long a login's signed ``state`` is accepted at the redirect URI (Amazon's code lives 5 min).
+    onboarding_state_ttl_seconds = Setting(integer(minimum=60), 900)
+    # Local mode and tests: the emulator's consent page instead of Seller Central's (``{region}`` is
+    # replaced by na, eu or fe); unset in AWS.
+    seller_central_url_override = Setting(optional_text, None)
+    # What a new (seller, region) is subscribed to: the deployment's types, each SQS consumer's queue
+    # ARN by consumer kind (``orders=arn:aws:sqs:…,reports=…``), and the deployment's processing
+    # directives by type (the stack's ``ProcessingDirectives`` output, as JSON). The EventBridge
+    # destination is the function's own account and AWS region.
+    notification_types = Setting(names, None)
+    subscription_destinations: Setting[dict[str, str]] = Setting(text_by_name, {})
+    processing_directives: Setting[dict[str, Any]] = Setting(json_object, {})

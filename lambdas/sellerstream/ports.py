@@ -22,6 +22,7 @@ from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotifi
 from sellerstream.domain.packages import StoredOrderItems, StoredPackage
 from sellerstream.domain.reports import ReportProgress, ReportRows
 from sellerstream.spapi.auth import LwaCredentials
+from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.ratelimit import RateBudget
 
 # SQS message attributes in SendMessage's shape: {"name": {"DataType": ..., "StringValue": ...}}.
@@ -44,18 +45,26 @@ class MessageQueue(Protocol):
 
 class SellerDirectory(Protocol):
     """The application's LWA credentials and each seller's: whose notification it is, with which
-    refresh token, in which region, in which marketplaces. Owns the accounts table's subscription
-    and seller items and the secrets."""
+    refresh token, in which SP-API region, in which marketplaces. A seller authorises the application
+    once per region (North America, Europe, Far East) and so has one refresh token per region.
+    Owns the accounts table's subscription and seller items and the secrets."""
 
     def lwa_app(self) -> LwaCredentials: ...
 
     def for_notification(
         self, *, seller_id: str | None, subscription_id: str, marketplace_id: str | None = None
     ) -> SellerCredentials:
-        """Raises ``UnknownSellerError`` (no such seller, or a subscription routed nowhere) or
+        """The seller's credentials in the notification's region: its marketplace's; else the one
+        its subscription was created in (each region's subscriptions are its own); else the seller's
+        only region, or its first (NA, EU, FE). Raises ``UnknownSellerError`` (no such seller, no
+        credentials in the marketplace's region, or a subscription routed nowhere) or
         ``SellerCredentialsError`` (the seller's secret is unusable)."""
 
-    def for_seller(self, seller_key: str) -> SellerCredentials: ...
+    def for_seller(self, seller_key: str, region: Region | None = None) -> SellerCredentials:
+        """A known seller's credentials in ``region`` (None: its first region)."""
+
+    def regions_of(self, seller_key: str) -> tuple[SellerCredentials, ...]:
+        """The seller's credentials in each region it authorised, in region order (NA, EU, FE)."""
 
     def forget(self, seller_key: str) -> None:
         """The seller's credentials and the app's are read afresh at their next use: LWA refused
@@ -64,17 +73,33 @@ class SellerDirectory(Protocol):
     def known_sellers(self) -> list[str]:
         """Every seller with credentials, in order."""
 
-    def route_subscription(self, subscription_id: str, seller_id: str) -> None:
-        """Notifications of ``subscription_id`` that carry no seller id are ``seller_id``'s."""
+    def save_seller(self, seller_key: str, *, refresh_token: str, region: Region) -> tuple[str, str]:
+        """Stores the seller's refresh token for ``region``, keeping its other regions, and clears
+        the region's refusal; returns the secret's name and ``created``, ``added`` (a region more)
+        or ``updated`` (a new token for a region it had)."""
+
+    def remove_region(self, seller_key: str, region: Region) -> bool:
+        """Forgets the seller's credentials in ``region`` (its last region: the seller); False: it
+        had none there."""
+
+    def route_subscription(self, subscription_id: str, seller_id: str, region: Region | None = None) -> None:
+        """Notifications of ``subscription_id`` are ``seller_id``'s, in ``region`` (None: unknown)."""
 
     def routed_sellers(self) -> set[str]:
         """Every seller some subscription is routed to."""
 
-    def marketplaces_of(self, seller_key: str) -> SellerMarketplaces | None:
-        """The seller's marketplaces as Amazon last said (None: never asked)."""
+    def marketplaces_of(self, seller_key: str, region: Region) -> SellerMarketplaces | None:
+        """The seller's marketplaces as Amazon's endpoint of ``region`` last said (None: never asked)."""
 
-    def save_marketplaces(self, seller_key: str, marketplaces: SellerMarketplaces) -> bool:
+    def save_marketplaces(self, seller_key: str, region: Region, marketplaces: SellerMarketplaces) -> bool:
         """Stores what Amazon said unless a later answer is stored already; True if written."""
+
+    def mark_refused(self, seller_key: str, region: Region, *, reason: str, at: datetime) -> None:
+        """LWA refused the seller's refresh token for ``region`` (deauthorised): shown by ``status``
+        until a new token is saved for the region."""
+
+    def refusals_of(self, seller_key: str) -> dict[Region, tuple[str, datetime]]:
+        """Each region whose token LWA refused, with the reason and when it was first seen."""
 
 
 class OrderStore(Protocol):

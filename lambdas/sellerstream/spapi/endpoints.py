@@ -56,7 +56,9 @@ def region_for_marketplace(marketplace_id: str) -> Region:
 
 
 def base_url(region: Region, *, sandbox: bool = False, override: str | None = None) -> str:
+    """Amazon's endpoint of ``region``; an override (local mode, tests) may name the region as
+    ``{region}`` (``http://127.0.0.1:8080/{region}``), else it serves every region."""
     if override:
-        return override.rstrip("/")
+        return override.replace("{region}", region.value).rstrip("/")
     prefix = "sandbox." if sandbox else ""
     return f"https://{prefix}sellingpartnerapi-{region.value}.amazon.com"
