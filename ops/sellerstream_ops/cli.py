@@ -26,7 +26,10 @@ from sellerstream_local.cli import (
 
 ACCOUNT_COMMANDS = {
     "set-app-credentials": "store the LWA app's client id and secret (validated with LWA first)",
-    "add-seller": "store a seller's refresh token (validated with LWA first) and route its subscriptions",
+    "add-seller": "store a seller's refresh token for one region (validated with LWA first; a second "
+    "region is added beside the first) and route its subscriptions there",
+    "remove-seller": "forget a seller's credentials in one region (its last region: the seller)",
+    "sellers": "list the sellers, each with its regions, marketplaces and any deauthorised region",
     "subscribe": "create or find a seller's destinations and subscriptions (idempotent)",
     "subscriptions": "list a seller's subscriptions and their processing directives",
     "unsubscribe": "delete a seller's subscriptions (and, with --delete-destinations, the destinations)",
@@ -106,21 +109,15 @@ def _parser() -> CommandParser:
     )
     app.add_argument("--secret-expires-at", help="when this secret expires (ISO 8601), if you know it")
 
-    seller = account_command("add-seller")
-    seller.add_argument("--seller", required=True, help="the selling partner id (or a vendor's account id)")
-    seller.add_argument(
-        "--seller-region", choices=REGIONS, required=True, help="the seller's SP-API region (NA, EU or FE)"
-    )
-    seller.add_argument(
-        "--refresh-token-file",
-        type=Path,
-        help="a file holding the refresh token ('-': standard input); default: standard input, or a prompt",
-    )
+    _add_seller_commands(account_command)
 
     for name in ("subscribe", "subscriptions", "unsubscribe"):
         command = account_command(name)
         command.add_argument(
             "--seller", required=True, help="the selling partner id whose secret holds its refresh token"
+        )
+        command.add_argument(
+            "--seller-region", choices=REGIONS, help="only this region (default: each region the seller has)"
         )
         if name == "subscribe":
             command.add_argument(
@@ -170,6 +167,9 @@ def _parser() -> CommandParser:
         "--until", help="end, as --since; default and latest: two minutes before now (Amazon's settle rule)"
     )
     reconcile.add_argument(
+        "--seller-region", choices=REGIONS, help="only this region (default: each region the seller has)"
+    )
+    reconcile.add_argument(
         "--listings",
         action="store_true",
         help="the seller's listings in each of its marketplaces (searchListingsItems) instead of its orders",
@@ -188,6 +188,27 @@ class _Parser(CommandParser):
         if isinstance(found, _Parser) and found is not self:
             return found._command_parser(namespace) or found
         return found
+
+
+def _add_seller_commands(account_command: Callable[..., argparse.ArgumentParser]) -> None:
+    seller = account_command("add-seller")
+    seller.add_argument("--seller", required=True, help="the selling partner id (or a vendor's account id)")
+    seller.add_argument(
+        "--seller-region",
+        choices=REGIONS,
+        required=True,
+        help="the SP-API region this refresh token authorises (NA, EU or FE); another region's is kept",
+    )
+    seller.add_argument(
+        "--refresh-token-file",
+        type=Path,
+        help="a file holding the refresh token ('-': standard input); default: standard input, or a prompt",
+    )
+
+    removal = account_command("remove-seller")
+    removal.add_argument("--seller", required=True, help="the selling partner id (or a vendor's account id)")
+    removal.add_argument("--seller-region", choices=REGIONS, required=True, help="the region to forget")
+    account_command("sellers")
 
 
 def _add_events_commands(commands: Any, account_command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -338,12 +359,29 @@ def _add_seller(args: argparse.Namespace) -> Any:
     return add_seller(account, args.seller, args.seller_region, token)
 
 
+def _remove_seller(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.credentials import remove_seller
+
+    return remove_seller(_account(args), args.seller, args.seller_region)
+
+
+def _sellers(args: argparse.Namespace) -> Any:
+    from sellerstream_ops.status import sellers
+
+    return sellers(_account(args))
+
+
 def _subscriptions_command(args: argparse.Namespace) -> Any:
     from sellerstream_ops.subscriptions import Subscriptions, directive_options
 
     directives = directive_options(getattr(args, "processing_directive", None))
+    from sellerstream.spapi.endpoints import Region
+
     account = _account(args)
-    tool = Subscriptions(account.outputs, account.settings(), args.seller, account.app_credentials())
+    region = Region[args.seller_region] if args.seller_region else None
+    tool = Subscriptions(
+        account.outputs, account.settings(), args.seller, account.app_credentials(), region=region
+    )
     if args.command == "subscribe":
         return tool.subscribe(directives)
     if args.command == "subscriptions":
@@ -399,7 +437,9 @@ def _redrive(args: argparse.Namespace) -> Any:
 def _reconcile(args: argparse.Namespace) -> Any:
     from sellerstream_ops.reconcile import reconcile
 
-    return reconcile(_account(args), args.seller, args.since, args.until, listings=args.listings)
+    return reconcile(
+        _account(args), args.seller, args.since, args.until, listings=args.listings, region=args.seller_region
+    )
 
 
 def _ship(args: argparse.Namespace) -> Any:
@@ -444,6 +484,8 @@ def _events(args: argparse.Namespace) -> Any:
 _ACCOUNT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "set-app-credentials": _set_app_credentials,
     "add-seller": _add_seller,
+    "remove-seller": _remove_seller,
+    "sellers": _sellers,
     "subscribe": _subscriptions_command,
     "subscriptions": _subscriptions_command,
     "unsubscribe": _subscriptions_command,

@@ -1,8 +1,10 @@
 """Credentials in Secrets Manager, written only after LWA accepted them, in the shape the functions read.
 
-- ``add-seller``: a seller's secret ``<seller secret prefix><seller id>`` = ``{"refresh_token", "region"}``,
-  validated by one LWA exchange, the seller's existing subscriptions routed in the accounts table, and
-  its marketplaces (Sellers API getMarketplaceParticipations) stored in the seller directory.
+- ``add-seller``: a seller's refresh token for one SP-API region, in its secret
+  ``<seller secret prefix><seller id>`` (one token per region: a second region is added beside the
+  first), validated by one LWA exchange; the seller's existing subscriptions in that region routed in
+  the accounts table, and its marketplaces there (Sellers API getMarketplaceParticipations) stored in
+  the seller directory. ``remove-seller`` forgets one region.
 - ``set-app-credentials``: the LWA app secret = ``{"client_id", "client_secret"}``, validated by one
   client-credentials exchange; what was known about the old secret's expiry is replaced.
 - ``rotate-app-secret``: Amazon's grantless rotation; the new secret arrives as a notification on the
@@ -27,6 +29,7 @@ from typing import Any
 from sellerstream import catalog, identifiers
 from sellerstream.adapters.app_secret import DynamoDBClientSecretStates
 from sellerstream.domain.credentials import SellerMarketplaces
+from sellerstream.errors import SellerStreamError
 from sellerstream.logic.seller_marketplaces import participations_of
 from sellerstream.spapi import defaults
 from sellerstream.spapi.applications import ApplicationsApi
@@ -95,10 +98,12 @@ def add_seller(account: Account, seller_id: str, region: str, refresh_token: str
         ) from None
     settings = account.settings()
     directory = account.seller_directory()
-    name, action = directory.save_seller(seller_id, refresh_token=refresh_token, region=region)
-    routed = Subscriptions(account.outputs, settings, seller_id, app).route_existing()
+    name, action = directory.save_seller(seller_id, refresh_token=refresh_token, region=Region[region])
+    routed = Subscriptions(account.outputs, settings, seller_id, app, region=Region[region]).route_existing()
     result: dict[str, Any] = {
         "seller": seller_id,
+        "region": region,
+        "regions": [seller.region.name for seller in directory.regions_of(seller_id)],
         "secret": name,
         "action": action,
         "refresh_token": "accepted by LWA",
@@ -106,8 +111,40 @@ def add_seller(account: Account, seller_id: str, region: str, refresh_token: str
         "marketplaces": _store_marketplaces(account, app, seller_id, region, refresh_token),
     }
     if not routed:
-        result["next"] = f"sellerstream subscribe --seller {seller_id}"
+        result["next"] = f"sellerstream subscribe --seller {seller_id} --seller-region {region}"
     return result
+
+
+def remove_seller(account: Account, seller_id: str, region: str) -> dict[str, Any]:
+    """Forgets the seller's credentials in ``region``, after deleting its subscriptions there (so
+    Amazon stops sending what no credentials could serve). A deauthorised seller's subscriptions
+    cannot be deleted with its token: that is reported, and the credentials are removed anyway."""
+    if is_credential(seller_id) or not identifiers.is_seller_key(seller_id):
+        raise OperatorError(f"--seller {seller_id!r} is not a selling partner (or vendor account) id")
+    directory = account.seller_directory()
+    try:
+        tool = Subscriptions(account.outputs, account.settings(), seller_id, region=Region[region])
+    except SellerStreamError:
+        raise OperatorError(
+            f"seller {seller_id} has no credentials in {region}: nothing was changed"
+        ) from None
+    try:
+        unsubscribed: Any = [
+            action for action in tool.unsubscribe(delete_destinations=False) if action["action"] == "deleted"
+        ]
+    except (SpApiError, LwaAuthError) as error:
+        unsubscribed = f"not deleted ({error}); they stop when Amazon finds the app deauthorised"
+    directory.remove_region(seller_id, Region[region])
+    try:
+        remaining = [seller.region.name for seller in directory.regions_of(seller_id)]
+    except SellerStreamError:
+        remaining = []
+    return {
+        "seller": seller_id,
+        "removed_region": region,
+        "regions": remaining,
+        "subscriptions_deleted": unsubscribed,
+    }
 
 
 def _store_marketplaces(
@@ -125,7 +162,7 @@ def _store_marketplaces(
             "next": "fetched when the seller's first listing event or reconciliation needs them",
         }
     marketplaces = SellerMarketplaces(participations_of(payload, seller_id), datetime.now(UTC))
-    account.seller_directory().save_marketplaces(seller_id, marketplaces)
+    account.seller_directory().save_marketplaces(seller_id, Region[region], marketplaces)
     return {
         "stored": True,
         "participating": [p.marketplace_id for p in marketplaces.participations if p.participating],
@@ -204,10 +241,14 @@ def app_notifications(account: Account) -> dict[str, Any]:
         admits_amazon = constants.SPAPI_NOTIFICATIONS_ACCOUNT_ID in attributes.get("Attributes", {}).get(
             "Policy", ""
         )
+    from sellerstream_ops.status import partner_event_sources
+
     return {
         "destination": queue_arn,
         "notificationTypes": [message_type.name for message_type in app_types],
         "queue_admits_amazon": admits_amazon,
+        # The sellers' EventBridge types come through these (one per SP-API region in use).
+        "partner_event_sources": partner_event_sources(account),
         "how": [
             "Sign in to the Developer Console (Solution Provider Portal, or Seller Central: Apps and Services, "
             "Develop Apps) and open Notification Preferences",

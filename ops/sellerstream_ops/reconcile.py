@@ -19,8 +19,16 @@ from sellerstream_ops.errors import OperatorError
 
 
 def reconcile(
-    account: Any, seller: str, since: str, until: str | None, *, listings: bool = False
+    account: Any,
+    seller: str,
+    since: str,
+    until: str | None,
+    *,
+    listings: bool = False,
+    region: str | None = None,
 ) -> dict[str, Any]:
+    """The window in ``region`` (NA, EU, FE), or in each region the seller has: one result per
+    region, or the one result itself when there is one."""
     if not identifiers.is_seller_key(seller):
         raise OperatorError(f"--seller {seller!r} is not a selling partner (or vendor account) id")
     now = datetime.now(UTC)
@@ -37,6 +45,8 @@ def reconcile(
         payload["until"] = _rfc3339(until_at)
     if listings:
         payload["listings"] = True
+    if region:
+        payload["region"] = region
     response = account.client("lambda").invoke(
         FunctionName=function,
         InvocationType="RequestResponse",
@@ -54,13 +64,15 @@ def reconcile(
         raise OperatorError(f"the reconcile function failed: {' '.join(str(detail).split())[:300]}")
     if not isinstance(answer, dict) or not isinstance(answer.get("sellers"), list) or not answer["sellers"]:
         raise OperatorError("the reconcile function gave no result (is the stack up to date? make deploy)")
-    result: dict[str, Any] = answer["sellers"][0]
-    if not result.get("complete"):
-        result["next"] = (
-            f"sellerstream reconcile{' --listings' if listings else ''} --seller {seller} "
-            f"--since {result['since']} --until {result['until']} resumes this window where it stopped"
-        )
-    return result
+    results: list[dict[str, Any]] = answer["sellers"]
+    for result in results:
+        if not result.get("complete"):
+            where = f" --seller-region {result['region']}" if result.get("region") else ""
+            result["next"] = (
+                f"sellerstream reconcile{' --listings' if listings else ''} --seller {seller}{where} "
+                f"--since {result['since']} --until {result['until']} resumes this window where it stopped"
+            )
+    return results[0] if len(results) == 1 else {"regions": results}
 
 
 def _rfc3339(moment: datetime) -> str:

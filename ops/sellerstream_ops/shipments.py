@@ -93,20 +93,18 @@ def stored_marketplace(account: Account, seller: str, order: str) -> str:
 
 
 def check_region(account: Account, seller: str, marketplace: str) -> None:
-    """Refuses a marketplace outside the seller's SP-API region, as the function would resolve it
-    (the region in the seller's secret; the marketplace's own when the secret names none)."""
+    """Refuses a marketplace outside the seller's SP-API regions, as the function would resolve it
+    (the marketplace's region must be one the seller's secret holds a token for; a secret from
+    before regions that names none serves any)."""
     try:
         marketplace_region = region_for_marketplace(marketplace)
     except UnknownMarketplaceError:
         raise OperatorError(
             f"marketplace {marketplace} is none of Amazon's marketplaces: nothing was queued"
         ) from None
+    directory = account.seller_directory()
     try:
-        seller_region = (
-            account.seller_directory()
-            .for_notification(seller_id=seller, subscription_id="", marketplace_id=marketplace)
-            .region
-        )
+        regions = [credentials.region for credentials in directory.regions_of(seller)]
     except UnknownSellerError:
         raise OperatorError(
             f"seller {seller} is not in the seller directory: nothing was queued "
@@ -116,10 +114,17 @@ def check_region(account: Account, seller: str, marketplace: str) -> None:
         raise OperatorError(
             f"seller {seller}'s credentials are unusable ({error.detail}): nothing was queued"
         ) from None
+    try:
+        seller_region = directory.for_notification(
+            seller_id=seller, subscription_id="", marketplace_id=marketplace
+        ).region
+    except UnknownSellerError:
+        seller_region = None
     if seller_region is not marketplace_region:
         raise OperatorError(
             f"marketplace {marketplace} is in SP-API region {marketplace_region.name}, outside seller "
-            f"{seller}'s region {seller_region.name}: nothing was queued"
+            f"{seller}'s {'regions' if len(regions) > 1 else 'region'} {', '.join(r.name for r in regions)}: "
+            "nothing was queued"
         )
 
 

@@ -8,6 +8,7 @@ their subscriptions come from SP-API (three calls each; ``--no-spapi`` skips the
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,11 +46,68 @@ def status(account: Account, *, sellers: list[str], spapi: bool) -> dict[str, An
         "events": _events(account),
         "alarms_in_alarm": _alarms(account),
         "app_credentials": app,
+        "partner_event_sources": partner_event_sources(account),
         "sellers": {
-            seller: _subscriptions(account, seller) if spapi and app["client_id_set"] else "not checked"
+            seller: {
+                **_seller_regions(account, seller),
+                "subscriptions": _subscriptions(account, seller)
+                if spapi and app["client_id_set"]
+                else "not checked",
+            }
             for seller in known_sellers
         },
     }
+
+
+def sellers(account: Account) -> dict[str, Any]:
+    """``sellerstream sellers``: each seller with its regions, their marketplaces and refusals."""
+    return {seller: _seller_regions(account, seller) for seller in sorted(_sellers(account))}
+
+
+def partner_event_sources(account: Account) -> list[str] | None:
+    """The partner event sources the stack associates (one per SP-API region; None: a stack from
+    before the output, which associates at most the one in ``PartnerEventBusName``)."""
+    text = account.outputs.get(catalog.StackOutputs.PARTNER_EVENT_SOURCES)
+    if text is None:
+        bus = account.outputs.get(catalog.StackOutputs.PARTNER_EVENT_BUS)
+        return [bus] if bus else None
+    try:
+        listed = json.loads(text)
+    except ValueError:
+        return None
+    return [str(name) for name in listed] if isinstance(listed, list) else None
+
+
+def _seller_regions(account: Account, seller: str) -> dict[str, Any]:
+    """The seller's regions (each with its marketplaces, and LWA's refusal if its token was
+    refused: deauthorised), as the seller directory holds them."""
+    directory = account.seller_directory()
+    try:
+        regions = directory.regions_of(seller)
+        refusals = directory.refusals_of(seller)
+    except SellerStreamError as error:
+        return {"regions": f"unreadable: {error}"}
+    found: dict[str, Any] = {}
+    for credentials in regions:
+        stored = directory.marketplaces_of(seller, credentials.region)
+        entry: dict[str, Any] = {
+            "status": "active",
+            "marketplaces": list(stored.listing_marketplaces(credentials.region))
+            if stored
+            else "not fetched yet",
+        }
+        refusal = refusals.get(credentials.region)
+        if refusal is not None:
+            reason, since = refusal
+            entry.update(
+                status="deauthorised",
+                refused=reason,
+                since=since.isoformat(),
+                next=f"the seller authorises again (onboarding, or add-seller --seller {seller} "
+                f"--seller-region {credentials.region.name})",
+            )
+        found[credentials.region.name] = entry
+    return {"regions": found}
 
 
 def _queues(account: Account) -> dict[str, Any]:
@@ -141,7 +199,9 @@ def _subscriptions(account: Account, seller: str) -> dict[str, Any] | str:
         ).current()
     except (SpApiError, SellerStreamError, OperatorError) as error:
         return f"could not check: {error}"
-    return {
-        entry["notificationType"]: (entry["subscription"] or {}).get("subscriptionId") or "none"
-        for entry in current
-    }
+    by_region: dict[str, dict[str, str]] = {}
+    for entry in current:
+        by_region.setdefault(entry["region"], {})[entry["notificationType"]] = (
+            entry["subscription"] or {}
+        ).get("subscriptionId") or "none"
+    return by_region

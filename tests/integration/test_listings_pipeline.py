@@ -208,7 +208,7 @@ def test_given_no_marketplace_when_processed_then_stored_in_each_of_the_sellers_
     assert all(item["notification_id"] == "n-everywhere" for item in items.values())
     assert pipeline.emulator.calls["getListingsItem"] == 1
     # The seller's marketplaces are kept in the accounts table for the next event.
-    [known] = [item for item in pipeline.table_items("accounts") if item["pk"] == f"SELLER#{SELLER}"]
+    [known] = [item for item in pipeline.table_items("accounts") if item["pk"] == f"SELLER#{SELLER}#NA"]
     assert [m["marketplace_id"] for m in known["marketplaces"]] == [MARKETPLACE, CANADA, "A1F83G8C2ARO7P"]
 
     pipeline.publish(without_marketplace("n-again", ["BUYABLE"], "2025-02-04T10:00:00.000Z"))

@@ -166,7 +166,7 @@ def test_given_a_continuation_letter_when_redriven_then_part_kept_and_diagnostic
 def test_given_a_valid_refresh_token_when_seller_added_then_secret_written_and_subscriptions_routed(
     pipeline: LocalPipeline, account: Account
 ) -> None:
-    pipeline.emulator.register_seller(NEW_SELLER, "Atzr|new-seller-token")
+    pipeline.emulator.register_seller(NEW_SELLER, "Atzr|new-seller-token", region="eu")
 
     first = credentials.add_seller(account, NEW_SELLER, "EU", "Atzr|new-seller-token")
     Subscriptions(account.outputs, account.settings(), NEW_SELLER).subscribe()
@@ -174,17 +174,45 @@ def test_given_a_valid_refresh_token_when_seller_added_then_secret_written_and_s
 
     name = f"{constants.SELLER_SECRET_PREFIX}{NEW_SELLER}"
     stored = json.loads(pipeline.secrets.get_secret_value(SecretId=name)["SecretString"])
-    assert stored == {"refresh_token": "Atzr|new-seller-token", "region": "EU"}
+    assert stored == {"regions": {"EU": {"refresh_token": "Atzr|new-seller-token"}}}
     assert (first["action"], first["routed_subscriptions"], first["next"]) == (
         "created",
         [],
-        f"sellerstream subscribe --seller {NEW_SELLER}",
+        f"sellerstream subscribe --seller {NEW_SELLER} --seller-region EU",
     )
     # One subscription per type the deployment takes (local mode takes every one).
     assert again["action"] == "updated" and len(again["routed_subscriptions"]) == len(
         catalog.subscribed_types()
     )
     assert "Atzr|" not in json.dumps([first, again])
+
+
+def test_given_a_seller_in_na_when_added_in_eu_then_both_regions_kept_and_each_removable(
+    pipeline: LocalPipeline, account: Account
+) -> None:
+    # Given a seller authorised in NA and in EU (one refresh token each)
+    pipeline.emulator.register_seller(NEW_SELLER, "Atzr|na-token", region="na")
+    pipeline.emulator.register_seller(NEW_SELLER, "Atzr|eu-token", region="eu")
+    first = credentials.add_seller(account, NEW_SELLER, "NA", "Atzr|na-token")
+
+    # When the EU token is added, then NA is kept beside it
+    second = credentials.add_seller(account, NEW_SELLER, "EU", "Atzr|eu-token")
+    assert (first["action"], second["action"], second["regions"]) == ("created", "added", ["NA", "EU"])
+    directory = pipeline.seller_directory()
+    assert {c.region.name: c.refresh_token for c in directory.regions_of(NEW_SELLER)} == {
+        "NA": "Atzr|na-token",
+        "EU": "Atzr|eu-token",
+    }
+    listed = status.sellers(account)[NEW_SELLER]["regions"]
+    assert set(listed) == {"NA", "EU"} and listed["EU"]["status"] == "active"
+
+    # When NA is removed, then EU alone is left; removing EU again is refused
+    removed = credentials.remove_seller(account, NEW_SELLER, "NA")
+    assert removed["regions"] == ["EU"]
+    assert [c.region.name for c in pipeline.seller_directory().regions_of(NEW_SELLER)] == ["EU"]
+    with pytest.raises(OperatorError, match="no credentials in NA"):
+        credentials.remove_seller(account, NEW_SELLER, "NA")
+    assert "Atzr|" not in json.dumps([first, second, removed, listed])
 
 
 def test_given_a_refused_refresh_token_when_adding_a_seller_then_nothing_written(
@@ -301,8 +329,10 @@ def test_given_traffic_letters_and_an_alarm_when_status_asked_then_one_view_of_i
     assert set(view["queues"]) == {consumer.kind for consumer in catalog.CONSUMERS}
     assert [alarm["name"] for alarm in view["alarms_in_alarm"]] == ["OrderChangeDeadLetters"]
     assert view["events"] == {"bus": "sellerstream-local", "publisher_dead_letters": 1, "destinations": {}}
-    subscriptions = view["sellers"][SELLER]
-    # Each type the deployment takes (local mode: every one), each subscribed.
+    seller = view["sellers"][SELLER]
+    assert seller["regions"]["NA"]["status"] == "active"
+    # Each type the deployment takes (local mode: every one), each subscribed, in the seller's region.
+    subscriptions = seller["subscriptions"]["NA"]
     assert set(subscriptions) == {message_type.name for message_type in catalog.subscribed_types()}
     assert all(value != "none" for value in subscriptions.values())
 

@@ -234,7 +234,9 @@ def test_given_an_unfinished_listings_window_then_the_next_step_names_listings(
     result = reconcile(account, SELLER, "2h", None, listings=True)
 
     assert result["complete"] is False and result["stopped"] == "rate_budget"
-    assert result["next"].startswith(f"sellerstream reconcile --listings --seller {SELLER} --since ")
+    assert result["next"].startswith(
+        f"sellerstream reconcile --listings --seller {SELLER} --seller-region NA --since "
+    )
 
 
 def test_given_the_console_script_with_listings_then_the_listings_window_is_asked_for(
@@ -261,7 +263,7 @@ def test_given_the_console_script_with_listings_then_the_listings_window_is_aske
     status = main(["reconcile", "--listings", "--seller", SELLER, "--since", "6h", *where])
 
     assert status == 0 and json.loads(capsys.readouterr().out) == {"complete": True}
-    assert asked == [{"seller": SELLER, "since": "6h", "until": None, "listings": True}]
+    assert asked == [{"seller": SELLER, "since": "6h", "until": None, "listings": True, "region": None}]
 
 
 def test_given_the_schedule_when_the_function_runs_then_each_sellers_listings_are_reconciled_after_its_orders(
@@ -278,7 +280,7 @@ def test_given_the_schedule_when_the_function_runs_then_each_sellers_listings_ar
     assert result["complete"] and result["listings"]["complete"]
     assert result["listings"]["marketplaces_refreshed"] is True  # fetched: the seller had none yet
     assert order in stored(pipeline) and ("ATVPDKIKX0DER", sku) in stored_listings(pipeline)
-    [known] = [item for item in pipeline.table_items("accounts") if item["pk"] == f"SELLER#{SELLER}"]
+    [known] = [item for item in pipeline.table_items("accounts") if item["pk"] == f"SELLER#{SELLER}#NA"]
     assert [m["marketplace_id"] for m in known["marketplaces"]] == ["ATVPDKIKX0DER"]
     checkpoints = {str(item["pk"]) for item in pipeline.table_items("rate_budget")}
     assert any(

@@ -16,6 +16,7 @@ from sellerstream.adapters.sellers import AwsSellerDirectory
 from sellerstream.domain.credentials import MarketplaceParticipation, SellerMarketplaces
 from sellerstream.errors import UnknownSellerError
 from sellerstream.ports import SellerDirectory
+from sellerstream.spapi.endpoints import Region
 from sellerstream_local.pipeline import LOCAL_REGION, LocalPipeline
 from sellerstream_local.resources import create_catalog_tables
 from sellerstream_ops import credentials
@@ -26,6 +27,8 @@ from tests.support.fakes import FakeSellerDirectory
 SELLER = "A1SELLERMARKETS"
 US, CANADA, UK = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P"
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+NA, EU = Region.NA, Region.EU
+GERMANY = "A1PA6795UKMFR9"
 
 
 def known(*participations: tuple[str, bool], at: datetime = T0) -> SellerMarketplaces:
@@ -51,7 +54,7 @@ def directory(request: pytest.FixtureRequest) -> SellerDirectory:
 
 
 def test_given_nothing_stored_when_asked_then_none(directory: SellerDirectory) -> None:
-    assert directory.marketplaces_of(SELLER) is None
+    assert directory.marketplaces_of(SELLER, NA) is None
 
 
 def test_given_marketplaces_saved_when_asked_then_each_with_its_participation_and_time(
@@ -59,30 +62,30 @@ def test_given_marketplaces_saved_when_asked_then_each_with_its_participation_an
 ) -> None:
     saved = known((US, True), (CANADA, False), (UK, True))
 
-    assert directory.save_marketplaces(SELLER, saved) is True
-    assert directory.marketplaces_of(SELLER) == saved
-    assert directory.marketplaces_of("A2OTHERSELLER") is None
+    assert directory.save_marketplaces(SELLER, NA, saved) is True
+    assert directory.marketplaces_of(SELLER, NA) == saved
+    assert directory.marketplaces_of("A2OTHERSELLER", NA) is None
 
 
 def test_given_marketplaces_saved_when_an_older_or_as_old_answer_is_saved_then_refused(
     directory: SellerDirectory,
 ) -> None:
-    directory.save_marketplaces(SELLER, known((US, True)))
+    directory.save_marketplaces(SELLER, NA, known((US, True)))
 
-    late = directory.save_marketplaces(SELLER, known((CANADA, True), at=T0 - timedelta(minutes=1)))
-    again = directory.save_marketplaces(SELLER, known((CANADA, True)))
+    late = directory.save_marketplaces(SELLER, NA, known((CANADA, True), at=T0 - timedelta(minutes=1)))
+    again = directory.save_marketplaces(SELLER, NA, known((CANADA, True)))
 
     assert (late, again) == (False, False)
-    assert directory.marketplaces_of(SELLER) == known((US, True))
+    assert directory.marketplaces_of(SELLER, NA) == known((US, True))
 
 
 def test_given_marketplaces_saved_when_a_later_answer_is_saved_then_it_replaces_them(
     directory: SellerDirectory,
 ) -> None:
-    directory.save_marketplaces(SELLER, known((US, True), (CANADA, True)))
+    directory.save_marketplaces(SELLER, NA, known((US, True), (CANADA, True)))
 
-    assert directory.save_marketplaces(SELLER, known((US, True), at=T0 + timedelta(days=1))) is True
-    assert directory.marketplaces_of(SELLER) == known((US, True), at=T0 + timedelta(days=1))
+    assert directory.save_marketplaces(SELLER, NA, known((US, True), at=T0 + timedelta(days=1))) is True
+    assert directory.marketplaces_of(SELLER, NA) == known((US, True), at=T0 + timedelta(days=1))
 
 
 def test_given_a_seller_key_that_is_no_id_when_saved_or_asked_then_unknown_seller(
@@ -91,9 +94,9 @@ def test_given_a_seller_key_that_is_no_id_when_saved_or_asked_then_unknown_selle
     directory = AwsSellerDirectory(accounts_table=accounts_table, app_secret_id="unused")
 
     with pytest.raises(UnknownSellerError):
-        directory.save_marketplaces("A1#SUBSCRIPTION#x", known((US, True)))
+        directory.save_marketplaces("A1#SUBSCRIPTION#x", NA, known((US, True)))
     with pytest.raises(UnknownSellerError):
-        directory.marketplaces_of("../x")
+        directory.marketplaces_of("../x", NA)
 
 
 @pytest.mark.parametrize(
@@ -108,13 +111,51 @@ def test_given_an_item_an_operator_broke_when_asked_then_none_so_they_are_fetche
     accounts_table: str, item: dict[str, Any]
 ) -> None:
     boto3.client("dynamodb").put_item(
-        TableName=accounts_table, Item={"pk": {"S": f"SELLER#{SELLER}"}, **item}
+        TableName=accounts_table, Item={"pk": {"S": f"SELLER#{SELLER}#NA"}, **item}
     )
 
     assert (
-        AwsSellerDirectory(accounts_table=accounts_table, app_secret_id="unused").marketplaces_of(SELLER)
+        AwsSellerDirectory(accounts_table=accounts_table, app_secret_id="unused").marketplaces_of(SELLER, NA)
         is None
     )
+
+
+def test_given_marketplaces_in_two_regions_when_asked_then_each_regions_own(
+    directory: SellerDirectory,
+) -> None:
+    # Given the seller's answers from the NA and the EU endpoints
+    directory.save_marketplaces(SELLER, NA, known((US, True)))
+    directory.save_marketplaces(SELLER, EU, known((UK, True), (GERMANY, True), at=T0 - timedelta(days=1)))
+
+    # Then each region keeps its own (an older EU answer is no older NA one)
+    assert directory.marketplaces_of(SELLER, NA) == known((US, True))
+    assert directory.marketplaces_of(SELLER, EU) == known(
+        (UK, True), (GERMANY, True), at=T0 - timedelta(days=1)
+    )
+    assert directory.marketplaces_of(SELLER, Region.FE) is None
+
+
+def test_given_a_seller_item_from_before_regions_when_asked_then_read_for_the_regions_it_names(
+    accounts_table: str,
+) -> None:
+    # Given the one item a seller had before regions (SELLER#<id>), naming US marketplaces
+    boto3.client("dynamodb").put_item(
+        TableName=accounts_table,
+        Item={
+            "pk": {"S": f"SELLER#{SELLER}"},
+            "seller_id": {"S": SELLER},
+            "marketplaces_refreshed_at": {"S": "2026-09-01T12:00:00.000000Z"},
+            "marketplaces": {"L": [{"M": {"marketplace_id": {"S": US}, "participating": {"BOOL": True}}}]},
+        },
+    )
+    directory = AwsSellerDirectory(
+        accounts_table=accounts_table, app_secret_id="unused", secrets_cache_seconds=0
+    )
+
+    # When NA and EU are asked, then NA reads it as before and EU has none yet
+    stored = directory.marketplaces_of(SELLER, NA)
+    assert stored is not None and stored.listing_marketplaces(NA) == (US,)
+    assert directory.marketplaces_of(SELLER, EU) is None
 
 
 def test_given_an_entry_without_a_marketplace_id_when_asked_then_the_others_are_read(
@@ -123,15 +164,15 @@ def test_given_an_entry_without_a_marketplace_id_when_asked_then_the_others_are_
     directory = AwsSellerDirectory(
         accounts_table=accounts_table, app_secret_id="unused", secrets_cache_seconds=0
     )
-    directory.save_marketplaces(SELLER, known((US, True)))
+    directory.save_marketplaces(SELLER, NA, known((US, True)))
     boto3.client("dynamodb").update_item(
         TableName=accounts_table,
-        Key={"pk": {"S": f"SELLER#{SELLER}"}},
+        Key={"pk": {"S": f"SELLER#{SELLER}#NA"}},
         UpdateExpression="SET marketplaces = list_append(marketplaces, :junk)",
         ExpressionAttributeValues={":junk": {"L": [{"M": {"participating": {"BOOL": True}}}, {"S": "x"}]}},
     )
 
-    assert directory.marketplaces_of(SELLER) == known((US, True))
+    assert directory.marketplaces_of(SELLER, NA) == known((US, True))
 
 
 def test_given_a_cache_when_marketplaces_were_read_then_a_container_reads_the_table_once_per_period(
@@ -141,15 +182,15 @@ def test_given_a_cache_when_marketplaces_were_read_then_a_container_reads_the_ta
         accounts_table=accounts_table, app_secret_id="unused", secrets_cache_seconds=300
     )
     elsewhere = AwsSellerDirectory(accounts_table=accounts_table, app_secret_id="unused")
-    elsewhere.save_marketplaces(SELLER, known((US, True)))
-    first = cached.marketplaces_of(SELLER)
+    elsewhere.save_marketplaces(SELLER, NA, known((US, True)))
+    first = cached.marketplaces_of(SELLER, NA)
 
-    elsewhere.save_marketplaces(SELLER, known((CANADA, True), at=T0 + timedelta(days=1)))
+    elsewhere.save_marketplaces(SELLER, NA, known((CANADA, True), at=T0 + timedelta(days=1)))
 
-    assert cached.marketplaces_of(SELLER) == first == known((US, True))
+    assert cached.marketplaces_of(SELLER, NA) == first == known((US, True))
     # Its own refresh is seen at once.
-    assert cached.save_marketplaces(SELLER, known((UK, True), at=T0 + timedelta(days=2)))
-    assert cached.marketplaces_of(SELLER) == known((UK, True), at=T0 + timedelta(days=2))
+    assert cached.save_marketplaces(SELLER, NA, known((UK, True), at=T0 + timedelta(days=2)))
+    assert cached.marketplaces_of(SELLER, NA) == known((UK, True), at=T0 + timedelta(days=2))
 
 
 def test_given_routed_subscriptions_and_seller_items_when_routed_sellers_asked_then_subscriptions_only(
@@ -157,7 +198,7 @@ def test_given_routed_subscriptions_and_seller_items_when_routed_sellers_asked_t
 ) -> None:
     directory = AwsSellerDirectory(accounts_table=accounts_table, app_secret_id="unused")
     directory.route_subscription("sub-1", "A2ROUTED")
-    directory.save_marketplaces(SELLER, known((US, True)))
+    directory.save_marketplaces(SELLER, NA, known((US, True)))
 
     assert directory.routed_sellers() == {"A2ROUTED"}
 
@@ -184,7 +225,7 @@ def test_given_a_new_seller_when_added_then_its_marketplaces_from_amazon_are_sto
         "not_participating": [CANADA],
         "listings_in": [US],
     }
-    stored = pipeline.seller_directory().marketplaces_of(SELLER)
+    stored = pipeline.seller_directory().marketplaces_of(SELLER, NA)
     assert stored is not None
     assert [(p.marketplace_id, p.participating) for p in stored.participations] == [
         (US, True),
@@ -204,4 +245,4 @@ def test_given_amazon_refusing_the_marketplaces_when_a_seller_is_added_then_adde
 
     assert result["action"] == "created" and result["marketplaces"]["stored"] is False
     assert "getMarketplaceParticipations" in result["marketplaces"]["reason"]
-    assert pipeline.seller_directory().marketplaces_of(SELLER) is None
+    assert pipeline.seller_directory().marketplaces_of(SELLER, NA) is None

@@ -38,7 +38,7 @@ from sellerstream.domain.reports import (
 )
 from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.spapi.auth import LwaCredentials
-from sellerstream.spapi.endpoints import Region
+from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS, Region
 from sellerstream.spapi.ratelimit import RateLimiter
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
 from sellerstream.timestamps import sortable_timestamp
@@ -175,24 +175,32 @@ def _invalid_parameter(message: str) -> ClientError:
 
 
 class FakeSellerDirectory:
-    """Sellers with credentials, subscriptions routed to them, their marketplaces; a seller in
-    ``refused`` has an unusable secret (``SellerCredentialsError``), one absent is unknown
-    (``UnknownSellerError``). Marketplaces are written only over an older answer, as in DynamoDB."""
+    """Sellers with credentials per region, subscriptions routed to them, their marketplaces per
+    region; a seller in ``refused`` has an unusable secret (``SellerCredentialsError``), one absent
+    is unknown (``UnknownSellerError``). Marketplaces are written only over an older answer, as in
+    DynamoDB. ``sellers`` gives each seller's first region."""
 
     def __init__(self, app: LwaCredentials | None = None) -> None:
         self.app = app or LwaCredentials("amzn1.application-oa2-client.fake", "fake-client-secret")
-        self.sellers: dict[str, SellerCredentials] = {}
+        self.regions: dict[str, dict[Region, SellerCredentials]] = {}
         self.routes: dict[str, str] = {}
+        self.route_regions: dict[str, Region] = {}
         self.refused: set[str] = set()
-        self.marketplaces: dict[str, SellerMarketplaces] = {}
+        self.marketplaces: dict[tuple[str, Region], SellerMarketplaces] = {}
         self.marketplace_saves: list[str] = []  # the seller of every write, in order
         self.forgotten: list[str] = []  # sellers whose credentials are to be read afresh
+        self.refusals: dict[tuple[str, Region], tuple[str, datetime]] = {}
+
+    @property
+    def sellers(self) -> dict[str, SellerCredentials]:
+        return {seller: next(iter(regions.values())) for seller, regions in self.regions.items() if regions}
 
     def add(
         self, seller_key: str, *, region: Region = Region.NA, refresh_token: str | None = None
     ) -> SellerCredentials:
         credentials = SellerCredentials(seller_key, refresh_token or f"Atzr|{seller_key}", region)
-        self.sellers[seller_key] = credentials
+        regions = {**self.regions.get(seller_key, {}), region: credentials}
+        self.regions[seller_key] = {kept: regions[kept] for kept in Region if kept in regions}
         return credentials
 
     def lwa_app(self) -> LwaCredentials:
@@ -208,35 +216,72 @@ class FakeSellerDirectory:
             )
         if seller_key in self.refused:
             raise SellerCredentialsError(f"the secret of seller {seller_key!r} has no refresh_token")
-        if seller_key not in self.sellers:
+        regions = self.regions.get(seller_key)
+        if not regions:
             raise UnknownSellerError(f"no credentials for seller {seller_key!r}")
-        return self.sellers[seller_key]
+        region = (
+            MARKETPLACE_REGIONS.get(marketplace_id or "")
+            or self.route_regions.get(subscription_id)
+            or next(iter(regions))
+        )
+        if region not in regions:
+            raise UnknownSellerError(f"seller {seller_key!r} has no credentials in {region.name}")
+        return regions[region]
 
-    def for_seller(self, seller_key: str) -> SellerCredentials:
-        return self.for_notification(seller_id=seller_key, subscription_id="")
+    def for_seller(self, seller_key: str, region: Region | None = None) -> SellerCredentials:
+        regions = self.regions_of(seller_key)
+        found = next((c for c in regions if region is None or c.region is region), None)
+        if found is None:
+            raise UnknownSellerError(f"seller {seller_key!r} has no credentials in {region}")
+        return found
+
+    def regions_of(self, seller_key: str) -> tuple[SellerCredentials, ...]:
+        if seller_key in self.refused:
+            raise SellerCredentialsError(f"the secret of seller {seller_key!r} has no refresh_token")
+        if not self.regions.get(seller_key):
+            raise UnknownSellerError(f"no credentials for seller {seller_key!r}")
+        return tuple(self.regions[seller_key].values())
 
     def forget(self, seller_key: str) -> None:
         self.forgotten.append(seller_key)
 
     def known_sellers(self) -> list[str]:
-        return sorted(self.sellers)
+        return sorted(seller for seller, regions in self.regions.items() if regions)
 
-    def route_subscription(self, subscription_id: str, seller_id: str) -> None:
+    def save_seller(self, seller_key: str, *, refresh_token: str, region: Region) -> tuple[str, str]:
+        had = self.regions.get(seller_key, {})
+        action = "created" if not had else "updated" if region in had else "added"
+        self.add(seller_key, region=region, refresh_token=refresh_token)
+        self.refusals.pop((seller_key, region), None)
+        return f"sellerstream/seller/{seller_key}", action
+
+    def remove_region(self, seller_key: str, region: Region) -> bool:
+        return self.regions.get(seller_key, {}).pop(region, None) is not None
+
+    def route_subscription(self, subscription_id: str, seller_id: str, region: Region | None = None) -> None:
         self.routes[subscription_id] = seller_id
+        if region is not None:
+            self.route_regions[subscription_id] = region
 
     def routed_sellers(self) -> set[str]:
         return set(self.routes.values())
 
-    def marketplaces_of(self, seller_key: str) -> SellerMarketplaces | None:
-        return self.marketplaces.get(seller_key)
+    def marketplaces_of(self, seller_key: str, region: Region) -> SellerMarketplaces | None:
+        return self.marketplaces.get((seller_key, region))
 
-    def save_marketplaces(self, seller_key: str, marketplaces: SellerMarketplaces) -> bool:
-        stored = self.marketplaces.get(seller_key)
+    def save_marketplaces(self, seller_key: str, region: Region, marketplaces: SellerMarketplaces) -> bool:
+        stored = self.marketplaces.get((seller_key, region))
         if stored is not None and stored.refreshed_at >= marketplaces.refreshed_at:
             return False
-        self.marketplaces[seller_key] = marketplaces
+        self.marketplaces[(seller_key, region)] = marketplaces
         self.marketplace_saves.append(seller_key)
         return True
+
+    def mark_refused(self, seller_key: str, region: Region, *, reason: str, at: datetime) -> None:
+        self.refusals.setdefault((seller_key, region), (reason, at))
+
+    def refusals_of(self, seller_key: str) -> dict[Region, tuple[str, datetime]]:
+        return {region: found for (seller, region), found in self.refusals.items() if seller == seller_key}
 
 
 class FakeOrderStore:

@@ -49,6 +49,7 @@ from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.ports import ListingStore, SearchWindows, SellerDirectory
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
+from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiError, SpApiThrottled
 from sellerstream.spapi.listings import SEARCH_PAGE_SIZE_LIMIT, ListingsApi, ListingsPage
 from sellerstream.timestamps import sortable_timestamp
@@ -91,6 +92,7 @@ class ListingsReconcileResult:
     marketplaces: list[MarketplaceListingsResult] = field(default_factory=list)
     marketplaces_refreshed: bool = False  # the seller's marketplaces were fetched from Amazon
     error: str | None = None  # the seller's run failed before its marketplaces' windows
+    region: str | None = None  # the SP-API region (NA, EU, FE) of those marketplaces
 
     @property
     def complete(self) -> bool:
@@ -106,6 +108,7 @@ class ListingsReconcileResult:
         waits = [r.resume_in_seconds for r in self.marketplaces if r.resume_in_seconds is not None]
         return {
             "seller_id": self.seller_id,
+            "region": self.region,
             "since": _rfc3339(self.since),
             "until": _rfc3339(self.until),
             "pages": sum(result.pages for result in self.marketplaces),
@@ -149,10 +152,16 @@ class ListingsReconcileUseCase:
         return (self.now() - timedelta(seconds=SEARCH_SETTLE_SECONDS)).replace(microsecond=0)
 
     def reconcile(
-        self, seller_id: str, since: datetime, until: datetime | None, remaining_time: RemainingTime
+        self,
+        seller_id: str,
+        since: datetime,
+        until: datetime | None,
+        remaining_time: RemainingTime,
+        region: Region | None = None,
     ) -> ListingsReconcileResult:
-        """One seller's listings over ``[since, until]`` in each of its marketplaces (until: capped
-        like the orders'; None: as late as allowed). Running the same window again resumes it."""
+        """One seller's listings over ``[since, until]`` in each of its marketplaces of ``region``
+        (None: its first region; until: capped like the orders'; None: as late as allowed).
+        Running the same window again resumes it."""
         if since.tzinfo is None or (until is not None and until.tzinfo is None):
             raise ReconcileRequestError("since and until must carry a time zone offset")
         latest = self.latest_until()
@@ -165,10 +174,14 @@ class ListingsReconcileUseCase:
                 f"nothing to reconcile: since {_rfc3339(window_since)} is not before until "
                 f"{_rfc3339(window_until)} (until is at most {SEARCH_SETTLE_SECONDS:.0f} s before now)"
             )
-        credentials = self._credentials.for_seller(seller_id)
+        credentials = self._credentials.for_seller(seller_id, region)
         known, fetched = self._marketplaces.known(credentials, remaining_time)
         result = ListingsReconcileResult(
-            credentials.seller_key, window_since, window_until, marketplaces_refreshed=fetched
+            credentials.seller_key,
+            window_since,
+            window_until,
+            marketplaces_refreshed=fetched,
+            region=credentials.region.name,
         )
         bounds = f"#{sortable_timestamp(window_since)}#{sortable_timestamp(window_until)}"
         keys = {
@@ -193,19 +206,28 @@ class ListingsReconcileUseCase:
                 break  # the other marketplaces wait for the same time or budget
         return result
 
-    def reconcile_scheduled(self, seller_id: str, remaining_time: RemainingTime) -> ListingsReconcileResult:
-        """One seller's marketplaces, each from its own checkpoint (minus the overlap) to now; the
+    def reconcile_scheduled(
+        self, seller_id: str, remaining_time: RemainingTime, region: Region | None = None
+    ) -> ListingsReconcileResult:
+        """One seller's marketplaces in ``region`` (None: its first region), each from its own
+        checkpoint (minus the overlap) to now; the
         seller's marketplaces are refreshed first when older than a day. A failure is counted,
         logged and left for the next run: the seller's result says which, never raises."""
         until = self.latest_until()
         try:
-            credentials = self._credentials.for_seller(seller_id)
+            credentials = self._credentials.for_seller(seller_id, region)
             known, refreshed = self._current_marketplaces(credentials, remaining_time)
         except Exception as error:
             _count_failure(error, seller_id)
-            return ListingsReconcileResult(seller_id, until, until, error=type(error).__name__)
+            return ListingsReconcileResult(
+                seller_id, until, until, error=type(error).__name__, region=region and region.name
+            )
         result = ListingsReconcileResult(
-            credentials.seller_key, until, until, marketplaces_refreshed=refreshed
+            credentials.seller_key,
+            until,
+            until,
+            marketplaces_refreshed=refreshed,
+            region=credentials.region.name,
         )
         for marketplace_id in known.listing_marketplaces(credentials.region):
             if remaining_time() - SAFETY_MARGIN_SECONDS < LISTINGS_PAGE_TIME_SECONDS:
@@ -232,7 +254,7 @@ class ListingsReconcileUseCase:
     def _current_marketplaces(
         self, credentials: SellerCredentials, remaining_time: RemainingTime
     ) -> tuple[SellerMarketplaces, bool]:
-        stored = self._credentials.marketplaces_of(credentials.seller_key)
+        stored = self._credentials.marketplaces_of(credentials.seller_key, credentials.region)
         if stored is not None and not stored.older_than(REFRESH_AFTER, self.now()):
             return stored, False
         try:

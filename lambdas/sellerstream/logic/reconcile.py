@@ -46,6 +46,7 @@ from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.ports import OrderStore, SearchWindows, SellerDirectory
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
+from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
 from sellerstream.timestamps import sortable_timestamp
@@ -75,6 +76,7 @@ class ReconcileResult:
     seller_id: str
     since: datetime
     until: datetime
+    region: str | None = None  # the SP-API region (NA, EU, FE) the seller was reconciled in
     pages: int = 0
     orders_seen: int = 0
     orders_refreshed: int = 0
@@ -123,6 +125,7 @@ class ReconcileUseCase:
         self._overlap = timedelta(seconds=overlap_seconds)
         self._first_window = timedelta(seconds=first_window_seconds)
         self._credentials = directory
+        self.directory = directory
         self._spapi = spapi
         self._store = store
         self._checkpoints = checkpoints
@@ -140,9 +143,11 @@ class ReconcileUseCase:
         since: datetime,
         until: datetime | None,
         remaining_time: RemainingTime,
+        region: Region | None = None,
     ) -> ReconcileResult:
-        """One seller over ``[since, until]`` (until: capped at the settle rule; None: as late as
-        allowed). Running the same window again resumes it where a stopped run left it."""
+        """One seller in ``region`` (None: its first) over ``[since, until]`` (until: capped at the
+        settle rule; None: as late as allowed). Running the same window again resumes it where a
+        stopped run left it."""
         if since.tzinfo is None or (until is not None and until.tzinfo is None):
             raise ReconcileRequestError("since and until must carry a time zone offset")
         latest = self.latest_until()
@@ -154,16 +159,18 @@ class ReconcileUseCase:
                 f"nothing to reconcile: since {_rfc3339(window_since)} is not before until "
                 f"{_rfc3339(window_until)} (until is at most {SEARCH_SETTLE_SECONDS:.0f} s before now)"
             )
-        credentials = self._credentials.for_seller(seller_id)
+        credentials = self._credentials.for_seller(seller_id, region)
         key = (
             f"{self._key(credentials)}#{sortable_timestamp(window_since)}#{sortable_timestamp(window_until)}"
         )
         return self._run(credentials, key, window_since, window_until, remaining_time, restart_done=True)
 
-    def reconcile_scheduled(self, seller_id: str, remaining_time: RemainingTime) -> ReconcileResult:
-        """One seller from its last reconciled point (minus the overlap) to the settle limit; an
-        unfinished window is finished first."""
-        credentials = self._credentials.for_seller(seller_id)
+    def reconcile_scheduled(
+        self, seller_id: str, remaining_time: RemainingTime, region: Region | None = None
+    ) -> ReconcileResult:
+        """One seller in ``region`` (None: its first) from its last reconciled point there (minus
+        the overlap) to the settle limit; an unfinished window is finished first."""
+        credentials = self._credentials.for_seller(seller_id, region)
         key = self._key(credentials)
         until = self.latest_until()
         total: ReconcileResult | None = None
@@ -187,38 +194,56 @@ class ReconcileUseCase:
                 break
         if total is None:
             total = ReconcileResult(seller_id=credentials.seller_key, since=until, until=until, complete=True)
+        total.region = credentials.region.name
         return total
 
     def reconcile_all(self, remaining_time: RemainingTime) -> list[ReconcileResult]:
-        """Every known seller, each from its own checkpoint (its orders, then its listings); one
-        seller's failure is counted, logged and left for the next run, never the others' loss."""
+        """Every known seller in each region it authorised, each from its own checkpoint (its
+        orders, then its listings); one seller's (or region's) failure is counted, logged and left
+        for the next run, never the others' loss."""
         results: list[ReconcileResult] = []
         for seller_id in self._credentials.known_sellers():
-            if remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
-                logger.warning("reconciliation ran out of time: remaining sellers wait for the next run")
-                break
             try:
-                results.append(self.reconcile_scheduled(seller_id, remaining_time))
-            except Exception as error:
-                metrics.add_metric(name=metric_names.RECONCILE_FAILURES, unit=MetricUnit.Count, value=1)
-                logger.exception(
-                    "reconciliation failed for a seller: it resumes at its checkpoint next run",
-                    extra={"seller_id": seller_id, "reason": type(error).__name__},
+                regions: tuple[Region | None, ...] = tuple(
+                    credentials.region for credentials in self._credentials.regions_of(seller_id)
                 )
-                now = self.latest_until()
-                results.append(
-                    ReconcileResult(
-                        seller_id=seller_id,
-                        since=now,
-                        until=now,
-                        stopped=STOPPED_ERROR,
-                        error=type(error).__name__,
-                    )
-                )
-            if self.listings is not None:
-                # The seller's listings fail on their own (counted and logged there).
-                results[-1].listings = self.listings.reconcile_scheduled(seller_id, remaining_time)
+            except Exception:
+                regions = (None,)  # its failure is counted below, as any other
+            for region in regions:
+                if remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
+                    logger.warning("reconciliation ran out of time: remaining sellers wait for the next run")
+                    return results
+                results.append(self._scheduled(seller_id, region, remaining_time))
         return results
+
+    def _scheduled(
+        self, seller_id: str, region: Region | None, remaining_time: RemainingTime
+    ) -> ReconcileResult:
+        try:
+            result = self.reconcile_scheduled(seller_id, remaining_time, region)
+        except Exception as error:
+            metrics.add_metric(name=metric_names.RECONCILE_FAILURES, unit=MetricUnit.Count, value=1)
+            logger.exception(
+                "reconciliation failed for a seller: it resumes at its checkpoint next run",
+                extra={
+                    "seller_id": seller_id,
+                    "region": region and region.name,
+                    "reason": type(error).__name__,
+                },
+            )
+            now = self.latest_until()
+            result = ReconcileResult(
+                seller_id=seller_id,
+                since=now,
+                until=now,
+                region=region and region.name,
+                stopped=STOPPED_ERROR,
+                error=type(error).__name__,
+            )
+        if self.listings is not None and region is not None:
+            # The seller's listings fail on their own (counted and logged there).
+            result.listings = self.listings.reconcile_scheduled(seller_id, remaining_time, region)
+        return result
 
     # -- one window ------------------------------------------------------------------------------
     def _run(
@@ -231,7 +256,9 @@ class ReconcileUseCase:
         *,
         restart_done: bool,
     ) -> ReconcileResult:
-        result = ReconcileResult(seller_id=credentials.seller_key, since=since, until=until)
+        result = ReconcileResult(
+            seller_id=credentials.seller_key, since=since, until=until, region=credentials.region.name
+        )
         window = self._open(key, since, until, remaining_time, restart_done=restart_done)
         if window is None:
             result.stopped = STOPPED_ELSEWHERE
@@ -374,12 +401,13 @@ class ReconcileRequest(NamedTuple):
     since: str | None = None
     until: str | None = None
     listings: bool = False
+    region: Region | None = None  # one of the seller's regions (None: each of them)
 
     @classmethod
     def from_event(cls, event: object) -> ReconcileRequest:
         if not isinstance(event, dict):
             raise ReconcileRequestError("the event must be a JSON object")
-        unknown = set(event) - {"seller_id", "since", "until", "listings"}
+        unknown = set(event) - {"seller_id", "since", "until", "listings", "region"}
         if unknown:
             raise ReconcileRequestError(f"unknown keys in the event: {sorted(unknown)}")
         values = {name: event.get(name) for name in ("seller_id", "since", "until")}
@@ -389,8 +417,16 @@ class ReconcileRequest(NamedTuple):
         listings = event.get("listings", False)
         if not isinstance(listings, bool):
             raise ReconcileRequestError("listings must be true or false")
+        region_name = event.get("region")
+        region = Region.__members__.get(region_name) if isinstance(region_name, str) else None
+        if region_name is not None and region is None:
+            raise ReconcileRequestError("region must be NA, EU or FE")
         request = cls(
-            seller_id=values["seller_id"], since=values["since"], until=values["until"], listings=listings
+            seller_id=values["seller_id"],
+            since=values["since"],
+            until=values["until"],
+            listings=listings,
+            region=region,
         )
         if (request.seller_id is None) != (request.since is None):
             raise ReconcileRequestError("a seller's reconciliation needs both seller_id and since")
@@ -398,6 +434,8 @@ class ReconcileRequest(NamedTuple):
             raise ReconcileRequestError("until applies to one seller's reconciliation only")
         if request.listings and request.seller_id is None:
             raise ReconcileRequestError("listings applies to one seller's reconciliation only")
+        if request.region is not None and request.seller_id is None:
+            raise ReconcileRequestError("region applies to one seller's reconciliation only")
         return request
 
 
@@ -413,9 +451,24 @@ def handle(use_case: ReconcileUseCase, event: object, remaining_time: RemainingT
     now = use_case.now()
     since = parse_moment(request.since or "", now)
     until = parse_moment(request.until, now) if request.until else None
+    assert request.seller_id is not None
+    regions = (
+        (request.region,)
+        if request.region is not None
+        else tuple(credentials.region for credentials in use_case.directory.regions_of(request.seller_id))
+    )
     if request.listings:
-        assert use_case.listings is not None
-        listings = use_case.listings.reconcile(request.seller_id, since, until, remaining_time)
-        return {"sellers": [listings.as_dict()]}
-    result = use_case.reconcile(request.seller_id, since, until, remaining_time)
-    return {"sellers": [result.as_dict()]}
+        listings = use_case.listings
+        assert listings is not None
+        return {
+            "sellers": [
+                listings.reconcile(request.seller_id, since, until, remaining_time, region).as_dict()
+                for region in regions
+            ]
+        }
+    return {
+        "sellers": [
+            use_case.reconcile(request.seller_id, since, until, remaining_time, region).as_dict()
+            for region in regions
+        ]
+    }

@@ -40,7 +40,7 @@ class SellerMarketplacesSource:
     ) -> tuple[SellerMarketplaces, bool]:
         """The stored marketplaces, fetched from Amazon first when missing (or older than
         ``max_age``); with whether they were fetched now."""
-        stored = self._directory.marketplaces_of(seller.seller_key)
+        stored = self._directory.marketplaces_of(seller.seller_key, seller.region)
         if stored is not None and (max_age is None or not stored.older_than(max_age, self.now())):
             return stored, False
         return self.refresh(seller, remaining_time), True
@@ -49,7 +49,7 @@ class SellerMarketplacesSource:
         """Amazon's answer now, stored (unless a later one was stored meanwhile)."""
         payload = SellersApi(self._spapi.client_for(seller, remaining_time)).get_marketplace_participations()
         marketplaces = SellerMarketplaces(participations_of(payload, seller.seller_key), self.now())
-        self._directory.save_marketplaces(seller.seller_key, marketplaces)
+        self._directory.save_marketplaces(seller.seller_key, seller.region, marketplaces)
         logger.info(
             "seller marketplaces refreshed",
             extra={

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sellerstream import metric_names
 from sellerstream.config import SpApiSettings
@@ -69,6 +70,7 @@ class SpApiAccess:
         self._tokens = LwaTokenProvider(transport, clock=clock) if transport is not None else None
         self._clock = clock
         self._sleep = sleep
+        self._marked: set[tuple[str, str, str]] = set()  # refusals this container recorded
 
     def rate_budget(self, seller: SellerCredentials) -> RateBudget:
         """The budget the seller's calls draw from (Amazon meters per application and region too)."""
@@ -108,4 +110,31 @@ class SpApiAccess:
             observer=self._observer,
             sleep=self._sleep,
             clock=self._clock,
+            on_seller_refused=lambda error: self._record_refusal(seller, error),
         )
+
+    def _record_refusal(self, seller: SellerCredentials, error: LwaAuthError) -> None:
+        """LWA refused the seller's token in its region: the directory records it (``status`` shows
+        the region deauthorised) once per container and token. The refusal itself still fails the
+        work (the batch waits for re-authorisation, the SellerCredentials alarm fires); a failure to
+        record it is logged, never put in its place."""
+        key = (seller.seller_key, seller.region.value, seller.refresh_token)
+        if key in self._marked:
+            return
+        self._marked.add(key)
+        try:
+            self._directory.mark_refused(
+                seller.seller_key,
+                seller.region,
+                reason=f"LWA {error.code or error.status}",
+                at=datetime.now(UTC),
+            )
+        except Exception as failure:
+            logger.warning(
+                "the seller's refused credentials could not be recorded",
+                extra={
+                    "seller_id": seller.seller_key,
+                    "region": seller.region.name,
+                    "reason": type(failure).__name__,
+                },
+            )

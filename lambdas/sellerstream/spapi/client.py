@@ -18,6 +18,7 @@ from sellerstream.spapi import defaults
 from sellerstream.spapi.auth import LwaCredentials, LwaTokenProvider
 from sellerstream.spapi.endpoints import LWA_TOKEN_URL, Region, base_url
 from sellerstream.spapi.errors import (
+    LwaAuthError,
     MalformedResponse,
     RateBudgetExhausted,
     SpApiAccessDenied,
@@ -105,9 +106,11 @@ class SpApiClient:
         request_timeout: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_seller_refused: Callable[[LwaAuthError], None] | None = None,
     ) -> None:
         self._credentials = credentials
         self._seller = seller
+        self._on_seller_refused = on_seller_refused
         self._base_url = base_url(
             region or (seller.region if seller else Region.NA), sandbox=sandbox, override=base_url_override
         )
@@ -287,9 +290,14 @@ class SpApiClient:
             )
         if self._seller is None:
             raise ValueError("a seller is needed for a call that is not grantless")
-        return self._tokens.access_token(
-            self._credentials, token_url=self._lwa_token_url, refresh_token=self._seller.refresh_token
-        )
+        try:
+            return self._tokens.access_token(
+                self._credentials, token_url=self._lwa_token_url, refresh_token=self._seller.refresh_token
+            )
+        except LwaAuthError as error:
+            if error.code == "invalid_grant" and self._on_seller_refused is not None:
+                self._on_seller_refused(error)  # the seller deauthorised the app (or the token is wrong)
+            raise
 
     def _invalidate_token(self, grantless_scope: str | None) -> None:
         if grantless_scope:

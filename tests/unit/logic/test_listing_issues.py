@@ -19,6 +19,7 @@ from sellerstream.logic.listing_issues import ListingIssuesUseCase
 from sellerstream.logic.listing_status import ListingStatusUseCase
 from sellerstream.notifications import parse_notification
 from sellerstream.notifications.listings_item_issues_change import ListingsItemIssuesChangeNotification
+from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.errors import MalformedResponse
 from sellerstream.timestamps import sortable_timestamp
 from sellerstream_local.emulator import SpApiEmulator
@@ -365,7 +366,7 @@ def test_given_the_type_in_the_catalog_when_delivered_through_eventbridge_then_a
 
 
 def marketplaces_known(directory: FakeSellerDirectory, clock: FakeClock, *marketplace_ids: str) -> None:
-    directory.marketplaces[SELLER] = SellerMarketplaces(
+    directory.marketplaces[(SELLER, Region.NA)] = SellerMarketplaces(
         tuple(MarketplaceParticipation(m, True) for m in marketplace_ids),
         datetime.fromtimestamp(clock(), UTC),
     )
@@ -444,13 +445,16 @@ def test_given_an_event_without_a_marketplace_for_a_seller_whose_marketplaces_ar
 
     assert result["marketplaces"] == {US: "not_listed", CANADA: "written"}
     assert emulator.calls["getMarketplaceParticipations"] == 1
-    assert [p.marketplace_id for p in directory.marketplaces[SELLER].participations] == [US, CANADA]
+    assert [p.marketplace_id for p in directory.marketplaces[(SELLER, Region.NA)].participations] == [
+        US,
+        CANADA,
+    ]
 
 
 def test_given_a_seller_who_lists_nowhere_when_an_event_has_no_marketplace_then_nothing_to_store(
     emulator, directory, clock, use_case, store
 ) -> None:
-    directory.marketplaces[SELLER] = SellerMarketplaces(
+    directory.marketplaces[(SELLER, Region.NA)] = SellerMarketplaces(
         (MarketplaceParticipation(US, False),), datetime.fromtimestamp(clock(), UTC)
     )
 

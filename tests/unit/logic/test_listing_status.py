@@ -14,6 +14,7 @@ from sellerstream.errors import SellerCredentialsError, UnknownSellerError
 from sellerstream.logic.listing_status import ListingStatusUseCase
 from sellerstream.notifications import parse_notification
 from sellerstream.notifications.listings_item_status_change import ListingsItemStatusChangeNotification
+from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.errors import MalformedResponse
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.notifications_factory import listings_status_change
@@ -330,7 +331,7 @@ def marketplaces_known(
     age: timedelta = timedelta(0),
 ) -> None:
     """The seller directory already holds Amazon's answer, from ``age`` ago."""
-    directory.marketplaces[SELLER] = SellerMarketplaces(
+    directory.marketplaces[(SELLER, Region.NA)] = SellerMarketplaces(
         tuple(MarketplaceParticipation(m, m not in not_participating) for m in marketplace_ids),
         datetime.fromtimestamp(clock(), UTC) - age,
     )
@@ -362,7 +363,7 @@ def test_given_a_seller_whose_marketplaces_are_unknown_when_an_event_has_no_mark
     }
     assert emulator.calls["getMarketplaceParticipations"] == 1
     assert asked_marketplaces(emulator) == [[MARKETPLACE, CANADA]]  # one call for both
-    known = directory.marketplaces[SELLER]
+    known = directory.marketplaces[(SELLER, Region.NA)]
     assert [p.marketplace_id for p in known.participations] == [MARKETPLACE, CANADA]
     us, ca = store.listings[KEY], store.listings[(SELLER, CANADA, SKU)]
     assert (us["status"], us["last_updated"]) == (["BUYABLE"], T_0800)
@@ -388,7 +389,7 @@ def test_given_marketplaces_where_the_seller_cannot_list_when_an_event_has_no_ma
     emulator, directory, clock, use_case
 ) -> None:
     # Not participating, another region's (the call goes to the seller's region), not Amazon's.
-    directory.marketplaces[SELLER] = SellerMarketplaces(
+    directory.marketplaces[(SELLER, Region.NA)] = SellerMarketplaces(
         (
             MarketplaceParticipation(MARKETPLACE, True),
             MarketplaceParticipation(MEXICO, False),
@@ -450,7 +451,10 @@ def test_given_old_marketplaces_and_a_listing_found_nowhere_when_the_seller_join
     assert result["marketplaces"] == {MARKETPLACE: "not_listed", CANADA: "written"}
     assert list(store.listings) == [(SELLER, CANADA, SKU)]  # not flagged deleted in the US
     assert asked_marketplaces(emulator) == [[MARKETPLACE], [MARKETPLACE, CANADA]]
-    assert [p.marketplace_id for p in directory.marketplaces[SELLER].participations] == [MARKETPLACE, CANADA]
+    assert [p.marketplace_id for p in directory.marketplaces[(SELLER, Region.NA)].participations] == [
+        MARKETPLACE,
+        CANADA,
+    ]
 
 
 def test_given_old_marketplaces_and_a_listing_found_nowhere_when_nothing_changed_then_no_second_listing_call(

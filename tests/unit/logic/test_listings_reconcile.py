@@ -31,6 +31,7 @@ from sellerstream.logic.reconcile import (
     ReconcileUseCase,
     handle,
 )
+from sellerstream.spapi.endpoints import Region
 from sellerstream_local.emulator import SpApiEmulator
 from tests.support.fakes import (
     FakeClock,
@@ -117,7 +118,7 @@ def marketplaces_known(
     age: timedelta = timedelta(0),
     seller: str = SELLER,
 ) -> None:
-    directory.marketplaces[seller] = SellerMarketplaces(
+    directory.marketplaces[(seller, Region.NA)] = SellerMarketplaces(
         tuple(MarketplaceParticipation(m, True) for m in ids), now_of(clock) - age
     )
 
@@ -203,13 +204,18 @@ def test_given_a_seller_whose_marketplaces_are_unknown_when_reconciled_then_fetc
     assert stored_at(store, ours) is not None and stored_at(store, theirs, CANADA) is not None
     assert stored_at(store, ours, CANADA) is None
     assert sorted(key.split("#")[4] for key in checkpoints.windows) == sorted([US, CANADA])
-    assert [p.marketplace_id for p in directory.marketplaces[SELLER].participations] == [US, CANADA]
+    assert [p.marketplace_id for p in directory.marketplaces[(SELLER, Region.NA)].participations] == [
+        US,
+        CANADA,
+    ]
 
 
 def test_given_a_seller_who_lists_nowhere_when_reconciled_then_complete_without_a_search(
     emulator, directory, clock, reconciler
 ) -> None:
-    directory.marketplaces[SELLER] = SellerMarketplaces((MarketplaceParticipation(US, False),), now_of(clock))
+    directory.marketplaces[(SELLER, Region.NA)] = SellerMarketplaces(
+        (MarketplaceParticipation(US, False),), now_of(clock)
+    )
 
     result = reconciler.reconcile(SELLER, now_of(clock) - timedelta(hours=1), None, plenty)
 

@@ -23,6 +23,7 @@ from sellerstream.logic.reconcile import (
     handle,
     parse_moment,
 )
+from sellerstream.spapi.endpoints import Region
 from sellerstream_local.emulator import SpApiEmulator
 from tests.support.fakes import (
     FakeClock,
@@ -456,6 +457,24 @@ def test_given_a_seller_who_withdrew_the_authorisation_when_every_seller_is_reco
     assert (by_seller[SELLER].stopped, by_seller[SELLER].error) == (STOPPED_ERROR, "LwaAuthError")
     assert by_seller[OTHER_SELLER].complete
     assert stored_at(store, theirs, seller=OTHER_SELLER) is not None
+
+
+def test_given_a_seller_in_two_regions_when_every_seller_is_reconciled_then_each_region_from_its_own_checkpoint(
+    emulator, directory, clock, reconciler, checkpoints
+) -> None:
+    # Given: the seller authorised in NA and in EU
+    directory.add(SELLER, region=Region.EU, refresh_token="Atzr|eu")
+    emulator.register_seller(SELLER, "Atzr|eu")
+
+    # When: every seller is reconciled
+    results = reconciler.reconcile_all(plenty)
+
+    # Then: one result per region, each done, each with a checkpoint of its own
+    assert [(result.seller_id, result.region, result.complete) for result in results] == [
+        (SELLER, "NA", True),
+        (SELLER, "EU", True),
+    ]
+    assert sorted(key.rsplit("#", 1)[1] for key in checkpoints.windows) == ["eu", "na"]
 
 
 def test_given_no_time_left_when_every_seller_is_reconciled_then_none_is_started(

@@ -127,6 +127,25 @@ def test_given_lwa_refused_a_seller_when_asked_then_its_secrets_are_read_afresh_
     assert directory.forgotten == [SELLER]
 
 
+def test_given_lwa_refusing_a_sellers_region_when_called_then_that_region_is_recorded_deauthorised(
+    emulator: SpApiEmulator, spapi: SpApiAccess, directory: FakeSellerDirectory
+) -> None:
+    # Given: a seller in NA and EU whose NA authorisation was revoked
+    directory.add(SELLER, region=Region.EU, refresh_token="Atzr|eu-token")
+    emulator.register_seller(SELLER, "Atzr|eu-token")
+    seller = directory.sellers[SELLER]
+    emulator.revoke_seller(SELLER)
+
+    # When: its NA client calls twice (the second refusal is the remembered one)
+    for _ in range(2):
+        with pytest.raises(LwaAuthError):
+            OrdersApi(spapi.client_for(seller, lambda: 30.0)).get_order(ORDER)
+
+    # Then: NA alone is recorded as refused (status shows it), with LWA's code, once
+    assert list(directory.refusals) == [(SELLER, Region.NA)]
+    assert directory.refusals[(SELLER, Region.NA)][0] == "LWA invalid_grant"
+
+
 def test_given_no_transport_of_its_own_when_a_refusal_is_asked_for_then_the_process_token_cache_answers_without_a_call(
     directory: FakeSellerDirectory,
 ) -> None:
