@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -12,6 +13,7 @@ import aws_cdk as cdk
 from sellerstream import catalog, config, processing_directives
 from stacks import constants, event_destinations
 from stacks.nag import apply_aws_solutions_checks
+from stacks.onboarding import Onboarding
 from stacks.sellerstream_stack import SellerStreamStack
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -30,15 +32,7 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
     if orders_api_version not in ("2026-01-01", "v0"):
         raise SystemExit(f"orders_api_version must be 2026-01-01 or v0, not {orders_api_version!r}")
     sandbox = str(app.node.try_get_context("spapi_sandbox") or "false").lower() == "true"
-    partner_event_source_name = app.node.try_get_context("partner_event_source_name") or None
-    if partner_event_source_name is not None and not PARTNER_EVENT_SOURCE.fullmatch(
-        str(partner_event_source_name)
-    ):
-        raise SystemExit(
-            "partner_event_source_name must be the name SP-API gave the EventBridge destination, "
-            f"{constants.PARTNER_EVENT_SOURCE_PREFIX}/<AWS account id>/<application id>, "
-            f"not {str(partner_event_source_name)[:200]!r}"
-        )
+    partner_event_source_names = _partner_event_source_names(app)
     try:
         names = constants.StageNames(app.node.try_get_context("stage") or None)
     except ValueError as error:
@@ -94,13 +88,14 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         )
     except ValueError as error:
         raise SystemExit(str(error)) from None
+    onboarding = _onboarding(app)
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     SellerStreamStack(
         app,
         names.stack_id,
         orders_api_version=orders_api_version,
         spapi_sandbox=sandbox,
-        partner_event_source_name=partner_event_source_name,
+        partner_event_source_names=partner_event_source_names,
         names=names,
         alarm_email=str(alarm_email) if alarm_email else None,
         no_notifications_alarm_hours=_quiet_hours(app.node.try_get_context("no_notifications_alarm_hours")),
@@ -116,12 +111,68 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         notification_retention_days=retention_days,
         processing_directives=directives,
         tracing=_flag("tracing", app.node.try_get_context("tracing")),
+        onboarding=onboarding,
         env=cdk.Environment(account=account, region=region) if account and region else None,
         description="SellerStream: Amazon SP-API notifications to DynamoDB"
         + (f" (stage {names.stage})" if names.stage else ""),
     )
     apply_aws_solutions_checks(app)
     return app
+
+
+def _partner_event_source_names(app: cdk.App) -> tuple[str, ...]:
+    """Every partner event source to associate (one per SP-API region a seller authorised): the
+    single ``partner_event_source_name`` first, so a stage deployed with it keeps its bus and rule,
+    then ``partner_event_source_names`` (a JSON list, in cdk.json or as ``-c`` text, or names
+    separated by commas), each once, in order."""
+    single = app.node.try_get_context("partner_event_source_name")
+    given = [str(single).strip()] if single not in (None, "") else []
+    given += _names(app.node.try_get_context("partner_event_source_names"))
+    for name in given:
+        if not PARTNER_EVENT_SOURCE.fullmatch(name):
+            raise SystemExit(
+                "partner_event_source_name(s) must be the name SP-API gave the EventBridge destination, "
+                f"{constants.PARTNER_EVENT_SOURCE_PREFIX}/<AWS account id>/<application id>, "
+                f"not {name[:200]!r}"
+            )
+    return tuple(dict.fromkeys(given))
+
+
+def _names(value: Any) -> list[str]:
+    """A list in context: a JSON list (cdk.json, or its text after ``-c``) or comma-separated text."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SystemExit(f"partner_event_source_names is not a JSON list: {value[:200]!r}") from None
+    if isinstance(value, list):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return [name.strip() for name in (_text_or_list(value) or "").split(",") if name.strip()]
+
+
+# The Developer Console's App ID of an SP-API application (the consent page's application_id):
+# amzn1.sp.solution.<id>, or amzn1.sellerapps.app.<id> for an application registered before it.
+SPAPI_APPLICATION_ID = re.compile(r"amzn1\.(?:sp\.solution|sellerapps\.app)\.[A-Za-z0-9-]{1,100}")
+
+
+def _onboarding(app: cdk.App) -> Onboarding | None:
+    """The onboarding API's options (``-c onboarding=true``), or None when it is off."""
+    draft = _flag("onboarding_draft_app", app.node.try_get_context("onboarding_draft_app"))
+    if not _flag("onboarding", app.node.try_get_context("onboarding")):
+        return None
+    application_id = str(app.node.try_get_context("spapi_application_id") or "").strip()
+    if not application_id:
+        raise SystemExit(
+            "onboarding=true needs -c spapi_application_id=amzn1.sp.solution.… (the App ID the "
+            "Developer Console shows for the SP-API application sellers authorise)"
+        )
+    if not SPAPI_APPLICATION_ID.fullmatch(application_id):
+        raise SystemExit(
+            "spapi_application_id must be the SP-API application's App ID, amzn1.sp.solution.<id> "
+            "(or amzn1.sellerapps.app.<id>), "
+            f"not {application_id[:200]!r}"
+        )
+    return Onboarding(application_id=application_id, draft_app=draft)
 
 
 def _text_or_list(value: Any) -> str | None:

@@ -51,6 +51,14 @@ class Grants:
                     actions=list(grant.actions), resources=[self._credentials.lwa_app_secret.secret_arn]
                 )
             )
+        elif grant.resource == catalog.SELLER_SECRETS:
+            # Under the prefix only; the finding on its wildcard is acknowledged with the read
+            # (Credentials.grant_read: every function granted this is an SP-API one).
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=list(grant.actions), resources=[self._credentials.seller_secrets_arn]
+                )
+            )
         elif grant.resource == catalog.REPORTS_BUCKET:
             self._grant_reports_bucket(role, grant.actions)
         elif grant.resource == catalog.SECRETS_LIST:

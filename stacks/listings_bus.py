@@ -5,6 +5,10 @@ account and region). Declaring ``EventBus(event_source_name=...)`` associates it
 The rule targets a queue, not the function, so listings get the same visibility-timeout,
 delete-after-process and DLQ semantics as the SQS-delivered types. What the rule cannot deliver
 (after its retries) goes to the rule's own dead-letter queue, never nowhere.
+
+A seller authorised in several SP-API regions brings one partner event source per region: one bus
+and rule each, all targeting the same queue, and one dead-letter queue for all their rules (the
+first bus's, under the ids it always had), so one alarm and one graph watch it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from stacks import constants
-from stacks.queues import dead_letter_queue, let_rule_send
+from stacks.queues import dead_letter_queue as rule_dead_letter_queue
+from stacks.queues import let_rule_send
 
 
 class ListingsEventBus(Construct):
@@ -32,7 +37,11 @@ class ListingsEventBus(Construct):
         queue_key: kms.IKey,
         detail_types: tuple[str, ...],
         description: str,
+        dead_letter_queue: sqs.IQueue | None = None,
+        sid_suffix: str = "",
     ) -> None:
+        """``dead_letter_queue``: another bus's rule DLQ to share (None: this bus creates it);
+        ``sid_suffix`` tells this rule's queue policy statements from the other rules'."""
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "PartnerEventBus", event_source_name=event_source_name)
         self.rule = events.Rule(
@@ -48,18 +57,18 @@ class ListingsEventBus(Construct):
         )
         # Events the rule could not deliver within its retry policy (a disabled key, a broken
         # policy) are kept here for 14 days with EventBridge's error attributes, and alarmed on.
-        self.dead_letter_queue = dead_letter_queue(
+        self.dead_letter_queue = dead_letter_queue or rule_dead_letter_queue(
             self,
             "RuleDeadLetterQueue",
             key=queue_key,
-            used_as="the listings rule's dead-letter queue (the rule target's DeadLetterConfig)",
+            used_as="the listings rules' dead-letter queue (each rule target's DeadLetterConfig)",
         )
         self.rule.add_target(_QueueTarget(queue, self.dead_letter_queue))
         # EventBridge may send to the queue and to the rule's DLQ, and only on behalf of this rule.
         # EventBridge encrypts what it sends to both with the queue key (the stack lets it:
         # EncryptionKeys.let_eventbridge_use_queue_key); who may send is narrowed here.
-        let_rule_send(queue, self.rule, "AllowListingsRuleOnly")
-        let_rule_send(self.dead_letter_queue, self.rule, "AllowListingsRuleDlqOnly")
+        let_rule_send(queue, self.rule, f"AllowListingsRuleOnly{sid_suffix}")
+        let_rule_send(self.dead_letter_queue, self.rule, f"AllowListingsRuleDlqOnly{sid_suffix}")
 
 
 @jsii.implements(events.IRuleTarget)

@@ -7,6 +7,7 @@ more dead letters arrive later.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Duration, Stack
@@ -26,6 +27,8 @@ from sellerstream.config import SpApiSettings
 from stacks import constants
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
+# An alarm reads at most 10 metrics (CloudWatch's PutMetricAlarm); a rule's deliveries are three.
+_RULES_PER_ALARM = 3
 
 
 @dataclass(frozen=True)
@@ -172,19 +175,21 @@ class Monitoring(Construct):
                 "(subscriptions, destination or partner bus may be gone)",
             )
 
-    def watch_partner_rule(
-        self, *, bus: events.IEventBus, rule: events.IRule, dead_letter_queue: sqs.IQueue
+    def watch_partner_rules(
+        self, rules: Sequence[tuple[events.IEventBus, events.IRule]], *, dead_letter_queue: sqs.IQueue
     ) -> None:
-        """An alarm whenever the listings rule could not deliver an event to the queue."""
-        self._rule_dead_letter_queues.append(("listings rule", dead_letter_queue))
-        self._rule_delivery_alarm(
-            "ListingsRuleDeliveryFailures",
-            bus=bus,
-            rule=rule,
-            label="listings events not delivered to the queue",
-            description="Listings: the partner bus rule could not deliver events to the listings queue "
-            "(they are in the rule's dead-letter queue, or lost if that failed too)",
-        )
+        """An alarm whenever a listings rule (one per partner bus) could not deliver an event to the
+        queue: one alarm for them all (an alarm reads at most 10 metrics, three per rule, so one
+        more for every fourth rule), and one graph of the DLQ they share."""
+        self._rule_dead_letter_queues.append(("listings rules", dead_letter_queue))
+        for start in range(0, len(rules), _RULES_PER_ALARM):
+            self._rule_delivery_alarm(
+                "ListingsRuleDeliveryFailures" + (str(start // _RULES_PER_ALARM + 1) if start else ""),
+                rules=rules[start : start + _RULES_PER_ALARM],
+                label="listings events not delivered to the queue",
+                description="Listings: a partner bus rule could not deliver events to the listings queue "
+                "(they are in the rules' dead-letter queue, or lost if that failed too)",
+            )
 
     def watch_publisher(
         self,
@@ -241,19 +246,23 @@ class Monitoring(Construct):
         )
         self._rule_delivery_alarm(
             f"{construct_id}DeliveryFailures",
-            bus=bus,
-            rule=rule,
+            rules=[(bus, rule)],
             label=f"events not delivered to {name}",
             description=f"Events destination {name}: the rule could not deliver events (they are in its "
             "dead-letter queue, or lost if that failed too)",
         )
 
     def _rule_delivery_alarm(
-        self, construct_id: str, *, bus: events.IEventBus, rule: events.IRule, label: str, description: str
+        self,
+        construct_id: str,
+        *,
+        rules: Sequence[tuple[events.IEventBus, events.IRule]],
+        label: str,
+        description: str,
     ) -> None:
         period = Duration.seconds(constants.ALARM_PERIOD_SECONDS)
 
-        def rule_metric(metric_name: str) -> cloudwatch.Metric:
+        def rule_metric(bus: events.IEventBus, rule: events.IRule, metric_name: str) -> cloudwatch.Metric:
             # Rules on a custom (or partner) bus report with both dimensions.
             return cloudwatch.Metric(
                 namespace="AWS/Events",
@@ -263,16 +272,19 @@ class Monitoring(Construct):
                 period=period,
             )
 
-        # EventBridge reports these only when they are not zero.
+        # EventBridge reports these only when they are not zero. The first rule's ids are those a
+        # single rule always had (an unchanged alarm); a further rule's end in its position.
+        using_metrics: dict[str, cloudwatch.IMetric] = {}
+        for position, (bus, rule) in enumerate(rules):
+            suffix = str(position + 1) if position else ""
+            using_metrics[f"failed{suffix}"] = rule_metric(bus, rule, "FailedInvocations")
+            using_metrics[f"toDlq{suffix}"] = rule_metric(bus, rule, "InvocationsSentToDlq")
+            using_metrics[f"dlqFailed{suffix}"] = rule_metric(bus, rule, "InvocationsFailedToBeSentToDlq")
         self._alarm(
             construct_id,
             cloudwatch.MathExpression(
-                expression="FILL(failed, 0) + FILL(toDlq, 0) + FILL(dlqFailed, 0)",
-                using_metrics={
-                    "failed": rule_metric("FailedInvocations"),
-                    "toDlq": rule_metric("InvocationsSentToDlq"),
-                    "dlqFailed": rule_metric("InvocationsFailedToBeSentToDlq"),
-                },
+                expression=" + ".join(f"FILL({metric_id}, 0)" for metric_id in using_metrics),
+                using_metrics=using_metrics,
                 label=label,
                 period=period,
             ),

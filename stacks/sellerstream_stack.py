@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -20,6 +21,8 @@ from stacks.functions import CatalogFunction
 from stacks.grants import Grants
 from stacks.listings_bus import ListingsEventBus
 from stacks.monitoring import Monitoring
+from stacks.onboarding import Onboarding, OnboardingApi
+from stacks.operator_policies import OperatedResources, OperatorPolicies
 from stacks.queue_schedule import QueueSchedule
 from stacks.queues import NotificationQueue, dead_letter_queue
 from stacks.reconciliation import ScheduledJob
@@ -34,7 +37,7 @@ class SellerStreamStack(Stack):
         *,
         orders_api_version: str = "2026-01-01",
         spapi_sandbox: bool = False,
-        partner_event_source_name: str | None = None,
+        partner_event_source_names: tuple[str, ...] = (),
         names: constants.StageNames | None = None,
         alarm_email: str | None = None,
         no_notifications_alarm_hours: int | None = None,
@@ -48,6 +51,7 @@ class SellerStreamStack(Stack):
         notification_retention_days: dict[str, int] | None = None,
         processing_directives: dict[str, Any] | None = None,
         tracing: bool = False,
+        onboarding: Onboarding | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -79,15 +83,25 @@ class SellerStreamStack(Stack):
         }
         self.enabled = catalog.enabled_consumers(notification_types)
         self.consumers = {
-            c.kind: self._consumer(c, partner_bus=bool(partner_event_source_name)) for c in self.enabled
+            c.kind: self._consumer(c, partner_bus=bool(partner_event_source_names)) for c in self.enabled
         }
-        if partner_event_source_name:
-            self._partner_bus(partner_event_source_name)
-        for job in catalog.JOBS:
-            if orders_api_version in job.orders_api_versions:
-                self._job(job, reconcile_interval_minutes)
+        self.partner_buses: list[ListingsEventBus] = []
+        if partner_event_source_names:
+            self._partner_buses(partner_event_source_names)
+        self.outputs[catalog.StackOutputs.PARTNER_EVENT_SOURCES] = json.dumps(
+            list(partner_event_source_names), separators=(",", ":")
+        )
+        self.jobs = {
+            job.name: self._job(job, reconcile_interval_minutes)
+            for job in catalog.JOBS
+            if orders_api_version in job.orders_api_versions
+        }
         self._events(include_pii=events_include_pii, archive_days=events_archive_days)
         self.destinations = [self._destination(destination) for destination in events_destinations]
+        self.onboarding_function: CatalogFunction | None = None
+        if onboarding is not None:
+            self.onboarding_function = self._onboarding(onboarding)
+        self._operator_policies()
         self.outputs[EventsOutputs.DESTINATIONS] = json.dumps(
             {destination.name: destination.kind for destination in events_destinations}, separators=(",", ":")
         )
@@ -169,36 +183,50 @@ class SellerStreamStack(Stack):
         )
         return queue, function
 
-    def _partner_bus(self, event_source_name: str) -> None:
-        """SP-API's partner event bus and a rule sending the EventBridge types to their consumer's queue."""
+    def _partner_buses(self, event_source_names: tuple[str, ...]) -> None:
+        """SP-API's partner event bus for each source (one per SP-API region), each with a rule sending
+        the EventBridge types to their consumer's queue, and one DLQ for all the rules. The first
+        source keeps the construct ids a single source always had, so a deployed stage keeps its bus
+        and rule; a further one's ids derive from its name, so adding or removing one leaves the
+        others in place."""
         owners = [c for c in self.enabled if catalog.Transport.EVENTBRIDGE in c.transports]
         if not owners:
             raise ValueError(
-                "partner_event_source_name is given but no type Amazon sends through EventBridge is "
+                "partner_event_source_name(s) given but no type Amazon sends through EventBridge is "
                 "enabled (notification_types)"
             )
         [owner] = owners  # the catalog gives every EventBridge type to one consumer
         queue, _ = self.consumers[owner.kind]
         detail_types = catalog.eventbridge_detail_types(owner)
         self.keys.let_eventbridge_use_queue_key()
-        bus = ListingsEventBus(
-            self,
-            "ListingsEvents",
-            event_source_name=event_source_name,
-            rule_name=self.names.listings_rule_name,
-            queue=queue.queue,
-            queue_key=self.keys.queue_key,
-            detail_types=detail_types,
-            description=f"SP-API {' / '.join(detail_types)} to the {owner.kind} queue",
+        for event_source_name in event_source_names:
+            first = self.partner_buses[0] if self.partner_buses else None
+            suffix = _source_suffix(event_source_name) if first else ""
+            self.partner_buses.append(
+                ListingsEventBus(
+                    self,
+                    f"ListingsEvents{suffix}",
+                    event_source_name=event_source_name,
+                    # A rule's name is unique per bus: every partner bus's rule has this one.
+                    rule_name=self.names.listings_rule_name,
+                    queue=queue.queue,
+                    queue_key=self.keys.queue_key,
+                    detail_types=detail_types,
+                    description=f"SP-API {' / '.join(detail_types)} to the {owner.kind} queue",
+                    dead_letter_queue=first.dead_letter_queue if first else None,
+                    sid_suffix=suffix,
+                )
+            )
+        first = self.partner_buses[0]
+        self.monitoring.watch_partner_rules(
+            [(bus.bus, bus.rule) for bus in self.partner_buses], dead_letter_queue=first.dead_letter_queue
         )
-        self.monitoring.watch_partner_rule(
-            bus=bus.bus, rule=bus.rule, dead_letter_queue=bus.dead_letter_queue
-        )
+        # The first bus's: what the operator's commands read (the DLQ is every rule's).
         self.outputs.update(
             {
-                catalog.StackOutputs.PARTNER_EVENT_BUS: bus.bus.event_bus_name,
-                catalog.StackOutputs.EVENTBRIDGE_RULE_ARN: bus.rule.rule_arn,
-                catalog.StackOutputs.EVENTBRIDGE_RULE_DLQ_URL: bus.dead_letter_queue.queue_url,
+                catalog.StackOutputs.PARTNER_EVENT_BUS: first.bus.event_bus_name,
+                catalog.StackOutputs.EVENTBRIDGE_RULE_ARN: first.rule.rule_arn,
+                catalog.StackOutputs.EVENTBRIDGE_RULE_DLQ_URL: first.dead_letter_queue.queue_url,
             }
         )
 
@@ -217,6 +245,73 @@ class SellerStreamStack(Stack):
         self.outputs[function_output] = scheduled.function.function_name
         self.outputs[log_group_output] = scheduled.log_group.log_group_name
         return scheduled
+
+    def _onboarding(self, onboarding: Onboarding) -> CatalogFunction:
+        """The onboarding API: its function (catalog.ONBOARDING), given what a new (seller, region)
+        is subscribed with, and the HTTP API in front of it."""
+        spec = catalog.ONBOARDING
+        # Every queue Amazon sends a seller's subscribed types to (not the app-credentials queue:
+        # the application's own notifications are no seller's subscription).
+        destinations = {
+            consumer.kind: self.consumers[consumer.kind][0].queue.queue_arn
+            for consumer in self.enabled
+            if any(t.transport is catalog.Transport.SQS and t.subscription for t in consumer.types)
+        }
+        environment = spec.settings.environment(
+            {
+                **self.settings,
+                "spapi_application_id": onboarding.application_id,
+                "onboarding_draft_app": onboarding.draft_app,
+                "subscription_destinations": destinations,
+                "processing_directives": self.outputs[catalog.StackOutputs.PROCESSING_DIRECTIVES],
+            }
+        )
+        function = CatalogFunction(
+            self, spec, environment=environment, layer=self.layer, tracing=self._tracing
+        )
+        self.grants.apply(function.role, spec.settings, spec.grants)
+        self.monitoring.watch_job(spec, function=function.function)
+        self.onboarding_api = OnboardingApi(self, "OnboardingApi", function=function.function)
+        function_output, log_group_output = spec.outputs
+        self.outputs.update(
+            {
+                function_output: function.function.function_name,
+                log_group_output: function.log_group.log_group_name,
+                catalog.StackOutputs.ONBOARDING_LOGIN_URL: self.onboarding_api.login_url,
+                catalog.StackOutputs.ONBOARDING_REDIRECT_URL: self.onboarding_api.redirect_url,
+            }
+        )
+        return function
+
+    def _operator_policies(self) -> None:
+        """The managed policies for the operator's CLI, over what this stack built."""
+        consumers = list(self.consumers.values())
+        rule_dlqs = [self.partner_buses[0].dead_letter_queue] if self.partner_buses else []
+        reconcile = self.jobs.get(catalog.RECONCILE.name)
+        policies = OperatorPolicies(
+            self,
+            "OperatorPolicies",
+            resources=OperatedResources(
+                credentials=self.credentials,
+                accounts_table=self.storage.table(catalog.ACCOUNTS_TABLE.role),
+                orders_table=self.storage.table(catalog.ORDERS_TABLE.role),
+                data_key=self.keys.data_key,
+                queue_key=self.keys.queue_key,
+                queues=[queue.queue for queue, _ in consumers],
+                dead_letter_queues=[*(queue.dead_letter_queue for queue, _ in consumers), *rule_dlqs],
+                watched_queues=[
+                    self.events_dead_letter_queue,
+                    *(destination.dead_letter_queue for destination in self.destinations),
+                ],
+                log_groups=[function.log_group for _, function in consumers],
+                reconcile_function=reconcile.function if reconcile else None,
+                events_archive=self.events.archive,
+            ),
+        )
+        self.outputs[catalog.StackOutputs.OPERATOR_POLICY_ARN] = policies.operator.managed_policy_arn
+        self.outputs[catalog.StackOutputs.READ_ONLY_OPERATOR_POLICY_ARN] = (
+            policies.read_only.managed_policy_arn
+        )
 
     def _events(self, *, include_pii: bool, archive_days: int) -> None:
         """SellerStream's bus (and its archive), and the publisher putting one event per stored change
@@ -313,3 +408,9 @@ class SellerStreamStack(Stack):
         )
         for output_id, value in self.outputs.items():
             CfnOutput(self, output_id, value=value)
+
+
+def _source_suffix(event_source_name: str) -> str:
+    """A further partner source's construct id suffix: from its name, so it stays when others come
+    or go (a replaced bus could not take its source back while the old one holds it)."""
+    return hashlib.sha256(event_source_name.encode()).hexdigest()[:8].upper()

@@ -282,6 +282,16 @@ class StackOutputs:
     # The partner bus rule (EventBridge types to their consumer's queue) and its own DLQ.
     EVENTBRIDGE_RULE_ARN: Final = "ListingsRuleArn"
     EVENTBRIDGE_RULE_DLQ_URL: Final = "ListingsRuleDeadLetterQueueUrl"
+    # Every partner event source the stack associates (one bus and rule each; the first one's are
+    # the three outputs above, and one rule DLQ serves them all), as a compact JSON list.
+    PARTNER_EVENT_SOURCES: Final = "PartnerEventSources"
+    # The onboarding API (context key onboarding): where a seller starts authorising the application,
+    # and the redirect URI to register for it in the Developer Console.
+    ONBOARDING_LOGIN_URL: Final = "OnboardingLoginUrl"
+    ONBOARDING_REDIRECT_URL: Final = "OnboardingRedirectUrl"
+    # IAM managed policies for the people running ``sellerstream``: every command, or only reads.
+    OPERATOR_POLICY_ARN: Final = "OperatorPolicyArn"
+    READ_ONLY_OPERATOR_POLICY_ARN: Final = "ReadOnlyOperatorPolicyArn"
 
 
 # -- tables and other resources ------------------------------------------------------------------
@@ -376,11 +386,12 @@ GET, PUT, UPDATE, DELETE = (
     "dynamodb:DeleteItem",
 )
 READ_SECRET: Final = ("secretsmanager:GetSecretValue",)
-# What every consumer does: idempotency records, vendors' subscriptions routed to their seller, the
-# rate budget all containers share.
+# What every consumer does: idempotency records, vendors' subscriptions routed to their seller (and
+# a seller's region recorded as deauthorised when LWA refuses its token), the rate budget all
+# containers share.
 CONSUMER_GRANTS: Final = (
     Grant(IDEMPOTENCY_TABLE.role, (GET, PUT, UPDATE, DELETE)),
-    Grant(ACCOUNTS_TABLE.role, (GET,)),
+    Grant(ACCOUNTS_TABLE.role, (GET, UPDATE)),
     Grant(RATE_BUDGET_TABLE.role, (GET, PUT, UPDATE)),
 )
 # An order stored from Amazon's answer: the conditional put, the PII item updated part by part.
@@ -794,7 +805,6 @@ CONSUMERS: Final = (
         grants=(
             *CONSUMER_GRANTS,
             Grant(LISTINGS_TABLE.role, (GET, PUT, UPDATE, "dynamodb:BatchGetItem")),
-            Grant(ACCOUNTS_TABLE.role, (UPDATE,)),
             Grant(NOTIFICATIONS_TABLE.role, (PUT,)),
         ),
         description="SellerStream listings consumer (and the other EventBridge types)",
@@ -903,7 +913,6 @@ CONSUMERS: Final = (
         sizing=Sizing(timeout_seconds=30, memory_mb=256),
         grants=(
             *CONSUMER_GRANTS,
-            Grant(ACCOUNTS_TABLE.role, (UPDATE,)),
             Grant(APP_SECRET, ("secretsmanager:PutSecretValue",)),
         ),
         description="SellerStream app-credentials consumer",
@@ -1002,6 +1011,32 @@ RECONCILE: Final = Job(
     emits=(ORDER_CHANGED, LISTING_CHANGED),
 )
 JOBS: Final = (RECONCILE,)
+
+# The onboarding API (context key ``onboarding``, off by default): Amazon's website authorization
+# workflow. API Gateway invokes it for GET /login (the consent page, with a signed state) and GET
+# /redirect (Amazon's code exchanged, the (seller, region) stored and subscribed). Neither scheduled
+# nor fed by a queue, so not one of JOBS (which the stack schedules).
+ONBOARDING: Final = Job(
+    name="Onboarding",
+    service_name="onboarding",
+    handler="sellerstream.handlers.onboarding.lambda_handler",
+    settings=config.OnboardingSettings,
+    # API Gateway gives up on an integration after 29 s (HTTP APIs' maximum): the function stops
+    # first, so its own log says where the time went.
+    sizing=Sizing(timeout_seconds=28, memory_mb=256),
+    grants=(
+        # A new (seller, region)'s secret under the seller prefix, created or overwritten (reading
+        # it comes with SpApiSettings).
+        Grant(
+            SELLER_SECRETS,
+            ("secretsmanager:DescribeSecret", "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"),
+        ),
+        # Subscriptions routed to their seller, the seller's marketplaces, the login's state.
+        Grant(ACCOUNTS_TABLE.role, (GET, PUT, UPDATE, DELETE)),
+        Grant(RATE_BUDGET_TABLE.role, (GET, PUT, UPDATE)),
+    ),
+    description="SellerStream onboarding: a seller authorises the application (login and redirect)",
+)
 
 
 class Publisher(NamedTuple):

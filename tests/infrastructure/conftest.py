@@ -57,6 +57,27 @@ def with_partner_bus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth
     yield Synthesized(tmp_path_factory.mktemp("cdk.out"), {"partner_event_source_name": PARTNER_EVENT_SOURCE})
 
 
+# A seller authorised in a second SP-API region brings a second partner source.
+SECOND_PARTNER_EVENT_SOURCE = f"{PARTNER_EVENT_SOURCE}-eu"
+SPAPI_APPLICATION_ID = "amzn1.sp.solution.00000000-0000-4000-8000-000000000001"
+
+
+@pytest.fixture(scope="session")
+def in_two_regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    """A stage deployed with one partner source, upgraded: the same source as before plus another
+    region's (and the first again, which counts once), and the onboarding API of a draft app."""
+    yield Synthesized(
+        tmp_path_factory.mktemp("cdk.out"),
+        {
+            "partner_event_source_name": PARTNER_EVENT_SOURCE,
+            "partner_event_source_names": [PARTNER_EVENT_SOURCE, SECOND_PARTNER_EVENT_SOURCE],
+            "onboarding": "true",
+            "spapi_application_id": SPAPI_APPLICATION_ID,
+            "onboarding_draft_app": "true",
+        },
+    )
+
+
 STAGE = "staging"
 ALARM_EMAIL = "ops@example.com"
 
@@ -132,5 +153,37 @@ def with_destinations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synt
             "events_destinations": json.dumps(DESTINATIONS),
             "events_include_pii": "true",
             "events_archive_days": "30",
+        },
+    )
+
+
+# The longest stage name there may be, with everything that adds resources the operator policies
+# name: every type, four partner sources, the onboarding API, the most destinations.
+LONGEST_STAGE = "s" * 20
+MANY_PARTNER_EVENT_SOURCES = [f"{PARTNER_EVENT_SOURCE}-{region}" for region in ("na", "eu", "fe", "in")]
+
+
+@pytest.fixture(scope="session")
+def largest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    from stacks.event_destinations import MAX_DESTINATIONS
+
+    # Each sqs or bus destination in an account of its own (one shared account's conditions would
+    # be declared once per destination, which CloudFormation's validation reports).
+    destinations = [
+        json.loads(
+            json.dumps(
+                {**DESTINATIONS[number % len(DESTINATIONS)], "name": f"destination{number:02d}"}
+            ).replace(OTHER_ACCOUNT, f"2109876543{number:02d}")
+        )
+        for number in range(MAX_DESTINATIONS)
+    ]
+    yield Synthesized(
+        tmp_path_factory.mktemp("cdk.out"),
+        {
+            "stage": LONGEST_STAGE,
+            "partner_event_source_names": ",".join(MANY_PARTNER_EVENT_SOURCES),
+            "onboarding": "true",
+            "spapi_application_id": SPAPI_APPLICATION_ID,
+            "events_destinations": json.dumps(destinations),
         },
     )
