@@ -89,6 +89,18 @@ class NotReadyError(SellerStreamError):
         self.wait_seconds = wait_seconds
 
 
+class OnboardingRefusedError(SellerStreamError):
+    """A login or redirect of the onboarding API that cannot go on: a state tampered with, expired
+    or of no region, a callback URI that is not Amazon's, a seller id of no Amazon shape, a parameter
+    missing. Answered 400 before any exchange with LWA. ``reason`` is a short tag for the log; the
+    detail never quotes the request (it carries the authorization code and the state)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
 # Every reason the functions give a dead letter: the ``sellerstream-reason`` of one they copy at
 # once (a failure no retry can cure), and the tag they log for a record that waits until the queue
 # dead-letters it. A transient failure is logged by its exception's class name instead

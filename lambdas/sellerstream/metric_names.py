@@ -74,3 +74,14 @@ CHANGE_EVENTS_PUBLISHED = "ChangeEventsPublished"
 CHANGE_EVENTS_UNCHANGED = "ChangeEventsUnchanged"
 CHANGE_EVENTS_RETRIED = "ChangeEventsRetried"
 CHANGE_EVENTS_DEAD_LETTERED = "ChangeEventsDeadLettered"
+# The onboarding API (Amazon's authorization workflows): a seller's refresh token stored for a
+# region; logins and redirects refused before any exchange (a state tampered with or expired, a
+# callback URI not Amazon's, a malformed seller id or request); authorization codes LWA refused
+# (reused or expired: the seller starts again); authorizations lost to LWA being unreachable or the
+# token not being stored (the seller starts again; alarmable); and sellers stored whose marketplaces
+# or subscriptions failed (``sellerstream subscribe`` completes them).
+ONBOARDING_SELLERS_AUTHORIZED = "OnboardingSellersAuthorized"
+ONBOARDING_REQUESTS_REFUSED = "OnboardingRequestsRefused"
+ONBOARDING_CODES_REFUSED = "OnboardingCodesRefused"
+ONBOARDING_FAILURES = "OnboardingFailures"
+ONBOARDING_INCOMPLETE = "OnboardingIncomplete"

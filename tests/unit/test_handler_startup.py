@@ -20,6 +20,7 @@ from sellerstream_local.emulator.vendored import NOTIFICATION_EXAMPLES as EXAMPL
         "app_credentials",
         "reconcile",
         "shipment_confirmation",
+        "onboarding",
     ],
 )
 def test_given_a_fresh_interpreter_when_a_handler_is_imported_then_gc_runs_and_startup_is_frozen(

@@ -59,3 +59,21 @@ def invocation_handler(
         return work(event, lambda: context.get_remaining_time_in_millis() / 1000)
 
     return cast("Callable[[dict[str, Any], LambdaContext], dict[str, Any]]", lambda_handler)
+
+
+def api_handler(
+    work: Callable[[object, Callable[[], float]], dict[str, Any]],
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """A function behind an HTTP API (API Gateway, payload 2.0): ``work(event, remaining_seconds)``
+    returns the HTTP response. The event is never logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says:
+    its query holds Amazon's authorization codes and signed states. An error fails the invocation
+    (API Gateway answers 500, the Errors alarm sees it)."""
+    gc.freeze()
+    gc.enable()
+
+    @logger.inject_lambda_context(log_event=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return work(event, lambda: context.get_remaining_time_in_millis() / 1000)
+
+    return cast("Callable[[dict[str, Any], LambdaContext], dict[str, Any]]", lambda_handler)

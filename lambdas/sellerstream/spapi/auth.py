@@ -1,7 +1,9 @@
 """Login with Amazon (LWA) access tokens, cached for the container's life.
 
 One token per (client, refresh token) or (client, scope) for grantless calls; refreshed a minute
-before it expires; one refresh at a time per key, so a batch of threads makes one LWA call.
+before it expires; one refresh at a time per key, so a batch of threads makes one LWA call. Also the
+authorization-code grant of Amazon's authorization workflows (a seller's consent becomes its refresh
+token), through the same transport.
 """
 
 from __future__ import annotations
@@ -154,6 +156,27 @@ class LwaTokenProvider:
         with self._registry_lock:
             return self._locks.setdefault(key, threading.Lock())
 
+    def exchange_authorization_code(
+        self, credentials: LwaCredentials, *, code: str, redirect_uri: str, token_url: str | None = None
+    ) -> str:
+        """The refresh token LWA grants for a seller's authorization code (``spapi_oauth_code``, valid
+        five minutes and once): the ``authorization_code`` grant, with the redirect URI the consent
+        was given for. The access token of the same answer is cached under the new refresh token, so
+        the seller's first SP-API calls need no LWA call of their own. LWA's refusal (``invalid_grant``:
+        a code reused or expired) raises ``LwaAuthError``; it is not remembered (a code is tried once)."""
+        url = token_url or self._token_url
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        payload, started = self._post(credentials, url, form)
+        refresh_token = payload.get("refresh_token")
+        if not isinstance(refresh_token, str) or not refresh_token:
+            raise MalformedResponse(OPERATION, "LWA answer has no refresh_token", status=200)
+        access_token = payload.get("access_token")
+        if isinstance(access_token, str) and access_token:
+            key = _key(credentials, url, refresh_token, None)
+            with self._lock_for(key):
+                self._tokens[key] = _CachedToken(access_token, started + _lifetime(payload))
+        return refresh_token
+
     def _request(
         self, credentials: LwaCredentials, token_url: str, refresh_token: str | None, scope: str | None
     ) -> _CachedToken:
@@ -163,8 +186,20 @@ class LwaTokenProvider:
             form = {"grant_type": "client_credentials", "scope": scope}
         else:
             raise ValueError("an LWA token needs a refresh token or a scope")
+        payload, started = self._post(credentials, token_url, form)
+        access_token = payload.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise MalformedResponse(OPERATION, "LWA answer has no access_token", status=200)
+        # Timed from before the request, so the cached expiry errs early rather than late.
+        return _CachedToken(value=access_token, expires_at=started + _lifetime(payload))
+
+    def _post(
+        self, credentials: LwaCredentials, token_url: str, form: dict[str, str]
+    ) -> tuple[dict[str, object], float]:
+        """LWA's 200 answer to ``form`` (with the client's credentials), and when it was asked;
+        any other answer raises. The form holds secrets: only its grant type is ever logged."""
         grant = form["grant_type"]
-        form.update(client_id=credentials.client_id, client_secret=credentials.client_secret)
+        form = {**form, "client_id": credentials.client_id, "client_secret": credentials.client_secret}
         request = HttpRequest(
             "POST",
             token_url,
@@ -188,11 +223,7 @@ class LwaTokenProvider:
         payload = _json_object(response.body)
         error_code = _text(payload.get("error"))
         if response.status == 200:
-            access_token = payload.get("access_token")
-            if not isinstance(access_token, str) or not access_token:
-                raise MalformedResponse(OPERATION, "LWA answer has no access_token", status=200)
-            # Timed from before the request, so the cached expiry errs early rather than late.
-            return _CachedToken(value=access_token, expires_at=started + _lifetime(payload))
+            return payload, started
         if response.status == 429:
             raise SpApiThrottled(OPERATION, "LWA throttled", status=429, code=error_code)
         if 400 <= response.status < 500 and response.status != 408:
