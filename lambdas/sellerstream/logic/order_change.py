@@ -61,6 +61,7 @@ from sellerstream.notifications.order_change import OrderChangeNotification
 from sellerstream.observability import MetricUnit, logger, metrics
 from sellerstream.ports import OrderStore, SearchWindows, SellerDirectory, WaitingNotifications
 from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
+from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiError, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
 from sellerstream.spapi.ratelimit import RateBudget, SlotUse
@@ -164,6 +165,11 @@ class _Order:
         return max(change_time(notification) for notification in self.notifications)
 
     @property
+    def resolved(self) -> SellerCredentials:
+        assert self.credentials is not None  # only orders whose credentials resolved are scheduled
+        return self.credentials
+
+    @property
     def carrier(self) -> OrderChangeNotification:
         """The notification that waits in the queue when the order cannot be served now."""
         return max(self.notifications, key=change_time)
@@ -174,6 +180,14 @@ class _Order:
     def learn(self, last_updated: datetime) -> None:
         if self.known is None or last_updated > self.known:
             self.known = last_updated
+
+
+# A seller in one SP-API region: what Amazon meters and authorises apart.
+_Account = tuple[str, Region]
+
+
+def _account(credentials: SellerCredentials) -> _Account:
+    return credentials.seller_key, credentials.region
 
 
 class _SellerWork:
@@ -358,7 +372,7 @@ class OrderChangeUseCase:
             )
             if pending:
                 schedule.extend(self._reserve(work, pending, remaining_time))
-        self._fetch_in_slot_order(schedule, sellers, remaining_time)
+        self._fetch_in_slot_order(schedule, remaining_time)
         if self._waiting is not None:
             self._note_waiting([order for order in orders if _still_waits(order)])
 
@@ -381,26 +395,31 @@ class OrderChangeUseCase:
         except Exception:  # only an optimisation: every notification then waits for itself
             _log.debug("waiting notifications not read or recorded", exc_info=True)
 
-    def _resolve_sellers(self, orders: list[_Order]) -> dict[str, _SellerWork]:
-        sellers: dict[str, _SellerWork] = {}
-        failures: dict[str, BaseException] = {}
+    def _resolve_sellers(self, orders: list[_Order]) -> dict[_Account, _SellerWork]:
+        """Each order's credentials, grouped by seller and SP-API region: a seller's orders in two
+        regions are two accounts at Amazon (endpoint, token, rate budget)."""
+        sellers: dict[_Account, _SellerWork] = {}
+        resolved: dict[tuple[str, str | None, str], SellerCredentials | Exception] = {}
         for order in orders:
-            if order.seller_id in failures:
-                order.error = failures[order.seller_id]
-                continue
-            work = sellers.get(order.seller_id)
-            if work is None:
-                notification = order.notifications[0]
+            notification = order.notifications[0]
+            marketplace_id = notification.payload.order_change.summary.marketplace_id
+            lookup = (order.seller_id, marketplace_id, notification.subscription_id)
+            if lookup not in resolved:
                 try:
-                    credentials = self._credentials.for_notification(
+                    resolved[lookup] = self._credentials.for_notification(
                         seller_id=order.seller_id,
                         subscription_id=notification.subscription_id,
-                        marketplace_id=notification.payload.order_change.summary.marketplace_id,
+                        marketplace_id=marketplace_id,
                     )
                 except Exception as error:  # raised again by each of its records, classified there
-                    failures[order.seller_id] = order.error = error
-                    continue
-                work = sellers[order.seller_id] = _SellerWork(credentials)
+                    resolved[lookup] = error
+            found = resolved[lookup]
+            if isinstance(found, Exception):
+                order.error = found
+                continue
+            work = sellers.get(_account(found))
+            if work is None:
+                work = sellers[_account(found)] = _SellerWork(found)
             order.credentials = work.credentials
             work.orders.append(order)
         return sellers
@@ -476,28 +495,28 @@ class OrderChangeUseCase:
     def _fetch_in_slot_order(
         self,
         schedule: list[_Step],
-        sellers: dict[str, _SellerWork],
         remaining_time: RemainingTime,
     ) -> None:
-        apis: dict[str, OrdersApi] = {}
-        held_back: set[str] = set()
-        refused: dict[str, LwaAuthError] = {}  # sellers whose refresh token LWA refused in this batch
+        # By the seller's credentials in one region (each order of a seller's region holds the same).
+        apis: dict[SellerCredentials, OrdersApi] = {}
+        held_back: set[SellerCredentials] = set()
+        refused: dict[SellerCredentials, LwaAuthError] = {}  # whose token LWA refused in this batch
         operation = self._get_order
         steps = sorted(schedule, key=lambda entry: entry.at)
         while steps:
             step = steps.pop(0)
             order = step.order
-            credentials = sellers[order.seller_id].credentials
+            credentials = order.resolved
             budget = self._spapi.rate_budget(credentials)
             if not step.fetch:
                 again = self._await_elsewhere(budget, step)
                 if again is not None:
                     bisect.insort(steps, again, key=lambda entry: entry.at)
                 continue
-            if order.seller_id in refused:
-                order.error = refused[order.seller_id]  # no slot spent on a call that cannot succeed
+            if credentials in refused:
+                order.error = refused[credentials]  # no slot spent on a call that cannot succeed
                 continue
-            if order.seller_id in held_back:
+            if credentials in held_back:
                 order.retry_at = self._clock() + budget.next_slot_in(credentials.seller_key, operation)
                 continue
             if remaining_time() - SAFETY_MARGIN_SECONDS < CALL_TIME_SECONDS:
@@ -509,9 +528,9 @@ class OrderChangeUseCase:
             self._refresh_known(order)
             if order.satisfied(order.newest):
                 continue
-            api = apis.get(order.seller_id)
+            api = apis.get(credentials)
             if api is None:
-                api = apis[order.seller_id] = OrdersApi(self._spapi.client_for(credentials, remaining_time))
+                api = apis[credentials] = OrdersApi(self._spapi.client_for(credentials, remaining_time))
             # The batch is planned before its records are handled: lines about this call name the
             # notification that carries it (the others of its order are logged as coalesced).
             logger.append_keys(
@@ -524,11 +543,11 @@ class OrderChangeUseCase:
             except (RateBudgetExhausted, SpApiThrottled) as error:
                 # The seller's bucket is spent (or Amazon said so): its other orders wait too.
                 order.error = error
-                held_back.add(order.seller_id)
+                held_back.add(credentials)
                 continue
             except LwaAuthError as error:
                 # The seller's credentials are refused: its other orders fail the same way.
-                order.error = refused[order.seller_id] = error
+                order.error = refused[credentials] = error
                 continue
             except Exception as error:  # kept for its records, which report it
                 order.error = error

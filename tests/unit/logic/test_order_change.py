@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sellerstream import catalog
+from sellerstream.config import SpApiSettings
 from sellerstream.domain.orders import OrderRecord
 from sellerstream.logic.batch import BatchResult, BatchRunner
 from sellerstream.logic.order_change import (
@@ -36,6 +37,7 @@ from sellerstream.spapi import defaults
 from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.ratelimit import RateBudget, RateLimiter
 from sellerstream_local.emulator import SpApiEmulator
+from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.notifications_factory import order_change
 from tests.support.fakes import (
     FakeClock,
@@ -49,7 +51,7 @@ from tests.support.fakes import (
     response,
 )
 from tests.support.lambda_events import FakeLambdaContext, sqs_record
-from tests.unit.logic.conftest import APP, SELLER
+from tests.unit.logic.conftest import APP, LWA_PATH, SELLER
 
 OTHER_SELLER = "A2SELLERUNIT"
 ORDER = "123-4567890-1234567"
@@ -1014,3 +1016,58 @@ def test_given_unused_slots_not_taken_back_when_a_batch_ends_then_its_records_ar
     result = deliver(runner, clock, notification(ORDER, changed))
 
     assert what_became(result) == {"written": 1} and stored_at(store, ORDER) == changed
+
+
+def test_given_a_batch_with_a_sellers_orders_in_two_regions_when_applied_then_each_is_fetched_in_its_region(
+    emulator: SpApiEmulator,
+    directory: FakeSellerDirectory,
+    budgets: Any,
+    make_runner: Any,
+    store: FakeOrderStore,
+    clock: SteppingClock,
+) -> None:
+    # Given: the seller authorised in NA and in EU, an order in the US and one in Germany, and
+    # endpoints that serve one region each (as Amazon's do)
+    directory.add(SELLER, region=Region.EU, refresh_token="Atzr|eu")
+    emulator.register_seller(SELLER, "Atzr|eu", region="eu")
+    changed = now_of(clock) - timedelta(minutes=5)
+    us_order, german_order = "111-0000000-0000001", "302-0000000-0000002"
+    emulator.set_order(us_order, seller_id=SELLER, last_updated=changed, marketplace_id="ATVPDKIKX0DER")
+    emulator.set_order(german_order, seller_id=SELLER, last_updated=changed, marketplace_id="A1PA6795UKMFR9")
+    settings = SpApiSettings.of(
+        accounts_table_name="unused",
+        lwa_app_secret_id="unused",
+        seller_secret_prefix="unused/",
+        spapi_endpoint_override=f"{IN_PROCESS_BASE_URL}/{{region}}",
+        lwa_endpoint_override=f"{IN_PROCESS_BASE_URL}{LWA_PATH}",
+    )
+    regional = SpApiAccess(
+        settings,
+        directory,
+        budgets=budgets,
+        transport=InProcessTransport(emulator),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    runner = make_runner(
+        OrderChangeUseCase(directory, regional, store, clock=clock), catalog.consumer("orders").accepts
+    )
+
+    # When: one batch carries both (the US one first)
+    result = deliver(
+        runner,
+        clock,
+        notification(us_order, changed),
+        order_change(
+            seller_id=SELLER,
+            order_id=german_order,
+            status="Unshipped",
+            changed_at=changed,
+            marketplace_id="A1PA6795UKMFR9",
+        ),
+    )
+
+    # Then: each is fetched on its own region's endpoint with that region's token, and stored
+    assert [o.outcome for o in result.outcomes] == ["applied", "applied"]
+    assert stored_at(store, us_order) is not None and stored_at(store, german_order) is not None
+    assert emulator.sp_api_calls_by_region() == {"NA": 1, "EU": 1, "FE": 0}
