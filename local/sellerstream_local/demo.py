@@ -16,6 +16,12 @@ report with per-message errors and warnings and a FATAL feed, and a burst of off
 ASINs delivered out of order and twice. The summary says, per notification type, what was stored,
 what changed nothing, what was dead-lettered and which events it caused.
 
+Sellers in every region: SP-API is called at the emulator's regional endpoints (``/na``, ``/eu``,
+``/fe``). The second seller sells in the US and in Germany: it authorises the application in North
+America and in Europe through Amazon's website workflow (the consent page, a code, LWA's refresh
+token, saved for each region), and each region's orders are fetched from that region's endpoint
+with that region's token; the summary counts the calls by region.
+
 Events out: what was stored flows from the tables' change streams through the change-events
 publisher to SellerStream's bus; a subscriber's SQS queue (a rule on the bus) receives them, and a
 local webhook receiver gets each one POSTed with the connection's API key, as an EventBridge API
@@ -35,6 +41,7 @@ from typing import IO, Any
 
 from sellerstream import catalog
 from sellerstream.adapters.reports import ReportRowReader
+from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS
 from sellerstream_local import events_out
 from sellerstream_local.emulator.catalog import PRODUCTS
 from sellerstream_local.emulator.feeds import FeedIssue
@@ -81,6 +88,10 @@ OFFER_ASINS = 3
 FEED_MESSAGES = 5
 CANADA = "A2EUQ1WTGCTBG2"
 US = "ATVPDKIKX0DER"
+GERMANY = "A1PA6795UKMFR9"
+# The seller in two regions: its orders from the second half on are placed in Germany (Europe).
+TWO_REGION_SELLER = SELLERS[1]
+TWO_REGION_SELLER_REGIONS = ("NA", "EU")
 
 
 def order_ids(count: int, rng: random.Random) -> list[str]:
@@ -125,6 +136,11 @@ def _run(
     # every drain: no two types whose events look alike are ever drained together here).
     ledger = TypeLedger()
     pipeline.outcomes = ledger
+    # The seller in two regions authorises the application in each, as a seller onboards.
+    authorizations = [
+        pipeline.authorize_seller(TWO_REGION_SELLER, region) for region in TWO_REGION_SELLER_REGIONS
+    ]
+    pipeline.emulator.set_marketplaces(TWO_REGION_SELLER, [US, GERMANY])
     for seller in SELLERS:
         pipeline.provision_seller(seller, subscription_ids=(f"subscription-local-order-change-{seller}",))
     publish = _Publisher(pipeline)
@@ -157,6 +173,7 @@ def _run(
     summary = _summary(pipeline, publish.published, stats, orders)
     summary["by_type"] = ledger.report()
     summary["every_other_type"] = _every_other_type_summary(pipeline)
+    summary["regions"] = _regions_summary(pipeline, orders, authorizations)
     summary["events"] = _events_out(pipeline)
     out.write(_render(summary, log_path))
     return summary
@@ -218,10 +235,16 @@ def _new_orders(
     for seller, ids in orders.items():
         for offset, order_id in enumerate(ids):
             placed = start + timedelta(minutes=offset)
+            marketplace_id = _marketplace_of(orders, seller, order_id)
             emulator.set_order(
-                order_id, seller_id=seller, last_updated=placed, status="Unshipped", purchase_date=placed
+                order_id,
+                seller_id=seller,
+                last_updated=placed,
+                status="Unshipped",
+                purchase_date=placed,
+                marketplace_id=marketplace_id,
             )
-            body = as_body(_order_event(seller, order_id, "Unshipped", placed))
+            body = as_body(_order_event(seller, order_id, "Unshipped", placed, marketplace_id))
             publish(json.dumps(body) if offset % 7 == 3 else body)
             if offset % 5 == 0:
                 publish(body)  # Amazon delivers at least once: the same notification again
@@ -240,10 +263,18 @@ def _shipments(
     for seller, order_id in _shipped(orders):
         when = start + timedelta(hours=1, minutes=rng.randint(0, 50))
         pipeline.emulator.set_order(order_id, seller_id=seller, last_updated=when, status="Shipped")
-        publish(as_body(_order_event(seller, order_id, "Shipped", when)))
+        publish(
+            as_body(
+                _order_event(seller, order_id, "Shipped", when, _marketplace_of(orders, seller, order_id))
+            )
+        )
     for seller, order_id in _shipped(orders)[:6]:
         late = _order_event(
-            seller, order_id, "Unshipped", start + timedelta(minutes=orders[seller].index(order_id))
+            seller,
+            order_id,
+            "Unshipped",
+            start + timedelta(minutes=orders[seller].index(order_id)),
+            _marketplace_of(orders, seller, order_id),
         )
         late["NotificationMetadata"]["NotificationId"] = f"late-{order_id}"
         publish(as_body(late))
@@ -256,7 +287,11 @@ def _stale_reads(
     state before it. The notification must not count as done: it waits and asks again."""
     changed = start + timedelta(hours=2)
     for seller, order_id in _shipped(orders)[:3]:
-        publish(as_body(_order_event(seller, order_id, "Shipped", changed)))
+        publish(
+            as_body(
+                _order_event(seller, order_id, "Shipped", changed, _marketplace_of(orders, seller, order_id))
+            )
+        )
     pipeline.poller("orders").poll_once()  # answered with the previous state: deferred
     for seller, order_id in _shipped(orders)[:3]:
         pipeline.emulator.set_order(order_id, seller_id=seller, last_updated=changed, status="Shipped")
@@ -605,8 +640,19 @@ def _demo_sku(seller: str, number: int) -> str:
     return f"{seller[-2:]}-SKU-{number:03d}"
 
 
-def _order_event(seller: str, order_id: str, status: str, when: datetime) -> dict[str, Any]:
-    return order_change(seller_id=seller, order_id=order_id, status=status, changed_at=when)
+def _order_event(
+    seller: str, order_id: str, status: str, when: datetime, marketplace_id: str = US
+) -> dict[str, Any]:
+    return order_change(
+        seller_id=seller, order_id=order_id, status=status, changed_at=when, marketplace_id=marketplace_id
+    )
+
+
+def _marketplace_of(orders: dict[str, list[str]], seller: str, order_id: str) -> str:
+    """Where an order was placed: the US, or Germany for the second half of the two-region seller's."""
+    if seller == TWO_REGION_SELLER and orders[seller].index(order_id) >= ORDERS_PER_SELLER // 2:
+        return GERMANY
+    return US
 
 
 def _shipped(orders: dict[str, list[str]]) -> list[tuple[str, str]]:
@@ -775,6 +821,45 @@ def _every_other_type_summary(pipeline: LocalPipeline) -> dict[str, Any]:
     }
 
 
+def _regions_summary(
+    pipeline: LocalPipeline, orders: dict[str, list[str]], authorizations: list[dict[str, str]]
+) -> dict[str, Any]:
+    """SP-API calls by region; how the two-region seller authorised the application in each region
+    (what the redirect and LWA said, no code or token); and for each of its marketplaces, its orders
+    stored and the getOrder calls each region's endpoint answered for them."""
+    seller = TWO_REGION_SELLER
+    placed: dict[str, str] = {
+        order_id: _marketplace_of(orders, seller, order_id) for order_id in orders[seller]
+    }
+    stored = {
+        str(item["order_id"])
+        for item in pipeline.table_items("orders")
+        if str(item["sk"]).startswith("ORDER#") and item.get("seller_id") == seller
+    }
+    answered: dict[str, Counter[str]] = {marketplace_id: Counter() for marketplace_id in placed.values()}
+    for request in pipeline.emulator.requests:
+        order_id = request.path.rstrip("/").rpartition("/")[2]
+        if request.operation == "getOrder" and request.status == 200 and order_id in placed:
+            answered[placed[order_id]][(request.region or "none").upper()] += 1
+    return {
+        "sp_api_calls_by_region": pipeline.emulator.sp_api_calls_by_region(),
+        "seller": seller,
+        "authorized": authorizations,
+        "marketplaces": [
+            {
+                "marketplace": marketplace_id,
+                "region": MARKETPLACE_REGIONS[marketplace_id].name,
+                "orders": sum(1 for where in placed.values() if where == marketplace_id),
+                "stored": sum(
+                    1 for order_id, where in placed.items() if where == marketplace_id and order_id in stored
+                ),
+                "get_order_answered_by_region": dict(sorted(calls.items())),
+            }
+            for marketplace_id, calls in answered.items()
+        ],
+    }
+
+
 def _app_secret_summary(pipeline: LocalPipeline) -> dict[str, Any]:
     secret = json.loads(pipeline.secrets.get_secret_value(SecretId=APP_SECRET_NAME)["SecretString"])
     [state] = [item for item in pipeline.table_items("accounts") if str(item["pk"]).startswith("LWA_CLIENT#")]
@@ -834,7 +919,7 @@ def _header(pipeline: LocalPipeline) -> str:
     return (
         "SellerStream local demo: orders, listings, reports and every other type end to end, no AWS account\n"
         "  AWS: moto (SQS, DynamoDB, S3, EventBridge, Secrets Manager)\n"
-        f"  SP-API + LWA: emulator at {pipeline.emulator.base_url}\n\n"
+        f"  SP-API + LWA: emulator at {pipeline.emulator.base_url} (regional endpoints /na, /eu, /fe)\n\n"
     )
 
 
@@ -898,12 +983,34 @@ def _render(summary: dict[str, Any], log_path: Path | None) -> str:
             for p in shipments["packages"]
         ],
     ]
+    lines += _render_regions(summary["regions"])
     lines += _render_every_other_type(summary["every_other_type"])
     lines += _render_by_type(summary["by_type"])
     lines += _render_events(summary["events"])
     if log_path:
         lines.append(f"\nHandler logs (JSON lines): {log_path}")
     return "\n".join(lines) + "\n"
+
+
+def _render_regions(regions: dict[str, Any]) -> list[str]:
+    seller = regions["seller"]
+    calls = regions["sp_api_calls_by_region"]
+    authorised = ", ".join(entry["region"] for entry in regions["authorized"])
+    lines = [
+        "Regions (the emulator's SP-API endpoints /na, /eu, /fe; each call with the seller's token of that region)",
+        "  SP-API calls by region: " + "   ".join(f"{region} {count}" for region, count in calls.items()),
+        f"  {seller} authorised the application in {authorised} (website workflow: consent page -> "
+        "spapi_oauth_code -> LWA refresh token, saved for each region)",
+    ]
+    for row in regions["marketplaces"]:
+        fetched = "   ".join(
+            f"/{region.lower()} {count}" for region, count in row["get_order_answered_by_region"].items()
+        )
+        lines.append(
+            f"  {seller}  {row['marketplace']} ({row['region']}): {row['stored']}/{row['orders']} orders stored, "
+            f"getOrder answered on {fetched or 'no endpoint'}"
+        )
+    return lines
 
 
 def _render_every_other_type(stored: dict[str, Any]) -> list[str]:

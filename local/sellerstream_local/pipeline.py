@@ -4,6 +4,12 @@ Used by the demo, ``sellerstream replay``, the integration tests and the benchma
 ``LocalPipeline`` sets the same environment variables the stack gives the function, starts moto
 in-process and the emulator on loopback, and creates the stack's resources; leaving restores it all.
 
+SP-API is called at the emulator's regional endpoints (``<emulator>/na``, ``/eu``, ``/fe``: the
+functions' endpoint override names ``{region}``), each seller with its refresh token of the region.
+A seller gets local credentials in a region (``provision_seller``), or authorises the local
+application there through Amazon's website workflow (``authorize_seller``: the consent page, the
+code, LWA's refresh token, saved for the region).
+
 Changes flow out as deployed: the tables' change streams are read by a local event source mapping
 (``streams.LocalStreamPoller``) into the real change-events publisher, which puts SellerStream's
 events on the local bus; a rule delivers every one to the events sink queue, which
@@ -19,9 +25,13 @@ import logging
 import os
 import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
@@ -30,7 +40,9 @@ from botocore.config import Config
 from moto import mock_aws
 
 from sellerstream import catalog
+from sellerstream.spapi.endpoints import Region
 from sellerstream_local.emulator import Faults, SpApiEmulator
+from sellerstream_local.emulator.authorization import CONSENT_PATH
 from sellerstream_local.moto_patches import faithful_streams, faster_moto
 from sellerstream_local.poller import LocalPoller, PollerStats, combine, difference, snapshot
 from sellerstream_local.resources import LOCAL_EVENT_SOURCE, LocalResources, create_resources
@@ -46,6 +58,10 @@ if TYPE_CHECKING:
 LOCAL_REGION = "us-east-1"
 LWA_CLIENT_ID = "amzn1.application-oa2-client.local"
 LWA_CLIENT_SECRET = "local-client-secret"  # noqa: S105 - a fixed credential of the local emulator
+# The local SP-API application sellers authorise (a draft: its consent page needs version=beta) and
+# where Amazon sends them back; nothing listens there, the redirect is read, not followed.
+LOCAL_APPLICATION_ID = "amzn1.sp.solution.5e11e757-10ca-4000-8000-000000000001"
+LOCAL_REDIRECT_URI = "https://sellerstream.invalid/authorized"
 
 
 @dataclass(frozen=True)
@@ -182,6 +198,8 @@ class LocalPipeline:
         self.events: Any = None
         self.streams: Any = None
         self.sellers: set[str] = set()
+        # The regions each seller has credentials in (NA, EU, FE), in the order they were given.
+        self.seller_regions: dict[str, list[str]] = {}
         self.pollers: dict[str, LocalPoller] = {}
         self._stream_poller: LocalStreamPoller | None = None
         # Every event the sink queue delivered, in delivery order (``delivered_events``).
@@ -193,7 +211,13 @@ class LocalPipeline:
     def __enter__(self) -> LocalPipeline:
         self._saved_environ = dict(os.environ)
         self.emulator.start()
-        self.emulator.register_app(LWA_CLIENT_ID, LWA_CLIENT_SECRET)
+        self.emulator.register_app(
+            LWA_CLIENT_ID,
+            LWA_CLIENT_SECRET,
+            application_id=LOCAL_APPLICATION_ID,
+            redirect_uris=(LOCAL_REDIRECT_URI,),
+            draft=True,
+        )
         for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             os.environ.pop(variable, None)
         os.environ.update(
@@ -280,13 +304,22 @@ class LocalPipeline:
             "lwa_app_secret_id": constants.LWA_APP_SECRET_NAME,
             "seller_secret_prefix": constants.SELLER_SECRET_PREFIX,
             "orders_api_version": self._orders_api_version,
-            "spapi_endpoint_override": self.emulator.base_url,
+            # Each region's endpoint (the client replaces {region} by na, eu or fe).
+            "spapi_endpoint_override": self.spapi_endpoint,
+            "seller_central_url_override": f"{self.emulator.base_url}/{{region}}",
+            "spapi_application_id": LOCAL_APPLICATION_ID,
+            "onboarding_draft_app": True,
             "lwa_endpoint_override": self.emulator.lwa_token_url,
             "max_receive_count": catalog.MAX_RECEIVE_COUNT,
             # Scaled down like the visibility timeout: a deferred record returns within seconds.
             "throttle_deferral_base_seconds": 1,
             "notification_types": self.notification_types,
         }
+
+    @property
+    def spapi_endpoint(self) -> str:
+        """The endpoint override local mode gives the functions: the emulator's regional paths."""
+        return f"{self.emulator.base_url}/{{region}}"
 
     def function_environment(
         self, function: catalog.Consumer | catalog.Job | catalog.Publisher
@@ -318,20 +351,79 @@ class LocalPipeline:
         seller_id: str,
         *,
         subscription_ids: tuple[str, ...] = (),
-        region: str = "NA",
+        region: str | None = None,
         marketplaces: tuple[str, ...] = (),
     ) -> None:
-        """Gives a seller local credentials (secret + emulator) in ``region`` and routes its
-        subscriptions to it; ``marketplaces``: where the emulator says it lists (default: the US)."""
-        if seller_id not in self.sellers:
-            refresh_token = f"Atzr|local-{seller_id}"
-            self.seller_directory().save_seller(seller_id, refresh_token=refresh_token, region=region)
-            self.emulator.register_seller(seller_id, refresh_token)
-            self.sellers.add(seller_id)
+        """Gives a seller local credentials (secret + emulator) in ``region`` (NA, EU, FE; None: NA
+        for a seller that has none yet, else nothing new), keeping those of its other regions, and
+        routes its subscriptions to it; ``marketplaces``: where the emulator says it lists (default:
+        the US)."""
+        wanted = region.upper() if region is not None else None
+        if wanted is None and not self.seller_regions.get(seller_id):
+            wanted = "NA"
+        if wanted is not None and wanted not in self.seller_regions.get(seller_id, []):
+            # One refresh token per region, as Amazon issues them (the first keeps its old name).
+            suffix = "" if not self.seller_regions.get(seller_id) else f"-{wanted.lower()}"
+            self._save_credentials(seller_id, wanted, f"Atzr|local-{seller_id}{suffix}")
         if marketplaces:
             self.emulator.set_marketplaces(seller_id, list(marketplaces))
         for subscription_id in subscription_ids:
             self.seller_directory().route_subscription(subscription_id, seller_id)
+
+    def authorize_seller(self, seller_id: str, region: str, *, state: str | None = None) -> dict[str, str]:
+        """The seller authorises the local application in ``region`` (NA, EU, FE) through Amazon's
+        website workflow, as a seller onboarding would: signed in to the region's Seller Central
+        (the emulator's), it opens the consent page (the application is a draft: ``version=beta``),
+        Amazon redirects its browser to the application's redirect URI with ``state``,
+        ``selling_partner_id`` and ``spapi_oauth_code``, and the code is exchanged at LWA for the
+        region's refresh token, which is saved for the region (the seller's other regions kept).
+        Returns what the redirect and the exchange said, without the code or any token:
+        ``region``, ``selling_partner_id``, ``redirect_uri`` and ``token_type``."""
+        name = region.upper()
+        expected = state or f"local-{seller_id}-{name.lower()}"
+        self.emulator.sign_in_for_consent(seller_id, name)
+        query = {"application_id": LOCAL_APPLICATION_ID, "state": expected, "version": "beta"}
+        consent = f"{self.emulator.base_url}/{name.lower()}{CONSENT_PATH}?{urllib.parse.urlencode(query)}"
+        status, location = _redirect_of(consent)
+        if status != HTTPStatus.FOUND or not location.startswith(LOCAL_REDIRECT_URI + "?"):
+            raise RuntimeError(f"the consent page answered {status}, not a redirect to the application")
+        answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+        if answer.get("state") != expected or answer.get("selling_partner_id") != seller_id:
+            raise RuntimeError("the consent page's redirect names another state or seller")
+        form = {
+            "grant_type": "authorization_code",
+            "code": answer["spapi_oauth_code"],
+            "redirect_uri": LOCAL_REDIRECT_URI,
+            "client_id": LWA_CLIENT_ID,
+            "client_secret": LWA_CLIENT_SECRET,
+        }
+        request = urllib.request.Request(  # noqa: S310 - the emulator on loopback
+            self.emulator.lwa_token_url,
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            tokens = json.loads(response.read())
+        self._save_credentials(seller_id, name, str(tokens["refresh_token"]), registered=True)
+        return {
+            "region": name,
+            "selling_partner_id": answer["selling_partner_id"],
+            "redirect_uri": LOCAL_REDIRECT_URI,
+            "token_type": str(tokens["token_type"]),
+        }
+
+    def _save_credentials(
+        self, seller_id: str, region: str, refresh_token: str, *, registered: bool = False
+    ) -> None:
+        """The seller's refresh token of ``region`` in the seller directory (and the emulator's,
+        unless LWA issued it: ``registered``)."""
+        self.seller_directory().save_seller(seller_id, refresh_token=refresh_token, region=Region[region])
+        if not registered:
+            self.emulator.register_seller(seller_id, refresh_token, region)
+        self.sellers.add(seller_id)
+        regions = self.seller_regions.setdefault(seller_id, [])
+        if region not in regions:
+            regions.append(region)
 
     # -- traffic ---------------------------------------------------------------------------------
     def publish(self, body: str) -> str:
@@ -380,7 +472,7 @@ class LocalPipeline:
         client = SpApiClient(
             credentials=LwaCredentials(current["client_id"], current["client_secret"]),
             seller=None,
-            base_url_override=self.emulator.base_url,
+            base_url_override=self.spapi_endpoint,
             lwa_token_url=self.emulator.lwa_token_url,
         )
         ApplicationsApi(client).rotate_client_secret()
@@ -770,6 +862,23 @@ class LocalPipeline:
         for page in self.dynamodb.get_paginator("scan").paginate(TableName=table_name):
             items.extend(from_attribute_map(item) for item in page["Items"])
         return sorted(items, key=lambda item: (str(item.get("pk", item.get("id"))), str(item.get("sk", ""))))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A browser's view of a redirect, without following it (the redirect URI is not served)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _redirect_of(url: str) -> tuple[int, str]:
+    """The status and ``Location`` a GET of ``url`` answers (a page that does not redirect: no location)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(url, timeout=10) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as answer:
+        return answer.code, answer.headers.get("location", "")
 
 
 def _functions() -> tuple[catalog.Consumer | catalog.Job | catalog.Publisher, ...]:

@@ -1,7 +1,8 @@
 """``sellerstream replay FILE``: captured SQS bodies through the local pipeline, for debugging.
 
 Local mode takes every type SellerStream knows, so a capture of any of them replays. Every seller,
-vendor account and subscription the file mentions gets local credentials first (a subscription whose
+vendor account and subscription the file mentions gets local credentials first, in every SP-API
+region its notifications' marketplaces belong to (none named: North America; a subscription whose
 notifications name no seller is routed to a local one), and the emulator's view is the newest state
 the file's notifications describe, as Amazon's would be when the callback happens: each order; each
 listing a listings notification names (its status, its issues, its seller-fulfilled quantity) so
@@ -49,7 +50,7 @@ from sellerstream.notifications import (
 )
 from sellerstream.notifications.listings_item_issues_change import ListingsItemIssuesChangeNotification
 from sellerstream.notifications.shipment_request import parse_shipment_request
-from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS
+from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS, Region
 from sellerstream_local import events_out
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.emulator.catalog import MARKETPLACES
@@ -169,6 +170,8 @@ def replay(
             "parked": [{key: value for key, value in fate.items() if key != "outcome"} for fate in parked],
             "blank_lines": sum(1 for line in lines if line.body is None and line.problem.startswith("blank")),
             "sp_api_calls": pipeline.emulator.sp_api_calls(),
+            # Each region's endpoint's calls: a seller's calls go to its notification's region.
+            "sp_api_calls_by_region": pipeline.emulator.sp_api_calls_by_region(),
             "throttled": sum(pipeline.emulator.throttled.values()),
         }
         if unattributed:
@@ -333,7 +336,8 @@ def _provision(pipeline: LocalPipeline, notifications: Sequence[AnyNotification]
     """Local credentials for every seller (or vendor account) and a route for every subscription of
     a seller's types (the application's own need none); a subscription whose notifications name no
     seller is routed to a local seller of its own. A seller lists in the marketplaces its
-    notifications name (none named: the emulator's default), in the region of the first."""
+    notifications name (none named: the emulator's default) and has credentials in each region
+    they belong to, as if it had authorised the application in each (none named: North America)."""
     subscribed = [notification for notification in notifications if is_sellers(notification)]
     routes: dict[str, str] = {}
     for notification in subscribed:
@@ -346,10 +350,16 @@ def _provision(pipeline: LocalPipeline, notifications: Sequence[AnyNotification]
     named = [key for key in (_account_of(notification) for notification in subscribed) if key is not None]
     for key in dict.fromkeys([*named, *routes.values()]):
         marketplaces = places.get(key, ())
-        region = MARKETPLACE_REGIONS[marketplaces[0]].name if marketplaces else "NA"
-        pipeline.provision_seller(key, region=region, marketplaces=marketplaces)
+        for region in _regions_of(marketplaces):
+            pipeline.provision_seller(key, region=region, marketplaces=marketplaces)
     for subscription_id, account in routes.items():
         pipeline.provision_seller(account, subscription_ids=(subscription_id,))
+
+
+def _regions_of(marketplaces: Sequence[str]) -> list[str]:
+    """The SP-API regions of the marketplaces (NA, EU, FE order); none: North America."""
+    named = {MARKETPLACE_REGIONS[marketplace_id] for marketplace_id in marketplaces}
+    return [region.name for region in Region if region in named] or [Region.NA.name]
 
 
 def _account_of(notification: AnyNotification) -> str | None:

@@ -106,6 +106,14 @@ def ok(emulator: SpApiEmulator, path: str, token: str) -> Any:
             "ItemSearchResults",
         ),
         ("/sellers/v1/marketplaceParticipations", "sellers.json", "GetMarketplaceParticipationsResponse"),
+        # North America's regional endpoint answers in the same shapes.
+        (
+            f"/na/orders/2026-01-01/orders/{ORDER}?includedData=BUYER,RECIPIENT",
+            ORDERS_2026,
+            "GetOrderResponse",
+        ),
+        (f"/na/orders/v0/orders/{ORDER}", ORDERS_V0, "GetOrderResponse"),
+        ("/na/reports/2021-06-30/reports/R-1", "reports_2021-06-30.json", "Report"),
     ],
 )
 def test_given_operation_when_answered_then_strictly_valid_for_amazons_model(
@@ -146,6 +154,9 @@ def test_given_rdt_for_get_order_then_v0_order_carries_pii_and_stays_valid(
         ("/orders/2026-01-01/orders/999-0000000-0000000", 404, ORDERS_2026),
         (f"/orders/v0/orders/{ORDER}/address", 403, ORDERS_V0),
         ("/reports/2021-06-30/reports/unknown", 404, "reports_2021-06-30.json"),
+        # A North American token on Europe's endpoint, and a US order asked there.
+        (f"/eu/orders/2026-01-01/orders/{ORDER}", 403, ORDERS_2026),
+        ("/eu/reports/2021-06-30/reports/R-1", 403, "reports_2021-06-30.json"),
     ],
 )
 def test_given_error_when_answered_then_body_is_amazons_error_list(

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from sellerstream_local.demo import OFFER_ASINS, run_demo
+from sellerstream_local.demo import (
+    GERMANY,
+    OFFER_ASINS,
+    ORDERS_PER_SELLER,
+    TWO_REGION_SELLER,
+    TWO_REGION_SELLER_REGIONS,
+    US,
+    run_demo,
+)
 from sellerstream_local.emulator.catalog import PRODUCTS
 from sellerstream_local.traffic import UNATTRIBUTED, may_emit
 
@@ -101,11 +109,48 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
         "Reports table",
         "LWA client secret",
         "Shipments",
+        "Regions",
         "Every other type",
         "By notification type",
         "Events out",
     ):
         assert heading in text
+
+
+def test_given_a_seller_in_two_regions_when_the_demo_runs_then_each_regions_orders_come_from_its_endpoint(
+    demo: tuple[dict[str, Any], str],
+) -> None:
+    # Given: the demo's second seller, authorised in North America and Europe through the website
+    # workflow, with half its orders in the US and half in Germany
+    summary, text = demo
+
+    # When: its regions' summary is read
+    regions = summary["regions"]
+
+    # Then: it was authorised in both regions (the consent page's redirect named it), every order
+    # was stored, and each marketplace's orders were answered by its own region's endpoint only
+    assert regions["seller"] == TWO_REGION_SELLER
+    assert [(entry["region"], entry["selling_partner_id"]) for entry in regions["authorized"]] == [
+        (region, TWO_REGION_SELLER) for region in TWO_REGION_SELLER_REGIONS
+    ]
+    by_marketplace = {row["marketplace"]: row for row in regions["marketplaces"]}
+    assert set(by_marketplace) == {US, GERMANY}
+    for marketplace_id, region in ((US, "NA"), (GERMANY, "EU")):
+        row = by_marketplace[marketplace_id]
+        assert row["region"] == region
+        assert row["stored"] == row["orders"] == ORDERS_PER_SELLER // 2
+        assert set(row["get_order_answered_by_region"]) == {region}
+        assert row["get_order_answered_by_region"][region] >= row["orders"]
+    # Every SP-API call went to a region's endpoint; none to the Far East's
+    calls = regions["sp_api_calls_by_region"]
+    assert set(calls) == {"NA", "EU", "FE"}
+    assert calls["NA"] > 0 and calls["EU"] > 0 and calls["FE"] == 0
+    assert sum(calls.values()) == sum(summary["sp_api_calls"].values())
+    assert f"{TWO_REGION_SELLER} authorised the application in NA, EU" in text
+    half = ORDERS_PER_SELLER // 2
+    assert f"{GERMANY} (EU): {half}/{half} orders stored, getOrder answered on /eu" in text
+    # No secret of the workflow is printed: neither a refresh or access token nor a code
+    assert "Atzr|" not in text and "Atza|" not in text and "spapi_oauth_code=" not in text
 
 
 def record_of(counts: dict[str, Any]) -> tuple[int, int, int, int, int, dict[str, int]]:

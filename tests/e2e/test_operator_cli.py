@@ -213,11 +213,12 @@ def test_given_a_fresh_deployment_when_operated_then_app_seller_subscriptions_an
     seller_secret = account.client("secretsmanager").get_secret_value(
         SecretId=f"{constants.SELLER_SECRET_PREFIX}{SELLER}"
     )
-    assert json.loads(seller_secret["SecretString"]) == {"refresh_token": REFRESH_TOKEN, "region": "NA"}
+    assert json.loads(seller_secret["SecretString"]) == {"regions": {"NA": {"refresh_token": REFRESH_TOKEN}}}
     assert {entry["action"] for entry in json.loads(subscribed.stdout)} == {"created"}
     view = json.loads(state.stdout)
     assert view["app_credentials"]["client_id"] == CLIENT_ID
-    assert set(view["sellers"][SELLER].values()) != {"none"}
+    assert view["sellers"][SELLER]["regions"]["NA"]["status"] == "active"
+    assert set(view["sellers"][SELLER]["subscriptions"]["NA"].values()) != {"none"}
     assert json.loads(letters.stdout) == [] and json.loads(redriven.stdout) == []
     everything_printed = "".join(c.stdout + c.stderr for c in (app, seller, subscribed, state, letters))
     assert CLIENT_SECRET not in everything_printed and REFRESH_TOKEN not in everything_printed

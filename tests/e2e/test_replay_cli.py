@@ -101,6 +101,8 @@ def test_given_amazons_example_with_duplicates_reorders_and_poison_when_replayed
         },
     ]
     assert report["sp_api_calls"] == {"getOrder": 1}  # one batch: one call serves both changes
+    # A US order: fetched from North America's endpoint.
+    assert report["sp_api_calls_by_region"] == {"NA": 1, "EU": 0, "FE": 0}
     assert report["throttled"] == 0
     orders = report["tables"]["sellerstream-orders"]
     [header] = [item for item in orders if item["sk"].startswith("ORDER#")]
@@ -256,6 +258,7 @@ def test_given_mixed_file_of_notifications_and_shipments_when_replayed_then_in_o
     ]
     # Amazon's ORDER_CHANGE for the shipped order follows the confirmation and is fetched once more.
     assert report["sp_api_calls"] == {"confirmShipment": 2, "getOrder": 2}
+    assert report["sp_api_calls_by_region"] == {"NA": 4, "EU": 0, "FE": 0}
     orders = report["tables"]["sellerstream-orders"]
     [package] = [item for item in orders if item["sk"].startswith("PACKAGE#")]
     assert package["sk"] == f"PACKAGE#903-8868176-2219830#{package['package_reference_id']}"
@@ -290,6 +293,35 @@ def test_given_a_captured_listing_event_without_a_marketplace_when_replayed_then
         ("ATVPDKIKX0DER", "US-ONLY"),
         ("A2EUQ1WTGCTBG2", "CA-ONLY"),
     }
+
+
+def test_given_a_sellers_notifications_in_two_regions_when_replayed_then_each_fetched_from_its_regions_endpoint(
+    tmp_path: Path,
+) -> None:
+    # Given: a capture of one seller's order in Germany (Europe) and its listing in the US (North America)
+    order = example("ORDER_CHANGE")
+    order["Payload"]["OrderChangeNotification"]["Summary"]["MarketplaceId"] = "A1PA6795UKMFR9"
+    seller = order["Payload"]["OrderChangeNotification"]["SellerId"]
+    listing = example("LISTINGS_ITEM_STATUS_CHANGE")
+    listing["Payload"]["SellerId"] = seller
+
+    # When: it is replayed
+    report = run_replay(
+        tmp_path, [json.dumps(order), json.dumps(eventbridge_event(listing))], "--dump-tables"
+    )
+
+    # Then: the seller has credentials in both regions, and each notification's callback went to its
+    # marketplace's region's endpoint: both stored, nothing dead-lettered
+    assert (report["received"], report["succeeded"], report["dead_lettered"]) == (2, 2, [])
+    assert report["sp_api_calls"] == {"getListingsItem": 1, "getOrder": 1}
+    assert report["sp_api_calls_by_region"] == {"NA": 1, "EU": 1, "FE": 0}
+    tables = report["tables"]
+    assert [
+        item["order_id"] for item in tables["sellerstream-orders"] if item["sk"].startswith("ORDER#")
+    ] == ["903-8868176-2219830"]
+    assert [(item["seller_id"], item["marketplace_id"]) for item in tables["sellerstream-listings"]] == [
+        (seller, "ATVPDKIKX0DER")
+    ]
 
 
 def test_given_what_amazon_and_aws_may_send_when_replayed_then_three_stored_one_parked_none_dead_lettered(

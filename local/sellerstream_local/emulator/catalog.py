@@ -13,7 +13,7 @@ import random
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from pydantic import AwareDatetime, TypeAdapter
 
@@ -43,6 +43,62 @@ MARKETPLACES = {
     "A39IBJ37TRP1C6": ("Amazon.com.au", "AUD", "AU"),
     "A1VC38T7YXB528": ("Amazon.co.jp", "JPY", "JP"),
 }
+# SP-API's selling regions, as the emulator's path prefixes name them (Amazon's endpoints are
+# sellingpartnerapi-na, -eu and -fe): a refresh token, and the access tokens from it, are one region's.
+REGIONS: Final = ("na", "eu", "fe")
+# Each marketplace's selling region (Amazon's "SP-API endpoints" table).
+MARKETPLACE_REGIONS: Final = {
+    **dict.fromkeys(("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A2Q3Y263D00KWC"), "na"),
+    **dict.fromkeys(
+        (
+            "A28R8C7NBKEWEA",
+            "A1RKKUPIHCS9HS",
+            "A1F83G8C2ARO7P",
+            "A13V1IB3VIYZZH",
+            "AMEN7PMS3EDWL",
+            "A1805IZSGTT6HS",
+            "A1PA6795UKMFR9",
+            "APJ6JRA9NG5V4",
+            "A2NODRKZP88ZB9",
+            "AE08WJ6YKNBMC",
+            "A1C3SOZRARQ6R3",
+            "ARBP9OOSHTCHU",
+            "A33AVAJ2PDY3EV",
+            "A17E79C6D8DWNP",
+            "A2VIGQ35RCS4UG",
+            "A21TJRUUN4KGV",
+        ),
+        "eu",
+    ),
+    **dict.fromkeys(("A19VAU5U5O7RUS", "A39IBJ37TRP1C6", "A1VC38T7YXB528"), "fe"),
+}
+# What a resource that names no marketplace says it is in, asked on a region's endpoint.
+REGION_HOME_MARKETPLACES: Final = {"na": "ATVPDKIKX0DER", "eu": "A1F83G8C2ARO7P", "fe": "A1VC38T7YXB528"}
+
+
+def region_name(region: str) -> str:
+    """``na``, ``eu`` or ``fe`` for a region however spelled (``NA``, ``Region.EU``); else ValueError."""
+    name = str(region).lower()
+    if name not in REGIONS:
+        raise ValueError(f"{region!r} is not an SP-API region ({', '.join(REGIONS)})")
+    return name
+
+
+def in_region(marketplace_id: str, region: str | None) -> bool:
+    """Whether a region's endpoint serves the marketplace (None: no region prefix, every region)."""
+    return region is None or MARKETPLACE_REGIONS.get(marketplace_id) == region
+
+
+def marketplaces_in(marketplace_ids: tuple[str, ...] | None, region: str | None) -> list[str] | None:
+    """The marketplaces a report or feed names on an endpoint (None: that endpoint does not serve
+    it, as it serves no marketplace of it). One given none is any region's, in that region's home
+    marketplace (the US without a region)."""
+    if marketplace_ids is None:
+        return [REGION_HOME_MARKETPLACES[region or "na"]]
+    served = [marketplace_id for marketplace_id in marketplace_ids if in_region(marketplace_id, region)]
+    return served or None
+
+
 V0_TO_2026_STATUS = {
     "Pending": "PENDING",
     "PendingAvailability": "PENDING_AVAILABILITY",

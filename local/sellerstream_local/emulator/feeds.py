@@ -13,6 +13,7 @@ GZIP when the document is gzipped; with ``enableContentEncodingUrlHeader=true`` 
 exist. A document is downloaded from ``/_feed-documents/<token>``, a URL that needs no access token
 (the token is the credential, like S3's presigned URLs) and expires after five minutes; it is
 served with ``Content-Type: text/xml`` or ``application/json`` and the charset it was encoded in.
+A feed is served on the endpoint of its marketplaces' region only (any region's when given none).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
+from sellerstream_local.emulator.catalog import marketplaces_in
 from sellerstream_local.emulator.charsets import DEFAULT_CHARSET, codec_for
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.orders_api import iso
@@ -47,7 +49,7 @@ class StoredFeed:
     status: str
     document_id: str | None
     created: datetime
-    marketplace_ids: tuple[str, ...]
+    marketplace_ids: tuple[str, ...] | None  # None: any region's
     owner: str | None = None  # the seller (or vendor account) whose feed it is; None: anyone's
 
 
@@ -169,6 +171,7 @@ class FeedsApi:
     def __init__(self) -> None:
         self._feeds: dict[str, StoredFeed] = {}
         self._documents: dict[str, StoredFeedDocument] = {}
+        self._places: dict[str, tuple[str, ...] | None] = {}  # document id -> its feed's marketplaces
         self._lock = threading.Lock()
         self.urls = PresignedUrls()
         self.base_url = ""
@@ -198,7 +201,7 @@ class FeedsApi:
         charset: str | None = DEFAULT_CHARSET,
         content_type: str | None = "",
         owner: str | None = None,
-        marketplace_ids: Sequence[str] = ("ATVPDKIKX0DER",),
+        marketplace_ids: Sequence[str] | None = None,
         created: datetime | None = None,
     ) -> str | None:
         """Registers a feed; returns its result document's id (None: CANCELLED, IN_QUEUE, IN_PROGRESS).
@@ -208,6 +211,8 @@ class FeedsApi:
         built for ``messages`` messages with ``issues`` (JSON for JSON_* feed types, XML for the
         others; a FATAL feed's holds its fatal error). It is served with ``content_type``, by
         default its format's type with ``charset`` (none when ``charset`` is None).
+        ``marketplace_ids``: the feed's (None: any region's, named by the region's home marketplace,
+        the US without a region).
         """
         if status not in STATUSES:
             raise ValueError(f"{status!r} is not one of Amazon's feed statuses: {sorted(STATUSES)}")
@@ -232,11 +237,12 @@ class FeedsApi:
                 status,
                 document_id,
                 created or datetime.now(UTC).replace(microsecond=0),
-                tuple(marketplace_ids),
+                tuple(marketplace_ids) if marketplace_ids is not None else None,
                 owner,
             )
             if document_id and document is not None:
                 self._documents[document_id] = document
+                self._places[document_id] = self._feeds[feed_id].marketplace_ids
         return document_id
 
     def _document(
@@ -286,12 +292,13 @@ class FeedsApi:
     def get_feed(self, request: EmulatorRequest) -> Reply:
         with self._lock:
             feed = self._feeds.get(request.path_params["feed_id"])
-        if feed is None or feed.owner not in (None, request.caller):
+        marketplaces = marketplaces_in(feed.marketplace_ids, request.region) if feed else None
+        if feed is None or feed.owner not in (None, request.caller) or marketplaces is None:
             raise ApiError(404, "NotFound", "The specified resource does not exist.")
         body: dict[str, Any] = {
             "feedId": feed.feed_id,
             "feedType": feed.feed_type,
-            "marketplaceIds": list(feed.marketplace_ids),
+            "marketplaceIds": marketplaces,
             "createdTime": iso(feed.created),
             "processingStatus": feed.status,
         }
@@ -312,7 +319,12 @@ class FeedsApi:
             )
         with self._lock:
             document = self._documents.get(document_id)
-        if document is None or document.owner not in (None, request.caller):
+            places = self._places.get(document_id)
+        if (
+            document is None
+            or document.owner not in (None, request.caller)
+            or marketplaces_in(places, request.region) is None
+        ):
             raise ApiError(404, "NotFound", "The specified resource does not exist.")
         token = self.urls.issue(document_id, content_encoding=encoding == "true")
         body: dict[str, Any] = {

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sellerstream_local.emulator.catalog import in_region
+
 
 @dataclass(frozen=True)
 class EmulatorRequest:
@@ -19,6 +21,13 @@ class EmulatorRequest:
     caller: str = "grantless"  # the seller behind the access token
     # With a Restricted Data Token: the PII it grants for this request (dataElements); else None.
     restricted: frozenset[str] | None = None
+    # The region whose endpoint was called (``na``, ``eu``, ``fe``: the path's prefix); None: a path
+    # without one, which serves every region.
+    region: str | None = None
+
+    def serves(self, marketplace_id: str) -> bool:
+        """Whether the endpoint called serves this marketplace (a region's serves only its own)."""
+        return in_region(marketplace_id, self.region)
 
     def first(self, name: str) -> str | None:
         values = self.query.get(name)

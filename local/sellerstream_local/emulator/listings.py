@@ -16,6 +16,9 @@ searchListingsItems pages the listings of one marketplace (the emulator takes on
 the client sends) by Amazon's filters on the last update and creation times, sorted as asked,
 ``pageSize`` (1-20, default 10) a page; like Amazon it pages through at most ``search_limit``
 (1000) items, while ``numberOfResults`` counts every match.
+
+On a region's endpoint (``/eu/listings/...``) both see only the marketplaces of that region: a
+listing asked only in another region's marketplace is not found, a search of one finds nothing.
 """
 
 from __future__ import annotations
@@ -152,7 +155,11 @@ class ListingsApi:
         with self._lock:
             states = [
                 state
-                for state in (self._live((seller_id, sku, marketplace_id)) for marketplace_id in marketplaces)
+                for state in (
+                    self._live((seller_id, sku, marketplace_id))
+                    for marketplace_id in marketplaces
+                    if request.serves(marketplace_id)  # a region's endpoint: its marketplaces only
+                )
                 if state is not None
             ]
         if not states:
@@ -184,6 +191,7 @@ class ListingsApi:
                 for key, state in self._listings.items()
                 if key[0] == seller_id
                 and key[2] == marketplaces[0]
+                and request.serves(key[2])
                 and key not in self._deleted
                 and _within(state, bounds)
             ]

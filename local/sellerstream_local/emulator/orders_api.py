@@ -3,7 +3,8 @@
 As strict as Amazon about PII: buyer and recipient data only once an order is Unshipped (never for
 Pending or Canceled ones); v0 omits item prices of Pending orders; v0 returns buyer data and
 addresses only with a Restricted Data Token that grants them, and getOrderAddress /
-getOrderBuyerInfo need one. A seller sees only its own orders: any other id is not found.
+getOrderBuyerInfo need one. A seller sees only its own orders: any other id is not found; a
+region's endpoint (``/eu/orders/...``) sees only the orders of its marketplaces, as Amazon's do.
 
 ``confirmShipment`` validates its body against Amazon's model (``ConfirmShipmentRequest``) and the
 order (its marketplace, its items, no more of an item than was ordered across its packages, a
@@ -195,6 +196,7 @@ class OrdersApi:
                 state
                 for state in self.catalog.known()
                 if state.seller_id == request.caller
+                and request.serves(state.marketplace_id)
                 and start <= getattr(state, by) <= end
                 and _matches(state, filters)
                 and (resume_after is None or position(state) > resume_after)
@@ -324,14 +326,19 @@ class OrdersApi:
         if not ORDER_ID.match(order_id):
             raise ApiError(400, "InvalidInput", "Invalid orderId format")
         state = self.catalog.get(order_id, seller_id=request.caller)
-        if state is None:
+        # A region's endpoint knows only the orders of its marketplaces.
+        if state is None or not request.serves(state.marketplace_id):
             raise ApiError(404, "NotFound", "The requested order was not found")
         return state
 
     def _filtered(
         self, request: EmulatorRequest, last_updated_after: str | None, created_after: str | None
     ) -> list[OrderState]:
-        states = self.catalog.known(seller_id=request.caller)
+        states = [
+            state
+            for state in self.catalog.known(seller_id=request.caller)
+            if request.serves(state.marketplace_id)
+        ]
         if last_updated_after:
             threshold = as_datetime(last_updated_after)
             states = [state for state in states if state.last_updated >= threshold]

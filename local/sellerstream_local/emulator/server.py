@@ -4,6 +4,19 @@ Requests are routed through a table (method + path pattern -> operation -> handl
 is a new module that contributes routes. Every operation it serves is metered by the usage plan in
 Amazon's model of it (``usage_plans``); what is served without one is listed, with the reason, in
 ``usage_plans.UNMETERED``. State is guarded by one lock; the HTTP server runs in a daemon thread.
+
+Regions: every SP-API route is served under ``/na``, ``/eu`` and ``/fe`` (Amazon's three regional
+endpoints: ``base_url(region, override="http://127.0.0.1:PORT/{region}")``) and without a prefix,
+which serves every region (older callers and tests). A seller is registered per region
+(``register_seller(..., region=...)``, one refresh token each); an access token is its refresh
+token's region's, and on another region's endpoint Amazon's 403 ``Unauthorized`` answers it. A
+region's endpoint serves only the orders, listings, reports and feeds of its marketplaces, counts
+its calls (``sp_api_calls_by_region``) and meters each seller's operations apart from the other
+regions' (Amazon's buckets are per seller, application, region and operation).
+
+Authorization: Seller Central's consent page of the website workflow
+(``[/<region>]/apps/authorize/consent``, ``authorization.py``) and LWA's ``authorization_code``
+grant, whose refresh token works at once on its region's endpoint.
 """
 
 from __future__ import annotations
@@ -26,7 +39,13 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from sellerstream_local.emulator.applications import ApplicationsApi
-from sellerstream_local.emulator.catalog import OrderCatalog
+from sellerstream_local.emulator.authorization import (
+    CONSENT_PATH,
+    INVALID_GRANT,
+    AuthorizationWorkflow,
+    GrantRefused,
+)
+from sellerstream_local.emulator.catalog import REGIONS, OrderCatalog, region_name
 from sellerstream_local.emulator.feeds import FEED_DOCUMENT_PATH, FeedsApi
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Route
 from sellerstream_local.emulator.listings import ListingsApi
@@ -36,6 +55,7 @@ from sellerstream_local.emulator.reports import DOCUMENT_PATH, ReportsApi
 from sellerstream_local.emulator.sellers import SellersApi
 from sellerstream_local.emulator.tokens import RDT_PREFIX, TokensApi
 from sellerstream_local.emulator.usage_plans import (
+    CONSENT_PAGE,
     DOCUMENT_DOWNLOAD,
     LWA_OPERATION,
     UNMETERED,
@@ -74,6 +94,7 @@ class RecordedRequest:
     operation: str
     status: int
     headers: dict[str, str]  # without the access token
+    region: str | None = None  # the regional endpoint called (na, eu, fe); None: a path without one
 
 
 @dataclass
@@ -82,6 +103,10 @@ class _Token:
     expires_at: float
     client_id: str = ""
     scope: str | None = None  # a grantless token's scope
+    region: str | None = None  # its refresh token's region; None (grantless): every region's
+
+
+ACCESS_DENIED = "Access to requested resource is denied."
 
 
 class _Bucket:
@@ -132,7 +157,9 @@ class SpApiEmulator:
         self.notifications = NotificationsApi()
         self.tokens = TokensApi()
         self.applications = ApplicationsApi(self._grant_of)
+        self.authorization = AuthorizationWorkflow(self._epoch)
         self.calls: Counter[str] = Counter()
+        self.calls_by_region: Counter[str] = Counter()  # na / eu / fe: calls on a region's endpoint
         self.throttled: Counter[str] = Counter()
         # By metered operation ("orders/v0:getOrder"): v0 and 2026-01-01 getOrder are apart.
         self.calls_by_api: Counter[str] = Counter()
@@ -156,9 +183,10 @@ class SpApiEmulator:
         )
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._sellers: dict[str, str] = {}  # refresh token -> seller id
+        self._sellers: dict[str, tuple[str, str]] = {}  # refresh token -> (seller id, region)
         self._tokens: dict[str, _Token] = {}
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        # (seller, region, metered operation): Amazon meters each region apart ("" : no region).
+        self._buckets: dict[tuple[str, str, str], _Bucket] = {}
         self._forced: dict[str, list[tuple[int, str]]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -206,6 +234,9 @@ class SpApiEmulator:
         """Amazon's "now" (the emulator's clock)."""
         return datetime.fromtimestamp(self.clock(), UTC)
 
+    def _epoch(self) -> float:
+        return self.clock()
+
     def add_routes(self, routes: list[Route]) -> None:
         """More operations to serve: each must have a usage plan in Amazon's models."""
         planned = self._planned(routes)
@@ -221,8 +252,26 @@ class SpApiEmulator:
         return routes
 
     # -- configuration ---------------------------------------------------------------------------
-    def register_app(self, client_id: str, client_secret: str) -> None:
+    def register_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        application_id: str | None = None,
+        redirect_uris: tuple[str, ...] | list[str] = (),
+        draft: bool = True,
+    ) -> None:
+        """The application's LWA client; with ``application_id`` (``amzn1.sp.solution.…``), also the
+        SP-API application sellers authorise at the consent page: its OAuth redirect URIs (the first
+        is the default) and whether it is still a draft (authorised only with ``version=beta``)."""
         self.applications.register(client_id, client_secret)
+        if application_id is not None:
+            self.authorization.register(application_id, client_id, redirect_uris, draft=draft)
+
+    def sign_in_for_consent(self, seller_id: str, region: str = "na") -> None:
+        """The seller signed in to the region's Seller Central: its consent page authorises that
+        seller (no one signed in: the page answers 401)."""
+        self.authorization.sign_in(seller_id, region_name(region))
 
     def register_app_notifications(self, notification_type: str, deliver: Callable[[str], None]) -> None:
         """Where an application notification goes (the Developer Console's notification preferences)."""
@@ -233,9 +282,18 @@ class SpApiEmulator:
         shipment) go: the destination of the seller's subscription to them."""
         self.orders.on_order_change(lambda notification: deliver(json.dumps(notification)))
 
-    def register_seller(self, seller_id: str, refresh_token: str) -> None:
+    def register_seller(self, seller_id: str, refresh_token: str, region: str = "na") -> None:
+        """The seller authorised the application in ``region`` (na, eu, fe; any case): its refresh
+        token there. A seller has one per region it authorised."""
+        name = region_name(region)
         with self._lock:
-            self._sellers[refresh_token] = seller_id
+            self._sellers[refresh_token] = (seller_id, name)
+
+    def seller_regions(self, seller_id: str) -> tuple[str, ...]:
+        """The regions the seller authorised the application in (na, eu, fe order)."""
+        with self._lock:
+            known = {region for seller, region in self._sellers.values() if seller == seller_id}
+        return tuple(region for region in REGIONS if region in known)
 
     def set_marketplaces(
         self,
@@ -252,13 +310,21 @@ class SpApiEmulator:
         """The marketplaces the seller participates in, as getMarketplaceParticipations says."""
         return self.sellers.marketplaces_of(seller_id)
 
-    def revoke_seller(self, seller_id: str) -> None:
-        """The seller withdrew the app's authorisation: its refresh tokens get ``invalid_grant`` and
-        its access tokens stop working (Amazon's answer once an authorisation is removed)."""
+    def revoke_seller(self, seller_id: str, region: str | None = None) -> None:
+        """The seller withdrew the app's authorisation (in ``region``; None: in every region): its
+        refresh tokens there get ``invalid_grant`` and its access tokens stop working (Amazon's
+        answer once an authorisation is removed)."""
+        name = region_name(region) if region is not None else None
+
+        def revoked(seller: str, where: str | None) -> bool:
+            return seller == seller_id and (name is None or where in (name, None))
+
         with self._lock:
-            for refresh_token in [token for token, seller in self._sellers.items() if seller == seller_id]:
+            for refresh_token in [token for token, known in self._sellers.items() if revoked(*known)]:
                 del self._sellers[refresh_token]
-            for access_token in [token for token, known in self._tokens.items() if known.caller == seller_id]:
+            for access_token in [
+                token for token, known in self._tokens.items() if revoked(known.caller, known.region)
+            ]:
                 del self._tokens[access_token]
 
     def expire_access_tokens(self) -> None:
@@ -340,7 +406,7 @@ class SpApiEmulator:
         operation of that name (``getOrder``: v0's and 2026-01-01's, each still its own bucket)."""
         with self._lock:
             self._overrides[operation] = RatePlan(rate, burst)
-            for key in [key for key in self._buckets if operation in (key[1], operation_name(key[1]))]:
+            for key in [key for key in self._buckets if operation in (key[2], operation_name(key[2]))]:
                 del self._buckets[key]
 
     def fail_next(self, operation: str, status: int, count: int = 1, code: str = "InternalFailure") -> None:
@@ -357,9 +423,16 @@ class SpApiEmulator:
         with self._lock:
             return {op: n for op, n in sorted(self.calls.items()) if op not in UNMETERED}
 
+    def sp_api_calls_by_region(self) -> dict[str, int]:
+        """Calls on each region's endpoint (``/na``, ``/eu``, ``/fe``): ``{"NA": n, "EU": n, "FE": n}``;
+        calls on a path without a region are in none."""
+        with self._lock:
+            return {region.upper(): self.calls_by_region[region] for region in REGIONS}
+
     def reset_stats(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.calls_by_region.clear()
             self.throttled.clear()
             self.calls_by_api.clear()
             self.throttled_by_api.clear()
@@ -372,6 +445,12 @@ class SpApiEmulator:
     ) -> tuple[int, dict[str, str], bytes | Path]:
         parsed = urllib.parse.urlsplit(raw_path)
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        region, path = split_region(parsed.path)
+        if path == CONSENT_PATH and method == "GET":
+            # Seller Central's page (a region's, North America's without a prefix): no access token.
+            with self._lock:
+                self.calls[CONSENT_PAGE] += 1
+            return self.authorization.consent(region or "na", query)
         if parsed.path.startswith(DOCUMENT_PATH) and method == "GET":
             # A presigned-style URL: no access token, no rate plan, not an SP-API operation.
             with self._lock:
@@ -388,21 +467,21 @@ class SpApiEmulator:
             status, token_reply = self._lwa(body)
             return status, {"content-type": "application/json"}, json.dumps(token_reply).encode()
         request_id = str(uuid.uuid4())
-        route, params = self._route(method, parsed.path)
+        route, params = self._route(method, path)
         operation = route.operation if route else "unknown"
         # Amazon meters each API's operation apart: v0 getOrder and 2026-01-01 getOrder are two buckets.
-        metered = metered_operation(operation, parsed.path)
+        metered = metered_operation(operation, path)
         response_headers = {"content-type": "application/json", "x-amzn-RequestId": request_id}
         try:
             if route is None:
-                raise ApiError(404, "NotFound", f"No operation at {method} {parsed.path}")
-            caller, restricted = self._authorize(method, parsed.path, headers)
+                raise ApiError(404, "NotFound", f"No operation at {method} {path}")
+            caller, restricted, token_region = self._authorize(method, path, headers, region)
             response_headers["x-amzn-RateLimit-Limit"] = _format_rate(
                 self._plan(operation, metered).rate * self.time_scale
             )
             self._apply_faults(operation)
-            self._take_token(caller, operation, metered)
-            request = EmulatorRequest(method, parsed.path, query, headers, body, params, caller, restricted)
+            self._take_token(caller, region or token_region or "", operation, metered)
+            request = EmulatorRequest(method, path, query, headers, body, params, caller, restricted, region)
             reply = route.handler(request)
             # 204 No Content has no body (rotateApplicationClientSecret).
             status, payload = reply.status, b"" if reply.status == 204 else json.dumps(reply.body).encode()
@@ -413,7 +492,7 @@ class SpApiEmulator:
             status, payload = error.status, json.dumps(error.body()).encode()
             if status == 429:
                 self._shape_throttle(response_headers, error)
-        self._record(method, parsed.path, query, operation, metered, status, headers)
+        self._record(method, path, query, operation, metered, status, headers, region)
         return status, response_headers, payload
 
     def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -431,15 +510,25 @@ class SpApiEmulator:
         # With no app registered, any client is accepted (handy for quick experiments).
         if self.applications.has_apps and not self.applications.accepts(client_id, client_secret):
             return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        grant = form.get("grant_type")
+        refresh_token = form.get("refresh_token", "")
+        if grant == "authorization_code":
+            # The website workflow's code: once, within five minutes, by its client, for its redirect URI.
+            try:
+                seller_id, authorised_in = self.authorization.redeem(
+                    form.get("code", ""), client_id, form.get("redirect_uri")
+                )
+            except GrantRefused as refused:
+                return 400, {"error": refused.error, "error_description": refused.description}
+            refresh_token = "Atzr|" + secrets.token_urlsafe(48)
+            self.register_seller(seller_id, refresh_token, authorised_in)
         with self._lock:
-            grant = form.get("grant_type")
-            if grant == "refresh_token":
-                caller = self._sellers.get(form.get("refresh_token", ""))
-                if caller is None:
-                    return 400, {
-                        "error": "invalid_grant",
-                        "error_description": "The request has an invalid grant parameter",
-                    }
+            region: str | None = None
+            if grant in ("refresh_token", "authorization_code"):
+                known = self._sellers.get(refresh_token)
+                if known is None:
+                    return 400, {"error": INVALID_GRANT[0], "error_description": INVALID_GRANT[1]}
+                caller, region = known
             elif grant == "client_credentials" and form.get("scope"):
                 caller = "grantless"
             else:
@@ -450,33 +539,36 @@ class SpApiEmulator:
                 time.monotonic() + TOKEN_LIFETIME_SECONDS,
                 client_id,
                 form.get("scope") if caller == "grantless" else None,
+                region,
             )
         reply: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "bearer",
             "expires_in": TOKEN_LIFETIME_SECONDS,
         }
-        if grant == "refresh_token":
-            reply["refresh_token"] = form["refresh_token"]
+        if grant in ("refresh_token", "authorization_code"):
+            reply["refresh_token"] = refresh_token
         return 200, reply
 
     def _authorize(
-        self, method: str, path: str, headers: dict[str, str]
-    ) -> tuple[str, frozenset[str] | None]:
-        """The caller, and with a Restricted Data Token the PII it grants: an RDT opens only the
-        resources it was created for (Tokens API)."""
+        self, method: str, path: str, headers: dict[str, str], region: str | None
+    ) -> tuple[str, frozenset[str] | None, str | None]:
+        """The caller, with a Restricted Data Token the PII it grants (an RDT opens only the
+        resources it was created for: Tokens API), and the token's region. A token of one region
+        on another region's endpoint is refused as Amazon refuses it."""
         token = headers.get("x-amz-access-token", "")
         if not token.startswith(RDT_PREFIX):
-            return self._authenticate(headers), None
+            known = self._authenticate(headers)
+            _same_region(known.region, region)
+            return known.caller, None, known.region
         rdt = self.tokens.lookup(token)
         if rdt is None or rdt.expires_at <= time.monotonic():
-            raise ApiError(
-                403, "Unauthorized", "Access to requested resource is denied.", "Invalid or expired token."
-            )
+            raise ApiError(403, "Unauthorized", ACCESS_DENIED, "Invalid or expired token.")
+        _same_region(rdt.region, region)
         resource = rdt.resource_for(method, path)
         if resource is None:
-            raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
-        return rdt.caller, resource.data_elements
+            raise ApiError(403, "Unauthorized", ACCESS_DENIED)
+        return rdt.caller, resource.data_elements, rdt.region
 
     def _grant_of(self, access_token: str) -> tuple[str, str | None] | None:
         """The client id and (grantless) scope an access token was issued for."""
@@ -484,20 +576,15 @@ class SpApiEmulator:
             known = self._tokens.get(access_token)
         return (known.client_id, known.scope) if known is not None else None
 
-    def _authenticate(self, headers: dict[str, str]) -> str:
+    def _authenticate(self, headers: dict[str, str]) -> _Token:
         token = headers.get("x-amz-access-token", "")
         with self._lock:
             known = self._tokens.get(token)
         if known is None:
-            raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
+            raise ApiError(403, "Unauthorized", ACCESS_DENIED)
         if known.expires_at <= time.monotonic():
-            raise ApiError(
-                403,
-                "Unauthorized",
-                "Access to requested resource is denied.",
-                "The access token you provided has expired.",
-            )
-        return known.caller
+            raise ApiError(403, "Unauthorized", ACCESS_DENIED, "The access token you provided has expired.")
+        return known
 
     def _plan(self, operation: str, metered: str) -> RatePlan:
         with self._lock:
@@ -507,15 +594,16 @@ class SpApiEmulator:
         # Every route has Amazon's plan (checked when it is added).
         return self._overrides.get(metered) or self._overrides.get(operation) or self._plans[metered]
 
-    def _take_token(self, caller: str, operation: str, metered: str) -> None:
+    def _take_token(self, caller: str, region: str, operation: str, metered: str) -> None:
         if not self.rate_limits:
             return
         now = self.clock()
+        key = (caller, region, metered)
         with self._lock:
             plan = self._plan_locked(operation, metered)
-            bucket = self._buckets.get((caller, metered))
+            bucket = self._buckets.get(key)
             if bucket is None:
-                bucket = self._buckets[(caller, metered)] = _Bucket(plan, now)
+                bucket = self._buckets[key] = _Bucket(plan, now)
             bucket.tokens = min(
                 float(plan.burst),
                 bucket.tokens + max(now - bucket.updated, 0.0) * plan.rate * self.time_scale,
@@ -572,15 +660,33 @@ class SpApiEmulator:
         metered: str,
         status: int,
         headers: dict[str, str],
+        region: str | None = None,
     ) -> None:
         kept = {name: value for name, value in headers.items() if name != "x-amz-access-token"}
         with self._lock:
             self.calls[operation] += 1
             self.calls_by_api[metered] += 1
+            if region is not None:
+                self.calls_by_region[region] += 1
             if status == 429:
                 self.throttled[operation] += 1
                 self.throttled_by_api[metered] += 1
-            self.requests.append(RecordedRequest(method, path, query, operation, status, kept))
+            self.requests.append(RecordedRequest(method, path, query, operation, status, kept, region))
+
+
+def split_region(path: str) -> tuple[str | None, str]:
+    """A path's region prefix and the API path after it (``/eu/orders/…`` -> ``eu``, ``/orders/…``);
+    a path without one: None and the path."""
+    head, slash, rest = path[1:].partition("/")
+    if head in REGIONS and slash:
+        return head, "/" + rest
+    return None, path
+
+
+def _same_region(token_region: str | None, region: str | None) -> None:
+    """Amazon's answer to a token of one region on another region's endpoint."""
+    if region is not None and token_region is not None and token_region != region:
+        raise ApiError(403, "Unauthorized", ACCESS_DENIED)
 
 
 def _format_rate(rate: float) -> str:

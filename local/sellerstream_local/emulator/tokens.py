@@ -3,6 +3,7 @@
 An RDT authorises only the restricted resources (method + path, with ``{placeholder}`` segments
 matching any value) it was created for, for its seller, for an hour; ``dataElements`` say which
 PII (``buyerInfo``, ``shippingAddress``, ``buyerTaxInformation``) Orders v0 may return with it.
+An RDT created on a region's endpoint works on that region's only (like the access token).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class RestrictedDataToken:
     caller: str
     resources: tuple[RestrictedResource, ...]
     expires_at: float
+    region: str | None = None  # the endpoint's it was created on (None: every region's)
 
     def resource_for(self, method: str, path: str) -> RestrictedResource | None:
         return next((resource for resource in self.resources if resource.matches(method, path)), None)
@@ -69,7 +71,7 @@ class TokensApi:
         token = RDT_PREFIX + secrets.token_urlsafe(24)
         with self._lock:
             self._tokens[token] = RestrictedDataToken(
-                request.caller, resources, time.monotonic() + RDT_LIFETIME_SECONDS
+                request.caller, resources, time.monotonic() + RDT_LIFETIME_SECONDS, request.region
             )
         return Reply(200, {"restrictedDataToken": token, "expiresIn": RDT_LIFETIME_SECONDS})
 

@@ -33,6 +33,7 @@ class RatePlan(NamedTuple):
 
 LWA_OPERATION: Final = "lwaToken"
 DOCUMENT_DOWNLOAD: Final = "documentDownload"
+CONSENT_PAGE: Final = "sellerCentralConsent"
 # What the emulator serves without a usage plan from Amazon's models, on purpose: never throttled.
 UNMETERED: Final = MappingProxyType(
     {
@@ -42,6 +43,9 @@ UNMETERED: Final = MappingProxyType(
         LWA_OPERATION: "Login with Amazon: no model, no published usage plan",
         # A report's or a feed's document URL is S3's (presigned): no access token, no SP-API usage plan.
         DOCUMENT_DOWNLOAD: "a presigned S3 download, not an SP-API operation",
+        # Seller Central's consent page of the website authorization workflow: a page a seller's
+        # browser loads, not an SP-API operation.
+        CONSENT_PAGE: "Seller Central's consent page, a browser page, not an SP-API operation",
     }
 )
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
