@@ -1036,6 +1036,27 @@ ONBOARDING: Final = Job(
         Grant(RATE_BUDGET_TABLE.role, (GET, PUT, UPDATE)),
     ),
     description="SellerStream onboarding: a seller authorises the application (login and redirect)",
+    alarms=(
+        MetricAlarm(
+            "OnboardingFailures",
+            metric_names.ONBOARDING_FAILURES,
+            threshold=1,
+            description="a seller's authorisation could not be completed (the code exchange or storing "
+            "its token failed): the seller was asked to start again; the function's log says why",
+        ),
+    ),
+    graphs=(
+        Graph(
+            "sellers authorised, incomplete (marketplaces or subscriptions left), refused, failed",
+            (
+                (metric_names.ONBOARDING_SELLERS_AUTHORIZED, "authorised"),
+                (metric_names.ONBOARDING_INCOMPLETE, "incomplete"),
+                (metric_names.ONBOARDING_CODES_REFUSED, "codes refused"),
+                (metric_names.ONBOARDING_REQUESTS_REFUSED, "requests refused"),
+                (metric_names.ONBOARDING_FAILURES, "failed"),
+            ),
+        ),
+    ),
 )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app import build_app
-from sellerstream import catalog
+from sellerstream import catalog, metric_names
 from sellerstream.config import OnboardingSettings, SpApiSettings
 from tests.infrastructure.conftest import SPAPI_APPLICATION_ID, Synthesized
 
@@ -242,3 +242,17 @@ def test_given_onboarding_misconfigured_then_synthesis_refuses_in_one_line(
 
     assert message in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_given_onboarding_then_a_seller_sent_back_to_start_again_alarms(in_two_regions: Synthesized) -> None:
+    # Given the stack with the onboarding API; then its failures (code exchange or store) alarm,
+    # on the function's own metric
+    alarms = in_two_regions.template.find_resources("AWS::CloudWatch::Alarm")
+    failures = [
+        alarm["Properties"]
+        for alarm in alarms.values()
+        if alarm["Properties"].get("MetricName") == metric_names.ONBOARDING_FAILURES
+    ]
+
+    assert len(failures) == 1 and failures[0]["Threshold"] == 1
+    assert failures[0]["Dimensions"][0]["Value"] == catalog.ONBOARDING.service_name
