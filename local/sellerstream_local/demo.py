@@ -18,9 +18,11 @@ what changed nothing, what was dead-lettered and which events it caused.
 
 Sellers in every region: SP-API is called at the emulator's regional endpoints (``/na``, ``/eu``,
 ``/fe``). The second seller sells in the US and in Germany: it authorises the application in North
-America and in Europe through Amazon's website workflow (the consent page, a code, LWA's refresh
-token, saved for each region), and each region's orders are fetched from that region's endpoint
-with that region's token; the summary counts the calls by region.
+America and in Europe through the product's onboarding API, as a seller onboards (the real
+onboarding function's login URI, the region's Seller Central consent page, its redirect URI, where
+the function exchanges the code for the region's refresh token, stores it and subscribes the seller
+there), and each region's orders are fetched from that region's endpoint with that region's token;
+the summary counts the calls by region.
 
 Events out: what was stored flows from the tables' change streams through the change-events
 publisher to SellerStream's bus; a subscriber's SQS queue (a rule on the bus) receives them, and a
@@ -33,6 +35,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -136,11 +139,12 @@ def _run(
     # every drain: no two types whose events look alike are ever drained together here).
     ledger = TypeLedger()
     pipeline.outcomes = ledger
-    # The seller in two regions authorises the application in each, as a seller onboards.
+    # The seller in two regions authorises the application in each through the onboarding API, as a
+    # seller onboards (which records its marketplaces there: Amazon's list of them comes first).
+    pipeline.emulator.set_marketplaces(TWO_REGION_SELLER, [US, GERMANY])
     authorizations = [
         pipeline.authorize_seller(TWO_REGION_SELLER, region) for region in TWO_REGION_SELLER_REGIONS
     ]
-    pipeline.emulator.set_marketplaces(TWO_REGION_SELLER, [US, GERMANY])
     for seller in SELLERS:
         pipeline.provision_seller(seller, subscription_ids=(f"subscription-local-order-change-{seller}",))
     publish = _Publisher(pipeline)
@@ -712,6 +716,7 @@ def _summary(
         "sp_api_calls": dict(calls),
         "lwa_token_requests": pipeline.emulator.calls.get("lwaToken", 0),
         "throttled": sum(pipeline.emulator.throttled.values()),
+        "throttled_by_operation": dict(pipeline.emulator.throttled),
         "orders_stored": len(headers),
         "pii_items": sum(1 for item in items if str(item["sk"]).startswith("PII#")),
         "orders_expected": sum(len(ids) for ids in orders.values()),
@@ -822,11 +827,12 @@ def _every_other_type_summary(pipeline: LocalPipeline) -> dict[str, Any]:
 
 
 def _regions_summary(
-    pipeline: LocalPipeline, orders: dict[str, list[str]], authorizations: list[dict[str, str]]
+    pipeline: LocalPipeline, orders: dict[str, list[str]], authorizations: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """SP-API calls by region; how the two-region seller authorised the application in each region
-    (what the redirect and LWA said, no code or token); and for each of its marketplaces, its orders
-    stored and the getOrder calls each region's endpoint answered for them."""
+    through the onboarding API (its login and redirect URIs, the answer page's status, the types it
+    was subscribed to there: no code or token); and for each of its marketplaces, its orders stored
+    and the getOrder calls each region's endpoint answered for them."""
     seller = TWO_REGION_SELLER
     placed: dict[str, str] = {
         order_id: _marketplace_of(orders, seller, order_id) for order_id in orders[seller]
@@ -999,9 +1005,20 @@ def _render_regions(regions: dict[str, Any]) -> list[str]:
     lines = [
         "Regions (the emulator's SP-API endpoints /na, /eu, /fe; each call with the seller's token of that region)",
         "  SP-API calls by region: " + "   ".join(f"{region} {count}" for region, count in calls.items()),
-        f"  {seller} authorised the application in {authorised} (website workflow: consent page -> "
-        "spapi_oauth_code -> LWA refresh token, saved for each region)",
+        f"  {seller} authorised the application in {authorised} through the onboarding API "
+        f"(the real function, at {_origin(regions['authorized'])}): login URI -> consent page -> redirect URI",
     ]
+    for entry in regions["authorized"]:
+        login, redirect = (
+            urllib.parse.urlsplit(entry["login_uri"]),
+            urllib.parse.urlsplit(entry["redirect_uri"]),
+        )
+        steps = "" if entry["complete"] else " (a step failed: see the handler logs)"
+        lines.append(
+            f"    {entry['region']}: GET {login.path}?{login.query} -> /{entry['region'].lower()} consent page -> "
+            f"GET {redirect.path} {entry['status']}: code exchanged, refresh token stored, "
+            f"subscribed to {len(entry['subscriptions'])} types{steps}"
+        )
     for row in regions["marketplaces"]:
         fetched = "   ".join(
             f"/{region.lower()} {count}" for region, count in row["get_order_answered_by_region"].items()
@@ -1011,6 +1028,12 @@ def _render_regions(regions: dict[str, Any]) -> list[str]:
             f"getOrder answered on {fetched or 'no endpoint'}"
         )
     return lines
+
+
+def _origin(authorizations: list[dict[str, Any]]) -> str:
+    """The onboarding API's scheme and domain, from the login URI the seller opened."""
+    parts = urllib.parse.urlsplit(authorizations[0]["login_uri"]) if authorizations else None
+    return f"{parts.scheme}://{parts.netloc}" if parts else "no API"
 
 
 def _render_every_other_type(stored: dict[str, Any]) -> list[str]:

@@ -7,8 +7,9 @@ in-process and the emulator on loopback, and creates the stack's resources; leav
 SP-API is called at the emulator's regional endpoints (``<emulator>/na``, ``/eu``, ``/fe``: the
 functions' endpoint override names ``{region}``), each seller with its refresh token of the region.
 A seller gets local credentials in a region (``provision_seller``), or authorises the local
-application there through Amazon's website workflow (``authorize_seller``: the consent page, the
-code, LWA's refresh token, saved for the region).
+application there through the product's onboarding API (``authorize_seller``: the real onboarding
+function's login URI, the emulator's consent page, its redirect URI, where the function exchanges
+the code, stores the region's refresh token and subscribes the seller there).
 
 Changes flow out as deployed: the tables' change streams are read by a local event source mapping
 (``streams.LocalStreamPoller``) into the real change-events publisher, which puts SellerStream's
@@ -18,6 +19,8 @@ events on the local bus; a rule delivers every one to the events sink queue, whi
 
 from __future__ import annotations
 
+import contextlib
+import html
 import importlib
 import io
 import json
@@ -42,9 +45,16 @@ from moto import mock_aws
 from sellerstream import catalog
 from sellerstream.spapi.endpoints import Region
 from sellerstream_local.emulator import Faults, SpApiEmulator
-from sellerstream_local.emulator.authorization import CONSENT_PATH
 from sellerstream_local.moto_patches import faithful_streams, faster_moto
-from sellerstream_local.poller import LocalPoller, PollerStats, combine, difference, snapshot
+from sellerstream_local.poller import (
+    LocalLambdaContext,
+    LocalPoller,
+    PollerStats,
+    combine,
+    difference,
+    function_environment,
+    snapshot,
+)
 from sellerstream_local.resources import LOCAL_EVENT_SOURCE, LocalResources, create_resources
 from sellerstream_local.runtime_reset import reset_runtime
 from sellerstream_local.streams import LocalStreamPoller, StreamStats, stream_sources
@@ -58,10 +68,15 @@ if TYPE_CHECKING:
 LOCAL_REGION = "us-east-1"
 LWA_CLIENT_ID = "amzn1.application-oa2-client.local"
 LWA_CLIENT_SECRET = "local-client-secret"  # noqa: S105 - a fixed credential of the local emulator
-# The local SP-API application sellers authorise (a draft: its consent page needs version=beta) and
-# where Amazon sends them back; nothing listens there, the redirect is read, not followed.
+# The local SP-API application sellers authorise (a draft: its consent page needs version=beta),
+# and the local onboarding API (the onboarding function behind an HTTP API's default stage) whose
+# redirect URI the application registered: nothing listens on the domain, each GET the seller's
+# browser makes there is given to the function as API Gateway's event (``onboarding_event``).
 LOCAL_APPLICATION_ID = "amzn1.sp.solution.5e11e757-10ca-4000-8000-000000000001"
-LOCAL_REDIRECT_URI = "https://sellerstream.invalid/authorized"
+LOCAL_ONBOARDING_DOMAIN = f"sellerstream-local.execute-api.{LOCAL_REGION}.amazonaws.com"
+LOGIN_ROUTE, REDIRECT_ROUTE = "login", "redirect"
+LOCAL_REDIRECT_URI = f"https://{LOCAL_ONBOARDING_DOMAIN}/{REDIRECT_ROUTE}"
+LOCAL_ONBOARDING_FUNCTION = "sellerstream-local-onboarding"
 
 
 @dataclass(frozen=True)
@@ -370,56 +385,106 @@ class LocalPipeline:
         for subscription_id in subscription_ids:
             self.seller_directory().route_subscription(subscription_id, seller_id)
 
-    def authorize_seller(self, seller_id: str, region: str, *, state: str | None = None) -> dict[str, str]:
-        """The seller authorises the local application in ``region`` (NA, EU, FE) through Amazon's
-        website workflow, as a seller onboarding would: signed in to the region's Seller Central
-        (the emulator's), it opens the consent page (the application is a draft: ``version=beta``),
-        Amazon redirects its browser to the application's redirect URI with ``state``,
-        ``selling_partner_id`` and ``spapi_oauth_code``, and the code is exchanged at LWA for the
-        region's refresh token, which is saved for the region (the seller's other regions kept).
-        Returns what the redirect and the exchange said, without the code or any token:
-        ``region``, ``selling_partner_id``, ``redirect_uri`` and ``token_type``."""
-        name = region.upper()
-        expected = state or f"local-{seller_id}-{name.lower()}"
+    def authorize_seller(
+        self, seller_id: str, region: str, *, notification_types: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        """The seller authorises the local application in ``region`` (NA, EU, FE) through the
+        product's onboarding API, as a seller onboarding would: the real onboarding function
+        (``sellerstream.handlers.onboarding``) answers ``GET /login?region=<R>`` of the local API
+        (``LOCAL_ONBOARDING_DOMAIN``) with a 302 to the region's Seller Central consent page (the
+        emulator's; the seller signed in there, the application a draft: ``version=beta``); the
+        page sends the browser back to the API's redirect URI with ``state``,
+        ``selling_partner_id`` and ``spapi_oauth_code``, and ``GET /redirect`` with that query
+        exchanges the code at LWA, stores the region's refresh token (the seller's other regions
+        kept), records its marketplaces and subscribes it there to ``notification_types`` (None:
+        every type local mode takes; each type costs two calls at Amazon's one a second) on the
+        local queues and EventBridge destination. Its answer page (200) means stored.
+
+        The function runs with the environment the stack would give it (``onboarding_environment``),
+        set for these two invocations only and then restored, its use case built from it and
+        forgotten afterwards, so no other function local mode runs in this process sees either.
+        Returns what the workflow did, without the code or any token: ``region``,
+        ``selling_partner_id``, ``login_uri``, ``redirect_uri``, ``status`` (the answer page's),
+        ``complete`` (no step of the page failed) and ``subscriptions`` (the types the seller is
+        subscribed to in the region)."""
+        from sellerstream.handlers.onboarding import lambda_handler  # noqa: PLC0415 - after the environment
+        from sellerstream.wiring import onboarding  # noqa: PLC0415
+
+        name = Region[region.upper()].name  # NA, EU or FE (else KeyError, before anything is done)
         self.emulator.sign_in_for_consent(seller_id, name)
-        query = {"application_id": LOCAL_APPLICATION_ID, "state": expected, "version": "beta"}
-        consent = f"{self.emulator.base_url}/{name.lower()}{CONSENT_PATH}?{urllib.parse.urlencode(query)}"
-        status, location = _redirect_of(consent)
-        if status != HTTPStatus.FOUND or not location.startswith(LOCAL_REDIRECT_URI + "?"):
-            raise RuntimeError(f"the consent page answered {status}, not a redirect to the application")
-        answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
-        if answer.get("state") != expected or answer.get("selling_partner_id") != seller_id:
-            raise RuntimeError("the consent page's redirect names another state or seller")
-        form = {
-            "grant_type": "authorization_code",
-            "code": answer["spapi_oauth_code"],
-            "redirect_uri": LOCAL_REDIRECT_URI,
-            "client_id": LWA_CLIENT_ID,
-            "client_secret": LWA_CLIENT_SECRET,
-        }
-        request = urllib.request.Request(  # noqa: S310 - the emulator on loopback
-            self.emulator.lwa_token_url,
-            data=urllib.parse.urlencode(form).encode(),
-            headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            tokens = json.loads(response.read())
-        self._save_credentials(seller_id, name, str(tokens["refresh_token"]), registered=True)
+        environment = self.onboarding_environment(notification_types)
+
+        def invoke(route: str, query: str) -> dict[str, Any]:
+            context = LocalLambdaContext(LOCAL_ONBOARDING_FUNCTION, catalog.ONBOARDING.sizing.timeout_seconds)
+            answer: dict[str, Any] = lambda_handler(onboarding_event(route, query), context)  # type: ignore[arg-type]
+            return answer
+
+        # Like Lambda, whatever the function prints (EMF metrics, warnings) goes to its log.
+        with (
+            contextlib.redirect_stdout(self._function_output),
+            contextlib.redirect_stderr(self._function_output),
+            function_environment(environment),
+        ):
+            # Built from this environment on the first invocation, forgotten after the last.
+            onboarding.use_case.cache_clear()
+            try:
+                login = invoke(LOGIN_ROUTE, urllib.parse.urlencode({"region": name}))
+                if login["statusCode"] != HTTPStatus.FOUND:
+                    raise RuntimeError(f"the login URI answered {login['statusCode']}, not a redirect")
+                status, location = _redirect_of(login["headers"]["location"])
+                if status != HTTPStatus.FOUND or not location.startswith(LOCAL_REDIRECT_URI + "?"):
+                    raise RuntimeError(f"the consent page answered {status}, not a redirect to the API")
+                query = urllib.parse.urlsplit(location).query
+                if dict(urllib.parse.parse_qsl(query)).get("selling_partner_id") != seller_id:
+                    raise RuntimeError("the consent page's redirect names another seller")
+                page = invoke(REDIRECT_ROUTE, query)
+            finally:
+                onboarding.use_case.cache_clear()
+        if page["statusCode"] != HTTPStatus.OK:
+            raise RuntimeError(
+                f"the redirect URI answered {page['statusCode']} ({_page_title(page['body'])}): not stored"
+            )
+        self._note_region(seller_id, name)
+        subscribed = self.emulator.notifications.subscriptions_in(name)
         return {
             "region": name,
-            "selling_partner_id": answer["selling_partner_id"],
+            "selling_partner_id": seller_id,
+            "login_uri": f"https://{LOCAL_ONBOARDING_DOMAIN}/{LOGIN_ROUTE}?region={name}",
             "redirect_uri": LOCAL_REDIRECT_URI,
-            "token_type": str(tokens["token_type"]),
+            "status": page["statusCode"],
+            "complete": "step failed" not in page["body"],
+            "subscriptions": sorted(kind for seller, kind in subscribed if seller == seller_id),
         }
 
-    def _save_credentials(
-        self, seller_id: str, region: str, refresh_token: str, *, registered: bool = False
-    ) -> None:
-        """The seller's refresh token of ``region`` in the seller directory (and the emulator's,
-        unless LWA issued it: ``registered``)."""
+    def onboarding_environment(self, notification_types: frozenset[str] | None = None) -> dict[str, str]:
+        """The onboarding function's variables as the stack renders them, on the local resources:
+        the local application (a draft), the emulator's regional consent pages and endpoints, the
+        types a new (seller, region) is subscribed to (None: every type local mode takes) and each
+        consumer's queue as its destination."""
+        from sellerstream.config import OnboardingSettings  # noqa: PLC0415 - after the environment
+
+        return OnboardingSettings.environment(
+            {
+                **self.settings_values(),
+                "spapi_application_id": LOCAL_APPLICATION_ID,
+                "onboarding_draft_app": True,
+                "seller_central_url_override": f"{self.emulator.base_url}/{{region}}",
+                "spapi_endpoint_override": self.spapi_endpoint,
+                "notification_types": notification_types or self.notification_types,
+                "subscription_destinations": {
+                    kind: queue.arn for kind, queue in self.resources.queues.items()
+                },
+            }
+        )
+
+    def _save_credentials(self, seller_id: str, region: str, refresh_token: str) -> None:
+        """The seller's refresh token of ``region`` in the seller directory and the emulator's."""
         self.seller_directory().save_seller(seller_id, refresh_token=refresh_token, region=Region[region])
-        if not registered:
-            self.emulator.register_seller(seller_id, refresh_token, region)
+        self.emulator.register_seller(seller_id, refresh_token, region)
+        self._note_region(seller_id, region)
+
+    def _note_region(self, seller_id: str, region: str) -> None:
+        """The seller has credentials in ``region`` (NA, EU, FE) now."""
         self.sellers.add(seller_id)
         regions = self.seller_regions.setdefault(seller_id, [])
         if region not in regions:
@@ -878,7 +943,32 @@ def _redirect_of(url: str) -> tuple[int, str]:
         with opener.open(url, timeout=10) as response:
             return response.status, ""
     except urllib.error.HTTPError as answer:
-        return answer.code, answer.headers.get("location", "")
+        with answer:
+            return answer.code, answer.headers.get("location", "")
+
+
+def onboarding_event(route: str, query: str = "", domain: str = LOCAL_ONBOARDING_DOMAIN) -> dict[str, Any]:
+    """API Gateway's HTTP API event (payload 2.0) for ``GET /<route>?<query>`` on the default stage
+    of the onboarding API at ``domain``, as the onboarding function receives it."""
+    return {
+        "version": "2.0",
+        "routeKey": f"GET /{route}",
+        "rawPath": f"/{route}",
+        "rawQueryString": query,
+        "headers": {"host": domain, "x-forwarded-proto": "https"},
+        "requestContext": {
+            "domainName": domain,
+            "stage": "$default",
+            "http": {"method": "GET", "path": f"/{route}", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1"},
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def _page_title(body: str) -> str:
+    """An answer page's title (what it says went wrong; a page never carries a code or token)."""
+    found = re.search(r"<title>(.*?)</title>", body)
+    return html.unescape(found.group(1)) if found else "no page"
 
 
 def _functions() -> tuple[catalog.Consumer | catalog.Job | catalog.Publisher, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sellerstream import catalog
 from sellerstream_local.demo import (
     GERMANY,
     OFFER_ASINS,
@@ -49,9 +50,11 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
     # One call per new order and per shipment (20), two per lagging read (3), one for the ORDER_CHANGE
     # that follows the seller's confirmation: duplicates, late events and notifications of the same
     # order in one batch cost none.
-    answered = summary["sp_api_calls"]["getOrder"] - summary["throttled"]
+    # (getOrder's 429s only: the onboarding's subscription calls have buckets of their own.)
+    throttled = summary["throttled_by_operation"].get("getOrder", 0)
+    answered = summary["sp_api_calls"]["getOrder"] - throttled
     assert answered == summary["orders_expected"] + summary["orders_expected"] // 2 + 2 * 3 + 1
-    assert summary["throttled"] >= 1
+    assert throttled >= 1
     assert summary["status_counts"]["SHIPPED"] == summary["orders_expected"] // 2 + 1
     # A confirmation, a tracking update reusing its generated reference, an inconsistent update refused.
     shipments = summary["shipments"]
@@ -120,19 +123,24 @@ def test_given_the_demo_stream_when_run_then_every_order_stored_and_only_poison_
 def test_given_a_seller_in_two_regions_when_the_demo_runs_then_each_regions_orders_come_from_its_endpoint(
     demo: tuple[dict[str, Any], str],
 ) -> None:
-    # Given: the demo's second seller, authorised in North America and Europe through the website
-    # workflow, with half its orders in the US and half in Germany
+    # Given: the demo's second seller, authorised in North America and Europe through the onboarding
+    # API (the real function's login URI, the consent page, its redirect URI), with half its orders
+    # in the US and half in Germany
     summary, text = demo
 
     # When: its regions' summary is read
     regions = summary["regions"]
 
-    # Then: it was authorised in both regions (the consent page's redirect named it), every order
-    # was stored, and each marketplace's orders were answered by its own region's endpoint only
+    # Then: it was authorised in both regions (the consent page's redirect named it, the redirect
+    # URI's answer page said stored) and subscribed in each to every type local mode takes, every
+    # order was stored, and each marketplace's orders were answered by its own region's endpoint only
     assert regions["seller"] == TWO_REGION_SELLER
-    assert [(entry["region"], entry["selling_partner_id"]) for entry in regions["authorized"]] == [
-        (region, TWO_REGION_SELLER) for region in TWO_REGION_SELLER_REGIONS
-    ]
+    assert [
+        (entry["region"], entry["selling_partner_id"], entry["status"], entry["complete"])
+        for entry in regions["authorized"]
+    ] == [(region, TWO_REGION_SELLER, 200, True) for region in TWO_REGION_SELLER_REGIONS]
+    subscribed = {t.name for t in catalog.subscribed_types()}
+    assert all(set(entry["subscriptions"]) == subscribed for entry in regions["authorized"])
     by_marketplace = {row["marketplace"]: row for row in regions["marketplaces"]}
     assert set(by_marketplace) == {US, GERMANY}
     for marketplace_id, region in ((US, "NA"), (GERMANY, "EU")):
@@ -146,7 +154,12 @@ def test_given_a_seller_in_two_regions_when_the_demo_runs_then_each_regions_orde
     assert set(calls) == {"NA", "EU", "FE"}
     assert calls["NA"] > 0 and calls["EU"] > 0 and calls["FE"] == 0
     assert sum(calls.values()) == sum(summary["sp_api_calls"].values())
-    assert f"{TWO_REGION_SELLER} authorised the application in NA, EU" in text
+    assert f"{TWO_REGION_SELLER} authorised the application in NA, EU through the onboarding API" in text
+    for region in TWO_REGION_SELLER_REGIONS:
+        assert (
+            f"    {region}: GET /login?region={region} -> /{region.lower()} consent page -> GET /redirect 200: "
+            f"code exchanged, refresh token stored, subscribed to {len(subscribed)} types\n"
+        ) in text
     half = ORDERS_PER_SELLER // 2
     assert f"{GERMANY} (EU): {half}/{half} orders stored, getOrder answered on /eu" in text
     # No secret of the workflow is printed: neither a refresh or access token nor a code

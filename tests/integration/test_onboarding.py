@@ -17,7 +17,13 @@ import pytest
 from sellerstream import catalog
 from sellerstream.config import OnboardingSettings
 from sellerstream.spapi.endpoints import Region
-from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
+from sellerstream_local.pipeline import (
+    LOCAL_REDIRECT_URI,
+    LWA_CLIENT_ID,
+    LWA_CLIENT_SECRET,
+    LocalPipeline,
+    onboarding_event,
+)
 from sellerstream_local.runtime_reset import reset_runtime
 from tests.support.lambda_events import FakeLambdaContext
 
@@ -45,20 +51,8 @@ def follow(location: str) -> tuple[int, str]:
 
 
 def api_event(route: str, query: str = "") -> dict[str, Any]:
-    """API Gateway's HTTP API event (payload 2.0) for ``GET /<route>?<query>`` on the default stage."""
-    return {
-        "version": "2.0",
-        "routeKey": f"GET /{route}",
-        "rawPath": f"/{route}",
-        "rawQueryString": query,
-        "headers": {"host": DOMAIN, "x-forwarded-proto": "https"},
-        "requestContext": {
-            "domainName": DOMAIN,
-            "stage": "$default",
-            "http": {"method": "GET", "path": f"/{route}", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1"},
-        },
-        "isBase64Encoded": False,
-    }
+    """API Gateway's HTTP API event (payload 2.0) for ``GET /<route>?<query>`` on this API's domain."""
+    return onboarding_event(route, query, domain=DOMAIN)
 
 
 @pytest.fixture
@@ -177,3 +171,47 @@ def test_given_a_state_tampered_with_when_redirected_then_refused_and_the_code_n
     assert refused["statusCode"] == 400
     assert SELLER not in local.seller_directory().known_sellers()
     assert invoke(api_event("redirect", urllib.parse.urlencode(parameters)))["statusCode"] == 200
+
+
+def test_given_local_mode_when_a_seller_is_authorised_then_the_onboarding_function_stored_and_subscribed_it(
+    pipeline: LocalPipeline,
+) -> None:
+    # Given: local mode, and a seller whose marketplaces are in Europe
+    pipeline.emulator.set_marketplaces(SELLER, [GERMANY, FRANCE])
+    environment = dict(os.environ)
+
+    # When: it authorises the local application in Europe (through the onboarding function's login
+    # URI, the consent page and its redirect URI), subscribed to the default types
+    answer = pipeline.authorize_seller(SELLER, "eu", notification_types=catalog.DEFAULT_NOTIFICATION_TYPES)
+
+    # Then: the function stored its refresh token for Europe, recorded its marketplaces and subscribed
+    # it there, each subscription routed with the region; the answer says so without a token
+    assert {name: answer[name] for name in ("region", "selling_partner_id", "status", "complete")} == {
+        "region": "EU",
+        "selling_partner_id": SELLER,
+        "status": 200,
+        "complete": True,
+    }
+    assert answer["redirect_uri"] == LOCAL_REDIRECT_URI
+    assert answer["subscriptions"] == sorted(catalog.DEFAULT_NOTIFICATION_TYPES)
+    directory = pipeline.seller_directory()
+    stored = directory.for_seller(SELLER, Region.EU)
+    assert stored.refresh_token.startswith("Atzr|")
+    assert "Atzr|" not in repr(answer) and "Atza|" not in repr(answer) and "code" not in repr(answer)
+    assert pipeline.emulator.seller_regions(SELLER) == ("eu",)
+    assert pipeline.seller_regions[SELLER] == ["EU"]
+    marketplaces = directory.marketplaces_of(SELLER, Region.EU)
+    assert marketplaces is not None
+    assert set(marketplaces.listing_marketplaces(Region.EU)) == {GERMANY, FRANCE}
+    routes = {
+        item["pk"]: (item["seller_id"], item.get("region"))
+        for item in pipeline.table_items("accounts")
+        if str(item["pk"]).startswith("SUBSCRIPTION#")
+    }
+    for subscription in pipeline.emulator.notifications.subscriptions_in("eu").values():
+        assert routes[f"SUBSCRIPTION#{subscription['subscriptionId']}"] == (SELLER, "EU")
+    # ... and the function's environment and use case are gone: nothing else run here sees them
+    assert dict(os.environ) == environment
+    from sellerstream.wiring import onboarding
+
+    assert onboarding.use_case.cache_info().currsize == 0

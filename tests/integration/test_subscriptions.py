@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sellerstream import catalog
+from sellerstream.spapi.endpoints import Region
 from sellerstream_local.pipeline import LocalPipeline
 from sellerstream_ops.errors import OperatorError, UsageError
 from sellerstream_ops.outputs import StackOutputs
@@ -140,6 +141,96 @@ def test_given_every_type_enabled_when_subscribed_then_each_with_its_destination
         and subscribed["FEED_PROCESSING_FINISHED"][0] == "feeds"
     )
     assert subscribed["LISTINGS_ITEM_ISSUES_CHANGE"] == ("eventbridge", "2023-12-13")
+
+
+# -- a seller in several SP-API regions: destinations and subscriptions in each --------------------
+
+TWO_REGION_SELLER = "A2TWOREGIONSUB1"
+REGIONS = ("NA", "EU")
+
+
+def regional_tool(pipeline: LocalPipeline, seller_id: str) -> Subscriptions:
+    """The command for ``seller_id`` against a deployment of the default types, on the emulator's
+    regional endpoints (``<emulator>/{region}``, as the functions call them)."""
+    outputs = StackOutputs(
+        {
+            **pipeline.stack_outputs(),
+            catalog.StackOutputs.NOTIFICATION_TYPES: ",".join(sorted(catalog.DEFAULT_NOTIFICATION_TYPES)),
+        }
+    )
+    settings = outputs.settings(
+        {
+            "SPAPI_ENDPOINT_OVERRIDE": pipeline.spapi_endpoint,
+            "LWA_ENDPOINT_OVERRIDE": pipeline.emulator.lwa_token_url,
+        }
+    )
+    return Subscriptions(outputs, settings, seller_id)
+
+
+def test_given_a_seller_in_na_and_eu_when_subscribed_then_each_region_has_its_own_and_routes_them(
+    pipeline: LocalPipeline,
+) -> None:
+    # Given: a seller that authorised the application in North America and in Europe (one refresh
+    # token each, in the emulator and in the seller directory)
+    directory = pipeline.seller_directory()
+    for name in REGIONS:
+        token = f"Atzr|two-regions-{name.lower()}"
+        pipeline.emulator.register_seller(TWO_REGION_SELLER, token, region=name)
+        directory.save_seller(TWO_REGION_SELLER, refresh_token=token, region=Region[name])
+    tool = regional_tool(pipeline, TWO_REGION_SELLER)
+    wanted = {t.name for t in tool.enabled_types()}
+
+    # When: it is subscribed once
+    actions = tool.subscribe()
+
+    # Then: in each region, every destination and subscription created, each action naming its region
+    named = {"orders", "reports", "eventbridge", *wanted}
+    assert sorted(
+        (a["region"], a.get("subscription") or a["destination"], a["action"]) for a in actions
+    ) == sorted((region, name, "created") for region in REGIONS for name in named)
+    # ... each region's subscriptions to its own destinations, each with an id of its own
+    notifications = pipeline.emulator.notifications
+    subscribed: dict[str, dict[str, dict[str, Any]]] = {}
+    for region in REGIONS:
+        subscriptions = notifications.subscriptions_in(region)
+        assert set(subscriptions) == {(TWO_REGION_SELLER, kind) for kind in wanted}
+        destinations = notifications.destinations_in(region)
+        assert sorted(d["name"] for d in destinations.values()) == sorted(
+            f"sellerstream-{name}" for name in named - wanted
+        )
+        assert all(sub["destinationId"] in destinations for sub in subscriptions.values())
+        subscribed[region] = {kind: sub for (_, kind), sub in subscriptions.items()}
+    for kind in wanted:
+        assert subscribed["NA"][kind]["subscriptionId"] != subscribed["EU"][kind]["subscriptionId"]
+    # ... each region's EventBridge destination with its own partner event source
+    sources = {
+        d["resource"]["eventBridge"]["name"]
+        for region in REGIONS
+        for d in notifications.destinations_in(region).values()
+        if "eventBridge" in d["resource"]
+    }
+    assert len(sources) == 2
+    # ... and the accounts table routes each subscription id to the seller with its region
+    routes = {
+        item["pk"]: (item["seller_id"], item.get("region"))
+        for item in pipeline.table_items("accounts")
+        if str(item["pk"]).startswith("SUBSCRIPTION#")
+    }
+    for region, by_kind in subscribed.items():
+        for subscription in by_kind.values():
+            assert routes[f"SUBSCRIPTION#{subscription['subscriptionId']}"] == (TWO_REGION_SELLER, region)
+
+    # When: it is subscribed again
+    before = {region: dict(notifications.subscriptions_in(region)) for region in REGIONS}
+    again = tool.subscribe()
+
+    # Then: everything is unchanged in both regions, and nothing more was created
+    assert sorted(
+        (a["region"], a.get("subscription") or a["destination"], a["action"]) for a in again
+    ) == sorted((region, name, "unchanged") for region in REGIONS for name in named)
+    assert {region: dict(notifications.subscriptions_in(region)) for region in REGIONS} == before
+    assert pipeline.emulator.calls["createDestination"] == 6
+    assert pipeline.emulator.calls["createSubscription"] == 6
 
 
 # -- processing directives: the deployment's (its ProcessingDirectives output), a seller's own -------

@@ -12,6 +12,16 @@ values, ``eventFilter`` and ``filterExpression`` never together (their descripti
 not say is not invented: which of ``EventFilter``'s fields each filter type takes, and which types
 take a ``filterExpression`` (whose CEL is not parsed). Stored as sent, and returned by
 getSubscription and getSubscriptionById, as Amazon does.
+
+Per SP-API region, as at Amazon: each regional endpoint (``/na``, ``/eu``, ``/fe``) has its own
+destinations and subscriptions. A destination created on one region's endpoint is neither listed
+nor found on another's, and a subscription names a destination of its own region; a subscription
+is per (seller, region, notification type), each with its own id. An EventBridge destination
+creates its region's partner event source: ``aws.partner/sellingpartnerapi.amazon.com/<account
+id>/<name>`` in North America, the same with ``-eu`` or ``-fe`` after it in the other regions
+(``partner_event_source``), so each region's source has a name of its own. A path without a
+region prefix is North America's endpoint here (older callers and tests); ``destinations`` and
+``subscriptions`` are North America's, ``destinations_in`` and ``subscriptions_in`` any region's.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from sellerstream_local.emulator import vendored
-from sellerstream_local.emulator.catalog import MARKETPLACES
+from sellerstream_local.emulator.catalog import MARKETPLACES, REGIONS, region_name
 from sellerstream_local.emulator.http import ApiError, EmulatorRequest, Reply, Route
 from sellerstream_local.emulator.notification_bodies import subscription_versions
 
@@ -31,13 +41,55 @@ SUBSCRIPTIONS = r"/notifications/v1/subscriptions/(?P<type>[A-Z_0-9]+)"
 DESTINATIONS = r"/notifications/v1/destinations"
 MODEL = "notifications.json"
 PROCESSING_DIRECTIVE = "processingDirective"
+PARTNER_EVENT_SOURCE_PREFIX = "aws.partner/sellingpartnerapi.amazon.com"
+# The region a path without a prefix is served as (Amazon's first endpoint, as before regions).
+UNPREFIXED_REGION = "na"
+
+
+def partner_event_source(account_id: str, name: str, region: str = UNPREFIXED_REGION) -> str:
+    """The partner event source an EventBridge destination ``name`` creates in ``account_id`` from
+    the SP-API ``region`` (na, eu, fe; any case): North America's as it always was, the other
+    regions' with the region after it, so that no two regions' sources share a name."""
+    where = region_name(region)
+    suffix = "" if where == UNPREFIXED_REGION else f"-{where}"
+    return f"{PARTNER_EVENT_SOURCE_PREFIX}/{account_id}/{name}{suffix}"
+
+
+class _Region:
+    """One SP-API region's destinations (by id) and subscriptions (by seller and type)."""
+
+    def __init__(self) -> None:
+        self.destinations: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[tuple[str, str], dict[str, Any]] = {}  # (seller, type) -> subscription
 
 
 class NotificationsApi:
     def __init__(self) -> None:
-        self.destinations: dict[str, dict[str, Any]] = {}
-        self.subscriptions: dict[tuple[str, str], dict[str, Any]] = {}  # (seller, type) -> subscription
+        self._regions = {region: _Region() for region in REGIONS}
         self._lock = threading.Lock()
+
+    @property
+    def destinations(self) -> dict[str, dict[str, Any]]:
+        """North America's destinations by id (the unprefixed endpoint's)."""
+        return self._regions[UNPREFIXED_REGION].destinations
+
+    @property
+    def subscriptions(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """North America's subscriptions by (seller id, notification type) (the unprefixed endpoint's)."""
+        return self._regions[UNPREFIXED_REGION].subscriptions
+
+    def destinations_in(self, region: str) -> dict[str, dict[str, Any]]:
+        """A region's destinations by id (``region``: na, eu, fe; any case)."""
+        return self._regions[region_name(region)].destinations
+
+    def subscriptions_in(self, region: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """A region's subscriptions by (seller id, notification type) (``region``: na, eu, fe; any case)."""
+        return self._regions[region_name(region)].subscriptions
+
+    def _region(self, request: EmulatorRequest) -> tuple[str, _Region]:
+        """The region whose endpoint was called (no prefix: North America) and its state."""
+        name = request.region or UNPREFIXED_REGION
+        return name, self._regions[name]
 
     def routes(self) -> list[Route]:
         return [
@@ -61,8 +113,9 @@ class NotificationsApi:
     # -- destinations ----------------------------------------------------------------------------
     def get_destinations(self, request: EmulatorRequest) -> Reply:
         _require_grantless(request)
+        _, region = self._region(request)
         with self._lock:
-            return Reply(200, {"payload": list(self.destinations.values())})
+            return Reply(200, {"payload": list(region.destinations.values())})
 
     def create_destination(self, request: EmulatorRequest) -> Reply:
         _require_grantless(request)
@@ -72,41 +125,45 @@ class NotificationsApi:
             raise ApiError(
                 400, "InvalidInput", "name and resourceSpecification (sqs or eventBridge) are required"
             )
+        where, region = self._region(request)
         if "sqs" in specification:
             resource: dict[str, Any] = {"sqs": {"arn": specification["sqs"]["arn"]}}
         else:
             bridge = specification["eventBridge"]
-            source = f"aws.partner/sellingpartnerapi.amazon.com/{bridge['accountId']}/{name}"
+            source = partner_event_source(bridge["accountId"], name, where)
             resource = {
                 "eventBridge": {"name": source, "region": bridge["region"], "accountId": bridge["accountId"]}
             }
         with self._lock:
-            for existing in self.destinations.values():
+            for existing in region.destinations.values():
                 if _same_resource(existing["resource"], resource):
                     raise ApiError(409, "Conflict", "A destination with the same resource already exists.")
             destination = {"name": name, "destinationId": str(uuid.uuid4()), "resource": resource}
-            self.destinations[destination["destinationId"]] = destination
+            region.destinations[destination["destinationId"]] = destination
         return Reply(200, {"payload": destination})
 
     def get_destination(self, request: EmulatorRequest) -> Reply:
         _require_grantless(request)
+        _, region = self._region(request)
         with self._lock:
-            destination = self.destinations.get(request.path_params["id"])
+            destination = region.destinations.get(request.path_params["id"])
         if destination is None:
             raise ApiError(404, "NotFound", "Destination not found.")
         return Reply(200, {"payload": destination})
 
     def delete_destination(self, request: EmulatorRequest) -> Reply:
         _require_grantless(request)
+        _, region = self._region(request)
         with self._lock:
-            if self.destinations.pop(request.path_params["id"], None) is None:
+            if region.destinations.pop(request.path_params["id"], None) is None:
                 raise ApiError(404, "NotFound", "Destination not found.")
         return Reply(200, {})
 
     # -- subscriptions ---------------------------------------------------------------------------
     def get_subscription(self, request: EmulatorRequest) -> Reply:
+        _, region = self._region(request)
         with self._lock:
-            subscription = self.subscriptions.get((request.caller, request.path_params["type"]))
+            subscription = region.subscriptions.get((request.caller, request.path_params["type"]))
         if subscription is None:
             raise ApiError(404, "NotFound", "Subscription not found.")
         return Reply(200, {"payload": subscription})
@@ -127,10 +184,12 @@ class NotificationsApi:
                 f"payloadVersion must be {' or '.join(sorted(versions))} for {notification_type}.",
             )
         directive = processing_directive(notification_type, body.get(PROCESSING_DIRECTIVE))
+        _, region = self._region(request)
         with self._lock:
-            if body.get("destinationId") not in self.destinations:
+            # A destination of this region's endpoint only: another region's is unknown here.
+            if body.get("destinationId") not in region.destinations:
                 raise ApiError(400, "InvalidInput", "Unknown destinationId.")
-            if key in self.subscriptions:
+            if key in region.subscriptions:
                 raise ApiError(409, "Conflict", "A subscription for this notification type already exists.")
             subscription = {
                 "subscriptionId": str(uuid.uuid4()),
@@ -139,30 +198,33 @@ class NotificationsApi:
             }
             if directive is not None:
                 subscription[PROCESSING_DIRECTIVE] = directive
-            self.subscriptions[key] = subscription
+            region.subscriptions[key] = subscription
         return Reply(200, {"payload": subscription})
 
     def get_subscription_by_id(self, request: EmulatorRequest) -> Reply:
         _require_grantless(request)
-        subscription = self._by_id(request.path_params["type"], request.path_params["id"])
+        subscription = self._by_id(request, request.path_params["type"], request.path_params["id"])
         if subscription is None:
             raise ApiError(404, "NotFound", "Subscription not found.")
         return Reply(200, {"payload": subscription[1]})
 
     def delete_subscription(self, request: EmulatorRequest) -> Reply:
         _require_grantless(request)
-        found = self._by_id(request.path_params["type"], request.path_params["id"])
+        found = self._by_id(request, request.path_params["type"], request.path_params["id"])
         if found is None:
             raise ApiError(404, "NotFound", "Subscription not found.")
+        _, region = self._region(request)
         with self._lock:
-            self.subscriptions.pop(found[0], None)
+            region.subscriptions.pop(found[0], None)
         return Reply(200, {})
 
     def _by_id(
-        self, notification_type: str, subscription_id: str
+        self, request: EmulatorRequest, notification_type: str, subscription_id: str
     ) -> tuple[tuple[str, str], dict[str, Any]] | None:
+        """The subscription of that type and id on the region's endpoint (another region's: none)."""
+        _, region = self._region(request)
         with self._lock:
-            for key, subscription in self.subscriptions.items():
+            for key, subscription in region.subscriptions.items():
                 if key[1] == notification_type and subscription["subscriptionId"] == subscription_id:
                     return key, subscription
         return None

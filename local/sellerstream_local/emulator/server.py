@@ -12,7 +12,9 @@ which serves every region (older callers and tests). A seller is registered per 
 token's region's, and on another region's endpoint Amazon's 403 ``Unauthorized`` answers it. A
 region's endpoint serves only the orders, listings, reports and feeds of its marketplaces, counts
 its calls (``sp_api_calls_by_region``) and meters each seller's operations apart from the other
-regions' (Amazon's buckets are per seller, application, region and operation).
+regions' (Amazon's buckets are per seller, application, region and operation). Notification
+destinations and subscriptions are each region's own (``notifications.py``; without a prefix:
+North America's).
 
 Authorization: Seller Central's consent page of the website workflow
 (``[/<region>]/apps/authorize/consent``, ``authorization.py``) and LWA's ``authorization_code``
@@ -390,12 +392,14 @@ class SpApiEmulator:
 
     @property
     def destinations(self) -> MappingProxyType[str, dict[str, Any]]:
-        """Notification destinations by id (read-only view)."""
+        """North America's notification destinations by id (read-only view; a region's:
+        ``notifications.destinations_in``)."""
         return MappingProxyType(self.notifications.destinations)
 
     @property
     def subscriptions(self) -> MappingProxyType[tuple[str, str], dict[str, Any]]:
-        """Notification subscriptions by (seller id, notification type) (read-only view)."""
+        """North America's notification subscriptions by (seller id, notification type) (read-only
+        view; a region's: ``notifications.subscriptions_in``)."""
         return MappingProxyType(self.notifications.subscriptions)
 
     def mark_missing(self, order_id: str) -> None:
