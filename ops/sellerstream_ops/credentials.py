@@ -42,6 +42,7 @@ from sellerstream.spapi.sellers import SellersApi
 from sellerstream_local.cli import is_credential, looks_secret
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
+from sellerstream_ops.status import partner_event_sources
 from sellerstream_ops.subscriptions import Subscriptions, spapi_client
 from stacks import constants
 
@@ -241,8 +242,6 @@ def app_notifications(account: Account) -> dict[str, Any]:
         admits_amazon = constants.SPAPI_NOTIFICATIONS_ACCOUNT_ID in attributes.get("Attributes", {}).get(
             "Policy", ""
         )
-    from sellerstream_ops.status import partner_event_sources
-
     return {
         "destination": queue_arn,
         "notificationTypes": [message_type.name for message_type in app_types],

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from sellerstream import catalog
+from sellerstream.spapi.endpoints import Region
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LOCAL_REGION, LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
 from sellerstream_ops import cli, credentials, dead_letters, status
@@ -205,6 +206,11 @@ def test_given_a_seller_in_na_when_added_in_eu_then_both_regions_kept_and_each_r
     }
     listed = status.sellers(account)[NEW_SELLER]["regions"]
     assert set(listed) == {"NA", "EU"} and listed["EU"]["status"] == "active"
+    # A refusal of the EU token (recorded by the functions) shows that region deauthorised only
+    directory.mark_refused(NEW_SELLER, Region.EU, reason="LWA invalid_grant", at=datetime.now(UTC))
+    refused = status.sellers(account)[NEW_SELLER]["regions"]
+    assert (refused["NA"]["status"], refused["EU"]["status"]) == ("active", "deauthorised")
+    assert refused["EU"]["refused"] == "LWA invalid_grant"
 
     # When NA is removed, then EU alone is left; removing EU again is refused
     removed = credentials.remove_seller(account, NEW_SELLER, "NA")

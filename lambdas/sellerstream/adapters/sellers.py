@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
@@ -63,8 +63,8 @@ class AwsSellerDirectory:
         app_secret_id: str,
         seller_secret_prefix: str = "",
         secrets_cache_seconds: int = 3600,
-        clock: Any = time.time,
-        sleep: Any = time.sleep,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._accounts_table = accounts_table
         self._app_secret_id = app_secret_id
