@@ -160,10 +160,7 @@ class AwsSellerDirectory:
         """Writes a seller's refresh token for ``region`` (the operator's ``add-seller``, the
         onboarding API), keeping its other regions; returns the secret's name and whether it was
         ``created``, ``added`` (a region more) or ``updated`` (a new token for a region it had)."""
-        if not identifiers.is_seller_key(seller_key):
-            raise UnknownSellerError("the seller id has the shape of neither a seller nor an account id")
-        region = _as_region(region)
-        name = f"{self._seller_secret_prefix}{seller_key}"
+        name, region = self._secret_of(seller_key), _as_region(region)
         with self._locked(seller_key):
             current = self._current_tokens(name)
             action = "created" if current is None else "updated" if region in current else "added"
@@ -175,10 +172,7 @@ class AwsSellerDirectory:
         return name, action
 
     def remove_region(self, seller_key: str, region: Region) -> bool:
-        if not identifiers.is_seller_key(seller_key):
-            raise UnknownSellerError("the seller id has the shape of neither a seller nor an account id")
-        region = _as_region(region)
-        name = f"{self._seller_secret_prefix}{seller_key}"
+        name, region = self._secret_of(seller_key), _as_region(region)
         with self._locked(seller_key):
             current = self._current_tokens(name)
             if current is None or region not in current:
@@ -298,6 +292,12 @@ class AwsSellerDirectory:
         return refusals
 
     # -- the secret and its lock --------------------------------------------------------------
+
+    def _secret_of(self, seller_key: str) -> str:
+        """The name of the seller's secret, once its key has the shape of an id."""
+        if not identifiers.is_seller_key(seller_key):
+            raise UnknownSellerError("the seller id has the shape of neither a seller nor an account id")
+        return f"{self._seller_secret_prefix}{seller_key}"
 
     def _tokens_of(self, seller_key: str) -> tuple[dict[Region, str], bool]:
         """The seller's refresh token in each region, in region order (cached with the secret), and
