@@ -61,9 +61,11 @@ class UnknownSellerError(PoisonMessageError):
 
 
 class SellerCredentialsError(PoisonMessageError):
-    """The seller's secret exists but is unusable (missing keys, LWA says invalid_grant)."""
+    """The seller's secret exists but is unusable (missing keys, LWA says invalid_grant).
+    ``region``: the SP-API region whose token LWA refused (None: the secret itself is unusable)."""
 
     reason = "seller_credentials"
+    region: str | None = None
 
 
 class PermanentFailureError(PoisonMessageError):

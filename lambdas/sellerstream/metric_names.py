@@ -38,6 +38,7 @@ PAYLOAD_VERSION_DIMENSION = "version"
 # SellerCredentialsFailures is also emitted per seller (service + seller): which seller to ask to
 # re-authorise, and alarmable for one seller. A metric exists only for sellers that failed.
 SELLER_DIMENSION = "seller"
+REGION_DIMENSION = "region"  # an SP-API region (NA, EU, FE), beside the seller
 
 # ORDER_CHANGE acknowledged without a call of its own: the stored order was already at least as new
 # as the change it announces (skipped), another notification of the batch carried the call

@@ -111,13 +111,24 @@ def test_given_revoked_refresh_token_then_seller_credentials_failure_is_counted(
     pipeline.order_change_poller().poll_once()
 
     failures = [
-        (dimensions, values.get(metric_names.SELLER_DIMENSION), value)
+        (
+            dimensions,
+            values.get(metric_names.SELLER_DIMENSION),
+            values.get(metric_names.REGION_DIMENSION),
+            value,
+        )
         for name, dimensions, values, value in emitted(log_stream)
         if name == metric_names.SELLER_CREDENTIALS_FAILURES
     ]
+    # Counted for the consumer, and for the seller in the region whose token LWA refused.
+    seller_and_region = (
+        metric_names.REGION_DIMENSION,
+        metric_names.SELLER_DIMENSION,
+        metric_names.SERVICE_DIMENSION,
+    )
     assert sorted(failures, key=lambda failure: len(failure[0])) == [
-        ((metric_names.SERVICE_DIMENSION,), None, 1.0),
-        (tuple(sorted((metric_names.SELLER_DIMENSION, metric_names.SERVICE_DIMENSION))), SELLER, 1.0),
+        ((metric_names.SERVICE_DIMENSION,), None, None, 1.0),
+        (tuple(sorted(seller_and_region)), SELLER, "NA", 1.0),
     ]
 
 

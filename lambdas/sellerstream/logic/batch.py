@@ -348,7 +348,7 @@ class BatchRunner:
             metrics.add_metric(name=metric_names.POISON_MESSAGES, unit=MetricUnit.Count, value=1)
             metrics.add_metric(name=metric_names.NOTIFICATIONS_FAILED, unit=MetricUnit.Count, value=1)
         if isinstance(failure, SellerCredentialsError):
-            _count_credentials_failure(failure.seller_id)
+            _count_credentials_failure(failure.seller_id, failure.region)
         ids: dict[str, Any] = {
             "message_id": record.message_id,
             "source_message_id": source_message_id(record),
@@ -411,7 +411,7 @@ class BatchRunner:
             return self._dead_letter(record, notification, failure)
         defer(self._queue, record, delay, now=now)
         metrics.add_metric(name=metric_names.NOTIFICATIONS_FAILED, unit=MetricUnit.Count, value=1)
-        _count_credentials_failure(seller_id)
+        _count_credentials_failure(seller_id, failure.region)
         ids = {**_ids(record, notification), "seller_id": seller_id}
         detail = short_detail(failure.detail)
         logger.warning(
@@ -552,15 +552,15 @@ def _ids(record: SQSRecord, notification: AnyNotification | None) -> dict[str, A
     }
 
 
-def _count_credentials_failure(seller_id: str | None) -> None:
+def _count_credentials_failure(seller_id: str | None, region: str | None) -> None:
+    """Counted for the consumer (alarmed) and per seller, and per SP-API region when it is one
+    region's token that LWA refused (a seller has one per region)."""
     metrics.add_metric(name=metric_names.SELLER_CREDENTIALS_FAILURES, unit=MetricUnit.Count, value=1)
     if seller_id:  # shape-checked before it got here: safe as a dimension value
-        emit_metric(
-            metric_names.SELLER_CREDENTIALS_FAILURES,
-            MetricUnit.Count,
-            1,
-            dimensions={metric_names.SELLER_DIMENSION: seller_id},
-        )
+        dimensions = {metric_names.SELLER_DIMENSION: seller_id}
+        if region:  # one of Region's names
+            dimensions[metric_names.REGION_DIMENSION] = region
+        emit_metric(metric_names.SELLER_CREDENTIALS_FAILURES, MetricUnit.Count, 1, dimensions=dimensions)
 
 
 def _count_unsupported_version(notification_type: str | None, version: str) -> None:

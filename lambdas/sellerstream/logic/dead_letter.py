@@ -44,7 +44,9 @@ def permanent_failure(error: Exception) -> PoisonMessageError | None:
     if isinstance(error, PoisonMessageError):
         return error
     if isinstance(error, LwaAuthError):
-        return SellerCredentialsError(str(error))
+        refused = SellerCredentialsError(str(error))
+        refused.region = error.region
+        return refused
     if isinstance(error, SpApiNotFound):
         return PermanentFailureError("spapi_not_found", str(error))
     if isinstance(error, SpApiAccessDenied):

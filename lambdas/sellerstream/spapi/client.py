@@ -295,6 +295,7 @@ class SpApiClient:
                 self._credentials, token_url=self._lwa_token_url, refresh_token=self._seller.refresh_token
             )
         except LwaAuthError as error:
+            error.region = self._seller.region.name  # whose token: the seller's in this region
             if error.code == "invalid_grant" and self._on_seller_refused is not None:
                 self._on_seller_refused(error)  # the seller deauthorised the app (or the token is wrong)
             raise

@@ -99,7 +99,10 @@ class LwaAuthError(SpApiError):
     """LWA refused the credentials (invalid_grant, invalid_client, ...): terminal, never retried.
 
     ``code`` is LWA's ``error`` value; the secret and the refresh token are never part of it.
+    ``region``: the SP-API region (NA, EU, FE) of the seller's refused token, when a seller's.
     """
+
+    region: str | None = None
 
 
 def _one_line(text: str) -> str:
