@@ -5,16 +5,39 @@ redelivered, all shuffled: duplicates and out-of-order) are drained by K = 1, 4 
 processes, like Lambda containers: each runs the real ORDER_CHANGE handler with its own memory;
 they share only AWS (one moto server on loopback: SQS queue + DLQ, DynamoDB tables) and SP-API
 (the emulator on loopback, enforcing Amazon's default plans, time-scaled by ``--time-scale``).
-The naive baseline in the same run: one getOrder per notification, each container with its own
-in-memory buckets (what SellerStream did before the shared budget), at K = 10.
+The moto server answers one request at a time, so DynamoDB's conditional writes are atomic there
+as they are on AWS (``sellerstream_local.moto_server``; moto's own server is not). The naive
+baseline in the same run: one getOrder per notification, each container with its own in-memory
+buckets (what SellerStream did before the shared budget), at K = 10.
 
 Per run it prints SP-API calls per distinct order, 429s, the drain time divided by the rate-plan
 minimum (getOrder: the first ``burst`` orders at once, the rest at ``rate``: ``(orders - burst) /
 (rate x scale)`` seconds), orders missing or stale at the end, and dead letters. The changes are
 fresh (under two minutes old at the start), so only getOrder can fetch them.
-``--json`` prints one object: {"runs": [{"consumers", "calls_per_order", "throttled",
-"drain_ratio", "lost", "stale", "dead_lettered"}, ...], "baseline": {...}}. Takes 7 to 11 minutes on
-a shared 2-core machine (the naive baseline, throttled, is the longest run).
+
+Each consumer process also counts, in the Orders path (``OrdersPathMeter``: botocore hooks on the
+session its DynamoDB client comes from; the counts summed over the processes):
+
+- ``contended``: records delayed (deferred or returned to the queue) because a rate budget
+  reservation failed for contention ("rate budget contended: too many concurrent writers"), and
+  ``contention_failures`` those errors themselves (by the budget's method in
+  ``contention_failures_by``), a record delayed or not (a batch whose plan fails is applied
+  record by record instead);
+- ``conditional_write_failures``: DynamoDB writes that failed their condition
+  (ConditionalCheckFailedException; a transaction cancelled for one), every table of the path
+  (rate budget, idempotency, orders), and ``conditional_write_failures_per_call``, the same divided
+  by the conditional writes made (``conditional_writes``); both by operation, table role and, in
+  the rate budget table, kind of item (``conditional_writes_by``, ``conditional_write_failures_by``);
+- ``budget_item_bytes_max``: the largest item a write stored in the rate budget table, in bytes as
+  DynamoDB sizes items (attribute names and values, ``aws_meter.item_size``).
+
+``--json`` prints one object: {"dynamodb_atomic": true, "runs": [{"consumers", "calls_per_order",
+"throttled", "drain_ratio", "lost", "stale", "dead_lettered", "contended", "contention_failures",
+"contention_failures_by", "conditional_write_failures", "conditional_write_failures_per_call",
+"budget_item_bytes_max", "conditional_writes", "conditional_writes_by",
+"conditional_write_failures_by"}, ...], "baseline": {...}}; ``dynamodb_atomic`` says the moto
+server's guard was on in every run. Takes 7 to 11 minutes on a shared 2-core machine (the naive
+baseline, throttled, is the longest run).
 
 The minimum counts Amazon's whole burst; SellerStream keeps one token of it spare (network jitter),
 so its own floor is 71/70 = 1.014x, before its containers (cold, all at once) make their first call.
@@ -25,16 +48,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import inspect
 import json
 import multiprocessing
 import os
 import random
+import re
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from aws_meter import item_size, value_size
 
 ORDERS = 100
 NOTIFICATIONS = 400
@@ -43,6 +75,56 @@ LWA_CLIENT_ID = "amzn1.application-oa2-client.bench"
 LWA_CLIENT_SECRET = "bench-secret"  # noqa: S105 - the emulator's local credential
 REGION = "us-east-1"
 GET_ORDER_PLAN = (0.5, 30)  # Amazon's default getOrder plan: rate per second, burst
+
+
+# The tables whose items are the shared rate budget (catalog roles): their items' sizes are measured.
+BUDGET_TABLE_ROLES = frozenset({"rate_budget"})
+# What the rate budget says when its conditional writes keep losing (``SharedRateBudget._update``).
+CONTENTION = "rate budget contended"
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class OrdersPathCounts:
+    """What a run's consumers counted in the Orders path (summed over their processes)."""
+
+    contended: int = 0
+    # The rate budget's method a contention error came out of -> how many times.
+    contention_failures: Counter[str] = field(default_factory=Counter)
+    conditional_writes: Counter[str] = field(default_factory=Counter)  # "<operation> <table role>"
+    conditional_write_failures: Counter[str] = field(default_factory=Counter)
+    budget_item_bytes_max: int = 0
+
+    @property
+    def failures(self) -> int:
+        return sum(self.conditional_write_failures.values())
+
+    @property
+    def failures_per_call(self) -> float:
+        calls = sum(self.conditional_writes.values())
+        return round(self.failures / calls, 3) if calls else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "contended": self.contended,
+            "contention_failures": dict(self.contention_failures),
+            "conditional_writes": dict(self.conditional_writes),
+            "conditional_write_failures": dict(self.conditional_write_failures),
+            "budget_item_bytes_max": self.budget_item_bytes_max,
+        }
+
+    @classmethod
+    def merged(cls, parts: list[dict[str, Any]]) -> OrdersPathCounts:
+        return cls(
+            contended=sum(part["contended"] for part in parts),
+            contention_failures=sum((Counter(part["contention_failures"]) for part in parts), Counter()),
+            conditional_writes=sum((Counter(part["conditional_writes"]) for part in parts), Counter()),
+            conditional_write_failures=sum(
+                (Counter(part["conditional_write_failures"]) for part in parts), Counter()
+            ),
+            budget_item_bytes_max=max((part["budget_item_bytes_max"] for part in parts), default=0),
+        )
 
 
 @dataclass(frozen=True)
@@ -56,18 +138,311 @@ class RunResult:
     dead_lettered: int
     drain_seconds: float
     minimum_seconds: float
+    counts: OrdersPathCounts
+    dynamodb_atomic: bool
 
 
-def consumer(environment: dict[str, str], queue: Any, naive: bool, ready: Any, go: Any, stop: Any) -> None:
-    """One container: the real handler polling the queue until told to stop."""
+# -- what one consumer process counts -------------------------------------------------------------------
+class OrdersPathMeter:
+    """Counts one consumer's DynamoDB writes through botocore's event hooks, and its records delayed
+    by contention, without changing the product.
+
+    - ``before-parameter-build.dynamodb`` keeps each call's parameters in its request context, and
+      ``after-call.dynamodb`` (once per call, with the final parsed response, an error's included)
+      counts the call: a conditional write (a ``ConditionExpression`` or ``Expected``, a
+      transaction's condition) by operation and table role; a failed one when DynamoDB answered
+      ``ConditionalCheckFailedException`` (a transaction: ``TransactionCanceledException`` with a
+      ``ConditionalCheckFailed`` reason, counted once, under its failing tables).
+    - The size of each item a successful write stored in a rate budget table, by DynamoDB's rules
+      (``aws_meter.item_size``: attribute names and values): a PutItem's ``Item``; an UpdateItem's
+      ``Attributes`` when it asked for ``ReturnValues=ALL_NEW``, otherwise the item its request
+      describes (``updated_item_size``: its key plus every attribute its UpdateExpression sets, the
+      values from ``ExpressionAttributeValues``). The rate budget's UpdateItem sets every attribute
+      of its item with plain ``name = :value`` assignments, so that is its size exactly; an update
+      that left attributes alone would be counted without them (a lower bound).
+    - ``contended``: records deferred, or returned to the queue, while the batch runner handled a
+      ``RateBudgetExhausted`` raised for contention (its message: ``CONTENTION``, the shared
+      budget's own words when its conditional writes lost ``MAX_WRITE_ATTEMPTS`` times in a row).
+      The runner's ``_defer``/``_retry`` are wrapped; the error is the one being handled there.
+    - ``contention_failures``: those errors as they leave the rate budget adapter (its public
+      methods wrapped; an error counted once, under the innermost method), delayed record or not:
+      a batch's reservation (``reserve_for``) that fails makes its records be applied one by one
+      (the product logs "batch planning failed"), which defers a record only when a record's own
+      reservation fails again.
+
+    Handlers may run in several threads: the counters take a lock.
+    """
+
+    def __init__(self, table_roles: Mapping[str, str]) -> None:
+        self._roles = dict(table_roles)  # table name -> catalog role
+        self._budget_tables = {name for name, role in table_roles.items() if role in BUDGET_TABLE_ROLES}
+        self._lock = threading.Lock()
+        self.conditional_writes: Counter[str] = Counter()
+        self.conditional_write_failures: Counter[str] = Counter()
+        self.budget_item_bytes_max = 0
+        self.contended = 0
+        self.contention_failures: Counter[str] = Counter()
+
+    def register(self, events: Any) -> None:
+        """Hooks a botocore event emitter (a session's: every client it creates afterwards)."""
+        events.register("before-parameter-build.dynamodb", self._keep_params)
+        events.register("after-call.dynamodb", self._after_call)
+
+    def count_contended_deferrals(self, runner_class: Any) -> None:
+        """Wraps the batch runner's deferral and retry (the moments a record is delayed)."""
+        defer, retry = runner_class._defer, runner_class._retry
+
+        @functools.wraps(defer)
+        def counted_defer(runner: Any, *args: Any, **kwargs: Any) -> Any:
+            outcome = defer(runner, *args, **kwargs)
+            if outcome is not None and is_contention(sys.exc_info()[1]):
+                self._add_contended()
+            return outcome
+
+        @functools.wraps(retry)
+        def counted_retry(runner: Any, *args: Any, **kwargs: Any) -> Any:
+            if is_contention(sys.exc_info()[1]):
+                self._add_contended()
+            return retry(runner, *args, **kwargs)
+
+        runner_class._defer, runner_class._retry = counted_defer, counted_retry
+
+    def count_contention_failures(self, budget_class: Any) -> None:
+        """Wraps the rate budget adapter's public methods: each contention error leaving one."""
+        for name, method in list(vars(budget_class).items()):
+            if not name.startswith("_") and inspect.isfunction(method):
+                setattr(budget_class, name, self._counting_contention(name, method))
+
+    def _counting_contention(self, name: str, method: Any) -> Any:
+        @functools.wraps(method)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except Exception as error:
+                if is_contention(error) and not getattr(error, "order_burst_counted", False):
+                    error.order_burst_counted = True  # type: ignore[attr-defined]
+                    with self._lock:
+                        self.contention_failures[name] += 1
+                raise
+
+        return counted
+
+    def observe(self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]) -> None:
+        """One DynamoDB call: its operation name, its parameters and its parsed response."""
+        if operation not in WRITE_OPERATIONS:
+            return
+        conditional = conditional_tables(operation, params)
+        failed = failed_condition_tables(operation, params, parsed)
+        sizes = [] if "Error" in parsed else self._budget_item_sizes(operation, params, parsed)
+        with self._lock:
+            if conditional:
+                self.conditional_writes[self._label(operation, conditional, params)] += 1
+            if failed:
+                self.conditional_write_failures[self._label(operation, failed, params)] += 1
+            self.budget_item_bytes_max = max([self.budget_item_bytes_max, *sizes])
+
+    def as_json(self) -> dict[str, Any]:
+        with self._lock:
+            return OrdersPathCounts(
+                self.contended,
+                Counter(self.contention_failures),
+                Counter(self.conditional_writes),
+                Counter(self.conditional_write_failures),
+                self.budget_item_bytes_max,
+            ).as_json()
+
+    def _keep_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["order_burst_params"] = dict(params)
+
+    def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        self.observe(model.name, context.get("order_burst_params", {}), parsed)
+
+    def _add_contended(self) -> None:
+        with self._lock:
+            self.contended += 1
+
+    def _label(self, operation: str, tables: list[str], params: Mapping[str, Any]) -> str:
+        """``<operation> <table roles>``, and the kind of item for one in a rate budget table (it
+        holds other records too: orders waiting for a slot, backlog searches)."""
+        roles = sorted({self._roles.get(table, table) for table in tables})
+        label = f"{operation} {'+'.join(roles)}"
+        if (
+            operation in ("PutItem", "UpdateItem", "DeleteItem")
+            and params.get("TableName") in self._budget_tables
+        ):
+            kind = item_kind(params.get("Key") or params.get("Item") or {})
+            label = f"{label} {kind}" if kind else label
+        return label
+
+    def _budget_item_sizes(
+        self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
+    ) -> list[int]:
+        return [
+            size
+            for table, size in written_item_sizes(operation, params, parsed)
+            if table in self._budget_tables
+        ]
+
+
+_KIND = re.compile(r"[A-Z][A-Z_]*#")
+
+
+def item_kind(key: Mapping[str, Any]) -> str:
+    """The kind an item's ``pk`` starts with (``BUCKET#``, ``WAITING#``), or ""."""
+    kind = _KIND.match(str(key.get("pk", {}).get("S", "")))
+    return kind.group(0) if kind else ""
+
+
+def is_contention(error: BaseException | None) -> bool:
+    from sellerstream.spapi.errors import RateBudgetExhausted
+
+    return isinstance(error, RateBudgetExhausted) and CONTENTION in str(error)
+
+
+def conditional_tables(operation: str, params: Mapping[str, Any]) -> list[str]:
+    """The tables a write is conditional on (none: an unconditional write)."""
+    if operation == "TransactWriteItems":
+        tables = []
+        for action in params.get("TransactItems", []):
+            ((kind, body),) = action.items()
+            if kind == "ConditionCheck" or "ConditionExpression" in body:
+                tables.append(body["TableName"])
+        return tables
+    if operation in ("PutItem", "UpdateItem", "DeleteItem") and (
+        "ConditionExpression" in params or "Expected" in params
+    ):
+        return [params["TableName"]]
+    return []
+
+
+def failed_condition_tables(
+    operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
+) -> list[str]:
+    """The tables whose condition failed (none: the write did not fail for its condition)."""
+    code = parsed.get("Error", {}).get("Code")
+    if code == CONDITION_FAILED:
+        return [params.get("TableName", "")]
+    if code == "TransactionCanceledException":
+        actions = params.get("TransactItems", [])
+        return [
+            next(iter(actions[index].values()))["TableName"] if index < len(actions) else ""
+            for index, reason in enumerate(parsed.get("CancellationReasons", []))
+            if reason.get("Code") == "ConditionalCheckFailed"
+        ]
+    return []
+
+
+def written_item_sizes(
+    operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
+) -> list[tuple[str, int]]:
+    """(table, the size of the item stored) of each item a successful write stored."""
+    if operation == "PutItem":
+        return [(params["TableName"], item_size(params["Item"]))]
+    if operation == "UpdateItem":
+        if params.get("ReturnValues") == "ALL_NEW" and "Attributes" in parsed:
+            return [(params["TableName"], item_size(parsed["Attributes"]))]
+        return [(params["TableName"], updated_item_size(params))]
+    if operation == "TransactWriteItems":
+        sizes = []
+        for action in params.get("TransactItems", []):
+            ((kind, body),) = action.items()
+            if kind == "Put":
+                sizes.append((body["TableName"], item_size(body["Item"])))
+            elif kind == "Update":
+                sizes.append((body["TableName"], updated_item_size(body)))
+        return sizes
+    if operation == "BatchWriteItem":
+        return [
+            (table, item_size(request["PutRequest"]["Item"]))
+            for table, requests in params.get("RequestItems", {}).items()
+            for request in requests
+            if "PutRequest" in request
+        ]
+    return []
+
+
+_UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r":[A-Za-z0-9_]+")
+
+
+def updated_item_size(update: Mapping[str, Any]) -> int:
+    """The size of the item an UpdateItem (or a transaction's Update) stores, as its request tells:
+    its key, and each attribute its UpdateExpression sets or adds, named through
+    ``ExpressionAttributeNames``, its value from ``ExpressionAttributeValues``. A plain ``name =
+    :value`` is exact; a function or arithmetic (``if_not_exists``, ``list_append``, ``a + :n``) or a
+    nested path counts the values it carries; REMOVE takes the attribute away. Attributes the update
+    leaves alone are not seen (then the size is a lower bound)."""
+    names: Mapping[str, str] = update.get("ExpressionAttributeNames", {})
+    values: Mapping[str, Any] = update.get("ExpressionAttributeValues", {})
+    attributes: dict[str, int] = {name: value_size(value) for name, value in update.get("Key", {}).items()}
+    parts = _UPDATE_CLAUSE.split(update.get("UpdateExpression", ""))
+    for keyword, body in zip(parts[1::2], parts[2::2], strict=True):
+        clause = keyword.upper()
+        for action in _top_level(body):
+            if clause == "REMOVE":
+                attributes.pop(_attribute(action, names), None)
+                continue
+            if clause == "DELETE":
+                continue  # takes elements out of a set: the item shrinks
+            path, _, expression = action.partition("=") if clause == "SET" else action.partition(" ")
+            name = _attribute(path, names)
+            size = sum(value_size(values[p]) for p in _PLACEHOLDER.findall(expression) if p in values)
+            nested = bool(re.search(r"[.\[]", path.strip()))
+            attributes[name] = attributes.get(name, 0) + size if nested else size
+    return sum(len(name.encode()) + size for name, size in attributes.items())
+
+
+def _top_level(body: str) -> list[str]:
+    """The comma-separated actions of a clause (commas inside function calls stay)."""
+    actions, depth, start = [], 0, 0
+    for index, character in enumerate(body):
+        if character in "([":
+            depth += 1
+        elif character in ")]":
+            depth -= 1
+        elif character == "," and depth == 0:
+            actions.append(body[start:index])
+            start = index + 1
+    actions.append(body[start:])
+    return [action.strip() for action in actions if action.strip()]
+
+
+def _attribute(path: str, names: Mapping[str, str]) -> str:
+    """The top-level attribute a document path names (``#a.b[2]`` -> what ``#a`` stands for)."""
+    first = re.split(r"[.\[]", path.strip(), maxsplit=1)[0]
+    return names.get(first, first)
+
+
+def consumer(
+    environment: dict[str, str],
+    queue: Any,
+    naive: bool,
+    ready: Any,
+    go: Any,
+    stop: Any,
+    table_roles: dict[str, str],
+    counts_path: str,
+) -> None:
+    """One container: the real handler polling the queue until told to stop; then it writes what
+    it counted (``OrdersPathMeter``) to ``counts_path``."""
     os.environ.update(environment)
     sys.stdout = open(os.environ.get("BENCH_FUNCTION_LOG", os.devnull), "a")  # noqa: SIM115 - the function's JSON logs
     import importlib
 
     import boto3
 
+    from sellerstream.adapters.rate_budget import SharedRateBudget
     from sellerstream.handlers.entry import QueueHandler  # noqa: TID251 - a handler of its own, as a function
+    from sellerstream.logic.batch import BatchRunner
     from sellerstream_local.poller import LocalPoller
+
+    # Before any client exists: ``sellerstream.aws.client`` creates its clients from boto3's default
+    # session, and a client copies its session's hooks when it is created.
+    meter = OrdersPathMeter(table_roles)
+    boto3.setup_default_session()
+    meter.register(boto3.DEFAULT_SESSION.events)
+    meter.count_contended_deferrals(BatchRunner)
+    meter.count_contention_failures(SharedRateBudget)
 
     handler = (
         QueueHandler(_naive_runner)
@@ -85,9 +460,12 @@ def consumer(environment: dict[str, str], queue: Any, naive: bool, ready: Any, g
     )
     ready.release()
     go.wait()
-    while not stop.is_set():
-        if not poller.poll_once():
-            time.sleep(0.05)
+    try:
+        while not stop.is_set():
+            if not poller.poll_once():
+                time.sleep(0.05)
+    finally:
+        Path(counts_path).write_text(json.dumps(meter.as_json()))
 
 
 @functools.cache
@@ -155,6 +533,7 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
 
     rng = random.Random(seed)
     with (
+        contextlib.ExitStack() as stack,
         faster_moto(),
         SerializedMotoServer() as moto_server,
         SpApiEmulator(time_scale=time_scale, seed=seed) as emulator,
@@ -190,11 +569,18 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
                 ],
             )
         environment = _environment(resources, moto_server.endpoint, emulator, naive)
+        table_roles = {name: role for role, name in resources.tables.items()}
         context = multiprocessing.get_context("spawn")
         ready, go, stop = context.Semaphore(0), context.Event(), context.Event()
+        counts_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="order-burst-"))
+        counts_paths = [str(Path(counts_dir) / f"consumer-{index}.json") for index in range(consumers)]
         processes = [
-            context.Process(target=consumer, args=(environment, queue, naive, ready, go, stop), daemon=True)
-            for _ in range(consumers)
+            context.Process(
+                target=consumer,
+                args=(environment, queue, naive, ready, go, stop, table_roles, counts_path),
+                daemon=True,
+            )
+            for counts_path in counts_paths
         ]
         for process in processes:
             process.start()
@@ -210,6 +596,10 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
             for process in processes:
                 process.join(timeout=60)
         drain_seconds = drained - started
+        missing = [path for path in counts_paths if not Path(path).exists()]
+        if missing:
+            raise RuntimeError(f"{len(missing)} of {consumers} consumers wrote no counts (did one crash?)")
+        counts = OrdersPathCounts.merged([json.loads(Path(path).read_text()) for path in counts_paths])
         stored = _stored(dynamodb, resources.tables["orders"])
         rate, burst = GET_ORDER_PLAN
         minimum = max(ORDERS - burst, 0) / (rate * time_scale)
@@ -223,6 +613,8 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
             dead_lettered=_count(sqs, queue.dlq_url),
             drain_seconds=round(drain_seconds, 2),
             minimum_seconds=round(minimum, 2),
+            counts=counts,
+            dynamodb_atomic=moto_server.dynamodb_atomic,
         )
 
 
@@ -307,6 +699,15 @@ def _figures(result: RunResult) -> dict[str, Any]:
         "lost": result.lost,
         "stale": result.stale,
         "dead_lettered": result.dead_lettered,
+        "contended": result.counts.contended,
+        "contention_failures": sum(result.counts.contention_failures.values()),
+        "contention_failures_by": dict(sorted(result.counts.contention_failures.items())),
+        "conditional_write_failures": result.counts.failures,
+        "conditional_write_failures_per_call": result.counts.failures_per_call,
+        "budget_item_bytes_max": result.counts.budget_item_bytes_max,
+        "conditional_writes": sum(result.counts.conditional_writes.values()),
+        "conditional_writes_by": dict(sorted(result.counts.conditional_writes.items())),
+        "conditional_write_failures_by": dict(sorted(result.counts.conditional_write_failures.items())),
     }
 
 
@@ -327,12 +728,25 @@ def main() -> None:
 
     runs = [run(k, naive=False, time_scale=args.time_scale, seed=args.seed) for k in args.consumers]
     baseline = run(args.baseline_consumers, naive=True, time_scale=args.time_scale, seed=args.seed)
+    atomic = all(result.dynamodb_atomic for result in [*runs, baseline])
     if args.json:
-        print(json.dumps({"runs": [_figures(r) for r in runs], "baseline": _figures(baseline)}))
+        print(
+            json.dumps(
+                {
+                    "dynamodb_atomic": atomic,
+                    "runs": [_figures(r) for r in runs],
+                    "baseline": _figures(baseline),
+                }
+            )
+        )
         return
+    _print_text(runs, baseline, args.time_scale, atomic)
+
+
+def _print_text(runs: list[RunResult], baseline: RunResult, time_scale: float, atomic: bool) -> None:
     print(
         f"order burst: {NOTIFICATIONS} notifications over {ORDERS} orders of one seller; getOrder at "
-        f"{GET_ORDER_PLAN[0]}/s x {args.time_scale} (burst {GET_ORDER_PLAN[1]}); "
+        f"{GET_ORDER_PLAN[0]}/s x {time_scale} (burst {GET_ORDER_PLAN[1]}); "
         f"rate-plan minimum {runs[0].minimum_seconds:.1f} s"
     )
     print(
@@ -346,6 +760,26 @@ def main() -> None:
             f"{label:<22}{result.calls_per_order:>12.2f}{result.throttled:>7}{result.drain_seconds:>8.1f}s"
             f"{result.drain_ratio:>11.3f}{result.lost:>6}{result.stale:>7}{result.dead_lettered:>5}"
         )
+    print(
+        f"DynamoDB in the Orders path, conditional writes {'atomic' if atomic else 'NOT ATOMIC'}: records "
+        "delayed by contention (the rate budget's contention errors), conditional writes that failed of "
+        "those made, and the largest rate budget item"
+    )
+    print(
+        f"{'':<22}{'contended':>10}{'(errors)':>9}{'failed':>8}{'of':>7}{'per write':>11}{'item bytes':>12}"
+    )
+    for label, result in [
+        *((f"shared, K={r.consumers}", r) for r in runs),
+        (f"naive, K={baseline.consumers}", baseline),
+    ]:
+        counts = result.counts
+        errors, made = sum(counts.contention_failures.values()), sum(counts.conditional_writes.values())
+        print(
+            f"{label:<22}{counts.contended:>10}{errors:>9}{counts.failures:>8}{made:>7}"
+            f"{counts.failures_per_call:>11.3f}{counts.budget_item_bytes_max:>12,}"
+        )
+        for where, made in sorted(counts.conditional_writes.items()):
+            print(f"{'':<24}{where}: {counts.conditional_write_failures[where]} failed of {made}")
     best = runs[-1]
     print(
         f"K={best.consumers}: {baseline.calls_per_order / max(best.calls_per_order, 1e-9):.2f}x fewer calls "
