@@ -416,7 +416,8 @@ class OnboardingUseCase:
             parts.append(
                 _p(
                     f"The {_e(' and the '.join(failed))} step failed; the authorization itself is stored. "
-                    f"<code>sellerstream subscribe --seller {_e(seller.seller_key)}</code> completes it."
+                    f"<code>sellerstream subscribe --seller {_e(seller.seller_key)} --seller-region "
+                    f"{_e(seller.region.name)}</code> completes it."
                 )
             )
         return page(200, f"Seller {seller.seller_key} is authorised in {region_name}", *parts)
