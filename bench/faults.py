@@ -12,9 +12,13 @@ DynamoDB and S3, on one virtual clock (``sellerstream_local.simulation``; the ma
 truncated bodies; document downloads that fail, expire or drop part-way; S3 errors; LWA
 ``invalid_grant`` for one seller for 30 minutes (then it re-authorises with a new refresh token);
 DynamoDB throttling, internal errors and partly unprocessed batch writes; containers killed just
-before a consumer's write, just after it, and before a batch is acknowledged; 20% duplicates, 20%
-reordered, 1% poison (at least three per consumer), and 5% of the ORDER_CHANGE notifications
-dropped before the queue.
+before a consumer's write, just after it, and before a batch is acknowledged; the orders' drainer
+killed while it holds a seller's lease (between getOrder's answer and the order's write, between
+the writes and the pending entries' removal); orders drain requests whose SendMessage fails (the
+invocation raises, its batch comes back); 20% duplicates, 20% reordered, 1% poison (at least three
+per consumer), and 5% of the ORDER_CHANGE notifications dropped before the queue. The orders
+consumer runs as the function is built (``wiring.order_change.orders_runner``: each change
+recorded in the seller's pending set, one drainer per seller), until its pending set is drained.
 
 SellerStream's events come out of the tables' change streams through the real publisher, as
 Lambda's event source mapping feeds it, onto a simulated EventBridge bus that throttles entries
@@ -31,12 +35,17 @@ figures, then what was injected. ``--json`` prints one object with ``lost``, ``a
 ``events_regressed``, ``events_spurious`` summed over the consumers, ``by_consumer``: the same keys
 for each consumer (orders, listings, reports, fulfillment; the events of its writes), and
 ``events``: the applied changes, deliveries, the publisher's and the bus's counts, latency from
-stored to delivered under these faults. Targets: 0, 0, 0, all poison, 0, 0; events 0, as
-measured, 0, 0, 0. The same seed gives the same run. About 75 seconds on two cores for the
+stored to delivered under these faults; ``pending_left``: the orders' pending entries left at the
+end; ``orders_lost_before_reconciliation``: the orders' ``lost`` before reconciliation repaired
+what it could; ``invocation_errors``: the invocations whose handler raised (their batch came back
+whole), by consumer, exception and the product's frame; ``injected``: each fault's count. Targets:
+0, 0, 0, all poison, 0, 0; events 0, as measured, 0, 0, 0; no entry left pending, none lost before
+reconciliation. The same seed gives the same run. About a minute or two on two cores for the
 defaults.
 
-``--verbose`` also writes to stderr (stdout, ``--json`` included, stays as it is), per consumer,
-every receive of each valid message found in a DLQ and of each message that failed or was
+``--verbose`` also writes to stderr (stdout, ``--json`` included, stays as it is) the orders'
+pending entries left at the end with their notifications' receives and, per consumer, every
+receive of each valid message found in a DLQ and of each message that failed or was
 killed on three receives or more: when, which part, what became of it and why (the
 ``Journal`` of ``sellerstream_local.fault_matrix``).
 """
@@ -127,7 +136,19 @@ def main() -> None:
         _print_struggles(journal)
     figures = outcome.figures
     if args.json:
-        print(json.dumps({**figures, "by_consumer": outcome.by_consumer, "events": _events(outcome)}))
+        print(
+            json.dumps(
+                {
+                    **figures,
+                    "by_consumer": outcome.by_consumer,
+                    "events": _events(outcome),
+                    "pending_left": outcome.pending_left,
+                    "orders_lost_before_reconciliation": outcome.orders_lost_before_reconciliation,
+                    "invocation_errors": dict(outcome.invocation_errors.most_common()),
+                    "injected": dict(sorted(outcome.injected.items())),
+                }
+            )
+        )
         return
     print(
         f"Fault matrix, simulated: {outcome.notifications:,} messages to four consumers "
@@ -146,6 +167,14 @@ def main() -> None:
     )
     if not outcome.reconciled:
         print(f"  {RECONCILIATION_ABSENT}")
+    print(
+        f"  orders' pending entries left at the end: {outcome.pending_left}; changes lost before "
+        f"reconciliation: {outcome.orders_lost_before_reconciliation}"
+    )
+    failed = sum(outcome.invocation_errors.values())
+    print(f"  invocations whose handler raised (their batch came back whole): {failed}")
+    for where, count in outcome.invocation_errors.most_common():
+        print(f"    {count} {where}")
     injected = outcome.injected
     print(
         f"  injected: SP-API 429s {injected['spapi_throttles']} (+{injected['spapi_rate_plan_throttles']} from "
@@ -156,7 +185,10 @@ def main() -> None:
         f"{injected['s3_errors']}; DynamoDB throttles {injected['dynamodb_throttles']}, internal errors "
         f"{injected['dynamodb_errors']}, batch writes partly unprocessed {injected['dynamodb_unprocessed']}; "
         f"containers killed before a write {injected['kills']}, after a write {injected['kills_after_write']}, "
-        f"before acknowledging {injected['kills_before_acknowledging']}; duplicates {injected['duplicates']}, "
+        f"before acknowledging {injected['kills_before_acknowledging']}; the orders' drainer killed holding a "
+        f"seller's lease before an order's write {injected['lease_kills_before_write']}, before the entries' "
+        f"removal {injected['lease_kills_before_removal']}; drain requests not sent "
+        f"{injected['drain_requests_lost']}; duplicates {injected['duplicates']}, "
         f"reordered {injected['reordered']}, dropped {injected['dropped']}; PutEvents entries throttled "
         f"{injected['event_throttles']} ({injected['event_outages']} spells of the quota spent), internal "
         f"failures {injected['event_internal_failures']}, calls failed {injected['event_call_failures']}, "
@@ -178,6 +210,18 @@ def main() -> None:
 
 
 def _print_struggles(journal: Journal) -> None:
+    if journal.pending:
+        print(f"orders: {len(journal.pending)} pending entries left", file=sys.stderr)
+    for account, key, notification_id in journal.pending:
+        print(f"  {account} {key} ({notification_id})", file=sys.stderr)
+        for receive, times in _runs(journal.receives["orders"].get(notification_id, [])):
+            said = receive.result or receive.detail or ""
+            print(
+                f"    {receive.at:9.0f} s  {receive.message_id[-6:]} receive {receive.receive_count}: "
+                f"{receive.outcome} {receive.reason or ''} {str(said)[:160]}"
+                + (f" ({times} in a row, the first shown)" if times > 1 else ""),
+                file=sys.stderr,
+            )
     for kind in KINDS:
         struggled = journal.struggled(kind)
         dead = journal.dead_lettered.get(kind, set())

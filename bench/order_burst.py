@@ -3,44 +3,86 @@
 400 ORDER_CHANGE notifications over 100 orders of one seller (three changes per order, a quarter
 redelivered, all shuffled: duplicates and out-of-order) are drained by K = 1, 4 and 10 consumer
 processes, like Lambda containers: each runs the real ORDER_CHANGE handler with its own memory;
-they share only AWS (one moto server on loopback: SQS queue + DLQ, DynamoDB tables) and SP-API
-(the emulator on loopback, enforcing Amazon's default plans, time-scaled by ``--time-scale``).
-The moto server answers one request at a time, so DynamoDB's conditional writes are atomic there
-as they are on AWS (``sellerstream_local.moto_server``; moto's own server is not). The naive
-baseline in the same run: one getOrder per notification, each container with its own in-memory
-buckets (what SellerStream did before the shared budget), at K = 10.
+they share only AWS (one moto server on loopback: SQS queue + DLQ, DynamoDB tables, the pending
+orders table among them) and SP-API (the emulator on loopback, enforcing Amazon's default plans,
+time-scaled by ``--time-scale``). The moto server answers one request at a time, so DynamoDB's
+conditional writes are atomic there as they are on AWS (``sellerstream_local.moto_server``; moto's
+own server is not).
 
-Per run it prints SP-API calls per distinct order, 429s, the drain time divided by the rate-plan
-minimum (getOrder: the first ``burst`` orders at once, the rest at ``rate``: ``(orders - burst) /
-(rate x scale)`` seconds), orders missing or stale at the end, and dead letters. The changes are
-fresh (under two minutes old at the start), so only getOrder can fetch them.
+What the consumer does (``logic.order_change``, ``logic.order_drainer``): a notification is
+acknowledged once "order X changed at T" is in the seller's pending set (the pending orders table,
+``adapters.pending_orders``); one drainer per seller and region, the container holding the seller's
+lease, fetches the orders with getOrder, oldest change first, on the getOrder bucket the lease
+carries (no per-call write to a shared budget), and a drain whose invocation runs out of time goes
+on through a drain request on the orders queue. The naive baseline in the same run, at K = 10: one
+getOrder per notification (its idempotency record still skips a redelivery), each container with
+its own in-memory buckets (what SellerStream did before the shared budget); it has no pending set.
+
+Per run (``--json``: one object per run, every figure below under its name):
+
+- ``calls_per_order``: SP-API calls of every operation (getOrder, and searchOrders should the
+  drainer page a backlog; 429s included) per distinct order, target 1.0; ``sp_api_calls`` and
+  ``sp_api_calls_by`` (operation). ``throttled``: 429s, every operation, target 0.
+- ``drain_ratio``: the drain time divided by the rate-plan minimum, target 1.05 at most. The
+  minimum is unchanged (getOrder: the first ``burst`` orders at once, the rest at ``rate``:
+  ``(orders - burst) / (rate x scale)`` seconds); so is the drain's end: the moment the orders
+  queue held nothing visible, in flight or delayed (seen twice, a tenth of a second apart). It
+  still marks the last order stored although the queue no longer holds the backlog: a drain's
+  holder keeps its batch in flight until it has let the lease go and read the pending set once
+  more, and a holder out of time leaves a drain request on the queue first. ``pending_left``
+  (entries still in the pending set when the consumers stop) checks it, and ``drain_requests``
+  counts the drain requests received (each a hop from one invocation to the next). The changes
+  are fresh (under two minutes old at the start), so only getOrder can fetch them (searchOrders
+  waits for a change to settle).
+- ``lost``, ``stale`` (orders missing, or older than their last change, at the end) and
+  ``dead_lettered`` (the DLQ's messages), target 0.
 
 Each consumer process also counts, in the Orders path (``OrdersPathMeter``: botocore hooks on the
-session its DynamoDB client comes from; the counts summed over the processes):
+session its DynamoDB client comes from, and wrappers around the batch runner and the adapters; the
+counts summed over the processes):
 
-- ``contended``: records delayed (deferred or returned to the queue) because a rate budget
-  reservation failed for contention ("rate budget contended: too many concurrent writers"), and
-  ``contention_failures`` those errors themselves (by the budget's method in
-  ``contention_failures_by``), a record delayed or not (a batch whose plan fails is applied
-  record by record instead);
+- ``contended``, target 0: records delayed (deferred, or returned to the queue) for contention:
+  the error being handled was the shared rate budget's "rate budget contended", a delivery in
+  progress elsewhere (an idempotency record), or a conditional write or transaction that lost.
+  A lease held by another container never delays a record (its holder serves the entry), so
+  lease contention shows in ``contention_failures`` instead. ``delayed_by``: every record
+  deferred or returned by the batch runner, by outcome and reason, contended or not;
+  ``returned_to_queue`` and ``handler_crashes`` as the pollers saw them.
+- ``contention_failures``, target 0: "rate budget contended" errors leaving the shared budget (a
+  record delayed or not), plus lease takes that lost a race (the lease read free, its conditional
+  UpdateItem failed); ``contention_failures_by`` names the adapter method. ``lease_takes``:
+  ``taken``, ``busy`` (held by another: one read, no write) and ``lost_race`` (when:
+  ``lease_races_lost_at``, seconds after the start); ``lease_releases``: ``released``, or ``lost``
+  (taken over since: the release's condition failed).
 - ``conditional_write_failures``: DynamoDB writes that failed their condition
   (ConditionalCheckFailedException; a transaction cancelled for one), every table of the path
-  (rate budget, idempotency, orders), and ``conditional_write_failures_per_call``, the same divided
-  by the conditional writes made (``conditional_writes``); both by operation, table role and, in
-  the rate budget table, kind of item (``conditional_writes_by``, ``conditional_write_failures_by``);
-- ``budget_item_bytes_max``: the largest item a write stored in the rate budget table, in bytes as
-  DynamoDB sizes items (attribute names and values, ``aws_meter.item_size``).
+  (pending orders, rate budget, orders; idempotency in the baseline), with
+  ``conditional_write_failures_per_call``, the same per SP-API call the run made (target 0.1 at
+  most), and ``conditional_write_failures_per_write``, per conditional write made
+  (``conditional_writes``). ``conditional_writes_by`` and ``conditional_write_failures_by`` say
+  ``<operation> <table role> <kind of item>``: the kind is the sort key's (else the partition
+  key's) leading ``NAME#`` or ``NAME`` (pending orders: ``LEASE`` the lease, ``C#`` an entry; rate
+  budget: ``BUCKET#``; orders: ``ORDER#``, ``PII#``). ``dynamodb_writes_by``: every write request,
+  conditional or not (entries are added and removed by unconditional BatchWriteItem).
+- ``budget_item_bytes_max``, target 4,096 at most: the largest item a write stored in the shared
+  state of the Orders path, the rate budget table or the pending orders table (lease items and
+  entries), in bytes as DynamoDB sizes items (attribute names and values, ``aws_meter.item_size``);
+  ``item_bytes_max_by`` per table role (0: nothing written there) and ``item_bytes_max_by_kind``
+  per role and kind. An UpdateItem there is sent asking for the item as stored
+  (``ReturnValues=ALL_NEW``, when the product asks for nothing else: the product never reads that
+  response) so its size is exact rather than what its request sets.
+- ``receives`` and ``redelivered`` (SQS receives, and messages received more than once).
 
-``--json`` prints one object: {"dynamodb_atomic": true, "runs": [{"consumers", "calls_per_order",
-"throttled", "drain_ratio", "lost", "stale", "dead_lettered", "contended", "contention_failures",
-"contention_failures_by", "conditional_write_failures", "conditional_write_failures_per_call",
-"budget_item_bytes_max", "conditional_writes", "conditional_writes_by",
-"conditional_write_failures_by"}, ...], "baseline": {...}}; ``dynamodb_atomic`` says the moto
-server's guard was on in every run. Takes 7 to 11 minutes on a shared 2-core machine (the naive
-baseline, throttled, is the longest run).
+``--json`` prints one object: {"dynamodb_atomic": true, "time_scale": 2.0, "targets": {...},
+"runs": [{"consumers", "missed_targets", "calls_per_order", ...}, ...], "baseline": {...}};
+``dynamodb_atomic`` says the moto server's guard was on in every run, ``missed_targets`` names the
+figures of a run off their target (``targets``; the baseline is expected to miss them). ``--text FILE`` prints a saved ``--json`` output as the table without running
+anything. Takes 7 to 11 minutes on a shared 2-core machine (the naive baseline, throttled, is the
+longest run).
 
-The minimum counts Amazon's whole burst; SellerStream keeps one token of it spare (network jitter),
-so its own floor is 71/70 = 1.014x, before its containers (cold, all at once) make their first call.
+The minimum counts Amazon's whole burst; the drainer's bucket keeps one token of it spare (network
+jitter), so SellerStream's own floor is 71/70 = 1.014x, before its containers (cold, all at once)
+make their first call and the hops from one invocation to the next.
 """
 
 from __future__ import annotations
@@ -76,13 +118,39 @@ LWA_CLIENT_SECRET = "bench-secret"  # noqa: S105 - the emulator's local credenti
 REGION = "us-east-1"
 GET_ORDER_PLAN = (0.5, 30)  # Amazon's default getOrder plan: rate per second, burst
 
-
-# The tables whose items are the shared rate budget (catalog roles): their items' sizes are measured.
-BUDGET_TABLE_ROLES = frozenset({"rate_budget"})
+# The tables holding the Orders path's shared state (catalog roles): their items' sizes are measured.
+SHARED_STATE_ROLES = frozenset({"rate_budget", "pending_orders"})
+PENDING_ORDERS_ROLE = "pending_orders"
+PENDING_ORDERS_VARIABLE = "PENDING_ORDERS_TABLE_NAME"
 # What the rate budget says when its conditional writes keep losing (``SharedRateBudget._update``).
 CONTENTION = "rate budget contended"
+# A write that lost to another writer, as DynamoDB answers it.
+LOST_WRITE_CODES = frozenset(
+    {"ConditionalCheckFailedException", "TransactionCanceledException", "TransactionConflictException"}
+)
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 CONDITION_FAILED = "ConditionalCheckFailedException"
+# A drain request's body starts with this key (``logic.drain_request.DRAIN_KEY``).
+DRAIN_MARKER = '"sellerstreamDrain"'
+
+# Figure -> (its target, "max" or "min"): what a run is measured against.
+TARGETS: dict[str, tuple[float, str]] = {
+    "calls_per_order": (1.0, "max"),
+    "throttled": (0, "max"),
+    "drain_ratio": (1.05, "max"),
+    "lost": (0, "max"),
+    "stale": (0, "max"),
+    "dead_lettered": (0, "max"),
+    "pending_left": (0, "max"),
+    "contended": (0, "max"),
+    "contention_failures": (0, "max"),
+    "conditional_write_failures_per_call": (0.1, "max"),
+    "budget_item_bytes_max": (4096, "max"),
+}
+
+
+def _merged_counters(parts: list[dict[str, Any]], name: str) -> Counter[str]:
+    return sum((Counter(part[name]) for part in parts), Counter())
 
 
 @dataclass(frozen=True)
@@ -90,120 +158,196 @@ class OrdersPathCounts:
     """What a run's consumers counted in the Orders path (summed over their processes)."""
 
     contended: int = 0
-    # The rate budget's method a contention error came out of -> how many times.
+    # "<outcome> <reason>" of every record the batch runner deferred or returned -> how many.
+    delayed: Counter[str] = field(default_factory=Counter)
+    # "<adapter>.<method>" a contention came out of (a contended budget, a lease race lost) -> how many.
     contention_failures: Counter[str] = field(default_factory=Counter)
-    conditional_writes: Counter[str] = field(default_factory=Counter)  # "<operation> <table role>"
+    lease_takes: Counter[str] = field(default_factory=Counter)  # taken, busy, lost_race
+    lease_releases: Counter[str] = field(default_factory=Counter)  # released, lost
+    lost_races_at: tuple[float, ...] = ()  # when (epoch seconds) a lease take lost its race
+    writes: Counter[str] = field(default_factory=Counter)  # every write request, by label
+    conditional_writes: Counter[str] = field(default_factory=Counter)  # "<operation> <role> <kind>"
     conditional_write_failures: Counter[str] = field(default_factory=Counter)
-    budget_item_bytes_max: int = 0
+    item_bytes_max: Counter[str] = field(default_factory=Counter)  # "<role> <kind>" -> largest item
+    receives: Counter[str] = field(default_factory=Counter)  # message id -> receives
+    drain_requests: frozenset[str] = frozenset()  # message ids of the drain requests received
+    returned_to_queue: int = 0
+    handler_crashes: int = 0
 
     @property
     def failures(self) -> int:
         return sum(self.conditional_write_failures.values())
 
     @property
-    def failures_per_call(self) -> float:
-        calls = sum(self.conditional_writes.values())
-        return round(self.failures / calls, 3) if calls else 0.0
+    def failures_per_write(self) -> float:
+        writes = sum(self.conditional_writes.values())
+        return round(self.failures / writes, 3) if writes else 0.0
+
+    def failures_per_call(self, sp_api_calls: int) -> float:
+        """Conditional write failures per SP-API call the run made."""
+        return round(self.failures / sp_api_calls, 3) if sp_api_calls else float(self.failures)
+
+    @property
+    def contention_failure_count(self) -> int:
+        return sum(self.contention_failures.values())
+
+    @property
+    def budget_item_bytes_max(self) -> int:
+        return max(self.item_bytes_max.values(), default=0)
+
+    @property
+    def item_bytes_max_by_role(self) -> dict[str, int]:
+        by_role: dict[str, int] = {}
+        for label, size in self.item_bytes_max.items():
+            role = label.split(" ", 1)[0]
+            by_role[role] = max(by_role.get(role, 0), size)
+        return dict(sorted(by_role.items()))
+
+    @property
+    def redelivered(self) -> int:
+        return sum(1 for count in self.receives.values() if count > 1)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "contended": self.contended,
+            "delayed": dict(self.delayed),
             "contention_failures": dict(self.contention_failures),
+            "lease_takes": dict(self.lease_takes),
+            "lease_releases": dict(self.lease_releases),
+            "lost_races_at": list(self.lost_races_at),
+            "writes": dict(self.writes),
             "conditional_writes": dict(self.conditional_writes),
             "conditional_write_failures": dict(self.conditional_write_failures),
-            "budget_item_bytes_max": self.budget_item_bytes_max,
+            "item_bytes_max": dict(self.item_bytes_max),
+            "receives": dict(self.receives),
+            "drain_requests": sorted(self.drain_requests),
+            "returned_to_queue": self.returned_to_queue,
+            "handler_crashes": self.handler_crashes,
         }
 
     @classmethod
     def merged(cls, parts: list[dict[str, Any]]) -> OrdersPathCounts:
+        item_bytes_max: Counter[str] = Counter()
+        for part in parts:
+            for label, size in part["item_bytes_max"].items():
+                item_bytes_max[label] = max(item_bytes_max[label], size)
         return cls(
             contended=sum(part["contended"] for part in parts),
-            contention_failures=sum((Counter(part["contention_failures"]) for part in parts), Counter()),
-            conditional_writes=sum((Counter(part["conditional_writes"]) for part in parts), Counter()),
-            conditional_write_failures=sum(
-                (Counter(part["conditional_write_failures"]) for part in parts), Counter()
-            ),
-            budget_item_bytes_max=max((part["budget_item_bytes_max"] for part in parts), default=0),
+            delayed=_merged_counters(parts, "delayed"),
+            contention_failures=_merged_counters(parts, "contention_failures"),
+            lease_takes=_merged_counters(parts, "lease_takes"),
+            lease_releases=_merged_counters(parts, "lease_releases"),
+            lost_races_at=tuple(sorted(at for part in parts for at in part["lost_races_at"])),
+            writes=_merged_counters(parts, "writes"),
+            conditional_writes=_merged_counters(parts, "conditional_writes"),
+            conditional_write_failures=_merged_counters(parts, "conditional_write_failures"),
+            item_bytes_max=item_bytes_max,
+            receives=_merged_counters(parts, "receives"),
+            drain_requests=frozenset(m for part in parts for m in part["drain_requests"]),
+            returned_to_queue=sum(part["returned_to_queue"] for part in parts),
+            handler_crashes=sum(part["handler_crashes"] for part in parts),
         )
 
 
 @dataclass(frozen=True)
 class RunResult:
     consumers: int
-    calls_per_order: float
+    sp_api_calls: Counter[str]  # by operation, 429s included
     throttled: int
     drain_ratio: float
     lost: int
     stale: int
     dead_lettered: int
+    pending_left: int
     drain_seconds: float
+    started_at: float  # epoch seconds when the consumers were let go
     minimum_seconds: float
     counts: OrdersPathCounts
     dynamodb_atomic: bool
 
+    @property
+    def calls_per_order(self) -> float:
+        return round(sum(self.sp_api_calls.values()) / ORDERS, 3)
+
 
 # -- what one consumer process counts -------------------------------------------------------------------
 class OrdersPathMeter:
-    """Counts one consumer's DynamoDB writes through botocore's event hooks, and its records delayed
-    by contention, without changing the product.
+    """Counts one consumer's DynamoDB writes through botocore's event hooks, and the records it
+    delayed and the contention it met through wrappers, without changing what the product does.
 
-    - ``before-parameter-build.dynamodb`` keeps each call's parameters in its request context, and
-      ``after-call.dynamodb`` (once per call, with the final parsed response, an error's included)
-      counts the call: a conditional write (a ``ConditionExpression`` or ``Expected``, a
-      transaction's condition) by operation and table role; a failed one when DynamoDB answered
+    - ``before-parameter-build.dynamodb`` keeps each call's parameters in its request context (and
+      has an UpdateItem on a shared-state table return the item as stored, ``ReturnValues=ALL_NEW``,
+      unless the product asked for something else); ``after-call.dynamodb`` (once per call, with the
+      final parsed response, an error's included) counts the call: each write by label; a
+      conditional write (a ``ConditionExpression`` or ``Expected``, a transaction's condition) by
+      operation, table role and kind of item; a failed one when DynamoDB answered
       ``ConditionalCheckFailedException`` (a transaction: ``TransactionCanceledException`` with a
       ``ConditionalCheckFailed`` reason, counted once, under its failing tables).
-    - The size of each item a successful write stored in a rate budget table, by DynamoDB's rules
-      (``aws_meter.item_size``: attribute names and values): a PutItem's ``Item``; an UpdateItem's
-      ``Attributes`` when it asked for ``ReturnValues=ALL_NEW``, otherwise the item its request
-      describes (``updated_item_size``: its key plus every attribute its UpdateExpression sets, the
-      values from ``ExpressionAttributeValues``). The rate budget's UpdateItem sets every attribute
-      of its item with plain ``name = :value`` assignments, so that is its size exactly; an update
-      that left attributes alone would be counted without them (a lower bound).
-    - ``contended``: records deferred, or returned to the queue, while the batch runner handled a
-      ``RateBudgetExhausted`` raised for contention (its message: ``CONTENTION``, the shared
-      budget's own words when its conditional writes lost ``MAX_WRITE_ATTEMPTS`` times in a row).
-      The runner's ``_defer``/``_retry`` are wrapped; the error is the one being handled there.
-    - ``contention_failures``: those errors as they leave the rate budget adapter (its public
-      methods wrapped; an error counted once, under the innermost method), delayed record or not:
-      a batch's reservation (``reserve_for``) that fails makes its records be applied one by one
-      (the product logs "batch planning failed"), which defers a record only when a record's own
-      reservation fails again.
+    - The size of each item a successful write stored in a shared-state table, by DynamoDB's rules
+      (``aws_meter.item_size``: attribute names and values): a PutItem's ``Item``, a BatchWriteItem's
+      put items; an UpdateItem's ``Attributes`` (the item as stored); without them, the item its
+      request describes (``updated_item_size``: its key plus what its UpdateExpression sets; a lower
+      bound when the update leaves attributes alone).
+    - ``count_delayed_records``: the batch runner's ``_defer`` and ``_retry`` (how it puts a record
+      back on the queue, delayed, or returns it) are wrapped: each record delayed counts under its
+      outcome and reason, and as ``contended`` when the error being handled is a contention
+      (``is_contention``).
+    - ``count_contention_failures``: the shared rate budget's public methods are wrapped; each
+      "rate budget contended" error leaving one counts once, under the innermost method, whether a
+      record is delayed or not.
+    - ``count_lease_calls``: the pending orders adapter's ``take_lease`` and ``release_lease`` are
+      wrapped: a take is ``taken``, ``busy`` (no write) or ``lost_race`` (a conditional write of
+      its own failed: another container took the lease between the read and the write; also a
+      contention failure); a release is ``released`` or ``lost``.
 
-    Handlers may run in several threads: the counters take a lock.
+    Handlers may run in several threads: the counters take a lock; the failed conditions of the
+    calls in progress are counted per thread.
     """
 
     def __init__(self, table_roles: Mapping[str, str]) -> None:
         self._roles = dict(table_roles)  # table name -> catalog role
-        self._budget_tables = {name for name, role in table_roles.items() if role in BUDGET_TABLE_ROLES}
+        self._shared_tables = {name for name, role in table_roles.items() if role in SHARED_STATE_ROLES}
         self._lock = threading.Lock()
+        self._thread = threading.local()
+        self.writes: Counter[str] = Counter()
         self.conditional_writes: Counter[str] = Counter()
         self.conditional_write_failures: Counter[str] = Counter()
-        self.budget_item_bytes_max = 0
+        self.item_bytes_max: Counter[str] = Counter()
         self.contended = 0
+        self.delayed: Counter[str] = Counter()
         self.contention_failures: Counter[str] = Counter()
+        self.lease_takes: Counter[str] = Counter()
+        self.lease_releases: Counter[str] = Counter()
+        self.lost_races_at: list[float] = []
+        self.receives: Counter[str] = Counter()
+        self.drain_requests: set[str] = set()
+
+    @property
+    def budget_item_bytes_max(self) -> int:
+        with self._lock:
+            return max(self.item_bytes_max.values(), default=0)
 
     def register(self, events: Any) -> None:
         """Hooks a botocore event emitter (a session's: every client it creates afterwards)."""
-        events.register("before-parameter-build.dynamodb", self._keep_params)
+        events.register("before-parameter-build.dynamodb", self._before_call)
         events.register("after-call.dynamodb", self._after_call)
 
-    def count_contended_deferrals(self, runner_class: Any) -> None:
+    def count_delayed_records(self, runner_class: Any) -> None:
         """Wraps the batch runner's deferral and retry (the moments a record is delayed)."""
         defer, retry = runner_class._defer, runner_class._retry
 
         @functools.wraps(defer)
         def counted_defer(runner: Any, *args: Any, **kwargs: Any) -> Any:
             outcome = defer(runner, *args, **kwargs)
-            if outcome is not None and is_contention(sys.exc_info()[1]):
-                self._add_contended()
+            if outcome is not None:  # else not deferrable: the runner returns it (counted there)
+                self._count_delayed(outcome, sys.exc_info()[1])
             return outcome
 
         @functools.wraps(retry)
         def counted_retry(runner: Any, *args: Any, **kwargs: Any) -> Any:
-            if is_contention(sys.exc_info()[1]):
-                self._add_contended()
-            return retry(runner, *args, **kwargs)
+            outcome = retry(runner, *args, **kwargs)
+            self._count_delayed(outcome, sys.exc_info()[1])
+            return outcome
 
         runner_class._defer, runner_class._retry = counted_defer, counted_retry
 
@@ -211,21 +355,45 @@ class OrdersPathMeter:
         """Wraps the rate budget adapter's public methods: each contention error leaving one."""
         for name, method in list(vars(budget_class).items()):
             if not name.startswith("_") and inspect.isfunction(method):
-                setattr(budget_class, name, self._counting_contention(name, method))
+                setattr(budget_class, name, self._counting_contention(budget_class.__name__, name, method))
 
-    def _counting_contention(self, name: str, method: Any) -> Any:
-        @functools.wraps(method)
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(*args, **kwargs)
-            except Exception as error:
-                if is_contention(error) and not getattr(error, "order_burst_counted", False):
-                    error.order_burst_counted = True  # type: ignore[attr-defined]
-                    with self._lock:
-                        self.contention_failures[name] += 1
-                raise
+    def count_lease_calls(self, pending_class: Any) -> None:
+        """Wraps the pending orders adapter's ``take_lease`` and ``release_lease``."""
+        take, release = pending_class.take_lease, pending_class.release_lease
+        where = f"{pending_class.__name__}.take_lease"
 
-        return counted
+        @functools.wraps(take)
+        def counted_take(*args: Any, **kwargs: Any) -> Any:
+            before = self._failed_here()
+            lease = take(*args, **kwargs)
+            lost = self._failed_here() > before
+            with self._lock:
+                if lease is not None:
+                    self.lease_takes["taken"] += 1
+                elif lost:
+                    self.lease_takes["lost_race"] += 1
+                    self.contention_failures[where] += 1
+                    self.lost_races_at.append(time.time())
+                else:
+                    self.lease_takes["busy"] += 1
+            return lease
+
+        @functools.wraps(release)
+        def counted_release(*args: Any, **kwargs: Any) -> Any:
+            before = self._failed_here()
+            released = release(*args, **kwargs)
+            with self._lock:
+                self.lease_releases["lost" if self._failed_here() > before else "released"] += 1
+            return released
+
+        pending_class.take_lease, pending_class.release_lease = counted_take, counted_release
+
+    def received(self, message: Mapping[str, Any]) -> None:
+        """A message the poller received (``LocalPoller``'s ``on_receive``)."""
+        with self._lock:
+            self.receives[message["MessageId"]] += 1
+            if DRAIN_MARKER in str(message.get("Body", ""))[:64]:
+                self.drain_requests.add(message["MessageId"])
 
     def observe(self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]) -> None:
         """One DynamoDB call: its operation name, its parameters and its parsed response."""
@@ -233,70 +401,149 @@ class OrdersPathMeter:
             return
         conditional = conditional_tables(operation, params)
         failed = failed_condition_tables(operation, params, parsed)
-        sizes = [] if "Error" in parsed else self._budget_item_sizes(operation, params, parsed)
+        sizes = [] if "Error" in parsed else self._shared_item_sizes(operation, params, parsed)
+        if failed:
+            self._thread.failed = self._failed_here() + 1
         with self._lock:
+            self.writes[self._label(operation, written_tables(operation, params), params)] += 1
             if conditional:
                 self.conditional_writes[self._label(operation, conditional, params)] += 1
             if failed:
                 self.conditional_write_failures[self._label(operation, failed, params)] += 1
-            self.budget_item_bytes_max = max([self.budget_item_bytes_max, *sizes])
+            for label, size in sizes:
+                self.item_bytes_max[label] = max(self.item_bytes_max[label], size)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, returned_to_queue: int = 0, handler_crashes: int = 0) -> dict[str, Any]:
         with self._lock:
             return OrdersPathCounts(
-                self.contended,
-                Counter(self.contention_failures),
-                Counter(self.conditional_writes),
-                Counter(self.conditional_write_failures),
-                self.budget_item_bytes_max,
+                contended=self.contended,
+                delayed=Counter(self.delayed),
+                contention_failures=Counter(self.contention_failures),
+                lease_takes=Counter(self.lease_takes),
+                lease_releases=Counter(self.lease_releases),
+                lost_races_at=tuple(self.lost_races_at),
+                writes=Counter(self.writes),
+                conditional_writes=Counter(self.conditional_writes),
+                conditional_write_failures=Counter(self.conditional_write_failures),
+                item_bytes_max=Counter(self.item_bytes_max),
+                receives=Counter(self.receives),
+                drain_requests=frozenset(self.drain_requests),
+                returned_to_queue=returned_to_queue,
+                handler_crashes=handler_crashes,
             ).as_json()
 
-    def _keep_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def _before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if (
+            model.name == "UpdateItem"
+            and params.get("TableName") in self._shared_tables
+            and "ReturnValues" not in params
+        ):
+            params["ReturnValues"] = "ALL_NEW"  # the item as stored: its exact size
         context["order_burst_params"] = dict(params)
 
     def _after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         self.observe(model.name, context.get("order_burst_params", {}), parsed)
 
-    def _add_contended(self) -> None:
+    def _failed_here(self) -> int:
+        """Failed conditional writes this thread has made so far."""
+        failed: int = getattr(self._thread, "failed", 0)
+        return failed
+
+    def _count_delayed(self, outcome: Any, error: BaseException | None) -> None:
         with self._lock:
-            self.contended += 1
+            self.delayed[f"{outcome.outcome} {outcome.reason}"] += 1
+            if is_contention(error):
+                self.contended += 1
+
+    def _counting_contention(self, owner: str, name: str, method: Any) -> Any:
+        @functools.wraps(method)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except Exception as error:
+                if is_budget_contention(error) and not getattr(error, "order_burst_counted", False):
+                    error.order_burst_counted = True  # type: ignore[attr-defined]
+                    with self._lock:
+                        self.contention_failures[f"{owner}.{name}"] += 1
+                raise
+
+        return counted
 
     def _label(self, operation: str, tables: list[str], params: Mapping[str, Any]) -> str:
-        """``<operation> <table roles>``, and the kind of item for one in a rate budget table (it
-        holds other records too: orders waiting for a slot, backlog searches)."""
+        """``<operation> <table roles>``, and the kinds of the items it names (``item_kind``)."""
         roles = sorted({self._roles.get(table, table) for table in tables})
         label = f"{operation} {'+'.join(roles)}"
-        if (
-            operation in ("PutItem", "UpdateItem", "DeleteItem")
-            and params.get("TableName") in self._budget_tables
-        ):
-            kind = item_kind(params.get("Key") or params.get("Item") or {})
-            label = f"{label} {kind}" if kind else label
-        return label
+        kinds = sorted(
+            {kind for kind in (item_kind(item) for item in written_keys(operation, params)) if kind}
+        )
+        return f"{label} {'+'.join(kinds)}" if kinds else label
 
-    def _budget_item_sizes(
+    def _shared_item_sizes(
         self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
-    ) -> list[int]:
+    ) -> list[tuple[str, int]]:
+        """("<role> <kind>", size) of each item a write stored in a shared-state table."""
         return [
-            size
-            for table, size in written_item_sizes(operation, params, parsed)
-            if table in self._budget_tables
+            (f"{self._roles.get(table, table)} {item_kind(key)}".strip(), size)
+            for table, key, size in written_items(operation, params, parsed)
+            if table in self._shared_tables
         ]
 
 
-_KIND = re.compile(r"[A-Z][A-Z_]*#")
+_KIND = re.compile(r"[A-Z][A-Z_]*(?:#|$)")
 
 
 def item_kind(key: Mapping[str, Any]) -> str:
-    """The kind an item's ``pk`` starts with (``BUCKET#``, ``WAITING#``), or ""."""
-    kind = _KIND.match(str(key.get("pk", {}).get("S", "")))
-    return kind.group(0) if kind else ""
+    """An item's kind: its sort key's leading ``NAME#`` or ``NAME`` (``C#``, ``LEASE``), else its
+    partition key's (``BUCKET#``), else ""."""
+    for name in ("sk", "pk"):
+        value = key.get(name, {})
+        kind = _KIND.match(str(value.get("S", ""))) if isinstance(value, Mapping) else None
+        if kind:
+            return kind.group(0)
+    return ""
 
 
-def is_contention(error: BaseException | None) -> bool:
+def is_budget_contention(error: BaseException | None) -> bool:
+    """The shared rate budget's own error when its conditional writes kept losing."""
     from sellerstream.spapi.errors import RateBudgetExhausted
 
     return isinstance(error, RateBudgetExhausted) and CONTENTION in str(error)
+
+
+def is_contention(error: BaseException | None) -> bool:
+    """An error that says another writer (or delivery) won: a contended rate budget, a delivery in
+    progress elsewhere (an idempotency record), a conditional write or transaction that lost."""
+    if error is None:
+        return False
+    if is_budget_contention(error):
+        return True
+    if type(error).__name__ == "IdempotencyAlreadyInProgressError":
+        return True
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, Mapping) else None
+    return code in LOST_WRITE_CODES
+
+
+def written_tables(operation: str, params: Mapping[str, Any]) -> list[str]:
+    """The tables a write request writes to."""
+    if operation == "TransactWriteItems":
+        return [next(iter(action.values()))["TableName"] for action in params.get("TransactItems", [])]
+    if operation == "BatchWriteItem":
+        return list(params.get("RequestItems", {}))
+    return [params.get("TableName", "")]
+
+
+def written_keys(operation: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The keys (or items) a single-item write or a BatchWriteItem names; a transaction's: none."""
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return [params.get("Key") or params.get("Item") or {}]
+    if operation == "BatchWriteItem":
+        return [
+            request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key") or {}
+            for requests in params.get("RequestItems", {}).values()
+            for request in requests
+        ]
+    return []
 
 
 def conditional_tables(operation: str, params: Mapping[str, Any]) -> list[str]:
@@ -332,28 +579,29 @@ def failed_condition_tables(
     return []
 
 
-def written_item_sizes(
+def written_items(
     operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
-) -> list[tuple[str, int]]:
-    """(table, the size of the item stored) of each item a successful write stored."""
+) -> list[tuple[str, Mapping[str, Any], int]]:
+    """(table, the item's key or item, the size of the item stored) of each item a successful write
+    stored."""
     if operation == "PutItem":
-        return [(params["TableName"], item_size(params["Item"]))]
+        return [(params["TableName"], params["Item"], item_size(params["Item"]))]
     if operation == "UpdateItem":
         if params.get("ReturnValues") == "ALL_NEW" and "Attributes" in parsed:
-            return [(params["TableName"], item_size(parsed["Attributes"]))]
-        return [(params["TableName"], updated_item_size(params))]
+            return [(params["TableName"], params["Key"], item_size(parsed["Attributes"]))]
+        return [(params["TableName"], params["Key"], updated_item_size(params))]
     if operation == "TransactWriteItems":
-        sizes = []
+        items: list[tuple[str, Mapping[str, Any], int]] = []
         for action in params.get("TransactItems", []):
             ((kind, body),) = action.items()
             if kind == "Put":
-                sizes.append((body["TableName"], item_size(body["Item"])))
+                items.append((body["TableName"], body["Item"], item_size(body["Item"])))
             elif kind == "Update":
-                sizes.append((body["TableName"], updated_item_size(body)))
-        return sizes
+                items.append((body["TableName"], body["Key"], updated_item_size(body)))
+        return items
     if operation == "BatchWriteItem":
         return [
-            (table, item_size(request["PutRequest"]["Item"]))
+            (table, request["PutRequest"]["Item"], item_size(request["PutRequest"]["Item"]))
             for table, requests in params.get("RequestItems", {}).items()
             for request in requests
             if "PutRequest" in request
@@ -431,6 +679,7 @@ def consumer(
 
     import boto3
 
+    from sellerstream.adapters.pending_orders import DynamoDBPendingOrders
     from sellerstream.adapters.rate_budget import SharedRateBudget
     from sellerstream.handlers.entry import QueueHandler  # noqa: TID251 - a handler of its own, as a function
     from sellerstream.logic.batch import BatchRunner
@@ -441,8 +690,9 @@ def consumer(
     meter = OrdersPathMeter(table_roles)
     boto3.setup_default_session()
     meter.register(boto3.DEFAULT_SESSION.events)
-    meter.count_contended_deferrals(BatchRunner)
+    meter.count_delayed_records(BatchRunner)
     meter.count_contention_failures(SharedRateBudget)
+    meter.count_lease_calls(DynamoDBPendingOrders)
 
     handler = (
         QueueHandler(_naive_runner)
@@ -457,6 +707,7 @@ def consumer(
         batch_size=10,
         timeout_seconds=30,
         output=sys.stdout,
+        on_receive=meter.received,
     )
     ready.release()
     go.wait()
@@ -465,12 +716,17 @@ def consumer(
             if not poller.poll_once():
                 time.sleep(0.05)
     finally:
-        Path(counts_path).write_text(json.dumps(meter.as_json()))
+        counts = meter.as_json(
+            returned_to_queue=poller.stats.failed_attempts, handler_crashes=poller.stats.handler_crashes
+        )
+        Path(counts_path).write_text(json.dumps(counts))
 
 
 @functools.cache
 def _naive_runner() -> Any:
-    """One getOrder per notification on this container's own buckets (no shared budget, no skipping)."""
+    """One getOrder per notification on this container's own buckets (no shared budget, no pending
+    set, no skipping; the idempotency record of the consumer before the pending set skips a
+    redelivered notification)."""
     from sellerstream import catalog, wiring
     from sellerstream.adapters.orders import DynamoDBOrderStore
     from sellerstream.adapters.sellers import seller_directory
@@ -483,7 +739,7 @@ def _naive_runner() -> Any:
     consumer = catalog.consumer("orders")
     settings = OrderChangeSettings.from_environment(os.environ)
     credentials = seller_directory(settings)
-    access = SpApiAccess(settings, credentials)
+    access = SpApiAccess(settings, credentials)  # no budgets: each container's in-memory limiter
     store = DynamoDBOrderStore(settings.orders_table_name)
 
     class NaiveOrderChange:
@@ -529,7 +785,6 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
     from sellerstream_local.moto_patches import faster_moto
     from sellerstream_local.moto_server import SerializedMotoServer
     from sellerstream_local.resources import create_resources
-    from stacks import constants
 
     rng = random.Random(seed)
     with (
@@ -545,29 +800,20 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
         emulator.register_seller(SELLER, "Atzr|bench")
         aws = {"region_name": REGION, "endpoint_url": moto_server.endpoint}
         sqs, dynamodb = boto3.client("sqs", **aws), boto3.client("dynamodb", **aws)
+        # Every table of the catalog, the pending orders table among them, as the stack declares it.
         resources = create_resources(
             sqs, dynamodb, boto3.client("s3", **aws), boto3.client("events", **aws), 30
         )
-        secrets = boto3.client("secretsmanager", **aws)
-        secrets.create_secret(
-            Name=constants.LWA_APP_SECRET_NAME,
-            SecretString=json.dumps({"client_id": LWA_CLIENT_ID, "client_secret": LWA_CLIENT_SECRET}),
-        )
-        secrets.create_secret(
-            Name=f"{constants.SELLER_SECRET_PREFIX}{SELLER}",
-            SecretString=json.dumps({"refresh_token": "Atzr|bench", "region": "NA"}),
-        )
+        pending_table = resources.tables.get(PENDING_ORDERS_ROLE)
+        if pending_table is None:
+            raise RuntimeError("the local resources have no pending orders table")
+        dynamodb.describe_table(TableName=pending_table)  # on the moto server the consumers use
+        _create_secrets(boto3.client("secretsmanager", **aws))
         bodies, final = notifications(rng, datetime.now(UTC))
         for order_id, last_updated in final.items():
             emulator.set_order(order_id, seller_id=SELLER, last_updated=last_updated, status="Unshipped")
         queue = resources.queues["orders"]
-        for start in range(0, len(bodies), 10):
-            sqs.send_message_batch(
-                QueueUrl=queue.url,
-                Entries=[
-                    {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])
-                ],
-            )
+        _send(sqs, queue.url, bodies)
         environment = _environment(resources, moto_server.endpoint, emulator, naive)
         table_roles = {name: role for role, name in resources.tables.items()}
         context = multiprocessing.get_context("spawn")
@@ -587,7 +833,7 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
         for _ in processes:
             ready.acquire()
         emulator.reset_stats()
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         go.set()
         try:
             drained = _wait_until_drained(sqs, queue.url)
@@ -605,21 +851,48 @@ def run(consumers: int, *, naive: bool, time_scale: float, seed: int) -> RunResu
         minimum = max(ORDERS - burst, 0) / (rate * time_scale)
         return RunResult(
             consumers=consumers,
-            calls_per_order=round(emulator.calls["getOrder"] / ORDERS, 3),
-            throttled=emulator.throttled["getOrder"],
+            sp_api_calls=Counter(emulator.sp_api_calls()),
+            throttled=sum(emulator.throttled.values()),
             drain_ratio=round(drain_seconds / minimum, 3),
             lost=sum(1 for order_id in final if order_id not in stored),
             stale=sum(1 for order_id, at in final.items() if order_id in stored and stored[order_id] < at),
             dead_lettered=_count(sqs, queue.dlq_url),
+            pending_left=_pending_entries(dynamodb, pending_table),
             drain_seconds=round(drain_seconds, 2),
+            started_at=started_at,
             minimum_seconds=round(minimum, 2),
             counts=counts,
             dynamodb_atomic=moto_server.dynamodb_atomic,
         )
 
 
+def _create_secrets(secrets: Any) -> None:
+    """The application's LWA credentials and the seller's refresh token, as the stack's secrets."""
+    from stacks import constants
+
+    secrets.create_secret(
+        Name=constants.LWA_APP_SECRET_NAME,
+        SecretString=json.dumps({"client_id": LWA_CLIENT_ID, "client_secret": LWA_CLIENT_SECRET}),
+    )
+    secrets.create_secret(
+        Name=f"{constants.SELLER_SECRET_PREFIX}{SELLER}",
+        SecretString=json.dumps({"refresh_token": "Atzr|bench", "region": "NA"}),
+    )
+
+
+def _send(sqs: Any, queue_url: str, bodies: list[str]) -> None:
+    for start in range(0, len(bodies), 10):
+        sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])
+            ],
+        )
+
+
 def _environment(resources: Any, endpoint: str, emulator: Any, naive: bool) -> dict[str, str]:
-    """The order-change function's environment as the stack renders it, on the local resources."""
+    """The order-change function's environment as the stack renders it, on the local resources
+    (every table's name, the pending orders table's among them)."""
     from sellerstream import catalog
     from stacks import constants
 
@@ -636,8 +909,11 @@ def _environment(resources: Any, endpoint: str, emulator: Any, naive: bool) -> d
     }
     if naive:
         del values["rate_budget_table_name"]  # each container keeps its own buckets
+    function = catalog.consumer("orders").settings.environment(values)
+    if function.get(PENDING_ORDERS_VARIABLE) != resources.tables[PENDING_ORDERS_ROLE]:
+        raise RuntimeError(f"the order-change function's environment has no {PENDING_ORDERS_VARIABLE}")
     return {
-        **catalog.consumer("orders").settings.environment(values),
+        **function,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -685,30 +961,76 @@ def _stored(dynamodb: Any, table: str) -> dict[str, datetime]:
     return stored
 
 
+def _pending_entries(dynamodb: Any, table: str) -> int:
+    """The entries (not the leases) in the pending orders table."""
+    from sellerstream.adapters.pending_orders import ENTRY_PREFIX
+
+    return sum(
+        1
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+        for item in page["Items"]
+        if item["sk"]["S"].startswith(ENTRY_PREFIX)
+    )
+
+
 def _count(sqs: Any, queue_url: str) -> int:
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def _figures(result: RunResult) -> dict[str, Any]:
-    return {
-        "consumers": result.consumers,
+    counts = result.counts
+    calls = sum(result.sp_api_calls.values())
+    figures: dict[str, Any] = {
         "calls_per_order": result.calls_per_order,
+        "sp_api_calls": calls,
+        "sp_api_calls_by": dict(sorted(result.sp_api_calls.items())),
         "throttled": result.throttled,
         "drain_ratio": result.drain_ratio,
+        "drain_seconds": result.drain_seconds,
+        "minimum_seconds": result.minimum_seconds,
         "lost": result.lost,
         "stale": result.stale,
         "dead_lettered": result.dead_lettered,
-        "contended": result.counts.contended,
-        "contention_failures": sum(result.counts.contention_failures.values()),
-        "contention_failures_by": dict(sorted(result.counts.contention_failures.items())),
-        "conditional_write_failures": result.counts.failures,
-        "conditional_write_failures_per_call": result.counts.failures_per_call,
-        "budget_item_bytes_max": result.counts.budget_item_bytes_max,
-        "conditional_writes": sum(result.counts.conditional_writes.values()),
-        "conditional_writes_by": dict(sorted(result.counts.conditional_writes.items())),
-        "conditional_write_failures_by": dict(sorted(result.counts.conditional_write_failures.items())),
+        "pending_left": result.pending_left,
+        "contended": counts.contended,
+        "delayed_by": dict(sorted(counts.delayed.items())),
+        "returned_to_queue": counts.returned_to_queue,
+        "handler_crashes": counts.handler_crashes,
+        "contention_failures": counts.contention_failure_count,
+        "contention_failures_by": dict(sorted(counts.contention_failures.items())),
+        "lease_takes": dict(sorted(counts.lease_takes.items())),
+        "lease_releases": dict(sorted(counts.lease_releases.items())),
+        # Seconds after the start at which a lease take lost its race.
+        "lease_races_lost_at": [round(at - result.started_at, 1) for at in counts.lost_races_at],
+        "conditional_write_failures": counts.failures,
+        "conditional_write_failures_per_call": counts.failures_per_call(calls),
+        "conditional_write_failures_per_write": counts.failures_per_write,
+        "conditional_writes": sum(counts.conditional_writes.values()),
+        "conditional_writes_by": dict(sorted(counts.conditional_writes.items())),
+        "conditional_write_failures_by": dict(sorted(counts.conditional_write_failures.items())),
+        "dynamodb_writes_by": dict(sorted(counts.writes.items())),
+        "budget_item_bytes_max": counts.budget_item_bytes_max,
+        # Every shared-state table, 0 when nothing was written there.
+        "item_bytes_max_by": {
+            **dict.fromkeys(sorted(SHARED_STATE_ROLES), 0),
+            **counts.item_bytes_max_by_role,
+        },
+        "item_bytes_max_by_kind": dict(sorted(counts.item_bytes_max.items())),
+        "receives": sum(counts.receives.values()),
+        "redelivered": counts.redelivered,
+        "drain_requests": len(counts.drain_requests),
     }
+    return {"consumers": result.consumers, "missed_targets": missed_targets(figures), **figures}
+
+
+def missed_targets(figures: Mapping[str, Any]) -> list[str]:
+    """The figures off their target (``TARGETS``)."""
+    return [
+        name
+        for name, (target, bound) in TARGETS.items()
+        if name in figures and (figures[name] > target if bound == "max" else figures[name] < target)
+    ]
 
 
 def main() -> None:
@@ -718,7 +1040,13 @@ def main() -> None:
     parser.add_argument("--baseline-consumers", type=int, default=10)
     parser.add_argument("--time-scale", type=float, default=2.0, help="emulator refill speed-up (default 2)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--text", metavar="FILE", help="print a saved --json output as the table, without running anything"
+    )
     args = parser.parse_args()
+    if args.text:
+        _print_text(json.loads(Path(args.text).read_text()))
+        return
     # Everything AWS is the local moto server: fixed local credentials, never a real account.
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(variable, None)
@@ -728,62 +1056,74 @@ def main() -> None:
 
     runs = [run(k, naive=False, time_scale=args.time_scale, seed=args.seed) for k in args.consumers]
     baseline = run(args.baseline_consumers, naive=True, time_scale=args.time_scale, seed=args.seed)
-    atomic = all(result.dynamodb_atomic for result in [*runs, baseline])
+    report = {
+        "dynamodb_atomic": all(result.dynamodb_atomic for result in [*runs, baseline]),
+        "time_scale": args.time_scale,
+        "targets": {name: target for name, (target, _) in TARGETS.items()},
+        "runs": [_figures(r) for r in runs],
+        "baseline": _figures(baseline),
+    }
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "dynamodb_atomic": atomic,
-                    "runs": [_figures(r) for r in runs],
-                    "baseline": _figures(baseline),
-                }
-            )
-        )
+        print(json.dumps(report))
         return
-    _print_text(runs, baseline, args.time_scale, atomic)
+    _print_text(report)
 
 
-def _print_text(runs: list[RunResult], baseline: RunResult, time_scale: float, atomic: bool) -> None:
+def _print_text(report: Mapping[str, Any]) -> None:
+    """The table of a report (``--json``'s object)."""
+    runs, baseline = report["runs"], report["baseline"]
+    rate, burst = GET_ORDER_PLAN
     print(
         f"order burst: {NOTIFICATIONS} notifications over {ORDERS} orders of one seller; getOrder at "
-        f"{GET_ORDER_PLAN[0]}/s x {time_scale} (burst {GET_ORDER_PLAN[1]}); "
-        f"rate-plan minimum {runs[0].minimum_seconds:.1f} s"
+        f"{rate}/s x {report.get('time_scale', 2.0)} (burst {burst}); "
+        f"rate-plan minimum {runs[0]['minimum_seconds']:.1f} s"
     )
     print(
-        f"{'':<22}{'calls/order':>12}{'429s':>7}{'drain':>9}{'÷ minimum':>11}{'lost':>6}{'stale':>7}{'DLQ':>5}"
+        f"{'':<22}{'calls/order':>12}{'429s':>7}{'drain':>9}{'÷ minimum':>11}{'lost':>6}{'stale':>7}"
+        f"{'DLQ':>5}{'pending':>9}{'hops':>6}"
     )
-    for label, result in [
-        *((f"shared, K={r.consumers}", r) for r in runs),
-        (f"naive, K={baseline.consumers}", baseline),
-    ]:
+    labelled = [
+        *((f"pending set, K={r['consumers']}", r) for r in runs),
+        (f"naive, K={baseline['consumers']}", baseline),
+    ]
+    for label, figures in labelled:
         print(
-            f"{label:<22}{result.calls_per_order:>12.2f}{result.throttled:>7}{result.drain_seconds:>8.1f}s"
-            f"{result.drain_ratio:>11.3f}{result.lost:>6}{result.stale:>7}{result.dead_lettered:>5}"
+            f"{label:<22}{figures['calls_per_order']:>12.2f}{figures['throttled']:>7}"
+            f"{figures['drain_seconds']:>8.1f}s{figures['drain_ratio']:>11.3f}{figures['lost']:>6}"
+            f"{figures['stale']:>7}{figures['dead_lettered']:>5}{figures['pending_left']:>9}"
+            f"{figures['drain_requests']:>6}"
         )
+    atomic = "atomic" if report["dynamodb_atomic"] else "NOT ATOMIC"
     print(
-        f"DynamoDB in the Orders path, conditional writes {'atomic' if atomic else 'NOT ATOMIC'}: records "
-        "delayed by contention (the rate budget's contention errors), conditional writes that failed of "
-        "those made, and the largest rate budget item"
+        f"DynamoDB in the Orders path, conditional writes {atomic}: records delayed by contention, "
+        "contention failures (a contended budget, a lease race lost), conditional writes failed of those "
+        "made (per SP-API call, per write), the largest shared-state item"
     )
     print(
-        f"{'':<22}{'contended':>10}{'(errors)':>9}{'failed':>8}{'of':>7}{'per write':>11}{'item bytes':>12}"
+        f"{'':<22}{'contended':>10}{'(errors)':>9}{'failed':>8}{'of':>7}{'per call':>10}{'per write':>11}"
+        f"{'item bytes':>12}"
     )
-    for label, result in [
-        *((f"shared, K={r.consumers}", r) for r in runs),
-        (f"naive, K={baseline.consumers}", baseline),
-    ]:
-        counts = result.counts
-        errors, made = sum(counts.contention_failures.values()), sum(counts.conditional_writes.values())
+    for label, figures in labelled:
         print(
-            f"{label:<22}{counts.contended:>10}{errors:>9}{counts.failures:>8}{made:>7}"
-            f"{counts.failures_per_call:>11.3f}{counts.budget_item_bytes_max:>12,}"
+            f"{label:<22}{figures['contended']:>10}{figures['contention_failures']:>9}"
+            f"{figures['conditional_write_failures']:>8}{figures['conditional_writes']:>7}"
+            f"{figures['conditional_write_failures_per_call']:>10.3f}"
+            f"{figures['conditional_write_failures_per_write']:>11.3f}{figures['budget_item_bytes_max']:>12,}"
         )
-        for where, made in sorted(counts.conditional_writes.items()):
-            print(f"{'':<24}{where}: {counts.conditional_write_failures[where]} failed of {made}")
+        for where, made in figures["conditional_writes_by"].items():
+            failed = figures["conditional_write_failures_by"].get(where, 0)
+            print(f"{'':<24}{where}: {failed} failed of {made}")
+        if figures["lease_takes"]:
+            takes = ", ".join(f"{name} {count}" for name, count in figures["lease_takes"].items())
+            print(f"{'':<24}lease takes: {takes}")
+        for where, size in figures["item_bytes_max_by_kind"].items():
+            print(f"{'':<24}largest {where} item: {size:,} bytes")
+        if figures["missed_targets"]:
+            print(f"{'':<24}off target: {', '.join(figures['missed_targets'])}")
     best = runs[-1]
     print(
-        f"K={best.consumers}: {baseline.calls_per_order / max(best.calls_per_order, 1e-9):.2f}x fewer calls "
-        f"and {baseline.throttled} -> {best.throttled} throttled than the naive baseline"
+        f"K={best['consumers']}: {baseline['calls_per_order'] / max(best['calls_per_order'], 1e-9):.2f}x "
+        f"fewer calls and {baseline['throttled']} -> {best['throttled']} throttled than the naive baseline"
     )
 
 

@@ -2,10 +2,11 @@
 
 The large seller receives 50,000 ORDER_CHANGE notifications over 20,000 orders within 2 hours (one
 to four changes per order); 50 small sellers each publish about one every two minutes for six
-hours. The real ORDER_CHANGE use case and batch processing run in 5 simulated Lambda containers
-(the consumer's maximum concurrency) against the simulation's SQS queue and DynamoDB tables (orders,
-idempotency, rate budget; in memory, with DynamoDB's conditional writes) and the SP-API emulator at
-Amazon's default plans, called in process with 150 ms of latency per call.
+hours. The real order-change consumer (``wiring.order_change.orders_runner``: intake, the pending set,
+one drainer per seller holding its lease, drain requests) runs in 5 simulated Lambda containers
+(the consumer's maximum concurrency) against the simulation's SQS queue and DynamoDB tables
+(orders, pending orders, rate budget; in memory, with DynamoDB's conditional writes) and the SP-API
+emulator at Amazon's default plans, called in process with 150 ms of latency per call.
 Everything runs on one virtual clock (``sellerstream_local.simulation``): rate-budget waits, SQS
 delays and visibility timeouts, Lambda's polling; so hours pass in minutes and the run is
 deterministic. The same small-seller traffic runs once more without the burst, for comparison.
@@ -20,12 +21,11 @@ and that an order changed again after it was fetched must be fetched again).
 ``calls_per_order``, ``receives_per_notification``, ``small_seller_p95_lag_ratio``, ``drain_ratio``,
 and ``details``: calls per operation, 429s, receives, both lags in seconds, and the
 drain against its minimum in hours.
-``--scale 0.1`` runs a tenth of the large seller in about 2.5 minutes, the full scale in about
-25 minutes: not the simulation's own work but the function's, once per SQS receive. While the
-large seller's backlog is deeper than the slots its bucket holds (15 minutes of getOrder), its
-waiting notifications come back every 15 minutes (SQS's longest delay), each parsed and planned by
-the real code. ``--progress`` prints, every simulated half hour, the receives so far and the
-queue's depth.
+``--scale 0.1`` runs a tenth of the large seller in about a minute, the full scale in about five:
+not the simulation's own work but the function's, once per SQS receive and per drain step.
+A small seller's lag is counted from its notification's publication to its order's storing
+(``stored_at``). ``--progress`` prints, every simulated half
+hour, the receives so far and the queue's depth.
 """
 
 from __future__ import annotations
@@ -133,16 +133,13 @@ def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
     ``batching_window``: seconds the mapping gathers a batch before invoking with fewer records
     than its size (the deployed mapping's MaximumBatchingWindowInSeconds; 0: invoke at once)."""
     started = time.monotonic()
-    from sellerstream import aws, catalog, wiring
-    from sellerstream.adapters.backlog import DynamoDBSearchWindows
-    from sellerstream.adapters.orders import DynamoDBOrderStore
+    from sellerstream import aws, catalog
     from sellerstream.adapters.rate_budget import SharedRateBudget
     from sellerstream.adapters.sellers import AwsSellerDirectory
-    from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
     from sellerstream.config import OrderChangeSettings
-    from sellerstream.logic.order_change import OrderChangeUseCase
     from sellerstream.logic.spapi_access import SpApiAccess
     from sellerstream.spapi.transport import HttpRequest, HttpResponse
+    from sellerstream.wiring.order_change import orders_runner
     from sellerstream_local.emulator import SpApiEmulator
     from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
     from sellerstream_local.notifications_factory import as_body, iso, order_change
@@ -182,6 +179,7 @@ def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
         "idempotency_table_name": create_table(dynamodb, "idempotency", "id", None, None),
         "accounts_table_name": create_table(dynamodb, "accounts", "pk", None, None),
         "rate_budget_table_name": create_table(dynamodb, "rate-budget", "pk", None, None),
+        "pending_orders_table_name": create_table(dynamodb, "pending-orders", "pk", "sk", None),
     }
     secrets = {"lwa": json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
     for seller in sorted({notice.seller for notice in notices}):
@@ -251,15 +249,7 @@ def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
             clock=clock.time,
             sleep=clock.sleep,
         )
-        use_case = OrderChangeUseCase(
-            directory,
-            access,
-            DynamoDBOrderStore(settings.orders_table_name),
-            backlog=DynamoDBSearchWindows(shared, clock=clock.time),
-            waiting=DynamoDBWaitingNotifications(shared, clock=clock.time),
-            clock=clock.time,
-        )
-        runner = wiring.batch_runner(consumer, settings, use_case, clock=clock.time)
+        runner = orders_runner(settings, directory, access, clock=clock.time, sleep=clock.sleep)
         while not (publishing["done"] and sqs.empty()):
             if progress and clock.now >= next_report[0]:
                 report_progress()
@@ -327,10 +317,12 @@ def _outcome(
             stored[key] = (parse_sortable(item["last_updated"]["S"]).timestamp(), stored_at)
     latest = {key for key, changed in final.items() if key in stored and stored[key][0] >= changed}
     big_keys = [key for key in final if key[0] == BIG]
+    # A small seller's notification to its order's storing (each of its orders changes once): the
+    # queue no longer says when an order is stored, its drainer does.
     small_lags = [
-        sqs.done_at[notice.notification_id] - notice.at
+        stored[(notice.seller, notice.order_id)][1] - notice.at
         for notice in notices
-        if notice.seller != BIG and notice.notification_id in sqs.done_at
+        if notice.seller != BIG and (notice.seller, notice.order_id) in stored
     ]
     big_done = [sqs.done_at.get(notice.notification_id) for notice in notices if notice.seller == BIG]
     return Outcome(

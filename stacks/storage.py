@@ -93,7 +93,10 @@ class Storage(Construct):
                 Acknowledgment(
                     id="AwsSolutions::AwsSolutions-DDB3",
                     reason="Its items may hold buyer data that must be gone once expired (Amazon's Data "
-                    "Protection Policy), backups included; they can be read again from the raw copy or Amazon.",
+                    "Protection Policy), backups included; they can be read again from the raw copy or Amazon."
+                    if table.ttl_attribute
+                    else "It holds only work in progress (orders still to fetch, a drainer's lease): "
+                    "reconciliation stores whatever a lost item stood for, and a restored lease would be stale.",
                 )
             )
         return created

@@ -358,6 +358,17 @@ NOTIFICATIONS_TABLE: Final = Table(
 # Feeds: one head per seller and feed (getFeed and its processing report's summary), its
 # per-message results beside it; expired with the type's retention.
 FEEDS_TABLE: Final = Table("feeds", "FeedsTable", "FeedsTableName", sort_key="sk", ttl_attribute="expires_at")
+# Per seller and SP-API region: the orders whose change is not stored yet (ids, change times and
+# notification ids; no buyer data) and the lease of the one drainer that fetches them, with its rate
+# buckets. Safe to recreate without backups: reconciliation stores whatever a lost entry stood for.
+PENDING_ORDERS_TABLE: Final = Table(
+    "pending_orders",
+    "PendingOrdersTable",
+    "PendingOrdersTableName",
+    sort_key="sk",
+    retain=False,
+    recovery_days=None,
+)
 TABLES: Final = (
     ORDERS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -368,6 +379,7 @@ TABLES: Final = (
     RATE_BUDGET_TABLE,
     NOTIFICATIONS_TABLE,
     FEEDS_TABLE,
+    PENDING_ORDERS_TABLE,
 )
 # Resources a Grant may name besides the tables.
 REPORTS_BUCKET: Final = "reports_bucket"  # raw report documents, under REPORTS_PREFIX
@@ -396,6 +408,9 @@ CONSUMER_GRANTS: Final = (
 )
 # An order stored from Amazon's answer: the conditional put, the PII item updated part by part.
 ORDER_WRITES: Final = (PUT, UPDATE, "dynamodb:ConditionCheckItem")
+# Draining pending orders: entries added and removed in batches (BatchWriteItem), read oldest first
+# (Query); the drainer's lease read (GetItem), then taken and released (UpdateItem).
+PENDING_ORDER_DRAINS: Final = (GET, UPDATE, "dynamodb:Query", "dynamodb:BatchWriteItem")
 
 # -- the events SellerStream emits ---------------------------------------------------------------
 
@@ -762,17 +777,32 @@ CONSUMERS: Final = (
             timeout_seconds=30, memory_mb=512, batch_size=10, batching_window_seconds=5, max_concurrency=5
         ),
         # BatchGetItem: what is stored already, so a notification no newer than it costs no call.
-        grants=(*CONSUMER_GRANTS, Grant(ORDERS_TABLE.role, (*ORDER_WRITES, "dynamodb:BatchGetItem"))),
+        grants=(
+            *CONSUMER_GRANTS,
+            Grant(ORDERS_TABLE.role, (*ORDER_WRITES, "dynamodb:BatchGetItem")),
+            Grant(PENDING_ORDERS_TABLE.role, PENDING_ORDER_DRAINS),
+        ),
         description="SellerStream order-change consumer",
         emits=(ORDER_CHANGED,),
         quiet_alarm_hours=12,
+        alarms=(
+            # The queue no longer holds the backlog (a change is acknowledged once pending): its
+            # oldest-message alarm cannot see a seller's orders waiting, this one does.
+            MetricAlarm(
+                "PendingOrders",
+                metric_names.PENDING_ORDER_AGE,
+                threshold=3600,
+                statistic="Maximum",
+                description="a seller's oldest order change has waited an hour for its drainer (a "
+                "Prime Day backlog at the Orders rate plan, or a drain failing: see the function's log)",
+            ),
+        ),
         graphs=(
             Graph(
                 "calls saved, lagging reads, backlog pages",
                 (
                     (metric_names.NOTIFICATIONS_SKIPPED, "skipped (already stored)"),
                     (metric_names.NOTIFICATIONS_COALESCED, "coalesced"),
-                    (metric_names.NOTIFICATIONS_SUPERSEDED, "superseded"),
                     (metric_names.STALE_CALLBACKS, "lagging reads"),
                     (metric_names.BACKLOG_SEARCH_PAGES, "backlog pages"),
                     (metric_names.BACKLOG_ORDERS_STORED, "backlog orders stored"),

@@ -322,7 +322,8 @@ class OrdersApiSettings(Settings):
 
 
 class OrderChangeSettings(QueueSettings, SpApiSettings, OrdersTableSettings, OrdersApiSettings):
-    pass
+    # The orders whose change is not stored yet, and each seller's drainer lease.
+    pending_orders_table_name = Setting(text)
 
 
 class ListingStatusSettings(QueueSettings, SpApiSettings, NotificationsTableSettings):

@@ -126,5 +126,6 @@ DEAD_LETTER_REASONS = frozenset(
         "ambiguous_package",
         "report_stalled",  # logic.report_finished: parts in a row interrupted before storing a row
         "in_progress_elsewhere",  # logic.batch: another delivery held it longer than the queue keeps
+        "order_fetch_failed",  # logic.order_drainer: a pending order's calls failed MAX_FETCH_ATTEMPTS times
     }
 )

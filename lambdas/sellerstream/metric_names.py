@@ -40,19 +40,19 @@ PAYLOAD_VERSION_DIMENSION = "version"
 SELLER_DIMENSION = "seller"
 REGION_DIMENSION = "region"  # an SP-API region (NA, EU, FE), beside the seller
 
-# ORDER_CHANGE acknowledged without a call of its own: the stored order was already at least as new
-# as the change it announces (skipped), another notification of the batch carried the call
-# (coalesced), or a newer notification of the same order waits in its place (superseded).
+# ORDER_CHANGE served without a call of its own: the stored order was already at least as new as
+# the change it announces when it arrived (skipped), or when its drainer came to it (coalesced).
 NOTIFICATIONS_SKIPPED = "NotificationsSkipped"
 NOTIFICATIONS_COALESCED = "NotificationsCoalesced"
-NOTIFICATIONS_SUPERSEDED = "NotificationsSuperseded"
 # SP-API answered with a state older than the notification's change (read-after-publish lag):
-# deferred, or after an hour stored as answered.
+# asked again later, or after an hour stored as answered.
 STALE_CALLBACKS = "StaleCallbacks"
 STALE_CALLBACKS_ACCEPTED = "StaleCallbacksAccepted"
-# Backlog mode: searchOrders pages fetched and the orders they stored.
+# A drainer's searchOrders pages and the orders they stored.
 BACKLOG_SEARCH_PAGES = "BacklogSearchPages"
 BACKLOG_ORDERS_STORED = "BacklogOrdersStored"
+# Seconds since the oldest change a seller's drainer found pending (the Orders backlog's age).
+PENDING_ORDER_AGE = "PendingOrderAge"
 # Reconciliation (searchOrders over a window, per seller): pages read, orders stored because the
 # table lacked them or held an older state, and sellers whose run failed (alarmed).
 RECONCILE_PAGES = "ReconcilePages"

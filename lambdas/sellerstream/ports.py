@@ -18,7 +18,15 @@ from sellerstream.domain.events import OutgoingEvent
 from sellerstream.domain.feeds import FeedOutcome, FeedRecord
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.notifications import NotificationRecord
-from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
+from sellerstream.domain.orders import (
+    BacklogWindow,
+    BucketState,
+    DrainLease,
+    OrderRecord,
+    PendingChange,
+    SellerAccount,
+    WriteOutcome,
+)
 from sellerstream.domain.packages import StoredOrderItems, StoredPackage
 from sellerstream.domain.reports import ReportProgress, ReportRows
 from sellerstream.spapi.auth import LwaCredentials
@@ -109,6 +117,32 @@ class OrderStore(Protocol):
     def last_updated_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
         """The last-update time of each stored (seller id, order id); absent ones are left out. It may
         lag (show an older time, or none), never run ahead."""
+
+
+class PendingOrders(Protocol):
+    """Per seller and region: the orders whose change is not stored yet, oldest change first, and
+    the lease of the one drainer that fetches them. Every container's intake adds; only the lease's
+    holder fetches and removes."""
+
+    def add(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
+        """Durably records each change (the same change twice is one entry)."""
+
+    def oldest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
+        """Up to ``limit`` entries, oldest change first (an order may have several)."""
+
+    def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
+        """Forgets these entries (served); entries added since for the same orders stay."""
+
+    def take_lease(
+        self, account: SellerAccount, owner: str, *, now: float, until: float
+    ) -> DrainLease | None:
+        """The lease for ``owner`` until ``until`` when nobody holds it or its holder's ``until`` has
+        passed (then ``expired_until`` says until when it may have spent); None when it is held."""
+
+    def release_lease(
+        self, account: SellerAccount, lease: DrainLease, buckets: Mapping[str, BucketState]
+    ) -> None:
+        """Frees the lease and leaves the buckets for the next holder (nothing if it was lost)."""
 
 
 class ListingStore(Protocol):
@@ -233,8 +267,8 @@ class PackageStore(Protocol):
 
 
 class SearchWindows(Protocol):
-    """searchOrders windows shared by every container, one per key (a seller's backlog window, a
-    reconciliation checkpoint); every change is conditional on the version it was read at and
+    """Search windows shared by every container, one per key (a reconciliation checkpoint); every
+    change is conditional on the version it was read at and
     returns None when another container changed the window first."""
 
     def load(self, key: str) -> BacklogWindow | None: ...
@@ -256,15 +290,6 @@ class SearchWindows(Protocol):
     ) -> BacklogWindow | None: ...
 
     def release(self, key: str, window: BacklogWindow) -> None: ...
-
-
-class WaitingNotifications(Protocol):
-    """The newest ORDER_CHANGE waiting in the queue for each order, shared by every container."""
-
-    def newest_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WaitingNotification]: ...
-
-    def record(self, seller_id: str, order_id: str, waiting: WaitingNotification) -> bool:
-        """Records ``waiting`` unless a newer one (or as new, another) is recorded; True if written."""
 
 
 class RateBudgets(Protocol):

@@ -44,6 +44,7 @@ from typing import IO, Any
 
 from sellerstream import catalog
 from sellerstream.adapters.reports import ReportRowReader
+from sellerstream.logic.drain_request import DRAIN_REQUEST
 from sellerstream.spapi.endpoints import MARKETPLACE_REGIONS
 from sellerstream_local import events_out
 from sellerstream_local.emulator.catalog import PRODUCTS
@@ -67,7 +68,7 @@ from sellerstream_local.notifications_factory import (
 from sellerstream_local.pipeline import LWA_CLIENT_ID, LWA_CLIENT_SECRET, DeadLetter, LocalPipeline
 from sellerstream_local.poller import PollerStats
 from sellerstream_local.resources import create_webhook_destination
-from sellerstream_local.traffic import TypeLedger
+from sellerstream_local.traffic import TypeLedger, new_counts
 from sellerstream_local.webhook import ApiDestinationForwarder, WebhookReceiver
 from stacks.constants import LWA_APP_SECRET_NAME as APP_SECRET_NAME
 
@@ -288,7 +289,8 @@ def _stale_reads(
     pipeline: LocalPipeline, publish: _Publisher, orders: dict[str, list[str]], start: datetime
 ) -> None:
     """Amazon's read-after-publish lag: a change is announced, but getOrder still answers with the
-    state before it. The notification must not count as done: it waits and asks again."""
+    state before it. The change must not count as stored: it stays pending, and the drainer asks
+    again later (a drain request on the orders queue)."""
     changed = start + timedelta(hours=2)
     for seller, order_id in _shipped(orders)[:3]:
         publish(
@@ -296,7 +298,7 @@ def _stale_reads(
                 _order_event(seller, order_id, "Shipped", changed, _marketplace_of(orders, seller, order_id))
             )
         )
-    pipeline.poller("orders").poll_once()  # answered with the previous state: deferred
+    pipeline.poller("orders").poll_once()  # answered with the previous state: asked again later
     for seller, order_id in _shipped(orders)[:3]:
         pipeline.emulator.set_order(order_id, seller_id=seller, last_updated=changed, status="Shipped")
 
@@ -931,18 +933,21 @@ def _header(pipeline: LocalPipeline) -> str:
 
 def _render(summary: dict[str, Any], log_path: Path | None) -> str:
     outcomes = summary["outcomes"]
+    orders = summary["by_type"].get(catalog.ORDER_CHANGE.name, new_counts())
+    drain_requests = summary["by_type"].get(DRAIN_REQUEST, new_counts())
     lines = [
         "Messages",
         f"  published {summary['published']}   received {summary['received']} (with redeliveries)   "
         f"succeeded {summary['succeeded']}   retried {summary['retried']}   "
         f"dead-lettered {len(summary['dead_lettered'])}",
         "Outcomes",
-        f"  stored {outcomes.get('written', 0)}   duplicates skipped {outcomes.get('duplicate', 0)}   "
-        f"older or equal state refused {outcomes.get('stale', 0)}",
-        f"  no call needed: already stored as new {outcomes.get('skipped', 0)}   "
-        f"same order in the batch {outcomes.get('coalesced', 0) + outcomes.get('superseded', 0)}   "
-        f"lagging reads asked again {outcomes.get('deferred_not_ready', 0)}   "
-        f"throttled and deferred {outcomes.get('deferred', 0) - outcomes.get('deferred_not_ready', 0)}",
+        # An ORDER_CHANGE is done once its change is recorded; its seller's drainer stores the order.
+        f"  orders: changes recorded for their sellers' drainers {orders['pending']} -> orders stored "
+        f"{orders['stored']}   no call needed: already stored as new {outcomes.get('skipped', 0)}   "
+        f"drains continued by a drain request (an order asked again, or time up) {drain_requests['records']}",
+        f"  other records: stored {outcomes.get('written', 0)}   duplicates skipped {outcomes.get('duplicate', 0)}   "
+        f"older or equal state refused {outcomes.get('stale', 0)}   "
+        f"throttled and deferred {outcomes.get('deferred', 0)}",
         "Dead letters (poison goes at once, with its reason; other failures after 5 receives)",
         *[f"  {d['id']:<28} {d['reason']:<26} {d['detail'][:70]}" for d in summary["dead_lettered"]],
         "SP-API",
@@ -1074,10 +1079,12 @@ def _render_by_type(by_type: dict[str, dict[str, Any]]) -> list[str]:
     ]
     for name, counts in by_type.items():
         events = _by_type(counts["events"]) or "no event"
+        # Changes recorded for a drainer: the orders it stored are the type's entities stored.
+        drained = f"   ({counts['pending']} recorded for the drainer)" if counts.get("pending") else ""
         lines.append(
             f"  {name:<38} records {counts['records']:>3}: stored {counts['stored']:>3}, "
             f"unchanged {counts['unchanged']:>2}; duplicates {counts['duplicates']:>2}; "
-            f"dead-lettered {counts['dead_lettered']} -> {events}"
+            f"dead-lettered {counts['dead_lettered']} -> {events}{drained}"
         )
     return lines
 

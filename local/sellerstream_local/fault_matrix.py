@@ -4,9 +4,16 @@ measured per consumer from what the stores and the emulator hold, never from the
 
 Four consumers run at once, each on its own queue, DLQ and containers (the catalog's sizing: batch
 size, concurrency, timeout and visibility timeout), built as the functions build them
-(``catalog.consumer(kind)``, ``wiring.batch_runner``) on the simulation's clock, tables and emulator:
+(``catalog.consumer(kind)``, ``wiring.batch_runner``, ``wiring.order_change.orders_runner``) on the
+simulation's clock, tables and emulator:
 
-- ``orders``: ORDER_CHANGE notifications, getOrder (about 2.5 changes per order).
+- ``orders``: ORDER_CHANGE notifications (about 2.5 changes per order). A notification is
+  acknowledged once its change is an entry of the seller's pending set (no idempotency records);
+  one drainer per seller and region, holding the seller's lease, fetches the pending orders oldest
+  first with getOrder (and searchOrders pages for settled backlogs); a drain that outlasts its
+  invocation, or waits for a refused seller's renewal, goes on through a drain request on the
+  orders queue (delayed up to 900 s). The lane runs until its queue is empty and its pending set
+  drained (entries nothing is left to drain are reported as ``pending_left``).
 - ``listings``: LISTINGS_ITEM_STATUS_CHANGE notifications as EventBridge's rule delivers them to
   SQS (the notification in the event's ``detail``), getListingsItem; about 2.5 status changes per
   SKU, a tenth of the SKUs deleted at the end, some SKUs holding characters a key must encode.
@@ -24,10 +31,15 @@ is lost) and malformed (truncated) bodies; document downloads that time out, fai
 part-way; S3 errors; ``invalid_grant`` for one seller whose authorisation is withdrawn for a while
 and then renewed (a new refresh token in its secret); DynamoDB throttling, internal errors and
 batch writes left partly unprocessed; containers killed just before a consumer's write (between
-the SP-API answer and the store: a table, the raw copy, a copy back on the queue), just after it
-(the effect stored, the batch not acknowledged), and after the invocation returned but before the
-event source mapping deleted its records: the records return after the visibility timeout, and
-idempotency records left in progress are taken over once their deadline passed. Duplicates (the
+the SP-API answer and the store: a table, the raw copy, a copy back on the queue, an order change's
+pending entry), just after it (the effect stored, the batch not acknowledged), and after the
+invocation returned but before the event source mapping deleted its records: the records return
+after the visibility timeout, and idempotency records left in progress are taken over once their
+deadline passed. The orders' drainer is killed while it holds a seller's lease, between SP-API's
+answer and the order's write and between the orders' writes and their entries' removal (the lease
+then lapses with its invocation, the batch that took it comes back); a drain request's SendMessage
+fails (the invocation then raises, and its whole batch comes back after the visibility timeout, as
+for any invocation whose handler raised: counted in ``invocation_errors``). Duplicates (the
 same notification or request delivered again), reordered deliveries (a change delivered after a
 later change of the same order or SKU, an order's first package after its second), poison bodies
 (at least three per consumer, of kinds no retry can cure), and ORDER_CHANGE notifications Amazon
@@ -37,12 +49,12 @@ order to keep with others: its duplicates come at once or late, some while its l
 Measured per consumer (``by_consumer``) and summed:
 
 - ``lost``: delivered valid messages whose effect is not in the store at the end. Orders: the
-  stored order older than the change. Listings: the stored listing older than the change, or the
-  SKU's stored state not Amazon's latest (its status, or deleted). Reports: a DONE report not
-  complete with every row of its document, or with a row its SKU's lookup does not find (exactly
-  it, once), a FATAL or CANCELLED one not recorded. Shipments: a request whose package Amazon does
-  not hold or the store lacks, or a package whose tracking number at Amazon or in the store is not
-  its latest request's.
+  stored order older than the change (whether its entry was drained, is still pending, or was
+  dead-lettered). Listings: the stored listing older than the change, or the SKU's stored state
+  not Amazon's latest (its status, or deleted). Reports: a DONE report not complete with every row
+  of its document, or with a row its SKU's lookup does not find (exactly it, once), a FATAL or
+  CANCELLED one not recorded. Shipments: a request whose package Amazon does not hold or the store
+  lacks, or a package whose tracking number at Amazon or in the store is not its latest request's.
 - ``applied_twice``: an order or listing state written over the same state; a report completed
   again, or a row stored more than once (in two blocks); a package Amazon or the store holds twice
   (under two references), or one nobody asked for.
@@ -50,10 +62,19 @@ Measured per consumer (``by_consumer``) and summed:
   back (complete to in progress, fewer rows); a package confirmed with Amazon, or stored, with an
   earlier request's tracking number after a later one's.
 - ``poison`` / ``poison_dead_lettered``: poison bodies published / found in the dead-letter queue
-  (copied by the function with a reason, or redriven by the queue).
-- ``valid_dead_lettered``: valid messages found in the dead-letter queue.
+  (copied by the function with a reason, or redriven by the queue; for the orders, also a poison
+  notification whose change a drain request in the DLQ carries).
+- ``valid_dead_lettered``: valid messages found in the dead-letter queue. Orders: also each valid
+  notification whose change a drain request in the DLQ carries (the drainer's dead letter of an
+  order no retry can fetch), and any drain request without orders (never expected there).
 - ``not_repaired``: orders whose stored state is older than Amazon's latest after reconciliation
   (before it when no reconciliation runs); the other consumers lose nothing before their queue.
+
+Besides (``Outcome``): the orders' pending entries left at the end (``pending_left``), their
+``lost`` before reconciliation repaired what it could (``orders_lost_before_reconciliation``), and
+the invocations whose handler raised, by consumer, error and the product's frame
+(``invocation_errors``). A product that loops without ever waiting on the virtual clock stops the
+run with ``ClockStalled``, saying where it loops.
 
 SellerStream's own events come out of the tables' change streams, as deployed: the simulated
 DynamoDB keeps a stream for each table the catalog streams (``catalog.streamed_tables``), and once
@@ -87,6 +108,7 @@ container died), to tell why a message was lost or dead-lettered.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import gzip
 import io
@@ -94,6 +116,7 @@ import json
 import math
 import os
 import random
+import sys
 import threading
 import time
 import traceback
@@ -110,7 +133,6 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from sellerstream import aws, catalog, wiring
-from sellerstream.adapters.backlog import DynamoDBSearchWindows
 from sellerstream.adapters.dynamo import from_attribute_map, to_attribute_map
 from sellerstream.adapters.events import stored_changes
 from sellerstream.adapters.listings import DynamoDBListingStore
@@ -121,14 +143,13 @@ from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.adapters.report_documents import S3DocumentStore
 from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowWriter
 from sellerstream.adapters.sellers import AwsSellerDirectory
-from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
 from sellerstream.config import QueueSettings, ReportFinishedSettings
 from sellerstream.domain.events import OutgoingEvent
 from sellerstream.domain.reports import COMPLETE, FAILED
 from sellerstream.logic.batch import BatchRunner
 from sellerstream.logic.change_events import ChangeEventsUseCase
+from sellerstream.logic.drain_request import DRAIN_KEY
 from sellerstream.logic.listing_status import ListingStatusUseCase
-from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.report_finished import ReportFinishedUseCase
 from sellerstream.logic.shipments import ShipmentUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
@@ -137,6 +158,7 @@ from sellerstream.spapi import reports as reports_api
 from sellerstream.spapi.errors import DocumentUrlExpired, SpApiServerError, SpApiTimeout
 from sellerstream.spapi.transport import HttpRequest, HttpResponse, TransportError
 from sellerstream.timestamps import parse_sortable, sortable_timestamp
+from sellerstream.wiring import order_change as order_change_wiring
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.emulator.charsets import codec_for
 from sellerstream_local.emulator.reports import FLAT_FILE_COLUMNS, write_flat_file
@@ -180,6 +202,12 @@ LONG_POLL = 20.0
 MIN_POLL = 0.05
 # Virtual time after which the run stops even if messages remain (they then count as lost).
 GIVE_UP_AFTER_SECONDS = 3 * 24 * 3600.0
+# The orders lane stops when its queue stayed empty this long with entries still pending: nothing
+# is left to drain them (they are reported, and their changes count as lost unless stored).
+STRANDED_AFTER_SECONDS = 900.0
+# Wall seconds the virtual clock may stand still while a participant runs before the run calls it
+# a busy loop (every wait of the product, an SP-API call's latency included, moves the clock).
+STALL_SECONDS = 300.0
 LWA_ID, LWA_SECRET = "amzn1.application-oa2-client.faultmatrix", "fault-matrix-secret"
 LWA_PATH = "/auth/o2/token"
 APP_SECRET_ID = "lwa"  # noqa: S105 - a secret's name
@@ -256,6 +284,12 @@ class ProcessKilled(BaseException):
     batch is never acknowledged and idempotency records stay in progress, as after a real kill."""
 
 
+class ClockStalled(BaseException):
+    """A participant ran on without ever waiting on the virtual clock: a busy loop, which would
+    spin in Lambda until the invocation's time ran out and never ends on the virtual clock. Raised
+    in that participant (then by the run) with where it looped."""
+
+
 @dataclass(frozen=True)
 class FaultRates:
     """How often each fault is injected.
@@ -288,6 +322,11 @@ class FaultRates:
     kills: float = 0.005  # per consumer write: the container dies just before it
     kills_after_write: float = 0.005  # per consumer write: the container dies just after it
     kills_before_acknowledging: float = 0.002  # per invocation: dies before its records are deleted
+    # The orders' drainer, while it holds a seller's lease: it dies between getOrder's (or a page's)
+    # answer and the order's write, or between the orders' writes and their entries' removal.
+    lease_kills_before_write: float = 0.005  # per order write made under a drain lease
+    lease_kills_before_removal: float = 0.01  # per removal of served entries (one BatchWriteItem)
+    drain_requests_lost: float = 0.05  # per drain request sent to the orders queue: SendMessage fails
     # SellerStream's bus (PutEvents answers; the product retries a call 3 times within an invocation).
     event_throttles: float = 0.02  # per entry: ThrottlingException
     event_internal_failures: float = 0.01  # per entry: InternalFailure
@@ -466,6 +505,13 @@ class Outcome:
     wall_seconds: float
     journal: Journal | None = None  # when the run was asked to keep one
     events: EventsOutcome | None = None
+    # Orders' pending entries left at the end (none once every drain is done), and the invocations
+    # whose handler raised, by consumer, exception and the product's frame it came through.
+    pending_left: int = 0
+    invocation_errors: Counter[str] = field(default_factory=Counter)
+    # The orders' ``lost`` before reconciliation ran: what the consumer itself left undone (``lost``
+    # is measured at the end, after reconciliation repaired what it could).
+    orders_lost_before_reconciliation: int = 0
 
 
 @dataclass
@@ -522,12 +568,15 @@ class Receive:
 class Journal:
     """Every receive of every message of a run, by consumer and by the id the message is known by
     (a notification's or a shipment request's): ``run(journal=...)`` fills it, to tell why a
-    message was lost or dead-lettered. ``dead_lettered``: the valid messages found in each DLQ."""
+    message was lost or dead-lettered. ``dead_lettered``: the valid messages found in each DLQ;
+    ``pending``: the orders' pending entries left at the end."""
 
     receives: defaultdict[str, defaultdict[str, list[Receive]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
     dead_lettered: dict[str, set[str]] = field(default_factory=dict)
+    # The orders' pending entries left at the end: (account, its key, the notification id).
+    pending: list[tuple[str, str, str]] = field(default_factory=list)
 
     def applied(self, kind: str, at: float, messages: list[Any], outcomes: list[Any]) -> None:
         for message, outcome in zip(messages, outcomes, strict=True):
@@ -545,13 +594,19 @@ class Journal:
         for message in messages:
             self._add(kind, message, at, "killed", None, where, None)
 
+    def failed(self, kind: str, at: float, messages: list[Any], where: str) -> None:
+        """The invocation raised: none of its records was acknowledged (``where``: what and where)."""
+        reason, _, frame = where.partition(" in ")
+        for message in messages:
+            self._add(kind, message, at, "failed", reason, f"in {frame}", None)
+
     def struggled(self, kind: str, failures: int = 3) -> dict[str, list[Receive]]:
         """The messages of ``kind`` dead-lettered, or received ``failures`` times without being done."""
         return {
             key: receives
             for key, receives in self.receives[kind].items()
             if key in self.dead_lettered.get(kind, set())
-            or sum(receive.outcome in ("retry", "killed") for receive in receives) >= failures
+            or sum(receive.outcome in ("retry", "killed", "failed") for receive in receives) >= failures
         }
 
     def _add(
@@ -565,7 +620,7 @@ class Journal:
         result: dict[str, Any] | None,
     ) -> None:
         part = message.attributes.get("sellerstream-continuation-part", {}).get("StringValue")
-        self.receives[kind][_message_key(message.body) or message.message_id].append(
+        self.receives[kind][_journal_key(message.body, message.message_id)].append(
             Receive(
                 at - START, message.message_id, message.receive_count, part, outcome, reason, detail, result
             )
@@ -585,16 +640,31 @@ def _journal_result(journal: Journal, kind: str, at: float, messages: list[Any],
 
 
 def _where_killed(error: BaseException) -> str:
-    """The product's innermost frame when the container died (the simulation's own frames left out)."""
+    """The product's innermost frame when the container died (the simulation's own frames left out):
+    where it first died, when a ``finally`` of the product called on and met its death again."""
+    while isinstance(error.__context__, ProcessKilled):
+        error = error.__context__
+    frame = _product_frame(error)
+    return f"killed in {frame}" if frame else "killed before acknowledging"
+
+
+def _where_failed(error: BaseException) -> str:
+    """What an invocation raised (an AWS error with its code), and the product's innermost frame."""
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    kind = f"{type(error).__name__}({code})" if code else type(error).__name__
+    return f"{kind} in {_product_frame(error) or 'the simulation'}"
+
+
+def _product_frame(error: BaseException) -> str | None:
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
         if "/sellerstream/" in frame.filename.replace("\\", "/")
     ]
     if not frames:
-        return "killed before acknowledging"
+        return None
     frame = frames[-1]
-    return f"killed in {frame.filename.rsplit('/sellerstream/', 1)[-1]}:{frame.lineno} {frame.name}"
+    return f"{frame.filename.rsplit('/sellerstream/', 1)[-1]}:{frame.lineno} {frame.name}"
 
 
 # -- the workloads -------------------------------------------------------------------------------
@@ -1301,6 +1371,8 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         self.tables: dict[str, str] = {}
         self.enabled = False
         self.killed: set[int] = set()  # threads of containers that died (until they start again)
+        # The drain leases (pending orders partitions) each live container holds, by thread.
+        self.leases: defaultdict[int, set[str]] = defaultdict(set)
         self.writes: Counter[str] = Counter()  # by consumer
         self.regressed: Counter[str] = Counter()
         self.applied_twice: Counter[str] = Counter()
@@ -1347,7 +1419,28 @@ class FaultyDynamoDB(SimulatedDynamoDB):
 
     def _die(self) -> None:
         self.killed.add(threading.get_ident())
+        self.leases.pop(threading.get_ident(), None)  # held in the table until they expire
         raise ProcessKilled
+
+    @property
+    def rates(self) -> FaultRates:
+        return self._rates
+
+    def holds_lease(self) -> bool:
+        """Whether this container holds a seller's drain lease (taken, not released yet)."""
+        return bool(self.leases.get(threading.get_ident()))
+
+    def die_holding_lease(self, fault: str, rate: float) -> None:
+        """Maybe the container dies now, while it holds a drain lease (``fault``: where, counted)."""
+        if self.holds_lease() and self.injects(fault, rate):
+            self._die()
+
+    def injects(self, fault: str, rate: float) -> bool:
+        """Whether ``fault`` is injected now (drawn at ``rate``, and counted)."""
+        if self.enabled and self._rng.random() < rate:
+            self._injected[fault] += 1
+            return True
+        return False
 
     def get_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:
         self._maybe_fail("GetItem")
@@ -1366,6 +1459,8 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         consumer = self._consumer_of(TableName, Item)
         if consumer is None:
             return super().put_item(TableName, Item, **options)
+        if consumer == ORDERS:  # the drainer's write: SP-API's answer in hand, the entries still pending
+            self.die_holding_lease("lease_kills_before_write", self._rates.lease_kills_before_write)
         self.die_before()
         key = self._key(TableName, Item)
         before = self._items[TableName].get(key)
@@ -1380,7 +1475,12 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         self._maybe_fail("UpdateItem")
         consumer = self._consumer_of(TableName, Key)
         if consumer is None:
-            return super().update_item(TableName, Key, UpdateExpression, **options)
+            result = super().update_item(TableName, Key, UpdateExpression, **options)
+            if TableName == self.tables.get(catalog.PENDING_ORDERS_TABLE.role):
+                self._leased(Key, UpdateExpression)
+            return result
+        if consumer == ORDERS:
+            self.die_holding_lease("lease_kills_before_write", self._rates.lease_kills_before_write)
         self.die_before()
         key = self._key(TableName, Key)
         before = self._items[TableName].get(key)
@@ -1400,6 +1500,14 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         rows = self.tables.get(catalog.REPORT_ROWS_TABLE.role) in RequestItems
         if rows:
             self.die_before(ROW_BATCH_KILL_SHARE)
+        pending = RequestItems.get(self.tables.get(catalog.PENDING_ORDERS_TABLE.role, ""), [])
+        # The intake's entries are the notifications' effect (they are acknowledged once written);
+        # the drainer's removal of served entries follows the orders' writes under its lease.
+        recorded = any("PutRequest" in request for request in pending)
+        if recorded:
+            self.die_before()
+        elif pending:
+            self.die_holding_lease("lease_kills_before_removal", self._rates.lease_kills_before_removal)
         unprocessed: dict[str, list[dict[str, Any]]] = {}
         if self.enabled and self._rng.random() < self._rates.dynamodb_unprocessed:
             # DynamoDB took part of the batch (a hot partition): the rest comes back to be sent again.
@@ -1413,11 +1521,22 @@ class FaultyDynamoDB(SimulatedDynamoDB):
             super().batch_write_item(RequestItems, **options)
         if rows:
             self.die_after(ROW_BATCH_KILL_SHARE)
+        if recorded:
+            self.die_after()
         return {"UnprocessedItems": unprocessed}
 
     def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
         self._maybe_fail("TransactWriteItems")
         return super().transact_write_items(TransactItems)
+
+    def _leased(self, key: dict[str, Any], expression: str) -> None:
+        """Follows the drain leases this container takes (``SET #owner``) and releases (``REMOVE
+        #owner``): a conditional write that failed raised before here."""
+        partition = str(key["pk"]["S"])
+        if expression.startswith("SET #owner"):
+            self.leases[threading.get_ident()].add(partition)
+        elif "REMOVE #owner" in expression:
+            self.leases[threading.get_ident()].discard(partition)
 
     def _consumer_of(self, table: str, item: dict[str, Any]) -> str | None:
         """The consumer whose effect a write to this item is (None: not a consumer's effect)."""
@@ -1489,8 +1608,9 @@ class _InlineExecutor(Executor):
 
 class _SqsRouter:
     """The product's SQS call, routed by queue URL to a consumer's queue or its DLQ. A copy of a
-    record put back on its own queue (deferred, or a report's continuation) is a write too: the
-    container may die just before or just after it, as ``dies`` decides."""
+    record put back on its own queue (deferred, a report's continuation, an orders drain request) is
+    a write too: the container may die just before or just after it, as ``dies`` decides. A drain
+    request's SendMessage fails at ``drain_requests_lost`` (SQS's 500, after boto3's retries)."""
 
     def __init__(
         self, queues: list[SimulatedSqs], dead_letters: list[SimulatedSqs], dies: FaultyDynamoDB
@@ -1509,6 +1629,10 @@ class _SqsRouter:
         own = QueueUrl in self._own
         if own:
             self._dies.die_before()
+            rate = self._dies.rates.drain_requests_lost
+            if _drain_request(MessageBody) is not None and self._dies.injects("drain_requests_lost", rate):
+                error = {"Code": "InternalError", "Message": "We encountered an internal error."}
+                raise ClientError({"Error": error}, "SendMessage")
         sent = self._queues[QueueUrl].send_message(
             QueueUrl=QueueUrl,
             MessageBody=MessageBody,
@@ -1900,6 +2024,58 @@ def _quiet_logs(quiet: bool, stream: IO[str] | None = None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _watchdog(clock: VirtualTime, stall_seconds: float | None = None) -> Iterator[list[str]]:
+    """Watches the virtual clock from a thread of its own (not a participant): when it stood still
+    for ``stall_seconds`` of wall time, the participant running meanwhile is in a busy loop. Where
+    it loops is written to stderr and kept (the list given), and ``ClockStalled`` raised in it."""
+    stop = threading.Event()
+    stalls: list[str] = []
+    stall_seconds = STALL_SECONDS if stall_seconds is None else stall_seconds
+
+    def watch() -> None:
+        seen, since = clock.now, time.monotonic()
+        while not stop.wait(min(10.0, stall_seconds / 4)):
+            if clock.now != seen:
+                seen, since = clock.now, time.monotonic()
+                continue
+            running = _running_participant() if time.monotonic() - since >= stall_seconds else None
+            if running is None:
+                continue
+            ident, name, stack = running
+            stalls.append(
+                f"the virtual clock stood still at {clock.now - START:.1f} s for {stall_seconds:.0f} wall "
+                f"seconds: {name} runs on without waiting on it, in\n{stack}"
+            )
+            sys.stderr.write(f"fault matrix: {stalls[-1]}\n")
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(ClockStalled))
+            since = time.monotonic()
+
+    watcher = threading.Thread(target=watch, name="fault-matrix-watchdog", daemon=True)
+    watcher.start()
+    try:
+        yield stalls
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def _running_participant() -> tuple[int, str, str] | None:
+    """The participant running now (every other one waits on its lock in the clock's ``sleep`` or
+    before its start): its thread id, name and stack."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        name = names.get(ident, "")
+        if not name.startswith((*KINDS, "publisher")):
+            continue
+        if frame.f_code.co_name in ("sleep", "participant") and frame.f_code.co_filename.endswith(
+            "simulation.py"
+        ):
+            continue
+        return ident, name, "".join(traceback.format_stack(frame)[-12:])
+    return None
+
+
+@contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
     """The product's own jitter (retry backoff, deferral delays) drawn from ``seed``: a run is then
     the same run every time. The interpreter's generator is given back as it was."""
@@ -2013,6 +2189,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         if event.kind == "deliver":
             lanes[event.lane].deliveries.append(event.at)
     state = {"revoked_receives": 0}
+    invocation_errors: Counter[str] = Counter()
     revoked = workload.revoked_seller
     revoked_waiting: set[str] = set()
 
@@ -2053,8 +2230,24 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                     {"refresh_token": renewed, "region": "NA"}
                 )
 
+    pending_table = tables[catalog.PENDING_ORDERS_TABLE.role]
+    idle_since: dict[str, float] = {}  # per lane: since when its queue is empty, entries left pending
+
     def finished(lane: _Lane) -> bool:
-        return (not lane.deliveries and lane.queue.empty()) or clock.now - START > GIVE_UP_AFTER_SECONDS
+        """Whether the lane is done: every message published and deleted; for the orders, every
+        pending entry drained too. The orders queue holds a drain request (delayed up to 900 s for a
+        seller whose token was refused) while a seller's drain goes on past an invocation, and an
+        invocation's own records until it ends, so an empty queue with entries left means nothing
+        will drain them any more: the lane stops when that lasted ``STRANDED_AFTER_SECONDS``."""
+        if clock.now - START > GIVE_UP_AFTER_SECONDS:
+            return True
+        kind = lane.consumer.kind
+        if lane.deliveries or not lane.queue.empty():
+            idle_since.pop(kind, None)
+            return False
+        if kind != ORDERS or not pending_entries(dynamodb, pending_table):
+            return True
+        return clock.now - idle_since.setdefault(kind, clock.now) > STRANDED_AFTER_SECONDS
 
     def make_directory() -> AwsSellerDirectory:
         return AwsSellerDirectory(
@@ -2076,18 +2269,16 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         )
 
     def orders_runner() -> BatchRunner:
+        # As the function builds it (its intake, the drainer, the drain requests on its queue).
         lane = lanes[ORDERS]
         directory = make_directory()
-        shared = tables[catalog.RATE_BUDGET_TABLE.role]
-        use_case = OrderChangeUseCase(
+        return order_change_wiring.orders_runner(
+            lane.settings,
             directory,
             make_access(directory, lane.settings),
-            DynamoDBOrderStore(lane.settings.orders_table_name),
-            backlog=DynamoDBSearchWindows(shared, clock=clock.time),
-            waiting=DynamoDBWaitingNotifications(shared, clock=clock.time),
             clock=clock.time,
+            sleep=clock.sleep,
         )
-        return wiring.batch_runner(lane.consumer, lane.settings, use_case, clock=clock.time)
 
     def listings_runner() -> BatchRunner:
         lane = lanes[LISTINGS]
@@ -2151,6 +2342,8 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
             except ProcessKilled:
                 dynamodb.killed.discard(threading.get_ident())
                 clock.sleep(COLD_START_SECONDS)  # Lambda starts another container
+            finally:
+                dynamodb.leases.pop(threading.get_ident(), None)
 
     def serve(lane: _Lane, runner: BatchRunner) -> None:
         sizing = lane.consumer.sizing
@@ -2191,6 +2384,19 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                 if observer:
                     observer.invoked(lane.consumer.kind, clock.now - begun, len(messages), 0)
                 raise
+            except Exception as error:
+                # The handler raised (an orders drain request not sent fails its batch): Lambda reports
+                # the invocation failed and the mapping deletes none of its records, all visible again
+                # after the visibility timeout. The container lives on.
+                where = _where_failed(error)
+                invocation_errors[f"{lane.consumer.kind}: {where}"] += 1
+                if journal is not None:
+                    journal.failed(lane.consumer.kind, invoked_at, messages, where)
+                if observer:
+                    observer.invoked(lane.consumer.kind, clock.now - begun, len(messages), 0)
+                continue
+            finally:
+                dynamodb.leases.pop(threading.get_ident(), None)  # a lease ends with its invocation
             if observer:
                 done = sum(1 for outcome in results[0].outcomes if outcome.done) if results else 0
                 observer.invoked(lane.consumer.kind, clock.now - begun, len(messages), done)
@@ -2220,10 +2426,22 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
             for lane in lanes.values():
                 for index in range(lane.consumer.sizing.max_concurrency):
                     clock.start(f"{lane.consumer.kind}-{index}", functools.partial(container, lane))
-            clock.run()
+            with _watchdog(clock) as stalls:
+                try:
+                    clock.run()
+                except ClockStalled:
+                    raise ClockStalled(stalls[0] if stalls else "the virtual clock stood still") from None
             dynamodb.enabled = s3.enabled = transport.enabled = downloads.enabled = False
             delivered_until = clock.now
+            pending_left = pending_entries(dynamodb, pending_table)
+            if journal is not None:
+                journal.pending = [
+                    (item["pk"]["S"], item["sk"]["S"], item["notification_id"]["S"])
+                    for item in dynamodb.stored_items(pending_table)
+                    if item["sk"]["S"].startswith("C#")
+                ]
             stale_before = _stale_orders(workload, dynamodb, tables[catalog.ORDERS_TABLE.role])
+            lost_before = _lost_orders(workload, _stored(dynamodb, tables[catalog.ORDERS_TABLE.role]))
             if reconcile is not None:
                 world = World(
                     clock=clock,
@@ -2247,6 +2465,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         if reconciliation is not None
         else stale_before
     )
+    letters = {kind: _dead_letter_messages(lane) for kind, lane in lanes.items()}
     if journal is not None:
         valid = {
             ORDERS: {change.notification_id for change in workload.changes},
@@ -2254,12 +2473,23 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
             REPORTS: {report.notification_id for report in reports.reports},
             FULFILLMENT: {request.request_id for request in shipments.requests},
         }
-        for kind, lane in lanes.items():
-            keys = {_message_key(body) for body in _dead_letters(lane)}
-            journal.dead_lettered[kind] = {key for key in keys if key in valid[kind]}
+        poison = {
+            ORDERS: workload.poison,
+            LISTINGS: listings.poison,
+            REPORTS: reports.poison,
+            FULFILLMENT: shipments.poison,
+        }
+        for kind in lanes:
+            bodies, ids = [m.body for m in letters[kind]], [m.message_id for m in letters[kind]]
+            journal.dead_lettered[kind] = dead_lettered(bodies, poison[kind], valid[kind], ids)[1]
     by_consumer = {
         ORDERS: order_figures(
-            workload, dynamodb, tables[catalog.ORDERS_TABLE.role], _dead_letters(lanes[ORDERS]), stale_after
+            workload,
+            dynamodb,
+            tables[catalog.ORDERS_TABLE.role],
+            [message.body for message in letters[ORDERS]],
+            stale_after,
+            [message.message_id for message in letters[ORDERS]],
         ),
         LISTINGS: listing_figures(
             listings, dynamodb, tables[catalog.LISTINGS_TABLE.role], _dead_letters(lanes[LISTINGS])
@@ -2339,6 +2569,9 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
         wall_seconds=time.monotonic() - started,
         journal=journal,
         events=events_out,
+        pending_left=pending_left,
+        invocation_errors=invocation_errors,
+        orders_lost_before_reconciliation=lost_before,
     )
 
 
@@ -2417,41 +2650,89 @@ def _stale_orders(workload: Workload, dynamodb: SimulatedDynamoDB, orders_table:
     return sum(1 for key, latest in _latest(workload).items() if stored.get(key, 0.0) < latest)
 
 
+def _dead_letter_messages(lane: _Lane) -> list[Any]:
+    """Every message that reached the lane's DLQ: the function's copies (with reasons; an orders
+    drain request carrying the orders no retry can fetch) and the queue's redrive (as received)."""
+    return [entry[3] for entry in lane.dead_letters.queue.available] + list(lane.queue.queue.dead_letters)
+
+
 def _dead_letters(lane: _Lane) -> list[str]:
-    """Every body that reached the lane's DLQ: the function's copies (with reasons) and the queue's
-    redrive."""
-    return [entry[3].body for entry in lane.dead_letters.queue.available] + [
-        message.body for message in lane.queue.queue.dead_letters
-    ]
+    """Every body that reached the lane's DLQ."""
+    return [message.body for message in _dead_letter_messages(lane)]
 
 
-def letter_figures(letters: list[str], poison: list[str], valid: set[str]) -> dict[str, int]:
-    """``poison``, ``poison_dead_lettered`` and ``valid_dead_lettered`` of a consumer whose DLQ holds
-    ``letters`` (``valid``: the ids of its valid messages)."""
+def dead_lettered(
+    letters: list[str], poison: list[str], valid: set[str], ids: list[str] | None = None
+) -> tuple[set[str], set[str]]:
+    """The poison bodies, and the keys of the valid messages (or of their effects), found among a
+    DLQ's ``letters`` (``valid``: the ids of the consumer's valid messages; ``ids``: the letters'
+    message ids, naming a drain request without orders).
+
+    An orders drain request carrying orders is the drainer's dead letter of those orders' changes:
+    each valid notification whose change it carries is dead-lettered, a poison one (a fault that
+    made its order unfetchable for good) is that poison dead-lettered. A drain request without
+    orders is never expected there: it is counted as a valid message dead-lettered."""
     poisoned = set(poison)
-    valid_lettered = {
-        key for body in letters if body not in poisoned for key in [_message_key(body)] if key in valid
-    }
+    poison_of = {key: body for body in poison for key in [_message_key(body)] if key is not None}
+    found_poison: set[str] = set()
+    found_valid: set[str] = set()
+    for index, body in enumerate(letters):
+        if body in poisoned:
+            found_poison.add(body)
+            continue
+        drain = _drain_request(body)
+        if drain is None:
+            key = _message_key(body)
+            if key in valid:
+                found_valid.add(str(key))
+            continue
+        if not drain.notification_ids:
+            found_valid.add(f"drain {drain.seller}#{drain.region} {ids[index] if ids else index}")
+        for notification_id in drain.notification_ids:
+            if notification_id in poison_of:
+                found_poison.add(poison_of[notification_id])
+            else:
+                found_valid.add(notification_id)
+    return found_poison, found_valid
+
+
+def letter_figures(
+    letters: list[str], poison: list[str], valid: set[str], ids: list[str] | None = None
+) -> dict[str, int]:
+    """``poison``, ``poison_dead_lettered`` and ``valid_dead_lettered`` of a consumer whose DLQ holds
+    ``letters`` (``dead_lettered``)."""
+    found_poison, found_valid = dead_lettered(letters, poison, valid, ids)
     return {
-        "poison": len(poisoned),
-        "poison_dead_lettered": len(poisoned & set(letters)),
-        "valid_dead_lettered": len(valid_lettered),
+        "poison": len(set(poison)),
+        "poison_dead_lettered": len(found_poison),
+        "valid_dead_lettered": len(found_valid),
     }
+
+
+def _lost_orders(workload: Workload, stored: dict[tuple[str, str], float]) -> int:
+    """Delivered changes the stored orders do not hold (the stored order older than the change)."""
+    delivered = [change for change in workload.changes if not change.dropped]
+    return sum(
+        1 for change in delivered if stored.get((change.seller, change.order_id), 0.0) < change.changed
+    )
 
 
 def order_figures(
-    workload: Workload, dynamodb: FaultyDynamoDB, orders_table: str, letters: list[str], stale_after: int
+    workload: Workload,
+    dynamodb: FaultyDynamoDB,
+    orders_table: str,
+    letters: list[str],
+    stale_after: int,
+    ids: list[str] | None = None,
 ) -> dict[str, int]:
-    stored = _stored(dynamodb, orders_table)
-    delivered = [change for change in workload.changes if not change.dropped]
-    lost = sum(
-        1 for change in delivered if stored.get((change.seller, change.order_id), 0.0) < change.changed
-    )
+    """A delivered change is lost when the stored order is older than it, whether its entry was
+    drained, is still pending, or went to the DLQ (then it is also dead-lettered)."""
+    valid = {change.notification_id for change in workload.changes}
     return {
-        "lost": lost,
+        "lost": _lost_orders(workload, _stored(dynamodb, orders_table)),
         "applied_twice": dynamodb.applied_twice[ORDERS],
         "regressed": dynamodb.regressed[ORDERS],
-        **letter_figures(letters, workload.poison, {change.notification_id for change in workload.changes}),
+        **letter_figures(letters, workload.poison, valid, ids),
         "not_repaired": stale_after,
     }
 
@@ -2641,6 +2922,45 @@ def shipment_figures(
         **letter_figures(letters, workload.poison, {request.request_id for request in workload.requests}),
         "not_repaired": 0,
     }
+
+
+@dataclass(frozen=True)
+class DrainLetter:
+    """An orders drain request as this module reads its body (``logic.drain_request``'s format)."""
+
+    seller: str
+    region: str
+    notification_ids: tuple[str, ...]  # of the orders it carries (none: "go on draining")
+
+
+def _drain_request(body: str) -> DrainLetter | None:
+    """The drain request a body holds, or None when it holds none (a notification, or poison)."""
+    if DRAIN_KEY not in body[:64]:
+        return None
+    try:
+        request = json.loads(body)[DRAIN_KEY]
+        orders = request.get("orders") or []
+        return DrainLetter(
+            str(request["sellerId"]),
+            str(request["region"]),
+            tuple(str(order["notificationId"]) for order in orders),
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _journal_key(body: str, message_id: str) -> str:
+    """What the journal knows a message by: its notification's or request's id, or for an orders
+    drain request its seller and the message (each drain request is a message of its own)."""
+    drain = _drain_request(body)
+    if drain is not None:
+        return f"drain {drain.seller}#{drain.region} {message_id}"
+    return _message_key(body) or message_id
+
+
+def pending_entries(dynamodb: SimulatedDynamoDB, pending_table: str) -> int:
+    """The orders' pending entries (the drainers' leases left out)."""
+    return sum(1 for item in dynamodb.stored_items(pending_table) if item["sk"]["S"].startswith("C#"))
 
 
 def _message_key(body: str) -> str | None:

@@ -667,10 +667,11 @@ class SimulatedDynamoDB:
 
     def query(self, TableName: str, KeyConditionExpression: str, **options: Any) -> dict[str, Any]:
         """Query on a table's own keys: ``pk = :v`` and optionally ``sk = :v`` or ``begins_with(sk, :v)``,
-        in sort key order, with projections; one page (the product's queries are small)."""
+        in sort key order, with projections, ``Limit`` and ``ExclusiveStartKey`` (pages by count only:
+        the product's items are small)."""
         self.calls["Query"] += 1
-        if options.get("IndexName") or options.get("Limit") or options.get("ExclusiveStartKey"):
-            raise ValueError("only whole queries of a table's own keys are simulated")
+        if options.get("IndexName"):
+            raise ValueError("only queries of a table's own keys are simulated")
         names = options.get("ExpressionAttributeNames") or {}
         values = options.get("ExpressionAttributeValues") or {}
         conditions = _key_conditions(KeyConditionExpression, names, values)
@@ -692,9 +693,20 @@ class SimulatedDynamoDB:
         items.sort(key=lambda item: next(iter(item[sort_name].values())))
         if options.get("ScanIndexForward") is False:
             items.reverse()
+        start = options.get("ExclusiveStartKey")
+        if start is not None:
+            after = next(iter(start[sort_name].values()))
+            ahead = options.get("ScanIndexForward") is not False
+            items = [i for i in items if (next(iter(i[sort_name].values())) > after) == ahead]
+        limit = options.get("Limit")
+        more = limit is not None and len(items) > limit
+        items = items[:limit] if limit is not None else items
         projection = options.get("ProjectionExpression")
         found = [_project(item, projection, names) for item in items]
-        return {"Items": found, "Count": len(found), "ScannedCount": len(found)}
+        page: dict[str, Any] = {"Items": found, "Count": len(found), "ScannedCount": len(found)}
+        if more:
+            page["LastEvaluatedKey"] = {name: items[-1][name] for name in (partition_name, sort_name)}
+        return page
 
     def stored_items(self, table: str) -> Iterator[dict[str, Any]]:
         """The table's items as stored, for a run's own accounting (read them, never change them):
@@ -1123,16 +1135,18 @@ def _key_conditions(
 def _updated(
     current: dict[str, Any] | None, key: dict[str, Any], expression: str, options: dict[str, Any]
 ) -> dict[str, Any]:
-    """The item after a ``SET a = :v, ...`` update (the only form the product writes)."""
+    """The item after a ``SET a = :v, ... [REMOVE b, ...]`` update (the forms the product writes)."""
     item = _copy_item(current or key)
     names = options.get("ExpressionAttributeNames") or {}
     values = options.get("ExpressionAttributeValues") or {}
-    clause = expression.strip()
+    clause, _, removed = expression.strip().partition(" REMOVE ")
     if not clause.upper().startswith("SET "):
-        raise ValueError(f"only SET updates are simulated: {expression!r}")
+        raise ValueError(f"only SET (and REMOVE) updates are simulated: {expression!r}")
     for assignment in clause[4:].split(","):
         target, _, source = assignment.partition("=")
         item[names.get(target.strip(), target.strip())] = _copy(values[source.strip()])
+    for name in filter(None, (part.strip() for part in removed.split(","))):
+        item.pop(names.get(name, name), None)
     return item
 
 

@@ -5,8 +5,9 @@ Amazon's view at callback time is the newest state the traffic describes: for ea
 report and feed, the latest notification about it says what SP-API would answer.
 
 ``TypeLedger`` keeps, by notification type, what became of every record the functions took (what
-was stored, what changed nothing, duplicates, dead letters) and which of the events a subscriber
-received each type caused: the demo and ``sellerstream replay`` report with it.
+was stored, what changed nothing, duplicates, dead letters, changes recorded for a drainer to store)
+and which of the events a subscriber received each type caused: the demo and ``sellerstream replay``
+report with it.
 """
 
 from __future__ import annotations
@@ -213,7 +214,8 @@ UNCHANGED_OUTCOMES: Final = frozenset(
 def new_counts() -> dict[str, Any]:
     """One type's line of the ledger: ``records`` taken (a report's continuations included; a
     deferral is counted once it is applied), entities ``stored`` and ``unchanged``, ``duplicates``,
-    ``dead_lettered``, ``parked``, and the ``events`` it caused by detail-type."""
+    ``dead_lettered``, ``parked``, ``pending`` (changes recorded for a drainer to store: an
+    ORDER_CHANGE), and the ``events`` it caused by detail-type."""
     return {
         "records": 0,
         "stored": 0,
@@ -221,6 +223,7 @@ def new_counts() -> dict[str, Any]:
         "duplicates": 0,
         "dead_lettered": 0,
         "parked": 0,
+        "pending": 0,
         "events": Counter(),
     }
 
@@ -274,12 +277,18 @@ def type_name_of(name: str | None) -> str:
 class TypeLedger(PipelineOutcomes):
     """``PipelineOutcomes`` that also keeps what became of each record by its notification type
     (``by_type``, each a ``new_counts``), and gives the events a subscriber received to the types
-    that caused them (``attribute``, after each drain)."""
+    that caused them (``attribute``, after each drain).
+
+    A record whose change is recorded for a drainer (``pending``: an ORDER_CHANGE) stores nothing
+    itself: its seller's drainer stores the order later, one write for however many changes. What
+    the drains stored shows as its type's events (one per newer state written), so each event
+    given to such a type is one of its entities stored."""
 
     def __init__(self) -> None:
         super().__init__()
         self.by_type: dict[str, dict[str, Any]] = {}
         self._applied: set[str] = set()  # types with a record applied since the last attribution
+        self._drained: set[str] = set()  # types whose records were recorded for a drainer
         self._attributed = 0  # events attributed so far
 
     def of_type(self, type_name: str) -> dict[str, Any]:
@@ -299,6 +308,14 @@ class TypeLedger(PipelineOutcomes):
             stored, unchanged = stored_and_unchanged(outcome.result)
             counts["stored"] += stored
             counts["unchanged"] += unchanged
+            # (a drain request, the drainer's own message, continues changes recorded before)
+            if (
+                outcome.result
+                and outcome.result.get("outcome") == batch.PENDING
+                and not outcome.result.get("drain")
+            ):
+                counts["pending"] += 1
+                self._drained.add(name)
             self._applied.add(name)
         else:
             counts[done[outcome.outcome]] += 1
@@ -312,7 +329,11 @@ class TypeLedger(PipelineOutcomes):
         for event in events[self._attributed :]:
             detail_type = str(event.get("detail-type"))
             owners = [name for name in sorted(self._applied) if detail_type in may_emit(name)]
-            self.of_type(owners[0] if len(owners) == 1 else UNATTRIBUTED)["events"][detail_type] += 1
+            owner = owners[0] if len(owners) == 1 else UNATTRIBUTED
+            counts = self.of_type(owner)
+            counts["events"][detail_type] += 1
+            if owner in self._drained:
+                counts["stored"] += 1  # an entity its drainer stored
         self._attributed = len(events)
         self._applied.clear()
 

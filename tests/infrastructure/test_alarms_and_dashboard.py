@@ -319,7 +319,6 @@ def test_given_partner_bus_then_dashboard_shows_the_rules_dead_letter_queue(
             {
                 metric_names.NOTIFICATIONS_SKIPPED,
                 metric_names.NOTIFICATIONS_COALESCED,
-                metric_names.NOTIFICATIONS_SUPERSEDED,
                 metric_names.STALE_CALLBACKS,
                 metric_names.BACKLOG_SEARCH_PAGES,
                 metric_names.BACKLOG_ORDERS_STORED,

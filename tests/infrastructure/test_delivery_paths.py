@@ -171,10 +171,12 @@ def test_given_retained_tables_then_deletion_protected_and_the_recreatable_ones_
     synthesized: Synthesized,
 ) -> None:
     tables = synthesized.resources("AWS::DynamoDB::Table")
-    # Idempotency records and rate buckets are rebuilt on their own: nothing of a seller's is lost.
+    # Idempotency records and rate buckets are rebuilt on their own, and reconciliation repairs the
+    # pending orders: nothing of a seller's is lost.
     recreatable = {
         synthesized.output_target("IdempotencyTableName"),
         synthesized.output_target("RateBudgetTableName"),
+        synthesized.output_target("PendingOrdersTableName"),
     }
 
     for table_id, table in tables.items():

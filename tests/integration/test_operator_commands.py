@@ -16,6 +16,7 @@ from sellerstream import catalog
 from sellerstream.spapi.endpoints import Region
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LOCAL_REGION, LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
+from sellerstream_local.resources import create_table
 from sellerstream_ops import cli, credentials, dead_letters, status
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
@@ -64,14 +65,17 @@ def order(notification_id: str, seller: str = SELLER, order_id: str = ORDER) -> 
 
 
 def poison_and_transient_letters(pipeline: LocalPipeline, log_stream: io.StringIO) -> None:
-    """One letter copied at once (unknown seller), one moved by SQS after 5 failed receives."""
+    """One letter copied at once (unknown seller), one moved by SQS after 5 failed receives (the
+    pending orders table unavailable: its change could not be recorded)."""
     pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     pipeline.emulator.set_order(NEW_SELLERS_ORDER, seller_id=NEW_SELLER, last_updated=T0, status="Unshipped")
     pipeline.publish(order("n-unknown-seller", seller=NEW_SELLER, order_id=NEW_SELLERS_ORDER))
-    pipeline.emulator.fail_next("getOrder", 500, count=1000)
+    pending = pipeline.resources.tables[catalog.PENDING_ORDERS_TABLE.role]
+    pipeline.dynamodb.delete_table(TableName=pending)
     pipeline.publish(order("n-transient"))
     pipeline.drain()
-    pipeline.emulator.clear_failures()
+    table = catalog.PENDING_ORDERS_TABLE
+    create_table(pipeline.dynamodb, pending, table.partition_key, table.sort_key, table.ttl_attribute)
     ship_logs(pipeline, log_stream)
 
 
@@ -91,7 +95,7 @@ def test_given_letters_of_both_kinds_when_listed_then_reasons_from_attributes_an
     )
     assert unknown.seller_id == NEW_SELLER and unknown.notification_type == "ORDER_CHANGE"
     assert (transient.reason, transient.reason_from, transient.dead_lettered_by) == (
-        "SpApiServerError",
+        "ResourceNotFoundException",
         "logs",
         "queue",
     )

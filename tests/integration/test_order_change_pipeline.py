@@ -1,14 +1,21 @@
-"""ORDER_CHANGE through the real handler, driven by the local poller against moto and the emulator."""
+"""ORDER_CHANGE through the real handler, driven by the local poller against moto and the emulator.
+
+A notification is done once its change is in the seller's pending set; the invocation's drain (or a
+drain request it leaves on the queue) fetches and stores the order.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from sellerstream.logic.order_drainer import LAGGING_RETRY_SECONDS, MAX_DELAY_SECONDS
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LocalPipeline
 from tests.integration.conftest import SELLER
@@ -20,6 +27,48 @@ ORDER = "123-4567890-1234567"
 def headers(pipeline: LocalPipeline) -> list[dict[str, Any]]:
     items = pipeline.table_items("orders")
     return [item for item in items if str(item["sk"]).startswith("ORDER#")]
+
+
+def pending_orders(pipeline: LocalPipeline) -> list[str]:
+    """The order ids of the pending changes (every seller's)."""
+    return [
+        str(item["sk"]).rsplit("#", 1)[1]
+        for item in pipeline.table_items("pending_orders")
+        if item["sk"] != "LEASE"
+    ]
+
+
+def orders_queue_counts(pipeline: LocalPipeline) -> tuple[int, int]:
+    """(visible, delayed) messages of the orders queue."""
+    attributes = pipeline.sqs.get_queue_attributes(
+        QueueUrl=pipeline.resources.queues["orders"].url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(
+        attributes["ApproximateNumberOfMessagesDelayed"]
+    )
+
+
+@contextlib.contextmanager
+def sqs_clock() -> Iterator[Callable[[float], None]]:
+    """Inside a ``LocalPipeline``: a function moving moto's SQS clock forward, so that a delayed
+    message (a drain request) is due without waiting for it."""
+    from moto.sqs import models
+
+    current = models.unix_time_millis  # the pipeline's (faster_moto)
+    ahead = [0.0]
+
+    def unix_time_millis(*moment: Any) -> float:
+        return float(current(*moment)) + (0.0 if moment else ahead[0] * 1000)
+
+    def move(seconds: float) -> None:
+        ahead[0] += seconds
+
+    models.unix_time_millis = unix_time_millis
+    try:
+        yield move
+    finally:
+        models.unix_time_millis = current
 
 
 def test_given_one_order_change_when_processed_then_order_and_pii_stored(pipeline: LocalPipeline) -> None:
@@ -40,7 +89,9 @@ def test_given_one_order_change_when_processed_then_order_and_pii_stored(pipelin
     assert pipeline.dead_letters() == []
 
 
-def test_given_same_notification_delivered_many_times_then_applied_once(pipeline: LocalPipeline) -> None:
+def test_given_same_notification_delivered_many_times_then_one_call_and_the_order_stored_once(
+    pipeline: LocalPipeline,
+) -> None:
     pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     body = as_body(order_change(seller_id=SELLER, order_id=ORDER, status="Unshipped", changed_at=T0))
     for _ in range(4):
@@ -49,10 +100,12 @@ def test_given_same_notification_delivered_many_times_then_applied_once(pipeline
 
     stats = pipeline.drain()
 
+    # No idempotency records: every copy is applied, as one pending change (or skipped once stored).
     assert stats.succeeded == 5
     assert pipeline.emulator.calls["getOrder"] == 1
-    assert pipeline.outcomes.counts == {"written": 1, "duplicate": 4}
-    assert len(headers(pipeline)) == 1
+    counts = pipeline.outcomes.counts
+    assert set(counts) <= {"pending", "skipped"} and counts["pending"] + counts["skipped"] == 5
+    assert len(headers(pipeline)) == 1 and pending_orders(pipeline) == []
 
 
 def test_given_newer_state_stored_when_an_older_change_arrives_then_skipped_without_a_call(
@@ -147,7 +200,7 @@ def test_given_dead_letter_queue_refuses_the_copy_when_poison_then_it_fails_and_
     assert failure["reason"] == "invalid_notification"
 
 
-def test_given_throttled_past_the_retry_budget_when_processed_then_deferred_without_spending_receives(
+def test_given_throttled_past_the_retry_budget_when_drained_then_asked_again_without_spending_receives(
     pipeline: LocalPipeline,
 ) -> None:
     order_ids = [f"123-4567890-123456{index}" for index in range(3)]
@@ -161,15 +214,19 @@ def test_given_throttled_past_the_retry_budget_when_processed_then_deferred_with
 
     poller.poll_once()
 
-    # Amazon's bucket is empty: the seller's other orders wait too instead of meeting more 429s.
-    # Their copies wait in the queue (delayed); the originals left it as handled.
+    # The notifications are done on their first receive; the throttled order waits in the pending
+    # set (the client's retries spent on it), the others are stored, and a drain request comes back.
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (3, 0)
-    assert pipeline.emulator.calls["getOrder"] == 4
-    assert pipeline.outcomes.counts["deferred"] == 3
-    pipeline.drain(poller)
+    assert pipeline.outcomes.counts == {"pending": 3}
+    assert pipeline.emulator.calls["getOrder"] == 4 + 2
+    assert pending_orders(pipeline) == [order_ids[0]]
+    assert orders_queue_counts(pipeline) == (0, 1)
+    with sqs_clock() as later:
+        later(LAGGING_RETRY_SECONDS)  # the drain request is back when the order is asked again
+        pipeline.drain(poller)
     assert {header["order_id"] for header in headers(pipeline)} == set(order_ids)
     assert set(poller.stats.receives_by_message.values()) == {1}  # no receive was spent on throttling
-    assert pipeline.dead_letters() == []
+    assert pending_orders(pipeline) == [] and pipeline.dead_letters() == []
 
 
 def _send_deferred_copy(pipeline: LocalPipeline, *, deferrals: int, first_sent: datetime) -> None:
@@ -190,32 +247,25 @@ def _send_deferred_copy(pipeline: LocalPipeline, *, deferrals: int, first_sent: 
     )
 
 
-def test_given_a_record_deferred_many_times_within_retention_when_throttled_again_then_deferred_again(
-    pipeline: LocalPipeline,
+@pytest.mark.parametrize(
+    ("deferrals", "first_sent_ago"),
+    [(40, timedelta(days=3)), (3, timedelta(days=13, hours=23))],
+    ids=["deferred-many-times", "about-to-outlive-the-queue"],
+)
+def test_given_a_copy_an_earlier_version_deferred_when_it_comes_back_then_recorded_and_stored(
+    pipeline: LocalPipeline, deferrals: int, first_sent_ago: timedelta
 ) -> None:
+    # Copies the earlier design deferred while throttled may still be in the queue after a deploy.
     pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
-    _send_deferred_copy(pipeline, deferrals=40, first_sent=datetime.now(UTC) - timedelta(days=3))
-    pipeline.emulator.fail_next("getOrder", 429, count=4, code="QuotaExceeded")
+    _send_deferred_copy(pipeline, deferrals=deferrals, first_sent=datetime.now(UTC) - first_sent_ago)
     poller = pipeline.order_change_poller()
 
     poller.poll_once()
 
     assert (poller.stats.succeeded, poller.stats.failed_attempts) == (1, 0)
-    assert pipeline.outcomes.counts["deferred"] == 1
-
-
-def test_given_a_notification_about_to_outlive_the_queue_when_throttled_again_then_it_fails_towards_the_dlq(
-    pipeline: LocalPipeline,
-) -> None:
-    pipeline.emulator.set_order(ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
-    _send_deferred_copy(pipeline, deferrals=3, first_sent=datetime.now(UTC) - timedelta(days=13, hours=23))
-    pipeline.emulator.fail_next("getOrder", 429, count=4, code="QuotaExceeded")
-    poller = pipeline.order_change_poller()
-
-    poller.poll_once()
-
-    assert (poller.stats.succeeded, poller.stats.failed_attempts) == (0, 1)
-    assert pipeline.outcomes.counts["deferred"] == 0
+    assert pipeline.outcomes.counts == {"pending": 1}
+    assert [header["order_id"] for header in headers(pipeline)] == [ORDER]
+    assert pending_orders(pipeline) == []
 
 
 def test_given_orders_v0_configured_when_processed_then_order_and_all_item_pages_stored(
@@ -261,30 +311,27 @@ def revoke_and_publish(pipeline: LocalPipeline, notification_id: str) -> None:
     )
 
 
-def test_given_revoked_refresh_token_when_processed_then_it_waits_in_the_queue_not_the_dlq(
+def test_given_revoked_refresh_token_when_processed_then_it_waits_pending_not_in_the_dlq(
     pipeline: LocalPipeline,
 ) -> None:
     revoke_and_publish(pipeline, "n-rev")
 
     pipeline.order_change_poller().poll_once()
 
+    # The notification is done: its change waits in the pending set, and the seller's drain comes
+    # back after SQS's longest delay (a drain request) to find the seller authorised again.
     assert pipeline.dead_letters() == []
-    attributes = pipeline.sqs.get_queue_attributes(
-        QueueUrl=pipeline.resources.queues["orders"].url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
-    )["Attributes"]
-    assert (
-        int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesDelayed"])
-        == 1
-    )
+    assert pending_orders(pipeline) == [ORDER]
+    assert orders_queue_counts(pipeline) == (0, 1)
     assert headers(pipeline) == []
 
 
 @pytest.mark.parametrize("secrets_cache_seconds", [0, 3600], ids=["uncached", "cached-an-hour"])
-def test_given_seller_reauthorised_while_its_notification_waits_then_the_order_is_stored(
+def test_given_seller_reauthorised_while_its_order_waits_then_the_order_is_stored(
     secrets_cache_seconds: int,
 ) -> None:
-    # Cached for an hour, the old token is refused once more; the refusal has the secret read afresh.
+    # Cached for an hour or not: the refusal had the secret forgotten, so the first drain after the
+    # renewal reads the new token.
     settings = {"secrets_cache_seconds": secrets_cache_seconds}
     with LocalPipeline(emulator_time_scale=50.0, settings=settings) as local:
         local.provision_seller(SELLER, subscription_ids=("sub-orders",))
@@ -296,22 +343,47 @@ def test_given_seller_reauthorised_while_its_notification_waits_then_the_order_i
             SecretId=f"sellerstream/sellers/{SELLER}",
             SecretString=json.dumps({"refresh_token": "Atzr|renewed"}),
         )
-        local.drain()
+        returns = 0
+        with sqs_clock() as later:
+            while not headers(local) and returns < 3:
+                later(MAX_DELAY_SECONDS)  # the drain request is back
+                local.order_change_poller().poll_once()
+                returns += 1
 
+        assert returns == 1
         assert local.dead_letters() == []
         [header] = headers(local)
         assert header["notification_id"] == "n-wait"
+        assert pending_orders(local) == []
 
 
-def test_given_revoked_refresh_token_past_the_wait_when_processed_then_dead_lettered_as_credentials() -> None:
+def test_given_revoked_refresh_token_past_the_wait_when_more_arrive_then_dead_lettered_as_credentials() -> (
+    None
+):
     with LocalPipeline(emulator_time_scale=50.0, settings={"seller_credentials_wait_seconds": 0}) as local:
         local.provision_seller(SELLER, subscription_ids=("sub-orders",))
         revoke_and_publish(local, "n-rev")
+        local.order_change_poller().poll_once()
+        # The first change was recorded before the refusal was known: it waits for the seller.
+        assert local.dead_letters() == [] and pending_orders(local) == [ORDER]
 
-        local.drain()
+        # A notification arriving while the refusal is known waits no longer than the setting says.
+        local.publish(
+            as_body(
+                order_change(
+                    seller_id=SELLER,
+                    order_id="123-4567890-7654321",
+                    status="Unshipped",
+                    changed_at=T0,
+                    notification_id="n-rev-later",
+                )
+            )
+        )
+        local.order_change_poller().poll_once()
 
         [letter] = local.dead_letters()
-        assert (letter.notification_id, letter.reason) == ("n-rev", "seller_credentials")
+        assert (letter.notification_id, letter.reason) == ("n-rev-later", "seller_credentials")
+        assert pending_orders(local) == [ORDER]
 
 
 def test_given_processing_when_logs_written_then_no_buyer_data_or_secrets(
@@ -388,7 +460,8 @@ def test_given_pending_notification_whose_callback_answers_unshipped_then_newer_
     [pii] = [item for item in pipeline.table_items("orders") if str(item["sk"]).startswith("PII#")]
     assert pii["buyer"]["buyerEmail"] and pii["recipient"]["deliveryAddress"]
     # The second notification costs no call: the order is stored at least as new as its change.
-    assert pipeline.outcomes.counts == {"written": 1, "skipped": 1}
+    assert pipeline.outcomes.counts == {"pending": 1, "skipped": 1}
+    assert pipeline.emulator.calls["getOrder"] == 1
 
 
 def test_given_pending_order_stored_without_pii_when_unshipped_then_buyer_data_added_and_kept_after_cancel(

@@ -26,14 +26,22 @@ from sellerstream.adapters.listings import DynamoDBListingStore, listing_key
 from sellerstream.adapters.notifications import DynamoDBNotificationStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.adapters.packages import DynamoDBPackageStore
+from sellerstream.adapters.pending_orders import DynamoDBPendingOrders
 from sellerstream.adapters.queue import SqsMessageQueue
 from sellerstream.adapters.reports import DynamoDBReportStore, ReportRowReader, ReportRowWriter
-from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
 from sellerstream.domain.credentials import ClientSecretState
 from sellerstream.domain.feeds import NO_DOCUMENT, PARSED, UNREADABLE, FeedRecord
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.notifications import NotificationRecord
-from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
+from sellerstream.domain.orders import (
+    BacklogWindow,
+    BucketState,
+    DrainLease,
+    OrderRecord,
+    PendingChange,
+    SellerAccount,
+    WriteOutcome,
+)
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredPackage
 from sellerstream.domain.reports import COMPLETE, IN_PROGRESS, RawDocument, ReportRows
 from sellerstream.ports import (
@@ -44,10 +52,10 @@ from sellerstream.ports import (
     NotificationStore,
     OrderStore,
     PackageStore,
+    PendingOrders,
     ReportStore,
     RowStore,
     SearchWindows,
-    WaitingNotifications,
 )
 from sellerstream.timestamps import sortable_timestamp
 from sellerstream_local.resources import create_catalog_tables, create_queue, create_table
@@ -60,10 +68,10 @@ from tests.support.fakes import (
     FakeNotificationStore,
     FakeOrderStore,
     FakePackageStore,
+    FakePendingOrders,
     FakeReportStore,
     FakeRowStore,
     FakeSearchWindows,
-    FakeWaitingNotifications,
 )
 
 SELLER = "A1SELLERCONTRACT"
@@ -524,61 +532,6 @@ def test_given_a_done_window_when_the_next_one_is_started_on_it_then_it_follows_
     assert (
         windows.start(WINDOW, after=T0, before=T0 + 60 * MINUTE, previous=done, lease_seconds=LEASE) is None
     )
-
-
-# -- WaitingNotifications ---------------------------------------------------------------------------
-
-
-@pytest.fixture(params=ON_DYNAMODB)
-def waiting(request: pytest.FixtureRequest, clock: FakeClock) -> WaitingNotifications:
-    if request.param == "fake":
-        return FakeWaitingNotifications()
-    account: AwsAccount = request.getfixturevalue("aws_account")
-    return DynamoDBWaitingNotifications(account.tables["rate_budget"], clock=clock)
-
-
-def test_given_no_waiting_notification_when_one_records_then_it_is_the_newest(
-    waiting: WaitingNotifications,
-) -> None:
-    first = WaitingNotification(1_790_000_000.5, "n-1")
-
-    assert waiting.record(SELLER, ORDER, first)
-    assert waiting.newest_of([(SELLER, ORDER)]) == {(SELLER, ORDER): first}
-
-
-def test_given_a_waiting_notification_when_older_or_as_new_ones_record_then_it_stays(
-    waiting: WaitingNotifications,
-) -> None:
-    recorded = WaitingNotification(1_790_000_060.0, "n-2")
-    waiting.record(SELLER, ORDER, recorded)
-
-    assert not waiting.record(SELLER, ORDER, WaitingNotification(1_790_000_000.0, "n-1"))
-    assert not waiting.record(SELLER, ORDER, WaitingNotification(1_790_000_060.0, "n-3"))
-    assert waiting.newest_of([(SELLER, ORDER)]) == {(SELLER, ORDER): recorded}
-
-
-def test_given_a_waiting_notification_when_a_newer_one_records_then_it_replaces_it(
-    waiting: WaitingNotifications,
-) -> None:
-    waiting.record(SELLER, ORDER, WaitingNotification(1_790_000_000.0, "n-1"))
-    newer = WaitingNotification(1_790_000_000.25, "n-2")
-
-    assert waiting.record(SELLER, ORDER, newer)
-    assert waiting.newest_of([(SELLER, ORDER)]) == {(SELLER, ORDER): newer}
-
-
-def test_given_waiting_notifications_of_some_orders_when_asked_then_each_order_answers_for_itself(
-    waiting: WaitingNotifications,
-) -> None:
-    mine = WaitingNotification(1_790_000_000.0, "n-1")
-    theirs = WaitingNotification(1_790_000_500.0, "n-2")
-    waiting.record(SELLER, ORDER, mine)
-    waiting.record(OTHER_SELLER, ORDER, theirs)
-
-    found = waiting.newest_of([(SELLER, ORDER), (OTHER_SELLER, ORDER), (SELLER, "111-0000000-0000009")])
-
-    assert found == {(SELLER, ORDER): mine, (OTHER_SELLER, ORDER): theirs}
-    assert waiting.newest_of([]) == {}
 
 
 # -- PackageStore -----------------------------------------------------------------------------------
@@ -1675,3 +1628,120 @@ def test_given_another_quantity_written_between_the_read_and_the_write_then_the_
     stored = listings.listing(SELLER, MARKETPLACE, SKU) or {}
     assert raced and set(stored["mfn_quantity"]) == {"DEFAULT", "SUPPLY-2"}
     assert stored["quantity"] == 11 and stored["quantity_revision"] == 2
+
+
+# -- PendingOrders ----------------------------------------------------------------------------------
+
+DRAIN_ACCOUNT = SellerAccount(SELLER, "na")
+DRAIN_NOW = 1_790_000_000.0
+DRAIN_LEASE = 60.0
+DRAIN_BUCKETS = {"orders/2026-01-01:getOrder": BucketState(1_790_000_123.25, 0.5, True)}
+
+
+@pytest.fixture(params=ON_DYNAMODB)
+def pending(request: pytest.FixtureRequest) -> PendingOrders:
+    if request.param == "fake":
+        return FakePendingOrders()
+    account: AwsAccount = request.getfixturevalue("aws_account")
+    return DynamoDBPendingOrders(account.tables[catalog.PENDING_ORDERS_TABLE.role])
+
+
+def pending_change(order_id: str, changed: datetime, notification_id: str = "n-1") -> PendingChange:
+    return PendingChange(order_id, changed, notification_id)
+
+
+def take_drain(pending: PendingOrders, owner: str, now: float = DRAIN_NOW) -> DrainLease | None:
+    return pending.take_lease(DRAIN_ACCOUNT, owner, now=now, until=now + DRAIN_LEASE)
+
+
+def test_given_changes_added_in_any_order_then_the_oldest_come_first_up_to_the_limit_and_once_each(
+    pending: PendingOrders,
+) -> None:
+    later, other, first = (
+        pending_change(ORDER, T0 + MINUTE),
+        pending_change("111-0000000-0000002", T0),
+        pending_change(ORDER, T0),
+    )
+
+    pending.add(DRAIN_ACCOUNT, [later, other, first])
+    pending.add(DRAIN_ACCOUNT, [first])  # the same change again: one entry
+
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [first, other, later]
+    assert pending.oldest(DRAIN_ACCOUNT, 2) == [first, other]
+
+
+def test_given_two_changes_of_an_order_when_the_first_is_removed_then_the_later_one_stays(
+    pending: PendingOrders,
+) -> None:
+    first, later = pending_change(ORDER, T0), pending_change(ORDER, T0 + MINUTE, "n-2")
+    pending.add(DRAIN_ACCOUNT, [first, later])
+
+    pending.remove(DRAIN_ACCOUNT, [first])
+
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [later]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [SellerAccount(SELLER, "eu"), SellerAccount(OTHER_SELLER, "na")],
+    ids=["other-region", "other-seller"],
+)
+def test_given_entries_and_a_lease_of_one_account_then_another_account_has_its_own(
+    pending: PendingOrders, other: SellerAccount
+) -> None:
+    pending.add(DRAIN_ACCOUNT, [pending_change(ORDER, T0)])
+    assert take_drain(pending, "container-a") is not None
+
+    assert pending.oldest(other, 10) == []
+    assert pending.take_lease(other, "container-b", now=DRAIN_NOW, until=DRAIN_NOW + DRAIN_LEASE) is not None
+
+
+def test_given_a_held_lease_then_refused_until_its_deadline_then_taken_over_with_its_buckets(
+    pending: PendingOrders,
+) -> None:
+    first = take_drain(pending, "container-a")
+    assert first == DrainLease("container-a", DRAIN_NOW + DRAIN_LEASE, 1, {}, expired_until=None)
+    pending.release_lease(DRAIN_ACCOUNT, first, DRAIN_BUCKETS)
+    held = take_drain(pending, "container-b", now=DRAIN_NOW + 1)
+    assert held == DrainLease(
+        "container-b", DRAIN_NOW + 1 + DRAIN_LEASE, 3, DRAIN_BUCKETS, expired_until=None
+    )
+
+    assert take_drain(pending, "container-c", now=DRAIN_NOW + DRAIN_LEASE) is None
+    taken = take_drain(pending, "container-c", now=DRAIN_NOW + DRAIN_LEASE + 2)
+
+    assert taken == DrainLease(
+        "container-c",
+        DRAIN_NOW + 2 * DRAIN_LEASE + 2,
+        4,
+        DRAIN_BUCKETS,
+        expired_until=DRAIN_NOW + 1 + DRAIN_LEASE,
+    )
+
+
+def test_given_a_lease_taken_over_then_its_former_holder_cannot_release_it(pending: PendingOrders) -> None:
+    lost = take_drain(pending, "container-a")
+    assert lost is not None
+    holder = take_drain(pending, "container-b", now=DRAIN_NOW + DRAIN_LEASE + 1)
+    assert holder is not None
+
+    pending.release_lease(DRAIN_ACCOUNT, lost, DRAIN_BUCKETS)  # lost: nothing changes
+
+    assert take_drain(pending, "container-c", now=DRAIN_NOW + DRAIN_LEASE + 2) is None
+    pending.release_lease(DRAIN_ACCOUNT, holder, {})  # the holder's own release still counts
+    taken = take_drain(pending, "container-c", now=DRAIN_NOW + DRAIN_LEASE + 3)
+    assert taken == DrainLease("container-c", DRAIN_NOW + 2 * DRAIN_LEASE + 3, 4, {}, expired_until=None)
+
+
+def test_given_a_released_lease_then_anyone_takes_it_at_once_with_the_buckets_left(
+    pending: PendingOrders,
+) -> None:
+    held = take_drain(pending, "container-a")
+    assert held is not None
+
+    pending.release_lease(DRAIN_ACCOUNT, held, DRAIN_BUCKETS)
+    taken = take_drain(pending, "container-b", now=DRAIN_NOW + 1)
+
+    assert taken == DrainLease(
+        "container-b", DRAIN_NOW + 1 + DRAIN_LEASE, 3, DRAIN_BUCKETS, expired_until=None
+    )

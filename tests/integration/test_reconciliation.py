@@ -6,6 +6,7 @@ the shared rate budget and checkpoints in the rate budget table as deployed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from sellerstream.logic.reconcile import (
     ReconcileRequestError,
     handle,
 )
+from sellerstream.spapi.errors import RateBudgetExhausted
 from sellerstream.timestamps import sortable_timestamp
 from sellerstream_local.moto_patches import item_level_transaction_rollback
 from tests.support.fakes import FakeClock
@@ -60,7 +62,9 @@ def spend_search_budget(batches: OrderBatches, seller: str = SELLER) -> None:
     """Another container takes every searchOrders slot the seller has now."""
     other = SharedRateBudget("rate-budget", clock=batches.clock, sleep=batches.clock.sleep)
     key = f"BUCKET#{APP}#{seller}#na#{SEARCH_ORDERS}"
-    other.reserve(key, SEARCH_ORDERS, 1000, first_within=0.0, last_within=0.0)
+    with contextlib.suppress(RateBudgetExhausted):
+        while True:
+            other.acquire(key, SEARCH_ORDERS, max_wait=0.0)
 
 
 def test_given_missing_older_and_newer_orders_when_reconciled_then_missing_and_older_stored_newer_untouched(

@@ -25,7 +25,15 @@ from sellerstream.domain.events import OutgoingEvent
 from sellerstream.domain.feeds import FeedOutcome, FeedRecord
 from sellerstream.domain.listings import ListingRecord
 from sellerstream.domain.notifications import NotificationRecord
-from sellerstream.domain.orders import BacklogWindow, OrderRecord, WaitingNotification, WriteOutcome
+from sellerstream.domain.orders import (
+    BacklogWindow,
+    BucketState,
+    DrainLease,
+    OrderRecord,
+    PendingChange,
+    SellerAccount,
+    WriteOutcome,
+)
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredOrderItems, StoredPackage
 from sellerstream.domain.reports import (
     COMPLETE,
@@ -633,19 +641,60 @@ class FakeSearchWindows:
         return window
 
 
-class FakeWaitingNotifications:
+class FakePendingOrders:
+    """Pending changes per account, oldest first, and each account's drainer lease (conditional on
+    the version read, as in DynamoDB)."""
+
     def __init__(self) -> None:
-        self.waiting: dict[tuple[str, str], WaitingNotification] = {}
+        self.entries: dict[SellerAccount, dict[tuple[datetime, str], PendingChange]] = {}
+        self.leases: dict[SellerAccount, DrainLease] = {}
+        self.writes = 0  # entries added or removed, and lease writes
 
-    def newest_of(self, orders: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WaitingNotification]:
-        return {key: self.waiting[key] for key in orders if key in self.waiting}
+    def add(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
+        entries = self.entries.setdefault(account, {})
+        for change in changes:
+            entries[(change.changed, change.order_id)] = change
+            self.writes += 1
 
-    def record(self, seller_id: str, order_id: str, waiting: WaitingNotification) -> bool:
-        stored = self.waiting.get((seller_id, order_id))
-        if stored is not None and stored.change >= waiting.change:
-            return False
-        self.waiting[(seller_id, order_id)] = waiting
-        return True
+    def oldest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
+        entries = self.entries.get(account, {})
+        return [entries[key] for key in sorted(entries)[:limit]]
+
+    def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
+        entries = self.entries.get(account, {})
+        for change in changes:
+            entries.pop((change.changed, change.order_id), None)
+            self.writes += 1
+
+    def pending(self, account: SellerAccount) -> list[tuple[str, datetime]]:
+        """(order id, change) of every entry, oldest first: what a test asserts on."""
+        return [(change.order_id, change.changed) for change in self.oldest(account, 1_000_000)]
+
+    def take_lease(
+        self, account: SellerAccount, owner: str, *, now: float, until: float
+    ) -> DrainLease | None:
+        held = self.leases.get(account)
+        if held is not None and held.owner and held.until > now:
+            return None
+        self.writes += 1
+        lease = DrainLease(
+            owner,
+            until,
+            (held.version if held else 0) + 1,
+            dict(held.buckets) if held else {},
+            expired_until=held.until if held is not None and held.owner else None,
+        )
+        self.leases[account] = lease
+        return lease
+
+    def release_lease(
+        self, account: SellerAccount, lease: DrainLease, buckets: Mapping[str, BucketState]
+    ) -> None:
+        held = self.leases.get(account)
+        if held is None or held.owner != lease.owner or held.version != lease.version:
+            return
+        self.writes += 1
+        self.leases[account] = DrainLease("", 0.0, lease.version + 1, dict(buckets))
 
 
 class FakeRateBudgets:

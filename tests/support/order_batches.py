@@ -1,8 +1,10 @@
 """ORDER_CHANGE batches through the real use case on moto and the in-process emulator, on a fake clock.
 
-Each ``container()`` is a new use case with its own caches (its own view of the shared rate budget),
-as separate Lambda containers have; the tables, the emulator and the clock are shared. Deferred
-copies are captured instead of sent, so a test can deliver them again when it chooses.
+Each ``container()`` is a new use case with its own caches (its own view of the shared rate budget,
+its own drainer), as separate Lambda containers have; the tables (the pending orders and their
+drainers' leases among them), the emulator and the clock are shared. What the consumer sends to its
+queue (the drainers' drain requests, deferred copies) is captured instead of sent, so a test can
+deliver it again when it chooses.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ import pytest
 
 from sellerstream import aws, catalog
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
-from sellerstream.adapters.idempotency import dynamodb_persistence_layer
 from sellerstream.adapters.orders import DynamoDBOrderStore
+from sellerstream.adapters.pending_orders import DynamoDBPendingOrders
 from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.adapters.sellers import AwsSellerDirectory
-from sellerstream.adapters.waiting import DynamoDBWaitingNotifications
 from sellerstream.config import OrderChangeSettings, ReconcileSettings
+from sellerstream.domain.orders import PendingChange, SellerAccount
 from sellerstream.logic.batch import BatchPolicy, BatchRunner
+from sellerstream.logic.drain_request import DRAIN_REQUEST, parse_orders_record
 from sellerstream.logic.order_change import OrderChangeUseCase
+from sellerstream.logic.order_drainer import OrderDrainer
 from sellerstream.logic.reconcile import ReconcileUseCase
 from sellerstream.logic.spapi_access import SpApiAccess
+from sellerstream.spapi.endpoints import Region
 from sellerstream.timestamps import parse_sortable
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
@@ -44,6 +49,7 @@ TABLES = {
     "idempotency_table_name": ("idempotency", "id", None),
     "accounts_table_name": ("accounts", "pk", None),
     "rate_budget_table_name": ("rate-budget", "pk", None),
+    "pending_orders_table_name": ("pending-orders", "pk", "sk"),
 }
 
 
@@ -66,7 +72,8 @@ class FakeContext:
 @dataclass
 class BatchResult:
     failed: list[str]  # message ids reported as batch item failures
-    deferred: list[dict[str, Any]]  # the notifications whose copies went back to the queue
+    # What the batch sent to the queue: the drainers' drain requests, copies of deferred records
+    deferred: list[dict[str, Any]]
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
@@ -117,10 +124,10 @@ class OrderBatches:
             **{name: value for name, value in values.items() if name in ReconcileSettings.fields()}
         )
         self.store = DynamoDBOrderStore("orders")
+        self.pending = DynamoDBPendingOrders("pending-orders", sleep=clock.sleep)
         self.outcomes = PipelineOutcomes()
-        # Deferred copies are captured, not sent: a test delivers them again when it chooses.
+        # Drain requests and deferred copies are captured, not sent: a test delivers them when it chooses.
         self.queue = FakeMessageQueue()
-        self.persistence = dynamodb_persistence_layer("idempotency")
 
     @property
     def deferred(self) -> list[tuple[str, int]]:
@@ -146,16 +153,20 @@ class OrderBatches:
         )
 
     def container(self) -> OrderChangeUseCase:
+        """The consumer's use case as ``wiring.order_change.orders_runner`` builds it, on the fake
+        clock, sending to the captured queue."""
         directory = self._directory()
-        return OrderChangeUseCase(
-            directory,
-            self._access(directory),
+        access = self._access(directory)
+        drainer = OrderDrainer(
+            access,
             self.store,
+            self.pending,
+            self.queue,
             orders_api_version=self.settings.orders_api_version,
-            backlog=DynamoDBSearchWindows("rate-budget", clock=self.clock),
-            waiting=DynamoDBWaitingNotifications("rate-budget", clock=self.clock),
             clock=self.clock,
+            sleep=self.clock.sleep,
         )
+        return OrderChangeUseCase(directory, access, self.store, self.pending, drainer)
 
     def reconciler(self) -> ReconcileUseCase:
         """The reconcile function's use case in a container of its own (same tables, emulator, clock)."""
@@ -192,12 +203,15 @@ class OrderBatches:
         ]
         before = Counter(self.outcomes.counts)
         self.queue.deferred.clear()
+        # As ``orders_runner`` has it: no idempotency records (recording a change is idempotent), and
+        # the drainers' own messages accepted beside ORDER_CHANGE.
         runner = BatchRunner(
             use_case,
-            accepts=catalog.consumer("orders").accepts,
+            accepts=catalog.consumer("orders").accepts | {DRAIN_REQUEST},
             queue=self.queue,
-            persistence=self.persistence,
+            persistence=None,
             policy=BatchPolicy.of(self.settings),
+            parse=parse_orders_record,
             clock=self.clock,
         )
         result = runner.run({"Records": records}, cast(Any, FakeContext(self.clock, seconds)))
@@ -228,6 +242,10 @@ class OrderBatches:
             .get("Item")
         )
         return parse_sortable(item["last_updated"]["S"]) if item else None
+
+    def pending_changes(self, seller: str = SELLER) -> list[PendingChange]:
+        """The seller's pending changes in North America, oldest first."""
+        return self.pending.oldest(SellerAccount(seller, Region.NA.value), 10_000)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now, UTC)

@@ -23,6 +23,7 @@ ORDER_CHANGE = {
     "LWA_APP_SECRET_ID": "sellerstream/lwa-app",
     "SELLER_SECRET_PREFIX": "sellerstream/sellers/",
     "ORDERS_TABLE_NAME": "orders",
+    "PENDING_ORDERS_TABLE_NAME": "pending-orders",
 }
 
 
@@ -30,6 +31,7 @@ def test_given_only_the_required_variables_when_read_then_every_other_setting_ha
     settings = OrderChangeSettings.from_environment({**ORDER_CHANGE, "PATH": "/usr/bin"})
 
     assert settings.orders_table_name == "orders"
+    assert settings.pending_orders_table_name == "pending-orders"
     assert settings.orders_api_version == "2026-01-01"
     assert settings.spapi_sandbox is False
     assert settings.max_receive_count == 5

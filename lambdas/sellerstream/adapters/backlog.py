@@ -1,11 +1,12 @@
-"""A seller's backlog search: the searchOrders window being paged through, shared by all containers.
+"""Search windows being paged through, shared by all containers: reconciliation's checkpoints
+(orders' ``RECONCILE#...`` and listings').
 
-One item per (application, seller, region) in the rate budget table (``pk = BACKLOG#...``): the
-window (``after`` .. ``before``, Amazon's ``lastUpdatedAfter``/``lastUpdatedBefore``), the token of
-the next page, whether the window is done, and a lease. Pages of one window follow each other
-(each needs the previous page's token), so one container at a time holds the lease, fetches a
-page, stores its orders and writes the next token; every write is conditional on the version it
-read. A lease that its holder did not release (the container died) expires.
+One item per key in the rate budget table: the window (``after`` .. ``before``, Amazon's
+``lastUpdatedAfter``/``lastUpdatedBefore``), the token of the next page, whether the window is done,
+and a lease. Pages of one window follow each other (each needs the previous page's token), so one
+container at a time holds the lease, fetches a page, stores its orders and writes the next token;
+every write is conditional on the version it read. A lease that its holder did not release (the
+container died) expires.
 """
 
 from __future__ import annotations

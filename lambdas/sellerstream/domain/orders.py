@@ -1,4 +1,5 @@
-"""Orders as stored, and the shared state of a seller's order search (backlog windows, checkpoints)."""
+"""Orders as stored, the orders waiting to be fetched with their drainer's lease, and the shared state
+of a seller's order search (reconciliation checkpoints)."""
 
 from __future__ import annotations
 
@@ -48,8 +49,8 @@ class OrderRecord:
 
 
 class BacklogWindow(NamedTuple):
-    """A searchOrders window being paged through by one container at a time (a lease), shared by
-    every container: backlog mode's window, or a reconciliation's checkpoint."""
+    """A search window being paged through by one container at a time (a lease), shared by every
+    container: a reconciliation's checkpoint."""
 
     after: datetime
     before: datetime
@@ -67,13 +68,45 @@ class BacklogWindow(NamedTuple):
         return self.lease_until > now
 
 
-class WaitingNotification(NamedTuple):
-    """The newest ORDER_CHANGE waiting in the queue for an order."""
+class SellerAccount(NamedTuple):
+    """A seller in one SP-API region: what Amazon authorises and meters apart (``Region`` value)."""
 
-    change: float  # epoch seconds of the change it announces
+    seller_id: str
+    region: str
+
+
+class PendingChange(NamedTuple):
+    """An order of a seller changed at ``changed`` (to the second) and is not stored at that state
+    yet: what a notification leaves behind once it is acknowledged. A fetch that failed, or found
+    Amazon still showing an older state, is counted (``attempts``) and tried again no sooner than
+    ``not_before`` (epoch seconds)."""
+
+    order_id: str
+    changed: datetime
     notification_id: str
+    attempts: int = 0
+    not_before: float = 0.0
 
-    def supersedes(self, change: float, notification_id: str) -> bool:
-        """Whether this one stands for a notification of the same order with ``change``: newer, or
-        as new and another notification (of two, the recorded one waits)."""
-        return self.change > change or (self.change == change and self.notification_id != notification_id)
+
+class BucketState(NamedTuple):
+    """One rate bucket as its drainer leaves it: the GCRA's theoretical arrival time of the next
+    request (epoch seconds), the rate in force and whether Amazon's header confirmed it."""
+
+    tat: float
+    rate: float
+    confirmed: bool = False
+
+
+class DrainLease(NamedTuple):
+    """The right to spend a seller's Orders budget on its pending changes, held by one container.
+
+    The lease lasts until the holder's invocation ends (``until``) and the holder sends nothing after
+    it; the buckets it spends travel with the lease, so the next holder starts where this one
+    stopped. ``expired_until`` is set when the lease was taken over after its holder vanished: that
+    holder may have spent up to then."""
+
+    owner: str
+    until: float
+    version: int
+    buckets: dict[str, BucketState]
+    expired_until: float | None = None

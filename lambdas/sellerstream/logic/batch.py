@@ -75,6 +75,9 @@ RETRY: Final = "retry"  # reported as failed: visible again after the visibility
 # Why a record waits: its quota is spent, or Amazon's answer lags the change it announces.
 THROTTLED_REASONS: Final = frozenset({"RateBudgetExhausted", "SpApiThrottled", "NotReadyError"})
 IN_PROGRESS_ELSEWHERE: Final = "in_progress_elsewhere"
+# A use case's outcome for a record whose effect is durably recorded and stored later (an order
+# change waiting for its drainer): the record is done; the use case counts its lag when stored.
+PENDING: Final = "pending"
 
 
 class RecordOutcome(NamedTuple):
@@ -136,17 +139,13 @@ class NotificationUseCase(Protocol):
 
 @runtime_checkable
 class BatchAwareUseCase(Protocol):
-    """A use case that plans a whole batch before its records are applied one by one.
+    """A use case that takes a whole batch in before its records are applied one by one.
 
-    ``begin_batch`` sees every notification of the batch that parses (e.g. to coalesce calls and
-    reserve rate budget once); ``before_apply`` runs for each record before idempotency and may raise
-    ``RateBudgetExhausted`` or ``NotReadyError`` to defer it at no further cost; ``end_batch`` runs
-    after the last record (e.g. to give back unused budget).
+    ``begin_batch`` sees every notification of the batch that parses (e.g. to record them in one
+    write); ``end_batch`` runs after the last record (e.g. to drain what they recorded).
     """
 
     def begin_batch(self, notifications: Sequence[Any], remaining_time: RemainingTime) -> None: ...
-
-    def before_apply(self, notification: Any) -> None: ...
 
     def end_batch(self) -> None: ...
 
@@ -172,7 +171,10 @@ class BatchPolicy(NamedTuple):
 
 
 class BatchRunner:
-    """A consumer's batches through its use case: ``accepts`` names the types its queue takes."""
+    """A consumer's batches through its use case: ``accepts`` names the types its queue takes.
+
+    Without ``persistence`` every delivery is applied: for a use case that is idempotent itself
+    (ORDER_CHANGE records a change, the same one twice is one entry)."""
 
     def __init__(
         self,
@@ -180,7 +182,7 @@ class BatchRunner:
         *,
         accepts: frozenset[str],
         queue: MessageQueue,
-        persistence: BasePersistenceLayer,
+        persistence: BasePersistenceLayer | None,
         policy: BatchPolicy,
         idempotency_expires_after_seconds: int = 7 * 24 * 3600,
         parse: RecordParser = parse_delivery,
@@ -251,8 +253,6 @@ class BatchRunner:
                 raise UnknownNotificationTypeError(
                     f"{notification.notification_type} arrived on the queue for {', '.join(sorted(self._accepts))}"
                 )
-            if isinstance(self.use_case, BatchAwareUseCase):
-                self.use_case.before_apply(notification)
             result, first_time = self._apply_once(delivery, remaining_time)
         except (RateBudgetExhausted, SpApiThrottled, NotReadyError) as error:
             wait = error.wait_needed if isinstance(error, RateBudgetExhausted) else 0.0
@@ -294,11 +294,12 @@ class BatchRunner:
         ids = _ids(record, notification)
         if first_time:
             metrics.add_metric(name=metric_names.NOTIFICATIONS_PROCESSED, unit=MetricUnit.Count, value=1)
-            now = datetime.fromtimestamp(self._clock(), UTC)
-            lag_ms = (now - self._event_time(notification, record)).total_seconds() * 1000
-            metrics.add_metric(
-                name=metric_names.EVENT_TO_STORE_LAG, unit=MetricUnit.Milliseconds, value=max(lag_ms, 0.0)
-            )
+            if result.get("outcome") != PENDING:  # else its use case counts the lag once it is stored
+                now = datetime.fromtimestamp(self._clock(), UTC)
+                lag_ms = (now - self._event_time(notification, record)).total_seconds() * 1000
+                metrics.add_metric(
+                    name=metric_names.EVENT_TO_STORE_LAG, unit=MetricUnit.Milliseconds, value=max(lag_ms, 0.0)
+                )
             logger.info("notification applied", extra={**ids, "result": result})
             return RecordOutcome(outcome=APPLIED, result=result, **ids)
         metrics.add_metric(name=metric_names.DUPLICATE_NOTIFICATIONS, unit=MetricUnit.Count, value=1)
@@ -313,6 +314,8 @@ class BatchRunner:
         """Applies the notification unless its key was applied before (then replays the result)."""
         applied: list[bool] = []
         notification = delivery.notification
+        if self._persistence is None:
+            return self.use_case.apply(notification, remaining_time), True
 
         def apply(key: dict[str, str]) -> dict[str, Any]:
             applied.append(True)
@@ -348,7 +351,7 @@ class BatchRunner:
             metrics.add_metric(name=metric_names.POISON_MESSAGES, unit=MetricUnit.Count, value=1)
             metrics.add_metric(name=metric_names.NOTIFICATIONS_FAILED, unit=MetricUnit.Count, value=1)
         if isinstance(failure, SellerCredentialsError):
-            _count_credentials_failure(failure.seller_id, failure.region)
+            count_credentials_failure(failure.seller_id, failure.region)
         ids: dict[str, Any] = {
             "message_id": record.message_id,
             "source_message_id": source_message_id(record),
@@ -411,7 +414,7 @@ class BatchRunner:
             return self._dead_letter(record, notification, failure)
         defer(self._queue, record, delay, now=now)
         metrics.add_metric(name=metric_names.NOTIFICATIONS_FAILED, unit=MetricUnit.Count, value=1)
-        _count_credentials_failure(seller_id, failure.region)
+        count_credentials_failure(seller_id, failure.region)
         ids = {**_ids(record, notification), "seller_id": seller_id}
         detail = short_detail(failure.detail)
         logger.warning(
@@ -552,7 +555,7 @@ def _ids(record: SQSRecord, notification: AnyNotification | None) -> dict[str, A
     }
 
 
-def _count_credentials_failure(seller_id: str | None, region: str | None) -> None:
+def count_credentials_failure(seller_id: str | None, region: str | None) -> None:
     """Counted for the consumer (alarmed) and per seller, and per SP-API region when it is one
     region's token that LWA refused (a seller has one per region)."""
     metrics.add_metric(name=metric_names.SELLER_CREDENTIALS_FAILURES, unit=MetricUnit.Count, value=1)

@@ -79,6 +79,16 @@ def send_to_dead_letter_queue(
     queue: MessageQueue, record: SQSRecord, failure: PoisonMessageError, receive_count: int
 ) -> str:
     """Copies the record's message to the DLQ with the failure as attributes; returns the copy's id."""
+    attributes: dict[str, Any] = {
+        **carried_attributes(record),
+        **failure_attributes(failure),
+        RECEIVE_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(receive_count)},
+    }
+    return queue.dead_letter(record.body, attributes)
+
+
+def failure_attributes(failure: PoisonMessageError) -> dict[str, Any]:
+    """The failure as the DLQ message's attributes: why, and whose."""
     diagnostics = {
         REASON_ATTRIBUTE: failure.reason,
         DETAIL_ATTRIBUTE: short_detail(failure.detail),
@@ -86,13 +96,8 @@ def send_to_dead_letter_queue(
         NOTIFICATION_TYPE_ATTRIBUTE: failure.notification_type,
         SELLER_ID_ATTRIBUTE: failure.seller_id,
     }
-    attributes: dict[str, Any] = {
-        **carried_attributes(record),
-        **{
-            name: {"DataType": "String", "StringValue": value}
-            for name, value in diagnostics.items()
-            if value  # SQS refuses empty attribute values
-        },
-        RECEIVE_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(receive_count)},
+    return {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in diagnostics.items()
+        if value  # SQS refuses empty attribute values
     }
-    return queue.dead_letter(record.body, attributes)

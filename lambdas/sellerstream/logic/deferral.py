@@ -64,9 +64,8 @@ def deferral_delay(
     back at or just before the time it was given, never after; else ``base_seconds`` doubling per
     deferral, jittered; at most ``max_seconds`` (and 900), at least one second."""
     if wait_needed > 0:
-        # A copy back late can leave a slot kept for it unused; one back early waits a moment in its
-        # batch, or is deferred again. The use case spreads its estimates itself (a held slot is
-        # exact, and copies of one order that come back together cost one call).
+        # Back at the slot, not after it: one back early waits a moment in its batch, or is
+        # deferred again.
         return max(1, min(max_seconds, MAX_DELAY_SECONDS, math.floor(wait_needed)))
     return growing_delay(deferrals_of(record), base_seconds=base_seconds, max_seconds=max_seconds)
 

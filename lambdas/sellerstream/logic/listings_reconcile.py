@@ -52,6 +52,7 @@ from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiError, SpApiThrottled
 from sellerstream.spapi.listings import SEARCH_PAGE_SIZE_LIMIT, ListingsApi, ListingsPage
+from sellerstream.spapi.ratelimit import CappedWait
 from sellerstream.timestamps import sortable_timestamp
 
 SEARCH_LISTINGS: Final = "listings/2021-08-01:searchListingsItems"
@@ -321,25 +322,16 @@ class ListingsReconcileUseCase:
             return result
         seller_key = credentials.seller_key
         budget = self._spapi.rate_budget(credentials)
-        api = ListingsApi(self._spapi.client_for(credentials, remaining_time))
+        # A page's call waits for its slot at most SLOT_WAIT_SECONDS: past that it raises
+        # RateBudgetExhausted before sending, and the run stops at its checkpoint.
+        capped = CappedWait(budget, SEARCH_LISTINGS, SLOT_WAIT_SECONDS)
+        api = ListingsApi(self._spapi.client_for(credentials, remaining_time, budget=capped))
         current: BacklogWindow | None = window
         try:
             while current is not None and not current.done:
                 if remaining_time() - SAFETY_MARGIN_SECONDS < LISTINGS_PAGE_TIME_SECONDS:
                     result.stopped = STOPPED_TIME
                     break
-                reservation = budget.reserve(
-                    seller_key,
-                    SEARCH_LISTINGS,
-                    1,
-                    first_within=SLOT_WAIT_SECONDS,
-                    last_within=SLOT_WAIT_SECONDS,
-                )
-                if not reservation.granted:
-                    result.stopped = STOPPED_RATE_BUDGET
-                    result.resume_in_seconds = round(budget.next_slot_in(seller_key, SEARCH_LISTINGS), 1)
-                    break
-                result.calls += 1
                 try:
                     page = api.search_listings_items_page(
                         seller_key,
@@ -349,10 +341,13 @@ class ListingsReconcileUseCase:
                         page_token=current.next_token,
                         page_size=SEARCH_PAGE_SIZE_LIMIT,
                     )
-                except (RateBudgetExhausted, SpApiThrottled):
+                except (RateBudgetExhausted, SpApiThrottled) as error:
+                    if isinstance(error, SpApiThrottled):
+                        result.calls += 1  # Amazon answered 429; exhausted: no slot, nothing sent
                     result.stopped = STOPPED_RATE_BUDGET
                     result.resume_in_seconds = round(budget.next_slot_in(seller_key, SEARCH_LISTINGS), 1)
                     break
+                result.calls += 1
                 seen, refreshed, newest = self._store_page(seller_key, marketplace_id, page)
                 result.pages += 1
                 result.listings_seen += seen

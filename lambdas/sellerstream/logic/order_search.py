@@ -1,6 +1,6 @@
 """Pages of Orders 2026-01-01 ``searchOrders`` over a ``lastUpdatedAfter`` .. ``lastUpdatedBefore``
 window, on the seller's shared rate budget, stored with the same conditional write as getOrder's
-answers. Shared by backlog mode (``logic.order_change``) and reconciliation (``logic.reconcile``).
+answers. Shared by the drainer (``logic.order_drainer``) and reconciliation (``logic.reconcile``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from sellerstream.logic.order_records import OrderResponseError, from_orders_202
 from sellerstream.observability import logger
 from sellerstream.ports import OrderStore
 from sellerstream.spapi.orders import DEFAULT_INCLUDED_DATA, OrdersApi
-from sellerstream.spapi.ratelimit import RateBudget
 from sellerstream.timestamps import sortable_timestamp
 
 SEARCH_ORDERS: Final = "orders/2026-01-01:searchOrders"
@@ -29,13 +28,6 @@ SEARCH_PAGE_TIME_SECONDS: Final = 10.0
 class StoredPage(NamedTuple):
     seen: int  # orders on the page (with a usable id and shape)
     refreshed: int  # orders the conditional write stored: missing or older in the table
-
-
-def reserve_search_slot(budget: RateBudget, seller_key: str, *, within: float) -> bool:
-    """Whether the seller's searchOrders bucket has a slot within ``within`` seconds (then reserved
-    for the next call, which ``acquire`` takes from the pool)."""
-    reservation = budget.reserve(seller_key, SEARCH_ORDERS, 1, first_within=within, last_within=within)
-    return bool(reservation.granted)
 
 
 def fetch_search_page(

@@ -8,8 +8,9 @@ callback: an order missing or older in the table is refreshed, a newer one is le
 
 - **Settle rule.** Amazon refuses a ``lastUpdatedBefore`` less than two minutes before the request;
   ``until`` is capped at now minus ``SEARCH_SETTLE_SECONDS``.
-- **Budget.** Every page draws from the seller's shared searchOrders budget (the one backlog mode
-  uses). When it has no slot soon, the run stops cleanly at its checkpoint and says when to resume.
+- **Budget.** Every page draws from the seller's shared searchOrders budget (the one the drainer's
+  pages use). When it has no slot soon, the run stops cleanly at its checkpoint and says when to
+  resume.
 - **Checkpoint.** The window, its next page's token and a lease live in the rate budget table beside
   the backlog windows (``RECONCILE#<app>#<seller>#<region>`` for the schedule; a window run by hand
   has its bounds in its key, so running the same window again resumes it). A run resumes an
@@ -39,7 +40,6 @@ from sellerstream.logic.order_search import (
     SEARCH_PAGE_TIME_SECONDS,
     SEARCH_SETTLE_SECONDS,
     fetch_search_page,
-    reserve_search_slot,
     store_search_page,
 )
 from sellerstream.logic.spapi_access import SpApiAccess
@@ -49,6 +49,7 @@ from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
 from sellerstream.spapi.endpoints import Region
 from sellerstream.spapi.errors import RateBudgetExhausted, SpApiThrottled
 from sellerstream.spapi.orders import OrdersApi
+from sellerstream.spapi.ratelimit import CappedWait
 from sellerstream.timestamps import sortable_timestamp
 
 if TYPE_CHECKING:
@@ -264,7 +265,10 @@ class ReconcileUseCase:
             result.stopped = STOPPED_ELSEWHERE
             return result
         budget = self._spapi.rate_budget(credentials)
-        api = OrdersApi(self._spapi.client_for(credentials, remaining_time))
+        # A page's call waits for its slot at most SLOT_WAIT_SECONDS: past that it raises
+        # RateBudgetExhausted before sending, and the run stops at its checkpoint.
+        capped = CappedWait(budget, SEARCH_ORDERS, SLOT_WAIT_SECONDS)
+        api = OrdersApi(self._spapi.client_for(credentials, remaining_time, budget=capped))
         logger.append_keys(seller_id=credentials.seller_key)
         current: BacklogWindow | None = window
         try:
@@ -272,23 +276,19 @@ class ReconcileUseCase:
                 if remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
                     result.stopped = STOPPED_TIME
                     break
-                if not reserve_search_slot(budget, credentials.seller_key, within=SLOT_WAIT_SECONDS):
+                try:
+                    page, next_token = fetch_search_page(
+                        api, after=current.after, before=current.before, token=current.next_token
+                    )
+                except (RateBudgetExhausted, SpApiThrottled) as error:
+                    if isinstance(error, SpApiThrottled):
+                        result.calls += 1  # Amazon answered 429; exhausted: no slot, nothing sent
                     result.stopped = STOPPED_RATE_BUDGET
                     result.resume_in_seconds = round(
                         budget.next_slot_in(credentials.seller_key, SEARCH_ORDERS), 1
                     )
                     break
                 result.calls += 1
-                try:
-                    page, next_token = fetch_search_page(
-                        api, after=current.after, before=current.before, token=current.next_token
-                    )
-                except (RateBudgetExhausted, SpApiThrottled):
-                    result.stopped = STOPPED_RATE_BUDGET
-                    result.resume_in_seconds = round(
-                        budget.next_slot_in(credentials.seller_key, SEARCH_ORDERS), 1
-                    )
-                    break
                 stored = store_search_page(
                     self._store, credentials.seller_key, page, now=self.now(), source=RECONCILED_SOURCE
                 )

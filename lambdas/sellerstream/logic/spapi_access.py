@@ -93,7 +93,14 @@ class SpApiAccess:
             self._directory.forget(seller.seller_key)
         return refusal
 
-    def client_for(self, seller: SellerCredentials, remaining_time: Callable[[], float]) -> SpApiClient:
+    def client_for(
+        self,
+        seller: SellerCredentials,
+        remaining_time: Callable[[], float],
+        *,
+        budget: RateBudget | None = None,
+    ) -> SpApiClient:
+        """A client for the seller's calls, on ``budget`` (the drainer's lease) or the shared one."""
         self.refused(seller)  # a refusal remembered: the secrets are read afresh next time
         return SpApiClient(
             credentials=self._directory.lwa_app(),
@@ -105,7 +112,7 @@ class SpApiAccess:
             lwa_token_url=self._settings.lwa_endpoint_override or LWA_TOKEN_URL,
             transport=self._transport,
             token_provider=self._tokens,
-            rate_limiter=self.rate_budget(seller),
+            rate_limiter=budget if budget is not None else self.rate_budget(seller),
             remaining_time=remaining_time,
             observer=self._observer,
             sleep=self._sleep,

@@ -22,6 +22,7 @@ from sellerstream.config import QueueSettings, Settings, SpApiSettings
 from sellerstream.logic.batch import BatchPolicy, BatchRunner, Clock, NotificationUseCase, RecordParser
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications import parse_delivery
+from sellerstream.ports import MessageQueue
 
 S = TypeVar("S", bound=Settings)
 _BUILT: list[Any] = []
@@ -61,15 +62,25 @@ def batch_runner(
     *,
     parse: RecordParser = parse_delivery,
     clock: Clock = time.time,
+    queue: MessageQueue | None = None,
+    idempotent: bool = True,
+    also_accepts: frozenset[str] = frozenset(),
 ) -> BatchRunner:
-    """The consumer's batches: idempotency in DynamoDB, deferrals and dead letters on its own queues."""
+    """The consumer's batches: idempotency in DynamoDB (unless the use case is idempotent itself),
+    deferrals and dead letters on its own queues (``queue``: the consumer's, when the use case
+    sends to them too); ``also_accepts``: the queue's own messages besides the consumer's types."""
     return BatchRunner(
         use_case,
-        accepts=consumer.enabled(settings.notification_types).accepts,
-        queue=SqsMessageQueue(settings.queue_url, settings.dead_letter_queue_url),
-        persistence=dynamodb_persistence_layer(settings.idempotency_table_name),
+        accepts=consumer.enabled(settings.notification_types).accepts | also_accepts,
+        queue=queue or consumer_queue(settings),
+        persistence=dynamodb_persistence_layer(settings.idempotency_table_name) if idempotent else None,
         policy=BatchPolicy.of(settings),
         idempotency_expires_after_seconds=settings.idempotency_expires_after_seconds,
         parse=parse,
         clock=clock,
     )
+
+
+def consumer_queue(settings: QueueSettings) -> SqsMessageQueue:
+    """The consumer's own queue and its dead-letter queue."""
+    return SqsMessageQueue(settings.queue_url, settings.dead_letter_queue_url)

@@ -7,6 +7,7 @@ import json
 import random
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,16 +16,22 @@ from sellerstream import aws, catalog
 from sellerstream.adapters import listings as listing_adapter
 from sellerstream.adapters.dynamo import to_attribute_map
 from sellerstream.adapters.packages import DynamoDBPackageStore, package_item
+from sellerstream.adapters.queue import SqsMessageQueue
 from sellerstream.adapters.reports import DynamoDBReportStore, RowBatches, RowLayout, report_item
+from sellerstream.domain.orders import PendingChange, SellerAccount
 from sellerstream.domain.packages import StoredPackage
 from sellerstream.domain.reports import ReportProgress, ReportRows
 from sellerstream.errors import PermanentFailureError
 from sellerstream.logic import batch, change_events
 from sellerstream.logic.change_events import ChangeEventsUseCase, StreamOutcome
+from sellerstream.logic.drain_request import DRAIN_KEY, drain_request_body
 from sellerstream.logic.listing_status import ListingStatusUseCase
+from sellerstream.logic.order_drainer import OrderDrainer
 from sellerstream.notifications import ListingsItemStatusChangeNotification, parse_delivery
+from sellerstream_local import fault_matrix
 from sellerstream_local.emulator.reports import FLAT_FILE_COLUMNS
 from sellerstream_local.fault_matrix import (
+    CHANGE_WINDOW_SECONDS,
     EVENTS_LATENCY,
     FIGURES,
     KINDS,
@@ -61,9 +68,15 @@ RATES = replace(
     spapi_throttles=0.05,
     timeouts=0.03,
     connection_resets=0.03,
-    download_failures=0.1,
-    # A few dozen PutEvents calls: often enough that a kill right after one is met whatever the seed.
+    download_failures=0.25,
+    # A few dozen PutEvents calls: often enough that a kill right after one, or an answer lost, is
+    # met whatever the seed.
     publisher_kills_after_put=0.03,
+    event_lost_answers=0.02,
+    # A few hundred orders drained: each of the drainer's boundaries is met a few times.
+    lease_kills_before_write=0.02,
+    lease_kills_before_removal=0.03,
+    drain_requests_lost=0.1,
 )
 TRAFFIC = Traffic(orders=300, listings=200, reports=12, shipments=150, named_packages=1.0)
 # A run of one consumer's traffic (the orders' least), for the runs that break the product.
@@ -77,7 +90,7 @@ STORMY_BUS = replace(
     event_call_failures=0.05,
     event_outages_per_hour=30.0,
     publisher_kills_after_put=0.02,
-    publisher_kills_before_checkpoint=0.02,
+    publisher_kills_before_checkpoint=0.04,
 )
 
 
@@ -96,6 +109,12 @@ def test_given_every_fault_when_delivered_then_no_consumer_lost_applied_twice_or
         assert (kind, figures["lost"], figures["applied_twice"], figures["regressed"]) == (kind, 0, 0, 0)
     assert outcome.still_queued == 0
     assert min(injected[fault] for fault in ("kills", "kills_after_write", "kills_before_acknowledging")) > 0
+    # The orders' drainer died holding a seller's lease, and drain requests were not sent (their
+    # invocation raised): every pending entry was drained all the same.
+    for fault in ("lease_kills_before_write", "lease_kills_before_removal", "drain_requests_lost"):
+        assert (fault, injected[fault] > 0) == (fault, True)
+    assert outcome.pending_left == 0
+    assert any(where.startswith("orders: ClientError") for where in outcome.invocation_errors)
     assert injected["dynamodb_throttles"] > 0 and injected["dynamodb_unprocessed"] > 0
     assert sum(injected[fault] for fault in ("download_timeouts", "download_errors", "download_resets")) > 0
 
@@ -475,6 +494,39 @@ def test_given_dead_letters_then_poison_missing_from_them_and_valid_messages_in_
     assert figures == {"poison": 3, "poison_dead_lettered": 1, "valid_dead_lettered": 1}
 
 
+def test_given_orders_drain_requests_in_the_dlq_then_the_changes_they_carry_are_dead_lettered() -> None:
+    workload = build_workload(1000, seed=5)
+    account = SellerAccount(workload.sellers[0], "na")
+    first, second = workload.changes[0], workload.changes[1]
+    changed = datetime.fromtimestamp(first.changed, UTC)
+    letters = [
+        # The drainer's dead letter of an order no retry could fetch: two valid notifications' changes.
+        drain_request_body(
+            account,
+            [
+                PendingChange(first.order_id, changed, first.notification_id),
+                PendingChange(second.order_id, changed, second.notification_id),
+            ],
+        ),
+        # A poison notification's change (a fault that made its order unfetchable for good).
+        drain_request_body(account, [PendingChange("999-0000002-0000001", changed, "poison-00002")]),
+        # Drain requests without orders, redriven by the queue: never expected, each one counted.
+        drain_request_body(account),
+        drain_request_body(account),
+        workload.poison[0],
+    ]
+
+    figures = letter_figures(
+        letters,
+        workload.poison,
+        {change.notification_id for change in workload.changes},
+        ids=["m1", "m2", "m3", "m4", "m5"],
+    )
+
+    assert any('"poison-00002"' in body for body in workload.poison)
+    assert figures == {"poison": 10, "poison_dead_lettered": 2, "valid_dead_lettered": 4}
+
+
 # -- a broken product is caught by a whole run -------------------------------------------------
 
 
@@ -567,6 +619,96 @@ def test_given_reports_ingested_again_once_complete_when_run_then_applied_twice_
     assert figures["applied_twice"] > 0
     # The same outcome reached again is no change to a subscriber: no event for it.
     assert figures["events_spurious"] == 0 and figures["events_missing"] == 0
+
+
+def test_given_a_drainer_that_never_drains_when_run_then_the_orders_lane_stops_with_lost_and_pending_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(OrderDrainer, "drain", lambda self, accounts, remaining_time: None)
+
+    outcome = run(seed=3, traffic=replace(ALONE, orders=60), rates=RATES)
+
+    # Every notification acknowledged, nothing left to drain the entries: the lane stops (long
+    # before the run gives up) and reports them.
+    assert outcome.still_queued == 0 and outcome.virtual_seconds < 6 * 3600
+    assert outcome.by_consumer["orders"]["lost"] > 0 and outcome.pending_left > 0
+
+
+# The seller whose token is refused renews it two hours after the last change: its entries recorded
+# meanwhile wait for it, drained only by the drain requests that come back every 900 s.
+LATE_RENEWAL = replace(RATES, reauthorised_at=CHANGE_WINDOW_SECONDS + 2 * 3600.0)
+
+
+def test_given_a_seller_renewing_long_after_the_traffic_when_run_then_its_drain_waits_for_it_and_ends() -> (
+    None
+):
+    outcome = run(seed=3, traffic=replace(ALONE, orders=60), rates=LATE_RENEWAL)
+
+    # The lane ran on while a drain request waited for the seller (the queue was never empty), and
+    # stopped once the drain was done.
+    assert outcome.virtual_seconds > LATE_RENEWAL.reauthorised_at
+    assert outcome.still_queued == 0 and outcome.pending_left == 0
+    figures = outcome.by_consumer["orders"]
+    assert (figures["lost"], figures["valid_dead_lettered"]) == (0, 0)
+
+
+def test_given_a_drainer_whose_drain_requests_are_dropped_when_run_then_lost_and_pending_left_are_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defer = SqsMessageQueue.defer
+
+    def dropping(self: SqsMessageQueue, body: str, attributes: Any, *, delay_seconds: int) -> str:
+        if DRAIN_KEY in body:
+            return "dropped"  # the drain stops with its invocation
+        return defer(self, body, attributes, delay_seconds=delay_seconds)
+
+    monkeypatch.setattr(SqsMessageQueue, "defer", dropping)
+
+    outcome = run(seed=3, traffic=replace(ALONE, orders=60), rates=LATE_RENEWAL)
+
+    assert outcome.pending_left > 0 and outcome.by_consumer["orders"]["lost"] > 0
+
+
+def test_given_a_drainer_that_spins_without_waiting_when_run_then_the_run_stops_and_says_where(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def spinning(self: OrderDrainer, accounts: Any, remaining_time: Any) -> None:
+        while remaining_time() > 0:  # never sleeps: the virtual clock never moves
+            pass
+
+    monkeypatch.setattr(OrderDrainer, "drain", spinning)
+    monkeypatch.setattr(fault_matrix, "STALL_SECONDS", 1.0)
+
+    with pytest.raises(fault_matrix.ClockStalled, match=r"orders-[0-9] runs on") as stalled:
+        run(seed=3, traffic=replace(ALONE, orders=10), rates=RATES)
+
+    assert "in spinning" in str(stalled.value)
+
+
+fetch_record = OrderDrainer._fetch_record
+
+
+def refusing_some_orders(self: OrderDrainer, api: Any, seller_id: str, order_id: str) -> Any:
+    if order_id.endswith("7"):
+        raise PermanentFailureError("refused", "an order the broken product will not fetch")
+    return fetch_record(self, api, seller_id, order_id)
+
+
+def test_given_a_drainer_that_refuses_some_orders_when_run_then_lost_and_valid_dead_lettered_are_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(OrderDrainer, "_fetch_record", refusing_some_orders)
+    journal = Journal()
+
+    outcome = run(seed=3, traffic=replace(ALONE, orders=100), rates=RATES, journal=journal)
+    figures = outcome.by_consumer["orders"]
+
+    # The drainer's dead letters carry the refused orders' changes: each is a valid notification's.
+    assert figures["lost"] > 0 and figures["valid_dead_lettered"] > 0
+    assert figures["poison_dead_lettered"] == figures["poison"]
+    assert len(journal.dead_lettered["orders"]) == figures["valid_dead_lettered"]
+    assert all(key.startswith("fm-") for key in journal.dead_lettered["orders"])
+    assert outcome.pending_left == 0
 
 
 def test_given_a_row_writer_that_drops_rows_when_run_then_lost_is_caught(

@@ -92,7 +92,7 @@ def test_given_orders_when_written_in_any_order_then_only_newer_states_land(dyna
     }
 
 
-def test_given_two_containers_when_reserving_then_the_conditional_writes_serialise_them(
+def test_given_two_containers_when_taking_slots_then_the_conditional_writes_serialise_them(
     dynamodb: Any,
 ) -> None:
     clock = FakeClock()
@@ -100,16 +100,15 @@ def test_given_two_containers_when_reserving_then_the_conditional_writes_seriali
     first = SharedRateBudget("budget", clock=clock, sleep=clock.sleep, plans=plans)
     second = SharedRateBudget("budget", clock=clock, sleep=clock.sleep, plans=plans)
     first.observe_limit_header(KEY, "getOrder", "0.5")
+    first.acquire(KEY, "getOrder", max_wait=0.0)
+    first.acquire(KEY, "getOrder", max_wait=0.0)  # the burst (one token stays spare)
 
-    a = first.reserve(KEY, "getOrder", 2, first_within=10.0, last_within=10.0)
-    b = second.reserve(
-        KEY, "getOrder", 2, first_within=10.0, last_within=10.0
-    )  # learns from the failed condition
-    first.release(KEY, "getOrder")
+    waited = second.acquire(KEY, "getOrder", max_wait=10.0)  # learns from the failed condition
 
-    assert a.slots == (clock.now, clock.now)
-    assert b.slots == (clock.now + 2.0, clock.now + 4.0)
-    assert second.seen_state(KEY) is not None
+    assert waited == pytest.approx(2.0) and clock.slept == [pytest.approx(2.0)]
+    assert (first.writes, second.writes) == (3, 2)
+    seen = second.seen_state(KEY)
+    assert seen is not None and seen.confirmed
 
 
 def test_given_a_backlog_window_when_two_containers_claim_it_then_one_wins(dynamodb: Any) -> None:

@@ -108,22 +108,14 @@ class ListingUseCase:
 
 
 class PlanningUseCase(ListingUseCase):
-    """A batch-aware use case: records the order of its calls; a SKU in ``not_now`` is refused by
-    ``before_apply`` with that error."""
+    """A batch-aware use case: records the order of its calls."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[str, ...]] = []
-        self.not_now: dict[str, Exception] = {}
 
     def begin_batch(self, notifications: Sequence[Any], remaining_time: Callable[[], float]) -> None:
         self.calls.append(("begin", *(n.payload.sku for n in notifications)))
-
-    def before_apply(self, notification: Any) -> None:
-        self.calls.append(("before", notification.payload.sku))
-        refusal = self.not_now.get(notification.payload.sku)
-        if refusal is not None:
-            raise refusal
 
     def apply(self, notification: Any, remaining_time: Callable[[], float]) -> dict[str, Any]:
         self.calls.append(("apply", notification.payload.sku))
@@ -769,11 +761,8 @@ def test_given_a_batch_aware_use_case_when_run_then_it_plans_every_parsable_noti
 
     assert planner.calls == [
         ("begin", "SKU-1", "SKU-2", "SKU-3"),
-        ("before", "SKU-1"),
         ("apply", "SKU-1"),
-        ("before", "SKU-2"),
         ("apply", "SKU-2"),
-        ("before", "SKU-3"),
         ("apply", "SKU-3"),
         ("end",),
     ]
@@ -783,6 +772,18 @@ def test_given_a_batch_aware_use_case_when_run_then_it_plans_every_parsable_noti
         (RETRY, "RuntimeError"),
         (APPLIED, None),
     ]
+
+
+def test_given_a_use_case_idempotent_itself_when_a_notification_comes_twice_then_both_apply_without_records(
+    make_runner: Any, use_case: ListingUseCase, context: LambdaContext
+) -> None:
+    runner = make_runner(use_case, ACCEPTS, persistence=None)
+    body = listing("SKU-1")
+
+    result = runner.run(sqs_event(body, body), context)
+
+    assert outcomes(result) == [(APPLIED, None), (APPLIED, None)]
+    assert use_case.applied == ["SKU-1", "SKU-1"]
 
 
 def test_given_a_planned_batch_when_run_then_each_body_is_parsed_once(
@@ -800,21 +801,6 @@ def test_given_a_planned_batch_when_run_then_each_body_is_parsed_once(
     runner.run(event, context)
 
     assert sorted(bodies) == sorted(record["body"] for record in event["Records"])
-
-
-def test_given_a_plan_that_refuses_a_record_for_now_when_run_then_it_is_deferred_without_being_applied(
-    make_runner: Any, queue: FakeMessageQueue, context: LambdaContext
-) -> None:
-    planner = PlanningUseCase()
-    planner.not_now["SKU-1"] = RateBudgetExhausted("getListingsItem", "reserved for others", wait_needed=30.0)
-    runner = make_runner(planner, ACCEPTS)
-
-    result = runner.run(sqs_event(listing("SKU-1"), listing("SKU-2")), context)
-
-    assert outcomes(result) == [(DEFERRED, "RateBudgetExhausted"), (APPLIED, None)]
-    assert planner.applied == ["SKU-2"]
-    assert [copy.delay_seconds for copy in queue.deferred] == [30]
-    assert planner.calls[-1] == ("end",)
 
 
 # -- messages of our own format (a parser of the consumer's own) ----------------------------------

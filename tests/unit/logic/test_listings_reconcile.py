@@ -123,10 +123,15 @@ def marketplaces_known(
     )
 
 
-def spend_listings_budget(budgets: FakeRateBudgets, seconds: float = 60.0) -> None:
-    """Other callers take the seller's searchListingsItems slots for the next ``seconds``."""
+def spend_listings_budget(budgets: FakeRateBudgets, clock: FakeClock, seconds: float = 60.0) -> None:
+    """Other callers take the seller's searchListingsItems slots for the next ``seconds`` (they wait
+    for them in their own processes: the clock is put back)."""
     budget = budgets.for_account(APP[0], "na")
-    budget.reserve(SELLER, SEARCH_LISTINGS, 1000, first_within=seconds, last_within=seconds)
+    start = clock.now
+    while clock.now + budget.next_slot_in(SELLER, SEARCH_LISTINGS) < start + seconds:
+        budget.acquire(SELLER, SEARCH_LISTINGS, max_wait=seconds)
+    clock.now = start
+    clock.slept.clear()
 
 
 # -- one seller's window ---------------------------------------------------------------------------
@@ -229,7 +234,7 @@ def test_given_the_budget_spent_when_reconciled_then_it_stops_at_its_checkpoint_
     marketplaces_known(directory, clock, US)
     skus = listings_updated(emulator, clock, "BUDGET", 30, minutes_ago=60)
     since, until = now_of(clock) - timedelta(hours=2), now_of(clock) - timedelta(minutes=10)
-    spend_listings_budget(budgets)
+    spend_listings_budget(budgets, clock)
 
     first = reconciler.reconcile(SELLER, since, until, plenty)
 

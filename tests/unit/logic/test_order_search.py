@@ -9,10 +9,8 @@ import pytest
 
 from sellerstream.domain.orders import OrderRecord
 from sellerstream.logic.order_search import (
-    SEARCH_ORDERS,
     SEARCH_PAGE_SIZE,
     fetch_search_page,
-    reserve_search_slot,
     store_search_page,
 )
 from sellerstream.logic.spapi_access import SpApiAccess
@@ -118,21 +116,6 @@ def test_given_an_order_without_a_last_update_time_on_a_page_then_it_is_left_out
     assert (stored.seen, stored.refreshed) == (1, 1)
     assert (SELLER, "111-0000000-0000009") not in store.orders
     assert "searchOrders returned an unusable order" in caplog.text
-
-
-def test_given_a_full_search_burst_when_a_slot_is_asked_for_then_it_is_granted(budget: RateBudget) -> None:
-    assert reserve_search_slot(budget, SELLER, within=0.0) is True
-
-
-def test_given_the_search_budget_spent_when_a_slot_is_asked_for_within_less_than_the_interval_then_refused(
-    budget: RateBudget,
-) -> None:
-    while budget.next_slot_in(SELLER, SEARCH_ORDERS) <= 0:
-        budget.acquire(SELLER, SEARCH_ORDERS, max_wait=0.0)
-    next_slot = budget.next_slot_in(SELLER, SEARCH_ORDERS)
-
-    assert reserve_search_slot(budget, SELLER, within=next_slot - 1.0) is False
-    assert reserve_search_slot(budget, SELLER, within=next_slot + 1.0) is True
 
 
 def test_given_a_window_of_more_than_a_page_when_fetched_then_pages_of_a_hundred_follow_each_other_to_the_end(

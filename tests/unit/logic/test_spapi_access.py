@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sellerstream.config import SpApiSettings
-from sellerstream.logic.order_change import GET_ORDER
+from sellerstream.logic.order_drainer import GET_ORDER
 from sellerstream.logic.order_search import SEARCH_ORDERS
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.spapi import defaults

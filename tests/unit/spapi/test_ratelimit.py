@@ -7,7 +7,16 @@ import threading
 import pytest
 
 from sellerstream.spapi.errors import RateBudgetExhausted
-from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, FALLBACK_PLAN, RateLimiter, RatePlan
+from sellerstream.spapi.ratelimit import (
+    DEFAULT_RATE_PLANS,
+    FALLBACK_PLAN,
+    CappedWait,
+    Gcra,
+    RateLimiter,
+    RatePlan,
+    metered_operation,
+    plan_for,
+)
 from tests.support.fakes import FakeClock
 
 
@@ -151,82 +160,89 @@ def test_given_threads_sharing_a_bucket_when_acquiring_then_never_more_than_burs
     assert granted.count(True) == 10
 
 
-def test_given_a_reservation_when_made_then_slots_one_interval_apart_after_the_burst() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"op": RatePlan(0.5, 2)})
-    limiter.observe_limit_header("S", "op", "0.5")  # the plan confirmed by Amazon's header
+def test_given_a_bucket_when_taking_slots_then_the_burst_at_once_then_one_per_interval() -> None:
+    bucket = Gcra.full(RatePlan(0.5, 2), now=0.0)
 
-    reservation = limiter.reserve("S", "op", 5, first_within=0.0, last_within=5.0)
+    taken = [bucket.take(0.0, max_wait=10.0) for _ in range(5)]
 
-    assert reservation.slots == (clock.now, clock.now, clock.now + 2.0, clock.now + 4.0)
-    assert reservation.next_slot_in == pytest.approx(6.0) and reservation.interval == pytest.approx(2.0)
+    assert taken == [0.0, 0.0, 2.0, 4.0, 6.0]
+    assert bucket.slot(0.0) == pytest.approx(8.0)
 
 
-def test_given_a_first_slot_further_than_allowed_when_reserving_then_nothing_granted() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"op": RatePlan(0.5, 1)})
-    limiter.acquire("S", "op", max_wait=0)
+def test_given_a_slot_further_than_the_wait_when_taking_then_nothing_is_taken() -> None:
+    bucket = Gcra.full(RatePlan(0.5, 1), now=0.0)
+    bucket.take(0.0, max_wait=0.0)
 
-    reservation = limiter.reserve("S", "op", 3, first_within=1.0, last_within=30.0)
+    refused = bucket.take(0.0, max_wait=1.0)
 
-    assert reservation.granted == 0 and reservation.next_slot_in == pytest.approx(2.0)
-
-
-def test_given_pooled_slots_when_acquiring_then_used_in_order_and_unused_ones_handed_back() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"op": RatePlan(0.5, 1)})
-    limiter.observe_limit_header("S", "op", "0.5")
-    limiter.reserve("S", "op", 3, first_within=0.0, last_within=10.0)
-
-    limiter.acquire("S", "op", max_wait=0)
-    limiter.release("S", "op")
-
-    # The two unused slots (+2, +4) serve the next reservation before fresh ones (+6).
-    reservation = limiter.reserve("S", "op", 3, first_within=5.0, last_within=10.0)
-    assert reservation.slots == (clock.now + 2.0, clock.now + 4.0, clock.now + 6.0)
+    assert refused is None
+    assert bucket.tat == 2.0 and bucket.slot(0.0) == pytest.approx(2.0)  # the bucket as it was
 
 
-def test_given_a_spare_token_when_scheduling_then_the_burst_leaves_it_unused() -> None:
-    from sellerstream.spapi.ratelimit import Gcra
+def test_given_a_slot_due_within_a_microsecond_when_a_caller_cannot_wait_then_it_is_granted() -> None:
+    # A stored time kept to the microsecond can put a slot that is there a few microseconds ahead.
+    bucket = Gcra(tat=1_790_000_000.000003, rate=0.5, burst=1)
 
+    at = bucket.take(1_790_000_000.0, max_wait=0.0)
+
+    assert at == pytest.approx(1_790_000_000.0, abs=1e-5)
+    assert bucket.tat == pytest.approx(1_790_000_002.0, abs=1e-5)
+
+
+def test_given_a_spare_token_when_taking_then_the_burst_leaves_it_unused() -> None:
     bucket = Gcra.full(RatePlan(1.0, 5), now=0.0, spare=1)
 
-    assert bucket.reserve(0.0, 6, first_by=0.0, last_by=0.0) == [0.0] * 4
+    taken = [bucket.take(0.0, max_wait=0.0) for _ in range(6)]
+
+    assert taken == [0.0] * 4 + [None] * 2
     bucket.empty(0.0)
     assert bucket.slot(0.0) == pytest.approx(1.0)
 
 
-def test_given_handed_back_slots_when_reserving_then_they_go_first_and_a_429_discards_them() -> None:
-    from sellerstream.spapi.ratelimit import Gcra
-
+def test_given_slots_taken_ahead_when_throttled_then_the_next_waits_a_full_interval_past_them() -> None:
     bucket = Gcra.full(RatePlan(1.0, 1), now=0.0)
-    bucket.confirmed = True
-    assert bucket.reserve(0.0, 4, first_by=0.0, last_by=10.0) == [0.0, 1.0, 2.0, 3.0]
-    bucket.hand_back([2.0, 3.0], now=1.5)
+    for _ in range(4):
+        bucket.take(0.0, max_wait=10.0)  # 0, 1, 2, 3
 
-    assert bucket.reserve(1.5, 3, first_by=5.0, last_by=10.0) == [2.0, 3.0, 4.0]
-    bucket.hand_back([4.0], now=1.5)
     bucket.empty(1.5)
-    assert bucket.slot(1.5) == pytest.approx(5.0)
+
+    assert bucket.slot(1.5) == pytest.approx(4.0)  # never earlier than what was already taken
+    bucket.empty(10.0)
+    assert bucket.slot(10.0) == pytest.approx(11.0)
+
+
+def test_given_a_faster_rate_learnt_when_slots_were_taken_ahead_then_new_ones_come_after_them() -> None:
+    bucket = Gcra.full(RatePlan(0.5, 2), now=0.0)
+    for _ in range(4):
+        bucket.take(0.0, max_wait=10.0)  # 0, 0, 2, 4
+
+    bucket.set_rate(0.0, 2.0)
+
+    assert bucket.slot(0.0) >= 4.0 + bucket.interval  # after the last slot taken at the old rate
+    assert bucket.tokens(0.0) <= 0.0  # and no tokens appear from learning the rate
+
+
+def test_given_a_capped_wait_when_its_operation_is_further_then_exhausted_and_others_untouched() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(
+        clock=clock, sleep=clock.sleep, plans={"op": RatePlan(0.5, 1), "other": RatePlan(0.5, 1)}
+    )
+    capped = CappedWait(limiter, "op", max_wait=1.0)
+    capped.acquire("S", "op", max_wait=60.0)
+    capped.acquire("S", "other", max_wait=60.0)
+
+    with pytest.raises(RateBudgetExhausted) as caught:
+        capped.acquire("S", "op", max_wait=60.0)
+    waited = capped.acquire("S", "other", max_wait=60.0)
+
+    assert caught.value.wait_needed == pytest.approx(2.0) and clock.slept == [pytest.approx(2.0)]
+    assert waited == pytest.approx(2.0)
+    assert capped.next_slot_in("S", "op") == pytest.approx(0.0)  # the wait for "other" refilled it
 
 
 def test_given_v0_and_2026_paths_when_metered_then_two_operations() -> None:
-    from sellerstream.spapi.ratelimit import metered_operation, plan_for
-
     v0 = metered_operation("getOrder", "/orders/v0/orders/123-4567890-1234567")
     new = metered_operation("getOrder", "/orders/2026-01-01/orders/123-4567890-1234567")
 
     assert (v0, new) == ("orders/v0:getOrder", "orders/2026-01-01:getOrder")
     assert plan_for(v0, DEFAULT_RATE_PLANS) == plan_for(new, DEFAULT_RATE_PLANS) == RatePlan(0.5, 30)
-
-
-def test_given_a_plan_not_yet_confirmed_by_amazon_when_reserving_then_nothing_beyond_the_first_wait() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(clock=clock, sleep=clock.sleep, plans={"op": RatePlan(0.5, 2)})
-
-    guessed = limiter.reserve("S", "op", 5, first_within=0.0, last_within=30.0)
-    limiter.observe_limit_header("S", "op", "2")
-    confirmed = limiter.reserve("S", "op", 3, first_within=30.0, last_within=30.0)
-
-    assert guessed.slots == (clock.now, clock.now)  # the burst only: the default rate is a guess
-    assert confirmed.slots == (clock.now + 0.5, clock.now + 1.0, clock.now + 1.5)

@@ -1,0 +1,625 @@
+"""One drainer per seller and region spends its Orders budget on the orders waiting to be fetched.
+
+An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's pending set
+(``logic.order_change``); the drainer turns those entries into stored orders:
+
+- **One spender.** The seller's lease (``PendingOrders.take_lease``) lasts until the holder's
+  invocation ends. It carries the getOrder bucket: the next holder starts where this one stopped,
+  and a holder taken over after its deadline is assumed to have spent everything until then. No
+  other container reserves getOrder slots for the seller, so nothing is shared per call.
+- **Oldest first.** getOrder fetches the order of the oldest pending change; every entry of that
+  order at or before the state Amazon returned is served by the one call.
+- **Windows.** When more changes wait, older than searchOrders' settle time, than getOrder could
+  serve before searchOrders' next slot refills (getOrder's rate over searchOrders'), one page of
+  ``searchOrders`` over the window of the oldest of them stores up to 100 orders in one call, on
+  searchOrders' shared budget. getOrder meanwhile serves changes the window does not cover.
+- **Lagging reads.** An answer older than the change (Amazon's read-after-publish lag) is stored
+  when newer than the table; its entry is asked again later (doubling from
+  ``LAGGING_RETRY_SECONDS``), and after ``STALE_READ_GIVE_UP`` taken as it is.
+- **Nothing left behind.** The holder releases the lease and then reads the pending set once more;
+  an intake adds its entry before it looks at the lease. So an entry added while the lease was held
+  is seen by the holder's last read, or its intake finds the lease free. When the invocation's time
+  is up with entries left, a drain request on the orders queue (``notifications.drain_request``)
+  has the next invocation continue; if the invocation dies instead, SQS redelivers its batch, which
+  holds the notification or the drain request that started it.
+- **Failures.** A permanent failure (the order refused or unusable) sends the entry to the
+  dead-letter queue as a drain request carrying it (a redrive adds it again); a transient one
+  waits like a lagging read. Refused credentials end the seller's drain: its entries stay pending
+  until the seller authorises again (the scheduled reconciliation drains them then).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final, NamedTuple
+
+from sellerstream import catalog, metric_names
+from sellerstream.domain.credentials import SellerCredentials
+from sellerstream.domain.orders import BucketState, DrainLease, OrderRecord, PendingChange, SellerAccount
+from sellerstream.errors import PermanentFailureError
+from sellerstream.logic.batch import count_credentials_failure
+from sellerstream.logic.dead_letter import failure_attributes, permanent_failure, short_detail
+from sellerstream.logic.drain_request import drain_request_body
+from sellerstream.logic.order_records import OrderResponseError, from_orders_2026, from_orders_v0
+from sellerstream.logic.order_search import (
+    SEARCH_ORDERS,
+    SEARCH_PAGE_SIZE,
+    SEARCH_PAGE_TIME_SECONDS,
+    SEARCH_SETTLE_SECONDS,
+    fetch_search_page,
+    store_search_page,
+)
+from sellerstream.logic.spapi_access import SpApiAccess
+from sellerstream.observability import MetricUnit, logger, metrics
+from sellerstream.ports import MessageQueue, OrderStore, PendingOrders
+from sellerstream.spapi.client import SAFETY_MARGIN_SECONDS
+from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiNotFound
+from sellerstream.spapi.orders import OrdersApi
+from sellerstream.spapi.ratelimit import (
+    DEFAULT_RATE_PLANS,
+    SPARE_TOKENS,
+    CappedWait,
+    Gcra,
+    RateBudget,
+    parse_rate,
+    plan_for,
+    rate_differs,
+)
+from sellerstream.timestamps import sortable_timestamp
+
+GET_ORDER: Final = "orders/2026-01-01:getOrder"
+GET_ORDER_V0: Final = "orders/v0:getOrder"
+GET_ORDER_ITEMS_V0: Final = "orders/v0:getOrderItems"
+
+# Entries read at once: enough to choose a full searchOrders page from.
+READ_LIMIT: Final = 500
+# A call (and its write) is not started with less of the invocation left than this.
+CALL_TIME_SECONDS: Final = 1.0
+# SQS's longest delay: a drain request for a seller whose token was refused comes back after it.
+MAX_DELAY_SECONDS: Final = 900
+# A lagging read or a failed call is asked again after this, doubling per attempt (up to 32 times).
+# A call failing this many times (transient errors: 5xx, timeouts) is dead-lettered with its reason.
+MAX_FETCH_ATTEMPTS: Final = 5
+ORDER_FETCH_FAILED: Final = "order_fetch_failed"
+LAGGING_RETRY_SECONDS: Final = 30.0
+# Past this since the change, Amazon's answer is taken as it is (logged, StaleCallbacksAccepted).
+STALE_READ_GIVE_UP: Final = timedelta(hours=1)
+
+RemainingTime = Callable[[], float]
+
+
+class LeasedBudget:
+    """The lease's buckets, spent in memory by their one holder; other operations (searchOrders, a
+    restricted data token) draw from the budget every container shares. Nothing is sent after
+    the lease ends."""
+
+    def __init__(
+        self,
+        shared: RateBudget,
+        buckets: dict[str, Gcra],
+        until: float,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.shared = shared
+        self.buckets = buckets
+        self._until = until
+        self._clock = clock
+        self._sleep = sleep
+
+    def acquire(self, seller_key: str, operation: str, max_wait: float) -> float:
+        bucket = self.buckets.get(operation)
+        if bucket is None:
+            return self.shared.acquire(seller_key, operation, max_wait)
+        now = self._clock()
+        at = bucket.fresh_slot(now)
+        taken = bucket.take(now, max_wait) if at <= self._until - CALL_TIME_SECONDS else None
+        if taken is None:
+            raise RateBudgetExhausted(operation, "no slot within the wait or the lease", wait_needed=at - now)
+        if taken > now:
+            self._sleep(taken - now)
+        return max(taken - now, 0.0)
+
+    def next_slot_in(self, seller_key: str, operation: str) -> float:
+        bucket = self.buckets.get(operation)
+        if bucket is None:
+            return self.shared.next_slot_in(seller_key, operation)
+        now = self._clock()
+        return bucket.fresh_slot(now) - now
+
+    def observe_limit_header(self, seller_key: str, operation: str, value: str | None) -> None:
+        bucket = self.buckets.get(operation)
+        if bucket is None:
+            self.shared.observe_limit_header(seller_key, operation, value)
+            return
+        rate = parse_rate(value)
+        if rate is None:
+            return
+        bucket.confirmed = True
+        if rate_differs(bucket.rate, rate):
+            bucket.set_rate(self._clock(), rate)
+
+    def on_throttled(self, seller_key: str, operation: str) -> None:
+        bucket = self.buckets.get(operation)
+        if bucket is None:
+            self.shared.on_throttled(seller_key, operation)
+        else:
+            bucket.empty(self._clock())
+
+    def states(self) -> dict[str, BucketState]:
+        return {name: BucketState(b.tat, b.rate, b.confirmed) for name, b in self.buckets.items()}
+
+
+class Step(NamedTuple):
+    """What a drain does next: a page over these orders' window, getOrder for one change, or
+    (neither) nothing but wait."""
+
+    page: list[tuple[datetime, str]] | None = None
+    fetch: PendingChange | None = None
+
+
+class _Drain:
+    """One account's drain within an invocation: its lease, what it read, what it served."""
+
+    def __init__(self, account: SellerAccount, credentials: SellerCredentials, lease: DrainLease) -> None:
+        self.account = account
+        self.credentials = credentials
+        self.lease = lease
+        self.budget: LeasedBudget | None = None
+        self.api: OrdersApi | None = None
+        self.search_api: OrdersApi | None = None  # its slot due now, or no page
+        self.entries: dict[tuple[datetime, str], PendingChange] = {}  # read, not served yet
+        self.known: dict[str, datetime] = {}  # the newest state stored, per order
+        self.retry: dict[str, tuple[float, int]] = {}  # order -> (not before, attempts)
+        self.served: list[PendingChange] = []  # entries to remove
+        self.search_at = 0.0  # searchOrders' next slot, as last read
+        self.unpaged: set[str] = set()  # orders a page's window did not bring: getOrder's
+        self.read_due = True  # something was served since the last read
+        self.stopped = False  # credentials refused: the entries wait for the seller
+        self.out_of_time = False  # the lease ends before the next slot
+
+
+class OrderDrainer:
+    def __init__(
+        self,
+        spapi: SpApiAccess,
+        store: OrderStore,
+        pending: PendingOrders,
+        queue: MessageQueue,
+        *,
+        orders_api_version: str = "2026-01-01",
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._spapi = spapi
+        self._store = store
+        self._pending = pending
+        self._queue = queue
+        self._v0 = orders_api_version == "v0"
+        self._get_order = GET_ORDER_V0 if self._v0 else GET_ORDER
+        self._leased = (GET_ORDER_V0, GET_ORDER_ITEMS_V0) if self._v0 else (GET_ORDER,)
+        self._clock = clock
+        self._sleep = sleep
+        self._owner = uuid.uuid4().hex
+
+    def drain(
+        self, accounts: Mapping[SellerAccount, SellerCredentials], remaining_time: RemainingTime
+    ) -> None:
+        """Drains each account whose lease is free until its entries are stored or time is up.
+
+        A drain that fails (DynamoDB or SP-API past their retries) hands over like one out of time:
+        its entries are durable and a drain request continues them. Only when that request cannot
+        be sent either does the failure reach the batch, whose records then return to the queue
+        (after the lease has ended) and take the drain up again."""
+        drains: list[_Drain] = []  # the leases held (a drain leaves once it let go)
+        try:
+            for account, credentials in accounts.items():
+                drain = self._take(account, credentials, remaining_time)
+                if drain is not None:
+                    drains.append(drain)
+            self._drain(drains, remaining_time)
+        except Exception:
+            logger.exception("drain failed: handed over to a drain request")
+            for drain in drains:
+                self._hand_over_failed(drain, remaining_time)
+
+    def _hand_over_failed(self, drain: _Drain, remaining_time: RemainingTime) -> None:
+        try:
+            self._let_go(drain, remaining_time, time_up=True)
+        except Exception:
+            # The lease could not be released: the request comes back once it has ended.
+            delay = math.ceil(max(drain.lease.until - self._clock(), 0.0)) + 1
+            self._queue.defer(
+                drain_request_body(drain.account), {}, delay_seconds=min(delay, MAX_DELAY_SECONDS)
+            )
+
+    def _drain(self, drains: list[_Drain], remaining_time: RemainingTime) -> None:
+        while drains:
+            if remaining_time() - SAFETY_MARGIN_SECONDS < CALL_TIME_SECONDS:
+                break
+            steps = [(self._next_step(drain, remaining_time), drain) for drain in drains]
+            finished = [drain for step, drain in steps if step is None]
+            for drain in finished:
+                again = self._let_go(drain, remaining_time, time_up=False)
+                drains.remove(drain)
+                if again is not None:
+                    drains.append(again)
+            timed = [(step, drain) for step, drain in steps if step is not None]
+            if finished or not timed:
+                continue
+            (at, action), drain = min(timed, key=lambda timed_step: timed_step[0][0])
+            wait = at - self._clock()
+            if wait > 0:
+                if wait > remaining_time() - SAFETY_MARGIN_SECONDS - CALL_TIME_SECONDS:
+                    break
+                self._sleep(wait)
+            self._act(drain, action, remaining_time)
+            if drain.out_of_time:
+                self._let_go(drain, remaining_time, time_up=True)
+                drains.remove(drain)
+        while drains:
+            self._let_go(drains[0], remaining_time, time_up=True)
+            drains.pop(0)
+
+    # -- the lease -------------------------------------------------------------------------------
+    def _take(
+        self, account: SellerAccount, credentials: SellerCredentials, remaining_time: RemainingTime
+    ) -> _Drain | None:
+        now = self._clock()
+        # The lease ends with the invocation: a holder never outlives it, so it needs no renewal.
+        lease = self._pending.take_lease(account, self._owner, now=now, until=now + remaining_time())
+        if lease is None:
+            return None  # its holder reads the pending set once more before it lets go
+        drain = _Drain(account, credentials, lease)
+        buckets = {}
+        for operation in self._leased:
+            plan = plan_for(operation, DEFAULT_RATE_PLANS)
+            state = lease.buckets.get(operation)
+            bucket = Gcra.full(plan, now, SPARE_TOKENS)
+            if state is not None:
+                bucket.tat, bucket.rate, bucket.confirmed = state.tat, state.rate, state.confirmed
+            if lease.expired_until is not None:
+                # Its last holder vanished: it may have spent the bucket until its lease ended.
+                bucket.tat = max(bucket.tat, lease.expired_until + bucket.tolerance + bucket.interval)
+            buckets[operation] = bucket
+        drain.budget = LeasedBudget(
+            self._spapi.rate_budget(credentials), buckets, lease.until, clock=self._clock, sleep=self._sleep
+        )
+        return drain
+
+    def _let_go(self, drain: _Drain, remaining_time: RemainingTime, *, time_up: bool) -> _Drain | None:
+        """Releases the lease, then reads the pending set once more: an entry recorded while it held
+        the lease is served by the drain taken again (returned), or by a drain request later when
+        time is up or the seller's token was refused; nothing when another container took the lease
+        meanwhile (it reads once more when it lets go)."""
+        self._flush(drain)
+        assert drain.budget is not None
+        self._pending.release_lease(drain.account, drain.lease, drain.budget.states())
+        if not self._pending.oldest(drain.account, 1):
+            return None
+        if not time_up and not drain.stopped:
+            return self._take(drain.account, drain.credentials, remaining_time)
+        # The drain request is what keeps the drain alive: if it cannot be sent, the batch fails
+        # and SQS brings its records (and their drain) back.
+        self._queue.defer(drain_request_body(drain.account), {}, delay_seconds=self._resume_in(drain))
+        return None
+
+    def _resume_in(self, drain: _Drain) -> int:
+        """Seconds until the drain can go on (SQS delays at most 900 s): the next slot, or the next
+        order asked again; for a refused token, the longest delay."""
+        if drain.stopped:
+            return MAX_DELAY_SECONDS
+        assert drain.budget is not None
+        wait = drain.budget.next_slot_in(drain.credentials.seller_key, self._get_order)
+        if drain.retry and not self._unserved(drain):
+            wait = max(wait, min(at for at, _ in drain.retry.values()) - self._clock())
+        return int(min(max(wait, 0.0), MAX_DELAY_SECONDS))
+
+    # -- choosing the next step ------------------------------------------------------------------
+    def _next_step(self, drain: _Drain, remaining_time: RemainingTime) -> tuple[float, Step] | None:
+        """The drain's next step and when it may go (None: nothing to do now): a searchOrders page
+        when one is worth its slot and fits the invocation, getOrder for the oldest change it may
+        take, or (nothing else left) the wait for an order to be asked again."""
+        if drain.stopped:
+            return None
+        now = self._clock()
+        if drain.read_due and not self._unserved(drain):
+            self._read(drain)
+        if not drain.entries:
+            return None
+        assert drain.budget is not None
+        seller_key = drain.credentials.seller_key
+        steps: list[tuple[float, Step]] = []
+        window = self._window_orders(drain, now, remaining_time)
+        if window:
+            if drain.search_at <= now:
+                drain.search_at = now + max(drain.budget.next_slot_in(seller_key, SEARCH_ORDERS), 0.0)
+            steps.append((drain.search_at, Step(page=window)))
+        paged = {order_id for _, order_id in window}
+        candidates = [e for e in self._unserved(drain) if e.order_id not in paged]
+        if candidates:
+            oldest = min(candidates, key=lambda e: (e.changed, e.order_id))
+            at = now + max(drain.budget.next_slot_in(seller_key, self._get_order), 0.0)
+            steps.append((at, Step(fetch=oldest)))
+        if not steps and drain.retry:
+            steps.append((min(at for at, _ in drain.retry.values()), Step()))
+        return min(steps, key=lambda step: step[0]) if steps else None
+
+    def _unserved(self, drain: _Drain) -> list[PendingChange]:
+        """Entries read and not served, whose order is not waiting to be asked again."""
+        now = self._clock()
+        return [e for e in drain.entries.values() if drain.retry.get(e.order_id, (0.0, 0))[0] <= now]
+
+    def _window_orders(
+        self, drain: _Drain, now: float, remaining_time: RemainingTime
+    ) -> list[tuple[datetime, str]]:
+        """The orders one searchOrders page should fetch now, as (their newest change, id), when a
+        page serves more than getOrder could before searchOrders' next slot and fits the
+        invocation; else none. An order a page did not bring (Amazon holds a newer change than
+        the drain has read) is left to getOrder."""
+        if self._v0 or remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
+            return []
+        settled = datetime.fromtimestamp(now - SEARCH_SETTLE_SECONDS, UTC)
+        newest: dict[str, datetime] = {}
+        for entry in self._unserved(drain):
+            if entry.order_id not in drain.unpaged:
+                newest[entry.order_id] = max(newest.get(entry.order_id, entry.changed), entry.changed)
+        ready = sorted((changed, order) for order, changed in newest.items() if changed <= settled)
+        assert drain.budget is not None
+        get_rate = drain.budget.buckets[self._get_order].rate
+        worth = min(SEARCH_PAGE_SIZE, get_rate / plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate)
+        return ready[:SEARCH_PAGE_SIZE] if len(ready) >= worth else []
+
+    # -- one step --------------------------------------------------------------------------------
+    def _act(self, drain: _Drain, step: Step, remaining_time: RemainingTime) -> None:
+        assert drain.budget is not None
+        if drain.api is None:
+            drain.api = OrdersApi(
+                self._spapi.client_for(drain.credentials, remaining_time, budget=drain.budget)
+            )
+            # A page goes in searchOrders' slot that is due now, or not at all (a slot taken by
+            # reconciliation meanwhile is never waited for inside the invocation).
+            capped = CappedWait(drain.budget, SEARCH_ORDERS, 0.0)
+            drain.search_api = OrdersApi(
+                self._spapi.client_for(drain.credentials, remaining_time, budget=capped)
+            )
+        logger.append_keys(seller_id=drain.account.seller_id)
+        try:
+            if step.page:
+                self._page(drain, step.page)
+            elif step.fetch is not None:
+                self._fetch(drain, step.fetch)
+        finally:
+            logger.remove_keys(["seller_id"])
+
+    def _page(self, drain: _Drain, orders: list[tuple[datetime, str]]) -> None:
+        """One page over the window of the oldest settled changes. Only its first page is read: the
+        window is chosen to fit one, and what a page leaves (orders changed again since, or beyond
+        the page) stays pending for getOrder."""
+        assert drain.search_api is not None
+        now = self._clock()
+        drain.search_at = 0.0  # read again before the next page
+        try:
+            # The client takes searchOrders' slot (due now) from the shared budget. Amazon compares
+            # lastUpdatedAfter/Before by the second: one second either side.
+            page, _ = fetch_search_page(
+                drain.search_api,
+                after=orders[0][0] - timedelta(seconds=1),
+                before=orders[-1][0] + timedelta(seconds=1),
+                token=None,
+            )
+        except LwaAuthError as refusal:
+            self._stop(drain, refusal)
+            return
+        except RateBudgetExhausted as exhausted:  # another took the slot
+            drain.search_at = now + max(exhausted.wait_needed, 1.0)
+            return
+        except Exception as error:  # its orders stay with getOrder meanwhile
+            logger.warning("backlog search page failed", extra={"reason": type(error).__name__})
+            drain.search_at = now + LAGGING_RETRY_SECONDS
+            return
+        brought = {document.get("orderId") for document in page}
+        drain.unpaged.update(order_id for _, order_id in orders if order_id not in brought)
+        stored = store_search_page(
+            self._store,
+            drain.account.seller_id,
+            page,
+            now=self._now(),
+            source="searchOrders",
+            learn=lambda order_id, last_updated: self._learn(drain, order_id, last_updated),
+        )
+        metrics.add_metric(name=metric_names.BACKLOG_SEARCH_PAGES, unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name=metric_names.BACKLOG_ORDERS_STORED, unit=MetricUnit.Count, value=stored.refreshed
+        )
+
+    def _fetch(self, drain: _Drain, entry: PendingChange) -> None:
+        assert drain.api is not None
+        order_id = entry.order_id
+        try:
+            record = self._fetch_record(drain.api, drain.account.seller_id, order_id)
+        except RateBudgetExhausted:
+            drain.out_of_time = True  # the lease ends before the slot: the next drain continues
+            return
+        except LwaAuthError as refusal:
+            self._stop(drain, refusal)
+            return
+        except Exception as error:
+            # A new order Amazon cannot read yet is its read-after-publish lag too (for an hour).
+            lagging = isinstance(error, SpApiNotFound) and not self._given_up(entry)
+            failure = None if lagging else permanent_failure(error)
+            if failure is None and not lagging and self._attempts(drain, order_id) + 1 >= MAX_FETCH_ATTEMPTS:
+                failure = PermanentFailureError(
+                    ORDER_FETCH_FAILED, f"{type(error).__name__} on {MAX_FETCH_ATTEMPTS} attempts: {error}"
+                )
+            if failure is not None:
+                self._dead_letter(drain, order_id, failure.reason, failure.detail)
+            else:
+                self._ask_again(drain, order_id, reason=type(error).__name__)
+            return
+        record = record.with_attributes(
+            {
+                **record.attributes,
+                "notification_id": entry.notification_id,
+                "event_time": sortable_timestamp(entry.changed),
+                "stored_at": sortable_timestamp(self._now()),
+            }
+        )
+        self._store.put_if_newer(record)
+        self._learn(drain, order_id, record.last_updated)
+        newer = [e for e in drain.entries.values() if e.order_id == order_id]
+        if newer:  # changes Amazon's answer does not show yet
+            if any(not self._given_up(e) for e in newer):
+                metrics.add_metric(name=metric_names.STALE_CALLBACKS, unit=MetricUnit.Count, value=1)
+                self._ask_again(drain, order_id, reason="lagging_read")
+                return
+            metrics.add_metric(name=metric_names.STALE_CALLBACKS_ACCEPTED, unit=MetricUnit.Count, value=1)
+            logger.warning(
+                "SP-API still answers with a state older than the change: stored as answered",
+                extra={"order_id": order_id, "notification_id": newer[-1].notification_id},
+            )
+            self._serve(drain, newer)
+
+    def _stop(self, drain: _Drain, refusal: LwaAuthError) -> None:
+        """LWA refused the seller's token (the client recorded the region deauthorised): the entries
+        wait for the seller, counted like a refused notification (the SellerCredentials alarm), and
+        the seller's secret is read afresh by the next drain (a token renewed meanwhile)."""
+        drain.stopped = True
+        count_credentials_failure(drain.account.seller_id, refusal.region)
+        self._spapi.refused(drain.credentials)
+        logger.warning(
+            "seller credentials refused: its pending orders wait for the seller to authorise again",
+            extra={"region": drain.account.region, "reason": refusal.code or type(refusal).__name__},
+        )
+
+    def _fetch_record(self, api: OrdersApi, seller_id: str, order_id: str) -> OrderRecord:
+        if self._v0:
+            record = from_orders_v0(
+                seller_id, api.get_order_v0_with_pii(order_id), api.get_order_items_v0(order_id)
+            )
+        else:
+            record = from_orders_2026(seller_id, api.get_order(order_id))
+        if record.order_id != order_id:
+            # The key must be the id the notification named (and whose shape was checked).
+            raise OrderResponseError("Amazon's response is for another order than the one requested")
+        return record
+
+    # -- entries ---------------------------------------------------------------------------------
+    def _read(self, drain: _Drain) -> None:
+        """Reads the oldest entries; those the table already holds at or after their change are
+        served without a call (another drain, a window or reconciliation stored them)."""
+        drain.read_due = False
+        fresh = [
+            e
+            for e in self._pending.oldest(drain.account, READ_LIMIT)
+            if (e.changed, e.order_id) not in drain.entries
+            and (e.order_id not in drain.known or drain.known[e.order_id] < e.changed)
+            and e not in drain.served
+        ]
+        unknown = sorted({e.order_id for e in fresh if e.order_id not in drain.known})
+        stored = self._store.last_updated_of((drain.account.seller_id, order_id) for order_id in unknown)
+        for (_, order_id), last_updated in stored.items():
+            drain.known[order_id] = last_updated
+        done = [e for e in fresh if e.order_id in drain.known and drain.known[e.order_id] >= e.changed]
+        drain.served.extend(done)
+        if done:
+            metrics.add_metric(
+                name=metric_names.NOTIFICATIONS_COALESCED, unit=MetricUnit.Count, value=len(done)
+            )
+        now = self._clock()
+        for entry in fresh:
+            if entry not in done:
+                drain.entries[(entry.changed, entry.order_id)] = entry
+                if entry.not_before > now:  # asked again later, by whichever drain comes then
+                    waits_until = max(drain.retry.get(entry.order_id, (0.0, 0))[0], entry.not_before)
+                    drain.retry[entry.order_id] = (waits_until, entry.attempts)
+        if drain.entries:
+            oldest = min(e.changed for e in drain.entries.values())
+            age = max(self._clock() - oldest.timestamp(), 0.0)
+            metrics.add_metric(name=metric_names.PENDING_ORDER_AGE, unit=MetricUnit.Seconds, value=age)
+
+    def _learn(self, drain: _Drain, order_id: str, last_updated: datetime) -> None:
+        """The table holds the order at ``last_updated`` (or newer): entries up to it are served."""
+        if order_id not in drain.known or drain.known[order_id] < last_updated:
+            drain.known[order_id] = last_updated
+        known = drain.known[order_id]
+        served = [e for e in drain.entries.values() if e.order_id == order_id and e.changed <= known]
+        if served:
+            drain.retry.pop(order_id, None)
+            self._serve(drain, served)
+
+    def _serve(self, drain: _Drain, entries: Sequence[PendingChange]) -> None:
+        now = self._clock()
+        for entry in entries:
+            drain.entries.pop((entry.changed, entry.order_id), None)
+            drain.served.append(entry)
+            metrics.add_metric(
+                name=metric_names.EVENT_TO_STORE_LAG,
+                unit=MetricUnit.Milliseconds,
+                value=max(now - entry.changed.timestamp(), 0.0) * 1000,
+            )
+        drain.read_due = True
+        if len(drain.served) >= 25:  # one BatchWriteItem
+            self._flush(drain)
+
+    def _flush(self, drain: _Drain) -> None:
+        served, drain.served = drain.served, []
+        if served:
+            self._pending.remove(drain.account, served)
+
+    def _ask_again(self, drain: _Drain, order_id: str, *, reason: str) -> None:
+        """The order's entries wait, counted and timed in the table: the next drain (of any
+        container) waits for them too, doubling from LAGGING_RETRY_SECONDS per attempt."""
+        attempts = self._attempts(drain, order_id) + 1
+        delay = LAGGING_RETRY_SECONDS * 2 ** min(attempts - 1, 5)
+        not_before = self._clock() + delay
+        waiting = [
+            entry._replace(attempts=attempts, not_before=not_before)
+            for entry in drain.entries.values()
+            if entry.order_id == order_id
+        ]
+        for entry in waiting:
+            drain.entries[(entry.changed, entry.order_id)] = entry
+        drain.retry[order_id] = (not_before, attempts)
+        self._pending.add(drain.account, waiting)
+        logger.info(
+            "order asked again later",
+            extra={"order_id": order_id, "reason": reason, "delay_seconds": delay, "attempts": attempts},
+        )
+
+    def _attempts(self, drain: _Drain, order_id: str) -> int:
+        return max((e.attempts for e in drain.entries.values() if e.order_id == order_id), default=0)
+
+    def _given_up(self, entry: PendingChange) -> bool:
+        return self._now() - entry.changed > STALE_READ_GIVE_UP
+
+    def _dead_letter(self, drain: _Drain, order_id: str, reason: str, detail: str) -> None:
+        """No retry can fetch this order: its entries go to the dead-letter queue as a drain request
+        carrying them (redriven, they are pending again), with the reason."""
+        entries = [e for e in drain.entries.values() if e.order_id == order_id]
+        failure = PermanentFailureError(reason, short_detail(detail))
+        failure.notification_id = entries[-1].notification_id if entries else None
+        failure.notification_type = catalog.ORDER_CHANGE.name
+        failure.seller_id = drain.account.seller_id
+        self._queue.dead_letter(drain_request_body(drain.account, entries), failure_attributes(failure))
+        metrics.add_metric(name=metric_names.POISON_MESSAGES, unit=MetricUnit.Count, value=1)
+        logger.error(
+            "order could not be fetched: dead-lettered",
+            extra={
+                "order_id": order_id,
+                "notification_id": entries[-1].notification_id if entries else None,
+                "reason": reason,
+                "detail": failure.detail,
+            },
+        )
+        for entry in entries:
+            drain.entries.pop((entry.changed, entry.order_id), None)
+            drain.served.append(entry)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
