@@ -75,19 +75,31 @@ def make_use_case(
     queue: FakeMessageQueue,
     clock: FakeClock,
 ) -> Any:
-    def make(access: SpApiAccess = spapi, version: str = "2026-01-01") -> OrderChangeUseCase:
+    def make(
+        access: SpApiAccess = spapi, version: str = "2026-01-01", over: FakePendingOrders = pending
+    ) -> OrderChangeUseCase:
         drainer = OrderDrainer(
-            access, store, pending, queue, orders_api_version=version, clock=clock, sleep=clock.sleep
+            access, store, over, queue, orders_api_version=version, clock=clock, sleep=clock.sleep
         )
-        return OrderChangeUseCase(directory, access, store, pending, drainer)
+        return OrderChangeUseCase(directory, access, store, over, drainer)
 
     return make
 
 
 @pytest.fixture
 def make_orders_runner(make_runner: Any, make_use_case: Any) -> Any:
-    def make(access: SpApiAccess | None = None, version: str = "2026-01-01") -> BatchRunner:
-        use_case = make_use_case(access, version) if access is not None else make_use_case(version=version)
+    def make(
+        access: SpApiAccess | None = None,
+        version: str = "2026-01-01",
+        pending: FakePendingOrders | None = None,
+    ) -> BatchRunner:
+        """The consumer as wired (``pending``: a pending set of the test's own)."""
+        options: dict[str, Any] = {"version": version}
+        if access is not None:
+            options["access"] = access
+        if pending is not None:
+            options["over"] = pending
+        use_case = make_use_case(**options)
         accepts = catalog.consumer("orders").accepts | {DRAIN_REQUEST}
         runner: BatchRunner = make_runner(use_case, accepts, persistence=None, parse=parse_orders_record)
         return runner
@@ -108,9 +120,14 @@ def now_of(clock: FakeClock) -> datetime:
 def notification(
     order_id: str, changed_at: datetime, *, seller: str = SELLER, marketplace_id: str | None = None
 ) -> dict[str, Any]:
-    options = {"marketplace_id": marketplace_id} if marketplace_id else {}
+    if marketplace_id is None:
+        return order_change(seller_id=seller, order_id=order_id, status="Unshipped", changed_at=changed_at)
     return order_change(
-        seller_id=seller, order_id=order_id, status="Unshipped", changed_at=changed_at, **options
+        seller_id=seller,
+        order_id=order_id,
+        status="Unshipped",
+        changed_at=changed_at,
+        marketplace_id=marketplace_id,
     )
 
 
@@ -294,7 +311,7 @@ def test_given_a_change_recorded_while_the_holder_lets_go_when_it_reads_once_mor
     spapi: SpApiAccess,
     store: FakeOrderStore,
     queue: FakeMessageQueue,
-    make_runner: Any,
+    make_orders_runner: Any,
     clock: FakeClock,
 ) -> None:
     # Given a drain that is about to let go, and a change recorded elsewhere at that moment
@@ -302,11 +319,7 @@ def test_given_a_change_recorded_while_the_holder_lets_go_when_it_reads_once_mor
     emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
     emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=changed)
     pending = IntakeJustBeforeRelease(PendingChange(SECOND_ORDER, changed, "late-notification"))
-    drainer = OrderDrainer(spapi, store, pending, queue, clock=clock, sleep=clock.sleep)
-    use_case = OrderChangeUseCase(directory, spapi, store, pending, drainer)
-    runner = make_runner(
-        use_case, catalog.consumer("orders").accepts, persistence=None, parse=parse_orders_record
-    )
+    runner = make_orders_runner(pending=pending)
 
     # When the holder drains its own change
     deliver(runner, clock, notification(ORDER, changed))
@@ -588,7 +601,8 @@ def test_given_amazon_failing_when_drained_then_the_order_is_asked_again_later_a
     # When its notification arrives, the change stays pending, counted and timed in the table
     deliver(runner, clock, notification(ORDER, changed))
     [entry] = pending.oldest(ACCOUNT, 10)
-    assert (entry.attempts, entry.not_before) == (1, pytest.approx(clock() + LAGGING_RETRY_SECONDS, abs=2))
+    assert entry.attempts == 1
+    assert entry.not_before == pytest.approx(clock() + LAGGING_RETRY_SECONDS, abs=2)
     assert store.orders == {}
 
     # When the drain requests come back (each after its delay), the waits double until the fifth
@@ -623,17 +637,13 @@ def test_given_the_drain_failing_when_its_batch_ends_then_the_records_are_done_a
     spapi: SpApiAccess,
     store: FakeOrderStore,
     queue: FakeMessageQueue,
-    make_runner: Any,
+    make_orders_runner: Any,
     clock: FakeClock,
 ) -> None:
     changed = now_of(clock) - timedelta(minutes=5)
     emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
     pending = PendingSetFailingOnRead()
-    drainer = OrderDrainer(spapi, store, pending, queue, clock=clock, sleep=clock.sleep)
-    use_case = OrderChangeUseCase(directory, spapi, store, pending, drainer)
-    runner = make_runner(
-        use_case, catalog.consumer("orders").accepts, persistence=None, parse=parse_orders_record
-    )
+    runner = make_orders_runner(pending=pending)
 
     result = deliver(runner, clock, notification(ORDER, changed))
 
@@ -739,18 +749,14 @@ def test_given_the_pending_set_unwritable_when_changes_arrive_then_the_records_r
     spapi: SpApiAccess,
     store: FakeOrderStore,
     queue: FakeMessageQueue,
-    make_runner: Any,
+    make_orders_runner: Any,
     emulator: SpApiEmulator,
     clock: FakeClock,
 ) -> None:
     changed = now_of(clock) - timedelta(minutes=5)
     emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
     pending = PendingSetDown()
-    drainer = OrderDrainer(spapi, store, pending, queue, clock=clock, sleep=clock.sleep)
-    use_case = OrderChangeUseCase(directory, spapi, store, pending, drainer)
-    runner = make_runner(
-        use_case, catalog.consumer("orders").accepts, persistence=None, parse=parse_orders_record
-    )
+    runner = make_orders_runner(pending=pending)
 
     result = deliver(runner, clock, notification(ORDER, changed))
 
