@@ -13,19 +13,20 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
   serve before searchOrders' next slot refills (getOrder's rate over searchOrders'), one page of
   ``searchOrders`` over the window of the oldest of them stores up to 100 orders in one call, on
   searchOrders' shared budget. getOrder meanwhile serves changes the window does not cover.
-- **Lagging reads.** An answer older than the change (Amazon's read-after-publish lag) is stored
-  when newer than the table; its entry is asked again later (doubling from
-  ``LAGGING_RETRY_SECONDS``), and after ``STALE_READ_GIVE_UP`` taken as it is.
+- **Lagging reads and failures.** An answer older than the change (Amazon's read-after-publish lag)
+  is stored when newer than the table, and its entry waits; so does one whose call failed
+  transiently. The entry records its attempts and when it may be asked again (from
+  ``LAGGING_RETRY_SECONDS``, doubling), so any later drain waits for it too. A lagging read is taken
+  as it is after ``STALE_READ_GIVE_UP``; a call failing ``MAX_FETCH_ATTEMPTS`` times, or a
+  permanent failure (the order refused or unknown an hour on), sends the entry to the dead-letter
+  queue as a drain request carrying it (a redrive makes it pending again), with the reason.
 - **Nothing left behind.** The holder releases the lease and then reads the pending set once more;
   an intake adds its entry before it looks at the lease. So an entry added while the lease was held
-  is seen by the holder's last read, or its intake finds the lease free. When the invocation's time
-  is up with entries left, a drain request on the orders queue (``notifications.drain_request``)
-  has the next invocation continue; if the invocation dies instead, SQS redelivers its batch, which
-  holds the notification or the drain request that started it.
-- **Failures.** A permanent failure (the order refused or unusable) sends the entry to the
-  dead-letter queue as a drain request carrying it (a redrive adds it again); a transient one
-  waits like a lagging read. Refused credentials end the seller's drain: its entries stay pending
-  until the seller authorises again (the scheduled reconciliation drains them then).
+  is seen by the holder's last read, or its intake finds the lease free. A drain request on the
+  orders queue (``logic.drain_request``) continues a drain whose invocation's time is up, whose
+  seller's token was refused (after SQS's longest delay; the seller's secret is read afresh) or
+  that failed; when even that request cannot be sent, the batch fails and SQS brings it back, and a
+  redelivered batch drains its sellers.
 """
 
 from __future__ import annotations
