@@ -61,7 +61,7 @@ counts summed over the processes):
   most), and ``conditional_write_failures_per_write``, per conditional write made
   (``conditional_writes``). ``conditional_writes_by`` and ``conditional_write_failures_by`` say
   ``<operation> <table role> <kind of item>``: the kind is the sort key's (else the partition
-  key's) leading ``NAME#`` or ``NAME`` (pending orders: ``LEASE`` the lease, ``C#`` an entry; rate
+  key's) leading ``NAME#`` or ``NAME`` (pending orders: ``LEASE`` the lease, ``O#`` an entry; rate
   budget: ``BUCKET#``; orders: ``ORDER#``, ``PII#``). ``dynamodb_writes_by``: every write request,
   conditional or not (entries are added and removed by unconditional BatchWriteItem).
 - ``budget_item_bytes_max``, target 4,096 at most: the largest item a write stored in the shared
@@ -493,7 +493,7 @@ _KIND = re.compile(r"[A-Z][A-Z_]*(?:#|$)")
 
 
 def item_kind(key: Mapping[str, Any]) -> str:
-    """An item's kind: its sort key's leading ``NAME#`` or ``NAME`` (``C#``, ``LEASE``), else its
+    """An item's kind: its sort key's leading ``NAME#`` or ``NAME`` (``O#``, ``LEASE``), else its
     partition key's (``BUCKET#``), else ""."""
     for name in ("sk", "pk"):
         value = key.get(name, {})

@@ -143,7 +143,7 @@ def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
     from sellerstream_local.emulator import SpApiEmulator
     from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
     from sellerstream_local.notifications_factory import as_body, iso, order_change
-    from sellerstream_local.resources import create_table
+    from sellerstream_local.resources import create_catalog_table, create_table
     from sellerstream_local.simulation import (
         SimulatedDynamoDB,
         SimulatedSecrets,
@@ -179,7 +179,7 @@ def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
         "idempotency_table_name": create_table(dynamodb, "idempotency", "id", None, None),
         "accounts_table_name": create_table(dynamodb, "accounts", "pk", None, None),
         "rate_budget_table_name": create_table(dynamodb, "rate-budget", "pk", None, None),
-        "pending_orders_table_name": create_table(dynamodb, "pending-orders", "pk", "sk", None),
+        "pending_orders_table_name": create_catalog_table(dynamodb, catalog.PENDING_ORDERS_TABLE),
     }
     secrets = {"lwa": json.dumps({"client_id": LWA_ID, "client_secret": LWA_SECRET})}
     for seller in sorted({notice.seller for notice in notices}):

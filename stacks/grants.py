@@ -44,7 +44,14 @@ class Grants:
 
     def _apply(self, role: iam.Role, grant: catalog.Grant) -> None:
         if grant.resource in self._storage.tables:
-            self._storage.table(grant.resource).grant(role, *grant.actions)
+            table = self._storage.table(grant.resource)
+            index = next(t.local_index for t in catalog.TABLES if t.role == grant.resource)
+            if index is None:
+                table.grant(role, *grant.actions)
+            else:
+                # The table and its one index by name (CDK's grant would name every index: a wildcard).
+                resources = [table.table_arn, f"{table.table_arn}/index/{index.name}"]
+                role.add_to_policy(iam.PolicyStatement(actions=list(grant.actions), resources=resources))
         elif grant.resource == catalog.APP_SECRET:
             role.add_to_policy(
                 iam.PolicyStatement(

@@ -88,6 +88,14 @@ class Storage(Construct):
             # A retained table holds what cannot be fetched again: no one deletes it by accident either.
             deletion_protection=table.retain,
         )
+        if table.local_index is not None:
+            created.add_local_secondary_index(
+                index_name=table.local_index.name,
+                sort_key=dynamodb.Attribute(
+                    name=table.local_index.sort_key, type=dynamodb.AttributeType.NUMBER
+                ),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
         if table.recovery_days is None:
             Validations.of(created).acknowledge(
                 Acknowledgment(

@@ -90,6 +90,14 @@ class Sizing(NamedTuple):
         return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
 
 
+class LocalIndex(NamedTuple):
+    """A local secondary index: the table's items of one partition ordered by a number attribute
+    (only the items that have it), every attribute projected."""
+
+    name: str
+    sort_key: str
+
+
 class Table(NamedTuple):
     role: str  # what the stack, local mode and the grants call it
     construct_id: str
@@ -101,6 +109,7 @@ class Table(NamedTuple):
     # Days of point-in-time recovery (AWS's maximum, 35, where nothing expires for privacy's sake;
     # None: no continuous backups, for a table whose items must be gone when their TTL says).
     recovery_days: int | None = 35
+    local_index: LocalIndex | None = None
 
     @property
     def local_name(self) -> str:
@@ -359,8 +368,10 @@ NOTIFICATIONS_TABLE: Final = Table(
 # per-message results beside it; expired with the type's retention.
 FEEDS_TABLE: Final = Table("feeds", "FeedsTable", "FeedsTableName", sort_key="sk", ttl_attribute="expires_at")
 # Per seller and SP-API region: the orders whose change is not stored yet (ids, change times and
-# notification ids; no buyer data) and the lease of the one drainer that fetches them, with its rate
-# buckets. Safe to recreate without backups: reconciliation stores whatever a lost entry stood for.
+# notification ids; no buyer data), one item per order ordered by its newest change (the index), and
+# the lease of the one drainer that fetches them, with its rate buckets. Safe to recreate without
+# backups: reconciliation stores whatever a lost entry stood for.
+PENDING_BY_CHANGE: Final = LocalIndex("by-change", "changed")
 PENDING_ORDERS_TABLE: Final = Table(
     "pending_orders",
     "PendingOrdersTable",
@@ -368,6 +379,7 @@ PENDING_ORDERS_TABLE: Final = Table(
     sort_key="sk",
     retain=False,
     recovery_days=None,
+    local_index=PENDING_BY_CHANGE,
 )
 TABLES: Final = (
     ORDERS_TABLE,
@@ -408,9 +420,10 @@ CONSUMER_GRANTS: Final = (
 )
 # An order stored from Amazon's answer: the conditional put, the PII item updated part by part.
 ORDER_WRITES: Final = (PUT, UPDATE, "dynamodb:ConditionCheckItem")
-# Draining pending orders: entries added and removed in batches (BatchWriteItem), read oldest first
-# (Query); the drainer's lease read (GetItem), then taken and released (UpdateItem).
-PENDING_ORDER_DRAINS: Final = (GET, UPDATE, "dynamodb:Query", "dynamodb:BatchWriteItem")
+# Draining pending orders: an order's entry put and deleted on conditions (newest change wins), read
+# by change (Query on the table's index); the drainer's lease read (GetItem), then taken and released
+# (UpdateItem).
+PENDING_ORDER_DRAINS: Final = (GET, PUT, UPDATE, DELETE, "dynamodb:Query")
 
 # -- the events SellerStream emits ---------------------------------------------------------------
 

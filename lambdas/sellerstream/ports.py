@@ -120,18 +120,22 @@ class OrderStore(Protocol):
 
 
 class PendingOrders(Protocol):
-    """Per seller and region: the orders whose change is not stored yet, oldest change first, and
-    the lease of the one drainer that fetches them. Every container's intake adds; only the lease's
-    holder fetches and removes."""
+    """Per seller and region: the orders whose change is not stored yet, one entry per order (its
+    newest change), and the lease of the one drainer that fetches them. Every container's intake
+    adds; only the lease's holder fetches and removes."""
 
     def add(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
-        """Durably records each change (the same change twice is one entry)."""
+        """Durably records each change unless its order has a newer one pending (the newest change
+        wins; the same change again replaces its entry, attempts included)."""
 
     def oldest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
-        """Up to ``limit`` entries, oldest change first (an order may have several)."""
+        """Up to ``limit`` entries, the orders that changed least recently first."""
+
+    def newest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
+        """Up to ``limit`` entries, the orders that changed most recently first."""
 
     def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
-        """Forgets these entries (served); entries added since for the same orders stay."""
+        """Forgets these entries (served), each unless its order changed again since."""
 
     def take_lease(
         self, account: SellerAccount, owner: str, *, now: float, until: float

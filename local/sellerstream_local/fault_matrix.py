@@ -138,6 +138,7 @@ from sellerstream.adapters.events import stored_changes
 from sellerstream.adapters.listings import DynamoDBListingStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.adapters.packages import DynamoDBPackageStore
+from sellerstream.adapters.pending_orders import ENTRY_PREFIX
 from sellerstream.adapters.queue import SqsMessageQueue
 from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.adapters.report_documents import S3DocumentStore
@@ -171,7 +172,7 @@ from sellerstream_local.notifications_factory import (
     report_processing_finished,
     shipment_request,
 )
-from sellerstream_local.resources import LOCAL_EVENT_SOURCE, create_table
+from sellerstream_local.resources import LOCAL_EVENT_SOURCE, create_catalog_table
 from sellerstream_local.runtime_reset import reset_runtime
 from sellerstream_local.simulation import (
     BusCounts,
@@ -325,7 +326,7 @@ class FaultRates:
     # The orders' drainer, while it holds a seller's lease: it dies between getOrder's (or a page's)
     # answer and the order's write, or between the orders' writes and their entries' removal.
     lease_kills_before_write: float = 0.005  # per order write made under a drain lease
-    lease_kills_before_removal: float = 0.01  # per removal of served entries (one BatchWriteItem)
+    lease_kills_before_removal: float = 0.0005  # per removal of a served entry (one DeleteItem)
     drain_requests_lost: float = 0.05  # per drain request sent to the orders queue: SendMessage fails
     # SellerStream's bus (PutEvents answers; the product retries a call 3 times within an invocation).
     event_throttles: float = 0.02  # per entry: ThrottlingException
@@ -1456,6 +1457,12 @@ class FaultyDynamoDB(SimulatedDynamoDB):
 
     def put_item(self, TableName: str, Item: dict[str, Any], **options: Any) -> dict[str, Any]:
         self._maybe_fail("PutItem")
+        if TableName == self.tables.get(catalog.PENDING_ORDERS_TABLE.role) and "attempts" not in Item:
+            # An intake's entry is its notification's effect: acknowledged once written.
+            self.die_before()
+            result = super().put_item(TableName, Item, **options)
+            self.die_after()
+            return result
         consumer = self._consumer_of(TableName, Item)
         if consumer is None:
             return super().put_item(TableName, Item, **options)
@@ -1491,6 +1498,9 @@ class FaultyDynamoDB(SimulatedDynamoDB):
 
     def delete_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:
         self._maybe_fail("DeleteItem")
+        if TableName == self.tables.get(catalog.PENDING_ORDERS_TABLE.role):
+            # The drainer removes a served entry after the order's write, under its lease.
+            self.die_holding_lease("lease_kills_before_removal", self._rates.lease_kills_before_removal)
         return super().delete_item(TableName, Key, **options)
 
     def batch_write_item(
@@ -1500,14 +1510,6 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         rows = self.tables.get(catalog.REPORT_ROWS_TABLE.role) in RequestItems
         if rows:
             self.die_before(ROW_BATCH_KILL_SHARE)
-        pending = RequestItems.get(self.tables.get(catalog.PENDING_ORDERS_TABLE.role, ""), [])
-        # The intake's entries are the notifications' effect (they are acknowledged once written);
-        # the drainer's removal of served entries follows the orders' writes under its lease.
-        recorded = any("PutRequest" in request for request in pending)
-        if recorded:
-            self.die_before()
-        elif pending:
-            self.die_holding_lease("lease_kills_before_removal", self._rates.lease_kills_before_removal)
         unprocessed: dict[str, list[dict[str, Any]]] = {}
         if self.enabled and self._rng.random() < self._rates.dynamodb_unprocessed:
             # DynamoDB took part of the batch (a hot partition): the rest comes back to be sent again.
@@ -1521,8 +1523,6 @@ class FaultyDynamoDB(SimulatedDynamoDB):
             super().batch_write_item(RequestItems, **options)
         if rows:
             self.die_after(ROW_BATCH_KILL_SHARE)
-        if recorded:
-            self.die_after()
         return {"UnprocessedItems": unprocessed}
 
     def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
@@ -2137,9 +2137,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
     dynamodb.clock = clock.time
     s3 = FaultyS3(rng, rates, injected, dynamodb)
     for table in catalog.TABLES:
-        dynamodb.tables[table.role] = create_table(
-            dynamodb, table.local_name, table.partition_key, table.sort_key, table.ttl_attribute
-        )
+        dynamodb.tables[table.role] = create_catalog_table(dynamodb, table)
     tables = dynamodb.tables
     for table in catalog.streamed_tables():
         dynamodb.update_table(
@@ -2438,7 +2436,7 @@ def run(  # noqa: PLR0915 - one scenario, read top to bottom
                 journal.pending = [
                     (item["pk"]["S"], item["sk"]["S"], item["notification_id"]["S"])
                     for item in dynamodb.stored_items(pending_table)
-                    if item["sk"]["S"].startswith("C#")
+                    if item["sk"]["S"].startswith(ENTRY_PREFIX)
                 ]
             stale_before = _stale_orders(workload, dynamodb, tables[catalog.ORDERS_TABLE.role])
             lost_before = _lost_orders(workload, _stored(dynamodb, tables[catalog.ORDERS_TABLE.role]))
@@ -2960,7 +2958,7 @@ def _journal_key(body: str, message_id: str) -> str:
 
 def pending_entries(dynamodb: SimulatedDynamoDB, pending_table: str) -> int:
     """The orders' pending entries (the drainers' leases left out)."""
-    return sum(1 for item in dynamodb.stored_items(pending_table) if item["sk"]["S"].startswith("C#"))
+    return sum(1 for item in dynamodb.stored_items(pending_table) if item["sk"]["S"].startswith(ENTRY_PREFIX))
 
 
 def _message_key(body: str) -> str | None:

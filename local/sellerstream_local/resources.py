@@ -111,6 +111,7 @@ def create_table(
     ttl_attribute: str | None,
     *,
     stream: bool = False,
+    local_index: catalog.LocalIndex | None = None,
 ) -> str:
     """A table like the stack's; ``stream``: with a change stream of new and old images."""
     key_schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
@@ -121,6 +122,18 @@ def create_table(
     extra: dict[str, Any] = {}
     if stream:
         extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE}
+    if local_index is not None:
+        attributes[local_index.sort_key] = "N"
+        extra["LocalSecondaryIndexes"] = [
+            {
+                "IndexName": local_index.name,
+                "KeySchema": [
+                    {"AttributeName": partition_key, "KeyType": "HASH"},
+                    {"AttributeName": local_index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
     dynamodb.create_table(
         TableName=name,
         KeySchema=key_schema,
@@ -135,18 +148,26 @@ def create_table(
     return name
 
 
+def create_catalog_table(
+    dynamodb: Any, table: catalog.Table, name: str | None = None, *, stream: bool = False
+) -> str:
+    """``table`` as the stack declares it (keys, expiry, index), named ``name`` or its local name."""
+    return create_table(
+        dynamodb,
+        name or table.local_name,
+        table.partition_key,
+        table.sort_key,
+        table.ttl_attribute,
+        stream=stream,
+        local_index=table.local_index,
+    )
+
+
 def create_catalog_tables(dynamodb: Any) -> dict[str, str]:
     """Every table of the catalog, by role, as the stack declares it (streamed tables with their stream)."""
     streamed = {table.role for table in catalog.streamed_tables()}
     return {
-        table.role: create_table(
-            dynamodb,
-            table.local_name,
-            table.partition_key,
-            table.sort_key,
-            table.ttl_attribute,
-            stream=table.role in streamed,
-        )
+        table.role: create_catalog_table(dynamodb, table, stream=table.role in streamed)
         for table in catalog.TABLES
     }
 

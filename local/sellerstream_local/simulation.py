@@ -534,6 +534,7 @@ class SimulatedDynamoDB:
         self._items: dict[str, dict[tuple[tuple[str, Any], ...], dict[str, Any]]] = {}
         # The keys of each partition of a table with a sort key, for Query.
         self._partitions: dict[str, dict[tuple[str, Any], dict[tuple[tuple[str, Any], ...], None]]] = {}
+        self._indexes: dict[str, dict[str, str]] = {}  # per table: local index -> its attribute
         self.calls: Counter[str] = Counter()
         self.streams: dict[str, list[StreamRecord]] = {}
         self.clock: Callable[[], float] = time.time  # when a write is stored (a simulation's clock)
@@ -544,9 +545,15 @@ class SimulatedDynamoDB:
         TableName: str,
         KeySchema: list[dict[str, str]],
         StreamSpecification: dict[str, Any] | None = None,
+        LocalSecondaryIndexes: list[dict[str, Any]] | None = None,
         **_: Any,
     ) -> dict[str, Any]:
         self._keys[TableName] = tuple(key["AttributeName"] for key in KeySchema)
+        # A local index (every attribute projected) orders a partition's items by one attribute.
+        self._indexes[TableName] = {
+            index["IndexName"]: index["KeySchema"][1]["AttributeName"]
+            for index in LocalSecondaryIndexes or ()
+        }
         self._items[TableName] = {}
         if len(self._keys[TableName]) > 1:
             self._partitions[TableName] = {}
@@ -667,11 +674,10 @@ class SimulatedDynamoDB:
 
     def query(self, TableName: str, KeyConditionExpression: str, **options: Any) -> dict[str, Any]:
         """Query on a table's own keys: ``pk = :v`` and optionally ``sk = :v`` or ``begins_with(sk, :v)``,
-        in sort key order, with projections, ``Limit`` and ``ExclusiveStartKey`` (pages by count only:
-        the product's items are small)."""
+        in sort key order, or on a local index (``IndexName``; ``pk = :v``: the partition's items
+        that have the index's number attribute, in its order), with projections, ``Limit`` and
+        ``ExclusiveStartKey`` (pages by count only: the product's items are small)."""
         self.calls["Query"] += 1
-        if options.get("IndexName"):
-            raise ValueError("only queries of a table's own keys are simulated")
         names = options.get("ExpressionAttributeNames") or {}
         values = options.get("ExpressionAttributeValues") or {}
         conditions = _key_conditions(KeyConditionExpression, names, values)
@@ -690,14 +696,27 @@ class SimulatedDynamoDB:
                 for value in [next(iter(item[sort_name].values()))]
                 if (value.startswith(expected) if operator == "begins_with" else value == expected)
             ]
-        items.sort(key=lambda item: next(iter(item[sort_name].values())))
-        if options.get("ScanIndexForward") is False:
+        index = options.get("IndexName")
+        if index is not None:
+            by = self._indexes[TableName][index]  # a KeyError for an index the table does not have
+
+            def position(item: dict[str, Any]) -> tuple[Any, ...]:
+                return (Decimal(item[by]["N"]), next(iter(item[sort_name].values())))
+
+            items = [item for item in items if by in item]
+        else:
+
+            def position(item: dict[str, Any]) -> tuple[Any, ...]:
+                return (next(iter(item[sort_name].values())),)
+
+        items.sort(key=position)
+        ahead = options.get("ScanIndexForward") is not False
+        if not ahead:
             items.reverse()
         start = options.get("ExclusiveStartKey")
         if start is not None:
-            after = next(iter(start[sort_name].values()))
-            ahead = options.get("ScanIndexForward") is not False
-            items = [i for i in items if (next(iter(i[sort_name].values())) > after) == ahead]
+            after = position(start)
+            items = [i for i in items if (position(i) > after if ahead else position(i) < after)]
         limit = options.get("Limit")
         more = limit is not None and len(items) > limit
         items = items[:limit] if limit is not None else items
@@ -705,7 +724,8 @@ class SimulatedDynamoDB:
         found = [_project(item, projection, names) for item in items]
         page: dict[str, Any] = {"Items": found, "Count": len(found), "ScannedCount": len(found)}
         if more:
-            page["LastEvaluatedKey"] = {name: items[-1][name] for name in (partition_name, sort_name)}
+            last = (partition_name, sort_name, *((by,) if index is not None else ()))
+            page["LastEvaluatedKey"] = {name: items[-1][name] for name in last}
         return page
 
     def stored_items(self, table: str) -> Iterator[dict[str, Any]]:

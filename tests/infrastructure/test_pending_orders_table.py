@@ -1,9 +1,12 @@
-"""The pending orders table in the stack: its keys and billing, the one function that drains it (the
-orders consumer) with its name and the actions the adapter uses, and the others, reconciliation among
-them, with neither."""
+"""The pending orders table in the stack: its keys, billing and local index (the entries of an
+account by change), the one function that drains it (the orders consumer) with its name and the
+actions the adapter uses on the table and that index, and the others, reconciliation among them,
+with neither."""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -14,11 +17,25 @@ from tests.infrastructure.conftest import Synthesized
 
 DRAINERS = [catalog.consumer("orders")]
 OTHERS = [catalog.consumer(kind) for kind in ("listings", "reports", "fulfillment")] + [catalog.RECONCILE]
-ADAPTER_ACTIONS = {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"}
+# What DynamoDBPendingOrders calls: the lease read and written, entries put and deleted one by one
+# on their conditions, read by change on the index.
+ADAPTER_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+}
+INDEX = f"/index/{catalog.PENDING_BY_CHANGE.name}"
 
 
 def table_id(synthesized: Synthesized) -> str:
     return synthesized.output_target(catalog.PENDING_ORDERS_TABLE.output)
+
+
+def table_properties(synthesized: Synthesized) -> dict[str, Any]:
+    properties: dict[str, Any] = synthesized.json["Resources"][table_id(synthesized)]["Properties"]
+    return properties
 
 
 def function_of(synthesized: Synthesized, handler: str) -> dict[str, Any]:
@@ -27,25 +44,51 @@ def function_of(synthesized: Synthesized, handler: str) -> dict[str, Any]:
         for f in synthesized.resources("AWS::Lambda::Function").values()
         if f["Properties"].get("Handler") == handler
     ]
-    return found
+    properties: dict[str, Any] = found
+    return properties
 
 
-def actions_on_table(synthesized: Synthesized, handler: str) -> set[str]:
-    """What the function's role may do on the pending orders table."""
-    role_id = function_of(synthesized, handler)["Role"]["Fn::GetAtt"][0]
+def listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def on_table(synthesized: Synthesized, resource: Any) -> str | None:
+    """Which part of the pending orders table a statement's resource names: "" the table, what
+    follows its ARN (``/index/<name>``, ``/index/*``, ...), the resource as written when it names
+    the table otherwise or names every resource ("*"); None when it is about something else."""
     arn = {"Fn::GetAtt": [table_id(synthesized), "Arn"]}
-    return {
-        action
-        for policy in synthesized.resources("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Effect"] == "Allow"
-        and arn
-        in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
-        for action in (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-    }
+    if resource == arn:
+        return ""
+    if isinstance(resource, dict) and "Fn::Join" in resource:
+        separator, parts = resource["Fn::Join"]
+        if separator == "" and len(parts) == 2 and parts[0] == arn and isinstance(parts[1], str):
+            return str(parts[1])
+    if resource == "*" or table_id(synthesized) in json.dumps(resource):
+        return json.dumps(resource)
+    return None
+
+
+def grants_on_table(synthesized: Synthesized, handler: str) -> dict[str, set[str]]:
+    """What the function's role may do on the pending orders table, by part of it (``on_table``):
+    DynamoDB's actions only (another service's actions on "*" are no access to the table)."""
+    role_id = function_of(synthesized, handler)["Role"]["Fn::GetAtt"][0]
+    granted: dict[str, set[str]] = defaultdict(set)
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = {
+                action
+                for action in listed(statement["Action"])
+                if action == "*" or action.startswith("dynamodb:")
+            }
+            if statement["Effect"] != "Allow" or not actions:
+                continue
+            for resource in listed(statement["Resource"]):
+                part = on_table(synthesized, resource)
+                if part is not None:
+                    granted[part] |= actions
+    return dict(granted)
 
 
 def test_given_the_stack_then_the_pending_orders_table_has_string_keys_and_on_demand_billing(
@@ -75,25 +118,51 @@ def test_given_the_stack_then_the_pending_orders_table_has_string_keys_and_on_de
     assert "TimeToLiveSpecification" not in properties and "StreamSpecification" not in properties
 
 
+def test_given_the_stack_then_the_table_orders_an_account_s_entries_by_change_on_its_one_local_index(
+    synthesized: Synthesized,
+) -> None:
+    properties = table_properties(synthesized)
+
+    # Then one local index, named as the adapter queries it: an account's partition (pk) by the
+    # number `changed` (epoch seconds of an order's newest change), every attribute projected (an
+    # entry is read whole from it)
+    assert catalog.PENDING_BY_CHANGE.sort_key == "changed"
+    assert properties["LocalSecondaryIndexes"] == [
+        {
+            "IndexName": catalog.PENDING_BY_CHANGE.name,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "changed", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert {"AttributeName": "changed", "AttributeType": "N"} in properties["AttributeDefinitions"]
+    # And no global index (whose reads would lag the writes)
+    assert "GlobalSecondaryIndexes" not in properties
+
+
 @pytest.mark.parametrize("drainer", DRAINERS, ids=lambda drainer: drainer.name)
-def test_given_a_drainer_then_it_knows_the_table_and_may_do_what_the_adapter_does_on_it(
+def test_given_a_drainer_then_it_knows_the_table_and_may_do_what_the_adapter_does_on_it_and_its_index(
     synthesized: Synthesized, drainer: catalog.Consumer
 ) -> None:
     variables = function_of(synthesized, drainer.handler)["Environment"]["Variables"]
-    granted = actions_on_table(synthesized, drainer.handler)
+    granted = grants_on_table(synthesized, drainer.handler)
 
-    # Then its environment names the table (the setting's variable), and its role may do on it what
-    # the adapter does (Query and BatchWriteItem among them), nothing more
+    # Then its environment names the table (the setting's variable)
     assert variables["PENDING_ORDERS_TABLE_NAME"] == {"Ref": table_id(synthesized)}
-    assert {"dynamodb:Query", "dynamodb:BatchWriteItem"} <= granted
-    assert granted == ADAPTER_ACTIONS
+    # And its role may do on the table what the adapter does, nothing more (no BatchWriteItem)
+    assert granted[""] == ADAPTER_ACTIONS
+    # And Query the index, named (no other index, no wildcard), nothing beyond the adapter's actions
+    assert set(granted) == {"", INDEX}
+    assert "dynamodb:Query" in granted[INDEX] and granted[INDEX] <= ADAPTER_ACTIONS
 
 
 @pytest.mark.parametrize("other", OTHERS, ids=lambda other: other.name)
-def test_given_another_function_then_it_neither_knows_nor_may_use_the_table(
+def test_given_another_function_then_it_neither_knows_nor_may_use_the_table_or_its_index(
     synthesized: Synthesized, other: catalog.Consumer | catalog.Job
 ) -> None:
     assert (
         "PENDING_ORDERS_TABLE_NAME" not in function_of(synthesized, other.handler)["Environment"]["Variables"]
     )
-    assert actions_on_table(synthesized, other.handler) == set()
+    assert grants_on_table(synthesized, other.handler) == {}

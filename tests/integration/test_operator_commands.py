@@ -16,7 +16,7 @@ from sellerstream import catalog
 from sellerstream.spapi.endpoints import Region
 from sellerstream_local.notifications_factory import as_body, order_change
 from sellerstream_local.pipeline import LOCAL_REGION, LWA_CLIENT_ID, LWA_CLIENT_SECRET, LocalPipeline
-from sellerstream_local.resources import create_table
+from sellerstream_local.resources import create_catalog_table
 from sellerstream_ops import cli, credentials, dead_letters, status
 from sellerstream_ops.account import Account
 from sellerstream_ops.errors import OperatorError
@@ -74,8 +74,7 @@ def poison_and_transient_letters(pipeline: LocalPipeline, log_stream: io.StringI
     pipeline.dynamodb.delete_table(TableName=pending)
     pipeline.publish(order("n-transient"))
     pipeline.drain()
-    table = catalog.PENDING_ORDERS_TABLE
-    create_table(pipeline.dynamodb, pending, table.partition_key, table.sort_key, table.ttl_attribute)
+    create_catalog_table(pipeline.dynamodb, catalog.PENDING_ORDERS_TABLE, pending)
     ship_logs(pipeline, log_stream)
 
 

@@ -1,11 +1,11 @@
 """The pending orders and their drainer's lease on DynamoDB (``DynamoDBPendingOrders``), against moto,
-on the table as the catalog declares it."""
+on the table as the catalog declares it (its local index ordering the entries by change)."""
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from sellerstream import aws, catalog
-from sellerstream.adapters.pending_orders import DynamoDBPendingOrders, PendingOrdersWriteError
+from sellerstream.adapters.pending_orders import DynamoDBPendingOrders
 from sellerstream.domain.orders import BucketState, DrainLease, PendingChange, SellerAccount
 from sellerstream_local.resources import create_catalog_tables
 
@@ -24,28 +24,29 @@ NOW = 1_790_000_000.0
 LEASE_SECONDS = 60.0
 GET_ORDER = "orders/2026-01-01:getOrder"
 SPENT = {GET_ORDER: BucketState(1_790_000_123.25, 0.5, True)}
-WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 
 
 class Account:
-    """The catalog's tables on moto, the adapter on the pending orders table, and the calls it made."""
+    """The catalog's tables on moto, the adapter on the pending orders table, and the DynamoDB calls
+    it made (operation and parameters, as sent)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self) -> None:
         self.dynamodb = boto3.client("dynamodb")
         self.table = create_catalog_tables(self.dynamodb)[catalog.PENDING_ORDERS_TABLE.role]
-        self.sleeps: list[float] = []
-        self.store = DynamoDBPendingOrders(self.table, sleep=self.sleeps.append)
-        self.writes: list[str] = []
-        client = aws.client("dynamodb")
-        for name in WRITES:
-            monkeypatch.setattr(client, name, self._counted(name, getattr(client, name)))
+        self.store = DynamoDBPendingOrders(self.table)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb", self._record)
 
-    def _counted(self, name: str, call: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(**request: Any) -> Any:
-            self.writes.append(name)
-            return call(**request)
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append((model.name, dict(params)))
 
-        return counted
+    @property
+    def writes(self) -> list[str]:
+        return [name for name, _ in self.calls if name in WRITES]
+
+    def requests(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operation]
 
     def lease_item(self, account: SellerAccount = ACCOUNT) -> dict[str, Any] | None:
         key = {"pk": {"S": f"{account.seller_id}#{account.region}"}, "sk": {"S": "LEASE"}}
@@ -54,10 +55,10 @@ class Account:
 
 
 @pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+def account() -> Iterator[Account]:
     with mock_aws():
         aws.reset_clients()
-        yield Account(monkeypatch)
+        yield Account()
     aws.reset_clients()
 
 
@@ -70,6 +71,10 @@ def take(account: Account, owner: str, *, now: float = NOW) -> DrainLease | None
     return account.store.take_lease(ACCOUNT, owner, now=now, until=now + LEASE_SECONDS)
 
 
+def least_recently_changed_first(changes: list[PendingChange]) -> list[PendingChange]:
+    return sorted(changes, key=lambda entry: (entry.changed, entry.order_id))
+
+
 # -- entries ------------------------------------------------------------------------------------------
 
 
@@ -78,19 +83,19 @@ def take(account: Account, owner: str, *, now: float = NOW) -> DrainLease | None
     [(25, None, 1), (100, None, 1), (100, 7, 5), (12, 5, 3)],
     ids=["limit-25", "limit-100", "limit-100-pages-of-7", "limit-12-pages-of-5"],
 )
-def test_given_30_changes_added_in_any_order_when_the_oldest_are_asked_then_they_come_oldest_first(
+def test_given_30_orders_changed_in_any_order_when_the_oldest_are_asked_then_the_least_recently_changed_come_first(
     account: Account, monkeypatch: pytest.MonkeyPatch, limit: int, page_items: int | None, queries: int
 ) -> None:
-    # Given 30 changes of as many orders, added shuffled (more than one BatchWriteItem)
-    changes = [change(order, seconds=10 * order) for order in range(30)]
+    # Given 30 orders changed at 10 distinct seconds (three a second), their change times unrelated
+    # to their ids, added shuffled beside the account's lease (an item of the same partition)
+    changes = [change(order, seconds=10 * (order * 7 % 10)) for order in range(30)]
+    assert take(account, "container-a") is not None
     account.store.add(ACCOUNT, random.Random(7).sample(changes, len(changes)))
     # (DynamoDB ends a page at 1 MB read: with page_items, pages shorter than asked)
     client = aws.client("dynamodb")
     query = client.query
-    requests: list[dict[str, Any]] = []
 
     def paged(**request: Any) -> Any:
-        requests.append(request)
         return query(**{**request, "Limit": min(request["Limit"], page_items or request["Limit"])})
 
     monkeypatch.setattr(client, "query", paged)
@@ -98,39 +103,134 @@ def test_given_30_changes_added_in_any_order_when_the_oldest_are_asked_then_they
     # When the oldest are asked
     oldest = account.store.oldest(ACCOUNT, limit)
 
-    # Then the oldest `limit` of them, oldest first, each as it was added
-    assert oldest == changes[:limit]
+    # Then the `limit` orders that changed least recently, by change (ties by order), each as added,
+    # and never the lease
+    assert oldest == least_recently_changed_first(changes)[:limit]
     assert all(entry.changed.tzinfo is not None for entry in oldest)
-    assert account.writes.count("batch_write_item") == 2  # 25 + 5
-    # And read strongly consistent, following the pages where a page ends early
-    assert all(request["ConsistentRead"] for request in requests)
+    # And read strongly consistent on the index, following the pages where a page ends early
+    requests = account.requests("Query")
     assert len(requests) == queries
+    assert all(
+        request["ConsistentRead"] and request["IndexName"] == catalog.PENDING_BY_CHANGE.name
+        for request in requests
+    )
 
 
-def test_given_the_same_change_added_twice_then_it_is_one_entry(account: Account) -> None:
-    # Given one change, twice in one call and again in another
-    twice = change(1, seconds=0)
-    account.store.add(ACCOUNT, [twice, twice])
-    account.store.add(ACCOUNT, [twice])
-
-    # Then one entry
-    assert account.store.oldest(ACCOUNT, 10) == [twice]
-
-
-def test_given_several_changes_of_one_order_when_one_is_removed_then_the_others_stay(
+def test_given_an_order_changed_again_then_its_one_entry_is_its_newest_change_whatever_came_first(
     account: Account,
 ) -> None:
-    # Given an order changed twice and another order changed at the same second as the first change
-    first, second, other = change(1, seconds=0), change(1, seconds=30), change(2, seconds=0)
-    account.store.add(ACCOUNT, [second, other, first])
+    # Given an order's newer change (a fetch of it failed once), then its older one added late
+    newer = change(1, seconds=60)._replace(attempts=1, not_before=NOW + 30.5)
+    account.store.add(ACCOUNT, [newer])
+    account.store.add(ACCOUNT, [change(1, seconds=0)])  # loses quietly
+    # And two other orders' changes in one call, the older after the newer and the newer after the
+    # older
+    account.store.add(
+        ACCOUNT, [change(2, seconds=90), change(2, seconds=30), change(3, seconds=40), change(3, seconds=100)]
+    )
+    # And a fourth order's older change, then its newer one
+    account.store.add(ACCOUNT, [change(4, seconds=10)])
+    account.store.add(ACCOUNT, [change(4, seconds=120)])
 
-    # When the first change is served
-    account.store.remove(ACCOUNT, [first])
+    # Then each order has one entry: its newest change, as it was added (attempts included)
+    assert account.store.oldest(ACCOUNT, 10) == [
+        newer,
+        change(2, seconds=90),
+        change(3, seconds=100),
+        change(4, seconds=120),
+    ]
 
-    # Then the order's later change and the other order's stay, oldest first
-    assert account.store.oldest(ACCOUNT, 10) == [other, second]
-    account.store.remove(ACCOUNT, [first])  # again: nothing to forget, no error
-    assert account.store.oldest(ACCOUNT, 10) == [other, second]
+
+def test_given_the_same_change_added_again_then_it_is_one_entry_replaced_attempts_included(
+    account: Account,
+) -> None:
+    # Given one change, twice in one call and again in another
+    first = change(1, seconds=0)
+    account.store.add(ACCOUNT, [first, first])
+    account.store.add(ACCOUNT, [first])
+    assert account.store.oldest(ACCOUNT, 10) == [first]
+
+    # When a failed fetch records it again, counted and put off
+    waiting = first._replace(attempts=2, not_before=NOW + 30.5)
+    account.store.add(ACCOUNT, [waiting])
+
+    # Then its one entry is that, as recorded
+    assert account.store.oldest(ACCOUNT, 10) == [waiting]
+    # And the same change added afresh (a notification redelivered) replaces it: asked at once
+    account.store.add(ACCOUNT, [first])
+    assert account.store.oldest(ACCOUNT, 10) == [first]
+
+
+def test_given_entries_read_when_removed_then_an_order_changed_since_keeps_its_entry(
+    account: Account,
+) -> None:
+    # Given three orders' entries as the drainer read them, one of them put off after a failed fetch
+    account.store.add(ACCOUNT, [change(1, seconds=0), change(2, seconds=5), change(3, seconds=10)])
+    account.store.add(ACCOUNT, [change(3, seconds=10)._replace(attempts=1, not_before=NOW + 30.0)])
+    read = account.store.oldest(ACCOUNT, 10)
+    # And the first order changed again while they were being fetched
+    again = change(1, seconds=45)
+    account.store.add(ACCOUNT, [again])
+
+    # When all three are removed as served (the put-off one by its change, as the drain knew it)
+    account.store.remove(ACCOUNT, [*read[:2], change(3, seconds=10)])
+
+    # Then the order changed since keeps its entry, its newest change; the others are gone
+    assert account.store.oldest(ACCOUNT, 10) == [again]
+    assert [e.changed for e in account.store.newest(ACCOUNT, 1)] == [again.changed]
+
+
+def test_given_no_entry_of_an_order_when_it_is_removed_then_nothing_happens_quietly(
+    account: Account,
+) -> None:
+    # Given one order's entry removed already, another order's entry, and the lease held
+    served, other = change(1, seconds=0), change(2, seconds=5)
+    account.store.add(ACCOUNT, [served, other])
+    account.store.remove(ACCOUNT, [served])
+    held = take(account, "container-a")
+    lease = account.lease_item()
+
+    # When the removed entry and one never added are removed: no error
+    account.store.remove(ACCOUNT, [served, change(3, seconds=0)])
+
+    # Then nothing changed: the other order's entry stays, the lease as held
+    assert account.store.oldest(ACCOUNT, 10) == [other]
+    assert held is not None and account.lease_item() == lease
+
+
+def test_given_no_entry_then_there_is_no_newest_change_the_lease_not_counted(account: Account) -> None:
+    # Given nothing pending
+    assert account.store.newest(ACCOUNT, 1) == []
+
+    # When the lease is taken and released with its buckets (an item of the same partition)
+    held = take(account, "container-a")
+    assert held is not None
+    account.store.release_lease(ACCOUNT, held, SPENT)
+
+    # Then still no newest change and no entry: the lease is neither
+    assert account.lease_item() is not None
+    assert account.store.newest(ACCOUNT, 1) == []
+    assert account.store.oldest(ACCOUNT, 10) == []
+
+
+def test_given_entries_then_the_newest_change_is_of_the_most_recently_changed_order(
+    account: Account,
+) -> None:
+    # Given orders changed at times unrelated to their ids, added shuffled, with the lease held, and
+    # one order's older change added after its newest
+    changes = [change(order, seconds=10 * (order * 7 % 10)) for order in range(10)]
+    assert take(account, "container-a") is not None
+    account.store.add(ACCOUNT, random.Random(3).sample(changes, len(changes)))
+    newest = max(changes, key=lambda entry: entry.changed)
+    account.store.add(ACCOUNT, [change(int(newest.order_id[-7:]), seconds=0)])
+
+    # When the newest change is asked, then it is the most recently changed order's, to the second
+    found = next((e.changed for e in account.store.newest(ACCOUNT, 1)), None)
+    assert found == newest.changed == T0 + timedelta(seconds=90)
+    assert found is not None and found.tzinfo is not None
+    # And once that order is served, the next most recent
+    account.store.remove(ACCOUNT, [newest])
+    assert [e.changed for e in account.store.newest(ACCOUNT, 1)] == [T0 + timedelta(seconds=80)]
 
 
 @pytest.mark.parametrize(
@@ -141,54 +241,42 @@ def test_given_several_changes_of_one_order_when_one_is_removed_then_the_others_
 def test_given_entries_and_a_lease_of_one_account_then_another_account_sees_neither(
     account: Account, other: SellerAccount
 ) -> None:
-    # Given an account with entries and its lease held
+    # Given an account with an entry and its lease held
     account.store.add(ACCOUNT, [change(1, seconds=0)])
     assert take(account, "container-a") is not None
 
-    # Then the other account has no entry and its own free lease
+    # Then the other account has no entry, no newest change, and its own free lease
     assert account.store.oldest(other, 10) == []
+    assert account.store.newest(other, 1) == []
     taken = account.store.take_lease(other, "container-b", now=NOW, until=NOW + LEASE_SECONDS)
     assert taken == DrainLease("container-b", NOW + LEASE_SECONDS, 1, {})
+    # And the same order's older change is the other account's own entry, not lost to this one's
+    account.store.add(other, [change(1, seconds=-60)])
+    assert account.store.oldest(other, 10) == [change(1, seconds=-60)]
     # And removing the other account's entry leaves this one's
     account.store.remove(other, [change(1, seconds=0)])
+    assert account.store.oldest(other, 10) == []
     assert account.store.oldest(ACCOUNT, 10) == [change(1, seconds=0)]
 
 
-def test_given_dynamodb_leaving_items_unprocessed_a_while_then_they_are_sent_again(
-    account: Account, monkeypatch: pytest.MonkeyPatch
+def test_given_everything_the_adapter_does_then_each_call_is_one_the_drainers_role_may_make(
+    account: Account,
 ) -> None:
-    # Given DynamoDB leaves every item of the first two requests unprocessed (throttled)
-    client = aws.client("dynamodb")
-    batch_write_item = client.batch_write_item
-    refusals = [2]
+    # When entries are added (several orders in one call), read, their newest change asked, removed,
+    # and the lease taken and released
+    account.store.add(ACCOUNT, [change(order, seconds=order) for order in range(30)])
+    entries = account.store.oldest(ACCOUNT, 30)
+    next((e.changed for e in account.store.newest(ACCOUNT, 1)), None)
+    account.store.remove(ACCOUNT, entries)
+    held = take(account, "container-a")
+    assert held is not None
+    account.store.release_lease(ACCOUNT, held, SPENT)
 
-    def throttled(**request: Any) -> Any:
-        if refusals[0]:
-            refusals[0] -= 1
-            return {"UnprocessedItems": request["RequestItems"]}
-        return batch_write_item(**request)
-
-    monkeypatch.setattr(client, "batch_write_item", throttled)
-
-    # When changes are added
-    account.store.add(ACCOUNT, [change(1, seconds=0), change(2, seconds=1)])
-
-    # Then they are stored after two short waits
-    assert account.store.oldest(ACCOUNT, 10) == [change(1, seconds=0), change(2, seconds=1)]
-    assert len(account.sleeps) == 2 and all(0 <= wait <= 1 for wait in account.sleeps)
-
-
-@pytest.mark.parametrize("operation", ["add", "remove"], ids=["add", "remove"])
-def test_given_dynamodb_leaving_items_unprocessed_every_time_then_the_caller_is_told(
-    account: Account, monkeypatch: pytest.MonkeyPatch, operation: str
-) -> None:
-    # Given DynamoDB leaves every item unprocessed
-    client = aws.client("dynamodb")
-    monkeypatch.setattr(client, "batch_write_item", lambda **r: {"UnprocessedItems": r["RequestItems"]})
-
-    # When changes are added or removed, then the caller learns they are not (a typed, transient error)
-    with pytest.raises(PendingOrdersWriteError, match="unprocessed"):
-        getattr(account.store, operation)(ACCOUNT, [change(1, seconds=0)])
+    # Then it called DynamoDB only as the drainer's role may (the catalog's grant, every action of
+    # it used): single-item writes, never BatchWriteItem (a grant it does not have)
+    assert {f"dynamodb:{name}" for name, _ in account.calls} == set(catalog.PENDING_ORDER_DRAINS)
+    assert "BatchWriteItem" not in account.writes
+    assert account.store.oldest(ACCOUNT, 30) == []
 
 
 # -- the drainer's lease --------------------------------------------------------------------------------

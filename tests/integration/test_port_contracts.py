@@ -1646,39 +1646,119 @@ def pending(request: pytest.FixtureRequest) -> PendingOrders:
     return DynamoDBPendingOrders(account.tables[catalog.PENDING_ORDERS_TABLE.role])
 
 
-def pending_change(order_id: str, changed: datetime, notification_id: str = "n-1") -> PendingChange:
-    return PendingChange(order_id, changed, notification_id)
+def pending_change(order: int, minutes: int, notification_id: str | None = None) -> PendingChange:
+    """Order ``111-0000000-<order>`` changed ``minutes`` after T0 (whole seconds, as Amazon says)."""
+    return PendingChange(
+        f"111-0000000-{order:07d}", T0 + minutes * MINUTE, notification_id or f"n-{order}-{minutes}"
+    )
 
 
 def take_drain(pending: PendingOrders, owner: str, now: float = DRAIN_NOW) -> DrainLease | None:
     return pending.take_lease(DRAIN_ACCOUNT, owner, now=now, until=now + DRAIN_LEASE)
 
 
-def test_given_changes_added_in_any_order_then_the_oldest_come_first_up_to_the_limit_and_once_each(
+def test_given_orders_changed_in_any_order_then_the_least_recently_changed_come_first_up_to_the_limit(
     pending: PendingOrders,
 ) -> None:
-    later, other, first = (
-        pending_change(ORDER, T0 + MINUTE),
-        pending_change("111-0000000-0000002", T0),
-        pending_change(ORDER, T0),
-    )
+    # Given orders whose change times are unrelated to their ids, two of them changed the same
+    # minute, added over two calls beside the account's lease
+    assert take_drain(pending, "container-a") is not None
+    pending.add(DRAIN_ACCOUNT, [pending_change(1, 30), pending_change(5, 10), pending_change(3, 20)])
+    pending.add(DRAIN_ACCOUNT, [pending_change(2, 10), pending_change(4, 0)])
 
-    pending.add(DRAIN_ACCOUNT, [later, other, first])
-    pending.add(DRAIN_ACCOUNT, [first])  # the same change again: one entry
+    # Then the least recently changed first (the same minute: by order), up to the limit, no lease
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [
+        pending_change(4, 0),
+        pending_change(2, 10),
+        pending_change(5, 10),
+        pending_change(3, 20),
+        pending_change(1, 30),
+    ]
+    assert pending.oldest(DRAIN_ACCOUNT, 2) == [pending_change(4, 0), pending_change(2, 10)]
 
-    assert pending.oldest(DRAIN_ACCOUNT, 10) == [first, other, later]
-    assert pending.oldest(DRAIN_ACCOUNT, 2) == [first, other]
 
-
-def test_given_two_changes_of_an_order_when_the_first_is_removed_then_the_later_one_stays(
+def test_given_an_order_changed_several_times_then_its_one_entry_is_its_newest_change(
     pending: PendingOrders,
 ) -> None:
-    first, later = pending_change(ORDER, T0), pending_change(ORDER, T0 + MINUTE, "n-2")
-    pending.add(DRAIN_ACCOUNT, [first, later])
+    # Given an order's newer change, then its older one added late
+    pending.add(DRAIN_ACCOUNT, [pending_change(1, 5)])
+    pending.add(DRAIN_ACCOUNT, [pending_change(1, 2)])
+    # And another order's older and newer changes in one call, either way round
+    pending.add(DRAIN_ACCOUNT, [pending_change(2, 1), pending_change(2, 9), pending_change(3, 7)])
+    pending.add(DRAIN_ACCOUNT, [pending_change(3, 3)])
 
-    pending.remove(DRAIN_ACCOUNT, [first])
+    # Then one entry per order, its newest change
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [
+        pending_change(1, 5),
+        pending_change(3, 7),
+        pending_change(2, 9),
+    ]
+    assert [e.changed for e in pending.newest(DRAIN_ACCOUNT, 1)] == [T0 + 9 * MINUTE]
 
-    assert pending.oldest(DRAIN_ACCOUNT, 10) == [later]
+
+def test_given_the_same_change_again_then_it_replaces_the_entry_attempts_included(
+    pending: PendingOrders,
+) -> None:
+    # Given a change added twice: one entry
+    first = pending_change(1, 0)
+    pending.add(DRAIN_ACCOUNT, [first, first])
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [first]
+
+    # When it is added again after a failed fetch, counted and put off
+    waiting = first._replace(attempts=3, not_before=DRAIN_NOW + 40.0)
+    pending.add(DRAIN_ACCOUNT, [waiting])
+
+    # Then the one entry says so; and the same change afresh replaces it again
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [waiting]
+    pending.add(DRAIN_ACCOUNT, [first])
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [first]
+    # While an older change replaces neither
+    pending.add(DRAIN_ACCOUNT, [waiting])
+    pending.add(DRAIN_ACCOUNT, [pending_change(1, -1)])
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [waiting]
+
+
+def test_given_entries_read_when_removed_then_an_order_changed_since_keeps_its_entry(
+    pending: PendingOrders,
+) -> None:
+    # Given two orders' entries as read, then the first order changed again
+    pending.add(DRAIN_ACCOUNT, [pending_change(1, 0), pending_change(2, 1)])
+    read = pending.oldest(DRAIN_ACCOUNT, 10)
+    again = pending_change(1, 4, "n-again")
+    pending.add(DRAIN_ACCOUNT, [again])
+
+    # When both are removed as served
+    pending.remove(DRAIN_ACCOUNT, read)
+
+    # Then the order changed since keeps its newest change; the other is gone
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [again]
+    # And removing it by that change removes it; again, or an order never added: nothing, no error
+    pending.remove(DRAIN_ACCOUNT, [again])
+    pending.remove(DRAIN_ACCOUNT, [again, pending_change(9, 0)])
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == []
+
+
+def test_given_pending_orders_then_the_newest_are_the_most_recently_changed_first_and_none_without(
+    pending: PendingOrders,
+) -> None:
+    # Given nothing pending but the lease, held and released
+    held = take_drain(pending, "container-a")
+    assert held is not None
+    pending.release_lease(DRAIN_ACCOUNT, held, DRAIN_BUCKETS)
+    # Then there is no newest change
+    assert pending.newest(DRAIN_ACCOUNT, 1) == []
+
+    # When orders are pending
+    pending.add(DRAIN_ACCOUNT, [pending_change(3, 2), pending_change(1, 8), pending_change(2, 5)])
+
+    # Then the newest change is the most recently changed order's; once that is served, the next's
+    assert [e.changed for e in pending.newest(DRAIN_ACCOUNT, 1)] == [T0 + 8 * MINUTE]
+    assert pending.newest(DRAIN_ACCOUNT, 10) == pending.oldest(DRAIN_ACCOUNT, 10)[::-1]  # all, newest first
+    assert [e.changed for e in pending.newest(DRAIN_ACCOUNT, 2)] == [T0 + 8 * MINUTE, T0 + 5 * MINUTE]
+    pending.remove(DRAIN_ACCOUNT, [pending_change(1, 8)])
+    assert [e.changed for e in pending.newest(DRAIN_ACCOUNT, 1)] == [T0 + 5 * MINUTE]
+    pending.remove(DRAIN_ACCOUNT, pending.oldest(DRAIN_ACCOUNT, 10))
+    assert pending.newest(DRAIN_ACCOUNT, 1) == []
 
 
 @pytest.mark.parametrize(
@@ -1689,11 +1769,19 @@ def test_given_two_changes_of_an_order_when_the_first_is_removed_then_the_later_
 def test_given_entries_and_a_lease_of_one_account_then_another_account_has_its_own(
     pending: PendingOrders, other: SellerAccount
 ) -> None:
-    pending.add(DRAIN_ACCOUNT, [pending_change(ORDER, T0)])
+    # Given an account's entry and its lease held
+    pending.add(DRAIN_ACCOUNT, [pending_change(1, 0)])
     assert take_drain(pending, "container-a") is not None
 
+    # Then another account has no entry, no newest change, and a free lease of its own
     assert pending.oldest(other, 10) == []
+    assert pending.newest(other, 1) == []
     assert pending.take_lease(other, "container-b", now=DRAIN_NOW, until=DRAIN_NOW + DRAIN_LEASE) is not None
+    # And its own entry of the same order, older, neither loses to nor removes this account's
+    pending.add(other, [pending_change(1, -5)])
+    assert pending.oldest(other, 10) == [pending_change(1, -5)]
+    pending.remove(other, [pending_change(1, 0)])
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [pending_change(1, 0)]
 
 
 def test_given_a_held_lease_then_refused_until_its_deadline_then_taken_over_with_its_buckets(

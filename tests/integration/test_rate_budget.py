@@ -88,6 +88,26 @@ def test_given_a_fresh_bucket_when_taking_slots_then_the_burst_at_once_then_one_
     ]
     assert clock.slept == [pytest.approx(2.0)] * 3
     assert budget.next_slot_in(KEY, OPERATION) == pytest.approx(2.0)
+    # (keeping the burst: when every slot taken has refilled, the last one sent at +6 s)
+    assert budget.next_slot_in(KEY, OPERATION, keep_burst=True) == pytest.approx(2.0 * (BURST + 3) - 6.0)
+
+
+def test_given_one_slot_taken_elsewhere_when_a_cold_container_keeps_the_burst_then_it_waits_for_the_refill(
+    table: None,
+) -> None:
+    # Given another container took one slot (the bucket is one short of full)
+    clock = FakeClock()
+    sends(container(clock), clock, 1, max_wait=0.0)
+    cold = container(clock)
+
+    # When a container that never saw the bucket takes a slot keeping the burst, with no wait
+    with pytest.raises(RateBudgetExhausted) as caught:
+        cold.acquire(KEY, OPERATION, max_wait=0.0, keep_burst=True)
+
+    # Then nothing is taken: the bucket as stored (not the full one it would assume) is one slot
+    # (2 s) from full; a caller not keeping the burst takes a slot at once
+    assert caught.value.wait_needed == pytest.approx(2.0)
+    assert cold.acquire(KEY, OPERATION, max_wait=0.0) == 0.0
 
 
 def test_given_one_container_spent_the_burst_when_a_cold_container_takes_a_slot_then_it_gets_no_burst(

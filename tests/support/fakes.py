@@ -642,32 +642,41 @@ class FakeSearchWindows:
 
 
 class FakePendingOrders:
-    """Pending changes per account, oldest first, and each account's drainer lease (conditional on
-    the version read, as in DynamoDB)."""
+    """Pending orders per account, one entry per order (its newest change wins), the least recently
+    changed first, and each account's drainer lease (conditional on the version read, as in
+    DynamoDB)."""
 
     def __init__(self) -> None:
-        self.entries: dict[SellerAccount, dict[tuple[datetime, str], PendingChange]] = {}
+        self.entries: dict[SellerAccount, dict[str, PendingChange]] = {}
         self.leases: dict[SellerAccount, DrainLease] = {}
-        self.writes = 0  # entries added or removed, and lease writes
+        self.writes = 0  # entries put or deleted, and lease writes
 
     def add(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
         entries = self.entries.setdefault(account, {})
         for change in changes:
-            entries[(change.changed, change.order_id)] = change
-            self.writes += 1
+            kept = entries.get(change.order_id)
+            if kept is None or kept.changed <= change.changed:
+                entries[change.order_id] = change
+                self.writes += 1
 
     def oldest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
-        entries = self.entries.get(account, {})
-        return [entries[key] for key in sorted(entries)[:limit]]
+        entries = self.entries.get(account, {}).values()
+        return sorted(entries, key=lambda change: (change.changed, change.order_id))[:limit]
+
+    def newest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
+        entries = self.entries.get(account, {}).values()
+        return sorted(entries, key=lambda change: (change.changed, change.order_id), reverse=True)[:limit]
 
     def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
         entries = self.entries.get(account, {})
         for change in changes:
-            entries.pop((change.changed, change.order_id), None)
-            self.writes += 1
+            kept = entries.get(change.order_id)
+            if kept is not None and kept.changed <= change.changed:
+                del entries[change.order_id]
+                self.writes += 1
 
     def pending(self, account: SellerAccount) -> list[tuple[str, datetime]]:
-        """(order id, change) of every entry, oldest first: what a test asserts on."""
+        """(order id, change) of every entry, least recently changed first: what a test asserts on."""
         return [(change.order_id, change.changed) for change in self.oldest(account, 1_000_000)]
 
     def take_lease(

@@ -39,6 +39,7 @@ from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.notifications_factory import order_change
 from sellerstream_local.pipeline import PipelineOutcomes
+from sellerstream_local.resources import create_catalog_table, create_table
 from tests.support.fakes import FakeClock, FakeMessageQueue
 
 SELLER = "A1SELLERBATCHES"
@@ -93,17 +94,10 @@ class OrderBatches:
             "dead_letter_queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/orders-dlq",
         }
         for setting, (name, pk, sk) in TABLES.items():
-            keys = [{"AttributeName": pk, "KeyType": "HASH"}] + (
-                [{"AttributeName": sk, "KeyType": "RANGE"}] if sk else []
-            )
-            dynamodb.create_table(
-                TableName=name,
-                KeySchema=keys,
-                AttributeDefinitions=[
-                    {"AttributeName": k["AttributeName"], "AttributeType": "S"} for k in keys
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            if setting == "pending_orders_table_name":
+                create_catalog_table(dynamodb, catalog.PENDING_ORDERS_TABLE, name)
+            else:
+                create_table(dynamodb, name, pk, sk, None)
             values[setting] = name
         secrets = boto3.client("secretsmanager")
         secrets.create_secret(
@@ -124,7 +118,7 @@ class OrderBatches:
             **{name: value for name, value in values.items() if name in ReconcileSettings.fields()}
         )
         self.store = DynamoDBOrderStore("orders")
-        self.pending = DynamoDBPendingOrders("pending-orders", sleep=clock.sleep)
+        self.pending = DynamoDBPendingOrders("pending-orders")
         self.outcomes = PipelineOutcomes()
         # Drain requests and deferred copies are captured, not sent: a test delivers them when it chooses.
         self.queue = FakeMessageQueue()

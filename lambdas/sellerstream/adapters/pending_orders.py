@@ -3,12 +3,15 @@ not stored yet and the lease of the one drainer that fetches them, in the pendin
 
 One partition per account, ``pk = <seller id>#<region>``, holding two kinds of items:
 
-- an entry per pending change: ``sk = C#<epoch seconds of the change, 12 digits>#<order id>``,
-  ``notification_id``, and after a failed fetch ``attempts`` and ``not_before``. Zero-padded seconds sort as the changes do, so the oldest entries are the
-  first of one Query, and an order changed at two moments has two entries. The same change recorded
-  twice is the same key: entries are put (and deleted) by unconditional BatchWriteItem, idempotent
-  and never a failed conditional write, 25 a request, what DynamoDB leaves unprocessed sent again
-  a few times before the caller is told the batch is not stored (``PendingOrdersWriteError``).
+- an entry per pending order: ``sk = O#<order id>``, ``changed`` (epoch seconds of its newest
+  change), ``notification_id``, and after a failed fetch ``attempts`` and ``not_before``. The
+  table's local index (``catalog.PENDING_BY_CHANGE``) orders a partition's entries
+  by ``changed``: one Query gives the orders that changed least recently (the lease has no
+  ``changed``, so it is not in the index). An entry is put only if the order has none or one not
+  newer (the newest change wins; the same change again replaces it), and deleted only if the
+  order has not changed since the state stored: a change recorded while its order was being
+  fetched stays. A put or delete that loses its condition is not an error (the newer change is the
+  one pending).
 - the lease, ``sk = LEASE``: ``owner`` (absent while the lease is free), ``until``, ``version`` and
   ``buckets`` (the drainer's rate buckets by metered operation: ``tat``, ``rate``, ``confirmed``),
   so the next holder spends from where the last one stopped. It is taken until the end of its
@@ -24,59 +27,58 @@ without backups: reconciliation stores whatever a lost entry stood for.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from sellerstream import aws
+from sellerstream import aws, catalog
 from sellerstream.adapters.dynamo import is_condition_failure
 from sellerstream.domain.orders import BucketState, DrainLease, PendingChange, SellerAccount
-from sellerstream.errors import SellerStreamError
 
-BATCH_WRITE_LIMIT: Final = 25  # DynamoDB's BatchWriteItem maximum
-# Items DynamoDB left unprocessed (throttling) are sent again this many times, after a jittered
-# backoff from BACKOFF_BASE_SECONDS doubling each round; then the caller is told.
-WRITE_ROUNDS: Final = 5
-BACKOFF_BASE_SECONDS: Final = 0.05
-ENTRY_PREFIX: Final = "C#"
+ENTRY_PREFIX: Final = "O#"
 LEASE_KEY: Final = "LEASE"
-_SECONDS_DIGITS: Final = 12
+BY_CHANGE: Final = catalog.PENDING_BY_CHANGE.name
+CHANGED: Final = catalog.PENDING_BY_CHANGE.sort_key
 # "owner", "until" and "version" are DynamoDB reserved words: every name goes through a placeholder.
 _NAMES: Final = {"#owner": "owner", "#until": "until", "#version": "version", "#buckets": "buckets"}
-
-
-class PendingOrdersWriteError(SellerStreamError):
-    """DynamoDB kept leaving part of a batch unprocessed: those entries are not added (or not
-    removed). Transient: the record that asked is retried through its queue."""
+# An entry is put when its order has none or one not newer, deleted when its order has not changed
+# since: a missing entry deletes quietly.
+_NOT_NEWER: Final = "attribute_not_exists(sk) OR changed <= :changed"
 
 
 class DynamoDBPendingOrders:
-    def __init__(self, table_name: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, table_name: str) -> None:
         self._table_name = table_name
-        self._sleep = sleep
 
     # -- entries ------------------------------------------------------------------------------------
 
     def add(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
-        # By key: one request may not name an item twice; the last notification of a change wins.
-        puts = {
-            _entry_key(change): {"PutRequest": {"Item": _entry_item(account, change)}} for change in changes
-        }
-        self._write(list(puts.values()))
+        newest: dict[str, PendingChange] = {}
+        for change in changes:
+            kept = newest.get(change.order_id)
+            if kept is None or change.changed >= kept.changed:
+                newest[change.order_id] = change
+        for change in newest.values():
+            self._conditional(
+                "put_item", Item=_entry_item(account, change), ExpressionAttributeValues=_changed(change)
+            )
 
     def oldest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
+        # Strongly consistent: the drainer's last look after releasing its lease must see every
+        # entry added before it, or a change added meanwhile would wait with nobody draining it.
+        return self._query(account, limit, newest_first=False)
+
+    def _query(self, account: SellerAccount, limit: int, *, newest_first: bool) -> list[PendingChange]:
         entries: list[PendingChange] = []
         request: dict[str, Any] = {
             "TableName": self._table_name,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :entry)",
-            "ExpressionAttributeValues": {":pk": {"S": _partition(account)}, ":entry": {"S": ENTRY_PREFIX}},
-            # Strongly consistent: the drainer's last look after releasing its lease must see every
-            # entry added before it, or a change added meanwhile would wait with nobody draining it.
-            "ConsistentRead": True,
+            "IndexName": BY_CHANGE,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": _partition(account)}},
+            "ConsistentRead": not newest_first,
+            "ScanIndexForward": not newest_first,
         }
         while len(entries) < limit:
             response = aws.client("dynamodb").query(**request, Limit=limit - len(entries))
@@ -88,30 +90,27 @@ class DynamoDBPendingOrders:
             request["ExclusiveStartKey"] = last
         return entries[:limit]
 
-    def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
-        keys = {_entry_key(change) for change in changes}
-        self._write(
-            [
-                {"DeleteRequest": {"Key": {"pk": {"S": _partition(account)}, "sk": {"S": key}}}}
-                for key in sorted(keys)
-            ]
-        )
+    def newest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
+        # Eventually consistent: whether changes still arrive, and where getOrder starts, tolerate
+        # a write of the last moment unseen (the last look after a lease is oldest's).
+        return self._query(account, limit, newest_first=True)
 
-    def _write(self, requests: list[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending = requests[start : start + BATCH_WRITE_LIMIT]
-            for attempt in range(WRITE_ROUNDS):
-                response = aws.client("dynamodb").batch_write_item(RequestItems={self._table_name: pending})
-                pending = (response.get("UnprocessedItems") or {}).get(self._table_name) or []
-                if not pending:
-                    break
-                if attempt < WRITE_ROUNDS - 1:
-                    # Full jitter: containers throttled together do not come back together.
-                    self._sleep(random.uniform(0, BACKOFF_BASE_SECONDS * 2**attempt))  # noqa: S311
-            if pending:
-                raise PendingOrdersWriteError(
-                    f"{len(pending)} pending order entries still unprocessed after {WRITE_ROUNDS} attempts"
-                )
+    def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
+        for change in changes:
+            self._conditional(
+                "delete_item",
+                Key={"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(change.order_id)}},
+                ExpressionAttributeValues=_changed(change),
+            )
+
+    def _conditional(self, operation: str, **request: Any) -> None:
+        try:
+            getattr(aws.client("dynamodb"), operation)(
+                TableName=self._table_name, ConditionExpression=_NOT_NEWER, **request
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     # -- the drainer's lease ------------------------------------------------------------------------
 
@@ -201,16 +200,24 @@ def _partition(account: SellerAccount) -> str:
     return f"{account.seller_id}#{account.region}"
 
 
-def _entry_key(change: PendingChange) -> str:
+def _entry_key(order_id: str) -> str:
+    return f"{ENTRY_PREFIX}{order_id}"
+
+
+def _seconds(change: PendingChange) -> dict[str, str]:
     # Whole seconds (a change is known to the second): a fraction would be truncated.
-    seconds = int(change.changed.timestamp())
-    return f"{ENTRY_PREFIX}{seconds:0{_SECONDS_DIGITS}d}#{change.order_id}"
+    return {"N": str(int(change.changed.timestamp()))}
+
+
+def _changed(change: PendingChange) -> dict[str, Any]:
+    return {":changed": _seconds(change)}
 
 
 def _entry_item(account: SellerAccount, change: PendingChange) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pk": {"S": _partition(account)},
-        "sk": {"S": _entry_key(change)},
+        "sk": {"S": _entry_key(change.order_id)},
+        CHANGED: _seconds(change),
         "notification_id": {"S": change.notification_id},
     }
     if change.attempts:
@@ -220,10 +227,9 @@ def _entry_item(account: SellerAccount, change: PendingChange) -> dict[str, Any]
 
 
 def _entry(item: dict[str, Any]) -> PendingChange:
-    _, seconds, order_id = item["sk"]["S"].split("#", 2)
     return PendingChange(
-        order_id,
-        datetime.fromtimestamp(int(seconds), UTC),
+        item["sk"]["S"].removeprefix(ENTRY_PREFIX),
+        datetime.fromtimestamp(int(item[CHANGED]["N"]), UTC),
         item["notification_id"]["S"],
         int(item["attempts"]["N"]) if "attempts" in item else 0,
         float(item["not_before"]["N"]) if "not_before" in item else 0.0,

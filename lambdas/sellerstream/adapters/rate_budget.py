@@ -85,7 +85,7 @@ class SharedRateBudget:
         return AccountRateBudget(self, application_id, region)
 
     # -- operations on one bucket (key = the item's pk) ---------------------------------------
-    def acquire(self, key: str, operation: str, max_wait: float) -> float:
+    def acquire(self, key: str, operation: str, max_wait: float, *, keep_burst: bool = False) -> float:
         """Takes one slot (one conditional write), sleeping up to ``max_wait`` seconds for it;
         returns the seconds waited. Raises ``RateBudgetExhausted`` at once when it is further."""
         at: float | None = None
@@ -93,8 +93,8 @@ class SharedRateBudget:
 
         def take(state: Gcra, now: float) -> bool:
             nonlocal at, wait_needed
-            at = state.take(now, max_wait)
-            wait_needed = state.slot(now) - now
+            at = state.take(now, max_wait, keep_burst=keep_burst)
+            wait_needed = state.slot(now, keep_burst=keep_burst) - now
             return at is not None
 
         self._update(key, operation, take, write_when_unseen=True)
@@ -105,13 +105,13 @@ class SharedRateBudget:
             self._sleep(wait)
         return wait
 
-    def next_slot_in(self, key: str, operation: str) -> float:
+    def next_slot_in(self, key: str, operation: str, *, keep_burst: bool = False) -> float:
         """When the next slot would be free, from what this container last saw (no round trip)."""
         with self._lock:
             seen = self._seen.get(key)
         now = self._clock()
         state = seen.state if seen else Gcra.full(plan_for(operation, self._plans), now, SPARE_TOKENS)
-        return state.slot(now) - now
+        return state.slot(now, keep_burst=keep_burst) - now
 
     def observe_limit_header(self, key: str, operation: str, value: str | None) -> None:
         rate = parse_rate(value)
@@ -231,11 +231,13 @@ class AccountRateBudget:
     def key(self, seller_key: str, operation: str) -> str:
         return f"BUCKET#{self._application_id}#{seller_key}#{self._region}#{operation}"
 
-    def acquire(self, seller_key: str, operation: str, max_wait: float) -> float:
-        return self._shared.acquire(self.key(seller_key, operation), operation, max_wait)
+    def acquire(self, seller_key: str, operation: str, max_wait: float, *, keep_burst: bool = False) -> float:
+        return self._shared.acquire(
+            self.key(seller_key, operation), operation, max_wait, keep_burst=keep_burst
+        )
 
-    def next_slot_in(self, seller_key: str, operation: str) -> float:
-        return self._shared.next_slot_in(self.key(seller_key, operation), operation)
+    def next_slot_in(self, seller_key: str, operation: str, *, keep_burst: bool = False) -> float:
+        return self._shared.next_slot_in(self.key(seller_key, operation), operation, keep_burst=keep_burst)
 
     def observe_limit_header(self, seller_key: str, operation: str, value: str | None) -> None:
         self._shared.observe_limit_header(self.key(seller_key, operation), operation, value)

@@ -7,12 +7,20 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
   invocation ends. It carries the getOrder bucket: the next holder starts where this one stopped,
   and a holder taken over after its deadline is assumed to have spent everything until then. No
   other container reserves getOrder slots for the seller, so nothing is shared per call.
-- **Oldest first.** getOrder fetches the order of the oldest pending change; every entry of that
-  order at or before the state Amazon returned is served by the one call.
-- **Windows.** When more changes wait, older than searchOrders' settle time, than getOrder could
-  serve before searchOrders' next slot refills (getOrder's rate over searchOrders'), one page of
-  ``searchOrders`` over the window of the oldest of them stores up to 100 orders in one call, on
-  searchOrders' shared budget. getOrder meanwhile serves changes the window does not cover.
+- **Least recently changed first.** The pending set holds one entry per order, its newest change.
+  An order that changed a moment ago is the likeliest to change again, and fetched now would be
+  fetched twice: getOrder takes the order that changed least recently.
+- **Windows.** When more orders wait, settled for searchOrders (changed at least its settle time
+  ago), than getOrder could serve before searchOrders' next slot (getOrder's rate over
+  searchOrders'), one page of ``searchOrders`` over the exact window of 100 of them stores them in
+  one call, on searchOrders' shared budget: the next after those getOrder takes before the page's
+  slot. So every order changed before a page's window is stored when the page comes, and Amazon's
+  answer holds the window's pending orders, not orders served before.
+- **searchOrders' burst waits for the changes to settle.** While the seller's changes keep
+  arriving (its newest pending change is younger than the settle time), a page takes only a slot
+  that leaves searchOrders' bucket full (as the shared bucket stands, not as a container last saw
+  it): only what refills is spent, and the burst (20 pages at the default plan) is kept for when
+  the changes have settled, when a page stores 100 orders that stay as stored.
 - **Lagging reads and failures.** An answer older than the change (Amazon's read-after-publish lag)
   is stored when newer than the table, and its entry waits; so does one whose call failed
   transiently. The entry records its attempts and when it may be asked again (from
@@ -113,25 +121,29 @@ class LeasedBudget:
         self._clock = clock
         self._sleep = sleep
 
-    def acquire(self, seller_key: str, operation: str, max_wait: float) -> float:
+    def acquire(self, seller_key: str, operation: str, max_wait: float, *, keep_burst: bool = False) -> float:
         bucket = self.buckets.get(operation)
         if bucket is None:
-            return self.shared.acquire(seller_key, operation, max_wait)
+            return self.shared.acquire(seller_key, operation, max_wait, keep_burst=keep_burst)
         now = self._clock()
-        at = bucket.fresh_slot(now)
-        taken = bucket.take(now, max_wait) if at <= self._until - CALL_TIME_SECONDS else None
+        at = bucket.slot(now, keep_burst=keep_burst)
+        taken = (
+            bucket.take(now, max_wait, keep_burst=keep_burst)
+            if at <= self._until - CALL_TIME_SECONDS
+            else None
+        )
         if taken is None:
             raise RateBudgetExhausted(operation, "no slot within the wait or the lease", wait_needed=at - now)
         if taken > now:
             self._sleep(taken - now)
         return max(taken - now, 0.0)
 
-    def next_slot_in(self, seller_key: str, operation: str) -> float:
+    def next_slot_in(self, seller_key: str, operation: str, *, keep_burst: bool = False) -> float:
         bucket = self.buckets.get(operation)
         if bucket is None:
-            return self.shared.next_slot_in(seller_key, operation)
+            return self.shared.next_slot_in(seller_key, operation, keep_burst=keep_burst)
         now = self._clock()
-        return bucket.fresh_slot(now) - now
+        return bucket.slot(now, keep_burst=keep_burst) - now
 
     def observe_limit_header(self, seller_key: str, operation: str, value: str | None) -> None:
         bucket = self.buckets.get(operation)
@@ -174,13 +186,15 @@ class _Drain:
         self.budget: LeasedBudget | None = None
         self.api: OrdersApi | None = None
         self.search_api: OrdersApi | None = None  # its slot due now, or no page
-        self.entries: dict[tuple[datetime, str], PendingChange] = {}  # read, not served yet
+        self.search_budget: CappedWait | None = None  # the shared budget, as search_api takes it
+        self.entries: dict[str, PendingChange] = {}  # by order: read, not served yet
         self.known: dict[str, datetime] = {}  # the newest state stored, per order
         self.retry: dict[str, tuple[float, int]] = {}  # order -> (not before, attempts)
         self.served: list[PendingChange] = []  # entries to remove
         self.search_at = 0.0  # searchOrders' next slot, as last read
         self.unpaged: set[str] = set()  # orders a page's window did not bring: getOrder's
         self.read_due = True  # something was served since the last read
+        self.settled = False  # no pending change younger than searchOrders' settle time
         self.stopped = False  # credentials refused: the entries wait for the seller
         self.out_of_time = False  # the lease ends before the next slot
 
@@ -323,9 +337,9 @@ class OrderDrainer:
 
     # -- choosing the next step ------------------------------------------------------------------
     def _next_step(self, drain: _Drain, remaining_time: RemainingTime) -> tuple[float, Step] | None:
-        """The drain's next step and when it may go (None: nothing to do now): a searchOrders page
-        when one is worth its slot and fits the invocation, getOrder for the oldest change it may
-        take, or (nothing else left) the wait for an order to be asked again."""
+        """The drain's next step and when it may go (None: nothing to do now): getOrder for the
+        least recently changed order, a searchOrders page when one is worth its slot and fits the
+        invocation, or (nothing else left) the wait for an order to be asked again."""
         if drain.stopped:
             return None
         now = self._clock()
@@ -335,18 +349,20 @@ class OrderDrainer:
             return None
         assert drain.budget is not None
         seller_key = drain.credentials.seller_key
+        unserved = sorted(self._unserved(drain), key=lambda e: (e.changed, e.order_id))
         steps: list[tuple[float, Step]] = []
-        window = self._window_orders(drain, now, remaining_time)
+        if self._pages(remaining_time) and drain.search_at <= now:
+            # While changes arrive, only what refills: the burst waits for them to settle.
+            wait = drain.budget.next_slot_in(seller_key, SEARCH_ORDERS, keep_burst=not drain.settled)
+            drain.search_at = now + max(wait, 0.0)
+        window = self._window_orders(drain, unserved, now) if self._pages(remaining_time) else []
         if window:
-            if drain.search_at <= now:
-                drain.search_at = now + max(drain.budget.next_slot_in(seller_key, SEARCH_ORDERS), 0.0)
             steps.append((drain.search_at, Step(page=window)))
         paged = {order_id for _, order_id in window}
-        candidates = [e for e in self._unserved(drain) if e.order_id not in paged]
+        candidates = [e for e in unserved if e.order_id not in paged]
         if candidates:
-            oldest = min(candidates, key=lambda e: (e.changed, e.order_id))
             at = now + max(drain.budget.next_slot_in(seller_key, self._get_order), 0.0)
-            steps.append((at, Step(fetch=oldest)))
+            steps.append((at, Step(fetch=candidates[0])))
         if not steps and drain.retry:
             steps.append((min(at for at, _ in drain.retry.values()), Step()))
         return min(steps, key=lambda step: step[0]) if steps else None
@@ -356,25 +372,30 @@ class OrderDrainer:
         now = self._clock()
         return [e for e in drain.entries.values() if drain.retry.get(e.order_id, (0.0, 0))[0] <= now]
 
+    def _pages(self, remaining_time: RemainingTime) -> bool:
+        """Whether a searchOrders page could go now: Orders 2026-01-01, and time for its writes."""
+        return not self._v0 and remaining_time() - SAFETY_MARGIN_SECONDS >= SEARCH_PAGE_TIME_SECONDS
+
     def _window_orders(
-        self, drain: _Drain, now: float, remaining_time: RemainingTime
+        self, drain: _Drain, unserved: list[PendingChange], now: float
     ) -> list[tuple[datetime, str]]:
-        """The orders one searchOrders page should fetch now, as (their newest change, id), when a
-        page serves more than getOrder could before searchOrders' next slot and fits the
-        invocation; else none. An order a page did not bring (Amazon holds a newer change than
-        the drain has read) is left to getOrder."""
-        if self._v0 or remaining_time() - SAFETY_MARGIN_SECONDS < SEARCH_PAGE_TIME_SECONDS:
-            return []
-        settled = datetime.fromtimestamp(now - SEARCH_SETTLE_SECONDS, UTC)
-        newest: dict[str, datetime] = {}
-        for entry in self._unserved(drain):
-            if entry.order_id not in drain.unpaged:
-                newest[entry.order_id] = max(newest.get(entry.order_id, entry.changed), entry.changed)
-        ready = sorted((changed, order) for order, changed in newest.items() if changed <= settled)
+        """The orders the next searchOrders page should fetch, as (their newest change, id): the
+        settled ones (changed at least searchOrders' settle time ago) that come after those
+        getOrder takes before the page's slot, least recently changed first, when a page serves
+        more than getOrder could before searchOrders' next slot; else none.
+
+        getOrder takes the least recently changed orders and the page the next ones, so every
+        order changed before the page's window is stored when the page comes: Amazon's answer
+        holds the window's pending orders, not orders served before. An order a page did not bring
+        (Amazon holds a newer change than the drain has read, or the page was full) is getOrder's."""
         assert drain.budget is not None
-        get_rate = drain.budget.buckets[self._get_order].rate
-        worth = min(SEARCH_PAGE_SIZE, get_rate / plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate)
-        return ready[:SEARCH_PAGE_SIZE] if len(ready) >= worth else []
+        bucket = drain.budget.buckets[self._get_order]
+        before_page = bucket.slots_before(now, drain.search_at)
+        settled = datetime.fromtimestamp(now - SEARCH_SETTLE_SECONDS, UTC)
+        after = [e for e in unserved[before_page:] if e.order_id not in drain.unpaged]
+        ready = [(e.changed, e.order_id) for e in after if e.changed <= settled][:SEARCH_PAGE_SIZE]
+        worth = min(SEARCH_PAGE_SIZE, bucket.rate / plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate)
+        return ready if len(ready) >= worth else []
 
     # -- one step --------------------------------------------------------------------------------
     def _act(self, drain: _Drain, step: Step, remaining_time: RemainingTime) -> None:
@@ -384,10 +405,11 @@ class OrderDrainer:
                 self._spapi.client_for(drain.credentials, remaining_time, budget=drain.budget)
             )
             # A page goes in searchOrders' slot that is due now, or not at all (a slot taken by
-            # reconciliation meanwhile is never waited for inside the invocation).
-            capped = CappedWait(drain.budget, SEARCH_ORDERS, 0.0)
+            # reconciliation meanwhile is never waited for inside the invocation); while changes
+            # arrive, only in a slot that leaves the burst untouched, as the shared bucket stands.
+            drain.search_budget = CappedWait(drain.budget, SEARCH_ORDERS, 0.0)
             drain.search_api = OrdersApi(
-                self._spapi.client_for(drain.credentials, remaining_time, budget=capped)
+                self._spapi.client_for(drain.credentials, remaining_time, budget=drain.search_budget)
             )
         logger.append_keys(seller_id=drain.account.seller_id)
         try:
@@ -399,18 +421,20 @@ class OrderDrainer:
             logger.remove_keys(["seller_id"])
 
     def _page(self, drain: _Drain, orders: list[tuple[datetime, str]]) -> None:
-        """One page over the window of the oldest settled changes. Only its first page is read: the
-        window is chosen to fit one, and what a page leaves (orders changed again since, or beyond
-        the page) stays pending for getOrder."""
-        assert drain.search_api is not None
+        """One page over the window of the least recently changed settled orders. Only its first
+        page is read: the window is chosen to fit one, and what a page leaves (orders changed again
+        since, or beyond the page) stays pending for getOrder."""
+        assert drain.search_api is not None and drain.search_budget is not None
+        drain.search_budget.keep_burst = not drain.settled
         now = self._clock()
         drain.search_at = 0.0  # read again before the next page
         try:
-            # The client takes searchOrders' slot (due now) from the shared budget. Amazon compares
-            # lastUpdatedAfter/Before by the second: one second either side.
+            # The client takes searchOrders' slot (due now) from the shared budget. Both bounds are
+            # inclusive and sent to the second, and changes are known to the second: the window
+            # runs from the first change's second to the end of the last one's.
             page, _ = fetch_search_page(
                 drain.search_api,
-                after=orders[0][0] - timedelta(seconds=1),
+                after=orders[0][0],
                 before=orders[-1][0] + timedelta(seconds=1),
                 token=None,
             )
@@ -473,18 +497,18 @@ class OrderDrainer:
         )
         self._store.put_if_newer(record)
         self._learn(drain, order_id, record.last_updated)
-        newer = [e for e in drain.entries.values() if e.order_id == order_id]
-        if newer:  # changes Amazon's answer does not show yet
-            if any(not self._given_up(e) for e in newer):
+        newer = drain.entries.get(order_id)
+        if newer is not None:  # a change Amazon's answer does not show yet
+            if not self._given_up(newer):
                 metrics.add_metric(name=metric_names.STALE_CALLBACKS, unit=MetricUnit.Count, value=1)
                 self._ask_again(drain, order_id, reason="lagging_read")
                 return
             metrics.add_metric(name=metric_names.STALE_CALLBACKS_ACCEPTED, unit=MetricUnit.Count, value=1)
             logger.warning(
                 "SP-API still answers with a state older than the change: stored as answered",
-                extra={"order_id": order_id, "notification_id": newer[-1].notification_id},
+                extra={"order_id": order_id, "notification_id": newer.notification_id},
             )
-            self._serve(drain, newer)
+            self._serve(drain, [newer])
 
     def _stop(self, drain: _Drain, refusal: LwaAuthError) -> None:
         """LWA refused the seller's token (the client recorded the region deauthorised): the entries
@@ -512,13 +536,19 @@ class OrderDrainer:
 
     # -- entries ---------------------------------------------------------------------------------
     def _read(self, drain: _Drain) -> None:
-        """Reads the oldest entries; those the table already holds at or after their change are
-        served without a call (another drain, a window or reconciliation stored them)."""
+        """Reads whether changes have settled (the most recently changed order changed longer ago
+        than searchOrders' settle time), then the entries of the orders that changed least
+        recently; those the table already holds at or after their change are served without a
+        call (another drain, a window or reconciliation stored them)."""
         drain.read_due = False
+        newest = self._pending.newest(drain.account, 1)
+        settled = not newest or newest[0].changed.timestamp() <= self._clock() - SEARCH_SETTLE_SECONDS
+        if settled != drain.settled:
+            drain.settled, drain.search_at = settled, 0.0  # the next page's slot is read afresh
         fresh = [
             e
             for e in self._pending.oldest(drain.account, READ_LIMIT)
-            if (e.changed, e.order_id) not in drain.entries
+            if e != drain.entries.get(e.order_id)
             and (e.order_id not in drain.known or drain.known[e.order_id] < e.changed)
             and e not in drain.served
         ]
@@ -535,10 +565,10 @@ class OrderDrainer:
         now = self._clock()
         for entry in fresh:
             if entry not in done:
-                drain.entries[(entry.changed, entry.order_id)] = entry
+                drain.entries[entry.order_id] = entry
+                drain.retry.pop(entry.order_id, None)  # a newer change is asked for afresh
                 if entry.not_before > now:  # asked again later, by whichever drain comes then
-                    waits_until = max(drain.retry.get(entry.order_id, (0.0, 0))[0], entry.not_before)
-                    drain.retry[entry.order_id] = (waits_until, entry.attempts)
+                    drain.retry[entry.order_id] = (entry.not_before, entry.attempts)
         if drain.entries:
             oldest = min(e.changed for e in drain.entries.values())
             age = max(self._clock() - oldest.timestamp(), 0.0)
@@ -548,16 +578,15 @@ class OrderDrainer:
         """The table holds the order at ``last_updated`` (or newer): entries up to it are served."""
         if order_id not in drain.known or drain.known[order_id] < last_updated:
             drain.known[order_id] = last_updated
-        known = drain.known[order_id]
-        served = [e for e in drain.entries.values() if e.order_id == order_id and e.changed <= known]
-        if served:
+        entry = drain.entries.get(order_id)
+        if entry is not None and entry.changed <= drain.known[order_id]:
             drain.retry.pop(order_id, None)
-            self._serve(drain, served)
+            self._serve(drain, [entry])
 
     def _serve(self, drain: _Drain, entries: Sequence[PendingChange]) -> None:
         now = self._clock()
         for entry in entries:
-            drain.entries.pop((entry.changed, entry.order_id), None)
+            drain.entries.pop(entry.order_id, None)
             drain.served.append(entry)
             metrics.add_metric(
                 name=metric_names.EVENT_TO_STORE_LAG,
@@ -565,7 +594,7 @@ class OrderDrainer:
                 value=max(now - entry.changed.timestamp(), 0.0) * 1000,
             )
         drain.read_due = True
-        if len(drain.served) >= 25:  # one BatchWriteItem
+        if len(drain.served) >= 25:  # removed as they come, not all at the lease's end
             self._flush(drain)
 
     def _flush(self, drain: _Drain) -> None:
@@ -574,27 +603,24 @@ class OrderDrainer:
             self._pending.remove(drain.account, served)
 
     def _ask_again(self, drain: _Drain, order_id: str, *, reason: str) -> None:
-        """The order's entries wait, counted and timed in the table: the next drain (of any
-        container) waits for them too, doubling from LAGGING_RETRY_SECONDS per attempt."""
+        """The order's entry waits, counted and timed in the table: the next drain (of any
+        container) waits for it too, doubling from LAGGING_RETRY_SECONDS per attempt. A change
+        recorded meanwhile is newer and wins: it is asked for afresh."""
         attempts = self._attempts(drain, order_id) + 1
         delay = LAGGING_RETRY_SECONDS * 2 ** min(attempts - 1, 5)
         not_before = self._clock() + delay
-        waiting = [
-            entry._replace(attempts=attempts, not_before=not_before)
-            for entry in drain.entries.values()
-            if entry.order_id == order_id
-        ]
-        for entry in waiting:
-            drain.entries[(entry.changed, entry.order_id)] = entry
+        waiting = drain.entries[order_id]._replace(attempts=attempts, not_before=not_before)
+        drain.entries[order_id] = waiting
         drain.retry[order_id] = (not_before, attempts)
-        self._pending.add(drain.account, waiting)
+        self._pending.add(drain.account, [waiting])
         logger.info(
             "order asked again later",
             extra={"order_id": order_id, "reason": reason, "delay_seconds": delay, "attempts": attempts},
         )
 
     def _attempts(self, drain: _Drain, order_id: str) -> int:
-        return max((e.attempts for e in drain.entries.values() if e.order_id == order_id), default=0)
+        entry = drain.entries.get(order_id)
+        return entry.attempts if entry is not None else 0
 
     def _given_up(self, entry: PendingChange) -> bool:
         return self._now() - entry.changed > STALE_READ_GIVE_UP
@@ -602,7 +628,7 @@ class OrderDrainer:
     def _dead_letter(self, drain: _Drain, order_id: str, reason: str, detail: str) -> None:
         """No retry can fetch this order: its entries go to the dead-letter queue as a drain request
         carrying them (redriven, they are pending again), with the reason."""
-        entries = [e for e in drain.entries.values() if e.order_id == order_id]
+        entries = [drain.entries[order_id]] if order_id in drain.entries else []
         failure = PermanentFailureError(reason, short_detail(detail))
         failure.notification_id = entries[-1].notification_id if entries else None
         failure.notification_type = catalog.ORDER_CHANGE.name
@@ -619,7 +645,7 @@ class OrderDrainer:
             },
         )
         for entry in entries:
-            drain.entries.pop((entry.changed, entry.order_id), None)
+            drain.entries.pop(entry.order_id, None)
             drain.served.append(entry)
 
     def _now(self) -> datetime:

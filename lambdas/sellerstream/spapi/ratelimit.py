@@ -135,14 +135,23 @@ class Gcra:
         """When request ``index`` (0: the next one) past the ones already taken may be sent."""
         return max(now, max(self.tat, now) + index * self.interval - self.tolerance)
 
-    def slot(self, now: float) -> float:
-        """When the next request may be sent."""
-        return self.fresh_slot(now)
+    def slot(self, now: float, *, keep_burst: bool = False) -> float:
+        """When the next request may be sent; with ``keep_burst``, the next one that leaves the burst
+        untouched (the bucket is full again then): a caller spending only what refills."""
+        return max(now, self.tat) if keep_burst else self.fresh_slot(now)
 
-    def take(self, now: float, max_wait: float) -> float | None:
-        """Takes the next slot and returns its send time, or None (nothing taken) when it is more
-        than ``max_wait`` seconds away."""
-        at = self.fresh_slot(now)
+    def slots_before(self, now: float, deadline: float) -> int:
+        """How many requests could be sent from ``now`` until just before ``deadline``."""
+        first = max(self.tat, now) - self.tolerance  # the next slot, before the max with now
+        if deadline <= now or deadline <= first:
+            return 0
+        return math.ceil((deadline - first) / self.interval)
+
+    def take(self, now: float, max_wait: float, *, keep_burst: bool = False) -> float | None:
+        """Takes the next slot (with ``keep_burst``, the next that leaves the burst untouched) and
+        returns its send time, or None (nothing taken) when it is more than ``max_wait`` seconds
+        away."""
+        at = self.slot(now, keep_burst=keep_burst)
         if at - now > max_wait + SLOT_SLACK_SECONDS:
             return None
         self.tat = max(self.tat, now) + self.interval
@@ -193,12 +202,16 @@ def budget_exhausted(operation: str, wait: float, max_wait: float) -> RateBudget
 class RateBudget(Protocol):
     """What the SP-API client (and a use case pacing its calls) needs from a rate budget."""
 
-    def acquire(self, seller_key: str, operation: str, max_wait: float) -> float:
-        """Takes one slot, sleeping up to ``max_wait`` seconds for it; returns the seconds waited.
-        Raises ``RateBudgetExhausted`` at once, without sleeping, when the wait would be longer."""
+    def acquire(self, seller_key: str, operation: str, max_wait: float, *, keep_burst: bool = False) -> float:
+        """Takes one slot (with ``keep_burst``, only one that leaves the burst untouched), sleeping up
+        to ``max_wait`` seconds for it; returns the seconds waited. Raises ``RateBudgetExhausted``
+        at once, without sleeping, when the wait would be longer."""
         ...
 
-    def next_slot_in(self, seller_key: str, operation: str) -> float: ...
+    def next_slot_in(self, seller_key: str, operation: str, *, keep_burst: bool = False) -> float:
+        """Seconds until a slot is free (``Gcra.slot``: with ``keep_burst``, one that leaves the
+        burst untouched); zero or less when one is free now."""
+        ...
 
     def observe_limit_header(self, seller_key: str, operation: str, value: str | None) -> None: ...
 
@@ -208,20 +221,26 @@ class RateBudget(Protocol):
 class CappedWait:
     """``budget``, with the wait for a slot of ``operation`` cut to ``max_wait`` seconds: a caller
     that would rather stop at its checkpoint than sleep (a reconciliation page) has its call raise
-    ``RateBudgetExhausted`` instead, before anything is sent. Its other operations are untouched."""
+    ``RateBudgetExhausted`` instead, before anything is sent. Its other operations are untouched.
+    ``keep_burst`` (changeable between calls) has its operation take only slots that leave the burst
+    untouched."""
 
-    def __init__(self, budget: RateBudget, operation: str, max_wait: float) -> None:
+    def __init__(
+        self, budget: RateBudget, operation: str, max_wait: float, *, keep_burst: bool = False
+    ) -> None:
         self._budget = budget
         self._operation = operation
         self._max_wait = max_wait
+        self.keep_burst = keep_burst
 
-    def acquire(self, seller_key: str, operation: str, max_wait: float) -> float:
+    def acquire(self, seller_key: str, operation: str, max_wait: float, *, keep_burst: bool = False) -> float:
         if operation == self._operation:
             max_wait = min(max_wait, self._max_wait)
-        return self._budget.acquire(seller_key, operation, max_wait)
+            keep_burst = keep_burst or self.keep_burst
+        return self._budget.acquire(seller_key, operation, max_wait, keep_burst=keep_burst)
 
-    def next_slot_in(self, seller_key: str, operation: str) -> float:
-        return self._budget.next_slot_in(seller_key, operation)
+    def next_slot_in(self, seller_key: str, operation: str, *, keep_burst: bool = False) -> float:
+        return self._budget.next_slot_in(seller_key, operation, keep_burst=keep_burst)
 
     def observe_limit_header(self, seller_key: str, operation: str, value: str | None) -> None:
         self._budget.observe_limit_header(seller_key, operation, value)
@@ -246,7 +265,7 @@ class RateLimiter:
         self._buckets: dict[tuple[str, str], Gcra] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, seller_key: str, operation: str, max_wait: float) -> float:
+    def acquire(self, seller_key: str, operation: str, max_wait: float, *, keep_burst: bool = False) -> float:
         """Takes one slot, sleeping up to ``max_wait`` seconds for it; returns the seconds waited.
 
         Raises ``RateBudgetExhausted`` at once, without sleeping, when the wait would be longer.
@@ -254,18 +273,18 @@ class RateLimiter:
         with self._lock:
             bucket = self._bucket(seller_key, operation)
             now = self._clock()
-            at = bucket.take(now, max_wait)
+            at = bucket.take(now, max_wait, keep_burst=keep_burst)
             if at is None:
-                raise budget_exhausted(operation, bucket.slot(now) - now, max_wait)
+                raise budget_exhausted(operation, bucket.slot(now, keep_burst=keep_burst) - now, max_wait)
         wait = at - now
         if wait > 0:
             self._sleep(wait)
         return wait
 
-    def next_slot_in(self, seller_key: str, operation: str) -> float:
+    def next_slot_in(self, seller_key: str, operation: str, *, keep_burst: bool = False) -> float:
         with self._lock:
             now = self._clock()
-            return self._bucket(seller_key, operation).slot(now) - now
+            return self._bucket(seller_key, operation).slot(now, keep_burst=keep_burst) - now
 
     def observe_limit_header(self, seller_key: str, operation: str, value: str | None) -> None:
         """Adopts the rate Amazon reports in ``x-amzn-RateLimit-Limit``; ignores unusable values."""

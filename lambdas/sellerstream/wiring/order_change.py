@@ -37,7 +37,7 @@ def orders_runner(
 ) -> BatchRunner:
     """The consumer's batches over its AWS adapters (the simulations run it on their own clock)."""
     store = DynamoDBOrderStore(settings.orders_table_name)
-    pending = DynamoDBPendingOrders(settings.pending_orders_table_name, sleep=sleep)
+    pending = DynamoDBPendingOrders(settings.pending_orders_table_name)
     queue = consumer_queue(settings)
     drainer = OrderDrainer(
         access,

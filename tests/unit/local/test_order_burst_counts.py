@@ -77,6 +77,7 @@ def stored(table: str, key: dict[str, Any]) -> dict[str, Any]:
 
 
 LEASE_KEY = {"pk": {"S": "A1BURSTSELLER01#na"}, "sk": {"S": "LEASE"}}
+ENTRY_KEY = {"pk": LEASE_KEY["pk"], "sk": {"S": "O#111-0000001-0000001"}}  # an order's one entry
 
 
 def test_given_a_lease_race_then_the_lost_take_and_the_largest_lease_item_are_counted(
@@ -108,18 +109,22 @@ def test_given_a_lease_race_then_the_lost_take_and_the_largest_lease_item_are_co
     second.release_lease(ACCOUNT, taken[0], spent)  # a lease taken over since: its condition fails
     change = PendingChange("111-0000001-0000001", datetime(2026, 9, 1, tzinfo=UTC), "n-1")
     first.add(ACCOUNT, [change])
-    entry = stored(table, {"pk": LEASE_KEY["pk"], "sk": {"S": "C#001788220800#111-0000001-0000001"}})
+    first.add(ACCOUNT, [change._replace(changed=datetime(2026, 8, 31, tzinfo=UTC))])  # older: its put fails
+    entry = stored(table, ENTRY_KEY)
 
     meter = metered.meter
     assert meter.lease_takes == {"taken": 2, "lost_race": 1}
     assert meter.lease_releases == {"released": 2, "lost": 1}
     assert meter.contention_failures == {"Pending.take_lease": 1}
-    # Three takes written (the winner's, the loser's, the later one's), three releases.
-    assert meter.conditional_writes == {"UpdateItem pending_orders LEASE": 6}
-    assert meter.conditional_write_failures == {"UpdateItem pending_orders LEASE": 2}
-    # Entries go by unconditional BatchWriteItem: a write, never a conditional one.
-    assert meter.writes["BatchWriteItem pending_orders C#"] == 1
-    assert meter.item_bytes_max == {"pending_orders LEASE": largest, "pending_orders C#": item_size(entry)}
+    # Three takes written (the winner's, the loser's, the later one's), three releases; an order's
+    # entry is put on its change: the newest wins, the older one's put fails its condition.
+    assert meter.conditional_writes == {"UpdateItem pending_orders LEASE": 6, "PutItem pending_orders O#": 2}
+    assert meter.conditional_write_failures == {
+        "UpdateItem pending_orders LEASE": 2,
+        "PutItem pending_orders O#": 1,
+    }
+    assert meter.writes["PutItem pending_orders O#"] == 2
+    assert meter.item_bytes_max == {"pending_orders LEASE": largest, "pending_orders O#": item_size(entry)}
     assert meter.budget_item_bytes_max == largest
 
 
@@ -185,7 +190,7 @@ def test_given_a_failed_put_and_a_cancelled_transaction_then_each_is_one_failure
 
 def test_given_keys_then_the_kind_is_the_sort_keys_else_the_partition_keys() -> None:
     assert item_kind(LEASE_KEY) == "LEASE"
-    assert item_kind({"pk": LEASE_KEY["pk"], "sk": {"S": "C#001788220800#111-0000001-0000001"}}) == "C#"
+    assert item_kind(ENTRY_KEY) == "O#"
     assert item_kind({"pk": {"S": KEY}}) == "BUCKET#"
     assert item_kind({"pk": {"S": "SELLER#A1"}, "sk": {"S": "PII#ORDER#1"}}) == "PII#"
     assert item_kind({"id": {"S": "order-change#abc"}}) == ""

@@ -17,20 +17,23 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sellerstream import aws
+from sellerstream import aws, catalog
 from sellerstream.adapters.backlog import DynamoDBSearchWindows
 from sellerstream.adapters.listings import DynamoDBListingStore
 from sellerstream.adapters.orders import DynamoDBOrderStore
 from sellerstream.adapters.packages import DynamoDBPackageStore
+from sellerstream.adapters.pending_orders import DynamoDBPendingOrders
 from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.adapters.reports import ReportRowWriter
 from sellerstream.domain.listings import ListingRecord
-from sellerstream.domain.orders import OrderRecord, WriteOutcome
+from sellerstream.domain.orders import OrderRecord, PendingChange, SellerAccount, WriteOutcome
 from sellerstream.domain.packages import ConcurrentPackageUpdateError, StoredPackage
 from sellerstream.domain.reports import ReportRows
 from sellerstream.spapi.ratelimit import RatePlan
+from sellerstream_local.resources import create_catalog_table
 from sellerstream_local.simulation import SimulatedDynamoDB
 from tests.support.fakes import FakeClock
 
@@ -43,6 +46,8 @@ TABLES = {
     "listings": ("pk", "sk"),
     "rows": ("pk", "sk"),
 }
+PENDING = "pending"  # the pending orders table as the catalog declares it: with its local index
+BY_CHANGE = catalog.PENDING_BY_CHANGE.name
 
 
 @pytest.fixture(params=["moto", "simulated"])
@@ -61,6 +66,7 @@ def dynamodb(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
                 ],
                 BillingMode="PAY_PER_REQUEST",
             )
+        create_catalog_table(client, catalog.PENDING_ORDERS_TABLE, PENDING)
         monkeypatch.setattr(aws, "client", lambda service: client)
         yield client
 
@@ -272,3 +278,175 @@ def test_given_listing_versions_and_a_deletion_in_any_order_then_only_newer_ones
         WriteOutcome.WRITTEN,
         WriteOutcome.STALE,
     ]
+
+
+def pending(order: int, seconds: int, attempts: int = 0) -> PendingChange:
+    return PendingChange(
+        f"111-0000000-{order:07d}",
+        T0 + timedelta(seconds=seconds),
+        f"n-{order}-{seconds}",
+        attempts,
+        1_790_000_030.5 if attempts else 0.0,
+    )
+
+
+def test_given_pending_orders_when_added_read_in_pages_and_removed_then_the_newest_change_of_each_is_kept(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the lease held, and orders changed at times unrelated to their ids (three a second) added
+    # by conditional puts: an older change that loses, a newer one put off after a failed fetch, the
+    # same change again
+    store = DynamoDBPendingOrders(PENDING)
+    account = SellerAccount("S", "na")
+    assert store.take_lease(account, "container-a", now=1_790_000_000.0, until=1_790_000_060.0) is not None
+    changes = [pending(order, seconds=10 * (order * 7 % 4)) for order in range(12)]
+    store.add(account, changes[6:] + changes[:6])
+    store.add(account, [pending(1, seconds=0), pending(2, seconds=25, attempts=2)])
+    store.add(account, [pending(2, seconds=25, attempts=2)])
+    # (pages of at most 5 items)
+    query = dynamodb.query
+    monkeypatch.setattr(
+        dynamodb, "query", lambda **request: query(**{**request, "Limit": min(request["Limit"], 5)})
+    )
+
+    # When they are read (ascending on the index, LastEvaluatedKey followed), the newest change asked
+    # (descending, Limit 1, a projection), one order changed again, and all read removed with one
+    # never added (conditional deletes)
+    oldest = store.oldest(account, 100)
+    newest = next((e.changed for e in store.newest(account, 1)), None)
+    store.add(account, [pending(3, seconds=40)])
+    store.remove(account, [*oldest, pending(99, seconds=0)])
+
+    # Then each order's newest change, least recently changed first; only the order changed since stays
+    expected = sorted(
+        [change for change in changes if change.order_id != pending(2, seconds=0).order_id]
+        + [pending(2, seconds=25, attempts=2)],
+        key=lambda change: (change.changed, change.order_id),
+    )
+    assert oldest == expected
+    assert newest == T0 + timedelta(seconds=30)
+    assert store.oldest(account, 100) == [pending(3, seconds=40)]
+    assert [e.changed for e in store.newest(account, 1)] == [T0 + timedelta(seconds=40)]
+    assert store.newest(SellerAccount("S", "eu"), 1) == []
+
+
+def entry(order: str, changed: str) -> dict[str, Any]:
+    return {"pk": {"S": "S#na"}, "sk": {"S": f"O#{order}"}, "changed": {"N": changed}}
+
+
+def pages(dynamodb: Any, **request: Any) -> list[tuple[list[str], dict[str, Any] | None]]:
+    """Every page of a Query on the pending table's index: its sort keys and LastEvaluatedKey."""
+    found: list[tuple[list[str], dict[str, Any] | None]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        page = dynamodb.query(
+            TableName=PENDING,
+            IndexName=BY_CHANGE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "S#na"}},
+            **request,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        start = page.get("LastEvaluatedKey")
+        found.append(([item["sk"]["S"] for item in page["Items"]], start))
+        if not start:
+            return found
+
+
+def test_given_entries_and_the_lease_when_the_index_is_queried_then_only_entries_come_by_change_then_key(
+    dynamodb: Any,
+) -> None:
+    # Given entries whose changes sort otherwise as numbers than as text, and the lease (no `changed`)
+    for order, changed in [("c", "9"), ("a", "10"), ("b", "10"), ("d", "1700000000"), ("e", "10")]:
+        dynamodb.put_item(TableName=PENDING, Item=entry(order, changed))
+    dynamodb.put_item(
+        TableName=PENDING, Item={"pk": {"S": "S#na"}, "sk": {"S": "LEASE"}, "until": {"N": "1"}}
+    )
+
+    # When the index is read in pages of 2, and its last item alone with a projection
+    ascending = pages(dynamodb, Limit=2, ConsistentRead=True)
+    newest = dynamodb.query(
+        TableName=PENDING,
+        IndexName=BY_CHANGE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "S#na"}},
+        ScanIndexForward=False,
+        Limit=1,
+        ProjectionExpression="changed",
+    )
+
+    # Then numbers in number order, equal ones by the table's sort key, the lease not at all; each
+    # page ends on a key holding the index's attribute, none when the page is the rest
+    assert ascending == [
+        (["O#c", "O#a"], entry("a", "10")),
+        (["O#b", "O#e"], entry("e", "10")),
+        (["O#d"], None),
+    ]
+    assert newest["Items"] == [{"changed": {"N": "1700000000"}}]
+    assert newest["LastEvaluatedKey"] == entry("d", "1700000000")
+    assert pages(dynamodb, Limit=5) == [(["O#c", "O#a", "O#b", "O#e", "O#d"], None)]  # exactly the rest
+
+
+def test_given_entries_when_the_index_is_paged_descending_then_each_page_starts_after_the_last(
+    dynamodb: Any,
+) -> None:
+    # Given four entries
+    for order, changed in [("c", "9"), ("a", "10"), ("b", "10"), ("d", "1700000000")]:
+        dynamodb.put_item(TableName=PENDING, Item=entry(order, changed))
+
+    # When the index is read newest first in pages of 2
+    descending = pages(dynamodb, Limit=2, ScanIndexForward=False)
+
+    # Then each entry once, newest first
+    assert [keys for keys, _ in descending] == [["O#d", "O#b"], ["O#a", "O#c"]]
+
+
+def test_given_an_entry_when_put_or_deleted_on_its_change_then_only_a_change_not_older_than_stored_lands(
+    dynamodb: Any,
+) -> None:
+    def conditional(operation: str, order: str, changed: str) -> str:
+        request: dict[str, Any] = {
+            "TableName": PENDING,
+            "ConditionExpression": "attribute_not_exists(sk) OR changed <= :changed",
+            "ExpressionAttributeValues": {":changed": {"N": changed}},
+        }
+        if operation == "put":
+            request["Item"] = {**entry(order, changed), "notification_id": {"S": f"n-{changed}"}}
+        else:
+            request["Key"] = {
+                name: value for name, value in entry(order, changed).items() if name != "changed"
+            }
+        try:
+            getattr(dynamodb, f"{operation}_item")(**request)
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return "done"
+
+    def stored(order: str) -> str | None:
+        key = {"pk": {"S": "S#na"}, "sk": {"S": f"O#{order}"}}
+        item = dynamodb.get_item(TableName=PENDING, Key=key).get("Item")
+        return str(item["changed"]["N"]) if item else None
+
+    # When an order's entry is put and deleted on its change
+    outcomes = [
+        conditional("put", "a", "10"),  # none yet
+        conditional("put", "a", "9"),  # older (as a number, not as text)
+        conditional("put", "a", "10"),  # the same change
+        conditional("put", "a", "11"),  # newer
+        conditional("delete", "a", "10"),  # it changed since
+        conditional("delete", "a", "11"),
+        conditional("delete", "a", "11"),  # gone: nothing to keep
+    ]
+
+    # Then a change older than the one stored fails its condition (DynamoDB's error, the adapter's to
+    # swallow), the same or a newer one lands, and a missing entry deletes quietly
+    assert outcomes == [
+        "done",
+        "ConditionalCheckFailedException",
+        "done",
+        "done",
+        "ConditionalCheckFailedException",
+        "done",
+        "done",
+    ]
+    assert stored("a") is None

@@ -22,10 +22,11 @@ from sellerstream.logic.batch import BatchResult, BatchRunner
 from sellerstream.logic.drain_request import DRAIN_REQUEST, drain_request_body, parse_orders_record
 from sellerstream.logic.order_change import OrderChangeUseCase
 from sellerstream.logic.order_drainer import GET_ORDER, LAGGING_RETRY_SECONDS, OrderDrainer
-from sellerstream.logic.order_search import SEARCH_SETTLE_SECONDS
+from sellerstream.logic.order_search import SEARCH_ORDERS, SEARCH_SETTLE_SECONDS
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.spapi import defaults
 from sellerstream.spapi.endpoints import Region
+from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, plan_for
 from sellerstream_local.emulator import SpApiEmulator
 from sellerstream_local.in_process import IN_PROCESS_BASE_URL, InProcessTransport
 from sellerstream_local.notifications_factory import order_change
@@ -34,13 +35,14 @@ from tests.support.fakes import (
     FakeMessageQueue,
     FakeOrderStore,
     FakePendingOrders,
+    FakeRateBudgets,
     FakeSellerDirectory,
     FakeTransport,
     SentMessage,
     response,
 )
 from tests.support.lambda_events import FakeLambdaContext, sqs_record
-from tests.unit.logic.conftest import LWA_PATH, SELLER
+from tests.unit.logic.conftest import APP, LWA_PATH, SELLER
 
 OTHER_SELLER = "A2SELLERUNIT"
 ORDER = "123-4567890-1234567"
@@ -181,6 +183,23 @@ def orders_changed(
     return messages
 
 
+def fetched(emulator: SpApiEmulator) -> list[str]:
+    """The orders getOrder was asked for, in the order asked."""
+    return [
+        request.path.rsplit("/", 1)[1] for request in emulator.requests if request.operation == "getOrder"
+    ]
+
+
+def recorded_while_held(
+    runner: BatchRunner, pending: FakePendingOrders, clock: FakeClock, messages: list[dict[str, Any]]
+) -> None:
+    """The notifications recorded while another container held the seller's drain (then let go)."""
+    pending.take_lease(ACCOUNT, "another-container", now=clock(), until=clock() + 1)
+    for start in range(0, len(messages), 10):
+        deliver(runner, clock, *messages[start : start + 10])
+    clock.sleep(2)
+
+
 # -- a quiet seller: recorded, then fetched by the invocation that brought it ---------------------
 
 
@@ -270,6 +289,54 @@ def test_given_the_same_notification_delivered_twice_when_processed_then_one_ent
 
     assert [o.outcome for o in result.outcomes] == ["applied", "applied"]
     assert emulator.sp_api_calls() == {"getOrder": 1}
+
+
+# -- one entry per order (its newest change), the least recently changed fetched first ------------
+
+
+@pytest.mark.parametrize("newer_first", [False, True], ids=["in-order", "older-delivered-late"])
+def test_given_two_changes_of_one_order_when_recorded_then_one_entry_holds_the_newest(
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    pending: FakePendingOrders,
+    clock: FakeClock,
+    newer_first: bool,
+) -> None:
+    # Given the seller's drain held elsewhere, and two changes of one order
+    pending.take_lease(ACCOUNT, "another-container", now=clock(), until=clock() + 60)
+    older, newer = now_of(clock) - timedelta(minutes=2), now_of(clock) - timedelta(minutes=1)
+    messages = [notification(ORDER, older), notification(ORDER, newer)]
+
+    # When each arrives in a batch of its own (the older one after the newer, or before it)
+    for message in reversed(messages) if newer_first else messages:
+        deliver(runner, clock, message)
+
+    # Then the order has one entry: the newer change, with its notification
+    [entry] = pending.oldest(ACCOUNT, 10)
+    assert (entry.order_id, entry.changed) == (ORDER, newer)
+    assert entry.notification_id == messages[1]["NotificationMetadata"]["NotificationId"]
+    assert emulator.sp_api_calls() == {}
+
+
+@pytest.mark.parametrize("ago", [60.0, SEARCH_SETTLE_SECONDS + 600], ids=["busy", "settled"])
+def test_given_pending_orders_when_drained_then_getorder_takes_the_least_recently_changed_first(
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    pending: FakePendingOrders,
+    clock: FakeClock,
+    ago: float,
+) -> None:
+    # Given five orders changed one a second (recorded in the reverse order), the newest younger
+    # than searchOrders' settle time (changes still arriving) or older (settled): too few for a page
+    messages = orders_changed(emulator, clock, 5, ago=ago)
+    recorded_while_held(runner, pending, clock, messages[::-1])
+
+    # When the seller is drained
+    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+
+    # Then getOrder took them from the least recently changed on (the likeliest to stay as fetched)
+    assert fetched(emulator) == [f"123-0000000-{i:07d}" for i in range(5)]
+    assert emulator.sp_api_calls() == {"getOrder": 5} and pending.pending(ACCOUNT) == []
 
 
 # -- one drainer per seller -----------------------------------------------------------------------
@@ -474,6 +541,117 @@ def test_given_a_few_settled_changes_when_drained_then_getorder_serves_them_with
     deliver(runner, clock, *orders_changed(emulator, clock, 10, ago=SEARCH_SETTLE_SECONDS + 600))
 
     assert emulator.sp_api_calls() == {"getOrder": 10}
+
+
+def spend_search_slots(budgets: FakeRateBudgets, count: int) -> None:
+    """``count`` searchOrders calls of the seller's application made elsewhere (reconciliation)."""
+    for _ in range(count):
+        budgets.for_account(APP[0], Region.NA.value).acquire(SELLER, SEARCH_ORDERS, 0.0)
+
+
+def page_times(emulator: SpApiEmulator, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """When each searchOrders page is asked of Amazon from now on, on the fake clock."""
+    times: list[float] = []
+    handle = emulator.handle
+
+    def timed(*request: Any) -> Any:
+        pages = emulator.calls["searchOrders"]
+        answer = handle(*request)
+        if emulator.calls["searchOrders"] > pages:
+            times.append(clock())
+        return answer
+
+    monkeypatch.setattr(emulator, "handle", timed)
+    return times
+
+
+@pytest.mark.parametrize(
+    ("recent_change", "slots_spent", "waits_for_refill"),
+    [(True, 1, True), (True, 0, False), (False, 1, False)],
+    ids=["busy-bucket-not-full", "busy-bucket-full", "settled-bucket-not-full"],
+)
+def test_given_a_settled_backlog_when_drained_then_searchorders_burst_is_spent_only_once_changes_settle(
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    budgets: FakeRateBudgets,
+    pending: FakePendingOrders,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    recent_change: bool,
+    slots_spent: int,
+    waits_for_refill: bool,
+) -> None:
+    # Given searchOrders' bucket spent 100 s ago (or full), 200 orders changed long ago and, while
+    # changes still arrive, one ten seconds ago
+    spend_search_slots(budgets, slots_spent)
+    full_at = clock() + slots_spent / plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate
+    clock.sleep(100)
+    messages = orders_changed(emulator, clock, 200, ago=SEARCH_SETTLE_SECONDS + 600)
+    if recent_change:
+        recent = now_of(clock) - timedelta(seconds=10)
+        emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=recent)
+        messages.append(notification(SECOND_ORDER, recent))
+    recorded_while_held(runner, pending, clock, messages)
+    pages = page_times(emulator, clock, monkeypatch)
+
+    # When the seller is drained
+    started = clock()
+    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}), seconds=300)
+
+    # Then while busy the first page waits until searchOrders' bucket is full again (only what
+    # refills is spent); once settled, or with the bucket full, it goes at the next free slot
+    assert pages and pages[0] == pytest.approx(full_at if waits_for_refill else started, abs=2)
+    assert sum(emulator.throttled.values()) == 0
+
+
+def test_given_getorder_serving_while_a_page_waits_when_the_page_comes_then_it_brings_none_getorder_stored(
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    budgets: FakeRateBudgets,
+    pending: FakePendingOrders,
+    clock: FakeClock,
+) -> None:
+    # Given 250 settled orders, changes still arriving (one ten seconds ago), and searchOrders' bucket
+    # one page short of full: the first page waits about 80 s, while getOrder serves about 40
+    spend_search_slots(budgets, 1)
+    clock.sleep(100)
+    messages = orders_changed(emulator, clock, 250, ago=SEARCH_SETTLE_SECONDS + 600)
+    recent = now_of(clock) - timedelta(seconds=10)
+    emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=recent)
+    messages.append(notification(SECOND_ORDER, recent))
+    recorded_while_held(runner, pending, clock, messages)
+
+    # When the seller is drained until the first page
+    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}), seconds=120)
+
+    # Then getOrder took the least recently changed orders meanwhile, and the page the next ones:
+    # none of the page's orders had been fetched already
+    first_page = next(i for i, request in enumerate(emulator.requests) if request.operation == "searchOrders")
+    page = emulator.requests[first_page]
+    taken = [r.path.rsplit("/", 1)[1] for r in emulator.requests[:first_page] if r.operation == "getOrder"]
+    after = datetime.fromisoformat(page.query["lastUpdatedAfter"][0])
+    assert len(taken) >= 20
+    assert all(emulator.catalog.get(order_id).last_updated < after for order_id in taken)
+
+
+def test_given_a_settled_page_of_orders_when_paged_then_its_window_runs_from_the_first_change_to_the_end_of_the_last(
+    emulator: SpApiEmulator, runner: BatchRunner, pending: FakePendingOrders, clock: FakeClock
+) -> None:
+    # Given 100 settled orders, changed one a second from ``first``
+    messages = orders_changed(emulator, clock, 100, ago=SEARCH_SETTLE_SECONDS + 600)
+    first = now_of(clock) - timedelta(seconds=SEARCH_SETTLE_SECONDS + 600)
+    recorded_while_held(runner, pending, clock, messages)
+
+    # When the seller is drained
+    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+
+    # Then one page stored them all, over the first change's second to the end of the last one's
+    [page] = [request for request in emulator.requests if request.operation == "searchOrders"]
+    window = [
+        datetime.fromisoformat(page.query[bound][0]) for bound in ("lastUpdatedAfter", "lastUpdatedBefore")
+    ]
+    assert window == [first, first + timedelta(seconds=99 + 1)]
+    assert emulator.sp_api_calls() == {"searchOrders": 1} and pending.pending(ACCOUNT) == []
 
 
 # -- lagging reads and failures -----------------------------------------------------------------

@@ -169,6 +169,83 @@ def test_given_a_bucket_when_taking_slots_then_the_burst_at_once_then_one_per_in
     assert bucket.slot(0.0) == pytest.approx(8.0)
 
 
+@pytest.mark.parametrize(
+    ("taken", "expected"),
+    [(0, 0.0), (1, 2.0), (3, 6.0)],
+    ids=["full", "one-taken", "three-taken"],
+)
+def test_given_slots_taken_when_keeping_the_burst_then_the_slot_is_when_the_bucket_is_full_again(
+    taken: int, expected: float
+) -> None:
+    # Given a bucket of burst 3 at 0.5/s with `taken` slots spent at 0
+    bucket = Gcra.full(RatePlan(0.5, 3), now=0.0)
+    for _ in range(taken):
+        bucket.take(0.0, max_wait=60.0)
+
+    # When a caller keeping the burst asks, and one spending it
+    kept, spent = bucket.slot(0.0, keep_burst=True), bucket.slot(0.0)
+
+    # Then keeping the burst waits until every spent slot has refilled; spending does not wait
+    # while the burst lasts
+    assert kept == pytest.approx(expected)
+    assert spent == pytest.approx(0.0 if taken < 3 else 2.0)
+
+
+def test_given_a_limiter_when_keeping_the_burst_then_only_what_refills_is_spent() -> None:
+    # Given searchOrders' bucket (20 pages, one per 180 s) with one page taken
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    limiter.acquire("S", "searchOrders", max_wait=0.0)
+
+    # When a caller keeping the burst asks, through a capped wait as the drainer does
+    capped = CappedWait(limiter, "searchOrders", 0.0)
+    waits = (
+        capped.next_slot_in("S", "searchOrders", keep_burst=True),
+        capped.next_slot_in("S", "searchOrders"),
+    )
+
+    # Then it waits for the page to refill (one interval); a caller spending the burst does not
+    assert waits[0] == pytest.approx(1 / 0.0056, rel=1e-3)
+    assert waits[1] <= 0.0
+
+
+@pytest.mark.parametrize(
+    ("taken", "deadline", "expected"),
+    [(0, 0.0, 0), (0, 0.001, 3), (0, 2.0, 3), (0, 2.001, 4), (3, 2.0, 0), (3, 5.0, 2)],
+)
+def test_given_a_bucket_when_counting_slots_before_a_deadline_then_the_burst_and_the_refill_count(
+    taken: int, deadline: float, expected: int
+) -> None:
+    # Given a bucket of burst 3 at 0.5/s with `taken` slots spent at 0
+    bucket = Gcra.full(RatePlan(0.5, 3), now=0.0)
+    for _ in range(taken):
+        bucket.take(0.0, max_wait=60.0)
+
+    # Then the requests it could send from 0 until just before the deadline: what is left of the
+    # burst, then one every 2 s
+    assert bucket.slots_before(0.0, deadline) == expected
+
+
+def test_given_a_capped_wait_keeping_the_burst_when_its_operation_is_taken_then_only_a_full_bucket_gives() -> (
+    None
+):
+    # Given searchOrders' bucket one page short of full, through a capped wait keeping the burst
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    limiter.acquire("S", "searchOrders", max_wait=0.0)
+    capped = CappedWait(limiter, "searchOrders", 0.0, keep_burst=True)
+
+    # When a page is taken now, and once the bucket has refilled
+    with pytest.raises(RateBudgetExhausted):
+        capped.acquire("S", "searchOrders", max_wait=60.0)
+    clock.sleep(1 / 0.0056)
+    waited = capped.acquire("S", "searchOrders", max_wait=0.0)
+
+    # Then the first is refused (the burst stays whole), the second taken; other operations untouched
+    assert waited == 0.0
+    assert capped.acquire("S", "getOrder", max_wait=0.0) == 0.0
+
+
 def test_given_a_slot_further_than_the_wait_when_taking_then_nothing_is_taken() -> None:
     bucket = Gcra.full(RatePlan(0.5, 1), now=0.0)
     bucket.take(0.0, max_wait=0.0)
