@@ -63,7 +63,7 @@ counts summed over the processes):
   ``<operation> <table role> <kind of item>``: the kind is the sort key's (else the partition
   key's) leading ``NAME#`` or ``NAME`` (pending orders: ``LEASE`` the lease, ``O#`` an entry; rate
   budget: ``BUCKET#``; orders: ``ORDER#``, ``PII#``). ``dynamodb_writes_by``: every write request,
-  conditional or not (entries are added and removed by unconditional BatchWriteItem).
+  conditional or not (an entry is put and deleted on conditions: newest change wins).
 - ``budget_item_bytes_max``, target 4,096 at most: the largest item a write stored in the shared
   state of the Orders path, the rate budget table or the pending orders table (lease items and
   entries), in bytes as DynamoDB sizes items (attribute names and values, ``aws_meter.item_size``);

@@ -19,8 +19,11 @@ the rate-plan minimum with both budgets (getOrder 0.5/s burst 30 plus searchOrde
 and that an order changed again after it was fetched must be fetched again).
 ``--json`` prints one object with ``orders``, ``orders_latest``, ``valid_dead_lettered``,
 ``calls_per_order``, ``receives_per_notification``, ``small_seller_p95_lag_ratio``, ``drain_ratio``,
-and ``details``: calls per operation, 429s, receives, both lags in seconds, and the
-drain against its minimum in hours.
+and ``details``: calls per operation, 429s, receives, both lags in seconds, the
+drain against its minimum in hours, ``final_share_at_midpoint`` (how much an order's past tells of
+its future: see the function), and ``orders_fetched``: the large seller's orders as getOrder's
+and searchOrders' answers carried them, ``final`` (its last state, stored once), ``changed_later``
+(a state it left later: fetched again) and ``repeated`` (a state fetched already).
 ``--scale 0.1`` runs a tenth of the large seller in about a minute, the full scale in about five:
 not the simulation's own work but the function's, once per SQS receive and per drain step.
 A small seller's lag is counted from its notification's publication to its order's storing
@@ -59,6 +62,7 @@ RECORD_OVERHEAD = 0.005
 LONG_POLL = 20.0  # SQS long polling's longest wait
 MIN_POLL = 0.05
 LWA_ID, LWA_SECRET = "amzn1.application-oa2-client.primeday", "primeday-secret"
+ORDERS_PATH = "/orders/2026-01-01/orders"  # getOrder's and searchOrders' answers
 PROGRESS_EVERY = 1800.0  # virtual seconds between two --progress lines
 
 
@@ -168,10 +172,18 @@ def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
         max_receive_count=catalog.MAX_RECEIVE_COUNT,
     )
 
+    answered: list[tuple[str, str]] = []  # (order id, lastUpdatedTime) of every order an answer carried
+
     class LaggingTransport(InProcessTransport):
         def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
             clock.sleep(CALL_LATENCY)
-            return super().send(request, timeout)
+            response = super().send(request, timeout)
+            if response.status == 200 and ORDERS_PATH in request.url:
+                body = json.loads(response.body)
+                for order in body.get("orders") or [body.get("order") or {}]:
+                    if "orderId" in order:
+                        answered.append((order["orderId"], order["lastUpdatedTime"]))
+            return response
 
     dynamodb = SimulatedDynamoDB()
     tables = {
@@ -297,7 +309,9 @@ def simulate(  # noqa: PLR0915 - one scenario, read top to bottom
         sys.stdout.close()
         sys.stdout = saved_stdout
         aws.client = real_client  # type: ignore[assignment]
-    return _outcome(notices, sqs, emulator, dynamodb, settings.orders_table_name, started)
+    outcome = _outcome(notices, sqs, emulator, dynamodb, settings.orders_table_name, started)
+    outcome.extra["fetches"] = _fetches(notices, answered)
+    return outcome
 
 
 def _outcome(
@@ -343,6 +357,60 @@ def _outcome(
         else None,
         wall_seconds=time.monotonic() - started,
     )
+
+
+def _fetches(notices: list[Notice], answered: list[tuple[str, str]]) -> dict[str, int]:
+    """What the large seller's answers (getOrder's order, each order of a searchOrders page) were
+    worth, in the order they came: ``final`` its order's last state, stored once; ``changed_later``
+    a state the order left later (fetched during the burst, fetched again); ``repeated`` a state
+    already fetched (an order served before, in a page's window)."""
+    final: dict[str, float] = {}
+    for notice in notices:
+        if notice.seller == BIG:
+            final[notice.order_id] = max(final.get(notice.order_id, 0.0), float(int(notice.changed)))
+    counts = Counter({"final": 0, "changed_later": 0, "repeated": 0})
+    fetched: dict[str, float] = {}
+    for order_id, last_updated in answered:
+        if order_id not in final:
+            continue
+        state = float(int(datetime.fromisoformat(last_updated.replace("Z", "+00:00")).timestamp()))
+        if state <= fetched.get(order_id, -1.0):
+            counts["repeated"] += 1
+        else:
+            counts["final" if state >= final[order_id] else "changed_later"] += 1
+            fetched[order_id] = state
+    return dict(counts)
+
+
+def final_share_at_midpoint(notices: list[Notice]) -> dict[str, float]:
+    """Halfway through the burst, of the large seller's orders announced so far, the share already
+    at their last state, in the tenth that changed least and most recently and in the tenth whose
+    first change came earliest and latest: how much an order's past tells of its future."""
+    midpoint = START + BURST_SECONDS / 2
+    final: dict[str, float] = {}
+    seen: dict[str, tuple[float, float]] = {}  # order -> (first change, last change) announced
+    for notice in notices:
+        if notice.seller != BIG:
+            continue
+        final[notice.order_id] = max(final.get(notice.order_id, 0.0), notice.changed)
+        if notice.at <= midpoint:
+            first, last = seen.get(notice.order_id, (notice.changed, notice.changed))
+            seen[notice.order_id] = (min(first, notice.changed), max(last, notice.changed))
+    if len(seen) < 10:
+        return {}
+
+    def share(orders: list[str]) -> float:
+        return round(sum(1 for order in orders if seen[order][1] >= final[order]) / len(orders), 2)
+
+    tenth = len(seen) // 10
+    by_last = sorted(seen, key=lambda order: seen[order][1])
+    by_first = sorted(seen, key=lambda order: seen[order][0])
+    return {
+        "least_recently_changed_tenth": share(by_last[:tenth]),
+        "most_recently_changed_tenth": share(by_last[-tenth:]),
+        "earliest_first_change_tenth": share(by_first[:tenth]),
+        "latest_first_change_tenth": share(by_first[-tenth:]),
+    }
 
 
 def simulation_environment(*, log_level: str = "WARNING", metrics: bool = False) -> None:
@@ -429,6 +497,9 @@ def main() -> None:
             "drained_hours": round(drained / 3600, 2),
             "queue_drained_hours": round(queue_drained / 3600, 2),
             "minimum_hours": round(minimum / 3600, 2),
+            # The large seller's orders as the answers carried them (see _fetches).
+            "orders_fetched": with_burst.extra["fetches"],
+            "final_share_at_midpoint": final_share_at_midpoint(busy),
             "real_seconds": round(without.wall_seconds + with_burst.wall_seconds),
         }
         print(json.dumps({**figures, "details": details}))
@@ -453,6 +524,11 @@ def main() -> None:
         f"  large seller's orders all at their latest state after {drained / 3600:.2f} h "
         f"(its queue empty after {queue_drained / 3600:.2f} h); rate-plan minimum {minimum / 3600:.2f} h: "
         f"{figures['drain_ratio']}x"
+    )
+    fetches = with_burst.extra["fetches"]
+    print(
+        f"  the large seller's orders as answers carried them: {fetches['final']:,} final, "
+        f"{fetches['changed_later']:,} changed later, {fetches['repeated']:,} fetched already"
     )
     print(f"  simulated in {without.wall_seconds + with_burst.wall_seconds:.0f} s of real time")
 
