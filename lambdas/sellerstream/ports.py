@@ -126,7 +126,7 @@ class PendingOrders(Protocol):
 
     def add(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
         """Durably records each change unless its order has a newer one pending (the newest change
-        wins; the same change again replaces its entry, attempts included)."""
+        wins; the same change again changes nothing, unless it carries a failed fetch's count)."""
 
     def oldest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
         """Up to ``limit`` entries, the orders that changed least recently first."""
@@ -135,7 +135,8 @@ class PendingOrders(Protocol):
         """Up to ``limit`` entries, the orders that changed most recently first."""
 
     def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
-        """Forgets these entries (served), each unless its order changed again since."""
+        """Forgets these orders' entries, each unless its order has a change newer than the one
+        given (the state stored, or the change dead-lettered)."""
 
     def take_lease(
         self, account: SellerAccount, owner: str, *, now: float, until: float

@@ -326,7 +326,7 @@ class FaultRates:
     # The orders' drainer, while it holds a seller's lease: it dies between getOrder's (or a page's)
     # answer and the order's write, or between the orders' writes and their entries' removal.
     lease_kills_before_write: float = 0.005  # per order write made under a drain lease
-    lease_kills_before_removal: float = 0.0005  # per removal of a served entry (one DeleteItem)
+    lease_kills_before_removal: float = 0.002  # per removal of a served entry (one DeleteItem)
     drain_requests_lost: float = 0.05  # per drain request sent to the orders queue: SendMessage fails
     # SellerStream's bus (PutEvents answers; the product retries a call 3 times within an invocation).
     event_throttles: float = 0.02  # per entry: ThrottlingException

@@ -141,7 +141,7 @@ def test_given_an_order_changed_again_then_its_one_entry_is_its_newest_change_wh
     ]
 
 
-def test_given_the_same_change_added_again_then_it_is_one_entry_replaced_attempts_included(
+def test_given_the_same_change_added_again_then_it_is_one_entry_replaced_only_by_a_fetchs_count(
     account: Account,
 ) -> None:
     # Given one change, twice in one call and again in another
@@ -156,9 +156,11 @@ def test_given_the_same_change_added_again_then_it_is_one_entry_replaced_attempt
 
     # Then its one entry is that, as recorded
     assert account.store.oldest(ACCOUNT, 10) == [waiting]
-    # And the same change added afresh (a notification redelivered) replaces it: asked at once
+    # And the same change as a notification redelivered changes nothing, and writes nothing
+    writes = len(account.writes)
     account.store.add(ACCOUNT, [first])
-    assert account.store.oldest(ACCOUNT, 10) == [first]
+    assert account.store.oldest(ACCOUNT, 10) == [waiting]
+    assert len(account.writes) == writes
 
 
 def test_given_entries_read_when_removed_then_an_order_changed_since_keeps_its_entry(

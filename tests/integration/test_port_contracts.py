@@ -1696,7 +1696,7 @@ def test_given_an_order_changed_several_times_then_its_one_entry_is_its_newest_c
     assert [e.changed for e in pending.newest(DRAIN_ACCOUNT, 1)] == [T0 + 9 * MINUTE]
 
 
-def test_given_the_same_change_again_then_it_replaces_the_entry_attempts_included(
+def test_given_the_same_change_again_then_only_a_failed_fetchs_count_replaces_its_entry(
     pending: PendingOrders,
 ) -> None:
     # Given a change added twice: one entry
@@ -1708,14 +1708,16 @@ def test_given_the_same_change_again_then_it_replaces_the_entry_attempts_include
     waiting = first._replace(attempts=3, not_before=DRAIN_NOW + 40.0)
     pending.add(DRAIN_ACCOUNT, [waiting])
 
-    # Then the one entry says so; and the same change afresh replaces it again
+    # Then the one entry says so; the same change again as a notification (a duplicate) leaves it,
+    # and so does an older change
     assert pending.oldest(DRAIN_ACCOUNT, 10) == [waiting]
     pending.add(DRAIN_ACCOUNT, [first])
-    assert pending.oldest(DRAIN_ACCOUNT, 10) == [first]
-    # While an older change replaces neither
-    pending.add(DRAIN_ACCOUNT, [waiting])
     pending.add(DRAIN_ACCOUNT, [pending_change(1, -1)])
     assert pending.oldest(DRAIN_ACCOUNT, 10) == [waiting]
+    # While a newer change replaces it, afresh
+    newer = pending_change(1, 1)
+    pending.add(DRAIN_ACCOUNT, [newer])
+    assert pending.oldest(DRAIN_ACCOUNT, 10) == [newer]
 
 
 def test_given_entries_read_when_removed_then_an_order_changed_since_keeps_its_entry(

@@ -655,7 +655,11 @@ class FakePendingOrders:
         entries = self.entries.setdefault(account, {})
         for change in changes:
             kept = entries.get(change.order_id)
-            if kept is None or kept.changed <= change.changed:
+            if (
+                kept is None
+                or kept.changed < change.changed
+                or (kept.changed == change.changed and change.attempts)
+            ):
                 entries[change.order_id] = change
                 self.writes += 1
 

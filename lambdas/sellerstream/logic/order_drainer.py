@@ -557,7 +557,7 @@ class OrderDrainer:
         for (_, order_id), last_updated in stored.items():
             drain.known[order_id] = last_updated
         done = [e for e in fresh if e.order_id in drain.known and drain.known[e.order_id] >= e.changed]
-        drain.served.extend(done)
+        drain.served.extend(e._replace(changed=max(e.changed, drain.known[e.order_id])) for e in done)
         if done:
             metrics.add_metric(
                 name=metric_names.NOTIFICATIONS_COALESCED, unit=MetricUnit.Count, value=len(done)
@@ -587,7 +587,10 @@ class OrderDrainer:
         now = self._clock()
         for entry in entries:
             drain.entries.pop(entry.order_id, None)
-            drain.served.append(entry)
+            # Removed unless a change newer than the state stored was recorded since: a change the
+            # answer already held (its notification late) goes too.
+            stored = drain.known.get(entry.order_id, entry.changed)
+            drain.served.append(entry._replace(changed=max(entry.changed, stored)))
             metrics.add_metric(
                 name=metric_names.EVENT_TO_STORE_LAG,
                 unit=MetricUnit.Milliseconds,

@@ -65,6 +65,8 @@ RATES = replace(
     kills_before_acknowledging=0.005,
     dynamodb_throttles=0.005,
     dynamodb_errors=0.002,
+    # BatchWriteItem is the report lookups' alone, a few dozen calls: each meets a partial batch.
+    dynamodb_unprocessed=0.2,
     spapi_throttles=0.05,
     timeouts=0.03,
     connection_resets=0.03,
@@ -75,7 +77,7 @@ RATES = replace(
     event_lost_answers=0.02,
     # A few hundred orders drained: each of the drainer's boundaries is met a few times.
     lease_kills_before_write=0.02,
-    lease_kills_before_removal=0.03,
+    lease_kills_before_removal=0.05,
     drain_requests_lost=0.1,
 )
 TRAFFIC = Traffic(orders=300, listings=200, reports=12, shipments=150, named_packages=1.0)
