@@ -12,7 +12,7 @@ own server is not).
 What the consumer does (``logic.order_change``, ``logic.order_drainer``): a notification is
 acknowledged once "order X changed at T" is in the seller's pending set (the pending orders table,
 ``adapters.pending_orders``); one drainer per seller and region, the container holding the seller's
-lease, fetches the orders with getOrder, oldest change first, on the getOrder bucket the lease
+lease, fetches the orders with getOrder, least recently changed first, on the getOrder bucket the lease
 carries (no per-call write to a shared budget), and a drain whose invocation runs out of time goes
 on through a drain request on the orders queue. The naive baseline in the same run, at K = 10: one
 getOrder per notification (its idempotency record still skips a redelivery), each container with

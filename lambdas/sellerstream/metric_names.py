@@ -51,7 +51,8 @@ STALE_CALLBACKS_ACCEPTED = "StaleCallbacksAccepted"
 # A drainer's searchOrders pages and the orders they stored.
 BACKLOG_SEARCH_PAGES = "BacklogSearchPages"
 BACKLOG_ORDERS_STORED = "BacklogOrdersStored"
-# Seconds since the oldest change a seller's drainer found pending (the Orders backlog's age).
+# Seconds since the change of the least recently changed order a drainer found pending (the Orders
+# backlog's age).
 PENDING_ORDER_AGE = "PendingOrderAge"
 # Reconciliation (searchOrders over a window, per seller): pages read, orders stored because the
 # table lacked them or held an older state, and sellers whose run failed (alarmed).
