@@ -7,11 +7,13 @@ One partition per account, ``pk = <seller id>#<region>``, holding two kinds of i
   change), ``notification_id``, and after a failed fetch ``attempts`` and ``not_before``. The
   table's local index (``catalog.PENDING_BY_CHANGE``) orders a partition's entries
   by ``changed``: one Query gives the orders that changed least recently (the lease has no
-  ``changed``, so it is not in the index). An entry is put only if the order has none or one not
-  newer (the newest change wins; the same change again replaces it), and deleted only if the
-  order has not changed since the state stored: a change recorded while its order was being
-  fetched stays. A put or delete that loses its condition is not an error (the newer change is the
-  one pending).
+  ``changed``, so it is not in the index). The orders' entries are read first: a change no newer
+  than the one pending is not written (the same change again is written only to count a failed
+  fetch). The put is conditional on the order having no entry or one not newer, which settles a
+  race with another container's put (the newest change wins). An entry is deleted only if its
+  order has no change newer than the state stored: a change recorded while its order was being
+  fetched stays. A put or delete that loses its condition is not an error (the newer change is
+  the one pending).
 - the lease, ``sk = LEASE``: ``owner`` (absent while the lease is free), ``until``, ``version`` and
   ``buckets`` (the drainer's rate buckets by metered operation: ``tat``, ``rate``, ``confirmed``),
   so the next holder spends from where the last one stopped. It is taken until the end of its
@@ -101,8 +103,8 @@ class DynamoDBPendingOrders:
         return entries[:limit]
 
     def newest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
-        # Eventually consistent: whether changes still arrive, and where getOrder starts, tolerate
-        # a write of the last moment unseen (the last look after a lease is oldest's).
+        # Eventually consistent: whether changes still arrive tolerates a write of the last moment
+        # unseen (the last look after a lease, which must see everything, is oldest's).
         return self._query(account, limit, newest_first=True)
 
     def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:

@@ -9,8 +9,9 @@ taken in as a whole (``begin_batch``):
   acknowledged without a call: that state already includes the change. Amazon's times have whole
   seconds, so the change time is compared by its second.
 - **Record.** Otherwise "order X of seller S changed at T" goes into the seller's pending set
-  (``PendingOrders``: one small write; notifications of one order in a batch are one entry, the
-  newest) and the notification is acknowledged: the queue is not where an order waits for its call.
+  (``PendingOrders``: one small write, none when a change as new is pending; an order has one
+  entry, its newest change) and the notification is acknowledged: the queue is not where an order
+  waits for its call.
 - **Drain.** After the batch, the invocation drains each of the batch's sellers whose lease is
   free (``logic.order_drainer``): a quiet seller's change is fetched right away, in the invocation
   that brought it; a seller whose drain is held elsewhere is fetched by its holder. A seller whose
