@@ -128,11 +128,8 @@ def test_given_a_redelivered_notification_of_an_idempotent_consumer_then_its_lin
     assert duplicate["notification_id"] == applied["notification_id"]
 
 
-def test_given_a_transient_failure_that_never_clears_when_last_receive_fails_then_line_says_dead_lettered(
-    pipeline: LocalPipeline, log_stream: io.StringIO
-) -> None:
-    # The pending set cannot be written: the notification's change is not recorded, so it fails.
-    pipeline.dynamodb.delete_table(TableName=pipeline.resources.tables["pending_orders"])
+def publish_other_order_change(pipeline: LocalPipeline) -> None:
+    """Amazon holds the other order as Unshipped at T0, and notification n-transient says so."""
     pipeline.emulator.set_order(OTHER_ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     pipeline.publish(
         as_body(
@@ -145,6 +142,14 @@ def test_given_a_transient_failure_that_never_clears_when_last_receive_fails_the
             )
         )
     )
+
+
+def test_given_a_transient_failure_that_never_clears_when_last_receive_fails_then_line_says_dead_lettered(
+    pipeline: LocalPipeline, log_stream: io.StringIO
+) -> None:
+    # The pending set cannot be written: the notification's change is not recorded, so it fails.
+    pipeline.dynamodb.delete_table(TableName=pipeline.resources.tables["pending_orders"])
+    publish_other_order_change(pipeline)
 
     pipeline.drain()
 
@@ -165,19 +170,8 @@ def test_given_a_transient_failure_that_never_clears_when_last_receive_fails_the
 def test_given_getorder_failing_when_the_drain_fetches_then_the_order_stays_pending_and_its_line_says_why(
     pipeline: LocalPipeline, log_stream: io.StringIO
 ) -> None:
-    pipeline.emulator.set_order(OTHER_ORDER, seller_id=SELLER, last_updated=T0, status="Unshipped")
     pipeline.emulator.fail_next("getOrder", 500, count=1000)
-    pipeline.publish(
-        as_body(
-            order_change(
-                seller_id=SELLER,
-                order_id=OTHER_ORDER,
-                status="Unshipped",
-                changed_at=T0,
-                notification_id="n-transient",
-            )
-        )
-    )
+    publish_other_order_change(pipeline)
 
     pipeline.order_change_poller().poll_once()
 
