@@ -7,8 +7,14 @@ units of each service as AWS counts them, from the requests themselves:
   UTF-8, numbers one byte per two significant digits plus one, 3 bytes per list or map and 1 per
   element), per KB started, the larger of the item before and after; a write whose condition failed
   costs the same (the Developer Guide, "DynamoDB read and write operations"); a transaction's
-  items twice. Read request units: per 4 KB started of what a read returned (a query's items
-  summed first), half for an eventually consistent read, twice in a transaction.
+  items twice. A PutItem, UpdateItem, DeleteItem or BatchWriteItem also writes each local secondary
+  index (every attribute projected) whose sort key attribute the item has before or after ("Local
+  secondary indexes: write activity"): one index write when the item gains or loses the attribute,
+  or keeps its value but changes otherwise; two (a delete and a put) when the value changes; none
+  when the condition failed; each per KB started of the item's size, in the write units and in
+  ``dynamodb_index_write_units:<table>``. Read request units: per 4 KB started of what a read
+  returned (a query's items summed first), half for an eventually consistent read, twice in a
+  transaction.
 - SQS requests per 64 KB of payload started; S3 PUTs and GETs; Secrets Manager and KMS calls;
   EventBridge entries per 64 KB started.
 - Lambda requests and GB-seconds, and the bytes each function logs (CloudWatch Logs ingestion).
@@ -22,7 +28,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from prices import CHUNK_BYTES, PRICES
@@ -78,6 +84,28 @@ def read_units(size: int, *, consistent: bool) -> float:
 
 def chunks(payload_bytes: int) -> int:
     return max(1, math.ceil(payload_bytes / CHUNK_BYTES))
+
+
+def index_write_units(
+    attributes: Collection[str], old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> int:
+    """The write units one table item's write costs its local indexes (every attribute projected,
+    so an index item is as large as the table item), ``attributes`` their sort keys; ``old`` and
+    ``new`` the item before and after (None: absent)."""
+    units = 0
+    for attribute in attributes:
+        was, now = (old or {}).get(attribute), (new or {}).get(attribute)
+        if was is None and now is None:
+            continue  # not in the index before or after
+        if was is None:
+            units += write_units(item_size(new))  # put
+        elif now is None:
+            units += write_units(item_size(old))  # delete
+        elif was != now:
+            units += write_units(item_size(old)) + write_units(item_size(new))  # delete, then put
+        elif old != new:
+            units += write_units(max(item_size(old), item_size(new)))  # update in place
+    return units
 
 
 # -- the bill -----------------------------------------------------------------------------------------
@@ -264,6 +292,7 @@ class _MeteredClient:
         def call(**params: Any) -> Any:
             payer = who(threading.current_thread().name)
             before = _sizes(client, operation, params) if service == "dynamodb" else None
+            indexed = _indexed(client, operation, params) if service == "dynamodb" else []
             try:
                 response = target(**params)
             except Exception as error:
@@ -283,6 +312,11 @@ class _MeteredClient:
                 before,
                 lambda: _sizes(client, operation, params),
             )
+            for table, key, attributes, old in indexed:  # a failed condition wrote no index
+                units = index_write_units(attributes, old, _stored(client, table, key))
+                if units:
+                    bill.add(payer, "dynamodb_write_units", units)
+                    bill.add(payer, f"dynamodb_index_write_units:{table}", units)
             return response
 
         return call
@@ -292,6 +326,30 @@ def _stored(client: Any, table: str, key: dict[str, Any]) -> dict[str, Any] | No
     """The whole item a key names, as the simulated table holds it now: read in place, around any
     injected fault and without counting as one of the simulation's calls."""
     return client._items[table].get(client._key(table, key))
+
+
+Indexed = list[tuple[str, dict[str, Any], tuple[str, ...], dict[str, Any] | None]]
+
+
+def _indexed(client: Any, operation: str, params: dict[str, Any]) -> Indexed:
+    """Each item a write names in a table with local indexes: (table, key, the indexes' sort key
+    attributes, the item stored before the write)."""
+    indexes: dict[str, dict[str, str]] = getattr(client, "_indexes", {})
+    if operation in ("put_item", "update_item", "delete_item"):
+        writes = [(params["TableName"], params.get("Key") or params["Item"])]
+    elif operation == "batch_write_item":
+        writes = [
+            (table, request.get("DeleteRequest", {}).get("Key") or request["PutRequest"]["Item"])
+            for table, requests in params["RequestItems"].items()
+            for request in requests
+        ]
+    else:
+        return []
+    return [
+        (table, key, tuple(indexes[table].values()), _stored(client, table, key))
+        for table, key in writes
+        if indexes.get(table)
+    ]
 
 
 def _sizes(client: Any, operation: str, params: dict[str, Any]) -> list[int]:

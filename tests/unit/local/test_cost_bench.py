@@ -16,7 +16,8 @@ sys.path.insert(0, str(BENCH))
 from aws_meter import Bill, MeteredServices, item_size, read_units  # noqa: E402
 from cost import template_counts  # noqa: E402
 
-from sellerstream_local.resources import create_table  # noqa: E402
+from sellerstream import catalog  # noqa: E402
+from sellerstream_local.resources import create_catalog_table, create_table  # noqa: E402
 from sellerstream_local.simulation import SimulatedDynamoDB  # noqa: E402
 
 
@@ -119,3 +120,59 @@ def test_given_a_template_then_alarm_metrics_mappings_and_schedules_are_counted(
     assert counts["sqs_event_source_mappings"] == 1
     assert counts["schedules"] == {"Hourly": 730.0}
     assert counts["kms_keys"] == 1
+
+
+def test_given_the_pending_orders_table_when_entries_are_written_then_its_local_index_writes_are_billed() -> (
+    None
+):
+    # "Local secondary indexes: write activity": an item gaining or losing the index's sort key
+    # attribute writes the index once, a new value of it twice, the same value with other changes
+    # once (every attribute is projected), an item without it never.
+    dynamodb = SimulatedDynamoDB()
+    name = create_catalog_table(dynamodb, catalog.PENDING_ORDERS_TABLE, "pending")
+    client, bill = metered(dynamodb)
+    entry = {"pk": {"S": "A1#eu"}, "sk": {"S": "O#1"}}
+    lease = {"pk": {"S": "A1#eu"}, "sk": {"S": "LEASE"}}
+
+    def index_units() -> float:
+        return bill.total(f"dynamodb_index_write_units:{name}")
+
+    def record(changed: str, notification_id: str) -> None:
+        client.update_item(
+            TableName=name,
+            Key=entry,
+            UpdateExpression="SET changed = :changed, notification_id = :id",
+            ExpressionAttributeValues={":changed": {"N": changed}, ":id": {"S": notification_id}},
+        )
+
+    record("100", "n-1")  # a new entry: put into the index
+    assert index_units() == 1
+    record("200", "n-2")  # a newer change: the old index item deleted, the new one put
+    assert index_units() == 1 + 2
+    record("200", "n-3")  # the same change, another notification: updated in place
+    assert index_units() == 1 + 2 + 1
+    client.update_item(
+        TableName=name,
+        Key=lease,
+        UpdateExpression="SET #owner = :owner",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues={":owner": {"S": "drainer"}},
+    )  # the lease has no change time: not in the index
+    assert index_units() == 1 + 2 + 1 + 0
+    with pytest.raises(ClientError):
+        client.delete_item(
+            TableName=name,
+            Key=entry,
+            ConditionExpression="changed <= :changed",
+            ExpressionAttributeValues={":changed": {"N": "100"}},
+        )  # a newer change is pending: nothing deleted, no index written
+    assert index_units() == 1 + 2 + 1 + 0 + 0
+    client.delete_item(TableName=name, Key=entry)  # removed from the index
+    assert index_units() == 1 + 2 + 1 + 0 + 0 + 1
+    client.delete_item(TableName=name, Key={"pk": {"S": "A1#eu"}, "sk": {"S": "O#2"}})  # absent
+    assert index_units() == 1 + 2 + 1 + 0 + 0 + 1 + 0
+
+    # The table's own units stay as they were (7 small writes, the failed delete included), and
+    # the index's 5 come on top in the write units priced.
+    assert bill.total(f"dynamodb_write_units:{name}") == 7
+    assert bill.total("dynamodb_write_units") == 7 + 5
