@@ -420,10 +420,10 @@ CONSUMER_GRANTS: Final = (
 )
 # An order stored from Amazon's answer: the conditional put, the PII item updated part by part.
 ORDER_WRITES: Final = (PUT, UPDATE, "dynamodb:ConditionCheckItem")
-# Draining pending orders: an order's entry read (BatchGetItem), then put and deleted on conditions
-# (newest change wins), read by change (Query on the table's index); the drainer's lease read
-# (GetItem), then taken and released (UpdateItem).
-PENDING_ORDER_DRAINS: Final = (GET, PUT, UPDATE, DELETE, "dynamodb:Query", "dynamodb:BatchGetItem")
+# Draining pending orders: an order's entry read (BatchGetItem), then written (UpdateItem: newest
+# change wins) and deleted on a condition, read by change (Query on the table's index); the
+# drainer's lease read (GetItem), then taken and released (UpdateItem).
+PENDING_ORDER_DRAINS: Final = (GET, UPDATE, DELETE, "dynamodb:Query", "dynamodb:BatchGetItem")
 
 # -- the events SellerStream emits ---------------------------------------------------------------
 

@@ -1457,12 +1457,6 @@ class FaultyDynamoDB(SimulatedDynamoDB):
 
     def put_item(self, TableName: str, Item: dict[str, Any], **options: Any) -> dict[str, Any]:
         self._maybe_fail("PutItem")
-        if TableName == self.tables.get(catalog.PENDING_ORDERS_TABLE.role) and "attempts" not in Item:
-            # An intake's entry is its notification's effect: acknowledged once written.
-            self.die_before()
-            result = super().put_item(TableName, Item, **options)
-            self.die_after()
-            return result
         consumer = self._consumer_of(TableName, Item)
         if consumer is None:
             return super().put_item(TableName, Item, **options)
@@ -1480,6 +1474,16 @@ class FaultyDynamoDB(SimulatedDynamoDB):
         self, TableName: str, Key: dict[str, Any], UpdateExpression: str, **options: Any
     ) -> dict[str, Any]:
         self._maybe_fail("UpdateItem")
+        if (
+            TableName == self.tables.get(catalog.PENDING_ORDERS_TABLE.role)
+            and Key["sk"]["S"].startswith(ENTRY_PREFIX)
+            and ":attempts" not in options.get("ExpressionAttributeValues", {})
+        ):
+            # An intake's entry is its notification's effect: acknowledged once written.
+            self.die_before()
+            result = super().update_item(TableName, Key, UpdateExpression, **options)
+            self.die_after()
+            return result
         consumer = self._consumer_of(TableName, Key)
         if consumer is None:
             result = super().update_item(TableName, Key, UpdateExpression, **options)

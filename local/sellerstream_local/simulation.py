@@ -514,7 +514,7 @@ class SimulatedDynamoDB:
     """The DynamoDB calls SellerStream and Powertools' idempotency make, in memory, with DynamoDB's
     semantics for them: conditional writes (the expressions they use: comparisons, AND/OR,
     parentheses, attribute_exists / attribute_not_exists), ReturnValuesOnConditionCheckFailure,
-    all-or-nothing TransactWriteItems with cancellation reasons, SET updates, projections,
+    an update's ReturnValues ALL_OLD, all-or-nothing TransactWriteItems with cancellation reasons, SET updates, projections,
     BatchWriteItem, and Query on a table's own keys.
 
     A table created (or updated) with a ``StreamSpecification`` keeps a change stream in
@@ -619,7 +619,10 @@ class SimulatedDynamoDB:
         self.calls["UpdateItem"] += 1
         key = self._key(TableName, Key)
         self._check(TableName, key, options, "UpdateItem")
-        self._store(TableName, key, _updated(self._items[TableName].get(key), Key, UpdateExpression, options))
+        old = self._items[TableName].get(key)
+        self._store(TableName, key, _updated(old, Key, UpdateExpression, options))
+        if old is not None and options.get("ReturnValues") == "ALL_OLD":
+            return {"Attributes": _copy(old)}
         return {}
 
     def delete_item(self, TableName: str, Key: dict[str, Any], **options: Any) -> dict[str, Any]:

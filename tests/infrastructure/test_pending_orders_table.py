@@ -17,12 +17,11 @@ from tests.infrastructure.conftest import Synthesized
 
 DRAINERS = [catalog.consumer("orders")]
 OTHERS = [catalog.consumer(kind) for kind in ("listings", "reports", "fulfillment")] + [catalog.RECONCILE]
-# What DynamoDBPendingOrders calls: the lease read and written, entries read (BatchGetItem) then put
-# and deleted one by one on their conditions, read by change on the index.
+# What DynamoDBPendingOrders calls: the lease read and written, entries read (BatchGetItem) then
+# written (UpdateItem) and deleted one by one, read by change on the index.
 ADAPTER_ACTIONS = {
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
-    "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:Query",

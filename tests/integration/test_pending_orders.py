@@ -163,6 +163,56 @@ def test_given_the_same_change_added_again_then_it_is_one_entry_replaced_only_by
     assert len(account.writes) == writes
 
 
+def test_given_two_containers_that_read_no_entry_when_the_older_change_lands_last_then_the_newest_is_written_back(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given container A read the order's entry before container B recorded the order's newer change
+    newer, older = change(1, seconds=60, notification="n-newer"), change(1, seconds=30)
+    account.store.add(ACCOUNT, [newer])
+    monkeypatch.setattr(aws.client("dynamodb"), "batch_get_item", lambda **_: {"Responses": {}})
+    before = len(account.calls)
+
+    # When A records the older change
+    account.store.add(ACCOUNT, [older])
+
+    # Then the newer change is pending, as B recorded it: A replaced it and wrote it back, and
+    # neither write had a condition that could fail
+    assert account.store.oldest(ACCOUNT, 10) == [newer]
+    written = [params for name, params in account.calls[before:] if name in WRITES]
+    assert [params["ExpressionAttributeValues"][":changed"]["N"] for params in written] == [
+        str(int(older.changed.timestamp())),
+        str(int(newer.changed.timestamp())),
+    ]
+    assert not any("ConditionExpression" in params for params in written)
+
+
+def test_given_an_entry_removed_between_a_race_s_write_and_its_write_back_then_the_newest_change_is_pending_again(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an order's newer change recorded, an older one recorded by a container that read no
+    # entry, and the drainer removing the entry (as served at the older change) right after that
+    # container's first write
+    newer, older = change(1, seconds=60), change(1, seconds=30)
+    account.store.add(ACCOUNT, [newer])
+    client = aws.client("dynamodb")
+    update_item = client.update_item
+    monkeypatch.setattr(client, "batch_get_item", lambda **_: {"Responses": {}})
+
+    def then_drained(**request: Any) -> Any:
+        replaced = update_item(**request)
+        if request["ExpressionAttributeValues"][":changed"]["N"] == str(int(older.changed.timestamp())):
+            account.store.remove(ACCOUNT, [older])
+        return replaced
+
+    monkeypatch.setattr(client, "update_item", then_drained)
+
+    # When the older change is recorded
+    account.store.add(ACCOUNT, [older])
+
+    # Then the newer change is pending again: nobody stored the order at it yet
+    assert account.store.oldest(ACCOUNT, 10) == [newer]
+
+
 def test_given_entries_read_when_removed_then_an_order_changed_since_keeps_its_entry(
     account: Account,
 ) -> None:

@@ -9,11 +9,12 @@ One partition per account, ``pk = <seller id>#<region>``, holding two kinds of i
   by ``changed``: one Query gives the orders that changed least recently (the lease has no
   ``changed``, so it is not in the index). The orders' entries are read first: a change no newer
   than the one pending is not written (the same change again is written only to count a failed
-  fetch). The put is conditional on the order having no entry or one not newer, which settles a
-  race with another container's put (the newest change wins). An entry is deleted only if its
+  fetch). The write has no condition: two containers recording two changes of one order at once
+  both succeed, and the one that replaced the newer change (it gets the old item back) writes that
+  change back (the newest change wins without a failed write). An entry is deleted only if its
   order has no change newer than the state stored: a change recorded while its order was being
-  fetched stays. A put or delete that loses its condition is not an error (the newer change is
-  the one pending).
+  fetched stays. A delete that loses its condition is not an error (the newer change is the one
+  pending).
 - the lease, ``sk = LEASE``: ``owner`` (absent while the lease is free), ``until``, ``version`` and
   ``buckets`` (the drainer's rate buckets by metered operation: ``tat``, ``rate``, ``confirmed``),
   so the next holder spends from where the last one stopped. It is taken until the end of its
@@ -45,8 +46,7 @@ BY_CHANGE: Final = catalog.PENDING_BY_CHANGE.name
 CHANGED: Final = catalog.PENDING_BY_CHANGE.sort_key
 # "owner", "until" and "version" are DynamoDB reserved words: every name goes through a placeholder.
 _NAMES: Final = {"#owner": "owner", "#until": "until", "#version": "version", "#buckets": "buckets"}
-# An entry is put when its order has none or one not newer, deleted when its order has not changed
-# since: a missing entry deletes quietly.
+# An entry is deleted when its order has not changed since the state stored: a missing one quietly.
 _NOT_NEWER: Final = "attribute_not_exists(sk) OR changed <= :changed"
 
 
@@ -63,19 +63,40 @@ class DynamoDBPendingOrders:
             if kept is None or change.changed >= kept.changed:
                 newest[change.order_id] = change
         # Read first (a read costs a fifth of a write): a change no newer than the one pending is
-        # not written at all, so notifications out of order or twice cost no failed write. The
-        # condition still settles a race with another container's put since the read.
+        # not written at all, so notifications out of order or twice cost no write. A race with
+        # another container's write since the read is settled by _record, without a condition.
         keys = [{"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(order_id)}} for order_id in newest]
         pending = {
-            item["sk"]["S"].removeprefix(ENTRY_PREFIX): int(item[CHANGED]["N"])
-            for item in batch_get(self._table_name, keys, f"sk, {CHANGED}")
+            item["sk"]["S"].removeprefix(ENTRY_PREFIX): (
+                int(item[CHANGED]["N"]),
+                int(item.get("attempts", {"N": "0"})["N"]),
+            )
+            for item in batch_get(self._table_name, keys, f"sk, {CHANGED}, attempts")
         }
         for order_id, change in newest.items():
-            if order_id in pending and not _newer(change, pending[order_id]):
-                continue
-            self._conditional(
-                "put_item", Item=_entry_item(account, change), ExpressionAttributeValues=_changed(change)
+            if order_id not in pending or _rank(change) > pending[order_id]:
+                self._record(account, change)
+
+    def _record(self, account: SellerAccount, change: PendingChange) -> None:
+        """Writes the entry without a condition, so two containers recording two changes of one order
+        at once both succeed; a write that replaced an entry that wins over it (a newer change, or
+        the same one with more failed fetches counted) puts that entry back. Each write back is of
+        a winner, so this ends with the newest change stored; a drainer that removed the entry in
+        between finds it again."""
+        while True:
+            replaced = (
+                aws.client("dynamodb")
+                .update_item(
+                    TableName=self._table_name,
+                    Key={"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(change.order_id)}},
+                    **_entry_update(change),
+                    ReturnValues="ALL_OLD",
+                )
+                .get("Attributes")
             )
+            if not replaced or _rank(_entry(replaced)) <= _rank(change):
+                return
+            change = _entry(replaced)
 
     def oldest(self, account: SellerAccount, limit: int) -> list[PendingChange]:
         # Strongly consistent: the drainer's last look after releasing its lease must see every
@@ -109,20 +130,16 @@ class DynamoDBPendingOrders:
 
     def remove(self, account: SellerAccount, changes: Sequence[PendingChange]) -> None:
         for change in changes:
-            self._conditional(
-                "delete_item",
-                Key={"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(change.order_id)}},
-                ExpressionAttributeValues=_changed(change),
-            )
-
-    def _conditional(self, operation: str, **request: Any) -> None:
-        try:
-            getattr(aws.client("dynamodb"), operation)(
-                TableName=self._table_name, ConditionExpression=_NOT_NEWER, **request
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+            try:
+                aws.client("dynamodb").delete_item(
+                    TableName=self._table_name,
+                    Key={"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(change.order_id)}},
+                    ConditionExpression=_NOT_NEWER,
+                    ExpressionAttributeValues=_changed(change),
+                )
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
 
     # -- the drainer's lease ------------------------------------------------------------------------
 
@@ -216,11 +233,10 @@ def _entry_key(order_id: str) -> str:
     return f"{ENTRY_PREFIX}{order_id}"
 
 
-def _newer(change: PendingChange, pending_seconds: int) -> bool:
-    """Whether ``change`` is to be written over an entry pending at ``pending_seconds``: a newer
-    change, or the same one carrying a failed fetch's count (a duplicate carries none)."""
-    seconds = int(change.changed.timestamp())
-    return seconds > pending_seconds or (seconds == pending_seconds and change.attempts > 0)
+def _rank(change: PendingChange) -> tuple[int, int]:
+    """Of two entries for one order, the one of higher rank stays pending: the newer change, or of
+    the same change the one with more failed fetches counted (a duplicate carries none)."""
+    return int(change.changed.timestamp()), change.attempts
 
 
 def _seconds(change: PendingChange) -> dict[str, str]:
@@ -232,17 +248,16 @@ def _changed(change: PendingChange) -> dict[str, Any]:
     return {":changed": _seconds(change)}
 
 
-def _entry_item(account: SellerAccount, change: PendingChange) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "pk": {"S": _partition(account)},
-        "sk": {"S": _entry_key(change.order_id)},
-        CHANGED: _seconds(change),
-        "notification_id": {"S": change.notification_id},
-    }
+def _entry_update(change: PendingChange) -> dict[str, Any]:
+    """The UpdateItem expression that leaves the entry as ``change`` says, whatever it was."""
+    values: dict[str, Any] = {":changed": _seconds(change), ":id": {"S": change.notification_id}}
+    expression = f"SET {CHANGED} = :changed, notification_id = :id"
     if change.attempts:
-        item["attempts"] = _number(change.attempts)
-        item["not_before"] = _number(change.not_before)
-    return item
+        values |= {":attempts": _number(change.attempts), ":not_before": _number(change.not_before)}
+        expression += ", attempts = :attempts, not_before = :not_before"
+    else:
+        expression += " REMOVE attempts, not_before"
+    return {"UpdateExpression": expression, "ExpressionAttributeValues": values}
 
 
 def _entry(item: dict[str, Any]) -> PendingChange:

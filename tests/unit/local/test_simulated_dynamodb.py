@@ -450,3 +450,31 @@ def test_given_an_entry_when_put_or_deleted_on_its_change_then_only_a_change_not
         "done",
     ]
     assert stored("a") is None
+
+
+def test_given_an_entry_when_updated_asking_for_the_old_item_then_it_comes_back_and_none_for_a_new_item(
+    dynamodb: Any,
+) -> None:
+    def update(changed: str, *, attempts: bool) -> dict[str, Any] | None:
+        clause = ", attempts = :attempts" if attempts else " REMOVE attempts"
+        replaced: dict[str, Any] | None = dynamodb.update_item(
+            TableName=PENDING,
+            Key={"pk": {"S": "S#na"}, "sk": {"S": "O#a"}},
+            UpdateExpression=f"SET changed = :changed{clause}",
+            ExpressionAttributeValues={
+                ":changed": {"N": changed},
+                **({":attempts": {"N": "2"}} if attempts else {}),
+            },
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        return replaced
+
+    # When an order's entry is written without a condition three times, asking for the item it replaced
+    outcomes = [update("10", attempts=True), update("9", attempts=False), update("11", attempts=False)]
+
+    # Then nothing the first time, then each item as it was before the write
+    assert outcomes == [
+        None,
+        {**entry("a", "10"), "attempts": {"N": "2"}},
+        entry("a", "9"),
+    ]
