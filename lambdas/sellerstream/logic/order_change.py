@@ -8,15 +8,21 @@ taken in as a whole (``begin_batch``):
 - **Skip.** A notification whose order is stored with ``last_updated`` at or after its change is
   acknowledged without a call: that state already includes the change. Amazon's times have whole
   seconds, so the change time is compared by its second.
+- **Lease first.** The invocation takes the seller's drain lease (``logic.order_drainer``). When it
+  has it and nothing else of the seller is pending (a quiet seller), the changes are served from
+  memory after the batch, in the invocation that brought them: no entry is written for them
+  unless the drain lets go with one unserved (time up, a failed call, refused credentials), and
+  the records are done only when the invocation ends, so a container that dies first leaves them
+  to SQS.
 - **Record.** Otherwise "order X of seller S changed at T" goes into the seller's pending set
   (``PendingOrders``: one small write, none when a change as new is pending; an order has one
   entry, its newest change) and the notification is acknowledged: the queue is not where an order
-  waits for its call.
-- **Drain.** After the batch, the invocation drains each of the batch's sellers whose lease is
-  free (``logic.order_drainer``): a quiet seller's change is fetched right away, in the invocation
-  that brought it; a seller whose drain is held elsewhere is fetched by its holder. A seller whose
-  changes were all stored is drained too when anything of it is pending (one read): a
-  redelivered batch is how a drain that died is taken up again.
+  waits for its call. When the lease was held, it is tried once more after the write: its holder
+  may have let go after its last look.
+- **Drain.** After the batch, the invocation drains the sellers whose lease it took; a seller whose
+  drain is held elsewhere is fetched by its holder. A seller whose changes were all stored is
+  drained too when anything of it is pending (one read): a redelivered batch is how a drain that
+  died is taken up again.
 
 A drain request (the drainer's own message, ``notifications.drain_request``) on the same queue
 takes the seller's lease and continues; one carrying orders (a redriven dead letter) records them
@@ -34,7 +40,7 @@ from sellerstream.domain.credentials import SellerCredentials
 from sellerstream.domain.orders import PendingChange, SellerAccount
 from sellerstream.logic.batch import PENDING, RemainingTime
 from sellerstream.logic.drain_request import DrainRequest
-from sellerstream.logic.order_drainer import OrderDrainer
+from sellerstream.logic.order_drainer import Drain, OrderDrainer
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.notifications.order_change import OrderChangeNotification
 from sellerstream.observability import MetricUnit, logger, metrics
@@ -78,12 +84,12 @@ class OrderChangeUseCase:
         self._pending = pending
         self._drainer = drainer
         self._intakes: dict[str, _Intake] = {}  # by notification id
-        self._to_drain: dict[SellerAccount, SellerCredentials] = {}
+        self._to_drain: list[Drain] = []  # the leases this batch took
         self._remaining_time: RemainingTime | None = None
 
     # -- the batch -------------------------------------------------------------------------------
     def begin_batch(self, notifications: Sequence[Any], remaining_time: RemainingTime) -> None:
-        self._intakes, self._to_drain, self._remaining_time = {}, {}, remaining_time
+        self._intakes, self._to_drain, self._remaining_time = {}, [], remaining_time
         changes = [n for n in notifications if isinstance(n, OrderChangeNotification)]
         requests = [n for n in notifications if isinstance(n, DrainRequest)]
         self._take_in_changes(changes)
@@ -93,7 +99,7 @@ class OrderChangeUseCase:
     def end_batch(self) -> None:
         """Drains the batch's sellers (their entries are durable: the records are done whatever
         happens here, and a drain that dies is brought back by SQS redelivering the batch)."""
-        to_drain, self._to_drain = self._to_drain, {}
+        to_drain, self._to_drain = self._to_drain, []
         remaining_time, self._remaining_time = self._remaining_time, None
         self._intakes = {}
         if to_drain and remaining_time is not None:
@@ -187,13 +193,24 @@ class OrderChangeUseCase:
         entries: list[PendingChange],
         notifications: Sequence[Any],
     ) -> None:
-        """Makes the entries durable, then has the account drained; a failure fails the records.
-        With no entries of its own, the account is drained only when something is pending."""
+        """Takes the account's lease for the batch's drain; a failure fails the records.
+
+        With the lease and nothing else pending, the changes are served from memory (recorded only
+        if the drain leaves them unserved). Otherwise they are recorded, and the lease is tried
+        again when it was held: its holder may have let go after its last look. With no changes of
+        its own, the account is drained only when something is pending."""
+        drain: Drain | None = None
         try:
-            if entries:
-                self._pending.add(account, entries)
-            elif not self._pending.oldest(account, 1):
+            if not entries:
+                if self._pending.oldest(account, 1):
+                    drain = self._drainer.take(account, credentials, self._time_left)
                 return
+            drain = self._drainer.take(account, credentials, self._time_left)
+            if drain is not None and not self._pending.oldest(account, 1):
+                self._drainer.adopt(drain, entries)
+                return
+            self._pending.add(account, entries)
+            drain = drain or self._drainer.take(account, credentials, self._time_left)
         except Exception as error:
             logger.warning(
                 "pending orders not recorded: the records return to the queue",
@@ -203,8 +220,12 @@ class OrderChangeUseCase:
                 intake = self._intakes[notification.notification_id]
                 if intake.outcome != SKIPPED:
                     intake.error = error
-            return
-        self._to_drain[account] = credentials
+        finally:
+            if drain is not None:  # let go by the drain, whatever failed here
+                self._to_drain.append(drain)
+
+    def _time_left(self) -> float:
+        return self._remaining_time() if self._remaining_time is not None else 0.0
 
 
 def found_account(credentials: SellerCredentials) -> SellerAccount:

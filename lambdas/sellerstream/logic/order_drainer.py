@@ -29,8 +29,10 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
   permanent failure (the order refused or unknown an hour on), sends the entry to the dead-letter
   queue as a drain request carrying it (a redrive makes it pending again), with the reason.
 - **Nothing left behind.** The holder releases the lease and then reads the pending set once more;
-  an intake adds its entry before it looks at the lease. So an entry added while the lease was held
-  is seen by the holder's last read, or its intake finds the lease free. A drain request on the
+  an intake that found the lease held adds its entry and looks at the lease again. So an entry
+  added while the lease was held is seen by the holder's last read, or its intake finds the lease
+  free. Changes the drain holds in memory (``adopt``: a quiet seller's, never written) are
+  recorded before the lease is released, or carried by the drain request when even that fails. A drain request on the
   orders queue (``logic.drain_request``) continues a drain whose invocation's time is up, whose
   seller's token was refused (after SQS's longest delay; the seller's secret is read afresh) or
   that failed; when even that request cannot be sent, the batch fails and SQS brings it back, and a
@@ -42,7 +44,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, NamedTuple
 
@@ -176,7 +178,7 @@ class Step(NamedTuple):
     fetch: PendingChange | None = None
 
 
-class _Drain:
+class Drain:
     """One account's drain within an invocation: its lease, what it read, what it served."""
 
     def __init__(self, account: SellerAccount, credentials: SellerCredentials, lease: DrainLease) -> None:
@@ -191,6 +193,7 @@ class _Drain:
         self.known: dict[str, datetime] = {}  # the newest state stored, per order
         self.retry: dict[str, tuple[float, int]] = {}  # order -> (not before, attempts)
         self.served: list[PendingChange] = []  # entries to remove
+        self.unrecorded: set[str] = set()  # orders whose change is held in memory only (adopted)
         self.search_at = 0.0  # searchOrders' next slot, as last read
         self.unpaged: set[str] = set()  # orders a page's window did not bring: getOrder's
         self.read_due = True  # something was served since the last read
@@ -222,38 +225,49 @@ class OrderDrainer:
         self._sleep = sleep
         self._owner = uuid.uuid4().hex
 
-    def drain(
-        self, accounts: Mapping[SellerAccount, SellerCredentials], remaining_time: RemainingTime
-    ) -> None:
-        """Drains each account whose lease is free until its entries are stored or time is up.
+    def take(
+        self, account: SellerAccount, credentials: SellerCredentials, remaining_time: RemainingTime
+    ) -> Drain | None:
+        """The account's lease for a drain until the invocation ends; None when it is held."""
+        return self._take(account, credentials, remaining_time)
+
+    @staticmethod
+    def adopt(drain: Drain, changes: Sequence[PendingChange]) -> None:
+        """Changes the drain serves from memory, recorded only if still unserved when it lets go
+        (for a seller with nothing else pending: no entry written and removed per change)."""
+        for change in changes:
+            drain.entries[change.order_id] = change
+            drain.unrecorded.add(change.order_id)
+
+    def drain(self, drains: Sequence[Drain], remaining_time: RemainingTime) -> None:
+        """Drains each account whose lease was taken until its entries are stored or time is up.
 
         A drain that fails (DynamoDB or SP-API past their retries) hands over like one out of time:
-        its entries are durable and a drain request continues them. Only when that request cannot
-        be sent either does the failure reach the batch, whose records then return to the queue
-        (after the lease has ended) and take the drain up again."""
-        drains: list[_Drain] = []  # the leases held (a drain leaves once it let go)
+        its entries are recorded (a change held in memory too) and a drain request continues them.
+        Only when that fails either does the failure reach the batch, whose records then return to
+        the queue (after the lease has ended) and take the drain up again."""
+        held = list(drains)  # a drain leaves once it let go
         try:
-            for account, credentials in accounts.items():
-                drain = self._take(account, credentials, remaining_time)
-                if drain is not None:
-                    drains.append(drain)
-            self._drain(drains, remaining_time)
+            self._drain(held, remaining_time)
         except Exception:
             logger.exception("drain failed: handed over to a drain request")
-            for drain in drains:
+            for drain in held:
                 self._hand_over_failed(drain, remaining_time)
 
-    def _hand_over_failed(self, drain: _Drain, remaining_time: RemainingTime) -> None:
+    def _hand_over_failed(self, drain: Drain, remaining_time: RemainingTime) -> None:
         try:
             self._let_go(drain, remaining_time, time_up=True)
         except Exception:
-            # The lease could not be released: the request comes back once it has ended.
+            # The lease could not be released: the request comes back once it has ended, carrying
+            # the changes held in memory (recorded when it arrives).
             delay = math.ceil(max(drain.lease.until - self._clock(), 0.0)) + 1
             self._queue.defer(
-                drain_request_body(drain.account), {}, delay_seconds=min(delay, MAX_DELAY_SECONDS)
+                drain_request_body(drain.account, self._unrecorded(drain)),
+                {},
+                delay_seconds=min(delay, MAX_DELAY_SECONDS),
             )
 
-    def _drain(self, drains: list[_Drain], remaining_time: RemainingTime) -> None:
+    def _drain(self, drains: list[Drain], remaining_time: RemainingTime) -> None:
         while drains:
             if remaining_time() - SAFETY_MARGIN_SECONDS < CALL_TIME_SECONDS:
                 break
@@ -284,13 +298,13 @@ class OrderDrainer:
     # -- the lease -------------------------------------------------------------------------------
     def _take(
         self, account: SellerAccount, credentials: SellerCredentials, remaining_time: RemainingTime
-    ) -> _Drain | None:
+    ) -> Drain | None:
         now = self._clock()
         # The lease ends with the invocation: a holder never outlives it, so it needs no renewal.
         lease = self._pending.take_lease(account, self._owner, now=now, until=now + remaining_time())
         if lease is None:
             return None  # its holder reads the pending set once more before it lets go
-        drain = _Drain(account, credentials, lease)
+        drain = Drain(account, credentials, lease)
         buckets = {}
         for operation in self._leased:
             plan = plan_for(operation, DEFAULT_RATE_PLANS)
@@ -307,11 +321,15 @@ class OrderDrainer:
         )
         return drain
 
-    def _let_go(self, drain: _Drain, remaining_time: RemainingTime, *, time_up: bool) -> _Drain | None:
+    def _let_go(self, drain: Drain, remaining_time: RemainingTime, *, time_up: bool) -> Drain | None:
         """Releases the lease, then reads the pending set once more: an entry recorded while it held
         the lease is served by the drain taken again (returned), or by a drain request later when
         time is up or the seller's token was refused; nothing when another container took the lease
         meanwhile (it reads once more when it lets go)."""
+        unrecorded = self._unrecorded(drain)
+        if unrecorded:  # still unserved: pending like any other change before the lease goes
+            self._pending.add(drain.account, unrecorded)
+            drain.unrecorded.clear()
         self._flush(drain)
         assert drain.budget is not None
         self._pending.release_lease(drain.account, drain.lease, drain.budget.states())
@@ -324,7 +342,11 @@ class OrderDrainer:
         self._queue.defer(drain_request_body(drain.account), {}, delay_seconds=self._resume_in(drain))
         return None
 
-    def _resume_in(self, drain: _Drain) -> int:
+    @staticmethod
+    def _unrecorded(drain: Drain) -> list[PendingChange]:
+        return [drain.entries[order_id] for order_id in drain.unrecorded if order_id in drain.entries]
+
+    def _resume_in(self, drain: Drain) -> int:
         """Seconds until the drain can go on (SQS delays at most 900 s): the next slot, or the next
         order asked again; for a refused token, the longest delay."""
         if drain.stopped:
@@ -336,7 +358,7 @@ class OrderDrainer:
         return int(min(max(wait, 0.0), MAX_DELAY_SECONDS))
 
     # -- choosing the next step ------------------------------------------------------------------
-    def _next_step(self, drain: _Drain, remaining_time: RemainingTime) -> tuple[float, Step] | None:
+    def _next_step(self, drain: Drain, remaining_time: RemainingTime) -> tuple[float, Step] | None:
         """The drain's next step and when it may go (None: nothing to do now): getOrder for the
         least recently changed order, a searchOrders page when one is worth its slot and fits the
         invocation, or (nothing else left) the wait for an order to be asked again."""
@@ -367,7 +389,7 @@ class OrderDrainer:
             steps.append((min(at for at, _ in drain.retry.values()), Step()))
         return min(steps, key=lambda step: step[0]) if steps else None
 
-    def _unserved(self, drain: _Drain) -> list[PendingChange]:
+    def _unserved(self, drain: Drain) -> list[PendingChange]:
         """Entries read and not served, whose order is not waiting to be asked again."""
         now = self._clock()
         return [e for e in drain.entries.values() if drain.retry.get(e.order_id, (0.0, 0))[0] <= now]
@@ -377,7 +399,7 @@ class OrderDrainer:
         return not self._v0 and remaining_time() - SAFETY_MARGIN_SECONDS >= SEARCH_PAGE_TIME_SECONDS
 
     def _window_orders(
-        self, drain: _Drain, unserved: list[PendingChange], now: float
+        self, drain: Drain, unserved: list[PendingChange], now: float
     ) -> list[tuple[datetime, str]]:
         """The orders the next searchOrders page should fetch, as (their newest change, id): the
         settled ones (changed at least searchOrders' settle time ago) that come after those
@@ -398,7 +420,7 @@ class OrderDrainer:
         return ready if len(ready) >= worth else []
 
     # -- one step --------------------------------------------------------------------------------
-    def _act(self, drain: _Drain, step: Step, remaining_time: RemainingTime) -> None:
+    def _act(self, drain: Drain, step: Step, remaining_time: RemainingTime) -> None:
         assert drain.budget is not None
         if drain.api is None:
             drain.api = OrdersApi(
@@ -420,7 +442,7 @@ class OrderDrainer:
         finally:
             logger.remove_keys(["seller_id"])
 
-    def _page(self, drain: _Drain, orders: list[tuple[datetime, str]]) -> None:
+    def _page(self, drain: Drain, orders: list[tuple[datetime, str]]) -> None:
         """One page over the window of the least recently changed settled orders. Only its first
         page is read: the window is chosen to fit one, and what a page leaves (orders changed again
         since, or beyond the page) stays pending for getOrder."""
@@ -463,7 +485,7 @@ class OrderDrainer:
             name=metric_names.BACKLOG_ORDERS_STORED, unit=MetricUnit.Count, value=stored.refreshed
         )
 
-    def _fetch(self, drain: _Drain, entry: PendingChange) -> None:
+    def _fetch(self, drain: Drain, entry: PendingChange) -> None:
         assert drain.api is not None
         order_id = entry.order_id
         try:
@@ -510,7 +532,7 @@ class OrderDrainer:
             )
             self._serve(drain, [newer])
 
-    def _stop(self, drain: _Drain, refusal: LwaAuthError) -> None:
+    def _stop(self, drain: Drain, refusal: LwaAuthError) -> None:
         """LWA refused the seller's token (the client recorded the region deauthorised): the entries
         wait for the seller, counted like a refused notification (the SellerCredentials alarm), and
         the seller's secret is read afresh by the next drain (a token renewed meanwhile)."""
@@ -535,7 +557,7 @@ class OrderDrainer:
         return record
 
     # -- entries ---------------------------------------------------------------------------------
-    def _read(self, drain: _Drain) -> None:
+    def _read(self, drain: Drain) -> None:
         """Reads whether changes have settled (the most recently changed order changed longer ago
         than searchOrders' settle time), then the entries of the orders that changed least
         recently; those the table already holds at or after their change are served without a
@@ -564,8 +586,10 @@ class OrderDrainer:
             )
         now = self._clock()
         for entry in fresh:
-            if entry not in done:
+            held = drain.entries.get(entry.order_id)
+            if entry not in done and (held is None or held.changed <= entry.changed):
                 drain.entries[entry.order_id] = entry
+                drain.unrecorded.discard(entry.order_id)
                 drain.retry.pop(entry.order_id, None)  # a newer change is asked for afresh
                 if entry.not_before > now:  # asked again later, by whichever drain comes then
                     drain.retry[entry.order_id] = (entry.not_before, entry.attempts)
@@ -574,7 +598,7 @@ class OrderDrainer:
             age = max(self._clock() - oldest.timestamp(), 0.0)
             metrics.add_metric(name=metric_names.PENDING_ORDER_AGE, unit=MetricUnit.Seconds, value=age)
 
-    def _learn(self, drain: _Drain, order_id: str, last_updated: datetime) -> None:
+    def _learn(self, drain: Drain, order_id: str, last_updated: datetime) -> None:
         """The table holds the order at ``last_updated`` (or newer): entries up to it are served."""
         if order_id not in drain.known or drain.known[order_id] < last_updated:
             drain.known[order_id] = last_updated
@@ -583,14 +607,15 @@ class OrderDrainer:
             drain.retry.pop(order_id, None)
             self._serve(drain, [entry])
 
-    def _serve(self, drain: _Drain, entries: Sequence[PendingChange]) -> None:
+    def _serve(self, drain: Drain, entries: Sequence[PendingChange]) -> None:
         now = self._clock()
         for entry in entries:
             drain.entries.pop(entry.order_id, None)
             # Removed unless a change newer than the state stored was recorded since: a change the
-            # answer already held (its notification late) goes too.
+            # answer already held (its notification late) goes too. One held in memory has no entry.
             stored = drain.known.get(entry.order_id, entry.changed)
-            drain.served.append(entry._replace(changed=max(entry.changed, stored)))
+            if not self._forget_unrecorded(drain, entry):
+                drain.served.append(entry._replace(changed=max(entry.changed, stored)))
             metrics.add_metric(
                 name=metric_names.EVENT_TO_STORE_LAG,
                 unit=MetricUnit.Milliseconds,
@@ -600,12 +625,20 @@ class OrderDrainer:
         if len(drain.served) >= 25:  # removed as they come, not all at the lease's end
             self._flush(drain)
 
-    def _flush(self, drain: _Drain) -> None:
+    @staticmethod
+    def _forget_unrecorded(drain: Drain, entry: PendingChange) -> bool:
+        """Whether the entry was held in memory only (then there is nothing to remove)."""
+        if entry.order_id in drain.unrecorded:
+            drain.unrecorded.discard(entry.order_id)
+            return True
+        return False
+
+    def _flush(self, drain: Drain) -> None:
         served, drain.served = drain.served, []
         if served:
             self._pending.remove(drain.account, served)
 
-    def _ask_again(self, drain: _Drain, order_id: str, *, reason: str) -> None:
+    def _ask_again(self, drain: Drain, order_id: str, *, reason: str) -> None:
         """The order's entry waits, counted and timed in the table: the next drain (of any
         container) waits for it too, doubling from LAGGING_RETRY_SECONDS per attempt. A change
         recorded meanwhile is newer and wins: it is asked for afresh."""
@@ -616,19 +649,20 @@ class OrderDrainer:
         drain.entries[order_id] = waiting
         drain.retry[order_id] = (not_before, attempts)
         self._pending.add(drain.account, [waiting])
+        drain.unrecorded.discard(order_id)
         logger.info(
             "order asked again later",
             extra={"order_id": order_id, "reason": reason, "delay_seconds": delay, "attempts": attempts},
         )
 
-    def _attempts(self, drain: _Drain, order_id: str) -> int:
+    def _attempts(self, drain: Drain, order_id: str) -> int:
         entry = drain.entries.get(order_id)
         return entry.attempts if entry is not None else 0
 
     def _given_up(self, entry: PendingChange) -> bool:
         return self._now() - entry.changed > STALE_READ_GIVE_UP
 
-    def _dead_letter(self, drain: _Drain, order_id: str, reason: str, detail: str) -> None:
+    def _dead_letter(self, drain: Drain, order_id: str, reason: str, detail: str) -> None:
         """No retry can fetch this order: its entries go to the dead-letter queue as a drain request
         carrying them (redriven, they are pending again), with the reason."""
         entries = [drain.entries[order_id]] if order_id in drain.entries else []
@@ -649,7 +683,8 @@ class OrderDrainer:
         )
         for entry in entries:
             drain.entries.pop(entry.order_id, None)
-            drain.served.append(entry)
+            if not self._forget_unrecorded(drain, entry):
+                drain.served.append(entry)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

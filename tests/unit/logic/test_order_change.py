@@ -275,7 +275,9 @@ def test_given_notifications_of_one_order_in_a_batch_when_processed_then_one_ent
 
     assert what_became(result) == {"pending": 4}
     assert emulator.sp_api_calls() == {"getOrder": 1} and stored_at(store, ORDER) == changes[-1]
-    assert pending.writes == 4  # lease taken, one entry added, removed, lease released
+    # A quiet seller's change is served from memory: no entry written or removed, the lease taken
+    # and released
+    assert pending.writes == 2
 
 
 def test_given_the_same_notification_delivered_twice_when_processed_then_one_entry_and_one_call(
@@ -795,6 +797,70 @@ def test_given_amazon_failing_when_drained_then_the_order_is_asked_again_later_a
     assert pending.pending(ACCOUNT) == [] and store.orders == {}
 
 
+def test_given_a_quiet_sellers_change_held_in_memory_when_time_runs_out_before_its_call_then_it_is_recorded(
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    pending: FakePendingOrders,
+    queue: FakeMessageQueue,
+    store: FakeOrderStore,
+    clock: FakeClock,
+) -> None:
+    # Given a quiet seller's change arriving in an invocation with no time left for a call
+    changed = now_of(clock) - timedelta(minutes=5)
+    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+
+    result = deliver(runner, clock, notification(ORDER, changed), seconds=1.5)
+
+    # Then the record is done, its change recorded before the lease went, and a drain request
+    # continues it
+    assert what_became(result) == {"pending": 1} and emulator.sp_api_calls() == {}
+    assert pending.pending(ACCOUNT) == [(ORDER, changed)] and pending.leases[ACCOUNT].owner == ""
+    deliver_drain_requests(runner, clock, queue)
+    assert stored_at(store, ORDER) == changed and pending.pending(ACCOUNT) == []
+
+
+class PendingSetRecordingOnlyLater(FakePendingOrders):
+    """The table refuses the first ``refusals`` additions of entries (throttled past retries)."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def add(self, account: SellerAccount, changes: Any) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise ConnectionError("the table did not answer")
+        super().add(account, changes)
+
+
+def test_given_a_change_held_in_memory_that_cannot_be_recorded_when_the_drain_fails_then_the_drain_request_carries_it(
+    emulator: SpApiEmulator,
+    make_orders_runner: Any,
+    queue: FakeMessageQueue,
+    store: FakeOrderStore,
+    clock: FakeClock,
+) -> None:
+    # Given a quiet seller's change served from memory, Amazon failing its call, and the table
+    # refusing to record it (when asked again later, and when the drain hands over)
+    changed = now_of(clock) - timedelta(minutes=5)
+    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    emulator.fail_next("getOrder", 503, count=100)
+    pending = PendingSetRecordingOnlyLater(refusals=2)
+    runner = make_orders_runner(pending=pending)
+
+    result = deliver(runner, clock, notification(ORDER, changed))
+
+    # Then the record is done and the change travels in the drain request (once the lease ends)
+    assert what_became(result) == {"pending": 1} and pending.pending(ACCOUNT) == []
+    [request] = queue.deferred
+    carried = json.loads(request.body)["sellerstreamDrain"]["orders"]
+    assert [order["orderId"] for order in carried] == [ORDER]
+    # And delivered once Amazon answers, it is recorded and served
+    emulator.clear_failures()
+    deliver_drain_requests(runner, clock, queue)
+    assert stored_at(store, ORDER) == changed and pending.pending(ACCOUNT) == []
+
+
 class PendingSetFailingOnRead(FakePendingOrders):
     """The table fails the drain's first read after the lease is taken (throttled past retries)."""
 
@@ -818,9 +884,13 @@ def test_given_the_drain_failing_when_its_batch_ends_then_the_records_are_done_a
     make_orders_runner: Any,
     clock: FakeClock,
 ) -> None:
+    # Given another order of the seller pending (so the change is recorded), and the drain's read
+    # failing
     changed = now_of(clock) - timedelta(minutes=5)
     emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=changed)
     pending = PendingSetFailingOnRead()
+    pending.add(ACCOUNT, [PendingChange(SECOND_ORDER, changed, "earlier-notification")])
     runner = make_orders_runner(pending=pending)
 
     result = deliver(runner, clock, notification(ORDER, changed))
@@ -829,7 +899,8 @@ def test_given_the_drain_failing_when_its_batch_ends_then_the_records_are_done_a
     assert what_became(result) == {"pending": 1} and store.orders == {}
     assert pending.leases[ACCOUNT].owner == ""
     deliver_drain_requests(runner, clock, queue)
-    assert stored_at(store, ORDER) == changed and pending.pending(ACCOUNT) == []
+    assert stored_at(store, ORDER) == changed and stored_at(store, SECOND_ORDER) == changed
+    assert pending.pending(ACCOUNT) == []
 
 
 def test_given_a_drain_that_died_holding_the_lease_when_its_batch_comes_back_skipped_then_the_seller_is_drained(
@@ -931,9 +1002,11 @@ def test_given_the_pending_set_unwritable_when_changes_arrive_then_the_records_r
     emulator: SpApiEmulator,
     clock: FakeClock,
 ) -> None:
+    # Given the seller's drain held by another container: the change must be recorded for it
     changed = now_of(clock) - timedelta(minutes=5)
     emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
     pending = PendingSetDown()
+    pending.take_lease(ACCOUNT, "another-container", now=clock(), until=clock() + 20)
     runner = make_orders_runner(pending=pending)
 
     result = deliver(runner, clock, notification(ORDER, changed))
