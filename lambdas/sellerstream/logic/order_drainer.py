@@ -194,6 +194,7 @@ class Drain:
         self.retry: dict[str, tuple[float, int]] = {}  # order -> (not before, attempts)
         self.served: list[PendingChange] = []  # entries to remove
         self.unrecorded: set[str] = set()  # orders whose change is held in memory only (adopted)
+        self.stored_seconds: set[int] = set()  # the seconds of the states served orders were stored at
         self.search_at = 0.0  # searchOrders' next slot, as last read
         self.unpaged: set[str] = set()  # orders a page's window did not bring: getOrder's
         self.read_due = True  # something was served since the last read
@@ -404,7 +405,8 @@ class OrderDrainer:
         """The orders the next searchOrders page should fetch, as (their newest change, id): the
         settled ones (changed at least searchOrders' settle time ago) that come after those
         getOrder takes before the page's slot, least recently changed first, when a page serves
-        more than getOrder could before searchOrders' next slot; else none.
+        more than getOrder could before searchOrders' next slot, or (the changes settled) when
+        getOrder alone would still be serving at that next slot; else none.
 
         getOrder takes the least recently changed orders and the page the next ones, so every
         order changed before the page's window is stored when the page comes: Amazon's answer
@@ -415,9 +417,26 @@ class OrderDrainer:
         before_page = bucket.slots_before(now, drain.search_at)
         settled = datetime.fromtimestamp(now - SEARCH_SETTLE_SECONDS, UTC)
         after = [e for e in unserved[before_page:] if e.order_id not in drain.unpaged]
-        ready = [(e.changed, e.order_id) for e in after if e.changed <= settled][:SEARCH_PAGE_SIZE]
-        worth = min(SEARCH_PAGE_SIZE, bucket.rate / plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate)
-        return ready if len(ready) >= worth else []
+        ready = [(e.changed, e.order_id) for e in after if e.changed <= settled]
+        # Amazon's answer holds every order updated in the window's seconds: a first second in
+        # which an order was stored would bring it again. That second's pending orders are left to
+        # getOrder: one this drain stored at, the last of getOrder's share before the page, and
+        # the pending orders' first (getOrder works from there, and so did the lease's last
+        # holder, whose stores this drain does not know).
+        taken = drain.stored_seconds | {
+            _second(e.changed) for e in (*unserved[:1], *unserved[:before_page][-1:])
+        }
+        first = 0
+        while first < len(ready) and _second(ready[first][0]) in taken:
+            first += 1
+        ready = ready[first : first + SEARCH_PAGE_SIZE]
+        search_rate = plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate
+        worth = min(SEARCH_PAGE_SIZE, bucket.rate / search_rate)
+        # Once the changes have settled no fuller page is coming: when getOrder alone would still be
+        # serving at searchOrders' next slot, waiting for it only delays the end.
+        last = bucket.fresh_slot(now, len(unserved) - 1)
+        ending = drain.settled and last > drain.search_at + 1 / search_rate
+        return ready if ready and (len(ready) >= worth or ending) else []
 
     # -- one step --------------------------------------------------------------------------------
     def _act(self, drain: Drain, step: Step, remaining_time: RemainingTime) -> None:
@@ -563,13 +582,15 @@ class OrderDrainer:
         recently; those the table already holds at or after their change are served without a
         call (another drain, a window or reconciliation stored them)."""
         drain.read_due = False
-        newest = self._pending.newest(drain.account, 1)
+        read = self._pending.oldest(drain.account, READ_LIMIT)
+        # A read short of the limit holds every entry: its newest is the newest (one query less).
+        newest = self._pending.newest(drain.account, 1) if len(read) == READ_LIMIT else read[-1:]
         settled = not newest or newest[0].changed.timestamp() <= self._clock() - SEARCH_SETTLE_SECONDS
         if settled != drain.settled:
             drain.settled, drain.search_at = settled, 0.0  # the next page's slot is read afresh
         fresh = [
             e
-            for e in self._pending.oldest(drain.account, READ_LIMIT)
+            for e in read
             if e != drain.entries.get(e.order_id)
             and (e.order_id not in drain.known or drain.known[e.order_id] < e.changed)
             and e not in drain.served
@@ -614,6 +635,7 @@ class OrderDrainer:
             # Removed unless a change newer than the state stored was recorded since: a change the
             # answer already held (its notification late) goes too. One held in memory has no entry.
             stored = drain.known.get(entry.order_id, entry.changed)
+            drain.stored_seconds.add(_second(stored))
             if not self._forget_unrecorded(drain, entry):
                 drain.served.append(entry._replace(changed=max(entry.changed, stored)))
             metrics.add_metric(
@@ -688,3 +710,7 @@ class OrderDrainer:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def _second(moment: datetime) -> int:
+    return int(moment.timestamp())

@@ -636,6 +636,77 @@ def test_given_getorder_serving_while_a_page_waits_when_the_page_comes_then_it_b
     assert all(emulator.catalog.get(order_id).last_updated < after for order_id in taken)
 
 
+def test_given_orders_changed_several_a_second_when_pages_follow_getorder_across_holders_then_no_page_brings_an_order_stored_before(
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    budgets: FakeRateBudgets,
+    pending: FakePendingOrders,
+    queue: FakeMessageQueue,
+    store: FakeOrderStore,
+    clock: FakeClock,
+) -> None:
+    # Given 400 settled orders changed five a second, and searchOrders' bucket spent elsewhere:
+    # getOrder serves from the least recently changed while the pages wait for their slots
+    first = now_of(clock) - timedelta(seconds=SEARCH_SETTLE_SECONDS + 600)
+    messages = []
+    for index in range(400):
+        order_id, changed = f"123-0000000-{index:07d}", first + timedelta(seconds=index // 5)
+        emulator.set_order(order_id, seller_id=SELLER, last_updated=changed)
+        messages.append(notification(order_id, changed))
+    recorded_while_held(runner, pending, clock, messages)
+    spend_search_slots(budgets, 20)
+
+    # When the seller is drained by one invocation after another (each lease's holder new)
+    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+    deliver_drain_requests(runner, clock, queue)
+
+    # Then every order is stored, pages did part of it, and no page's window held an order that
+    # getOrder had stored before it (a second getOrder had worked in is left to getOrder)
+    assert all(stored_at(store, f"123-0000000-{i:07d}") is not None for i in range(400))
+    pages = [i for i, request in enumerate(emulator.requests) if request.operation == "searchOrders"]
+    assert pages
+    for index in pages:
+        window = emulator.requests[index].query
+        after, before = (
+            datetime.fromisoformat(window[bound][0]) for bound in ("lastUpdatedAfter", "lastUpdatedBefore")
+        )
+        stored_before = [
+            emulator.catalog.get(request.path.rsplit("/", 1)[1]).last_updated
+            for request in emulator.requests[:index]
+            if request.operation == "getOrder"
+        ]
+        assert not [moment for moment in stored_before if after <= moment < before]
+
+
+def test_given_the_last_settled_orders_when_getorder_alone_would_outlast_a_page_interval_then_a_smaller_page_takes_them(
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    store: FakeOrderStore,
+    pending: FakePendingOrders,
+    clock: FakeClock,
+) -> None:
+    # Given 91 settled orders (the first two in one second, which a page leaves to getOrder: 89
+    # left for the page, fewer than getOrder serves in searchOrders' interval) and getOrder's bucket
+    # spent by the lease's last holder
+    first = now_of(clock) - timedelta(seconds=SEARCH_SETTLE_SECONDS + 600)
+    messages = []
+    for index in range(91):
+        order_id, changed = f"123-0000000-{index:07d}", first + timedelta(seconds=max(index - 1, 0))
+        emulator.set_order(order_id, seller_id=SELLER, last_updated=changed)
+        messages.append(notification(order_id, changed))
+    recorded_while_held(runner, pending, clock, messages)
+    started = clock()
+
+    # When the seller is drained
+    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+
+    # Then no fuller page is waited for: one page of 89 and getOrder for the first two, all stored
+    # within seconds (getOrder alone: three minutes)
+    assert emulator.sp_api_calls() == {"getOrder": 2, "searchOrders": 1}
+    assert all(stored_at(store, f"123-0000000-{i:07d}") is not None for i in range(91))
+    assert clock() - started < 30
+
+
 def test_given_a_settled_page_of_orders_when_paged_then_its_window_runs_from_the_first_change_to_the_end_of_the_last(
     emulator: SpApiEmulator, runner: BatchRunner, pending: FakePendingOrders, clock: FakeClock
 ) -> None:
@@ -647,13 +718,15 @@ def test_given_a_settled_page_of_orders_when_paged_then_its_window_runs_from_the
     # When the seller is drained
     deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
 
-    # Then one page stored them all, over the first change's second to the end of the last one's
+    # Then getOrder took the first (the second getOrder works in, maybe with orders it stored, is
+    # never a window's) and one page stored the rest, over its first change's second to the end of
+    # the last one's
     [page] = [request for request in emulator.requests if request.operation == "searchOrders"]
     window = [
         datetime.fromisoformat(page.query[bound][0]) for bound in ("lastUpdatedAfter", "lastUpdatedBefore")
     ]
-    assert window == [first, first + timedelta(seconds=99 + 1)]
-    assert emulator.sp_api_calls() == {"searchOrders": 1} and pending.pending(ACCOUNT) == []
+    assert window == [first + timedelta(seconds=1), first + timedelta(seconds=99 + 1)]
+    assert emulator.sp_api_calls() == {"getOrder": 1, "searchOrders": 1} and pending.pending(ACCOUNT) == []
 
 
 # -- lagging reads and failures -----------------------------------------------------------------
