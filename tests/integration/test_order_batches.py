@@ -21,7 +21,7 @@ from sellerstream.logic import order_drainer, order_records
 from sellerstream.logic.drain_request import DRAIN_KEY
 from sellerstream.logic.order_drainer import GET_ORDER
 from sellerstream.logic.order_search import SEARCH_SETTLE_SECONDS
-from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, SPARE_TOKENS, Gcra, plan_for
+from sellerstream.spapi.ratelimit import DEFAULT_RATE_PLANS, SPARE_SECONDS, Gcra, plan_for
 from sellerstream_local.moto_patches import item_level_transaction_rollback
 from tests.support.fakes import FakeClock
 from tests.support.order_batches import OTHER_SELLER, SELLER, OrderBatches
@@ -52,7 +52,7 @@ def spend_the_budget(batches: OrderBatches, seller: str, seconds: float) -> None
     now = batches.clock.now
     lease = batches.pending.take_lease(account, "another-container", now=now, until=now + 1)
     assert lease is not None
-    bucket = Gcra.full(plan_for(GET_ORDER, DEFAULT_RATE_PLANS), now, SPARE_TOKENS)
+    bucket = Gcra.full(plan_for(GET_ORDER, DEFAULT_RATE_PLANS), now, SPARE_SECONDS)
     spent = BucketState(now + seconds + bucket.tolerance, bucket.rate, True)
     batches.pending.release_lease(account, lease, {GET_ORDER: spent})
 

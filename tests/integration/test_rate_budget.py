@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from sellerstream import aws
-from sellerstream.adapters.rate_budget import SPARE_TOKENS, SharedRateBudget
+from sellerstream.adapters.rate_budget import SharedRateBudget
 from sellerstream.spapi.errors import RateBudgetExhausted
 from sellerstream.spapi.ratelimit import RatePlan
 from sellerstream_local.moto_server import SerializedMotoServer
@@ -26,7 +26,8 @@ TABLE = "rate-budget"
 KEY = "BUCKET#app#A1SELLER#na#orders/2026-01-01:getOrder"
 OPERATION = "orders/2026-01-01:getOrder"
 PLAN = {"getOrder": RatePlan(0.5, 30)}
-BURST = 30 - SPARE_TOKENS  # one token stays unscheduled: it absorbs network jitter
+BURST = 29  # at once: a second of the burst (the 30th token's first half) absorbs network jitter
+LAST_TOKEN = 1.0  # after the burst, the 30th token: its spare second past
 
 
 def create_table() -> None:
@@ -82,14 +83,16 @@ def test_given_a_fresh_bucket_when_taking_slots_then_the_burst_at_once_then_one_
 
     assert sent[:BURST] == [start] * BURST
     assert sent[BURST:] == [
-        pytest.approx(start + 2.0),
-        pytest.approx(start + 4.0),
-        pytest.approx(start + 6.0),
+        pytest.approx(start + LAST_TOKEN),
+        pytest.approx(start + LAST_TOKEN + 2.0),
+        pytest.approx(start + LAST_TOKEN + 4.0),
     ]
-    assert clock.slept == [pytest.approx(2.0)] * 3
+    assert clock.slept == [pytest.approx(LAST_TOKEN), pytest.approx(2.0), pytest.approx(2.0)]
     assert budget.next_slot_in(KEY, OPERATION) == pytest.approx(2.0)
-    # (keeping the burst: when every slot taken has refilled, the last one sent at +6 s)
-    assert budget.next_slot_in(KEY, OPERATION, keep_burst=True) == pytest.approx(2.0 * (BURST + 3) - 6.0)
+    # (keeping the burst: when every slot taken has refilled, the last one sent 4 s after the 30th)
+    assert budget.next_slot_in(KEY, OPERATION, keep_burst=True) == pytest.approx(
+        2.0 * (BURST + 3) - (LAST_TOKEN + 4.0)
+    )
 
 
 def test_given_one_slot_taken_elsewhere_when_a_cold_container_keeps_the_burst_then_it_waits_for_the_refill(
@@ -120,7 +123,7 @@ def test_given_one_container_spent_the_burst_when_a_cold_container_takes_a_slot_
     with pytest.raises(RateBudgetExhausted) as caught:
         cold.acquire(KEY, OPERATION, max_wait=0.0)
 
-    assert caught.value.wait_needed == pytest.approx(2.0)
+    assert caught.value.wait_needed == pytest.approx(LAST_TOKEN)
     assert clock.slept == []
 
 
@@ -135,7 +138,7 @@ def test_given_two_containers_taking_in_turn_then_their_slots_never_overlap(tabl
         budget.acquire(KEY, OPERATION, max_wait=10.0)
         sent.append(clock.now)
 
-    assert sent == [pytest.approx(start + offset) for offset in (2.0, 4.0, 6.0, 8.0)]
+    assert sent == [pytest.approx(start + LAST_TOKEN + offset) for offset in (0.0, 2.0, 4.0, 6.0)]
 
 
 def test_given_containers_taking_for_a_minute_then_never_more_than_the_plan_allows(table: None) -> None:
@@ -148,8 +151,8 @@ def test_given_containers_taking_for_a_minute_then_never_more_than_the_plan_allo
         containers[index % 3].acquire(KEY, OPERATION, max_wait=10.0)
         sent.append(clock.now)
 
-    # The burst (one token spare), then one every 2 s; in any 10 s, the burst and five more at most.
-    assert sent[-1] == pytest.approx(start + 60.0)
+    # The burst (a second spare), then one every 2 s; in any 10 s, the burst and five more at most.
+    assert sent[-1] == pytest.approx(start + LAST_TOKEN + 58.0)
     for index, at in enumerate(sent):
         assert len([other for other in sent[index:] if other - at <= 10.0]) <= BURST + 5
 
@@ -201,8 +204,8 @@ def test_given_a_slot_further_than_the_deadline_when_acquiring_then_refused_with
     with pytest.raises(RateBudgetExhausted) as caught:
         budget.acquire(KEY, OPERATION, max_wait=1.0)
 
-    assert clock.slept == [pytest.approx(2.0), pytest.approx(2.0)]
-    assert clock.now == pytest.approx(start + 4.0)
+    assert clock.slept == [pytest.approx(LAST_TOKEN), pytest.approx(2.0)]
+    assert clock.now == pytest.approx(start + LAST_TOKEN + 2.0)
     assert caught.value.wait_needed == pytest.approx(2.0)
 
 
@@ -214,7 +217,7 @@ def test_given_an_item_an_earlier_version_wrote_with_claims_when_used_then_only_
         TableName=TABLE,
         Item={
             "pk": {"S": KEY},
-            "tat": {"N": str(clock.now + 58.0)},  # the burst spent
+            "tat": {"N": str(clock.now + 59.0)},  # the burst spent, and a second more
             "rate": {"N": "0.5"},
             "burst": {"N": "30"},
             "confirmed": {"BOOL": True},
@@ -257,7 +260,7 @@ def test_given_many_containers_taking_at_once_when_the_bucket_holds_a_burst_then
     server: str,
 ) -> None:
     # No refill (the clock stands still): whatever is granted beyond the burst would be a double grant.
-    plans = {"getOrder": RatePlan(0.0001, 6 + SPARE_TOKENS)}
+    plans = {"getOrder": RatePlan(0.0001, 7)}  # six at once: a second of the seventh stays spare
     clock = FakeClock()
     granted: list[int] = []
     lock = threading.Lock()

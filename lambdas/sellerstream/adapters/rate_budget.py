@@ -31,7 +31,7 @@ from sellerstream.spapi.errors import RateBudgetExhausted
 from sellerstream.spapi.ratelimit import (
     DEFAULT_RATE_PLANS,
     FALLBACK_PLAN,
-    SPARE_TOKENS,
+    SPARE_SECONDS,
     Gcra,
     RatePlan,
     budget_exhausted,
@@ -110,7 +110,7 @@ class SharedRateBudget:
         with self._lock:
             seen = self._seen.get(key)
         now = self._clock()
-        state = seen.state if seen else Gcra.full(plan_for(operation, self._plans), now, SPARE_TOKENS)
+        state = seen.state if seen else Gcra.full(plan_for(operation, self._plans), now, SPARE_SECONDS)
         return state.slot(now, keep_burst=keep_burst) - now
 
     def observe_limit_header(self, key: str, operation: str, value: str | None) -> None:
@@ -157,7 +157,7 @@ class SharedRateBudget:
             with self._lock:
                 seen = self._seen.get(key)
             if seen is None:
-                state, version = Gcra.full(plan_for(operation, self._plans), now, SPARE_TOKENS), 0
+                state, version = Gcra.full(plan_for(operation, self._plans), now, SPARE_SECONDS), 0
             else:
                 state, version = seen.state.copy(), seen.version
             if not change(state, now) and (seen is not None or not write_when_unseen):
@@ -267,7 +267,7 @@ def _parse(item: dict[str, Any] | None, now: float) -> _Seen | None:
             tat=float(item["tat"]["N"]),
             rate=float(item["rate"]["N"]),
             burst=int(item["burst"]["N"]),
-            spare=SPARE_TOKENS,
+            spare_seconds=SPARE_SECONDS,
             confirmed=bool(item.get("confirmed", {}).get("BOOL", False)),
         )
         if state.rate <= 0 or state.burst < 1:
@@ -277,7 +277,7 @@ def _parse(item: dict[str, Any] | None, now: float) -> _Seen | None:
         logger.warning("rate budget item unreadable: it is rewritten from the plan")
         if not version:
             return None
-        empty = Gcra.full(FALLBACK_PLAN, now, SPARE_TOKENS)
+        empty = Gcra.full(FALLBACK_PLAN, now, SPARE_SECONDS)
         empty.empty(now)
         return _Seen(empty, version)
     return _Seen(state, version)

@@ -72,7 +72,7 @@ from sellerstream.spapi.errors import LwaAuthError, RateBudgetExhausted, SpApiNo
 from sellerstream.spapi.orders import OrdersApi
 from sellerstream.spapi.ratelimit import (
     DEFAULT_RATE_PLANS,
-    SPARE_TOKENS,
+    SPARE_SECONDS,
     CappedWait,
     Gcra,
     RateBudget,
@@ -310,7 +310,7 @@ class OrderDrainer:
         for operation in self._leased:
             plan = plan_for(operation, DEFAULT_RATE_PLANS)
             state = lease.buckets.get(operation)
-            bucket = Gcra.full(plan, now, SPARE_TOKENS)
+            bucket = Gcra.full(plan, now, SPARE_SECONDS)
             if state is not None:
                 bucket.tat, bucket.rate, bucket.confirmed = state.tat, state.rate, state.confirmed
             if lease.expired_until is not None:

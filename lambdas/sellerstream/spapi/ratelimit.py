@@ -69,9 +69,10 @@ RATE_CHANGE_TOLERANCE: Final = 0.01
 # A slot due within this is due now: float noise, and the shared budget's times kept to the
 # microsecond, would otherwise refuse a token that is there to a caller that cannot wait.
 SLOT_SLACK_SECONDS: Final = 0.001
-# One token of every burst stays unscheduled: requests leave our containers one interval apart but
-# can reach Amazon a little closer together.
-SPARE_TOKENS: Final = 1
+# A second of every burst (at most a token) stays unscheduled: requests leave our containers one
+# interval apart but can reach Amazon a little closer together. A whole token would be three minutes
+# of searchOrders' burst held back for jitter of milliseconds.
+SPARE_SECONDS: Final = 1.0
 
 
 def metered_operation(operation: str, path: str) -> str:
@@ -99,15 +100,17 @@ class Gcra:
 
     (A plain class: a generated dataclass costs every cold start about a millisecond.)"""
 
-    __slots__ = ("burst", "confirmed", "rate", "spare", "tat")
+    __slots__ = ("burst", "confirmed", "rate", "spare_seconds", "tat")
 
-    def __init__(self, tat: float, rate: float, burst: int, spare: int = 0, confirmed: bool = False) -> None:
+    def __init__(
+        self, tat: float, rate: float, burst: int, spare_seconds: float = 0.0, confirmed: bool = False
+    ) -> None:
         self.tat = tat
         self.rate = rate
         self.burst = burst
-        # Tokens of the burst never scheduled: they absorb network jitter, which can bring requests
-        # sent one interval apart to Amazon closer together than that.
-        self.spare = spare
+        # Seconds of the burst never scheduled (at most a token's): they absorb network jitter, which
+        # can bring requests sent one interval apart to Amazon closer together than that.
+        self.spare_seconds = spare_seconds
         # Amazon's rate header has been seen: until then the rate is the default plan's guess.
         self.confirmed = confirmed
 
@@ -117,11 +120,11 @@ class Gcra:
         )
 
     @classmethod
-    def full(cls, plan: RatePlan, now: float, spare: int = 0) -> Gcra:
-        return cls(tat=now, rate=plan.rate, burst=plan.burst, spare=spare)
+    def full(cls, plan: RatePlan, now: float, spare_seconds: float = 0.0) -> Gcra:
+        return cls(tat=now, rate=plan.rate, burst=plan.burst, spare_seconds=spare_seconds)
 
     def copy(self) -> Gcra:
-        return Gcra(self.tat, self.rate, self.burst, self.spare, self.confirmed)
+        return Gcra(self.tat, self.rate, self.burst, self.spare_seconds, self.confirmed)
 
     @property
     def interval(self) -> float:
@@ -129,7 +132,12 @@ class Gcra:
 
     @property
     def tolerance(self) -> float:
-        return max(self.burst - 1 - self.spare, 0) * self.interval
+        return max(self.burst - 1 - self.spare, 0.0) * self.interval
+
+    @property
+    def spare(self) -> float:
+        """The tokens never scheduled."""
+        return min(self.spare_seconds * self.rate, 1.0)
 
     def fresh_slot(self, now: float, index: int = 0) -> float:
         """When request ``index`` (0: the next one) past the ones already taken may be sent."""

@@ -107,11 +107,11 @@ def test_given_two_containers_when_taking_slots_then_the_conditional_writes_seri
     second = SharedRateBudget("budget", clock=clock, sleep=clock.sleep, plans=plans)
     first.observe_limit_header(KEY, "getOrder", "0.5")
     first.acquire(KEY, "getOrder", max_wait=0.0)
-    first.acquire(KEY, "getOrder", max_wait=0.0)  # the burst (one token stays spare)
+    first.acquire(KEY, "getOrder", max_wait=0.0)  # the burst (its last token a second later)
 
     waited = second.acquire(KEY, "getOrder", max_wait=10.0)  # learns from the failed condition
 
-    assert waited == pytest.approx(2.0) and clock.slept == [pytest.approx(2.0)]
+    assert waited == pytest.approx(1.0) and clock.slept == [pytest.approx(1.0)]
     assert (first.writes, second.writes) == (3, 2)
     seen = second.seen_state(KEY)
     assert seen is not None and seen.confirmed

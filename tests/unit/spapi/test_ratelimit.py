@@ -266,14 +266,22 @@ def test_given_a_slot_due_within_a_microsecond_when_a_caller_cannot_wait_then_it
     assert bucket.tat == pytest.approx(1_790_000_002.0, abs=1e-5)
 
 
-def test_given_a_spare_token_when_taking_then_the_burst_leaves_it_unused() -> None:
-    bucket = Gcra.full(RatePlan(1.0, 5), now=0.0, spare=1)
+def test_given_spare_seconds_when_taking_then_the_burst_leaves_them_unused_at_most_a_token() -> None:
+    # Given a bucket of 5 at 1/s keeping a second spare (a whole token), and one of 3 at one a
+    # minute keeping a second (a sixtieth of a token)
+    fast = Gcra.full(RatePlan(1.0, 5), now=0.0, spare_seconds=1.0)
+    slow = Gcra.full(RatePlan(1 / 60, 3), now=0.0, spare_seconds=1.0)
 
-    taken = [bucket.take(0.0, max_wait=0.0) for _ in range(6)]
+    # When each is taken at once, more than its burst
+    fast_taken = [fast.take(0.0, max_wait=0.0) for _ in range(6)]
+    slow_taken = [slow.take(0.0, max_wait=1.0) for _ in range(4)]
 
-    assert taken == [0.0] * 4 + [None] * 2
-    bucket.empty(0.0)
-    assert bucket.slot(0.0) == pytest.approx(1.0)
+    # Then the fast one holds a token back; the slow one only the second: its last token comes a
+    # second later, not a minute
+    assert fast_taken == [0.0] * 4 + [None] * 2
+    assert slow_taken[:2] == [0.0, 0.0] and slow_taken[2] == pytest.approx(1.0) and slow_taken[3] is None
+    fast.empty(0.0)
+    assert fast.slot(0.0) == pytest.approx(1.0)
 
 
 def test_given_slots_taken_ahead_when_throttled_then_the_next_waits_a_full_interval_past_them() -> None:
