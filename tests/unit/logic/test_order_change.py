@@ -1,7 +1,8 @@
 """ORDER_CHANGE over fakes: every port in memory, Amazon's side the emulator in process, a fake clock.
 
-A notification is acknowledged once its change is in the seller's pending set; the seller's one
-drainer (holding its lease) fetches and stores the orders: inline for a quiet seller, across
+A notification is acknowledged once its change is in the seller's pending set, or (a quiet seller)
+once the invocation holding the seller's lease fetched it from memory; the seller's one drainer
+(holding its lease) fetches and stores the orders: inline for a quiet seller, across
 invocations through drain requests for a deep backlog, with searchOrders pages when getOrder alone
 would fall behind. A "sleep" advances the fake clock, so waits of minutes cost nothing.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -170,14 +172,27 @@ def stored_at(store: FakeOrderStore, order_id: str, seller: str = SELLER) -> dat
     return record.last_updated if record is not None else None
 
 
+def order_changed_minutes_ago(emulator: SpApiEmulator, clock: FakeClock, minutes: float = 5.0) -> datetime:
+    """The order ``ORDER`` of the seller changed ``minutes`` ago, as Amazon holds it: when."""
+    changed = now_of(clock) - timedelta(minutes=minutes)
+    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    return changed
+
+
 def orders_changed(
-    emulator: SpApiEmulator, clock: FakeClock, count: int, *, ago: float
+    emulator: SpApiEmulator,
+    clock: FakeClock,
+    count: int,
+    *,
+    ago: float,
+    second_of: Callable[[int], int] = lambda index: index,
 ) -> list[dict[str, Any]]:
-    """``count`` orders of the seller changed ``ago`` seconds back (one a second), and their notifications."""
+    """``count`` orders of the seller changed from ``ago`` seconds back (order ``i`` in the
+    ``second_of(i)``th second: one a second by default), and their notifications."""
     first = now_of(clock) - timedelta(seconds=ago)
     messages = []
     for index in range(count):
-        order_id, changed = f"123-0000000-{index:07d}", first + timedelta(seconds=index)
+        order_id, changed = f"123-0000000-{index:07d}", first + timedelta(seconds=second_of(index))
         emulator.set_order(order_id, seller_id=SELLER, last_updated=changed)
         messages.append(notification(order_id, changed))
     return messages
@@ -647,12 +662,9 @@ def test_given_orders_changed_several_a_second_when_pages_follow_getorder_across
 ) -> None:
     # Given 400 settled orders changed five a second, and searchOrders' bucket spent elsewhere:
     # getOrder serves from the least recently changed while the pages wait for their slots
-    first = now_of(clock) - timedelta(seconds=SEARCH_SETTLE_SECONDS + 600)
-    messages = []
-    for index in range(400):
-        order_id, changed = f"123-0000000-{index:07d}", first + timedelta(seconds=index // 5)
-        emulator.set_order(order_id, seller_id=SELLER, last_updated=changed)
-        messages.append(notification(order_id, changed))
+    messages = orders_changed(
+        emulator, clock, 400, ago=SEARCH_SETTLE_SECONDS + 600, second_of=lambda index: index // 5
+    )
     recorded_while_held(runner, pending, clock, messages)
     spend_search_slots(budgets, 20)
 
@@ -688,12 +700,9 @@ def test_given_the_last_settled_orders_when_getorder_alone_would_outlast_a_page_
     # Given 91 settled orders (the first two in one second, which a page leaves to getOrder: 89
     # left for the page, fewer than getOrder serves in searchOrders' interval) and getOrder's bucket
     # spent by the lease's last holder
-    first = now_of(clock) - timedelta(seconds=SEARCH_SETTLE_SECONDS + 600)
-    messages = []
-    for index in range(91):
-        order_id, changed = f"123-0000000-{index:07d}", first + timedelta(seconds=max(index - 1, 0))
-        emulator.set_order(order_id, seller_id=SELLER, last_updated=changed)
-        messages.append(notification(order_id, changed))
+    messages = orders_changed(
+        emulator, clock, 91, ago=SEARCH_SETTLE_SECONDS + 600, second_of=lambda index: max(index - 1, 0)
+    )
     recorded_while_held(runner, pending, clock, messages)
     started = clock()
 
@@ -847,8 +856,7 @@ def test_given_amazon_failing_when_drained_then_the_order_is_asked_again_later_a
     clock: FakeClock,
 ) -> None:
     # Given Amazon failing every getOrder of the order
-    changed = now_of(clock) - timedelta(minutes=5)
-    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    changed = order_changed_minutes_ago(emulator, clock)
     emulator.fail_next("getOrder", 503, count=1000)
 
     # When its notification arrives, the change stays pending, counted and timed in the table
@@ -879,8 +887,7 @@ def test_given_a_quiet_sellers_change_held_in_memory_when_time_runs_out_before_i
     clock: FakeClock,
 ) -> None:
     # Given a quiet seller's change arriving in an invocation with no time left for a call
-    changed = now_of(clock) - timedelta(minutes=5)
-    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    changed = order_changed_minutes_ago(emulator, clock)
 
     result = deliver(runner, clock, notification(ORDER, changed), seconds=1.5)
 
@@ -915,8 +922,7 @@ def test_given_a_change_held_in_memory_that_cannot_be_recorded_when_the_drain_fa
 ) -> None:
     # Given a quiet seller's change served from memory, Amazon failing its call, and the table
     # refusing to record it (when asked again later, and when the drain hands over)
-    changed = now_of(clock) - timedelta(minutes=5)
-    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    changed = order_changed_minutes_ago(emulator, clock)
     emulator.fail_next("getOrder", 503, count=100)
     pending = PendingSetRecordingOnlyLater(refusals=2)
     runner = make_orders_runner(pending=pending)
@@ -959,8 +965,7 @@ def test_given_the_drain_failing_when_its_batch_ends_then_the_records_are_done_a
 ) -> None:
     # Given another order of the seller pending (so the change is recorded), and the drain's read
     # failing
-    changed = now_of(clock) - timedelta(minutes=5)
-    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    changed = order_changed_minutes_ago(emulator, clock)
     emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=changed)
     pending = PendingSetFailingOnRead()
     pending.add(ACCOUNT, [PendingChange(SECOND_ORDER, changed, "earlier-notification")])
@@ -985,8 +990,7 @@ def test_given_a_drain_that_died_holding_the_lease_when_its_batch_comes_back_ski
 ) -> None:
     # Given a drain that stored one order, then died holding the lease, while another container
     # recorded a change of a second order (it found the lease held)
-    changed = now_of(clock) - timedelta(minutes=5)
-    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    changed = order_changed_minutes_ago(emulator, clock)
     emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=changed)
     first = notification(ORDER, changed)
     deliver(runner, clock, first)
@@ -1044,8 +1048,7 @@ def test_given_an_unknown_seller_when_its_orders_arrive_then_dead_lettered_and_o
     queue: FakeMessageQueue,
     clock: FakeClock,
 ) -> None:
-    changed = now_of(clock) - timedelta(minutes=5)
-    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    changed = order_changed_minutes_ago(emulator, clock)
 
     result = deliver(
         runner,
@@ -1076,8 +1079,7 @@ def test_given_the_pending_set_unwritable_when_changes_arrive_then_the_records_r
     clock: FakeClock,
 ) -> None:
     # Given the seller's drain held by another container: the change must be recorded for it
-    changed = now_of(clock) - timedelta(minutes=5)
-    emulator.set_order(ORDER, seller_id=SELLER, last_updated=changed)
+    changed = order_changed_minutes_ago(emulator, clock)
     pending = PendingSetDown()
     pending.take_lease(ACCOUNT, "another-container", now=clock(), until=clock() + 20)
     runner = make_orders_runner(pending=pending)
