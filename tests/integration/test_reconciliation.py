@@ -25,6 +25,7 @@ from sellerstream.logic.reconcile import (
     handle,
 )
 from sellerstream.spapi.errors import RateBudgetExhausted
+from sellerstream.spapi.ratelimit import SPARE_SECONDS
 from sellerstream.timestamps import sortable_timestamp
 from sellerstream_local.moto_patches import item_level_transaction_rollback
 from tests.support.fakes import FakeClock
@@ -59,12 +60,13 @@ def orders_updated(
 
 
 def spend_search_budget(batches: OrderBatches, seller: str = SELLER) -> None:
-    """Another container takes every searchOrders slot the seller has now."""
+    """Another container takes every searchOrders slot the seller has now (the burst's last one a
+    spare second later)."""
     other = SharedRateBudget("rate-budget", clock=batches.clock, sleep=batches.clock.sleep)
     key = f"BUCKET#{APP}#{seller}#na#{SEARCH_ORDERS}"
     with contextlib.suppress(RateBudgetExhausted):
         while True:
-            other.acquire(key, SEARCH_ORDERS, max_wait=0.0)
+            other.acquire(key, SEARCH_ORDERS, max_wait=SPARE_SECONDS)
 
 
 def test_given_missing_older_and_newer_orders_when_reconciled_then_missing_and_older_stored_newer_untouched(

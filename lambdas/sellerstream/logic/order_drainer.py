@@ -15,7 +15,10 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
   searchOrders'), one page of ``searchOrders`` over the exact window of 100 of them stores them in
   one call, on searchOrders' shared budget: the next after those getOrder takes before the page's
   slot. So every order changed before a page's window is stored when the page comes, and Amazon's
-  answer holds the window's pending orders, not orders served before.
+  answer holds the window's pending orders, not orders served before. Amazon answers with every
+  order updated in the window's seconds, so a window never starts in a second getOrder worked in.
+  Once the changes have settled, a smaller page goes when getOrder alone would still be serving at
+  searchOrders' next slot: no fuller page is coming.
 - **searchOrders' burst waits for the changes to settle.** While the seller's changes keep
   arriving (its newest pending change is younger than the settle time), a page takes only a slot
   that leaves searchOrders' bucket full (as the shared bucket stands, not as a container last saw
@@ -32,8 +35,8 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
   an intake that found the lease held adds its entry and looks at the lease again. So an entry
   added while the lease was held is seen by the holder's last read, or its intake finds the lease
   free. Changes the drain holds in memory (``adopt``: a quiet seller's, never written) are
-  recorded before the lease is released, or carried by the drain request when even that fails. A drain request on the
-  orders queue (``logic.drain_request``) continues a drain whose invocation's time is up, whose
+  recorded before the lease is released, or carried by the drain request when even that fails.
+  A drain request on the orders queue (``logic.drain_request``) continues a drain whose invocation's time is up, whose
   seller's token was refused (after SQS's longest delay; the seller's secret is read afresh) or
   that failed; when even that request cannot be sent, the batch fails and SQS brings it back, and a
   redelivered batch drains its sellers.
@@ -194,7 +197,7 @@ class Drain:
         self.retry: dict[str, tuple[float, int]] = {}  # order -> (not before, attempts)
         self.served: list[PendingChange] = []  # entries to remove
         self.unrecorded: set[str] = set()  # orders whose change is held in memory only (adopted)
-        self.stored_seconds: set[int] = set()  # the seconds of the states served orders were stored at
+        self.stored_seconds: set[int] = set()  # seconds of the states it stored served orders at
         self.search_at = 0.0  # searchOrders' next slot, as last read
         self.unpaged: set[str] = set()  # orders a page's window did not bring: getOrder's
         self.read_due = True  # something was served since the last read
@@ -607,7 +610,7 @@ class OrderDrainer:
             )
         now = self._clock()
         for entry in fresh:
-            held = drain.entries.get(entry.order_id)
+            held = drain.entries.get(entry.order_id)  # a newer change held in memory stays
             if entry not in done and (held is None or held.changed <= entry.changed):
                 drain.entries[entry.order_id] = entry
                 drain.unrecorded.discard(entry.order_id)
