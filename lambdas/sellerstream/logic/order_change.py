@@ -89,7 +89,8 @@ class OrderChangeUseCase:
 
     # -- the batch -------------------------------------------------------------------------------
     def begin_batch(self, notifications: Sequence[Any], remaining_time: RemainingTime) -> None:
-        self._intakes, self._to_drain, self._remaining_time = {}, [], remaining_time
+        # Leases taken earlier in this invocation (a record taken in on its own) stay to be drained.
+        self._intakes, self._remaining_time = {}, remaining_time
         changes = [n for n in notifications if isinstance(n, OrderChangeNotification)]
         requests = [n for n in notifications if isinstance(n, DrainRequest)]
         self._take_in_changes(changes)
@@ -97,8 +98,10 @@ class OrderChangeUseCase:
             self._take_in_request(request)
 
     def end_batch(self) -> None:
-        """Drains the batch's sellers (their entries are durable: the records are done whatever
-        happens here, and a drain that dies is brought back by SQS redelivering the batch)."""
+        """Drains the sellers whose lease the batch took. Their recorded entries are durable, and a
+        change held in memory is served, recorded, or carried by a drain request before this
+        returns; when none of that can be done it raises, and SQS brings the batch back (as it does
+        when the container dies here)."""
         to_drain, self._to_drain = self._to_drain, []
         remaining_time, self._remaining_time = self._remaining_time, None
         self._intakes = {}

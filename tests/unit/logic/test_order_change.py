@@ -356,6 +356,38 @@ def test_given_pending_orders_when_drained_then_getorder_takes_the_least_recentl
     assert emulator.sp_api_calls() == {"getOrder": 5} and pending.pending(ACCOUNT) == []
 
 
+def test_given_a_quiet_sellers_change_held_when_another_record_is_taken_in_on_its_own_then_both_are_served(
+    emulator: SpApiEmulator,
+    make_use_case: Any,
+    store: FakeOrderStore,
+    pending: FakePendingOrders,
+    clock: FakeClock,
+) -> None:
+    # Given a batch whose quiet seller's change is held in memory by the lease it took
+    changed = order_changed_minutes_ago(emulator, clock)
+    emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=changed)
+    first, second = (
+        parse_orders_record(json.dumps(notification(order_id, changed))).notification
+        for order_id in (ORDER, SECOND_ORDER)
+    )
+    use_case = make_use_case()
+    context = FakeLambdaContext(clock, 30.0)
+
+    def remaining_time() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
+    use_case.begin_batch([first], remaining_time)
+
+    # When a record that was not in the batch's intake is applied on its own, and the batch ends
+    use_case.apply(second, remaining_time)
+    use_case.end_batch()
+
+    # Then the held change was not dropped: both orders are stored, nothing is left pending, and
+    # the lease is free
+    assert stored_at(store, ORDER) == changed and stored_at(store, SECOND_ORDER) == changed
+    assert pending.pending(ACCOUNT) == [] and pending.leases[ACCOUNT].owner == ""
+
+
 # -- one drainer per seller -----------------------------------------------------------------------
 
 
