@@ -1079,8 +1079,9 @@ def _render_by_type(by_type: dict[str, dict[str, Any]]) -> list[str]:
     ]
     for name, counts in by_type.items():
         events = _by_type(counts["events"]) or "no event"
-        # Changes recorded for a drainer: the orders it stored are the type's entities stored.
-        drained = f"   ({counts['pending']} recorded for the drainer)" if counts.get("pending") else ""
+        # Changes left to the seller's drainer (recorded, or held in memory by the invocation that
+        # took the lease): the orders it stored are the type's entities stored.
+        drained = f"   ({counts['pending']} left to the drainer)" if counts.get("pending") else ""
         lines.append(
             f"  {name:<38} records {counts['records']:>3}: stored {counts['stored']:>3}, "
             f"unchanged {counts['unchanged']:>2}; duplicates {counts['duplicates']:>2}; "
