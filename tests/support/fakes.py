@@ -655,11 +655,8 @@ class FakePendingOrders:
         entries = self.entries.setdefault(account, {})
         for change in changes:
             kept = entries.get(change.order_id)
-            if (
-                kept is None
-                or kept.changed < change.changed
-                or (kept.changed == change.changed and change.attempts)
-            ):
+            # The newer change wins; of the same change, the one with more failed fetches counted.
+            if kept is None or (kept.changed, kept.attempts) < (change.changed, change.attempts):
                 entries[change.order_id] = change
                 self.writes += 1
 

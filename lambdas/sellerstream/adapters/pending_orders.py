@@ -60,12 +60,12 @@ class DynamoDBPendingOrders:
         newest: dict[str, PendingChange] = {}
         for change in changes:
             kept = newest.get(change.order_id)
-            if kept is None or change.changed >= kept.changed:
+            if kept is None or _rank(change) >= _rank(kept):
                 newest[change.order_id] = change
         # Read first (a read costs a fifth of a write): a change no newer than the one pending is
         # not written at all, so notifications out of order or twice cost no write. A race with
         # another container's write since the read is settled by _record, without a condition.
-        keys = [{"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(order_id)}} for order_id in newest]
+        keys = [_key(account, _entry_key(order_id)) for order_id in newest]
         pending = {
             item["sk"]["S"].removeprefix(ENTRY_PREFIX): (
                 int(item[CHANGED]["N"]),
@@ -88,7 +88,7 @@ class DynamoDBPendingOrders:
                 aws.client("dynamodb")
                 .update_item(
                     TableName=self._table_name,
-                    Key={"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(change.order_id)}},
+                    Key=_key(account, _entry_key(change.order_id)),
                     **_entry_update(change),
                     ReturnValues="ALL_OLD",
                 )
@@ -133,7 +133,7 @@ class DynamoDBPendingOrders:
             try:
                 aws.client("dynamodb").delete_item(
                     TableName=self._table_name,
-                    Key={"pk": {"S": _partition(account)}, "sk": {"S": _entry_key(change.order_id)}},
+                    Key=_key(account, _entry_key(change.order_id)),
                     ConditionExpression=_NOT_NEWER,
                     ExpressionAttributeValues=_changed(change),
                 )
@@ -148,7 +148,7 @@ class DynamoDBPendingOrders:
     ) -> DrainLease | None:
         item = (
             aws.client("dynamodb")
-            .get_item(TableName=self._table_name, Key=self._lease_key(account), ConsistentRead=True)
+            .get_item(TableName=self._table_name, Key=_key(account, LEASE_KEY), ConsistentRead=True)
             .get("Item")
         )
         held_by = item.get("owner", {}).get("S") if item else None
@@ -204,7 +204,7 @@ class DynamoDBPendingOrders:
         try:
             aws.client("dynamodb").update_item(
                 TableName=self._table_name,
-                Key=self._lease_key(account),
+                Key=_key(account, LEASE_KEY),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={name: value for name, value in _NAMES.items() if name in used},
@@ -216,13 +216,14 @@ class DynamoDBPendingOrders:
             raise
         return True
 
-    def _lease_key(self, account: SellerAccount) -> dict[str, Any]:
-        return {"pk": {"S": _partition(account)}, "sk": {"S": LEASE_KEY}}
-
 
 def _held(lease: DrainLease) -> tuple[str, dict[str, Any]]:
     """The condition that ``lease`` is still the one stored: its owner, at its version."""
     return "#owner = :me AND #version = :held", {":me": {"S": lease.owner}, ":held": _number(lease.version)}
+
+
+def _key(account: SellerAccount, sort_key: str) -> dict[str, Any]:
+    return {"pk": {"S": _partition(account)}, "sk": {"S": sort_key}}
 
 
 def _partition(account: SellerAccount) -> str:

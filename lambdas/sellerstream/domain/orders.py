@@ -78,9 +78,8 @@ class SellerAccount(NamedTuple):
 class PendingChange(NamedTuple):
     """An order of a seller changed at ``changed`` (to the second; its newest change known) and is
     not stored at that state yet: what a notification leaves behind once it is acknowledged. A
-    fetch that failed, or found
-    Amazon still showing an older state, is counted (``attempts``) and tried again no sooner than
-    ``not_before`` (epoch seconds)."""
+    fetch that failed, or found Amazon still showing an older state, is counted (``attempts``) and
+    tried again no sooner than ``not_before`` (epoch seconds)."""
 
     order_id: str
     changed: datetime

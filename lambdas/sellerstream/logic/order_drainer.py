@@ -426,11 +426,11 @@ class OrderDrainer:
         # getOrder: one this drain stored at, the last of getOrder's share before the page, and
         # the pending orders' first (getOrder works from there, and so did the lease's last
         # holder, whose stores this drain does not know).
-        taken = drain.stored_seconds | {
-            _second(e.changed) for e in (*unserved[:1], *unserved[:before_page][-1:])
-        }
+        edges = {_second(e.changed) for e in (*unserved[:1], *unserved[:before_page][-1:])}
         first = 0
-        while first < len(ready) and _second(ready[first][0]) in taken:
+        for changed, _ in ready:
+            if _second(changed) not in edges and _second(changed) not in drain.stored_seconds:
+                break
             first += 1
         ready = ready[first : first + SEARCH_PAGE_SIZE]
         search_rate = plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate
