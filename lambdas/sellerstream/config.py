@@ -271,8 +271,9 @@ class SpApiSettings(AppSecretSettings):
     # Local mode and tests point these at the emulator; unset in AWS (Amazon's endpoints).
     spapi_endpoint_override = Setting(optional_text, None)
     lwa_endpoint_override = Setting(optional_text, None)
-    # Cache for secrets read by the function (seconds); a rotated refresh token is picked up after it.
-    secrets_cache_seconds = Setting(integer(minimum=0), 3600)
+    # Cache for secrets read by the function (seconds): each read costs, per seller and container.
+    # A token LWA refuses, and a region the cached secret lacks, are read afresh at once.
+    secrets_cache_seconds = Setting(integer(minimum=0), 21_600)
 
 
 class QueueSettings(Settings):

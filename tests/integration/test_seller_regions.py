@@ -26,12 +26,12 @@ US, GERMANY, JAPAN = "ATVPDKIKX0DER", "A1PA6795UKMFR9", "A1VC38T7YXB528"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def directory() -> AwsSellerDirectory:
+def directory(cache_seconds: int = 0) -> AwsSellerDirectory:
     return AwsSellerDirectory(
         accounts_table="accounts",
         app_secret_id="sellerstream/lwa-app",
         seller_secret_prefix=PREFIX,
-        secrets_cache_seconds=0,
+        secrets_cache_seconds=cache_seconds,
     )
 
 
@@ -117,6 +117,27 @@ def test_given_a_marketplace_in_a_region_the_seller_has_not_authorised_then_unkn
         sellers.for_notification(seller_id=SELLER, subscription_id="s", marketplace_id=JAPAN)
 
     assert "--seller-region FE" in str(raised.value) and "Atzr" not in str(raised.value)
+
+
+def test_given_a_secret_cached_for_hours_when_a_region_is_added_elsewhere_then_its_notifications_read_it_afresh(
+    secrets: Any,
+) -> None:
+    # Given a container that cached the seller's secret (NA only) for six hours
+    cached = directory(cache_seconds=21_600)
+    cached.save_seller(SELLER, refresh_token="Atzr|na", region=Region.NA)
+    assert cached.for_seller(SELLER).refresh_token == "Atzr|na"
+
+    # When the seller authorises Europe through another container, and Europe's orders arrive
+    directory().save_seller(SELLER, refresh_token="Atzr|eu", region=Region.EU)
+    resolved = cached.for_notification(seller_id=SELLER, subscription_id="s", marketplace_id=GERMANY)
+    again = cached.for_seller(SELLER, Region.EU)
+
+    # Then the secret is read afresh for the region it lacked: no wait for the cache to expire
+    assert (
+        (resolved.region, resolved.refresh_token)
+        == (Region.EU, "Atzr|eu")
+        == (again.region, again.refresh_token)
+    )
 
 
 def test_given_no_marketplace_when_resolved_then_the_subscriptions_region_else_the_first(

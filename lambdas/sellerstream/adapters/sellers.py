@@ -5,7 +5,7 @@ The LWA app (client id/secret) is one Secrets Manager secret. Each seller has on
 ``{"regions": {"NA": {"refresh_token": …}, "EU": {…}}}``. A secret of one region written before
 sellers had several (``{"refresh_token", "region"}``) is read as that one region, and rewritten in
 the new shape only when a region is added: no migration. One secret per seller, not per region: a
-batch reads it once (cached for ``SECRETS_CACHE_SECONDS``) whatever region a notification is in, and
+batch reads it once (cached for ``secrets_cache_seconds``) whatever region a notification is in, and
 a seller costs one secret. Adding or removing a region rewrites it under a short lock in the
 accounts table, so an operator and the onboarding API adding two regions at once both land.
 
@@ -62,7 +62,7 @@ class AwsSellerDirectory:
         accounts_table: str,
         app_secret_id: str,
         seller_secret_prefix: str = "",
-        secrets_cache_seconds: int = 3600,
+        secrets_cache_seconds: int = 21_600,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -107,6 +107,8 @@ class AwsSellerDirectory:
         if region is None and len(tokens) > 1 and routed_region is None and subscription_id:
             routed_region = self._region_of_subscription(subscription_id)
         region = region or routed_region or next(iter(tokens))
+        if region not in tokens and not any_region:  # a region added since the secret was cached
+            tokens, any_region = self._tokens_of(seller_id, fresh=True)
         if any_region:  # a secret of one token and no region, from before regions: as it was read
             return SellerCredentials(seller_key=seller_id, refresh_token=tokens[Region.NA], region=region)
         if region not in tokens:
@@ -125,6 +127,8 @@ class AwsSellerDirectory:
             raise UnknownSellerError("the seller id has the shape of neither a seller nor an account id")
         tokens, any_region = self._tokens_of(seller_key)
         chosen = region or next(iter(tokens))
+        if chosen not in tokens and not any_region:  # a region added since the secret was cached
+            tokens, any_region = self._tokens_of(seller_key, fresh=True)
         if any_region:
             return SellerCredentials(seller_key=seller_key, refresh_token=tokens[Region.NA], region=chosen)
         if chosen not in tokens:
@@ -299,11 +303,13 @@ class AwsSellerDirectory:
             raise UnknownSellerError("the seller id has the shape of neither a seller nor an account id")
         return f"{self._seller_secret_prefix}{seller_key}"
 
-    def _tokens_of(self, seller_key: str) -> tuple[dict[Region, str], bool]:
-        """The seller's refresh token in each region, in region order (cached with the secret), and
-        whether the secret's one token serves any region (the one-region shape without a region,
-        read as before: the notification's marketplace's region, else NA)."""
+    def _tokens_of(self, seller_key: str, *, fresh: bool = False) -> tuple[dict[Region, str], bool]:
+        """The seller's refresh token in each region, in region order (cached with the secret, or
+        read ``fresh``), and whether the secret's one token serves any region (the one-region shape
+        without a region, read as before: the notification's marketplace's region, else NA)."""
         secret_name = f"{self._seller_secret_prefix}{seller_key}"
+        if fresh:
+            self._forgotten.add(secret_name)
         secret = self._read_secret(secret_name)
         if secret is None:
             raise UnknownSellerError(

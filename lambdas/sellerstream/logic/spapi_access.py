@@ -81,7 +81,7 @@ class SpApiAccess:
     def refused(self, seller: SellerCredentials) -> LwaAuthError | None:
         """LWA's refusal of the seller's refresh token when this container still remembers it: the
         seller's work can stop before it reserves rate budget or makes a call. A refusal also has
-        the seller's secrets read afresh next time (they are cached for an hour): a seller who
+        the seller's secrets read afresh next time (they are cached for hours): a seller who
         re-authorised is served with the new token from the next batch on."""
         tokens = self._tokens or defaults.token_provider()
         refusal = tokens.refusal(
