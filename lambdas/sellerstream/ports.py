@@ -139,15 +139,22 @@ class PendingOrders(Protocol):
         given (the state stored, or the change dead-lettered)."""
 
     def take_lease(
-        self, account: SellerAccount, owner: str, *, now: float, until: float
+        self, account: SellerAccount, owner: str, *, now: float, until: float, resuming: bool = False
     ) -> DrainLease | None:
         """The lease for ``owner`` until ``until`` when nobody holds it or its holder's ``until`` has
-        passed (then ``expired_until`` says until when it may have spent); None when it is held."""
+        passed (then ``expired_until`` says until when it may have spent); None when it is held. A
+        lease released to rest is free only to a drain request (``resuming``) until its rest ends."""
 
     def release_lease(
-        self, account: SellerAccount, lease: DrainLease, buckets: Mapping[str, BucketState]
+        self,
+        account: SellerAccount,
+        lease: DrainLease,
+        buckets: Mapping[str, BucketState],
+        *,
+        resting_until: float = 0.0,
     ) -> None:
-        """Frees the lease and leaves the buckets for the next holder (nothing if it was lost)."""
+        """Frees the lease and leaves the buckets for the next holder (nothing if it was lost); with
+        ``resting_until``, intakes leave it to the drain request due then."""
 
 
 class ListingStore(Protocol):

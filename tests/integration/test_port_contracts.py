@@ -1835,3 +1835,27 @@ def test_given_a_released_lease_then_anyone_takes_it_at_once_with_the_buckets_le
     assert taken == DrainLease(
         "container-b", DRAIN_NOW + 1 + DRAIN_LEASE, 3, DRAIN_BUCKETS, expired_until=None
     )
+
+
+def test_given_a_lease_released_to_rest_then_only_a_drain_request_takes_it_until_the_rest_ends(
+    pending: PendingOrders,
+) -> None:
+    # Given a holder that rests for 40 s (its drain request due then)
+    held = take_drain(pending, "container-a")
+    assert held is not None
+    pending.release_lease(DRAIN_ACCOUNT, held, DRAIN_BUCKETS, resting_until=DRAIN_NOW + 40)
+
+    # Then an intake cannot take it meanwhile; a drain request can, with the buckets as left (the
+    # resting holder spent nothing after it let go)
+    assert take_drain(pending, "an-intake", now=DRAIN_NOW + 39) is None
+    resumed = pending.take_lease(
+        DRAIN_ACCOUNT, "a-request", now=DRAIN_NOW + 20, until=DRAIN_NOW + 50, resuming=True
+    )
+    assert resumed == DrainLease("a-request", DRAIN_NOW + 50, 3, DRAIN_BUCKETS, expired_until=None)
+
+    # And once the rest is over, the lease released to rest again is anyone's
+    pending.release_lease(DRAIN_ACCOUNT, resumed, DRAIN_BUCKETS, resting_until=DRAIN_NOW + 60)
+    taken = take_drain(pending, "an-intake", now=DRAIN_NOW + 60)
+    assert taken == DrainLease(
+        "an-intake", DRAIN_NOW + 60 + DRAIN_LEASE, 5, DRAIN_BUCKETS, expired_until=None
+    )

@@ -681,11 +681,11 @@ class FakePendingOrders:
         return [(change.order_id, change.changed) for change in self.oldest(account, 1_000_000)]
 
     def take_lease(
-        self, account: SellerAccount, owner: str, *, now: float, until: float
+        self, account: SellerAccount, owner: str, *, now: float, until: float, resuming: bool = False
     ) -> DrainLease | None:
         held = self.leases.get(account)
-        if held is not None and held.owner and held.until > now:
-            return None
+        if held is not None and held.until > now and (held.owner or not resuming):
+            return None  # held, or resting until its drain request comes
         self.writes += 1
         lease = DrainLease(
             owner,
@@ -698,13 +698,18 @@ class FakePendingOrders:
         return lease
 
     def release_lease(
-        self, account: SellerAccount, lease: DrainLease, buckets: Mapping[str, BucketState]
+        self,
+        account: SellerAccount,
+        lease: DrainLease,
+        buckets: Mapping[str, BucketState],
+        *,
+        resting_until: float = 0.0,
     ) -> None:
         held = self.leases.get(account)
         if held is None or held.owner != lease.owner or held.version != lease.version:
             return
         self.writes += 1
-        self.leases[account] = DrainLease("", 0.0, lease.version + 1, dict(buckets))
+        self.leases[account] = DrainLease("", resting_until, lease.version + 1, dict(buckets))
 
 
 class FakeRateBudgets:

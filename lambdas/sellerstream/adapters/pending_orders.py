@@ -18,7 +18,9 @@ One partition per account, ``pk = <seller id>#<region>``, holding two kinds of i
 - the lease, ``sk = LEASE``: ``owner`` (absent while the lease is free), ``until``, ``version`` and
   ``buckets`` (the drainer's rate buckets by metered operation: ``tat``, ``rate``, ``confirmed``),
   so the next holder spends from where the last one stopped. It is taken until the end of its
-  holder's invocation (``until``) and never renewed. Taking reads it first and writes only when it
+  holder's invocation (``until``) and never renewed. A holder that rests (its next call is a
+  bucket's refill away) releases it with ``until`` set to when its drain request comes: until
+  then only a drain request takes it, and intakes leave their entries to that request. Taking reads it first and writes only when it
   is free or expired, conditional on the version read: a busy lease costs one read, never a failed
   conditional write, and of two containers that read it free only one takes it. Its holder releases
   it with the buckets as spent, conditional on its owner and version: a lease taken over since is
@@ -144,7 +146,7 @@ class DynamoDBPendingOrders:
     # -- the drainer's lease ------------------------------------------------------------------------
 
     def take_lease(
-        self, account: SellerAccount, owner: str, *, now: float, until: float
+        self, account: SellerAccount, owner: str, *, now: float, until: float, resuming: bool = False
     ) -> DrainLease | None:
         item = (
             aws.client("dynamodb")
@@ -153,8 +155,8 @@ class DynamoDBPendingOrders:
         )
         held_by = item.get("owner", {}).get("S") if item else None
         held_until = float(item["until"]["N"]) if item else 0.0
-        if held_by and held_until > now:
-            return None  # busy: a read, no write
+        if held_until > now and (held_by or not resuming):
+            return None  # busy, or resting until its drain request comes: a read, no write
         read_version = int(item["version"]["N"]) if item else 0
         # Free or expired as read: taken only if nobody wrote it since (or created it meanwhile).
         condition, condition_values = (
@@ -181,13 +183,22 @@ class DynamoDBPendingOrders:
         )
 
     def release_lease(
-        self, account: SellerAccount, lease: DrainLease, buckets: Mapping[str, BucketState]
+        self,
+        account: SellerAccount,
+        lease: DrainLease,
+        buckets: Mapping[str, BucketState],
+        *,
+        resting_until: float = 0.0,
     ) -> None:
         # Not released when lost: the buckets of whoever took it over stay as they are.
         self._update(
             account,
             "SET #until = :until, #buckets = :buckets, #version = :version REMOVE #owner",
-            {":until": _number(0), ":buckets": _bucket_map(buckets), ":version": _number(lease.version + 1)},
+            {
+                ":until": _number(resting_until),
+                ":buckets": _bucket_map(buckets),
+                ":version": _number(lease.version + 1),
+            },
             *_held(lease),
         )
 

@@ -187,7 +187,7 @@ class OrderChangeUseCase:
         except Exception as error:
             intake.error = error
             return
-        self._record(found_account(found), found, list(request.orders), [request])
+        self._record(found_account(found), found, list(request.orders), [request], resuming=True)
 
     def _record(
         self,
@@ -195,25 +195,28 @@ class OrderChangeUseCase:
         credentials: SellerCredentials,
         entries: list[PendingChange],
         notifications: Sequence[Any],
+        *,
+        resuming: bool = False,
     ) -> None:
         """Takes the account's lease for the batch's drain; a failure fails the records.
 
         With the lease and nothing else pending, the changes are served from memory (recorded only
         if the drain leaves them unserved). Otherwise they are recorded, and the lease is tried
         again when it was held: its holder may have let go after its last look. With no changes of
-        its own, the account is drained only when something is pending."""
+        its own, the account is drained only when something is pending. A drain request
+        (``resuming``) takes the lease of a drain resting until it came; an intake leaves it."""
         drain: Drain | None = None
         try:
             if not entries:
                 if self._pending.oldest(account, 1):
-                    drain = self._drainer.take(account, credentials, self._time_left)
+                    drain = self._drainer.take(account, credentials, self._time_left, resuming=resuming)
                 return
-            drain = self._drainer.take(account, credentials, self._time_left)
+            drain = self._drainer.take(account, credentials, self._time_left, resuming=resuming)
             if drain is not None and not self._pending.oldest(account, 1):
                 self._drainer.adopt(drain, entries)
                 return
             self._pending.add(account, entries)
-            drain = drain or self._drainer.take(account, credentials, self._time_left)
+            drain = drain or self._drainer.take(account, credentials, self._time_left, resuming=resuming)
         except Exception as error:
             logger.warning(
                 "pending orders not recorded: the records return to the queue",

@@ -95,6 +95,9 @@ READ_LIMIT: Final = 500
 CALL_TIME_SECONDS: Final = 1.0
 # SQS's longest delay: a drain request for a seller whose token was refused comes back after it.
 MAX_DELAY_SECONDS: Final = 900
+# A drain request can come this long after its delay (the mapping's batching window, its polling):
+# a resting drain resumes this long before its getOrder bucket would be full or its page is due.
+RESUME_EARLY_SECONDS: Final = 10.0
 # A lagging read or a failed call is asked again after this, doubling per attempt (up to 32 times).
 # A call failing this many times (transient errors: 5xx, timeouts) is dead-lettered with its reason.
 MAX_FETCH_ATTEMPTS: Final = 5
@@ -175,10 +178,11 @@ class LeasedBudget:
 
 class Step(NamedTuple):
     """What a drain does next: a page over these orders' window, getOrder for one change, or
-    (neither) nothing but wait."""
+    (neither) nothing but wait; ``rest_until``: when it goes on if it rests until then instead."""
 
     page: list[tuple[datetime, str]] | None = None
     fetch: PendingChange | None = None
+    rest_until: float | None = None
 
 
 class Drain:
@@ -230,10 +234,16 @@ class OrderDrainer:
         self._owner = uuid.uuid4().hex
 
     def take(
-        self, account: SellerAccount, credentials: SellerCredentials, remaining_time: RemainingTime
+        self,
+        account: SellerAccount,
+        credentials: SellerCredentials,
+        remaining_time: RemainingTime,
+        *,
+        resuming: bool = False,
     ) -> Drain | None:
-        """The account's lease for a drain until the invocation ends; None when it is held."""
-        return self._take(account, credentials, remaining_time)
+        """The account's lease for a drain until the invocation ends; None when it is held (or, but
+        for a drain request ``resuming`` it, resting)."""
+        return self._take(account, credentials, remaining_time, resuming=resuming)
 
     @staticmethod
     def adopt(drain: Drain, changes: Sequence[PendingChange]) -> None:
@@ -283,7 +293,13 @@ class OrderDrainer:
                 if again is not None:
                     drains.append(again)
             timed = [(step, drain) for step, drain in steps if step is not None]
-            if finished or not timed:
+            # A drain that would sleep for its bucket to refill rests instead: it lets go, and its
+            # drain request takes it up when the bucket holds what it needs (no Lambda time waiting).
+            resting = [(step, drain) for step, drain in timed if step[1].rest_until is not None]
+            for (_, rest), drain in resting:
+                self._let_go(drain, remaining_time, time_up=True, resume_at=rest.rest_until)
+                drains.remove(drain)
+            if finished or resting or not timed:
                 continue
             (at, action), drain = min(timed, key=lambda timed_step: timed_step[0][0])
             wait = at - self._clock()
@@ -301,11 +317,18 @@ class OrderDrainer:
 
     # -- the lease -------------------------------------------------------------------------------
     def _take(
-        self, account: SellerAccount, credentials: SellerCredentials, remaining_time: RemainingTime
+        self,
+        account: SellerAccount,
+        credentials: SellerCredentials,
+        remaining_time: RemainingTime,
+        *,
+        resuming: bool = False,
     ) -> Drain | None:
         now = self._clock()
         # The lease ends with the invocation: a holder never outlives it, so it needs no renewal.
-        lease = self._pending.take_lease(account, self._owner, now=now, until=now + remaining_time())
+        lease = self._pending.take_lease(
+            account, self._owner, now=now, until=now + remaining_time(), resuming=resuming
+        )
         if lease is None:
             return None  # its holder reads the pending set once more before it lets go
         drain = Drain(account, credentials, lease)
@@ -325,25 +348,42 @@ class OrderDrainer:
         )
         return drain
 
-    def _let_go(self, drain: Drain, remaining_time: RemainingTime, *, time_up: bool) -> Drain | None:
+    def _let_go(
+        self,
+        drain: Drain,
+        remaining_time: RemainingTime,
+        *,
+        time_up: bool,
+        resume_at: float | None = None,
+    ) -> Drain | None:
         """Releases the lease, then reads the pending set once more: an entry recorded while it held
         the lease is served by the drain taken again (returned), or by a drain request later when
-        time is up or the seller's token was refused; nothing when another container took the lease
-        meanwhile (it reads once more when it lets go)."""
+        time is up, the drain rests until ``resume_at`` or the seller's token was refused; nothing
+        when another container took the lease meanwhile (it reads once more when it lets go).
+
+        A resting drain's lease stays free only to its drain request until then: intakes meanwhile
+        record their changes and leave them to it."""
         unrecorded = self._unrecorded(drain)
         if unrecorded:  # still unserved: pending like any other change before the lease goes
             self._pending.add(drain.account, unrecorded)
             drain.unrecorded.clear()
         self._flush(drain)
         assert drain.budget is not None
-        self._pending.release_lease(drain.account, drain.lease, drain.budget.states())
+        now = self._clock()
+        delay = self._resume_in(drain) if resume_at is None else _delay(resume_at - now)
+        self._pending.release_lease(
+            drain.account,
+            drain.lease,
+            drain.budget.states(),
+            resting_until=0.0 if resume_at is None else now + delay,
+        )
         if not self._pending.oldest(drain.account, 1):
             return None
         if not time_up and not drain.stopped:
             return self._take(drain.account, drain.credentials, remaining_time)
         # The drain request is what keeps the drain alive: if it cannot be sent, the batch fails
         # and SQS brings its records (and their drain) back.
-        self._queue.defer(drain_request_body(drain.account), {}, delay_seconds=self._resume_in(drain))
+        self._queue.defer(drain_request_body(drain.account), {}, delay_seconds=delay)
         return None
 
     @staticmethod
@@ -360,6 +400,27 @@ class OrderDrainer:
         if drain.retry and not self._unserved(drain):
             wait = max(wait, min(at for at, _ in drain.retry.values()) - self._clock())
         return int(min(max(wait, 0.0), MAX_DELAY_SECONDS))
+
+    def _rest_until(self, drain: Drain, now: float, at: float, fetches: int, page: bool) -> float | None:
+        """When a drain whose next step is due at ``at`` goes on if it rests instead of sleeping:
+        once getOrder's bucket holds a slot for each of the ``fetches`` orders waiting for it, or is
+        full (less ``RESUME_EARLY_SECONDS``: a drain request can come late); before the ``page``'s
+        slot by as much (the drain then sleeps for it); or when an order is asked again. None when
+        that is less than a second away (SQS delays by whole seconds): the drain sleeps."""
+        if at - now < 1.0:
+            return None
+        assert drain.budget is not None
+        ends = []
+        if fetches:
+            bucket = drain.budget.buckets[self._get_order]
+            full = bucket.slot(now, keep_burst=True)
+            ends += [bucket.fresh_slot(now, fetches - 1), full - RESUME_EARLY_SECONDS]
+        if page:
+            ends.append(drain.search_at - RESUME_EARLY_SECONDS)
+        if drain.retry:
+            ends.append(min(at for at, _ in drain.retry.values()))
+        until = min(ends, default=at)
+        return until if until - now >= 1.0 else None
 
     # -- choosing the next step ------------------------------------------------------------------
     def _next_step(self, drain: Drain, remaining_time: RemainingTime) -> tuple[float, Step] | None:
@@ -391,7 +452,10 @@ class OrderDrainer:
             steps.append((at, Step(fetch=candidates[0])))
         if not steps and drain.retry:
             steps.append((min(at for at, _ in drain.retry.values()), Step()))
-        return min(steps, key=lambda step: step[0]) if steps else None
+        if not steps:
+            return None
+        at, step = min(steps, key=lambda timed_step: timed_step[0])
+        return at, step._replace(rest_until=self._rest_until(drain, now, at, len(candidates), bool(window)))
 
     def _unserved(self, drain: Drain) -> list[PendingChange]:
         """Entries read and not served, whose order is not waiting to be asked again."""
@@ -713,6 +777,11 @@ class OrderDrainer:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def _delay(seconds: float) -> int:
+    """An SQS delay of at least ``seconds`` (whole seconds, at most SQS's longest)."""
+    return min(max(math.ceil(seconds), 1), MAX_DELAY_SECONDS)
 
 
 def _second(moment: datetime) -> int:

@@ -23,7 +23,12 @@ from sellerstream.domain.orders import BucketState, PendingChange, SellerAccount
 from sellerstream.logic.batch import BatchResult, BatchRunner
 from sellerstream.logic.drain_request import DRAIN_REQUEST, drain_request_body, parse_orders_record
 from sellerstream.logic.order_change import OrderChangeUseCase
-from sellerstream.logic.order_drainer import GET_ORDER, LAGGING_RETRY_SECONDS, OrderDrainer
+from sellerstream.logic.order_drainer import (
+    GET_ORDER,
+    LAGGING_RETRY_SECONDS,
+    RESUME_EARLY_SECONDS,
+    OrderDrainer,
+)
 from sellerstream.logic.order_search import SEARCH_ORDERS, SEARCH_SETTLE_SECONDS
 from sellerstream.logic.spapi_access import SpApiAccess
 from sellerstream.spapi import defaults
@@ -158,6 +163,12 @@ def deliver_drain_requests(
         deliver(runner, clock, message)
         if delays is not None:
             delays.extend(sent.delay_seconds for sent in queue.deferred)
+
+
+def drained(runner: BatchRunner, clock: FakeClock, queue: FakeMessageQueue, *, seconds: float = 30.0) -> None:
+    """A drain request for the seller, and the drain requests it leads to, until none is left."""
+    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}), seconds=seconds)
+    deliver_drain_requests(runner, clock, queue)
 
 
 def what_became(result: BatchResult) -> Counter[str]:
@@ -340,6 +351,7 @@ def test_given_pending_orders_when_drained_then_getorder_takes_the_least_recentl
     emulator: SpApiEmulator,
     runner: BatchRunner,
     pending: FakePendingOrders,
+    queue: FakeMessageQueue,
     clock: FakeClock,
     ago: float,
 ) -> None:
@@ -349,7 +361,7 @@ def test_given_pending_orders_when_drained_then_getorder_takes_the_least_recentl
     recorded_while_held(runner, pending, clock, messages[::-1])
 
     # When the seller is drained
-    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+    drained(runner, clock, queue)
 
     # Then getOrder took them from the least recently changed on (the likeliest to stay as fetched)
     assert fetched(emulator) == [f"123-0000000-{i:07d}" for i in range(5)]
@@ -414,11 +426,11 @@ class IntakeJustBeforeRelease(FakePendingOrders):
         super().__init__()
         self.late: PendingChange | None = late
 
-    def release_lease(self, account: SellerAccount, lease: Any, buckets: Any) -> None:
+    def release_lease(self, account: SellerAccount, lease: Any, buckets: Any, **rest: Any) -> None:
         if self.late is not None:
             late, self.late = self.late, None
             self.add(account, [late])
-        super().release_lease(account, lease, buckets)
+        super().release_lease(account, lease, buckets, **rest)
 
 
 def test_given_a_change_recorded_while_the_holder_lets_go_when_it_reads_once_more_then_it_serves_it(
@@ -451,28 +463,31 @@ def test_given_a_holder_that_vanished_when_its_lease_ends_then_a_drain_request_t
     runner: BatchRunner,
     store: FakeOrderStore,
     pending: FakePendingOrders,
+    queue: FakeMessageQueue,
     clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a holder that took the seller's drain and died (its lease ends in 20 s), leaving changes
-    pending.take_lease(ACCOUNT, "vanished", now=clock(), until=clock() + 20)
+    ends = clock() + 20
+    pending.take_lease(ACCOUNT, "vanished", now=clock(), until=ends)
     deliver(runner, clock, *orders_changed(emulator, clock, 2, ago=600))
+    calls = call_times(emulator, clock, monkeypatch, "getOrder")
 
     # When a drain request arrives after its lease ended
     clock.sleep(21)
-    waits_before = len(clock.slept)
-    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+    drained(runner, clock, queue)
 
-    # Then both orders are stored; the first call waited for the slot one interval after the lease
-    # ended (the vanished holder is assumed to have spent the burst)
+    # Then both orders are stored; no call went before the slot one interval after the lease ended
+    # (the vanished holder is assumed to have spent the burst)
     assert (
         stored_at(store, "123-0000000-0000000") is not None
         and stored_at(store, "123-0000000-0000001") is not None
     )
-    assert clock.slept[waits_before] == pytest.approx(1.0, abs=0.01)
+    assert len(calls) == 2 and calls[0] >= ends + 2.0
     assert pending.pending(ACCOUNT) == []
 
 
-def test_given_a_backlog_longer_than_an_invocation_when_time_runs_out_then_a_drain_request_continues_it(
+def test_given_a_backlog_longer_than_the_burst_when_the_bucket_is_empty_then_the_drain_rests_until_it_refills(
     emulator: SpApiEmulator,
     runner: BatchRunner,
     store: FakeOrderStore,
@@ -480,31 +495,44 @@ def test_given_a_backlog_longer_than_an_invocation_when_time_runs_out_then_a_dra
     queue: FakeMessageQueue,
     clock: FakeClock,
 ) -> None:
-    # Given 60 changes (not yet settled for searchOrders) that piled up while another container
-    # held the seller's drain: more than the burst of 30 and 30 s at one call every 2 s serve
-    pending.take_lease(ACCOUNT, "another-container", now=clock(), until=clock() + 1)
+    # Given 60 changes (not yet settled for searchOrders) that piled up while the seller's drain
+    # was held elsewhere, its getOrder bucket full: twice its burst of 30
     messages = orders_changed(emulator, clock, 60, ago=60)
-    for start in range(0, 60, 10):
-        deliver(runner, clock, *messages[start : start + 10])
-    clock.sleep(1)
+    recorded_while_held(runner, pending, clock, messages)
+    clock.sleep(60)  # the holder vanished a minute ago: what it may have spent has refilled
 
     # When the seller is drained
     deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
 
-    # Then the invocation hands the rest over with one drain request
+    # Then the burst is spent at once and the drain rests (no invocation sleeps for the bucket): its
+    # lease goes to its drain request only, due when the bucket is full again but for the time a
+    # request can come late
     [request] = queue.deferred
     assert json.loads(request.body) == {
         "sellerstreamDrain": {"sellerId": SELLER, "region": "na", "orders": []}
     }
-    assert 0 < len(pending.pending(ACCOUNT)) < 60
+    burst = emulator.sp_api_calls()["getOrder"]  # its last token is a spare second away
+    assert burst >= 29 and len(pending.pending(ACCOUNT)) == 60 - burst
+    assert 30 <= request.delay_seconds <= 60 - RESUME_EARLY_SECONDS
+
+    # When another change of the seller arrives meanwhile
+    emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=now_of(clock))
+    result = deliver(runner, clock, notification(SECOND_ORDER, now_of(clock)))
+
+    # Then it is recorded and left to the drain request: no call, no second request
+    assert what_became(result) == Counter({"pending": 1}) and len(queue.deferred) == 1
+    assert emulator.sp_api_calls() == {"getOrder": burst}
 
     # When the drain requests are delivered until none is left
-    deliver_drain_requests(runner, clock, queue)
+    delays = [request.delay_seconds]
+    deliver_drain_requests(runner, clock, queue, delays=delays)
 
-    # Then every order is stored from one call, with no 429
+    # Then every order is stored from one call, with no 429, each request coming once the bucket
+    # holds slots for what waits
     assert all(stored_at(store, f"123-0000000-{i:07d}") is not None for i in range(60))
-    assert emulator.sp_api_calls() == {"getOrder": 60} and sum(emulator.throttled.values()) == 0
-    assert pending.pending(ACCOUNT) == []
+    assert stored_at(store, SECOND_ORDER) is not None
+    assert emulator.sp_api_calls() == {"getOrder": 61} and sum(emulator.throttled.values()) == 0
+    assert pending.pending(ACCOUNT) == [] and all(delay >= 2 for delay in delays)
 
 
 def test_given_the_lease_carrying_the_bucket_when_the_next_holder_drains_then_it_spends_no_slot_twice(
@@ -598,15 +626,20 @@ def spend_search_slots(budgets: FakeRateBudgets, count: int) -> None:
         budgets.for_account(APP[0], Region.NA.value).acquire(SELLER, SEARCH_ORDERS, 0.0)
 
 
-def page_times(emulator: SpApiEmulator, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """When each searchOrders page is asked of Amazon from now on, on the fake clock."""
+def call_times(
+    emulator: SpApiEmulator,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    operation: str = "searchOrders",
+) -> list[float]:
+    """When each call of ``operation`` is answered by Amazon from now on, on the fake clock."""
     times: list[float] = []
     handle = emulator.handle
 
     def timed(*request: Any) -> Any:
-        pages = emulator.calls["searchOrders"]
+        calls = emulator.calls[operation]
         answer = handle(*request)
-        if emulator.calls["searchOrders"] > pages:
+        if emulator.calls[operation] > calls:
             times.append(clock())
         return answer
 
@@ -624,6 +657,7 @@ def test_given_a_settled_backlog_when_drained_then_searchorders_burst_is_spent_o
     runner: BatchRunner,
     budgets: FakeRateBudgets,
     pending: FakePendingOrders,
+    queue: FakeMessageQueue,
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
     recent_change: bool,
@@ -641,11 +675,11 @@ def test_given_a_settled_backlog_when_drained_then_searchorders_burst_is_spent_o
         emulator.set_order(SECOND_ORDER, seller_id=SELLER, last_updated=recent)
         messages.append(notification(SECOND_ORDER, recent))
     recorded_while_held(runner, pending, clock, messages)
-    pages = page_times(emulator, clock, monkeypatch)
+    pages = call_times(emulator, clock, monkeypatch)
 
     # When the seller is drained
     started = clock()
-    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}), seconds=300)
+    drained(runner, clock, queue, seconds=300)
 
     # Then while busy the first page waits until searchOrders' bucket is full again (only what
     # refills is spent); once settled, or with the bucket full, it goes at the next free slot
@@ -658,6 +692,7 @@ def test_given_getorder_serving_while_a_page_waits_when_the_page_comes_then_it_b
     runner: BatchRunner,
     budgets: FakeRateBudgets,
     pending: FakePendingOrders,
+    queue: FakeMessageQueue,
     clock: FakeClock,
 ) -> None:
     # Given 250 settled orders, changes still arriving (one ten seconds ago), and searchOrders' bucket
@@ -670,8 +705,8 @@ def test_given_getorder_serving_while_a_page_waits_when_the_page_comes_then_it_b
     messages.append(notification(SECOND_ORDER, recent))
     recorded_while_held(runner, pending, clock, messages)
 
-    # When the seller is drained until the first page
-    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}), seconds=120)
+    # When the seller is drained
+    drained(runner, clock, queue)
 
     # Then getOrder took the least recently changed orders meanwhile, and the page the next ones:
     # none of the page's orders had been fetched already
@@ -727,6 +762,7 @@ def test_given_the_last_settled_orders_when_getorder_alone_would_outlast_a_page_
     runner: BatchRunner,
     store: FakeOrderStore,
     pending: FakePendingOrders,
+    queue: FakeMessageQueue,
     clock: FakeClock,
 ) -> None:
     # Given 91 settled orders (the first two in one second, which a page leaves to getOrder: 89
@@ -739,7 +775,7 @@ def test_given_the_last_settled_orders_when_getorder_alone_would_outlast_a_page_
     started = clock()
 
     # When the seller is drained
-    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+    drained(runner, clock, queue)
 
     # Then no fuller page is waited for: one page of 89 and getOrder for the first two, all stored
     # within seconds (getOrder alone: three minutes)
@@ -749,7 +785,11 @@ def test_given_the_last_settled_orders_when_getorder_alone_would_outlast_a_page_
 
 
 def test_given_a_settled_page_of_orders_when_paged_then_its_window_runs_from_the_first_change_to_the_end_of_the_last(
-    emulator: SpApiEmulator, runner: BatchRunner, pending: FakePendingOrders, clock: FakeClock
+    emulator: SpApiEmulator,
+    runner: BatchRunner,
+    pending: FakePendingOrders,
+    queue: FakeMessageQueue,
+    clock: FakeClock,
 ) -> None:
     # Given 100 settled orders, changed one a second from ``first``
     messages = orders_changed(emulator, clock, 100, ago=SEARCH_SETTLE_SECONDS + 600)
@@ -757,7 +797,7 @@ def test_given_a_settled_page_of_orders_when_paged_then_its_window_runs_from_the
     recorded_while_held(runner, pending, clock, messages)
 
     # When the seller is drained
-    deliver(runner, clock, SentMessage(drain_request_body(ACCOUNT), {}))
+    drained(runner, clock, queue)
 
     # Then getOrder took the first (the second getOrder works in, maybe with orders it stored, is
     # never a window's) and one page stored the rest, over its first change's second to the end of
