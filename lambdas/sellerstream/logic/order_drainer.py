@@ -17,8 +17,8 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
   slot. So every order changed before a page's window is stored when the page comes, and Amazon's
   answer holds the window's pending orders, not orders served before. Amazon answers with every
   order updated in the window's seconds, so a window never starts in a second getOrder worked in.
-  Once the changes have settled, a smaller page goes when getOrder alone would still be serving at
-  searchOrders' next slot: no fuller page is coming.
+  Once the changes have settled, a smaller page goes when getOrder alone would still be serving
+  after it: no fuller page is coming, and the page ends the drain sooner.
 - **searchOrders' burst waits for the changes to settle.** While the seller's changes keep
   arriving (its newest pending change is younger than the settle time), a page takes only a slot
   that leaves searchOrders' bucket full (as the shared bucket stands, not as a container last saw
@@ -473,7 +473,7 @@ class OrderDrainer:
         settled ones (changed at least searchOrders' settle time ago) that come after those
         getOrder takes before the page's slot, least recently changed first, when a page serves
         more than getOrder could before searchOrders' next slot, or (the changes settled) when
-        getOrder alone would still be serving at that next slot; else none.
+        getOrder alone would still be serving after the page; else none.
 
         getOrder takes the least recently changed orders and the page the next ones, so every
         order changed before the page's window is stored when the page comes: Amazon's answer
@@ -500,9 +500,9 @@ class OrderDrainer:
         search_rate = plan_for(SEARCH_ORDERS, DEFAULT_RATE_PLANS).rate
         worth = min(SEARCH_PAGE_SIZE, bucket.rate / search_rate)
         # Once the changes have settled no fuller page is coming: when getOrder alone would still be
-        # serving at searchOrders' next slot, waiting for it only delays the end.
+        # serving after the page had stored its orders, the page ends the drain sooner.
         last = bucket.fresh_slot(now, len(unserved) - 1)
-        ending = drain.settled and last > drain.search_at + 1 / search_rate
+        ending = drain.settled and last > drain.search_at + SEARCH_PAGE_TIME_SECONDS
         return ready if ready and (len(ready) >= worth or ending) else []
 
     # -- one step --------------------------------------------------------------------------------
