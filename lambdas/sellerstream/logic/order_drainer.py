@@ -24,6 +24,11 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
   that leaves searchOrders' bucket full (as the shared bucket stands, not as a container last saw
   it): only what refills is spent, and the burst (20 pages at the default plan) is kept for when
   the changes have settled, when a page stores 100 orders that stay as stored.
+- **Resting, not sleeping.** A drain whose next getOrder slot is seconds away lets go instead of
+  sleeping in its invocation: its drain request comes when the bucket holds a slot for each order
+  waiting, or is full but for ``RESUME_EARLY_SECONDS`` (a page: that long before its slot). Until
+  then only a drain request takes the lease, and intakes leave their entries to it. A seller's
+  backlog then costs a short invocation per refilled burst instead of Lambda time per slot.
 - **Lagging reads and failures.** An answer older than the change (Amazon's read-after-publish lag)
   is stored when newer than the table, and its entry waits; so does one whose call failed
   transiently. The entry records its attempts and when it may be asked again (from
@@ -34,9 +39,10 @@ An ORDER_CHANGE is acknowledged once "order X changed at T" is in the seller's p
 - **Nothing left behind.** The holder releases the lease and then reads the pending set once more;
   an intake that found the lease held adds its entry and looks at the lease again. So an entry
   added while the lease was held is seen by the holder's last read, or its intake finds the lease
-  free. Changes the drain holds in memory (``adopt``: a quiet seller's, never written) are
-  recorded before the lease is released, or carried by the drain request when even that fails.
-  A drain request on the orders queue (``logic.drain_request``) continues a drain whose invocation's time is up, whose
+  free, or resting with a drain request on its way. Changes the drain holds in memory (``adopt``:
+  a quiet seller's, never written) are recorded before the lease is released, or carried by the
+  drain request when even that fails. A drain request on the orders queue
+  (``logic.drain_request``) continues a drain that rests, whose invocation's time is up, whose
   seller's token was refused (after SQS's longest delay; the seller's secret is read afresh) or
   that failed; when even that request cannot be sent, the batch fails and SQS brings it back, and a
   redelivered batch drains its sellers.
