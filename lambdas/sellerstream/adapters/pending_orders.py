@@ -18,13 +18,13 @@ One partition per account, ``pk = <seller id>#<region>``, holding two kinds of i
 - the lease, ``sk = LEASE``: ``owner`` (absent while the lease is free), ``until``, ``version`` and
   ``buckets`` (the drainer's rate buckets by metered operation: ``tat``, ``rate``, ``confirmed``),
   so the next holder spends from where the last one stopped. It is taken until the end of its
-  holder's invocation (``until``) and never renewed. A holder that rests (its next call is a
-  bucket's refill away) releases it with ``until`` set to when its drain request comes: until
-  then only a drain request takes it, and intakes leave their entries to that request. Taking reads it first and writes only when it
+  holder's invocation (``until``) and never renewed. Taking reads it first and writes only when it
   is free or expired, conditional on the version read: a busy lease costs one read, never a failed
   conditional write, and of two containers that read it free only one takes it. Its holder releases
   it with the buckets as spent, conditional on its owner and version: a lease taken over since is
-  left as the new holder wrote it.
+  left as the new holder wrote it. A holder that rests (its next call is a bucket's refill away)
+  releases it with ``until`` set to when its drain request comes: until then only a drain request
+  takes it, and intakes leave their entries to that request.
 
 Nothing expires: a drained entry is removed. The table holds no buyer data and is recreated
 without backups: reconciliation stores whatever a lost entry stood for.
