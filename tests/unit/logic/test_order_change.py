@@ -966,10 +966,11 @@ def test_given_a_quiet_sellers_change_held_in_memory_when_time_runs_out_before_i
 
     result = deliver(runner, clock, notification(ORDER, changed), seconds=1.5)
 
-    # Then the record is done, its change recorded before the lease went, and a drain request
-    # continues it
+    # Then the record is done, its change recorded before the lease went (free to anyone: time was
+    # up, the drain is not resting), and a drain request continues it
     assert what_became(result) == {"pending": 1} and emulator.sp_api_calls() == {}
-    assert pending.pending(ACCOUNT) == [(ORDER, changed)] and pending.leases[ACCOUNT].owner == ""
+    assert pending.pending(ACCOUNT) == [(ORDER, changed)]
+    assert (pending.leases[ACCOUNT].owner, pending.leases[ACCOUNT].until) == ("", 0.0)
     deliver_drain_requests(runner, clock, queue)
     assert stored_at(store, ORDER) == changed and pending.pending(ACCOUNT) == []
 
