@@ -239,18 +239,6 @@ class OrderDrainer:
         self._sleep = sleep
         self._owner = uuid.uuid4().hex
 
-    def take(
-        self,
-        account: SellerAccount,
-        credentials: SellerCredentials,
-        remaining_time: RemainingTime,
-        *,
-        resuming: bool = False,
-    ) -> Drain | None:
-        """The account's lease for a drain until the invocation ends; None when it is held (or, but
-        for a drain request ``resuming`` it, resting)."""
-        return self._take(account, credentials, remaining_time, resuming=resuming)
-
     @staticmethod
     def adopt(drain: Drain, changes: Sequence[PendingChange]) -> None:
         """Changes the drain serves from memory, recorded only if still unserved when it lets go
@@ -322,7 +310,7 @@ class OrderDrainer:
             drains.pop(0)
 
     # -- the lease -------------------------------------------------------------------------------
-    def _take(
+    def take(
         self,
         account: SellerAccount,
         credentials: SellerCredentials,
@@ -330,6 +318,8 @@ class OrderDrainer:
         *,
         resuming: bool = False,
     ) -> Drain | None:
+        """The account's lease for a drain until the invocation ends; None when it is held (or, but
+        for a drain request ``resuming`` it, resting)."""
         now = self._clock()
         # The lease ends with the invocation: a holder never outlives it, so it needs no renewal.
         lease = self._pending.take_lease(
@@ -386,7 +376,7 @@ class OrderDrainer:
         if not self._pending.oldest(drain.account, 1):
             return None
         if not time_up and not drain.stopped:
-            return self._take(drain.account, drain.credentials, remaining_time)
+            return self.take(drain.account, drain.credentials, remaining_time)
         # The drain request is what keeps the drain alive: if it cannot be sent, the batch fails
         # and SQS brings its records (and their drain) back.
         self._queue.defer(drain_request_body(drain.account), {}, delay_seconds=delay)
